@@ -1,0 +1,18 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+
+/** The package version, read from package.json so `weft --version` never drifts from the release. */
+export function weftVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+/** The `weft` command tree; each component registers its subcommands here. */
+export function buildProgram(): Command {
+  const program = new Command('weft')
+    .description('Weft: privacy-preserving, permissioned distributed ledgers in the Canton architecture')
+    .version(weftVersion(), '-V, --version', 'print the Weft version');
+  return program;
+}
