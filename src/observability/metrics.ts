@@ -1,0 +1,91 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
+import { CommonErrors, WeftError } from '../errors/index.js';
+
+/** Every Weft metric name starts with this, so a scrape separates Weft's metrics from process ones. */
+export const METRIC_PREFIX = 'weft_';
+
+const NAME = /^[a-z][a-z0-9_]*$/;
+/** Set on every metric of a node's registry, so declaring it per metric would clash. */
+const RESERVED_LABELS = new Set(['node']);
+
+export interface NodeMetricsOptions {
+  /** Added as the `node` label to every series of this registry. */
+  readonly node?: string;
+  /** Collect the standard `process_*` and `nodejs_*` metrics (unprefixed, as dashboards expect); default true. */
+  readonly defaultMetrics?: boolean;
+}
+
+/**
+ * One node's metrics. Each node owns a registry instead of prom-client's global one, so the nodes that a sandbox
+ * runs in one process do not collide. Names get the `weft_` prefix and follow Prometheus conventions: snake_case,
+ * counters end in `_total`, label names are snake_case.
+ */
+export class NodeMetrics {
+  readonly registry = new Registry();
+
+  constructor(options: NodeMetricsOptions = {}) {
+    if (options.node !== undefined) this.registry.setDefaultLabels({ node: options.node });
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** A counter `weft_<name>`; `name` must end in `_total`. */
+  counter<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    if (!name.endsWith('_total')) invalid(`counter name ${name} must end in _total`);
+    return this.#register(Counter, name, labelNames, () => new Counter(this.#config(name, help, labelNames)));
+  }
+
+  gauge<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+    return this.#register(Gauge, name, labelNames, () => new Gauge(this.#config(name, help, labelNames)));
+  }
+
+  /** A histogram `weft_<name>`; durations are in seconds and named `*_seconds` by convention. */
+  histogram<L extends string = never>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+    buckets?: readonly number[],
+  ): Histogram<L> {
+    const config = { ...this.#config(name, help, labelNames), ...(buckets ? { buckets: [...buckets] } : {}) };
+    return this.#register(Histogram, name, labelNames, () => new Histogram(config));
+  }
+
+  #config<L extends string>(name: string, help: string, labelNames: readonly L[]) {
+    return { name: METRIC_PREFIX + name, help, labelNames, registers: [this.registry] };
+  }
+
+  /**
+   * Validates the name and labels, then creates the metric, or returns the existing one when a component asks for
+   * the same metric again (e.g. after a reconnect); a different type or label set under that name is an error.
+   */
+  #register<M extends Metric<string>>(
+    kind: abstract new (...args: never[]) => M,
+    name: string,
+    labelNames: readonly string[],
+    create: () => M,
+  ): M {
+    if (!NAME.test(name) || name.startsWith(METRIC_PREFIX)) {
+      invalid(`metric name ${name} must be snake_case and must not repeat the ${METRIC_PREFIX} prefix`);
+    }
+    for (const label of labelNames) {
+      if (!NAME.test(label) || RESERVED_LABELS.has(label)) {
+        invalid(`label ${label} of metric ${name} must be snake_case and not one of ${[...RESERVED_LABELS]}`);
+      }
+    }
+    const existing = this.registry.getSingleMetric(METRIC_PREFIX + name);
+    if (existing === undefined) return create();
+    const existingLabels = (existing as unknown as { labelNames: readonly string[] }).labelNames;
+    if (existing instanceof kind && sameSet(existingLabels, labelNames)) return existing;
+    throw new WeftError(
+      CommonErrors.ALREADY_EXISTS,
+      `metric ${METRIC_PREFIX}${name} exists already with another type or other labels`,
+    );
+  }
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+function invalid(message: string): never {
+  throw new WeftError(CommonErrors.INVALID_ARGUMENT, message);
+}

@@ -1,0 +1,93 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import {
+  assertValidSpanContext,
+  formatTraceparent,
+  parseTraceparent,
+  SAMPLED_FLAG,
+  type SpanContext,
+} from './traceparent.js';
+
+/** A unit of work in a trace. Spans are not exported anywhere yet: their ids label log lines and travel downstream. */
+export interface Span extends SpanContext {
+  readonly name: string;
+  /** The span id of the parent, absent for the root span of a trace. */
+  readonly parentSpanId?: string;
+}
+
+/** Where span and trace ids come from (architecture brief §3); structurally the same as the crypto `RandomSource`. */
+export interface IdSource {
+  bytes(n: number): Uint8Array;
+}
+
+export interface SpanOptions {
+  /**
+   * The parent, e.g. the `traceparent` of an incoming request. Defaults to the current span. An invalid
+   * `traceparent` string is ignored and a new trace starts, as the W3C spec asks of receivers.
+   */
+  readonly parent?: string | SpanContext;
+}
+
+// One store per process: several nodes in one process share it, but each async call chain sees only its own span.
+const storage = new AsyncLocalStorage<Span>();
+
+/** Starts spans with ids drawn from an injected source; protocol code receives a `Tracer` through its constructor. */
+export class Tracer {
+  readonly #ids: IdSource;
+
+  constructor(ids: IdSource = { bytes: (n) => randomBytes(n) }) {
+    this.#ids = ids;
+  }
+
+  /** Runs `fn` inside a new span, a child of `options.parent` or else of the current span, or else a new trace. */
+  withSpan<T>(name: string, fn: (span: Span) => T, options: SpanOptions = {}): T {
+    const parent = resolveParent(options.parent);
+    const span: Span = parent
+      ? {
+          name,
+          traceId: parent.traceId,
+          spanId: this.#id(8),
+          parentSpanId: parent.spanId,
+          traceFlags: parent.traceFlags,
+        }
+      : { name, traceId: this.#id(16), spanId: this.#id(8), traceFlags: SAMPLED_FLAG };
+    return storage.run(span, fn, span);
+  }
+
+  /** A hex id of `size` bytes; an all-zero draw (invalid per W3C) is nudged to a valid one. */
+  #id(size: number): string {
+    const bytes = Uint8Array.from(this.#ids.bytes(size));
+    if (bytes.length !== size)
+      throw new RangeError(`id source returned ${bytes.length} bytes, expected ${size}`);
+    if (bytes.every((b) => b === 0)) bytes[size - 1] = 1;
+    return Buffer.from(bytes).toString('hex');
+  }
+}
+
+function resolveParent(parent: string | SpanContext | undefined): SpanContext | undefined {
+  if (parent === undefined) return storage.getStore();
+  if (typeof parent !== 'string') {
+    assertValidSpanContext(parent);
+    return parent;
+  }
+  const parsed = parseTraceparent(parent);
+  return parsed.ok ? parsed.context : undefined;
+}
+
+const defaultTracer = new Tracer();
+
+/** {@link Tracer.withSpan} with ids from `crypto.randomBytes`, for code outside the protocol core. */
+export function withSpan<T>(name: string, fn: (span: Span) => T, options?: SpanOptions): T {
+  return defaultTracer.withSpan(name, fn, options);
+}
+
+/** The span of the running async call chain, if any. */
+export function currentSpan(): Span | undefined {
+  return storage.getStore();
+}
+
+/** The `traceparent` to put on an outgoing gRPC/HTTP call so the callee continues the current trace. */
+export function currentTraceparent(): string | undefined {
+  const span = storage.getStore();
+  return span && formatTraceparent(span);
+}
