@@ -42,7 +42,11 @@ export interface ModuleRef {
 
 /** A source range, 0-indexed lines and columns as in the archive. */
 export interface Location {
-  readonly module: ModuleRef;
+  /**
+   * The module the range is in. Undefined means "the module of the enclosing definition": LF 2.2 interned
+   * expressions carry module-less locations and may be shared, so only their user knows the module.
+   */
+  readonly module?: ModuleRef;
   readonly startLine: number;
   readonly startCol: number;
   readonly endLine: number;
