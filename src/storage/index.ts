@@ -1,0 +1,15 @@
+export { StorageErrors } from './errors.js';
+export { openStorage } from './storage.js';
+export type {
+  InsertManyOptions,
+  Migration,
+  MigrationResult,
+  PostgresConfig,
+  Queryable,
+  Row,
+  SqliteConfig,
+  SqlValue,
+  Storage,
+  StorageConfig,
+  StorageKind,
+} from './types.js';

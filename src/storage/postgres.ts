@@ -1,0 +1,247 @@
+import pg from 'pg';
+import { CommonErrors, WeftError } from '../errors/index.js';
+import type { Connection, Driver, Result } from './driver.js';
+import { StorageErrors } from './errors.js';
+import type { ParsedSql } from './sql.js';
+import type { PostgresConfig, Row, SqlValue } from './types.js';
+
+/** The Bind message counts parameters in 16 bits. */
+const MAX_PARAMS = 65_535;
+const DEFAULT_POOL_SIZE = 10;
+const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
+const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+
+const OID = { int2: 21, int4: 23, int8: 20, numeric: 1700 } as const;
+
+/**
+ * Integers of every width come back as bigint, as they do from SQLite. NUMERIC only arises from aggregates
+ * (SUM of integers, AVG): integral values become bigint and others number, which is what SQLite returns for them.
+ */
+const types = {
+  getTypeParser(oid: number, format?: string): unknown {
+    if (oid === OID.int2 || oid === OID.int4 || oid === OID.int8) return BigInt;
+    if (oid === OID.numeric) return (s: string) => (/^-?\d+$/.test(s) ? BigInt(s) : Number(s));
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+const UNAVAILABLE_STATES = /^(08[0-9]{3}|53...|57P..|28...|3D000)$/;
+const CONTENTION_STATES = new Set(['40001', '40P01', '55P03']);
+
+function mapError(e: unknown, where: string): WeftError {
+  if (e instanceof WeftError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  if (!(e instanceof pg.DatabaseError)) {
+    // Without a SQLSTATE the failure is the connection's: refused, reset, timed out, terminated.
+    return new WeftError(
+      StorageErrors.STORAGE_UNAVAILABLE,
+      `PostgreSQL at ${where} is unavailable: ${message}`,
+      {},
+      {
+        cause: e,
+      },
+    );
+  }
+  const state = e.code ?? '';
+  if (state === '23505') {
+    return new WeftError(
+      StorageErrors.STORAGE_CONSTRAINT_VIOLATION,
+      `duplicate key: ${message}`,
+      {},
+      { cause: e },
+    );
+  }
+  if (CONTENTION_STATES.has(state)) {
+    return new WeftError(
+      StorageErrors.STORAGE_CONTENTION,
+      `PostgreSQL: ${message}`,
+      { sqlstate: state },
+      {
+        cause: e,
+      },
+    );
+  }
+  if (UNAVAILABLE_STATES.test(state)) {
+    return new WeftError(
+      StorageErrors.STORAGE_UNAVAILABLE,
+      `PostgreSQL at ${where} is unavailable: ${message}`,
+      {
+        sqlstate: state,
+      },
+      { cause: e },
+    );
+  }
+  return new WeftError(
+    StorageErrors.STORAGE_QUERY_FAILED,
+    `PostgreSQL: ${message}`,
+    { sqlstate: state },
+    {
+      cause: e,
+    },
+  );
+}
+
+class PgConnection implements Connection {
+  readonly #client: pg.PoolClient;
+  readonly #where: string;
+  broken = false;
+
+  constructor(client: pg.PoolClient, where: string) {
+    this.#client = client;
+    this.#where = where;
+  }
+
+  run(sql: string, _parsed: ParsedSql, params: readonly SqlValue[]): Promise<Result> {
+    return this.#guard(async () => {
+      const result = await this.#client.query<Row>(sql, params as unknown[]);
+      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+    });
+  }
+
+  script(sql: string): Promise<void> {
+    return this.#guard(async () => void (await this.#client.query(sql)));
+  }
+
+  discard(): void {
+    this.broken = true;
+  }
+
+  async #guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      const error = mapError(e, this.#where);
+      if (error.code === StorageErrors.STORAGE_UNAVAILABLE.code) this.broken = true;
+      throw error;
+    }
+  }
+}
+
+class PostgresDriver implements Driver {
+  readonly kind = 'postgres';
+  readonly maxParams = MAX_PARAMS;
+  readonly beginSql = 'BEGIN';
+  readonly #pool: pg.Pool;
+  readonly #where: string;
+  #closed = false;
+
+  constructor(pool: pg.Pool, where: string) {
+    this.#pool = pool;
+    this.#where = where;
+  }
+
+  async run(sql: string, _parsed: ParsedSql, params: readonly SqlValue[]): Promise<Result> {
+    if (this.#closed) throw closedError();
+    try {
+      const result = await this.#pool.query<Row>(sql, params as unknown[]);
+      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+    } catch (e) {
+      throw mapError(e, this.#where);
+    }
+  }
+
+  async withConnection<T>(fn: (connection: Connection) => Promise<T>): Promise<T> {
+    if (this.#closed) throw closedError();
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (e) {
+      throw mapError(e, this.#where);
+    }
+    const connection = new PgConnection(client, this.#where);
+    // A checked-out client that loses its connection emits 'error'; unhandled, that would crash the process.
+    const onError = () => connection.discard();
+    client.on('error', onError);
+    try {
+      return await fn(connection);
+    } finally {
+      client.off('error', onError);
+      client.release(connection.broken);
+    }
+  }
+
+  async withMigrationLock<T>(connection: Connection, fn: () => Promise<T>): Promise<T> {
+    // Session-level advisory lock, keyed by the schema so nodes sharing a database in separate schemas do not wait
+    // on each other; the server drops it if this process dies.
+    const key = "hashtextextended('weft_schema_migrations.' || current_schema(), 0)";
+    await connection.script(`SELECT pg_advisory_lock(${key})`);
+    try {
+      return await fn();
+    } finally {
+      await connection.script(`SELECT pg_advisory_unlock(${key})`).catch(() => connection.discard());
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+}
+
+function closedError(): WeftError {
+  return new WeftError(StorageErrors.STORAGE_UNAVAILABLE, 'the storage is closed');
+}
+
+/** Where the database is, for messages: never the URL itself, which may carry a password. */
+function location(url: URL): string {
+  return `${url.hostname || 'localhost'}:${url.port || '5432'}${url.pathname}`;
+}
+
+/** Opens a connection pool, checks that the server answers, and creates `schema` if it is missing. */
+export async function openPostgres(config: PostgresConfig): Promise<Driver> {
+  const {
+    schema,
+    poolSize = DEFAULT_POOL_SIZE,
+    connectionTimeoutMs = DEFAULT_CONNECTION_TIMEOUT_MS,
+  } = config;
+  let url: URL;
+  try {
+    url = new URL(config.url);
+  } catch {
+    throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'storage.url is not a valid postgres:// URL');
+  }
+  if (schema !== undefined && !SCHEMA.test(schema)) {
+    throw new WeftError(
+      CommonErrors.INVALID_ARGUMENT,
+      `storage.schema '${schema}' is not a lowercase identifier of at most 63 characters`,
+    );
+  }
+  if (!Number.isInteger(poolSize) || poolSize < 1) {
+    throw new WeftError(
+      CommonErrors.INVALID_ARGUMENT,
+      `storage.poolSize must be a positive integer, not ${poolSize}`,
+    );
+  }
+  const where = location(url);
+  // search_path is a startup parameter, so every pooled connection starts in the schema without a round trip.
+  // pg lets an `options` URL parameter override the config, so it is moved into the config and combined.
+  const options = [url.searchParams.get('options'), schema && `-c search_path=${schema}`]
+    .filter(Boolean)
+    .join(' ');
+  url.searchParams.delete('options');
+  const pool = new pg.Pool({
+    connectionString: url.toString(),
+    ...(options && { options }),
+    max: poolSize,
+    connectionTimeoutMillis: connectionTimeoutMs,
+    types,
+  });
+  // Idle clients that lose their connection are dropped by the pool; the next query opens a new one.
+  pool.on('error', () => {});
+  const driver = new PostgresDriver(pool, where);
+  try {
+    if (schema === undefined) {
+      await pool.query('SELECT 1');
+    } else {
+      await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch((e: unknown) => {
+        // Two processes creating the schema at once: the loser sees a duplicate, which is what it wanted.
+        if (!(e instanceof pg.DatabaseError && (e.code === '23505' || e.code === '42P06'))) throw e;
+      });
+    }
+  } catch (e) {
+    await pool.end();
+    throw mapError(e, where);
+  }
+  return driver;
+}

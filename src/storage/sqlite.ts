@@ -1,0 +1,287 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { WeftError } from '../errors/index.js';
+import type { Connection, Driver, Result } from './driver.js';
+import { StorageErrors } from './errors.js';
+import type { ParsedSql } from './sql.js';
+import type { Row, SqliteConfig, SqlValue } from './types.js';
+
+/** SQLite's default SQLITE_MAX_VARIABLE_NUMBER since 3.32. */
+const MAX_PARAMS = 32_766;
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+const MAX_BUSY_DELAY_MS = 50;
+const MAX_CACHED_STATEMENTS = 500;
+/** Larger statements (big bulk-insert chunks) are prepared per use: caching them would pin megabytes. */
+const MAX_CACHED_STATEMENT_LENGTH = 16_384;
+
+interface Prepared {
+  readonly statement: Database.Statement<unknown[]>;
+  readonly reader: boolean;
+  /** Columns declared BOOLEAN, whose 0/1 integers are read as booleans (PostgreSQL returns booleans). */
+  readonly booleans: readonly string[];
+}
+
+/** Grants one holder at a time, in arrival order; a waiter gives up after `timeoutMs`. */
+class Mutex {
+  #held = false;
+  readonly #waiters: (() => void)[] = [];
+
+  get held(): boolean {
+    return this.#held;
+  }
+
+  acquire(timeoutMs?: number): Promise<void> {
+    if (!this.#held) {
+      this.#held = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const grant = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              this.#waiters.splice(this.#waiters.indexOf(grant), 1);
+              reject(
+                new WeftError(
+                  StorageErrors.STORAGE_CONTENTION,
+                  `waited ${timeoutMs} ms for the SQLite connection held by a transaction; inside transaction() use its tx handle, not the storage`,
+                ),
+              );
+            }, timeoutMs);
+      this.#waiters.push(grant);
+    });
+  }
+
+  release(): void {
+    const next = this.#waiters.shift();
+    if (next) next();
+    else this.#held = false;
+  }
+}
+
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+function mapError(e: unknown, path: string): WeftError {
+  if (e instanceof WeftError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
+      return new WeftError(
+        StorageErrors.STORAGE_CONSTRAINT_VIOLATION,
+        `duplicate key: ${message}`,
+        {},
+        { cause: e },
+      );
+    }
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+      return new WeftError(
+        StorageErrors.STORAGE_CONTENTION,
+        `SQLite database ${path} is locked: ${message}`,
+        {},
+        {
+          cause: e,
+        },
+      );
+    }
+    if (/^SQLITE_(CANTOPEN|IOERR|FULL|READONLY|PERM|NOTADB|CORRUPT)/.test(code)) {
+      return new WeftError(
+        StorageErrors.STORAGE_UNAVAILABLE,
+        `SQLite database ${path}: ${message}`,
+        { code },
+        {
+          cause: e,
+        },
+      );
+    }
+  }
+  return new WeftError(StorageErrors.STORAGE_QUERY_FAILED, `SQLite: ${message}`, {}, { cause: e });
+}
+
+/** better-sqlite3 binds numbers as REAL and rejects booleans; bind what PostgreSQL would store instead. */
+function bindValue(v: SqlValue): unknown {
+  if (typeof v === 'boolean') return v ? 1n : 0n;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  return v;
+}
+
+/**
+ * One better-sqlite3 connection. better-sqlite3 is synchronous, so a statement runs to completion before the
+ * returned promise settles; the mutex only keeps other callers out while a transaction awaits between statements.
+ */
+class SqliteDriver implements Driver {
+  readonly kind = 'sqlite';
+  readonly maxParams = MAX_PARAMS;
+  readonly beginSql = 'BEGIN IMMEDIATE';
+  readonly #db: Database.Database;
+  readonly #path: string;
+  readonly #busyTimeoutMs: number;
+  readonly #mutex = new Mutex();
+  readonly #statements = new Map<string, Prepared>();
+  #closed = false;
+
+  constructor(db: Database.Database, path: string, busyTimeoutMs: number) {
+    this.#db = db;
+    this.#path = path;
+    this.#busyTimeoutMs = busyTimeoutMs;
+  }
+
+  run(sql: string, parsed: ParsedSql, params: readonly SqlValue[]): Promise<Result> {
+    if (!this.#mutex.held) {
+      if (this.#closed) return Promise.reject(closedError());
+      try {
+        return Promise.resolve(this.#runNow(parsed, params));
+      } catch (e) {
+        if (!isBusy(e)) return Promise.reject(mapError(e, this.#path));
+      }
+    }
+    // Waits and retries hold the connection, so that no transaction of this storage can start in between.
+    return this.withConnection((c) => c.run(sql, parsed, params));
+  }
+
+  async withConnection<T>(fn: (connection: Connection) => Promise<T>): Promise<T> {
+    await this.#mutex.acquire(this.#busyTimeoutMs);
+    try {
+      if (this.#closed) throw closedError();
+      return await fn({
+        run: (_sql, parsed, params) => this.#settle(() => this.#runNow(parsed, params)),
+        script: (sql) => this.#settle(() => void this.#db.exec(sql)),
+        discard: () => {},
+      });
+    } finally {
+      try {
+        // A transaction whose COMMIT and ROLLBACK both failed must not leak into the next caller.
+        if (!this.#closed && this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      } finally {
+        this.#mutex.release();
+      }
+    }
+  }
+
+  // Another process migrating holds the write lock that BEGIN IMMEDIATE waits for, which is serialisation enough.
+  withMigrationLock<T>(_connection: Connection, fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#mutex.acquire();
+    try {
+      if (this.#closed) return;
+      this.#closed = true;
+      this.#statements.clear();
+      this.#db.close();
+    } finally {
+      this.#mutex.release();
+    }
+  }
+
+  #settle<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      return isBusy(e) ? this.#retryWhileBusy(fn) : Promise.reject(mapError(e, this.#path));
+    }
+  }
+
+  /**
+   * SQLite's own busy handler sleeps inside the synchronous call, which would freeze the event loop, and with it
+   * any other connection of this process that holds the lock and waits to run its next statement. So the busy
+   * timeout is 0 and the wait happens here, between attempts. A statement that failed as busy had no effect.
+   */
+  async #retryWhileBusy<T>(fn: () => T): Promise<T> {
+    const deadline = Date.now() + this.#busyTimeoutMs;
+    for (let delay = 1; ; delay = Math.min(delay * 2, MAX_BUSY_DELAY_MS)) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      try {
+        return fn();
+      } catch (e) {
+        if (!isBusy(e) || Date.now() + delay > deadline) throw mapError(e, this.#path);
+      }
+    }
+  }
+
+  #runNow(parsed: ParsedSql, params: readonly SqlValue[]): Result {
+    const { statement, reader, booleans } = this.#prepare(parsed.positional);
+    const order = parsed.order;
+    const args = order ? order.map((k) => bindValue(params[k]!)) : params.map(bindValue);
+    if (!reader) return { rows: [], rowCount: statement.run(args).changes };
+    const rows = statement.all(args) as Row[];
+    for (const name of booleans) {
+      for (const row of rows) if (row[name] !== null) row[name] = row[name] !== 0n;
+    }
+    return { rows, rowCount: rows.length };
+  }
+
+  #prepare(sql: string): Prepared {
+    const cached = this.#statements.get(sql);
+    if (cached) return cached;
+    const statement = this.#db.prepare<unknown[]>(sql);
+    const reader = statement.reader;
+    if (reader) statement.safeIntegers(true);
+    const booleans = reader
+      ? statement
+          .columns()
+          .filter((c) => c.type?.toUpperCase() === 'BOOLEAN')
+          .map((c) => c.name)
+      : [];
+    const prepared: Prepared = { statement, reader, booleans };
+    if (sql.length <= MAX_CACHED_STATEMENT_LENGTH) {
+      // First in, first out: a hot statement evicted now and then is simply prepared again.
+      if (this.#statements.size >= MAX_CACHED_STATEMENTS) {
+        this.#statements.delete(this.#statements.keys().next().value as string);
+      }
+      this.#statements.set(sql, prepared);
+    }
+    return prepared;
+  }
+}
+
+function closedError(): WeftError {
+  return new WeftError(StorageErrors.STORAGE_UNAVAILABLE, 'the storage is closed');
+}
+
+/**
+ * Opens (creating if needed) a SQLite database in WAL mode with `synchronous = FULL`: a commit is on disk when it
+ * returns, so a node never acknowledges a write that a power failure could take back. `foreign_keys` is on to
+ * enforce what PostgreSQL enforces.
+ */
+export function openSqlite(config: SqliteConfig): Driver {
+  const { path, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } = config;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    // Blocking waits are acceptable while opening only; afterwards the driver waits without blocking.
+    const db = new Database(path, { timeout: busyTimeoutMs });
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 0');
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return new SqliteDriver(db, path, busyTimeoutMs);
+  } catch (e) {
+    const error = mapError(e, path);
+    if (error.code === StorageErrors.STORAGE_QUERY_FAILED.code) {
+      throw new WeftError(
+        StorageErrors.STORAGE_UNAVAILABLE,
+        `cannot open SQLite database ${path}: ${error.message}`,
+        {},
+        {
+          cause: e,
+        },
+      );
+    }
+    throw error;
+  }
+}
