@@ -1,0 +1,8 @@
+export {
+  ArithmeticFailure,
+  BUILTINS,
+  type BuiltinDef,
+  type BuiltinEnv,
+  builtin,
+  literalToText,
+} from './builtins.js';
