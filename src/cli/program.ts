@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerDarCommands } from './commands/dar.js';
 
 /** The package version, read from package.json so `weft --version` never drifts from the release. */
 export function weftVersion(): string {
@@ -14,5 +15,6 @@ export function buildProgram(): Command {
   const program = new Command('weft')
     .description('Weft: privacy-preserving, permissioned distributed ledgers in the Canton architecture')
     .version(weftVersion(), '-V, --version', 'print the Weft version');
+  registerDarCommands(program);
   return program;
 }

@@ -1,0 +1,17 @@
+export {
+  type ArchiveHeader,
+  decodeArchive,
+  readArchiveHeader,
+  SUPPORTED_LANGUAGE_VERSIONS,
+} from './archive.js';
+export * from './ast.js';
+export { decodePackage, STABLE_PACKAGE_IDS } from './decode.js';
+export {
+  type ChoiceInfo,
+  comparePackageVersions,
+  type DefinitionRef,
+  type InterfaceInstance,
+  PackageRegistry,
+  showIdentifier,
+  substitute,
+} from './packages.js';
