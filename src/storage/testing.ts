@@ -127,13 +127,18 @@ function postgresBackend(): TestBackend {
 }
 
 /**
- * Declares `body` once per backend, as `name > sqlite` and `name > postgres`. PostgreSQL tests use
- * {@link pgTestUrl} with a new schema per database; when the server is unreachable they are skipped with the
- * reason printed, except when `CI=true`, where they fail.
+ * Declares `body` for one backend, as `name > kind`. PostgreSQL tests use {@link pgTestUrl} with a new schema per
+ * database; when the server is unreachable they are skipped with the reason printed, except when `CI=true`, where
+ * they fail.
  */
-export function describeBackends(name: string, body: (backend: TestBackend) => void): void {
+export function describeBackend(kind: StorageKind, name: string, body: (backend: TestBackend) => void): void {
   describe(name, () => {
-    describe('sqlite', () => body(sqliteBackend()));
-    describe('postgres', () => body(postgresBackend()));
+    describe(kind, () => body(kind === 'sqlite' ? sqliteBackend() : postgresBackend()));
   });
+}
+
+/** Declares `body` once per backend, as `name > sqlite` and `name > postgres` (see {@link describeBackend}). */
+export function describeBackends(name: string, body: (backend: TestBackend) => void): void {
+  describeBackend('sqlite', name, body);
+  describeBackend('postgres', name, body);
 }

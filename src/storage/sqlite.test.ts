@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isWeftError } from '../errors/index.js';
+import { StorageErrors } from './errors.js';
+import { openStorage } from './storage.js';
+import { describeBackend } from './testing.js';
+import type { SqliteConfig } from './types.js';
+
+describeBackend('sqlite', 'sqlite backend', (backend) => {
+  it('uses WAL, synchronous=FULL and enforced foreign keys', async () => {
+    const s = await backend.open();
+    expect(await s.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    expect(await s.query('PRAGMA synchronous')).toEqual([{ synchronous: 2n }]);
+    expect(await s.query('PRAGMA foreign_keys')).toEqual([{ foreign_keys: 1n }]);
+  });
+
+  it('gives each :memory: storage its own database', async () => {
+    const a = await backend.open({ kind: 'sqlite', path: ':memory:' });
+    const b = await backend.open({ kind: 'sqlite', path: ':memory:' });
+    await a.execute('CREATE TABLE t (id BIGINT)');
+    expect(await a.execute('INSERT INTO t (id) VALUES (1)')).toBe(1);
+    expect(
+      isWeftError(await b.query('SELECT id FROM t').catch((e) => e), StorageErrors.STORAGE_QUERY_FAILED),
+    ).toBe(true);
+  });
+
+  it('fails with STORAGE_CONTENTION, not a hang, when the storage is used inside its own transaction', async () => {
+    const s = await backend.open({ kind: 'sqlite', path: ':memory:', busyTimeoutMs: 100 });
+    const error = await s.transaction(() => s.query('SELECT 1 AS x')).catch((e) => e);
+    expect(isWeftError(error, StorageErrors.STORAGE_CONTENTION)).toBe(true);
+    expect((error as Error).message).toMatch(/use its tx handle/);
+  });
+
+  it('waits for another connection’s write lock without blocking the event loop', async () => {
+    const config = backend.freshConfig();
+    const a = await backend.open(config);
+    const b = await backend.open(config);
+    await a.execute('CREATE TABLE t (id BIGINT)');
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const holding = a.transaction(async (tx) => {
+      await tx.execute('INSERT INTO t (id) VALUES (1)');
+      await new Promise((r) => setTimeout(r, 200));
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    // b needs the write lock a holds across an await; a synchronous busy wait would stall a forever.
+    await b.execute('INSERT INTO t (id) VALUES (2)');
+    clearInterval(timer);
+    await holding;
+    expect(ticks).toBeGreaterThan(10);
+    expect(await b.query('SELECT id FROM t ORDER BY id')).toEqual([{ id: 1n }, { id: 2n }]);
+  });
+
+  it('gives up with STORAGE_CONTENTION after the busy timeout', async () => {
+    const config = backend.freshConfig();
+    const a = await backend.open(config);
+    const b = await backend.open({ ...(config as SqliteConfig), busyTimeoutMs: 50 });
+    await a.execute('CREATE TABLE t (id BIGINT)');
+    let release!: () => void;
+    const holding = a.transaction(async (tx) => {
+      await tx.execute('INSERT INTO t (id) VALUES (1)');
+      await new Promise<void>((r) => {
+        release = r;
+      });
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    const error = await b.transaction((tx) => tx.execute('INSERT INTO t (id) VALUES (2)')).catch((e) => e);
+    release();
+    await holding;
+    expect(isWeftError(error, StorageErrors.STORAGE_CONTENTION)).toBe(true);
+    expect((error as Error & { retryable: boolean }).retryable).toBe(true);
+  });
+});
+
+describe('sqlite backend: opening', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-storage-open-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('creates missing directories for the database file', async () => {
+    const s = await openStorage({ kind: 'sqlite', path: join(dir, 'a', 'b', 'node.sqlite') });
+    await s.health();
+    await s.close();
+  });
+
+  it('reports a path it cannot open as STORAGE_UNAVAILABLE', async () => {
+    const file = join(dir, 'plain-file');
+    writeFileSync(file, 'not a directory');
+    const error = await openStorage({ kind: 'sqlite', path: join(file, 'node.sqlite') }).catch((e) => e);
+    expect(isWeftError(error, StorageErrors.STORAGE_UNAVAILABLE)).toBe(true);
+    const notDb = join(dir, 'not-a-db.sqlite');
+    writeFileSync(notDb, 'x'.repeat(4096));
+    expect(
+      isWeftError(
+        await openStorage({ kind: 'sqlite', path: notDb }).catch((e) => e),
+        StorageErrors.STORAGE_UNAVAILABLE,
+      ),
+    ).toBe(true);
+  });
+
+  it('rejects an unknown storage kind', async () => {
+    const error = await openStorage({ kind: 'mysql' } as never).catch((e) => e);
+    expect(isWeftError(error)).toBe(true);
+    expect((error as { code: string }).code).toBe('INVALID_ARGUMENT');
+  });
+});
