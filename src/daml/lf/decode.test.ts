@@ -34,6 +34,7 @@ const STRINGS = ['Mod', 'x', 'pkg', '1.0.0', 'y'];
 
 function pkg(opts: {
   values: Uint8Array[];
+  templates?: Uint8Array[];
   types?: Uint8Array[];
   exprs?: Uint8Array[];
   flags?: boolean;
@@ -42,6 +43,7 @@ function pkg(opts: {
     [1, 0],
     ...(opts.flags === false ? [] : [[2, FLAGS] as const]),
     ...opts.values.map((v) => [5, v] as const),
+    ...(opts.templates ?? []).map((t) => [6, t] as const),
   );
   return msg(
     [1, module],
@@ -241,6 +243,53 @@ describe('Daml-LF 2 decoder on hand-built archives', () => {
     };
     expect(flat.module('Mod')!.values.get('x')!.type).toEqual(listOfBool);
     expect(local.module('Mod')!.values.get('x')!.type).toEqual(listOfBool);
+  });
+
+  it('decodes templates and choices; rejects contract keys and choice authorizers below LF 2.3', () => {
+    const nil = msg([21, msg([1, typeRef(0)])]);
+    const choice = (...extra: Field[]) =>
+      msg(
+        [2, 0],
+        [3, 1],
+        [4, nil],
+        [5, nil],
+        [6, msg([3, 1], [2, typeRef(0)])],
+        [8, typeRef(0)],
+        [9, TRUE],
+        [10, 4],
+        ...extra,
+      );
+    const template = (...extra: Field[]) => msg([1, 1], [2, 4], [4, nil], [7, nil], [6, choice()], ...extra);
+    const t = decodeArchive(archive('1', pkg({ values: [], templates: [template()] })), 't')
+      .module('Mod')!
+      .templates.get('x')!;
+    expect(t.param).toBe('y');
+    expect(t.precond).toEqual({ tag: 'BuiltinCon', con: 'True' });
+    expect(t.signatories).toEqual({ tag: 'Nil', type: { tag: 'Builtin', builtin: 'BOOL', args: [] } });
+    expect([...t.choices.values()]).toMatchObject([
+      {
+        name: 'Mod',
+        consuming: true,
+        selfBinder: 'y',
+        argBinder: { name: 'x' },
+        update: { tag: 'BuiltinCon' },
+      },
+    ]);
+    const keyed = template([9, msg([1, typeRef(0)], [3, nil], [4, nil])]);
+    expect(
+      errorOf(() => decodeArchive(archive('2', pkg({ values: [], templates: [keyed] })), 't').modules())
+        .message,
+    ).toContain('contract keys (DefTemplate.key) is not supported by Daml-LF 2.2');
+    const authorizers = msg([1, 1], [2, 4], [4, nil], [7, nil], [6, choice([1001, nil])]);
+    expect(
+      errorOf(() => decodeArchive(archive('1', pkg({ values: [], templates: [authorizers] })), 't').modules())
+        .message,
+    ).toContain('choice authorizers is not supported by Daml-LF 2.1');
+    const twoChoices = msg([1, 1], [2, 4], [4, nil], [7, nil], [6, choice()], [6, choice()]);
+    expect(
+      errorOf(() => decodeArchive(archive('1', pkg({ values: [], templates: [twoChoices] })), 't').modules())
+        .message,
+    ).toContain('collision on choice name Mod');
   });
 
   it('rejects invalid names, missing feature flags and missing metadata', () => {
