@@ -65,8 +65,9 @@ describe('postgres backend: opening', () => {
     const url = pgTestUrl();
     for (const config of [
       { kind: 'postgres', url: 'not a url' },
-      { kind: 'postgres', url, schema: 'Bad-Schema' },
+      { kind: 'postgres', url, schema: 'bad-schema' },
       { kind: 'postgres', url, poolSize: 0 },
+      { kind: 'postgres', url, connectionTimeoutMs: 0 },
     ] as PostgresConfig[]) {
       const error = await openStorage(config).catch((e) => e);
       expect((error as { code: string }).code).toBe('INVALID_ARGUMENT');

@@ -9,7 +9,8 @@ import type { PostgresConfig, Row, SqlValue } from './types.js';
 const MAX_PARAMS = 65_535;
 const DEFAULT_POOL_SIZE = 10;
 const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
-const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Unquoted in SQL, so PostgreSQL folds it to lowercase (as the configuration's SQL identifiers expect). */
+const SCHEMA = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 const OID = { int2: 21, int4: 23, int8: 20, numeric: 1700 } as const;
 
@@ -204,13 +205,19 @@ export async function openPostgres(config: PostgresConfig): Promise<Driver> {
   if (schema !== undefined && !SCHEMA.test(schema)) {
     throw new WeftError(
       CommonErrors.INVALID_ARGUMENT,
-      `storage.schema '${schema}' is not a lowercase identifier of at most 63 characters`,
+      `storage.schema '${schema}' is not a SQL identifier (letters, digits, _) of at most 63 characters`,
     );
   }
   if (!Number.isInteger(poolSize) || poolSize < 1) {
     throw new WeftError(
       CommonErrors.INVALID_ARGUMENT,
       `storage.poolSize must be a positive integer, not ${poolSize}`,
+    );
+  }
+  if (!Number.isInteger(connectionTimeoutMs) || connectionTimeoutMs < 1) {
+    throw new WeftError(
+      CommonErrors.INVALID_ARGUMENT,
+      `storage.connectionTimeoutMs must be a positive integer, not ${connectionTimeoutMs}`,
     );
   }
   const where = location(url);

@@ -99,6 +99,15 @@ describe('sqlite backend: opening', () => {
     ).toBe(true);
   });
 
+  it('rejects invalid settings', async () => {
+    for (const config of [
+      { kind: 'sqlite', path: '' },
+      { kind: 'sqlite', path: ':memory:', busyTimeoutMs: -1 },
+    ] as SqliteConfig[]) {
+      expect(((await openStorage(config).catch((e) => e)) as { code: string }).code).toBe('INVALID_ARGUMENT');
+    }
+  });
+
   it('rejects an unknown storage kind', async () => {
     const error = await openStorage({ kind: 'mysql' } as never).catch((e) => e);
     expect(isWeftError(error)).toBe(true);

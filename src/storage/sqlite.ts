@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { WeftError } from '../errors/index.js';
+import { CommonErrors, WeftError } from '../errors/index.js';
 import type { Connection, Driver, Result } from './driver.js';
 import { StorageErrors } from './errors.js';
 import type { ParsedSql } from './sql.js';
@@ -49,7 +49,7 @@ class Mutex {
               reject(
                 new WeftError(
                   StorageErrors.STORAGE_CONTENTION,
-                  `waited ${timeoutMs} ms for the SQLite connection held by a transaction; inside transaction() use its tx handle, not the storage`,
+                  `waited ${timeoutMs} ms for the SQLite connection, which a transaction holds (inside transaction() use its tx handle, not the storage)`,
                 ),
               );
             }, timeoutMs);
@@ -256,6 +256,15 @@ function closedError(): WeftError {
  */
 export function openSqlite(config: SqliteConfig): Driver {
   const { path, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } = config;
+  if (typeof path !== 'string' || path === '') {
+    throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'storage.path must name a SQLite file or be :memory:');
+  }
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new WeftError(
+      CommonErrors.INVALID_ARGUMENT,
+      `storage.busyTimeoutMs must be a non-negative integer, not ${busyTimeoutMs}`,
+    );
+  }
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     // Blocking waits are acceptable while opening only; afterwards the driver waits without blocking.

@@ -15,7 +15,10 @@ export interface PostgresConfig {
   readonly kind: 'postgres';
   /** `postgres://user:password@host:port/database`; never logged (it may hold a password). */
   readonly url: string;
-  /** Schema holding this node's tables (created if missing); lets several nodes or test runs share a database. */
+  /**
+   * Schema holding this node's tables (created if missing; folded to lowercase); lets several nodes or test runs
+   * share a database. Without it, tables go where the server's search_path says (normally `public`).
+   */
   readonly schema?: string;
   /** Connections in the pool; default 10. */
   readonly poolSize?: number;
@@ -86,7 +89,10 @@ export interface MigrationResult {
 export interface Storage extends Queryable {
   /** Brings `component`'s tables to the newest of `migrations`, each migration in its own transaction. */
   migrate(component: string, migrations: readonly Migration[]): Promise<MigrationResult>;
-  /** A cheap round trip to the database; throws STORAGE_UNAVAILABLE when it is not usable. */
+  /**
+   * A cheap round trip for a node's readiness check; throws a WeftError (STORAGE_UNAVAILABLE when the database is
+   * unreachable or the storage closed).
+   */
   health(): Promise<void>;
   /** Waits for a running transaction, then closes the database; later calls fail with STORAGE_UNAVAILABLE. */
   close(): Promise<void>;
