@@ -11,7 +11,6 @@ export type ConfigFormat = 'hocon' | 'yaml' | 'json';
 
 const FORMATS: Readonly<Record<string, ConfigFormat>> = {
   '.conf': 'hocon',
-  '.hocon': 'hocon',
   '.yaml': 'yaml',
   '.yml': 'yaml',
   '.json': 'json',
@@ -48,7 +47,7 @@ export async function readConfigTree(path: string, env: Env): Promise<unknown> {
     );
   }
   // The HOCON parser reads the file again itself, through a source that also serves its includes.
-  if (format === 'hocon') return parseHocon(file, env);
+  if (format === 'hocon') return parseHocon(file, path, env);
   const tree = format === 'yaml' ? parseYaml(text, path) : parseJson(text, path);
   const { value, issues } = substituteValues(tree, env);
   reportSubstitutionIssues(issues, path);
@@ -152,7 +151,7 @@ function toPath(url: string): string {
   return fileURLToPath(url.replace(PROTOCOL, 'file:'));
 }
 
-async function parseHocon(file: string, env: Env): Promise<unknown> {
+async function parseHocon(file: string, path: string, env: Env): Promise<unknown> {
   // A null-prototype copy: the parser looks variables up as properties, and only real ones may resolve.
   const scope: Env = Object.assign(Object.create(null), env);
   try {
@@ -163,25 +162,27 @@ async function parseHocon(file: string, env: Env): Promise<unknown> {
       scope,
     });
   } catch (e) {
-    throw hoconError(e as Error, file);
+    throw hoconError(e as Error, file, path);
   }
 }
 
 /** Turns the parser's messages ("Unable to resolve 'X'. Token: { ..., line: 3, col: 9, file: ... }") into ours. */
-function hoconError(e: Error, file: string): WeftError {
+function hoconError(e: Error, file: string, path: string): WeftError {
   const message = e.message.replace(/weftfile:\/\/[^\s,)}]+/g, (url) => toPath(url));
   const at = /line: (\d+), col: (\d+)(?:, file: ([^\s,)}]+))?/.exec(message);
-  const where = at ? `${at[3] ?? file}:${at[1]}:${at[2]}` : file;
+  // Name the file as the caller did, unless the error is in an included one.
+  const inFile = at?.[3] === undefined || at[3] === file ? path : at[3];
+  const where = at ? `${inFile}:${at[1]}:${at[2]}` : path;
   const unresolved = /^Unable to resolve '([^']+)'/.exec(message);
   if (unresolved) {
     const name = unresolved[1]!;
     return new WeftError(
       ConfigErrors.CONFIG_VARIABLE_UNSET,
       `${where}: \${${name}} is neither a config path nor a set environment variable; set it, or write \${?${name}} or \${${name}:-default}`,
-      { file, variable: name },
+      { file: path, variable: name },
       { cause: e },
     );
   }
   const reason = message.split(/ \(|\. Token:/)[0]!.replace(/\.$/, '');
-  return new WeftError(ConfigErrors.CONFIG_SYNTAX_ERROR, `${where}: ${reason}`, { file }, { cause: e });
+  return new WeftError(ConfigErrors.CONFIG_SYNTAX_ERROR, `${where}: ${reason}`, { file: path }, { cause: e });
 }

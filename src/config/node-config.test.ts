@@ -178,6 +178,17 @@ weft.node {
   });
 });
 
+describe('HOCON includes', () => {
+  it('name the included file in its errors', async () => {
+    write('inc-bad/part.conf', 'storage {');
+    const { code, message } = await failure(
+      write('inc-bad/main.conf', 'weft.node { include required("part.conf") }'),
+    );
+    expect(code).toBe('CONFIG_SYNTAX_ERROR');
+    expect(message).toContain(`${join(dir, 'inc-bad', 'part.conf')}:1:`);
+  });
+});
+
 describe('loadConfig validation errors name the key path', () => {
   const node = (body: string) => `weft.participants.alice {\n${body}\n}`;
 
@@ -264,7 +275,7 @@ ${node('storage { type = sqlite, file = a.db }')}`,
 
 describe('loadConfig file and syntax errors', () => {
   it.each([
-    ['HOCON', 'bad.conf', 'a {\n  b = 1\n', 'bad.conf:2:3: The object is not closed'],
+    ['HOCON', 'bad.conf', 'a {\n  b = 1\n', `${join(dir, 'bad.conf')}:2:3: The object is not closed`],
     [
       'YAML',
       'bad.yaml',
@@ -286,11 +297,19 @@ describe('loadConfig file and syntax errors', () => {
     expect(message).toContain('malformed substitution at weft.node.name');
   });
 
+  it('reports an empty file', async () => {
+    const { code, message } = await failure(write('empty.yaml', ''));
+    expect(code).toBe('CONFIG_INVALID');
+    expect(message).toBe(
+      `invalid config ${join(dir, 'empty.yaml')}: the file is empty; it needs a weft section`,
+    );
+  });
+
   it('reports a missing file and an unknown extension', async () => {
     expect((await failure(join(dir, 'absent.conf'))).code).toBe('CONFIG_FILE_NOT_FOUND');
     const { code, message } = await failure(write('config.toml', ''));
     expect(code).toBe('INVALID_ARGUMENT');
-    expect(message).toContain('.conf, .hocon, .yaml, .yml, .json');
+    expect(message).toContain('.conf, .yaml, .yml, .json');
   });
 });
 

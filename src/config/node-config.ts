@@ -133,15 +133,19 @@ export function decodeConfig<S extends NodeSchemas = typeof BASE_NODE_SCHEMAS>(
 ): WeftConfig<S> {
   const schemas = (options.nodeSchemas ?? BASE_NODE_SCHEMAS) as S;
   const problems = new Problems();
-  const decoded = fileSchema(schemas).decode(tree, '', problems);
+  const decoded =
+    tree === null || tree === undefined
+      ? problems.add('', 'the file is empty; it needs a weft section')
+      : fileSchema(schemas).decode(tree, '', problems);
   const nodes: Array<{ readonly name: string; readonly kind: NodeKind; readonly path: string }> = [];
   if (problems.list.length === 0) {
     const weft = (decoded as { weft: Record<string, unknown> }).weft;
     for (const kind of NODE_KINDS) {
       const section = NETWORK_SECTIONS[kind];
       const entries = Object.entries((weft[section] ?? {}) as Record<string, object>);
-      for (const [name, body] of entries)
-        nodes.push({ ...body, name, kind, path: join(join('weft', section), name) });
+      for (const [name, body] of entries) {
+        nodes.push({ name, kind, ...body, path: join(join('weft', section), name) });
+      }
     }
     const single = weft.node as { name: string; kind: NodeKind } | undefined;
     if (single) {
@@ -160,7 +164,8 @@ export function decodeConfig<S extends NodeSchemas = typeof BASE_NODE_SCHEMAS>(
   }
   const sorted = nodes
     .map(({ path: _, ...node }) => node)
-    .sort((a, b) => NODE_KINDS.indexOf(a.kind) - NODE_KINDS.indexOf(b.kind) || a.name.localeCompare(b.name));
+    .sort((a, b) => NODE_KINDS.indexOf(a.kind) - NODE_KINDS.indexOf(b.kind) || (a.name < b.name ? -1 : 1));
+  // Each body was decoded by the schema of its kind, so each node has the shape NodeConfigOf<S> gives that kind.
   return { nodes: sorted as unknown as NodeConfigOf<S>[] };
 }
 

@@ -1,7 +1,7 @@
 /**
  * A small typed schema language for config sections. Components declare their section with these combinators;
  * decoding reports every problem with the key path as written in the file (`weft.participants.alice.storage.url:
- * expected a string`), rejects unknown keys, and maps kebab-case keys to camelCase fields.
+ * expected a non-empty string, got an object`), rejects unknown keys, and maps kebab-case keys to camelCase fields.
  *
  * Strings from HOCON or from environment variables convert to numbers and booleans where the schema wants one
  * (HOCON's automatic type conversion), so `port = ${PORT}` works in every format.

@@ -53,23 +53,32 @@ describe('createLogger', () => {
     expect(lines.map((l) => l.msg)).toEqual(['kept']);
   });
 
-  it('redacts secrets at the top level and nested, and extra paths', () => {
+  it('redacts secret fields at the top level and nested, by name in any case, and extra paths', () => {
     const { logger, lines } = captured({ redact: ['config.storage.url'] });
-    logger.info(
-      {
-        password: 'hunter2',
-        request: { headers: { authorization: 'Bearer abc' }, token: 'tok' },
-        key: { privateKey: 'secret-key-bytes' },
-        config: { storage: { url: 'postgres://u:pw@h/db' } },
-        keep: 'visible',
-      },
-      'secrets',
-    );
+    const logged = {
+      password: 'hunter2',
+      request: { headers: { Authorization: 'Bearer abc' }, token: 'tok-1' },
+      key: { material: { privateKey: 'secret-key-bytes' } },
+      config: { storage: { url: 'postgres://u:pw@h/db' } },
+      keep: 'visible',
+      list: [1, 2],
+    };
+    logger.info(logged, 'secrets');
     const text = JSON.stringify(lines[0]);
-    for (const secret of ['hunter2', 'Bearer abc', 'tok"', 'secret-key-bytes', 'pw@h']) {
+    for (const secret of ['hunter2', 'Bearer abc', 'tok-1', 'secret-key-bytes', 'pw@h']) {
       expect(text).not.toContain(secret);
     }
-    expect(lines[0]).toMatchObject({ password: '[redacted]', keep: 'visible' });
+    expect(lines[0]).toMatchObject({
+      password: '[redacted]',
+      request: { headers: { Authorization: '[redacted]' }, token: '[redacted]' },
+      key: { material: { privateKey: '[redacted]' } },
+      keep: 'visible',
+      list: [1, 2],
+    });
+    // The caller's object is not touched.
+    expect(logged.password).toBe('hunter2');
+    expect(logged.request.headers.Authorization).toBe('Bearer abc');
+    expect(logged.config.storage.url).toBe('postgres://u:pw@h/db');
   });
 
   it('rejects an unknown level and a file together with a destination', () => {

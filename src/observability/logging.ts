@@ -12,7 +12,10 @@ export type LogLevel = LevelWithSilent;
 
 export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
-/** Field names whose values never reach a log line, at the top level and up to two objects deep. */
+/**
+ * Field names whose values never reach a log line, matched case-insensitively in the logged object and in plain
+ * objects nested up to three levels in it (so `req.headers.authorization` is covered).
+ */
 export const REDACTED_FIELDS: readonly string[] = [
   'privateKey',
   'private_key',
@@ -25,6 +28,10 @@ export const REDACTED_FIELDS: readonly string[] = [
   'authorization',
 ];
 
+const REDACTED = new Set(REDACTED_FIELDS.map((f) => f.toLowerCase()));
+const CENSOR = '[redacted]';
+const REDACT_DEPTH = 3;
+
 export interface LoggerOptions {
   /** Minimum level written; default `info`. */
   readonly level?: LogLevel;
@@ -34,7 +41,7 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
   /** The node name, written as `node` on every line. */
   readonly node?: string;
-  /** Extra pino redaction paths (e.g. `config.storage.url`) on top of {@link REDACTED_FIELDS}. */
+  /** pino redaction paths for values whose field name is not secret in general, e.g. `config.storage.url`. */
   readonly redact?: readonly string[];
 }
 
@@ -61,8 +68,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       level,
       base: { pid: process.pid, hostname: hostname(), ...(node === undefined ? {} : { node }) },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: [...redactionPaths(REDACTED_FIELDS), ...redact], censor: '[redacted]' },
+      // pino's wildcard paths (`*.password`) cost about 5 µs per level on every line; a walk by name is ~0.3 µs.
+      formatters: { level: (label) => ({ level: label }), log: (object) => scrub(object, REDACT_DEPTH) },
+      redact: { paths: [...redact], censor: CENSOR },
       // pino merges the call's fields into this object, so it must be a fresh one per line.
       mixin: () => {
         const span = currentSpan();
@@ -73,8 +81,26 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   );
 }
 
-function redactionPaths(fields: readonly string[]): string[] {
-  return fields.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]);
+/** `value`, or a copy with secret fields censored; copies only the objects on the way to a secret. */
+function scrub(value: Record<string, unknown>, depth: number): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(value)) {
+    const field = value[key];
+    let replaced = field;
+    if (REDACTED.has(key.toLowerCase())) replaced = CENSOR;
+    else if (depth > 0 && isPlainObject(field)) replaced = scrub(field, depth - 1);
+    if (replaced !== field) {
+      copy ??= { ...value };
+      copy[key] = replaced;
+    }
+  }
+  return copy ?? value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 /**
