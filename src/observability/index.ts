@@ -25,7 +25,6 @@ export {
 export {
   currentSpan,
   currentTraceparent,
-  type IdSource,
   type Span,
   type SpanOptions,
   Tracer,

@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { DeterministicRandom, type RandomSource } from '../crypto/index.js';
 import { parseTraceparent } from './traceparent.js';
-import { currentSpan, currentTraceparent, type IdSource, Tracer, withSpan } from './tracing.js';
+import { currentSpan, currentTraceparent, Tracer, withSpan } from './tracing.js';
 
 /** Ids 01.., 02.., ... so tests can predict them. */
-function counterIds(): IdSource {
+function counterIds(): RandomSource {
   let next = 1;
   return { bytes: (n) => new Uint8Array(n).fill(next++) };
 }
@@ -75,6 +76,15 @@ describe('withSpan', () => {
     expect(() =>
       withSpan('x', () => 0, { parent: { traceId: 'xyz', spanId: '12'.repeat(8), traceFlags: 1 } }),
     ).toThrow(/trace id/);
+  });
+
+  it('draws reproducible ids from a seeded source', () => {
+    const ids = (seed: string) => {
+      const tracer = new Tracer(new DeterministicRandom(seed));
+      return tracer.withSpan('a', (a) => tracer.withSpan('b', (b) => [a.traceId, a.spanId, b.spanId]));
+    };
+    expect(ids('seed-1')).toEqual(ids('seed-1'));
+    expect(ids('seed-1')).not.toEqual(ids('seed-2'));
   });
 
   it('never produces an all-zero id, even from an all-zero source', () => {

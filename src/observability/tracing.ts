@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
+import { type RandomSource, systemRandom } from '../crypto/index.js';
 import {
   assertValidSpanContext,
   formatTraceparent,
@@ -15,11 +15,6 @@ export interface Span extends SpanContext {
   readonly parentSpanId?: string;
 }
 
-/** Where span and trace ids come from (architecture brief §3); structurally the same as the crypto `RandomSource`. */
-export interface IdSource {
-  bytes(n: number): Uint8Array;
-}
-
 export interface SpanOptions {
   /**
    * The parent, e.g. the `traceparent` of an incoming request. Defaults to the current span. An invalid
@@ -31,11 +26,14 @@ export interface SpanOptions {
 // One store per process: several nodes in one process share it, but each async call chain sees only its own span.
 const storage = new AsyncLocalStorage<Span>();
 
-/** Starts spans with ids drawn from an injected source; protocol code receives a `Tracer` through its constructor. */
+/**
+ * Starts spans with ids drawn from an injected randomness source (architecture brief §3); protocol code receives
+ * a `Tracer` through its constructor, and tests give it a `DeterministicRandom`.
+ */
 export class Tracer {
-  readonly #ids: IdSource;
+  readonly #ids: RandomSource;
 
-  constructor(ids: IdSource = { bytes: (n) => randomBytes(n) }) {
+  constructor(ids: RandomSource = systemRandom) {
     this.#ids = ids;
   }
 
@@ -76,7 +74,7 @@ function resolveParent(parent: string | SpanContext | undefined): SpanContext | 
 
 const defaultTracer = new Tracer();
 
-/** {@link Tracer.withSpan} with ids from `crypto.randomBytes`, for code outside the protocol core. */
+/** {@link Tracer.withSpan} with ids from the system CSPRNG, for code outside the protocol core. */
 export function withSpan<T>(name: string, fn: (span: Span) => T, options?: SpanOptions): T {
   return defaultTracer.withSpan(name, fn, options);
 }
