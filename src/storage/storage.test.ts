@@ -101,13 +101,13 @@ describeBackends('storage contract', (backend) => {
         null,
         null,
       ]);
-      await s.execute('INSERT INTO items (id) VALUES ($1)', [4n]);
+      await s.execute('INSERT INTO items (id, ratio) VALUES ($1, $2)', [4n, 3]);
       const rows = await s.query('SELECT id, amount, label, payload, flag, ratio FROM items ORDER BY id');
       expect(rows).toEqual([
         { id: 1n, amount: null, label: 'zoë — 日本 🧵', payload: Buffer.from(all), flag: true, ratio: 0.25 },
         { id: 2n, amount: null, label: '', payload: Buffer.from(view), flag: false, ratio: -1e300 },
         { id: 3n, amount: null, label: null, payload: Buffer.alloc(0), flag: null, ratio: null },
-        { id: 4n, amount: null, label: null, payload: null, flag: null, ratio: null },
+        { id: 4n, amount: null, label: null, payload: null, flag: null, ratio: 3 },
       ]);
       expect(Buffer.isBuffer(rows[0]!.payload)).toBe(true);
       expect(await s.query('SELECT id FROM items WHERE flag = $1', [true])).toEqual([{ id: 1n }]);
