@@ -213,8 +213,8 @@ class PackageDecoder {
   private readonly exprRanges: Range[] = [];
   private readonly exprs: Expr[] = [];
   private imports: string[] | undefined;
-  private readonly refs = new Map<string, Identifier>();
-  private readonly moduleRefs = new Map<string, ModuleRef>();
+  private readonly refs = new Map<ModuleRef, Map<number, Identifier>>();
+  private readonly moduleRefs = new Map<number, ModuleRef>();
   /** Index of the interning-table entry being decoded (references must point below it), or NONE. */
   private currentEntry = NONE;
   private currentModule: ModuleRef | undefined;
@@ -814,12 +814,12 @@ class PackageDecoder {
 
   private moduleRef(end: number): ModuleRef {
     const r = this.r;
-    let pkg: PackageId | undefined;
+    let slot: number | undefined;
     let moduleName = 0;
     while (r.pos < end) {
       switch (r.tag()) {
         case 1:
-          pkg = this.packageRef(r.len());
+          slot = this.packageSlot(r.len());
           break;
         case 2:
           moduleName = r.index();
@@ -829,46 +829,55 @@ class PackageDecoder {
       }
     }
     r.done(end);
-    if (pkg === undefined) this.fail('ModuleId.package_id is missing');
-    const key = `${pkg}\u0000${moduleName}`;
+    if (slot === undefined) this.fail('ModuleId.package_id is missing');
+    if (moduleName >= this.dnames.length) this.fail(`invalid dotted name index ${moduleName}`);
+    // References repeat a lot: cache them by (package slot, module name index) without building strings.
+    const key = (slot + 1) * this.dnames.length + moduleName;
     let ref = this.moduleRefs.get(key);
     if (ref === undefined) {
-      ref = { packageId: pkg, module: this.dname(moduleName) };
+      ref = { packageId: this.resolvePackageSlot(slot), module: this.dname(moduleName) };
       this.moduleRefs.set(key, ref);
     }
     return ref;
   }
 
-  private packageRef(end: number): PackageId {
+  /** `SelfOrImportedPackageId` as a number: -1 self, 2i an interned package-id string, 2i+1 an import. */
+  private packageSlot(end: number): number {
     const r = this.r;
-    let id: PackageId | undefined;
+    let slot: number | undefined;
     while (r.pos < end) {
       switch (r.tag()) {
         case 1:
           r.skip();
-          id = this.packageId;
+          slot = -1;
           break;
-        case 3: {
-          const s = this.packageIdString(this.str(r.index()));
-          if (this.flat && !STABLE_PACKAGE_IDS.has(s))
-            this.fail(`package ${s} must be referenced through the import table in Daml-LF ${this.version}`);
-          id = s;
+        case 3:
+          slot = 2 * r.index();
           break;
-        }
-        case 4: {
-          const i = r.index();
-          if (this.imports === undefined)
-            this.fail('package_import_id used but the package has no import table');
-          id = this.imports[i];
-          if (id === undefined) this.fail(`invalid imported package index ${i}`);
+        case 4:
+          slot = 2 * r.index() + 1;
           break;
-        }
         default:
           r.skip();
       }
     }
     r.done(end);
-    if (id === undefined) this.fail('SelfOrImportedPackageId has no case set');
+    if (slot === undefined) this.fail('SelfOrImportedPackageId has no case set');
+    return slot;
+  }
+
+  private resolvePackageSlot(slot: number): PackageId {
+    if (slot === -1) return this.packageId;
+    const i = slot >>> 1;
+    if ((slot & 1) === 0) {
+      const s = this.packageIdString(this.str(i));
+      if (this.flat && !STABLE_PACKAGE_IDS.has(s))
+        this.fail(`package ${s} must be referenced through the import table in Daml-LF ${this.version}`);
+      return s;
+    }
+    if (this.imports === undefined) this.fail('package_import_id used but the package has no import table');
+    const id = this.imports[i];
+    if (id === undefined) this.fail(`invalid imported package index ${i}`);
     return id;
   }
 
@@ -891,11 +900,15 @@ class PackageDecoder {
     }
     r.done(end);
     if (module === undefined) this.fail('identifier without module');
-    const key = `${module.packageId}\u0000${module.module.join('.')}\u0000${name}`;
-    let id = this.refs.get(key);
+    let byName = this.refs.get(module);
+    if (byName === undefined) {
+      byName = new Map();
+      this.refs.set(module, byName);
+    }
+    let id = byName.get(name);
     if (id === undefined) {
       id = { packageId: module.packageId, module: module.module, name: this.dname(name) };
-      this.refs.set(key, id);
+      byName.set(name, id);
     }
     return id;
   }
