@@ -160,9 +160,9 @@ describe('Daml-LF 2 decoder on hand-built archives', () => {
   });
 
   it('decodes deeply nested LF 2.1 expressions', () => {
-    // (\x : Bool -> ... (\x : Bool -> True)) nested 300 times: deeper than real archives (≤ 95).
+    // (\x : Bool -> ... (\x : Bool -> True)) nested 999 times (1000 levels, the limit): real archives nest ≤ 95 levels.
     let e = TRUE;
-    for (let i = 0; i < 300; i++) e = msg([17, msg([1, msg([3, 1], [2, typeRef(0)])], [2, e])]);
+    for (let i = 0; i < 999; i++) e = msg([17, msg([1, msg([3, 1], [2, typeRef(0)])], [2, e])]);
     let d = decodeValue('1', pkg({ values: [value(e)] }));
     let depth = 0;
     while (d.tag === 'Abs') {
@@ -170,7 +170,12 @@ describe('Daml-LF 2 decoder on hand-built archives', () => {
       d = d.body;
       depth++;
     }
-    expect(depth).toBe(300);
+    expect(depth).toBe(999);
+    let tooDeep = TRUE;
+    for (let i = 0; i < 1000; i++) tooDeep = msg([17, msg([1, msg([3, 1], [2, typeRef(0)])], [2, tooDeep])]);
+    expect(errorOf(() => decodeValue('1', pkg({ values: [value(tooDeep)] }))).message).toContain(
+      'expressions or types nested deeper than 1000 levels',
+    );
   });
 
   it('shares LF 2.2 interned expressions and decodes long reference chains without recursion', () => {

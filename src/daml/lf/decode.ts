@@ -153,6 +153,8 @@ const NAT: Kind = Object.freeze({ tag: 'Nat' });
 const TRUE: Expr = Object.freeze({ tag: 'BuiltinCon', con: 'True' });
 
 const NONE = -1;
+/** Real archives nest at most ~100 levels; Canton parses LF 2.1 with a 1000-level protobuf limit. */
+const MAX_NESTING = 1000;
 
 /** A byte range `[start, end)` of a sub-message in the package bytes. */
 type Range = readonly [number, number];
@@ -218,6 +220,8 @@ class PackageDecoder {
   /** Index of the interning-table entry being decoded (references must point below it), or NONE. */
   private currentEntry = NONE;
   private currentModule: ModuleRef | undefined;
+  /** Current expression/type/kind nesting, bounded so hostile archives cannot exhaust the JS stack. */
+  private depth = 0;
 
   constructor(
     private readonly packageId: PackageId,
@@ -328,6 +332,11 @@ class PackageDecoder {
     return this.currentModule === undefined
       ? this.context
       : `${this.context}, module ${this.currentModule.module.join('.')}`;
+  }
+
+  private nest(): void {
+    if (++this.depth > MAX_NESTING)
+      this.fail(`expressions or types nested deeper than ${MAX_NESTING} levels`);
   }
 
   private str(i: number): string {
@@ -462,6 +471,7 @@ class PackageDecoder {
 
   private kind(end: number, tableTop = false): Kind {
     const r = this.r;
+    this.nest();
     let k: Kind | undefined;
     while (r.pos < end) {
       switch (r.tag()) {
@@ -494,6 +504,7 @@ class PackageDecoder {
     }
     r.done(end);
     if (k === undefined) this.fail('Kind has no case set');
+    this.depth--;
     return k;
   }
 
@@ -555,6 +566,7 @@ class PackageDecoder {
 
   private typeMessage(end: number, tableTop = false): Type {
     const r = this.r;
+    this.nest();
     let t: Type | undefined;
     while (r.pos < end) {
       switch (r.tag()) {
@@ -601,6 +613,7 @@ class PackageDecoder {
     }
     r.done(end);
     if (t === undefined) this.fail('Type has no case set');
+    this.depth--;
     return t;
   }
 
@@ -953,6 +966,7 @@ class PackageDecoder {
     const saved = this.r.pos;
     const name = this.moduleName(range);
     this.currentModule = { packageId: this.packageId, module: name };
+    this.depth = 0;
     try {
       return this.moduleBody(name, range);
     } finally {
@@ -1511,6 +1525,7 @@ class PackageDecoder {
   /** Decodes an `Expr` message ending at `end`. */
   private expr(end: number): Expr {
     const r = this.r;
+    this.nest();
     let loc: Location | undefined;
     let e: Expr | undefined;
     let unknown = 0;
@@ -1527,6 +1542,7 @@ class PackageDecoder {
     r.done(end);
     if (e === undefined)
       this.fail(unknown === 0 ? 'Expr has no case set' : `Expr has no known case (unknown field ${unknown})`);
+    this.depth--;
     return loc === undefined ? e : { tag: 'Loc', loc, expr: e };
   }
 
