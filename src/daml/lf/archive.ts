@@ -13,15 +13,11 @@ import { WireReader } from './wire.js';
 
 export const SUPPORTED_LANGUAGE_VERSIONS: readonly LanguageVersion[] = ['2.1', '2.2'];
 
-/** A checked archive envelope whose package has not been decoded yet. */
-export interface ArchiveHeader {
+interface ParsedArchive {
   readonly packageId: PackageId;
   /** `major.minor` as written in the payload, e.g. `2.1`, `2.dev`, `1.15`. */
   readonly version: string;
   readonly patch: number;
-}
-
-interface ParsedArchive extends ArchiveHeader {
   readonly major: 1 | 2 | undefined;
   readonly lf: Uint8Array | undefined;
 }
@@ -85,12 +81,6 @@ function parseArchive(bytes: Uint8Array, context: string): ParsedArchive {
     }
   }
   return { packageId, version: `${major ?? '?'}.${minor}`, patch, major, lf };
-}
-
-/** Checks an archive's envelope and hash without decoding the package. */
-export function readArchiveHeader(bytes: Uint8Array, context: string): ArchiveHeader {
-  const { packageId, version, patch } = parseArchive(bytes, context);
-  return { packageId, version, patch };
 }
 
 /**

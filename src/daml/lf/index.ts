@@ -1,9 +1,4 @@
-export {
-  type ArchiveHeader,
-  decodeArchive,
-  readArchiveHeader,
-  SUPPORTED_LANGUAGE_VERSIONS,
-} from './archive.js';
+export { decodeArchive, SUPPORTED_LANGUAGE_VERSIONS } from './archive.js';
 export * from './ast.js';
 export { decodePackage, STABLE_PACKAGE_IDS } from './decode.js';
 export {
