@@ -20,6 +20,7 @@ export {
   HashPurpose,
 } from './hash.js';
 export { KeyRecord, type KeyRecordFields } from './key-record.js';
+export { type KeyRole, KeyStore, type StoredKey } from './key-store.js';
 export {
   DEFAULT_PUBLIC_KEY_CACHE_CAPACITY,
   type KeyPurpose,
