@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../observability/index.js';
+import { NodeRuntime } from './runtime.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'weft-node-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function quietLogger() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { logger: createLogger({ destination, node: 'participant1' }), lines };
+}
+
+const config = (file: string) =>
+  ({
+    name: 'participant1',
+    kind: 'participant',
+    storage: { type: 'sqlite', file },
+    monitoring: { logging: { level: 'info' }, httpServer: { address: '127.0.0.1', port: 0 } },
+  }) as const;
+
+describe('node runtime', () => {
+  it('creates its identity once and keeps it across restarts', async () => {
+    const file = join(dir, 'p1.sqlite');
+    const first = await NodeRuntime.start({ config: config(file), logger: quietLogger().logger });
+    const id = first.identity.member!.toString();
+    expect(id).toMatch(/^PAR::participant1::1220[0-9a-f]{64}$/);
+    expect(first.identity.namespace.toString()).toBe(first.identity.namespaceKey.publicKey.fingerprint.value);
+    expect(
+      first.identity.signingKey.publicKey.fingerprint.equals(
+        first.identity.namespaceKey.publicKey.fingerprint,
+      ),
+    ).toBe(false);
+    await first.stop();
+    const second = await NodeRuntime.start({ config: config(file), logger: quietLogger().logger });
+    expect(second.identity.member!.toString()).toBe(id);
+    await second.stop();
+  });
+
+  it('serves health, readiness with component checks, and metrics', async () => {
+    const { logger, lines } = quietLogger();
+    const node = await NodeRuntime.start({ config: config(join(dir, 'p2.sqlite')), logger });
+    const base = `http://127.0.0.1:${node.monitoringPort}`;
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    expect(await (await fetch(`${base}/ready`)).json()).toEqual({ ready: true, checks: { storage: 'ok' } });
+    let connected = false;
+    node.addReadinessCheck('sequencer', async () => (connected ? undefined : 'not connected'));
+    const notReady = await fetch(`${base}/ready`);
+    expect(notReady.status).toBe(503);
+    expect((await notReady.json()).checks.sequencer).toBe('not connected');
+    connected = true;
+    expect((await fetch(`${base}/ready`)).status).toBe(200);
+    node.metrics.counter('test_events_total', 'events seen in the test').inc(3);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/weft_test_events_total\{node="participant1"\} 3/);
+    const stopped: string[] = [];
+    node.onStop(async () => {
+      stopped.push('a');
+    });
+    node.onStop(async () => {
+      stopped.push('b');
+    });
+    await node.stop();
+    expect(stopped).toEqual(['b', 'a']);
+    expect(lines.map((l) => JSON.parse(l).msg)).toEqual([
+      'participant node participant1 started',
+      'participant node participant1 stopped',
+    ]);
+    await expect(fetch(`${base}/health`)).rejects.toThrow();
+  });
+});
