@@ -98,6 +98,7 @@ export class Machine {
   private locals: Value[] = [];
   private free: readonly Value[] = EMPTY;
   private readonly kont: Frame[] = [];
+  private pending: (() => Value | undefined) | undefined;
 
   constructor(options: MachineOptions) {
     this.compiler = options.compiler;
@@ -116,15 +117,20 @@ export class Machine {
     this.enterClosure(code, EMPTY, EMPTY);
   }
 
-  /** Starts applying `fn` to `args`. */
+  /** Starts applying `fn` to `args` (as an application node, so that all work happens inside `run`). */
   startApply(fn: Value, args: readonly Value[]): void {
-    const r = this.apply(fn, args);
-    if (r !== undefined) this.setValue(r);
+    this.node = { t: 'App', operands: [fn, ...args].map((value) => ({ t: 'Const', value })) };
   }
 
   /** Runs until the final value, or until a primitive waits for the host. */
   run(): Value | Suspension {
     try {
+      const pending = this.pending;
+      if (pending !== undefined) {
+        this.pending = undefined;
+        const r = pending();
+        if (r !== undefined) this.setValue(r);
+      }
       for (;;) {
         if (++this.steps > this.stepBudget) {
           throw new WeftError(
@@ -149,10 +155,9 @@ export class Machine {
     }
   }
 
-  /** Continues a suspended run with the host's answer. */
+  /** Gives the host's answer to a suspended run; the next `run` continues with it. */
   answer(suspension: Suspension, answer: unknown): void {
-    const r = suspension.resume(this, answer);
-    if (r !== undefined) this.setValue(r);
+    this.pending = () => suspension.resume(this, answer);
   }
 
   private setValue(v: Value): void {
@@ -344,11 +349,15 @@ export class Machine {
     return code.run(this, all as Value[]);
   }
 
+  private applyNow(fn: Value, args: readonly Value[]): void {
+    const r = this.apply(fn, args);
+    if (r !== undefined) this.setValue(r);
+  }
+
   /** Applies `fn` to `args`, then passes the result to `then` (a native continuation). */
   call(fn: Value, args: readonly Value[], then: (m: Machine, v: Value) => Value | undefined): undefined {
     this.kont.push({ k: 'Native', then });
-    const r = this.apply(fn, args);
-    if (r !== undefined) this.setValue(r);
+    this.applyNow(fn, args);
     return undefined;
   }
 
@@ -360,16 +369,14 @@ export class Machine {
   ): undefined {
     this.kont.push({ k: 'Native', then });
     this.kont.push({ k: 'PreventCatch' });
-    const r = this.apply(fn, args);
-    if (r !== undefined) this.setValue(r);
+    this.applyNow(fn, args);
     return undefined;
   }
 
   /** Runs a choice body (applied to its arguments and the token) inside an open exercise. */
   enterExercise(body: FunctionValue, args: readonly Value[]): undefined {
     this.kont.push({ k: 'Exercise' });
-    const r = this.apply(body, [...args, TOKEN]);
-    if (r !== undefined) this.setValue(r);
+    this.applyNow(body, [...args, TOKEN]);
     return undefined;
   }
 
@@ -435,8 +442,7 @@ export class Machine {
       return failUnhandled(id, payload.values[0].value);
     }
     this.kont.push({ k: 'Converting', exceptionId: id });
-    const r = this.apply(this.compiler.exceptionMessage(id), [payload]);
-    if (r !== undefined) this.setValue(r);
+    this.applyNow(this.compiler.exceptionMessage(id), [payload]);
     return undefined;
   }
 
@@ -460,7 +466,7 @@ export class Machine {
         this.match(f.node.alts, v);
         return;
       case 'ApplyRest':
-        this.startApply(v, f.args);
+        this.applyNow(v, f.args);
         return;
       case 'Cache':
         f.def.value = v;
@@ -485,7 +491,7 @@ export class Machine {
       case 'TryHandler':
         if (v.kind !== 'Optional') crash(`a catch handler returned a ${v.kind}`);
         if (v.value === undefined) this.throwException(f.exception);
-        else this.startApply(v.value, [TOKEN]);
+        else this.applyNow(v.value, [TOKEN]);
         return;
       case 'Converting':
         if (v.kind !== 'Text') crash(`an exception message is a ${v.kind}`);
@@ -499,7 +505,7 @@ export class Machine {
         }
         f.list = list.tail;
         this.kont.push(f);
-        this.startApply(f.fn, [v, list.head!]);
+        this.applyNow(f.fn, [v, list.head!]);
         return;
       }
       case 'Foldr':
@@ -509,7 +515,7 @@ export class Machine {
         }
         f.i--;
         this.kont.push(f);
-        this.startApply(f.fn, [f.items[f.i]!, v]);
+        this.applyNow(f.fn, [f.items[f.i]!, v]);
         return;
       case 'EqualList': {
         if (v.kind !== 'Bool') crash(`EQUAL_LIST predicate returned a ${v.kind}`);
