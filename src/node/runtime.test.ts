@@ -56,7 +56,9 @@ describe('node runtime', () => {
     node.addReadinessCheck('sequencer', async () => (connected ? undefined : 'not connected'));
     const notReady = await fetch(`${base}/ready`);
     expect(notReady.status).toBe(503);
-    expect((await notReady.json()).checks.sequencer).toBe('not connected');
+    expect(((await notReady.json()) as { checks: Record<string, string> }).checks.sequencer).toBe(
+      'not connected',
+    );
     connected = true;
     expect((await fetch(`${base}/ready`)).status).toBe(200);
     node.metrics.counter('test_events_total', 'events seen in the test').inc(3);
