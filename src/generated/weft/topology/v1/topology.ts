@@ -564,6 +564,12 @@ export interface TopologyStateSnapshot {
      * @generated from protobuf field: repeated weft.topology.v1.StoredTopologyTransaction transactions = 2
      */
     transactions: StoredTopologyTransaction[];
+    /**
+     * The sequencing time up to which the snapshot covers every batch (later batches may have been all rejected).
+     *
+     * @generated from protobuf field: int64 last_sequenced = 3
+     */
+    lastSequenced: bigint;
 }
 // Topology transactions: the signed statements from which every member of a synchronizer derives who the members
 // are, which keys they use, which parties they host and which parameters hold. A node accepts a topology
@@ -2340,13 +2346,15 @@ class TopologyStateSnapshot$Type extends MessageType<TopologyStateSnapshot> {
     constructor() {
         super("weft.topology.v1.TopologyStateSnapshot", [
             { no: 1, name: "synchronizer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
-            { no: 2, name: "transactions", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => StoredTopologyTransaction }
+            { no: 2, name: "transactions", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => StoredTopologyTransaction },
+            { no: 3, name: "last_sequenced", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ }
         ]);
     }
     create(value?: PartialMessage<TopologyStateSnapshot>): TopologyStateSnapshot {
         const message = globalThis.Object.create((this.messagePrototype!));
         message.synchronizerId = "";
         message.transactions = [];
+        message.lastSequenced = 0n;
         if (value !== undefined)
             reflectionMergePartial<TopologyStateSnapshot>(this, message, value);
         return message;
@@ -2361,6 +2369,9 @@ class TopologyStateSnapshot$Type extends MessageType<TopologyStateSnapshot> {
                     break;
                 case /* repeated weft.topology.v1.StoredTopologyTransaction transactions */ 2:
                     message.transactions.push(StoredTopologyTransaction.internalBinaryRead(reader, reader.uint32(), options));
+                    break;
+                case /* int64 last_sequenced */ 3:
+                    message.lastSequenced = reader.int64().toBigInt();
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -2380,6 +2391,9 @@ class TopologyStateSnapshot$Type extends MessageType<TopologyStateSnapshot> {
         /* repeated weft.topology.v1.StoredTopologyTransaction transactions = 2; */
         for (let i = 0; i < message.transactions.length; i++)
             StoredTopologyTransaction.internalBinaryWrite(message.transactions[i], writer.tag(2, WireType.LengthDelimited).fork(), options).join();
+        /* int64 last_sequenced = 3; */
+        if (message.lastSequenced !== 0n)
+            writer.tag(3, WireType.Varint).int64(message.lastSequenced);
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);

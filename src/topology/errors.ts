@@ -1,0 +1,72 @@
+import { defineErrorCode, type ErrorCode } from '../errors/index.js';
+
+/**
+ * Why a topology transaction was rejected. Rejections of sequenced transactions are part of the replicated state
+ * (every member reaches the same one), so they are stored with their code and message.
+ */
+export const TopologyErrors = {
+  TOPOLOGY_MALFORMED: defineErrorCode(
+    'TOPOLOGY_MALFORMED',
+    'InvalidIndependentOfSystemState',
+    'The topology transaction cannot be decoded, is not canonically encoded, or lacks a required field.',
+  ),
+  TOPOLOGY_INVALID_MAPPING: defineErrorCode(
+    'TOPOLOGY_INVALID_MAPPING',
+    'InvalidIndependentOfSystemState',
+    'The topology mapping violates an invariant of its kind (threshold, duplicates, member type, key set).',
+  ),
+  TOPOLOGY_INVALID_SIGNATURE: defineErrorCode(
+    'TOPOLOGY_INVALID_SIGNATURE',
+    'InvalidIndependentOfSystemState',
+    'A signature on the topology transaction does not verify under the key it names.',
+  ),
+  TOPOLOGY_UNAUTHORIZED: defineErrorCode(
+    'TOPOLOGY_UNAUTHORIZED',
+    'InsufficientPermission',
+    'The topology transaction lacks signatures by keys authorized for the namespaces it needs; submit it as a proposal or add the missing signatures.',
+  ),
+  TOPOLOGY_SERIAL_MISMATCH: defineErrorCode(
+    'TOPOLOGY_SERIAL_MISMATCH',
+    'InvalidGivenCurrentSystemStateOther',
+    'The serial is not the previous serial of the mapping plus one (1 for a new mapping); rebuild it from the current state.',
+  ),
+  TOPOLOGY_NOT_FOUND: defineErrorCode(
+    'TOPOLOGY_NOT_FOUND',
+    'InvalidGivenCurrentSystemStateResourceMissing',
+    'The topology mapping to remove or change does not exist.',
+  ),
+  TOPOLOGY_WRONG_SYNCHRONIZER: defineErrorCode(
+    'TOPOLOGY_WRONG_SYNCHRONIZER',
+    'InvalidIndependentOfSystemState',
+    'The topology mapping refers to a different synchronizer than the one processing it.',
+  ),
+  TOPOLOGY_ONBOARDING_RESTRICTED: defineErrorCode(
+    'TOPOLOGY_ONBOARDING_RESTRICTED',
+    'InsufficientPermission',
+    "The synchronizer's onboarding restriction does not admit this participant; ask the synchronizer owners for a permission.",
+  ),
+  TOPOLOGY_PRECONDITION_FAILED: defineErrorCode(
+    'TOPOLOGY_PRECONDITION_FAILED',
+    'InvalidGivenCurrentSystemStateOther',
+    'The topology mapping depends on state that is missing or conflicting (member keys, trust certificates, namespaces, prior removal).',
+  ),
+  TOPOLOGY_SNAPSHOT_MISMATCH: defineErrorCode(
+    'TOPOLOGY_SNAPSHOT_MISMATCH',
+    'InvalidGivenCurrentSystemStateOther',
+    'A topology snapshot does not reproduce when its transactions are validated again; it was altered or comes from another synchronizer.',
+  ),
+  TOPOLOGY_OUT_OF_ORDER: defineErrorCode(
+    'TOPOLOGY_OUT_OF_ORDER',
+    'SystemInternalAssumptionViolated',
+    'Topology transactions were fed to a processor out of sequencing order.',
+  ),
+} as const;
+
+const byCode = new Map<string, ErrorCode>(Object.values(TopologyErrors).map((e) => [e.code, e]));
+
+/** The code definition for a stored rejection code. */
+export function topologyErrorCode(code: string): ErrorCode {
+  const def = byCode.get(code);
+  if (def === undefined) throw new Error(`unknown topology error code ${code}`);
+  return def;
+}
