@@ -89,7 +89,7 @@ export class EncryptionPublicKey {
    */
   encrypt(plaintext: Uint8Array, associatedData: Uint8Array, random: RandomSource): Uint8Array {
     const ephemeral = importRawPrivateKey('X25519', random.bytes(RAW_KEY_LENGTH));
-    const ephemeralPublic = rawPublicKey('X25519', ephemeral);
+    const ephemeralPublic = rawPublicKey(ephemeral);
     const shared = agree(ephemeral, this.#key);
     if (!shared) {
       throw new WeftError(
@@ -129,7 +129,7 @@ export class EncryptionPrivateKey extends Secret {
   private constructor(key: KeyObject) {
     super();
     this.#key = key;
-    this.publicKey = EncryptionPublicKey.fromRaw(rawPublicKey('X25519', key));
+    this.publicKey = EncryptionPublicKey.fromRaw(rawPublicKey(key));
   }
 
   /** From the raw 32-byte scalar (clamped as RFC 7748 prescribes). */

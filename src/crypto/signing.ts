@@ -11,6 +11,7 @@ import {
   KeyInterner,
   RAW_KEY_LENGTH,
   rawPublicKey,
+  spki,
 } from './keys.js';
 import type { RandomSource } from './random.js';
 import { Secret } from './secret.js';
@@ -56,7 +57,7 @@ export class SigningPublicKey {
 
   /** DER-encoded X.509 SubjectPublicKeyInfo, the format Canton uses for public keys on the wire. */
   toSpki(): Uint8Array {
-    return plain(this.#key.export({ format: 'der', type: 'spki' }));
+    return spki('Ed25519', this.#raw);
   }
 
   /** Whether `signature` is a valid signature of `message` by this key. Malformed signatures are `false`. */
@@ -109,7 +110,7 @@ export class SigningPrivateKey extends Secret {
   private constructor(key: KeyObject) {
     super();
     this.#key = key;
-    this.publicKey = SigningPublicKey.fromRaw(rawPublicKey('Ed25519', key));
+    this.publicKey = SigningPublicKey.fromRaw(rawPublicKey(key));
   }
 
   /** From the 32-byte RFC 8032 secret key (the seed). */
