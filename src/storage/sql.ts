@@ -128,9 +128,12 @@ export interface BuiltSql {
   readonly parsed: ParsedSql;
 }
 
+/** Insert statements repeat a few batch sizes; the cache holds a bounded amount of their (long) text. */
+const MAX_INSERT_CACHE_CHARS = 4_000_000;
 const insertCache = new Map<string, BuiltSql>();
+let insertCacheChars = 0;
 
-/** `INSERT INTO table (cols) VALUES ($1,..),(..)` for `rowCount` rows; bulk inserts repeat a few sizes. */
+/** `INSERT INTO table (cols) VALUES ($1,..),(..)` for `rowCount` rows. */
 export function insertSql(
   table: string,
   columns: readonly string[],
@@ -158,5 +161,15 @@ export function insertSql(
       order: undefined,
     },
   };
-  return built.sql.length <= MAX_CACHED_LENGTH ? remember(insertCache, key, built) : built;
+  const chars = built.sql.length + built.parsed.positional.length;
+  for (const [oldest, entry] of insertCache) {
+    if (insertCacheChars + chars <= MAX_INSERT_CACHE_CHARS) break;
+    insertCache.delete(oldest);
+    insertCacheChars -= entry.sql.length + entry.parsed.positional.length;
+  }
+  if (chars <= MAX_INSERT_CACHE_CHARS) {
+    insertCache.set(key, built);
+    insertCacheChars += chars;
+  }
+  return built;
 }
