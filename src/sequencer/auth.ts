@@ -1,0 +1,148 @@
+import type { RandomSource } from '../crypto/index.js';
+import { WeftError } from '../errors/index.js';
+import type { Clock } from './clock.js';
+import { SequencerErrors } from './errors.js';
+import { authenticationHash } from './signing.js';
+import type { SequencerTopology } from './topology.js';
+
+const NONCE_LENGTH = 32;
+const TOKEN_LENGTH = 32;
+/** Outstanding challenges kept at most; the oldest is forgotten first (its member simply asks again). */
+const MAX_NONCES = 10_000;
+
+export interface AuthSettings {
+  readonly tokenTtlMs: number;
+  readonly nonceTtlMs: number;
+}
+
+export interface Token {
+  readonly member: string;
+  /** µs since the epoch. */
+  readonly expiresAt: bigint;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/**
+ * Challenge-response authentication of members. Nonces and tokens live in this node's memory: a member
+ * authenticates with each node (endpoint) it uses, as with Canton's sequencer nodes.
+ */
+export class MemberAuthenticator {
+  readonly #nonces = new Map<string, { member: string; expiresAt: bigint }>();
+  readonly #tokens = new Map<string, Token>();
+  readonly #logoutListeners = new Set<(token: string) => void>();
+
+  constructor(
+    private readonly topology: SequencerTopology,
+    private readonly synchronizerId: string,
+    private readonly clock: Clock,
+    private readonly random: RandomSource,
+    private readonly settings: AuthSettings,
+  ) {}
+
+  /** Fails with SEQUENCER_MEMBER_NOT_ACTIVE unless the topology has `member` active now. */
+  async requireActive(member: string): Promise<void> {
+    const status = await this.topology.isMemberActive(member, this.clock.now());
+    if (!status.active) {
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_MEMBER_NOT_ACTIVE,
+        `member ${member} is not active on synchronizer ${this.synchronizerId}: ${status.reason ?? 'unknown member'}`,
+        { member },
+      );
+    }
+  }
+
+  async challenge(member: string): Promise<{ nonce: Uint8Array; fingerprints: string[] }> {
+    await this.requireActive(member);
+    const keys = await this.topology.signingKeys(member, this.clock.now());
+    if (keys.length === 0) {
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_AUTHENTICATION_FAILED,
+        `member ${member} has no signing key in the topology state; publish an OwnerToKeyMapping first`,
+        { member },
+      );
+    }
+    this.#expire();
+    if (this.#nonces.size >= MAX_NONCES) this.#nonces.delete(this.#nonces.keys().next().value!);
+    const nonce = this.random.bytes(NONCE_LENGTH);
+    this.#nonces.set(hex(nonce), {
+      member,
+      expiresAt: this.clock.now() + BigInt(this.settings.nonceTtlMs) * 1000n,
+    });
+    return { nonce, fingerprints: keys.map((k) => k.fingerprint.value) };
+  }
+
+  async authenticate(
+    member: string,
+    nonce: Uint8Array,
+    signature: Uint8Array,
+    signedBy: string,
+  ): Promise<{ token: Uint8Array; expiresAt: bigint }> {
+    const key = hex(nonce);
+    const challenge = this.#nonces.get(key);
+    this.#nonces.delete(key);
+    const now = this.clock.now();
+    if (!challenge || challenge.member !== member || challenge.expiresAt < now) {
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_AUTHENTICATION_FAILED,
+        `no outstanding challenge for ${member} with this nonce (expired, already used, or issued by another sequencer node); request a new challenge`,
+        { member },
+      );
+    }
+    await this.requireActive(member);
+    const keys = await this.topology.signingKeys(member, now);
+    const signer = keys.find((k) => k.fingerprint.value === signedBy);
+    if (!signer || !signer.verify(authenticationHash(nonce, this.synchronizerId, member), signature)) {
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_AUTHENTICATION_FAILED,
+        signer
+          ? `the challenge signature of ${member} does not verify under key ${signedBy}`
+          : `key ${signedBy} is not a signing key of ${member}`,
+        { member },
+      );
+    }
+    const token = this.random.bytes(TOKEN_LENGTH);
+    const expiresAt = now + BigInt(this.settings.tokenTtlMs) * 1000n;
+    this.#tokens.set(hex(token), { member, expiresAt });
+    return { token, expiresAt };
+  }
+
+  /** The token's grant, after checking it belongs to `member` and has not expired. */
+  check(token: Uint8Array | undefined, member: string): Token {
+    const grant = token && this.#tokens.get(hex(token));
+    if (!grant || grant.member !== member) {
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_TOKEN_INVALID,
+        `no valid token for ${member || '(no member id)'} on this sequencer node; authenticate first`,
+        { member },
+      );
+    }
+    if (grant.expiresAt <= this.clock.now()) {
+      this.#tokens.delete(hex(token));
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_TOKEN_INVALID,
+        `the token of ${member} expired; authenticate again`,
+        { member },
+      );
+    }
+    return grant;
+  }
+
+  logout(token: Uint8Array): void {
+    const key = hex(token);
+    if (!this.#tokens.delete(key)) return;
+    for (const listener of this.#logoutListeners) listener(key);
+  }
+
+  /** Calls `listener` with the hex token whenever a token is logged out; returns the unsubscribe function. */
+  onLogout(listener: (token: string) => void): () => void {
+    this.#logoutListeners.add(listener);
+    return () => this.#logoutListeners.delete(listener);
+  }
+
+  #expire(): void {
+    const now = this.clock.now();
+    for (const [k, v] of this.#nonces) if (v.expiresAt < now) this.#nonces.delete(k);
+    for (const [k, v] of this.#tokens) if (v.expiresAt <= now) this.#tokens.delete(k);
+  }
+}

@@ -1,0 +1,214 @@
+import * as grpc from '@grpc/grpc-js';
+import type { SigningPrivateKey } from '../../crypto/index.js';
+import { CommonErrors, WeftError } from '../../errors/index.js';
+import { SequencerAuthenticationServiceClient } from '../../generated/weft/sequencer/v1/sequencer_authentication_service.grpc-client.js';
+import { SequencerConnectServiceClient } from '../../generated/weft/sequencer/v1/sequencer_connect_service.grpc-client.js';
+import type {
+  HandshakeResponse,
+  RegisterOnboardingTopologyTransactionsResponse,
+} from '../../generated/weft/sequencer/v1/sequencer_connect_service.js';
+import { SequencerServiceClient } from '../../generated/weft/sequencer/v1/sequencer_service.grpc-client.js';
+import type { SubscribeResponse } from '../../generated/weft/sequencer/v1/sequencer_service.js';
+import type { SignedContent } from '../../generated/weft/sequencer/v1/sequencing.js';
+import type { Clock } from '../clock.js';
+import { SequencerErrors } from '../errors.js';
+import {
+  AUTHORIZATION_METADATA_KEY,
+  fromServiceError,
+  isLoopback,
+  MEMBER_METADATA_KEY,
+} from '../grpc-common.js';
+import { authenticationHash } from '../signing.js';
+
+/** How to reach the sequencer's endpoints. */
+export interface TransportOptions {
+  /** PEM root certificate(s) to trust for https endpoints instead of the system's public CAs. */
+  readonly customTrustCertificates?: Uint8Array | string;
+  /** Allow plaintext (http://) to non-loopback hosts. */
+  readonly insecure?: boolean;
+  /** Deadline of unary calls; default 10 s. */
+  readonly callTimeoutMs?: number;
+}
+
+export interface ParsedEndpoint {
+  /** As configured, for messages. */
+  readonly url: string;
+  /** host:port for gRPC. */
+  readonly target: string;
+  readonly secure: boolean;
+}
+
+/** Parses `http://host:port` or `https://host:port`; plaintext is refused off loopback unless `insecure`. */
+export function parseEndpoint(url: string, insecure = false): ParsedEndpoint {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new WeftError(
+      CommonErrors.INVALID_ARGUMENT,
+      `sequencer endpoint '${url}' is not a URL like https://host:port`,
+    );
+  }
+  const secure = parsed.protocol === 'https:';
+  if (
+    (!secure && parsed.protocol !== 'http:') ||
+    parsed.port === '' ||
+    (parsed.pathname !== '/' && parsed.pathname !== '')
+  ) {
+    throw new WeftError(
+      CommonErrors.INVALID_ARGUMENT,
+      `sequencer endpoint '${url}' must be http(s)://host:port with an explicit port and no path`,
+    );
+  }
+  if (!secure && !insecure && !isLoopback(parsed.hostname)) {
+    throw new WeftError(
+      SequencerErrors.SEQUENCER_INSECURE_CONNECTION,
+      `sequencer endpoint ${url} is plaintext on a non-loopback host; use https:// or allow insecure connections explicitly`,
+    );
+  }
+  return { url, target: `${parsed.hostname}:${parsed.port}`, secure };
+}
+
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  // Events may be as large as the largest submission.
+  'grpc.max_receive_message_length': 1 << 30,
+  // Notice a silently dead server (no TCP reset) within seconds.
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+};
+
+type Unary<Req, Res> = (
+  input: Req,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, value?: Res) => void,
+) => grpc.ClientUnaryCall;
+
+/** The three sequencer services on one endpoint, over one channel, with a member's token once authenticated. */
+export class EndpointConnection {
+  readonly endpoint: ParsedEndpoint;
+  readonly #channel: grpc.Channel;
+  readonly #connect: SequencerConnectServiceClient;
+  readonly #auth: SequencerAuthenticationServiceClient;
+  readonly #sequencer: SequencerServiceClient;
+  readonly #clock: Clock;
+  readonly #timeoutMs: number;
+  #token: { bytes: Uint8Array; expiresAt: bigint; member: string } | undefined;
+
+  constructor(endpoint: ParsedEndpoint, transport: TransportOptions, clock: Clock) {
+    this.endpoint = endpoint;
+    this.#clock = clock;
+    this.#timeoutMs = transport.callTimeoutMs ?? 10_000;
+    const credentials = endpoint.secure
+      ? grpc.credentials.createSsl(
+          transport.customTrustCertificates === undefined
+            ? null
+            : Buffer.from(transport.customTrustCertificates),
+        )
+      : grpc.credentials.createInsecure();
+    this.#channel = new grpc.Channel(endpoint.target, credentials, CHANNEL_OPTIONS);
+    const shared = { channelOverride: this.#channel };
+    this.#connect = new SequencerConnectServiceClient(endpoint.target, credentials, shared);
+    this.#auth = new SequencerAuthenticationServiceClient(endpoint.target, credentials, shared);
+    this.#sequencer = new SequencerServiceClient(endpoint.target, credentials, shared);
+  }
+
+  /** When the current token expires (µs), if there is one. */
+  get tokenExpiresAt(): bigint | undefined {
+    return this.#token?.expiresAt;
+  }
+
+  close(): void {
+    this.#channel.close();
+  }
+
+  handshake(protocolVersions: readonly number[]): Promise<HandshakeResponse> {
+    return this.#unary(this.#connect.handshake.bind(this.#connect), {
+      clientProtocolVersions: [...protocolVersions],
+    });
+  }
+
+  registerOnboarding(
+    signedTransactions: readonly Uint8Array[],
+  ): Promise<RegisterOnboardingTopologyTransactionsResponse> {
+    return this.#unary(this.#connect.registerOnboardingTopologyTransactions.bind(this.#connect), {
+      signedTransactions: [...signedTransactions],
+    });
+  }
+
+  /** Challenge-response with `key`; the token is kept for later calls. */
+  async authenticate(
+    member: string,
+    key: SigningPrivateKey,
+    synchronizerId: string,
+    protocolVersions: readonly number[],
+  ): Promise<void> {
+    const challenge = await this.#unary(this.#auth.challenge.bind(this.#auth), {
+      member,
+      memberProtocolVersions: [...protocolVersions],
+    });
+    const fingerprint = key.publicKey.fingerprint.value;
+    if (!challenge.fingerprints.includes(fingerprint)) {
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_AUTHENTICATION_FAILED,
+        `the sequencer knows the signing keys ${challenge.fingerprints.join(', ')} for ${member}, not ${fingerprint}; publish the key in an OwnerToKeyMapping`,
+        { member },
+      );
+    }
+    const response = await this.#unary(this.#auth.authenticate.bind(this.#auth), {
+      member,
+      nonce: challenge.nonce,
+      signature: key.sign(authenticationHash(challenge.nonce, synchronizerId, member)),
+      signedBy: fingerprint,
+    });
+    this.#token = { bytes: response.token, expiresAt: response.expiresAt, member };
+  }
+
+  async logout(): Promise<void> {
+    const token = this.#token;
+    this.#token = undefined;
+    if (token) await this.#unary(this.#auth.logout.bind(this.#auth), { token: token.bytes });
+  }
+
+  sendAsync(signedSubmissionRequest: SignedContent): Promise<unknown> {
+    return this.#unary(this.#sequencer.sendAsync.bind(this.#sequencer), { signedSubmissionRequest }, true);
+  }
+
+  acknowledge(signedAcknowledgement: SignedContent): Promise<unknown> {
+    return this.#unary(this.#sequencer.acknowledge.bind(this.#sequencer), { signedAcknowledgement }, true);
+  }
+
+  async getTime(): Promise<bigint> {
+    return (await this.#unary(this.#sequencer.getTime.bind(this.#sequencer), {}, true)).sequencingTime;
+  }
+
+  /** The member's event stream from counter `from`. */
+  subscribe(member: string, from: bigint): grpc.ClientReadableStream<SubscribeResponse> {
+    return this.#sequencer.subscribe({ member, fromCounter: from }, this.#metadata());
+  }
+
+  /** Maps a failure of a call or stream on this endpoint to a WeftError. */
+  error(e: unknown): WeftError {
+    return fromServiceError(e, this.endpoint.url);
+  }
+
+  #metadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    if (this.#token) {
+      metadata.set(MEMBER_METADATA_KEY, this.#token.member);
+      metadata.set(AUTHORIZATION_METADATA_KEY, `Bearer ${Buffer.from(this.#token.bytes).toString('base64')}`);
+    }
+    return metadata;
+  }
+
+  #unary<Req, Res>(method: Unary<Req, Res>, request: Req, authenticated = false): Promise<Res> {
+    const deadline = new Date(Number(this.#clock.now() / 1000n) + this.#timeoutMs);
+    const metadata = authenticated ? this.#metadata() : new grpc.Metadata();
+    return new Promise((resolve, reject) => {
+      method(request, metadata, { deadline }, (err, value) => {
+        if (err || value === undefined) reject(this.error(err ?? new Error('empty response')));
+        else resolve(value);
+      });
+    });
+  }
+}

@@ -1,0 +1,83 @@
+import {
+  boolean,
+  ConfigErrors,
+  formatProblems,
+  type Infer,
+  integer,
+  nodeSchema,
+  object,
+  oneOf,
+  optional,
+  withDefault,
+} from '../config/index.js';
+import { WeftError } from '../errors/index.js';
+
+/**
+ * Writer presets, as Canton's DB sequencer: LowLatency writes every request in its own transaction as soon as it
+ * arrives; HighThroughput lets requests queue up while a write is in flight and commits up to 100 per transaction.
+ */
+export const WRITER_PRESETS = {
+  'low-latency': { eventBatchSize: 1 },
+  'high-throughput': { eventBatchSize: 100 },
+} as const;
+
+export type WriterPreset = keyof typeof WRITER_PRESETS;
+
+const ms = (min: number, fallback: number) => withDefault(integer({ min, max: 86_400_000 }), fallback);
+
+/** The `sequencer` section of a sequencer node's config. Durations are in milliseconds. */
+export const sequencerSectionSchema = object({
+  writer: withDefault(
+    object({
+      preset: withDefault(oneOf(['low-latency', 'high-throughput'] as const), 'low-latency'),
+      /** Overrides the preset's number of requests per transaction. */
+      'event-batch-size': optional(integer({ min: 1, max: 1000 })),
+      /** Requests waiting for the writer; beyond it SendAsync fails with SEQUENCER_OVERLOADED. */
+      'queue-size': withDefault(integer({ min: 1, max: 1_000_000 }), 1000),
+    }),
+    {},
+  ),
+  'high-availability': withDefault(
+    object({
+      /** Upper bound of node indexes; every node sharing the database must use the same value. */
+      'total-node-count': withDefault(integer({ min: 1, max: 1024 }), 10),
+      /** How often an idle writer advances its watermark. */
+      'keep-alive-interval-ms': ms(1, 50),
+      /** A writer whose watermark lags this much behind the clock is marked offline. */
+      'offline-duration-ms': ms(1, 8000),
+      'online-check-interval-ms': ms(1, 5000),
+      /** How often readers look for other nodes' watermarks. */
+      'poll-interval-ms': ms(1, 20),
+    }),
+    {},
+  ),
+  /**
+   * Transport limit for one gRPC message, a guard against oversized frames; the synchronizer's dynamic parameter
+   * max-request-size (10 MiB by default) is what submissions are checked against.
+   */
+  'max-request-size': withDefault(integer({ min: 1024, max: 1 << 30 }), 16 << 20),
+  authentication: withDefault(
+    object({ 'token-ttl-ms': ms(1000, 3_600_000), 'nonce-ttl-ms': ms(100, 60_000) }),
+    {},
+  ),
+  /** Serve the public API without TLS on a non-loopback address (behind a TLS-terminating proxy). */
+  insecure: withDefault(boolean(), false),
+});
+
+export type SequencerSettings = Infer<typeof sequencerSectionSchema>;
+
+/** A sequencer node's config: the common node sections plus `sequencer`. */
+export const sequencerNodeSchema = nodeSchema.extend({
+  sequencer: withDefault(sequencerSectionSchema, {}),
+});
+
+/** The settings with every default filled in; `raw` is written as in a config file (kebab-case keys). */
+export function sequencerSettings(raw: unknown = {}): SequencerSettings {
+  const parsed = sequencerSectionSchema.parse(raw, 'sequencer');
+  if (!parsed.ok) throw new WeftError(ConfigErrors.CONFIG_INVALID, formatProblems(parsed.problems));
+  return parsed.value;
+}
+
+export function eventBatchSize(settings: SequencerSettings): number {
+  return settings.writer.eventBatchSize ?? WRITER_PRESETS[settings.writer.preset].eventBatchSize;
+}

@@ -1,0 +1,39 @@
+/**
+ * The sequencer: a total order of member submissions shared by several nodes on one database, its public gRPC API
+ * (`weft.sequencer.v1`), and the client members use to reach it over one or more endpoints.
+ */
+export { MemberAuthenticator, type Token } from './auth.js';
+export {
+  type ClientState,
+  type ReceivedEvent,
+  type SendHandle,
+  type SendOutcome,
+  type SendRequest,
+  SequencerClient,
+  type SequencerClientOptions,
+} from './client/client.js';
+export { parseEndpoint, type TransportOptions } from './client/endpoint.js';
+export { registerOnboardingTransactions } from './client/onboarding.js';
+export { type Clock, sleep, systemClock } from './clock.js';
+export {
+  eventBatchSize,
+  type SequencerSettings,
+  sequencerNodeSchema,
+  sequencerSectionSchema,
+  sequencerSettings,
+  WRITER_PRESETS,
+  type WriterPreset,
+} from './config.js';
+export { SequencerErrors } from './errors.js';
+export { AUTHORIZATION_METADATA_KEY, isLoopback, MEMBER_METADATA_KEY } from './grpc-common.js';
+export type { PublicApiOptions, PublicApiServer, ServerTls } from './grpc-server.js';
+export { SequencerNode, type SequencerNodeOptions } from './node.js';
+export { type PruningStatus, Sequencer, type SequencerOptions } from './sequencer.js';
+export { authenticationHash, SignaturePurpose, signContent, verifyContent } from './signing.js';
+export {
+  type MemberStatus,
+  type OnboardingCheck,
+  PROTOCOL_VERSION,
+  type SequencerTopology,
+} from './topology.js';
+export { sequencerTopologyOf } from './topology-adapter.js';

@@ -1,0 +1,104 @@
+import type { Logger } from 'pino';
+import { type RandomSource, type SigningPrivateKey, systemRandom } from '../crypto/index.js';
+import { createLogger, type NodeMetrics } from '../observability/index.js';
+import type { Storage } from '../storage/index.js';
+import { type Clock, systemClock } from './clock.js';
+import { type SequencerSettings, sequencerSettings } from './config.js';
+import { type PublicApiOptions, type PublicApiServer, startPublicApi } from './grpc-server.js';
+import { Sequencer } from './sequencer.js';
+import type { SequencerTopology } from './topology.js';
+
+export interface SequencerNodeOptions {
+  /** The node's name: unique among the nodes sharing the database, stable across restarts. */
+  readonly name: string;
+  readonly synchronizerId: string;
+  /** The sequencer's member id (`SEQ::…`), the same on every node of this sequencer. */
+  readonly sequencerId: string;
+  readonly signingKey: SigningPrivateKey;
+  /** The node's storage; several nodes of one sequencer share one PostgreSQL database (and schema). */
+  readonly storage: Storage;
+  readonly topology: SequencerTopology;
+  readonly publicApi: PublicApiOptions;
+  /** The `sequencer` config section; defaults for everything absent. */
+  readonly settings?: SequencerSettings;
+  readonly clock?: Clock;
+  readonly random?: RandomSource;
+  readonly logger?: Logger;
+  readonly metrics?: NodeMetrics;
+}
+
+/**
+ * A sequencer node: the sequencer over its storage plus its public gRPC API. The caller owns the storage and
+ * closes it after {@link stop}.
+ */
+export class SequencerNode {
+  private constructor(
+    readonly name: string,
+    readonly sequencer: Sequencer,
+    readonly api: PublicApiServer,
+    /** The URL clients connect to. */
+    readonly endpoint: string,
+  ) {}
+
+  static async start(options: SequencerNodeOptions): Promise<SequencerNode> {
+    const settings = options.settings ?? sequencerSettings();
+    const clock = options.clock ?? systemClock;
+    const logger = (options.logger ?? createLogger({ node: options.name })).child({ component: 'sequencer' });
+    const sequencer = await Sequencer.start({
+      nodeName: options.name,
+      synchronizerId: options.synchronizerId,
+      sequencerId: options.sequencerId,
+      signingKey: options.signingKey,
+      storage: options.storage,
+      topology: options.topology,
+      settings,
+      clock,
+      random: options.random ?? systemRandom,
+      logger,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+    });
+    let api: PublicApiServer;
+    try {
+      api = await startPublicApi(
+        {
+          sequencer,
+          topology: options.topology,
+          synchronizerId: options.synchronizerId,
+          sequencerId: options.sequencerId,
+          clock,
+          logger,
+        },
+        { ...options.publicApi, insecure: options.publicApi.insecure ?? settings.insecure },
+        settings.maxRequestSize,
+      );
+    } catch (e) {
+      await sequencer.stop(true);
+      throw e;
+    }
+    const address = options.publicApi.address ?? '127.0.0.1';
+    const host = address === '0.0.0.0' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
+    const endpoint = `${options.publicApi.tls ? 'https' : 'http'}://${host}:${api.port}`;
+    logger.info({ endpoint, nodeIndex: sequencer.nodeIndex }, 'sequencer node started');
+    return new SequencerNode(options.name, sequencer, api, endpoint);
+  }
+
+  /** The gRPC port the public API is bound to. */
+  get port(): number {
+    return this.api.port;
+  }
+
+  /** Ends subscriptions, writes what is queued, marks this node's writer slot offline, and closes the API. */
+  async stop(): Promise<void> {
+    await this.api.close(true);
+    await this.sequencer.stop(true);
+  }
+
+  /**
+   * Stops as if the process had died: connections are cut, queued requests are dropped and the database is left
+   * as it is; peers mark the node offline after the offline duration.
+   */
+  async kill(): Promise<void> {
+    await this.api.close(false);
+    await this.sequencer.stop(false);
+  }
+}

@@ -1,0 +1,151 @@
+import { WeftError } from '../errors/index.js';
+import {
+  type Batch,
+  type SequencedEvent,
+  SequencedEvent as SequencedEventCodec,
+  type SignedContent,
+} from '../generated/weft/sequencer/v1/sequencing.js';
+import { StoredBatch } from '../generated/weft/sequencer/v1/stored_batch.js';
+import { SequencerErrors } from './errors.js';
+import type { DeliveryHead } from './head.js';
+import { type EventRow, isDead, type MemberRow, type SequencerStore } from './store.js';
+
+/** Events fetched per query. */
+const PAGE = 500;
+/** Every this many events of a member, its (counter, timestamp) is recorded, bounding the work of a resume. */
+export const CHECKPOINT_INTERVAL = 256n;
+const BATCH_CACHE_SIZE = 2048;
+
+/** Where a member's stream stands. */
+interface Position {
+  /** Counter of the member's last event so far (-1 before its first). */
+  counter: bigint;
+  /** Timestamp of that event: the previous timestamp of the next. */
+  last: bigint | undefined;
+  /** Everything up to this timestamp has been read. */
+  readUpTo: bigint;
+}
+
+export interface ReaderOptions {
+  readonly store: SequencerStore;
+  readonly head: DeliveryHead;
+  readonly synchronizerId: string;
+  /** Signs an encoded SequencedEvent with the sequencer's key. */
+  readonly sign: (event: Uint8Array) => SignedContent;
+}
+
+/**
+ * Turns the stored total order into each member's stream: its events up to the safe watermark, numbered by
+ * per-member counters that every node derives identically (the count of the member's earlier events), each
+ * carrying only the envelopes addressed to the member, and signed.
+ */
+export class EventReader {
+  readonly #o: ReaderOptions;
+  /** Decoded payloads by timestamp: the members of one broadcast read the same payload. */
+  readonly #batches = new Map<bigint, StoredBatch>();
+
+  constructor(options: ReaderOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Streams `member`'s events from counter `from` to `emit` until `signal` aborts; `started` is called once the
+   * start position is found. Fails with SEQUENCER_SUBSCRIPTION_PRUNED when event `from` was pruned.
+   */
+  async stream(
+    member: MemberRow,
+    from: bigint,
+    emit: (event: SignedContent) => Promise<void>,
+    signal: AbortSignal,
+    started: () => void,
+  ): Promise<void> {
+    const position = await this.#start(member, from);
+    started();
+    const { store, head } = this.#o;
+    while (!signal.aborted) {
+      const h = head.current;
+      if (h.lastEvent <= position.readUpTo || h.safe <= position.readUpTo) {
+        await head.changed(signal);
+        continue;
+      }
+      const rows = await store.readEvents(member, position.readUpTo, h.safe, PAGE);
+      for (const row of rows) {
+        if (signal.aborted) return;
+        position.readUpTo = row.ts;
+        if (isDead(h, row.nodeIndex, row.ts)) continue;
+        const counter = position.counter + 1n;
+        if (counter >= from) await emit(this.#event(row, member, counter, position.last));
+        position.counter = counter;
+        position.last = row.ts;
+        if (counter % CHECKPOINT_INTERVAL === 0n) await store.saveCheckpoint(member.id, counter, row.ts);
+      }
+      // Everything deliverable up to the safe watermark is visible, so a short page means none is left.
+      if (rows.length < PAGE) position.readUpTo = h.safe;
+    }
+  }
+
+  async #start(member: MemberRow, from: bigint): Promise<Position> {
+    const { store } = this.#o;
+    if (from < 0n) {
+      throw new WeftError(SequencerErrors.SEQUENCER_SUBSCRIPTION_PRUNED, `counter ${from} is negative`);
+    }
+    const lowerBound = await store.lowerBound();
+    if (lowerBound !== undefined) {
+      const pruned = await store.prunedCounter(member.id, lowerBound);
+      if (pruned !== undefined && from <= pruned) {
+        throw new WeftError(
+          SequencerErrors.SEQUENCER_SUBSCRIPTION_PRUNED,
+          `events of ${member.member} up to counter ${pruned} were pruned (before ${lowerBound}); cannot subscribe from counter ${from}`,
+          { member: member.member, prunedCounter: pruned, lowerBound },
+        );
+      }
+    }
+    const checkpoint = await store.checkpointBefore(member.id, from);
+    return checkpoint
+      ? { counter: checkpoint.counter, last: checkpoint.ts, readUpTo: checkpoint.ts }
+      : { counter: -1n, last: undefined, readUpTo: member.registeredTs - 1n };
+  }
+
+  #event(row: EventRow, member: MemberRow, counter: bigint, previous: bigint | undefined): SignedContent {
+    const own = row.senderId === member.id;
+    const event: SequencedEvent = {
+      counter,
+      timestamp: row.ts,
+      previousTimestamp: previous,
+      synchronizerId: this.#o.synchronizerId,
+      event:
+        row.kind === 'error'
+          ? {
+              oneofKind: 'deliverError',
+              deliverError: {
+                messageId: row.messageId,
+                code: row.errorCode ?? '',
+                reason: row.errorMessage ?? '',
+              },
+            }
+          : {
+              oneofKind: 'deliver',
+              deliver: { messageId: own ? row.messageId : '', batch: this.#batchFor(row, member.id) },
+            },
+      traceContext:
+        row.traceparent === null
+          ? undefined
+          : { traceparent: row.traceparent, tracestate: row.tracestate ?? '' },
+    };
+    return this.#o.sign(SequencedEventCodec.toBinary(event));
+  }
+
+  #batchFor(row: EventRow, memberId: bigint): Batch {
+    let stored = this.#batches.get(row.ts);
+    if (!stored) {
+      stored = StoredBatch.fromBinary(row.content ?? new Uint8Array());
+      if (this.#batches.size >= BATCH_CACHE_SIZE) this.#batches.delete(this.#batches.keys().next().value!);
+      this.#batches.set(row.ts, stored);
+    }
+    return {
+      envelopes: stored.envelopes
+        .filter((e) => e.allMembers || e.memberIds.includes(memberId))
+        .flatMap((e) => (e.envelope ? [e.envelope] : [])),
+    };
+  }
+}

@@ -1,0 +1,243 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { EnvelopeKind } from '../generated/weft/sequencer/v1/sequencing.js';
+import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
+import { describeBackends } from '../storage/testing.js';
+import { registerOnboardingTransactions } from './client/onboarding.js';
+import { systemClock } from './clock.js';
+import { sequencerSettings } from './config.js';
+import { SequencerErrors } from './errors.js';
+import {
+  connect,
+  envelope,
+  participantOnboarding,
+  type Recorder,
+  rejection,
+  soon,
+  startSequencerNode,
+  testSynchronizer,
+  texts,
+  waitFor,
+} from './testing.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describeBackends('sequencer', (backend) => {
+  async function setup(participants = 3, settings = sequencerSettings()) {
+    const sync = testSynchronizer({ seed: 'semantics', participants, now: systemClock.now() });
+    const storage = await backend.open();
+    const { node, topology } = await startSequencerNode(sync, { name: 'seq-a', storage, settings });
+    cleanups.push(() => node.stop());
+    const clients: Recorder[] = [];
+    for (const p of sync.participants) {
+      const r = await connect(sync, p, [node.endpoint]);
+      cleanups.push(() => r.client.close());
+      clients.push(r);
+    }
+    return { sync, node, topology, clients };
+  }
+
+  it('delivers each envelope to its recipients only, with receipts, gapless counters and one total order', async () => {
+    const { sync, clients } = await setup();
+    const [p0, p1, p2] = clients as [Recorder, Recorder, Recorder];
+    const [a0, a1, a2] = sync.participants.map((p) => p.id) as [string, string, string];
+    const first = await p0.client.send({
+      envelopes: [envelope('for p1', a1), envelope('for p1 and p2', a1, a2)],
+      maxSequencingTime: soon(),
+    });
+    const second = await p2.client.send({
+      envelopes: [envelope('back to p0', a0)],
+      maxSequencingTime: soon(),
+    });
+    const third = await p1.client.send({ envelopes: [envelope('to self', a1)], maxSequencingTime: soon() });
+    const outcomes = await Promise.all([first.outcome, second.outcome, third.outcome]);
+    expect(outcomes.map((o) => o.kind)).toEqual(['delivered', 'delivered', 'delivered']);
+    await waitFor(
+      'deliveries',
+      () => p0.events.length === 2 && p1.events.length === 2 && p2.events.length === 2,
+    );
+
+    // p0: its receipt (no envelopes, its message id), then p2's message (no message id: not its send).
+    expect(p0.events.map((e) => [e.messageId, texts(e)])).toEqual([
+      [first.messageId, []],
+      [undefined, ['back to p0']],
+    ]);
+    expect(p1.events.map(texts)).toEqual([['for p1', 'for p1 and p2'], ['to self']]);
+    expect(p1.events[1]!.messageId).toBe(third.messageId);
+    expect(p2.events.map((e) => [e.messageId, texts(e)])).toEqual([
+      [undefined, ['for p1 and p2']],
+      [second.messageId, []],
+    ]);
+    for (const r of clients) {
+      expect(r.events.map((e) => e.counter)).toEqual(r.events.map((_, i) => BigInt(i)));
+      expect(r.events[0]!.previousTimestamp).toBeUndefined();
+      expect(r.events[1]!.previousTimestamp).toBe(r.events[0]!.timestamp);
+      expect(r.events[1]!.timestamp).toBeGreaterThan(r.events[0]!.timestamp);
+    }
+    // A request has one timestamp, for every member.
+    expect(p1.events[0]!.timestamp).toBe(outcomes[0]!.timestamp);
+    expect(p2.events[0]!.timestamp).toBe(outcomes[0]!.timestamp);
+    expect(p0.events[1]!.timestamp).toBe(outcomes[1]!.timestamp);
+  });
+
+  it('sequences a resent message id once, and answers a late request with a deliver error', async () => {
+    const { sync, clients } = await setup(2);
+    const [p0, p1] = clients as [Recorder, Recorder];
+    const a1 = sync.participants[1]!.id;
+    const request = { envelopes: [envelope('once', a1)], maxSequencingTime: soon(), messageId: 'm-1' };
+    const sent = await p0.client.send(request);
+    await sent.outcome;
+    await p0.client.send(request);
+    const late = await p0.client.send({ envelopes: [envelope('late', a1)], maxSequencingTime: soon(-1000) });
+    const outcome = await late.outcome;
+    expect(outcome).toMatchObject({
+      kind: 'error',
+      code: SequencerErrors.SEQUENCER_MAX_SEQUENCING_TIME_EXCEEDED.code,
+    });
+    const after = await p0.client.send({ envelopes: [envelope('after', a1)], maxSequencingTime: soon() });
+    await after.outcome;
+    await waitFor('p1 events', () => p1.events.length === 2);
+    expect(p1.events.map(texts)).toEqual([['once'], ['after']]);
+    expect(p0.events.map((e) => [e.messageId, e.error?.code])).toEqual([
+      ['m-1', undefined],
+      [late.messageId, SequencerErrors.SEQUENCER_MAX_SEQUENCING_TIME_EXCEEDED.code],
+      [after.messageId, undefined],
+    ]);
+  });
+
+  it('resumes a subscription exactly after the last processed event', async () => {
+    const { sync, node, clients } = await setup(2);
+    const [p0, p1] = clients as [Recorder, Recorder];
+    const a1 = sync.participants[1]!.id;
+    const sendAll = async (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        await (await p0.client.send({ envelopes: [envelope(`m${i}`, a1)], maxSequencingTime: soon() }))
+          .outcome;
+      }
+    };
+    await sendAll(0, 3);
+    await waitFor('three events', () => p1.events.length === 3);
+    await p1.client.close();
+    await sendAll(3, 6);
+    const last = p1.events[2]!;
+    const resumed = await connect(sync, sync.participants[1]!, [node.endpoint], {
+      resumeAfter: { counter: last.counter, timestamp: last.timestamp },
+    });
+    cleanups.push(() => resumed.client.close());
+    await waitFor('the rest', () => resumed.events.length === 3);
+    expect(resumed.events.map((e) => [e.counter, texts(e)[0]])).toEqual([
+      [3n, 'm3'],
+      [4n, 'm4'],
+      [5n, 'm5'],
+    ]);
+    expect(resumed.events[0]!.previousTimestamp).toBe(last.timestamp);
+  });
+
+  it('rejects unknown members, unknown recipients and oversized requests with typed errors', async () => {
+    const { sync, node, clients } = await setup(1);
+    const stranger = { id: `PAR::stranger::${sync.participants[0]!.id.split('::')[2]}`, key: sync.newKey() };
+    const notActive = await rejection(connect(sync, stranger, [node.endpoint]));
+    expect(notActive.code).toBe(SequencerErrors.SEQUENCER_MEMBER_NOT_ACTIVE.code);
+    expect(notActive.message).toContain(stranger.id);
+    const p0 = clients[0]!;
+    const unknown = await rejection(
+      p0.client.send({ envelopes: [envelope('x', stranger.id)], maxSequencingTime: soon() }),
+    );
+    expect(unknown.code).toBe(SequencerErrors.SEQUENCER_UNKNOWN_RECIPIENTS.code);
+    expect(unknown.message).toContain(stranger.id);
+    const huge = await rejection(
+      p0.client.send({
+        envelopes: [{ ...envelope('', sync.participants[0]!.id), content: new Uint8Array(11 * 1024 * 1024) }],
+        maxSequencingTime: soon(),
+      }),
+    );
+    expect(huge.code).toBe(SequencerErrors.SEQUENCER_REQUEST_TOO_LARGE.code);
+    // The client is still usable after rejected sends.
+    const ok = await p0.client.send({
+      envelopes: [envelope('fine', sync.participants[0]!.id)],
+      maxSequencingTime: soon(),
+    });
+    expect((await ok.outcome).kind).toBe('delivered');
+  });
+
+  it('onboards a participant through a topology broadcast and addresses a mediator group', async () => {
+    const { sync, node, topology, clients } = await setup(1);
+    const mediator = await connect(sync, sync.mediator, [node.endpoint]);
+    cleanups.push(() => mediator.client.close());
+    const key = sync.newKey();
+    const joiner = participantOnboarding(sync.synchronizerIdObject, 'joiner', key, sync.newEncryptionKey());
+    await registerOnboardingTransactions([node.endpoint], joiner.transactions);
+    await waitFor('the joiner to be known', () =>
+      topology.head.participants().some((p) => String(p) === joiner.id),
+    );
+    const joined = await connect(sync, { id: joiner.id, key }, [node.endpoint]);
+    cleanups.push(() => joined.client.close());
+    // Every member received the onboarding broadcast, the joiner included (it is registered from that event on).
+    for (const r of [clients[0]!, mediator, joined]) {
+      await waitFor('the broadcast', () => r.events.length === 1);
+      const [broadcast] = r.events[0]!.envelopes;
+      expect(broadcast!.kind).toBe(EnvelopeKind.TOPOLOGY_BROADCAST);
+      expect(TopologyTransactionsBroadcast.fromBinary(broadcast!.content).signedTransactions).toHaveLength(3);
+    }
+    const toMediator = await joined.client.send({
+      envelopes: [
+        {
+          content: Buffer.from('confirm'),
+          recipients: [{ recipient: { oneofKind: 'mediatorGroup', mediatorGroup: 0 } }],
+          kind: EnvelopeKind.PROTOCOL,
+        },
+      ],
+      maxSequencingTime: soon(),
+    });
+    await toMediator.outcome;
+    await waitFor('the mediator', () => mediator.events.length === 2);
+    expect(texts(mediator.events[1]!)).toEqual(['confirm']);
+    expect(clients[0]!.events).toHaveLength(1);
+  });
+
+  it('prunes acknowledged events; subscribing below the lower bound fails, counters continue', async () => {
+    const { sync, node, clients } = await setup(2);
+    const [p0, p1] = clients as [Recorder, Recorder];
+    const a1 = sync.participants[1]!.id;
+    for (let i = 0; i < 3; i++) {
+      await (await p0.client.send({ envelopes: [envelope(`m${i}`, a1)], maxSequencingTime: soon() })).outcome;
+    }
+    await waitFor('p1', () => p1.events.length === 3);
+    const notYet = await rejection(node.sequencer.prune(p1.events[1]!.timestamp + 1n));
+    expect(notYet.code).toBe(SequencerErrors.SEQUENCER_PRUNING_NOT_SAFE.code);
+    await p0.client.acknowledge(p0.events[2]!.timestamp);
+    await p1.client.acknowledge(p1.events[1]!.timestamp);
+    // Every active member holds pruning back until it acknowledges, even one that received nothing.
+    expect((await node.sequencer.pruningStatus()).blockingMember).toBe(sync.mediator.id);
+    const mediator = await connect(sync, sync.mediator, [node.endpoint]);
+    cleanups.push(() => mediator.client.close());
+    await mediator.client.acknowledge(p0.events[2]!.timestamp);
+    const status = await node.sequencer.pruningStatus();
+    expect(status.safeToPrune).toBe(p1.events[1]!.timestamp + 1n);
+    await node.sequencer.prune(status.safeToPrune!);
+    await p1.client.close();
+    const pruned = await rejection(connect(sync, sync.participants[1]!, [node.endpoint]));
+    expect(pruned.code).toBe(SequencerErrors.SEQUENCER_SUBSCRIPTION_PRUNED.code);
+    const resumed = await connect(sync, sync.participants[1]!, [node.endpoint], {
+      resumeAfter: { counter: 1n, timestamp: p1.events[1]!.timestamp },
+    });
+    cleanups.push(() => resumed.client.close());
+    await (await p0.client.send({ envelopes: [envelope('m3', a1)], maxSequencingTime: soon() })).outcome;
+    await waitFor('after pruning', () => resumed.events.length === 2);
+    expect(resumed.events.map((e) => [e.counter, texts(e)[0]])).toEqual([
+      [2n, 'm2'],
+      [3n, 'm3'],
+    ]);
+  });
+});
+
+describe('sequencer settings', () => {
+  it('use the presets of the writer', () => {
+    expect(sequencerSettings({ writer: { preset: 'high-throughput' } }).writer.preset).toBe(
+      'high-throughput',
+    );
+    expect(() => sequencerSettings({ writer: { preset: 'fast' } })).toThrow(/sequencer.writer.preset/);
+  });
+});

@@ -1,0 +1,503 @@
+import type { Logger } from 'pino';
+import type { RandomSource, SigningPrivateKey } from '../crypto/index.js';
+import { CommonErrors, WeftError } from '../errors/index.js';
+import {
+  Acknowledgement,
+  type Envelope,
+  EnvelopeKind,
+  type SignedContent,
+  SubmissionRequest,
+} from '../generated/weft/sequencer/v1/sequencing.js';
+import { StoredBatch, type StoredEnvelope } from '../generated/weft/sequencer/v1/stored_batch.js';
+import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
+import type { NodeMetrics } from '../observability/index.js';
+import type { Storage } from '../storage/index.js';
+import { MemberAuthenticator } from './auth.js';
+import type { Clock } from './clock.js';
+import type { SequencerSettings } from './config.js';
+import { SequencerErrors } from './errors.js';
+import { DeliveryHead } from './head.js';
+import { EventReader } from './reader.js';
+import { SignaturePurpose, signContent, verifyContent } from './signing.js';
+import { BROADCAST_RECIPIENT, isDead, type MemberRow, SequencerStore } from './store.js';
+import type { SequencerTopology } from './topology.js';
+import { SequencerWriter, type WriteOutcome, type WriteRequest } from './writer.js';
+
+const MAX_MESSAGE_ID_LENGTH = 256;
+/** How long the sequencer gives its own topology broadcasts (onboarding) to be sequenced. */
+const OWN_SEND_WINDOW_US = 60_000_000n;
+const TOPOLOGY_PAGE = 100;
+
+export interface SequencerOptions {
+  /** Identifies this node among the nodes sharing the database (logs, writer slot reclaim after a restart). */
+  readonly nodeName: string;
+  readonly synchronizerId: string;
+  /** The sequencer's member id (`SEQ::…`), shared by all its nodes. */
+  readonly sequencerId: string;
+  /** The sequencer's signing key, which signs every delivered event. */
+  readonly signingKey: SigningPrivateKey;
+  readonly storage: Storage;
+  readonly topology: SequencerTopology;
+  readonly settings: SequencerSettings;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly logger: Logger;
+  readonly metrics?: NodeMetrics;
+}
+
+export interface PruningStatus {
+  /** Events before this timestamp have been pruned. */
+  readonly lowerBound: bigint | undefined;
+  /** The largest `before` that {@link Sequencer.prune} accepts now, or undefined when a member blocks pruning. */
+  readonly safeToPrune: bigint | undefined;
+  /** The member whose acknowledgement holds pruning back. */
+  readonly blockingMember: string | undefined;
+}
+
+interface Metrics {
+  readonly sends: { inc(labels: { result: string }): void };
+  readonly delivered: { inc(): void };
+  readonly subscriptions: { inc(): void; dec(): void };
+  readonly batch: (size: number, seconds: number) => void;
+}
+
+function metricsOf(m: NodeMetrics | undefined): Metrics | undefined {
+  if (!m) return undefined;
+  const batchSize = m.histogram(
+    'sequencer_write_batch_size',
+    'Requests per sequencer write transaction',
+    [],
+    [1, 2, 5, 10, 20, 50, 100, 200],
+  );
+  const writeSeconds = m.histogram('sequencer_write_seconds', 'Duration of one sequencer write transaction');
+  return {
+    sends: m.counter('sequencer_sends_total', 'SendAsync calls by result', ['result']),
+    delivered: m.counter('sequencer_events_delivered_total', 'Events streamed to members of this node'),
+    subscriptions: m.gauge('sequencer_subscriptions', 'Open subscriptions on this node'),
+    batch: (size, seconds) => {
+      batchSize.observe(size);
+      writeSeconds.observe(seconds);
+    },
+  };
+}
+
+/**
+ * One sequencer node: validates and orders submissions into the database shared with the other nodes of the same
+ * sequencer, streams each connected member its events, and applies topology broadcasts to its topology state.
+ * Transport-independent: the gRPC services in `grpc-server.ts` call it.
+ */
+export class Sequencer {
+  readonly auth: MemberAuthenticator;
+  readonly #o: SequencerOptions;
+  readonly #store: SequencerStore;
+  readonly #head: DeliveryHead;
+  readonly #writer: SequencerWriter;
+  readonly #reader: EventReader;
+  readonly #metrics: Metrics | undefined;
+  readonly #members = new Map<string, MemberRow>();
+  readonly #stopping = new AbortController();
+  #topologyFeed: Promise<void> | undefined;
+
+  private constructor(o: SequencerOptions) {
+    this.#o = o;
+    this.#metrics = metricsOf(o.metrics);
+    this.#store = new SequencerStore(o.storage);
+    this.#head = new DeliveryHead(this.#store, o.clock, o.settings.highAvailability.pollIntervalMs, o.logger);
+    this.#writer = new SequencerWriter({
+      store: this.#store,
+      settings: o.settings,
+      nodeName: o.nodeName,
+      clock: o.clock,
+      random: o.random,
+      logger: o.logger,
+      onWatermark: () => this.#head.poke(),
+      ...(this.#metrics ? { metrics: { batch: this.#metrics.batch } } : {}),
+    });
+    this.#reader = new EventReader({
+      store: this.#store,
+      head: this.#head,
+      synchronizerId: o.synchronizerId,
+      sign: (event) => signContent(o.signingKey, SignaturePurpose.event, event),
+    });
+    this.auth = new MemberAuthenticator(
+      o.topology,
+      o.synchronizerId,
+      o.clock,
+      o.random,
+      o.settings.authentication,
+    );
+  }
+
+  /** Migrates the tables, joins the writers, registers the members the topology knows, and starts reading. */
+  static async start(options: SequencerOptions): Promise<Sequencer> {
+    const s = new Sequencer(options);
+    await s.#store.migrate();
+    const last = await options.topology.lastProcessed();
+    await s.#registerKnownMembers(last ?? 0n);
+    await s.#register(options.sequencerId, 0n);
+    await s.#writer.start();
+    await s.#head.start();
+    s.#topologyFeed = s.#followTopology(last ?? -1n);
+    return s;
+  }
+
+  get nodeIndex(): number {
+    return this.#writer.nodeIndex;
+  }
+
+  /** Events up to this timestamp are delivered identically by every node. */
+  get safeWatermark(): bigint {
+    return this.#head.current.safe;
+  }
+
+  /** A sequencing time earlier than that of any request sent through this node afterwards. */
+  getTime(): bigint {
+    return this.#writer.now;
+  }
+
+  /** Stops reading and writing; see {@link SequencerWriter.stop} for `graceful`. */
+  async stop(graceful = true): Promise<void> {
+    this.#stopping.abort();
+    await this.#writer.stop(graceful);
+    await this.#head.stop();
+    await this.#topologyFeed;
+  }
+
+  // ---- sending ---------------------------------------------------------------------------------------------
+
+  /** Validates a signed submission of the authenticated `member` and stores it in the total order. */
+  async sendAsync(member: string, signed: SignedContent): Promise<WriteOutcome> {
+    try {
+      const outcome = await this.#send(member, signed);
+      this.#metrics?.sends.inc({ result: outcome.kind });
+      return outcome;
+    } catch (e) {
+      this.#metrics?.sends.inc({ result: e instanceof WeftError ? e.code : 'error' });
+      throw e;
+    }
+  }
+
+  async #send(member: string, signed: SignedContent): Promise<WriteOutcome> {
+    const now = this.#o.clock.now();
+    const params = await this.#o.topology.parameters(now);
+    const limit = params.maxRequestSize || this.#o.settings.maxRequestSize;
+    if (signed.content.byteLength > limit) {
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_REQUEST_TOO_LARGE,
+        `the submission of ${member} has ${signed.content.byteLength} bytes; the synchronizer accepts at most ${limit}`,
+        { member, size: signed.content.byteLength, limit },
+      );
+    }
+    const request = decode(SubmissionRequest, signed.content, 'submission request');
+    if (request.sender !== member) {
+      throw new WeftError(
+        CommonErrors.PERMISSION_DENIED,
+        `${member} cannot send on behalf of ${request.sender || '(no sender)'}`,
+        { member },
+      );
+    }
+    if (request.synchronizerId !== this.#o.synchronizerId) {
+      throw invalid(
+        `the submission is for synchronizer ${request.synchronizerId}, this is ${this.#o.synchronizerId}`,
+      );
+    }
+    if (request.messageId === '' || request.messageId.length > MAX_MESSAGE_ID_LENGTH) {
+      throw invalid(`message id must have 1 to ${MAX_MESSAGE_ID_LENGTH} characters`);
+    }
+    await this.auth.requireActive(member);
+    verifyContent(
+      signed,
+      SignaturePurpose.submission,
+      await this.#o.topology.signingKeys(member, now),
+      `submission ${request.messageId} of ${member}`,
+    );
+    const sender = await this.#activeMember(member);
+    const envelopes = request.batch?.envelopes ?? [];
+    if (envelopes.length === 0) throw invalid('the submission has no envelopes');
+    const stored: StoredEnvelope[] = [];
+    const unknown = new Set<string>();
+    for (const envelope of envelopes) stored.push(await this.#resolve(envelope, now, unknown));
+    if (unknown.size > 0) {
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_UNKNOWN_RECIPIENTS,
+        `submission ${request.messageId} of ${member} names recipients that are not active members: ${[...unknown].join(', ')}`,
+        { member, recipients: [...unknown].join(',') },
+      );
+    }
+    return this.#writer.submit(this.#writeRequest(sender.id, request, stored));
+  }
+
+  #writeRequest(
+    senderId: bigint,
+    request: SubmissionRequest,
+    stored: readonly StoredEnvelope[],
+  ): WriteRequest {
+    const broadcast = stored.some((e) => e.allMembers);
+    const recipients = new Set<bigint>([senderId]);
+    for (const e of stored) for (const id of e.memberIds) recipients.add(id);
+    return {
+      senderId,
+      messageId: request.messageId,
+      maxSequencingTime: request.maxSequencingTime,
+      isTopology: stored.some((e) => e.envelope?.kind === EnvelopeKind.TOPOLOGY_BROADCAST),
+      payload: StoredBatch.toBinary({ envelopes: [...stored] }),
+      recipientIds: broadcast ? [BROADCAST_RECIPIENT] : [...recipients],
+      ...(request.traceContext?.traceparent ? { traceparent: request.traceContext.traceparent } : {}),
+      ...(request.traceContext?.tracestate ? { tracestate: request.traceContext.tracestate } : {}),
+    };
+  }
+
+  /** Resolves an envelope's recipients to member ids now, so that every node delivers it to the same members. */
+  async #resolve(envelope: Envelope, now: bigint, unknown: Set<string>): Promise<StoredEnvelope> {
+    if (envelope.recipients.length === 0) throw invalid('an envelope has no recipients');
+    if (envelope.kind === EnvelopeKind.UNSPECIFIED) throw invalid('an envelope has no kind');
+    const ids = new Set<bigint>();
+    let allMembers = false;
+    for (const r of envelope.recipients) {
+      const recipient = r.recipient;
+      switch (recipient.oneofKind) {
+        case 'allMembers':
+          allMembers = true;
+          break;
+        case 'member': {
+          const row = await this.#activeMember(recipient.member).catch(() => undefined);
+          if (row) ids.add(row.id);
+          else unknown.add(recipient.member);
+          break;
+        }
+        case 'mediatorGroup': {
+          const mediators = await this.#o.topology.mediatorGroup(recipient.mediatorGroup, now);
+          const rows = await Promise.all(mediators.map((m) => this.#member(m)));
+          if (mediators.length === 0 || rows.some((row) => row === undefined)) {
+            unknown.add(`mediator group ${recipient.mediatorGroup}`);
+          }
+          for (const row of rows) if (row) ids.add(row.id);
+          break;
+        }
+        default:
+          throw invalid('an envelope has an empty recipient');
+      }
+    }
+    if (envelope.kind === EnvelopeKind.TOPOLOGY_BROADCAST) {
+      if (!allMembers || ids.size > 0)
+        throw invalid('a topology broadcast must be addressed to all members only');
+      const broadcast = decode(TopologyTransactionsBroadcast, envelope.content, 'topology broadcast');
+      if (broadcast.synchronizerId !== this.#o.synchronizerId) {
+        throw invalid(`the topology broadcast is for synchronizer ${broadcast.synchronizerId}`);
+      }
+    }
+    return { envelope, memberIds: [...ids].sort((a, b) => (a < b ? -1 : 1)), allMembers };
+  }
+
+  /**
+   * For a participant that is not a member yet: checks its onboarding transactions and sequences them as a
+   * topology broadcast sent by the sequencer itself.
+   */
+  async registerOnboarding(signedTransactions: readonly Uint8Array[]): Promise<void> {
+    if (signedTransactions.length === 0) throw invalid('no onboarding topology transactions');
+    const now = this.#o.clock.now();
+    const check = await this.#o.topology.checkOnboarding(signedTransactions, now);
+    if (!check.ok) {
+      throw new WeftError(SequencerErrors.SEQUENCER_ONBOARDING_REJECTED, check.reason);
+    }
+    const envelope: Envelope = {
+      content: TopologyTransactionsBroadcast.toBinary({
+        synchronizerId: this.#o.synchronizerId,
+        signedTransactions: [...signedTransactions],
+      }),
+      recipients: [{ recipient: { oneofKind: 'allMembers', allMembers: {} } }],
+      kind: EnvelopeKind.TOPOLOGY_BROADCAST,
+    };
+    const sender = await this.#activeMember(this.#o.sequencerId);
+    const request: SubmissionRequest = {
+      sender: this.#o.sequencerId,
+      // A retry after a rejected onboarding must be sequenced again, so every registration gets its own id.
+      messageId: `onboarding-${Buffer.from(this.#o.random.bytes(16)).toString('hex')}`,
+      maxSequencingTime: now + OWN_SEND_WINDOW_US,
+      synchronizerId: this.#o.synchronizerId,
+    };
+    const outcome = await this.#writer.submit(
+      this.#writeRequest(sender.id, request, [{ envelope, memberIds: [], allMembers: true }]),
+    );
+    this.#o.logger.info({ outcome: outcome.kind }, 'sequenced onboarding topology transactions');
+  }
+
+  // ---- members ---------------------------------------------------------------------------------------------
+
+  async #member(member: string): Promise<MemberRow | undefined> {
+    const cached = this.#members.get(member);
+    if (cached) return cached;
+    const row = await this.#store.member(member);
+    if (row) this.#members.set(member, row);
+    return row;
+  }
+
+  /** The member's registration, after checking that the topology has it active now. */
+  async #activeMember(member: string): Promise<MemberRow> {
+    if (member !== this.#o.sequencerId) await this.auth.requireActive(member);
+    const row = await this.#member(member);
+    if (!row) {
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_MEMBER_NOT_ACTIVE,
+        `member ${member} is not registered with the sequencer yet (its topology transactions are still being processed); retry shortly`,
+        { member },
+      );
+    }
+    return row;
+  }
+
+  async #register(member: string, ts: bigint): Promise<void> {
+    if (this.#members.has(member)) return;
+    this.#members.set(member, await this.#store.registerMember(member, ts));
+  }
+
+  async #registerKnownMembers(ts: bigint): Promise<void> {
+    for (const m of await this.#o.topology.knownMembers()) await this.#register(m, ts);
+  }
+
+  // ---- topology ----------------------------------------------------------------------------------------
+
+  /** Applies topology broadcasts in sequencing order and registers the members they introduce. */
+  async #followTopology(after: bigint): Promise<void> {
+    const signal = this.#stopping.signal;
+    let readUpTo = after;
+    while (!signal.aborted) {
+      try {
+        const h = this.#head.current;
+        if (h.lastEvent <= readUpTo || h.safe <= readUpTo) {
+          await this.#head.changed(signal);
+          continue;
+        }
+        const rows = await this.#store.readTopologyEvents(readUpTo, h.safe, TOPOLOGY_PAGE);
+        for (const row of rows) {
+          if (signal.aborted) return;
+          if (!isDead(h, row.nodeIndex, row.ts)) await this.#applyTopology(row.ts, row.content);
+          readUpTo = row.ts;
+        }
+        if (rows.length < TOPOLOGY_PAGE) readUpTo = h.safe;
+      } catch (e) {
+        this.#o.logger.error({ err: e }, 'applying sequenced topology failed; retrying');
+        await this.#head.changed(signal);
+      }
+    }
+  }
+
+  async #applyTopology(ts: bigint, content: Uint8Array | null): Promise<void> {
+    const txs = StoredBatch.fromBinary(content ?? new Uint8Array()).envelopes.flatMap((e) =>
+      e.envelope?.kind === EnvelopeKind.TOPOLOGY_BROADCAST
+        ? TopologyTransactionsBroadcast.fromBinary(e.envelope.content).signedTransactions
+        : [],
+    );
+    await this.#o.topology.processSequencedTopology(ts, txs);
+    await this.#registerKnownMembers(ts);
+  }
+
+  // ---- reading -------------------------------------------------------------------------------------------
+
+  /**
+   * Streams the events of the authenticated `member` from counter `from` to `emit` until `signal` aborts;
+   * `started` is called once the subscription is valid. Fails when the member is not active or the counter was
+   * pruned.
+   */
+  async subscribe(
+    member: string,
+    from: bigint,
+    emit: (event: SignedContent) => Promise<void>,
+    signal: AbortSignal,
+    started: () => void = () => {},
+  ): Promise<void> {
+    const row = await this.#activeMember(member);
+    const both = AbortSignal.any([signal, this.#stopping.signal]);
+    this.#metrics?.subscriptions.inc();
+    try {
+      await this.#reader.stream(
+        row,
+        from,
+        async (event) => {
+          await emit(event);
+          this.#metrics?.delivered.inc();
+        },
+        both,
+        started,
+      );
+    } finally {
+      this.#metrics?.subscriptions.dec();
+    }
+  }
+
+  // ---- acknowledgements and pruning ----------------------------------------------------------------------
+
+  async acknowledge(member: string, signed: SignedContent): Promise<void> {
+    const ack = decode(Acknowledgement, signed.content, 'acknowledgement');
+    if (ack.member !== member) {
+      throw new WeftError(CommonErrors.PERMISSION_DENIED, `${member} cannot acknowledge for ${ack.member}`, {
+        member,
+      });
+    }
+    if (ack.synchronizerId !== this.#o.synchronizerId) {
+      throw invalid(`the acknowledgement is for synchronizer ${ack.synchronizerId}`);
+    }
+    const row = await this.#activeMember(member);
+    verifyContent(
+      signed,
+      SignaturePurpose.acknowledgement,
+      await this.#o.topology.signingKeys(member, this.#o.clock.now()),
+      `acknowledgement of ${member}`,
+    );
+    await this.#store.acknowledge(row.id, ack.timestamp);
+  }
+
+  async pruningStatus(): Promise<PruningStatus> {
+    const lowerBound = await this.#store.lowerBound();
+    const acks = await this.#store.acknowledgements();
+    const now = this.#o.clock.now();
+    let safe = this.#head.current.safe + 1n;
+    let blocking: string | undefined;
+    for (const m of await this.#store.members()) {
+      if (m.member === this.#o.sequencerId) continue;
+      // A member that is no longer active cannot read its events any more, so it does not hold pruning back.
+      if (!(await this.#o.topology.isMemberActive(m.member, now)).active) continue;
+      const ack = acks.get(m.id);
+      if (ack === undefined) return { lowerBound, safeToPrune: undefined, blockingMember: m.member };
+      if (ack + 1n < safe) {
+        safe = ack + 1n;
+        blocking = m.member;
+      }
+    }
+    return { lowerBound, safeToPrune: safe, blockingMember: blocking };
+  }
+
+  /** Deletes the events before `before`; every active member must have acknowledged them. */
+  async prune(before: bigint): Promise<void> {
+    const status = await this.pruningStatus();
+    if (status.safeToPrune === undefined || before > status.safeToPrune) {
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_PRUNING_NOT_SAFE,
+        status.safeToPrune === undefined
+          ? `cannot prune: member ${status.blockingMember} has not acknowledged any event`
+          : `cannot prune before ${before}: the latest safe point is ${status.safeToPrune}${
+              status.blockingMember ? ` (held back by ${status.blockingMember})` : ''
+            }`,
+        { before },
+      );
+    }
+    await this.#store.prune(before);
+    this.#o.logger.info({ before: String(before) }, 'pruned sequencer events');
+  }
+}
+
+function invalid(message: string): WeftError {
+  return new WeftError(CommonErrors.INVALID_ARGUMENT, message);
+}
+
+function decode<T extends object>(
+  codec: { fromBinary(bytes: Uint8Array): T },
+  bytes: Uint8Array,
+  what: string,
+): T {
+  try {
+    return codec.fromBinary(bytes);
+  } catch (e) {
+    throw invalid(`the ${what} is not valid protobuf: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
