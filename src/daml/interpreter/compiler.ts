@@ -477,10 +477,17 @@ export class Compiler {
       }
       case 'StructProj': {
         const field = e.field;
+        // Structs (type-class dictionaries, mostly) reaching one projection share their field list: cache the index.
+        let fields: readonly string[] | undefined;
+        let index = -1;
         return prim(
           (_m, [s]) => {
             if (s?.kind !== 'Struct') return crash(`expected a struct, got ${s?.kind}`);
-            return s.values[s.fields.indexOf(field)] ?? crash(`struct has no field ${field}`);
+            if (s.fields !== fields) {
+              fields = s.fields;
+              index = fields.indexOf(field);
+            }
+            return s.values[index] ?? crash(`struct has no field ${field}`);
           },
           [this.expr(scope, e.struct)],
         );

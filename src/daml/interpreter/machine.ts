@@ -124,6 +124,9 @@ export class Machine {
 
   /** Runs until the final value, or until a primitive waits for the host. */
   run(): Value | Suspension {
+    const budget = this.stepBudget;
+    // The step counter lives in a local for speed; `finally` publishes it.
+    let steps = this.steps;
     try {
       const pending = this.pending;
       if (pending !== undefined) {
@@ -131,14 +134,7 @@ export class Machine {
         const r = pending();
         if (r !== undefined) this.setValue(r);
       }
-      for (;;) {
-        if (++this.steps > this.stepBudget) {
-          throw new WeftError(
-            DamlRuntimeErrors.DAML_STEP_BUDGET_EXCEEDED,
-            `Daml evaluation exceeded its budget of ${this.stepBudget} steps`,
-            { stepBudget: this.stepBudget },
-          );
-        }
+      for (; steps < budget; steps++) {
         const n = this.node;
         if (n !== undefined) {
           this.node = undefined;
@@ -149,9 +145,16 @@ export class Machine {
         if (frame === undefined) return this.value!;
         this.resume(frame, this.value!);
       }
+      throw new WeftError(
+        DamlRuntimeErrors.DAML_STEP_BUDGET_EXCEEDED,
+        `Daml evaluation exceeded its budget of ${budget} steps`,
+        { stepBudget: budget },
+      );
     } catch (e) {
       if (e instanceof Suspension) return e;
       throw e;
+    } finally {
+      this.steps = steps;
     }
   }
 
@@ -262,7 +265,25 @@ export class Machine {
           return;
       }
     }
-    const r = n.t === 'App' ? this.apply(vals[0]!, vals.slice(1)) : n.op(this, vals);
+    if (n.t === 'Prim') {
+      const r = n.op(this, vals);
+      if (r !== undefined) this.value = r;
+      return;
+    }
+    const fn = vals[0]!;
+    // The common case, an exact call of a closure, enters it without copying the arguments out first.
+    if (fn.kind === 'Function' && fn.args.length === 0) {
+      const code = fn.code as Code;
+      if (code.kind === 'closure' && code.arity === vals.length - 1) {
+        const locals = new Array<Value>(code.nSlots);
+        for (let j = 0; j < code.arity; j++) locals[j] = vals[j + 1]!;
+        this.locals = locals;
+        this.free = fn.free;
+        this.node = code.body;
+        return;
+      }
+    }
+    const r = this.apply(fn, vals.slice(1));
     if (r !== undefined) this.value = r;
   }
 
