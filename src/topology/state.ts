@@ -181,6 +181,8 @@ export interface HeadState extends TopologySnapshot {
   proposals(): readonly StoredTopologyTransaction[];
   /** The pending proposal with this transaction hash (hex). */
   proposal(hash: string): StoredTopologyTransaction | undefined;
+  /** The keys that may sign for a namespace (not for a decentralized one), by fingerprint. */
+  authorizedKeys(namespace: string): ReadonlyMap<string, AuthorizedKey>;
 }
 
 function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {

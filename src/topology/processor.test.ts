@@ -1,0 +1,146 @@
+import { expect, it } from 'vitest';
+import { isWeftError } from '../errors/index.js';
+import * as pb from '../generated/weft/topology/v1/topology.js';
+import type { ParticipantId } from '../identity/index.js';
+import type { Storage } from '../storage/index.js';
+import { describeBackends } from '../storage/testing.js';
+import { TopologyManager } from './manager.js';
+import { TopologyProcessor } from './processor.js';
+import { onboardingTransactions, signed, type TestNode, testSynchronizer } from './testing.js';
+
+const GENESIS = 1_000_000n;
+const sync = testSynchronizer({
+  seed: 'processor',
+  owners: 3,
+  ownerThreshold: 2,
+  parameters: { onboardingRestriction: 'RestrictedOpen' },
+});
+const [o1, o2] = sync.owners;
+const participants = ['p1', 'p2'].map((n) => sync.participant(n));
+
+/** Genesis, then per participant: onboarding rejected, permission granted, certificate accepted. */
+function batches(): [bigint, Uint8Array[]][] {
+  const out: [bigint, Uint8Array[]][] = [[GENESIS, [...sync.genesis.batch]]];
+  let t = GENESIS;
+  for (const p of participants) {
+    const [nsd, otk, cert] = onboardingTransactions(p, sync.synchronizerId);
+    const grant = signed(
+      {
+        kind: 'ParticipantSynchronizerPermission',
+        synchronizerId: sync.synchronizerId,
+        participant: p.id,
+        permission: 'Submission',
+      },
+      [o1!, o2!],
+    );
+    out.push([(t += 1_000_000n), [nsd!, otk!, cert!]]);
+    out.push([(t += 1_000_000n), [grant, cert!]]);
+  }
+  return out;
+}
+
+async function feed(processor: TopologyProcessor, list = batches()): Promise<void> {
+  for (const [t, txs] of list) await processor.process(t, txs);
+}
+
+function active(processor: TopologyProcessor, p: TestNode<ParticipantId>, t: bigint): boolean {
+  return processor.isParticipantActive(p.id, t).active;
+}
+
+describeBackends('topology processor', (backend) => {
+  const open = (storage: Storage, storeId?: string) =>
+    TopologyProcessor.create({ storage, synchronizerId: sync.synchronizerId, ...(storeId && { storeId }) });
+
+  it('persists every outcome and reloads the same state', async () => {
+    const config = backend.freshConfig();
+    const processor = await open(await backend.open(config));
+    await feed(processor);
+    const last = processor.lastEffective! + 1n;
+    expect(participants.map((p) => active(processor, p, last))).toEqual([true, true]);
+
+    const reopened = await open(await backend.open(config));
+    expect(reopened.lastSequenced).toBe(processor.lastSequenced);
+    expect(reopened.lastEffective).toBe(processor.lastEffective);
+    expect(Buffer.from(reopened.exportState()).equals(processor.exportState())).toBe(true);
+    expect(participants.map((p) => active(reopened, p, last))).toEqual([true, true]);
+    expect(reopened.head.proposals()).toEqual([]);
+    expect(reopened.snapshot(last).synchronizerOwners()?.threshold).toBe(2);
+
+    // A redelivered batch returns what was decided the first time, rejection included.
+    const [t, txs] = batches()[1]!;
+    const replay = await reopened.process(t, txs);
+    expect(replay.replayed).toBe(true);
+    expect(replay.results.map((r) => r.outcome)).toEqual(['accepted', 'accepted', 'rejected']);
+    expect(replay.results[2]!.error?.code).toBe('TOPOLOGY_ONBOARDING_RESTRICTED');
+    expect(replay.results[2]!.error?.message).toContain(String(participants[0]!.id));
+    await expect(reopened.process(GENESIS - 1n, txs)).rejects.toSatisfy(
+      (e) => isWeftError(e) && e.code === 'TOPOLOGY_OUT_OF_ORDER',
+    );
+  });
+
+  it('revokes a participant from the effective time of the revocation, also after a restart', async () => {
+    const config = backend.freshConfig();
+    const processor = await open(await backend.open(config));
+    await feed(processor);
+    const [p1] = participants;
+    const revoke = new TopologyManager(processor).revokeParticipant(p1!.id, { signWith: [o1!, o2!] });
+    const sequenced = processor.lastSequenced! + 1_000_000n;
+    const { effective, results } = await processor.process(sequenced, [revoke.toBytes()]);
+    expect(results[0]!.outcome).toBe('accepted');
+    const reopened = await open(await backend.open(config));
+    expect(active(reopened, p1!, effective)).toBe(true);
+    expect(active(reopened, p1!, effective + 1n)).toBe(false);
+    expect(active(reopened, participants[1]!, effective + 1n)).toBe(true);
+  });
+
+  it('keeps stores apart and gives independent nodes identical state', async () => {
+    const storage = await backend.open();
+    const a = await open(storage, 'node_a');
+    const b = await open(storage, 'node_b');
+    await feed(a);
+    await feed(b);
+    expect(Buffer.from(a.exportState()).equals(b.exportState())).toBe(true);
+    for (let t = GENESIS; t <= a.lastEffective! + 1n; t += 250_000n) {
+      expect(a.snapshot(t).activeMembers(t).map(String)).toEqual(b.snapshot(t).activeMembers(t).map(String));
+    }
+    // A third store in the same database is still empty.
+    expect((await open(storage, 'node_c')).lastSequenced).toBeUndefined();
+  });
+
+  it('onboards a new node from an exported snapshot, and refuses an altered one', async () => {
+    const source = await open(await backend.open());
+    await feed(source);
+    // A batch with nothing but a rejection still counts as processed.
+    const stranger = sync.participant('stranger');
+    const [, , cert] = onboardingTransactions(stranger, sync.synchronizerId);
+    const rejectedAt = source.lastSequenced! + 1_000_000n;
+    expect((await source.process(rejectedAt, [cert!])).results[0]!.outcome).toBe('rejected');
+    const exported = source.exportState();
+
+    const target = await open(await backend.open());
+    await target.importState(exported);
+    expect(target.lastSequenced).toBe(rejectedAt);
+    expect(Buffer.from(target.exportState()).equals(exported)).toBe(true);
+    const t = source.lastEffective! + 1n;
+    expect(participants.map((p) => active(target, p, t))).toEqual([true, true]);
+    await expect(target.importState(exported)).rejects.toThrow(/not empty/);
+
+    const altered = pb.TopologyStateSnapshot.fromBinary(exported);
+    altered.transactions[altered.transactions.length - 1]!.validFrom += 1n;
+    const victim = await open(await backend.open());
+    await expect(victim.importState(pb.TopologyStateSnapshot.toBinary(altered))).rejects.toSatisfy(
+      (e) =>
+        isWeftError(e) && e.code === 'TOPOLOGY_SNAPSHOT_MISMATCH' && /does not reproduce/.test(e.message),
+    );
+    expect(victim.lastSequenced).toBeUndefined();
+    expect(victim.history).toEqual([]);
+  });
+
+  it('serializes concurrent batches in call order', async () => {
+    const processor = await open(await backend.open());
+    const list = batches();
+    const results = await Promise.all(list.map(([t, txs]) => processor.process(t, txs)));
+    expect(results.map((r) => r.sequenced)).toEqual(list.map(([t]) => t));
+    expect(results[2]!.results.map((r) => r.outcome)).toEqual(['accepted', 'accepted']);
+  });
+});
