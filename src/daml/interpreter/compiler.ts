@@ -725,8 +725,14 @@ export class Compiler {
         return this.block(scope, u);
       case 'Create':
         return this.updateApp(n.create(u.template), [this.expr(scope, u.arg)]);
-      case 'CreateInterface':
-        return this.updateApp(n.createInterface, [this.expr(scope, u.arg)]);
+      case 'CreateInterface': {
+        // Unlike `create`, the reference engine evaluates the argument only when the update runs.
+        const arg = u.arg;
+        return this.lambda(scope, '<create_interface>', [TOKEN_NAME], (s) => ({
+          t: 'App',
+          operands: [this.constFn(n.createInterface), this.expr(s, arg), s.lookup(TOKEN_NAME)!],
+        }));
+      }
       case 'Exercise':
         return this.updateApp(n.exercise(u.template, u.choice), [
           this.expr(scope, u.cid),

@@ -236,6 +236,33 @@ describe('interface choices', () => {
     expect(summary(host.events).at(-1)).toBe('fetch Holding of Token');
   });
 
+  it('creates a contract from an interface value', () => {
+    const host = new RecordingHost();
+    const holding = f.record(
+      f.tycon('Splice.Api.Token.HoldingV1', 'HoldingView', 'splice-api-token-holding-v1'),
+      {
+        owner: bob,
+        instrumentId: f.record(
+          f.tycon('Splice.Api.Token.HoldingV1', 'InstrumentId', 'splice-api-token-holding-v1'),
+          {
+            admin,
+            id: text('TOK'),
+          },
+        ),
+        amount: amount('1.0000000000'),
+        lock: NONE,
+        meta: metadata(),
+      },
+    );
+    const create = lambda(Token, (x) => ({
+      tag: 'Update',
+      update: { tag: 'CreateInterface', iface: Holding, arg: toIface(Holding, Token, x) },
+    }));
+    const cid = cidOf(f.interpreter.runUpdate(f.call(create, f.record(Token, { holding })), host));
+    expect(host.contracts.get(cid.coid)?.instance.templateId).toEqual(Token);
+    expect(summary(host.events)).toEqual(['create Token sig=admin,bob']);
+  });
+
   it('rejects fetching through an interface the template does not implement', () => {
     const host = new RecordingHost();
     const i = f.interpreter;
