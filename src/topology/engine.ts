@@ -48,12 +48,22 @@ const DEFAULT_SNAPSHOT_CACHE = 16;
  * at `sequenced + topologyChangeDelay` (the delay in force at `sequenced`), never before an earlier batch.
  */
 export class TopologyEngine {
-  readonly #head: TopologyState;
-  readonly #history: StoredTopologyTransaction[] = [];
+  #head: TopologyState;
+  #history: StoredTopologyTransaction[] = [];
   /** Distinct effective times, ascending: a snapshot only changes at these. */
-  readonly #boundaries: bigint[] = [];
-  readonly #parameterHistory: StoredTopologyTransaction[] = [];
+  #boundaries: bigint[] = [];
+  #parameterHistory: StoredTopologyTransaction[] = [];
   readonly #snapshots = new Map<bigint, TopologyState>();
+  /** What undoing the last applied batch restores. */
+  #undo:
+    | {
+        readonly historyLength: number;
+        readonly lastSequenced: bigint | undefined;
+        readonly lastEffective: bigint | undefined;
+        readonly nextId: bigint;
+        readonly expired: StoredTopologyTransaction[];
+      }
+    | undefined;
   readonly #parametersKey: string;
   readonly #snapshotCacheSize: number;
   #lastSequenced: bigint | undefined;
@@ -71,18 +81,40 @@ export class TopologyEngine {
       readonly snapshotCacheSize?: number;
     } = {},
   ) {
-    this.#head = new TopologyState(synchronizerId);
     this.#parametersKey = UniqueKeys.synchronizerParameters(synchronizerId);
     this.#snapshotCacheSize = options.snapshotCacheSize ?? DEFAULT_SNAPSHOT_CACHE;
-    for (const tx of options.transactions ?? []) this.#remember(tx);
-    for (const tx of this.#history) {
-      if (tx.validUntil !== undefined) continue;
-      if (tx.status === 'accepted') this.#head.accept(tx);
-      else this.#head.addProposal(tx);
-    }
+    this.#head = this.#rebuild(options.transactions ?? []);
     this.#lastSequenced = options.lastSequenced;
     this.#lastEffective = options.lastEffective;
     this.#nextId = options.nextId ?? 1n;
+  }
+
+  /** Resets the indexes to `transactions` and returns the head state they define. */
+  #rebuild(transactions: readonly StoredTopologyTransaction[]): TopologyState {
+    this.#history = [];
+    this.#boundaries = [];
+    this.#parameterHistory = [];
+    this.#snapshots.clear();
+    for (const tx of transactions) this.#remember(tx);
+    const head = new TopologyState(this.synchronizerId);
+    for (const tx of this.#history) {
+      if (tx.validUntil !== undefined) continue;
+      if (tx.status === 'accepted') head.accept(tx);
+      else head.addProposal(tx);
+    }
+    return head;
+  }
+
+  /** Reverts the last {@link apply} (when persisting it failed), so the engine matches the store again. */
+  undoLastBatch(): void {
+    const undo = this.#undo;
+    if (undo === undefined) throw new Error('no topology batch to undo');
+    for (const tx of undo.expired) tx.reopen();
+    this.#head = this.#rebuild(this.#history.slice(0, undo.historyLength));
+    this.#lastSequenced = undo.lastSequenced;
+    this.#lastEffective = undo.lastEffective;
+    this.#nextId = undo.nextId;
+    this.#undo = undefined;
   }
 
   get lastSequenced(): bigint | undefined {
@@ -124,6 +156,7 @@ export class TopologyEngine {
         `topology batch sequenced at ${sequenced} arrived after the batch sequenced at ${this.#lastSequenced}`,
       );
     }
+    this.#undo = undefined;
     const genesis = this.#history.length === 0;
     const delay = genesis ? 0n : this.#delayAt(sequenced);
     const candidate = sequenced + delay;
@@ -135,11 +168,17 @@ export class TopologyEngine {
     const context = { synchronizerId: this.synchronizerId, effective };
 
     const created: (TopologyRecord | StoredTopologyTransaction)[] = [];
-    const expired: bigint[] = [];
-    const firstId = this.#nextId;
+    const undo = {
+      historyLength: this.#history.length,
+      lastSequenced: this.#lastSequenced,
+      lastEffective: this.#lastEffective,
+      nextId: this.#nextId,
+      expired: [] as StoredTopologyTransaction[],
+    };
+    this.#undo = undo;
     const expire = (tx: StoredTopologyTransaction) => {
       tx.expire(effective);
-      if (tx.id < firstId) expired.push(tx.id);
+      if (tx.id < undo.nextId) undo.expired.push(tx);
     };
     const results: ProcessedTransaction[] = [];
     for (const bytes of transactions) {
@@ -182,7 +221,7 @@ export class TopologyEngine {
     this.#lastSequenced = sequenced;
     // Only stored transactions bound later effective times, so a replay of the stored history computes the same.
     if (created.some((c) => c instanceof StoredTopologyTransaction)) this.#lastEffective = effective;
-    return { batch: { sequenced, effective, results }, records, expired };
+    return { batch: { sequenced, effective, results }, records, expired: undo.expired.map((tx) => tx.id) };
   }
 
   #remember(tx: StoredTopologyTransaction): void {

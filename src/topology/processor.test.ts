@@ -136,6 +136,22 @@ describeBackends('topology processor', (backend) => {
     expect(victim.history).toEqual([]);
   });
 
+  it('leaves its state unchanged when a batch cannot be stored', async () => {
+    const storage = await backend.open();
+    const processor = await open(storage);
+    const list = batches();
+    await feed(processor, list.slice(0, 2));
+    const before = processor.exportState();
+    const head = processor.head.transactions().length;
+    await storage.close();
+    const [t, txs] = list[2]!;
+    await expect(processor.process(t, txs)).rejects.toSatisfy((e) => isWeftError(e));
+    expect(Buffer.from(processor.exportState()).equals(before)).toBe(true);
+    expect(processor.head.transactions()).toHaveLength(head);
+    expect(processor.head.participantSynchronizerPermission(participants[0]!.id)).toBeUndefined();
+    expect(processor.lastSequenced).toBe(list[1]![0]);
+  });
+
   it('serializes concurrent batches in call order', async () => {
     const processor = await open(await backend.open());
     const list = batches();

@@ -114,7 +114,7 @@ export class TopologyProcessor {
       );
     } catch (e) {
       // The engine already applied the batch; go back to what the database holds.
-      this.#engine = await TopologyProcessor.#load(this.store, this.options);
+      this.#engine.undoLastBatch();
       throw e;
     }
   }

@@ -47,9 +47,14 @@ export class StoredTopologyTransaction {
     return this.#validUntil;
   }
 
-  /** Ends the validity (package-internal: only the processor calls this when it stores the replacement). */
+  /** Ends the validity (package-internal: only the engine calls this when it applies the replacement). */
   expire(at: bigint): void {
     this.#validUntil = at;
+  }
+
+  /** Undoes {@link expire} when the batch that expired the transaction is rolled back (package-internal). */
+  reopen(): void {
+    this.#validUntil = undefined;
   }
 
   /** Whether the snapshot at `t` contains this transaction: `validFrom < t <= validUntil`. */
