@@ -37,6 +37,11 @@ export const DamlLfErrors = {
     'InvalidIndependentOfSystemState',
     'The Daml-LF archive holds an enum value (builtin, type, hash function…) this decoder does not know.',
   ),
+  DAML_LF_TYPE_ERROR: defineErrorCode(
+    'DAML_LF_TYPE_ERROR',
+    'InvalidIndependentOfSystemState',
+    'A Daml-LF package fails validation (type checking, kinds, serializability): the message names the package, the definition and the mismatch.',
+  ),
   DAML_LF_PACKAGE_NOT_FOUND: defineErrorCode(
     'DAML_LF_PACKAGE_NOT_FOUND',
     'InvalidGivenCurrentSystemStateResourceMissing',

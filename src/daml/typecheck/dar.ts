@@ -1,0 +1,26 @@
+import { type Dar, readDar } from '../dar/index.js';
+import { PackageRegistry } from '../lf/packages.js';
+import { validatePackage } from './package.js';
+
+/**
+ * Validates every package of a DAR against `registry` (already loaded packages) plus the DAR's own packages;
+ * throws `DAML_LF_TYPE_ERROR` for the first package that fails. `registry` is not modified.
+ */
+export function validateDar(dar: Dar, registry?: PackageRegistry): void {
+  const staging = new PackageRegistry();
+  if (registry !== undefined) staging.addAll(registry.packages());
+  staging.addAll(dar.packages);
+  for (const pkg of dar.packages) validatePackage(staging, pkg.id);
+}
+
+/**
+ * The upload path: reads a DAR, validates all its packages and only then adds them to `registry` (packages
+ * already there keep their validated instance). Throws the reader's or `DAML_LF_TYPE_ERROR` errors, leaving the
+ * registry unchanged.
+ */
+export function loadAndValidateDar(bytes: Uint8Array, registry: PackageRegistry): Dar {
+  const dar = readDar(bytes);
+  validateDar(dar, registry);
+  registry.addAll(dar.packages);
+  return dar;
+}
