@@ -52,6 +52,20 @@ describe('weft dar inspect', () => {
     );
   });
 
+  it('rejects illformed.dar at package validation with exit code 1 and the type error on stderr', async () => {
+    const failure = await weft('dar', 'inspect', `${DARS}/illformed.dar`).then(
+      () => undefined,
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stdout).toBe('');
+    expect(failure?.stderr).toBe(
+      `weft dar inspect: ${DARS}/illformed.dar: DAML_LF_TYPE_ERROR: package ` +
+        'dc0563f935abf08b498003bcf8ec6b070a619ff05ae4a091572863947cc8901c (encoder_binary 1.0.0) fails type ' +
+        'checking: Mod:x: type mismatch: expected Bool, found Unit\n',
+    );
+  });
+
   it('renders templates, choices, interfaces and interface instances as text', () => {
     const dar = readDarFile(`${DARS}/splice-test-token-v1-1.0.0.dar`);
     const text = renderDarInspection(dar, inspectDar(dar));

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type Dar, readDarFile } from '../../daml/dar/index.js';
 import { type Identifier, PackageRegistry, type TemplateChoice } from '../../daml/lf/index.js';
+import { validateDar } from '../../daml/typecheck/index.js';
 import { isWeftError } from '../../errors/index.js';
 
 interface ChoiceJson {
@@ -104,12 +105,15 @@ export function registerDarCommands(program: Command): void {
   const dar = program.command('dar').description('Daml archives (DAR files)');
   dar
     .command('inspect')
-    .description('decode a DAR (verifying package ids) and list its packages, templates and interfaces')
+    .description(
+      'decode and validate a DAR (package ids, Daml-LF type checking) and list its packages, templates and interfaces',
+    )
     .argument('<file>', 'the DAR file')
     .option('--json', 'print JSON instead of text')
     .action((file: string, options: { json?: boolean }) => {
       try {
         const decoded = readDarFile(file);
+        validateDar(decoded);
         const inspection = inspectDar(decoded);
         process.stdout.write(
           options.json
