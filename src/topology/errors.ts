@@ -55,6 +55,11 @@ export const TopologyErrors = {
     'InvalidGivenCurrentSystemStateOther',
     'A topology snapshot does not reproduce when its transactions are validated again; it was altered or comes from another synchronizer.',
   ),
+  TOPOLOGY_STORE_DIVERGED: defineErrorCode(
+    'TOPOLOGY_STORE_DIVERGED',
+    'SystemInternalAssumptionViolated',
+    'Another node sharing the topology store recorded a different outcome for the same sequenced transaction; the nodes run different code or were fed different batches.',
+  ),
   TOPOLOGY_OUT_OF_ORDER: defineErrorCode(
     'TOPOLOGY_OUT_OF_ORDER',
     'SystemInternalAssumptionViolated',

@@ -107,6 +107,30 @@ describeBackends('topology processor', (backend) => {
     expect((await open(storage, 'node_c')).lastSequenced).toBeUndefined();
   });
 
+  it('lets nodes that process the same batches share one store, and detects a node that diverges', async () => {
+    const config = backend.freshConfig();
+    const a = await open(await backend.open(config));
+    const b = await open(await backend.open(config));
+    const stray = await open(await backend.open(config));
+    const list = batches();
+    await feed(a, list);
+    // b lags behind and then writes the same records again; the watermark stays where a left it.
+    await feed(b, list.slice(0, 2));
+    const restarted = await open(await backend.open(config));
+    expect(restarted.lastSequenced).toBe(a.lastSequenced);
+    await feed(b, list.slice(2));
+    expect(Buffer.from(b.exportState()).equals(a.exportState())).toBe(true);
+    expect(Buffer.from(restarted.exportState()).equals(a.exportState())).toBe(true);
+
+    await expect(stray.process(GENESIS, [...sync.genesis.batch].reverse())).rejects.toSatisfy(
+      (e) => isWeftError(e) && e.code === 'TOPOLOGY_STORE_DIVERGED',
+    );
+    expect(stray.lastSequenced).toBeUndefined();
+    expect(Buffer.from((await open(await backend.open(config))).exportState()).equals(a.exportState())).toBe(
+      true,
+    );
+  });
+
   it('onboards a new node from an exported snapshot, and refuses an altered one', async () => {
     const source = await open(await backend.open());
     await feed(source);

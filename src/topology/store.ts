@@ -1,4 +1,6 @@
+import { WeftError } from '../errors/index.js';
 import type { Migration, Queryable, Row, SqlValue, Storage } from '../storage/index.js';
+import { TopologyErrors } from './errors.js';
 import { StoredTopologyTransaction } from './state.js';
 import { SignedTopologyTransaction } from './transaction.js';
 
@@ -102,7 +104,9 @@ export interface LoadedTopology {
 
 /**
  * The persisted topology of one node (`topology_` tables). Several stores can share a database under different
- * `storeId`s; one store has one writer, its node's processor.
+ * `storeId`s. Nodes that process the same sequenced batches (sequencer nodes of one synchronizer sharing a database)
+ * may also share one store: they compute identical records, so writes are idempotent, and a record another node
+ * wrote differently is reported as TOPOLOGY_STORE_DIVERGED.
  */
 export class TopologyStore {
   private constructor(
@@ -167,18 +171,50 @@ export class TopologyStore {
     lastSequenced: bigint,
   ): Promise<void> {
     await this.storage.transaction(async (tx) => {
-      await tx.insertMany(
+      const inserted = await tx.insertMany(
         'topology_transactions',
         COLUMNS,
         records.map((r) => this.#values(r)),
+        { onConflict: 'ignore' },
       );
+      if (inserted < records.length) await this.#checkSame(tx, records);
       await this.#expire(tx, expired, validUntil);
+      // Monotonic, so that a node lagging behind another one sharing the store never moves it back.
       await tx.execute(
         `INSERT INTO topology_watermarks (store_id, last_sequenced) VALUES ($1, $2)
-         ON CONFLICT (store_id) DO UPDATE SET last_sequenced = excluded.last_sequenced`,
+         ON CONFLICT (store_id) DO UPDATE SET last_sequenced = CASE
+           WHEN excluded.last_sequenced > topology_watermarks.last_sequenced THEN excluded.last_sequenced
+           ELSE topology_watermarks.last_sequenced END`,
         [this.storeId, lastSequenced],
       );
     });
+  }
+
+  /** Records written before by another node must be the ones this node computed. */
+  async #checkSame(tx: Queryable, records: readonly TopologyRecord[]): Promise<void> {
+    const first = records[0]!.id;
+    const last = records[records.length - 1]!.id;
+    const stored = await tx.query<Pick<DbRow, 'id' | 'sequenced' | 'valid_from' | 'outcome' | 'tx_hash'>>(
+      `SELECT id, sequenced, valid_from, outcome, tx_hash FROM topology_transactions
+       WHERE store_id = $1 AND id >= $2 AND id <= $3`,
+      [this.storeId, first, last],
+    );
+    const byId = new Map(stored.map((r) => [r.id, r]));
+    for (const r of records) {
+      const s = byId.get(r.id);
+      if (
+        s === undefined ||
+        s.sequenced !== r.sequenced ||
+        s.valid_from !== r.validFrom ||
+        s.outcome !== r.outcome ||
+        s.tx_hash !== (r.transaction?.hash ?? null)
+      ) {
+        throw new WeftError(
+          TopologyErrors.TOPOLOGY_STORE_DIVERGED,
+          `topology store '${this.storeId}' holds a different record ${r.id} (sequenced at ${s?.sequenced}, ${s?.outcome}) than this node computed (sequenced at ${r.sequenced}, ${r.outcome})`,
+        );
+      }
+    }
   }
 
   async #expire(tx: Queryable, ids: readonly bigint[], validUntil: bigint): Promise<void> {
