@@ -92,7 +92,7 @@ export class MemberAuthenticator {
     await this.requireActive(member);
     const keys = await this.topology.signingKeys(member, now);
     const signer = keys.find((k) => k.fingerprint.value === signedBy);
-    if (!signer || !signer.verify(authenticationHash(nonce, this.synchronizerId, member), signature)) {
+    if (!signer?.verify(authenticationHash(nonce, this.synchronizerId, member), signature)) {
       throw new WeftError(
         SequencerErrors.SEQUENCER_AUTHENTICATION_FAILED,
         signer

@@ -97,6 +97,8 @@ export class Sequencer {
   readonly #members = new Map<string, MemberRow>();
   readonly #stopping = new AbortController();
   #topologyFeed: Promise<void> | undefined;
+  /** The broadcast being applied: a member it introduces is in the topology before it is registered here. */
+  #applying: Promise<void> = Promise.resolve();
 
   private constructor(o: SequencerOptions) {
     this.#o = o;
@@ -335,7 +337,11 @@ export class Sequencer {
   /** The member's registration, after checking that the topology has it active now. */
   async #activeMember(member: string): Promise<MemberRow> {
     if (member !== this.#o.sequencerId) await this.auth.requireActive(member);
-    const row = await this.#member(member);
+    let row = await this.#member(member);
+    if (!row) {
+      await this.#applying.catch(() => {});
+      row = await this.#member(member);
+    }
     if (!row) {
       throw new WeftError(
         SequencerErrors.SEQUENCER_MEMBER_NOT_ACTIVE,
@@ -371,7 +377,10 @@ export class Sequencer {
         const rows = await this.#store.readTopologyEvents(readUpTo, h.safe, TOPOLOGY_PAGE);
         for (const row of rows) {
           if (signal.aborted) return;
-          if (!isDead(h, row.nodeIndex, row.ts)) await this.#applyTopology(row.ts, row.content);
+          if (!isDead(h, row.nodeIndex, row.ts)) {
+            this.#applying = this.#applyTopology(row.ts, row.content);
+            await this.#applying;
+          }
           readUpTo = row.ts;
         }
         if (rows.length < TOPOLOGY_PAGE) readUpTo = h.safe;

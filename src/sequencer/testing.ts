@@ -136,6 +136,8 @@ export interface StartNodeOptions {
   /** The `sequencer` config section as written in a file; defaults for the rest. */
   readonly settings?: SequencerSettings;
   readonly tls?: ServerTls;
+  /** Bind address of the public API; default 127.0.0.1. */
+  readonly address?: string;
   readonly clock?: Clock;
   readonly logger?: Logger;
 }
@@ -161,7 +163,11 @@ export async function startSequencerNode(
     signingKey: sync.sequencer.key,
     storage: options.storage,
     topology: sequencerTopologyOf(topology),
-    publicApi: { port: 0, ...(options.tls ? { tls: options.tls } : {}) },
+    publicApi: {
+      port: 0,
+      ...(options.address ? { address: options.address } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
+    },
     settings: options.settings ?? sequencerSettings(),
     logger: options.logger ?? createLogger({ level: 'silent' }),
     ...(options.clock ? { clock: options.clock } : {}),

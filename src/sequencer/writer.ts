@@ -80,8 +80,9 @@ export class SequencerWriter {
   /** A time no later than the timestamp of any request submitted from now on. */
   get now(): bigint {
     const now = this.#o.clock.now();
-    const last = this.#timestamps?.last ?? now;
-    return now > last ? now : last;
+    const last = this.#timestamps?.last;
+    if (last !== undefined && last > now) return last;
+    return now;
   }
 
   async start(): Promise<void> {

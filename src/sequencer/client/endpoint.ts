@@ -50,14 +50,10 @@ export function parseEndpoint(url: string, insecure = false): ParsedEndpoint {
     );
   }
   const secure = parsed.protocol === 'https:';
-  if (
-    (!secure && parsed.protocol !== 'http:') ||
-    parsed.port === '' ||
-    (parsed.pathname !== '/' && parsed.pathname !== '')
-  ) {
+  if ((!secure && parsed.protocol !== 'http:') || (parsed.pathname !== '/' && parsed.pathname !== '')) {
     throw new WeftError(
       CommonErrors.INVALID_ARGUMENT,
-      `sequencer endpoint '${url}' must be http(s)://host:port with an explicit port and no path`,
+      `sequencer endpoint '${url}' must be http://host:port or https://host:port, without a path`,
     );
   }
   if (!secure && !insecure && !isLoopback(parsed.hostname)) {
@@ -66,7 +62,8 @@ export function parseEndpoint(url: string, insecure = false): ParsedEndpoint {
       `sequencer endpoint ${url} is plaintext on a non-loopback host; use https:// or allow insecure connections explicitly`,
     );
   }
-  return { url, target: `${parsed.hostname}:${parsed.port}`, secure };
+  const port = parsed.port || (secure ? '443' : '80');
+  return { url, target: `${parsed.hostname}:${port}`, secure };
 }
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {

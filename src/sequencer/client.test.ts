@@ -1,0 +1,194 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CryptoErrors } from '../crypto/index.js';
+import { openStorage, type Storage } from '../storage/index.js';
+import { parseEndpoint } from './client/endpoint.js';
+import { systemClock } from './clock.js';
+import { sequencerSettings } from './config.js';
+import { SequencerErrors } from './errors.js';
+import type { SequencerNode } from './node.js';
+import {
+  connect,
+  envelope,
+  rejection,
+  soon,
+  startSequencerNode,
+  type TestSynchronizer,
+  testSynchronizer,
+  texts,
+  waitFor,
+} from './testing.js';
+
+let dir: string;
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'weft-sequencer-client-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let databases = 0;
+async function sqlite(name: string): Promise<Storage> {
+  const storage = await openStorage({ kind: 'sqlite', path: join(dir, `${name}-${databases++}.sqlite`) });
+  cleanups.push(() => storage.close());
+  return storage;
+}
+
+async function start(
+  sync: TestSynchronizer,
+  options: { tls?: { certChain: Uint8Array; privateKey: Uint8Array }; raw?: unknown } = {},
+): Promise<SequencerNode> {
+  const { node } = await startSequencerNode(sync, {
+    name: 'seq',
+    storage: await sqlite('seq'),
+    settings: sequencerSettings(options.raw ?? {}),
+    ...(options.tls ? { tls: options.tls } : {}),
+  });
+  cleanups.push(() => node.stop());
+  return node;
+}
+
+/** A root CA and a certificate for 127.0.0.1/localhost that it issued, made with the openssl CLI. */
+function certificates(name: string): { ca: Uint8Array; cert: Uint8Array; key: Uint8Array } {
+  const file = (f: string) => join(dir, `${name}-${f}`);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.crt'),
+    '-subj',
+    `/CN=${name} CA`,
+    '-days',
+    '2',
+  );
+  openssl('req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=localhost');
+  writeFileSync(file('san.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.crt'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file('server.crt'),
+    '-days',
+    '2',
+    '-extfile',
+    file('san.cnf'),
+  );
+  return {
+    ca: readFileSync(file('ca.crt')),
+    cert: readFileSync(file('server.crt')),
+    key: readFileSync(file('server.key')),
+  };
+}
+
+describe('sequencer client', () => {
+  it('connects over TLS with the custom root CA and fails clearly with a wrong one', async () => {
+    const sync = testSynchronizer({ seed: 'tls', participants: 1, now: systemClock.now() });
+    const good = certificates('good');
+    const other = certificates('other');
+    const node = await start(sync, { tls: { certChain: good.cert, privateKey: good.key } });
+    expect(node.endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const member = sync.participants[0]!;
+    const ok = await connect(sync, member, [node.endpoint], { customTrustCertificates: good.ca });
+    cleanups.push(() => ok.client.close());
+    const sent = await ok.client.send({
+      envelopes: [envelope('over tls', member.id)],
+      maxSequencingTime: soon(),
+    });
+    expect((await sent.outcome).kind).toBe('delivered');
+    const wrong = await rejection(
+      connect(sync, member, [node.endpoint], { customTrustCertificates: other.ca }),
+    );
+    expect(wrong.code).toBe(SequencerErrors.SEQUENCER_CONNECTION_FAILED.code);
+    expect(wrong.message).toMatch(/TLS verification failed/);
+    expect(wrong.message).toContain(node.endpoint);
+  });
+
+  it('refuses plaintext off loopback, on both sides', async () => {
+    expect(() => parseEndpoint('http://10.1.2.3:5001')).toThrow(
+      expect.objectContaining({ code: SequencerErrors.SEQUENCER_INSECURE_CONNECTION.code }),
+    );
+    expect(parseEndpoint('http://10.1.2.3:5001', true).secure).toBe(false);
+    expect(parseEndpoint('https://sequencer.example.com:443').target).toBe('sequencer.example.com:443');
+    const sync = testSynchronizer({ seed: 'plain', participants: 0, now: systemClock.now() });
+    const refused = await rejection(
+      startSequencerNode(sync, { name: 'seq', storage: await sqlite('plain'), address: '0.0.0.0' }),
+    );
+    expect(refused.code).toBe(SequencerErrors.SEQUENCER_INSECURE_CONNECTION.code);
+  });
+
+  it('fails the handshake clearly: wrong synchronizer, no common protocol version', async () => {
+    const sync = testSynchronizer({ seed: 'handshake', participants: 1, now: systemClock.now() });
+    const node = await start(sync);
+    const member = sync.participants[0]!;
+    const wrongSync = await rejection(
+      connect(sync, member, [node.endpoint], {
+        expectedSynchronizerId: `other::${sync.synchronizerId.split('::')[1]}`,
+      }),
+    );
+    expect(wrongSync.code).toBe(SequencerErrors.SEQUENCER_CONNECTION_MISMATCH.code);
+    expect(wrongSync.message).toContain(sync.synchronizerId);
+    const version = await rejection(connect(sync, member, [node.endpoint], { protocolVersions: [99] }));
+    expect(version.code).toBe(SequencerErrors.SEQUENCER_PROTOCOL_VERSION_UNSUPPORTED.code);
+  });
+
+  it('fails over from an unreachable endpoint and re-authenticates when its token expires, without gaps', async () => {
+    const sync = testSynchronizer({ seed: 'token', participants: 2, now: systemClock.now() });
+    const node = await start(sync, { raw: { authentication: { 'token-ttl-ms': 1000 } } });
+    const dead = await start(sync);
+    const deadEndpoint = dead.endpoint;
+    await dead.kill();
+    const [m0, m1] = sync.participants as [(typeof sync.participants)[0], (typeof sync.participants)[0]];
+    const p0 = await connect(sync, m0, [deadEndpoint, node.endpoint]);
+    cleanups.push(() => p0.client.close());
+    expect(p0.client.endpoint).toBe(node.endpoint);
+    const p1 = await connect(sync, m1, [node.endpoint]);
+    cleanups.push(() => p1.client.close());
+    for (let i = 0; i < 6; i++) {
+      await (await p0.client.send({ envelopes: [envelope(`t${i}`, m1.id)], maxSequencingTime: soon() }))
+        .outcome;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await waitFor('all six', () => p1.events.length === 6);
+    expect(p1.events.map((e) => [e.counter, texts(e)[0]])).toEqual(
+      Array.from({ length: 6 }, (_, i) => [BigInt(i), `t${i}`]),
+    );
+    expect(p1.client.state).toBe('connected');
+  });
+
+  it('stops on an event whose sequencer signature does not verify', async () => {
+    const sync = testSynchronizer({ seed: 'forged', participants: 1, now: systemClock.now() });
+    const node = await start(sync);
+    const member = sync.participants[0]!;
+    let fatal: unknown;
+    const r = await connect(sync, member, [node.endpoint], {
+      sequencerKeys: () => [sync.newKey().publicKey],
+      onFatal: (e) => {
+        fatal = e;
+      },
+    });
+    cleanups.push(() => r.client.close());
+    const sent = await r.client.send({ envelopes: [envelope('x', member.id)], maxSequencingTime: soon() });
+    await expect(sent.outcome).rejects.toMatchObject({ code: CryptoErrors.SIGNATURE_INVALID.code });
+    expect(fatal).toMatchObject({ code: CryptoErrors.SIGNATURE_INVALID.code });
+    expect(r.events).toHaveLength(0);
+    expect(r.client.state).toBe('failed');
+  });
+});
