@@ -8,7 +8,7 @@ import type { NativeCode } from './ir.js';
 import { Machine, Suspension } from './machine.js';
 import { Natives } from './natives.js';
 
-/** Steps allowed per run unless configured otherwise (sorting 100 000 numbers with `DA.List.sort` takes ~10⁸). */
+/** Steps allowed per run unless configured otherwise (`DA.List.sort` of 100 000 Ints takes 5·10⁷). */
 export const DEFAULT_STEP_BUDGET = 1_000_000_000;
 
 export interface InterpreterOptions {

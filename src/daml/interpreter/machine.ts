@@ -245,7 +245,12 @@ export class Machine {
   }
 
   /** Evaluates operands `i`, `i-1`, … 0 into `vals`, then completes the App/Prim. */
-  private operands(n: Extract<Node, { t: 'App' | 'Prim' }>, vals: Value[], i: number): void {
+  private operands(
+    n: Extract<Node, { t: 'App' | 'Prim' }>,
+    vals: Value[],
+    i: number,
+    frame?: Extract<Frame, { k: 'Args' }>,
+  ): void {
     const ops = n.operands;
     for (; i >= 0; i--) {
       const op = ops[i]!;
@@ -260,7 +265,13 @@ export class Machine {
           vals[i] = op.value;
           break;
         default:
-          this.kont.push({ k: 'Args', node: n, vals, i, locals: this.locals, free: this.free });
+          // A resumed frame is reused for the next compound operand: its environment is the current one.
+          if (frame === undefined)
+            this.kont.push({ k: 'Args', node: n, vals, i, locals: this.locals, free: this.free });
+          else {
+            frame.i = i;
+            this.kont.push(frame);
+          }
           this.node = op;
           return;
       }
@@ -338,9 +349,10 @@ export class Machine {
     crash(`no case alternative matches a ${v.kind} value`);
   }
 
+  /** Enters `code` with its parameters taken from the start of `args` (which may hold more, for `ApplyRest`). */
   private enterClosure(code: ClosureCode, free: readonly Value[], args: readonly Value[]): void {
     const locals = new Array<Value>(code.nSlots);
-    for (let i = 0; i < args.length; i++) locals[i] = args[i]!;
+    for (let i = 0; i < code.arity; i++) locals[i] = args[i]!;
     this.locals = locals;
     this.free = free;
     this.node = code.body;
@@ -358,16 +370,13 @@ export class Machine {
     if (total < code.arity) {
       return { kind: 'Function', code, free: fn.free, args: have === 0 ? args : [...fn.args, ...args] };
     }
-    let all = have === 0 ? args : [...fn.args, ...args];
-    if (total > code.arity) {
-      this.kont.push({ k: 'ApplyRest', args: all.slice(code.arity) });
-      all = all.slice(0, code.arity);
-    }
+    const all = have === 0 ? args : [...fn.args, ...args];
+    if (total > code.arity) this.kont.push({ k: 'ApplyRest', args: all.slice(code.arity) });
     if (code.kind === 'closure') {
       this.enterClosure(code, fn.free, all);
       return undefined;
     }
-    return code.run(this, all as Value[]);
+    return code.run(this, (total > code.arity ? all.slice(0, code.arity) : all) as Value[]);
   }
 
   private applyNow(fn: Value, args: readonly Value[]): void {
@@ -473,7 +482,7 @@ export class Machine {
         this.locals = f.locals;
         this.free = f.free;
         f.vals[f.i] = v;
-        this.operands(f.node, f.vals, f.i - 1);
+        this.operands(f.node, f.vals, f.i - 1, f);
         return;
       case 'Let':
         this.locals = f.locals;
