@@ -171,6 +171,39 @@ const values: [string, Expr][] = [
     ),
   ],
   ['loop', lam(['x'], app(val('loop'), v('x')))],
+  // The reference engine's EvaluationOrderTest: LF definitions of foldl and foldr, and a tracing step function.
+  [
+    'foldl',
+    lam(
+      ['f', 'acc', 'xs'],
+      cases(
+        v('xs'),
+        [{ tag: 'Nil' }, v('acc')],
+        [
+          { tag: 'Cons', head: 'x', tail: 'rest' },
+          app(val('foldl'), v('f'), app(v('f'), v('acc'), v('x')), v('rest')),
+        ],
+      ),
+    ),
+  ],
+  [
+    'foldr',
+    lam(
+      ['f', 'acc', 'xs'],
+      cases(
+        v('xs'),
+        [{ tag: 'Nil' }, v('acc')],
+        [
+          { tag: 'Cons', head: 'x', tail: 'rest' },
+          app(v('f'), v('x'), app(val('foldr'), v('f'), v('acc'), v('rest'))),
+        ],
+      ),
+    ),
+  ],
+  [
+    'traceStep',
+    lam(['x'], call('TRACE', v('x'), lam(['y'], call('TRACE', v('y'), call('APPEND_TEXT', v('x'), v('y')))))),
+  ],
   ['badMessage', rec('BadEx', [])],
 ];
 
@@ -409,6 +442,20 @@ describe('list builtins', () => {
     expect(evaluate(call('FOLDL', step('l'), str(''), digits))).toEqual(text('012'));
     expect(evaluate(call('FOLDR', step('r'), str(''), digits))).toEqual(text('012'));
     expect(traces).toEqual(['l', 'l', 'l', 'r', 'r', 'r']);
+  });
+
+  it('folds natively in the order of the LF definitions (reference answers)', () => {
+    const run = (fold: Expr) => {
+      const { evaluate, traces } = setup();
+      expect(
+        evaluate(app(fold, val('traceStep'), str('0'), list(str('1'), str('2'), str('3')))),
+      ).toBeDefined();
+      return traces;
+    };
+    expect(run(b('FOLDL'))).toEqual(['0', '1', '01', '2', '012', '3']);
+    expect(run(val('foldl'))).toEqual(run(b('FOLDL')));
+    expect(run(b('FOLDR'))).toEqual(['3', '0', '2', '30', '1', '230']);
+    expect(run(val('foldr'))).toEqual(run(b('FOLDR')));
   });
 
   it('compares lists with EQUAL_LIST (reference answers)', () => {
