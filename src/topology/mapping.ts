@@ -274,13 +274,27 @@ export function uniqueKey(mapping: TopologyMapping): string {
   }
 }
 
+/**
+ * Unique keys computed recently. State queries look keys up per request (a participant's certificate, its
+ * permission, the parameters); remembering them turns a SHA-256 per lookup into a map hit. Bounded: cleared when full.
+ */
+const keyMemo = new Map<string, string>();
+const KEY_MEMO_LIMIT = 100_000;
+
 function keyOf(kind: MappingKind, ...parts: readonly (string | bigint)[]): string {
+  // Parts never contain NUL (identifiers, fingerprints and numbers), so this join is unambiguous.
+  const memoKey = `${kind}\0${parts.join('\0')}`;
+  const memo = keyMemo.get(memoKey);
+  if (memo !== undefined) return memo;
   const builder = Hash.build(HashPurpose.TopologyMappingUniqueKey);
   for (const part of parts) {
     if (typeof part === 'string') builder.addString(part);
     else builder.addInt64(part);
   }
-  return builder.addInt32(MAPPING_CODES[kind]).finish().toHex();
+  const key = builder.addInt32(MAPPING_CODES[kind]).finish().toHex();
+  if (keyMemo.size >= KEY_MEMO_LIMIT) keyMemo.clear();
+  keyMemo.set(memoKey, key);
+  return key;
 }
 
 /** The synchronizer a mapping is scoped to, if it is synchronizer-specific. */

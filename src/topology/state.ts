@@ -1,12 +1,12 @@
 import type { EncryptionPublicKey, Fingerprint, Hash, SigningPublicKey } from '../crypto/index.js';
-import type {
-  MediatorId,
-  Member,
-  Namespace,
+import {
+  type MediatorId,
+  type Member,
+  type Namespace,
   ParticipantId,
-  PartyId,
-  SequencerId,
-  SynchronizerId,
+  type PartyId,
+  type SequencerId,
+  type SynchronizerId,
 } from '../identity/index.js';
 import {
   canSign,
@@ -517,11 +517,10 @@ export class TopologyState implements HeadState {
 
   partyHosting(party: PartyId): PartyHosting | undefined {
     const ptp = this.#find(UniqueKeys.partyToParticipant(party), 'PartyToParticipant');
+    // Without a PartyToParticipant, only a participant's admin party (same unique identifier) is hosted.
     const hosting: readonly HostingParticipant[] = ptp
       ? ptp.participants
-      : this.participants()
-          .filter((p) => p.uid.equals(party.uid))
-          .map((participant) => ({ participant, permission: 'Submission' as const }));
+      : [{ participant: new ParticipantId(party.uid), permission: 'Submission' }];
     const participants = hosting.flatMap((h) => {
       const onboarded = this.#onboarded(h.participant);
       return onboarded.active
