@@ -11,7 +11,7 @@ import {
   type TopologyMapping,
 } from './mapping.js';
 import { exportState } from './processor.js';
-import { onboardingTransactions, signed, type TestSynchronizer, testSynchronizer } from './testing.js';
+import { onboardingTransactions, signed, testSynchronizer } from './testing.js';
 import { SignedTopologyTransaction } from './transaction.js';
 
 const GENESIS = 1_000_000n;

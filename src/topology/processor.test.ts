@@ -33,8 +33,10 @@ function batches(): [bigint, Uint8Array[]][] {
       },
       [o1!, o2!],
     );
-    out.push([(t += 1_000_000n), [nsd!, otk!, cert!]]);
-    out.push([(t += 1_000_000n), [grant, cert!]]);
+    t += 1_000_000n;
+    out.push([t, [nsd!, otk!, cert!]]);
+    t += 1_000_000n;
+    out.push([t, [grant, cert!]]);
   }
   return out;
 }
