@@ -106,6 +106,12 @@ class Scope<V> {
 }
 
 const MAX_NAT = 37;
+/**
+ * Bound on nested sub-expressions outside tail position (arguments, scrutinees, alternatives…). The decoder bounds
+ * LF 2.1 nesting at 1000 levels and the shared DARs nest at most 36 such levels, but LF 2.2 interned expressions
+ * can nest arbitrarily deep; the bound keeps the recursive checker inside Node's default stack.
+ */
+const MAX_NESTING = 1000;
 const DEFAULT_PATTERN = '_';
 const NO_VARS: ReadonlySet<string> = new Set();
 
@@ -139,6 +145,7 @@ export class PackageChecker {
   private readonly expanding = new Set<string>();
   /** Lambdas, type abstractions and update blocks whose bodies `typeOf` is in (a stack shared by its frames). */
   private readonly enclosing: Expr[] = [];
+  private nesting = 0;
 
   constructor(
     private readonly registry: PackageRegistry,
@@ -196,16 +203,21 @@ export class PackageChecker {
     this.vars.reset(0);
     this.expanding.clear();
     this.enclosing.length = 0;
+    this.nesting = 0;
     this.loc = location;
     this.part = undefined;
     try {
       check();
     } catch (e) {
-      if (!(e instanceof Failure)) throw e;
+      // Types and some expression shapes are walked recursively: a hostile archive may still exhaust the stack
+      // below MAX_NESTING (real archives nest under 40 levels); that rejects the definition, not the process.
+      const stackExhausted = e instanceof RangeError && e.message.includes('call stack');
+      if (!(e instanceof Failure) && !stackExhausted) throw e;
+      const message = stackExhausted ? 'nested too deeply to check' : e.message;
       this.errors.push({
         packageId: this.pkg.id,
         definition: `${this.moduleName}:${name}`,
-        message: this.part === undefined ? e.message : `${this.part}: ${e.message}`,
+        message: this.part === undefined ? message : `${this.part}: ${message}`,
         ...(this.loc === undefined ? {} : { location: this.loc }),
       });
     }
@@ -714,6 +726,7 @@ export class PackageChecker {
    * long `let`/`do` chains (deep in LF 2.2 archives, where each statement nests the rest) use no JS stack.
    */
   private typeOf(expr: Expr): Type {
+    if (++this.nesting > MAX_NESTING) fail(`expression nested deeper than ${MAX_NESTING} levels`);
     const varsMark = this.vars.mark();
     const tyVarsMark = this.tyVars.mark();
     const loc = this.loc;
@@ -768,6 +781,7 @@ export class PackageChecker {
     this.vars.reset(varsMark);
     this.tyVars.reset(tyVarsMark);
     this.loc = loc;
+    this.nesting--;
     return t;
   }
 
@@ -789,6 +803,92 @@ export class PackageChecker {
         return e.con === 'Unit' ? T_UNIT : T_BOOL;
       case 'BuiltinLit':
         return literalType(e.lit);
+      case 'App': {
+        let t = this.typeOf(e.fun);
+        for (const arg of e.args) {
+          const [param, result] = this.toFunction(t);
+          this.expect(this.typeOf(arg), param);
+          t = result;
+        }
+        return t;
+      }
+      case 'TyApp': {
+        // `e @τ₁ @τ₂` nests as TyApp(TyApp(e, τ₁), τ₂): instantiate in one go.
+        const groups: (readonly Type[])[] = [];
+        let head: Expr = e;
+        while (head.tag === 'TyApp') {
+          groups.push(head.types);
+          head = head.expr;
+        }
+        return this.instantiate(this.typeOf(head), groups.reverse().flat());
+      }
+      case 'Case':
+        return this.typeOfCase(e.scrut, e.alts);
+      case 'Nil':
+        this.checkType(e.type);
+        return tList(e.type);
+      case 'Cons': {
+        if (e.front.length === 0) fail('Cons without front elements');
+        this.checkType(e.type);
+        for (const x of e.front) this.checkExpr(x, e.type);
+        const list = tList(e.type);
+        this.checkExpr(e.tail, list);
+        return list;
+      }
+      case 'Update':
+        return this.typeOfUpdate(e.update);
+      case 'OptionalNone':
+        this.checkType(e.type);
+        return tOptional(e.type);
+      case 'OptionalSome':
+        this.checkType(e.type);
+        this.checkExpr(e.value, e.type);
+        return tOptional(e.type);
+      case 'RecCon':
+      case 'RecProj':
+      case 'RecUpd':
+      case 'VariantCon':
+      case 'EnumCon':
+      case 'StructCon':
+      case 'StructProj':
+      case 'StructUpd':
+        return this.typeOfDataExpr(e);
+      case 'ToAny':
+      case 'FromAny':
+      case 'TypeRep':
+      case 'ToAnyException':
+      case 'FromAnyException':
+      case 'Throw':
+        return this.typeOfDynamicExpr(e);
+      case 'ToInterface':
+      case 'FromInterface':
+      case 'CallInterface':
+      case 'SignatoryInterface':
+      case 'ObserverInterface':
+      case 'ViewInterface':
+      case 'InterfaceTemplateTypeRep':
+      case 'ToRequiredInterface':
+      case 'FromRequiredInterface':
+      case 'UnsafeFromRequiredInterface':
+        return this.typeOfInterfaceExpr(e);
+    }
+  }
+
+  /** Records, variants, enums and structs. */
+  private typeOfDataExpr(
+    e: Expr & {
+      readonly tag:
+        | 'RecCon'
+        | 'RecProj'
+        | 'RecUpd'
+        | 'VariantCon'
+        | 'EnumCon'
+        | 'StructCon'
+        | 'StructProj'
+        | 'StructUpd';
+    },
+  ): Type {
+    switch (e.tag) {
       case 'RecCon': {
         const { fields, subst } = this.recordFields(e.tycon);
         if (fields.length !== e.fields.length || fields.some((f, i) => f.field !== e.fields[i]!.field))
@@ -845,47 +945,16 @@ export class PackageChecker {
         this.checkExpr(e.update, this.structField(struct, e.field));
         return struct;
       }
-      case 'App': {
-        let t = this.typeOf(e.fun);
-        for (const arg of e.args) {
-          const [param, result] = this.toFunction(t);
-          this.checkExpr(arg, param);
-          t = result;
-        }
-        return t;
-      }
-      case 'TyApp': {
-        // `e @τ₁ @τ₂` nests as TyApp(TyApp(e, τ₁), τ₂): instantiate in one go.
-        const groups: (readonly Type[])[] = [];
-        let head: Expr = e;
-        while (head.tag === 'TyApp') {
-          groups.push(head.types);
-          head = head.expr;
-        }
-        return this.instantiate(this.typeOf(head), groups.reverse().flat());
-      }
-      case 'Case':
-        return this.typeOfCase(e.scrut, e.alts);
-      case 'Nil':
-        this.checkType(e.type);
-        return tList(e.type);
-      case 'Cons': {
-        if (e.front.length === 0) fail('Cons without front elements');
-        this.checkType(e.type);
-        for (const x of e.front) this.checkExpr(x, e.type);
-        const list = tList(e.type);
-        this.checkExpr(e.tail, list);
-        return list;
-      }
-      case 'Update':
-        return this.typeOfUpdate(e.update);
-      case 'OptionalNone':
-        this.checkType(e.type);
-        return tOptional(e.type);
-      case 'OptionalSome':
-        this.checkType(e.type);
-        this.checkExpr(e.value, e.type);
-        return tOptional(e.type);
+    }
+  }
+
+  /** `Any`, `TypeRep` and exceptions. */
+  private typeOfDynamicExpr(
+    e: Expr & {
+      readonly tag: 'ToAny' | 'FromAny' | 'TypeRep' | 'ToAnyException' | 'FromAnyException' | 'Throw';
+    },
+  ): Type {
+    switch (e.tag) {
       case 'ToAny':
         this.checkAnyType(e.type);
         this.checkExpr(e.expr, e.type);
@@ -910,6 +979,26 @@ export class PackageChecker {
         this.checkExceptionType(e.exceptionType);
         this.checkExpr(e.exception, e.exceptionType);
         return e.returnType;
+    }
+  }
+
+  /** Interface values: conversions, method calls, view, signatories and observers. */
+  private typeOfInterfaceExpr(
+    e: Expr & {
+      readonly tag:
+        | 'ToInterface'
+        | 'FromInterface'
+        | 'CallInterface'
+        | 'SignatoryInterface'
+        | 'ObserverInterface'
+        | 'ViewInterface'
+        | 'InterfaceTemplateTypeRep'
+        | 'ToRequiredInterface'
+        | 'FromRequiredInterface'
+        | 'UnsafeFromRequiredInterface';
+    },
+  ): Type {
+    switch (e.tag) {
       case 'ToInterface':
         this.checkInstance(e.iface, e.template);
         this.checkExpr(e.expr, tCon(e.template));
