@@ -763,14 +763,7 @@ export class Compiler {
           const body: Node = { t: 'App', operands: [this.expr(s, u.tryExpr), s.lookup(TOKEN_NAME)!] };
           const binderSlot = s.newSlot();
           const handler = s.bind(u.binder, binderSlot, () => this.expr(s, u.catchExpr));
-          const token = s.lookup(TOKEN_NAME)!;
-          return {
-            t: 'Try',
-            body,
-            handler,
-            binderSlot,
-            tokenSlot: token.t === 'Local' ? token.slot : crash('token'),
-          };
+          return { t: 'Try', body, handler, binderSlot };
         });
     }
   }

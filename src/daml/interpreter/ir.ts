@@ -24,14 +24,11 @@ export type Node =
   | { readonly t: 'Case'; readonly scrut: Node; readonly alts: readonly Alt[] }
   /** Exceptions thrown inside `body` are not catchable (contract metadata of fetched contracts, controllers…). */
   | { readonly t: 'PreventCatch'; readonly body: Node }
-  /** The body of `try … catch`; `handler` (with the exception in `binderSlot`) yields `Optional (Update a)`. */
-  | {
-      readonly t: 'Try';
-      readonly body: Node;
-      readonly handler: Node;
-      readonly binderSlot: number;
-      readonly tokenSlot: number;
-    };
+  /**
+   * The body of `try … catch`; `handler` (with the exception in `binderSlot`) yields `Optional (Update a)`, run
+   * with the token when present.
+   */
+  | { readonly t: 'Try'; readonly body: Node; readonly handler: Node; readonly binderSlot: number };
 
 export type Atom = Extract<Node, { t: 'Local' | 'Free' | 'Const' }>;
 
