@@ -2,6 +2,7 @@ import { expect, it } from 'vitest';
 import { isWeftError } from '../errors/index.js';
 import * as pb from '../generated/weft/topology/v1/topology.js';
 import type { ParticipantId } from '../identity/index.js';
+import { createLogger } from '../observability/index.js';
 import type { Storage } from '../storage/index.js';
 import { describeBackends } from '../storage/testing.js';
 import { TopologyManager } from './manager.js';
@@ -78,6 +79,20 @@ describeBackends('topology processor', (backend) => {
     await expect(reopened.process(GENESIS - 1n, txs)).rejects.toSatisfy(
       (e) => isWeftError(e) && e.code === 'TOPOLOGY_OUT_OF_ORDER',
     );
+  });
+
+  it('logs each rejection with its code', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ destination: { write: (line) => lines.push(JSON.parse(line)) } });
+    const processor = await TopologyProcessor.create({
+      storage: await backend.open(),
+      synchronizerId: sync.synchronizerId,
+      logger,
+    });
+    await feed(processor, batches().slice(0, 2));
+    const rejected = lines.filter((l) => l.code === 'TOPOLOGY_ONBOARDING_RESTRICTED');
+    expect(rejected).toHaveLength(1);
+    expect(String(rejected[0]!.msg)).toContain(String(participants[0]!.id));
   });
 
   it('revokes a participant from the effective time of the revocation, also after a restart', async () => {
