@@ -58,7 +58,7 @@ type Frame =
   | { readonly k: 'Foldr'; readonly fn: Value; readonly items: Value[]; i: number }
   | { readonly k: 'EqualList'; readonly fn: Value; readonly xs: ListValue; readonly ys: ListValue };
 
-/** Thrown by a primitive that must wait for the host; `run` returns it and `resume` continues. */
+/** Thrown by a primitive that must wait for the host: `run` returns it; after `answer`, `run` continues. */
 export class Suspension {
   constructor(
     readonly promise: Promise<unknown>,
