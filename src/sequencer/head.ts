@@ -2,13 +2,26 @@ import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import { type Deliverability, deliverability, type SequencerStore } from './store.js';
 
-/** What readers may deliver, and whether there is anything new to deliver. */
+/** What readers may deliver, and who has anything new. */
 export interface Head extends Deliverability {
-  /** The highest event timestamp up to `safe` (possibly of a dead event); readers beyond it need not query. */
-  readonly lastEvent: bigint;
+  /** The safe watermark before this one. */
+  readonly previousSafe: bigint;
+  /**
+   * Recipient ids (BROADCAST_RECIPIENT included) of the events in (previousSafe, safe], dead ones included: a
+   * reader that had read up to previousSafe and is not among them has nothing to read.
+   */
+  readonly touched: ReadonlySet<bigint>;
+  /** The latest topology broadcast up to `safe` (possibly a dead one). */
+  readonly lastTopology: bigint;
 }
 
-const EMPTY: Head = { safe: -1n, offline: new Map(), lastEvent: -1n };
+const EMPTY: Head = {
+  safe: -1n,
+  previousSafe: -1n,
+  offline: new Map(),
+  touched: new Set(),
+  lastTopology: -1n,
+};
 
 /**
  * Follows the watermarks of all writers sharing the database and publishes the safe watermark, so that every
@@ -92,13 +105,22 @@ export class DeliveryHead {
 
   async #refresh(): Promise<void> {
     const d = deliverability(await this.#store.watermarks());
-    const lastEvent =
-      d.safe === this.#head.safe ? this.#head.lastEvent : ((await this.#store.lastEventUpTo(d.safe)) ?? -1n);
-    const head: Head = { ...d, lastEvent };
-    if (!sameHead(head, this.#head)) {
-      this.#head = head;
-      this.#release();
+    const old = this.#head;
+    if (d.safe === old.safe) {
+      if (!sameOffline(d.offline, old.offline)) {
+        this.#head = { ...old, offline: d.offline };
+        this.#release();
+      }
+      return;
     }
+    // The first reading says nothing about who is touched: every reader is behind it and reads.
+    const first = old === EMPTY;
+    const touched = first
+      ? new Set<bigint>()
+      : new Set(await this.#store.recipientsBetween(old.safe, d.safe));
+    const lastTopology = (await this.#store.lastTopologyEventUpTo(d.safe)) ?? -1n;
+    this.#head = { ...d, previousSafe: first ? d.safe : old.safe, touched, lastTopology };
+    this.#release();
   }
 
   #release(): void {
@@ -106,8 +128,8 @@ export class DeliveryHead {
   }
 }
 
-function sameHead(a: Head, b: Head): boolean {
-  if (a.safe !== b.safe || a.lastEvent !== b.lastEvent || a.offline.size !== b.offline.size) return false;
-  for (const [k, v] of a.offline) if (b.offline.get(k) !== v) return false;
+function sameOffline(a: ReadonlyMap<number, bigint>, b: ReadonlyMap<number, bigint>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
   return true;
 }

@@ -8,7 +8,7 @@ import {
 import { StoredBatch } from '../generated/weft/sequencer/v1/stored_batch.js';
 import { SequencerErrors } from './errors.js';
 import type { DeliveryHead } from './head.js';
-import { type EventRow, isDead, type MemberRow, type SequencerStore } from './store.js';
+import { BROADCAST_RECIPIENT, type EventRow, isDead, type MemberRow, type SequencerStore } from './store.js';
 
 /** Events fetched per query. */
 const PAGE = 500;
@@ -64,8 +64,16 @@ export class EventReader {
     const { store, head } = this.#o;
     while (!signal.aborted) {
       const h = head.current;
-      if (h.lastEvent <= position.readUpTo || h.safe <= position.readUpTo) {
+      if (h.safe <= position.readUpTo) {
         await head.changed(signal);
+        continue;
+      }
+      if (
+        position.readUpTo >= h.previousSafe &&
+        !h.touched.has(member.id) &&
+        !h.touched.has(BROADCAST_RECIPIENT)
+      ) {
+        position.readUpTo = h.safe;
         continue;
       }
       const rows = await store.readEvents(member, position.readUpTo, h.safe, PAGE);

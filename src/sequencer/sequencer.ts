@@ -370,7 +370,7 @@ export class Sequencer {
     while (!signal.aborted) {
       try {
         const h = this.#head.current;
-        if (h.lastEvent <= readUpTo || h.safe <= readUpTo) {
+        if (h.lastTopology <= readUpTo || h.safe <= readUpTo) {
           await this.#head.changed(signal);
           continue;
         }

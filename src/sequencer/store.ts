@@ -551,10 +551,19 @@ export class SequencerStore {
     return rows.map(toEvent);
   }
 
-  /** The highest event timestamp up to `upTo`. */
-  async lastEventUpTo(upTo: bigint): Promise<bigint | undefined> {
+  /** The recipient ids of the events with `after < ts <= upTo` (BROADCAST_RECIPIENT for broadcasts). */
+  async recipientsBetween(after: bigint, upTo: bigint): Promise<bigint[]> {
+    const rows = await this.storage.query<{ recipient_id: bigint }>(
+      'SELECT DISTINCT recipient_id FROM sequencer_event_recipients WHERE ts > $1 AND ts <= $2',
+      [after, upTo],
+    );
+    return rows.map((r) => r.recipient_id);
+  }
+
+  /** The latest topology broadcast up to `upTo`. */
+  async lastTopologyEventUpTo(upTo: bigint): Promise<bigint | undefined> {
     const row = await this.storage.queryOne<{ m: bigint | null }>(
-      'SELECT MAX(ts) AS m FROM sequencer_events WHERE ts <= $1',
+      'SELECT MAX(ts) AS m FROM sequencer_events WHERE is_topology = TRUE AND ts <= $1',
       [upTo],
     );
     return row?.m ?? undefined;

@@ -173,6 +173,10 @@ export class SequencerWriter {
         if (!woken && this.#state === 'running') await this.#guard([], () => this.#keepAlive());
         continue;
       }
+      // Batching: let requests that already arrived reach the queue first (a synchronous SQLite commit keeps
+      // them waiting in the event loop while it runs).
+      if (this.#batchSize > 1 && this.#queue.length < this.#batchSize)
+        await new Promise((r) => setImmediate(r));
       const batch = this.#queue.splice(0, this.#batchSize);
       await this.#guard(batch, () => this.#write(batch));
     }
