@@ -8,7 +8,7 @@ import { systemRandom } from './random.js';
 import { generateSigningKeyPair } from './signing.js';
 
 describeBackends('key store', (backend) => {
-  it('persists keys across reopen and returns the newest per role', async () => {
+  it('persists keys across reopen and returns the newest per role order', async () => {
     const config = backend.freshConfig();
     const ns = generateSigningKeyPair(systemRandom);
     const sig = generateSigningKeyPair(systemRandom);
@@ -23,7 +23,7 @@ describeBackends('key store', (backend) => {
     }
     const store = await KeyStore.open(await backend.open(config));
     expect((await store.list()).map((k) => k.role)).toEqual(['namespace', 'signing', 'encryption']);
-    const current = await store.current('signing');
+    const current = (await store.list('signing')).at(-1);
     expect(current?.fingerprint.equals(sig.publicKey.fingerprint)).toBe(true);
     const restored = current!.record.toSigningKeyPair();
     const message = new TextEncoder().encode('hello');

@@ -125,11 +125,6 @@ export class KeyStore {
     return rows.map((row) => this.#cache.get(row.fingerprint) ?? this.#remember(row));
   }
 
-  /** The newest key of a role, or `undefined` before the node's identity is initialised. */
-  async current(role: KeyRole): Promise<StoredKey | undefined> {
-    return (await this.list(role)).at(-1);
-  }
-
   #remember(row: KeyRow): StoredKey {
     const record = KeyRecord.decode(row.record);
     const fingerprint = Fingerprint.parse(row.fingerprint);

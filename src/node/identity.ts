@@ -1,13 +1,14 @@
 import {
   type EncryptionKeyPair,
+  Fingerprint,
   generateEncryptionKeyPair,
   generateSigningKeyPair,
-  type KeyRecord,
   type KeyRole,
   type KeyStore,
   type RandomSource,
   type SigningKeyPair,
 } from '../crypto/index.js';
+import { CommonErrors, WeftError } from '../errors/index.js';
 import {
   MediatorId,
   type Member,
@@ -16,6 +17,7 @@ import {
   SequencerId,
   UniqueIdentifier,
 } from '../identity/index.js';
+import type { Migration, Storage } from '../storage/index.js';
 
 export type NodeKind = 'participant' | 'sequencer' | 'mediator' | 'topology';
 
@@ -47,25 +49,79 @@ export function memberOf(kind: NodeKind, uid: UniqueIdentifier): Member | undefi
   }
 }
 
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'node identity',
+    up: `CREATE TABLE node_identity (
+           id BIGINT PRIMARY KEY NOT NULL,
+           identifier TEXT NOT NULL,
+           kind TEXT NOT NULL,
+           namespace_key TEXT NOT NULL,
+           signing_key TEXT NOT NULL,
+           encryption_key TEXT NOT NULL
+         )`,
+  },
+];
+
+interface IdentityRow {
+  identifier: string;
+  kind: string;
+  namespace_key: string;
+  signing_key: string;
+  encryption_key: string;
+}
+
+const SELECT_IDENTITY =
+  'SELECT identifier, kind, namespace_key, signing_key, encryption_key FROM node_identity WHERE id = 1';
+
 /**
- * Loads the node's identity from its key store, creating the keys on first start. The namespace key is kept apart
- * from the signing key (as in Canton) so that the operational key can be rotated without changing the node's id.
+ * Loads the node's identity from its storage, creating it on first start. The identity is one row naming the
+ * node's keys, so nodes that share a database share the identity: the HA sequencer nodes of one sequencer (the
+ * first node to start names it). Racing first starts are safe: both insert, the first row wins, both read it.
+ * The namespace key is kept apart from the signing key (as in Canton) so the operational key can be rotated
+ * without changing the node's id.
  */
 export async function loadOrCreateIdentity(
+  storage: Storage,
   keys: KeyStore,
   name: string,
   kind: NodeKind,
   random: RandomSource,
   now: () => bigint,
 ): Promise<NodeIdentity> {
-  const ensure = async (role: KeyRole, make: () => SigningKeyPair | EncryptionKeyPair): Promise<KeyRecord> =>
-    ((await keys.current(role)) ?? (await keys.add(make(), role, `${name}-${role}`, now()))).record;
-  const namespaceKey = (await ensure('namespace', () => generateSigningKeyPair(random))).toSigningKeyPair();
-  const signingKey = (await ensure('signing', () => generateSigningKeyPair(random))).toSigningKeyPair();
-  const encryptionKey = (
-    await ensure('encryption', () => generateEncryptionKeyPair(random))
-  ).toEncryptionKeyPair();
+  await storage.migrate('node', MIGRATIONS);
+  let row = await storage.queryOne<IdentityRow>(SELECT_IDENTITY);
+  if (!row) {
+    const add = async (pair: SigningKeyPair | EncryptionKeyPair, role: KeyRole) =>
+      (await keys.add(pair, role, `${name}-${role}`, now())).fingerprint.value;
+    const namespaceKey = await add(generateSigningKeyPair(random), 'namespace');
+    const signingKey = await add(generateSigningKeyPair(random), 'signing');
+    const encryptionKey = await add(generateEncryptionKeyPair(random), 'encryption');
+    await storage.execute(
+      `INSERT INTO node_identity (id, identifier, kind, namespace_key, signing_key, encryption_key)
+       VALUES (1, $1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+      [name, kind, namespaceKey, signingKey, encryptionKey],
+    );
+    row = (await storage.queryOne<IdentityRow>(SELECT_IDENTITY))!;
+  }
+  if (row.kind !== kind) {
+    throw new WeftError(
+      CommonErrors.FAILED_PRECONDITION,
+      `the storage of ${kind} node ${name} holds the identity of a ${row.kind} node (${row.identifier}); ` +
+        'each node needs its own database or schema',
+    );
+  }
+  const key = async (fp: string) => (await keys.get(Fingerprint.parse(fp))).record;
+  const namespaceKey = (await key(row.namespace_key)).toSigningKeyPair();
   const namespace = Namespace.fromRootKey(namespaceKey.publicKey);
-  const uid = UniqueIdentifier.create(name, namespace);
-  return { uid, namespace, member: memberOf(kind, uid), namespaceKey, signingKey, encryptionKey };
+  const uid = UniqueIdentifier.create(row.identifier, namespace);
+  return {
+    uid,
+    namespace,
+    member: memberOf(kind, uid),
+    namespaceKey,
+    signingKey: (await key(row.signing_key)).toSigningKeyPair(),
+    encryptionKey: (await key(row.encryption_key)).toEncryptionKeyPair(),
+  };
 }

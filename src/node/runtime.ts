@@ -81,7 +81,9 @@ export class NodeRuntime {
     const storage = await openStorage(storageConfigOf(config.storage));
     try {
       const keys = await KeyStore.open(storage);
-      const identity = await loadOrCreateIdentity(keys, config.name, config.kind, random, () => clock.now());
+      const identity = await loadOrCreateIdentity(storage, keys, config.name, config.kind, random, () =>
+        clock.now(),
+      );
       const runtime = new NodeRuntime(
         config,
         storage,
