@@ -31,6 +31,7 @@ import {
   NAT,
   qualifiedName,
   STAR,
+  type SynonymUnfolder,
   sameIdentifier,
   showKind,
   showType,
@@ -141,8 +142,8 @@ export class PackageChecker {
   private readonly deps = new Set<PackageId>();
   private readonly modules = new WeakMap<Identifier, { readonly module: Module; readonly name: string }>();
   private readonly dataTypeKinds = new WeakMap<DefDataType, Kind>();
-  private readonly expansions = new WeakMap<Type, Type>();
-  private readonly expanding = new Set<string>();
+  private readonly unfolded = new WeakMap<Type, Type>();
+  private readonly unfold: SynonymUnfolder = (t) => this.unfoldSynonym(t);
   /** Lambdas, type abstractions and update blocks whose bodies `typeOf` is in (a stack shared by its frames). */
   private readonly enclosing: Expr[] = [];
   private nesting = 0;
@@ -201,7 +202,6 @@ export class PackageChecker {
   private definition(name: string, location: Location | undefined, check: () => void): void {
     this.tyVars.reset(0);
     this.vars.reset(0);
-    this.expanding.clear();
     this.enclosing.length = 0;
     this.nesting = 0;
     this.loc = location;
@@ -550,9 +550,9 @@ export class PackageChecker {
     return k;
   }
 
-  /** Type equality: alpha-equivalence, first with synonyms compared by name, then fully expanded. */
+  /** Type equality: alpha-equivalence modulo type synonyms. */
   private typesEqual(a: Type, b: Type): boolean {
-    return alphaEquivalent(a, b) || alphaEquivalent(this.expand(a), this.expand(b));
+    return alphaEquivalent(a, b, this.unfold);
   }
 
   private expect(found: Type, expected: Type): void {
@@ -560,78 +560,47 @@ export class PackageChecker {
       fail(`type mismatch: expected ${showType(expected)}, found ${showType(found)}`);
   }
 
-  /** Replaces every synonym application by its definition (`τ ↠ σ` of the spec); synonyms are closed, so cached. */
-  private expand(t: Type): Type {
-    if (
-      t.tag === 'Nat' ||
-      (t.tag !== 'Syn' && t.tag !== 'Forall' && t.tag !== 'Struct' && t.args.length === 0)
-    )
-      return t;
-    let r = this.expansions.get(t);
+  /**
+   * One step of the spec's `τ ↠ σ`: a synonym application replaced by the synonym's definition. Cached per
+   * application (decoded types are shared), never recorded as a reference of the module being checked. A cyclic
+   * synonym of a dependency unfolds until the stack is exhausted (reported as such); its own package reports the
+   * cycle.
+   */
+  private unfoldSynonym(t: Type & { readonly tag: 'Syn' }): Type {
+    let r = this.unfolded.get(t);
     if (r === undefined) {
-      r = this.expandUncached(t);
-      this.expansions.set(t, r);
+      const syn = this.synonym(t.tysyn, false);
+      if (syn.params.length !== t.args.length)
+        fail(
+          `type synonym ${qualifiedName(t.tysyn)} takes ${syn.params.length} type arguments, found ${t.args.length}`,
+        );
+      r = substitute(syn.type, new Map(syn.params.map((p, i) => [p.name, t.args[i]!])));
+      this.unfolded.set(t, r);
     }
     return r;
   }
 
-  private expandUncached(t: Type): Type {
-    switch (t.tag) {
-      case 'Syn': {
-        const syn = this.synonym(t.tysyn, false);
-        if (syn.params.length !== t.args.length)
-          fail(
-            `type synonym ${qualifiedName(t.tysyn)} takes ${syn.params.length} type arguments, found ${t.args.length}`,
-          );
-        const key = showIdentifier(t.tysyn);
-        if (this.expanding.has(key))
-          fail(`cycle in type synonym definitions through ${qualifiedName(t.tysyn)}`);
-        const subst = new Map(syn.params.map((p, i) => [p.name, this.expand(t.args[i]!)]));
-        this.expanding.add(key);
-        const expanded = this.expand(substitute(syn.type, subst));
-        this.expanding.delete(key);
-        return expanded;
-      }
-      case 'Var':
-      case 'Con':
-      case 'Builtin': {
-        const args = t.args.map((a) => this.expand(a));
-        return args.every((a, i) => a === t.args[i]) ? t : { ...t, args };
-      }
-      case 'Forall': {
-        const body = this.expand(t.body);
-        return body === t.body ? t : { ...t, body };
-      }
-      case 'Struct': {
-        const fields = t.fields.map((f) => ({ field: f.field, type: this.expand(f.type) }));
-        return fields.every((f, i) => f.type === t.fields[i]!.type) ? t : { ...t, fields };
-      }
-      case 'Nat':
-        return t;
-    }
-  }
-
   private toFunction(t: Type): readonly [Type, Type] {
     if (t.tag === 'Builtin' && t.builtin === 'ARROW' && t.args.length === 2) return [t.args[0]!, t.args[1]!];
-    if (t.tag === 'Syn') return this.toFunction(this.expand(t));
+    if (t.tag === 'Syn') return this.toFunction(this.unfoldSynonym(t));
     return fail(`expected a function type, found ${showType(t)}`);
   }
 
   private toForall(t: Type): Type & { readonly tag: 'Forall' } {
     if (t.tag === 'Forall') return t;
-    if (t.tag === 'Syn') return this.toForall(this.expand(t));
+    if (t.tag === 'Syn') return this.toForall(this.unfoldSynonym(t));
     return fail(`expected a universally quantified type, found ${showType(t)}`);
   }
 
   private toUpdate(t: Type): Type {
     if (t.tag === 'Builtin' && t.builtin === 'UPDATE' && t.args.length === 1) return t;
-    if (t.tag === 'Syn') return this.toUpdate(this.expand(t));
+    if (t.tag === 'Syn') return this.toUpdate(this.unfoldSynonym(t));
     return fail(`expected an Update type, found ${showType(t)}`);
   }
 
   private toStruct(t: Type): Type & { readonly tag: 'Struct' } {
     if (t.tag === 'Struct') return t;
-    if (t.tag === 'Syn') return this.toStruct(this.expand(t));
+    if (t.tag === 'Syn') return this.toStruct(this.unfoldSynonym(t));
     return fail(`expected a struct type, found ${showType(t)}`);
   }
 
@@ -1116,7 +1085,8 @@ export class PackageChecker {
   private typeOfCase(scrut: Expr, alts: readonly CaseAlt[]): Type {
     if (alts.length === 0) fail('empty case');
     const scrutType = this.typeOf(scrut);
-    const shape = scrutType.tag === 'Syn' ? this.expand(scrutType) : scrutType;
+    let shape = scrutType;
+    while (shape.tag === 'Syn') shape = this.unfoldSynonym(shape);
     const mismatch = (p: CasePattern): never =>
       fail(`pattern ${showPattern(p)} does not match the scrutinee type ${showType(scrutType)}`);
     let required: readonly string[] = [DEFAULT_PATTERN];

@@ -101,6 +101,16 @@ describe('type synonyms', () => {
     ).toEqual(['M:x: type synonym M:ListOf takes 1 type arguments, found 0']);
   });
 
+  it('compares synonym applications by their definitions when their arguments differ', () => {
+    // Phantom a = Int64: `Phantom Text` and `Phantom Bool` are the same type.
+    const phantom: DefTypeSyn = { name: ['Phantom'], params: star('a'), type: T_INT64 };
+    const values = [
+      value('x', syn('M', 'Phantom', [T_TEXT]), int(1)),
+      value('y', syn('M', 'Phantom', [T_UNIT]), val('M', 'x')),
+    ];
+    expect(errors(pkg({ M: { synonyms: [phantom], values } }))).toEqual([]);
+  });
+
   it('rejects cycles between synonyms', () => {
     const s: DefTypeSyn = { name: ['S'], params: [], type: tList(syn('M', 'T')) };
     const t: DefTypeSyn = { name: ['T'], params: [], type: syn('M', 'S') };

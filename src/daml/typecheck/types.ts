@@ -2,7 +2,7 @@ import type { BuiltinType, Identifier, Kind, Type, TypeVarWithKind } from '../lf
 
 /*
  * Type and kind helpers of the type checker: constructors for the builtin types, kinds of builtin types,
- * alpha-equivalence (type synonyms compared nominally; the checker retries on expanded types) and printing.
+ * alpha-equivalence (optionally modulo type synonyms) and printing.
  */
 
 export const STAR: Kind = Object.freeze({ tag: 'Star' });
@@ -105,38 +105,53 @@ export function qualifiedName(id: Identifier): string {
   return `${id.module.join('.')}:${id.name.join('.')}`;
 }
 
-/** Binder depths of the quantifiers entered on each side of an alpha-equivalence check. */
+/** The variables bound by the quantifiers entered on each side, outermost first: a binder's index is its depth. */
 interface Binders {
-  readonly left: ReadonlyMap<string, number>;
-  readonly right: ReadonlyMap<string, number>;
-  readonly depth: number;
+  readonly left: readonly string[];
+  readonly right: readonly string[];
 }
+
+/** Unfolds one type synonym application: the synonym's definition with the arguments substituted. */
+export type SynonymUnfolder = (t: Type & { readonly tag: 'Syn' }) => Type;
 
 /**
  * Alpha-equivalence: equal up to renaming of bound type variables. Struct fields are compared by name whatever
- * their order (the spec normalises structs by sorting fields), nested quantifiers are compared binder by binder
- * (`∀a. ∀b. t` ≡ `∀a b. t`) and type synonyms nominally, as Canton's `AlphaEquiv` does.
+ * their order (the spec normalises structs by sorting fields) and nested quantifiers binder by binder
+ * (`∀a. ∀b. t` ≡ `∀a b. t`). Without `unfold`, type synonyms are compared by name, as Canton's `AlphaEquiv`
+ * does; with it, equality is modulo synonyms (the spec's `↠` normalisation), unfolding a synonym only where the
+ * two types differ, so shared synonym applications are never expanded.
  */
-export function alphaEquivalent(a: Type, b: Type): boolean {
-  return equiv(a, b, undefined);
+export function alphaEquivalent(a: Type, b: Type, unfold?: SynonymUnfolder): boolean {
+  return equiv(a, b, undefined, unfold);
 }
 
-function equiv(a: Type, b: Type, env: Binders | undefined): boolean {
+function equiv(a: Type, b: Type, env: Binders | undefined, unfold: SynonymUnfolder | undefined): boolean {
   if (a === b && env === undefined) return true;
+  if (unfold !== undefined && (a.tag === 'Syn' || b.tag === 'Syn')) {
+    // Same synonym, equal arguments: equal. Otherwise compare the definitions (a synonym may ignore arguments).
+    if (
+      a.tag === 'Syn' &&
+      b.tag === 'Syn' &&
+      sameIdentifier(a.tysyn, b.tysyn) &&
+      argsEquiv(a.args, b.args, env, unfold)
+    )
+      return true;
+    return equiv(a.tag === 'Syn' ? unfold(a) : a, b.tag === 'Syn' ? unfold(b) : b, env, unfold);
+  }
   switch (a.tag) {
     case 'Var': {
       if (b.tag !== 'Var') return false;
-      const da = env?.left.get(a.name);
-      const db = env?.right.get(b.name);
-      if (da === undefined ? db !== undefined || a.name !== b.name : da !== db) return false;
-      return argsEquiv(a.args, b.args, env);
+      const da = env === undefined ? -1 : env.left.lastIndexOf(a.name);
+      const db = env === undefined ? -1 : env.right.lastIndexOf(b.name);
+      if (da !== db || (da === -1 && a.name !== b.name)) return false;
+      return argsEquiv(a.args, b.args, env, unfold);
     }
     case 'Con':
-      return b.tag === 'Con' && sameIdentifier(a.tycon, b.tycon) && argsEquiv(a.args, b.args, env);
+      return b.tag === 'Con' && sameIdentifier(a.tycon, b.tycon) && argsEquiv(a.args, b.args, env, unfold);
     case 'Builtin':
-      return b.tag === 'Builtin' && a.builtin === b.builtin && argsEquiv(a.args, b.args, env);
+      return b.tag === 'Builtin' && a.builtin === b.builtin && argsEquiv(a.args, b.args, env, unfold);
     case 'Syn':
-      return b.tag === 'Syn' && sameIdentifier(a.tysyn, b.tysyn) && argsEquiv(a.args, b.args, env);
+      return b.tag === 'Syn' && sameIdentifier(a.tysyn, b.tysyn) && argsEquiv(a.args, b.args, env, unfold);
     case 'Nat':
       return b.tag === 'Nat' && a.value === b.value;
     case 'Struct': {
@@ -144,7 +159,7 @@ function equiv(a: Type, b: Type, env: Binders | undefined): boolean {
       for (let i = 0; i < a.fields.length; i++) {
         const fa = a.fields[i]!;
         const fb = b.fields[i]!.field === fa.field ? b.fields[i] : b.fields.find((f) => f.field === fa.field);
-        if (fb === undefined || !equiv(fa.type, fb.type, env)) return false;
+        if (fb === undefined || !equiv(fa.type, fb.type, env, unfold)) return false;
       }
       return true;
     }
@@ -153,23 +168,22 @@ function equiv(a: Type, b: Type, env: Binders | undefined): boolean {
       const [varsA, bodyA] = flattenForall(a);
       const [varsB, bodyB] = flattenForall(b);
       if (varsA.length !== varsB.length) return false;
-      const left = new Map(env?.left);
-      const right = new Map(env?.right);
-      let depth = env?.depth ?? 0;
-      for (let i = 0; i < varsA.length; i++) {
-        if (!kindEquals(varsA[i]!.kind, varsB[i]!.kind)) return false;
-        left.set(varsA[i]!.name, depth);
-        right.set(varsB[i]!.name, depth);
-        depth++;
-      }
-      return equiv(bodyA, bodyB, { left, right, depth });
+      for (let i = 0; i < varsA.length; i++) if (!kindEquals(varsA[i]!.kind, varsB[i]!.kind)) return false;
+      const left = [...(env?.left ?? []), ...varsA.map((v) => v.name)];
+      const right = [...(env?.right ?? []), ...varsB.map((v) => v.name)];
+      return equiv(bodyA, bodyB, { left, right }, unfold);
     }
   }
 }
 
-function argsEquiv(a: readonly Type[], b: readonly Type[], env: Binders | undefined): boolean {
+function argsEquiv(
+  a: readonly Type[],
+  b: readonly Type[],
+  env: Binders | undefined,
+  unfold: SynonymUnfolder | undefined,
+): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!equiv(a[i]!, b[i]!, env)) return false;
+  for (let i = 0; i < a.length; i++) if (!equiv(a[i]!, b[i]!, env, unfold)) return false;
   return true;
 }
 
