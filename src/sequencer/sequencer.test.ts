@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EnvelopeKind } from '../generated/weft/sequencer/v1/sequencing.js';
 import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
 import { describeBackends } from '../storage/testing.js';
+import { SignedTopologyTransaction, TopologyTransaction } from '../topology/index.js';
 import { registerOnboardingTransactions } from './client/onboarding.js';
 import { systemClock } from './clock.js';
 import { sequencerSettings } from './config.js';
@@ -16,6 +17,7 @@ import {
   startSequencerNode,
   testSynchronizer,
   texts,
+  topologyBroadcast,
   waitFor,
 } from './testing.js';
 
@@ -195,6 +197,35 @@ describeBackends('sequencer', (backend) => {
     await waitFor('the mediator', () => mediator.events.length === 2);
     expect(texts(mediator.events[1]!)).toEqual(['confirm']);
     expect(clients[0]!.events).toHaveLength(1);
+  });
+
+  it('ends the subscription of a member that leaves, and refuses it as a recipient', async () => {
+    const { sync, clients, topology } = await setup(2);
+    const [p0, p1] = clients as [Recorder, Recorder];
+    const leaver = sync.participants[1]!;
+    const certificate = topology.head
+      .transactions('SynchronizerTrustCertificate')
+      .find(
+        (t) =>
+          t.mapping.kind === 'SynchronizerTrustCertificate' && String(t.mapping.participant) === leaver.id,
+      )!;
+    const removal = SignedTopologyTransaction.sign(
+      TopologyTransaction.create('Remove', 2, certificate.mapping),
+      [leaver.key],
+    );
+    await p1.client.send({
+      envelopes: [topologyBroadcast(sync.synchronizerId, [removal.toBytes()])],
+      maxSequencingTime: soon(),
+    });
+    await waitFor('the leaver to be cut off', () => p1.client.state === 'reconnecting');
+    await waitFor('p0 to see the broadcast', () => p0.events.length === 1);
+    const refused = await rejection(
+      p0.client.send({ envelopes: [envelope('too late', leaver.id)], maxSequencingTime: soon() }),
+    );
+    expect(refused.code).toBe(SequencerErrors.SEQUENCER_UNKNOWN_RECIPIENTS.code);
+    const again = await rejection(connect(sync, leaver, [p0.client.endpoint!]));
+    expect(again.code).toBe(SequencerErrors.SEQUENCER_MEMBER_NOT_ACTIVE.code);
+    expect(again.message).toContain(leaver.id);
   });
 
   it('prunes acknowledged events; subscribing below the lower bound fails, counters continue', async () => {

@@ -97,6 +97,9 @@ export class Sequencer {
   readonly #members = new Map<string, MemberRow>();
   readonly #stopping = new AbortController();
   #topologyFeed: Promise<void> | undefined;
+  /** Open subscriptions, to end those of members the topology deactivates. */
+  readonly #open = new Map<AbortController, string>();
+  readonly #pendingChecks = new Set<() => void>();
   /** The broadcast being applied: a member it introduces is in the topology before it is registered here. */
   #applying: Promise<void> = Promise.resolve();
 
@@ -160,6 +163,7 @@ export class Sequencer {
   /** Stops reading and writing; see {@link SequencerWriter.stop} for `graceful`. */
   async stop(graceful = true): Promise<void> {
     this.#stopping.abort();
+    for (const cancel of this.#pendingChecks) cancel();
     await this.#writer.stop(graceful);
     await this.#head.stop();
     await this.#topologyFeed;
@@ -399,6 +403,15 @@ export class Sequencer {
     );
     await this.#o.topology.processSequencedTopology(ts, txs);
     await this.#registerKnownMembers(ts);
+    // A revocation takes effect after the topology change delay; subscriptions end when it does.
+    const delay = (await this.#o.topology.parameters(ts)).topologyChangeDelayMicros;
+    const cancel = this.#o.clock.schedule(Number(delay / 1000n) + 1, () => {
+      this.#pendingChecks.delete(cancel);
+      this.#closeInactiveSubscriptions().catch((e) =>
+        this.#o.logger.warn({ err: e }, 'checking subscriptions against the topology failed'),
+      );
+    });
+    this.#pendingChecks.add(cancel);
   }
 
   // ---- reading -------------------------------------------------------------------------------------------
@@ -416,7 +429,9 @@ export class Sequencer {
     started: () => void = () => {},
   ): Promise<void> {
     const row = await this.#activeMember(member);
-    const both = AbortSignal.any([signal, this.#stopping.signal]);
+    const revoked = new AbortController();
+    const both = AbortSignal.any([signal, this.#stopping.signal, revoked.signal]);
+    this.#open.set(revoked, member);
     this.#metrics?.subscriptions.inc();
     try {
       await this.#reader.stream(
@@ -429,8 +444,26 @@ export class Sequencer {
         both,
         started,
       );
+      if (revoked.signal.aborted) throw revoked.signal.reason;
     } finally {
+      this.#open.delete(revoked);
       this.#metrics?.subscriptions.dec();
+    }
+  }
+
+  /** Ends the subscriptions of members that are no longer active. */
+  async #closeInactiveSubscriptions(): Promise<void> {
+    const now = this.#o.clock.now();
+    for (const [controller, member] of this.#open) {
+      const status = await this.#o.topology.isMemberActive(member, now);
+      if (status.active) continue;
+      controller.abort(
+        new WeftError(
+          SequencerErrors.SEQUENCER_MEMBER_NOT_ACTIVE,
+          `member ${member} is no longer active on synchronizer ${this.#o.synchronizerId}: ${status.reason}`,
+          { member },
+        ),
+      );
     }
   }
 
