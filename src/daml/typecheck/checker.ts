@@ -321,8 +321,10 @@ export class PackageChecker {
     }
     for (const impl of tpl.implements) {
       this.part = `interface instance ${qualifiedName(impl.iface)}`;
-      this.loc = impl.location ?? this.loc;
+      const loc = this.loc;
+      this.loc = impl.location ?? loc;
       this.checkInterfaceInstance(id, tpl, impl);
+      this.loc = loc;
     }
     this.part = undefined;
     this.checkSerializable(self, 'template argument type');
@@ -330,7 +332,8 @@ export class PackageChecker {
 
   private checkChoice(owner: Identifier, choice: TemplateChoice): void {
     const mark = this.vars.mark();
-    this.loc = choice.location ?? this.loc;
+    const loc = this.loc;
+    this.loc = choice.location ?? loc;
     const arg = choice.argBinder;
     this.checkType(arg.type);
     this.checkType(choice.returnType);
@@ -347,6 +350,7 @@ export class PackageChecker {
     this.part = `choice ${choice.name}`;
     this.checkExpr(choice.update, tUpdate(choice.returnType));
     this.vars.reset(mark);
+    this.loc = loc;
   }
 
   private checkInterfaceInstance(template: Identifier, tpl: DefTemplate, impl: TemplateImplements): void {

@@ -221,6 +221,37 @@ describe('type errors in mutated real packages', () => {
     ]);
   });
 
+  it('interface instance methods: wrong type, missing method', () => {
+    const token = readDarFile(`${DARS}/splice-test-token-v1-1.0.0.dar`);
+    const name = 'Splice.Testing.Tokens.TestTokenV1';
+    const tpl = token.main.module(name)!.templates.get('TokenAllocation')!;
+    const allocation = tpl.implements.find((i) => i.iface.name.join('.') === 'Allocation');
+    const withMethods = (methods: Map<string, Expr>) =>
+      patched(token.main, name, (m) => ({
+        templates: withEntry(m.templates, 'TokenAllocation', {
+          ...tpl,
+          location: undefined,
+          implements: tpl.implements.map((i) =>
+            i === allocation ? { ...i, location: undefined, body: { ...i.body, methods } } : i,
+          ),
+        }),
+      }));
+    const unit: Expr = { tag: 'BuiltinCon', con: 'Unit' };
+    const api = 'Splice.Api.Token.AllocationV1';
+    expect(
+      errorsOf(token, withMethods(withEntry(allocation!.body.methods, 'allocation_cancelImpl', unit))),
+    ).toEqual([
+      `${name}:TokenAllocation: interface instance ${api}:Allocation: method allocation_cancelImpl of ` +
+        `${api}:Allocation for ${name}:TokenAllocation: expected ContractId ${api}:Allocation -> ` +
+        `${api}:Allocation_Cancel -> Update ${api}:Allocation_CancelResult, found Unit`,
+    ]);
+    const missing = new Map(allocation!.body.methods);
+    missing.delete('allocation_withdrawImpl');
+    expect(errorsOf(token, withMethods(missing))).toEqual([
+      `${name}:TokenAllocation: interface instance Splice.Api.Token.AllocationV1:Allocation: missing method allocation_withdrawImpl`,
+    ]);
+  });
+
   it('exception message of the wrong type', () => {
     const general = ping.packages.find((p) => p.metadata.name === 'daml-prim-DA-Exception-GeneralError')!;
     const name = 'DA.Exception.GeneralError';
