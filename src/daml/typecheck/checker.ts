@@ -254,7 +254,6 @@ export class PackageChecker {
         checkUnique(
           cons.fields.map((f) => f.field),
           'field',
-          fail,
         );
         for (const f of cons.fields) this.checkType(f.type);
         break;
@@ -262,13 +261,12 @@ export class PackageChecker {
         checkUnique(
           cons.variants.map((v) => v.field),
           'variant constructor',
-          fail,
         );
         for (const v of cons.variants) this.checkType(v.type);
         break;
       case 'Enum':
         if (dt.params.length > 0) fail('an enum type cannot take type parameters');
-        checkUnique(cons.constructors, 'enum constructor', fail);
+        checkUnique(cons.constructors, 'enum constructor');
         break;
       case 'Interface':
         if (dt.params.length > 0) fail('an interface type cannot take type parameters');
@@ -416,7 +414,6 @@ export class PackageChecker {
     checkUnique(
       params.map((p) => p.name),
       'type parameter',
-      fail,
     );
     for (const p of params) {
       this.checkKind(p.kind);
@@ -440,7 +437,7 @@ export class PackageChecker {
       found = { module, name };
       this.modules.set(id, found);
     }
-    // Only references written in the package count as dependencies (not those met while expanding synonyms).
+    // Only references written in the package count as dependencies (not those met while unfolding synonyms).
     if (syntactic) {
       if (id.packageId !== this.pkg.id) this.deps.add(id.packageId);
       else if (found.name !== this.moduleName) this.currentRefs.add(found.name);
@@ -526,7 +523,6 @@ export class PackageChecker {
         checkUnique(
           t.fields.map((f) => f.field),
           'struct field',
-          fail,
         );
         for (const f of t.fields) this.checkType(f.type);
         return STAR;
@@ -905,7 +901,6 @@ export class PackageChecker {
         checkUnique(
           e.fields.map((f) => f.field),
           'struct field',
-          fail,
         );
         return {
           tag: 'Struct',
@@ -1254,7 +1249,7 @@ function literalType(lit: BuiltinLit): Type {
 
 const conAppType = (app: TypeConApp): Type => tCon(app.tycon, app.args);
 
-function checkUnique(names: readonly string[], what: string, fail: (message: string) => never): void {
+function checkUnique(names: readonly string[], what: string): void {
   const seen = new Set<string>();
   for (const n of names) {
     if (seen.has(n)) fail(`duplicate ${what} ${n}`);
