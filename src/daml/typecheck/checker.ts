@@ -189,7 +189,7 @@ export class PackageChecker {
       if (dep === undefined) {
         this.incomplete = true;
         this.errors.push({ packageId: this.pkg.id, message: `depends on unknown package ${id}` });
-      } else if (dep.languageVersion > this.pkg.languageVersion)
+      } else if (minorVersion(dep.languageVersion) > minorVersion(this.pkg.languageVersion))
         this.errors.push({
           packageId: this.pkg.id,
           message:
@@ -1248,6 +1248,9 @@ function literalType(lit: BuiltinLit): Type {
 }
 
 const conAppType = (app: TypeConApp): Type => tCon(app.tycon, app.args);
+
+/** The minor version of a Daml-LF 2.x version (`2.1` → 1), compared as a number. */
+const minorVersion = (v: string): number => Number(v.slice(v.indexOf('.') + 1));
 
 function checkUnique(names: readonly string[], what: string): void {
   const seen = new Set<string>();
