@@ -126,17 +126,21 @@ export function createGenesis(options: GenesisOptions): Genesis {
     },
     options.owners,
   );
-  add(
-    {
-      kind: 'MediatorSynchronizerState',
-      synchronizerId,
-      group: 0,
-      threshold: options.mediatorThreshold ?? 1,
-      active: options.mediators.map((m) => m.id),
-      observers: [],
-    },
-    options.owners,
-  );
+  // A synchronizer may start without a mediator (a sequencer bootstrapped on its own): the owners add mediator
+  // group 0 later with a MediatorSynchronizerState proposal.
+  if (options.mediators.length > 0) {
+    add(
+      {
+        kind: 'MediatorSynchronizerState',
+        synchronizerId,
+        group: 0,
+        threshold: options.mediatorThreshold ?? 1,
+        active: options.mediators.map((m) => m.id),
+        observers: [],
+      },
+      options.owners,
+    );
+  }
   add(
     {
       kind: 'SynchronizerParametersState',
