@@ -1,6 +1,7 @@
 /**
- * Sequencer send→deliver benchmark: 10 participants, each sending 1 KiB messages to the next one in a ring with a
- * window of outstanding messages, through the gRPC API on loopback. Measures delivered messages/s and the latency
+ * Sequencer send→deliver benchmark: 10 connected participants; under `saturated` load each sends 1 KiB messages to
+ * the next one in a ring with a window of outstanding messages, under `light` load one sends one message at a time,
+ * all through the gRPC API on loopback. Measures delivered messages/s and the latency
  * from `send()` to the recipient's handler, on SQLite (one node) and PostgreSQL (one and two nodes sharing the
  * database, members split between them), with both writer presets.
  *
@@ -40,6 +41,8 @@ const PG_URL = process.env.WEFT_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5
 interface Scenario {
   readonly backend: 'sqlite' | 'postgres';
   readonly nodes: 1 | 2;
+  /** `light`: one member sends one message at a time (latency without queueing); `saturated`: all send. */
+  readonly load: 'light' | 'saturated';
   readonly preset: WriterPreset;
 }
 
@@ -121,7 +124,7 @@ async function run(scenario: Scenario, dir: string): Promise<Measurement> {
       let seq = 0;
       for (;;) {
         // Each sender keeps WINDOW messages between send() and their delivery.
-        while (!stop && outstanding[i]! >= WINDOW) {
+        while (!stop && outstanding[i]! >= (scenario.load === 'light' ? 1 : WINDOW)) {
           await new Promise<void>((r) => wake.set(i, r));
         }
         if (stop) return;
@@ -140,7 +143,9 @@ async function run(scenario: Scenario, dir: string): Promise<Measurement> {
           });
       }
     };
-    const senders = sync.participants.map((_, i) => sender(i));
+    const senders = (scenario.load === 'light' ? [0] : sync.participants.map((_, i) => i)).map((i) =>
+      sender(i),
+    );
     await new Promise((r) => setTimeout(r, 1000)); // warm-up
     measuring = true;
     const started = performance.now();
@@ -180,12 +185,14 @@ function median(xs: number[]): number {
 }
 
 const scenarios: Scenario[] = [];
-for (const preset of ['low-latency', 'high-throughput'] as const) {
-  if (PRESET !== undefined && PRESET !== preset) continue;
-  if (ONLY !== 'postgres') scenarios.push({ backend: 'sqlite', nodes: 1, preset });
-  if (ONLY !== 'sqlite') {
-    scenarios.push({ backend: 'postgres', nodes: 1, preset });
-    scenarios.push({ backend: 'postgres', nodes: 2, preset });
+for (const load of ['light', 'saturated'] as const) {
+  for (const preset of ['low-latency', 'high-throughput'] as const) {
+    if (PRESET !== undefined && PRESET !== preset) continue;
+    if (ONLY !== 'postgres') scenarios.push({ backend: 'sqlite', nodes: 1, preset, load });
+    if (ONLY !== 'sqlite') {
+      scenarios.push({ backend: 'postgres', nodes: 1, preset, load });
+      scenarios.push({ backend: 'postgres', nodes: 2, preset, load });
+    }
   }
 }
 
@@ -215,10 +222,10 @@ try {
 console.log(
   `\nsequencer send→deliver, ${MEMBERS} members, ${PAYLOAD} B, window ${WINDOW}/member, ${SECONDS} s, median of ${RUNS}`,
 );
-console.log('| backend | nodes | preset | msgs/s | p50 ms | p99 ms | RSS MiB |');
-console.log('|---|---:|---|---:|---:|---:|---:|');
+console.log('| load | backend | nodes | preset | msgs/s | p50 ms | p99 ms | RSS MiB |');
+console.log('|---|---|---:|---|---:|---:|---:|---:|');
 for (const m of rows) {
   console.log(
-    `| ${m.backend} | ${m.nodes} | ${m.preset} | ${m.perSec} | ${m.p50Ms} | ${m.p99Ms} | ${m.rssMiB} |`,
+    `| ${m.load} | ${m.backend} | ${m.nodes} | ${m.preset} | ${m.perSec} | ${m.p50Ms} | ${m.p99Ms} | ${m.rssMiB} |`,
   );
 }

@@ -9,7 +9,8 @@ import { parseEndpoint } from './client/endpoint.js';
 import { systemClock } from './clock.js';
 import { sequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
-import type { SequencerNode } from './node.js';
+import type { ServerTls } from './grpc-server.js';
+import { publicApiOptions, type SequencerNode } from './node.js';
 import {
   connect,
   envelope,
@@ -42,7 +43,7 @@ async function sqlite(name: string): Promise<Storage> {
 
 async function start(
   sync: TestSynchronizer,
-  options: { tls?: { certChain: Uint8Array; privateKey: Uint8Array }; raw?: unknown } = {},
+  options: { tls?: ServerTls; raw?: unknown } = {},
 ): Promise<SequencerNode> {
   const { node } = await startSequencerNode(sync, {
     name: 'seq',
@@ -55,7 +56,7 @@ async function start(
 }
 
 /** A root CA and a certificate for 127.0.0.1/localhost that it issued, made with the openssl CLI. */
-function certificates(name: string): { ca: Uint8Array; cert: Uint8Array; key: Uint8Array } {
+function certificates(name: string): { ca: Uint8Array; certFile: string; keyFile: string } {
   const file = (f: string) => join(dir, `${name}-${f}`);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
@@ -91,11 +92,7 @@ function certificates(name: string): { ca: Uint8Array; cert: Uint8Array; key: Ui
     '-extfile',
     file('san.cnf'),
   );
-  return {
-    ca: readFileSync(file('ca.crt')),
-    cert: readFileSync(file('server.crt')),
-    key: readFileSync(file('server.key')),
-  };
+  return { ca: readFileSync(file('ca.crt')), certFile: file('server.crt'), keyFile: file('server.key') };
 }
 
 describe('sequencer client', () => {
@@ -103,7 +100,12 @@ describe('sequencer client', () => {
     const sync = testSynchronizer({ seed: 'tls', participants: 1, now: systemClock.now() });
     const good = certificates('good');
     const other = certificates('other');
-    const node = await start(sync, { tls: { certChain: good.cert, privateKey: good.key } });
+    const api = await publicApiOptions({
+      address: '127.0.0.1',
+      port: 0,
+      tls: { certChainFile: good.certFile, privateKeyFile: good.keyFile },
+    });
+    const node = await start(sync, { tls: api.tls! });
     expect(node.endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const member = sync.participants[0]!;
     const ok = await connect(sync, member, [node.endpoint], { customTrustCertificates: good.ca });
@@ -119,6 +121,14 @@ describe('sequencer client', () => {
     expect(wrong.code).toBe(SequencerErrors.SEQUENCER_CONNECTION_FAILED.code);
     expect(wrong.message).toMatch(/TLS verification failed/);
     expect(wrong.message).toContain(node.endpoint);
+    const missing = await rejection(
+      publicApiOptions({
+        address: '127.0.0.1',
+        port: 0,
+        tls: { certChainFile: join(dir, 'nope'), privateKeyFile: '' },
+      }),
+    );
+    expect(missing.message).toContain('public-api.tls.cert-chain-file');
   });
 
   it('refuses plaintext off loopback, on both sides', async () => {

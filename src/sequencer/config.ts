@@ -47,7 +47,7 @@ export const sequencerSectionSchema = object({
       'offline-duration-ms': ms(1, 8000),
       'online-check-interval-ms': ms(1, 5000),
       /** How often readers look for other nodes' watermarks. */
-      'poll-interval-ms': ms(1, 20),
+      'poll-interval-ms': ms(1, 10),
     }),
     {},
   ),

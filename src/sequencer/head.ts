@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
-import { type Deliverability, deliverability, type SequencerStore } from './store.js';
+import { type Deliverability, deliverability, type SequencerStore, type WatermarkRow } from './store.js';
 
 /** What readers may deliver, and who has anything new. */
 export interface Head extends Deliverability {
@@ -40,11 +40,27 @@ export class DeliveryHead {
   #running = false;
   #loop: Promise<void> | undefined;
 
-  constructor(store: SequencerStore, clock: Clock, pollMs: number, logger: Logger) {
+  readonly #ownIndex: () => number;
+  readonly #onBehind: () => void;
+
+  /**
+   * `ownIndex` is the local writer's slot; `onBehind` is called when the local writer's watermark is the one
+   * holding back events that other writers committed above it.
+   */
+  constructor(
+    store: SequencerStore,
+    clock: Clock,
+    pollMs: number,
+    logger: Logger,
+    ownIndex: () => number,
+    onBehind: () => void,
+  ) {
     this.#store = store;
     this.#clock = clock;
     this.#pollMs = pollMs;
     this.#logger = logger;
+    this.#ownIndex = ownIndex;
+    this.#onBehind = onBehind;
   }
 
   get current(): Head {
@@ -104,7 +120,9 @@ export class DeliveryHead {
   }
 
   async #refresh(): Promise<void> {
-    const d = deliverability(await this.#store.watermarks());
+    const rows = await this.#store.watermarks();
+    const d = deliverability(rows);
+    await this.#checkBehind(rows, d.safe);
     const old = this.#head;
     if (d.safe === old.safe) {
       if (!sameOffline(d.offline, old.offline)) {
@@ -121,6 +139,18 @@ export class DeliveryHead {
     const lastTopology = (await this.#store.lastTopologyEventUpTo(d.safe)) ?? -1n;
     this.#head = { ...d, previousSafe: first ? d.safe : old.safe, touched, lastTopology };
     this.#release();
+  }
+
+  /**
+   * An idle writer advances its watermark only every keep-alive interval, which would hold back events of busier
+   * writers that long. When the local writer is the minimum and events wait above it, it advances at once. Only
+   * the minimum does, so the writers do not keep advancing each other.
+   */
+  async #checkBehind(rows: readonly WatermarkRow[], safe: bigint): Promise<void> {
+    const own = rows.find((r) => r.nodeIndex === this.#ownIndex());
+    if (!own?.online || own.watermark !== safe) return;
+    if (!rows.some((r) => r.online && r.watermark > safe)) return;
+    if (await this.#store.hasEventAbove(safe)) this.#onBehind();
   }
 
   #release(): void {

@@ -27,7 +27,7 @@ export {
 export { SequencerErrors } from './errors.js';
 export { AUTHORIZATION_METADATA_KEY, isLoopback, MEMBER_METADATA_KEY } from './grpc-common.js';
 export type { PublicApiOptions, PublicApiServer, ServerTls } from './grpc-server.js';
-export { SequencerNode, type SequencerNodeOptions } from './node.js';
+export { publicApiOptions, SequencerNode, type SequencerNodeOptions } from './node.js';
 export { type PruningStatus, Sequencer, type SequencerOptions } from './sequencer.js';
 export { authenticationHash, SignaturePurpose, signContent, verifyContent } from './signing.js';
 export {

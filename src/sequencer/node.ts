@@ -1,5 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import type { ApiServerConfig } from '../config/index.js';
 import { type RandomSource, type SigningPrivateKey, systemRandom } from '../crypto/index.js';
+import { CommonErrors, WeftError } from '../errors/index.js';
 import { createLogger, type NodeMetrics } from '../observability/index.js';
 import type { Storage } from '../storage/index.js';
 import { type Clock, systemClock } from './clock.js';
@@ -7,6 +10,35 @@ import { type SequencerSettings, sequencerSettings } from './config.js';
 import { type PublicApiOptions, type PublicApiServer, startPublicApi } from './grpc-server.js';
 import { Sequencer } from './sequencer.js';
 import type { SequencerTopology } from './topology.js';
+
+/** The public API options of a node's `public-api` config section, reading the TLS files it names. */
+export async function publicApiOptions(api: ApiServerConfig): Promise<PublicApiOptions> {
+  if (!api.tls) return { address: api.address, port: api.port };
+  if (api.tls.trustCollectionFile !== undefined) {
+    throw new WeftError(
+      CommonErrors.INVALID_ARGUMENT,
+      'public-api.tls.trust-collection-file (client certificates) is not supported by the sequencer public API: members authenticate with tokens',
+    );
+  }
+  const read = async (file: string, what: string) => {
+    try {
+      return await readFile(file);
+    } catch (e) {
+      throw new WeftError(
+        CommonErrors.INVALID_ARGUMENT,
+        `cannot read public-api.tls.${what} ${file}: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  };
+  return {
+    address: api.address,
+    port: api.port,
+    tls: {
+      certChain: await read(api.tls.certChainFile, 'cert-chain-file'),
+      privateKey: await read(api.tls.privateKeyFile, 'private-key-file'),
+    },
+  };
+}
 
 export interface SequencerNodeOptions {
   /** The node's name: unique among the nodes sharing the database, stable across restarts. */

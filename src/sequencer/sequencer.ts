@@ -107,7 +107,14 @@ export class Sequencer {
     this.#o = o;
     this.#metrics = metricsOf(o.metrics);
     this.#store = new SequencerStore(o.storage);
-    this.#head = new DeliveryHead(this.#store, o.clock, o.settings.highAvailability.pollIntervalMs, o.logger);
+    this.#head = new DeliveryHead(
+      this.#store,
+      o.clock,
+      o.settings.highAvailability.pollIntervalMs,
+      o.logger,
+      () => this.#writer.nodeIndex,
+      () => this.#writer.nudge(),
+    );
     this.#writer = new SequencerWriter({
       store: this.#store,
       settings: o.settings,
@@ -210,14 +217,13 @@ export class Sequencer {
     if (request.messageId === '' || request.messageId.length > MAX_MESSAGE_ID_LENGTH) {
       throw invalid(`message id must have 1 to ${MAX_MESSAGE_ID_LENGTH} characters`);
     }
-    await this.auth.requireActive(member);
+    const sender = await this.#activeMember(member);
     verifyContent(
       signed,
       SignaturePurpose.submission,
       await this.#o.topology.signingKeys(member, now),
       `submission ${request.messageId} of ${member}`,
     );
-    const sender = await this.#activeMember(member);
     const envelopes = request.batch?.envelopes ?? [];
     if (envelopes.length === 0) throw invalid('the submission has no envelopes');
     const stored: StoredEnvelope[] = [];

@@ -560,6 +560,14 @@ export class SequencerStore {
     return rows.map((r) => r.recipient_id);
   }
 
+  async hasEventAbove(ts: bigint): Promise<boolean> {
+    return (
+      (await this.storage.queryOne('SELECT ts FROM sequencer_events WHERE ts > $1 ORDER BY ts LIMIT 1', [
+        ts,
+      ])) !== undefined
+    );
+  }
+
   /** The latest topology broadcast up to `upTo`. */
   async lastTopologyEventUpTo(upTo: bigint): Promise<bigint | undefined> {
     const row = await this.storage.queryOne<{ m: bigint | null }>(

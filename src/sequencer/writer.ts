@@ -59,6 +59,7 @@ export class SequencerWriter {
   #timestamps: PartitionedTimestamps | undefined;
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   #wake: (() => void) | undefined;
+  #nudged = false;
   #loop: Promise<void> | undefined;
   #cancelOnlineCheck: (() => void) | undefined;
   /** Aborted by any stop: interrupts waits. */
@@ -170,7 +171,11 @@ export class SequencerWriter {
       if (this.#killed) return;
       if (this.#queue.length === 0) {
         const woken = await this.#idle(keepAliveMs);
-        if (!woken && this.#state === 'running') await this.#guard([], () => this.#keepAlive());
+        const tick = !woken || this.#nudged;
+        this.#nudged = false;
+        if (tick && this.#state === 'running' && this.#queue.length === 0) {
+          await this.#guard([], () => this.#keepAlive());
+        }
         continue;
       }
       // Batching: let requests that already arrived reach the queue first (a synchronous SQLite commit keeps
@@ -182,7 +187,17 @@ export class SequencerWriter {
     }
   }
 
-  /** Waits for a request or the keep-alive interval; true when woken by a request (or a stop). */
+  /**
+   * Advances the watermark now instead of at the next keep-alive, when this idle writer is the one holding back
+   * the delivery of other writers' events.
+   */
+  nudge(): void {
+    if (this.#state !== 'running' || this.#queue.length > 0) return;
+    this.#nudged = true;
+    this.#wake?.();
+  }
+
+  /** Waits for a request or the keep-alive interval; true when woken early (a request, a nudge, a stop). */
   #idle(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
       const cancel = this.#o.clock.schedule(ms, () => {
