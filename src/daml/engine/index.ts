@@ -11,6 +11,7 @@ export { Engine, type EngineOptions, type Submission, type SubmitRequest } from 
 export { DamlEngineErrors } from './errors.js';
 export {
   type CommittedTransaction,
+  contractStoreOf,
   InMemoryLedger,
   type InMemoryLedgerOptions,
   type LedgerSubmission,

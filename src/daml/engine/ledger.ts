@@ -176,6 +176,21 @@ export class InMemoryLedger {
   }
 }
 
+/**
+ * A contract store answering from a fixed set of contracts, all active: the input contracts a validator received
+ * with a view, or the contracts of a transaction's history.
+ */
+export function contractStoreOf(contracts: Iterable<FatContract>): ContractStore {
+  const byId = new Map<string, FatContract>();
+  for (const c of contracts) byId.set(c.contractId.coid, c);
+  return {
+    lookupContract: (cid) => {
+      const contract = byId.get(cid.coid);
+      return contract === undefined ? { status: 'unknown' } : { status: 'active', contract };
+    },
+  };
+}
+
 /** A transaction with every contract id replaced by `f(cid)` (to suffix the ids of the contracts it creates). */
 export function suffixTransaction(tx: Transaction, f: (cid: ContractId) => ContractId): Transaction {
   const nodes = new Map<NodeId, Node>();
