@@ -1,0 +1,147 @@
+import * as grpc from '@grpc/grpc-js';
+import type { WeftError } from '../errors/index.js';
+import { NodeStatusServiceClient } from '../generated/weft/admin/v1/node_status_service.grpc-client.js';
+import type {
+  GetIdentityResponse,
+  GetStatusResponse,
+} from '../generated/weft/admin/v1/node_status_service.js';
+import { SynchronizerBootstrapServiceClient } from '../generated/weft/admin/v1/synchronizer_bootstrap_service.grpc-client.js';
+import type {
+  BootstrapParameters,
+  BootstrapResponse,
+} from '../generated/weft/admin/v1/synchronizer_bootstrap_service.js';
+import { TopologyServiceClient } from '../generated/weft/admin/v1/topology_service.grpc-client.js';
+import type {
+  ListTransactionsRequest,
+  ListTransactionsResponse,
+  ProposeRequest,
+  SetParticipantStateRequest,
+  TopologyChangeResult,
+} from '../generated/weft/admin/v1/topology_service.js';
+import {
+  type ClientCertificate,
+  channelCredentials,
+  type ParsedEndpoint,
+  parseEndpoint,
+  transportError,
+  weftErrorOf,
+} from '../grpc/index.js';
+import { currentTraceparent } from '../observability/index.js';
+import { AdminErrors } from './errors.js';
+
+export interface AdminClientOptions {
+  /** PEM root certificate(s) to trust for an https endpoint instead of the system's public CAs. */
+  readonly customTrustCertificates?: Uint8Array | string;
+  /** For a node whose admin API authenticates clients by certificate. */
+  readonly clientCertificate?: ClientCertificate;
+  /** Allow plaintext (http://) to a non-loopback host. */
+  readonly insecure?: boolean;
+  /** Deadline of each call; default 60 s (topology changes wait until they are in force). */
+  readonly callTimeoutMs?: number;
+}
+
+type Unary<Req, Res> = (
+  input: Req,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, value?: Res) => void,
+) => grpc.ClientUnaryCall;
+
+/** A client of one node's Admin API; failures are WeftErrors (the node's own, or ADMIN_CONNECTION_FAILED). */
+export class AdminClient {
+  readonly endpoint: ParsedEndpoint;
+  readonly #channel: grpc.Channel;
+  readonly #status: NodeStatusServiceClient;
+  readonly #topology: TopologyServiceClient;
+  readonly #bootstrap: SynchronizerBootstrapServiceClient;
+  readonly #timeoutMs: number;
+
+  /** Connects lazily: the first call reaches the node. */
+  constructor(url: string, options: AdminClientOptions = {}) {
+    this.endpoint = parseEndpoint(url, {
+      ...(options.insecure === undefined ? {} : { insecure: options.insecure }),
+      what: 'admin endpoint',
+      insecureCode: AdminErrors.ADMIN_INSECURE_CONNECTION,
+    });
+    this.#timeoutMs = options.callTimeoutMs ?? 60_000;
+    const credentials = channelCredentials(
+      this.endpoint,
+      options.customTrustCertificates,
+      options.clientCertificate,
+    );
+    this.#channel = new grpc.Channel(this.endpoint.target, credentials, {});
+    const shared = { channelOverride: this.#channel };
+    this.#status = new NodeStatusServiceClient(this.endpoint.target, credentials, shared);
+    this.#topology = new TopologyServiceClient(this.endpoint.target, credentials, shared);
+    this.#bootstrap = new SynchronizerBootstrapServiceClient(this.endpoint.target, credentials, shared);
+  }
+
+  close(): void {
+    this.#channel.close();
+  }
+
+  status(): Promise<GetStatusResponse> {
+    return this.#unary(this.#status.getStatus.bind(this.#status), {});
+  }
+
+  identity(): Promise<GetIdentityResponse> {
+    return this.#unary(this.#status.getIdentity.bind(this.#status), {});
+  }
+
+  bootstrap(synchronizerName: string, parameters?: Partial<BootstrapParameters>): Promise<BootstrapResponse> {
+    return this.#unary(this.#bootstrap.bootstrap.bind(this.#bootstrap), {
+      synchronizerName,
+      ...(parameters ? { parameters: { onboardingRestriction: 0, ...parameters } } : {}),
+    });
+  }
+
+  listTopology(request: Partial<ListTransactionsRequest> = {}): Promise<ListTransactionsResponse> {
+    return this.#unary(this.#topology.listTransactions.bind(this.#topology), {
+      mappingCode: 0,
+      filter: '',
+      includeProposals: false,
+      ...request,
+    });
+  }
+
+  async propose(request: ProposeRequest): Promise<TopologyChangeResult> {
+    return (await this.#unary(this.#topology.propose.bind(this.#topology), request)).result!;
+  }
+
+  async authorize(transactionHash: string): Promise<TopologyChangeResult> {
+    return (await this.#unary(this.#topology.authorize.bind(this.#topology), { transactionHash })).result!;
+  }
+
+  async setParticipantState(
+    request: Pick<SetParticipantStateRequest, 'participantId'> & Partial<SetParticipantStateRequest>,
+  ): Promise<TopologyChangeResult> {
+    const call = this.#topology.setParticipantState.bind(this.#topology);
+    return (await this.#unary(call, { permission: 0, trustLevel: 0, ...request })).result!;
+  }
+
+  async revokeParticipant(participantId: string): Promise<TopologyChangeResult> {
+    const call = this.#topology.revokeParticipant.bind(this.#topology);
+    return (await this.#unary(call, { participantId })).result!;
+  }
+
+  /** The WeftError a failed call stands for. */
+  error(e: unknown): WeftError {
+    return (
+      weftErrorOf(e) ??
+      transportError(e, AdminErrors.ADMIN_CONNECTION_FAILED, 'admin endpoint', this.endpoint.url)
+    );
+  }
+
+  #unary<Req, Res>(method: Unary<Req, Res>, request: Req): Promise<Res> {
+    const metadata = new grpc.Metadata();
+    const traceparent = currentTraceparent();
+    if (traceparent) metadata.set('traceparent', traceparent);
+    const deadline = new Date(Date.now() + this.#timeoutMs);
+    return new Promise((resolve, reject) => {
+      method(request, metadata, { deadline }, (err, value) => {
+        if (err || value === undefined) reject(this.error(err ?? new Error('empty response')));
+        else resolve(value);
+      });
+    });
+  }
+}

@@ -1,0 +1,25 @@
+import type { NodeRuntime } from '../node/index.js';
+import type { BootstrapOutcome, BootstrapRequest } from './genesis.js';
+import type { AdminSynchronizer } from './topology.js';
+
+/** An API a node serves, as its status reports it. */
+export interface NodeEndpoint {
+  /** `admin-api`, `public-api`, `monitoring`. */
+  readonly api: string;
+  readonly url: string;
+  readonly port: number;
+}
+
+/** What the Admin API serves from: implemented by the process that runs a node (`weft daemon`, the sandbox). */
+export interface AdminNode {
+  readonly runtime: NodeRuntime;
+  /** The Weft version the node runs. */
+  readonly version: string;
+  /** µs since the Unix epoch. */
+  readonly startedAt: bigint;
+  endpoints(): readonly NodeEndpoint[];
+  /** The node's synchronizer, once it has one. */
+  synchronizer(): AdminSynchronizer | undefined;
+  /** Creates the synchronizer; nodes other than sequencers throw ADMIN_NOT_SUPPORTED. */
+  bootstrap(request: BootstrapRequest): Promise<BootstrapOutcome>;
+}

@@ -1,0 +1,85 @@
+import * as grpc from '@grpc/grpc-js';
+import { apiServerSchema, boolean, type Infer, withDefault } from '../config/index.js';
+import { nodeStatusServiceDefinition } from '../generated/weft/admin/v1/node_status_service.grpc-server.js';
+import { synchronizerBootstrapServiceDefinition } from '../generated/weft/admin/v1/synchronizer_bootstrap_service.grpc-server.js';
+import { topologyServiceDefinition } from '../generated/weft/admin/v1/topology_service.grpc-server.js';
+import {
+  bindServer,
+  endpointUrl,
+  readServerTls,
+  requireTransportSecurity,
+  type ServerTls,
+  serverCredentials,
+} from '../grpc/index.js';
+import type { Logger } from '../observability/index.js';
+import { AdminErrors } from './errors.js';
+import type { AdminNode } from './node.js';
+import { adminServices } from './services.js';
+
+/**
+ * A node's `admin-api` config section: an API server plus `insecure`, which allows plaintext on a non-loopback
+ * address (behind a TLS-terminating proxy). `tls.trust-collection-file` makes clients present a certificate
+ * issued by one of its CAs.
+ */
+export const adminApiSchema = apiServerSchema.extend({ insecure: withDefault(boolean(), false) });
+export type AdminApiConfig = Infer<typeof adminApiSchema>;
+
+export interface AdminApiOptions {
+  /** Bind address; default 127.0.0.1. */
+  readonly address?: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly tls?: ServerTls;
+  /** Allow plaintext on a non-loopback address. */
+  readonly insecure?: boolean;
+}
+
+/** The options of an `admin-api` config section, reading the TLS files it names. */
+export async function adminApiOptions(config: AdminApiConfig): Promise<AdminApiOptions> {
+  return {
+    address: config.address,
+    port: config.port,
+    insecure: config.insecure,
+    ...(config.tls ? { tls: await readServerTls(config.tls, 'admin-api') } : {}),
+  };
+}
+
+export interface AdminApiServer {
+  readonly port: number;
+  /** The URL a client on this host uses. */
+  readonly url: string;
+  /** Stops accepting calls and waits for the running ones. */
+  close(): Promise<void>;
+}
+
+/** Serves the Admin API (`weft.admin.v1`) of `node`; every call is logged at info level with its outcome. */
+export async function startAdminApi(
+  node: AdminNode,
+  options: AdminApiOptions,
+  logger: Logger,
+): Promise<AdminApiServer> {
+  const address = options.address ?? '127.0.0.1';
+  requireTransportSecurity(
+    address,
+    options.tls,
+    options.insecure ?? false,
+    AdminErrors.ADMIN_INSECURE_CONNECTION,
+    'admin API',
+    'configure admin-api.tls, bind to a loopback address, or set admin-api.insecure behind a TLS-terminating proxy',
+  );
+  const services = adminServices(node, {
+    logger: logger.child({ component: 'admin-api' }),
+    level: 'info',
+    service: 'admin API',
+  });
+  const server = new grpc.Server();
+  server.addService(nodeStatusServiceDefinition, services.status);
+  server.addService(topologyServiceDefinition, services.topology);
+  server.addService(synchronizerBootstrapServiceDefinition, services.bootstrap);
+  const port = await bindServer(server, address, options.port, serverCredentials(options.tls), 'admin API');
+  return {
+    port,
+    url: endpointUrl(address, port, options.tls !== undefined),
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+}

@@ -1,0 +1,68 @@
+import * as grpc from '@grpc/grpc-js';
+import { CommonErrors, type ErrorCode, WeftError } from '../errors/index.js';
+import { isLoopback } from './server.js';
+
+export interface ParsedEndpoint {
+  /** As configured, for messages. */
+  readonly url: string;
+  /** host:port for gRPC. */
+  readonly target: string;
+  readonly secure: boolean;
+}
+
+/**
+ * Parses `http://host:port` or `https://host:port`. Plaintext is refused off loopback unless `insecure`, with
+ * `insecureCode`; `what` names the endpoint in messages ('sequencer endpoint', 'admin endpoint').
+ */
+export function parseEndpoint(
+  url: string,
+  options: { readonly insecure?: boolean; readonly what: string; readonly insecureCode: ErrorCode },
+): ParsedEndpoint {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new WeftError(
+      CommonErrors.INVALID_ARGUMENT,
+      `${options.what} '${url}' is not a URL like https://host:port`,
+    );
+  }
+  const secure = parsed.protocol === 'https:';
+  if ((!secure && parsed.protocol !== 'http:') || (parsed.pathname !== '/' && parsed.pathname !== '')) {
+    throw new WeftError(
+      CommonErrors.INVALID_ARGUMENT,
+      `${options.what} '${url}' must be http://host:port or https://host:port, without a path`,
+    );
+  }
+  if (!secure && !options.insecure && !isLoopback(parsed.hostname)) {
+    throw new WeftError(
+      options.insecureCode,
+      `${options.what} ${url} is plaintext on a non-loopback host; use https:// or allow insecure connections explicitly`,
+    );
+  }
+  const port = parsed.port || (secure ? '443' : '80');
+  return { url, target: `${parsed.hostname}:${port}`, secure };
+}
+
+/** A client certificate chain and key (PEM), for servers that authenticate clients by certificate. */
+export interface ClientCertificate {
+  readonly certChain: Uint8Array | string;
+  readonly privateKey: Uint8Array | string;
+}
+
+/**
+ * Channel credentials for an endpoint: plaintext for http, else TLS trusting `customTrustCertificates` (PEM) or,
+ * when absent, the system's public CAs.
+ */
+export function channelCredentials(
+  endpoint: ParsedEndpoint,
+  customTrustCertificates?: Uint8Array | string,
+  clientCertificate?: ClientCertificate,
+): grpc.ChannelCredentials {
+  if (!endpoint.secure) return grpc.credentials.createInsecure();
+  return grpc.credentials.createSsl(
+    customTrustCertificates === undefined ? null : Buffer.from(customTrustCertificates),
+    clientCertificate ? Buffer.from(clientCertificate.privateKey) : null,
+    clientCertificate ? Buffer.from(clientCertificate.certChain) : null,
+  );
+}

@@ -1,0 +1,135 @@
+import { Writable } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import { CommonErrors, WeftError } from '../errors/index.js';
+import { createLogger } from '../observability/index.js';
+import { channelCredentials, parseEndpoint } from './client.js';
+import { auditedUnary, bindServer, isLoopback, serverCredentials } from './server.js';
+import { toStatus, transportError, weftErrorOf } from './status.js';
+
+const PING = {
+  path: '/weft.test.Ping/Ping',
+  requestStream: false,
+  responseStream: false,
+  requestSerialize: (s: string) => Buffer.from(s),
+  requestDeserialize: (b: Buffer) => b.toString(),
+  responseSerialize: (s: string) => Buffer.from(s),
+  responseDeserialize: (b: Buffer) => b.toString(),
+};
+
+describe('gRPC helpers', () => {
+  it('carry a WeftError across a status with its code in the details', () => {
+    const error = new WeftError(CommonErrors.NOT_FOUND, 'no such thing', { what: 'thing' });
+    const status = toStatus(error, 'test API');
+    expect(status.code).toBe(grpc.status.NOT_FOUND);
+    expect(status.details).toBe('NOT_FOUND(11): no such thing');
+    const back = weftErrorOf({ ...status, message: status.details })!;
+    expect(back.code).toBe('NOT_FOUND');
+    expect(back.message).toBe('no such thing');
+    expect(back.context).toEqual({ what: 'thing' });
+    const internal = toStatus(new Error('secret detail'), 'test API');
+    expect(internal.code).toBe(grpc.status.INTERNAL);
+    expect(internal.details).toBe('INTERNAL(4): internal error in the test API; see its log');
+    expect(weftErrorOf({ code: grpc.status.UNAVAILABLE, details: 'connect failed' })).toBeUndefined();
+  });
+
+  it('name the endpoint and hint at the root CA when TLS verification fails', () => {
+    const e = transportError(
+      { code: grpc.status.UNAVAILABLE, details: 'certificate verify failed' },
+      CommonErrors.UNAVAILABLE,
+      'admin endpoint',
+      'https://x:1',
+    );
+    expect(e.message).toBe(
+      'admin endpoint https://x:1 failed: UNAVAILABLE certificate verify failed (TLS verification failed: check that the endpoint uses https with a certificate issued by the configured root CA)',
+    );
+  });
+
+  it('allow plaintext on loopback only', () => {
+    expect(['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]'].every(isLoopback)).toBe(true);
+    expect(['10.0.0.1', '0.0.0.0', 'example.com'].some(isLoopback)).toBe(false);
+    const options = { what: 'test endpoint', insecureCode: CommonErrors.PERMISSION_DENIED };
+    expect(parseEndpoint('http://127.0.0.1:5002', options)).toEqual({
+      url: 'http://127.0.0.1:5002',
+      target: '127.0.0.1:5002',
+      secure: false,
+    });
+    expect(() => parseEndpoint('http://10.0.0.1:5002', options)).toThrow(/plaintext on a non-loopback host/);
+    expect(parseEndpoint('http://10.0.0.1:5002', { ...options, insecure: true }).secure).toBe(false);
+    expect(parseEndpoint('https://node.example.com', options).target).toBe('node.example.com:443');
+    expect(() => parseEndpoint('node:5002', options)).toThrow(/must be http:\/\/host:port/);
+    expect(() => parseEndpoint('not a url', options)).toThrow(/is not a URL/);
+  });
+
+  it('log one audit line per call with method, caller, trace id, status and duration', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({
+      destination: new Writable({
+        write(chunk, _enc, done) {
+          lines.push(JSON.parse(String(chunk)));
+          done();
+        },
+      }),
+    });
+    const server = new grpc.Server();
+    server.addService(
+      { ping: PING },
+      {
+        ping: auditedUnary<string, string>(
+          { logger, level: 'info', service: 'test API' },
+          'Ping',
+          async (call) => {
+            if (call.request === 'fail') throw new WeftError(CommonErrors.PERMISSION_DENIED, 'not you');
+            logger.info('inside the call');
+            return `pong ${call.request}`;
+          },
+        ),
+      },
+    );
+    const port = await bindServer(server, '127.0.0.1', 0, serverCredentials(undefined), 'test API');
+    const endpoint = parseEndpoint(`http://127.0.0.1:${port}`, {
+      what: 'test endpoint',
+      insecureCode: CommonErrors.PERMISSION_DENIED,
+    });
+    const client = new grpc.Client(endpoint.target, channelCredentials(endpoint));
+    const call = (request: string, metadata = new grpc.Metadata()) =>
+      new Promise<string>((resolve, reject) =>
+        client.makeUnaryRequest(
+          PING.path,
+          PING.requestSerialize,
+          PING.responseDeserialize,
+          request,
+          metadata,
+          (e, v) => (e ? reject(e) : resolve(v!)),
+        ),
+      );
+    try {
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const metadata = new grpc.Metadata();
+      metadata.set('traceparent', `00-${traceId}-00f067aa0ba902b7-01`);
+      expect(await call('a', metadata)).toBe('pong a');
+      const failure = await call('fail').catch((e: unknown) => e);
+      expect(weftErrorOf(failure)?.code).toBe('PERMISSION_DENIED');
+      const [inside, ok, failed] = lines;
+      expect(inside).toMatchObject({ msg: 'inside the call', trace_id: traceId });
+      expect(ok).toMatchObject({
+        method: 'Ping',
+        status: 'OK',
+        trace_id: traceId,
+        msg: 'test API call Ping: OK',
+      });
+      expect(ok!.peer).toMatch(/127\.0\.0\.1:\d+/);
+      expect(typeof ok!.durationMs).toBe('number');
+      expect(failed).toMatchObject({
+        method: 'Ping',
+        status: 'PERMISSION_DENIED',
+        code: 'PERMISSION_DENIED',
+        error: 'not you',
+      });
+      expect(failed!.trace_id).not.toBe(traceId);
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+  });
+});

@@ -1,0 +1,18 @@
+/**
+ * What every Weft gRPC API shares: WeftError ↔ gRPC status, transport security (TLS credentials, plaintext only on
+ * loopback), binding, endpoint URLs, and the audit line each call logs.
+ */
+export { type ClientCertificate, channelCredentials, type ParsedEndpoint, parseEndpoint } from './client.js';
+export {
+  auditedUnary,
+  bindServer,
+  type CallLogging,
+  endpointUrl,
+  failingService,
+  isLoopback,
+  readServerTls,
+  requireTransportSecurity,
+  type ServerTls,
+  serverCredentials,
+} from './server.js';
+export { toStatus, transportError, weftErrorOf } from './status.js';
