@@ -89,7 +89,15 @@ export async function reinterpret(
   let roots = rtx.roots;
   const first = roots.length === 1 ? getNode(rtx, roots[0]!) : undefined;
   // The catch-all turned an exception into a rollback; under a rollback that is what the original recorded.
-  if (first?.tag === 'Rollback' && underRollback) roots = first.children;
+  if (first?.tag === 'Rollback') {
+    if (!underRollback)
+      return {
+        matches: false,
+        reason: `recomputing ${describe(nodeId, node)} raised an exception`,
+        recomputed,
+      };
+    roots = first.children;
+  }
   if (roots.length !== 1)
     return {
       matches: false,
