@@ -238,6 +238,16 @@ class SubscriptionTracking {
         authenticate(c, call.metadata);
         return { sequencingTime: c.sequencer.getTime() };
       }),
+      downloadTopologyStateForInit: unary(c.logger, 'DownloadTopologyStateForInit', async (call) => {
+        const { member } = authenticate(c, call.metadata);
+        if (call.request.member !== member) {
+          throw new WeftError(
+            CommonErrors.PERMISSION_DENIED,
+            `${member} cannot download the state for ${call.request.member}`,
+          );
+        }
+        return { topologyStateSnapshot: await c.topology.exportState() };
+      }),
       subscribe: (call) => {
         this.#subscribe(call).catch((e: unknown) => {
           if (!(e instanceof WeftError)) c.logger.error({ err: e }, 'subscription failed');

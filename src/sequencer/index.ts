@@ -13,7 +13,7 @@ export {
   type SequencerClientOptions,
 } from './client/client.js';
 export { parseEndpoint, type TransportOptions } from './client/endpoint.js';
-export { registerOnboardingTransactions } from './client/onboarding.js';
+export { downloadTopologyStateForInit, registerOnboardingTransactions } from './client/onboarding.js';
 export { type Clock, sleep, systemClock } from './clock.js';
 export {
   eventBatchSize,

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EnvelopeKind } from '../generated/weft/sequencer/v1/sequencing.js';
 import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
 import { describeBackends } from '../storage/testing.js';
-import { SignedTopologyTransaction, TopologyTransaction } from '../topology/index.js';
-import { registerOnboardingTransactions } from './client/onboarding.js';
+import { SignedTopologyTransaction, TopologyProcessor, TopologyTransaction } from '../topology/index.js';
+import { downloadTopologyStateForInit, registerOnboardingTransactions } from './client/onboarding.js';
 import { systemClock } from './clock.js';
 import { sequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
@@ -174,6 +174,15 @@ describeBackends('sequencer', (backend) => {
     await waitFor('the joiner to be known', () =>
       topology.head.participants().some((p) => String(p) === joiner.id),
     );
+    // The joiner gets its initial topology state from the sequencer.
+    const state = await downloadTopologyStateForInit([node.endpoint], joiner.id, key);
+    const own = await TopologyProcessor.create({
+      storage: await backend.open(),
+      synchronizerId: sync.synchronizerIdObject,
+      storeId: 'joiner',
+    });
+    await own.importState(state);
+    expect(own.head.participants().map(String)).toContain(joiner.id);
     const joined = await connect(sync, { id: joiner.id, key }, [node.endpoint]);
     cleanups.push(() => joined.client.close());
     // Every member received the onboarding broadcast, the joiner included (it is registered from that event on).

@@ -148,7 +148,12 @@ export class Sequencer {
     await s.#registerKnownMembers(last ?? 0n);
     await s.#register(options.sequencerId, 0n);
     await s.#writer.start();
-    await s.#head.start();
+    try {
+      await s.#head.start();
+    } catch (e) {
+      await s.#writer.stop(true);
+      throw e;
+    }
     s.#topologyFeed = s.#followTopology(last ?? -1n);
     return s;
   }

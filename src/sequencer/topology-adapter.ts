@@ -124,5 +124,8 @@ export function sequencerTopologyOf(
     async lastProcessed() {
       return processor.lastSequenced;
     },
+    async exportState() {
+      return processor.exportState();
+    },
   };
 }

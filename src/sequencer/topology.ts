@@ -40,4 +40,6 @@ export interface SequencerTopology {
   processSequencedTopology(ts: bigint, signedTransactions: readonly Uint8Array[]): Promise<void>;
   /** The sequencing time of the last broadcast applied, so a restarted node resumes after it. */
   lastProcessed(): Promise<bigint | undefined>;
+  /** The whole topology state as an encoded TopologyStateSnapshot, for a member that just joined. */
+  exportState(): Promise<Uint8Array>;
 }

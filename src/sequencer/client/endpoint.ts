@@ -179,6 +179,15 @@ export class EndpointConnection {
     return (await this.#unary(this.#sequencer.getTime.bind(this.#sequencer), {}, true)).sequencingTime;
   }
 
+  async downloadTopologyState(member: string): Promise<Uint8Array> {
+    const response = await this.#unary(
+      this.#sequencer.downloadTopologyStateForInit.bind(this.#sequencer),
+      { member },
+      true,
+    );
+    return response.topologyStateSnapshot;
+  }
+
   /** The member's event stream from counter `from`. */
   subscribe(member: string, from: bigint): grpc.ClientReadableStream<SubscribeResponse> {
     return this.#sequencer.subscribe({ member, fromCounter: from }, this.#metadata());

@@ -1,6 +1,8 @@
+import type { SigningPrivateKey } from '../../crypto/index.js';
 import { WeftError } from '../../errors/index.js';
 import { type Clock, systemClock } from '../clock.js';
 import { SequencerErrors } from '../errors.js';
+import { PROTOCOL_VERSION } from '../topology.js';
 import { EndpointConnection, parseEndpoint, type TransportOptions } from './endpoint.js';
 
 /**
@@ -31,5 +33,37 @@ export async function registerOnboardingTransactions(
   throw new WeftError(
     SequencerErrors.SEQUENCER_CONNECTION_FAILED,
     `no sequencer endpoint accepted the onboarding transactions: ${failures.join('; ') || 'no endpoint configured'}`,
+  );
+}
+
+/**
+ * For a member that just joined and has no topology state yet: authenticates with its signing key and downloads
+ * the sequencer's topology state (an encoded TopologyStateSnapshot) from the first reachable endpoint.
+ */
+export async function downloadTopologyStateForInit(
+  endpoints: readonly string[],
+  member: string,
+  signingKey: SigningPrivateKey,
+  transport: TransportOptions = {},
+  clock: Clock = systemClock,
+): Promise<Uint8Array> {
+  const failures: string[] = [];
+  for (const url of endpoints) {
+    const conn = new EndpointConnection(parseEndpoint(url, transport.insecure), transport, clock);
+    try {
+      const handshake = await conn.handshake([PROTOCOL_VERSION]);
+      await conn.authenticate(member, signingKey, handshake.synchronizerId, [PROTOCOL_VERSION]);
+      return await conn.downloadTopologyState(member);
+    } catch (e) {
+      const error = conn.error(e);
+      if (error.category !== 'TransientServerFailure') throw error;
+      failures.push(error.message);
+    } finally {
+      conn.close();
+    }
+  }
+  throw new WeftError(
+    SequencerErrors.SEQUENCER_CONNECTION_FAILED,
+    `no sequencer endpoint answered the topology download of ${member}: ${failures.join('; ') || 'no endpoint configured'}`,
   );
 }

@@ -6,6 +6,8 @@
 import { SequencerService } from "./sequencer_service.js";
 import type { BinaryWriteOptions } from "@protobuf-ts/runtime";
 import type { BinaryReadOptions } from "@protobuf-ts/runtime";
+import type { DownloadTopologyStateForInitResponse } from "./sequencer_service.js";
+import type { DownloadTopologyStateForInitRequest } from "./sequencer_service.js";
 import type { GetTimeResponse } from "./sequencer_service.js";
 import type { GetTimeRequest } from "./sequencer_service.js";
 import type { AcknowledgeResponse } from "./sequencer_service.js";
@@ -57,6 +59,15 @@ export interface ISequencerServiceClient {
     getTime(input: GetTimeRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: GetTimeResponse) => void): grpc.ClientUnaryCall;
     getTime(input: GetTimeRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetTimeResponse) => void): grpc.ClientUnaryCall;
     getTime(input: GetTimeRequest, callback: (err: grpc.ServiceError | null, value?: GetTimeResponse) => void): grpc.ClientUnaryCall;
+    /**
+     * The sequencer's topology state, for a member that just joined and has none yet.
+     *
+     * @generated from protobuf rpc: DownloadTopologyStateForInit
+     */
+    downloadTopologyStateForInit(input: DownloadTopologyStateForInitRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: DownloadTopologyStateForInitResponse) => void): grpc.ClientUnaryCall;
+    downloadTopologyStateForInit(input: DownloadTopologyStateForInitRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: DownloadTopologyStateForInitResponse) => void): grpc.ClientUnaryCall;
+    downloadTopologyStateForInit(input: DownloadTopologyStateForInitRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: DownloadTopologyStateForInitResponse) => void): grpc.ClientUnaryCall;
+    downloadTopologyStateForInit(input: DownloadTopologyStateForInitRequest, callback: (err: grpc.ServiceError | null, value?: DownloadTopologyStateForInitResponse) => void): grpc.ClientUnaryCall;
 }
 /**
  * The sequencer's public API for members. Every call carries the member's token in the `authorization` metadata
@@ -106,5 +117,14 @@ export class SequencerServiceClient extends grpc.Client implements ISequencerSer
     getTime(input: GetTimeRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetTimeResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetTimeResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetTimeResponse) => void)): grpc.ClientUnaryCall {
         const method = SequencerService.methods[3];
         return this.makeUnaryRequest<GetTimeRequest, GetTimeResponse>(`/${SequencerService.typeName}/${method.name}`, (value: GetTimeRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetTimeResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
+    }
+    /**
+     * The sequencer's topology state, for a member that just joined and has none yet.
+     *
+     * @generated from protobuf rpc: DownloadTopologyStateForInit
+     */
+    downloadTopologyStateForInit(input: DownloadTopologyStateForInitRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: DownloadTopologyStateForInitResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: DownloadTopologyStateForInitResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: DownloadTopologyStateForInitResponse) => void)): grpc.ClientUnaryCall {
+        const method = SequencerService.methods[4];
+        return this.makeUnaryRequest<DownloadTopologyStateForInitRequest, DownloadTopologyStateForInitResponse>(`/${SequencerService.typeName}/${method.name}`, (value: DownloadTopologyStateForInitRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): DownloadTopologyStateForInitResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
 }

@@ -3,6 +3,8 @@
 // @generated from protobuf file "weft/sequencer/v1/sequencer_service.proto" (package "weft.sequencer.v1", syntax proto3)
 // tslint:disable
 // @ts-nocheck
+import { DownloadTopologyStateForInitResponse } from "./sequencer_service.js";
+import { DownloadTopologyStateForInitRequest } from "./sequencer_service.js";
 import { GetTimeResponse } from "./sequencer_service.js";
 import { GetTimeRequest } from "./sequencer_service.js";
 import { AcknowledgeResponse } from "./sequencer_service.js";
@@ -44,6 +46,12 @@ export interface ISequencerService extends grpc.UntypedServiceImplementation {
      * @generated from protobuf rpc: GetTime
      */
     getTime: grpc.handleUnaryCall<GetTimeRequest, GetTimeResponse>;
+    /**
+     * The sequencer's topology state, for a member that just joined and has none yet.
+     *
+     * @generated from protobuf rpc: DownloadTopologyStateForInit
+     */
+    downloadTopologyStateForInit: grpc.handleUnaryCall<DownloadTopologyStateForInitRequest, DownloadTopologyStateForInitResponse>;
 }
 /**
  * @grpc/grpc-js definition for the protobuf service weft.sequencer.v1.SequencerService.
@@ -96,5 +104,15 @@ export const sequencerServiceDefinition: grpc.ServiceDefinition<ISequencerServic
         requestDeserialize: bytes => GetTimeRequest.fromBinary(bytes),
         responseSerialize: value => Buffer.from(GetTimeResponse.toBinary(value)),
         requestSerialize: value => Buffer.from(GetTimeRequest.toBinary(value))
+    },
+    downloadTopologyStateForInit: {
+        path: "/weft.sequencer.v1.SequencerService/DownloadTopologyStateForInit",
+        originalName: "DownloadTopologyStateForInit",
+        requestStream: false,
+        responseStream: false,
+        responseDeserialize: bytes => DownloadTopologyStateForInitResponse.fromBinary(bytes),
+        requestDeserialize: bytes => DownloadTopologyStateForInitRequest.fromBinary(bytes),
+        responseSerialize: value => Buffer.from(DownloadTopologyStateForInitResponse.toBinary(value)),
+        requestSerialize: value => Buffer.from(DownloadTopologyStateForInitRequest.toBinary(value))
     }
 };

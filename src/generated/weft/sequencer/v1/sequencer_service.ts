@@ -86,6 +86,27 @@ export interface GetTimeResponse {
      */
     sequencingTime: bigint;
 }
+/**
+ * @generated from protobuf message weft.sequencer.v1.DownloadTopologyStateForInitRequest
+ */
+export interface DownloadTopologyStateForInitRequest {
+    /**
+     * @generated from protobuf field: string member = 1
+     */
+    member: string;
+}
+/**
+ * @generated from protobuf message weft.sequencer.v1.DownloadTopologyStateForInitResponse
+ */
+export interface DownloadTopologyStateForInitResponse {
+    /**
+     * An encoded weft.topology.v1.TopologyStateSnapshot: every topology transaction the sequencer processed, up to
+     * its last_sequenced timestamp. The member's subscription repeats the broadcasts from its registration on.
+     *
+     * @generated from protobuf field: bytes topology_state_snapshot = 1
+     */
+    topologyStateSnapshot: Uint8Array;
+}
 // @generated message type with reflection information, may provide speed optimized methods
 class SendAsyncRequest$Type extends MessageType<SendAsyncRequest> {
     constructor() {
@@ -440,6 +461,100 @@ class GetTimeResponse$Type extends MessageType<GetTimeResponse> {
  * @generated MessageType for protobuf message weft.sequencer.v1.GetTimeResponse
  */
 export const GetTimeResponse = new GetTimeResponse$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class DownloadTopologyStateForInitRequest$Type extends MessageType<DownloadTopologyStateForInitRequest> {
+    constructor() {
+        super("weft.sequencer.v1.DownloadTopologyStateForInitRequest", [
+            { no: 1, name: "member", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
+        ]);
+    }
+    create(value?: PartialMessage<DownloadTopologyStateForInitRequest>): DownloadTopologyStateForInitRequest {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.member = "";
+        if (value !== undefined)
+            reflectionMergePartial<DownloadTopologyStateForInitRequest>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: DownloadTopologyStateForInitRequest): DownloadTopologyStateForInitRequest {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* string member */ 1:
+                    message.member = reader.string();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: DownloadTopologyStateForInitRequest, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* string member = 1; */
+        if (message.member !== "")
+            writer.tag(1, WireType.LengthDelimited).string(message.member);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.sequencer.v1.DownloadTopologyStateForInitRequest
+ */
+export const DownloadTopologyStateForInitRequest = new DownloadTopologyStateForInitRequest$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class DownloadTopologyStateForInitResponse$Type extends MessageType<DownloadTopologyStateForInitResponse> {
+    constructor() {
+        super("weft.sequencer.v1.DownloadTopologyStateForInitResponse", [
+            { no: 1, name: "topology_state_snapshot", kind: "scalar", T: 12 /*ScalarType.BYTES*/ }
+        ]);
+    }
+    create(value?: PartialMessage<DownloadTopologyStateForInitResponse>): DownloadTopologyStateForInitResponse {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.topologyStateSnapshot = new Uint8Array(0);
+        if (value !== undefined)
+            reflectionMergePartial<DownloadTopologyStateForInitResponse>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: DownloadTopologyStateForInitResponse): DownloadTopologyStateForInitResponse {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* bytes topology_state_snapshot */ 1:
+                    message.topologyStateSnapshot = reader.bytes();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: DownloadTopologyStateForInitResponse, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* bytes topology_state_snapshot = 1; */
+        if (message.topologyStateSnapshot.length)
+            writer.tag(1, WireType.LengthDelimited).bytes(message.topologyStateSnapshot);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.sequencer.v1.DownloadTopologyStateForInitResponse
+ */
+export const DownloadTopologyStateForInitResponse = new DownloadTopologyStateForInitResponse$Type();
 /**
  * @generated ServiceType for protobuf service weft.sequencer.v1.SequencerService
  */
@@ -447,5 +562,6 @@ export const SequencerService = new ServiceType("weft.sequencer.v1.SequencerServ
     { name: "SendAsync", options: {}, I: SendAsyncRequest, O: SendAsyncResponse },
     { name: "Subscribe", serverStreaming: true, options: {}, I: SubscribeRequest, O: SubscribeResponse },
     { name: "Acknowledge", options: {}, I: AcknowledgeRequest, O: AcknowledgeResponse },
-    { name: "GetTime", options: {}, I: GetTimeRequest, O: GetTimeResponse }
+    { name: "GetTime", options: {}, I: GetTimeRequest, O: GetTimeResponse },
+    { name: "DownloadTopologyStateForInit", options: {}, I: DownloadTopologyStateForInitRequest, O: DownloadTopologyStateForInitResponse }
 ]);
