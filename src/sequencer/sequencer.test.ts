@@ -109,6 +109,31 @@ describeBackends('sequencer', (backend) => {
     ]);
   });
 
+  it('batches concurrent sends under the high-throughput preset, sequencing a repeated message id once', async () => {
+    const { sync, clients } = await setup(2, sequencerSettings({ writer: { preset: 'high-throughput' } }));
+    const [p0, p1] = clients as [Recorder, Recorder];
+    const to = sync.participants[1]!.id;
+    const handles = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        p0.client.send({
+          envelopes: [envelope(`c${i % 30}`, to)],
+          maxSequencingTime: soon(),
+          messageId: `c${i % 30}`,
+        }),
+      ),
+    );
+    const outcomes = await Promise.all(handles.map((h) => h.outcome));
+    expect(outcomes.every((o) => o.kind === 'delivered')).toBe(true);
+    expect(outcomes[35]).toEqual(outcomes[5]);
+    await waitFor('thirty deliveries', () => p1.events.length === 30);
+    await (await p0.client.send({ envelopes: [envelope('last', to)], maxSequencingTime: soon() })).outcome;
+    await waitFor('the last', () => p1.events.length === 31);
+    expect(new Set(p1.events.slice(0, 30).map((e) => texts(e)[0]))).toEqual(
+      new Set(Array.from({ length: 30 }, (_, i) => `c${i}`)),
+    );
+    expect(p1.events.map((e) => e.counter)).toEqual(p1.events.map((_, i) => BigInt(i)));
+  });
+
   it('resumes a subscription exactly after the last processed event', async () => {
     const { sync, node, clients } = await setup(2);
     const [p0, p1] = clients as [Recorder, Recorder];

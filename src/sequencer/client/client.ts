@@ -89,6 +89,7 @@ export interface SequencerClientOptions extends TransportOptions {
 
 interface PendingSend {
   readonly signed: SignedContent;
+  readonly outcome: Promise<SendOutcome>;
   readonly resolve: (o: SendOutcome) => void;
   readonly reject: (e: unknown) => void;
   lastSent: bigint;
@@ -271,11 +272,18 @@ export class SequencerClient {
       SignaturePurpose.submission,
       SubmissionRequest.toBinary(submission),
     );
+    // A resend of a pending message id shares its outcome: the sequencer keeps the first request.
+    const existing = this.#pending.get(messageId);
+    if (existing) {
+      await this.#submit({ ...existing, signed });
+      return { messageId, outcome: existing.outcome };
+    }
     const outcome = deferred<SendOutcome>();
     // A caller may never look at the outcome; its rejection on close must not count as unhandled.
     outcome.promise.catch(() => {});
     const pending: PendingSend = {
       signed,
+      outcome: outcome.promise,
       resolve: outcome.resolve,
       reject: outcome.reject,
       lastSent: this.#clock.now(),
