@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EnvelopeKind } from '../generated/weft/sequencer/v1/sequencing.js';
 import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
+import { NodeMetrics } from '../observability/index.js';
 import { describeBackends } from '../storage/testing.js';
 import { SignedTopologyTransaction, TopologyProcessor, TopologyTransaction } from '../topology/index.js';
 import { downloadTopologyStateForInit, registerOnboardingTransactions } from './client/onboarding.js';
@@ -30,7 +31,8 @@ describeBackends('sequencer', (backend) => {
   async function setup(participants = 3, settings = sequencerSettings()) {
     const sync = testSynchronizer({ seed: 'semantics', participants, now: systemClock.now() });
     const storage = await backend.open();
-    const { node, topology } = await startSequencerNode(sync, { name: 'seq-a', storage, settings });
+    const metrics = new NodeMetrics({ node: 'seq-a', defaultMetrics: false });
+    const { node, topology } = await startSequencerNode(sync, { name: 'seq-a', storage, settings, metrics });
     cleanups.push(() => node.stop());
     const clients: Recorder[] = [];
     for (const p of sync.participants) {
@@ -38,11 +40,11 @@ describeBackends('sequencer', (backend) => {
       cleanups.push(() => r.client.close());
       clients.push(r);
     }
-    return { sync, node, topology, clients };
+    return { sync, node, topology, clients, metrics };
   }
 
   it('delivers each envelope to its recipients only, with receipts, gapless counters and one total order', async () => {
-    const { sync, clients } = await setup();
+    const { sync, clients, metrics } = await setup();
     const [p0, p1, p2] = clients as [Recorder, Recorder, Recorder];
     const [a0, a1, a2] = sync.participants.map((p) => p.id) as [string, string, string];
     const first = await p0.client.send({
@@ -78,6 +80,9 @@ describeBackends('sequencer', (backend) => {
       expect(r.events[1]!.previousTimestamp).toBe(r.events[0]!.timestamp);
       expect(r.events[1]!.timestamp).toBeGreaterThan(r.events[0]!.timestamp);
     }
+    const exposition = await metrics.registry.metrics();
+    expect(exposition).toContain('weft_sequencer_sends_total{result="sequenced",node="seq-a"} 3');
+    expect(exposition).toContain('weft_sequencer_events_delivered_total{node="seq-a"} 6');
     // A request has one timestamp, for every member.
     expect(p1.events[0]!.timestamp).toBe(outcomes[0]!.timestamp);
     expect(p2.events[0]!.timestamp).toBe(outcomes[0]!.timestamp);

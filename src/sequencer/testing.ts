@@ -21,7 +21,7 @@ import {
   type SynchronizerId,
   UniqueIdentifier,
 } from '../identity/index.js';
-import { createLogger } from '../observability/index.js';
+import { createLogger, type NodeMetrics } from '../observability/index.js';
 import type { Storage } from '../storage/index.js';
 import {
   createGenesis,
@@ -141,6 +141,7 @@ export interface StartNodeOptions {
   readonly address?: string;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  readonly metrics?: NodeMetrics;
 }
 
 /**
@@ -172,6 +173,7 @@ export async function startSequencerNode(
     settings: options.settings ?? sequencerSettings(),
     logger: options.logger ?? createLogger({ level: 'silent' }),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   return { node, topology };
 }

@@ -363,6 +363,7 @@ export class SequencerClient {
         ),
       );
     });
+    if (this.#state === 'closed' || this.#state === 'failed') return;
     this.#state = 'connected';
     this.#connected.resolve(conn);
   }
