@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerDamlCommands } from './commands/daml.js';
 import { registerDarCommands } from './commands/dar.js';
 
 /** The package version, read from package.json so `weft --version` never drifts from the release. */
@@ -16,5 +17,6 @@ export function buildProgram(): Command {
     .description('Weft: privacy-preserving, permissioned distributed ledgers in the Canton architecture')
     .version(weftVersion(), '-V, --version', 'print the Weft version');
   registerDarCommands(program);
+  registerDamlCommands(program);
   return program;
 }

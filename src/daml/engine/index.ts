@@ -18,6 +18,7 @@ export {
   suffixTransaction,
 } from './ledger.js';
 export type { ReinterpretRequest, ReinterpretResult } from './reinterpret.js';
+export { renderTransaction, shortId } from './render.js';
 export {
   deriveContractDiscriminator,
   deriveNodeSeed,

@@ -27,6 +27,7 @@ export function cidOf(v: Value | undefined): ContractId {
 }
 
 /** A command result as JSON (the Ledger API encoding), for path access in tests. */
+// biome-ignore lint/suspicious/noExplicitAny: tests navigate results by path
 export function json(v: Value | undefined): any {
   return v === undefined ? undefined : valueToJson(v);
 }
