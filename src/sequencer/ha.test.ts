@@ -24,7 +24,7 @@ if (unavailable && process.env.CI === 'true')
 const HA = sequencerSettings({
   'high-availability': {
     'keep-alive-interval-ms': 20,
-    'offline-duration-ms': 600,
+    'offline-duration-ms': 1000,
     'online-check-interval-ms': 100,
     'poll-interval-ms': 10,
   },
