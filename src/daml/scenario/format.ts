@@ -130,7 +130,13 @@ export function parseDuration(v: unknown, path: string): bigint {
 function step(raw: unknown, i: number): Step {
   const path = `steps[${i}]`;
   const s = obj(raw, path);
-  const name = s.name === undefined ? `step ${i + 1}` : str(s.name, `${path}.name`);
+  const defaultName =
+    s.setTime !== undefined
+      ? `setTime ${s.setTime}`
+      : s.passTime !== undefined
+        ? `passTime ${s.passTime}`
+        : `step ${i + 1}`;
+  const name = s.name === undefined ? defaultName : str(s.name, `${path}.name`);
   if ('submit' in s) {
     onlyKeys(s, path, ['name', 'submit', 'expect', 'bind']);
     const sub = obj(s.submit, `${path}.submit`);
