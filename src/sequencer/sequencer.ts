@@ -24,7 +24,7 @@ import type { SequencerTopology } from './topology.js';
 import { SequencerWriter, type WriteOutcome, type WriteRequest } from './writer.js';
 
 const MAX_MESSAGE_ID_LENGTH = 256;
-/** How long the sequencer gives its own topology broadcasts (onboarding) to be sequenced. */
+/** How long the sequencer gives its own topology broadcasts (onboarding, operator changes) to be sequenced. */
 const OWN_SEND_WINDOW_US = 60_000_000n;
 const TOPOLOGY_PAGE = 100;
 
@@ -312,11 +312,32 @@ export class Sequencer {
    */
   async registerOnboarding(signedTransactions: readonly Uint8Array[]): Promise<void> {
     if (signedTransactions.length === 0) throw invalid('no onboarding topology transactions');
-    const now = this.#o.clock.now();
-    const check = await this.#o.topology.checkOnboarding(signedTransactions, now);
+    const check = await this.#o.topology.checkOnboarding(signedTransactions, this.#o.clock.now());
     if (!check.ok) {
       throw new WeftError(SequencerErrors.SEQUENCER_ONBOARDING_REJECTED, check.reason);
     }
+    const outcome = await this.#broadcastTopology(signedTransactions, 'onboarding');
+    this.#o.logger.info({ outcome: outcome.kind }, 'sequenced onboarding topology transactions');
+  }
+
+  /**
+   * Sequences the node operator's topology transactions (Admin API) as a topology broadcast sent by the sequencer
+   * itself, and resolves with their sequencing time. Every member validates them when they are delivered.
+   */
+  async submitTopology(signedTransactions: readonly Uint8Array[]): Promise<bigint> {
+    if (signedTransactions.length === 0) throw invalid('no topology transactions');
+    const outcome = await this.#broadcastTopology(signedTransactions, 'topology');
+    if (outcome.kind !== 'sequenced') {
+      throw new WeftError(
+        CommonErrors.INTERNAL,
+        'a topology broadcast with a fresh message id was a duplicate',
+      );
+    }
+    return outcome.ts;
+  }
+
+  async #broadcastTopology(signedTransactions: readonly Uint8Array[], kind: string): Promise<WriteOutcome> {
+    const now = this.#o.clock.now();
     const envelope: Envelope = {
       content: TopologyTransactionsBroadcast.toBinary({
         synchronizerId: this.#o.synchronizerId,
@@ -328,15 +349,14 @@ export class Sequencer {
     const sender = await this.#activeMember(this.#o.sequencerId);
     const request: SubmissionRequest = {
       sender: this.#o.sequencerId,
-      // A retry after a rejected onboarding must be sequenced again, so every registration gets its own id.
-      messageId: `onboarding-${Buffer.from(this.#o.random.bytes(16)).toString('hex')}`,
+      // A retry after a rejected onboarding must be sequenced again, so every broadcast gets its own id.
+      messageId: `${kind}-${Buffer.from(this.#o.random.bytes(16)).toString('hex')}`,
       maxSequencingTime: now + OWN_SEND_WINDOW_US,
       synchronizerId: this.#o.synchronizerId,
     };
-    const outcome = await this.#writer.submit(
+    return this.#writer.submit(
       this.#writeRequest(sender.id, request, [{ envelope, memberIds: [], allMembers: true }]),
     );
-    this.#o.logger.info({ outcome: outcome.kind }, 'sequenced onboarding topology transactions');
   }
 
   // ---- members ---------------------------------------------------------------------------------------------
