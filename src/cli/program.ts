@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerAdminCommands } from './commands/admin.js';
+import { registerDaemonCommand } from './commands/daemon.js';
 import { registerDamlCommands } from './commands/daml.js';
 import { registerDarCommands } from './commands/dar.js';
+import { registerSandboxCommand } from './commands/sandbox.js';
 
 /** The package version, read from package.json so `weft --version` never drifts from the release. */
 export function weftVersion(): string {
@@ -18,5 +21,8 @@ export function buildProgram(): Command {
     .version(weftVersion(), '-V, --version', 'print the Weft version');
   registerDarCommands(program);
   registerDamlCommands(program);
+  registerDaemonCommand(program);
+  registerAdminCommands(program);
+  registerSandboxCommand(program);
   return program;
 }

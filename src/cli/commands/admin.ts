@@ -1,0 +1,330 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { AdminClient, type AdminClientOptions } from '../../admin-api/index.js';
+import { CommonErrors, WeftError } from '../../errors/index.js';
+import {
+  GetIdentityResponse,
+  GetStatusResponse,
+  KeyPurpose,
+  NodeKind,
+} from '../../generated/weft/admin/v1/node_status_service.js';
+import { BootstrapResponse } from '../../generated/weft/admin/v1/synchronizer_bootstrap_service.js';
+import {
+  ListTransactionsResponse,
+  type TopologyChangeResult,
+  TopologyTransactionInfo,
+  TrustLevel,
+} from '../../generated/weft/admin/v1/topology_service.js';
+import {
+  OnboardingRestriction,
+  ParticipantPermission,
+  TopologyChangeOp,
+} from '../../generated/weft/topology/v1/topology.js';
+import { ParticipantId } from '../../identity/index.js';
+import { withSpan } from '../../observability/index.js';
+import { MAPPING_CODES, type MappingKind } from '../../topology/index.js';
+import { oneLine } from './daemon.js';
+
+interface ConnectionOptions {
+  endpoint: string;
+  ca?: string;
+  clientCert?: string;
+  clientKey?: string;
+  insecure?: boolean;
+  json?: boolean;
+}
+
+const DEFAULT_ENDPOINT = 'http://127.0.0.1:5002';
+
+function usage(message: string): WeftError {
+  return new WeftError(CommonErrors.INVALID_ARGUMENT, message);
+}
+
+function readPem(file: string, option: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw usage(`cannot read ${option} ${file}: ${(e as Error).message}`);
+  }
+}
+
+function clientOf(o: ConnectionOptions): AdminClient {
+  if ((o.clientCert === undefined) !== (o.clientKey === undefined)) {
+    throw usage('--client-cert and --client-key go together');
+  }
+  const options: AdminClientOptions = {
+    ...(o.ca ? { customTrustCertificates: readPem(o.ca, '--ca') } : {}),
+    ...(o.clientCert && o.clientKey
+      ? {
+          clientCertificate: {
+            certChain: readPem(o.clientCert, '--client-cert'),
+            privateKey: readPem(o.clientKey, '--client-key'),
+          },
+        }
+      : {}),
+    ...(o.insecure ? { insecure: true } : {}),
+  };
+  return new AdminClient(o.endpoint, options);
+}
+
+/** µs since the epoch as an ISO time. */
+const time = (us: bigint) => new Date(Number(us / 1000n)).toISOString();
+
+function print(lines: readonly string[]): void {
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function printJson(json: unknown): void {
+  process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+}
+
+function renderStatus(s: GetStatusResponse): string[] {
+  const kind = NodeKind[s.kind]?.toLowerCase() ?? 'unknown';
+  const width = Math.max(...s.checks.map((c) => c.name.length), ...s.endpoints.map((e) => e.api.length));
+  return [
+    `node          ${s.name} (${kind}), Weft ${s.version}`,
+    `uid           ${s.uid}`,
+    ...(s.memberId ? [`member        ${s.memberId}`] : []),
+    `synchronizer  ${s.synchronizerId ? `${s.synchronizerId} (protocol ${s.protocolVersion})` : 'none yet'}`,
+    `ready         ${s.ready ? 'yes' : 'no'}`,
+    ...s.checks.map((c) => `  ${c.name.padEnd(width)}  ${c.detail}`),
+    'endpoints',
+    ...s.endpoints.map((e) => `  ${e.api.padEnd(width)}  ${e.url}`),
+    `started       ${time(s.startedAt)}`,
+  ];
+}
+
+function renderIdentity(id: GetIdentityResponse): string[] {
+  return [
+    `uid        ${id.uid}`,
+    `namespace  ${id.namespace}`,
+    ...(id.memberId ? [`member     ${id.memberId}`] : []),
+    'keys',
+    ...id.keys.map(
+      (k) =>
+        `  ${(KeyPurpose[k.purpose] ?? '').toLowerCase().padEnd(10)}  ${k.scheme.padEnd(7)}  ${k.fingerprint}  ${Buffer.from(k.publicKey).toString('hex')}`,
+    ),
+  ];
+}
+
+function renderTransaction(t: TopologyTransactionInfo): string {
+  const op = t.operation === TopologyChangeOp.REMOVE ? 'Remove ' : '';
+  const validity = t.proposal
+    ? 'proposal'
+    : `valid from ${time(t.validFrom)}${t.validUntil === undefined ? '' : ` until ${time(t.validUntil)}`}`;
+  return `${op}${t.description}  serial ${t.serial}  ${validity}  signed by ${t.signedBy.join(', ')}  hash ${t.hash}`;
+}
+
+function renderChange(verb: string, r: TopologyChangeResult): string[] {
+  const t = r.transaction!;
+  return r.fullyAuthorized
+    ? [`${verb}: ${t.description} (serial ${t.serial}), in force since ${time(t.validFrom)}`]
+    : [
+        `${verb}: ${t.description} (serial ${t.serial}) is a proposal; it needs more signatures (hash ${t.hash})`,
+      ];
+}
+
+function mappingKind(name: string): MappingKind {
+  const kinds = Object.keys(MAPPING_CODES) as MappingKind[];
+  const kind = kinds.find((k) => k.toLowerCase() === name.toLowerCase());
+  if (!kind) throw usage(`mapping type '${name}' is not one of ${kinds.join(', ')}`);
+  return kind;
+}
+
+function participantIdArg(id: string): string {
+  // Checked here so a typo is reported before anything is sent, naming what is wrong with the id.
+  return String(ParticipantId.parse(id));
+}
+
+function permissionArg(name: string): ParticipantPermission {
+  const permissions = {
+    submission: ParticipantPermission.SUBMISSION,
+    confirmation: ParticipantPermission.CONFIRMATION,
+    observation: ParticipantPermission.OBSERVATION,
+  };
+  const p = permissions[name.toLowerCase() as keyof typeof permissions];
+  if (p === undefined)
+    throw usage(`permission '${name}' is not one of Submission, Confirmation, Observation`);
+  return p;
+}
+
+function trustLevelArg(name: string): TrustLevel {
+  const levels = { ordinary: TrustLevel.ORDINARY, vip: TrustLevel.VIP };
+  const level = levels[name.toLowerCase() as keyof typeof levels];
+  if (level === undefined) throw usage(`trust level '${name}' is not one of Ordinary, Vip`);
+  return level;
+}
+
+/** Runs one admin command: one line on stderr and exit code 1 on failure. */
+function action<A extends unknown[]>(
+  name: string,
+  run: (client: AdminClient, options: ConnectionOptions, ...args: A) => Promise<void>,
+) {
+  return async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const options = command.optsWithGlobals<ConnectionOptions>();
+    let client: AdminClient | undefined;
+    try {
+      client = clientOf(options);
+      const c = client;
+      await withSpan(`weft admin ${name}`, () => run(c, options, ...(args.slice(0, -2) as A)));
+    } catch (e) {
+      process.stderr.write(`weft admin ${name}: ${oneLine(e)}\n`);
+      process.exitCode = 1;
+    } finally {
+      client?.close();
+    }
+  };
+}
+
+/** `weft admin …`: operator commands against a node's Admin API (the console of Canton). */
+export function registerAdminCommands(program: Command): void {
+  const admin = program
+    .command('admin')
+    .description(
+      'operate a node through its Admin API (status, identity, bootstrap, topology, allow-listing)',
+    )
+    .option(
+      '-e, --endpoint <url>',
+      "the node's admin endpoint, http://host:port or https://host:port",
+      process.env.WEFT_ADMIN_ENDPOINT ?? DEFAULT_ENDPOINT,
+    )
+    .option('--ca <file>', 'PEM root certificate to trust for an https endpoint (a custom root CA)')
+    .option(
+      '--client-cert <file>',
+      'PEM client certificate, for a node that authenticates clients by certificate',
+    )
+    .option('--client-key <file>', 'PEM private key of the client certificate')
+    .option('--insecure', 'allow plaintext to a non-loopback host')
+    .option('--json', 'print JSON');
+
+  admin
+    .command('status')
+    .description('kind, identity, synchronizer, readiness and endpoints of the node')
+    .action(
+      action('status', async (client, o) => {
+        const s = await client.status();
+        if (o.json) printJson(GetStatusResponse.toJson(s));
+        else print(renderStatus(s));
+      }),
+    );
+
+  admin
+    .command('id')
+    .description("the node's unique identifier, namespace and public keys")
+    .action(
+      action('id', async (client, o) => {
+        const id = await client.identity();
+        if (o.json) printJson(GetIdentityResponse.toJson(id));
+        else print(renderIdentity(id));
+      }),
+    );
+
+  admin
+    .command('bootstrap')
+    .description('create the synchronizer on a sequencer node that has none (idempotent for the same name)')
+    .requiredOption(
+      '--name <name>',
+      'the synchronizer name (the synchronizer id is <name>::<owner namespace>)',
+    )
+    .option('--restricted', 'permissioned mode: only allow-listed participants may join (RestrictedOpen)')
+    .option('--topology-change-delay <ms>', 'delay between sequencing and effect of topology changes, in ms')
+    .action(
+      action('bootstrap', async (client, o) => {
+        const flags = o as ConnectionOptions & {
+          name: string;
+          restricted?: boolean;
+          topologyChangeDelay?: string;
+        };
+        const delay = flags.topologyChangeDelay;
+        if (delay !== undefined && !/^\d+$/.test(delay))
+          throw usage(`--topology-change-delay '${delay}' is not a number of milliseconds`);
+        const r = await client.bootstrap(flags.name, {
+          onboardingRestriction: flags.restricted
+            ? OnboardingRestriction.RESTRICTED_OPEN
+            : OnboardingRestriction.UNSPECIFIED,
+          ...(delay === undefined ? {} : { topologyChangeDelayMicros: BigInt(delay) * 1000n }),
+        });
+        if (o.json) printJson(BootstrapResponse.toJson(r));
+        else
+          print([
+            r.alreadyBootstrapped
+              ? `synchronizer ${r.synchronizerId} was bootstrapped already (at ${time(r.genesisTime)})`
+              : `bootstrapped synchronizer ${r.synchronizerId}`,
+            `sequencer ${r.sequencerId}`,
+          ]);
+      }),
+    );
+
+  const topology = admin.command('topology').description('the synchronizer topology as the node sees it');
+  topology
+    .command('list')
+    .description('topology transactions in force (head state), optionally of one type and mentioning an id')
+    .option('--type <mapping>', `only this mapping type (${Object.keys(MAPPING_CODES).join(', ')})`)
+    .option('--filter <text>', 'only transactions mentioning an identifier that contains this text')
+    .option('--proposals', 'also list pending proposals')
+    .option('--as-of <time>', 'the state effective at this ISO time instead of the head state')
+    .action(
+      action('topology list', async (client, o) => {
+        const flags = o as ConnectionOptions & {
+          type?: string;
+          filter?: string;
+          proposals?: boolean;
+          asOf?: string;
+        };
+        let asOf: bigint | undefined;
+        if (flags.asOf !== undefined) {
+          const ms = Date.parse(flags.asOf);
+          if (Number.isNaN(ms))
+            throw usage(`--as-of '${flags.asOf}' is not an ISO time like 2026-01-31T12:00:00Z`);
+          asOf = BigInt(ms) * 1000n;
+        }
+        const r = await client.listTopology({
+          ...(flags.type ? { mappingCode: MAPPING_CODES[mappingKind(flags.type)] } : {}),
+          ...(flags.filter ? { filter: flags.filter } : {}),
+          includeProposals: flags.proposals ?? false,
+          ...(asOf === undefined ? {} : { asOf }),
+        });
+        if (o.json) printJson(ListTransactionsResponse.toJson(r));
+        else
+          print([
+            `synchronizer ${r.synchronizerId}: ${r.transactions.length} transactions`,
+            ...r.transactions.map(renderTransaction),
+          ]);
+      }),
+    );
+
+  const participants = admin
+    .command('participants')
+    .description("the synchronizer's allow-list (ParticipantSynchronizerPermission)");
+  participants
+    .command('set-state')
+    .description(
+      'allow-list a participant (Canton 2.x participants.set_state); the trust level is accepted and ignored',
+    )
+    .argument('<participant-id>', 'PAR::name::fingerprint, as the participant operator reports it')
+    .argument('[permission]', 'Submission, Confirmation or Observation', 'Submission')
+    .argument('[trust-level]', 'Ordinary or Vip (no effect)', 'Ordinary')
+    .action(
+      action('participants set-state', async (client, o, id: string, permission: string, trust: string) => {
+        const r = await client.setParticipantState({
+          participantId: participantIdArg(id),
+          permission: permissionArg(permission),
+          trustLevel: trustLevelArg(trust),
+        });
+        if (o.json) printJson(TopologyTransactionInfo.toJson(r.transaction!));
+        else print(renderChange('allow-listed', r));
+      }),
+    );
+  participants
+    .command('revoke')
+    .description("remove a participant's permission; on a restricted synchronizer it loses access")
+    .argument('<participant-id>', 'PAR::name::fingerprint')
+    .action(
+      action('participants revoke', async (client, o, id: string) => {
+        const r = await client.revokeParticipant(participantIdArg(id));
+        if (o.json) printJson(TopologyTransactionInfo.toJson(r.transaction!));
+        else print(renderChange('revoked', r));
+      }),
+    );
+}

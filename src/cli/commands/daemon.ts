@@ -1,0 +1,384 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import type { Command } from 'commander';
+import {
+  type AdminApiServer,
+  type AdminNode,
+  type AdminSynchronizer,
+  adminApiOptions,
+  adminApiSchema,
+  type BootstrapOutcome,
+  type BootstrapRequest,
+  bootstrapSequencer,
+  GenesisStore,
+  type NodeEndpoint,
+  type SynchronizerGenesis,
+  startAdminApi,
+} from '../../admin-api/index.js';
+import {
+  apiServerSchema,
+  BASE_NODE_SCHEMAS,
+  loadConfig,
+  type NodeConfigOf,
+  selectNode,
+} from '../../config/index.js';
+import { CommonErrors, isWeftError, WeftError } from '../../errors/index.js';
+import { sequencerAuthenticationServiceDefinition } from '../../generated/weft/sequencer/v1/sequencer_authentication_service.grpc-server.js';
+import { sequencerConnectServiceDefinition } from '../../generated/weft/sequencer/v1/sequencer_connect_service.grpc-server.js';
+import { sequencerServiceDefinition } from '../../generated/weft/sequencer/v1/sequencer_service.grpc-server.js';
+import {
+  bindServer,
+  endpointUrl,
+  failingService,
+  requireTransportSecurity,
+  serverCredentials,
+} from '../../grpc/index.js';
+import type { SequencerId } from '../../identity/index.js';
+import { NodeRuntime, type NodeRuntimeOptions } from '../../node/index.js';
+import type { Logger } from '../../observability/index.js';
+import {
+  PROTOCOL_VERSION,
+  type PublicApiOptions,
+  publicApiOptions,
+  SequencerErrors,
+  SequencerNode,
+  sequencerNodeSchema,
+  sequencerTopologyOf,
+  sleep,
+} from '../../sequencer/index.js';
+import { TopologyProcessor } from '../../topology/index.js';
+
+/** The config schemas `weft daemon` reads: a sequencer node needs its admin and public API sections. */
+export const DAEMON_SCHEMAS = {
+  ...BASE_NODE_SCHEMAS,
+  sequencer: sequencerNodeSchema.extend({ 'admin-api': adminApiSchema, 'public-api': apiServerSchema }),
+};
+
+export type DaemonNodeConfig = NodeConfigOf<typeof DAEMON_SCHEMAS>;
+export type SequencerDaemonConfig = Extract<DaemonNodeConfig, { kind: 'sequencer' }>;
+
+/** How often a sequencer that has no synchronizer looks whether another node of it was bootstrapped. */
+const GENESIS_POLL_MS = 500;
+
+interface Serving {
+  readonly genesis: SynchronizerGenesis;
+  readonly topology: TopologyProcessor;
+  readonly node: SequencerNode;
+}
+
+/**
+ * A sequencer node as a process runs it: the node runtime, the Admin API, and the sequencer once the node has a
+ * synchronizer. Until then the public API port is bound and answers every call with SEQUENCER_UNAVAILABLE, and the
+ * node waits for a bootstrap through its Admin API or by another node of the same sequencer (sharing the
+ * database); then it processes the genesis and serves the sequencer on the same port.
+ */
+export class SequencerDaemon implements AdminNode {
+  readonly startedAt: bigint;
+  #admin: AdminApiServer | undefined;
+  #placeholder: grpc.Server | undefined;
+  #publicPort: number;
+  #serving: Serving | undefined;
+  /** Activation is serialised: a local bootstrap and a genesis found in the database may race. */
+  #activation: Promise<void> = Promise.resolve();
+  readonly #stopping = new AbortController();
+
+  private constructor(
+    readonly runtime: NodeRuntime,
+    readonly config: SequencerDaemonConfig,
+    readonly version: string,
+    private readonly genesisStore: GenesisStore,
+    private readonly publicApi: PublicApiOptions,
+  ) {
+    this.startedAt = runtime.clock.now();
+    this.#publicPort = publicApi.port;
+  }
+
+  /** Starts the node on a running runtime; `runtime.stop()` stops everything it started. */
+  static async start(
+    runtime: NodeRuntime,
+    config: SequencerDaemonConfig,
+    version: string,
+  ): Promise<SequencerDaemon> {
+    const publicApi = {
+      ...(await publicApiOptions(config.publicApi)),
+      insecure: config.sequencer.insecure,
+    };
+    const adminApi = await adminApiOptions(config.adminApi);
+    const daemon = new SequencerDaemon(
+      runtime,
+      config,
+      version,
+      await GenesisStore.open(runtime.storage),
+      publicApi,
+    );
+    runtime.addReadinessCheck('sequencer', async () =>
+      daemon.#serving ? undefined : 'no synchronizer yet: bootstrap it with weft admin bootstrap',
+    );
+    runtime.onStop(() => daemon.#stopSequencer());
+    const genesis = await daemon.genesisStore.load();
+    if (genesis) await daemon.#activate(genesis);
+    else {
+      await daemon.#servePlaceholder();
+      runtime.logger.info(
+        'no synchronizer yet: waiting for a bootstrap (weft admin bootstrap) or for another node of this sequencer',
+      );
+      daemon.#watchForGenesis();
+    }
+    daemon.#admin = await startAdminApi(daemon, adminApi, runtime.logger);
+    runtime.onStop(() => daemon.#admin!.close());
+    return daemon;
+  }
+
+  /** The bound ports, for logs and `--port-file`. */
+  get ports(): { admin: number; public: number; monitoring: number } {
+    return {
+      admin: this.#admin?.port ?? 0,
+      public: this.#publicPort,
+      monitoring: this.runtime.monitoringPort,
+    };
+  }
+
+  /** The sequencer while the node serves one. */
+  get sequencerNode(): SequencerNode | undefined {
+    return this.#serving?.node;
+  }
+
+  endpoints(): readonly NodeEndpoint[] {
+    const monitoring = this.runtime.config.monitoring.httpServer;
+    return [
+      ...(this.#admin ? [{ api: 'admin-api', url: this.#admin.url, port: this.#admin.port }] : []),
+      {
+        api: 'public-api',
+        url: endpointUrl(
+          this.publicApi.address ?? '127.0.0.1',
+          this.#publicPort,
+          this.publicApi.tls !== undefined,
+        ),
+        port: this.#publicPort,
+      },
+      {
+        api: 'monitoring',
+        url: endpointUrl(monitoring.address, this.runtime.monitoringPort, false),
+        port: this.runtime.monitoringPort,
+      },
+    ];
+  }
+
+  synchronizer(): AdminSynchronizer | undefined {
+    const serving = this.#serving;
+    if (!serving) return undefined;
+    return {
+      synchronizerId: serving.genesis.synchronizerId,
+      protocolVersion: PROTOCOL_VERSION,
+      topology: serving.topology,
+      submitTopology: (txs) => serving.node.sequencer.submitTopology(txs),
+    };
+  }
+
+  async bootstrap(request: BootstrapRequest): Promise<BootstrapOutcome> {
+    const outcome = await bootstrapSequencer(
+      this.genesisStore,
+      this.runtime.identity,
+      request,
+      this.runtime.clock.now(),
+    );
+    await this.#activate(outcome.genesis);
+    return outcome;
+  }
+
+  #activate(genesis: SynchronizerGenesis): Promise<void> {
+    const run = this.#activation.then(async () => {
+      if (this.#serving || this.#stopping.signal.aborted) return;
+      const { runtime, config } = this;
+      const topology = await TopologyProcessor.create({
+        storage: runtime.storage,
+        synchronizerId: genesis.synchronizerId,
+        logger: runtime.logger.child({ component: 'topology' }),
+      });
+      // Nodes of one sequencer share the topology store: the first to start processes the genesis.
+      if (topology.lastSequenced === undefined) await topology.process(genesis.genesisTs, genesis.batch);
+      await this.#closePlaceholder();
+      const node = await SequencerNode.start({
+        name: config.name,
+        synchronizerId: String(genesis.synchronizerId),
+        sequencerId: String(runtime.identity.member as SequencerId),
+        signingKey: runtime.identity.signingKey.privateKey,
+        storage: runtime.storage,
+        topology: sequencerTopologyOf(topology),
+        publicApi: { ...this.publicApi, port: this.#publicPort },
+        settings: config.sequencer,
+        clock: runtime.clock,
+        random: runtime.random,
+        logger: runtime.logger,
+        metrics: runtime.metrics,
+      });
+      this.#publicPort = node.port;
+      this.#serving = { genesis, topology, node };
+      runtime.logger.info(
+        { synchronizerId: String(genesis.synchronizerId), endpoint: node.endpoint },
+        `sequencer ${runtime.identity.member} serves synchronizer ${genesis.synchronizerId}`,
+      );
+    });
+    this.#activation = run.catch(() => {});
+    return run;
+  }
+
+  /** Binds the public API port with services that answer SEQUENCER_UNAVAILABLE until the node is bootstrapped. */
+  async #servePlaceholder(): Promise<void> {
+    const { address = '127.0.0.1', tls, insecure = false } = this.publicApi;
+    requireTransportSecurity(
+      address,
+      tls,
+      insecure,
+      SequencerErrors.SEQUENCER_INSECURE_CONNECTION,
+      'public API',
+      'configure public-api.tls, bind to a loopback address, or set sequencer.insecure for a TLS-terminating proxy',
+    );
+    const error = new WeftError(
+      SequencerErrors.SEQUENCER_UNAVAILABLE,
+      `sequencer node ${this.config.name} has no synchronizer yet; its operator bootstraps it with weft admin bootstrap`,
+    );
+    const server = new grpc.Server();
+    for (const definition of [
+      sequencerConnectServiceDefinition,
+      sequencerAuthenticationServiceDefinition,
+      sequencerServiceDefinition,
+    ]) {
+      server.addService(definition, failingService(definition, error, 'sequencer'));
+    }
+    this.#publicPort = await bindServer(
+      server,
+      address,
+      this.#publicPort,
+      serverCredentials(tls),
+      'sequencer public API',
+    );
+    this.#placeholder = server;
+  }
+
+  async #closePlaceholder(): Promise<void> {
+    const server = this.#placeholder;
+    this.#placeholder = undefined;
+    // Cut at once: the port is rebound by the real public API right after.
+    server?.forceShutdown();
+  }
+
+  #watchForGenesis(): void {
+    const signal = this.#stopping.signal;
+    const poll = async (): Promise<void> => {
+      while (!signal.aborted && !this.#serving) {
+        try {
+          const genesis = await this.genesisStore.load();
+          if (genesis) {
+            await this.#activate(genesis);
+            return;
+          }
+        } catch (e) {
+          this.runtime.logger.error(
+            { err: e },
+            'starting the sequencer after the bootstrap failed; retrying',
+          );
+        }
+        await sleep(this.runtime.clock, GENESIS_POLL_MS, signal);
+      }
+    };
+    void poll();
+  }
+
+  async #stopSequencer(): Promise<void> {
+    this.#stopping.abort();
+    await this.#activation;
+    await this.#closePlaceholder();
+    await this.#serving?.node.stop();
+  }
+}
+
+/** A node a process runs: stopping it stops everything it started and closes its storage. */
+export interface DaemonNode {
+  readonly runtime: NodeRuntime;
+  readonly node: SequencerDaemon;
+}
+
+/**
+ * Starts the node `config` describes. Only sequencer nodes run today: the other kinds fail with a clear error.
+ * `options` overrides the runtime's logger, clock or randomness (the sandbox shares one log stream).
+ */
+export async function startDaemonNode(
+  config: DaemonNodeConfig,
+  version: string,
+  options: Omit<NodeRuntimeOptions, 'config'> = {},
+): Promise<DaemonNode> {
+  if (config.kind !== 'sequencer') {
+    throw new WeftError(
+      CommonErrors.FAILED_PRECONDITION,
+      `${config.kind} nodes are not available yet (node ${config.name}); this version runs sequencer nodes`,
+    );
+  }
+  const runtime = await NodeRuntime.start({ config, ...options });
+  try {
+    return { runtime, node: await SequencerDaemon.start(runtime, config, version) };
+  } catch (e) {
+    await runtime.stop();
+    throw e;
+  }
+}
+
+/** One line for stderr: the code and message of a WeftError, the message of anything else. */
+export function oneLine(e: unknown): string {
+  const text = isWeftError(e) ? e.toString() : e instanceof Error ? e.message : String(e);
+  return text.replace(/\s*\n\s*/g, ' ');
+}
+
+function writePortFile(file: string, ports: Record<string, number>): void {
+  // Written whole under a temporary name, so a reader never sees a partial file.
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(ports)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
+async function flush(logger: Logger): Promise<void> {
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+}
+
+/** `weft daemon -c FILE [--node NAME] [--port-file FILE]`: runs one node until SIGTERM or SIGINT. */
+export function registerDaemonCommand(program: Command): void {
+  program
+    .command('daemon')
+    .description('run one node (sequencer nodes today) from a config file until SIGTERM or SIGINT')
+    .requiredOption('-c, --config <file>', 'the config file (.conf HOCON, .yaml, .json)')
+    .option('--node <name>', 'the node to run when the file defines several')
+    .option(
+      '--port-file <file>',
+      'write the bound ports as JSON ({"admin","public","monitoring"}) to this file',
+    )
+    .action(async (options: { config: string; node?: string; portFile?: string }) => {
+      let running: DaemonNode | undefined;
+      try {
+        const config = selectNode(
+          await loadConfig(options.config, { nodeSchemas: DAEMON_SCHEMAS }),
+          options.node,
+        );
+        running = await startDaemonNode(config, program.version() ?? 'unknown');
+      } catch (e) {
+        process.stderr.write(`weft daemon: ${oneLine(e)}\n`);
+        process.exit(1);
+      }
+      const { runtime, node } = running;
+      const ports = node.ports;
+      runtime.logger.info({ ports }, `node ${runtime.config.name} listening`);
+      if (options.portFile) writePortFile(options.portFile, ports);
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) {
+          // A second signal while stopping: give up on a graceful stop.
+          process.exit(1);
+        }
+        stopping = true;
+        runtime.logger.info({ signal }, `stopping node ${runtime.config.name}`);
+        await runtime.stop();
+        await flush(runtime.logger);
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+    });
+}

@@ -1,0 +1,101 @@
+// The `weft` commands as an operator runs them: the sandbox, a daemon with a broken config, admin commands with
+// bad input. Needs `npm run build` (npm test builds first).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { weft } from './processes.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'weft-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The one line a failing command writes to stderr. */
+function oneLine(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  return lines[0]!;
+}
+
+describe('weft', () => {
+  it('sandbox --check: bootstraps, onboards two participants, exchanges messages and exits 0', async () => {
+    const r = await weft([
+      'sandbox',
+      '--check',
+      '--public-port',
+      '0',
+      '--admin-port',
+      '0',
+      '--round-trips',
+      '5',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/synchronizer {2}sandbox::1220[0-9a-f]{64}/);
+    expect(r.stdout).toMatch(/public API {4}http:\/\/127\.0\.0\.1:\d+/);
+    expect(r.stdout).toMatch(/admin API {5}http:\/\/127\.0\.0\.1:\d+/);
+    expect(r.stdout).toMatch(/metrics {7}http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    expect(r.stdout).toMatch(/alice {2}PAR::alice::1220/);
+    expect(r.stdout).toMatch(/ping-pong alice → bob → alice: 5 round trips, p50 [\d.]+ ms, p99 [\d.]+ ms/);
+    expect(r.stdout).toContain('sandbox check passed');
+  });
+
+  it('daemon: a config error is one line naming the bad key, exit 1', async () => {
+    const file = join(dir, 'bad.conf');
+    writeFileSync(
+      file,
+      `weft.node {
+  name = seq
+  kind = sequencer
+  storage { type = sqlite, file = "${join(dir, 'bad.db')}" }
+  public-api.port = 0
+  admin-api.prot = 5002
+}
+`,
+    );
+    const r = await weft(['daemon', '-c', file]);
+    expect(r.code).toBe(1);
+    expect(oneLine(r.stderr)).toBe(
+      `weft daemon: CONFIG_INVALID(8): invalid config ${file} (2 problems): weft.node.admin-api.port: missing (expected a port 0..65535); weft.node.admin-api.prot: unknown key (did you mean 'port'?)`,
+    );
+    const missing = await weft(['daemon', '-c', join(dir, 'nope.conf')]);
+    expect(missing.code).toBe(1);
+    expect(oneLine(missing.stderr)).toMatch(/^weft daemon: CONFIG_FILE_NOT_FOUND/);
+  });
+
+  it('daemon: node kinds that do not run yet say so', async () => {
+    const file = join(dir, 'participant.conf');
+    writeFileSync(
+      file,
+      `weft.node { name = p1, kind = participant, storage { type = sqlite, file = "${join(dir, 'p1.db')}" } }\n`,
+    );
+    const r = await weft(['daemon', '-c', file]);
+    expect(r.code).toBe(1);
+    expect(oneLine(r.stderr)).toBe(
+      'weft daemon: FAILED_PRECONDITION(9): participant nodes are not available yet (node p1); this version runs sequencer nodes',
+    );
+  });
+
+  it('admin: bad input and unreachable nodes give one line and exit 1', async () => {
+    const id = await weft(['admin', 'participants', 'set-state', 'PAR::alice::1220abc']);
+    expect(id.code).toBe(1);
+    expect(oneLine(id.stderr)).toMatch(
+      /^weft admin participants set-state: INVALID_IDENTIFIER\(8\): namespace '1220abc' of .* is not a valid fingerprint/,
+    );
+    const valid = `PAR::alice::1220${'a'.repeat(64)}`;
+    const permission = await weft(['admin', 'participants', 'set-state', valid, 'Admin']);
+    expect(oneLine(permission.stderr)).toBe(
+      "weft admin participants set-state: INVALID_ARGUMENT(8): permission 'Admin' is not one of Submission, Confirmation, Observation",
+    );
+    const down = await weft(['admin', '-e', 'http://127.0.0.1:1', 'status']);
+    expect(down.code).toBe(1);
+    expect(oneLine(down.stderr)).toMatch(
+      /^weft admin status: ADMIN_CONNECTION_FAILED\(1\): admin endpoint http:\/\/127\.0\.0\.1:1 failed: UNAVAILABLE/,
+    );
+    const plaintext = await weft(['admin', '-e', 'http://10.1.2.3:5002', 'status']);
+    expect(oneLine(plaintext.stderr)).toMatch(
+      /ADMIN_INSECURE_CONNECTION\(8\): admin endpoint http:\/\/10\.1\.2\.3:5002 is plaintext/,
+    );
+    const type = await weft(['admin', 'topology', 'list', '--type', 'Nope']);
+    expect(oneLine(type.stderr)).toMatch(/mapping type 'Nope' is not one of NamespaceDelegation, /);
+  });
+});

@@ -1,0 +1,181 @@
+/**
+ * Helpers for tests that run the `weft` CLI as real processes (`node dist/cli/main.js`, built by `npm test` or
+ * `npm run build`): daemons that report their ports through `--port-file`, one-shot commands, certificates.
+ */
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = join(REPO, 'dist/cli/main.js');
+
+if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
+
+export interface Ports {
+  readonly admin: number;
+  readonly public: number;
+  readonly monitoring: number;
+}
+
+export interface Daemon {
+  readonly child: ChildProcess;
+  readonly ports: Ports;
+  readonly adminUrl: string;
+  readonly publicUrl: string;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** Sends `signal` and resolves with the exit code (null when killed by a signal). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Kills every daemon a test left running (for afterAll). */
+export function killAll(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+
+/** Starts `weft daemon -c config` and resolves once it wrote its ports; rejects with its output if it exits. */
+export async function startDaemon(
+  config: string,
+  portFile: string,
+  options: { readonly env?: NodeJS.ProcessEnv; readonly tls?: boolean } = {},
+): Promise<Daemon> {
+  writeFileSync(portFile, '');
+  const child = spawn(process.execPath, [CLI, 'daemon', '-c', config, '--port-file', portFile], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let output = '';
+  child.stdout!.on('data', (d) => {
+    output += d;
+  });
+  child.stderr!.on('data', (d) => {
+    output += d;
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  let exitCode: number | null | undefined;
+  void exited.then((c) => {
+    exitCode = c;
+  });
+  const deadline = Date.now() + 20_000;
+  let ports: Ports | undefined;
+  while (!ports) {
+    if (exitCode !== undefined) throw new Error(`weft daemon exited with ${exitCode}: ${output}`);
+    if (Date.now() > deadline) throw new Error(`weft daemon did not report its ports: ${output}`);
+    const text = readFileSync(portFile, 'utf8');
+    if (text) ports = JSON.parse(text) as Ports;
+    else await new Promise((r) => setTimeout(r, 25));
+  }
+  const scheme = options.tls ? 'https' : 'http';
+  return {
+    child,
+    ports,
+    adminUrl: `${scheme}://127.0.0.1:${ports.admin}`,
+    publicUrl: `${scheme}://127.0.0.1:${ports.public}`,
+    output: () => output,
+    stop: (signal = 'SIGTERM') => {
+      if (exitCode !== undefined) return Promise.resolve(exitCode);
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `weft ...args` to completion. */
+export function weft(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve) =>
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    ),
+  );
+}
+
+/** A port nobody listens on now (bound and released), so a config can name it before the daemon starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A root CA and a server certificate for 127.0.0.1 and localhost that it issued, made with the openssl CLI. */
+export function certificates(
+  dir: string,
+  name: string,
+): { caFile: string; certFile: string; keyFile: string } {
+  const file = (f: string) => join(dir, `${name}-${f}`);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.crt'),
+    '-subj',
+    `/CN=${name} CA`,
+    '-days',
+    '2',
+  );
+  openssl('req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=localhost');
+  writeFileSync(file('san.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.crt'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file('server.crt'),
+    '-days',
+    '2',
+    '-extfile',
+    file('san.cnf'),
+  );
+  return { caFile: file('ca.crt'), certFile: file('server.crt'), keyFile: file('server.key') };
+}
+
+/** Polls `condition` every 20 ms until it holds, failing after `timeoutMs` with `what`. */
+export async function eventually(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
