@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CryptoErrors } from '../crypto/index.js';
 import { openStorage, type Storage } from '../storage/index.js';
-import { parseEndpoint } from './client/endpoint.js';
+import { parseSequencerEndpoint } from './client/endpoint.js';
 import { systemClock } from './clock.js';
 import { sequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
@@ -132,11 +132,13 @@ describe('sequencer client', () => {
   });
 
   it('refuses plaintext off loopback, on both sides', async () => {
-    expect(() => parseEndpoint('http://10.1.2.3:5001')).toThrow(
+    expect(() => parseSequencerEndpoint('http://10.1.2.3:5001')).toThrow(
       expect.objectContaining({ code: SequencerErrors.SEQUENCER_INSECURE_CONNECTION.code }),
     );
-    expect(parseEndpoint('http://10.1.2.3:5001', true).secure).toBe(false);
-    expect(parseEndpoint('https://sequencer.example.com:443').target).toBe('sequencer.example.com:443');
+    expect(parseSequencerEndpoint('http://10.1.2.3:5001', true).secure).toBe(false);
+    expect(parseSequencerEndpoint('https://sequencer.example.com:443').target).toBe(
+      'sequencer.example.com:443',
+    );
     const sync = testSynchronizer({ seed: 'plain', participants: 0, now: systemClock.now() });
     const refused = await rejection(
       startSequencerNode(sync, { name: 'seq', storage: await sqlite('plain'), address: '0.0.0.0' }),

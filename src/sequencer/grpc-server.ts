@@ -11,17 +11,22 @@ import type {
   SubscribeRequest,
   SubscribeResponse,
 } from '../generated/weft/sequencer/v1/sequencer_service.js';
+import {
+  auditedUnary,
+  bindServer,
+  type CallLogging,
+  requireTransportSecurity,
+  type ServerTls,
+  serverCredentials,
+  toStatus,
+} from '../grpc/index.js';
 import type { Clock } from './clock.js';
 import { SequencerErrors } from './errors.js';
-import { AUTHORIZATION_METADATA_KEY, isLoopback, MEMBER_METADATA_KEY, toStatus } from './grpc-common.js';
+import { AUTHORIZATION_METADATA_KEY, MEMBER_METADATA_KEY, SERVICE_NAME } from './grpc-common.js';
 import type { Sequencer } from './sequencer.js';
 import type { SequencerTopology } from './topology.js';
 
-/** PEM-encoded server certificate chain and private key. */
-export interface ServerTls {
-  readonly certChain: Uint8Array | string;
-  readonly privateKey: Uint8Array | string;
-}
+export type { ServerTls };
 
 export interface PublicApiOptions {
   /** Bind address; default 127.0.0.1. */
@@ -56,12 +61,14 @@ export async function startPublicApi(
   maxRequestSize: number,
 ): Promise<PublicApiServer> {
   const address = options.address ?? '127.0.0.1';
-  if (!options.tls && !isLoopback(address) && !options.insecure) {
-    throw new WeftError(
-      SequencerErrors.SEQUENCER_INSECURE_CONNECTION,
-      `the public API on ${address} has no TLS; configure public-api.tls, bind to a loopback address, or set sequencer.insecure for a TLS-terminating proxy`,
-    );
-  }
+  requireTransportSecurity(
+    address,
+    options.tls,
+    options.insecure ?? false,
+    SequencerErrors.SEQUENCER_INSECURE_CONNECTION,
+    SERVICE_NAME,
+    'configure public-api.tls, bind to a loopback address, or set sequencer.insecure for a TLS-terminating proxy',
+  );
   const server = new grpc.Server({
     // The transport limit: room for the submission plus its signature and framing.
     'grpc.max_receive_message_length': maxRequestSize + 64 * 1024,
@@ -70,31 +77,7 @@ export async function startPublicApi(
   server.addService(sequencerAuthenticationServiceDefinition, authenticationService(context));
   const sequencerService = new SubscriptionTracking(context);
   server.addService(sequencerServiceDefinition, sequencerService.service());
-  const credentials = options.tls
-    ? grpc.ServerCredentials.createSsl(
-        null,
-        [
-          {
-            cert_chain: Buffer.from(options.tls.certChain),
-            private_key: Buffer.from(options.tls.privateKey),
-          },
-        ],
-        false,
-      )
-    : grpc.ServerCredentials.createInsecure();
-  const host = address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${options.port}`, credentials, (e, bound) =>
-      e
-        ? reject(
-            new WeftError(
-              CommonErrors.UNAVAILABLE,
-              `cannot bind the sequencer public API to ${host}:${options.port}: ${e.message}`,
-            ),
-          )
-        : resolve(bound),
-    ),
-  );
+  const port = await bindServer(server, address, options.port, serverCredentials(options.tls), SERVICE_NAME);
   return {
     port,
     async close(graceful) {
@@ -108,26 +91,14 @@ export async function startPublicApi(
   };
 }
 
-function unary<Req, Res>(
-  logger: Logger,
-  method: string,
-  handle: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
-): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    handle(call).then(
-      (response) => callback(null, response),
-      (e: unknown) => {
-        if (!(e instanceof WeftError)) logger.error({ err: e, method }, 'sequencer API call failed');
-        else logger.debug({ method, code: e.code, message: e.message }, 'sequencer API call rejected');
-        callback(toStatus(e));
-      },
-    );
-  };
+/** Unary calls run in a span continuing the caller's trace and log one audit line each (at debug: sends are hot). */
+function callLogging(c: ApiContext): CallLogging {
+  return { logger: c.logger, level: 'debug', service: SERVICE_NAME };
 }
 
 function connectService(c: ApiContext): ISequencerConnectService {
   return {
-    handshake: unary(c.logger, 'Handshake', async (call) => {
+    handshake: auditedUnary(callLogging(c), 'Handshake', async (call) => {
       const version = c.topology.protocolVersion;
       if (!call.request.clientProtocolVersions.includes(version)) {
         throw new WeftError(
@@ -145,12 +116,12 @@ function connectService(c: ApiContext): ISequencerConnectService {
         dynamicParameters: await c.topology.parameters(c.clock.now()),
       };
     }),
-    getSynchronizerId: unary(c.logger, 'GetSynchronizerId', async () => ({
+    getSynchronizerId: auditedUnary(callLogging(c), 'GetSynchronizerId', async () => ({
       synchronizerId: c.synchronizerId,
       sequencerId: c.sequencerId,
     })),
-    registerOnboardingTopologyTransactions: unary(
-      c.logger,
+    registerOnboardingTopologyTransactions: auditedUnary(
+      callLogging(c),
       'RegisterOnboardingTopologyTransactions',
       async (call) => {
         await c.sequencer.registerOnboarding(call.request.signedTransactions);
@@ -163,7 +134,7 @@ function connectService(c: ApiContext): ISequencerConnectService {
 function authenticationService(c: ApiContext): ISequencerAuthenticationService {
   const auth = c.sequencer.auth;
   return {
-    challenge: unary(c.logger, 'Challenge', async (call) => {
+    challenge: auditedUnary(callLogging(c), 'Challenge', async (call) => {
       const versions = call.request.memberProtocolVersions;
       if (versions.length > 0 && !versions.includes(c.topology.protocolVersion)) {
         throw new WeftError(
@@ -173,11 +144,11 @@ function authenticationService(c: ApiContext): ISequencerAuthenticationService {
       }
       return auth.challenge(call.request.member);
     }),
-    authenticate: unary(c.logger, 'Authenticate', async (call) => {
+    authenticate: auditedUnary(callLogging(c), 'Authenticate', async (call) => {
       const r = call.request;
       return auth.authenticate(r.member, r.nonce, r.signature, r.signedBy);
     }),
-    logout: unary(c.logger, 'Logout', async (call) => {
+    logout: auditedUnary(callLogging(c), 'Logout', async (call) => {
       auth.logout(call.request.token);
       return {};
     }),
@@ -218,7 +189,7 @@ class SubscriptionTracking {
   service(): ISequencerService {
     const c = this.c;
     return {
-      sendAsync: unary(c.logger, 'SendAsync', async (call) => {
+      sendAsync: auditedUnary(callLogging(c), 'SendAsync', async (call) => {
         const { member } = authenticate(c, call.metadata);
         const signed = call.request.signedSubmissionRequest;
         if (!signed)
@@ -226,7 +197,7 @@ class SubscriptionTracking {
         await c.sequencer.sendAsync(member, signed);
         return {};
       }),
-      acknowledge: unary(c.logger, 'Acknowledge', async (call) => {
+      acknowledge: auditedUnary(callLogging(c), 'Acknowledge', async (call) => {
         const { member } = authenticate(c, call.metadata);
         const signed = call.request.signedAcknowledgement;
         if (!signed)
@@ -234,24 +205,28 @@ class SubscriptionTracking {
         await c.sequencer.acknowledge(member, signed);
         return {};
       }),
-      getTime: unary(c.logger, 'GetTime', async (call) => {
+      getTime: auditedUnary(callLogging(c), 'GetTime', async (call) => {
         authenticate(c, call.metadata);
         return { sequencingTime: c.sequencer.getTime() };
       }),
-      downloadTopologyStateForInit: unary(c.logger, 'DownloadTopologyStateForInit', async (call) => {
-        const { member } = authenticate(c, call.metadata);
-        if (call.request.member !== member) {
-          throw new WeftError(
-            CommonErrors.PERMISSION_DENIED,
-            `${member} cannot download the state for ${call.request.member}`,
-          );
-        }
-        return { topologyStateSnapshot: await c.topology.exportState() };
-      }),
+      downloadTopologyStateForInit: auditedUnary(
+        callLogging(c),
+        'DownloadTopologyStateForInit',
+        async (call) => {
+          const { member } = authenticate(c, call.metadata);
+          if (call.request.member !== member) {
+            throw new WeftError(
+              CommonErrors.PERMISSION_DENIED,
+              `${member} cannot download the state for ${call.request.member}`,
+            );
+          }
+          return { topologyStateSnapshot: await c.topology.exportState() };
+        },
+      ),
       subscribe: (call) => {
         this.#subscribe(call).catch((e: unknown) => {
           if (!(e instanceof WeftError)) c.logger.error({ err: e }, 'subscription failed');
-          if (!call.cancelled) call.emit('error', toStatus(e));
+          if (!call.cancelled) call.emit('error', toStatus(e, SERVICE_NAME));
         });
       },
     };

@@ -12,7 +12,7 @@ export {
   SequencerClient,
   type SequencerClientOptions,
 } from './client/client.js';
-export { parseEndpoint, type TransportOptions } from './client/endpoint.js';
+export { parseSequencerEndpoint, type TransportOptions } from './client/endpoint.js';
 export { downloadTopologyStateForInit, registerOnboardingTransactions } from './client/onboarding.js';
 export { type Clock, sleep, systemClock } from './clock.js';
 export {
@@ -25,7 +25,7 @@ export {
   type WriterPreset,
 } from './config.js';
 export { SequencerErrors } from './errors.js';
-export { AUTHORIZATION_METADATA_KEY, isLoopback, MEMBER_METADATA_KEY } from './grpc-common.js';
+export { AUTHORIZATION_METADATA_KEY, MEMBER_METADATA_KEY } from './grpc-common.js';
 export type { PublicApiOptions, PublicApiServer, ServerTls } from './grpc-server.js';
 export { publicApiOptions, SequencerNode, type SequencerNodeOptions } from './node.js';
 export { type PruningStatus, Sequencer, type SequencerOptions } from './sequencer.js';

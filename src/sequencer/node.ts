@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { ApiServerConfig } from '../config/index.js';
 import { type RandomSource, type SigningPrivateKey, systemRandom } from '../crypto/index.js';
-import { CommonErrors, WeftError } from '../errors/index.js';
+import { endpointUrl, readServerTls } from '../grpc/index.js';
 import { createLogger, type NodeMetrics } from '../observability/index.js';
 import type { Storage } from '../storage/index.js';
 import { type Clock, systemClock } from './clock.js';
@@ -13,30 +12,10 @@ import type { SequencerTopology } from './topology.js';
 
 /** The public API options of a node's `public-api` config section, reading the TLS files it names. */
 export async function publicApiOptions(api: ApiServerConfig): Promise<PublicApiOptions> {
-  if (!api.tls) return { address: api.address, port: api.port };
-  if (api.tls.trustCollectionFile !== undefined) {
-    throw new WeftError(
-      CommonErrors.INVALID_ARGUMENT,
-      'public-api.tls.trust-collection-file (client certificates) is not supported by the sequencer public API: members authenticate with tokens',
-    );
-  }
-  const read = async (file: string, what: string) => {
-    try {
-      return await readFile(file);
-    } catch (e) {
-      throw new WeftError(
-        CommonErrors.INVALID_ARGUMENT,
-        `cannot read public-api.tls.${what} ${file}: ${e instanceof Error ? e.message : String(e)}`,
-      );
-    }
-  };
   return {
     address: api.address,
     port: api.port,
-    tls: {
-      certChain: await read(api.tls.certChainFile, 'cert-chain-file'),
-      privateKey: await read(api.tls.privateKeyFile, 'private-key-file'),
-    },
+    ...(api.tls ? { tls: await readServerTls(api.tls, 'public-api') } : {}),
   };
 }
 
@@ -107,9 +86,7 @@ export class SequencerNode {
       await sequencer.stop(true);
       throw e;
     }
-    const address = options.publicApi.address ?? '127.0.0.1';
-    const host = address === '0.0.0.0' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
-    const endpoint = `${options.publicApi.tls ? 'https' : 'http'}://${host}:${api.port}`;
+    const endpoint = endpointUrl(options.publicApi.address ?? '127.0.0.1', api.port, !!options.publicApi.tls);
     logger.info({ endpoint, nodeIndex: sequencer.nodeIndex }, 'sequencer node started');
     return new SequencerNode(options.name, sequencer, api, endpoint);
   }

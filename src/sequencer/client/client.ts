@@ -16,12 +16,13 @@ import {
   SubmissionRequest,
 } from '../../generated/weft/sequencer/v1/sequencing.js';
 import type { DynamicSynchronizerParameters } from '../../generated/weft/topology/v1/topology.js';
+import type { ParsedEndpoint } from '../../grpc/index.js';
 import { currentTraceparent } from '../../observability/index.js';
 import { type Clock, sleep, systemClock } from '../clock.js';
 import { SequencerErrors } from '../errors.js';
 import { SignaturePurpose, signContent, verifyContent } from '../signing.js';
 import { PROTOCOL_VERSION } from '../topology.js';
-import { EndpointConnection, type ParsedEndpoint, parseEndpoint, type TransportOptions } from './endpoint.js';
+import { EndpointConnection, parseSequencerEndpoint, type TransportOptions } from './endpoint.js';
 
 /** An event of the member's stream, verified (sequencer signature, no gap) and decoded. */
 export interface ReceivedEvent {
@@ -198,7 +199,7 @@ export class SequencerClient {
     if (options.endpoints.length === 0) {
       throw new WeftError(SequencerErrors.SEQUENCER_CONNECTION_FAILED, 'no sequencer endpoint configured');
     }
-    const endpoints = options.endpoints.map((url) => parseEndpoint(url, options.insecure));
+    const endpoints = options.endpoints.map((url) => parseSequencerEndpoint(url, options.insecure));
     const clock = options.clock ?? systemClock;
     const versions = options.protocolVersions ?? [PROTOCOL_VERSION];
     const failures: string[] = [];

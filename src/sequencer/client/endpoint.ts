@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { SigningPrivateKey } from '../../crypto/index.js';
-import { CommonErrors, WeftError } from '../../errors/index.js';
+import { WeftError } from '../../errors/index.js';
 import { SequencerAuthenticationServiceClient } from '../../generated/weft/sequencer/v1/sequencer_authentication_service.grpc-client.js';
 import { SequencerConnectServiceClient } from '../../generated/weft/sequencer/v1/sequencer_connect_service.grpc-client.js';
 import type {
@@ -10,60 +10,36 @@ import type {
 import { SequencerServiceClient } from '../../generated/weft/sequencer/v1/sequencer_service.grpc-client.js';
 import type { SubscribeResponse } from '../../generated/weft/sequencer/v1/sequencer_service.js';
 import type { SignedContent } from '../../generated/weft/sequencer/v1/sequencing.js';
+import {
+  type ClientCertificate,
+  channelCredentials,
+  type ParsedEndpoint,
+  parseEndpoint,
+} from '../../grpc/index.js';
 import type { Clock } from '../clock.js';
 import { SequencerErrors } from '../errors.js';
-import {
-  AUTHORIZATION_METADATA_KEY,
-  fromServiceError,
-  isLoopback,
-  MEMBER_METADATA_KEY,
-} from '../grpc-common.js';
+import { AUTHORIZATION_METADATA_KEY, MEMBER_METADATA_KEY, sequencerError } from '../grpc-common.js';
 import { authenticationHash } from '../signing.js';
 
 /** How to reach the sequencer's endpoints. */
 export interface TransportOptions {
   /** PEM root certificate(s) to trust for https endpoints instead of the system's public CAs. */
   readonly customTrustCertificates?: Uint8Array | string;
+  /** For a public API that authenticates clients by certificate. */
+  readonly clientCertificate?: ClientCertificate;
   /** Allow plaintext (http://) to non-loopback hosts. */
   readonly insecure?: boolean;
   /** Deadline of unary calls; default 10 s. */
   readonly callTimeoutMs?: number;
 }
 
-export interface ParsedEndpoint {
-  /** As configured, for messages. */
-  readonly url: string;
-  /** host:port for gRPC. */
-  readonly target: string;
-  readonly secure: boolean;
-}
-
 /** Parses `http://host:port` or `https://host:port`; plaintext is refused off loopback unless `insecure`. */
-export function parseEndpoint(url: string, insecure = false): ParsedEndpoint {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new WeftError(
-      CommonErrors.INVALID_ARGUMENT,
-      `sequencer endpoint '${url}' is not a URL like https://host:port`,
-    );
-  }
-  const secure = parsed.protocol === 'https:';
-  if ((!secure && parsed.protocol !== 'http:') || (parsed.pathname !== '/' && parsed.pathname !== '')) {
-    throw new WeftError(
-      CommonErrors.INVALID_ARGUMENT,
-      `sequencer endpoint '${url}' must be http://host:port or https://host:port, without a path`,
-    );
-  }
-  if (!secure && !insecure && !isLoopback(parsed.hostname)) {
-    throw new WeftError(
-      SequencerErrors.SEQUENCER_INSECURE_CONNECTION,
-      `sequencer endpoint ${url} is plaintext on a non-loopback host; use https:// or allow insecure connections explicitly`,
-    );
-  }
-  const port = parsed.port || (secure ? '443' : '80');
-  return { url, target: `${parsed.hostname}:${port}`, secure };
+export function parseSequencerEndpoint(url: string, insecure = false): ParsedEndpoint {
+  return parseEndpoint(url, {
+    insecure,
+    what: 'sequencer endpoint',
+    insecureCode: SequencerErrors.SEQUENCER_INSECURE_CONNECTION,
+  });
 }
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -96,13 +72,11 @@ export class EndpointConnection {
     this.endpoint = endpoint;
     this.#clock = clock;
     this.#timeoutMs = transport.callTimeoutMs ?? 10_000;
-    const credentials = endpoint.secure
-      ? grpc.credentials.createSsl(
-          transport.customTrustCertificates === undefined
-            ? null
-            : Buffer.from(transport.customTrustCertificates),
-        )
-      : grpc.credentials.createInsecure();
+    const credentials = channelCredentials(
+      endpoint,
+      transport.customTrustCertificates,
+      transport.clientCertificate,
+    );
     this.#channel = new grpc.Channel(endpoint.target, credentials, CHANNEL_OPTIONS);
     const shared = { channelOverride: this.#channel };
     this.#connect = new SequencerConnectServiceClient(endpoint.target, credentials, shared);
@@ -195,7 +169,7 @@ export class EndpointConnection {
 
   /** Maps a failure of a call or stream on this endpoint to a WeftError. */
   error(e: unknown): WeftError {
-    return fromServiceError(e, this.endpoint.url);
+    return sequencerError(e, this.endpoint.url);
   }
 
   #metadata(): grpc.Metadata {

@@ -3,7 +3,7 @@ import { WeftError } from '../../errors/index.js';
 import { type Clock, systemClock } from '../clock.js';
 import { SequencerErrors } from '../errors.js';
 import { PROTOCOL_VERSION } from '../topology.js';
-import { EndpointConnection, parseEndpoint, type TransportOptions } from './endpoint.js';
+import { EndpointConnection, parseSequencerEndpoint, type TransportOptions } from './endpoint.js';
 
 /**
  * For a participant that is not a member yet: hands its onboarding topology transactions (trust certificate,
@@ -18,7 +18,7 @@ export async function registerOnboardingTransactions(
 ): Promise<void> {
   const failures: string[] = [];
   for (const url of endpoints) {
-    const conn = new EndpointConnection(parseEndpoint(url, transport.insecure), transport, clock);
+    const conn = new EndpointConnection(parseSequencerEndpoint(url, transport.insecure), transport, clock);
     try {
       await conn.registerOnboarding(signedTransactions);
       return;
@@ -49,7 +49,7 @@ export async function downloadTopologyStateForInit(
 ): Promise<Uint8Array> {
   const failures: string[] = [];
   for (const url of endpoints) {
-    const conn = new EndpointConnection(parseEndpoint(url, transport.insecure), transport, clock);
+    const conn = new EndpointConnection(parseSequencerEndpoint(url, transport.insecure), transport, clock);
     try {
       const handshake = await conn.handshake([PROTOCOL_VERSION]);
       await conn.authenticate(member, signingKey, handshake.synchronizerId, [PROTOCOL_VERSION]);
