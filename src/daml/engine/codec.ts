@@ -3,7 +3,6 @@ import type { Identifier, Type } from '../lf/ast.js';
 import { compareValues } from '../values/compare.js';
 import { type ContractId, parseContractId } from '../values/contract-id.js';
 import { mapEntries, mapFromSorted } from '../values/sorted-map.js';
-import { bytesToHex, hexToBytes } from '../values/text.js';
 import {
   bool,
   contractId,
@@ -70,8 +69,11 @@ enum N {
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Encoding is synchronous, so one growable scratch buffer serves every Writer; `result` copies out of it. */
+let scratch = new Uint8Array(4096);
+
 class Writer {
-  private buf = new Uint8Array(256);
+  private buf = scratch;
   private pos = 0;
 
   private ensure(n: number): void {
@@ -81,10 +83,11 @@ class Writer {
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
+    scratch = next;
   }
 
   byte(b: number): void {
-    this.ensure(1);
+    if (this.pos >= this.buf.length) this.ensure(1);
     this.buf[this.pos++] = b;
   }
 
@@ -118,8 +121,25 @@ class Writer {
   }
 
   string(s: string): void {
+    const n = s.length;
+    // Fast path: short ASCII text (parties, names, identifiers) is its own UTF-8 encoding.
+    if (n < 0x80) {
+      this.ensure(1 + n);
+      const start = this.pos;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        this.buf[start + 1 + i] = c;
+      }
+      if (i === n) {
+        this.buf[start] = n;
+        this.pos = start + 1 + n;
+        return;
+      }
+    }
     // Worst case 3 bytes per UTF-16 unit; write after a 5-byte length slot, then move if the length is shorter.
-    this.ensure(5 + s.length * 3);
+    this.ensure(5 + n * 3);
     const start = this.pos + 5;
     const { written } = utf8.encodeInto(s, this.buf.subarray(start));
     const lenBytes =
@@ -250,7 +270,7 @@ function writeValue(w: Writer, v: Value): void {
       return;
     case 'ContractId':
       w.byte(V.ContractId);
-      w.bytes(hexToBytes(v.cid.coid));
+      w.bytes(Buffer.from(v.cid.coid, 'hex'));
       return;
     case 'Record':
       w.byte(V.Record);
@@ -310,7 +330,7 @@ function writeOptionalIdentifier(w: Writer, id: Identifier | undefined): void {
 }
 
 function writeContractId(w: Writer, cid: ContractId): void {
-  w.bytes(hexToBytes(cid.coid));
+  w.bytes(Buffer.from(cid.coid, 'hex'));
 }
 
 function writeIds(w: Writer, ids: readonly NodeId[]): void {
@@ -463,7 +483,7 @@ export class TransactionDecoder {
 
   private contractId(r: Reader, where: string): ContractId {
     const bytes = r.bytes();
-    return parseContractId(bytesToHex(bytes)) ?? malformed(`${where}: invalid contract id`);
+    return parseContractId(Buffer.from(bytes).toString('hex')) ?? malformed(`${where}: invalid contract id`);
   }
 
   private node(r: Reader, where: string): Node {

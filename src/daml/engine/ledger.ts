@@ -38,8 +38,7 @@ export interface CommittedTransaction {
   readonly metadata: TransactionMetadata;
   /** The command results, with suffixed contract ids. */
   readonly results: readonly Value[];
-  /** The transaction as the engine produced it (local contract ids), and its submission seed. */
-  readonly submitted: Transaction;
+  /** The seed the transaction was interpreted from. */
   readonly submissionSeed: Uint8Array;
 }
 
@@ -132,7 +131,6 @@ export class InMemoryLedger {
       transaction,
       metadata: result.metadata,
       results: result.results.map((v) => mapContractIds(v, suffix)),
-      submitted: result.transaction,
       submissionSeed,
     };
     this.apply(committed);

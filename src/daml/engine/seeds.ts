@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
 import type { ContractId } from '../values/contract-id.js';
-import { bytesToHex } from '../values/text.js';
 
 /**
  * Seeds and contract-id discriminators as Daml derives them (`crypto/Hash.scala`, `contract-id.rst`): every
@@ -76,6 +75,6 @@ export function deriveContractDiscriminator(
 
 /** A local (unsuffixed) V1 contract id: `00` ∥ discriminator. */
 export function localContractIdV1(discriminator: Uint8Array): ContractId {
-  const local = bytesToHex(discriminator);
+  const local = Buffer.from(discriminator).toString('hex');
   return { coid: `00${local}`, version: 1, local, suffix: '' };
 }
