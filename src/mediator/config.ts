@@ -1,0 +1,48 @@
+import {
+  ConfigErrors,
+  formatProblems,
+  type Infer,
+  integer,
+  nodeSchema,
+  object,
+  withDefault,
+} from '../config/index.js';
+import { WeftError } from '../errors/index.js';
+
+const ms = (min: number, fallback: number) => withDefault(integer({ min, max: 86_400_000 }), fallback);
+
+/** The `mediator` section of a mediator node's config. Durations are in milliseconds. */
+export const mediatorSectionSchema = object({
+  /**
+   * Verdicts and deliveries waiting to be written; beyond it, event processing waits for the database
+   * (backpressure instead of unbounded memory).
+   */
+  'write-queue-size': withDefault(integer({ min: 1, max: 1_000_000 }), 10_000),
+  /** The resume cursor alone (no verdict to write with it) is persisted at most this often. */
+  'cursor-interval-ms': ms(1, 1000),
+  /**
+   * After a response deadline passed on the local clock without an event from after it, the mediator asks the
+   * sequencer for one (a tick); it asks again after this interval while it still sees none.
+   */
+  'tick-interval-ms': ms(10, 1000),
+  /** How long a tick may wait to be sequenced. */
+  'tick-max-sequencing-ms': ms(100, 60_000),
+  /** How long to wait before sending a verdict again that the sequencer refused as overloaded. */
+  'send-retry-ms': ms(1, 500),
+  /** How often the mediator acknowledges processed events to the sequencer (so it may prune them). */
+  'acknowledge-interval-ms': ms(100, 10_000),
+});
+
+export type MediatorSettings = Infer<typeof mediatorSectionSchema>;
+
+/** A mediator node's config: the common node sections plus `mediator`. */
+export const mediatorNodeSchema = nodeSchema.extend({
+  mediator: withDefault(mediatorSectionSchema, {}),
+});
+
+/** The settings with every default filled in; `raw` is written as in a config file (kebab-case keys). */
+export function mediatorSettings(raw: unknown = {}): MediatorSettings {
+  const parsed = mediatorSectionSchema.parse(raw, 'mediator');
+  if (!parsed.ok) throw new WeftError(ConfigErrors.CONFIG_INVALID, formatProblems(parsed.problems));
+  return parsed.value;
+}
