@@ -443,6 +443,14 @@ export class TransactionDecoder {
     return v;
   }
 
+  /** One node as {@link encodeNode} wrote it (with its children's ids), decoded against the package types. */
+  decodeNode(bytes: Uint8Array): Node {
+    const r = new Reader(bytes);
+    const node = this.node(r, 'node');
+    if (!r.done) malformed('trailing bytes after the node');
+    return node;
+  }
+
   decodeTransaction(bytes: Uint8Array): Transaction {
     const r = new Reader(bytes);
     if (r.byte() !== MAGIC) malformed('not an encoded transaction');
