@@ -55,7 +55,7 @@ describe('weft', () => {
     const r = await weft(['daemon', '-c', file]);
     expect(r.code).toBe(1);
     expect(oneLine(r.stderr)).toBe(
-      `weft daemon: CONFIG_INVALID(8): invalid config ${file} (2 problems): weft.node.admin-api.port: missing (expected a port 0..65535); weft.node.admin-api.prot: unknown key (did you mean 'port'?)`,
+      `weft daemon: CONFIG_INVALID(8): invalid config ${file} (2 problems): weft.node.admin-api.prot: unknown key (did you mean 'port'?); weft.node.admin-api.port: missing (expected an integer in 0..65535)`,
     );
     const missing = await weft(['daemon', '-c', join(dir, 'nope.conf')]);
     expect(missing.code).toBe(1);

@@ -16,7 +16,7 @@ import { EnvelopeKind } from '../../src/generated/weft/sequencer/v1/sequencing.j
 import {
   type ReceivedEvent,
   registerOnboardingTransactions,
-  type SequencerClient,
+  SequencerClient,
   SequencerErrors,
 } from '../../src/sequencer/index.js';
 import { pgTestUrl, postgresUnavailableReason } from '../../src/storage/testing.js';
@@ -60,8 +60,11 @@ const envelope = (text: string, ...to: string[]) => ({
   recipients: to.map((member) => ({ recipient: { oneofKind: 'member' as const, member } })),
   kind: EnvelopeKind.PROTOCOL,
 });
+/** The texts of the application messages in `events` (not the topology broadcasts). */
 const texts = (events: readonly ReceivedEvent[]) =>
-  events.flatMap((e) => e.envelopes.map((x) => Buffer.from(x.content).toString()));
+  events.flatMap((e) =>
+    e.envelopes.filter((x) => x.kind === EnvelopeKind.PROTOCOL).map((x) => Buffer.from(x.content).toString()),
+  );
 
 interface Member {
   readonly participant: DemoParticipant;
@@ -257,7 +260,8 @@ weft.node {
     }
     await Promise.all(sends);
     await eventually('every delivery', () => [alice, bob, carol].every((m) => texts(m.events).length === 20));
-    const order = (m: Member) => m.events.map((e) => [e.timestamp, texts([e])[0]]);
+    const order = (m: Member) =>
+      m.events.filter((e) => texts([e]).length > 0).map((e) => [e.timestamp, texts([e])[0]]);
     expect(order(bob)).toEqual(order(alice));
     expect(order(carol)).toEqual(order(alice));
   });
@@ -321,7 +325,15 @@ weft.node {
     expect(revoke.stdout).toContain(`revoked: ParticipantSynchronizerPermission(${carol.participant.id}`);
     await eventually('carol to be cut off', () => carol.client.state !== 'connected');
     await carol.client.close();
-    const again = await rejection(connectMember('carol', [a.publicUrl, b.publicUrl]));
+    const again = await rejection(
+      SequencerClient.connect({
+        member: carol.participant.id,
+        signingKey: carol.participant.signingKey,
+        endpoints: [a.publicUrl, b.publicUrl],
+        sequencerKeys: () => [sequencerKey],
+        handler: () => {},
+      }),
+    );
     expect(again.code).toBe(SequencerErrors.SEQUENCER_MEMBER_NOT_ACTIVE.code);
     expect(again.message).toContain(carol.participant.id);
     const rejoin = await rejection(

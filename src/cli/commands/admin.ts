@@ -155,6 +155,19 @@ function trustLevelArg(name: string): TrustLevel {
   return level;
 }
 
+/**
+ * grpc-js sets the TLS server name to the host even when it is an IP address (https://127.0.0.1:5002), for which
+ * Node prints a deprecation warning (DEP0123) on stderr; the name only matters for SNI, so the warning is dropped.
+ */
+function dropIpServerNameWarning(): void {
+  const emit = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const code = typeof rest[0] === 'object' ? (rest[0] as { code?: string }).code : rest[1];
+    if (code === 'DEP0123') return;
+    (emit as (...args: unknown[]) => void)(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
 /** Runs one admin command: one line on stderr and exit code 1 on failure. */
 function action<A extends unknown[]>(
   name: string,
@@ -164,6 +177,7 @@ function action<A extends unknown[]>(
     const command = args[args.length - 1] as Command;
     const options = command.optsWithGlobals<ConnectionOptions>();
     let client: AdminClient | undefined;
+    dropIpServerNameWarning();
     try {
       client = clientOf(options);
       const c = client;
