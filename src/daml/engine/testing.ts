@@ -5,7 +5,13 @@ import { crash } from '../values/errors.js';
 import type { Value } from '../values/value.js';
 import { Engine } from './engine.js';
 import { type CommittedTransaction, contractStoreOf } from './ledger.js';
-import { createdContract, type FatContract, forEachNode } from './transaction.js';
+import {
+  createdContract,
+  type FatContract,
+  forEachNode,
+  type NodeId,
+  type Transaction,
+} from './transaction.js';
 import { valueToJson } from './translator.js';
 
 /** Test and benchmark support (not used by production code). */
@@ -42,6 +48,37 @@ export function viewInputs(c: CommittedTransaction): FatContract[] {
     if (node.tag === 'Create') out.push(createdContract(node));
   });
   return out;
+}
+
+/**
+ * Reinterprets every action node of `transaction` (a committed transaction or a projection of it) against the
+ * inputs of the committed transaction; returns the mismatches (empty when every node matches).
+ */
+export async function reinterpretEveryNode(
+  engine: Engine,
+  committed: CommittedTransaction,
+  transaction: Transaction = committed.transaction,
+): Promise<string[]> {
+  const store = contractStoreOf(viewInputs(committed));
+  const ids: NodeId[] = [];
+  forEachNode(transaction, (id, node) => {
+    if (node.tag !== 'Rollback') ids.push(id);
+  });
+  const mismatches: string[] = [];
+  for (const nodeId of ids) {
+    const r = await engine.reinterpret(
+      {
+        transaction,
+        nodeId,
+        nodeSeed: committed.metadata.nodeSeeds.get(nodeId),
+        preparationTime: committed.metadata.preparationTime,
+        ledgerTime: committed.metadata.ledgerTime,
+      },
+      store,
+    );
+    if (!r.matches) mismatches.push(`offset ${committed.offset}: ${r.reason}`);
+  }
+  return mismatches;
 }
 
 export { contractStoreOf };

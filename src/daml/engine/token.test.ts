@@ -4,7 +4,7 @@ import { DamlInterpretationError } from '../values/errors.js';
 import { parseTimestamp } from '../values/time.js';
 import type { Engine } from './engine.js';
 import { InMemoryLedger } from './ledger.js';
-import { cidOf, json, loadEngine, TOKEN_DAR } from './testing.js';
+import { cidOf, json, loadEngine, reinterpretEveryNode, TOKEN_DAR } from './testing.js';
 import { type ExerciseNode, getNode } from './transaction.js';
 
 /**
@@ -176,14 +176,20 @@ describe('token transfers through the TransferInstruction interface', () => {
     expect(holdings(ledger, 'alice')).toEqual(['Token alice 70.0000000000']);
     const [bobToken] = ledger.activeContracts(['bob']);
     expect(bobToken!.signatories).toEqual(['admin', 'bob']);
+    for (const committed of ledger.transactions)
+      expect(await reinterpretEveryNode(engine, committed)).toEqual([]);
   });
 
   it('rejects an offer: the sender gets the amount back', async () => {
     const { ledger, rules, token } = await setup();
     const { offer: offerId } = await offer(ledger, rules, token);
-    await ledger.submit({ actAs: ['bob'], commands: [instruction(offerId, 'TransferInstruction_Reject')] });
+    const rejected = await ledger.submit({
+      actAs: ['bob'],
+      commands: [instruction(offerId, 'TransferInstruction_Reject')],
+    });
     expect(holdings(ledger, 'bob')).toEqual([]);
     expect(holdings(ledger, 'alice')).toEqual(['Token alice 70.0000000000', 'Token alice 30.0000000000']);
+    expect(await reinterpretEveryNode(engine, rejected)).toEqual([]);
   });
 
   it('withdraws an offer, which only the sender may do', async () => {
