@@ -15,6 +15,7 @@ import {
   decodeConfirmationResponses,
   decodeProtocolMessage,
   memberRecipient,
+  ProtocolErrors,
   signConfirmationResult,
   summarizeVerdict,
   verifyConfirmationResponses,
@@ -461,14 +462,7 @@ export class Mediator {
       const { requestId } = list[head++]!;
       const pending = this.#pending.get(requestId);
       if (!pending) continue;
-      this.#o.tracer.withSpan(
-        'mediator.timeout',
-        () => {
-          this.#log.info({ requestId, at: ts }, 'Phase 6: request timed out');
-          this.#decidePending(pending, pending.aggregation.timeout(requestId), ts);
-        },
-        pending.traceparent ? { parent: pending.traceparent } : {},
-      );
+      this.#decidePending(pending, pending.aggregation.timeout(requestId), ts);
     }
     if (head > 0) this.#deadlines = list.slice(head);
     // A decided request's window closes at its deadline (responses after it are late anyway). Entries are in about
@@ -539,12 +533,18 @@ export class Mediator {
       result: SignedProtocolMessage.toBinary(signed),
       traceparent: r.traceparent,
     });
-    const timedOut = summary.code === 'MEDIATOR_REQUEST_TIMED_OUT';
+    const timedOut = summary.code === ProtocolErrors.MEDIATOR_REQUEST_TIMED_OUT.code;
     this.#o.metrics.verdicts.inc({ verdict: timedOut ? 'timeout' : summary.kind });
     if (summary.kind === 'approve') this.#o.metrics.approvedRequests.inc();
-    this.#log.info(
-      { requestId: r.requestId, verdict: summary.kind, code: summary.code, reason: summary.reason },
-      'Phase 6: finalized request',
+    // Logged in the request's trace, whichever event decided it, so one trace id finds the whole request.
+    this.#o.tracer.withSpan(
+      'mediator.verdict',
+      () =>
+        this.#log.info(
+          { requestId: r.requestId, verdict: summary.kind, code: summary.code, reason: summary.reason },
+          'Phase 6: finalized request',
+        ),
+      r.traceparent ? { parent: r.traceparent } : {},
     );
   }
 
