@@ -123,11 +123,6 @@ export class TransactionBuilder implements LedgerHost {
     return this.stack[this.stack.length - 1]!;
   }
 
-  /** Whether every exercise and try opened so far has been closed. */
-  get atRoot(): boolean {
-    return this.stack.length === 1;
-  }
-
   private packageName(id: Identifier): string {
     let name = this.packageNames.get(id.packageId);
     if (name === undefined) {
@@ -415,7 +410,7 @@ export class TransactionBuilder implements LedgerHost {
 
   /** The finished transaction: rollbacks normalized, nodes renumbered in pre-order (the first root is 0). */
   finish(): { transaction: Transaction; metadata: TransactionMetadata } {
-    if (!this.atRoot) crash('a transaction was finished with open exercises or tries');
+    if (this.stack.length !== 1) crash('a transaction was finished with open exercises or tries');
     const normalized = normalize(
       this.top.children,
       (id) => this.nodes[id] ?? crash(`node ${id} was not closed`),

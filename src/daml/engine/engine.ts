@@ -1,10 +1,13 @@
+import { WeftError } from '../../errors/index.js';
 import { Interpreter, type InterpreterOptions } from '../interpreter/index.js';
 import type { Expr, Type } from '../lf/ast.js';
 import type { PackageRegistry } from '../lf/packages.js';
 import { crash } from '../values/errors.js';
+import { isValidParty } from '../values/text.js';
 import type { Value } from '../values/value.js';
 import { type ContractStore, type Seeding, TransactionBuilder } from './builder.js';
 import { type Command, CommandPreprocessor, type PreparedCommand } from './commands.js';
+import { DamlEngineErrors } from './errors.js';
 import { type ReinterpretRequest, type ReinterpretResult, reinterpret } from './reinterpret.js';
 import { deriveTransactionSeed, SEED_BYTES } from './seeds.js';
 import type { Party, Transaction, TransactionMetadata } from './transaction.js';
@@ -14,8 +17,6 @@ import { TypeResolver } from './types.js';
 export interface SubmitRequest {
   /** The submitting parties: the authorizers of the root actions. */
   readonly actAs: readonly Party[];
-  /** Parties whose contracts the submission may read (visibility only; no authority). */
-  readonly readAs?: readonly Party[];
   readonly commands: readonly Command[];
   /** Package ids that `#name` references resolve to (default: the highest version of each name). */
   readonly packagePreference?: readonly string[];
@@ -36,6 +37,10 @@ export interface Submission {
 }
 
 export type EngineOptions = InterpreterOptions;
+
+function invalidCommand(path: string, message: string): never {
+  throw new WeftError(DamlEngineErrors.DAML_COMMAND_INVALID, `${path}: ${message}`, { path });
+}
 
 /**
  * The Daml engine: turns a party's commands into a transaction tree (`submit`), and recomputes a part of a
@@ -62,6 +67,9 @@ export class Engine {
   /** Interprets commands into a transaction, checking authorization against `actAs`. */
   async submit(request: SubmitRequest, contracts: ContractStore): Promise<Submission> {
     if (request.submissionSeed.length !== SEED_BYTES) crash(`a submission seed has ${SEED_BYTES} bytes`);
+    if (request.actAs.length === 0) invalidCommand('actAs', 'at least one party must submit');
+    for (const [i, p] of request.actAs.entries())
+      if (!isValidParty(p)) invalidCommand(`actAs[${i}]`, `${JSON.stringify(p)} is not a valid party`);
     const prepared = this.commands.prepare(request.commands, request.packagePreference);
     const preparationTime = request.preparationTime ?? request.ledgerTime;
     const seed = deriveTransactionSeed(request.submissionSeed, request.participantId, preparationTime);

@@ -29,4 +29,4 @@ export {
 export * from './transaction.js';
 export { type Json, type TranslateOptions, ValueTranslator, valueToJson } from './translator.js';
 export { type Shape, TypeResolver } from './types.js';
-export { exceedsNesting, forEachContractId, MAX_VALUE_NESTING, mapContractIds } from './values.js';
+export { exceedsNesting, MAX_VALUE_NESTING, mapContractIds } from './values.js';

@@ -107,7 +107,6 @@ export class InMemoryLedger {
     const result = await this.engine.submit(
       {
         actAs: s.actAs,
-        ...(s.readAs === undefined ? {} : { readAs: s.readAs }),
         commands: s.commands,
         ...(s.packagePreference === undefined ? {} : { packagePreference: s.packagePreference }),
         ledgerTime,

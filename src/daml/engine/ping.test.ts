@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isWeftError, type WeftError } from '../../errors/index.js';
+import type { ContractId } from '../values/contract-id.js';
 import { parseTimestamp } from '../values/time.js';
 import { encodeTransaction } from './codec.js';
 import type { Engine } from './engine.js';
@@ -7,7 +8,13 @@ import { DamlEngineErrors } from './errors.js';
 import { contractStoreOf, InMemoryLedger } from './ledger.js';
 import { deriveContractDiscriminator, localContractIdV1 } from './seeds.js';
 import { cidOf, json, loadEngine, PING_DAR, reinterpretEveryNode } from './testing.js';
-import { type CreateNode, type ExerciseNode, getNode, transactionEffects } from './transaction.js';
+import {
+  type CreateNode,
+  createdContract,
+  type ExerciseNode,
+  getNode,
+  transactionEffects,
+} from './transaction.js';
 
 /**
  * The ping DAR (LF 2.2): Canton's `Ping` and the `Bong` family, whose explosion builds a binary tree of
@@ -193,6 +200,77 @@ describe('failures', () => {
     expect(unknown.message).toMatch(
       /commands\[0\]\.choice: template .*:Canton.Internal.Ping:Ping has no choice Pong/,
     );
+  });
+});
+
+describe('the host interface', () => {
+  it('accepts template ids by package id, and contract lookups answered asynchronously', async () => {
+    const pkg = engine.packages.preferredPackageId('canton-builtin-admin-workflow-ping')!;
+    const byId = `${pkg}:Canton.Internal.Ping:Ping`;
+    const created = await engine.submit(
+      {
+        actAs: ['alice'],
+        commands: [
+          {
+            CreateCommand: {
+              templateId: byId,
+              createArguments: { id: 'p', initiator: 'alice', responder: 'bob' },
+            },
+          },
+        ],
+        ledgerTime: T0,
+        submissionSeed: SEED,
+        participantId: 'p',
+      },
+      contractStoreOf([]),
+    );
+    const contract = createdContract(getNode(created.transaction, 0) as CreateNode);
+    const suffixed = {
+      ...contract,
+      contractId: { ...contract.contractId, coid: `${contract.contractId.coid}ca01`, suffix: 'ca01' },
+    };
+    const sync = contractStoreOf([suffixed]);
+    const slow = { lookupContract: (cid: ContractId) => Promise.resolve(sync.lookupContract(cid)) };
+    const responded = await engine.submit(
+      {
+        actAs: ['bob'],
+        commands: [exercise(byId, suffixed.contractId.coid, 'Respond')],
+        ledgerTime: T0,
+        submissionSeed: SEED,
+        participantId: 'p',
+      },
+      slow,
+    );
+    expect(responded.metadata.inputContracts).toEqual([suffixed]);
+    // A stored contract whose metadata does not match what its template computes is refused.
+    const forged = contractStoreOf([{ ...suffixed, signatories: ['bob'], stakeholders: ['alice', 'bob'] }]);
+    const e = await failure(
+      engine.submit(
+        {
+          actAs: ['bob'],
+          commands: [exercise(byId, suffixed.contractId.coid, 'Respond')],
+          ledgerTime: T0,
+          submissionSeed: SEED,
+          participantId: 'p',
+        },
+        forged,
+      ),
+    );
+    expect(e.code).toBe('DAML_CONTRACT_METADATA_MISMATCH');
+  });
+
+  it('requires submitters and known packages in the preference', async () => {
+    const request = { commands: [ping('p')], ledgerTime: T0, submissionSeed: SEED, participantId: 'p' };
+    expect((await failure(engine.submit({ ...request, actAs: [] }, contractStoreOf([])))).message).toBe(
+      'actAs: at least one party must submit',
+    );
+    expect(
+      (
+        await failure(
+          engine.submit({ ...request, actAs: ['alice'], packagePreference: ['00'] }, contractStoreOf([])),
+        )
+      ).message,
+    ).toBe('packagePreference: unknown package 00');
   });
 });
 

@@ -300,6 +300,22 @@ describe('token failures', () => {
     );
   });
 
+  it('refuses values nested deeper than 100 levels', async () => {
+    const { ledger, rules, token } = await setup();
+    let deep: unknown = { tag: 'AV_Text', value: 'bottom' };
+    for (let i = 0; i < 100; i++) deep = { tag: 'AV_List', value: [deep] };
+    const command = transfer(rules, [token], '1.0');
+    (command.ExerciseCommand.choiceArgument as { extraArgs: unknown }).extraArgs = {
+      context: { values: { deep } },
+      meta,
+    };
+    const e = await failure(ledger.submit({ actAs: ['alice'], readAs: ['admin'], commands: [command] }));
+    expect(e.code).toBe('DAML_VALUE_NESTING_LIMIT');
+    expect(e.message).toBe(
+      'the argument of choice TransferFactory_Transfer is nested deeper than 100 levels',
+    );
+  });
+
   it('lets Daml code reject a transfer above the holdings (an assertion, not an authorization failure)', async () => {
     const { ledger, rules, token } = await setup();
     const e = await failure(

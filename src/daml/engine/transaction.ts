@@ -160,11 +160,6 @@ export function union(a: readonly Party[], b: readonly Party[]): Party[] {
   return out;
 }
 
-/** A sorted, duplicate-free copy. */
-export function sortedParties(parties: Iterable<Party>): Party[] {
-  return [...new Set(parties)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
 export function childrenOf(node: Node): readonly NodeId[] {
   return node.tag === 'Exercise' || node.tag === 'Rollback' ? node.children : [];
 }

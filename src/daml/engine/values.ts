@@ -96,11 +96,3 @@ function mapMapNode(map: MapNode | null, f: (cid: ContractId) => ContractId): Ma
   });
   return changed ? mapFromSorted(mapped) : map;
 }
-
-/** Calls `f` on every contract id in `v`. */
-export function forEachContractId(v: Value, f: (cid: ContractId) => void): void {
-  mapContractIds(v, (cid) => {
-    f(cid);
-    return cid;
-  });
-}
