@@ -10,8 +10,10 @@ import {
   summarizeVerdict,
   type ViewInput,
 } from '../protocol/index.js';
+import { topologyBroadcast } from '../sequencer/testing.js';
 import { type Storage, StorageErrors } from '../storage/index.js';
 import { describeBackends } from '../storage/testing.js';
+import { SignedTopologyTransaction, TopologyTransaction } from '../topology/index.js';
 import type { MediatorNode } from './node.js';
 import {
   eventually,
@@ -19,6 +21,7 @@ import {
   mediatorTestNetwork,
   metricValue,
   type SimParticipant,
+  soon,
 } from './testing.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -118,6 +121,32 @@ describeBackends('mediator', (backend) => {
     expect(await metric(metrics, 'mediator_approved_requests_total')).toBe(1);
     expect(await metric(metrics, 'mediator_outstanding_requests')).toBe(0);
     expect(await metric(metrics, 'mediator_responses_total', { result: 'counted' })).toBe(1);
+  });
+
+  it('follows topology changes from its event stream: a party hosted after start can confirm', async () => {
+    const { net, p0, p1 } = await setup({ seed: 'topology' });
+    const party = new PartyId(UniqueIdentifier.create('newcomer', ParticipantId.parse(p1.id).namespace));
+    const hosting = SignedTopologyTransaction.sign(
+      TopologyTransaction.create('AddReplace', 1, {
+        kind: 'PartyToParticipant',
+        party,
+        threshold: 1,
+        participants: [{ participant: ParticipantId.parse(p1.id), permission: 'Submission' }],
+      }),
+      [p1.key],
+    ).toBytes();
+    const sent = await p1.recorder.client.send({
+      envelopes: [topologyBroadcast(net.sync.synchronizerId, [hosting])],
+      maxSequencingTime: soon(),
+    });
+    await sent.outcome;
+    const newcomer = String(party);
+    const request = await p0.submit({
+      views: [view([p0.party, newcomer], [newcomer])],
+      informeeParticipants: [p0.id, p1.id],
+    });
+    await p1.respond(request, [{ position: [0], verdict: localApprove(), parties: [newcomer] }]);
+    expectApprove(await p0.verdict(request.requestId));
   });
 
   it('approves a party hosted on three participants with threshold 2 once two of them approve', async () => {

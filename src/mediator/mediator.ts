@@ -104,8 +104,8 @@ export class Mediator {
   readonly #log: Logger;
   /** Undecided requests in request order (a Map keeps insertion order). */
   readonly #pending = new Map<bigint, PendingRequest>();
-  /** Response deadlines in ascending order; entries of decided requests are skipped when reached. */
-  #deadlines: { deadline: bigint; requestId: bigint }[] = [];
+  /** Response deadlines of undecided requests (decided ones are dropped lazily). */
+  readonly #deadlines = new DeadlineQueue();
   /** Decided requests whose response window is still open, so late responses are recognised (→ deadline). */
   readonly #decided = new Map<bigint, bigint>();
   /** Requests decided before a restart that the replay will meet again. */
@@ -331,7 +331,7 @@ export class Mediator {
       traceparent: event.traceparent,
     };
     this.#pending.set(requestId, pending);
-    this.#addDeadline(responseDeadline, requestId);
+    this.#deadlines.add(responseDeadline, requestId);
     this.#o.metrics.outstandingRequests.set(this.#pending.size);
     this.#log.info(
       {
@@ -349,13 +349,6 @@ export class Mediator {
     const p = this.#o.topology.snapshot(requestId).synchronizerParameters();
     const responseDeadline = requestId + p.confirmationResponseTimeout;
     return { responseDeadline, decisionTime: responseDeadline + p.mediatorReactionTimeout };
-  }
-
-  #addDeadline(deadline: bigint, requestId: bigint): void {
-    const list = this.#deadlines;
-    let i = list.length;
-    while (i > 0 && list[i - 1]!.deadline > deadline) i--;
-    list.splice(i, 0, { deadline, requestId });
   }
 
   // ---- Phase 5: responses --------------------------------------------------------------------------------
@@ -456,15 +449,13 @@ export class Mediator {
   /** Processes the passage of sequencer time: requests whose response deadline lies before `ts` time out. */
   #observe(ts: bigint): void {
     this.#observed = ts;
-    let head = 0;
-    const list = this.#deadlines;
-    while (head < list.length && list[head]!.deadline < ts) {
-      const { requestId } = list[head++]!;
-      const pending = this.#pending.get(requestId);
-      if (!pending) continue;
-      this.#decidePending(pending, pending.aggregation.timeout(requestId), ts);
+    for (;;) {
+      const next = this.#deadlines.first((id) => this.#pending.has(id));
+      if (!next || next.deadline >= ts) break;
+      this.#deadlines.shift();
+      const pending = this.#pending.get(next.requestId)!;
+      this.#decidePending(pending, pending.aggregation.timeout(next.requestId), ts);
     }
-    if (head > 0) this.#deadlines = list.slice(head);
     // A decided request's window closes at its deadline (responses after it are late anyway). Entries are in about
     // deadline order, so stopping at the first open one keeps this cheap; a few stay a little longer.
     for (const [requestId, deadline] of this.#decided) {
@@ -582,7 +573,7 @@ export class Mediator {
    */
   #armTick(): void {
     if (this.#stopped) return;
-    const next = this.#deadlines.find((d) => this.#pending.has(d.requestId))?.deadline;
+    const next = this.#deadlines.first((id) => this.#pending.has(id))?.deadline;
     if (this.#tick?.deadline === next) return;
     this.#tick?.cancel();
     this.#tick = undefined;
@@ -630,6 +621,41 @@ export class Mediator {
     this.#log.error({ err: this.#failure }, 'mediator failed');
     this.kill();
     this.#o.onFatal(this.#failure);
+  }
+}
+
+/**
+ * Deadlines in ascending order. Deadlines mostly arrive in order (they are request time plus a timeout), so adding
+ * is a push; entries of requests decided early are dropped when they reach the head.
+ */
+class DeadlineQueue {
+  #items: { deadline: bigint; requestId: bigint }[] = [];
+  #head = 0;
+
+  add(deadline: bigint, requestId: bigint): void {
+    const items = this.#items;
+    let i = items.length;
+    while (i > this.#head && items[i - 1]!.deadline > deadline) i--;
+    items.splice(i, 0, { deadline, requestId });
+  }
+
+  /** The earliest entry whose request is still `live`; earlier entries are dropped. */
+  first(live: (requestId: bigint) => boolean): { deadline: bigint; requestId: bigint } | undefined {
+    while (this.#head < this.#items.length && !live(this.#items[this.#head]!.requestId)) this.#head++;
+    this.#compact();
+    return this.#items[this.#head];
+  }
+
+  shift(): void {
+    this.#head++;
+    this.#compact();
+  }
+
+  #compact(): void {
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
   }
 }
 

@@ -13,7 +13,7 @@ import {
 import type { LocalVerdict } from '../generated/weft/protocol/v1/confirmation_response.js';
 import type { ConfirmationResultMessage } from '../generated/weft/protocol/v1/confirmation_result.js';
 import type { TransactionTree } from '../generated/weft/protocol/v1/transaction_tree.js';
-import type { Envelope } from '../generated/weft/sequencer/v1/sequencing.js';
+import { type Envelope, EnvelopeKind } from '../generated/weft/sequencer/v1/sequencing.js';
 import { ParticipantId, PartyId, UniqueIdentifier } from '../identity/index.js';
 import { createLogger, NodeMetrics } from '../observability/index.js';
 import {
@@ -170,6 +170,7 @@ export class SimParticipant {
   verdicts(requestId: bigint): ConfirmationResultMessage[] {
     return this.events.flatMap((e) =>
       e.envelopes.flatMap((env) => {
+        if (env.kind !== EnvelopeKind.PROTOCOL) return [];
         const message = decodeProtocolMessage(env);
         if (message.oneofKind !== 'confirmationResult') return [];
         const result = openConfirmationResult(message.confirmationResult, [
