@@ -105,10 +105,8 @@ describe('expectations', () => {
       scenario(`
   - query: { party: "\${nobody}" }`),
     ).run();
-    expect(unbound.steps[0]!.failure).toBe('unknown variable ${nobody} (bind it in an earlier step)');
-    const badBind = await new ScenarioRunner(
-      scenario(createPing('ping', '{ x: result.field }')),
-    ).run();
+    expect(unbound.steps[0]!.failure).toBe(`unknown variable \${nobody} (bind it in an earlier step)`);
+    const badBind = await new ScenarioRunner(scenario(createPing('ping', '{ x: result.field }'))).run();
     expect(badBind.steps[0]!.failure).toBe('bind result.field: the result has no such element');
   });
 
