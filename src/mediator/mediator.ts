@@ -114,7 +114,12 @@ export class Mediator {
   #last: EventPosition | undefined;
   #observed: bigint | undefined;
   #tick: { deadline: bigint; cancel: () => void } | undefined;
+  /** No more events or ticks (stopping or stopped). */
   #stopped = false;
+  /** No more sends either (killed, or failed). */
+  #killed = false;
+  /** Verdict sends under way, awaited by a graceful stop. */
+  readonly #sending = new Set<Promise<void>>();
   #failure: WeftError | undefined;
 
   constructor(options: MediatorOptions) {
@@ -123,14 +128,14 @@ export class Mediator {
     this.#decidedBefore = new Map(options.loaded.finalizedAfterCursor);
     this.#last = options.loaded.cursor?.last;
     this.#writer = new VerdictWriter(options, (verdicts) => {
-      for (const v of verdicts) void this.#send(v);
+      for (const v of verdicts) this.#startSend(v);
     });
     this.#writer.onFailure = (e) => this.#fail(e);
   }
 
   /** Sends the verdicts decided before a restart whose own event has not come back yet. */
   start(): void {
-    for (const v of this.#o.loaded.undelivered) void this.#send(v);
+    for (const v of this.#o.loaded.undelivered) this.#startSend(v);
   }
 
   /** Undecided requests. */
@@ -143,7 +148,10 @@ export class Mediator {
     return this.#failure;
   }
 
-  /** Stops timers and writes what is decided (graceful stop). */
+  /**
+   * Graceful stop: processes no more events, writes what is decided and the cursor, and hands the verdicts
+   * committed so far to the sequencer (one attempt each; a restart sends what did not get through).
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#tick?.cancel();
@@ -151,11 +159,13 @@ export class Mediator {
     this.#writer.markCursorDue();
     this.#writer.kick();
     await this.#writer.idle();
+    while (this.#sending.size > 0) await Promise.all(this.#sending);
   }
 
   /** Stops at once and drops unwritten decisions, as a crash would (tests). */
   kill(): void {
     this.#stopped = true;
+    this.#killed = true;
     this.#tick?.cancel();
     this.#tick = undefined;
     this.#writer.drop();
@@ -539,12 +549,20 @@ export class Mediator {
     );
   }
 
-  /** Sends a committed verdict to its participants and to the mediator itself; retries while it can still arrive. */
+  #startSend(record: VerdictRecord): void {
+    const sending = this.#send(record).finally(() => this.#sending.delete(sending));
+    this.#sending.add(sending);
+  }
+
+  /**
+   * Sends a committed verdict to its participants and to the mediator itself; retries a refusal as overloaded while
+   * the verdict can still arrive and the mediator is not stopping.
+   */
   async #send(record: VerdictRecord): Promise<void> {
     const signed = SignedProtocolMessage.fromBinary(record.result);
     const envelopes = confirmationResultEnvelopes(signed, [...record.recipients, String(this.#o.mediatorId)]);
     for (;;) {
-      if (this.#stopped) return;
+      if (this.#killed) return;
       try {
         await this.#o.transport.send({
           envelopes,
@@ -554,7 +572,8 @@ export class Mediator {
         });
         return;
       } catch (e) {
-        const retry = isWeftError(e) && e.retryable && this.#o.clock.now() < record.decisionTime;
+        const retry =
+          isWeftError(e) && e.retryable && !this.#stopped && this.#o.clock.now() < record.decisionTime;
         this.#log[retry ? 'warn' : 'error'](
           { err: e, requestId: record.requestId },
           'sending a verdict failed',
@@ -730,6 +749,9 @@ class VerdictWriter {
 
   async #loop(): Promise<void> {
     while (!this.#dropped && this.#due()) {
+      // Let the events that already arrived be processed first: they join this batch (a synchronous SQLite commit
+      // would otherwise run once per event, holding them back in the event loop).
+      await new Promise((resolve) => setImmediate(resolve));
       // Taken together, synchronously: the cursor never runs ahead of the verdicts written with or before it.
       const verdicts = this.#verdicts;
       const deliveries = this.#deliveries;

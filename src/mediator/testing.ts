@@ -75,6 +75,9 @@ export interface ResponseSpec {
 
 /** A participant simulated by a sequencer client: it sends what a test crafts and records what it receives. */
 export class SimParticipant {
+  #read = 0;
+  readonly #verdicts = new Map<bigint, ConfirmationResultMessage[]>();
+
   constructor(
     readonly net: MediatorTestNetwork,
     readonly id: string,
@@ -168,17 +171,19 @@ export class SimParticipant {
 
   /** Every verdict received for the request, opened with the mediator's key. */
   verdicts(requestId: bigint): ConfirmationResultMessage[] {
-    return this.events.flatMap((e) =>
-      e.envelopes.flatMap((env) => {
-        if (env.kind !== EnvelopeKind.PROTOCOL) return [];
+    // Events are read once, as they come: tests and benchmarks poll this often.
+    for (; this.#read < this.events.length; this.#read++) {
+      for (const env of this.events[this.#read]!.envelopes) {
+        if (env.kind !== EnvelopeKind.PROTOCOL) continue;
         const message = decodeProtocolMessage(env);
-        if (message.oneofKind !== 'confirmationResult') return [];
+        if (message.oneofKind !== 'confirmationResult') continue;
         const result = openConfirmationResult(message.confirmationResult, [
           this.net.sync.mediator.key.publicKey,
         ]);
-        return result.requestId === requestId ? [result] : [];
-      }),
-    );
+        this.#verdicts.set(result.requestId, [...(this.#verdicts.get(result.requestId) ?? []), result]);
+      }
+    }
+    return this.#verdicts.get(requestId) ?? [];
   }
 
   async verdict(requestId: bigint, timeoutMs = 15_000): Promise<ConfirmationResultMessage> {
