@@ -1,0 +1,88 @@
+import { defineErrorCode } from '../errors/index.js';
+
+/**
+ * Codes of the participant. The `LOCAL_VERDICT_*` codes are the reasons a participant puts into a LocalReject
+ * (Canton's names); the submitter's command completion carries the decisive one.
+ */
+export const ParticipantErrors = {
+  LOCAL_VERDICT_LOCKED_CONTRACTS: defineErrorCode(
+    'LOCAL_VERDICT_LOCKED_CONTRACTS',
+    'ContentionOnSharedResources',
+    'The request uses contracts that an earlier request still in flight archives; retry once it is decided.',
+  ),
+  LOCAL_VERDICT_INACTIVE_CONTRACTS: defineErrorCode(
+    'LOCAL_VERDICT_INACTIVE_CONTRACTS',
+    'InvalidGivenCurrentSystemStateResourceMissing',
+    'The request uses contracts that are archived or unknown to a participant hosting one of their stakeholders.',
+  ),
+  LOCAL_VERDICT_MALFORMED_REQUEST: defineErrorCode(
+    'LOCAL_VERDICT_MALFORMED_REQUEST',
+    'MaliciousOrFaultyBehaviour',
+    'A confirmation request cannot be decrypted or decoded, or its views are inconsistent with each other or the Merkle tree.',
+  ),
+  LOCAL_VERDICT_FAILED_MODEL_CONFORMANCE_CHECK: defineErrorCode(
+    'LOCAL_VERDICT_FAILED_MODEL_CONFORMANCE_CHECK',
+    'MaliciousOrFaultyBehaviour',
+    'Reinterpreting a view with the Daml engine did not give the actions the request claims.',
+  ),
+  LOCAL_VERDICT_UNAUTHORIZED: defineErrorCode(
+    'LOCAL_VERDICT_UNAUTHORIZED',
+    'InvalidGivenCurrentSystemStateOther',
+    'The submitting participant may not submit for the acting parties, or an action lacks the authority Daml requires.',
+  ),
+  LOCAL_VERDICT_LEDGER_TIME_OUT_OF_BOUND: defineErrorCode(
+    'LOCAL_VERDICT_LEDGER_TIME_OUT_OF_BOUND',
+    'InvalidGivenCurrentSystemStateOther',
+    'The ledger time of the request is too far from its sequencing time (ledger-time-record-time tolerance) or before the creation of an input contract.',
+  ),
+  LOCAL_VERDICT_PACKAGE_NOT_VETTED: defineErrorCode(
+    'LOCAL_VERDICT_PACKAGE_NOT_VETTED',
+    'InvalidGivenCurrentSystemStateOther',
+    'A view uses a Daml package that the validating participant has not uploaded or not vetted.',
+  ),
+  LOCAL_VERDICT_TIMEOUT: defineErrorCode(
+    'LOCAL_VERDICT_TIMEOUT',
+    'ContentionOnSharedResources',
+    'No verdict arrived before the decision time of the request; its outcome is a rejection. Retry the command.',
+  ),
+  DUPLICATE_COMMAND: defineErrorCode(
+    'DUPLICATE_COMMAND',
+    'InvalidGivenCurrentSystemStateResourceExists',
+    'A command with the same user, acting parties and command id completed within the deduplication window.',
+  ),
+  SUBMISSION_ALREADY_IN_FLIGHT: defineErrorCode(
+    'SUBMISSION_ALREADY_IN_FLIGHT',
+    'ContentionOnSharedResources',
+    'A command with the same user, acting parties and command id is still being processed; wait for its completion.',
+  ),
+  SUBMITTER_NOT_HOSTED: defineErrorCode(
+    'SUBMITTER_NOT_HOSTED',
+    'InvalidGivenCurrentSystemStateOther',
+    'An acting party of the command is not hosted on this participant with submission permission.',
+  ),
+  INFORMEES_NOT_HOSTED: defineErrorCode(
+    'INFORMEES_NOT_HOSTED',
+    'InvalidGivenCurrentSystemStateOther',
+    'A party the transaction must inform is hosted by no participant of the synchronizer, or cannot confirm.',
+  ),
+  PACKAGE_NOT_VETTED_BY_RECIPIENTS: defineErrorCode(
+    'PACKAGE_NOT_VETTED_BY_RECIPIENTS',
+    'InvalidGivenCurrentSystemStateOther',
+    'A participant hosting an informee has not vetted a package the transaction uses; upload and vet the DAR there.',
+  ),
+  NOT_CONNECTED_TO_SYNCHRONIZER: defineErrorCode(
+    'NOT_CONNECTED_TO_SYNCHRONIZER',
+    'InvalidGivenCurrentSystemStateOther',
+    'The participant is not connected to a synchronizer; connect it first.',
+  ),
+  SUBMISSION_NOT_SEQUENCED: defineErrorCode(
+    'SUBMISSION_NOT_SEQUENCED',
+    'DeadlineExceededRequestStateUnknown',
+    'The confirmation request was not sequenced before its max sequencing time; the command had no effect, retry it.',
+  ),
+  PING_FAILED: defineErrorCode(
+    'PING_FAILED',
+    'DeadlineExceededRequestStateUnknown',
+    'The ping got no answer in time: check that the target participant is connected and has the ping workflow.',
+  ),
+} as const;

@@ -1,0 +1,34 @@
+/**
+ * The participant: hosts parties, stores DARs and vets their packages, submits Daml transactions as encrypted views
+ * through a synchronizer (two-phase confirmation with the mediator), validates the requests it is an informee of,
+ * commits approved transactions, and serves per-party updates, active contracts, completions and `health.ping`.
+ */
+export type { KnownContract } from './acs.js';
+export { absolutizeTransaction, isAuthentic, ParticipantHashPurpose } from './contracts.js';
+export { ParticipantErrors } from './errors.js';
+export { ParticipantMetrics } from './metrics.js';
+export {
+  type ActiveContract,
+  type ConnectOptions,
+  changeIdOf,
+  type DarInfo,
+  DEFAULT_PARTICIPANT_SETTINGS,
+  type HostedParty,
+  ParticipantNode,
+  type ParticipantNodeOptions,
+  type ParticipantSettings,
+  type SubmitRequest,
+} from './node.js';
+export { PING_PACKAGE_NAME, PING_TEMPLATE } from './ping.js';
+export type { Committed } from './protocol.js';
+export {
+  type ArchivedEvent,
+  type Completion,
+  type CreatedEvent,
+  type ExercisedEvent,
+  eventsOf,
+  type PhaseTimings,
+  type TransactionUpdate,
+  type UpdateEvent,
+} from './updates.js';
+export { type PlannedView, planViews, type ViewData } from './views.js';

@@ -1,0 +1,123 @@
+import type { Logger } from '../observability/index.js';
+import type { Clock } from '../sequencer/index.js';
+import { emptyBatch, type ParticipantStore, type WriteBatch } from './store.js';
+
+/**
+ * The commit pipeline (architecture brief §6): effects of processed events are added to the open batch at once
+ * (and to the in-memory state by the caller), and written in one database transaction per batch while the next
+ * batch fills. A batch that holds only the resume cursor is written at most every `cursorIntervalMs`.
+ */
+export class Journal {
+  #open: WriteBatch = emptyBatch();
+  #openWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #openHasData = false;
+  #writing: Promise<void> | undefined;
+  #cursorTimer: (() => void) | undefined;
+  #failure: unknown;
+  /** Offsets written so far (everything at or below is durable). */
+  #durableOffset: bigint;
+  #openOffset: bigint;
+  readonly #listeners = new Set<(durable: bigint) => void>();
+
+  constructor(
+    private readonly store: ParticipantStore,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    durableOffset: bigint,
+    private readonly cursorIntervalMs: number,
+    private readonly onFailure: (e: unknown) => void,
+  ) {
+    this.#durableOffset = durableOffset;
+    this.#openOffset = durableOffset;
+  }
+
+  get durableOffset(): bigint {
+    return this.#durableOffset;
+  }
+
+  /** Batches not yet durable (for backpressure). */
+  get queued(): number {
+    return this.#open.updates.length + this.#open.completions.length + this.#open.requests.length;
+  }
+
+  /**
+   * Adds effects to the open batch; `offset` is the highest offset they assign. Resolves once they are durable.
+   */
+  add(fill: (b: WriteBatch) => void, offset?: bigint): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    fill(this.#open);
+    if (offset !== undefined && offset > this.#openOffset) this.#openOffset = offset;
+    this.#openHasData = true;
+    const done = new Promise<void>((resolve, reject) => this.#openWaiters.push({ resolve, reject }));
+    this.#kick();
+    return done;
+  }
+
+  /** Records where the event stream resumes; written with the next batch, or on its own after the interval. */
+  setCursor(cursor: WriteBatch['cursor']): void {
+    this.#open.cursor = cursor;
+    if (this.#cursorTimer || this.#openHasData) return;
+    this.#cursorTimer = this.clock.schedule(this.cursorIntervalMs, () => {
+      this.#cursorTimer = undefined;
+      this.#kick(true);
+    });
+  }
+
+  /** Called with the durable offset after every write that advanced it. */
+  onDurable(listener: (durable: bigint) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Resolves once everything added so far is durable. */
+  async flush(): Promise<void> {
+    if (this.#openHasData || this.#open.cursor) {
+      await this.add(() => {});
+      return;
+    }
+    await this.#writing;
+  }
+
+  /** Stops the cursor timer; what is open is dropped unless flushed before. */
+  close(): void {
+    this.#cursorTimer?.();
+    this.#cursorTimer = undefined;
+  }
+
+  #kick(cursorOnly = false): void {
+    if (this.#writing || this.#failure) return;
+    if (!this.#openHasData && !(cursorOnly && this.#open.cursor)) return;
+    const batch = this.#open;
+    const waiters = this.#openWaiters;
+    const offset = this.#openOffset;
+    this.#open = emptyBatch();
+    this.#openWaiters = [];
+    this.#openHasData = false;
+    this.#cursorTimer?.();
+    this.#cursorTimer = undefined;
+    this.#writing = this.store
+      .write(batch)
+      .then(
+        () => {
+          const advanced = offset > this.#durableOffset;
+          this.#durableOffset = offset;
+          for (const w of waiters) w.resolve();
+          if (advanced) for (const l of this.#listeners) l(offset);
+        },
+        (e) => {
+          this.#failure = e;
+          for (const w of waiters) w.reject(e);
+          this.logger.error(
+            { err: e },
+            'writing a participant batch failed; the participant stops processing',
+          );
+          this.onFailure(e);
+        },
+      )
+      .finally(() => {
+        this.#writing = undefined;
+        if (this.#openHasData) this.#kick();
+        else if (this.#open.cursor) this.setCursor(this.#open.cursor);
+      });
+  }
+}

@@ -1,0 +1,40 @@
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import type { NodeMetrics } from '../observability/index.js';
+import type { PhaseTimings } from './updates.js';
+
+const PHASE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** The participant's metrics (`weft_participant_*`), after Canton's `daml_participant_*`. */
+export class ParticipantMetrics {
+  readonly submissions: Counter<'result'>;
+  readonly requests: Counter<'outcome'>;
+  readonly inflight: Gauge;
+  readonly phases: Histogram<'phase'>;
+
+  constructor(metrics: NodeMetrics) {
+    this.submissions = metrics.counter(
+      'participant_submissions_total',
+      'Commands submitted, by result (sent, or the error that stopped them before sequencing).',
+      ['result'],
+    );
+    this.requests = metrics.counter(
+      'participant_requests_total',
+      'Confirmation requests this participant validated, by outcome (approved, rejected, timed_out).',
+      ['outcome'],
+    );
+    this.inflight = metrics.gauge(
+      'participant_inflight_requests',
+      'Requests validated and awaiting a verdict.',
+    );
+    this.phases = metrics.histogram(
+      'participant_phase_seconds',
+      'Time of each protocol phase of this participant’s own submissions.',
+      ['phase'],
+      PHASE_BUCKETS,
+    );
+  }
+
+  recordPhases(t: PhaseTimings): void {
+    for (const [phase, ms] of Object.entries(t)) this.phases.observe({ phase }, ms / 1000);
+  }
+}

@@ -1,0 +1,918 @@
+import { performance } from 'node:perf_hooks';
+import { Hash, KeyStore, type RandomSource, systemRandom } from '../crypto/index.js';
+import {
+  type Command,
+  type ContractLookup,
+  type ContractStore,
+  Engine,
+  type FatContract,
+  PackageRegistry,
+  project,
+  readDar,
+  type Transaction,
+  TransactionDecoder,
+} from '../daml/index.js';
+import { loadAndValidateDar } from '../daml/typecheck/index.js';
+import { CommonErrors, WeftError } from '../errors/index.js';
+import { type Envelope, EnvelopeKind } from '../generated/weft/sequencer/v1/sequencing.js';
+import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
+import { ParticipantId, PartyId, SynchronizerId, UniqueIdentifier } from '../identity/index.js';
+import { loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
+import { createLogger, type Logger, NodeMetrics } from '../observability/index.js';
+import {
+  type Clock,
+  downloadTopologyStateForInit,
+  registerOnboardingTransactions,
+  SequencerClient,
+  SequencerErrors,
+  sleep,
+  systemClock,
+  type TransportOptions,
+} from '../sequencer/index.js';
+import type { Storage } from '../storage/index.js';
+import {
+  SignedTopologyTransaction,
+  TopologyManager,
+  type TopologyMapping,
+  TopologyProcessor,
+  type TopologySnapshot,
+  TopologyTransaction,
+} from '../topology/index.js';
+import { ActiveContracts } from './acs.js';
+import { absolutizeTransaction, decodeContract, ParticipantHashPurpose } from './contracts.js';
+import { ParticipantErrors } from './errors.js';
+import { Journal } from './journal.js';
+import { ParticipantMetrics } from './metrics.js';
+import { PingService } from './ping.js';
+import { type Committed, type InFlightCommand, ProtocolProcessor } from './protocol.js';
+import { type CompletionRow, ParticipantStore, type StoredUpdate } from './store.js';
+import { buildConfirmationRequest } from './submission.js';
+import { type Completion, eventsOf, type PhaseTimings, type TransactionUpdate } from './updates.js';
+
+export interface ParticipantSettings {
+  /** How long a completed command id blocks a resubmission (Canton's max deduplication duration); default 7 days. */
+  readonly deduplicationWindowMs: number;
+  /** How long a confirmation request may take to be sequenced; default 60 s (capped by the ledger time tolerance). */
+  readonly maxSequencingDelayMs: number;
+  /** The resume cursor alone is written at most this often; default 200 ms. */
+  readonly cursorIntervalMs: number;
+  /** Effects waiting for the database beyond which event processing waits; default 1000. */
+  readonly maxQueuedWrites: number;
+  /** How long `connect` waits for the onboarding to take effect; default 30 s. */
+  readonly activationTimeoutMs: number;
+}
+
+export const DEFAULT_PARTICIPANT_SETTINGS: ParticipantSettings = Object.freeze({
+  deduplicationWindowMs: 7 * 24 * 3600 * 1000,
+  maxSequencingDelayMs: 60_000,
+  cursorIntervalMs: 200,
+  maxQueuedWrites: 1000,
+  activationTimeoutMs: 30_000,
+});
+
+export interface ParticipantNodeOptions {
+  /** The node's name: the identifier of its participant id `PAR::name::namespace`. */
+  readonly name: string;
+  /** The node's own database (tables `participant_*`, `topology_*`, keys, identity); the caller closes it. */
+  readonly storage: Storage;
+  readonly settings?: Partial<ParticipantSettings>;
+  /** The ping DAR (`ping-3.4.0.dar`), uploaded as the admin workflow when the participant first connects. */
+  readonly adminWorkflowDar?: Uint8Array;
+  readonly clock?: Clock;
+  readonly random?: RandomSource;
+  readonly logger?: Logger;
+  readonly metrics?: NodeMetrics;
+}
+
+export interface ConnectOptions {
+  readonly synchronizerId: string;
+  /** Endpoints of one sequencer (`connect_multi`): the client fails over between them. */
+  readonly endpoints: readonly string[];
+  readonly transport?: TransportOptions;
+  /** Longest wait between reconnection attempts; default 5 s. */
+  readonly maxBackoffMs?: number;
+}
+
+export interface SubmitRequest {
+  /** Commands in the Ledger API's JSON shape (`CreateCommand`, `ExerciseCommand`, `CreateAndExerciseCommand`). */
+  readonly commands: readonly Command[] | readonly unknown[];
+  readonly actAs: readonly string[];
+  readonly readAs?: readonly string[];
+  /** With the user and the acting parties, the key of command deduplication. */
+  readonly commandId: string;
+  readonly userId?: string;
+  readonly submissionId?: string;
+  readonly workflowId?: string;
+  readonly packagePreference?: readonly string[];
+}
+
+export interface ActiveContract {
+  readonly contract: FatContract;
+  /** The offset of the transaction that created it here. */
+  readonly createdOffset: bigint | undefined;
+}
+
+export interface HostedParty {
+  readonly party: string;
+  readonly permission: 'Submission' | 'Confirmation' | 'Observation';
+  /** The participant's own admin party. */
+  readonly admin: boolean;
+}
+
+export interface DarInfo {
+  readonly mainPackageId: string;
+  readonly name: string;
+  readonly version: string;
+  readonly packageIds: readonly string[];
+  readonly adminWorkflow: boolean;
+}
+
+interface Connection {
+  readonly synchronizerId: SynchronizerId;
+  readonly topology: TopologyProcessor;
+  readonly processor: ProtocolProcessor;
+  readonly client: SequencerClient;
+}
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const PAGE = 200;
+
+/**
+ * A participant node: its identity and keys, its storage, the Daml engine with the packages uploaded to it, and
+ * its connection to a synchronizer over which it submits and validates transactions (see `protocol.ts`). This is
+ * the service API later layers (the Ledger API) build on: submit, per-party update streams, active contracts,
+ * parties, DARs and ping.
+ */
+export class ParticipantNode {
+  readonly id: ParticipantId;
+  readonly adminParty: PartyId;
+  readonly settings: ParticipantSettings;
+  readonly metrics: ParticipantMetrics;
+  #connection: Connection | undefined;
+  #failure: WeftError | undefined;
+  readonly #completions = new Map<string, ReturnType<typeof deferred<Completion>>>();
+  readonly #commitListeners = new Set<(c: Committed) => void>();
+  readonly #ping: PingService;
+  #nextOffset: bigint;
+
+  private constructor(
+    private readonly options: ParticipantNodeOptions,
+    readonly identity: NodeIdentity,
+    private readonly store: ParticipantStore,
+    private readonly registry: PackageRegistry,
+    readonly engine: Engine,
+    private readonly decoder: TransactionDecoder,
+    private readonly acs: ActiveContracts,
+    private readonly journal: Journal,
+    private readonly clock: Clock,
+    private readonly random: RandomSource,
+    readonly logger: Logger,
+    ledgerEnd: bigint,
+  ) {
+    this.id = identity.member as ParticipantId;
+    this.adminParty = this.id.adminParty;
+    this.settings = { ...DEFAULT_PARTICIPANT_SETTINGS, ...options.settings };
+    this.metrics = new ParticipantMetrics(options.metrics ?? new NodeMetrics({ defaultMetrics: false }));
+    this.#nextOffset = ledgerEnd;
+    this.#ping = new PingService(this.adminParty, this, clock, random, logger);
+  }
+
+  /** Opens the node's storage: its identity (created on first start), its DARs, its active contracts. */
+  static async start(options: ParticipantNodeOptions): Promise<ParticipantNode> {
+    const clock = options.clock ?? systemClock;
+    const random = options.random ?? systemRandom;
+    const logger = (options.logger ?? createLogger({ node: options.name })).child({
+      component: 'participant',
+    });
+    const keys = await KeyStore.open(options.storage);
+    const identity = await loadOrCreateIdentity(
+      options.storage,
+      keys,
+      options.name,
+      'participant',
+      random,
+      () => clock.now(),
+    );
+    const store = await ParticipantStore.open(options.storage);
+    const registry = new PackageRegistry();
+    // Stored DARs were validated when they were uploaded.
+    for (const dar of await store.dars()) registry.addAll(readDar(dar.dar).packages);
+    const engine = new Engine(registry);
+    const decoder = new TransactionDecoder(engine.types);
+    const acs = new ActiveContracts();
+    for (const { row, parties } of await store.activeContracts()) {
+      acs.add(
+        decodeContract(row.contract, decoder),
+        parties.filter((p) => p.stakeholder).map((p) => p.party),
+        parties.map((p) => p.party),
+        row.createdOffset,
+      );
+    }
+    const ledgerEnd = await store.ledgerEnd();
+    let node: ParticipantNode | undefined;
+    const settings = { ...DEFAULT_PARTICIPANT_SETTINGS, ...options.settings };
+    const journal = new Journal(store, clock, logger, ledgerEnd, settings.cursorIntervalMs, (e) => {
+      if (node) node.#fail(e);
+    });
+    node = new ParticipantNode(
+      options,
+      identity,
+      store,
+      registry,
+      engine,
+      decoder,
+      acs,
+      journal,
+      clock,
+      random,
+      logger,
+      ledgerEnd,
+    );
+    journal.onDurable(() => node.#wakeStreams());
+    logger.info(
+      { participant: String(node.id), activeContracts: acs.size, ledgerEnd },
+      'participant node started',
+    );
+    return node;
+  }
+
+  get connected(): boolean {
+    return this.#connection?.client.state === 'connected';
+  }
+
+  get synchronizerId(): string | undefined {
+    return this.#connection && String(this.#connection.synchronizerId);
+  }
+
+  /** Requests validated and awaiting their verdict. */
+  get pendingRequests(): number {
+    return this.#connection?.processor.pendingRequests ?? 0;
+  }
+
+  // ---- connection ----------------------------------------------------------------------------------------
+
+  /**
+   * Connects to a synchronizer: on the first connection, registers the participant's onboarding transactions
+   * (root namespace delegation, keys, trust certificate) and waits until it is active, then initialises its topology
+   * from the sequencer; subscribes from where it left off; and vets the packages of its DARs.
+   */
+  async connect(o: ConnectOptions): Promise<void> {
+    if (this.#connection) {
+      throw new WeftError(
+        CommonErrors.FAILED_PRECONDITION,
+        `participant ${this.id} is connected to ${this.#connection.synchronizerId} already`,
+      );
+    }
+    const synchronizerId = SynchronizerId.parse(o.synchronizerId);
+    const member = String(this.id);
+    const signingKey = this.identity.signingKey.privateKey;
+    const transport = o.transport ?? {};
+    const topology = await TopologyProcessor.create({
+      storage: this.options.storage,
+      synchronizerId,
+      storeId: 'participant',
+      logger: this.logger,
+    });
+    if (topology.lastSequenced === undefined) {
+      await registerOnboardingTransactions(
+        o.endpoints,
+        this.#onboarding(synchronizerId),
+        transport,
+        this.clock,
+      );
+      const deadline = Date.now() + this.settings.activationTimeoutMs;
+      for (;;) {
+        try {
+          await topology.importState(
+            await downloadTopologyStateForInit(o.endpoints, member, signingKey, transport, this.clock),
+          );
+          break;
+        } catch (e) {
+          if (!(e instanceof WeftError && e.code === SequencerErrors.SEQUENCER_MEMBER_NOT_ACTIVE.code))
+            throw e;
+          if (Date.now() > deadline) throw e;
+          await sleep(this.clock, 50);
+        }
+      }
+    }
+    const cursor = await this.store.cursor(o.synchronizerId);
+    const processor = new ProtocolProcessor(
+      {
+        participantId: this.id,
+        synchronizerId: o.synchronizerId,
+        topology,
+        engine: this.engine,
+        decoder: this.decoder,
+        signingKey,
+        encryptionKey: this.identity.encryptionKey.privateKey,
+        acs: this.acs,
+        journal: this.journal,
+        send: async (request) => this.#requireConnection().client.send(request),
+        packageUsable: (pkg, snapshot, ledgerTime) =>
+          this.registry.lookupPackage(pkg) !== undefined &&
+          snapshot.isPackageVetted(this.id, pkg, ledgerTime),
+        nextOffset: () => ++this.#nextOffset,
+        decided: new Set(await this.store.decidedAfter(cursor?.timestamp ?? -1n)),
+        commands: await this.store.commandsInFlight(),
+        onCommitted: (c) => {
+          this.#ping.onCommitted(c);
+          for (const l of this.#commitListeners) l(c);
+        },
+        onCompletion: (changeId, completion, timings) => this.#completed(changeId, completion, timings),
+        clock: this.clock,
+        random: this.random,
+        logger: this.logger,
+        metrics: this.metrics,
+        maxQueued: this.settings.maxQueuedWrites,
+      },
+      cursor,
+    );
+    const client = await SequencerClient.connect({
+      ...transport,
+      member,
+      signingKey,
+      endpoints: o.endpoints,
+      expectedSynchronizerId: o.synchronizerId,
+      sequencerKeys: (ts) => {
+        const snapshot = topology.snapshot(ts);
+        return (snapshot.sequencerGroup()?.active ?? []).flatMap(
+          (s) => snapshot.memberKeys(s)?.signing ?? [],
+        );
+      },
+      handler: (event) => processor.handle(event),
+      ...(cursor ? { resumeAfter: cursor } : {}),
+      onFatal: (e) => this.#fail(e),
+      ...(o.maxBackoffMs === undefined ? {} : { maxBackoffMs: o.maxBackoffMs }),
+      clock: this.clock,
+      random: this.random,
+      logger: this.logger,
+    });
+    this.#connection = { synchronizerId, topology, processor, client };
+    this.logger.info(
+      { synchronizer: o.synchronizerId, resumeAfter: cursor },
+      'connected to the synchronizer',
+    );
+    if (this.options.adminWorkflowDar) {
+      const dar = readDar(this.options.adminWorkflowDar);
+      if (this.registry.lookupPackage(dar.main.id) === undefined) {
+        await this.uploadDar(this.options.adminWorkflowDar, { adminWorkflow: true, vet: false });
+      }
+    }
+    await this.#vet();
+  }
+
+  /** Closes the connection after the validations in flight and what they wrote. */
+  async disconnect(): Promise<void> {
+    const c = this.#connection;
+    if (!c) return;
+    this.#connection = undefined;
+    await c.client.close();
+    await c.processor.settle();
+    await this.journal.flush();
+  }
+
+  /** Disconnects and writes everything pending; the caller closes the storage afterwards. */
+  async stop(): Promise<void> {
+    await this.disconnect();
+    this.journal.close();
+    for (const waiter of this.#completions.values()) {
+      waiter.reject(
+        new WeftError(ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER, `participant ${this.id} stopped`),
+      );
+    }
+    this.#wakeStreams();
+    this.logger.info('participant node stopped');
+  }
+
+  /** Stops as if the process died: the connection is cut and nothing pending is written (crash tests). */
+  async kill(): Promise<void> {
+    const c = this.#connection;
+    this.#connection = undefined;
+    this.#failure ??= new WeftError(
+      ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER,
+      `participant ${this.id} was killed`,
+    );
+    this.journal.close();
+    await c?.client.close();
+  }
+
+  #requireConnection(): Connection {
+    if (this.#failure) throw this.#failure;
+    const c = this.#connection;
+    if (!c) {
+      throw new WeftError(
+        ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER,
+        `participant ${this.id} is not connected to a synchronizer; connect it first`,
+      );
+    }
+    return c;
+  }
+
+  #fail(e: unknown): void {
+    if (this.#failure) return;
+    this.#failure =
+      e instanceof WeftError
+        ? e
+        : new WeftError(
+            CommonErrors.INTERNAL,
+            `participant ${this.id} failed: ${String(e)}`,
+            {},
+            { cause: e },
+          );
+    this.logger.error({ err: this.#failure }, 'the participant stopped processing events');
+    void this.#connection?.client.close();
+  }
+
+  #onboarding(synchronizerId: SynchronizerId): Uint8Array[] {
+    const { namespace, namespaceKey, signingKey, encryptionKey } = this.identity;
+    const sign = (mapping: TopologyMapping, signers: readonly (typeof namespaceKey.privateKey)[]) =>
+      SignedTopologyTransaction.sign(TopologyTransaction.create('AddReplace', 1, mapping), signers).toBytes();
+    return [
+      sign(
+        {
+          kind: 'NamespaceDelegation',
+          namespace,
+          target: namespaceKey.publicKey,
+          restriction: { kind: 'all' },
+        },
+        [namespaceKey.privateKey],
+      ),
+      // Signed by the signing key too: proof that the participant holds the key it publishes.
+      sign(
+        {
+          kind: 'OwnerToKeyMapping',
+          member: this.id,
+          signingKeys: [signingKey.publicKey],
+          encryptionKeys: [encryptionKey.publicKey],
+        },
+        [namespaceKey.privateKey, signingKey.privateKey],
+      ),
+      sign({ kind: 'SynchronizerTrustCertificate', participant: this.id, synchronizerId }, [
+        namespaceKey.privateKey,
+      ]),
+    ];
+  }
+
+  // ---- topology: parties and vetting ---------------------------------------------------------------------
+
+  /** Proposes a mapping signed with the namespace key, sends it for sequencing, and waits until it is in force. */
+  async #authorize(
+    mapping: TopologyMapping,
+    inForce: (s: TopologySnapshot) => boolean,
+    what: string,
+  ): Promise<void> {
+    const c = this.#requireConnection();
+    const tx = new TopologyManager(c.topology).propose(mapping, {
+      signWith: [this.identity.namespaceKey.privateKey],
+    });
+    const envelope: Envelope = {
+      content: TopologyTransactionsBroadcast.toBinary({
+        synchronizerId: String(c.synchronizerId),
+        signedTransactions: [tx.toBytes()],
+      }),
+      recipients: [{ recipient: { oneofKind: 'allMembers', allMembers: {} } }],
+      kind: EnvelopeKind.TOPOLOGY_BROADCAST,
+    };
+    const handle = await c.client.send({
+      envelopes: [envelope],
+      maxSequencingTime: this.clock.now() + 60_000_000n,
+    });
+    const outcome = await handle.outcome;
+    if (outcome.kind === 'error') {
+      throw new WeftError(
+        CommonErrors.UNAVAILABLE,
+        `${what} was not sequenced: ${outcome.code}: ${outcome.reason}`,
+      );
+    }
+    const deadline = Date.now() + this.settings.activationTimeoutMs;
+    while (!inForce(c.topology.snapshot(this.clock.now()))) {
+      if (Date.now() > deadline) {
+        throw new WeftError(
+          CommonErrors.DEADLINE_EXCEEDED,
+          `${what} did not take effect within ${this.settings.activationTimeoutMs} ms`,
+        );
+      }
+      await sleep(this.clock, 10);
+    }
+  }
+
+  /**
+   * Allocates a party `hint::<participant namespace>` hosted here with submission permission (a PartyToParticipant
+   * transaction), and waits until it is in force.
+   */
+  async allocateParty(hint: string): Promise<string> {
+    const party = new PartyId(UniqueIdentifier.create(hint, this.identity.namespace));
+    await this.#authorize(
+      {
+        kind: 'PartyToParticipant',
+        party,
+        threshold: 1,
+        participants: [{ participant: this.id, permission: 'Submission' }],
+      },
+      (s) => s.partyHosting(party)?.participants.some((h) => h.participant.equals(this.id)) ?? false,
+      `the hosting of party ${party}`,
+    );
+    return String(party);
+  }
+
+  /** The parties this participant hosts on its synchronizer, its admin party first. */
+  parties(): HostedParty[] {
+    const c = this.#requireConnection();
+    const snapshot = c.topology.snapshot(this.clock.now());
+    const out: HostedParty[] = [{ party: String(this.adminParty), permission: 'Submission', admin: true }];
+    for (const tx of snapshot.transactions('PartyToParticipant')) {
+      const m = tx.mapping;
+      if (m.kind !== 'PartyToParticipant' || m.party.equals(this.adminParty)) continue;
+      const host = m.participants.find((h) => h.participant.equals(this.id));
+      if (host) out.push({ party: String(m.party), permission: host.permission, admin: false });
+    }
+    return out;
+  }
+
+  /** Vets every package of the stored DARs that is not vetted yet (one VettedPackages transaction). */
+  async #vet(): Promise<void> {
+    const c = this.#requireConnection();
+    const head = c.topology.head;
+    const vetted = head.vettedPackages(this.id);
+    const have = new Set(vetted.map((p) => p.packageId));
+    const wanted = this.registry.packages().map((p) => p.id);
+    const missing = wanted.filter((id) => !have.has(id));
+    if (missing.length === 0) return;
+    const packages = [...vetted, ...missing.map((packageId) => ({ packageId }))];
+    await this.#authorize(
+      { kind: 'VettedPackages', participant: this.id, packages },
+      (s) => missing.every((id) => s.vettedPackages(this.id).some((p) => p.packageId === id)),
+      `the vetting of ${missing.length} packages`,
+    );
+  }
+
+  // ---- DARs ----------------------------------------------------------------------------------------------
+
+  /**
+   * Uploads a DAR: validates every package (Daml-LF type checking), stores it, and vets its packages on the
+   * synchronizer (VettedPackages) when connected. Returns the main package id.
+   */
+  async uploadDar(bytes: Uint8Array, o: { adminWorkflow?: boolean; vet?: boolean } = {}): Promise<string> {
+    const dar = loadAndValidateDar(bytes, this.registry);
+    await this.store.saveDar({
+      mainPackageId: dar.main.id,
+      name: dar.main.metadata.name,
+      version: dar.main.metadata.version,
+      dar: bytes,
+      uploadedAt: this.clock.now(),
+      adminWorkflow: o.adminWorkflow ?? false,
+    });
+    this.logger.info(
+      { mainPackageId: dar.main.id, packages: dar.packages.length },
+      `uploaded DAR ${dar.main.metadata.name}`,
+    );
+    if ((o.vet ?? true) && this.#connection) await this.#vet();
+    return dar.main.id;
+  }
+
+  async dars(): Promise<DarInfo[]> {
+    return (await this.store.dars()).map((d) => ({
+      mainPackageId: d.mainPackageId,
+      name: d.name,
+      version: d.version,
+      packageIds: readDar(d.dar).packages.map((p) => p.id),
+      adminWorkflow: d.adminWorkflow,
+    }));
+  }
+
+  // ---- submission ----------------------------------------------------------------------------------------
+
+  /**
+   * Submits commands (Phase 1): interprets them, splits the transaction into encrypted views and sends the
+   * confirmation request. Resolves with the command's completion once its outcome is durable; rejects (without
+   * a completion) when the command fails before it is sent: invalid, interpretation error, a party not hosted, a
+   * duplicate command id.
+   */
+  async submit(r: SubmitRequest): Promise<Completion> {
+    const marks: InFlightCommand['marks'] = { start: performance.now() };
+    const c = this.#requireConnection();
+    if (r.actAs.length === 0)
+      throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'a command needs at least one acting party');
+    if (r.commandId === '')
+      throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'a command needs a command id');
+    const now = this.clock.now();
+    const snapshot = c.topology.snapshot(now);
+    const actAs = [...new Set(r.actAs)].sort();
+    for (const party of actAs) {
+      const host = snapshot
+        .partyHosting(PartyId.parse(party))
+        ?.participants.find((h) => h.participant.equals(this.id));
+      if (host?.permission !== 'Submission') {
+        throw new WeftError(
+          ParticipantErrors.SUBMITTER_NOT_HOSTED,
+          `party ${party} is not hosted on participant ${this.id} with submission permission`,
+          { party },
+        );
+      }
+    }
+    const userId = r.userId ?? '';
+    const changeId = changeIdOf(userId, actAs, r.commandId);
+    const params = snapshot.synchronizerParameters();
+    const delay = BigInt(this.settings.maxSequencingDelayMs) * 1000n;
+    const maxSequencingTime =
+      now + (delay < params.ledgerTimeRecordTimeTolerance ? delay : params.ledgerTimeRecordTimeTolerance);
+    const cmd: InFlightCommand = {
+      changeId,
+      commandId: r.commandId,
+      userId,
+      submissionId: r.submissionId ?? '',
+      actAs,
+      messageId: Buffer.from(this.random.bytes(16)).toString('hex'),
+      maxSequencingTime,
+      submittedAt: now,
+      requestId: undefined,
+      completionOffset: undefined,
+      completedAt: undefined,
+      marks,
+    };
+    const window = BigInt(this.settings.deduplicationWindowMs) * 1000n;
+    if (!(await this.store.startCommand(cmd, now - window))) {
+      const existing = await this.store.command(changeId);
+      this.metrics.submissions.inc({ result: 'duplicate' });
+      throw existing?.completedAt === undefined
+        ? new WeftError(
+            ParticipantErrors.SUBMISSION_ALREADY_IN_FLIGHT,
+            `command ${r.commandId} of ${actAs.join(', ')} is still in flight`,
+            { commandId: r.commandId },
+          )
+        : new WeftError(
+            ParticipantErrors.DUPLICATE_COMMAND,
+            `command ${r.commandId} of ${actAs.join(', ')} completed at offset ${existing.completionOffset}, within the deduplication window`,
+            { commandId: r.commandId, offset: existing.completionOffset },
+          );
+    }
+    const waiter = deferred<Completion>();
+    try {
+      const readers = [...new Set([...actAs, ...(r.readAs ?? [])])];
+      const submissionSeed = this.random.bytes(32);
+      let ledgerTime = now;
+      let result = await this.#interpret(r, actAs, readers, ledgerTime, submissionSeed);
+      // The ledger time may not precede the creation of an input contract.
+      const latest = result.metadata.inputContracts.reduce(
+        (m, i) => (i.createdAt !== undefined && i.createdAt > m ? i.createdAt : m),
+        0n,
+      );
+      if (latest > ledgerTime) {
+        ledgerTime = latest;
+        result = await this.#interpret(r, actAs, readers, ledgerTime, submissionSeed);
+      }
+      marks.interpreted = performance.now();
+      const group = snapshot.mediatorGroups()[0];
+      if (!group)
+        throw new WeftError(
+          CommonErrors.UNAVAILABLE,
+          `synchronizer ${c.synchronizerId} has no mediator group`,
+        );
+      const batch = buildConfirmationRequest(
+        {
+          synchronizerId: String(c.synchronizerId),
+          mediatorGroup: group.group,
+          snapshot,
+          signingKey: this.identity.signingKey.privateKey,
+          random: this.random,
+        },
+        {
+          transaction: absolutizeTransaction(result.transaction, ledgerTime),
+          seeds: result.metadata.nodeSeeds,
+          inputs: result.metadata.inputContracts,
+          ledgerTime,
+          preparationTime: result.metadata.preparationTime,
+          workflowId: r.workflowId ?? '',
+          submitter: {
+            actAs,
+            userId,
+            commandId: r.commandId,
+            submissionId: r.submissionId ?? '',
+            submittingParticipant: String(this.id),
+            maxSequencingTime,
+          },
+        },
+      );
+      marks.created = performance.now();
+      this.#completions.set(changeId, waiter);
+      c.processor.track(cmd);
+      await c.client.send({ envelopes: batch.envelopes, maxSequencingTime, messageId: cmd.messageId });
+      this.metrics.submissions.inc({ result: 'sent' });
+    } catch (e) {
+      c.processor.untrack(cmd.messageId);
+      this.#completions.delete(changeId);
+      await this.store.dropCommand(changeId, cmd.messageId);
+      this.metrics.submissions.inc({ result: e instanceof WeftError ? e.code : 'INTERNAL' });
+      throw e;
+    }
+    return waiter.promise;
+  }
+
+  #interpret(
+    r: SubmitRequest,
+    actAs: string[],
+    readers: string[],
+    ledgerTime: bigint,
+    submissionSeed: Uint8Array,
+  ) {
+    return this.engine.submit(
+      {
+        actAs,
+        ...(r.readAs ? { readAs: r.readAs } : {}),
+        commands: r.commands as Command[],
+        ...(r.packagePreference ? { packagePreference: r.packagePreference } : {}),
+        ledgerTime,
+        submissionSeed,
+        participantId: String(this.id),
+      },
+      this.#contractStore(readers),
+    );
+  }
+
+  /** The contracts `readers` may use: active here and theirs (as stakeholders, or divulged to them). */
+  #contractStore(readers: readonly string[]): ContractStore {
+    return {
+      lookupContract: (cid): ContractLookup | Promise<ContractLookup> => {
+        const known = this.acs.get(cid.coid);
+        if (known && readers.some((p) => known.readers.has(p)))
+          return { status: 'active', contract: known.contract };
+        return this.store
+          .isArchived(cid.coid, readers)
+          .then((archived): ContractLookup => ({ status: archived ? 'archived' : 'unknown' }));
+      },
+    };
+  }
+
+  #completed(changeId: string, row: CompletionRow, timings: PhaseTimings | undefined): void {
+    const waiter = this.#completions.get(changeId);
+    this.#completions.delete(changeId);
+    const completion = completionOf(row);
+    if (timings) this.#lastTimings.set(changeId, timings);
+    waiter?.resolve(completion);
+  }
+
+  readonly #lastTimings = new Map<string, PhaseTimings>();
+
+  /** The phase timings of a completed own command (benchmarks); forgotten once read. */
+  takeTimings(userId: string, actAs: readonly string[], commandId: string): PhaseTimings | undefined {
+    const id = changeIdOf(userId, [...new Set(actAs)].sort(), commandId);
+    const t = this.#lastTimings.get(id);
+    this.#lastTimings.delete(id);
+    return t;
+  }
+
+  // ---- reading -------------------------------------------------------------------------------------------
+
+  /** The last offset assigned (updates and completions share one offset sequence). */
+  ledgerEnd(): bigint {
+    return this.#nextOffset;
+  }
+
+  /** Everything up to this offset is durable and visible to the readers below. */
+  get durableEnd(): bigint {
+    return this.journal.durableOffset;
+  }
+
+  #streamWaiters = new Set<() => void>();
+
+  #wakeStreams(): void {
+    const waiters = [...this.#streamWaiters];
+    this.#streamWaiters.clear();
+    for (const w of waiters) w();
+  }
+
+  #toUpdate(row: StoredUpdate, party: string): TransactionUpdate {
+    const full = this.decoder.decodeTransaction(row.transaction);
+    const tx: Transaction = project(full, [party]).transaction;
+    return {
+      offset: row.offset,
+      updateId: row.updateId,
+      recordTime: row.requestId,
+      ledgerTime: row.ledgerTime,
+      workflowId: row.workflowId,
+      commandId: row.submission?.actAs.includes(party) ? row.submission.commandId : undefined,
+      transaction: tx,
+      events: eventsOf(tx, party),
+    };
+  }
+
+  /** The updates of `party` after offset `after` (exclusive) up to the durable end. */
+  async updatesUpTo(party: string, after = 0n): Promise<TransactionUpdate[]> {
+    const out: TransactionUpdate[] = [];
+    const end = this.journal.durableOffset;
+    for (let from = after; ; ) {
+      const rows = await this.store.updates(party, from, end, PAGE);
+      for (const row of rows) out.push(this.#toUpdate(row, party));
+      if (rows.length < PAGE) return out;
+      from = rows.at(-1)!.offset;
+    }
+  }
+
+  /** The updates of `party` after offset `after`, then each new one as it becomes durable, until `signal` aborts. */
+  async *updates(
+    party: string,
+    o: { after?: bigint; signal?: AbortSignal } = {},
+  ): AsyncGenerator<TransactionUpdate> {
+    let after = o.after ?? 0n;
+    while (!o.signal?.aborted) {
+      const end = this.journal.durableOffset;
+      if (after < end) {
+        const rows = await this.store.updates(party, after, end, PAGE);
+        for (const row of rows) {
+          if (o.signal?.aborted) return;
+          yield this.#toUpdate(row, party);
+        }
+        after = rows.length < PAGE ? end : rows.at(-1)!.offset;
+        continue;
+      }
+      if (this.#failure || !this.#connection) return;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          o.signal?.removeEventListener('abort', done);
+          this.#streamWaiters.delete(done);
+          resolve();
+        };
+        this.#streamWaiters.add(done);
+        o.signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  /** The participant's part of a transaction (the union of the views it received), by update id. */
+  async transactionTree(updateId: string): Promise<Transaction | undefined> {
+    const row = await this.store.update(updateId);
+    return row && this.decoder.decodeTransaction(row.transaction);
+  }
+
+  /** The completions of this participant's commands after offset `after`, up to the durable end. */
+  async completionsUpTo(after = 0n): Promise<Completion[]> {
+    return (await this.store.completions(after, this.journal.durableOffset, 10_000)).map(completionOf);
+  }
+
+  /** The active contracts `party` is a stakeholder of, as of the returned offset. */
+  async activeContracts(party: string): Promise<{ offset: bigint; contracts: ActiveContract[] }> {
+    await this.journal.flush();
+    return {
+      offset: this.journal.durableOffset,
+      contracts: this.acs
+        .ofParty(party)
+        .map((c) => ({ contract: c.contract, createdOffset: c.createdOffset })),
+    };
+  }
+
+  /** Calls `listener` with every transaction once it is durable (in-process automation, e.g. the ping responder). */
+  onCommitted(listener: (c: Committed) => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
+  }
+
+  // ---- health --------------------------------------------------------------------------------------------
+
+  /**
+   * `health.ping`: runs the Ping workflow between this participant's admin party and `target`'s (both need the
+   * ping DAR); resolves with the round-trip time in milliseconds.
+   */
+  async ping(target: ParticipantId | string, o: { timeoutMs?: number } = {}): Promise<number> {
+    const pid = typeof target === 'string' ? ParticipantId.parse(target) : target;
+    return this.#ping.ping(pid, o.timeoutMs ?? 30_000);
+  }
+
+  /** For the node's `/ready`: undefined when connected and processing, else why not. */
+  readiness(): string | undefined {
+    if (this.#failure) return this.#failure.message;
+    if (!this.#connection) return 'not connected to a synchronizer';
+    const state = this.#connection.client.state;
+    return state === 'connected' ? undefined : `the sequencer connection is ${state}`;
+  }
+}
+
+/** The key of command deduplication: the user, the acting parties (sorted) and the command id. */
+export function changeIdOf(userId: string, actAs: readonly string[], commandId: string): string {
+  const b = Hash.build(ParticipantHashPurpose.ChangeId).addString(userId).addInt32(actAs.length);
+  for (const p of actAs) b.addString(p);
+  return b.addString(commandId).finish().toHex();
+}
+
+function completionOf(row: CompletionRow): Completion {
+  return {
+    offset: row.offset,
+    commandId: row.commandId,
+    submissionId: row.submissionId,
+    userId: row.userId,
+    actAs: row.actAs,
+    status: row.code === undefined ? 'succeeded' : 'failed',
+    code: row.code,
+    message: row.message,
+    updateId: row.updateId,
+    recordTime: row.recordTime,
+  };
+}

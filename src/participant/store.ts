@@ -1,0 +1,629 @@
+import type { Migration, Queryable, SqlValue, Storage } from '../storage/index.js';
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'contracts, updates, completions, commands, requests, DARs, cursor',
+    up: [
+      // Contracts a hosted party is a stakeholder of or witnessed; active while archived_offset is NULL.
+      `CREATE TABLE participant_contracts (
+         contract_id TEXT PRIMARY KEY NOT NULL,
+         template_id TEXT NOT NULL,
+         contract BYTEA NOT NULL,
+         created_at BIGINT NOT NULL,
+         created_offset BIGINT,
+         archived_offset BIGINT
+       )`,
+      // Which hosted parties may use a contract: its hosted stakeholders, and hosted parties it was divulged to.
+      `CREATE TABLE participant_contract_parties (
+         party TEXT NOT NULL,
+         contract_id TEXT NOT NULL,
+         stakeholder BOOLEAN NOT NULL,
+         PRIMARY KEY (party, contract_id)
+       )`,
+      'CREATE INDEX participant_contract_parties_contract ON participant_contract_parties (contract_id)',
+      // One row per committed transaction: the part of it this participant saw (the union of its views).
+      `CREATE TABLE participant_updates (
+         update_offset BIGINT PRIMARY KEY NOT NULL,
+         update_id TEXT NOT NULL,
+         request_id BIGINT NOT NULL,
+         ledger_time BIGINT NOT NULL,
+         workflow_id TEXT NOT NULL,
+         transaction_bytes BYTEA NOT NULL,
+         command_id TEXT,
+         act_as TEXT
+       )`,
+      'CREATE UNIQUE INDEX participant_updates_id ON participant_updates (update_id)',
+      // The hosted parties that witness something of an update: its per-party streams.
+      `CREATE TABLE participant_update_parties (
+         party TEXT NOT NULL,
+         update_offset BIGINT NOT NULL,
+         PRIMARY KEY (party, update_offset)
+       )`,
+      // Completions of this participant's commands; a success shares its transaction's offset.
+      `CREATE TABLE participant_completions (
+         completion_offset BIGINT PRIMARY KEY NOT NULL,
+         change_id TEXT NOT NULL,
+         command_id TEXT NOT NULL,
+         user_id TEXT NOT NULL,
+         submission_id TEXT NOT NULL,
+         act_as TEXT NOT NULL,
+         status_code TEXT,
+         message TEXT NOT NULL,
+         update_id TEXT,
+         request_id BIGINT,
+         record_time BIGINT NOT NULL
+       )`,
+      // Command deduplication: in flight until completed, then kept for the deduplication window.
+      `CREATE TABLE participant_commands (
+         change_id TEXT PRIMARY KEY NOT NULL,
+         command_id TEXT NOT NULL,
+         user_id TEXT NOT NULL,
+         submission_id TEXT NOT NULL,
+         act_as TEXT NOT NULL,
+         message_id TEXT NOT NULL,
+         max_sequencing_time BIGINT NOT NULL,
+         submitted_at BIGINT NOT NULL,
+         request_id BIGINT,
+         completion_offset BIGINT,
+         completed_at BIGINT
+       )`,
+      'CREATE UNIQUE INDEX participant_commands_message ON participant_commands (message_id)',
+      // Decided requests, so that a replayed request or verdict is not processed twice.
+      `CREATE TABLE participant_requests (
+         request_id BIGINT PRIMARY KEY NOT NULL,
+         root_hash TEXT NOT NULL,
+         outcome TEXT NOT NULL,
+         decided_at BIGINT NOT NULL
+       )`,
+      `CREATE TABLE participant_dars (
+         main_package_id TEXT PRIMARY KEY NOT NULL,
+         name TEXT NOT NULL,
+         version TEXT NOT NULL,
+         dar BYTEA NOT NULL,
+         uploaded_at BIGINT NOT NULL,
+         admin_workflow BOOLEAN NOT NULL
+       )`,
+      // Where the event stream resumes after a restart: after this event every effect is durable.
+      `CREATE TABLE participant_cursor (
+         synchronizer_id TEXT PRIMARY KEY NOT NULL,
+         clean_counter BIGINT NOT NULL,
+         clean_timestamp BIGINT NOT NULL
+       )`,
+    ],
+  },
+];
+
+export interface ContractRow {
+  readonly contractId: string;
+  readonly templateId: string;
+  readonly contract: Uint8Array;
+  readonly createdAt: bigint;
+  readonly createdOffset: bigint | undefined;
+}
+
+export interface UpdateRow {
+  readonly offset: bigint;
+  readonly updateId: string;
+  readonly requestId: bigint;
+  readonly ledgerTime: bigint;
+  readonly workflowId: string;
+  readonly transaction: Uint8Array;
+  /** For a transaction this participant submitted: the command and its acting parties. */
+  readonly submission: { readonly commandId: string; readonly actAs: readonly string[] } | undefined;
+  /** Hosted parties that witness something of it. */
+  readonly parties: readonly string[];
+}
+
+export interface CompletionRow {
+  readonly offset: bigint;
+  readonly changeId: string;
+  readonly commandId: string;
+  readonly userId: string;
+  readonly submissionId: string;
+  readonly actAs: readonly string[];
+  /** Undefined for a success. */
+  readonly code: string | undefined;
+  readonly message: string;
+  readonly updateId: string | undefined;
+  readonly requestId: bigint | undefined;
+  readonly recordTime: bigint;
+}
+
+export interface CommandRow {
+  readonly changeId: string;
+  readonly commandId: string;
+  readonly userId: string;
+  readonly submissionId: string;
+  readonly actAs: readonly string[];
+  readonly messageId: string;
+  readonly maxSequencingTime: bigint;
+  readonly submittedAt: bigint;
+  readonly requestId: bigint | undefined;
+  readonly completionOffset: bigint | undefined;
+  readonly completedAt: bigint | undefined;
+}
+
+export interface DarRow {
+  readonly mainPackageId: string;
+  readonly name: string;
+  readonly version: string;
+  readonly dar: Uint8Array;
+  readonly uploadedAt: bigint;
+  readonly adminWorkflow: boolean;
+}
+
+/** Everything one group commit writes, in one database transaction. */
+export interface WriteBatch {
+  contracts: ContractRow[];
+  contractParties: { party: string; contractId: string; stakeholder: boolean }[];
+  archivals: { contractId: string; offset: bigint }[];
+  updates: UpdateRow[];
+  completions: CompletionRow[];
+  /** Commands that got sequenced (request id) or completed. */
+  commands: { changeId: string; requestId?: bigint; completionOffset?: bigint; completedAt?: bigint }[];
+  requests: { requestId: bigint; rootHash: string; outcome: string; decidedAt: bigint }[];
+  cursor: { synchronizerId: string; counter: bigint; timestamp: bigint } | undefined;
+}
+
+export function emptyBatch(): WriteBatch {
+  return {
+    contracts: [],
+    contractParties: [],
+    archivals: [],
+    updates: [],
+    completions: [],
+    commands: [],
+    requests: [],
+    cursor: undefined,
+  };
+}
+
+const optional = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
+export type StoredUpdate = Omit<UpdateRow, 'parties'>;
+
+const UPDATE_COLUMNS =
+  'u.update_offset, u.update_id, u.request_id, u.ledger_time, u.workflow_id, u.transaction_bytes, u.command_id, u.act_as';
+
+interface RawUpdate {
+  update_offset: bigint;
+  update_id: string;
+  request_id: bigint;
+  ledger_time: bigint;
+  workflow_id: string;
+  transaction_bytes: Uint8Array;
+  command_id: string | null;
+  act_as: string | null;
+}
+
+function updateOf(r: RawUpdate): StoredUpdate {
+  return {
+    offset: r.update_offset,
+    updateId: r.update_id,
+    requestId: r.request_id,
+    ledgerTime: r.ledger_time,
+    workflowId: r.workflow_id,
+    transaction: r.transaction_bytes,
+    submission:
+      r.command_id === null
+        ? undefined
+        : { commandId: r.command_id, actAs: JSON.parse(r.act_as ?? '[]') as string[] },
+  };
+}
+
+interface RawCommand {
+  change_id: string;
+  command_id: string;
+  user_id: string;
+  submission_id: string;
+  act_as: string;
+  message_id: string;
+  max_sequencing_time: bigint;
+  submitted_at: bigint;
+  request_id: bigint | null;
+  completion_offset: bigint | null;
+  completed_at: bigint | null;
+}
+
+function commandOf(r: RawCommand): CommandRow {
+  return {
+    changeId: r.change_id,
+    commandId: r.command_id,
+    userId: r.user_id,
+    submissionId: r.submission_id,
+    actAs: JSON.parse(r.act_as) as string[],
+    messageId: r.message_id,
+    maxSequencingTime: r.max_sequencing_time,
+    submittedAt: r.submitted_at,
+    requestId: optional(r.request_id),
+    completionOffset: optional(r.completion_offset),
+    completedAt: optional(r.completed_at),
+  };
+}
+
+interface RawCompletion {
+  completion_offset: bigint;
+  change_id: string;
+  command_id: string;
+  user_id: string;
+  submission_id: string;
+  act_as: string;
+  status_code: string | null;
+  message: string;
+  update_id: string | null;
+  request_id: bigint | null;
+  record_time: bigint;
+}
+
+function completionOf(r: RawCompletion): CompletionRow {
+  return {
+    offset: r.completion_offset,
+    changeId: r.change_id,
+    commandId: r.command_id,
+    userId: r.user_id,
+    submissionId: r.submission_id,
+    actAs: JSON.parse(r.act_as) as string[],
+    code: optional(r.status_code),
+    message: r.message,
+    updateId: optional(r.update_id),
+    requestId: optional(r.request_id),
+    recordTime: r.record_time,
+  };
+}
+
+const inList = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
+
+/** The participant's tables (`participant_*`): reads, and the batched writes of the commit pipeline. */
+export class ParticipantStore {
+  private constructor(private readonly storage: Storage) {}
+
+  static async open(storage: Storage): Promise<ParticipantStore> {
+    await storage.migrate('participant', MIGRATIONS);
+    return new ParticipantStore(storage);
+  }
+
+  /** Writes a group commit in one transaction. */
+  async write(b: WriteBatch): Promise<void> {
+    await this.storage.transaction(async (tx) => {
+      if (b.contracts.length > 0) {
+        await tx.insertMany(
+          'participant_contracts',
+          ['contract_id', 'template_id', 'contract', 'created_at', 'created_offset'],
+          b.contracts.map((c) => [
+            c.contractId,
+            c.templateId,
+            c.contract,
+            c.createdAt,
+            c.createdOffset ?? null,
+          ]),
+          { onConflict: 'ignore' },
+        );
+      }
+      if (b.contractParties.length > 0) {
+        await tx.insertMany(
+          'participant_contract_parties',
+          ['party', 'contract_id', 'stakeholder'],
+          b.contractParties.map((p) => [p.party, p.contractId, p.stakeholder]),
+          { onConflict: 'ignore' },
+        );
+      }
+      for (const [offset, ids] of groupBy(
+        b.archivals,
+        (a) => a.offset,
+        (a) => a.contractId,
+      )) {
+        await tx.execute(
+          `UPDATE participant_contracts SET archived_offset = $1 WHERE archived_offset IS NULL AND contract_id IN (${inList(ids.length, 2)})`,
+          [offset, ...ids],
+        );
+      }
+      if (b.updates.length > 0) {
+        await tx.insertMany(
+          'participant_updates',
+          [
+            'update_offset',
+            'update_id',
+            'request_id',
+            'ledger_time',
+            'workflow_id',
+            'transaction_bytes',
+            'command_id',
+            'act_as',
+          ],
+          b.updates.map((u) => [
+            u.offset,
+            u.updateId,
+            u.requestId,
+            u.ledgerTime,
+            u.workflowId,
+            u.transaction,
+            u.submission?.commandId ?? null,
+            u.submission ? JSON.stringify(u.submission.actAs) : null,
+          ]),
+        );
+        const parties = b.updates.flatMap((u) => u.parties.map((p): SqlValue[] => [p, u.offset]));
+        if (parties.length > 0) {
+          await tx.insertMany('participant_update_parties', ['party', 'update_offset'], parties);
+        }
+      }
+      if (b.completions.length > 0) {
+        await tx.insertMany(
+          'participant_completions',
+          [
+            'completion_offset',
+            'change_id',
+            'command_id',
+            'user_id',
+            'submission_id',
+            'act_as',
+            'status_code',
+            'message',
+            'update_id',
+            'request_id',
+            'record_time',
+          ],
+          b.completions.map((c) => [
+            c.offset,
+            c.changeId,
+            c.commandId,
+            c.userId,
+            c.submissionId,
+            JSON.stringify(c.actAs),
+            c.code ?? null,
+            c.message,
+            c.updateId ?? null,
+            c.requestId ?? null,
+            c.recordTime,
+          ]),
+        );
+      }
+      for (const c of b.commands) {
+        await tx.execute(
+          `UPDATE participant_commands SET request_id = COALESCE($2, request_id),
+             completion_offset = COALESCE($3, completion_offset), completed_at = COALESCE($4, completed_at)
+           WHERE change_id = $1`,
+          [c.changeId, c.requestId ?? null, c.completionOffset ?? null, c.completedAt ?? null],
+        );
+      }
+      if (b.requests.length > 0) {
+        await tx.insertMany(
+          'participant_requests',
+          ['request_id', 'root_hash', 'outcome', 'decided_at'],
+          b.requests.map((r) => [r.requestId, r.rootHash, r.outcome, r.decidedAt]),
+          { onConflict: 'ignore' },
+        );
+      }
+      if (b.cursor) await writeCursor(tx, b.cursor);
+    });
+  }
+
+  async cursor(synchronizerId: string): Promise<{ counter: bigint; timestamp: bigint } | undefined> {
+    const row = await this.storage.queryOne<{ clean_counter: bigint; clean_timestamp: bigint }>(
+      'SELECT clean_counter, clean_timestamp FROM participant_cursor WHERE synchronizer_id = $1',
+      [synchronizerId],
+    );
+    return row && { counter: row.clean_counter, timestamp: row.clean_timestamp };
+  }
+
+  /** The highest offset assigned to an update or a completion. */
+  async ledgerEnd(): Promise<bigint> {
+    const row = await this.storage.queryOne<{ u: bigint | null; c: bigint | null }>(
+      `SELECT (SELECT MAX(update_offset) FROM participant_updates) AS u,
+              (SELECT MAX(completion_offset) FROM participant_completions) AS c`,
+    );
+    const u = row?.u ?? 0n;
+    const c = row?.c ?? 0n;
+    return u > c ? u : c;
+  }
+
+  /** The requests sequenced after `after` that are decided already (a replay after a restart skips them). */
+  async decidedAfter(after: bigint): Promise<bigint[]> {
+    const rows = await this.storage.query<{ request_id: bigint }>(
+      'SELECT request_id FROM participant_requests WHERE request_id > $1',
+      [after],
+    );
+    return rows.map((r) => r.request_id);
+  }
+
+  /** Active contracts with the hosted parties that may use them. */
+  async activeContracts(): Promise<
+    { row: ContractRow; parties: { party: string; stakeholder: boolean }[] }[]
+  > {
+    const rows = await this.storage.query<{
+      contract_id: string;
+      template_id: string;
+      contract: Uint8Array;
+      created_at: bigint;
+      created_offset: bigint | null;
+    }>(
+      `SELECT contract_id, template_id, contract, created_at, created_offset FROM participant_contracts
+       WHERE archived_offset IS NULL ORDER BY created_offset, contract_id`,
+    );
+    const parties = await this.storage.query<{ party: string; contract_id: string; stakeholder: boolean }>(
+      `SELECT p.party, p.contract_id, p.stakeholder FROM participant_contract_parties p
+       JOIN participant_contracts c ON c.contract_id = p.contract_id WHERE c.archived_offset IS NULL`,
+    );
+    const byContract = new Map<string, { party: string; stakeholder: boolean }[]>();
+    for (const p of parties) {
+      const list = byContract.get(p.contract_id) ?? [];
+      list.push({ party: p.party, stakeholder: p.stakeholder });
+      byContract.set(p.contract_id, list);
+    }
+    return rows.map((r) => ({
+      row: {
+        contractId: r.contract_id,
+        templateId: r.template_id,
+        contract: r.contract,
+        createdAt: r.created_at,
+        createdOffset: optional(r.created_offset),
+      },
+      parties: byContract.get(r.contract_id) ?? [],
+    }));
+  }
+
+  /** Whether the contract is known and archived (for a lookup that missed the in-memory active set). */
+  async isArchived(contractId: string, readers: readonly string[]): Promise<boolean> {
+    if (readers.length === 0) return false;
+    const row = await this.storage.queryOne(
+      `SELECT c.contract_id FROM participant_contracts c JOIN participant_contract_parties p
+         ON p.contract_id = c.contract_id
+       WHERE c.contract_id = $1 AND c.archived_offset IS NOT NULL AND p.party IN (${inList(readers.length, 2)})
+       LIMIT 1`,
+      [contractId, ...readers],
+    );
+    return row !== undefined;
+  }
+
+  /** Updates of `party` after offset `after`, up to `upTo`, at most `limit`. */
+  async updates(party: string, after: bigint, upTo: bigint, limit: number): Promise<StoredUpdate[]> {
+    const rows = await this.storage.query<RawUpdate>(
+      `SELECT ${UPDATE_COLUMNS}
+       FROM participant_update_parties p JOIN participant_updates u ON u.update_offset = p.update_offset
+       WHERE p.party = $1 AND p.update_offset > $2 AND p.update_offset <= $3
+       ORDER BY p.update_offset LIMIT $4`,
+      [party, after, upTo, limit],
+    );
+    return rows.map(updateOf);
+  }
+
+  async update(updateId: string): Promise<StoredUpdate | undefined> {
+    const r = await this.storage.queryOne<RawUpdate>(
+      `SELECT ${UPDATE_COLUMNS} FROM participant_updates u WHERE u.update_id = $1`,
+      [updateId],
+    );
+    return r && updateOf(r);
+  }
+
+  async completions(after: bigint, upTo: bigint, limit: number): Promise<CompletionRow[]> {
+    const rows = await this.storage.query<RawCompletion>(
+      `SELECT * FROM participant_completions WHERE completion_offset > $1 AND completion_offset <= $2
+       ORDER BY completion_offset LIMIT $3`,
+      [after, upTo, limit],
+    );
+    return rows.map(completionOf);
+  }
+
+  async completion(offset: bigint): Promise<CompletionRow | undefined> {
+    const r = await this.storage.queryOne<RawCompletion>(
+      'SELECT * FROM participant_completions WHERE completion_offset = $1',
+      [offset],
+    );
+    return r && completionOf(r);
+  }
+
+  async command(changeId: string): Promise<CommandRow | undefined> {
+    const r = await this.storage.queryOne<RawCommand>(
+      'SELECT * FROM participant_commands WHERE change_id = $1',
+      [changeId],
+    );
+    return r && commandOf(r);
+  }
+
+  /** Commands sent but not completed (after a restart: their outcome is still to come or to time out). */
+  async commandsInFlight(): Promise<CommandRow[]> {
+    const rows = await this.storage.query<RawCommand>(
+      'SELECT * FROM participant_commands WHERE completion_offset IS NULL ORDER BY submitted_at',
+    );
+    return rows.map(commandOf);
+  }
+
+  /**
+   * Registers a command as in flight, replacing a completed entry outside the deduplication window. Returns false
+   * when another entry for the change id is in flight or completed after `dedupFrom`.
+   */
+  async startCommand(row: CommandRow, dedupFrom: bigint): Promise<boolean> {
+    return this.storage.transaction(async (tx) => {
+      await tx.execute(
+        'DELETE FROM participant_commands WHERE change_id = $1 AND completed_at IS NOT NULL AND completed_at < $2',
+        [row.changeId, dedupFrom],
+      );
+      const inserted = await tx.insertMany(
+        'participant_commands',
+        [
+          'change_id',
+          'command_id',
+          'user_id',
+          'submission_id',
+          'act_as',
+          'message_id',
+          'max_sequencing_time',
+          'submitted_at',
+        ],
+        [
+          [
+            row.changeId,
+            row.commandId,
+            row.userId,
+            row.submissionId,
+            JSON.stringify(row.actAs),
+            row.messageId,
+            row.maxSequencingTime,
+            row.submittedAt,
+          ],
+        ],
+        { onConflict: 'ignore' },
+      );
+      return inserted === 1;
+    });
+  }
+
+  /** Forgets a command that was never sent (its submission failed before sequencing). */
+  async dropCommand(changeId: string, messageId: string): Promise<void> {
+    await this.storage.execute('DELETE FROM participant_commands WHERE change_id = $1 AND message_id = $2', [
+      changeId,
+      messageId,
+    ]);
+  }
+
+  async saveDar(row: DarRow): Promise<void> {
+    await this.storage.insertMany(
+      'participant_dars',
+      ['main_package_id', 'name', 'version', 'dar', 'uploaded_at', 'admin_workflow'],
+      [[row.mainPackageId, row.name, row.version, row.dar, row.uploadedAt, row.adminWorkflow]],
+      { onConflict: 'ignore' },
+    );
+  }
+
+  async dars(): Promise<DarRow[]> {
+    const rows = await this.storage.query<{
+      main_package_id: string;
+      name: string;
+      version: string;
+      dar: Uint8Array;
+      uploaded_at: bigint;
+      admin_workflow: boolean;
+    }>('SELECT * FROM participant_dars ORDER BY uploaded_at, main_package_id');
+    return rows.map((r) => ({
+      mainPackageId: r.main_package_id,
+      name: r.name,
+      version: r.version,
+      dar: r.dar,
+      uploadedAt: r.uploaded_at,
+      adminWorkflow: r.admin_workflow,
+    }));
+  }
+}
+
+async function writeCursor(
+  tx: Queryable,
+  c: { synchronizerId: string; counter: bigint; timestamp: bigint },
+): Promise<void> {
+  await tx.execute(
+    `INSERT INTO participant_cursor (synchronizer_id, clean_counter, clean_timestamp) VALUES ($1, $2, $3)
+     ON CONFLICT (synchronizer_id) DO UPDATE SET clean_counter = excluded.clean_counter,
+       clean_timestamp = excluded.clean_timestamp`,
+    [c.synchronizerId, c.counter, c.timestamp],
+  );
+}
+
+function groupBy<T, K, V>(items: readonly T[], key: (t: T) => K, value: (t: T) => V): Map<K, V[]> {
+  const out = new Map<K, V[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k) ?? [];
+    list.push(value(item));
+    out.set(k, list);
+  }
+  return out;
+}

@@ -1,0 +1,129 @@
+/**
+ * A network for participant tests and benchmarks: a real sequencer node and mediator node on loopback gRPC, and
+ * participant nodes each with their own storage and keys, all in this process. Not part of the public entry point.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MediatorNode } from '../mediator/index.js';
+import { createLogger, type Logger } from '../observability/index.js';
+import type { SequencerNode } from '../sequencer/index.js';
+import { startSequencerNode, type TestSynchronizer, testSynchronizer } from '../sequencer/testing.js';
+import { openStorage, type Storage, type StorageConfig } from '../storage/index.js';
+import { type DynamicSynchronizerParameters, TopologyProcessor } from '../topology/index.js';
+import { ParticipantNode, type ParticipantNodeOptions } from './node.js';
+
+export const DARS = '/work/shared/dars';
+export const PING_DAR_PATH = `${DARS}/ping-3.4.0.dar`;
+export const TOKEN_DAR_PATH = `${DARS}/splice-test-token-v1-1.0.0.dar`;
+
+export interface StartedParticipant {
+  readonly node: ParticipantNode;
+  readonly storage: Storage;
+  readonly config: StorageConfig;
+}
+
+export interface ParticipantTestNetwork {
+  readonly sync: TestSynchronizer;
+  readonly sequencer: SequencerNode;
+  readonly mediator: MediatorNode;
+  readonly sequencerStorage: Storage;
+  readonly mediatorStorage: Storage;
+  readonly participants: StartedParticipant[];
+  /**
+   * Starts a participant on `config` (default: a new SQLite file) and connects it. With the config of a stopped
+   * participant, restarts it.
+   */
+  startParticipant(
+    name: string,
+    options?: { config?: StorageConfig; node?: Partial<ParticipantNodeOptions> },
+  ): Promise<StartedParticipant>;
+  /** Stops a participant and closes its storage (`kill`: without writing what is pending). */
+  stopParticipant(p: StartedParticipant, o?: { kill?: boolean }): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function participantTestNetwork(o: {
+  readonly seed: string;
+  readonly parameters?: Partial<DynamicSynchronizerParameters>;
+  /** Storage of the sequencer and the mediator; default SQLite files in a temporary directory. */
+  readonly synchronizerStorage?: (name: string) => StorageConfig;
+  readonly logger?: Logger;
+}): Promise<ParticipantTestNetwork> {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-participant-'));
+  const sqlite = (name: string): StorageConfig => ({ kind: 'sqlite', path: join(dir, `${name}.sqlite`) });
+  const storageOf = o.synchronizerStorage ?? sqlite;
+  const logger = o.logger ?? createLogger({ level: 'silent' });
+  const sync = testSynchronizer({
+    seed: o.seed,
+    participants: 0,
+    now: BigInt(Date.now()) * 1000n,
+    ...(o.parameters ? { parameters: o.parameters } : {}),
+  });
+  const sequencerStorage = await openStorage(storageOf('sequencer'));
+  const { node: sequencer } = await startSequencerNode(sync, {
+    name: 'sequencer',
+    storage: sequencerStorage,
+    logger,
+  });
+  const mediatorStorage = await openStorage(storageOf('mediator'));
+  const mediatorTopology = await TopologyProcessor.create({
+    storage: mediatorStorage,
+    synchronizerId: sync.synchronizerIdObject,
+    storeId: 'mediator',
+  });
+  await mediatorTopology.process(sync.genesisTs, sync.genesis);
+  const mediator = await MediatorNode.start({
+    mediatorId: sync.mediator.id,
+    synchronizerId: sync.synchronizerId,
+    signingKey: sync.mediator.key,
+    storage: mediatorStorage,
+    topology: mediatorTopology,
+    sequencer: { endpoints: [sequencer.endpoint], maxBackoffMs: 200 },
+    logger,
+  });
+  const participants: StartedParticipant[] = [];
+  const pingDar = readFileSync(PING_DAR_PATH);
+  const net: ParticipantTestNetwork = {
+    sync,
+    sequencer,
+    mediator,
+    sequencerStorage,
+    mediatorStorage,
+    participants,
+    async startParticipant(name, options = {}) {
+      const config = options.config ?? sqlite(name);
+      const storage = await openStorage(config);
+      const node = await ParticipantNode.start({
+        name,
+        storage,
+        logger,
+        adminWorkflowDar: pingDar,
+        ...options.node,
+      });
+      await node.connect({
+        synchronizerId: sync.synchronizerId,
+        endpoints: [sequencer.endpoint],
+        maxBackoffMs: 200,
+      });
+      const started = { node, storage, config };
+      participants.push(started);
+      return started;
+    },
+    async stopParticipant(p, so = {}) {
+      if (so.kill) await p.node.kill();
+      else await p.node.stop();
+      await p.storage.close();
+      participants.splice(participants.indexOf(p), 1);
+    },
+    async close() {
+      for (const p of [...participants]) await net.stopParticipant(p).catch(() => {});
+      await mediator.stop().catch(() => {});
+      await sequencer.stop();
+      await mediatorStorage.close();
+      await sequencerStorage.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return net;
+}
