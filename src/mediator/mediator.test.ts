@@ -212,7 +212,7 @@ describeBackends('mediator', (backend) => {
   it('times out when a confirming participant stays silent, asking the sequencer for time when idle', async () => {
     const { metrics, p0, p1 } = await setup({
       seed: 'timeout',
-      parameters: { confirmationResponseTimeout: 700_000n, mediatorReactionTimeout: 2_000_000n },
+      parameters: { confirmationResponseTimeout: 1_500_000n, mediatorReactionTimeout: 2_000_000n },
     });
     const request = await p0.submit({
       views: [view([p0.party, p1.party], [p0.party, p1.party])],

@@ -118,6 +118,8 @@ export class Mediator {
   #stopped = false;
   /** No more sends either (killed, or failed). */
   #killed = false;
+  /** The event being processed, awaited by a graceful stop. */
+  #handling: Promise<void> | undefined;
   /** Verdict sends under way, awaited by a graceful stop. */
   readonly #sending = new Set<Promise<void>>();
   #failure: WeftError | undefined;
@@ -156,6 +158,7 @@ export class Mediator {
     this.#stopped = true;
     this.#tick?.cancel();
     this.#tick = undefined;
+    await this.#handling?.catch(() => {});
     this.#writer.markCursorDue();
     this.#writer.kick();
     await this.#writer.idle();
@@ -175,9 +178,10 @@ export class Mediator {
   async handle(event: ReceivedEvent): Promise<void> {
     if (this.#failure) throw this.#failure;
     if (this.#stopped) return;
-    await this.#o.tracer.withSpan('mediator.event', () => this.#handle(event), {
+    this.#handling = this.#o.tracer.withSpan('mediator.event', () => this.#handle(event), {
       ...(event.traceparent ? { parent: event.traceparent } : {}),
     });
+    await this.#handling;
     if (this.#writer.backlog > this.#o.settings.writeQueueSize) await this.#writer.idle();
   }
 
