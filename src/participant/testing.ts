@@ -127,3 +127,74 @@ export async function participantTestNetwork(o: {
   };
   return net;
 }
+
+// ---- the Splice test token (splice-test-token-v1) ----------------------------------------------------------------
+
+export const TOKEN = '#splice-test-token-v1:Splice.Testing.Tokens.TestTokenV1';
+const TRANSFER_INSTRUCTION =
+  '#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction';
+const noMeta = { values: {} };
+
+/** Commands of the token workflow: rules, minting, transfer offers and their acceptance. */
+export const tokenCommands = {
+  rules: (admin: string) => ({
+    CreateCommand: { templateId: `${TOKEN}:TokenRules`, createArguments: { admin } },
+  }),
+  /** A holding of `amount` TOK for `owner`; `memo` goes into its metadata (privacy tests look for it). */
+  mint: (admin: string, owner: string, amount: string, memo = '') => ({
+    CreateCommand: {
+      templateId: `${TOKEN}:Token`,
+      createArguments: {
+        holding: {
+          owner,
+          instrumentId: { admin, id: 'TOK' },
+          amount,
+          lock: null,
+          meta: memo === '' ? noMeta : { values: { memo } },
+        },
+      },
+    },
+  }),
+  /** Offers `amount` of the `inputs` holdings from `sender` to `receiver` (act as the sender, read as the admin). */
+  offer: (o: {
+    rules: string;
+    admin: string;
+    sender: string;
+    receiver: string;
+    amount: string;
+    inputs: readonly string[];
+    memo?: string;
+  }) => ({
+    ExerciseCommand: {
+      templateId: `${TOKEN}:TokenRules`,
+      contractId: o.rules,
+      choice: 'TransferFactory_Transfer',
+      choiceArgument: {
+        expectedAdmin: o.admin,
+        transfer: {
+          sender: o.sender,
+          receiver: o.receiver,
+          amount: o.amount,
+          instrumentId: { admin: o.admin, id: 'TOK' },
+          requestedAt: '2025-01-01T00:00:00Z',
+          executeBefore: '2100-01-01T00:00:00Z',
+          inputHoldingCids: o.inputs,
+          meta: o.memo ? { values: { memo: o.memo } } : noMeta,
+        },
+        extraArgs: { context: noMeta, meta: noMeta },
+      },
+    },
+  }),
+  /** The receiver accepts (or rejects, or the sender withdraws) an offer. */
+  instruction: (
+    offer: string,
+    choice: 'TransferInstruction_Accept' | 'TransferInstruction_Reject' | 'TransferInstruction_Withdraw',
+  ) => ({
+    ExerciseCommand: {
+      templateId: TRANSFER_INSTRUCTION,
+      contractId: offer,
+      choice,
+      choiceArgument: { extraArgs: { context: noMeta, meta: noMeta } },
+    },
+  }),
+};

@@ -1,0 +1,271 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { valueToJson } from '../../src/daml/index.js';
+import { isWeftError, type WeftError } from '../../src/errors/index.js';
+import { type Completion, ParticipantErrors, type ParticipantNode } from '../../src/participant/index.js';
+import {
+  type ParticipantTestNetwork,
+  participantTestNetwork,
+  TOKEN_DAR_PATH,
+  tokenCommands,
+} from '../../src/participant/testing.js';
+
+/**
+ * Three participants on a real sequencer and mediator over loopback gRPC: p1 hosts the token admin and alice, p2
+ * hosts bob, p3 hosts carol and has no token DAR.
+ */
+
+let net: ParticipantTestNetwork;
+let p1: ParticipantNode;
+let p2: ParticipantNode;
+let p3: ParticipantNode;
+let admin: string;
+let alice: string;
+let bob: string;
+let carol: string;
+let rules: string;
+let n = 0;
+
+const cmdId = (what: string) => `${what}-${n++}`;
+
+async function failure(p: Promise<unknown>): Promise<WeftError> {
+  try {
+    await p;
+  } catch (e) {
+    if (isWeftError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a failure');
+}
+
+function succeeded(c: Completion): Completion {
+  expect({ status: c.status, code: c.code, message: c.message }).toEqual({
+    status: 'succeeded',
+    code: undefined,
+    message: '',
+  });
+  return c;
+}
+
+/** The contract ids `party` sees created by the transaction `updateId`, by template name. */
+async function created(
+  node: ParticipantNode,
+  party: string,
+  updateId: string,
+  template: string,
+): Promise<string[]> {
+  const update = (await node.updatesUpTo(party)).find((u) => u.updateId === updateId);
+  return (update?.events ?? []).flatMap((e) =>
+    e.kind === 'created' && e.templateId.name.join('.') === template ? [e.contractId] : [],
+  );
+}
+
+/** Waits until `node` has committed the transaction (its commit may lag behind the submitter's). */
+async function committed(node: ParticipantNode, party: string, updateId: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await node.updatesUpTo(party)).some((u) => u.updateId === updateId)) {
+    if (Date.now() > deadline) throw new Error(`${node.id} did not commit ${updateId}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function tokens(node: ParticipantNode, party: string): Promise<string[]> {
+  return (await node.activeContracts(party)).contracts
+    .filter((c) => c.contract.templateId.name.join('.') === 'Token')
+    .map((c) => {
+      const h = (valueToJson(c.contract.arg) as { holding: { owner: string; amount: string } }).holding;
+      return `${h.owner.split('::')[0]} ${h.amount}`;
+    })
+    .sort();
+}
+
+async function mint(owner: string, amount: string): Promise<string> {
+  const c = succeeded(
+    await p1.submit({
+      commands: [tokenCommands.mint(admin, owner, amount)],
+      actAs: [admin, owner],
+      commandId: cmdId('mint'),
+    }),
+  );
+  return (await created(p1, admin, c.updateId!, 'Token'))[0]!;
+}
+
+/** alice offers bob `amount` out of a fresh holding; returns the offer's contract id. */
+async function offerToBob(amount: string): Promise<string> {
+  const token = await mint(alice, amount);
+  const c = succeeded(
+    await p1.submit({
+      commands: [
+        tokenCommands.offer({ rules, admin, sender: alice, receiver: bob, amount, inputs: [token] }),
+      ],
+      actAs: [alice],
+      readAs: [admin],
+      commandId: cmdId('offer'),
+    }),
+  );
+  await committed(p2, bob, c.updateId!);
+  return (await created(p2, bob, c.updateId!, 'TokenTransferOffer'))[0]!;
+}
+
+beforeAll(async () => {
+  net = await participantTestNetwork({ seed: 'participant-network' });
+  [p1, p2, p3] = (await Promise.all(['p1', 'p2', 'p3'].map((name) => net.startParticipant(name)))).map(
+    (p) => p.node,
+  ) as [ParticipantNode, ParticipantNode, ParticipantNode];
+  const tokenDar = readFileSync(TOKEN_DAR_PATH);
+  await Promise.all([p1.uploadDar(tokenDar), p2.uploadDar(tokenDar)]);
+  [admin, alice] = [await p1.allocateParty('admin'), await p1.allocateParty('alice')];
+  bob = await p2.allocateParty('bob');
+  carol = await p3.allocateParty('carol');
+  const c = succeeded(
+    await p1.submit({ commands: [tokenCommands.rules(admin)], actAs: [admin], commandId: 'rules' }),
+  );
+  rules = (await created(p1, admin, c.updateId!, 'TokenRules'))[0]!;
+}, 60_000);
+
+afterAll(async () => {
+  await net?.close();
+});
+
+describe('a participant', () => {
+  it('hosts parties and keeps its DARs, the ping workflow among them', async () => {
+    expect(p1.parties().map((p) => p.party)).toEqual([String(p1.adminParty), admin, alice]);
+    expect(p1.parties()[0]).toMatchObject({ admin: true, permission: 'Submission' });
+    const dars = await p1.dars();
+    expect(dars.map((d) => [d.name, d.adminWorkflow])).toEqual([
+      ['canton-builtin-admin-workflow-ping', true],
+      ['splice-test-token-v1', false],
+    ]);
+    expect(p3.parties().map((p) => p.party)).toEqual([String(p3.adminParty), carol]);
+  });
+
+  it('transfers tokens to another participant: offer, accept, updates and active contracts on both', async () => {
+    const offer = await offerToBob('30.0');
+    const accepted = succeeded(
+      await p2.submit({
+        commands: [tokenCommands.instruction(offer, 'TransferInstruction_Accept')],
+        actAs: [bob],
+        commandId: cmdId('accept'),
+      }),
+    );
+    await committed(p1, alice, accepted.updateId!);
+    expect(await tokens(p2, bob)).toEqual(['bob 30.0000000000']);
+    expect(
+      (await p2.activeContracts(bob)).contracts.map((c) => c.contract.templateId.name.join('.')),
+    ).toEqual(['Token']);
+    // Both participants record the acceptance under the same update id; bob's command id only for bob.
+    const bobView = (await p2.updatesUpTo(bob)).find((u) => u.updateId === accepted.updateId)!;
+    const aliceView = (await p1.updatesUpTo(alice)).find((u) => u.updateId === accepted.updateId)!;
+    expect(bobView.commandId).toBe(accepted.commandId);
+    expect(aliceView.commandId).toBeUndefined();
+    expect(bobView.events.map((e) => e.kind)).toEqual(['exercised', 'archived', 'created']);
+    expect(aliceView.events.filter((e) => e.kind === 'archived').map((e) => e.contractId)).toEqual([offer]);
+    // Completions and updates share one offset sequence.
+    expect(bobView.offset).toBe(accepted.offset);
+    expect((await p2.completionsUpTo()).map((c) => c.commandId)).toContain(accepted.commandId);
+  });
+
+  it('answers health.ping in both directions', async () => {
+    const there = await p1.ping(p2.id);
+    const back = await p2.ping(p1.id);
+    expect(there).toBeGreaterThan(0);
+    expect(back).toBeGreaterThan(0);
+    expect(await p3.ping(p1.id)).toBeGreaterThan(0);
+  });
+
+  it('deduplicates commands by user, acting parties and command id', async () => {
+    const command = {
+      commands: [tokenCommands.mint(admin, alice, '1.0')],
+      actAs: [admin, alice],
+      commandId: cmdId('dedup'),
+    };
+    const [first, second] = await Promise.allSettled([p1.submit(command), p1.submit(command)]);
+    expect(first.status).toBe('fulfilled');
+    expect(second.status === 'rejected' && (second.reason as WeftError).code).toBe(
+      ParticipantErrors.SUBMISSION_ALREADY_IN_FLIGHT.code,
+    );
+    const again = await failure(p1.submit(command));
+    expect(again.code).toBe(ParticipantErrors.DUPLICATE_COMMAND.code);
+    expect(again.message).toMatch(/within the deduplication window/);
+    // Another user may use the same command id.
+    succeeded(await p1.submit({ ...command, userId: 'another-user' }));
+  });
+
+  it('refuses commands it cannot send, before sequencing', async () => {
+    const notHosted = await failure(
+      p2.submit({
+        commands: [tokenCommands.mint(admin, alice, '1.0')],
+        actAs: [alice],
+        commandId: cmdId('x'),
+      }),
+    );
+    expect(notHosted.code).toBe(ParticipantErrors.SUBMITTER_NOT_HOSTED.code);
+    const token = await mint(alice, '5.0');
+    const toCarol = await failure(
+      p1.submit({
+        commands: [
+          tokenCommands.offer({
+            rules,
+            admin,
+            sender: alice,
+            receiver: carol,
+            amount: '5.0',
+            inputs: [token],
+          }),
+        ],
+        actAs: [alice],
+        readAs: [admin],
+        commandId: cmdId('carol'),
+      }),
+    );
+    expect(toCarol.code).toBe(ParticipantErrors.PACKAGE_NOT_VETTED_BY_RECIPIENTS.code);
+    expect(toCarol.message).toMatch(
+      new RegExp(
+        `participant ${String(p3.id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has not vetted package`,
+      ),
+    );
+    const offer = await offerToBob('2.0');
+    succeeded(
+      await p2.submit({
+        commands: [tokenCommands.instruction(offer, 'TransferInstruction_Reject')],
+        actAs: [bob],
+        commandId: cmdId('r'),
+      }),
+    );
+    const archived = await failure(
+      p2.submit({
+        commands: [tokenCommands.instruction(offer, 'TransferInstruction_Accept')],
+        actAs: [bob],
+        commandId: cmdId('a'),
+      }),
+    );
+    expect(archived.code).toBe('DAML_CONTRACT_NOT_ACTIVE');
+  });
+
+  it('commits exactly one of two concurrent consuming exercises of a contract', async () => {
+    const offer = await offerToBob('3.0');
+    const results = await Promise.all(
+      (['TransferInstruction_Accept', 'TransferInstruction_Reject'] as const).map((choice) =>
+        p2.submit({
+          commands: [tokenCommands.instruction(offer, choice)],
+          actAs: [bob],
+          commandId: cmdId(choice),
+        }),
+      ),
+    );
+    const ok = results.filter((c) => c.status === 'succeeded');
+    const failed = results.filter((c) => c.status === 'failed');
+    expect(ok).toHaveLength(1);
+    expect(failed).toHaveLength(1);
+    expect([
+      ParticipantErrors.LOCAL_VERDICT_LOCKED_CONTRACTS.code,
+      ParticipantErrors.LOCAL_VERDICT_INACTIVE_CONTRACTS.code,
+    ]).toContain(failed[0]!.code);
+    expect(failed[0]!.message).toContain(offer);
+    // Both requests are decided everywhere: no locks or pending requests remain.
+    const deadline = Date.now() + 10_000;
+    while (p1.pendingRequests + p2.pendingRequests > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(p1.pendingRequests + p2.pendingRequests).toBe(0);
+  });
+});
