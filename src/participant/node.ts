@@ -727,7 +727,6 @@ export class ParticipantNode {
     return this.engine.submit(
       {
         actAs,
-        ...(r.readAs ? { readAs: r.readAs } : {}),
         commands: r.commands as Command[],
         ...(r.packagePreference ? { packagePreference: r.packagePreference } : {}),
         ledgerTime,

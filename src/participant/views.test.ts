@@ -39,11 +39,10 @@ class Ledger {
 
   constructor(readonly engine: Engine) {}
 
-  async submit(actAs: string[], commands: unknown[], readAs: string[] = []) {
+  async submit(actAs: string[], commands: unknown[]) {
     const r: Submission = await this.engine.submit(
       {
         actAs,
-        readAs,
         commands: commands as never,
         ledgerTime: NOW,
         submissionSeed: new Uint8Array(32).fill(++this.#n),
