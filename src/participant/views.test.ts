@@ -86,7 +86,6 @@ beforeAll(async () => {
         inputs: [token],
       }),
     ],
-    ['admin'],
   );
   accept = await ledger.submit(
     ['bob'],
