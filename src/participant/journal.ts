@@ -84,6 +84,14 @@ export class Journal {
     this.#cursorTimer = undefined;
   }
 
+  /** Drops everything not written and refuses further writes, as if the process died (crash tests). */
+  kill(): void {
+    this.close();
+    this.#failure ??= new Error('the participant was killed');
+    this.#open = emptyBatch();
+    this.#openHasData = false;
+  }
+
   #kick(cursorOnly = false): void {
     if (this.#writing || this.#failure) return;
     if (!this.#openHasData && !(cursorOnly && this.#open.cursor)) return;

@@ -401,8 +401,15 @@ export class ParticipantNode {
       ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER,
       `participant ${this.id} was killed`,
     );
-    this.journal.close();
+    this.journal.kill();
     await c?.client.close();
+    for (const waiter of this.#completions.values()) waiter.reject(this.#failure);
+    this.#wakeStreams();
+  }
+
+  /** Resolves once the requests received so far are validated and answered (their responses sequenced). */
+  async validationsSettled(): Promise<void> {
+    await this.#connection?.processor.settle();
   }
 
   #requireConnection(): Connection {

@@ -26,6 +26,7 @@ export interface StartedParticipant {
 export interface ParticipantTestNetwork {
   readonly sync: TestSynchronizer;
   readonly sequencer: SequencerNode;
+  /** The running mediator (replaced by {@link startMediator}). */
   readonly mediator: MediatorNode;
   readonly sequencerStorage: Storage;
   readonly mediatorStorage: Storage;
@@ -38,6 +39,10 @@ export interface ParticipantTestNetwork {
     name: string,
     options?: { config?: StorageConfig; node?: Partial<ParticipantNodeOptions> },
   ): Promise<StartedParticipant>;
+  /** Stops the mediator (`kill`: as if its process died); its storage stays open for a restart. */
+  stopMediator(o?: { kill?: boolean }): Promise<void>;
+  /** Starts the mediator again on its storage; it resumes from its cursor. */
+  startMediator(): Promise<MediatorNode>;
   /** Stops a participant and closes its storage (`kill`: without writing what is pending). */
   stopParticipant(p: StartedParticipant, o?: { kill?: boolean }): Promise<void>;
   close(): Promise<void>;
@@ -73,21 +78,29 @@ export async function participantTestNetwork(o: {
     storeId: 'mediator',
   });
   await mediatorTopology.process(sync.genesisTs, sync.genesis);
-  const mediator = await MediatorNode.start({
-    mediatorId: sync.mediator.id,
-    synchronizerId: sync.synchronizerId,
-    signingKey: sync.mediator.key,
-    storage: mediatorStorage,
-    topology: mediatorTopology,
-    sequencer: { endpoints: [sequencer.endpoint], maxBackoffMs: 200 },
-    logger,
-  });
+  const startMediator = async () =>
+    MediatorNode.start({
+      mediatorId: sync.mediator.id,
+      synchronizerId: sync.synchronizerId,
+      signingKey: sync.mediator.key,
+      storage: mediatorStorage,
+      topology: await TopologyProcessor.create({
+        storage: mediatorStorage,
+        synchronizerId: sync.synchronizerIdObject,
+        storeId: 'mediator',
+      }),
+      sequencer: { endpoints: [sequencer.endpoint], maxBackoffMs: 200 },
+      logger,
+    });
+  let mediator: MediatorNode | undefined = await startMediator();
   const participants: StartedParticipant[] = [];
   const pingDar = readFileSync(PING_DAR_PATH);
   const net: ParticipantTestNetwork = {
     sync,
     sequencer,
-    mediator,
+    get mediator() {
+      return mediator!;
+    },
     sequencerStorage,
     mediatorStorage,
     participants,
@@ -110,6 +123,15 @@ export async function participantTestNetwork(o: {
       participants.push(started);
       return started;
     },
+    async stopMediator(so = {}) {
+      if (so.kill) await mediator?.kill();
+      else await mediator?.stop();
+      mediator = undefined;
+    },
+    async startMediator() {
+      mediator = await startMediator();
+      return mediator;
+    },
     async stopParticipant(p, so = {}) {
       if (so.kill) await p.node.kill();
       else await p.node.stop();
@@ -118,7 +140,7 @@ export async function participantTestNetwork(o: {
     },
     async close() {
       for (const p of [...participants]) await net.stopParticipant(p).catch(() => {});
-      await mediator.stop().catch(() => {});
+      await mediator?.stop().catch(() => {});
       await sequencer.stop();
       await mediatorStorage.close();
       await sequencerStorage.close();

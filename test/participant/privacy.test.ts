@@ -39,7 +39,9 @@ const ok = (c: Completion) => {
 
 async function createdBy(node: ParticipantNode, party: string, updateId: string, template: string) {
   const u = (await node.updatesUpTo(party)).find((x) => x.updateId === updateId);
-  return u!.events.flatMap((e) => (e.kind === 'created' && e.templateId.name[0] === template ? [e.contractId] : []));
+  return u!.events.flatMap((e) =>
+    e.kind === 'created' && e.templateId.name[0] === template ? [e.contractId] : [],
+  );
 }
 
 async function settled(): Promise<void> {
@@ -67,16 +69,16 @@ async function everyValue(storage: Storage): Promise<{ table: string; bytes: Buf
 
 async function tablesHolding(storage: Storage, marker: string): Promise<string[]> {
   const needle = Buffer.from(marker);
-  return [...new Set((await everyValue(storage)).filter((v) => v.bytes.includes(needle)).map((v) => v.table))].sort();
+  return [
+    ...new Set((await everyValue(storage)).filter((v) => v.bytes.includes(needle)).map((v) => v.table)),
+  ].sort();
 }
 
 beforeAll(async () => {
   net = await participantTestNetwork({ seed: 'participant-privacy' });
-  [p1, p2, p3] = (await Promise.all(['p1', 'p2', 'p3'].map((n) => net.startParticipant(n)))).map((p) => p.node) as [
-    ParticipantNode,
-    ParticipantNode,
-    ParticipantNode,
-  ];
+  [p1, p2, p3] = (await Promise.all(['p1', 'p2', 'p3'].map((n) => net.startParticipant(n)))).map(
+    (p) => p.node,
+  ) as [ParticipantNode, ParticipantNode, ParticipantNode];
   const dar = readFileSync(TOKEN_DAR_PATH);
   await Promise.all([p1, p2, p3].map((p) => p.uploadDar(dar)));
   parties.admin = await p1.allocateParty('admin');
@@ -84,7 +86,9 @@ beforeAll(async () => {
   parties.bob = await p2.allocateParty('bob');
   parties.carol = await p3.allocateParty('carol');
   const { admin, alice, bob } = parties as Record<string, string>;
-  const rulesTx = ok(await p1.submit({ commands: [tokenCommands.rules(admin!)], actAs: [admin!], commandId: 'rules' }));
+  const rulesTx = ok(
+    await p1.submit({ commands: [tokenCommands.rules(admin!)], actAs: [admin!], commandId: 'rules' }),
+  );
   const rules = (await createdBy(p1, admin!, rulesTx.updateId!, 'TokenRules'))[0]!;
   const minted = ok(
     await p1.submit({
@@ -97,7 +101,15 @@ beforeAll(async () => {
   const offered = ok(
     await p1.submit({
       commands: [
-        tokenCommands.offer({ rules, admin: admin!, sender: alice!, receiver: bob!, amount: '40.0', inputs: [token], memo: OFFER_MARKER }),
+        tokenCommands.offer({
+          rules,
+          admin: admin!,
+          sender: alice!,
+          receiver: bob!,
+          amount: '40.0',
+          inputs: [token],
+          memo: OFFER_MARKER,
+        }),
       ],
       actAs: [alice!],
       readAs: [admin!],
@@ -124,7 +136,10 @@ afterAll(async () => {
 describe('privacy', () => {
   it('keeps contract arguments out of the sequencer and the mediator, and out of uninvolved participants', async () => {
     // Positive controls: the markers are stored where they may be, so the scan can find them.
-    expect(await tablesHolding(net.participants[0]!.storage, MINT_MARKER)).toEqual(['participant_contracts', 'participant_updates']);
+    expect(await tablesHolding(net.participants[0]!.storage, MINT_MARKER)).toEqual([
+      'participant_contracts',
+      'participant_updates',
+    ]);
     expect(await tablesHolding(net.participants[1]!.storage, OFFER_MARKER)).toEqual([
       'participant_contracts',
       'participant_updates',
@@ -140,9 +155,11 @@ describe('privacy', () => {
 
   it('sends every view only to the participants hosting its informees (or those of an ancestor view)', async () => {
     const members = new Map(
-      (await net.sequencerStorage.query<{ id: bigint; member: string }>('SELECT id, member FROM sequencer_members')).map(
-        (r) => [r.id, r.member],
-      ),
+      (
+        await net.sequencerStorage.query<{ id: bigint; member: string }>(
+          'SELECT id, member FROM sequencer_members',
+        )
+      ).map((r) => [r.id, r.member]),
     );
     const p3Key = p3.identity.encryptionKey.publicKey.fingerprint.value;
     const recipientSets: string[] = [];
@@ -197,6 +214,8 @@ describe('privacy', () => {
     expect(checked).toBeGreaterThanOrEqual(updateIds.length * 2);
     // bob sees the offer's creation but not how alice paid for it.
     const bobOffer = (await p2.updatesUpTo(parties.bob!)).find((u) => u.updateId === updateIds[2]);
-    expect(bobOffer!.events.map((e) => `${e.kind} ${e.templateId.name.join('.')}`)).toEqual(['created TokenTransferOffer']);
+    expect(bobOffer!.events.map((e) => `${e.kind} ${e.templateId.name.join('.')}`)).toEqual([
+      'created TokenTransferOffer',
+    ]);
   });
 });
