@@ -1,0 +1,152 @@
+import { expect, it } from 'vitest';
+import { describeBackends } from '../storage/testing.js';
+import { type CommandRow, emptyBatch, ParticipantStore, type WriteBatch } from './store.js';
+
+const command = (changeId: string, messageId: string): CommandRow => ({
+  changeId,
+  commandId: `cmd-${changeId}`,
+  userId: 'u',
+  submissionId: '',
+  actAs: ['alice'],
+  messageId,
+  maxSequencingTime: 100n,
+  submittedAt: 10n,
+  requestId: undefined,
+  completionOffset: undefined,
+  completedAt: undefined,
+});
+
+function batch(fill: (b: WriteBatch) => void): WriteBatch {
+  const b = emptyBatch();
+  fill(b);
+  return b;
+}
+
+describeBackends('participant store', (backend) => {
+  it('writes a group commit in one transaction and reads it back', async () => {
+    const store = await ParticipantStore.open(await backend.open());
+    expect(await store.ledgerEnd()).toBe(0n);
+    await store.write(
+      batch((b) => {
+        b.contracts.push(
+          {
+            contractId: 'c1',
+            templateId: 't',
+            contract: Buffer.from('one'),
+            createdAt: 5n,
+            createdOffset: 1n,
+          },
+          {
+            contractId: 'c2',
+            templateId: 't',
+            contract: Buffer.from('two'),
+            createdAt: 5n,
+            createdOffset: 1n,
+          },
+        );
+        b.contractParties.push(
+          { party: 'alice', contractId: 'c1', stakeholder: true },
+          { party: 'bob', contractId: 'c1', stakeholder: false },
+          { party: 'alice', contractId: 'c2', stakeholder: true },
+        );
+        b.updates.push(
+          {
+            offset: 1n,
+            updateId: 'u1',
+            requestId: 1000n,
+            ledgerTime: 5n,
+            workflowId: 'w',
+            transaction: Buffer.from('tx1'),
+            submission: { commandId: 'cmd', actAs: ['alice'] },
+            parties: ['alice', 'bob'],
+          },
+          {
+            offset: 2n,
+            updateId: 'u2',
+            requestId: 1001n,
+            ledgerTime: 6n,
+            workflowId: '',
+            transaction: Buffer.from('tx2'),
+            submission: undefined,
+            parties: ['bob'],
+          },
+        );
+        b.archivals.push({ contractId: 'c2', offset: 2n });
+        b.requests.push({ requestId: 1000n, rootHash: 'r1', outcome: 'approved', decidedAt: 1000n });
+        b.completions.push({
+          offset: 3n,
+          changeId: 'x',
+          commandId: 'cmd-x',
+          userId: 'u',
+          submissionId: 's',
+          actAs: ['alice'],
+          code: 'LOCAL_VERDICT_LOCKED_CONTRACTS',
+          message: 'locked',
+          updateId: undefined,
+          requestId: 1002n,
+          recordTime: 1002n,
+        });
+        b.cursor = { synchronizerId: 'sync', counter: 7n, timestamp: 1002n };
+      }),
+    );
+    expect(await store.ledgerEnd()).toBe(3n);
+    const active = await store.activeContracts();
+    expect(
+      active.map((a) => [a.row.contractId, a.parties.map((p) => `${p.party}:${p.stakeholder}`).sort()]),
+    ).toEqual([['c1', ['alice:true', 'bob:false']]]);
+    expect(await store.isArchived('c2', ['alice'])).toBe(true);
+    expect(await store.isArchived('c2', ['bob'])).toBe(false);
+    expect(await store.isArchived('c1', ['alice'])).toBe(false);
+    expect((await store.updates('bob', 0n, 10n, 10)).map((u) => u.updateId)).toEqual(['u1', 'u2']);
+    expect((await store.updates('bob', 1n, 10n, 10)).map((u) => u.updateId)).toEqual(['u2']);
+    expect((await store.updates('bob', 0n, 1n, 10)).map((u) => u.updateId)).toEqual(['u1']);
+    expect(await store.updates('alice', 0n, 10n, 1)).toMatchObject([
+      { offset: 1n, submission: { commandId: 'cmd', actAs: ['alice'] }, transaction: Buffer.from('tx1') },
+    ]);
+    expect((await store.update('u2'))?.submission).toBeUndefined();
+    expect(await store.completions(0n, 10n, 10)).toMatchObject([
+      { offset: 3n, code: 'LOCAL_VERDICT_LOCKED_CONTRACTS', actAs: ['alice'], updateId: undefined },
+    ]);
+    expect(await store.decidedAfter(999n)).toEqual([1000n]);
+    expect(await store.decidedAfter(1000n)).toEqual([]);
+    expect(await store.cursor('sync')).toEqual({ counter: 7n, timestamp: 1002n });
+    await store.write(batch((b) => (b.cursor = { synchronizerId: 'sync', counter: 9n, timestamp: 1003n })));
+    expect(await store.cursor('sync')).toEqual({ counter: 9n, timestamp: 1003n });
+  });
+
+  it('keeps a command id in flight, then blocks it for the deduplication window', async () => {
+    const store = await ParticipantStore.open(await backend.open());
+    expect(await store.startCommand(command('a', 'm1'), 0n)).toBe(true);
+    expect(await store.startCommand(command('a', 'm2'), 0n)).toBe(false);
+    expect((await store.commandsInFlight()).map((c) => c.messageId)).toEqual(['m1']);
+    await store.write(batch((b) => b.commands.push({ changeId: 'a', requestId: 50n })));
+    expect((await store.command('a'))?.requestId).toBe(50n);
+    await store.write(
+      batch((b) => b.commands.push({ changeId: 'a', completionOffset: 4n, completedAt: 60n })),
+    );
+    expect(await store.commandsInFlight()).toEqual([]);
+    expect(await store.command('a')).toMatchObject({
+      requestId: 50n,
+      completionOffset: 4n,
+      completedAt: 60n,
+    });
+    // Completed at 60: blocked while the window reaches back before 60, free once it does not.
+    expect(await store.startCommand(command('a', 'm3'), 60n)).toBe(false);
+    expect(await store.startCommand(command('a', 'm3'), 61n)).toBe(true);
+    // A command never sent is forgotten.
+    await store.dropCommand('a', 'm3');
+    expect(await store.command('a')).toBeUndefined();
+  });
+
+  it('keeps DARs with their admin-workflow flag', async () => {
+    const store = await ParticipantStore.open(await backend.open());
+    const dar = { name: 'n', version: '1.0.0', dar: Buffer.from('zip'), uploadedAt: 1n };
+    await store.saveDar({ ...dar, mainPackageId: 'p1', adminWorkflow: true });
+    await store.saveDar({ ...dar, mainPackageId: 'p2', adminWorkflow: false, uploadedAt: 2n });
+    await store.saveDar({ ...dar, mainPackageId: 'p1', adminWorkflow: true });
+    expect((await store.dars()).map((d) => [d.mainPackageId, d.adminWorkflow])).toEqual([
+      ['p1', true],
+      ['p2', false],
+    ]);
+  });
+});
