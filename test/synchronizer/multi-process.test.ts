@@ -169,13 +169,27 @@ weft.node {
     } finally {
       adminB.close();
     }
-    // The log line with the bound ports is JSON like every line.
-    const listening = a
+    // Monitoring: both nodes ready, metrics labelled with the node.
+    const ready = await fetch(`http://127.0.0.1:${b.ports.monitoring}/ready`);
+    expect(await ready.json()).toEqual({ ready: true, checks: { storage: 'ok', sequencer: 'ok' } });
+    const metrics = await (await fetch(`http://127.0.0.1:${a.ports.monitoring}/metrics`)).text();
+    expect(metrics).toContain('weft_sequencer_subscriptions{node="sequencer-a"} 0');
+    // The audit line of the bootstrap, and the log line with the bound ports; JSON like every line.
+    const lines = a
       .output()
       .split('\n')
-      .filter((l) => l.includes('listening'))
-      .map((l) => JSON.parse(l) as { ports: { admin: number } });
-    expect(listening[0]!.ports.admin).toBe(a.ports.admin);
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l.method === 'Bootstrap')).toMatchObject({
+      component: 'admin-api',
+      status: 'OK',
+      peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
+    const listening = lines.filter((l) => String(l.msg).endsWith('listening')) as {
+      ports?: { admin: number };
+    }[];
+    expect(listening[0]!.ports!.admin).toBe(a.ports.admin);
   });
 
   it('admit participants only once allow-listed by participant id', async () => {
@@ -346,7 +360,7 @@ weft.node {
 });
 
 describe('a sequencer daemon serving TLS', () => {
-  it('accepts clients that trust its root CA and fails clearly for a wrong one', async () => {
+  it('accepts clients that trust its root CA and fails clearly for a wrong one; its Admin API wants client certificates', async () => {
     const good = certificates(dir, 'good');
     const other = certificates(dir, 'other');
     const tls = `tls { cert-chain-file = "${good.certFile}", private-key-file = "${good.keyFile}" }`;
@@ -358,17 +372,33 @@ describe('a sequencer daemon serving TLS', () => {
   kind = sequencer
   storage { type = sqlite, file = "${join(dir, 'tls.db')}" }
   public-api { port = 0, ${tls} }
-  admin-api { port = 0, ${tls} }
+  admin-api { port = 0, tls { cert-chain-file = "${good.certFile}", private-key-file = "${good.keyFile}", trust-collection-file = "${good.caFile}" } }
 }
 `,
     );
     const d = await startDaemon(file, join(dir, 'tls.ports'), { tls: true });
     try {
       expect(d.publicUrl).toMatch(/^https:/);
-      const boot = await weft(['admin', '-e', d.adminUrl, '--ca', good.caFile, 'bootstrap', '--name', 'tls']);
+      const operator = ['--client-cert', good.clientCertFile, '--client-key', good.clientKeyFile];
+      const boot = await weft([
+        'admin',
+        '-e',
+        d.adminUrl,
+        '--ca',
+        good.caFile,
+        ...operator,
+        'bootstrap',
+        '--name',
+        'tls',
+      ]);
       expect(boot.stderr).toBe('');
       const id = /bootstrapped synchronizer (\S+)/.exec(boot.stdout)![1]!;
-      const wrong = await weft(['admin', '-e', d.adminUrl, '--ca', other.caFile, 'status']);
+      const anonymous = await weft(['admin', '-e', d.adminUrl, '--ca', good.caFile, 'status']);
+      expect(anonymous.code).toBe(1);
+      expect(anonymous.stderr).toMatch(
+        /^weft admin status: ADMIN_CONNECTION_FAILED\(1\): admin endpoint https:/,
+      );
+      const wrong = await weft(['admin', '-e', d.adminUrl, '--ca', other.caFile, ...operator, 'status']);
       expect(wrong.code).toBe(1);
       expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
       expect(wrong.stderr).toMatch(
@@ -378,7 +408,13 @@ describe('a sequencer daemon serving TLS', () => {
       const alice = demoParticipant('alice', id);
       const trust = { customTrustCertificates: readFileSync(good.caFile) };
       await registerOnboardingTransactions([d.publicUrl], alice.onboarding, trust);
-      const admin = new AdminClient(d.adminUrl, trust);
+      const admin = new AdminClient(d.adminUrl, {
+        ...trust,
+        clientCertificate: {
+          certChain: readFileSync(good.clientCertFile),
+          privateKey: readFileSync(good.clientKeyFile),
+        },
+      });
       const signing = (await admin.identity()).keys.find((k) => k.purpose === KeyPurpose.SIGNING)!;
       admin.close();
       const options = {
