@@ -68,7 +68,7 @@ function known<K, V>(map: ReadonlyMap<K, V>, value: K, what: string): V {
   return v;
 }
 
-export function entryInfo(entry: TopologyEntry): TopologyTransactionInfo {
+function entryInfo(entry: TopologyEntry): TopologyTransactionInfo {
   const signed = entry.signed;
   return {
     signedTransaction: signed.toBytes(),

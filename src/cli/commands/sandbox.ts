@@ -13,7 +13,7 @@ import {
   SigningPublicKey,
   systemRandom,
 } from '../../crypto/index.js';
-import { isWeftError } from '../../errors/index.js';
+import { CommonErrors, isWeftError, WeftError } from '../../errors/index.js';
 import { KeyPurpose } from '../../generated/weft/admin/v1/node_status_service.js';
 import { EnvelopeKind } from '../../generated/weft/sequencer/v1/sequencing.js';
 import { OnboardingRestriction } from '../../generated/weft/topology/v1/topology.js';
@@ -272,7 +272,9 @@ export function registerSandboxCommand(program: Command): void {
         let sandbox: Sandbox;
         try {
           const number = (value: string, option: string) => {
-            if (!/^\d+$/.test(value)) throw new Error(`${option} '${value}' is not a number`);
+            if (!/^\d+$/.test(value)) {
+              throw new WeftError(CommonErrors.INVALID_ARGUMENT, `${option} '${value}' is not a number`);
+            }
             return Number(value);
           };
           sandbox = await startSandbox({
