@@ -49,7 +49,7 @@ export class Journal {
     if (offset !== undefined && offset > this.#openOffset) this.#openOffset = offset;
     this.#openHasData = true;
     const done = new Promise<void>((resolve, reject) => this.#openWaiters.push({ resolve, reject }));
-    this.#kick();
+    this.#scheduleKick();
     return done;
   }
 
@@ -90,6 +90,21 @@ export class Journal {
     this.#failure ??= new Error('the participant was killed');
     this.#open = emptyBatch();
     this.#openHasData = false;
+  }
+
+  #kickScheduled = false;
+
+  /**
+   * Writes once the events already received are processed (after pending I/O callbacks), so that the effects of a
+   * burst of events share one database commit.
+   */
+  #scheduleKick(): void {
+    if (this.#kickScheduled) return;
+    this.#kickScheduled = true;
+    setImmediate(() => {
+      this.#kickScheduled = false;
+      this.#kick();
+    });
   }
 
   #kick(cursorOnly = false): void {

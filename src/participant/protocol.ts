@@ -233,8 +233,8 @@ export class ProtocolProcessor {
     }
     cmd.requestId = event.timestamp;
     cmd.marks.sequenced = performance.now();
+    // Not written: a restart replays from before the request (it is undecided), receipt included.
     this.#commandsByRequest.set(event.timestamp, cmd);
-    this.#write({ fill: (b) => b.commands.push({ changeId: cmd.changeId, requestId: event.timestamp }) });
   }
 
   /**

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediatorNode } from '../mediator/index.js';
 import { createLogger, type Logger } from '../observability/index.js';
-import type { SequencerNode } from '../sequencer/index.js';
+import type { SequencerNode, SequencerSettings } from '../sequencer/index.js';
 import { startSequencerNode, type TestSynchronizer, testSynchronizer } from '../sequencer/testing.js';
 import { openStorage, type Storage, type StorageConfig } from '../storage/index.js';
 import { type DynamicSynchronizerParameters, TopologyProcessor } from '../topology/index.js';
@@ -53,6 +53,8 @@ export async function participantTestNetwork(o: {
   readonly parameters?: Partial<DynamicSynchronizerParameters>;
   /** Storage of the sequencer and the mediator; default SQLite files in a temporary directory. */
   readonly synchronizerStorage?: (name: string) => StorageConfig;
+  /** The sequencer's `sequencer` config section. */
+  readonly sequencerSettings?: SequencerSettings;
   readonly logger?: Logger;
 }): Promise<ParticipantTestNetwork> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-participant-'));
