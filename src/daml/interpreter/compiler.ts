@@ -552,6 +552,11 @@ export class Compiler {
       }
       case 'FromInterface':
         return prim(this.natives.fromInterface(e.template), [this.expr(scope, e.expr)]);
+      case 'UnsafeFromInterface':
+        return prim(this.natives.unsafeFromInterface(e.template), [
+          this.expr(scope, e.contractId),
+          this.expr(scope, e.expr),
+        ]);
       case 'CallInterface':
         return prim(this.natives.callInterface(e.iface, e.method), [this.expr(scope, e.expr)]);
       case 'ViewInterface':

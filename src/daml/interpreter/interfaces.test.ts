@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Expr, Identifier, Type } from '../lf/ast.js';
-import type { ContractId } from '../values/contract-id.js';
+import { type ContractId, parseContractId } from '../values/contract-id.js';
 import { parseNumericLiteral } from '../values/numeric.js';
 import { parseTimestamp } from '../values/time.js';
 import {
   type ContractIdValue,
+  contractId,
   EMPTY_TEXT_MAP,
   type FunctionValue,
   listFromArray,
@@ -184,6 +185,30 @@ describe('interface values', () => {
       );
     expect(back(Offer)).toEqual(some(o));
     expect(back(Token)).toEqual(NONE);
+
+    // LF 2.1's unsafe_from_interface: the payload, or WronglyTypedContract naming the contract id.
+    const cid = contractId(parseContractId(`00${'ab'.repeat(32)}`)!);
+    const unsafeBack = (template: Identifier) =>
+      f.call(
+        f.interpreter.evaluate({
+          tag: 'Abs',
+          params: [
+            { name: 'c', type: { tag: 'Builtin', builtin: 'CONTRACT_ID', args: [con(Holding)] } },
+            { name: 'x', type: con(Offer) },
+          ],
+          body: {
+            tag: 'UnsafeFromInterface',
+            iface: Holding,
+            template,
+            contractId: { tag: 'Var', name: 'c' },
+            expr: toIface(Holding, Offer, { tag: 'Var', name: 'x' }),
+          },
+        }),
+        cid,
+        o,
+      );
+    expect(unsafeBack(Offer)).toEqual(o);
+    expect(() => unsafeBack(Token)).toThrow(/is a .*TokenTransferOffer, not a .*:Token/);
 
     const required = f.call(
       lambda(Offer, (x) => ({

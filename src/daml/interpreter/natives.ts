@@ -119,6 +119,24 @@ function lookup(m: Machine, cid: ContractId, then: (m: Machine, c: ContractInsta
   return then(m, found);
 }
 
+/** The template argument of an interface payload when it is an instance of `templateId`, else `undefined`. */
+function templateArg(
+  m: Machine,
+  p: ReturnType<typeof interfacePayload>,
+  templateId: Identifier,
+): Value | undefined {
+  if (sameId(p.templateId, templateId)) return p.arg;
+  if (qualifiedName(p.templateId) === qualifiedName(templateId)) {
+    const name = (id: Identifier) => m.compiler.packages.lookupPackage(id.packageId)?.metadata.name;
+    if (name(p.templateId) === name(templateId)) {
+      return crash(
+        `interface value of another version of ${qualifiedName(templateId)}: upgrades are not supported`,
+      );
+    }
+  }
+  return undefined;
+}
+
 /** `fetch`'s view of a contract: its argument, if it is an instance of `tmpl`. */
 function fetchTemplate(
   m: Machine,
@@ -325,17 +343,27 @@ export class Natives {
   /** `from_interface @I @T`: the template payload if the interface value wraps a `T`. */
   fromInterface(templateId: Identifier): PrimOp {
     return this.memo(`from_interface ${idKey(templateId)}`, () => (m: Machine, [v]: Value[]) => {
+      const arg = templateArg(m, interfacePayload(v), templateId);
+      return arg === undefined ? NONE : some(arg);
+    });
+  }
+
+  /** LF 2.1's `unsafe_from_interface`: like `fromInterface`, but a payload of another template is an error. */
+  unsafeFromInterface(templateId: Identifier): PrimOp {
+    return this.memo(`unsafe_from_interface ${idKey(templateId)}`, () => (m: Machine, [cid, v]: Value[]) => {
       const p = interfacePayload(v);
-      if (sameId(p.templateId, templateId)) return some(p.arg);
-      if (qualifiedName(p.templateId) === qualifiedName(templateId)) {
-        const name = (id: Identifier) => m.compiler.packages.lookupPackage(id.packageId)?.metadata.name;
-        if (name(p.templateId) === name(templateId)) {
-          return crash(
-            `interface value of another version of ${qualifiedName(templateId)}: upgrades are not supported`,
-          );
-        }
-      }
-      return NONE;
+      const arg = templateArg(m, p, templateId);
+      if (arg !== undefined) return arg;
+      const coid = expectKind(cid, 'ContractId').cid.coid;
+      return interpretationError(
+        {
+          kind: 'WronglyTypedContract',
+          contractId: coid,
+          expected: identifierToString(templateId),
+          actual: identifierToString(p.templateId),
+        },
+        `contract ${coid} is a ${identifierToString(p.templateId)}, not a ${identifierToString(templateId)}`,
+      );
     });
   }
 

@@ -282,6 +282,14 @@ export type Expr =
       readonly template: TypeConId;
       readonly expr: Expr;
     }
+  | {
+      /** LF 2.1 only (removed in 2.2): the template payload, or WronglyTypedContract naming `contractId`. */
+      readonly tag: 'UnsafeFromInterface';
+      readonly iface: TypeConId;
+      readonly template: TypeConId;
+      readonly contractId: Expr;
+      readonly expr: Expr;
+    }
   | { readonly tag: 'CallInterface'; readonly iface: TypeConId; readonly method: string; readonly expr: Expr }
   | { readonly tag: 'SignatoryInterface'; readonly iface: TypeConId; readonly expr: Expr }
   | { readonly tag: 'ObserverInterface'; readonly iface: TypeConId; readonly expr: Expr }

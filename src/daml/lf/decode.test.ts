@@ -159,6 +159,17 @@ describe('Daml-LF 2 decoder on hand-built archives', () => {
     });
   });
 
+  it('decodes unsafe_from_interface in LF 2.1 and rejects it from LF 2.2, where it was removed', () => {
+    const tycon = msg([1, selfModule(0)], [2, 1]);
+    const unsafe = msg([39, msg([1, tycon], [2, tycon], [3, TRUE], [4, TRUE])]);
+    const d = decodeValue('1', pkg({ values: [value(unsafe)] }));
+    expect(d).toMatchObject({ tag: 'UnsafeFromInterface', contractId: { tag: 'BuiltinCon' } });
+    expect(d.tag === 'UnsafeFromInterface' && d.iface.name).toEqual(['x']);
+    expect(errorOf(() => decodeValue('2', pkg({ values: [value(unsafe)] }))).message).toContain(
+      'Expr.unsafe_from_interface is not supported by Daml-LF 2.2',
+    );
+  });
+
   it('decodes deeply nested LF 2.1 expressions', () => {
     // (\x : Bool -> ... (\x : Bool -> True)) nested 999 times (1000 levels, the limit): real archives nest ≤ 95 levels.
     let e = TRUE;

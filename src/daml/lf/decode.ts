@@ -1688,8 +1688,11 @@ class PackageDecoder {
         const m = this.idAndExpr(r.len(), 'ViewInterface');
         return { tag: 'ViewInterface', iface: m.id, expr: m.expr };
       }
-      case 39:
-        return this.unsupported('Expr.unsafe_from_interface');
+      case 39: {
+        if (this.flat) return this.unsupported('Expr.unsafe_from_interface');
+        const m = this.twoIdsAndExprs(r.len(), 'UnsafeFromInterface', true);
+        return { tag: 'UnsafeFromInterface', iface: m.id1, template: m.id2, contractId: m.a, expr: m.b! };
+      }
       case 40: {
         const m = this.idAndExpr(r.len(), 'InterfaceTemplateTypeRep');
         return { tag: 'InterfaceTemplateTypeRep', iface: m.id, expr: m.expr };

@@ -831,6 +831,7 @@ export class PackageChecker {
         return this.typeOfDynamicExpr(e);
       case 'ToInterface':
       case 'FromInterface':
+      case 'UnsafeFromInterface':
       case 'CallInterface':
       case 'SignatoryInterface':
       case 'ObserverInterface':
@@ -956,6 +957,7 @@ export class PackageChecker {
       readonly tag:
         | 'ToInterface'
         | 'FromInterface'
+        | 'UnsafeFromInterface'
         | 'CallInterface'
         | 'SignatoryInterface'
         | 'ObserverInterface'
@@ -975,6 +977,11 @@ export class PackageChecker {
         this.checkInstance(e.iface, e.template);
         this.checkExpr(e.expr, tCon(e.iface));
         return tOptional(tCon(e.template));
+      case 'UnsafeFromInterface':
+        this.checkInstance(e.iface, e.template);
+        this.checkExpr(e.contractId, tContractId(tCon(e.iface)));
+        this.checkExpr(e.expr, tCon(e.iface));
+        return tCon(e.template);
       case 'CallInterface': {
         const method =
           this.iface(e.iface).methods.get(e.method) ??
