@@ -317,6 +317,7 @@ export class ParticipantNode {
         acs: this.acs,
         journal: this.journal,
         send: async (request) => this.#requireConnection().client.send(request),
+        packageKnown: (pkg) => this.registry.lookupPackage(pkg) !== undefined,
         packageUsable: (pkg, snapshot, ledgerTime) =>
           this.registry.lookupPackage(pkg) !== undefined &&
           snapshot.isPackageVetted(this.id, pkg, ledgerTime),

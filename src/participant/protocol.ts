@@ -20,6 +20,7 @@ import {
   type Transaction,
   type TransactionDecoder,
 } from '../daml/index.js';
+import { WeftError } from '../errors/index.js';
 import type {
   EncryptedViewMessage,
   RootHashMessage,
@@ -107,6 +108,8 @@ export interface ProtocolOptions {
   readonly acs: ActiveContracts;
   readonly journal: Journal;
   readonly send: (request: SendRequest) => Promise<SendHandle>;
+  /** Whether this participant has the package (its types are needed to decode a view). */
+  readonly packageKnown: (packageId: string) => boolean;
   /** Whether this participant can validate the package at the ledger time (uploaded and vetted). */
   readonly packageUsable: (packageId: string, snapshot: TopologySnapshot, ledgerTime: bigint) => boolean;
   readonly nextOffset: () => bigint;
@@ -316,7 +319,15 @@ export class ProtocolProcessor {
       synchronizerId: o.synchronizerId,
       encryptionKey: o.encryptionKey,
       decoder: o.decoder,
-      checkPackages: () => {},
+      checkPackages: (ids) => {
+        const missing = ids.filter((id) => !o.packageKnown(id));
+        if (missing.length > 0) {
+          throw new WeftError(
+            ParticipantErrors.LOCAL_VERDICT_PACKAGE_NOT_VETTED,
+            `participant ${o.participantId} does not have packages ${missing.join(', ')}`,
+          );
+        }
+      },
     });
     const rejections = new ViewRejections();
     let malformed: Rejection | undefined;
@@ -444,7 +455,17 @@ export class ProtocolProcessor {
     const cmd = this.#commandsByRequest.get(requestId);
     if (cmd) cmd.marks.verdict = performance.now();
     if (summary.kind === 'approve' && pending.opened) this.#commit(pending, pending.opened, ts);
-    else {
+    else if (summary.kind === 'approve') {
+      // The others committed what this participant could not read; it keeps its state and says so loudly.
+      o.logger.error(
+        { requestId },
+        'a request this participant rejected as malformed was approved; its effects are not applied here',
+      );
+      this.#reject(pending, ts, {
+        code: ParticipantErrors.LOCAL_VERDICT_MALFORMED_REQUEST.code,
+        reason: 'malformed here',
+      });
+    } else {
       this.#reject(pending, ts, {
         code: summary.code ?? ParticipantErrors.LOCAL_VERDICT_MALFORMED_REQUEST.code,
         reason: summary.reason ?? 'the request was rejected',

@@ -5,12 +5,24 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  type ActionNode,
+  type Command,
+  contractStoreOf,
+  createdContract,
+  type Engine,
+  type FatContract,
+  forEachNode,
+  type Transaction,
+  type TransactionMetadata,
+} from '../daml/index.js';
 import { MediatorNode } from '../mediator/index.js';
 import { createLogger, type Logger } from '../observability/index.js';
 import type { SequencerNode, SequencerSettings } from '../sequencer/index.js';
 import { startSequencerNode, type TestSynchronizer, testSynchronizer } from '../sequencer/testing.js';
 import { openStorage, type Storage, type StorageConfig } from '../storage/index.js';
 import { type DynamicSynchronizerParameters, TopologyProcessor } from '../topology/index.js';
+import { absolutizeTransaction } from './contracts.js';
 import { ParticipantNode, type ParticipantNodeOptions } from './node.js';
 
 export const DARS = '/work/shared/dars';
@@ -222,3 +234,44 @@ export const tokenCommands = {
     },
   }),
 };
+
+// ---- a ledger of the engine alone, with the participant's absolute contract ids -----------------------------------
+
+export interface ModelSubmission {
+  readonly tx: Transaction;
+  readonly metadata: TransactionMetadata;
+  /** The id of the contract created by node `i`. */
+  created(i: number): string;
+}
+
+/**
+ * Interprets commands with the engine and absolutizes contract ids as a participant does, at a fixed ledger time,
+ * remembering every contract created (all visible to everybody): for tests of views and validation without a network.
+ */
+export class ModelLedger {
+  readonly contracts: FatContract[] = [];
+  #n = 0;
+
+  constructor(
+    readonly engine: Engine,
+    readonly ledgerTime: bigint,
+  ) {}
+
+  async submit(actAs: string[], commands: unknown[]): Promise<ModelSubmission> {
+    const r = await this.engine.submit(
+      {
+        actAs,
+        commands: commands as Command[],
+        ledgerTime: this.ledgerTime,
+        submissionSeed: new Uint8Array(32).fill(++this.#n),
+        participantId: 'participant',
+      },
+      contractStoreOf(this.contracts),
+    );
+    const tx = absolutizeTransaction(r.transaction, this.ledgerTime);
+    forEachNode(tx, (_id, node, rolledBack) => {
+      if (node.tag === 'Create' && !rolledBack) this.contracts.push(createdContract(node, this.ledgerTime));
+    });
+    return { tx, metadata: r.metadata, created: (i) => (tx.nodes.get(i) as ActionNode).contractId.coid };
+  }
+}

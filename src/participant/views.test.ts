@@ -1,25 +1,21 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine, TOKEN_DAR } from '../daml/engine/testing.js';
 import {
-  type ActionNode,
-  contractStoreOf,
   createdContract,
   type Engine,
   encodeTransaction,
-  type FatContract,
   forEachNode,
   informeesOf,
   type Node,
   type NodeId,
   project,
-  type Submission,
   type Transaction,
   TransactionDecoder,
 } from '../daml/index.js';
 import { isWeftError } from '../errors/index.js';
 import { ProtocolErrors, viewPositionKey } from '../protocol/index.js';
-import { absolutizeTransaction, decodeContract, encodeContract, isAuthentic } from './contracts.js';
-import { tokenCommands } from './testing.js';
+import { decodeContract, encodeContract, isAuthentic } from './contracts.js';
+import { ModelLedger, type ModelSubmission, tokenCommands } from './testing.js';
 import {
   assembleViews,
   decodeViewData,
@@ -32,44 +28,14 @@ import {
 
 const NOW = 1_750_000_000_000_000n;
 
-/** Submits through the engine and absolutizes ids, as a participant does; remembers created contracts. */
-class Ledger {
-  readonly contracts: FatContract[] = [];
-  #n = 0;
-
-  constructor(readonly engine: Engine) {}
-
-  async submit(actAs: string[], commands: unknown[]) {
-    const r: Submission = await this.engine.submit(
-      {
-        actAs,
-        commands: commands as never,
-        ledgerTime: NOW,
-        submissionSeed: new Uint8Array(32).fill(++this.#n),
-        participantId: 'participant',
-      },
-      contractStoreOf(this.contracts),
-    );
-    const tx = absolutizeTransaction(r.transaction, NOW);
-    forEachNode(tx, (_id, node, rolledBack) => {
-      if (node.tag === 'Create' && !rolledBack) this.contracts.push(createdContract(node, NOW));
-    });
-    return {
-      tx,
-      metadata: r.metadata,
-      created: (i: number) => (tx.nodes.get(i) as ActionNode).contractId.coid,
-    };
-  }
-}
-
 let engine: Engine;
-let ledger: Ledger;
-let offer: Awaited<ReturnType<Ledger['submit']>>;
-let accept: Awaited<ReturnType<Ledger['submit']>>;
+let ledger: ModelLedger;
+let offer: ModelSubmission;
+let accept: ModelSubmission;
 
 beforeAll(async () => {
   engine = loadEngine(TOKEN_DAR);
-  ledger = new Ledger(engine);
+  ledger = new ModelLedger(engine, NOW);
   const rules = (await ledger.submit(['admin'], [tokenCommands.rules('admin')])).created(0);
   const token = (
     await ledger.submit(['admin', 'alice'], [tokenCommands.mint('admin', 'alice', '100.0')])
