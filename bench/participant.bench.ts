@@ -3,7 +3,8 @@
  * transfer is alice's offer (submitted on p1, confirmed by p1, seen by p2) followed by bob's acceptance (submitted
  * on p2, confirmed by p1 and p2). A real sequencer and mediator run in this process on gRPC loopback, every node on
  * its own database. Measures transfers/s and transactions/s, the latency of each transaction (submit → durable
- * completion) and of each protocol phase, at concurrency 1 (latency) and with several transfers in flight.
+ * completion) and of each protocol phase, at concurrency 1 (latency) and with several transfers in flight, the CPU
+ * time of the whole process per transaction, and then `health.ping` round trips.
  *
  * Run: npx tsx bench/participant.bench.ts [--transfers 60] [--concurrency 1,8] [--runs 3] [--only sqlite|postgres]
  * PostgreSQL: WEFT_BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/test (fresh schemas per run).
@@ -44,6 +45,10 @@ interface Measurement {
   readonly transactionsPerSec: number;
   readonly latencyMs: { p50: number; p95: number; p99: number };
   readonly phasesMs: Record<(typeof PHASES)[number], { p50: number; p95: number; p99: number }>;
+  /** health.ping p1 → p2 round trips (two transactions each), measured after the transfers. */
+  readonly pingMs: { p50: number; p95: number; p99: number };
+  /** CPU time of the whole process (all nodes) per transaction. */
+  readonly cpuMsPerTx: number;
   readonly rssMiB: number;
 }
 
@@ -159,6 +164,7 @@ async function run(backend: Backend, concurrency: number): Promise<Measurement> 
     latencies.length = 0;
     phases.length = 0;
     const queue = holdings.slice(0, TRANSFERS);
+    const cpu = process.cpuUsage();
     const start = performance.now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -166,6 +172,9 @@ async function run(backend: Backend, concurrency: number): Promise<Measurement> 
       }),
     );
     const seconds = (performance.now() - start) / 1000;
+    const used = process.cpuUsage(cpu);
+    const pings: number[] = [];
+    for (let i = 0; i < 20; i++) pings.push(await p1.ping(p2.id));
     return {
       backend,
       concurrency,
@@ -176,6 +185,8 @@ async function run(backend: Backend, concurrency: number): Promise<Measurement> 
       phasesMs: Object.fromEntries(
         PHASES.map((p) => [p, summary(phases.map((x) => x[p]))]),
       ) as Measurement['phasesMs'],
+      pingMs: summary(pings),
+      cpuMsPerTx: (used.user + used.system) / 1000 / (2 * TRANSFERS),
       rssMiB: process.memoryUsage().rss / 2 ** 20,
     };
   } finally {
@@ -205,13 +216,13 @@ for (const backend of backends) {
       `| ${backend} | ${concurrency} | ${f(med((m) => m.transfersPerSec))} | ${f(med((m) => m.transactionsPerSec))} | ` +
         `${f(med((m) => m.latencyMs.p50))} / ${f(med((m) => m.latencyMs.p95))} / ${f(med((m) => m.latencyMs.p99))} | ` +
         PHASES.map((p) => f(med((m) => m.phasesMs[p].p50))).join(' / ') +
-        ` | ${f(med((m) => m.rssMiB))} |`,
+        ` | ${f(med((m) => m.pingMs.p50))} | ${f(med((m) => m.cpuMsPerTx))} | ${f(med((m) => m.rssMiB))} |`,
     );
   }
 }
 console.log(`\nmedians of ${RUNS} runs, ${TRANSFERS} transfers each (2 transactions per transfer)`);
 console.log(
-  '| backend | concurrency | transfers/s | tx/s | tx latency p50 / p95 / p99 ms | phases p50 ms: interpretation / request creation / sequencing / validation / verdict / commit | RSS MiB |',
+  '| backend | concurrency | transfers/s | tx/s | tx latency p50 / p95 / p99 ms | phases p50 ms: interpretation / request creation / sequencing / validation / verdict / commit | ping p50 ms | CPU ms/tx | RSS MiB |',
 );
-console.log('|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(row);
