@@ -4,6 +4,7 @@ import { NodeStatusServiceClient } from '../generated/weft/admin/v1/node_status_
 import type {
   GetIdentityResponse,
   GetStatusResponse,
+  IdentityTransactions,
 } from '../generated/weft/admin/v1/node_status_service.js';
 import { SynchronizerBootstrapServiceClient } from '../generated/weft/admin/v1/synchronizer_bootstrap_service.grpc-client.js';
 import type {
@@ -12,6 +13,7 @@ import type {
 } from '../generated/weft/admin/v1/synchronizer_bootstrap_service.js';
 import { TopologyServiceClient } from '../generated/weft/admin/v1/topology_service.grpc-client.js';
 import type {
+  AddMediatorResponse,
   ListTransactionsRequest,
   ListTransactionsResponse,
   ProposeRequest,
@@ -88,11 +90,28 @@ export class AdminClient {
     return this.#unary(this.#status.getIdentity.bind(this.#status), {});
   }
 
-  bootstrap(synchronizerName: string, parameters?: Partial<BootstrapParameters>): Promise<BootstrapResponse> {
+  /** The node's identity transactions, signed by its own keys (what an owner needs to onboard it). */
+  async identityTransactions(): Promise<IdentityTransactions> {
+    const call = this.#status.getIdentityTransactions.bind(this.#status);
+    return (await this.#unary(call, {})).identity!;
+  }
+
+  /** On a sequencer node: creates the synchronizer, with `mediators` (their identity transactions) in the genesis. */
+  bootstrap(
+    synchronizerName: string,
+    parameters?: Partial<BootstrapParameters>,
+    mediators: readonly IdentityTransactions[] = [],
+  ): Promise<BootstrapResponse> {
     return this.#unary(this.#bootstrap.bootstrap.bind(this.#bootstrap), {
       synchronizerName,
       ...(parameters ? { parameters: { onboardingRestriction: 0, ...parameters } } : {}),
+      mediators: [...mediators],
     });
+  }
+
+  /** On a sequencer node whose namespace owns the synchronizer: onboards a mediator into `group` (default 0). */
+  addMediator(identity: IdentityTransactions, group = 0): Promise<AddMediatorResponse> {
+    return this.#unary(this.#topology.addMediator.bind(this.#topology), { identity, group });
   }
 
   listTopology(request: Partial<ListTransactionsRequest> = {}): Promise<ListTransactionsResponse> {

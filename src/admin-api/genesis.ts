@@ -1,10 +1,18 @@
-import { WeftError } from '../errors/index.js';
+import { CommonErrors, WeftError } from '../errors/index.js';
 import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
 import { SequencerId, SynchronizerId } from '../identity/index.js';
 import type { NodeIdentity } from '../node/index.js';
 import type { Migration, Storage } from '../storage/index.js';
-import { createGenesis, type DynamicSynchronizerParameters } from '../topology/index.js';
+import {
+  createGenesis,
+  type DynamicSynchronizerParameters,
+  type MediatorSynchronizerState,
+  SignedTopologyTransaction,
+  TopologyEngine,
+  TopologyTransaction,
+} from '../topology/index.js';
 import { AdminErrors } from './errors.js';
+import type { MediatorIdentity } from './identity.js';
 
 const MIGRATIONS: readonly Migration[] = [
   {
@@ -34,6 +42,8 @@ export interface BootstrapRequest {
   readonly name: string;
   /** Changes to the default dynamic parameters. */
   readonly parameters?: Partial<DynamicSynchronizerParameters>;
+  /** The mediators of the genesis (mediator group 0, threshold 1), with their own identity transactions. */
+  readonly mediators?: readonly MediatorIdentity[];
 }
 
 export interface BootstrapOutcome {
@@ -90,10 +100,19 @@ export class GenesisStore {
   }
 }
 
+/** The mediators of a genesis, from the genesis batch. */
+export function genesisMediators(genesis: SynchronizerGenesis): string[] {
+  return genesis.batch.flatMap((bytes) => {
+    const m = SignedTopologyTransaction.decode(bytes).mapping;
+    return m.kind === 'MediatorSynchronizerState' ? m.active.map(String) : [];
+  });
+}
+
 /**
- * Bootstraps the synchronizer of a sequencer node: the genesis has the node's namespace as the only owner and its
- * sequencer as the only sequencer (mediators join later through topology proposals). Idempotent for the same
- * name; another name fails with ADMIN_ALREADY_BOOTSTRAPPED.
+ * Bootstraps the synchronizer of a sequencer node: the genesis has the node's namespace as the only owner, its
+ * sequencer as the only sequencer, and the request's mediators (their own identity transactions) as mediator
+ * group 0; without mediators, they join later with AddMediator. Idempotent for the same name; another name fails
+ * with ADMIN_ALREADY_BOOTSTRAPPED.
  */
 export async function bootstrapSequencer(
   store: GenesisStore,
@@ -126,7 +145,7 @@ export async function bootstrapSequencer(
       name: request.name,
       synchronizerId: genesis.synchronizerId,
       genesisTs: now,
-      batch: genesis.batch,
+      batch: withMediators(genesis.synchronizerId, genesis.batch, request.mediators ?? [], identity),
     };
     stored = await store.saveOnce(fresh);
     created = stored.genesisTs === fresh.genesisTs && stored.synchronizerId.equals(fresh.synchronizerId);
@@ -139,4 +158,45 @@ export async function bootstrapSequencer(
     );
   }
   return { genesis: stored, created };
+}
+
+/**
+ * Appends the mediators' identity transactions and mediator group 0 (signed by the owner) to a genesis batch, and
+ * checks the result by processing it in memory, so a genesis that any node would reject is never stored.
+ */
+function withMediators(
+  synchronizerId: SynchronizerId,
+  batch: readonly Uint8Array[],
+  identities: readonly MediatorIdentity[],
+  owner: NodeIdentity,
+): readonly Uint8Array[] {
+  if (identities.length === 0) return batch;
+  const ids = identities.map((i) => String(i.mediator));
+  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (twice) throw new WeftError(CommonErrors.INVALID_ARGUMENT, `mediator ${twice} is given twice`);
+  const group: MediatorSynchronizerState = {
+    kind: 'MediatorSynchronizerState',
+    synchronizerId,
+    group: 0,
+    threshold: 1,
+    active: identities.map((i) => i.mediator),
+    observers: [],
+  };
+  const full = [
+    ...batch,
+    ...identities.flatMap((i) => i.transactions.map((t) => t.toBytes())),
+    SignedTopologyTransaction.sign(TopologyTransaction.create('AddReplace', 1, group), [
+      owner.namespaceKey.privateKey,
+    ]).toBytes(),
+  ];
+  const { results } = new TopologyEngine(synchronizerId).apply(0n, full).batch;
+  results.forEach((r, i) => {
+    if (r.outcome !== 'accepted') {
+      throw new WeftError(
+        CommonErrors.INVALID_ARGUMENT,
+        `genesis transaction ${SignedTopologyTransaction.decode(full[i]!).transaction} would be ${r.outcome}${r.error ? `: ${r.error.message}` : ''}`,
+      );
+    }
+  });
+  return full;
 }

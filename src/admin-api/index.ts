@@ -9,8 +9,15 @@ export {
   type BootstrapRequest,
   bootstrapSequencer,
   GenesisStore,
+  genesisMediators,
   type SynchronizerGenesis,
 } from './genesis.js';
+export {
+  identityTransactions,
+  type MediatorIdentity,
+  MembershipStore,
+  mediatorIdentityOf,
+} from './identity.js';
 export type { AdminNode, NodeEndpoint } from './node.js';
 export {
   type AdminApiConfig,
@@ -22,6 +29,7 @@ export {
 } from './server.js';
 export {
   type AdminSynchronizer,
+  type MediatorOnboarding,
   TopologyAdmin,
   type TopologyChange,
   type TopologyEntry,

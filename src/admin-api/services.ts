@@ -25,6 +25,8 @@ import {
   type TopologyChangeOp,
 } from '../topology/index.js';
 import { AdminErrors } from './errors.js';
+import { genesisMediators } from './genesis.js';
+import { identityTransactions, mediatorIdentityOf } from './identity.js';
 import type { AdminNode } from './node.js';
 import {
   type AdminSynchronizer,
@@ -178,6 +180,12 @@ export function adminServices(node: AdminNode, logging: CallLogging) {
         ],
       };
     }),
+    getIdentityTransactions: auditedUnary(logging, 'GetIdentityTransactions', async () => ({
+      identity: {
+        memberId: String(runtime.identity.member ?? ''),
+        signedTransactions: identityTransactions(runtime.identity),
+      },
+    })),
   };
 
   const topologyService: ITopologyService = {
@@ -224,6 +232,17 @@ export function adminServices(node: AdminNode, logging: CallLogging) {
     revokeParticipant: auditedUnary(logging, 'RevokeParticipant', async (call) =>
       changeResult(await topology().revokeParticipant(call.request.participantId)),
     ),
+    addMediator: auditedUnary(logging, 'AddMediator', async (call) => {
+      const r = call.request;
+      if (!r.identity) throw invalid("AddMediator needs the mediator's identity transactions");
+      const identity = mediatorIdentityOf(r.identity.signedTransactions, r.identity.memberId);
+      const outcome = await topology().addMediator(identity, r.group);
+      return {
+        mediatorId: String(outcome.mediator),
+        results: outcome.changes.map((c) => changeResult(c).result),
+        alreadyActive: outcome.alreadyActive,
+      };
+    }),
   };
 
   const bootstrap: ISynchronizerBootstrapService = {
@@ -233,12 +252,14 @@ export function adminServices(node: AdminNode, logging: CallLogging) {
       const outcome = await node.bootstrap({
         name: r.synchronizerName,
         parameters: parametersOf(r.parameters),
+        mediators: r.mediators.map((m) => mediatorIdentityOf(m.signedTransactions, m.memberId)),
       });
       return {
         synchronizerId: String(outcome.genesis.synchronizerId),
         sequencerId: String(runtime.identity.member),
         alreadyBootstrapped: !outcome.created,
         genesisTime: outcome.genesis.genesisTs,
+        mediatorIds: genesisMediators(outcome.genesis),
       };
     }),
   };

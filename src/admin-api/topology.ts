@@ -1,20 +1,25 @@
 import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
-import type { SynchronizerId } from '../identity/index.js';
+import type { MediatorId, SynchronizerId } from '../identity/index.js';
 import { type Clock, sleep } from '../sequencer/clock.js';
 import {
   type MappingKind,
+  type MediatorSynchronizerState,
   type ParticipantPermission,
   type ProcessorResult,
-  type SignedTopologyTransaction,
+  SignedTopologyTransaction,
+  StoredTopologyTransaction,
   type TopologyChangeOp,
+  TopologyEngine,
   TopologyErrors,
   TopologyManager,
   type TopologyMapping,
   type TopologyProcessor,
   type TopologySigner,
+  TopologyTransaction,
   type TrustLevel,
 } from '../topology/index.js';
 import { AdminErrors } from './errors.js';
+import type { MediatorIdentity } from './identity.js';
 
 /** The synchronizer a node belongs to, as the Admin API needs it. */
 export interface AdminSynchronizer {
@@ -43,6 +48,14 @@ export interface TopologyEntry {
   readonly validFrom: bigint;
   readonly validUntil: bigint | undefined;
   readonly status: 'accepted' | 'proposal';
+}
+
+/** What onboarding a mediator did. */
+export interface MediatorOnboarding {
+  readonly mediator: MediatorId;
+  /** The identity transactions not in force before, then the MediatorSynchronizerState; empty when already active. */
+  readonly changes: readonly TopologyChange[];
+  readonly alreadyActive: boolean;
 }
 
 /** A topology change once the node processed it. */
@@ -149,44 +162,122 @@ export class TopologyAdmin {
     return this.#submit(this.#manager.revokeParticipant(participant, { signWith: [this.signer] }));
   }
 
+  /**
+   * Onboards a mediator: its identity transactions and a MediatorSynchronizerState adding it to `group` (a new
+   * group gets threshold 1), signed by this node's key, as one broadcast, so the mediator is a member with keys at
+   * once. The batch is checked first on a scratch copy of the head state. Nothing is submitted when the mediator
+   * is in the group already.
+   */
+  async addMediator(identity: MediatorIdentity, group = 0): Promise<MediatorOnboarding> {
+    const { mediator } = identity;
+    const head = this.sync.topology.head;
+    const current = head.mediatorGroup(group);
+    if (current && [...current.active, ...current.observers].some((m) => m.equals(mediator))) {
+      return { mediator, changes: [], alreadyActive: true };
+    }
+    const state: MediatorSynchronizerState = {
+      kind: 'MediatorSynchronizerState',
+      synchronizerId: this.sync.synchronizerId,
+      group,
+      threshold: current?.threshold ?? 1,
+      active: [...(current?.active ?? []), mediator],
+      observers: [...(current?.observers ?? [])],
+    };
+    const groupChange = SignedTopologyTransaction.sign(
+      TopologyTransaction.create('AddReplace', head.nextSerial(state), state),
+      [this.signer],
+    );
+    // Identity transactions the state holds already (a mediator that left a group and comes back) are skipped.
+    const identityTxs = identity.transactions.filter(
+      (t) => this.sync.topology.validate(t).status !== 'duplicate',
+    );
+    const batch = [...identityTxs, groupChange];
+    this.#dryRun(batch);
+    const known = new Set(identityTxs.map((t) => t.hash.toHex()));
+    const changes = await this.#submitAll(batch, (t) => known.has(t.hash.toHex()));
+    return { mediator, changes, alreadyActive: false };
+  }
+
+  /** Applies `batch` to a copy of the head state; throws the first rejection, as processing would. */
+  #dryRun(batch: readonly SignedTopologyTransaction[]): void {
+    const topology = this.sync.topology;
+    // Copies of the transactions in force: applying the batch expires replaced ones, which must not touch the node's.
+    const current = topology.history
+      .filter((t) => t.validUntil === undefined)
+      .map(
+        (t) => new StoredTopologyTransaction(t.id, t.sequenced, t.validFrom, undefined, t.status, t.signed),
+      );
+    const last = topology.lastSequenced ?? 0n;
+    const scratch = new TopologyEngine(this.sync.synchronizerId, {
+      transactions: current,
+      lastSequenced: last,
+      ...(topology.lastEffective === undefined ? {} : { lastEffective: topology.lastEffective }),
+    });
+    const { results } = scratch.apply(
+      last + 1n,
+      batch.map((t) => t.toBytes()),
+    ).batch;
+    results.forEach((r, i) => {
+      if (r.outcome === 'rejected') {
+        throw (
+          r.error ??
+          new WeftError(CommonErrors.INVALID_ARGUMENT, `${batch[i]!.transaction} would be rejected`)
+        );
+      }
+    });
+  }
+
   async #submit(signed: SignedTopologyTransaction): Promise<TopologyChange> {
-    const bytes = signed.toBytes();
-    const sequenced = await this.sync.submitTopology([bytes]);
+    return (await this.#submitAll([signed]))[0]!;
+  }
+
+  /**
+   * Has `batch` sequenced as one topology broadcast and reports each transaction once processed and effective.
+   * Identity transactions the state holds already (`tolerateDuplicates`) are reported as they are in force.
+   */
+  async #submitAll(
+    batch: readonly SignedTopologyTransaction[],
+    tolerateDuplicates: (signed: SignedTopologyTransaction) => boolean = () => false,
+  ): Promise<TopologyChange[]> {
+    const bytes = batch.map((t) => t.toBytes());
+    const sequenced = await this.sync.submitTopology(bytes);
     const result = await this.#processed(sequenced, bytes);
-    const processed = result.results[0]!;
-    if (processed.outcome === 'rejected') {
-      throw (
-        processed.error ??
-        new WeftError(CommonErrors.INTERNAL, `topology change ${signed.transaction} was rejected`)
-      );
-    }
-    if (processed.outcome === 'duplicate') {
-      throw new WeftError(
-        CommonErrors.ALREADY_EXISTS,
-        `${signed.transaction} was in force or pending already when it was sequenced`,
-      );
-    }
-    const proposal = processed.outcome === 'proposal';
-    const stored = processed.transaction ?? signed;
-    if (!proposal) {
+    const changes = batch.map((signed, i): TopologyChange => {
+      const processed = result.results[i]!;
+      if (processed.outcome === 'rejected') {
+        throw (
+          processed.error ??
+          new WeftError(CommonErrors.INTERNAL, `topology change ${signed.transaction} was rejected`)
+        );
+      }
+      if (processed.outcome === 'duplicate' && !tolerateDuplicates(signed)) {
+        throw new WeftError(
+          CommonErrors.ALREADY_EXISTS,
+          `${signed.transaction} was in force or pending already when it was sequenced`,
+        );
+      }
+      const proposal = processed.outcome === 'proposal';
+      return {
+        transaction: {
+          signed: processed.transaction ?? signed,
+          sequenced,
+          validFrom: result.effective,
+          validUntil: undefined,
+          status: proposal ? 'proposal' : 'accepted',
+        },
+        fullyAuthorized: !proposal,
+      };
+    });
+    if (changes.some((c) => c.fullyAuthorized)) {
       // Snapshots at times after the effective time contain the change.
       const waitMs = Number((result.effective - this.clock.now()) / 1000n) + 1;
       if (waitMs > 0) await sleep(this.clock, Math.min(waitMs, MAX_EFFECTIVE_WAIT_MS));
     }
-    return {
-      transaction: {
-        signed: stored,
-        sequenced,
-        validFrom: result.effective,
-        validUntil: undefined,
-        status: proposal ? 'proposal' : 'accepted',
-      },
-      fullyAuthorized: !proposal,
-    };
+    return changes;
   }
 
   /** Waits until the node processed the broadcast sequenced at `sequenced`, then reads back its outcome. */
-  async #processed(sequenced: bigint, bytes: Uint8Array): Promise<ProcessorResult> {
+  async #processed(sequenced: bigint, bytes: readonly Uint8Array[]): Promise<ProcessorResult> {
     const topology = this.sync.topology;
     for (let waited = 0; (topology.lastSequenced ?? -1n) < sequenced; waited += POLL_MS) {
       if (waited >= PROCESSING_TIMEOUT_MS) {
@@ -199,7 +290,7 @@ export class TopologyAdmin {
     }
     try {
       // A batch the processor has seen already is answered from its store: this reads the recorded outcome.
-      return await topology.process(sequenced, [bytes]);
+      return await topology.process(sequenced, bytes);
     } catch (e) {
       if (isWeftError(e, TopologyErrors.TOPOLOGY_OUT_OF_ORDER)) {
         throw new WeftError(

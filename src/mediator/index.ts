@@ -14,6 +14,8 @@ export {
   mediatorNodeSchema,
   mediatorSectionSchema,
   mediatorSettings,
+  type SequencerConnectionConfig,
+  sequencerConnectionSchema,
 } from './config.js';
 export { MediatorErrors } from './errors.js';
 export { Mediator, type MediatorOptions, type MediatorTransport, verdictMessageId } from './mediator.js';

@@ -71,7 +71,7 @@ describe('weft', () => {
     const r = await weft(['daemon', '-c', file]);
     expect(r.code).toBe(1);
     expect(oneLine(r.stderr)).toBe(
-      'weft daemon: FAILED_PRECONDITION(9): participant nodes are not available yet (node p1); this version runs sequencer nodes',
+      'weft daemon: FAILED_PRECONDITION(9): participant nodes are not available yet (node p1); this version runs sequencer and mediator nodes',
     );
   });
 

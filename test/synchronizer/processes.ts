@@ -15,7 +15,8 @@ if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build firs
 
 export interface Ports {
   readonly admin: number;
-  readonly public: number;
+  /** Absent for a mediator, which has no public API. */
+  readonly public?: number;
   readonly monitoring: number;
 }
 

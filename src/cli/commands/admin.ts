@@ -1,15 +1,17 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AdminClient, type AdminClientOptions } from '../../admin-api/index.js';
 import { CommonErrors, WeftError } from '../../errors/index.js';
 import {
   GetIdentityResponse,
   GetStatusResponse,
+  IdentityTransactions,
   KeyPurpose,
   NodeKind,
 } from '../../generated/weft/admin/v1/node_status_service.js';
 import { BootstrapResponse } from '../../generated/weft/admin/v1/synchronizer_bootstrap_service.js';
 import {
+  AddMediatorResponse,
   ListTransactionsResponse,
   type TopologyChangeResult,
   TopologyTransactionInfo,
@@ -48,7 +50,7 @@ function readPem(file: string, option: string): Buffer {
   }
 }
 
-function clientOf(o: ConnectionOptions): AdminClient {
+function clientOf(o: ConnectionOptions, endpoint = o.endpoint): AdminClient {
   if ((o.clientCert === undefined) !== (o.clientKey === undefined)) {
     throw usage('--client-cert and --client-key go together');
   }
@@ -64,8 +66,41 @@ function clientOf(o: ConnectionOptions): AdminClient {
       : {}),
     ...(o.insecure ? { insecure: true } : {}),
   };
-  return new AdminClient(o.endpoint, options);
+  return new AdminClient(endpoint, options);
 }
+
+/**
+ * The identity transactions of mediators, fetched from their admin endpoints (with the same TLS options as the
+ * node's) or read from files that `weft admin export-identity` wrote.
+ */
+async function mediatorIdentities(
+  o: ConnectionOptions,
+  urls: readonly string[],
+  files: readonly string[],
+): Promise<IdentityTransactions[]> {
+  const fetched: IdentityTransactions[] = [];
+  for (const url of urls) {
+    const client = clientOf(o, url);
+    try {
+      const identity = await client.identityTransactions();
+      if (!identity.memberId.startsWith('MED::'))
+        throw usage(`the node at ${url} is ${identity.memberId || 'no member'}, not a mediator`);
+      fetched.push(identity);
+    } finally {
+      client.close();
+    }
+  }
+  for (const file of files) {
+    try {
+      fetched.push(IdentityTransactions.fromJsonString(readFileSync(file, 'utf8')));
+    } catch (e) {
+      throw usage(`cannot read the identity file ${file}: ${(e as Error).message}`);
+    }
+  }
+  return fetched;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** µs since the epoch as an ISO time. */
 const time = (us: bigint) => new Date(Number(us / 1000n)).toISOString();
@@ -196,7 +231,7 @@ export function registerAdminCommands(program: Command): void {
   const admin = program
     .command('admin')
     .description(
-      'operate a node through its Admin API (status, identity, bootstrap, topology, allow-listing)',
+      'operate a node through its Admin API (status, identity, bootstrap, topology, allow-listing, mediators)',
     )
     .option(
       '-e, --endpoint <url>',
@@ -243,22 +278,35 @@ export function registerAdminCommands(program: Command): void {
     )
     .option('--restricted', 'permissioned mode: only allow-listed participants may join (RestrictedOpen)')
     .option('--topology-change-delay <ms>', 'delay between sequencing and effect of topology changes, in ms')
+    .option('--mediator <url>', 'a mediator of the genesis, by its admin endpoint (repeatable)', collect)
+    .option(
+      '--mediator-identity <file>',
+      'a mediator of the genesis, by the file its operator wrote with export-identity (repeatable)',
+      collect,
+    )
     .action(
       action('bootstrap', async (client, o) => {
         const flags = o as ConnectionOptions & {
           name: string;
           restricted?: boolean;
           topologyChangeDelay?: string;
+          mediator?: string[];
+          mediatorIdentity?: string[];
         };
         const delay = flags.topologyChangeDelay;
         if (delay !== undefined && !/^\d+$/.test(delay))
           throw usage(`--topology-change-delay '${delay}' is not a number of milliseconds`);
-        const r = await client.bootstrap(flags.name, {
-          onboardingRestriction: flags.restricted
-            ? OnboardingRestriction.RESTRICTED_OPEN
-            : OnboardingRestriction.UNSPECIFIED,
-          ...(delay === undefined ? {} : { topologyChangeDelayMicros: BigInt(delay) * 1000n }),
-        });
+        const mediators = await mediatorIdentities(o, flags.mediator ?? [], flags.mediatorIdentity ?? []);
+        const r = await client.bootstrap(
+          flags.name,
+          {
+            onboardingRestriction: flags.restricted
+              ? OnboardingRestriction.RESTRICTED_OPEN
+              : OnboardingRestriction.UNSPECIFIED,
+            ...(delay === undefined ? {} : { topologyChangeDelayMicros: BigInt(delay) * 1000n }),
+          },
+          mediators,
+        );
         if (o.json) printJson(BootstrapResponse.toJson(r));
         else
           print([
@@ -266,6 +314,56 @@ export function registerAdminCommands(program: Command): void {
               ? `synchronizer ${r.synchronizerId} was bootstrapped already (at ${time(r.genesisTime)})`
               : `bootstrapped synchronizer ${r.synchronizerId}`,
             `sequencer ${r.sequencerId}`,
+            ...r.mediatorIds.map((m) => `mediator  ${m}`),
+          ]);
+      }),
+    );
+
+  admin
+    .command('export-identity')
+    .description(
+      "the node's identity transactions, signed by its own keys, as JSON (for a synchronizer owner to onboard it)",
+    )
+    .option('--out <file>', 'write them to this file instead of stdout')
+    .action(
+      action('export-identity', async (client, o) => {
+        const { out } = o as ConnectionOptions & { out?: string };
+        const text = `${IdentityTransactions.toJsonString(await client.identityTransactions(), { prettySpaces: 2 })}\n`;
+        if (out) writeFileSync(out, text);
+        else process.stdout.write(text);
+      }),
+    );
+
+  const mediators = admin
+    .command('mediators')
+    .description("the synchronizer's mediators (MediatorSynchronizerState), on a sequencer node of an owner");
+  mediators
+    .command('add')
+    .description(
+      'onboard a mediator: sequence its identity transactions with a MediatorSynchronizerState adding it to the group',
+    )
+    .option('--mediator <url>', "the mediator's admin endpoint, to fetch its identity transactions from")
+    .option('--identity <file>', 'the identity transactions the mediator operator exported (export-identity)')
+    .option('--group <n>', 'the mediator group', '0')
+    .action(
+      action('mediators add', async (client, o) => {
+        const flags = o as ConnectionOptions & { mediator?: string; identity?: string; group: string };
+        if ((flags.mediator === undefined) === (flags.identity === undefined))
+          throw usage('give the mediator with exactly one of --mediator URL and --identity FILE');
+        if (!/^\d+$/.test(flags.group)) throw usage(`--group '${flags.group}' is not a group number`);
+        const [identity] = await mediatorIdentities(
+          o,
+          flags.mediator ? [flags.mediator] : [],
+          flags.identity ? [flags.identity] : [],
+        );
+        const r = await client.addMediator(identity!, Number(flags.group));
+        if (o.json) printJson(AddMediatorResponse.toJson(r));
+        else if (r.alreadyActive)
+          print([`mediator ${r.mediatorId} is in mediator group ${flags.group} already`]);
+        else
+          print([
+            `added mediator ${r.mediatorId} to mediator group ${flags.group}`,
+            ...r.results.flatMap((c) => renderChange('  sequenced', c)),
           ]);
       }),
     );

@@ -1,8 +1,10 @@
 import { renameSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import {
   type AdminApiServer,
+  AdminErrors,
   type AdminNode,
   type AdminSynchronizer,
   adminApiOptions,
@@ -11,6 +13,7 @@ import {
   type BootstrapRequest,
   bootstrapSequencer,
   GenesisStore,
+  MembershipStore,
   type NodeEndpoint,
   type SynchronizerGenesis,
   startAdminApi,
@@ -26,6 +29,7 @@ import { CommonErrors, isWeftError, WeftError } from '../../errors/index.js';
 import { sequencerAuthenticationServiceDefinition } from '../../generated/weft/sequencer/v1/sequencer_authentication_service.grpc-server.js';
 import { sequencerConnectServiceDefinition } from '../../generated/weft/sequencer/v1/sequencer_connect_service.grpc-server.js';
 import { sequencerServiceDefinition } from '../../generated/weft/sequencer/v1/sequencer_service.grpc-server.js';
+import { TopologyStateSnapshot } from '../../generated/weft/topology/v1/topology.js';
 import {
   bindServer,
   endpointUrl,
@@ -33,10 +37,12 @@ import {
   requireTransportSecurity,
   serverCredentials,
 } from '../../grpc/index.js';
-import type { SequencerId } from '../../identity/index.js';
+import { type MediatorId, type SequencerId, SynchronizerId } from '../../identity/index.js';
+import { MediatorNode, mediatorNodeSchema } from '../../mediator/index.js';
 import { NodeRuntime, type NodeRuntimeOptions } from '../../node/index.js';
 import type { Logger } from '../../observability/index.js';
 import {
+  downloadTopologyStateForInit,
   PROTOCOL_VERSION,
   type PublicApiOptions,
   publicApiOptions,
@@ -45,17 +51,23 @@ import {
   sequencerNodeSchema,
   sequencerTopologyOf,
   sleep,
+  type TransportOptions,
 } from '../../sequencer/index.js';
 import { TopologyProcessor } from '../../topology/index.js';
 
-/** The config schemas `weft daemon` reads: a sequencer node needs its admin and public API sections. */
+/**
+ * The config schemas `weft daemon` reads: a sequencer node needs its admin and public API sections, a mediator
+ * node its admin API and its sequencer connection.
+ */
 export const DAEMON_SCHEMAS = {
   ...BASE_NODE_SCHEMAS,
   sequencer: sequencerNodeSchema.extend({ 'admin-api': adminApiSchema, 'public-api': apiServerSchema }),
+  mediator: mediatorNodeSchema.extend({ 'admin-api': adminApiSchema }),
 };
 
 export type DaemonNodeConfig = NodeConfigOf<typeof DAEMON_SCHEMAS>;
 export type SequencerDaemonConfig = Extract<DaemonNodeConfig, { kind: 'sequencer' }>;
+export type MediatorDaemonConfig = Extract<DaemonNodeConfig, { kind: 'mediator' }>;
 
 /** How often a sequencer that has no synchronizer looks whether another node of it was bootstrapped. */
 const GENESIS_POLL_MS = 500;
@@ -293,30 +305,246 @@ export class SequencerDaemon implements AdminNode {
   }
 }
 
-/** A node a process runs: stopping it stops everything it started and closes its storage. */
-export interface DaemonNode {
-  readonly runtime: NodeRuntime;
-  readonly node: SequencerDaemon;
+/** How often a mediator that is not onboarded yet asks its sequencer whether it is now. */
+const ONBOARDING_POLL_MS = 500;
+
+interface MediatorServing {
+  readonly synchronizerId: SynchronizerId;
+  readonly topology: TopologyProcessor;
+  readonly node: MediatorNode;
 }
 
 /**
- * Starts the node `config` describes. Only sequencer nodes run today: the other kinds fail with a clear error.
- * `options` overrides the runtime's logger, clock or randomness (the sandbox shares one log stream).
+ * A mediator node as a process runs it: the node runtime, the Admin API, and the mediator once it is onboarded.
+ * Until then it serves its identity transactions (GetIdentityTransactions) for a synchronizer owner to onboard it
+ * (AddMediator, or Bootstrap with the mediator), and asks its sequencer every half second for the topology state;
+ * the download succeeds once the owner's change is effective. It imports the state into its own topology store,
+ * remembers the synchronizer, and starts processing; a restart resumes from its own store.
+ */
+export class MediatorDaemon implements AdminNode {
+  readonly startedAt: bigint;
+  #admin: AdminApiServer | undefined;
+  #serving: MediatorServing | undefined;
+  /** Why the mediator does not process yet, for readiness and status. */
+  #waiting = 'not onboarded yet: a synchronizer owner adds it (weft admin mediators add)';
+  #running: Promise<void> = Promise.resolve();
+  readonly #stopping = new AbortController();
+
+  private constructor(
+    readonly runtime: NodeRuntime,
+    readonly config: MediatorDaemonConfig,
+    readonly version: string,
+    private readonly membership: MembershipStore,
+    private readonly transport: TransportOptions,
+  ) {
+    this.startedAt = runtime.clock.now();
+  }
+
+  /** Starts the node on a running runtime; `runtime.stop()` stops everything it started. */
+  static async start(
+    runtime: NodeRuntime,
+    config: MediatorDaemonConfig,
+    version: string,
+  ): Promise<MediatorDaemon> {
+    const connection = config.sequencerConnection;
+    let trust: Buffer | undefined;
+    if (connection.trustCollectionFile !== undefined) {
+      try {
+        trust = await readFile(connection.trustCollectionFile);
+      } catch (e) {
+        throw new WeftError(
+          CommonErrors.INVALID_ARGUMENT,
+          `cannot read sequencer-connection.trust-collection-file ${connection.trustCollectionFile}: ${(e as Error).message}`,
+        );
+      }
+    }
+    const adminApi = await adminApiOptions(config.adminApi);
+    const daemon = new MediatorDaemon(runtime, config, version, await MembershipStore.open(runtime.storage), {
+      insecure: connection.insecure,
+      ...(trust ? { customTrustCertificates: trust } : {}),
+    });
+    runtime.addReadinessCheck('mediator', async () =>
+      daemon.#serving ? daemon.#serving.node.readiness() : daemon.#waiting,
+    );
+    runtime.onStop(() => daemon.#stopMediator());
+    daemon.#running = daemon.#run();
+    daemon.#admin = await startAdminApi(daemon, adminApi, runtime.logger);
+    runtime.onStop(() => daemon.#admin!.close());
+    return daemon;
+  }
+
+  /** The bound ports, for logs and `--port-file`. */
+  get ports(): { admin: number; monitoring: number } {
+    return { admin: this.#admin?.port ?? 0, monitoring: this.runtime.monitoringPort };
+  }
+
+  /** The mediator once it processes. */
+  get mediatorNode(): MediatorNode | undefined {
+    return this.#serving?.node;
+  }
+
+  endpoints(): readonly NodeEndpoint[] {
+    const monitoring = this.runtime.config.monitoring.httpServer;
+    return [
+      ...(this.#admin ? [{ api: 'admin-api', url: this.#admin.url, port: this.#admin.port }] : []),
+      {
+        api: 'monitoring',
+        url: endpointUrl(monitoring.address, this.runtime.monitoringPort, false),
+        port: this.runtime.monitoringPort,
+      },
+    ];
+  }
+
+  synchronizer(): AdminSynchronizer | undefined {
+    const serving = this.#serving;
+    if (!serving) return undefined;
+    return {
+      synchronizerId: serving.synchronizerId,
+      protocolVersion: PROTOCOL_VERSION,
+      topology: serving.topology,
+      submitTopology: async () => {
+        throw new WeftError(
+          AdminErrors.ADMIN_NOT_SUPPORTED,
+          `mediator ${this.runtime.identity.member} does not author topology changes; use the admin API of a sequencer node whose namespace owns the synchronizer`,
+        );
+      },
+    };
+  }
+
+  async bootstrap(): Promise<BootstrapOutcome> {
+    throw new WeftError(
+      AdminErrors.ADMIN_NOT_SUPPORTED,
+      `node ${this.config.name} is a mediator; bootstrap the synchronizer on a sequencer node and pass this mediator with --mediator`,
+    );
+  }
+
+  /** Initialises the topology store once onboarded (retrying until then), then runs the mediator. */
+  async #run(): Promise<void> {
+    const { runtime } = this;
+    const signal = this.#stopping.signal;
+    let reported: string | undefined;
+    while (!signal.aborted) {
+      try {
+        this.#serving = await this.#startMediator(signal);
+        if (this.#serving) {
+          runtime.logger.info(
+            { synchronizerId: String(this.#serving.synchronizerId) },
+            `mediator ${runtime.identity.member} processes for synchronizer ${this.#serving.synchronizerId}`,
+          );
+        }
+        return;
+      } catch (e) {
+        const error = isWeftError(e) ? e : new WeftError(CommonErrors.INTERNAL, oneLine(e));
+        const waiting = error.code === SequencerErrors.SEQUENCER_MEMBER_NOT_ACTIVE.code;
+        this.#waiting = waiting ? `not onboarded yet: ${error.message}` : error.message;
+        // One line per change of reason, not one per attempt.
+        if (this.#waiting !== reported) {
+          reported = this.#waiting;
+          if (waiting)
+            runtime.logger.info(
+              `mediator ${this.#waiting}; a synchronizer owner adds it with weft admin mediators add`,
+            );
+          else runtime.logger.warn({ err: error }, 'the mediator cannot start yet; retrying');
+        }
+      }
+      await sleep(runtime.clock, ONBOARDING_POLL_MS, signal);
+    }
+  }
+
+  async #startMediator(signal: AbortSignal): Promise<MediatorServing | undefined> {
+    const { runtime, config } = this;
+    const member = runtime.identity.member as MediatorId;
+    const signingKey = runtime.identity.signingKey.privateKey;
+    const endpoints = config.sequencerConnection.endpoints;
+    const open = (synchronizerId: SynchronizerId) =>
+      TopologyProcessor.create({
+        storage: runtime.storage,
+        synchronizerId,
+        storeId: 'mediator',
+        logger: runtime.logger.child({ component: 'topology' }),
+      });
+    const known = await this.membership.load();
+    let topology = known && (await open(known));
+    // Also after a crash between remembering the synchronizer and importing its state.
+    if (!topology || topology.lastSequenced === undefined) {
+      const snapshot = await downloadTopologyStateForInit(
+        endpoints,
+        String(member),
+        signingKey,
+        this.transport,
+        runtime.clock,
+      );
+      const synchronizerId = SynchronizerId.parse(TopologyStateSnapshot.fromBinary(snapshot).synchronizerId);
+      if (known && !known.equals(synchronizerId)) {
+        throw new WeftError(
+          CommonErrors.FAILED_PRECONDITION,
+          `mediator ${member} belongs to synchronizer ${known}, but its sequencer serves ${synchronizerId}; fix sequencer-connection`,
+        );
+      }
+      await this.membership.save(synchronizerId);
+      topology ??= await open(synchronizerId);
+      await topology.importState(snapshot);
+      runtime.logger.info(
+        { synchronizerId: String(synchronizerId), lastSequenced: topology.lastSequenced },
+        `mediator ${member} initialised its topology state from the sequencer`,
+      );
+    }
+    if (signal.aborted) return undefined;
+    const node = await MediatorNode.start({
+      mediatorId: member,
+      synchronizerId: topology.synchronizerId,
+      signingKey,
+      storage: runtime.storage,
+      topology,
+      sequencer: {
+        endpoints,
+        ...this.transport,
+        maxBackoffMs: config.sequencerConnection.maxBackoffMs,
+      },
+      settings: config.mediator,
+      clock: runtime.clock,
+      random: runtime.random,
+      logger: runtime.logger,
+      metrics: runtime.metrics,
+    });
+    return { synchronizerId: topology.synchronizerId, topology, node };
+  }
+
+  async #stopMediator(): Promise<void> {
+    this.#stopping.abort();
+    await this.#running;
+    await this.#serving?.node.stop();
+  }
+}
+
+/** A node a process runs: stopping it stops everything it started and closes its storage. */
+export interface DaemonNode {
+  readonly runtime: NodeRuntime;
+  readonly node: SequencerDaemon | MediatorDaemon;
+}
+
+/**
+ * Starts the node `config` describes. Sequencer and mediator nodes run today: the other kinds fail with a clear
+ * error. `options` overrides the runtime's logger, clock or randomness (the sandbox shares one log stream).
  */
 export async function startDaemonNode(
   config: DaemonNodeConfig,
   version: string,
   options: Omit<NodeRuntimeOptions, 'config'> = {},
 ): Promise<DaemonNode> {
-  if (config.kind !== 'sequencer') {
+  if (config.kind !== 'sequencer' && config.kind !== 'mediator') {
     throw new WeftError(
       CommonErrors.FAILED_PRECONDITION,
-      `${config.kind} nodes are not available yet (node ${config.name}); this version runs sequencer nodes`,
+      `${config.kind} nodes are not available yet (node ${config.name}); this version runs sequencer and mediator nodes`,
     );
   }
   const runtime = await NodeRuntime.start({ config, ...options });
   try {
-    return { runtime, node: await SequencerDaemon.start(runtime, config, version) };
+    const node =
+      config.kind === 'sequencer'
+        ? await SequencerDaemon.start(runtime, config, version)
+        : await MediatorDaemon.start(runtime, config, version);
+    return { runtime, node };
   } catch (e) {
     await runtime.stop();
     throw e;
@@ -343,12 +571,12 @@ async function flush(logger: Logger): Promise<void> {
 export function registerDaemonCommand(program: Command): void {
   program
     .command('daemon')
-    .description('run one node (sequencer nodes today) from a config file until SIGTERM or SIGINT')
+    .description('run one node (sequencer or mediator) from a config file until SIGTERM or SIGINT')
     .requiredOption('-c, --config <file>', 'the config file (.conf HOCON, .yaml, .json)')
     .option('--node <name>', 'the node to run when the file defines several')
     .option(
       '--port-file <file>',
-      'write the bound ports as JSON ({"admin","public","monitoring"}) to this file',
+      'write the bound ports as JSON ({"admin","public","monitoring"}; a mediator has no public API) to this file',
     )
     .action(async (options: { config: string; node?: string; portFile?: string }) => {
       let running: DaemonNode | undefined;

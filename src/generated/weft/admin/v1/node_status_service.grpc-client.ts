@@ -6,6 +6,8 @@
 import { NodeStatusService } from "./node_status_service.js";
 import type { BinaryWriteOptions } from "@protobuf-ts/runtime";
 import type { BinaryReadOptions } from "@protobuf-ts/runtime";
+import type { GetIdentityTransactionsResponse } from "./node_status_service.js";
+import type { GetIdentityTransactionsRequest } from "./node_status_service.js";
 import type { GetIdentityResponse } from "./node_status_service.js";
 import type { GetIdentityRequest } from "./node_status_service.js";
 import type { GetStatusResponse } from "./node_status_service.js";
@@ -35,6 +37,16 @@ export interface INodeStatusServiceClient {
     getIdentity(input: GetIdentityRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: GetIdentityResponse) => void): grpc.ClientUnaryCall;
     getIdentity(input: GetIdentityRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetIdentityResponse) => void): grpc.ClientUnaryCall;
     getIdentity(input: GetIdentityRequest, callback: (err: grpc.ServiceError | null, value?: GetIdentityResponse) => void): grpc.ClientUnaryCall;
+    /**
+     * The node's identity transactions, signed by its own keys, for a synchronizer owner to onboard it (a mediator:
+     * TopologyService.AddMediator, or Bootstrap with the mediator).
+     *
+     * @generated from protobuf rpc: GetIdentityTransactions
+     */
+    getIdentityTransactions(input: GetIdentityTransactionsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetIdentityTransactionsResponse) => void): grpc.ClientUnaryCall;
+    getIdentityTransactions(input: GetIdentityTransactionsRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: GetIdentityTransactionsResponse) => void): grpc.ClientUnaryCall;
+    getIdentityTransactions(input: GetIdentityTransactionsRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetIdentityTransactionsResponse) => void): grpc.ClientUnaryCall;
+    getIdentityTransactions(input: GetIdentityTransactionsRequest, callback: (err: grpc.ServiceError | null, value?: GetIdentityTransactionsResponse) => void): grpc.ClientUnaryCall;
 }
 /**
  * What the node serving this Admin API is, whether it is ready, and which keys it holds. Every node kind serves it.
@@ -64,5 +76,15 @@ export class NodeStatusServiceClient extends grpc.Client implements INodeStatusS
     getIdentity(input: GetIdentityRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetIdentityResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetIdentityResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetIdentityResponse) => void)): grpc.ClientUnaryCall {
         const method = NodeStatusService.methods[1];
         return this.makeUnaryRequest<GetIdentityRequest, GetIdentityResponse>(`/${NodeStatusService.typeName}/${method.name}`, (value: GetIdentityRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetIdentityResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
+    }
+    /**
+     * The node's identity transactions, signed by its own keys, for a synchronizer owner to onboard it (a mediator:
+     * TopologyService.AddMediator, or Bootstrap with the mediator).
+     *
+     * @generated from protobuf rpc: GetIdentityTransactions
+     */
+    getIdentityTransactions(input: GetIdentityTransactionsRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetIdentityTransactionsResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetIdentityTransactionsResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetIdentityTransactionsResponse) => void)): grpc.ClientUnaryCall {
+        const method = NodeStatusService.methods[2];
+        return this.makeUnaryRequest<GetIdentityTransactionsRequest, GetIdentityTransactionsResponse>(`/${NodeStatusService.typeName}/${method.name}`, (value: GetIdentityTransactionsRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetIdentityTransactionsResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
 }

@@ -3,6 +3,8 @@
 // @generated from protobuf file "weft/admin/v1/node_status_service.proto" (package "weft.admin.v1", syntax proto3)
 // tslint:disable
 // @ts-nocheck
+import { GetIdentityTransactionsResponse } from "./node_status_service.js";
+import { GetIdentityTransactionsRequest } from "./node_status_service.js";
 import { GetIdentityResponse } from "./node_status_service.js";
 import { GetIdentityRequest } from "./node_status_service.js";
 import { GetStatusResponse } from "./node_status_service.js";
@@ -26,6 +28,13 @@ export interface INodeStatusService extends grpc.UntypedServiceImplementation {
      * @generated from protobuf rpc: GetIdentity
      */
     getIdentity: grpc.handleUnaryCall<GetIdentityRequest, GetIdentityResponse>;
+    /**
+     * The node's identity transactions, signed by its own keys, for a synchronizer owner to onboard it (a mediator:
+     * TopologyService.AddMediator, or Bootstrap with the mediator).
+     *
+     * @generated from protobuf rpc: GetIdentityTransactions
+     */
+    getIdentityTransactions: grpc.handleUnaryCall<GetIdentityTransactionsRequest, GetIdentityTransactionsResponse>;
 }
 /**
  * @grpc/grpc-js definition for the protobuf service weft.admin.v1.NodeStatusService.
@@ -58,5 +67,15 @@ export const nodeStatusServiceDefinition: grpc.ServiceDefinition<INodeStatusServ
         requestDeserialize: bytes => GetIdentityRequest.fromBinary(bytes),
         responseSerialize: value => Buffer.from(GetIdentityResponse.toBinary(value)),
         requestSerialize: value => Buffer.from(GetIdentityRequest.toBinary(value))
+    },
+    getIdentityTransactions: {
+        path: "/weft.admin.v1.NodeStatusService/GetIdentityTransactions",
+        originalName: "GetIdentityTransactions",
+        requestStream: false,
+        responseStream: false,
+        responseDeserialize: bytes => GetIdentityTransactionsResponse.fromBinary(bytes),
+        requestDeserialize: bytes => GetIdentityTransactionsRequest.fromBinary(bytes),
+        responseSerialize: value => Buffer.from(GetIdentityTransactionsResponse.toBinary(value)),
+        requestSerialize: value => Buffer.from(GetIdentityTransactionsRequest.toBinary(value))
     }
 };

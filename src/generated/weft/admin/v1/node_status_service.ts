@@ -183,6 +183,41 @@ export interface GetIdentityResponse {
     keys: PublicKeyInfo[];
 }
 /**
+ * A member's identity as topology transactions signed by its own keys: the root NamespaceDelegation of its
+ * namespace, and its OwnerToKeyMapping (signed by the namespace key and by the signing key it publishes, as proof
+ * of possession). What the member's operator hands to a synchronizer owner.
+ *
+ * @generated from protobuf message weft.admin.v1.IdentityTransactions
+ */
+export interface IdentityTransactions {
+    /**
+     * `MED::…`, `PAR::…` or `SEQ::…`.
+     *
+     * @generated from protobuf field: string member_id = 1
+     */
+    memberId: string;
+    /**
+     * Encoded SignedTopologyTransactions, in processing order.
+     *
+     * @generated from protobuf field: repeated bytes signed_transactions = 2
+     */
+    signedTransactions: Uint8Array[];
+}
+/**
+ * @generated from protobuf message weft.admin.v1.GetIdentityTransactionsRequest
+ */
+export interface GetIdentityTransactionsRequest {
+}
+/**
+ * @generated from protobuf message weft.admin.v1.GetIdentityTransactionsResponse
+ */
+export interface GetIdentityTransactionsResponse {
+    /**
+     * @generated from protobuf field: weft.admin.v1.IdentityTransactions identity = 1
+     */
+    identity?: IdentityTransactions;
+}
+/**
  * @generated from protobuf enum weft.admin.v1.NodeKind
  */
 export enum NodeKind {
@@ -703,10 +738,150 @@ class GetIdentityResponse$Type extends MessageType<GetIdentityResponse> {
  * @generated MessageType for protobuf message weft.admin.v1.GetIdentityResponse
  */
 export const GetIdentityResponse = new GetIdentityResponse$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class IdentityTransactions$Type extends MessageType<IdentityTransactions> {
+    constructor() {
+        super("weft.admin.v1.IdentityTransactions", [
+            { no: 1, name: "member_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 2, name: "signed_transactions", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 12 /*ScalarType.BYTES*/ }
+        ]);
+    }
+    create(value?: PartialMessage<IdentityTransactions>): IdentityTransactions {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.memberId = "";
+        message.signedTransactions = [];
+        if (value !== undefined)
+            reflectionMergePartial<IdentityTransactions>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: IdentityTransactions): IdentityTransactions {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* string member_id */ 1:
+                    message.memberId = reader.string();
+                    break;
+                case /* repeated bytes signed_transactions */ 2:
+                    message.signedTransactions.push(reader.bytes());
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: IdentityTransactions, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* string member_id = 1; */
+        if (message.memberId !== "")
+            writer.tag(1, WireType.LengthDelimited).string(message.memberId);
+        /* repeated bytes signed_transactions = 2; */
+        for (let i = 0; i < message.signedTransactions.length; i++)
+            writer.tag(2, WireType.LengthDelimited).bytes(message.signedTransactions[i]);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.IdentityTransactions
+ */
+export const IdentityTransactions = new IdentityTransactions$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class GetIdentityTransactionsRequest$Type extends MessageType<GetIdentityTransactionsRequest> {
+    constructor() {
+        super("weft.admin.v1.GetIdentityTransactionsRequest", []);
+    }
+    create(value?: PartialMessage<GetIdentityTransactionsRequest>): GetIdentityTransactionsRequest {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        if (value !== undefined)
+            reflectionMergePartial<GetIdentityTransactionsRequest>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: GetIdentityTransactionsRequest): GetIdentityTransactionsRequest {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: GetIdentityTransactionsRequest, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.GetIdentityTransactionsRequest
+ */
+export const GetIdentityTransactionsRequest = new GetIdentityTransactionsRequest$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class GetIdentityTransactionsResponse$Type extends MessageType<GetIdentityTransactionsResponse> {
+    constructor() {
+        super("weft.admin.v1.GetIdentityTransactionsResponse", [
+            { no: 1, name: "identity", kind: "message", T: () => IdentityTransactions }
+        ]);
+    }
+    create(value?: PartialMessage<GetIdentityTransactionsResponse>): GetIdentityTransactionsResponse {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        if (value !== undefined)
+            reflectionMergePartial<GetIdentityTransactionsResponse>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: GetIdentityTransactionsResponse): GetIdentityTransactionsResponse {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* weft.admin.v1.IdentityTransactions identity */ 1:
+                    message.identity = IdentityTransactions.internalBinaryRead(reader, reader.uint32(), options, message.identity);
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: GetIdentityTransactionsResponse, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* weft.admin.v1.IdentityTransactions identity = 1; */
+        if (message.identity)
+            IdentityTransactions.internalBinaryWrite(message.identity, writer.tag(1, WireType.LengthDelimited).fork(), options).join();
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.GetIdentityTransactionsResponse
+ */
+export const GetIdentityTransactionsResponse = new GetIdentityTransactionsResponse$Type();
 /**
  * @generated ServiceType for protobuf service weft.admin.v1.NodeStatusService
  */
 export const NodeStatusService = new ServiceType("weft.admin.v1.NodeStatusService", [
     { name: "GetStatus", options: {}, I: GetStatusRequest, O: GetStatusResponse },
-    { name: "GetIdentity", options: {}, I: GetIdentityRequest, O: GetIdentityResponse }
+    { name: "GetIdentity", options: {}, I: GetIdentityRequest, O: GetIdentityResponse },
+    { name: "GetIdentityTransactions", options: {}, I: GetIdentityTransactionsRequest, O: GetIdentityTransactionsResponse }
 ]);

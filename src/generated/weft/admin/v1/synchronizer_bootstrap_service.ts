@@ -13,6 +13,7 @@ import { UnknownFieldHandler } from "@protobuf-ts/runtime";
 import type { PartialMessage } from "@protobuf-ts/runtime";
 import { reflectionMergePartial } from "@protobuf-ts/runtime";
 import { MessageType } from "@protobuf-ts/runtime";
+import { IdentityTransactions } from "./node_status_service.js";
 import { OnboardingRestriction } from "../../topology/v1/topology.js";
 /**
  * The synchronizer's initial dynamic parameters; every field absent (or UNSPECIFIED) keeps its default.
@@ -61,6 +62,13 @@ export interface BootstrapRequest {
      * @generated from protobuf field: weft.admin.v1.BootstrapParameters parameters = 2
      */
     parameters?: BootstrapParameters;
+    /**
+     * Mediators of the genesis (group 0, threshold 1), each as its GetIdentityTransactions returns it. Without any,
+     * mediators join later with TopologyService.AddMediator.
+     *
+     * @generated from protobuf field: repeated weft.admin.v1.IdentityTransactions mediators = 3
+     */
+    mediators: IdentityTransactions[];
 }
 /**
  * @generated from protobuf message weft.admin.v1.BootstrapResponse
@@ -86,6 +94,12 @@ export interface BootstrapResponse {
      * @generated from protobuf field: int64 genesis_time = 4
      */
     genesisTime: bigint;
+    /**
+     * The mediators of the synchronizer's genesis.
+     *
+     * @generated from protobuf field: repeated string mediator_ids = 5
+     */
+    mediatorIds: string[];
 }
 // @generated message type with reflection information, may provide speed optimized methods
 class BootstrapParameters$Type extends MessageType<BootstrapParameters> {
@@ -174,12 +188,14 @@ class BootstrapRequest$Type extends MessageType<BootstrapRequest> {
     constructor() {
         super("weft.admin.v1.BootstrapRequest", [
             { no: 1, name: "synchronizer_name", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
-            { no: 2, name: "parameters", kind: "message", T: () => BootstrapParameters }
+            { no: 2, name: "parameters", kind: "message", T: () => BootstrapParameters },
+            { no: 3, name: "mediators", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => IdentityTransactions }
         ]);
     }
     create(value?: PartialMessage<BootstrapRequest>): BootstrapRequest {
         const message = globalThis.Object.create((this.messagePrototype!));
         message.synchronizerName = "";
+        message.mediators = [];
         if (value !== undefined)
             reflectionMergePartial<BootstrapRequest>(this, message, value);
         return message;
@@ -194,6 +210,9 @@ class BootstrapRequest$Type extends MessageType<BootstrapRequest> {
                     break;
                 case /* weft.admin.v1.BootstrapParameters parameters */ 2:
                     message.parameters = BootstrapParameters.internalBinaryRead(reader, reader.uint32(), options, message.parameters);
+                    break;
+                case /* repeated weft.admin.v1.IdentityTransactions mediators */ 3:
+                    message.mediators.push(IdentityTransactions.internalBinaryRead(reader, reader.uint32(), options));
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -213,6 +232,9 @@ class BootstrapRequest$Type extends MessageType<BootstrapRequest> {
         /* weft.admin.v1.BootstrapParameters parameters = 2; */
         if (message.parameters)
             BootstrapParameters.internalBinaryWrite(message.parameters, writer.tag(2, WireType.LengthDelimited).fork(), options).join();
+        /* repeated weft.admin.v1.IdentityTransactions mediators = 3; */
+        for (let i = 0; i < message.mediators.length; i++)
+            IdentityTransactions.internalBinaryWrite(message.mediators[i], writer.tag(3, WireType.LengthDelimited).fork(), options).join();
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
@@ -230,7 +252,8 @@ class BootstrapResponse$Type extends MessageType<BootstrapResponse> {
             { no: 1, name: "synchronizer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
             { no: 2, name: "sequencer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
             { no: 3, name: "already_bootstrapped", kind: "scalar", T: 8 /*ScalarType.BOOL*/ },
-            { no: 4, name: "genesis_time", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ }
+            { no: 4, name: "genesis_time", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
+            { no: 5, name: "mediator_ids", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ }
         ]);
     }
     create(value?: PartialMessage<BootstrapResponse>): BootstrapResponse {
@@ -239,6 +262,7 @@ class BootstrapResponse$Type extends MessageType<BootstrapResponse> {
         message.sequencerId = "";
         message.alreadyBootstrapped = false;
         message.genesisTime = 0n;
+        message.mediatorIds = [];
         if (value !== undefined)
             reflectionMergePartial<BootstrapResponse>(this, message, value);
         return message;
@@ -259,6 +283,9 @@ class BootstrapResponse$Type extends MessageType<BootstrapResponse> {
                     break;
                 case /* int64 genesis_time */ 4:
                     message.genesisTime = reader.int64().toBigInt();
+                    break;
+                case /* repeated string mediator_ids */ 5:
+                    message.mediatorIds.push(reader.string());
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -284,6 +311,9 @@ class BootstrapResponse$Type extends MessageType<BootstrapResponse> {
         /* int64 genesis_time = 4; */
         if (message.genesisTime !== 0n)
             writer.tag(4, WireType.Varint).int64(message.genesisTime);
+        /* repeated string mediator_ids = 5; */
+        for (let i = 0; i < message.mediatorIds.length; i++)
+            writer.tag(5, WireType.LengthDelimited).string(message.mediatorIds[i]);
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);

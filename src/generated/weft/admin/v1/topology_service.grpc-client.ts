@@ -6,6 +6,8 @@
 import { TopologyService } from "./topology_service.js";
 import type { BinaryWriteOptions } from "@protobuf-ts/runtime";
 import type { BinaryReadOptions } from "@protobuf-ts/runtime";
+import type { AddMediatorResponse } from "./topology_service.js";
+import type { AddMediatorRequest } from "./topology_service.js";
 import type { RevokeParticipantResponse } from "./topology_service.js";
 import type { RevokeParticipantRequest } from "./topology_service.js";
 import type { SetParticipantStateResponse } from "./topology_service.js";
@@ -70,6 +72,18 @@ export interface ITopologyServiceClient {
     revokeParticipant(input: RevokeParticipantRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: RevokeParticipantResponse) => void): grpc.ClientUnaryCall;
     revokeParticipant(input: RevokeParticipantRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: RevokeParticipantResponse) => void): grpc.ClientUnaryCall;
     revokeParticipant(input: RevokeParticipantRequest, callback: (err: grpc.ServiceError | null, value?: RevokeParticipantResponse) => void): grpc.ClientUnaryCall;
+    /**
+     * Onboards a mediator (Canton's `bootstrap.onboard_new_mediator`): sequences the mediator's identity
+     * transactions together with a MediatorSynchronizerState that adds it to a mediator group, signed by this node's
+     * namespace key (a synchronizer owner). Returns once the change is effective; the mediator then downloads the
+     * topology state and starts processing. A mediator active in the group already is reported as such.
+     *
+     * @generated from protobuf rpc: AddMediator
+     */
+    addMediator(input: AddMediatorRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: AddMediatorResponse) => void): grpc.ClientUnaryCall;
+    addMediator(input: AddMediatorRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: AddMediatorResponse) => void): grpc.ClientUnaryCall;
+    addMediator(input: AddMediatorRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: AddMediatorResponse) => void): grpc.ClientUnaryCall;
+    addMediator(input: AddMediatorRequest, callback: (err: grpc.ServiceError | null, value?: AddMediatorResponse) => void): grpc.ClientUnaryCall;
 }
 /**
  * The synchronizer topology as this node sees it, and changes signed by the node's namespace key. A change is sent
@@ -128,5 +142,17 @@ export class TopologyServiceClient extends grpc.Client implements ITopologyServi
     revokeParticipant(input: RevokeParticipantRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: RevokeParticipantResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: RevokeParticipantResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: RevokeParticipantResponse) => void)): grpc.ClientUnaryCall {
         const method = TopologyService.methods[4];
         return this.makeUnaryRequest<RevokeParticipantRequest, RevokeParticipantResponse>(`/${TopologyService.typeName}/${method.name}`, (value: RevokeParticipantRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): RevokeParticipantResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
+    }
+    /**
+     * Onboards a mediator (Canton's `bootstrap.onboard_new_mediator`): sequences the mediator's identity
+     * transactions together with a MediatorSynchronizerState that adds it to a mediator group, signed by this node's
+     * namespace key (a synchronizer owner). Returns once the change is effective; the mediator then downloads the
+     * topology state and starts processing. A mediator active in the group already is reported as such.
+     *
+     * @generated from protobuf rpc: AddMediator
+     */
+    addMediator(input: AddMediatorRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: AddMediatorResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: AddMediatorResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: AddMediatorResponse) => void)): grpc.ClientUnaryCall {
+        const method = TopologyService.methods[5];
+        return this.makeUnaryRequest<AddMediatorRequest, AddMediatorResponse>(`/${TopologyService.typeName}/${method.name}`, (value: AddMediatorRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): AddMediatorResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
 }

@@ -3,6 +3,8 @@
 // @generated from protobuf file "weft/admin/v1/topology_service.proto" (package "weft.admin.v1", syntax proto3)
 // tslint:disable
 // @ts-nocheck
+import { AddMediatorResponse } from "./topology_service.js";
+import { AddMediatorRequest } from "./topology_service.js";
 import { RevokeParticipantResponse } from "./topology_service.js";
 import { RevokeParticipantRequest } from "./topology_service.js";
 import { SetParticipantStateResponse } from "./topology_service.js";
@@ -52,6 +54,15 @@ export interface ITopologyService extends grpc.UntypedServiceImplementation {
      * @generated from protobuf rpc: RevokeParticipant
      */
     revokeParticipant: grpc.handleUnaryCall<RevokeParticipantRequest, RevokeParticipantResponse>;
+    /**
+     * Onboards a mediator (Canton's `bootstrap.onboard_new_mediator`): sequences the mediator's identity
+     * transactions together with a MediatorSynchronizerState that adds it to a mediator group, signed by this node's
+     * namespace key (a synchronizer owner). Returns once the change is effective; the mediator then downloads the
+     * topology state and starts processing. A mediator active in the group already is reported as such.
+     *
+     * @generated from protobuf rpc: AddMediator
+     */
+    addMediator: grpc.handleUnaryCall<AddMediatorRequest, AddMediatorResponse>;
 }
 /**
  * @grpc/grpc-js definition for the protobuf service weft.admin.v1.TopologyService.
@@ -114,5 +125,15 @@ export const topologyServiceDefinition: grpc.ServiceDefinition<ITopologyService>
         requestDeserialize: bytes => RevokeParticipantRequest.fromBinary(bytes),
         responseSerialize: value => Buffer.from(RevokeParticipantResponse.toBinary(value)),
         requestSerialize: value => Buffer.from(RevokeParticipantRequest.toBinary(value))
+    },
+    addMediator: {
+        path: "/weft.admin.v1.TopologyService/AddMediator",
+        originalName: "AddMediator",
+        requestStream: false,
+        responseStream: false,
+        responseDeserialize: bytes => AddMediatorResponse.fromBinary(bytes),
+        requestDeserialize: bytes => AddMediatorRequest.fromBinary(bytes),
+        responseSerialize: value => Buffer.from(AddMediatorResponse.toBinary(value)),
+        requestSerialize: value => Buffer.from(AddMediatorRequest.toBinary(value))
     }
 };

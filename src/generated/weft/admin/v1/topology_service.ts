@@ -13,6 +13,7 @@ import { UnknownFieldHandler } from "@protobuf-ts/runtime";
 import type { PartialMessage } from "@protobuf-ts/runtime";
 import { reflectionMergePartial } from "@protobuf-ts/runtime";
 import { MessageType } from "@protobuf-ts/runtime";
+import { IdentityTransactions } from "./node_status_service.js";
 import { ParticipantPermission } from "../../topology/v1/topology.js";
 import { TopologyMapping } from "../../topology/v1/topology.js";
 import { TopologyChangeOp } from "../../topology/v1/topology.js";
@@ -246,6 +247,44 @@ export interface RevokeParticipantResponse {
      * @generated from protobuf field: weft.admin.v1.TopologyChangeResult result = 1
      */
     result?: TopologyChangeResult;
+}
+/**
+ * @generated from protobuf message weft.admin.v1.AddMediatorRequest
+ */
+export interface AddMediatorRequest {
+    /**
+     * As the mediator's GetIdentityTransactions returns them.
+     *
+     * @generated from protobuf field: weft.admin.v1.IdentityTransactions identity = 1
+     */
+    identity?: IdentityTransactions;
+    /**
+     * The mediator group; default 0. A new group gets threshold 1.
+     *
+     * @generated from protobuf field: uint32 group = 2
+     */
+    group: number;
+}
+/**
+ * @generated from protobuf message weft.admin.v1.AddMediatorResponse
+ */
+export interface AddMediatorResponse {
+    /**
+     * @generated from protobuf field: string mediator_id = 1
+     */
+    mediatorId: string;
+    /**
+     * The transactions sequenced (identity, then the MediatorSynchronizerState); empty when already active.
+     *
+     * @generated from protobuf field: repeated weft.admin.v1.TopologyChangeResult results = 2
+     */
+    results: TopologyChangeResult[];
+    /**
+     * True when the mediator was active in the group already (nothing was submitted).
+     *
+     * @generated from protobuf field: bool already_active = 3
+     */
+    alreadyActive: boolean;
 }
 /**
  * Canton 2.x trust levels: accepted for compatibility and ignored (Canton 3.x removed them).
@@ -979,6 +1018,123 @@ class RevokeParticipantResponse$Type extends MessageType<RevokeParticipantRespon
  * @generated MessageType for protobuf message weft.admin.v1.RevokeParticipantResponse
  */
 export const RevokeParticipantResponse = new RevokeParticipantResponse$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class AddMediatorRequest$Type extends MessageType<AddMediatorRequest> {
+    constructor() {
+        super("weft.admin.v1.AddMediatorRequest", [
+            { no: 1, name: "identity", kind: "message", T: () => IdentityTransactions },
+            { no: 2, name: "group", kind: "scalar", T: 13 /*ScalarType.UINT32*/ }
+        ]);
+    }
+    create(value?: PartialMessage<AddMediatorRequest>): AddMediatorRequest {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.group = 0;
+        if (value !== undefined)
+            reflectionMergePartial<AddMediatorRequest>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: AddMediatorRequest): AddMediatorRequest {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* weft.admin.v1.IdentityTransactions identity */ 1:
+                    message.identity = IdentityTransactions.internalBinaryRead(reader, reader.uint32(), options, message.identity);
+                    break;
+                case /* uint32 group */ 2:
+                    message.group = reader.uint32();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: AddMediatorRequest, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* weft.admin.v1.IdentityTransactions identity = 1; */
+        if (message.identity)
+            IdentityTransactions.internalBinaryWrite(message.identity, writer.tag(1, WireType.LengthDelimited).fork(), options).join();
+        /* uint32 group = 2; */
+        if (message.group !== 0)
+            writer.tag(2, WireType.Varint).uint32(message.group);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.AddMediatorRequest
+ */
+export const AddMediatorRequest = new AddMediatorRequest$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class AddMediatorResponse$Type extends MessageType<AddMediatorResponse> {
+    constructor() {
+        super("weft.admin.v1.AddMediatorResponse", [
+            { no: 1, name: "mediator_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 2, name: "results", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => TopologyChangeResult },
+            { no: 3, name: "already_active", kind: "scalar", T: 8 /*ScalarType.BOOL*/ }
+        ]);
+    }
+    create(value?: PartialMessage<AddMediatorResponse>): AddMediatorResponse {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.mediatorId = "";
+        message.results = [];
+        message.alreadyActive = false;
+        if (value !== undefined)
+            reflectionMergePartial<AddMediatorResponse>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: AddMediatorResponse): AddMediatorResponse {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* string mediator_id */ 1:
+                    message.mediatorId = reader.string();
+                    break;
+                case /* repeated weft.admin.v1.TopologyChangeResult results */ 2:
+                    message.results.push(TopologyChangeResult.internalBinaryRead(reader, reader.uint32(), options));
+                    break;
+                case /* bool already_active */ 3:
+                    message.alreadyActive = reader.bool();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: AddMediatorResponse, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* string mediator_id = 1; */
+        if (message.mediatorId !== "")
+            writer.tag(1, WireType.LengthDelimited).string(message.mediatorId);
+        /* repeated weft.admin.v1.TopologyChangeResult results = 2; */
+        for (let i = 0; i < message.results.length; i++)
+            TopologyChangeResult.internalBinaryWrite(message.results[i], writer.tag(2, WireType.LengthDelimited).fork(), options).join();
+        /* bool already_active = 3; */
+        if (message.alreadyActive !== false)
+            writer.tag(3, WireType.Varint).bool(message.alreadyActive);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.AddMediatorResponse
+ */
+export const AddMediatorResponse = new AddMediatorResponse$Type();
 /**
  * @generated ServiceType for protobuf service weft.admin.v1.TopologyService
  */
@@ -987,5 +1143,6 @@ export const TopologyService = new ServiceType("weft.admin.v1.TopologyService", 
     { name: "Propose", options: {}, I: ProposeRequest, O: ProposeResponse },
     { name: "Authorize", options: {}, I: AuthorizeRequest, O: AuthorizeResponse },
     { name: "SetParticipantState", options: {}, I: SetParticipantStateRequest, O: SetParticipantStateResponse },
-    { name: "RevokeParticipant", options: {}, I: RevokeParticipantRequest, O: RevokeParticipantResponse }
+    { name: "RevokeParticipant", options: {}, I: RevokeParticipantRequest, O: RevokeParticipantResponse },
+    { name: "AddMediator", options: {}, I: AddMediatorRequest, O: AddMediatorResponse }
 ]);
