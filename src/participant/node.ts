@@ -329,8 +329,6 @@ export class ParticipantNode {
           for (const l of this.#commitListeners) l(c);
         },
         onCompletion: (changeId, completion, timings) => this.#completed(changeId, completion, timings),
-        clock: this.clock,
-        random: this.random,
         logger: this.logger,
         metrics: this.metrics,
         maxQueued: this.settings.maxQueuedWrites,
@@ -762,19 +760,7 @@ export class ParticipantNode {
   #completed(changeId: string, row: CompletionRow, timings: PhaseTimings | undefined): void {
     const waiter = this.#completions.get(changeId);
     this.#completions.delete(changeId);
-    const completion = completionOf(row);
-    if (timings) this.#lastTimings.set(changeId, timings);
-    waiter?.resolve(completion);
-  }
-
-  readonly #lastTimings = new Map<string, PhaseTimings>();
-
-  /** The phase timings of a completed own command (benchmarks); forgotten once read. */
-  takeTimings(userId: string, actAs: readonly string[], commandId: string): PhaseTimings | undefined {
-    const id = changeIdOf(userId, [...new Set(actAs)].sort(), commandId);
-    const t = this.#lastTimings.get(id);
-    this.#lastTimings.delete(id);
-    return t;
+    waiter?.resolve({ ...completionOf(row), ...(timings ? { timings } : {}) });
   }
 
   // ---- reading -------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@ import { performance } from 'node:perf_hooks';
 import {
   type EncryptionPrivateKey,
   Hash,
-  type RandomSource,
   type SigningPrivateKey,
   type SigningPublicKey,
 } from '../crypto/index.js';
@@ -40,7 +39,7 @@ import {
   summarizeVerdict,
   type VerdictSummary,
 } from '../protocol/index.js';
-import type { Clock, ReceivedEvent, SendHandle, SendRequest } from '../sequencer/index.js';
+import type { ReceivedEvent, SendHandle, SendRequest } from '../sequencer/index.js';
 import type { TopologyProcessor, TopologySnapshot } from '../topology/index.js';
 import type { ActiveContracts } from './acs.js';
 import { encodeContract } from './contracts.js';
@@ -123,8 +122,6 @@ export interface ProtocolOptions {
     completion: CompletionRow,
     timings: PhaseTimings | undefined,
   ) => void;
-  readonly clock: Clock;
-  readonly random: RandomSource;
   readonly logger: Logger;
   readonly metrics: ParticipantMetrics;
   /** Durable effects not yet written beyond which event processing waits for the database. */
@@ -142,7 +139,9 @@ const hex = (h: Hash) => h.toHex();
 export class ProtocolProcessor {
   readonly #o: ProtocolOptions;
   readonly #pending = new Map<bigint, PendingRequest>();
+  /** Requests decided before a restart that the replay will deliver again; emptied once the replay passed them. */
   readonly #decided: Set<bigint>;
+  readonly #decidedUntil: bigint;
   readonly #commands = new Map<string, InFlightCommand>();
   readonly #commandsByRequest = new Map<bigint, InFlightCommand>();
   #lastHandled: { counter: bigint; timestamp: bigint } | undefined;
@@ -151,6 +150,7 @@ export class ProtocolProcessor {
   constructor(options: ProtocolOptions, resumeAfter: { counter: bigint; timestamp: bigint } | undefined) {
     this.#o = options;
     this.#decided = new Set(options.decided);
+    this.#decidedUntil = [...options.decided].reduce((m, id) => (id > m ? id : m), -1n);
     this.#lastHandled = resumeAfter;
     for (const c of options.commands) {
       const cmd: InFlightCommand = { ...c, marks: { start: performance.now() } };
@@ -209,6 +209,7 @@ export class ProtocolProcessor {
     if (rootHash) this.#onRequest(event, rootHash.message, rootHash.recipients, views);
     for (const result of results) this.#onResult(ts, result);
     this.#timeouts(ts);
+    if (ts > this.#decidedUntil) this.#decided.clear();
     this.#lastHandled = { counter: event.counter, timestamp: ts };
     this.#o.journal.setCursor(this.#cleanCursor());
     if (this.#o.journal.queued > this.#o.maxQueued) await this.#o.journal.flush();
@@ -475,7 +476,6 @@ export class ProtocolProcessor {
 
   #finish(pending: PendingRequest): void {
     this.#pending.delete(pending.requestId);
-    this.#decided.add(pending.requestId);
     this.#o.acs.unlock(pending.locked, pending.requestId);
     this.#o.metrics.inflight.set(this.#pending.size);
   }

@@ -122,6 +122,8 @@ export interface Completion {
   readonly message: string;
   readonly updateId: string | undefined;
   readonly recordTime: bigint;
+  /** Where the time went, on the submitting participant (only from `submit`, not stored). */
+  readonly timings?: PhaseTimings;
 }
 
 /** Where the time of one of this participant's own submissions went (ms), for metrics and benchmarks. */
