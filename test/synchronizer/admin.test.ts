@@ -5,15 +5,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { AdminClient, AdminErrors } from '../../src/admin-api/index.js';
+import { AdminClient, AdminErrors, identityTransactions } from '../../src/admin-api/index.js';
 import { DAEMON_SCHEMAS, type DaemonNode, startDaemonNode } from '../../src/cli/commands/daemon.js';
 import { connectWhenActive, demoParticipant } from '../../src/cli/commands/sandbox.js';
 import { decodeConfig } from '../../src/config/index.js';
-import { SigningPublicKey } from '../../src/crypto/index.js';
+import {
+  DeterministicRandom,
+  generateEncryptionKeyPair,
+  generateSigningKeyPair,
+  SigningPublicKey,
+} from '../../src/crypto/index.js';
 import { isWeftError, type WeftError } from '../../src/errors/index.js';
 import { KeyPurpose, NodeKind } from '../../src/generated/weft/admin/v1/node_status_service.js';
 import * as pb from '../../src/generated/weft/topology/v1/topology.js';
-import { ParticipantId, PartyId, UniqueIdentifier } from '../../src/identity/index.js';
+import { MediatorId, Namespace, ParticipantId, PartyId, UniqueIdentifier } from '../../src/identity/index.js';
+import type { NodeIdentity } from '../../src/node/index.js';
 import { createLogger } from '../../src/observability/index.js';
 import {
   registerOnboardingTransactions,
@@ -284,5 +290,54 @@ describe('the Admin API of a sequencer node', () => {
     expect(twice.code).toBe(TopologyErrors.TOPOLOGY_NOT_FOUND.code);
     const malformed = await rejection(admin.setParticipantState({ participantId: 'PAR::alice' }));
     expect(malformed.message).toMatch(/PAR::alice.*has no '::'/);
+  });
+});
+
+describe('onboarding a mediator through the Admin API', () => {
+  /** A mediator's identity, as a mediator node would hold it. */
+  function mediatorIdentity(name: string): NodeIdentity {
+    const random = new DeterministicRandom(name);
+    const namespaceKey = generateSigningKeyPair(random);
+    const namespace = Namespace.fromRootKey(namespaceKey.publicKey);
+    const uid = UniqueIdentifier.create(name, namespace);
+    return {
+      uid,
+      namespace,
+      member: new MediatorId(uid),
+      namespaceKey,
+      signingKey: generateSigningKeyPair(random),
+      encryptionKey: generateEncryptionKeyPair(random),
+    };
+  }
+
+  it('refuses what is not exactly one mediator identity, checks the batch first, and adds a mediator once', async () => {
+    const { admin } = await startNode();
+    const other = await startNode();
+    await admin.bootstrap('medsync');
+    const invalid = await rejection(admin.addMediator(await other.admin.identityTransactions()));
+    expect(invalid.code).toBe('INVALID_ARGUMENT');
+    expect(invalid.message).toMatch(
+      /^the identity transactions are those of SEQ::seq\d+::1220[0-9a-f]+, not of a mediator/,
+    );
+
+    const med = mediatorIdentity('med1');
+    const [delegation, keys] = identityTransactions(med);
+    // Without its namespace delegation, the key mapping is unauthorized: refused before anything is sequenced.
+    const unauthorized = await rejection(
+      admin.addMediator({ memberId: String(med.member), signedTransactions: [keys!] }),
+    );
+    expect(unauthorized.code).toBe(TopologyErrors.TOPOLOGY_UNAUTHORIZED.code);
+    expect((await admin.listTopology({ filter: String(med.member) })).transactions).toEqual([]);
+
+    const identity = { memberId: String(med.member), signedTransactions: [delegation!, keys!] };
+    const added = await admin.addMediator(identity);
+    expect(added.alreadyActive).toBe(false);
+    expect(added.results.map((r) => r.transaction!.description)).toEqual([
+      `NamespaceDelegation(${med.namespace} -> ${med.namespace})`,
+      `OwnerToKeyMapping(${med.member})`,
+      expect.stringMatching(/^MediatorSynchronizerState\(medsync::1220[0-9a-f]+, group 0\)$/),
+    ]);
+    expect(added.results.every((r) => r.fullyAuthorized)).toBe(true);
+    expect(await admin.addMediator(identity)).toMatchObject({ alreadyActive: true, results: [] });
   });
 });
