@@ -4,6 +4,7 @@ import { valueToJson } from '../../src/daml/index.js';
 import { isWeftError, type WeftError } from '../../src/errors/index.js';
 import { type Completion, ParticipantErrors, type ParticipantNode } from '../../src/participant/index.js';
 import {
+  DARS,
   type ParticipantTestNetwork,
   participantTestNetwork,
   TOKEN_DAR_PATH,
@@ -139,6 +140,15 @@ describe('a participant', () => {
     expect(p3.parties().map((p) => p.party)).toEqual([String(p3.adminParty), carol]);
   });
 
+  it('refuses ill-formed and legacy DARs, storing nothing', async () => {
+    const before = await p3.dars();
+    const illformed = await failure(p3.uploadDar(readFileSync(`${DARS}/illformed.dar`)));
+    expect(illformed.code).toMatch(/^DAR_|^DAML_LF/);
+    const legacy = await failure(p3.uploadDar(readFileSync(`${DARS}/dummy-lf1.15.dar`)));
+    expect(legacy.message).toMatch(/1\.15/);
+    expect(await p3.dars()).toEqual(before);
+  });
+
   it('transfers tokens to another participant: offer, accept, updates and active contracts on both', async () => {
     const offer = await offerToBob('30.0');
     const accepted = succeeded(
@@ -163,6 +173,18 @@ describe('a participant', () => {
     // Completions and updates share one offset sequence.
     expect(bobView.offset).toBe(accepted.offset);
     expect((await p2.completionsUpTo()).map((c) => c.commandId)).toContain(accepted.commandId);
+  });
+
+  it('streams a party’s updates as they are committed, from an offset', async () => {
+    const controller = new AbortController();
+    const stream = p2.updates(bob, { after: p2.durableEnd, signal: controller.signal });
+    const next = stream.next();
+    const offer = await offerToBob('1.0');
+    const first = await next;
+    expect(first.done).toBe(false);
+    expect(first.value!.events.map((e) => e.kind === 'created' && e.contractId)).toContain(offer);
+    controller.abort();
+    expect((await stream.next()).done).toBe(true);
   });
 
   it('answers health.ping in both directions', async () => {
