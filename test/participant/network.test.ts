@@ -181,8 +181,8 @@ describe('a participant', () => {
     const next = stream.next();
     const offer = await offerToBob('1.0');
     const first = await next;
-    expect(first.done).toBe(false);
-    expect(first.value!.events.map((e) => e.kind === 'created' && e.contractId)).toContain(offer);
+    if (first.done) throw new Error('the stream ended');
+    expect(first.value.events.map((e) => e.kind === 'created' && e.contractId)).toContain(offer);
     controller.abort();
     expect((await stream.next()).done).toBe(true);
   });
