@@ -253,6 +253,11 @@ export class ParticipantNode {
     return this.#connection && String(this.#connection.synchronizerId);
   }
 
+  /** The topology state of the connected synchronizer (for the Admin API's topology reads). */
+  get topology(): TopologyProcessor | undefined {
+    return this.#connection?.topology;
+  }
+
   /** Requests validated and awaiting their verdict. */
   get pendingRequests(): number {
     return this.#connection?.processor.pendingRequests ?? 0;
