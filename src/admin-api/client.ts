@@ -6,6 +6,17 @@ import type {
   GetStatusResponse,
   IdentityTransactions,
 } from '../generated/weft/admin/v1/node_status_service.js';
+import { ParticipantAdminServiceClient } from '../generated/weft/admin/v1/participant_admin_service.grpc-client.js';
+import type {
+  ActiveContractsResponse,
+  ConnectedSynchronizer,
+  ConnectSynchronizerResponse,
+  DarDescription,
+  HostedParty,
+  SubmitRequest,
+  SubmitResponse,
+  SynchronizerConnection,
+} from '../generated/weft/admin/v1/participant_admin_service.js';
 import { SynchronizerBootstrapServiceClient } from '../generated/weft/admin/v1/synchronizer_bootstrap_service.grpc-client.js';
 import type {
   BootstrapParameters,
@@ -56,6 +67,7 @@ export class AdminClient {
   readonly #status: NodeStatusServiceClient;
   readonly #topology: TopologyServiceClient;
   readonly #bootstrap: SynchronizerBootstrapServiceClient;
+  readonly #participant: ParticipantAdminServiceClient;
   readonly #timeoutMs: number;
 
   /** Connects lazily: the first call reaches the node. */
@@ -71,11 +83,14 @@ export class AdminClient {
       options.customTrustCertificates,
       options.clientCertificate,
     );
-    this.#channel = new grpc.Channel(this.endpoint.target, credentials, {});
+    this.#channel = new grpc.Channel(this.endpoint.target, credentials, {
+      'grpc.max_send_message_length': 256 * 1024 * 1024,
+    });
     const shared = { channelOverride: this.#channel };
     this.#status = new NodeStatusServiceClient(this.endpoint.target, credentials, shared);
     this.#topology = new TopologyServiceClient(this.endpoint.target, credentials, shared);
     this.#bootstrap = new SynchronizerBootstrapServiceClient(this.endpoint.target, credentials, shared);
+    this.#participant = new ParticipantAdminServiceClient(this.endpoint.target, credentials, shared);
   }
 
   close(): void {
@@ -141,6 +156,61 @@ export class AdminClient {
   async revokeParticipant(participantId: string): Promise<TopologyChangeResult> {
     const call = this.#topology.revokeParticipant.bind(this.#topology);
     return (await this.#unary(call, { participantId })).result!;
+  }
+
+  /** On a participant node: connects it to a synchronizer (onboarding it on the first connection). */
+  connectSynchronizer(
+    connection: Pick<SynchronizerConnection, 'alias' | 'endpoints'> & Partial<SynchronizerConnection>,
+  ): Promise<ConnectSynchronizerResponse> {
+    const call = this.#participant.connectSynchronizer.bind(this.#participant);
+    return this.#unary(call, { connection: { insecure: false, ...connection } });
+  }
+
+  async connectedSynchronizers(): Promise<ConnectedSynchronizer[]> {
+    const call = this.#participant.listConnectedSynchronizers.bind(this.#participant);
+    return (await this.#unary(call, {})).synchronizers;
+  }
+
+  /** Allocates a party `name::<participant namespace>` on the participant; resolves with its id. */
+  async enableParty(name: string): Promise<string> {
+    return (await this.#unary(this.#participant.enableParty.bind(this.#participant), { name })).partyId;
+  }
+
+  async parties(): Promise<HostedParty[]> {
+    return (await this.#unary(this.#participant.listParties.bind(this.#participant), {})).parties;
+  }
+
+  /** Uploads (validates, stores and vets) a DAR; resolves with its main package id. */
+  async uploadDar(dar: Uint8Array, skipVetting = false): Promise<string> {
+    const call = this.#participant.uploadDar.bind(this.#participant);
+    return (await this.#unary(call, { dar, skipVetting })).mainPackageId;
+  }
+
+  async dars(): Promise<DarDescription[]> {
+    return (await this.#unary(this.#participant.listDars.bind(this.#participant), {})).dars;
+  }
+
+  /** health.ping from this participant to `participantId`; resolves with the round trip in ms. */
+  async ping(participantId: string, timeoutMs?: number): Promise<number> {
+    const call = this.#participant.ping.bind(this.#participant);
+    return (await this.#unary(call, { participantId, ...(timeoutMs === undefined ? {} : { timeoutMs }) }))
+      .roundTripMs;
+  }
+
+  /** Interim ledger access: submits commands (Ledger API JSON) and waits for the completion. */
+  submit(
+    request: Pick<SubmitRequest, 'commandsJson' | 'actAs' | 'commandId'> & Partial<SubmitRequest>,
+  ): Promise<SubmitResponse> {
+    return this.#unary(this.#participant.submit.bind(this.#participant), {
+      readAs: [],
+      userId: '',
+      ...request,
+    });
+  }
+
+  /** Interim ledger access: the active contracts of a party hosted on the participant. */
+  activeContracts(party: string): Promise<ActiveContractsResponse> {
+    return this.#unary(this.#participant.activeContracts.bind(this.#participant), { party });
   }
 
   /** The WeftError a failed call stands for. */

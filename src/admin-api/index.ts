@@ -20,6 +20,14 @@ export {
 } from './identity.js';
 export type { AdminNode, NodeEndpoint } from './node.js';
 export {
+  type ConnectedSynchronizerInfo,
+  ConnectionStore,
+  type ParticipantHost,
+  type SynchronizerConnectionConfig,
+  synchronizerIdAt,
+  transportOf,
+} from './participant.js';
+export {
   type AdminApiConfig,
   type AdminApiOptions,
   type AdminApiServer,

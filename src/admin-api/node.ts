@@ -1,5 +1,6 @@
 import type { NodeRuntime } from '../node/index.js';
 import type { BootstrapOutcome, BootstrapRequest } from './genesis.js';
+import type { ParticipantHost } from './participant.js';
 import type { AdminSynchronizer } from './topology.js';
 
 /** An API a node serves, as its status reports it. */
@@ -22,4 +23,6 @@ export interface AdminNode {
   synchronizer(): AdminSynchronizer | undefined;
   /** Creates the synchronizer; nodes other than sequencers throw ADMIN_NOT_SUPPORTED. */
   bootstrap(request: BootstrapRequest): Promise<BootstrapOutcome>;
+  /** On a participant node: the participant and its synchronizer connections (ParticipantAdminService). */
+  readonly participantHost?: ParticipantHost;
 }

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { apiServerSchema, boolean, type Infer, withDefault } from '../config/index.js';
 import { nodeStatusServiceDefinition } from '../generated/weft/admin/v1/node_status_service.grpc-server.js';
+import { participantAdminServiceDefinition } from '../generated/weft/admin/v1/participant_admin_service.grpc-server.js';
 import { synchronizerBootstrapServiceDefinition } from '../generated/weft/admin/v1/synchronizer_bootstrap_service.grpc-server.js';
 import { topologyServiceDefinition } from '../generated/weft/admin/v1/topology_service.grpc-server.js';
 import {
@@ -72,10 +73,12 @@ export async function startAdminApi(
     level: 'info',
     service: 'admin API',
   });
-  const server = new grpc.Server();
+  // DARs are uploaded through it: allow more than gRPC's default 4 MB.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 256 * 1024 * 1024 });
   server.addService(nodeStatusServiceDefinition, services.status);
   server.addService(topologyServiceDefinition, services.topology);
   server.addService(synchronizerBootstrapServiceDefinition, services.bootstrap);
+  server.addService(participantAdminServiceDefinition, services.participant);
   const port = await bindServer(server, address, options.port, serverCredentials(options.tls), 'admin API');
   return {
     port,

@@ -28,6 +28,7 @@ import { AdminErrors } from './errors.js';
 import { genesisMediators } from './genesis.js';
 import { identityTransactions, mediatorIdentityOf } from './identity.js';
 import type { AdminNode } from './node.js';
+import { participantAdminService } from './participant.js';
 import {
   type AdminSynchronizer,
   TopologyAdmin,
@@ -264,5 +265,10 @@ export function adminServices(node: AdminNode, logging: CallLogging) {
     }),
   };
 
-  return { status, topology: topologyService, bootstrap };
+  return {
+    status,
+    topology: topologyService,
+    bootstrap,
+    participant: participantAdminService(node, logging),
+  };
 }

@@ -7,7 +7,6 @@ import { Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AdminClient, AdminErrors, identityTransactions } from '../../src/admin-api/index.js';
 import { DAEMON_SCHEMAS, type DaemonNode, startDaemonNode } from '../../src/cli/commands/daemon.js';
-import { connectWhenActive, demoParticipant } from '../../src/cli/commands/sandbox.js';
 import { decodeConfig } from '../../src/config/index.js';
 import {
   DeterministicRandom,
@@ -28,6 +27,7 @@ import {
 } from '../../src/sequencer/index.js';
 import { topologyBroadcast } from '../../src/sequencer/testing.js';
 import { SignedTopologyTransaction, TopologyErrors, TopologyTransaction } from '../../src/topology/index.js';
+import { connectWhenActive, demoParticipant } from './demo-participant.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-admin-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -17,7 +17,7 @@ function oneLine(stderr: string): string {
 }
 
 describe('weft', () => {
-  it('sandbox --check: bootstraps, onboards two participants, exchanges messages and exits 0', async () => {
+  it('sandbox --check: a synchronizer and two participants on SQLite; they ping each other; exit 0', async () => {
     const r = await weft([
       'sandbox',
       '--check',
@@ -25,17 +25,26 @@ describe('weft', () => {
       '0',
       '--admin-port',
       '0',
-      '--round-trips',
-      '5',
+      '--mediator-admin-port',
+      '0',
+      '--participant-admin-ports',
+      '0,0',
+      '--pings',
+      '2',
     ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/synchronizer {2}sandbox::1220[0-9a-f]{64}/);
-    expect(r.stdout).toMatch(/public API {4}http:\/\/127\.0\.0\.1:\d+/);
-    expect(r.stdout).toMatch(/admin API {5}http:\/\/127\.0\.0\.1:\d+/);
-    expect(r.stdout).toMatch(/metrics {7}http:\/\/127\.0\.0\.1:\d+\/metrics/);
-    expect(r.stdout).toMatch(/alice {2}PAR::alice::1220/);
-    expect(r.stdout).toMatch(/ping-pong alice → bob → alice: 5 round trips, p50 [\d.]+ ms, p99 [\d.]+ ms/);
+    expect(r.stdout).toMatch(/mediator {6}MED::sandbox-mediator::1220/);
+    expect(r.stdout).toMatch(/public API {2}http:\/\/127\.0\.0\.1:\d+/);
+    expect(r.stdout.match(/admin API {3}http:\/\/127\.0\.0\.1:\d+/g)).toHaveLength(4);
+    expect(r.stdout.match(/metrics {7}http:\/\/127\.0\.0\.1:\d+\/metrics/g)).toHaveLength(4);
+    expect(r.stdout).toMatch(/participant1 {2}PAR::participant1::1220[0-9a-f]{64}/);
+    expect(r.stdout).toMatch(/participant2 {2}PAR::participant2::1220[0-9a-f]{64}/);
+    expect(r.stdout).toMatch(
+      /health\.ping participant1 → participant2: 2 pings, p50 [\d.]+ ms, max [\d.]+ ms/,
+    );
+    expect(r.stdout).toMatch(/health\.ping participant2 → participant1: [\d.]+ ms/);
     expect(r.stdout).toContain('sandbox check passed');
   });
 
@@ -63,15 +72,15 @@ describe('weft', () => {
   });
 
   it('daemon: node kinds that do not run yet say so', async () => {
-    const file = join(dir, 'participant.conf');
+    const file = join(dir, 'owner.conf');
     writeFileSync(
       file,
-      `weft.node { name = p1, kind = participant, storage { type = sqlite, file = "${join(dir, 'p1.db')}" } }\n`,
+      `weft.node { name = t1, kind = topology, storage { type = sqlite, file = "${join(dir, 't1.db')}" } }\n`,
     );
     const r = await weft(['daemon', '-c', file]);
     expect(r.code).toBe(1);
     expect(oneLine(r.stderr)).toBe(
-      'weft daemon: FAILED_PRECONDITION(9): participant nodes are not available yet (node p1); this version runs sequencer and mediator nodes',
+      'weft daemon: FAILED_PRECONDITION(9): topology nodes are not available yet (node t1); this version runs sequencer, mediator and participant nodes',
     );
   });
 

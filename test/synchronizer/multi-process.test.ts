@@ -8,7 +8,6 @@ import { join, relative } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/admin-api/index.js';
-import { connectWhenActive, type DemoParticipant, demoParticipant } from '../../src/cli/commands/sandbox.js';
 import { SigningPublicKey } from '../../src/crypto/index.js';
 import { isWeftError, type WeftError } from '../../src/errors/index.js';
 import { KeyPurpose } from '../../src/generated/weft/admin/v1/node_status_service.js';
@@ -20,6 +19,7 @@ import {
   SequencerErrors,
 } from '../../src/sequencer/index.js';
 import { pgTestUrl, postgresUnavailableReason } from '../../src/storage/testing.js';
+import { connectWhenActive, type DemoParticipant, demoParticipant } from './demo-participant.js';
 import {
   certificates,
   type Daemon,

@@ -9,6 +9,13 @@ import {
   KeyPurpose,
   NodeKind,
 } from '../../generated/weft/admin/v1/node_status_service.js';
+import {
+  ActiveContractsResponse,
+  ConnectedSynchronizer,
+  DarDescription,
+  HostedParty,
+  SubmitResponse,
+} from '../../generated/weft/admin/v1/participant_admin_service.js';
 import { BootstrapResponse } from '../../generated/weft/admin/v1/synchronizer_bootstrap_service.js';
 import {
   AddMediatorResponse,
@@ -130,10 +137,11 @@ function renderStatus(s: GetStatusResponse): string[] {
 }
 
 function renderIdentity(id: GetIdentityResponse): string[] {
+  // The member id first: it is what a participant's operator sends to the synchronizer owner for allow-listing.
   return [
+    ...(id.memberId ? [`member     ${id.memberId}`] : []),
     `uid        ${id.uid}`,
     `namespace  ${id.namespace}`,
-    ...(id.memberId ? [`member     ${id.memberId}`] : []),
     'keys',
     ...id.keys.map(
       (k) =>
@@ -231,7 +239,7 @@ export function registerAdminCommands(program: Command): void {
   const admin = program
     .command('admin')
     .description(
-      'operate a node through its Admin API (status, identity, bootstrap, topology, allow-listing, mediators)',
+      'operate a node through its Admin API (status, identity, bootstrap, topology, allow-listing, mediators; on a participant: connect, parties, DARs, ping)',
     )
     .option(
       '-e, --endpoint <url>',
@@ -260,11 +268,15 @@ export function registerAdminCommands(program: Command): void {
 
   admin
     .command('id')
-    .description("the node's unique identifier, namespace and public keys")
+    .description(
+      "the node's member id (PAR::…, what a participant operator sends to the synchronizer owner), unique identifier, namespace and public keys",
+    )
+    .option('--member', 'print only the member id')
     .action(
       action('id', async (client, o) => {
         const id = await client.identity();
         if (o.json) printJson(GetIdentityResponse.toJson(id));
+        else if ((o as { member?: boolean }).member) print([id.memberId]);
         else print(renderIdentity(id));
       }),
     );
@@ -437,6 +449,196 @@ export function registerAdminCommands(program: Command): void {
         const r = await client.revokeParticipant(participantIdArg(id));
         if (o.json) printJson(TopologyTransactionInfo.toJson(r.transaction!));
         else print(renderChange('revoked', r));
+      }),
+    );
+
+  const participant = admin
+    .command('participant')
+    .description("a participant node's synchronizer connections");
+  participant
+    .command('connect')
+    .description(
+      "connect the participant to a synchronizer through its sequencer's endpoints (connect_multi: failover between them); on a restricted synchronizer an owner allow-lists the participant first",
+    )
+    .requiredOption('--alias <alias>', "the operator's name for the connection")
+    .requiredOption(
+      '--sequencer <url>',
+      'a sequencer endpoint, http://host:port or https://host:port (repeatable: nodes of one sequencer)',
+      collect,
+    )
+    .option(
+      '--sequencer-ca <file>',
+      'PEM root certificate to trust for https sequencer endpoints (a custom root CA)',
+    )
+    .option(
+      '--sequencer-insecure',
+      'allow plaintext to a non-loopback sequencer (behind a TLS-terminating proxy)',
+    )
+    .action(
+      action('participant connect', async (client, o) => {
+        const flags = o as ConnectionOptions & {
+          alias: string;
+          sequencer: string[];
+          sequencerCa?: string;
+          sequencerInsecure?: boolean;
+        };
+        const r = await client.connectSynchronizer({
+          alias: flags.alias,
+          endpoints: flags.sequencer,
+          insecure: flags.sequencerInsecure ?? false,
+          ...(flags.sequencerCa
+            ? { customTrustCertificates: readPem(flags.sequencerCa, '--sequencer-ca').toString('utf8') }
+            : {}),
+        });
+        if (o.json) printJson({ synchronizerId: r.synchronizerId, participantId: r.participantId });
+        else print([`participant ${r.participantId} is connected to ${r.synchronizerId} (${flags.alias})`]);
+      }),
+    );
+  participant
+    .command('list-connected')
+    .description('the synchronizers the participant is connected to')
+    .action(
+      action('participant list-connected', async (client, o) => {
+        const list = await client.connectedSynchronizers();
+        if (o.json) printJson(list.map((c) => ConnectedSynchronizer.toJson(c)));
+        else
+          print(
+            list.length === 0
+              ? ['not connected to a synchronizer']
+              : list.map(
+                  (c) =>
+                    `${c.alias}  ${c.synchronizerId}  ${c.healthy ? 'connected' : 'reconnecting'}  ${c.endpoints.join(', ')}`,
+                ),
+          );
+      }),
+    );
+
+  const parties = admin.command('parties').description('parties hosted on a participant node');
+  parties
+    .command('enable')
+    .description('allocate a party NAME::<participant namespace> hosted here (Submission permission)')
+    .argument('<name>', "the party's name")
+    .action(
+      action('parties enable', async (client, o, name: string) => {
+        const party = await client.enableParty(name);
+        if (o.json) printJson({ partyId: party });
+        else print([party]);
+      }),
+    );
+  parties
+    .command('list')
+    .description('the parties hosted on the participant')
+    .action(
+      action('parties list', async (client, o) => {
+        const list = await client.parties();
+        if (o.json) printJson(list.map((p) => HostedParty.toJson(p)));
+        else print(list.map((p) => `${p.partyId}  ${p.permission}${p.admin ? '  (admin party)' : ''}`));
+      }),
+    );
+
+  const dars = admin.command('dars').description('DARs uploaded to a participant node');
+  dars
+    .command('upload')
+    .description("validate a DAR, store it and vet its packages on the participant's synchronizer")
+    .argument('<file>', 'the .dar file')
+    .option('--skip-vetting', 'load the packages without vetting them')
+    .action(
+      action('dars upload', async (client, o, file: string) => {
+        let bytes: Buffer;
+        try {
+          bytes = readFileSync(file);
+        } catch (e) {
+          throw usage(`cannot read the DAR ${file}: ${(e as Error).message}`);
+        }
+        const id = await client.uploadDar(bytes, (o as { skipVetting?: boolean }).skipVetting ?? false);
+        if (o.json) printJson({ mainPackageId: id });
+        else print([`uploaded ${file}: main package ${id}`]);
+      }),
+    );
+  dars
+    .command('list')
+    .description('the DARs on the participant')
+    .action(
+      action('dars list', async (client, o) => {
+        const list = await client.dars();
+        if (o.json) printJson(list.map((d) => DarDescription.toJson(d)));
+        else
+          print(
+            list.map(
+              (d) =>
+                `${d.name}-${d.version}  ${d.mainPackageId}  ${d.packageIds.length} packages${d.adminWorkflow ? '  (admin workflow)' : ''}`,
+            ),
+          );
+      }),
+    );
+
+  admin
+    .command('ping')
+    .description('health.ping: run the admin workflow Ping with another participant and print the round trip')
+    .argument('<participant-id>', 'PAR::name::fingerprint of the participant to ping')
+    .option('--timeout <ms>', 'give up after this many milliseconds', '20000')
+    .action(
+      action('ping', async (client, o, id: string) => {
+        const { timeout } = o as ConnectionOptions & { timeout: string };
+        if (!/^\d+$/.test(timeout)) throw usage(`--timeout '${timeout}' is not a number of milliseconds`);
+        const ms = await client.ping(participantIdArg(id), Number(timeout));
+        if (o.json) printJson({ participantId: id, roundTripMs: ms });
+        else print([`ping ${id}: ${ms.toFixed(1)} ms`]);
+      }),
+    );
+
+  const ledger = admin
+    .command('ledger')
+    .description(
+      "interim ledger access on a participant (until the Ledger API): submit commands, read a party's active contracts",
+    );
+  ledger
+    .command('submit')
+    .description('submit commands (a JSON array in the Ledger API shape) and wait for the completion')
+    .requiredOption('--act-as <party>', 'a submitting party (repeatable)', collect)
+    .option('--read-as <party>', 'a reading party (repeatable)', collect)
+    .requiredOption('--command-id <id>', 'the command id (deduplication key)')
+    .argument('<commands>', 'the commands as JSON, or @FILE')
+    .action(
+      action('ledger submit', async (client, o, commands: string) => {
+        const flags = o as ConnectionOptions & { actAs: string[]; readAs?: string[]; commandId: string };
+        let json = commands;
+        if (commands.startsWith('@')) {
+          try {
+            json = readFileSync(commands.slice(1), 'utf8');
+          } catch (e) {
+            throw usage(`cannot read ${commands.slice(1)}: ${(e as Error).message}`);
+          }
+        }
+        const r = await client.submit({
+          commandsJson: json,
+          actAs: flags.actAs,
+          readAs: flags.readAs ?? [],
+          commandId: flags.commandId,
+        });
+        if (o.json) printJson(SubmitResponse.toJson(r));
+        else
+          print([
+            r.status === 'succeeded'
+              ? `command ${flags.commandId} succeeded at offset ${r.offset} (update ${r.updateId})`
+              : `command ${flags.commandId} failed at offset ${r.offset}: ${r.code}: ${r.message}`,
+          ]);
+        if (r.status !== 'succeeded') process.exitCode = 1;
+      }),
+    );
+  ledger
+    .command('acs')
+    .description('the active contracts of a party hosted on the participant')
+    .argument('<party>', 'the party id')
+    .action(
+      action('ledger acs', async (client, o, party: string) => {
+        const r = await client.activeContracts(party);
+        if (o.json) printJson(ActiveContractsResponse.toJson(r));
+        else
+          print([
+            `${r.contracts.length} active contracts of ${party} at offset ${r.offset}`,
+            ...r.contracts.map((c) => `${c.contractId}  ${c.templateId}  ${c.argumentJson}`),
+          ]);
       }),
     );
 }

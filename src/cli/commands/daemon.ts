@@ -1,4 +1,4 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
@@ -12,18 +12,28 @@ import {
   type BootstrapOutcome,
   type BootstrapRequest,
   bootstrapSequencer,
+  type ConnectedSynchronizerInfo,
+  ConnectionStore,
   GenesisStore,
   MembershipStore,
   type NodeEndpoint,
+  type ParticipantHost,
+  type SynchronizerConnectionConfig,
   type SynchronizerGenesis,
   startAdminApi,
+  synchronizerIdAt,
+  transportOf,
 } from '../../admin-api/index.js';
 import {
   apiServerSchema,
   BASE_NODE_SCHEMAS,
+  integer,
   loadConfig,
   type NodeConfigOf,
+  nodeSchema,
+  object,
   selectNode,
+  withDefault,
 } from '../../config/index.js';
 import { CommonErrors, isWeftError, WeftError } from '../../errors/index.js';
 import { sequencerAuthenticationServiceDefinition } from '../../generated/weft/sequencer/v1/sequencer_authentication_service.grpc-server.js';
@@ -41,6 +51,7 @@ import { type MediatorId, type SequencerId, SynchronizerId } from '../../identit
 import { MediatorNode, mediatorNodeSchema } from '../../mediator/index.js';
 import { NodeRuntime, type NodeRuntimeOptions } from '../../node/index.js';
 import type { Logger } from '../../observability/index.js';
+import { ParticipantNode } from '../../participant/index.js';
 import {
   downloadTopologyStateForInit,
   PROTOCOL_VERSION,
@@ -55,19 +66,46 @@ import {
 } from '../../sequencer/index.js';
 import { TopologyProcessor } from '../../topology/index.js';
 
+const durationMs = (min: number, fallback: number) =>
+  withDefault(integer({ min, max: 365 * 86_400_000 }), fallback);
+
+/** The `participant` section of a participant node's config (durations in ms; see docs/participant.md). */
+const participantSectionSchema = object({
+  'deduplication-window-ms': durationMs(1000, 7 * 86_400_000),
+  'max-sequencing-delay-ms': durationMs(100, 60_000),
+  'activation-timeout-ms': durationMs(100, 30_000),
+  /** Longest wait between attempts to reach the sequencer again after losing the connection. */
+  'max-backoff-ms': durationMs(10, 5000),
+});
+
 /**
  * The config schemas `weft daemon` reads: a sequencer node needs its admin and public API sections, a mediator
- * node its admin API and its sequencer connection.
+ * node its admin API and its sequencer connection, a participant its admin API (it connects to synchronizers
+ * through it: weft admin participant connect).
  */
 export const DAEMON_SCHEMAS = {
   ...BASE_NODE_SCHEMAS,
   sequencer: sequencerNodeSchema.extend({ 'admin-api': adminApiSchema, 'public-api': apiServerSchema }),
   mediator: mediatorNodeSchema.extend({ 'admin-api': adminApiSchema }),
+  participant: nodeSchema.extend({
+    'admin-api': adminApiSchema,
+    participant: withDefault(participantSectionSchema, {}),
+  }),
 };
 
 export type DaemonNodeConfig = NodeConfigOf<typeof DAEMON_SCHEMAS>;
 export type SequencerDaemonConfig = Extract<DaemonNodeConfig, { kind: 'sequencer' }>;
 export type MediatorDaemonConfig = Extract<DaemonNodeConfig, { kind: 'mediator' }>;
+export type ParticipantDaemonConfig = Extract<DaemonNodeConfig, { kind: 'participant' }>;
+
+/**
+ * Canton's admin workflow (health.ping), shipped in the package (`resources/admin-workflow`); resolved from this
+ * module so that it is found from `src/` (tsx, tests) and from `dist/` alike.
+ */
+export const ADMIN_WORKFLOW_DAR = new URL(
+  '../../../resources/admin-workflow/ping-3.4.0.dar',
+  import.meta.url,
+);
 
 /** How often a sequencer that has no synchronizer looks whether another node of it was bootstrapped. */
 const GENESIS_POLL_MS = 500;
@@ -517,25 +555,206 @@ export class MediatorDaemon implements AdminNode {
   }
 }
 
+/** How long a participant waits between attempts to reconnect to a remembered synchronizer after a restart. */
+const RECONNECT_MS = 1000;
+
+/**
+ * A participant node as a process runs it: the node runtime, the participant (own storage, identity, the admin
+ * workflow DAR) and the Admin API with the participant commands. It connects to a synchronizer when the operator
+ * says so (ConnectSynchronizer), remembers the connection, and reconnects by itself after a restart.
+ */
+export class ParticipantDaemon implements AdminNode, ParticipantHost {
+  readonly startedAt: bigint;
+  #admin: AdminApiServer | undefined;
+  #connection: { config: SynchronizerConnectionConfig; synchronizerId: string } | undefined;
+  /** Connections are serialised: an operator's connect and the reconnection after a restart may race. */
+  #connecting: Promise<unknown> = Promise.resolve();
+  readonly #stopping = new AbortController();
+
+  private constructor(
+    readonly runtime: NodeRuntime,
+    readonly config: ParticipantDaemonConfig,
+    readonly version: string,
+    readonly participant: ParticipantNode,
+    private readonly connectionStore: ConnectionStore,
+  ) {
+    this.startedAt = runtime.clock.now();
+  }
+
+  static async start(
+    runtime: NodeRuntime,
+    config: ParticipantDaemonConfig,
+    version: string,
+  ): Promise<ParticipantDaemon> {
+    const adminApi = await adminApiOptions(config.adminApi);
+    const settings = config.participant;
+    const participant = await ParticipantNode.start({
+      name: config.name,
+      storage: runtime.storage,
+      settings: {
+        deduplicationWindowMs: settings.deduplicationWindowMs,
+        maxSequencingDelayMs: settings.maxSequencingDelayMs,
+        activationTimeoutMs: settings.activationTimeoutMs,
+      },
+      adminWorkflowDar: readFileSync(ADMIN_WORKFLOW_DAR),
+      clock: runtime.clock,
+      random: runtime.random,
+      logger: runtime.logger,
+      metrics: runtime.metrics,
+    });
+    runtime.onStop(() => participant.stop());
+    const daemon = new ParticipantDaemon(
+      runtime,
+      config,
+      version,
+      participant,
+      await ConnectionStore.open(runtime.storage),
+    );
+    runtime.addReadinessCheck('participant', async () => daemon.#readiness());
+    runtime.onStop(async () => {
+      daemon.#stopping.abort();
+      await daemon.#connecting.catch(() => {});
+    });
+    const [remembered] = await daemon.connectionStore.load();
+    if (remembered) daemon.#reconnect(remembered.config);
+    daemon.#admin = await startAdminApi(daemon, adminApi, runtime.logger);
+    runtime.onStop(() => daemon.#admin!.close());
+    return daemon;
+  }
+
+  get participantHost(): ParticipantHost {
+    return this;
+  }
+
+  get ports(): { admin: number; monitoring: number } {
+    return { admin: this.#admin?.port ?? 0, monitoring: this.runtime.monitoringPort };
+  }
+
+  endpoints(): readonly NodeEndpoint[] {
+    const monitoring = this.runtime.config.monitoring.httpServer;
+    return [
+      ...(this.#admin ? [{ api: 'admin-api', url: this.#admin.url, port: this.#admin.port }] : []),
+      {
+        api: 'monitoring',
+        url: endpointUrl(monitoring.address, this.runtime.monitoringPort, false),
+        port: this.runtime.monitoringPort,
+      },
+    ];
+  }
+
+  synchronizer(): AdminSynchronizer | undefined {
+    const topology = this.participant.topology;
+    if (!topology) return undefined;
+    return {
+      synchronizerId: topology.synchronizerId,
+      protocolVersion: PROTOCOL_VERSION,
+      topology,
+      submitTopology: async () => {
+        throw new WeftError(
+          AdminErrors.ADMIN_NOT_SUPPORTED,
+          `participant ${this.participant.id} changes its own topology through its commands (parties enable, dars upload); synchronizer changes go to a sequencer node of an owner`,
+        );
+      },
+    };
+  }
+
+  async bootstrap(): Promise<BootstrapOutcome> {
+    throw new WeftError(
+      AdminErrors.ADMIN_NOT_SUPPORTED,
+      `node ${this.config.name} is a participant; bootstrap the synchronizer on a sequencer node`,
+    );
+  }
+
+  connections(): readonly ConnectedSynchronizerInfo[] {
+    const c = this.#connection;
+    return c ? [{ ...c, healthy: this.participant.connected }] : [];
+  }
+
+  /**
+   * Connects to the synchronizer behind `config.endpoints` and remembers the connection. Connecting again to the
+   * synchronizer it is connected to is a no-op; the node is connected to one synchronizer at a time.
+   */
+  connect(config: SynchronizerConnectionConfig): Promise<string> {
+    const run = this.#connecting.then(async () => {
+      const transport = transportOf(config);
+      const synchronizerId = await synchronizerIdAt(config.endpoints, transport);
+      const current = this.#connection;
+      if (current) {
+        if (current.synchronizerId === synchronizerId) return synchronizerId;
+        throw new WeftError(
+          CommonErrors.FAILED_PRECONDITION,
+          `participant ${this.participant.id} is connected to ${current.synchronizerId} (alias ${current.config.alias}) already; this version connects to one synchronizer`,
+        );
+      }
+      await this.participant.connect({
+        synchronizerId,
+        endpoints: config.endpoints,
+        transport,
+        maxBackoffMs: this.config.participant.maxBackoffMs,
+      });
+      await this.connectionStore.save(synchronizerId, config);
+      this.#connection = { config, synchronizerId };
+      this.runtime.logger.info(
+        { synchronizerId, alias: config.alias, endpoints: config.endpoints },
+        `participant ${this.participant.id} connected to ${synchronizerId} (${config.alias})`,
+      );
+      return synchronizerId;
+    });
+    this.#connecting = run.catch(() => {});
+    return run;
+  }
+
+  /** After a restart: connects to the remembered synchronizer, retrying while its sequencer is unreachable. */
+  #reconnect(config: SynchronizerConnectionConfig): void {
+    const signal = this.#stopping.signal;
+    const attempt = async (): Promise<void> => {
+      let reported: string | undefined;
+      while (!signal.aborted && !this.#connection) {
+        try {
+          await this.connect(config);
+          return;
+        } catch (e) {
+          const message = oneLine(e);
+          if (message !== reported) {
+            reported = message;
+            this.runtime.logger.warn(
+              { err: e },
+              `reconnecting to synchronizer ${config.alias} failed; retrying`,
+            );
+          }
+        }
+        await sleep(this.runtime.clock, RECONNECT_MS, signal);
+      }
+    };
+    void attempt();
+  }
+
+  #readiness(): string | undefined {
+    if (!this.#connection)
+      return 'not connected to a synchronizer: connect it with weft admin participant connect';
+    return this.participant.readiness();
+  }
+}
+
 /** A node a process runs: stopping it stops everything it started and closes its storage. */
 export interface DaemonNode {
   readonly runtime: NodeRuntime;
-  readonly node: SequencerDaemon | MediatorDaemon;
+  readonly node: SequencerDaemon | MediatorDaemon | ParticipantDaemon;
 }
 
 /**
- * Starts the node `config` describes. Sequencer and mediator nodes run today: the other kinds fail with a clear
- * error. `options` overrides the runtime's logger, clock or randomness (the sandbox shares one log stream).
+ * Starts the node `config` describes. Sequencer, mediator and participant nodes run today: a topology owner node
+ * fails with a clear error. `options` overrides the runtime's logger, clock or randomness.
  */
 export async function startDaemonNode(
   config: DaemonNodeConfig,
   version: string,
   options: Omit<NodeRuntimeOptions, 'config'> = {},
 ): Promise<DaemonNode> {
-  if (config.kind !== 'sequencer' && config.kind !== 'mediator') {
+  if (config.kind === 'topology') {
     throw new WeftError(
       CommonErrors.FAILED_PRECONDITION,
-      `${config.kind} nodes are not available yet (node ${config.name}); this version runs sequencer and mediator nodes`,
+      `${config.kind} nodes are not available yet (node ${config.name}); this version runs sequencer, mediator and participant nodes`,
     );
   }
   const runtime = await NodeRuntime.start({ config, ...options });
@@ -543,7 +762,9 @@ export async function startDaemonNode(
     const node =
       config.kind === 'sequencer'
         ? await SequencerDaemon.start(runtime, config, version)
-        : await MediatorDaemon.start(runtime, config, version);
+        : config.kind === 'mediator'
+          ? await MediatorDaemon.start(runtime, config, version)
+          : await ParticipantDaemon.start(runtime, config, version);
     return { runtime, node };
   } catch (e) {
     await runtime.stop();
@@ -571,12 +792,14 @@ async function flush(logger: Logger): Promise<void> {
 export function registerDaemonCommand(program: Command): void {
   program
     .command('daemon')
-    .description('run one node (sequencer or mediator) from a config file until SIGTERM or SIGINT')
+    .description(
+      'run one node (sequencer, mediator or participant) from a config file until SIGTERM or SIGINT',
+    )
     .requiredOption('-c, --config <file>', 'the config file (.conf HOCON, .yaml, .json)')
     .option('--node <name>', 'the node to run when the file defines several')
     .option(
       '--port-file <file>',
-      'write the bound ports as JSON ({"admin","public","monitoring"}; a mediator has no public API) to this file',
+      'write the bound ports as JSON ({"admin","public","monitoring"}; only a sequencer has a public API) to this file',
     )
     .action(async (options: { config: string; node?: string; portFile?: string }) => {
       let running: DaemonNode | undefined;

@@ -1,0 +1,242 @@
+import { valueToJson } from '../daml/index.js';
+import { CommonErrors, WeftError } from '../errors/index.js';
+import type { IParticipantAdminService } from '../generated/weft/admin/v1/participant_admin_service.grpc-server.js';
+import type { ActiveContract as ActiveContractInfo } from '../generated/weft/admin/v1/participant_admin_service.js';
+import { SequencerConnectServiceClient } from '../generated/weft/sequencer/v1/sequencer_connect_service.grpc-client.js';
+import type { GetSynchronizerIdResponse } from '../generated/weft/sequencer/v1/sequencer_connect_service.js';
+import {
+  auditedUnary,
+  type CallLogging,
+  channelCredentials,
+  transportError,
+  weftErrorOf,
+} from '../grpc/index.js';
+import type { ParticipantNode } from '../participant/index.js';
+import { parseSequencerEndpoint, SequencerErrors, type TransportOptions } from '../sequencer/index.js';
+import type { Migration, Storage } from '../storage/index.js';
+import { AdminErrors } from './errors.js';
+import type { AdminNode } from './node.js';
+
+/** How a participant reaches a synchronizer: Canton's SequencerConnections under an alias. */
+export interface SynchronizerConnectionConfig {
+  readonly alias: string;
+  /** Endpoints of one sequencer (`connect_multi`). */
+  readonly endpoints: readonly string[];
+  /** PEM root certificate(s) for https endpoints instead of the public CAs. */
+  readonly customTrustCertificates?: string;
+  readonly insecure: boolean;
+}
+
+export interface ConnectedSynchronizerInfo {
+  readonly config: SynchronizerConnectionConfig;
+  readonly synchronizerId: string;
+  readonly healthy: boolean;
+}
+
+/** What a participant node's process offers the Admin API beyond the participant itself: its connections. */
+export interface ParticipantHost {
+  readonly participant: ParticipantNode;
+  /** Connects (onboarding on the first connection) and remembers the connection; resolves with the synchronizer id. */
+  connect(config: SynchronizerConnectionConfig): Promise<string>;
+  connections(): readonly ConnectedSynchronizerInfo[];
+}
+
+/** The transport options of a connection. */
+export function transportOf(config: SynchronizerConnectionConfig): TransportOptions {
+  return {
+    insecure: config.insecure,
+    ...(config.customTrustCertificates ? { customTrustCertificates: config.customTrustCertificates } : {}),
+  };
+}
+
+/**
+ * Asks the sequencer behind `endpoints` (the first that answers) for its synchronizer id, so that an operator
+ * connects by endpoint alone, as with Canton's `connect_multi`.
+ */
+export async function synchronizerIdAt(
+  endpoints: readonly string[],
+  transport: TransportOptions,
+): Promise<string> {
+  const failures: string[] = [];
+  for (const url of endpoints) {
+    const endpoint = parseSequencerEndpoint(url, transport.insecure);
+    const credentials = channelCredentials(endpoint, transport.customTrustCertificates);
+    const client = new SequencerConnectServiceClient(endpoint.target, credentials);
+    try {
+      const response = await new Promise<GetSynchronizerIdResponse>((resolve, reject) =>
+        client.getSynchronizerId({}, { deadline: new Date(Date.now() + 10_000) }, (err, value) =>
+          err || !value ? reject(err ?? new Error('empty response')) : resolve(value),
+        ),
+      );
+      return response.synchronizerId;
+    } catch (e) {
+      const error =
+        weftErrorOf(e) ??
+        transportError(e, SequencerErrors.SEQUENCER_CONNECTION_FAILED, 'sequencer endpoint', url);
+      if (error.category !== 'TransientServerFailure') throw error;
+      failures.push(error.message);
+    } finally {
+      client.close();
+    }
+  }
+  throw new WeftError(
+    SequencerErrors.SEQUENCER_CONNECTION_FAILED,
+    `no sequencer endpoint told its synchronizer id: ${failures.join('; ') || 'no endpoint given'}`,
+  );
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'synchronizer connections',
+    up: `CREATE TABLE admin_synchronizer_connections (
+           alias TEXT PRIMARY KEY NOT NULL,
+           synchronizer_id TEXT NOT NULL,
+           config TEXT NOT NULL
+         )`,
+  },
+];
+
+/** The synchronizer connections a participant node made, so that it reconnects by itself after a restart. */
+export class ConnectionStore {
+  private constructor(private readonly storage: Storage) {}
+
+  static async open(storage: Storage): Promise<ConnectionStore> {
+    await storage.migrate('admin_synchronizer_connections', MIGRATIONS);
+    return new ConnectionStore(storage);
+  }
+
+  async load(): Promise<{ synchronizerId: string; config: SynchronizerConnectionConfig }[]> {
+    const rows = await this.storage.query<{ synchronizer_id: string; config: string }>(
+      'SELECT synchronizer_id, config FROM admin_synchronizer_connections ORDER BY alias',
+    );
+    return rows.map((r) => ({
+      synchronizerId: r.synchronizer_id,
+      config: JSON.parse(r.config) as SynchronizerConnectionConfig,
+    }));
+  }
+
+  async save(synchronizerId: string, config: SynchronizerConnectionConfig): Promise<void> {
+    await this.storage.execute(
+      `INSERT INTO admin_synchronizer_connections (alias, synchronizer_id, config) VALUES ($1, $2, $3)
+       ON CONFLICT (alias) DO UPDATE SET synchronizer_id = $2, config = $3`,
+      [config.alias, synchronizerId, JSON.stringify(config)],
+    );
+  }
+}
+
+function invalid(message: string): WeftError {
+  return new WeftError(CommonErrors.INVALID_ARGUMENT, message);
+}
+
+const DEFAULT_PING_TIMEOUT_MS = 20_000;
+
+/** `ParticipantAdminService` over `node`: participant nodes serve it, others answer ADMIN_NOT_SUPPORTED. */
+export function participantAdminService(node: AdminNode, logging: CallLogging): IParticipantAdminService {
+  const host = (): ParticipantHost => {
+    if (!node.participantHost) {
+      const { kind, name } = node.runtime.config;
+      throw new WeftError(
+        AdminErrors.ADMIN_NOT_SUPPORTED,
+        `node ${name} is a ${kind}; participant commands go to a participant node's admin API`,
+      );
+    }
+    return node.participantHost;
+  };
+  const participant = () => host().participant;
+  return {
+    connectSynchronizer: auditedUnary(logging, 'ConnectSynchronizer', async (call) => {
+      const c = call.request.connection;
+      if (!c?.alias) throw invalid('ConnectSynchronizer needs an alias');
+      if (c.endpoints.length === 0)
+        throw invalid('ConnectSynchronizer needs at least one sequencer endpoint');
+      const synchronizerId = await host().connect({
+        alias: c.alias,
+        endpoints: [...c.endpoints],
+        insecure: c.insecure,
+        ...(c.customTrustCertificates ? { customTrustCertificates: c.customTrustCertificates } : {}),
+      });
+      return { synchronizerId, participantId: String(participant().id) };
+    }),
+    listConnectedSynchronizers: auditedUnary(logging, 'ListConnectedSynchronizers', async () => ({
+      synchronizers: host()
+        .connections()
+        .map((c) => ({
+          alias: c.config.alias,
+          synchronizerId: c.synchronizerId,
+          endpoints: [...c.config.endpoints],
+          healthy: c.healthy,
+        })),
+    })),
+    enableParty: auditedUnary(logging, 'EnableParty', async (call) => {
+      if (!call.request.name) throw invalid('EnableParty needs a party name');
+      return { partyId: await participant().allocateParty(call.request.name) };
+    }),
+    listParties: auditedUnary(logging, 'ListParties', async () => ({
+      parties: participant()
+        .parties()
+        .map((p) => ({ partyId: p.party, permission: p.permission, admin: p.admin })),
+    })),
+    uploadDar: auditedUnary(logging, 'UploadDar', async (call) => {
+      if (call.request.dar.length === 0) throw invalid('UploadDar needs the DAR bytes');
+      const mainPackageId = await participant().uploadDar(call.request.dar, {
+        vet: !call.request.skipVetting,
+      });
+      return { mainPackageId };
+    }),
+    listDars: auditedUnary(logging, 'ListDars', async () => ({
+      dars: (await participant().dars()).map((d) => ({ ...d, packageIds: [...d.packageIds] })),
+    })),
+    ping: auditedUnary(logging, 'Ping', async (call) => {
+      const { participantId, timeoutMs } = call.request;
+      if (!participantId) throw invalid('Ping needs the id of the participant to ping');
+      const roundTripMs = await participant().ping(participantId, {
+        timeoutMs: timeoutMs ?? DEFAULT_PING_TIMEOUT_MS,
+      });
+      return { roundTripMs };
+    }),
+    submit: auditedUnary(logging, 'Submit', async (call) => {
+      const r = call.request;
+      let commands: unknown;
+      try {
+        commands = JSON.parse(r.commandsJson);
+      } catch (e) {
+        throw invalid(`commands_json is not JSON: ${(e as Error).message}`);
+      }
+      if (!Array.isArray(commands)) throw invalid('commands_json must be a JSON array of commands');
+      if (!r.commandId) throw invalid('Submit needs a command id');
+      const completion = await participant().submit({
+        commands,
+        actAs: r.actAs,
+        readAs: r.readAs,
+        commandId: r.commandId,
+        ...(r.userId ? { userId: r.userId } : {}),
+      });
+      return {
+        status: completion.status,
+        offset: completion.offset,
+        code: completion.code ?? '',
+        message: completion.message,
+        updateId: completion.updateId ?? '',
+      };
+    }),
+    activeContracts: auditedUnary(logging, 'ActiveContracts', async (call) => {
+      if (!call.request.party) throw invalid('ActiveContracts needs a party');
+      const { offset, contracts } = await participant().activeContracts(call.request.party);
+      return {
+        offset,
+        contracts: contracts.map(
+          ({ contract: c, createdOffset }): ActiveContractInfo => ({
+            contractId: c.contractId.coid,
+            templateId: `${c.templateId.packageId}:${c.templateId.module.join('.')}:${c.templateId.name.join('.')}`,
+            packageName: c.packageName,
+            argumentJson: JSON.stringify(valueToJson(c.arg)),
+            signatories: [...c.signatories],
+            stakeholders: [...c.stakeholders],
+            createdOffset: createdOffset ?? 0n,
+          }),
+        ),
+      };
+    }),
+  };
+}
