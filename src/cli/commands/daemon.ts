@@ -343,6 +343,19 @@ export class SequencerDaemon implements AdminNode {
   }
 }
 
+/** The endpoints of a node without a public API (mediator, participant): its Admin API and monitoring. */
+function memberEndpoints(runtime: NodeRuntime, admin: AdminApiServer | undefined): NodeEndpoint[] {
+  const monitoring = runtime.config.monitoring.httpServer;
+  return [
+    ...(admin ? [{ api: 'admin-api', url: admin.url, port: admin.port }] : []),
+    {
+      api: 'monitoring',
+      url: endpointUrl(monitoring.address, runtime.monitoringPort, false),
+      port: runtime.monitoringPort,
+    },
+  ];
+}
+
 /** How often a mediator that is not onboarded yet asks its sequencer whether it is now. */
 const ONBOARDING_POLL_MS = 500;
 
@@ -422,15 +435,7 @@ export class MediatorDaemon implements AdminNode {
   }
 
   endpoints(): readonly NodeEndpoint[] {
-    const monitoring = this.runtime.config.monitoring.httpServer;
-    return [
-      ...(this.#admin ? [{ api: 'admin-api', url: this.#admin.url, port: this.#admin.port }] : []),
-      {
-        api: 'monitoring',
-        url: endpointUrl(monitoring.address, this.runtime.monitoringPort, false),
-        port: this.runtime.monitoringPort,
-      },
-    ];
+    return memberEndpoints(this.runtime, this.#admin);
   }
 
   synchronizer(): AdminSynchronizer | undefined {
@@ -631,15 +636,7 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
   }
 
   endpoints(): readonly NodeEndpoint[] {
-    const monitoring = this.runtime.config.monitoring.httpServer;
-    return [
-      ...(this.#admin ? [{ api: 'admin-api', url: this.#admin.url, port: this.#admin.port }] : []),
-      {
-        api: 'monitoring',
-        url: endpointUrl(monitoring.address, this.runtime.monitoringPort, false),
-        port: this.runtime.monitoringPort,
-      },
-    ];
+    return memberEndpoints(this.runtime, this.#admin);
   }
 
   synchronizer(): AdminSynchronizer | undefined {
