@@ -803,14 +803,19 @@ export class ParticipantNode {
     };
   }
 
-  /** The updates of `party` after offset `after` (exclusive) up to the durable end. */
-  async updatesUpTo(party: string, after = 0n): Promise<TransactionUpdate[]> {
+  /** The updates of `party` after offset `after` (exclusive) up to the durable end, at most `limit` of them. */
+  async updatesUpTo(
+    party: string,
+    after = 0n,
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<TransactionUpdate[]> {
     const out: TransactionUpdate[] = [];
     const end = this.journal.durableOffset;
     for (let from = after; ; ) {
-      const rows = await this.store.updates(party, from, end, PAGE);
+      const page = Math.min(PAGE, limit - out.length);
+      const rows = await this.store.updates(party, from, end, page);
       for (const row of rows) out.push(this.#toUpdate(row, party));
-      if (rows.length < PAGE) return out;
+      if (rows.length < page || out.length >= limit) return out;
       from = rows.at(-1)!.offset;
     }
   }
