@@ -118,6 +118,8 @@ const RETRY_SEND = new Set<string>([
   SequencerErrors.SEQUENCER_CONNECTION_FAILED.code,
   SequencerErrors.SEQUENCER_UNAVAILABLE.code,
   SequencerErrors.SEQUENCER_TOKEN_INVALID.code,
+  // The node lost its writer slot (killed peer, takeover): another node of the sequencer takes the send.
+  SequencerErrors.SEQUENCER_NODE_INDEX_LOST.code,
 ]);
 
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
