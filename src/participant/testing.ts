@@ -37,7 +37,12 @@ export interface StartedParticipant {
 
 export interface ParticipantTestNetwork {
   readonly sync: TestSynchronizer;
+  /** The first sequencer node. */
   readonly sequencer: SequencerNode;
+  /** Every sequencer node (several share one database: one HA sequencer). */
+  readonly sequencers: readonly SequencerNode[];
+  /** The public API of every sequencer node; the mediator and participants connect to all (`connect_multi`). */
+  readonly endpoints: readonly string[];
   /** The running mediator (replaced by {@link startMediator}). */
   readonly mediator: MediatorNode;
   readonly sequencerStorage: Storage;
@@ -49,7 +54,12 @@ export interface ParticipantTestNetwork {
    */
   startParticipant(
     name: string,
-    options?: { config?: StorageConfig; node?: Partial<ParticipantNodeOptions> },
+    options?: {
+      config?: StorageConfig;
+      node?: Partial<ParticipantNodeOptions>;
+      /** Default: every sequencer node's endpoint. */
+      endpoints?: readonly string[];
+    },
   ): Promise<StartedParticipant>;
   /** Stops the mediator (`kill`: as if its process died); its storage stays open for a restart. */
   stopMediator(o?: { kill?: boolean }): Promise<void>;
@@ -67,6 +77,8 @@ export async function participantTestNetwork(o: {
   readonly synchronizerStorage?: (name: string) => StorageConfig;
   /** The sequencer's `sequencer` config section. */
   readonly sequencerSettings?: SequencerSettings;
+  /** Sequencer nodes sharing the sequencer's database (PostgreSQL for more than one); default 1. */
+  readonly sequencerNodes?: number;
   readonly logger?: Logger;
 }): Promise<ParticipantTestNetwork> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-participant-'));
@@ -79,12 +91,23 @@ export async function participantTestNetwork(o: {
     now: BigInt(Date.now()) * 1000n,
     ...(o.parameters ? { parameters: o.parameters } : {}),
   });
-  const sequencerStorage = await openStorage(storageOf('sequencer'));
-  const { node: sequencer } = await startSequencerNode(sync, {
-    name: 'sequencer',
-    storage: sequencerStorage,
-    logger,
-  });
+  const sequencerConfig = storageOf('sequencer');
+  const sequencerStorage = await openStorage(sequencerConfig);
+  const nodeStorages: Storage[] = [];
+  const sequencers: SequencerNode[] = [];
+  for (let i = 0; i < (o.sequencerNodes ?? 1); i++) {
+    const storage = i === 0 ? sequencerStorage : await openStorage(sequencerConfig);
+    if (i > 0) nodeStorages.push(storage);
+    const { node } = await startSequencerNode(sync, {
+      name: `sequencer-${i}`,
+      storage,
+      logger,
+      ...(o.sequencerSettings ? { settings: o.sequencerSettings } : {}),
+    });
+    sequencers.push(node);
+  }
+  const sequencer = sequencers[0]!;
+  const endpoints = sequencers.map((n) => n.endpoint);
   const mediatorStorage = await openStorage(storageOf('mediator'));
   const mediatorTopology = await TopologyProcessor.create({
     storage: mediatorStorage,
@@ -103,7 +126,7 @@ export async function participantTestNetwork(o: {
         synchronizerId: sync.synchronizerIdObject,
         storeId: 'mediator',
       }),
-      sequencer: { endpoints: [sequencer.endpoint], maxBackoffMs: 200 },
+      sequencer: { endpoints, maxBackoffMs: 200 },
       logger,
     });
   let mediator: MediatorNode | undefined = await startMediator();
@@ -112,6 +135,8 @@ export async function participantTestNetwork(o: {
   const net: ParticipantTestNetwork = {
     sync,
     sequencer,
+    sequencers,
+    endpoints,
     get mediator() {
       return mediator!;
     },
@@ -124,13 +149,13 @@ export async function participantTestNetwork(o: {
       const node = await ParticipantNode.start({
         name,
         storage,
-        logger,
+        logger: logger.child({ node: name }),
         adminWorkflowDar: pingDar,
         ...options.node,
       });
       await node.connect({
         synchronizerId: sync.synchronizerId,
-        endpoints: [sequencer.endpoint],
+        endpoints: options.endpoints ?? endpoints,
         maxBackoffMs: 200,
       });
       const started = { node, storage, config };
@@ -155,8 +180,9 @@ export async function participantTestNetwork(o: {
     async close() {
       for (const p of [...participants]) await net.stopParticipant(p).catch(() => {});
       await mediator?.stop().catch(() => {});
-      await sequencer.stop();
+      for (const n of sequencers) await n.stop().catch(() => {});
       await mediatorStorage.close();
+      for (const st of nodeStorages) await st.close();
       await sequencerStorage.close();
       rmSync(dir, { recursive: true, force: true });
     },
