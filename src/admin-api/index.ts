@@ -13,7 +13,6 @@ export {
   type SynchronizerGenesis,
 } from './genesis.js';
 export {
-  identityTransactions,
   type MediatorIdentity,
   MembershipStore,
   mediatorIdentityOf,

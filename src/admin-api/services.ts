@@ -12,7 +12,7 @@ import {
 import * as pb from '../generated/weft/topology/v1/topology.js';
 import type { CallLogging } from '../grpc/index.js';
 import { auditedUnary } from '../grpc/index.js';
-import type { NodeKind as Kind } from '../node/index.js';
+import { identityTransactions, type NodeKind as Kind } from '../node/index.js';
 import {
   type DynamicSynchronizerParameters,
   describeMapping,
@@ -26,7 +26,7 @@ import {
 } from '../topology/index.js';
 import { AdminErrors } from './errors.js';
 import { genesisMediators } from './genesis.js';
-import { identityTransactions, mediatorIdentityOf } from './identity.js';
+import { mediatorIdentityOf } from './identity.js';
 import type { AdminNode } from './node.js';
 import { participantAdminService } from './participant.js';
 import {

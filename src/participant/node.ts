@@ -17,7 +17,7 @@ import { CommonErrors, WeftError } from '../errors/index.js';
 import { type Envelope, EnvelopeKind } from '../generated/weft/sequencer/v1/sequencing.js';
 import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
 import { ParticipantId, PartyId, SynchronizerId, UniqueIdentifier } from '../identity/index.js';
-import { loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
+import { identityTransactions, loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
 import { createLogger, type Logger, NodeMetrics } from '../observability/index.js';
 import {
   type Clock,
@@ -444,33 +444,15 @@ export class ParticipantNode {
   }
 
   #onboarding(synchronizerId: SynchronizerId): Uint8Array[] {
-    const { namespace, namespaceKey, signingKey, encryptionKey } = this.identity;
-    const sign = (mapping: TopologyMapping, signers: readonly (typeof namespaceKey.privateKey)[]) =>
-      SignedTopologyTransaction.sign(TopologyTransaction.create('AddReplace', 1, mapping), signers).toBytes();
-    return [
-      sign(
-        {
-          kind: 'NamespaceDelegation',
-          namespace,
-          target: namespaceKey.publicKey,
-          restriction: { kind: 'all' },
-        },
-        [namespaceKey.privateKey],
-      ),
-      // Signed by the signing key too: proof that the participant holds the key it publishes.
-      sign(
-        {
-          kind: 'OwnerToKeyMapping',
-          member: this.id,
-          signingKeys: [signingKey.publicKey],
-          encryptionKeys: [encryptionKey.publicKey],
-        },
-        [namespaceKey.privateKey, signingKey.privateKey],
-      ),
-      sign({ kind: 'SynchronizerTrustCertificate', participant: this.id, synchronizerId }, [
-        namespaceKey.privateKey,
-      ]),
-    ];
+    const trustCertificate = SignedTopologyTransaction.sign(
+      TopologyTransaction.create('AddReplace', 1, {
+        kind: 'SynchronizerTrustCertificate',
+        participant: this.id,
+        synchronizerId,
+      }),
+      [this.identity.namespaceKey.privateKey],
+    ).toBytes();
+    return [...identityTransactions(this.identity), trustCertificate];
   }
 
   // ---- topology: parties and vetting ---------------------------------------------------------------------

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { AdminClient, AdminErrors, identityTransactions } from '../../src/admin-api/index.js';
+import { AdminClient, AdminErrors } from '../../src/admin-api/index.js';
 import { DAEMON_SCHEMAS, type DaemonNode, startDaemonNode } from '../../src/cli/commands/daemon.js';
 import { decodeConfig } from '../../src/config/index.js';
 import {
@@ -19,6 +19,7 @@ import { KeyPurpose, NodeKind } from '../../src/generated/weft/admin/v1/node_sta
 import * as pb from '../../src/generated/weft/topology/v1/topology.js';
 import { MediatorId, Namespace, ParticipantId, PartyId, UniqueIdentifier } from '../../src/identity/index.js';
 import type { NodeIdentity } from '../../src/node/index.js';
+import { identityTransactions } from '../../src/node/index.js';
 import { createLogger } from '../../src/observability/index.js';
 import {
   registerOnboardingTransactions,
