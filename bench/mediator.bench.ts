@@ -37,9 +37,10 @@ import {
   signConfirmationResponses,
   signRootHash,
 } from '../src/protocol/index.js';
-import { type ReceivedEvent, systemClock } from '../src/sequencer/index.js';
+import type { ReceivedEvent } from '../src/sequencer/index.js';
 import { testSynchronizer } from '../src/sequencer/testing.js';
 import { openStorage, type StorageConfig } from '../src/storage/index.js';
+import { systemClock } from '../src/time/index.js';
 import { TopologyProcessor } from '../src/topology/index.js';
 
 const args = new Map<string, string>();

@@ -14,7 +14,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { systemClock } from '../src/sequencer/clock.js';
 import { sequencerSettings, type WriterPreset } from '../src/sequencer/config.js';
 import type { SequencerNode } from '../src/sequencer/node.js';
 import {
@@ -25,6 +24,7 @@ import {
   testSynchronizer,
 } from '../src/sequencer/testing.js';
 import { openStorage, type Storage, type StorageConfig } from '../src/storage/index.js';
+import { systemClock } from '../src/time/index.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)

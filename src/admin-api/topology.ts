@@ -1,6 +1,6 @@
 import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
 import type { MediatorId, SynchronizerId } from '../identity/index.js';
-import { type Clock, sleep } from '../sequencer/clock.js';
+import { type Clock, sleep } from '../time/index.js';
 import {
   type MappingKind,
   type MediatorSynchronizerState,

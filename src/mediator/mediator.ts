@@ -21,13 +21,8 @@ import {
   verifyConfirmationResponses,
   viewPositionKey,
 } from '../protocol/index.js';
-import {
-  type Clock,
-  type ReceivedEvent,
-  type SendHandle,
-  type SendRequest,
-  sleep,
-} from '../sequencer/index.js';
+import type { ReceivedEvent, SendHandle, SendRequest } from '../sequencer/index.js';
+import { type Clock, sleep } from '../time/index.js';
 import type { TopologyProcessor } from '../topology/index.js';
 import { ResponseAggregation } from './aggregation.js';
 import type { MediatorSettings } from './config.js';

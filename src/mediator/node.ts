@@ -3,8 +3,9 @@ import { type RandomSource, type SigningPrivateKey, systemRandom } from '../cryp
 import { WeftError } from '../errors/index.js';
 import { MediatorId, SynchronizerId } from '../identity/index.js';
 import { createLogger, NodeMetrics, Tracer } from '../observability/index.js';
-import { type Clock, SequencerClient, systemClock, type TransportOptions } from '../sequencer/index.js';
+import { SequencerClient, type TransportOptions } from '../sequencer/index.js';
 import type { Storage } from '../storage/index.js';
+import { type Clock, systemClock } from '../time/index.js';
 import type { TopologyProcessor } from '../topology/index.js';
 import { type MediatorSettings, mediatorSettings } from './config.js';
 import { MediatorErrors } from './errors.js';

@@ -8,8 +8,8 @@ import {
   type Readiness,
   startHealthServer,
 } from '../observability/index.js';
-import { type Clock, systemClock } from '../sequencer/clock.js';
 import { openStorage, type Storage, type StorageConfig } from '../storage/index.js';
+import { type Clock, systemClock } from '../time/index.js';
 import { loadOrCreateIdentity, type NodeIdentity, type NodeKind } from './identity.js';
 
 /** What every node's config has (the base node schema of `src/config`). */

@@ -1,5 +1,5 @@
 import type { Logger } from '../observability/index.js';
-import type { Clock } from '../sequencer/index.js';
+import type { Clock } from '../time/index.js';
 import { emptyBatch, type ParticipantStore, type WriteBatch } from './store.js';
 
 /**

@@ -20,16 +20,14 @@ import { ParticipantId, PartyId, SynchronizerId, UniqueIdentifier } from '../ide
 import { identityTransactions, loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
 import { createLogger, type Logger, NodeMetrics } from '../observability/index.js';
 import {
-  type Clock,
   downloadTopologyStateForInit,
   registerOnboardingTransactions,
   SequencerClient,
   SequencerErrors,
-  sleep,
-  systemClock,
   type TransportOptions,
 } from '../sequencer/index.js';
 import type { Storage } from '../storage/index.js';
+import { type Clock, sleep, systemClock } from '../time/index.js';
 import {
   SignedTopologyTransaction,
   TopologyManager,

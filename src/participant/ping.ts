@@ -3,7 +3,7 @@ import { type Identifier, type Node, valueToJson } from '../daml/index.js';
 import { WeftError } from '../errors/index.js';
 import type { ParticipantId, PartyId } from '../identity/index.js';
 import type { Logger } from '../observability/index.js';
-import type { Clock } from '../sequencer/index.js';
+import type { Clock } from '../time/index.js';
 import { ParticipantErrors } from './errors.js';
 import type { Committed } from './protocol.js';
 import type { Completion } from './updates.js';

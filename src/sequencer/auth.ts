@@ -1,6 +1,6 @@
 import type { RandomSource } from '../crypto/index.js';
 import { WeftError } from '../errors/index.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../time/index.js';
 import { SequencerErrors } from './errors.js';
 import { authenticationHash } from './signing.js';
 import type { SequencerTopology } from './topology.js';

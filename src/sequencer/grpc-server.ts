@@ -20,7 +20,7 @@ import {
   serverCredentials,
   toStatus,
 } from '../grpc/index.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../time/index.js';
 import { SequencerErrors } from './errors.js';
 import { AUTHORIZATION_METADATA_KEY, MEMBER_METADATA_KEY, SERVICE_NAME } from './grpc-common.js';
 import type { Sequencer } from './sequencer.js';

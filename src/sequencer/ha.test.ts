@@ -3,7 +3,7 @@ import { StoredBatch } from '../generated/weft/sequencer/v1/stored_batch.js';
 import type { Storage } from '../storage/index.js';
 import { openStorage } from '../storage/index.js';
 import { pgTestUrl, postgresUnavailableReason, withPostgresSchema } from '../storage/testing.js';
-import { systemClock } from './clock.js';
+import { systemClock } from '../time/index.js';
 import { sequencerSettings } from './config.js';
 import {
   connect,

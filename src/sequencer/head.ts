@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from './clock.js';
+import type { Clock } from '../time/index.js';
 import { type Deliverability, deliverability, type SequencerStore, type WatermarkRow } from './store.js';
 
 /** What readers may deliver, and who has anything new. */

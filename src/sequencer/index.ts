@@ -14,7 +14,6 @@ export {
 } from './client/client.js';
 export { parseSequencerEndpoint, type TransportOptions } from './client/endpoint.js';
 export { downloadTopologyStateForInit, registerOnboardingTransactions } from './client/onboarding.js';
-export { type Clock, sleep, systemClock } from './clock.js';
 export {
   eventBatchSize,
   type SequencerSettings,

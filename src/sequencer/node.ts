@@ -4,7 +4,7 @@ import { type RandomSource, type SigningPrivateKey, systemRandom } from '../cryp
 import { endpointUrl, readServerTls } from '../grpc/index.js';
 import { createLogger, type NodeMetrics } from '../observability/index.js';
 import type { Storage } from '../storage/index.js';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, systemClock } from '../time/index.js';
 import { type SequencerSettings, sequencerSettings } from './config.js';
 import { type PublicApiOptions, type PublicApiServer, startPublicApi } from './grpc-server.js';
 import { Sequencer } from './sequencer.js';

@@ -3,9 +3,9 @@ import { EnvelopeKind } from '../generated/weft/sequencer/v1/sequencing.js';
 import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
 import { NodeMetrics } from '../observability/index.js';
 import { describeBackends } from '../storage/testing.js';
+import { systemClock } from '../time/index.js';
 import { SignedTopologyTransaction, TopologyProcessor, TopologyTransaction } from '../topology/index.js';
 import { downloadTopologyStateForInit, registerOnboardingTransactions } from './client/onboarding.js';
-import { systemClock } from './clock.js';
 import { sequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
 import {

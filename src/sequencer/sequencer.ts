@@ -12,8 +12,8 @@ import { StoredBatch, type StoredEnvelope } from '../generated/weft/sequencer/v1
 import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
 import type { NodeMetrics } from '../observability/index.js';
 import type { Storage } from '../storage/index.js';
+import type { Clock } from '../time/index.js';
 import { MemberAuthenticator } from './auth.js';
-import type { Clock } from './clock.js';
 import type { SequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
 import { DeliveryHead } from './head.js';

@@ -23,6 +23,7 @@ import {
 } from '../identity/index.js';
 import { createLogger, type NodeMetrics } from '../observability/index.js';
 import type { Storage } from '../storage/index.js';
+import type { Clock } from '../time/index.js';
 import {
   createGenesis,
   type DynamicSynchronizerParameters,
@@ -32,7 +33,6 @@ import {
   TopologyTransaction,
 } from '../topology/index.js';
 import { type ReceivedEvent, SequencerClient, type SequencerClientOptions } from './client/client.js';
-import type { Clock } from './clock.js';
 import { type SequencerSettings, sequencerSettings } from './config.js';
 import type { ServerTls } from './grpc-server.js';
 import { SequencerNode } from './node.js';

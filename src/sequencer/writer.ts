@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { RandomSource } from '../crypto/index.js';
 import { isWeftError, WeftError } from '../errors/index.js';
-import { type Clock, sleep } from './clock.js';
+import { type Clock, sleep } from '../time/index.js';
 import { eventBatchSize, type SequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
 import type { NewEvent, SequencerStore } from './store.js';

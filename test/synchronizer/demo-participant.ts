@@ -11,13 +11,8 @@ import {
 } from '../../src/crypto/index.js';
 import { isWeftError } from '../../src/errors/index.js';
 import { Namespace, ParticipantId, SynchronizerId, UniqueIdentifier } from '../../src/identity/index.js';
-import {
-  SequencerClient,
-  type SequencerClientOptions,
-  SequencerErrors,
-  sleep,
-  systemClock,
-} from '../../src/sequencer/index.js';
+import { SequencerClient, type SequencerClientOptions, SequencerErrors } from '../../src/sequencer/index.js';
+import { sleep, systemClock } from '../../src/time/index.js';
 import {
   SignedTopologyTransaction,
   type TopologyMapping,

@@ -61,9 +61,9 @@ import {
   SequencerNode,
   sequencerNodeSchema,
   sequencerTopologyOf,
-  sleep,
   type TransportOptions,
 } from '../../sequencer/index.js';
+import { sleep } from '../../time/index.js';
 import { TopologyProcessor } from '../../topology/index.js';
 
 const durationMs = (min: number, fallback: number) =>

@@ -6,7 +6,7 @@ import { AdminClient } from '../../admin-api/index.js';
 import { decodeConfig } from '../../config/index.js';
 import { CommonErrors, WeftError } from '../../errors/index.js';
 import { OnboardingRestriction } from '../../generated/weft/topology/v1/topology.js';
-import { sleep, systemClock } from '../../sequencer/index.js';
+import { sleep, systemClock } from '../../time/index.js';
 import { DAEMON_SCHEMAS, type DaemonNode, oneLine, startDaemonNode } from './daemon.js';
 
 export interface SandboxOptions {

@@ -18,7 +18,7 @@ import {
 import type { DynamicSynchronizerParameters } from '../../generated/weft/topology/v1/topology.js';
 import type { ParsedEndpoint } from '../../grpc/index.js';
 import { currentTraceparent } from '../../observability/index.js';
-import { type Clock, sleep, systemClock } from '../clock.js';
+import { type Clock, sleep, systemClock } from '../../time/index.js';
 import { SequencerErrors } from '../errors.js';
 import { SignaturePurpose, signContent, verifyContent } from '../signing.js';
 import { PROTOCOL_VERSION } from '../topology.js';

@@ -16,7 +16,7 @@ import {
   type ParsedEndpoint,
   parseEndpoint,
 } from '../../grpc/index.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../time/index.js';
 import { SequencerErrors } from '../errors.js';
 import { AUTHORIZATION_METADATA_KEY, MEMBER_METADATA_KEY, sequencerError } from '../grpc-common.js';
 import { authenticationHash } from '../signing.js';

@@ -1,6 +1,6 @@
 import type { SigningPrivateKey } from '../../crypto/index.js';
 import { WeftError } from '../../errors/index.js';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, systemClock } from '../../time/index.js';
 import { SequencerErrors } from '../errors.js';
 import { PROTOCOL_VERSION } from '../topology.js';
 import { EndpointConnection, parseSequencerEndpoint, type TransportOptions } from './endpoint.js';

@@ -1,0 +1,2 @@
+/** Time for protocol code: microseconds since the epoch as `bigint`, read only through an injected `Clock`. */
+export { type Clock, sleep, systemClock } from './clock.js';
