@@ -16,6 +16,7 @@ import type {
   SubmitRequest,
   SubmitResponse,
   SynchronizerConnection,
+  UpdatesResponse,
 } from '../generated/weft/admin/v1/participant_admin_service.js';
 import { SynchronizerBootstrapServiceClient } from '../generated/weft/admin/v1/synchronizer_bootstrap_service.grpc-client.js';
 import type {
@@ -211,6 +212,14 @@ export class AdminClient {
   /** Interim ledger access: the active contracts of a party hosted on the participant. */
   activeContracts(party: string): Promise<ActiveContractsResponse> {
     return this.#unary(this.#participant.activeContracts.bind(this.#participant), { party });
+  }
+
+  /**
+   * Interim ledger access: a page of the transactions `party` may see after `beginOffset` (exclusive); continue
+   * from the response's `nextBeginOffset`. `limit` 0 is the server's default (100).
+   */
+  updates(party: string, beginOffset = 0n, limit = 0): Promise<UpdatesResponse> {
+    return this.#unary(this.#participant.updates.bind(this.#participant), { party, beginOffset, limit });
   }
 
   /** The WeftError a failed call stands for. */

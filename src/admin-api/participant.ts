@@ -1,7 +1,12 @@
 import { valueToJson } from '../daml/index.js';
+import { identifierToString } from '../daml/values/index.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
 import type { IParticipantAdminService } from '../generated/weft/admin/v1/participant_admin_service.grpc-server.js';
-import type { ActiveContract as ActiveContractInfo } from '../generated/weft/admin/v1/participant_admin_service.js';
+import type {
+  ActiveContract as ActiveContractInfo,
+  LedgerEvent,
+  LedgerTransaction,
+} from '../generated/weft/admin/v1/participant_admin_service.js';
 import { SequencerConnectServiceClient } from '../generated/weft/sequencer/v1/sequencer_connect_service.grpc-client.js';
 import type { GetSynchronizerIdResponse } from '../generated/weft/sequencer/v1/sequencer_connect_service.js';
 import {
@@ -11,7 +16,7 @@ import {
   transportError,
   weftErrorOf,
 } from '../grpc/index.js';
-import type { ParticipantNode } from '../participant/index.js';
+import type { ParticipantNode, TransactionUpdate, UpdateEvent } from '../participant/index.js';
 import { parseSequencerEndpoint, SequencerErrors, type TransportOptions } from '../sequencer/index.js';
 import type { Migration, Storage } from '../storage/index.js';
 import { AdminErrors } from './errors.js';
@@ -130,6 +135,65 @@ function invalid(message: string): WeftError {
 }
 
 const DEFAULT_PING_TIMEOUT_MS = 20_000;
+const DEFAULT_UPDATES_LIMIT = 100;
+const MAX_UPDATES_LIMIT = 1000;
+
+const json = (v: Parameters<typeof valueToJson>[0]) => JSON.stringify(valueToJson(v));
+
+function eventInfo(e: UpdateEvent): LedgerEvent {
+  const templateId = identifierToString(e.templateId);
+  switch (e.kind) {
+    case 'created':
+      return {
+        nodeId: e.nodeId,
+        event: {
+          oneofKind: 'created',
+          created: {
+            contractId: e.contractId,
+            templateId,
+            packageName: e.packageName,
+            argumentJson: json(e.argument),
+            signatories: [...e.signatories],
+            observers: [...e.observers],
+          },
+        },
+      };
+    case 'exercised':
+      return {
+        nodeId: e.nodeId,
+        event: {
+          oneofKind: 'exercised',
+          exercised: {
+            contractId: e.contractId,
+            templateId,
+            ...(e.interfaceId ? { interfaceId: identifierToString(e.interfaceId) } : {}),
+            choice: e.choice,
+            choiceArgumentJson: json(e.choiceArgument),
+            actingParties: [...e.actingParties],
+            consuming: e.consuming,
+            ...(e.result ? { resultJson: json(e.result) } : {}),
+          },
+        },
+      };
+    case 'archived':
+      return {
+        nodeId: e.nodeId,
+        event: { oneofKind: 'archived', archived: { contractId: e.contractId, templateId } },
+      };
+  }
+}
+
+function transactionInfo(u: TransactionUpdate): LedgerTransaction {
+  return {
+    offset: u.offset,
+    updateId: u.updateId,
+    commandId: u.commandId ?? '',
+    workflowId: u.workflowId,
+    recordTime: u.recordTime,
+    ledgerTime: u.ledgerTime,
+    events: u.events.map(eventInfo),
+  };
+}
 
 /** `ParticipantAdminService` over `node`: participant nodes serve it, others answer ADMIN_NOT_SUPPORTED. */
 export function participantAdminService(node: AdminNode, logging: CallLogging): IParticipantAdminService {
@@ -228,15 +292,29 @@ export function participantAdminService(node: AdminNode, logging: CallLogging): 
         contracts: contracts.map(
           ({ contract: c, createdOffset }): ActiveContractInfo => ({
             contractId: c.contractId.coid,
-            templateId: `${c.templateId.packageId}:${c.templateId.module.join('.')}:${c.templateId.name.join('.')}`,
+            templateId: identifierToString(c.templateId),
             packageName: c.packageName,
-            argumentJson: JSON.stringify(valueToJson(c.arg)),
+            argumentJson: json(c.arg),
             signatories: [...c.signatories],
             stakeholders: [...c.stakeholders],
             createdOffset: createdOffset ?? 0n,
           }),
         ),
       };
+    }),
+    updates: auditedUnary(logging, 'Updates', async (call) => {
+      const { party, beginOffset, limit } = call.request;
+      if (!party) throw invalid('Updates needs a party');
+      if (beginOffset < 0n) throw invalid(`begin_offset ${beginOffset} is negative`);
+      if (limit > MAX_UPDATES_LIMIT)
+        throw invalid(`limit ${limit} is above the maximum ${MAX_UPDATES_LIMIT}`);
+      const max = limit || DEFAULT_UPDATES_LIMIT;
+      // Read before the updates: every update of the party up to this end is in a page that is not full.
+      const end = participant().durableEnd;
+      const updates = await participant().updatesUpTo(party, beginOffset, max);
+      let next = updates.at(-1)?.offset ?? beginOffset;
+      if (updates.length < max && end > next) next = end;
+      return { transactions: updates.map(transactionInfo), nextBeginOffset: next };
     }),
   };
 }

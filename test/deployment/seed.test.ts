@@ -3,16 +3,22 @@
 // The owners bootstrap a RestrictedOpen synchronizer with the mediator; participants send their ids, are
 // allow-listed (one is refused until then), connect to both sequencer nodes (connect_multi), enable parties,
 // upload the token and trading DARs and ping; token transfers run across the participants while one sequencer
-// node is killed; a restarted participant reconnects by itself. Needs `npm run build` and PostgreSQL.
+// node is killed; a restarted participant reconnects by itself. Then the trading app settles a DvP across the
+// three participants, and each participant's active contracts and each party's update stream are checked against
+// Daml's privacy model. Needs `npm run build` and PostgreSQL.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/admin-api/index.js';
-import type { ActiveContract } from '../../src/generated/weft/admin/v1/participant_admin_service.js';
-import { TOKEN_DAR_PATH, tokenCommands } from '../../src/participant/testing.js';
+import type {
+  ActiveContract,
+  LedgerEvent,
+  LedgerTransaction,
+} from '../../src/generated/weft/admin/v1/participant_admin_service.js';
+import { TOKEN, TOKEN_DAR_PATH, tokenCommands } from '../../src/participant/testing.js';
 import { pgTestUrl, postgresUnavailableReason } from '../../src/storage/testing.js';
 import {
   type Daemon,
@@ -118,7 +124,70 @@ function admin(daemon: Daemon): AdminClient {
 }
 
 /** The template's name without package and module. */
-const templateName = (c: ActiveContract) => c.templateId.split(':').at(-1);
+const templateName = (c: { templateId: string }) => c.templateId.slice(c.templateId.lastIndexOf(':') + 1);
+
+async function submit(
+  client: AdminClient,
+  commandId: string,
+  commands: unknown[],
+  actAs: string[],
+  readAs: string[] = [],
+) {
+  const r = await client.submit({ commandsJson: JSON.stringify(commands), actAs, readAs, commandId });
+  expect(r.status, `${commandId}: ${r.code} ${r.message}`).toBe('succeeded');
+  return r;
+}
+
+const acs = async (client: AdminClient, who: string, template: string) =>
+  (await client.activeContracts(who)).contracts.filter((c) => templateName(c) === template);
+
+/** Waits until `who`'s participant has exactly one active `template` matching `accept`, and returns it. */
+async function awaitOne(
+  client: AdminClient,
+  who: string,
+  template: string,
+  accept: (argument: Record<string, unknown>) => boolean = () => true,
+): Promise<ActiveContract> {
+  let found: ActiveContract[] = [];
+  await eventually(
+    `${template} for ${who}`,
+    async () => {
+      found = (await acs(client, who, template)).filter((c) => accept(JSON.parse(c.argumentJson)));
+      return found.length === 1;
+    },
+    20_000,
+  );
+  return found[0]!;
+}
+
+const shortParty = (p: string) => p.split('::')[0];
+
+/** An event as one line; a holding's with its owner, admin and amount. */
+function eventLine({ event: e }: LedgerEvent): string {
+  switch (e.oneofKind) {
+    case 'created': {
+      const line = `created ${templateName(e.created)}`;
+      if (templateName(e.created) !== 'Token') return line;
+      const { owner, instrumentId, amount } = JSON.parse(e.created.argumentJson).holding;
+      return `${line} ${shortParty(owner)} ${shortParty(instrumentId.admin)} ${amount}`;
+    }
+    case 'exercised':
+      return `exercised ${e.exercised.choice} on ${templateName(e.exercised)}`;
+    case 'archived':
+      return `archived ${templateName(e.archived)}`;
+    default:
+      return 'unknown event';
+  }
+}
+
+/** The network the first test sets up and the second uses. */
+let net: {
+  p1: Daemon;
+  seqB: Daemon;
+  clients: [AdminClient, AdminClient, AdminClient];
+  parties: { alice: string; bob: string; carol: string };
+  carolTokens: ActiveContract[];
+};
 
 describe.skipIf(unavailable !== undefined)('the seed deployment in separate processes', () => {
   it('allow-lists, connects, uploads, pings and transfers tokens across three participants; survives a sequencer node kill', async () => {
@@ -221,19 +290,6 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
 
     // Token transfers across the participants, through the interim ledger access of the admin API.
     const [c1, c2, c3] = [admin(p1), admin(p2), admin(p3)];
-    const submit = async (
-      client: AdminClient,
-      commandId: string,
-      commands: unknown[],
-      actAs: string[],
-      readAs: string[] = [],
-    ) => {
-      const r = await client.submit({ commandsJson: JSON.stringify(commands), actAs, readAs, commandId });
-      expect(r.status, `${commandId}: ${r.code} ${r.message}`).toBe('succeeded');
-      return r;
-    };
-    const acs = async (client: AdminClient, who: string, template: string) =>
-      (await client.activeContracts(who)).contracts.filter((c) => templateName(c) === template);
     await submit(c1, 'rules', [tokenCommands.rules(tokenAdmin)], [tokenAdmin]);
     const [rules] = await acs(c1, tokenAdmin, 'TokenRules');
     const TRANSFERS = 6;
@@ -303,6 +359,13 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
     for (const t of bobTokens) expect(JSON.parse(t.argumentJson).holding.owner).toBe(bob);
     const carolTokens = await acs(c3, carol, 'Token');
     expect(carolTokens).toHaveLength(1);
+    // bob's update stream: each offer he was shown and each acceptance, once.
+    const bobStream = (await c2.updates(bob)).transactions;
+    expect(bobStream).toHaveLength(2 * (TRANSFERS - 1));
+    expect(new Set(bobStream.map((t) => t.updateId)).size).toBe(2 * (TRANSFERS - 1));
+    expect(bobStream.filter((t) => t.commandId.startsWith('accept-')).map((t) => t.updateId)).toEqual(
+      accepted.map((a) => a.updateId),
+    );
     expect(await acs(c1, alice, 'Token')).toEqual([]);
     expect(await acs(c2, bob, 'TokenTransferOffer')).toEqual([]);
     // participant3 hosts no stakeholder of bob's holdings: it never sees them.
@@ -315,6 +378,330 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
     await eventually('participant3 to reconnect', async () => (await c3again.status()).ready, 20_000);
     expect(await acs(c3again, carol, 'Token')).toEqual(carolTokens);
     expect(await c3again.ping(id2)).toBeGreaterThan(0);
-    await seqB.stop();
+    net = {
+      p1,
+      seqB,
+      clients: [c1, c2, c3again],
+      parties: { alice, bob, carol },
+      carolTokens,
+    };
   }, 120_000);
+
+  it("settles the trading app's DvP across the three participants; each party sees only its part", async () => {
+    const {
+      clients: [c1, c2, c3],
+      parties: { alice, bob, carol },
+    } = net;
+    // Each token admin sits with its holder (it co-signs holdings and its rules serve the holder's allocation);
+    // the venue sits on participant3 beside carol, who has no part in the trade. All three participants confirm.
+    const [bankA, bankB, venue] = await Promise.all([
+      c1.enableParty('banka'),
+      c2.enableParty('bankb'),
+      c3.enableParty('venue'),
+    ]);
+    // Each participant's ledger end before the DvP: the update streams below start there.
+    const begin = await Promise.all([c1, c2, c3].map(async (c) => (await c.activeContracts(alice)).offset));
+    /** Update id → the step that committed it. */
+    const steps = new Map<string, string>();
+    const step = async (
+      client: AdminClient,
+      name: string,
+      command: unknown,
+      actAs: string[],
+      readAs: string[] = [],
+    ) => {
+      const r = await submit(client, `dvp-${name}`, [command], actAs, readAs);
+      steps.set(r.updateId, name);
+      return r;
+    };
+    const exercise = (templateId: string, contractId: string, choice: string, choiceArgument: unknown) => ({
+      ExerciseCommand: { templateId, contractId, choice, choiceArgument },
+    });
+    const APP = '#splice-token-test-trading-app:Splice.Testing.Apps.TradingApp';
+    const meta = { values: {} };
+    const extraArgs = { context: meta, meta };
+    const leg = (sender: string, receiver: string, amount: string, admin: string) => ({
+      sender,
+      receiver,
+      amount,
+      instrumentId: { admin, id: 'TOK' },
+      meta,
+    });
+    const legs = { 'leg-a': leg(alice, bob, '10.0', bankA), 'leg-b': leg(bob, alice, '20.0', bankB) };
+
+    // The banks issue: rules, and a holding for each trader.
+    await Promise.all([
+      step(c1, 'rules-a', tokenCommands.rules(bankA), [bankA]),
+      step(c2, 'rules-b', tokenCommands.rules(bankB), [bankB]),
+    ]);
+    await Promise.all([
+      step(c1, 'mint-a', tokenCommands.mint(bankA, alice, '100.0'), [bankA, alice]),
+      step(c2, 'mint-b', tokenCommands.mint(bankB, bob, '50.0'), [bankB, bob]),
+    ]);
+    // alice proposes, bob accepts, the venue initiates the settlement: an OTCTrade signed by all three.
+    const proposal = { venue, tradeCid: null, transferLegs: legs, approvers: [alice] };
+    await step(
+      c1,
+      'propose',
+      { CreateCommand: { templateId: `${APP}:OTCTradeProposal`, createArguments: proposal } },
+      [alice],
+    );
+    const proposed = await awaitOne(c2, bob, 'OTCTradeProposal');
+    await step(
+      c2,
+      'accept',
+      exercise(`${APP}:OTCTradeProposal`, proposed.contractId, 'OTCTradeProposal_Accept', { approver: bob }),
+      [bob],
+    );
+    const approved = await awaitOne(
+      c3,
+      venue,
+      'OTCTradeProposal',
+      (a) => (a.approvers as string[]).length === 2,
+    );
+    const iso = (ms: number) => new Date(ms).toISOString();
+    await step(
+      c3,
+      'initiate',
+      exercise(`${APP}:OTCTradeProposal`, approved.contractId, 'OTCTradeProposal_InitiateSettlement', {
+        prepareUntil: iso(Date.now() + 3_600_000),
+        settleBefore: iso(Date.now() + 7_200_000),
+      }),
+      [venue],
+    );
+    // Each trader allocates its leg from its holding, on its own participant, with its bank's rules.
+    const allocate = async (client: AdminClient, sender: string, bank: string, legId: 'leg-a' | 'leg-b') => {
+      const terms = JSON.parse((await awaitOne(client, sender, 'OTCTrade')).argumentJson);
+      const [rules] = await acs(client, bank, 'TokenRules');
+      const [holding] = (await acs(client, sender, 'Token')).filter(
+        (c) => JSON.parse(c.argumentJson).holding.instrumentId.admin === bank,
+      );
+      const settlement = {
+        executor: venue,
+        settlementRef: { id: 'OTCTradeProposal', cid: terms.tradeCid },
+        requestedAt: terms.createdAt,
+        allocateBefore: terms.prepareUntil,
+        settleBefore: terms.settleBefore,
+        meta,
+      };
+      return step(
+        client,
+        `allocate-${legId.at(-1)}`,
+        exercise(`${TOKEN}:TokenRules`, rules!.contractId, 'AllocationFactory_Allocate', {
+          expectedAdmin: bank,
+          allocation: { settlement, transferLegId: legId, transferLeg: legs[legId] },
+          requestedAt: terms.createdAt,
+          inputHoldingCids: [holding!.contractId],
+          extraArgs,
+        }),
+        [sender],
+        [bank],
+      );
+    };
+    await Promise.all([allocate(c1, alice, bankA, 'leg-a'), allocate(c2, bob, bankB, 'leg-b')]);
+    // The venue (an observer of both allocations) settles both legs atomically.
+    const trade = await awaitOne(c3, venue, 'OTCTrade');
+    const allocations = Object.fromEntries(
+      await Promise.all(
+        (['leg-a', 'leg-b'] as const).map(async (legId) => {
+          const a = await awaitOne(
+            c3,
+            venue,
+            'TokenAllocation',
+            (x) => (x.allocation as { transferLegId: string }).transferLegId === legId,
+          );
+          return [legId, { _1: a.contractId, _2: extraArgs }];
+        }),
+      ),
+    );
+    const settled = await step(
+      c3,
+      'settle',
+      exercise(`${APP}:OTCTrade`, trade.contractId, 'OTCTrade_Settle', {
+        allocationsWithContext: allocations,
+      }),
+      [venue],
+    );
+
+    // Every participant's active contracts, exactly: the holdings moved, the trade and allocations are gone.
+    const holdings = async (client: AdminClient, who: string) =>
+      (await client.activeContracts(who)).contracts
+        .map((c) => {
+          if (templateName(c) !== 'Token') return templateName(c);
+          const { owner, instrumentId, amount } = JSON.parse(c.argumentJson).holding;
+          return `Token ${shortParty(owner)} ${shortParty(instrumentId.admin)} ${amount}`;
+        })
+        .filter((c) => !c.includes(' tokenadmin '))
+        .sort();
+    await eventually(
+      'the settlement on every participant',
+      async () =>
+        (await holdings(c1, alice)).includes('Token alice bankb 20.0000000000') &&
+        (await holdings(c2, bob)).includes('Token bob banka 10.0000000000'),
+      20_000,
+    );
+    expect(await holdings(c1, alice)).toEqual([
+      'Token alice banka 90.0000000000',
+      'Token alice bankb 20.0000000000',
+    ]);
+    expect(await holdings(c1, bankA)).toEqual([
+      'Token alice banka 90.0000000000',
+      'Token bob banka 10.0000000000',
+      'TokenRules',
+    ]);
+    expect(await holdings(c2, bob)).toEqual([
+      'Token bob banka 10.0000000000',
+      'Token bob bankb 30.0000000000',
+    ]);
+    expect(await holdings(c2, bankB)).toEqual([
+      'Token alice bankb 20.0000000000',
+      'Token bob bankb 30.0000000000',
+      'TokenRules',
+    ]);
+    expect((await c3.activeContracts(venue)).contracts).toEqual([]);
+    expect(await acs(c3, carol, 'Token')).toEqual(net.carolTokens);
+    // bob's earlier holdings (from tokenadmin) are untouched.
+    expect(await acs(c2, bob, 'Token')).toHaveLength(2 + 5);
+
+    // Each party's update stream since the DvP began, as the step and the events it may see.
+    const stream = async (client: AdminClient, who: string, from: bigint) => {
+      const { transactions } = await client.updates(who, from);
+      expect(new Set(transactions.map((t) => t.updateId)).size, `${who}: unique update ids`).toBe(
+        transactions.length,
+      );
+      return transactions;
+    };
+    const seen = (transactions: LedgerTransaction[]) =>
+      transactions.map((t) => [steps.get(t.updateId) ?? t.updateId, ...t.events.map(eventLine)]);
+    const [aliceTx, bankATx, bobTx, bankBTx, venueTx, carolTx] = await Promise.all([
+      stream(c1, alice, begin[0]!),
+      stream(c1, bankA, begin[0]!),
+      stream(c2, bob, begin[1]!),
+      stream(c2, bankB, begin[1]!),
+      stream(c3, venue, begin[2]!),
+      stream(c3, carol, begin[2]!),
+    ]);
+    // What Daml's privacy model entitles each party to. The traders and the venue are informees of the trade and
+    // of the whole settlement; a party sees an archive only of contracts it is a stakeholder of.
+    const tradeSteps = [
+      ['propose', 'created OTCTradeProposal'],
+      [
+        'accept',
+        'exercised OTCTradeProposal_Accept on OTCTradeProposal',
+        'archived OTCTradeProposal',
+        'created OTCTradeProposal',
+      ],
+      [
+        'initiate',
+        'exercised OTCTradeProposal_InitiateSettlement on OTCTradeProposal',
+        'archived OTCTradeProposal',
+        'created OTCTrade',
+      ],
+    ];
+    const mint = (owner: string, bank: string, amount: string) => [
+      `mint-${bank.at(-1)}`,
+      `created Token ${owner} ${bank} ${amount}`,
+    ];
+    const allocation = (owner: string, bank: string, change: string) => [
+      `allocate-${bank.at(-1)}`,
+      'exercised AllocationFactory_Allocate on TokenRules',
+      'exercised Archive on Token',
+      'archived Token',
+      `created Token ${owner} ${bank} ${change}`,
+      'created TokenAllocation',
+    ];
+    const legA = [
+      'exercised Allocation_ExecuteTransfer on TokenAllocation',
+      'created Token bob banka 10.0000000000',
+    ];
+    const legB = [
+      'exercised Allocation_ExecuteTransfer on TokenAllocation',
+      'created Token alice bankb 20.0000000000',
+    ];
+    const archivedAllocation = 'archived TokenAllocation';
+    const settleTrade = ['settle', 'exercised OTCTrade_Settle on OTCTrade', 'archived OTCTrade'];
+    expect(seen(aliceTx)).toEqual([
+      mint('alice', 'banka', '100.0000000000'),
+      ...tradeSteps,
+      allocation('alice', 'banka', '90.0000000000'),
+      [...settleTrade, legA[0], archivedAllocation, legA[1], ...legB],
+    ]);
+    expect(seen(bobTx)).toEqual([
+      mint('bob', 'bankb', '50.0000000000'),
+      ...tradeSteps,
+      allocation('bob', 'bankb', '30.0000000000'),
+      [...settleTrade, ...legA, legB[0], archivedAllocation, legB[1]],
+    ]);
+    // The venue observes each allocation (as the executor) but not how it was made; the two allocations commit
+    // concurrently, in either order.
+    const venueSeen = seen(venueTx);
+    expect(venueSeen.slice(0, 3)).toEqual(tradeSteps);
+    expect(venueSeen.slice(3, 5).sort()).toEqual([
+      ['allocate-a', 'created TokenAllocation'],
+      ['allocate-b', 'created TokenAllocation'],
+    ]);
+    expect(venueSeen.slice(5)).toEqual([
+      [...settleTrade, legA[0], archivedAllocation, legA[1], legB[0], archivedAllocation, legB[1]],
+    ]);
+    // A token admin sees its own leg only: not the trade, not the other leg.
+    expect(seen(bankATx)).toEqual([
+      ['rules-a', 'created TokenRules'],
+      mint('alice', 'banka', '100.0000000000'),
+      allocation('alice', 'banka', '90.0000000000'),
+      ['settle', legA[0], archivedAllocation, legA[1]],
+    ]);
+    expect(seen(bankBTx)).toEqual([
+      ['rules-b', 'created TokenRules'],
+      mint('bob', 'bankb', '50.0000000000'),
+      allocation('bob', 'bankb', '30.0000000000'),
+      ['settle', legB[0], archivedAllocation, legB[1]],
+    ]);
+    // The command id goes to the submitting parties only (bankA only lent its rules to alice's allocation).
+    expect(aliceTx.map((t) => t.commandId)).toEqual([
+      'dvp-mint-a',
+      'dvp-propose',
+      '',
+      '',
+      'dvp-allocate-a',
+      '',
+    ]);
+    expect(bankATx.map((t) => t.commandId)).toEqual(['dvp-rules-a', 'dvp-mint-a', '', '']);
+    // Pages continue from next_begin_offset without gaps or repeats, up to the ledger end.
+    const page = await c2.updates(bob, begin[1]!, 4);
+    expect(page.transactions).toHaveLength(4);
+    expect(page.nextBeginOffset).toBe(page.transactions[3]!.offset);
+    const rest = await c2.updates(bob, page.nextBeginOffset, 4);
+    expect([...page.transactions, ...rest.transactions].map((t) => t.updateId)).toEqual(
+      bobTx.map((t) => t.updateId),
+    );
+    expect(rest.nextBeginOffset).toBeGreaterThanOrEqual(bobTx.at(-1)!.offset);
+    expect((await c2.updates(bob, rest.nextBeginOffset)).transactions).toEqual([]);
+    await expect(c2.updates(bob, 0n, 1001)).rejects.toThrow(/limit 1001 is above the maximum 1000/);
+    // The operator's view: weft admin ledger updates, a line per transaction and per event.
+    const printed = (
+      await ok(['admin', '-e', net.p1.adminUrl, 'ledger', 'updates', bankA, '--from', String(begin[0])])
+    ).split('\n');
+    expect(printed[0]).toMatch(
+      new RegExp(`^4 transactions of ${bankA} after offset ${begin[0]}, up to offset \\d+$`),
+    );
+    expect(printed.filter((l) => l.startsWith('offset ')).map((l) => l.split('  ')[1])).toEqual(
+      bankATx.map((t) => `update ${t.updateId}`),
+    );
+    expect(printed).toHaveLength(1 + bankATx.length + bankATx.flatMap((t) => t.events).length);
+    const executed = bankATx.at(-1)!.events[0]!.event;
+    assert(executed.oneofKind === 'exercised');
+    // The token standard's controllers of the transfer: the executor and both traders.
+    expect(printed).toContain(
+      `  exercised Allocation_ExecuteTransfer on Splice.Testing.Tokens.TestTokenV1:TokenAllocation ${executed.exercised.contractId} by ${alice}, ${bob}, ${venue} (consuming)`,
+    );
+    // carol, on the venue's participant, sees nothing of a trade she has no part in.
+    expect(carolTx).toEqual([]);
+    // The settlement is one update, the same on the three participants.
+    for (const t of [aliceTx, bankATx, bobTx, bankBTx, venueTx])
+      expect(t.at(-1)!.updateId).toBe(settled.updateId);
+    // A bank sees nothing of the other bank's leg.
+    expect(JSON.stringify(bankATx.map((t) => t.events))).not.toContain(bankB);
+    expect(JSON.stringify(bankBTx.map((t) => t.events))).not.toContain(bankA);
+    await net.seqB.stop();
+  }, 90_000);
 });

@@ -14,6 +14,8 @@ import {
   ConnectedSynchronizer,
   DarDescription,
   HostedParty,
+  type LedgerEvent,
+  LedgerTransaction,
   SubmitResponse,
 } from '../../generated/weft/admin/v1/participant_admin_service.js';
 import { BootstrapResponse } from '../../generated/weft/admin/v1/synchronizer_bootstrap_service.js';
@@ -107,6 +109,8 @@ async function mediatorIdentities(
   return fetched;
 }
 
+const UPDATES_PAGE = 1000;
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** µs since the epoch as an ISO time. */
@@ -177,6 +181,24 @@ function mappingKind(name: string): MappingKind {
 function participantIdArg(id: string): string {
   // Checked here so a typo is reported before anything is sent, naming what is wrong with the id.
   return String(ParticipantId.parse(id));
+}
+
+/** `Module:Name` of a `package-id:Module:Name`: the package id makes lines unreadable (`--json` has it). */
+const shortName = (id: string) => id.slice(id.indexOf(':') + 1);
+
+function renderEvent({ event: e }: LedgerEvent): string {
+  switch (e.oneofKind) {
+    case 'created':
+      return `  created ${shortName(e.created.templateId)} ${e.created.contractId}  ${e.created.argumentJson}`;
+    case 'exercised': {
+      const x = e.exercised;
+      return `  exercised ${x.choice} on ${shortName(x.templateId)} ${x.contractId} by ${x.actingParties.join(', ')}${x.consuming ? ' (consuming)' : ''}`;
+    }
+    case 'archived':
+      return `  archived ${shortName(e.archived.templateId)} ${e.archived.contractId}`;
+    default:
+      return '  (unknown event)';
+  }
 }
 
 function permissionArg(name: string): ParticipantPermission {
@@ -590,7 +612,7 @@ export function registerAdminCommands(program: Command): void {
   const ledger = admin
     .command('ledger')
     .description(
-      "interim ledger access on a participant (until the Ledger API): submit commands, read a party's active contracts",
+      "interim ledger access on a participant (until the Ledger API): submit commands, read a party's active contracts and transactions",
     );
   ledger
     .command('submit')
@@ -624,6 +646,35 @@ export function registerAdminCommands(program: Command): void {
               : `command ${flags.commandId} failed at offset ${r.offset}: ${r.code}: ${r.message}`,
           ]);
         if (r.status !== 'succeeded') process.exitCode = 1;
+      }),
+    );
+  ledger
+    .command('updates')
+    .description("a party's transactions as it may see them, after an offset, up to the ledger end")
+    .argument('<party>', 'the party id')
+    .option('--from <offset>', 'the transactions after this offset (exclusive)', '0')
+    .action(
+      action('ledger updates', async (client, o, party: string) => {
+        const { from } = o as ConnectionOptions & { from: string };
+        if (!/^\d+$/.test(from)) throw usage(`--from '${from}' is not an offset`);
+        const transactions: LedgerTransaction[] = [];
+        let next = BigInt(from);
+        // Pages until one is not full: everything up to the ledger end as of the last page.
+        for (;;) {
+          const page = await client.updates(party, next, UPDATES_PAGE);
+          transactions.push(...page.transactions);
+          next = page.nextBeginOffset;
+          if (page.transactions.length < UPDATES_PAGE) break;
+        }
+        if (o.json) printJson(transactions.map((t) => LedgerTransaction.toJson(t)));
+        else
+          print([
+            `${transactions.length} transactions of ${party} after offset ${from}, up to offset ${next}`,
+            ...transactions.flatMap((t) => [
+              `offset ${t.offset}  update ${t.updateId}${t.commandId ? `  command ${t.commandId}` : ''}`,
+              ...t.events.map(renderEvent),
+            ]),
+          ]);
       }),
     );
   ledger

@@ -3,6 +3,8 @@
 // @generated from protobuf file "weft/admin/v1/participant_admin_service.proto" (package "weft.admin.v1", syntax proto3)
 // tslint:disable
 // @ts-nocheck
+import { UpdatesResponse } from "./participant_admin_service.js";
+import { UpdatesRequest } from "./participant_admin_service.js";
 import { ActiveContractsResponse } from "./participant_admin_service.js";
 import { ActiveContractsRequest } from "./participant_admin_service.js";
 import { SubmitResponse } from "./participant_admin_service.js";
@@ -24,7 +26,7 @@ import { ConnectSynchronizerRequest } from "./participant_admin_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
  * A participant node's operator commands (Canton's console `synchronizers`, `parties`, `dars`, `health.ping`), and
- * an interim ledger access (Submit, ActiveContracts) for operators and tests until the Ledger API exists. Other
+ * an interim ledger access (Submit, ActiveContracts, Updates) for operators and tests until the Ledger API exists. Other
  * node kinds answer every call with ADMIN_NOT_SUPPORTED.
  *
  * @generated from protobuf service weft.admin.v1.ParticipantAdminService
@@ -81,6 +83,13 @@ export interface IParticipantAdminService extends grpc.UntypedServiceImplementat
      * @generated from protobuf rpc: ActiveContracts
      */
     activeContracts: grpc.handleUnaryCall<ActiveContractsRequest, ActiveContractsResponse>;
+    /**
+     * Interim ledger access: a page of the transactions a party may see (its projection of each, as Daml's privacy
+     * model allows), after an offset, as far as they are durable.
+     *
+     * @generated from protobuf rpc: Updates
+     */
+    updates: grpc.handleUnaryCall<UpdatesRequest, UpdatesResponse>;
 }
 /**
  * @grpc/grpc-js definition for the protobuf service weft.admin.v1.ParticipantAdminService.
@@ -183,5 +192,15 @@ export const participantAdminServiceDefinition: grpc.ServiceDefinition<IParticip
         requestDeserialize: bytes => ActiveContractsRequest.fromBinary(bytes),
         responseSerialize: value => Buffer.from(ActiveContractsResponse.toBinary(value)),
         requestSerialize: value => Buffer.from(ActiveContractsRequest.toBinary(value))
+    },
+    updates: {
+        path: "/weft.admin.v1.ParticipantAdminService/Updates",
+        originalName: "Updates",
+        requestStream: false,
+        responseStream: false,
+        responseDeserialize: bytes => UpdatesResponse.fromBinary(bytes),
+        requestDeserialize: bytes => UpdatesRequest.fromBinary(bytes),
+        responseSerialize: value => Buffer.from(UpdatesResponse.toBinary(value)),
+        requestSerialize: value => Buffer.from(UpdatesRequest.toBinary(value))
     }
 };

@@ -364,6 +364,207 @@ export interface ActiveContractsResponse {
      */
     contracts: ActiveContract[];
 }
+/**
+ * @generated from protobuf message weft.admin.v1.UpdatesRequest
+ */
+export interface UpdatesRequest {
+    /**
+     * @generated from protobuf field: string party = 1
+     */
+    party: string;
+    /**
+     * Exclusive (the Ledger API's begin_exclusive): the transactions after this offset; 0 for all.
+     *
+     * @generated from protobuf field: int64 begin_offset = 2
+     */
+    beginOffset: bigint;
+    /**
+     * At most this many transactions; 0 for the default, 100. At most 1000.
+     *
+     * @generated from protobuf field: uint32 limit = 3
+     */
+    limit: number;
+}
+/**
+ * @generated from protobuf message weft.admin.v1.CreatedEvent
+ */
+export interface CreatedEvent {
+    /**
+     * @generated from protobuf field: string contract_id = 1
+     */
+    contractId: string;
+    /**
+     * `package-id:Module:Template`.
+     *
+     * @generated from protobuf field: string template_id = 2
+     */
+    templateId: string;
+    /**
+     * @generated from protobuf field: string package_name = 3
+     */
+    packageName: string;
+    /**
+     * The create argument as Ledger API JSON.
+     *
+     * @generated from protobuf field: string argument_json = 4
+     */
+    argumentJson: string;
+    /**
+     * @generated from protobuf field: repeated string signatories = 5
+     */
+    signatories: string[];
+    /**
+     * @generated from protobuf field: repeated string observers = 6
+     */
+    observers: string[];
+}
+/**
+ * @generated from protobuf message weft.admin.v1.ExercisedEvent
+ */
+export interface ExercisedEvent {
+    /**
+     * @generated from protobuf field: string contract_id = 1
+     */
+    contractId: string;
+    /**
+     * @generated from protobuf field: string template_id = 2
+     */
+    templateId: string;
+    /**
+     * `package-id:Module:Interface` for a choice of an interface.
+     *
+     * @generated from protobuf field: optional string interface_id = 3
+     */
+    interfaceId?: string;
+    /**
+     * @generated from protobuf field: string choice = 4
+     */
+    choice: string;
+    /**
+     * @generated from protobuf field: string choice_argument_json = 5
+     */
+    choiceArgumentJson: string;
+    /**
+     * @generated from protobuf field: repeated string acting_parties = 6
+     */
+    actingParties: string[];
+    /**
+     * @generated from protobuf field: bool consuming = 7
+     */
+    consuming: boolean;
+    /**
+     * The choice's result as Ledger API JSON; absent where the party sees the exercise but not its result.
+     *
+     * @generated from protobuf field: optional string result_json = 8
+     */
+    resultJson?: string;
+}
+/**
+ * After a consuming exercise, for a stakeholder of the contract: it left the party's active contracts.
+ *
+ * @generated from protobuf message weft.admin.v1.ArchivedEvent
+ */
+export interface ArchivedEvent {
+    /**
+     * @generated from protobuf field: string contract_id = 1
+     */
+    contractId: string;
+    /**
+     * @generated from protobuf field: string template_id = 2
+     */
+    templateId: string;
+}
+/**
+ * @generated from protobuf message weft.admin.v1.LedgerEvent
+ */
+export interface LedgerEvent {
+    /**
+     * The node of the whole transaction the event comes from (the same on every participant).
+     *
+     * @generated from protobuf field: int32 node_id = 1
+     */
+    nodeId: number;
+    /**
+     * @generated from protobuf oneof: event
+     */
+    event: {
+        oneofKind: "created";
+        /**
+         * @generated from protobuf field: weft.admin.v1.CreatedEvent created = 2
+         */
+        created: CreatedEvent;
+    } | {
+        oneofKind: "exercised";
+        /**
+         * @generated from protobuf field: weft.admin.v1.ExercisedEvent exercised = 3
+         */
+        exercised: ExercisedEvent;
+    } | {
+        oneofKind: "archived";
+        /**
+         * @generated from protobuf field: weft.admin.v1.ArchivedEvent archived = 4
+         */
+        archived: ArchivedEvent;
+    } | {
+        oneofKind: undefined;
+    };
+}
+/**
+ * @generated from protobuf message weft.admin.v1.LedgerTransaction
+ */
+export interface LedgerTransaction {
+    /**
+     * @generated from protobuf field: int64 offset = 1
+     */
+    offset: bigint;
+    /**
+     * The same on every participant.
+     *
+     * @generated from protobuf field: string update_id = 2
+     */
+    updateId: string;
+    /**
+     * Set for the submitting parties of a command this participant submitted.
+     *
+     * @generated from protobuf field: string command_id = 3
+     */
+    commandId: string;
+    /**
+     * @generated from protobuf field: string workflow_id = 4
+     */
+    workflowId: string;
+    /**
+     * µs since the epoch.
+     *
+     * @generated from protobuf field: int64 record_time = 5
+     */
+    recordTime: bigint;
+    /**
+     * @generated from protobuf field: int64 ledger_time = 6
+     */
+    ledgerTime: bigint;
+    /**
+     * In execution order (pre-order), without rolled-back actions.
+     *
+     * @generated from protobuf field: repeated weft.admin.v1.LedgerEvent events = 7
+     */
+    events: LedgerEvent[];
+}
+/**
+ * @generated from protobuf message weft.admin.v1.UpdatesResponse
+ */
+export interface UpdatesResponse {
+    /**
+     * @generated from protobuf field: repeated weft.admin.v1.LedgerTransaction transactions = 1
+     */
+    transactions: LedgerTransaction[];
+    /**
+     * The begin_offset of the next page: the last transaction's offset after a full page, else the durable end.
+     *
+     * @generated from protobuf field: int64 next_begin_offset = 2
+     */
+    nextBeginOffset: bigint;
+}
 // @generated message type with reflection information, may provide speed optimized methods
 class SynchronizerConnection$Type extends MessageType<SynchronizerConnection> {
     constructor() {
@@ -1655,6 +1856,540 @@ class ActiveContractsResponse$Type extends MessageType<ActiveContractsResponse> 
  * @generated MessageType for protobuf message weft.admin.v1.ActiveContractsResponse
  */
 export const ActiveContractsResponse = new ActiveContractsResponse$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class UpdatesRequest$Type extends MessageType<UpdatesRequest> {
+    constructor() {
+        super("weft.admin.v1.UpdatesRequest", [
+            { no: 1, name: "party", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 2, name: "begin_offset", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
+            { no: 3, name: "limit", kind: "scalar", T: 13 /*ScalarType.UINT32*/ }
+        ]);
+    }
+    create(value?: PartialMessage<UpdatesRequest>): UpdatesRequest {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.party = "";
+        message.beginOffset = 0n;
+        message.limit = 0;
+        if (value !== undefined)
+            reflectionMergePartial<UpdatesRequest>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: UpdatesRequest): UpdatesRequest {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* string party */ 1:
+                    message.party = reader.string();
+                    break;
+                case /* int64 begin_offset */ 2:
+                    message.beginOffset = reader.int64().toBigInt();
+                    break;
+                case /* uint32 limit */ 3:
+                    message.limit = reader.uint32();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: UpdatesRequest, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* string party = 1; */
+        if (message.party !== "")
+            writer.tag(1, WireType.LengthDelimited).string(message.party);
+        /* int64 begin_offset = 2; */
+        if (message.beginOffset !== 0n)
+            writer.tag(2, WireType.Varint).int64(message.beginOffset);
+        /* uint32 limit = 3; */
+        if (message.limit !== 0)
+            writer.tag(3, WireType.Varint).uint32(message.limit);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.UpdatesRequest
+ */
+export const UpdatesRequest = new UpdatesRequest$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class CreatedEvent$Type extends MessageType<CreatedEvent> {
+    constructor() {
+        super("weft.admin.v1.CreatedEvent", [
+            { no: 1, name: "contract_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 2, name: "template_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 3, name: "package_name", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 4, name: "argument_json", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 5, name: "signatories", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ },
+            { no: 6, name: "observers", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ }
+        ]);
+    }
+    create(value?: PartialMessage<CreatedEvent>): CreatedEvent {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.contractId = "";
+        message.templateId = "";
+        message.packageName = "";
+        message.argumentJson = "";
+        message.signatories = [];
+        message.observers = [];
+        if (value !== undefined)
+            reflectionMergePartial<CreatedEvent>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: CreatedEvent): CreatedEvent {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* string contract_id */ 1:
+                    message.contractId = reader.string();
+                    break;
+                case /* string template_id */ 2:
+                    message.templateId = reader.string();
+                    break;
+                case /* string package_name */ 3:
+                    message.packageName = reader.string();
+                    break;
+                case /* string argument_json */ 4:
+                    message.argumentJson = reader.string();
+                    break;
+                case /* repeated string signatories */ 5:
+                    message.signatories.push(reader.string());
+                    break;
+                case /* repeated string observers */ 6:
+                    message.observers.push(reader.string());
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: CreatedEvent, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* string contract_id = 1; */
+        if (message.contractId !== "")
+            writer.tag(1, WireType.LengthDelimited).string(message.contractId);
+        /* string template_id = 2; */
+        if (message.templateId !== "")
+            writer.tag(2, WireType.LengthDelimited).string(message.templateId);
+        /* string package_name = 3; */
+        if (message.packageName !== "")
+            writer.tag(3, WireType.LengthDelimited).string(message.packageName);
+        /* string argument_json = 4; */
+        if (message.argumentJson !== "")
+            writer.tag(4, WireType.LengthDelimited).string(message.argumentJson);
+        /* repeated string signatories = 5; */
+        for (let i = 0; i < message.signatories.length; i++)
+            writer.tag(5, WireType.LengthDelimited).string(message.signatories[i]);
+        /* repeated string observers = 6; */
+        for (let i = 0; i < message.observers.length; i++)
+            writer.tag(6, WireType.LengthDelimited).string(message.observers[i]);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.CreatedEvent
+ */
+export const CreatedEvent = new CreatedEvent$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class ExercisedEvent$Type extends MessageType<ExercisedEvent> {
+    constructor() {
+        super("weft.admin.v1.ExercisedEvent", [
+            { no: 1, name: "contract_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 2, name: "template_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 3, name: "interface_id", kind: "scalar", opt: true, T: 9 /*ScalarType.STRING*/ },
+            { no: 4, name: "choice", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 5, name: "choice_argument_json", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 6, name: "acting_parties", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ },
+            { no: 7, name: "consuming", kind: "scalar", T: 8 /*ScalarType.BOOL*/ },
+            { no: 8, name: "result_json", kind: "scalar", opt: true, T: 9 /*ScalarType.STRING*/ }
+        ]);
+    }
+    create(value?: PartialMessage<ExercisedEvent>): ExercisedEvent {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.contractId = "";
+        message.templateId = "";
+        message.choice = "";
+        message.choiceArgumentJson = "";
+        message.actingParties = [];
+        message.consuming = false;
+        if (value !== undefined)
+            reflectionMergePartial<ExercisedEvent>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: ExercisedEvent): ExercisedEvent {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* string contract_id */ 1:
+                    message.contractId = reader.string();
+                    break;
+                case /* string template_id */ 2:
+                    message.templateId = reader.string();
+                    break;
+                case /* optional string interface_id */ 3:
+                    message.interfaceId = reader.string();
+                    break;
+                case /* string choice */ 4:
+                    message.choice = reader.string();
+                    break;
+                case /* string choice_argument_json */ 5:
+                    message.choiceArgumentJson = reader.string();
+                    break;
+                case /* repeated string acting_parties */ 6:
+                    message.actingParties.push(reader.string());
+                    break;
+                case /* bool consuming */ 7:
+                    message.consuming = reader.bool();
+                    break;
+                case /* optional string result_json */ 8:
+                    message.resultJson = reader.string();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: ExercisedEvent, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* string contract_id = 1; */
+        if (message.contractId !== "")
+            writer.tag(1, WireType.LengthDelimited).string(message.contractId);
+        /* string template_id = 2; */
+        if (message.templateId !== "")
+            writer.tag(2, WireType.LengthDelimited).string(message.templateId);
+        /* optional string interface_id = 3; */
+        if (message.interfaceId !== undefined)
+            writer.tag(3, WireType.LengthDelimited).string(message.interfaceId);
+        /* string choice = 4; */
+        if (message.choice !== "")
+            writer.tag(4, WireType.LengthDelimited).string(message.choice);
+        /* string choice_argument_json = 5; */
+        if (message.choiceArgumentJson !== "")
+            writer.tag(5, WireType.LengthDelimited).string(message.choiceArgumentJson);
+        /* repeated string acting_parties = 6; */
+        for (let i = 0; i < message.actingParties.length; i++)
+            writer.tag(6, WireType.LengthDelimited).string(message.actingParties[i]);
+        /* bool consuming = 7; */
+        if (message.consuming !== false)
+            writer.tag(7, WireType.Varint).bool(message.consuming);
+        /* optional string result_json = 8; */
+        if (message.resultJson !== undefined)
+            writer.tag(8, WireType.LengthDelimited).string(message.resultJson);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.ExercisedEvent
+ */
+export const ExercisedEvent = new ExercisedEvent$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class ArchivedEvent$Type extends MessageType<ArchivedEvent> {
+    constructor() {
+        super("weft.admin.v1.ArchivedEvent", [
+            { no: 1, name: "contract_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 2, name: "template_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
+        ]);
+    }
+    create(value?: PartialMessage<ArchivedEvent>): ArchivedEvent {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.contractId = "";
+        message.templateId = "";
+        if (value !== undefined)
+            reflectionMergePartial<ArchivedEvent>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: ArchivedEvent): ArchivedEvent {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* string contract_id */ 1:
+                    message.contractId = reader.string();
+                    break;
+                case /* string template_id */ 2:
+                    message.templateId = reader.string();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: ArchivedEvent, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* string contract_id = 1; */
+        if (message.contractId !== "")
+            writer.tag(1, WireType.LengthDelimited).string(message.contractId);
+        /* string template_id = 2; */
+        if (message.templateId !== "")
+            writer.tag(2, WireType.LengthDelimited).string(message.templateId);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.ArchivedEvent
+ */
+export const ArchivedEvent = new ArchivedEvent$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class LedgerEvent$Type extends MessageType<LedgerEvent> {
+    constructor() {
+        super("weft.admin.v1.LedgerEvent", [
+            { no: 1, name: "node_id", kind: "scalar", T: 5 /*ScalarType.INT32*/ },
+            { no: 2, name: "created", kind: "message", oneof: "event", T: () => CreatedEvent },
+            { no: 3, name: "exercised", kind: "message", oneof: "event", T: () => ExercisedEvent },
+            { no: 4, name: "archived", kind: "message", oneof: "event", T: () => ArchivedEvent }
+        ]);
+    }
+    create(value?: PartialMessage<LedgerEvent>): LedgerEvent {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.nodeId = 0;
+        message.event = { oneofKind: undefined };
+        if (value !== undefined)
+            reflectionMergePartial<LedgerEvent>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: LedgerEvent): LedgerEvent {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* int32 node_id */ 1:
+                    message.nodeId = reader.int32();
+                    break;
+                case /* weft.admin.v1.CreatedEvent created */ 2:
+                    message.event = {
+                        oneofKind: "created",
+                        created: CreatedEvent.internalBinaryRead(reader, reader.uint32(), options, (message.event as any).created)
+                    };
+                    break;
+                case /* weft.admin.v1.ExercisedEvent exercised */ 3:
+                    message.event = {
+                        oneofKind: "exercised",
+                        exercised: ExercisedEvent.internalBinaryRead(reader, reader.uint32(), options, (message.event as any).exercised)
+                    };
+                    break;
+                case /* weft.admin.v1.ArchivedEvent archived */ 4:
+                    message.event = {
+                        oneofKind: "archived",
+                        archived: ArchivedEvent.internalBinaryRead(reader, reader.uint32(), options, (message.event as any).archived)
+                    };
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: LedgerEvent, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* int32 node_id = 1; */
+        if (message.nodeId !== 0)
+            writer.tag(1, WireType.Varint).int32(message.nodeId);
+        /* weft.admin.v1.CreatedEvent created = 2; */
+        if (message.event.oneofKind === "created")
+            CreatedEvent.internalBinaryWrite(message.event.created, writer.tag(2, WireType.LengthDelimited).fork(), options).join();
+        /* weft.admin.v1.ExercisedEvent exercised = 3; */
+        if (message.event.oneofKind === "exercised")
+            ExercisedEvent.internalBinaryWrite(message.event.exercised, writer.tag(3, WireType.LengthDelimited).fork(), options).join();
+        /* weft.admin.v1.ArchivedEvent archived = 4; */
+        if (message.event.oneofKind === "archived")
+            ArchivedEvent.internalBinaryWrite(message.event.archived, writer.tag(4, WireType.LengthDelimited).fork(), options).join();
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.LedgerEvent
+ */
+export const LedgerEvent = new LedgerEvent$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class LedgerTransaction$Type extends MessageType<LedgerTransaction> {
+    constructor() {
+        super("weft.admin.v1.LedgerTransaction", [
+            { no: 1, name: "offset", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
+            { no: 2, name: "update_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 3, name: "command_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 4, name: "workflow_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 5, name: "record_time", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
+            { no: 6, name: "ledger_time", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
+            { no: 7, name: "events", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => LedgerEvent }
+        ]);
+    }
+    create(value?: PartialMessage<LedgerTransaction>): LedgerTransaction {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.offset = 0n;
+        message.updateId = "";
+        message.commandId = "";
+        message.workflowId = "";
+        message.recordTime = 0n;
+        message.ledgerTime = 0n;
+        message.events = [];
+        if (value !== undefined)
+            reflectionMergePartial<LedgerTransaction>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: LedgerTransaction): LedgerTransaction {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* int64 offset */ 1:
+                    message.offset = reader.int64().toBigInt();
+                    break;
+                case /* string update_id */ 2:
+                    message.updateId = reader.string();
+                    break;
+                case /* string command_id */ 3:
+                    message.commandId = reader.string();
+                    break;
+                case /* string workflow_id */ 4:
+                    message.workflowId = reader.string();
+                    break;
+                case /* int64 record_time */ 5:
+                    message.recordTime = reader.int64().toBigInt();
+                    break;
+                case /* int64 ledger_time */ 6:
+                    message.ledgerTime = reader.int64().toBigInt();
+                    break;
+                case /* repeated weft.admin.v1.LedgerEvent events */ 7:
+                    message.events.push(LedgerEvent.internalBinaryRead(reader, reader.uint32(), options));
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: LedgerTransaction, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* int64 offset = 1; */
+        if (message.offset !== 0n)
+            writer.tag(1, WireType.Varint).int64(message.offset);
+        /* string update_id = 2; */
+        if (message.updateId !== "")
+            writer.tag(2, WireType.LengthDelimited).string(message.updateId);
+        /* string command_id = 3; */
+        if (message.commandId !== "")
+            writer.tag(3, WireType.LengthDelimited).string(message.commandId);
+        /* string workflow_id = 4; */
+        if (message.workflowId !== "")
+            writer.tag(4, WireType.LengthDelimited).string(message.workflowId);
+        /* int64 record_time = 5; */
+        if (message.recordTime !== 0n)
+            writer.tag(5, WireType.Varint).int64(message.recordTime);
+        /* int64 ledger_time = 6; */
+        if (message.ledgerTime !== 0n)
+            writer.tag(6, WireType.Varint).int64(message.ledgerTime);
+        /* repeated weft.admin.v1.LedgerEvent events = 7; */
+        for (let i = 0; i < message.events.length; i++)
+            LedgerEvent.internalBinaryWrite(message.events[i], writer.tag(7, WireType.LengthDelimited).fork(), options).join();
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.LedgerTransaction
+ */
+export const LedgerTransaction = new LedgerTransaction$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class UpdatesResponse$Type extends MessageType<UpdatesResponse> {
+    constructor() {
+        super("weft.admin.v1.UpdatesResponse", [
+            { no: 1, name: "transactions", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => LedgerTransaction },
+            { no: 2, name: "next_begin_offset", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ }
+        ]);
+    }
+    create(value?: PartialMessage<UpdatesResponse>): UpdatesResponse {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.transactions = [];
+        message.nextBeginOffset = 0n;
+        if (value !== undefined)
+            reflectionMergePartial<UpdatesResponse>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: UpdatesResponse): UpdatesResponse {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* repeated weft.admin.v1.LedgerTransaction transactions */ 1:
+                    message.transactions.push(LedgerTransaction.internalBinaryRead(reader, reader.uint32(), options));
+                    break;
+                case /* int64 next_begin_offset */ 2:
+                    message.nextBeginOffset = reader.int64().toBigInt();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: UpdatesResponse, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* repeated weft.admin.v1.LedgerTransaction transactions = 1; */
+        for (let i = 0; i < message.transactions.length; i++)
+            LedgerTransaction.internalBinaryWrite(message.transactions[i], writer.tag(1, WireType.LengthDelimited).fork(), options).join();
+        /* int64 next_begin_offset = 2; */
+        if (message.nextBeginOffset !== 0n)
+            writer.tag(2, WireType.Varint).int64(message.nextBeginOffset);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.UpdatesResponse
+ */
+export const UpdatesResponse = new UpdatesResponse$Type();
 /**
  * @generated ServiceType for protobuf service weft.admin.v1.ParticipantAdminService
  */
@@ -1667,5 +2402,6 @@ export const ParticipantAdminService = new ServiceType("weft.admin.v1.Participan
     { name: "ListDars", options: {}, I: ListDarsRequest, O: ListDarsResponse },
     { name: "Ping", options: {}, I: PingRequest, O: PingResponse },
     { name: "Submit", options: {}, I: SubmitRequest, O: SubmitResponse },
-    { name: "ActiveContracts", options: {}, I: ActiveContractsRequest, O: ActiveContractsResponse }
+    { name: "ActiveContracts", options: {}, I: ActiveContractsRequest, O: ActiveContractsResponse },
+    { name: "Updates", options: {}, I: UpdatesRequest, O: UpdatesResponse }
 ]);
