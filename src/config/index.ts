@@ -31,6 +31,7 @@ export {
   formatProblems,
   type Infer,
   integer,
+  list,
   ObjectSchema,
   OptionalSchema,
   object,

@@ -4,6 +4,7 @@ import {
   type ConfigProblem,
   camelCase,
   integer,
+  list,
   object,
   objectIgnoring,
   oneOf,
@@ -150,6 +151,27 @@ describe('record', () => {
     expect(problems(nodes, { alice: { port: 'x' }, 'Bad Name': { port: 1 } }, 'weft.participants')).toEqual([
       { path: 'weft.participants.alice.port', message: "expected an integer in 0..65535, got 'x'" },
       { path: 'weft.participants."Bad Name"', message: 'name must be lowercase letters or digits' },
+    ]);
+  });
+});
+
+describe('list', () => {
+  it('decodes every item, reports each bad one by index, and enforces the minimum length', () => {
+    const endpoints = list(string(), { min: 1, single: true });
+    expect(value(endpoints, ['https://a:1', 'https://b:2'])).toEqual(['https://a:1', 'https://b:2']);
+    expect(value(endpoints, 'https://a:1')).toEqual(['https://a:1']);
+    expect(problems(endpoints, [], 'endpoints')).toEqual([
+      {
+        path: 'endpoints',
+        message: 'expected a list of at least 1 item(s), each a non-empty string, got a list',
+      },
+    ]);
+    expect(problems(list(port()), [1, 'x', {}], 'ports')).toEqual([
+      { path: 'ports[1]', message: "expected an integer in 0..65535, got 'x'" },
+      { path: 'ports[2]', message: 'expected an integer in 0..65535, got an object' },
+    ]);
+    expect(problems(list(port()), 3, 'ports')).toEqual([
+      { path: 'ports', message: 'expected a list, each an integer in 0..65535, got the number 3' },
     ]);
   });
 });

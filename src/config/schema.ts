@@ -316,6 +316,44 @@ export function record<T>(
   return new RecordSchema(value, key);
 }
 
+class ListSchema<T> extends Schema<readonly T[]> {
+  readonly expected: string;
+
+  constructor(
+    private readonly item: Schema<T>,
+    private readonly min: number,
+    private readonly single: boolean,
+  ) {
+    super();
+    const each = `each ${item.expected}`;
+    this.expected = min > 0 ? `a list of at least ${min} item(s), ${each}` : `a list, ${each}`;
+  }
+
+  decode(value: unknown, path: string, problems: Problems): Decoded<readonly T[]> {
+    const items = this.single && !Array.isArray(value) && value !== undefined ? [value] : value;
+    if (!Array.isArray(items) || items.length < this.min) return this.mismatch(value, path, problems);
+    const out: T[] = [];
+    let valid = true;
+    items.forEach((raw, i) => {
+      const decoded = this.item.decode(raw, `${path}[${i}]`, problems);
+      if (decoded === INVALID) valid = false;
+      else out.push(decoded);
+    });
+    return valid ? out : INVALID;
+  }
+}
+
+/**
+ * A list of values of one schema, at least `min` long. With `single`, one value stands for a list of one
+ * (`endpoints = "https://…"` as well as `endpoints = [ … ]`).
+ */
+export function list<T>(
+  item: Schema<T>,
+  options: { readonly min?: number; readonly single?: boolean } = {},
+): Schema<readonly T[]> {
+  return new ListSchema(item, options.min ?? 0, options.single ?? false);
+}
+
 type Variants = Readonly<Record<string, ObjectSchema<Shape>>>;
 
 export type TaggedOutput<K extends string, V extends Variants> = {

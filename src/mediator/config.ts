@@ -4,11 +4,10 @@ import {
   formatProblems,
   type Infer,
   integer,
+  list,
   nodeSchema,
   object,
   optional,
-  type Problems,
-  Schema,
   string,
   withDefault,
 } from '../config/index.js';
@@ -41,25 +40,12 @@ export const mediatorSectionSchema = object({
 export type MediatorSettings = Infer<typeof mediatorSectionSchema>;
 
 /** A non-empty list of endpoint URLs; a single string is a list of one (`endpoints = ${SEQUENCER_URL}`). */
-export class EndpointsSchema extends Schema<readonly string[]> {
-  readonly expected = 'a non-empty list of endpoint URLs';
-  readonly #url = string();
-
-  decode(value: unknown, path: string, problems: Problems): ReturnType<Schema<readonly string[]>['decode']> {
-    const items = typeof value === 'string' ? [value] : value;
-    if (!Array.isArray(items) || items.length === 0) return this.mismatch(value, path, problems);
-    const decoded = items.map((item, i) => this.#url.decode(item, `${path}[${i}]`, problems));
-    const bad = decoded.find((d) => typeof d !== 'string');
-    return bad === undefined ? (decoded as string[]) : bad;
-  }
-}
-
 /**
  * How a member node reaches its synchronizer's sequencer: several endpoints of one sequencer fail over
  * (`connect_multi`); `trust-collection-file` is a PEM root CA for https endpoints instead of the public CAs.
  */
 export const sequencerConnectionSchema = object({
-  endpoints: new EndpointsSchema(),
+  endpoints: list(string(), { min: 1, single: true }),
   'trust-collection-file': optional(string()),
   /** Allow plaintext (http://) to a non-loopback host (a TLS-terminating proxy in between). */
   insecure: withDefault(boolean(), false),
