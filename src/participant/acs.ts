@@ -7,8 +7,11 @@ export interface KnownContract {
   readonly stakeholders: Set<Party>;
   /** Hosted parties that may use it: its hosted stakeholders and the hosted parties it was divulged to. */
   readonly readers: Set<Party>;
-  /** The offset of the transaction that created it here (undefined when it was only divulged). */
-  readonly createdOffset: bigint | undefined;
+  /**
+   * The offset of the transaction that created it here: undefined when it was only divulged, or while that
+   * transaction waits for its turn in record order.
+   */
+  createdOffset: bigint | undefined;
 }
 
 /**

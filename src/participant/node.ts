@@ -841,14 +841,22 @@ export class ParticipantNode {
     return (await this.store.completions(after, this.journal.durableOffset, 10_000)).map(completionOf);
   }
 
-  /** The active contracts `party` is a stakeholder of, as of the returned offset. */
+  /**
+   * The active contracts `party` is a stakeholder of, as of the returned offset: the in-memory set without the
+   * effects of transactions decided but still held back in record order.
+   */
   async activeContracts(party: string): Promise<{ offset: bigint; contracts: ActiveContract[] }> {
     await this.journal.flush();
+    const held = this.#connection?.processor.unpublished();
+    const contracts = held
+      ? [
+          ...this.acs.ofParty(party).filter((c) => !held.created.has(c.contract.contractId.coid)),
+          ...held.archived.filter((c) => c.stakeholders.has(party)),
+        ].sort((a, b) => Number((a.createdOffset ?? 0n) - (b.createdOffset ?? 0n)))
+      : this.acs.ofParty(party);
     return {
       offset: this.journal.durableOffset,
-      contracts: this.acs
-        .ofParty(party)
-        .map((c) => ({ contract: c.contract, createdOffset: c.createdOffset })),
+      contracts: contracts.map((c) => ({ contract: c.contract, createdOffset: c.createdOffset })),
     };
   }
 

@@ -41,7 +41,7 @@ import {
 } from '../protocol/index.js';
 import type { ReceivedEvent, SendHandle, SendRequest } from '../sequencer/index.js';
 import type { TopologyProcessor, TopologySnapshot } from '../topology/index.js';
-import type { ActiveContracts } from './acs.js';
+import type { ActiveContracts, KnownContract } from './acs.js';
 import { encodeContract } from './contracts.js';
 import { ParticipantErrors } from './errors.js';
 import type { Journal } from './journal.js';
@@ -85,6 +85,25 @@ interface PendingRequest {
   /** Hosted parties among the request's informees, at the request's topology. */
   readonly hosted: ReadonlySet<Party>;
   readonly locked: readonly string[];
+}
+
+/**
+ * A decision waiting for its turn in record order (Canton's RecordOrderPublisher): it is published, and gets its
+ * offset, once every earlier request is decided.
+ */
+interface Held {
+  readonly recordTime: bigint;
+  readonly publish: () => void;
+  /** Contracts an approved transaction created here, already in the active contract set (without an offset). */
+  readonly created?: readonly KnownContract[];
+  /** Contracts it archived, already gone from the active contract set. */
+  readonly archived?: readonly KnownContract[];
+}
+
+/** What decided but unpublished transactions did to the active contracts. */
+export interface Unpublished {
+  readonly created: ReadonlySet<string>;
+  readonly archived: readonly KnownContract[];
 }
 
 export interface Committed {
@@ -134,7 +153,8 @@ const hex = (h: Hash) => h.toHex();
  * The transaction protocol of one synchronizer connection, fed the sequenced events in order: topology
  * broadcasts, receipts of this participant's own submissions, confirmation requests (Phase 3: decrypt, check,
  * detect conflicts and lock in event order; model conformance and the responses are pipelined), verdicts (Phase 7:
- * commit or roll back) and local timeouts.
+ * commit or roll back) and local timeouts. Decisions change the active contracts and locks at once (conflict
+ * detection needs them), but are published (offsets, updates, completions) in record order.
  */
 export class ProtocolProcessor {
   readonly #o: ProtocolOptions;
@@ -146,6 +166,8 @@ export class ProtocolProcessor {
   readonly #commandsByRequest = new Map<bigint, InFlightCommand>();
   #lastHandled: { counter: bigint; timestamp: bigint } | undefined;
   #validations = new Set<Promise<void>>();
+  /** Decisions held back behind an undecided earlier request. */
+  #held: Held[] = [];
 
   constructor(options: ProtocolOptions, resumeAfter: { counter: bigint; timestamp: bigint } | undefined) {
     this.#o = options;
@@ -170,6 +192,17 @@ export class ProtocolProcessor {
 
   untrack(messageId: string): void {
     this.#commands.delete(messageId);
+  }
+
+  /** The effects of decided transactions not published yet (an active contract snapshot at the ledger end). */
+  unpublished(): Unpublished {
+    const created = new Set(
+      this.#held.flatMap((h) => h.created ?? []).map((c) => c.contract.contractId.coid),
+    );
+    const archived = this.#held
+      .flatMap((h) => h.archived ?? [])
+      .filter((c) => !created.has(c.contract.contractId.coid));
+    return { created, archived };
   }
 
   /** Waits for the validations in flight (tests and shutdown). */
@@ -210,9 +243,27 @@ export class ProtocolProcessor {
     for (const result of results) this.#onResult(ts, result);
     this.#timeouts(ts);
     if (ts > this.#decidedUntil) this.#decided.clear();
+    this.#publishInOrder();
     this.#lastHandled = { counter: event.counter, timestamp: ts };
     this.#o.journal.setCursor(this.#cleanCursor());
     if (this.#o.journal.queued > this.#o.maxQueued) await this.#o.journal.flush();
+  }
+
+  /**
+   * Publishes the held decisions older than the oldest undecided request, by record time. A decision made after
+   * others were published has a later record time (its request was undecided then, or came later), so offsets
+   * grow with record time. The clean cursor needs no help: anything held stays behind an undecided request,
+   * which keeps the cursor before itself, so a crash replays what is held.
+   */
+  #publishInOrder(): void {
+    if (this.#held.length === 0) return;
+    // Requests enter #pending in event order: the first is the oldest.
+    const oldest = this.#pending.keys().next().value;
+    const ready = (h: Held) => oldest === undefined || h.recordTime < oldest;
+    const now = this.#held.filter(ready).sort((a, b) => (a.recordTime < b.recordTime ? -1 : 1));
+    if (now.length === 0) return;
+    this.#held = this.#held.filter((h) => !ready(h));
+    for (const h of now) h.publish();
   }
 
   #cleanCursor(): WriteBatch['cursor'] {
@@ -230,9 +281,12 @@ export class ProtocolProcessor {
     const cmd = this.#commands.get(event.messageId!);
     if (!cmd) return;
     if (event.error) {
-      this.#write(
-        this.#completion(cmd, event.timestamp, { code: event.error.code, reason: event.error.reason }),
-      );
+      const failure = { code: event.error.code, reason: event.error.reason };
+      this.#take(cmd);
+      this.#held.push({
+        recordTime: event.timestamp,
+        publish: () => this.#write(this.#completion(cmd, event.timestamp, failure)),
+      });
       return;
     }
     cmd.requestId = event.timestamp;
@@ -241,9 +295,22 @@ export class ProtocolProcessor {
     this.#commandsByRequest.set(event.timestamp, cmd);
   }
 
+  /** Takes a decided command out of flight (its completion follows when published). */
+  #take(cmd: InFlightCommand): void {
+    this.#commands.delete(cmd.messageId);
+    if (cmd.requestId !== undefined) this.#commandsByRequest.delete(cmd.requestId);
+  }
+
+  /** The command of a decided request, taken out of flight. */
+  #takeOf(requestId: bigint): InFlightCommand | undefined {
+    const cmd = this.#commandsByRequest.get(requestId);
+    if (cmd) this.#take(cmd);
+    return cmd;
+  }
+
   /**
-   * A command's completion: a success at its transaction's offset, or a failure at a new offset. `report` runs
-   * once it is durable.
+   * A command's completion (when it is published): a success at its transaction's offset, or a failure at a new
+   * offset. `onCompletion` runs once it is durable.
    */
   #completion(
     cmd: InFlightCommand,
@@ -251,8 +318,6 @@ export class ProtocolProcessor {
     failure: { code: string; reason: string } | undefined,
     success?: { offset: bigint; updateId: string },
   ): Effects {
-    this.#commands.delete(cmd.messageId);
-    if (cmd.requestId !== undefined) this.#commandsByRequest.delete(cmd.requestId);
     const offset = success?.offset ?? this.#o.nextOffset();
     const completion: CompletionRow = {
       offset,
@@ -488,15 +553,22 @@ export class ProtocolProcessor {
   ): void {
     this.#finish(pending);
     this.#o.metrics.requests.inc({ outcome });
-    const cmd = this.#commandsByRequest.get(pending.requestId);
+    const cmd = this.#takeOf(pending.requestId);
     const request = { requestId: pending.requestId, rootHash: hex(pending.rootHash), outcome, decidedAt: ts };
-    this.#write(
-      { fill: (b) => b.requests.push(request) },
-      cmd && this.#completion(cmd, pending.requestId, failure),
-    );
+    this.#held.push({
+      recordTime: pending.requestId,
+      publish: () =>
+        this.#write(
+          { fill: (b) => b.requests.push(request) },
+          cmd && this.#completion(cmd, pending.requestId, failure),
+        ),
+    });
   }
 
-  /** Phase 7: the approved transaction's effects on the contracts, its update, and the submitter's completion. */
+  /**
+   * Phase 7: the approved transaction's effects on the active contracts at once (later requests are checked
+   * against them); its stored effects, update and the submitter's completion when it is published.
+   */
   #commit(pending: PendingRequest, request: OpenedRequest, ts: bigint): void {
     const o = this.#o;
     this.#finish(pending);
@@ -504,85 +576,97 @@ export class ProtocolProcessor {
     const tx = request.assembled.transaction;
     const ledgerTime = request.participantMetadata.ledgerTime;
     const info = blindingInfo(tx);
-    const offset = o.nextOffset();
     const updateId = hex(pending.rootHash);
     const hostedOf = (parties: Iterable<Party>) => [...parties].filter((p) => pending.hosted.has(p));
-    const contracts: WriteBatch['contracts'] = [];
-    const contractParties: WriteBatch['contractParties'] = [];
-    const remember = (
-      c: FatContract,
-      stakeholders: readonly Party[],
-      readers: readonly Party[],
-      createdOffset: bigint | undefined,
-    ) => {
-      o.acs.add(c, stakeholders, readers, createdOffset);
-      contracts.push({
-        contractId: c.contractId.coid,
-        templateId: showIdentifier(c.templateId),
-        contract: encodeContract(c),
-        createdAt: c.createdAt!,
-        createdOffset,
-      });
-      for (const p of readers) {
-        contractParties.push({
-          party: p,
-          contractId: c.contractId.coid,
-          stakeholder: stakeholders.includes(p),
-        });
-      }
-    };
+    const known: { c: FatContract; stakeholders: readonly Party[]; readers: readonly Party[] }[] = [];
+    const created: KnownContract[] = [];
     const effects = netEffects(tx);
     for (const [id, node] of effects.created) {
       const stakeholders = hostedOf(node.stakeholders);
       const readers = [...new Set([...stakeholders, ...hostedOf(info.disclosure.get(id) ?? [])])];
-      if (readers.length > 0) remember(createdContract(node, ledgerTime), stakeholders, readers, offset);
+      if (readers.length === 0) continue;
+      const c = createdContract(node, ledgerTime);
+      o.acs.add(c, stakeholders, readers, undefined);
+      created.push(o.acs.get(c.contractId.coid)!);
+      known.push({ c, stakeholders, readers });
     }
     // Contracts divulged to hosted parties (fetched or exercised in their view) become usable by them.
+    const divulged: typeof known = [];
     for (const view of request.views) {
       for (const c of view.data.inputs) {
         const coid = c.contractId.coid;
         if (effects.archived.includes(coid) || effects.touched.has(coid)) continue;
         const divulgees = hostedOf(info.divulgence.get(coid) ?? []);
-        if (divulgees.length > 0) remember(c, [], divulgees, undefined);
+        if (divulgees.length === 0) continue;
+        o.acs.add(c, [], divulgees, undefined);
+        divulged.push({ c, stakeholders: [], readers: divulgees });
       }
     }
-    for (const coid of effects.archived) o.acs.archive(coid);
+    const archived: KnownContract[] = [];
+    for (const coid of effects.archived) {
+      const k = o.acs.get(coid);
+      if (k) archived.push(k);
+      o.acs.archive(coid);
+    }
     const witnesses = new Set<Party>();
     for (const w of info.disclosure.values()) for (const p of hostedOf(w)) witnesses.add(p);
     const parties = [...witnesses].sort();
     const submitter = request.submitter;
     const mine = submitter?.submittingParticipant === String(o.participantId);
-    const cmd = this.#commandsByRequest.get(pending.requestId);
-    this.#write(
-      {
-        offset,
-        fill: (b) => {
-          b.contracts.push(...contracts);
-          b.contractParties.push(...contractParties);
-          for (const coid of effects.archived) b.archivals.push({ contractId: coid, offset });
-          b.updates.push({
-            offset,
-            updateId,
-            requestId: pending.requestId,
-            ledgerTime,
-            workflowId: request.participantMetadata.workflowId,
-            transaction: encodeTransaction(tx),
-            submission:
-              mine && submitter ? { commandId: submitter.commandId, actAs: submitter.actAs } : undefined,
-            parties,
-          });
-          b.requests.push({
-            requestId: pending.requestId,
-            rootHash: updateId,
-            outcome: 'approved',
-            decidedAt: ts,
-          });
+    const cmd = this.#takeOf(pending.requestId);
+    const publish = () => {
+      const offset = o.nextOffset();
+      for (const k of created) k.createdOffset ??= offset;
+      const rows = (list: typeof known, createdOffset: bigint | undefined) =>
+        list.map(({ c, stakeholders, readers }) => ({
+          contract: {
+            contractId: c.contractId.coid,
+            templateId: showIdentifier(c.templateId),
+            contract: encodeContract(c),
+            createdAt: c.createdAt!,
+            createdOffset,
+          },
+          parties: readers.map((p) => ({
+            party: p,
+            contractId: c.contractId.coid,
+            stakeholder: stakeholders.includes(p),
+          })),
+        }));
+      const stored = [...rows(known, offset), ...rows(divulged, undefined)];
+      this.#write(
+        {
+          offset,
+          fill: (b) => {
+            for (const r of stored) {
+              b.contracts.push(r.contract);
+              b.contractParties.push(...r.parties);
+            }
+            for (const coid of effects.archived) b.archivals.push({ contractId: coid, offset });
+            b.updates.push({
+              offset,
+              updateId,
+              requestId: pending.requestId,
+              ledgerTime,
+              workflowId: request.participantMetadata.workflowId,
+              transaction: encodeTransaction(tx),
+              submission:
+                mine && submitter ? { commandId: submitter.commandId, actAs: submitter.actAs } : undefined,
+              parties,
+            });
+            b.requests.push({
+              requestId: pending.requestId,
+              rootHash: updateId,
+              outcome: 'approved',
+              decidedAt: ts,
+            });
+          },
+          durable: () =>
+            o.onCommitted({ offset, updateId, requestId: pending.requestId, opened: request, parties }),
         },
-        durable: () =>
-          o.onCommitted({ offset, updateId, requestId: pending.requestId, opened: request, parties }),
-      },
-      cmd && this.#completion(cmd, pending.requestId, undefined, { offset, updateId }),
-    );
+        cmd && this.#completion(cmd, pending.requestId, undefined, { offset, updateId }),
+      );
+    };
+    this.#held.push({ recordTime: pending.requestId, publish, created, archived });
   }
 
   /** Requests past their decision time without a verdict are rejected; sends past their deadline failed. */
@@ -602,12 +686,12 @@ export class ProtocolProcessor {
     }
     for (const cmd of [...this.#commands.values()]) {
       if (cmd.requestId === undefined && cmd.maxSequencingTime < ts) {
-        this.#write(
-          this.#completion(cmd, ts, {
-            code: ParticipantErrors.SUBMISSION_NOT_SEQUENCED.code,
-            reason: `the request of command ${cmd.commandId} was not sequenced before ${cmd.maxSequencingTime}`,
-          }),
-        );
+        const failure = {
+          code: ParticipantErrors.SUBMISSION_NOT_SEQUENCED.code,
+          reason: `the request of command ${cmd.commandId} was not sequenced before ${cmd.maxSequencingTime}`,
+        };
+        this.#take(cmd);
+        this.#held.push({ recordTime: ts, publish: () => this.#write(this.#completion(cmd, ts, failure)) });
       }
     }
   }

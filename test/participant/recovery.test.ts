@@ -188,3 +188,77 @@ describe('a confirmer that never answers', () => {
     ]);
   });
 });
+
+describe('verdicts that arrive out of request order', () => {
+  it('publish updates and completions in record order: the later request waits for the earlier', async () => {
+    net = await participantTestNetwork({ seed: 'participant-record-order' });
+    const p1 = (await net.startParticipant('p1')).node;
+    let second = await net.startParticipant('p2');
+    const alice = await p1.allocateParty('alice');
+    const bob = await second.node.allocateParty('bob');
+    const pingOf = (id: string, initiator: string, responder: string) => ({
+      CreateCommand: { templateId: PING_TEMPLATE, createArguments: { id, initiator, responder } },
+    });
+    const created = ok(
+      await second.node.submit({ commands: [pingOf('x', bob, alice)], actAs: [bob], commandId: 'ping' }),
+    );
+    await until('alice sees the ping', async () =>
+      (await p1.updatesUpTo(alice)).some((u) => u.updateId === created.updateId),
+    );
+    const ping = (await createdIn(p1, alice, created.updateId!))[0]!;
+    const approvals = async () =>
+      (await p1.metrics.requests.get()).values.find((v) => v.labels.outcome === 'approved')?.value ?? 0;
+    const approvedBefore = await approvals();
+
+    // bob's participant is down: alice's Respond (bob confirms) stays undecided until it is back.
+    await net.stopParticipant(second);
+    const earlier = p1.submit({
+      commands: [
+        {
+          ExerciseCommand: {
+            templateId: PING_TEMPLATE,
+            contractId: ping,
+            choice: 'Respond',
+            choiceArgument: {},
+          },
+        },
+      ],
+      actAs: [alice],
+      commandId: 'respond',
+    });
+    await until('p1 validated the earlier request', () => p1.pendingRequests === 1);
+    let laterCompleted = false;
+    const later = p1
+      .submit({ commands: [pingOf('y', alice, alice)], actAs: [alice], commandId: 'later' })
+      .then((c) => {
+        laterCompleted = true;
+        return c;
+      });
+    await until('the later request is approved', async () => (await approvals()) === approvedBefore + 1);
+    // Decided, yet held back: no offset, update, completion or active contract before the earlier request's.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(laterCompleted).toBe(false);
+    expect((await p1.updatesUpTo(alice)).map((u) => u.updateId)).toEqual([created.updateId]);
+    const activeIds = async () =>
+      (await p1.activeContracts(alice)).contracts.map(
+        (c) => (valueToJson(c.contract.arg) as { id: string }).id,
+      );
+    expect(await activeIds()).toEqual(['x']);
+
+    second = await net.startParticipant('p2', { config: second.config });
+    const first = ok(await earlier);
+    const next = ok(await later);
+    expect(first.offset).toBeLessThan(next.offset);
+    const updates = await p1.updatesUpTo(alice);
+    expect(updates.map((u) => u.updateId)).toEqual([created.updateId, first.updateId, next.updateId]);
+    for (let i = 1; i < updates.length; i++) {
+      expect(updates[i]!.offset).toBeGreaterThan(updates[i - 1]!.offset);
+      expect(updates[i]!.recordTime).toBeGreaterThan(updates[i - 1]!.recordTime);
+    }
+    expect((await p1.completionsUpTo()).map((c) => [c.commandId, c.offset])).toEqual([
+      ['respond', first.offset],
+      ['later', next.offset],
+    ]);
+    expect(await activeIds()).toEqual(['y']);
+  });
+});
