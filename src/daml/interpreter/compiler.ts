@@ -33,7 +33,17 @@ import {
   UNIT,
   type Value,
 } from '../values/value.js';
-import type { Alt, Atom, ClosureCode, Code, Node, Pattern, PrimOp, TopDef } from './ir.js';
+import {
+  type Alt,
+  type Atom,
+  type ClosureCode,
+  type Code,
+  type Node,
+  type Pattern,
+  type PrimOp,
+  shaped,
+  type TopDef,
+} from './ir.js';
 import type { Natives } from './natives.js';
 
 /** Where the compiler finds packages (the `PackageRegistry` of `lf/` is one). */
@@ -361,7 +371,7 @@ export class Compiler {
     const scope = new Scope(undefined);
     for (const p of params) scope.names.set(p, { t: 'Local', slot: scope.newSlot() });
     const node = body(scope);
-    return { kind: 'closure', name, arity: params.length, body: node, nSlots: scope.nSlots };
+    return { kind: 'closure', name, arity: params.length, body: shaped(node), nSlots: scope.nSlots };
   }
 
   private closedFunction(
@@ -383,7 +393,7 @@ export class Compiler {
       kind: 'closure',
       name,
       arity: params.length,
-      body: node,
+      body: shaped(node),
       nSlots: inner.nSlots,
     };
     if (inner.captures.length === 0)

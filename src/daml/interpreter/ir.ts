@@ -82,3 +82,65 @@ export interface TopDef {
 export function isAtom(n: Node): n is Atom {
   return n.t === 'Local' || n.t === 'Free' || n.t === 'Const';
 }
+
+/** Every field any node or pattern has, so that `shaped` can give them all the same layout. */
+interface AnyNode {
+  readonly t: string;
+  readonly slot?: number;
+  readonly index?: number;
+  readonly value?: unknown;
+  readonly def?: TopDef;
+  readonly code?: ClosureCode;
+  readonly captures?: readonly Node[];
+  readonly operands?: readonly Node[];
+  readonly op?: PrimOp;
+  readonly rhs?: Node;
+  readonly body?: Node;
+  readonly scrut?: Node;
+  readonly alts?: readonly Alt[];
+  readonly handler?: Node;
+  readonly binderSlot?: number;
+  readonly rank?: number;
+  readonly headSlot?: number;
+  readonly tailSlot?: number;
+}
+
+/**
+ * Rebuilds a function body so that all its nodes have the same fields in the same order (absent ones
+ * `undefined`), and likewise all patterns: V8 then gives them one hidden class each and the machine's reads of
+ * `t`, `operands`… stay monomorphic instead of megamorphic. Nested closure code is not entered: it was shaped
+ * when its own body was compiled.
+ */
+export function shaped(node: Node): Node {
+  const n = node as AnyNode;
+  const opt = (m: Node | undefined) => (m === undefined ? undefined : shaped(m));
+  return {
+    t: n.t,
+    slot: n.slot,
+    index: n.index,
+    value: n.value,
+    def: n.def,
+    code: n.code,
+    captures: n.captures?.map(shaped),
+    operands: n.operands?.map(shaped),
+    op: n.op,
+    rhs: opt(n.rhs),
+    body: opt(n.body),
+    scrut: opt(n.scrut),
+    alts: n.alts?.map((alt) => ({ pattern: shapedPattern(alt.pattern), body: shaped(alt.body) })),
+    handler: opt(n.handler),
+    binderSlot: n.binderSlot,
+  } as AnyNode as Node;
+}
+
+function shapedPattern(pattern: Pattern): Pattern {
+  const p = pattern as AnyNode;
+  return {
+    t: p.t,
+    rank: p.rank,
+    slot: p.slot,
+    value: p.value,
+    headSlot: p.headSlot,
+    tailSlot: p.tailSlot,
+  } as AnyNode as Pattern;
+}

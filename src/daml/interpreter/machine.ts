@@ -13,10 +13,14 @@ import {
 } from '../values/value.js';
 import type { Compiler } from './compiler.js';
 import type { ContractMetadata, LedgerHost } from './host.js';
-import type { Alt, ClosureCode, Code, Node, TopDef } from './ir.js';
+import { type Alt, type ClosureCode, type Code, type Node, shaped, type TopDef } from './ir.js';
 import { isArithmeticError } from './stable.js';
 
-/** A continuation: what to do with the value of the expression being evaluated. */
+/**
+ * A continuation: what to do with the value of the expression being evaluated. The frames pushed on hot paths
+ * (`Args`, `Let`, `Case`, `ApplyRest`) are built with the same fields in the same order (see `envFrame`), so V8
+ * gives them one hidden class and `resume` reads them monomorphically.
+ */
 type Frame =
   /** Evaluating the operands of an App/Prim right to left; `i` is the operand under evaluation. */
   | {
@@ -39,8 +43,8 @@ type Frame =
       readonly locals: Value[];
       readonly free: readonly Value[];
     }
-  /** Over-application: apply the result to the remaining arguments. */
-  | { readonly k: 'ApplyRest'; readonly args: Value[] }
+  /** Over-application: apply the result to the remaining arguments (`vals`). */
+  | { readonly k: 'ApplyRest'; readonly vals: Value[] }
   | { readonly k: 'Cache'; readonly def: TopDef }
   | { readonly k: 'Native'; readonly then: (m: Machine, v: Value) => Value | undefined }
   | { readonly k: 'PreventCatch' }
@@ -77,6 +81,18 @@ export interface MachineOptions {
 }
 
 const EMPTY: readonly Value[] = [];
+
+/** Builds a hot frame with the one layout they all share (absent fields `undefined`). */
+function envFrame(
+  k: 'Args' | 'Let' | 'Case' | 'ApplyRest',
+  node: Node | undefined,
+  vals: Value[] | undefined,
+  i: number,
+  locals: Value[] | undefined,
+  free: readonly Value[] | undefined,
+): Frame {
+  return { k, node, vals, i, locals, free } as Frame;
+}
 
 /**
  * A CEK machine: the control is a node to evaluate (in `locals`/`free`) or a value to return; the continuation is
@@ -119,7 +135,7 @@ export class Machine {
 
   /** Starts applying `fn` to `args` (as an application node, so that all work happens inside `run`). */
   startApply(fn: Value, args: readonly Value[]): void {
-    this.node = { t: 'App', operands: [fn, ...args].map((value) => ({ t: 'Const', value })) };
+    this.node = shaped({ t: 'App', operands: [fn, ...args].map((value) => ({ t: 'Const', value })) });
   }
 
   /** Runs until the final value, or until a primitive waits for the host. */
@@ -203,7 +219,9 @@ export class Machine {
         return;
       }
       case 'Lam': {
-        const free = n.captures.map((c) => this.atom(c));
+        const captures = n.captures;
+        const free = new Array<Value>(captures.length);
+        for (let i = 0; i < captures.length; i++) free[i] = this.atom(captures[i]!);
         this.value = { kind: 'Function', code: n.code, free, args: EMPTY };
         return;
       }
@@ -218,7 +236,7 @@ export class Machine {
           this.node = n.body;
           return;
         }
-        this.kont.push({ k: 'Let', node: n, locals: this.locals, free: this.free });
+        this.kont.push(envFrame('Let', n, undefined, 0, this.locals, this.free));
         this.node = rhs;
         return;
       }
@@ -228,7 +246,7 @@ export class Machine {
           this.match(n.alts, this.atom(s));
           return;
         }
-        this.kont.push({ k: 'Case', node: n, locals: this.locals, free: this.free });
+        this.kont.push(envFrame('Case', n, undefined, 0, this.locals, this.free));
         this.node = s;
         return;
       }
@@ -266,8 +284,7 @@ export class Machine {
           break;
         default:
           // A resumed frame is reused for the next compound operand: its environment is the current one.
-          if (frame === undefined)
-            this.kont.push({ k: 'Args', node: n, vals, i, locals: this.locals, free: this.free });
+          if (frame === undefined) this.kont.push(envFrame('Args', n, vals, i, this.locals, this.free));
           else {
             frame.i = i;
             this.kont.push(frame);
@@ -282,12 +299,16 @@ export class Machine {
       return;
     }
     const fn = vals[0]!;
-    // The common case, an exact call of a closure, enters it without copying the arguments out first.
+    // The common cases, an exact call of a closure or an over-application (a type-class method selector applied
+    // to its dictionary and the method's arguments), enter it without copying the arguments out first.
     if (fn.kind === 'Function' && fn.args.length === 0) {
       const code = fn.code as Code;
-      if (code.kind === 'closure' && code.arity === vals.length - 1) {
+      const arity = code.arity;
+      if (code.kind === 'closure' && arity <= vals.length - 1) {
+        if (arity < vals.length - 1)
+          this.kont.push(envFrame('ApplyRest', undefined, vals.slice(arity + 1), 0, undefined, undefined));
         const locals = new Array<Value>(code.nSlots);
-        for (let j = 0; j < code.arity; j++) locals[j] = vals[j + 1]!;
+        for (let j = 0; j < arity; j++) locals[j] = vals[j + 1]!;
         this.locals = locals;
         this.free = fn.free;
         this.node = code.body;
@@ -299,7 +320,8 @@ export class Machine {
   }
 
   private match(alts: readonly Alt[], v: Value): void {
-    for (const alt of alts) {
+    for (let a = 0; a < alts.length; a++) {
+      const alt = alts[a]!;
       const p = alt.pattern;
       let ok = false;
       switch (p.t) {
@@ -371,7 +393,8 @@ export class Machine {
       return { kind: 'Function', code, free: fn.free, args: have === 0 ? args : [...fn.args, ...args] };
     }
     const all = have === 0 ? args : [...fn.args, ...args];
-    if (total > code.arity) this.kont.push({ k: 'ApplyRest', args: all.slice(code.arity) });
+    if (total > code.arity)
+      this.kont.push(envFrame('ApplyRest', undefined, all.slice(code.arity), 0, undefined, undefined));
     if (code.kind === 'closure') {
       this.enterClosure(code, fn.free, all);
       return undefined;
@@ -496,7 +519,7 @@ export class Machine {
         this.match(f.node.alts, v);
         return;
       case 'ApplyRest':
-        this.applyNow(v, f.args);
+        this.applyNow(v, f.vals);
         return;
       case 'Cache':
         f.def.value = v;
