@@ -456,7 +456,7 @@ export class Compiler {
       }
       case 'RecProj': {
         const index = this.fieldIndex(e.tycon.tycon, e.field);
-        return prim((_m, [r]) => asRecord(r).values[index]!, [this.expr(scope, e.record)]);
+        return prim((_m, args) => asRecord(args[0]).values[index]!, [this.expr(scope, e.record)]);
       }
       case 'RecUpd':
         return this.recordUpdate(scope, e);
@@ -465,7 +465,7 @@ export class Compiler {
         const variant = e.variant;
         const rank = this.rank(tycon, variant);
         return prim(
-          (_m, [v]) => ({ kind: 'Variant', tycon, constructor: variant, rank, value: v! }),
+          (_m, args) => ({ kind: 'Variant', tycon, constructor: variant, rank, value: args[0]! }),
           [this.expr(scope, e.arg)],
         );
       }
@@ -488,10 +488,12 @@ export class Compiler {
       case 'StructProj': {
         const field = e.field;
         // Structs (type-class dictionaries, mostly) reaching one projection share their field list: cache the index.
+        // The hot primitives index `args` rather than destructuring it, which goes through the iterator protocol.
         let fields: readonly string[] | undefined;
         let index = -1;
         return prim(
-          (_m, [s]) => {
+          (_m, args) => {
+            const s = args[0];
             if (s?.kind !== 'Struct') return crash(`expected a struct, got ${s?.kind}`);
             if (s.fields !== fields) {
               fields = s.fields;
@@ -528,7 +530,7 @@ export class Compiler {
       case 'OptionalNone':
         return { t: 'Const', value: NONE };
       case 'OptionalSome':
-        return prim((_m, [v]) => some(v!), [this.expr(scope, e.value)]);
+        return prim((_m, args) => some(args[0]!), [this.expr(scope, e.value)]);
       case 'ToAny':
       case 'ToAnyException': {
         const type = e.type;
