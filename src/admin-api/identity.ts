@@ -1,13 +1,7 @@
 import { CommonErrors, WeftError } from '../errors/index.js';
-import { MediatorId, ParticipantId, SynchronizerId } from '../identity/index.js';
-import type { NodeIdentity } from '../node/index.js';
+import { MediatorId, SynchronizerId } from '../identity/index.js';
 import type { Migration, Storage } from '../storage/index.js';
-import {
-  isRootDelegation,
-  SignedTopologyTransaction,
-  type TopologyMapping,
-  TopologyTransaction,
-} from '../topology/index.js';
+import { isRootDelegation, SignedTopologyTransaction } from '../topology/index.js';
 
 /** A mediator's identity transactions, checked to be nothing else. */
 export interface MediatorIdentity {

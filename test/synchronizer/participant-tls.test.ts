@@ -143,9 +143,8 @@ weft.node {
           '--sequencer-ca',
           ca,
         ]);
-      const [id1, id2] = await Promise.all(
-        [p1, p2].map((p) => ok(['admin', '-e', p.adminUrl, 'id', '--member'])),
-      );
+      const memberId = (p: typeof p1) => ok(['admin', '-e', p.adminUrl, 'id', '--member']);
+      const [id1, id2] = await Promise.all([memberId(p1), memberId(p2)]);
 
       const joined = await connect(p1, good.caFile, urlA, urlB);
       expect(joined.stderr).toBe('');
