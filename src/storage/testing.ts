@@ -37,6 +37,18 @@ export function postgresUnavailableReason(url = pgTestUrl()): Promise<string | u
   return probe;
 }
 
+/**
+ * Why PostgreSQL tests must be skipped here, or `undefined` to run them: an unreachable server skips them with the
+ * reason printed, except under `CI=true`, where it fails them.
+ */
+export async function postgresSkipReason(url = pgTestUrl()): Promise<string | undefined> {
+  const reason = await postgresUnavailableReason(url);
+  if (reason === undefined) return undefined;
+  if (process.env.CI === 'true') throw new Error(`PostgreSQL tests must run in CI, but ${reason}`);
+  console.warn(`skipping PostgreSQL tests: ${reason}`);
+  return reason;
+}
+
 function randomSchema(): string {
   return `weft_test_${randomBytes(6).toString('hex')}`;
 }
@@ -108,10 +120,7 @@ function postgresBackend(): TestBackend {
   const schemas: string[] = [];
   let skipReason: string | undefined;
   beforeAll(async () => {
-    skipReason = await postgresUnavailableReason(url);
-    if (skipReason === undefined) return;
-    if (process.env.CI === 'true') throw new Error(`PostgreSQL tests must run in CI, but ${skipReason}`);
-    console.warn(`skipping PostgreSQL tests: ${skipReason}`);
+    skipReason = await postgresSkipReason(url);
   });
   beforeEach((context) => {
     if (skipReason !== undefined) context.skip(skipReason);
