@@ -34,10 +34,12 @@ import type {
 } from '../generated/weft/admin/v1/topology_service.js';
 import {
   type ClientCertificate,
+  callUnary,
   channelCredentials,
   type ParsedEndpoint,
   parseEndpoint,
   transportError,
+  type Unary,
   weftErrorOf,
 } from '../grpc/index.js';
 import { currentTraceparent } from '../observability/index.js';
@@ -53,13 +55,6 @@ export interface AdminClientOptions {
   /** Deadline of each call; default 60 s (topology changes wait until they are in force). */
   readonly callTimeoutMs?: number;
 }
-
-type Unary<Req, Res> = (
-  input: Req,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback: (err: grpc.ServiceError | null, value?: Res) => void,
-) => grpc.ClientUnaryCall;
 
 /** A client of one node's Admin API; failures are WeftErrors (the node's own, or ADMIN_CONNECTION_FAILED). */
 export class AdminClient {
@@ -235,11 +230,6 @@ export class AdminClient {
     const traceparent = currentTraceparent();
     if (traceparent) metadata.set('traceparent', traceparent);
     const deadline = new Date(Date.now() + this.#timeoutMs);
-    return new Promise((resolve, reject) => {
-      method(request, metadata, { deadline }, (err, value) => {
-        if (err || value === undefined) reject(this.error(err ?? new Error('empty response')));
-        else resolve(value);
-      });
-    });
+    return callUnary(method, request, metadata, deadline, (e) => this.error(e));
   }
 }

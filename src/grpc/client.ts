@@ -66,3 +66,27 @@ export function channelCredentials(
     clientCertificate ? Buffer.from(clientCertificate.certChain) : null,
   );
 }
+
+/** A generated client's unary method, as grpc-js declares it. */
+export type Unary<Req, Res> = (
+  input: Req,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, value?: Res) => void,
+) => grpc.ClientUnaryCall;
+
+/** Calls a unary method as a promise; a failure (or an empty response) is turned into an error by `toError`. */
+export function callUnary<Req, Res>(
+  method: Unary<Req, Res>,
+  request: Req,
+  metadata: grpc.Metadata,
+  deadline: Date,
+  toError: (e: unknown) => Error,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(request, metadata, { deadline }, (err, value) => {
+      if (err || value === undefined) reject(toError(err ?? new Error('empty response')));
+      else resolve(value);
+    });
+  });
+}

@@ -2,7 +2,14 @@
  * What every Weft gRPC API shares: WeftError ↔ gRPC status, transport security (TLS credentials, plaintext only on
  * loopback), binding, endpoint URLs, and the audit line each call logs.
  */
-export { type ClientCertificate, channelCredentials, type ParsedEndpoint, parseEndpoint } from './client.js';
+export {
+  type ClientCertificate,
+  callUnary,
+  channelCredentials,
+  type ParsedEndpoint,
+  parseEndpoint,
+  type Unary,
+} from './client.js';
 export {
   auditedUnary,
   bindServer,

@@ -12,9 +12,11 @@ import type { SubscribeResponse } from '../../generated/weft/sequencer/v1/sequen
 import type { SignedContent } from '../../generated/weft/sequencer/v1/sequencing.js';
 import {
   type ClientCertificate,
+  callUnary,
   channelCredentials,
   type ParsedEndpoint,
   parseEndpoint,
+  type Unary,
 } from '../../grpc/index.js';
 import type { Clock } from '../../time/index.js';
 import { SequencerErrors } from '../errors.js';
@@ -49,13 +51,6 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_time_ms': 10_000,
   'grpc.keepalive_timeout_ms': 5_000,
 };
-
-type Unary<Req, Res> = (
-  input: Req,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback: (err: grpc.ServiceError | null, value?: Res) => void,
-) => grpc.ClientUnaryCall;
 
 /** The three sequencer services on one endpoint, over one channel, with a member's token once authenticated. */
 export class EndpointConnection {
@@ -184,11 +179,6 @@ export class EndpointConnection {
   #unary<Req, Res>(method: Unary<Req, Res>, request: Req, authenticated = false): Promise<Res> {
     const deadline = new Date(Number(this.#clock.now() / 1000n) + this.#timeoutMs);
     const metadata = authenticated ? this.#metadata() : new grpc.Metadata();
-    return new Promise((resolve, reject) => {
-      method(request, metadata, { deadline }, (err, value) => {
-        if (err || value === undefined) reject(this.error(err ?? new Error('empty response')));
-        else resolve(value);
-      });
-    });
+    return callUnary(method, request, metadata, deadline, (e) => this.error(e));
   }
 }
