@@ -1,6 +1,7 @@
 import { defineHashPurpose, Hash } from '../crypto/index.js';
 import {
   type CreateNode,
+  createdContract,
   encodeNode,
   type FatContract,
   forEachNode,
@@ -96,15 +97,7 @@ export function readContract(r: WireReader, decoder: TransactionDecoder): FatCon
       'a contract is encoded as another node than a create',
     );
   }
-  return {
-    contractId: node.contractId,
-    packageName: node.packageName,
-    templateId: node.templateId,
-    arg: node.arg,
-    signatories: node.signatories,
-    stakeholders: node.stakeholders,
-    createdAt,
-  };
+  return createdContract(node, createdAt);
 }
 
 export function decodeContract(bytes: Uint8Array, decoder: TransactionDecoder): FatContract {
