@@ -16,23 +16,12 @@ export async function registerOnboardingTransactions(
   transport: TransportOptions = {},
   clock: Clock = systemClock,
 ): Promise<void> {
-  const failures: string[] = [];
-  for (const url of endpoints) {
-    const conn = new EndpointConnection(parseSequencerEndpoint(url, transport.insecure), transport, clock);
-    try {
-      await conn.registerOnboarding(signedTransactions);
-      return;
-    } catch (e) {
-      const error = conn.error(e);
-      if (error.category !== 'TransientServerFailure') throw error;
-      failures.push(error.message);
-    } finally {
-      conn.close();
-    }
-  }
-  throw new WeftError(
-    SequencerErrors.SEQUENCER_CONNECTION_FAILED,
-    `no sequencer endpoint accepted the onboarding transactions: ${failures.join('; ') || 'no endpoint configured'}`,
+  await onFirstReachable(
+    endpoints,
+    transport,
+    clock,
+    'no sequencer endpoint accepted the onboarding transactions',
+    (conn) => conn.registerOnboarding(signedTransactions),
   );
 }
 
@@ -40,20 +29,42 @@ export async function registerOnboardingTransactions(
  * For a member that just joined and has no topology state yet: authenticates with its signing key and downloads
  * the sequencer's topology state (an encoded TopologyStateSnapshot) from the first reachable endpoint.
  */
-export async function downloadTopologyStateForInit(
+export function downloadTopologyStateForInit(
   endpoints: readonly string[],
   member: string,
   signingKey: SigningPrivateKey,
   transport: TransportOptions = {},
   clock: Clock = systemClock,
 ): Promise<Uint8Array> {
+  return onFirstReachable(
+    endpoints,
+    transport,
+    clock,
+    `no sequencer endpoint answered the topology download of ${member}`,
+    async (conn) => {
+      const handshake = await conn.handshake([PROTOCOL_VERSION]);
+      await conn.authenticate(member, signingKey, handshake.synchronizerId, [PROTOCOL_VERSION]);
+      return conn.downloadTopologyState(member);
+    },
+  );
+}
+
+/**
+ * Runs `call` on each endpoint in turn until one answers. Only transient failures (unreachable, unavailable) move on
+ * to the next endpoint; any other error is the answer. `failure` leads the error when none answers.
+ */
+async function onFirstReachable<T>(
+  endpoints: readonly string[],
+  transport: TransportOptions,
+  clock: Clock,
+  failure: string,
+  call: (conn: EndpointConnection) => Promise<T>,
+): Promise<T> {
   const failures: string[] = [];
   for (const url of endpoints) {
     const conn = new EndpointConnection(parseSequencerEndpoint(url, transport.insecure), transport, clock);
     try {
-      const handshake = await conn.handshake([PROTOCOL_VERSION]);
-      await conn.authenticate(member, signingKey, handshake.synchronizerId, [PROTOCOL_VERSION]);
-      return await conn.downloadTopologyState(member);
+      return await call(conn);
     } catch (e) {
       const error = conn.error(e);
       if (error.category !== 'TransientServerFailure') throw error;
@@ -64,6 +75,6 @@ export async function downloadTopologyStateForInit(
   }
   throw new WeftError(
     SequencerErrors.SEQUENCER_CONNECTION_FAILED,
-    `no sequencer endpoint answered the topology download of ${member}: ${failures.join('; ') || 'no endpoint configured'}`,
+    `${failure}: ${failures.join('; ') || 'no endpoint configured'}`,
   );
 }
