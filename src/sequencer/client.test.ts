@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CryptoErrors } from '../crypto/index.js';
+import { certificates } from '../grpc/testing.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { systemClock } from '../time/index.js';
 import { parseSequencerEndpoint } from './client/endpoint.js';
@@ -55,51 +55,11 @@ async function start(
   return node;
 }
 
-/** A root CA and a certificate for 127.0.0.1/localhost that it issued, made with the openssl CLI. */
-function certificates(name: string): { ca: Uint8Array; certFile: string; keyFile: string } {
-  const file = (f: string) => join(dir, `${name}-${f}`);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    file('ca.key'),
-    '-out',
-    file('ca.crt'),
-    '-subj',
-    `/CN=${name} CA`,
-    '-days',
-    '2',
-  );
-  openssl('req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=localhost');
-  writeFileSync(file('san.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    file('server.csr'),
-    '-CA',
-    file('ca.crt'),
-    '-CAkey',
-    file('ca.key'),
-    '-CAcreateserial',
-    '-out',
-    file('server.crt'),
-    '-days',
-    '2',
-    '-extfile',
-    file('san.cnf'),
-  );
-  return { ca: readFileSync(file('ca.crt')), certFile: file('server.crt'), keyFile: file('server.key') };
-}
-
 describe('sequencer client', () => {
   it('connects over TLS with the custom root CA and fails clearly with a wrong one', async () => {
     const sync = testSynchronizer({ seed: 'tls', participants: 1, now: systemClock.now() });
-    const good = certificates('good');
-    const other = certificates('other');
+    const good = certificates(dir, 'good');
+    const other = certificates(dir, 'other');
     const api = await publicApiOptions({
       address: '127.0.0.1',
       port: 0,
@@ -108,7 +68,9 @@ describe('sequencer client', () => {
     const node = await start(sync, { tls: api.tls! });
     expect(node.endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const member = sync.participants[0]!;
-    const ok = await connect(sync, member, [node.endpoint], { customTrustCertificates: good.ca });
+    const ok = await connect(sync, member, [node.endpoint], {
+      customTrustCertificates: readFileSync(good.caFile),
+    });
     cleanups.push(() => ok.client.close());
     const sent = await ok.client.send({
       envelopes: [envelope('over tls', member.id)],
@@ -116,7 +78,7 @@ describe('sequencer client', () => {
     });
     expect((await sent.outcome).kind).toBe('delivered');
     const wrong = await rejection(
-      connect(sync, member, [node.endpoint], { customTrustCertificates: other.ca }),
+      connect(sync, member, [node.endpoint], { customTrustCertificates: readFileSync(other.caFile) }),
     );
     expect(wrong.code).toBe(SequencerErrors.SEQUENCER_CONNECTION_FAILED.code);
     expect(wrong.message).toMatch(/TLS verification failed/);

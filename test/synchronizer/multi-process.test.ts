@@ -12,6 +12,7 @@ import { SigningPublicKey } from '../../src/crypto/index.js';
 import { isWeftError, type WeftError } from '../../src/errors/index.js';
 import { KeyPurpose } from '../../src/generated/weft/admin/v1/node_status_service.js';
 import { EnvelopeKind } from '../../src/generated/weft/sequencer/v1/sequencing.js';
+import { certificates } from '../../src/grpc/testing.js';
 import {
   type ReceivedEvent,
   registerOnboardingTransactions,
@@ -20,16 +21,7 @@ import {
 } from '../../src/sequencer/index.js';
 import { pgTestUrl, postgresSkipReason } from '../../src/storage/testing.js';
 import { connectWhenActive, type DemoParticipant, demoParticipant } from './demo-participant.js';
-import {
-  certificates,
-  type Daemon,
-  eventually,
-  freePort,
-  killAll,
-  REPO,
-  startDaemon,
-  weft,
-} from './processes.js';
+import { type Daemon, eventually, freePort, killAll, REPO, startDaemon, weft } from './processes.js';
 
 const unavailable = await postgresSkipReason();
 

@@ -10,17 +10,9 @@ import { join, relative } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/admin-api/index.js';
+import { certificates } from '../../src/grpc/testing.js';
 import { pgTestUrl, postgresSkipReason } from '../../src/storage/testing.js';
-import {
-  certificates,
-  type Daemon,
-  eventually,
-  freePort,
-  killAll,
-  REPO,
-  startDaemon,
-  weft,
-} from './processes.js';
+import { type Daemon, eventually, freePort, killAll, REPO, startDaemon, weft } from './processes.js';
 
 const unavailable = await postgresSkipReason();
 

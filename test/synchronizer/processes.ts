@@ -2,7 +2,7 @@
  * Helpers for tests that run the `weft` CLI as real processes (`node dist/cli/main.js`, built by `npm test` or
  * `npm run build`): daemons that report their ports through `--port-file`, one-shot commands, certificates.
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -123,62 +123,6 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/**
- * A root CA, a server certificate for 127.0.0.1 and localhost, and a client certificate, both issued by the CA; made
- * with the openssl CLI.
- */
-export function certificates(
-  dir: string,
-  name: string,
-): { caFile: string; certFile: string; keyFile: string; clientCertFile: string; clientKeyFile: string } {
-  const file = (f: string) => join(dir, `${name}-${f}`);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    file('ca.key'),
-    '-out',
-    file('ca.crt'),
-    '-subj',
-    `/CN=${name} CA`,
-    '-days',
-    '2',
-  );
-  const issue = (who: string, subject: string, extensions: string) => {
-    openssl('req', ...ec, '-keyout', file(`${who}.key`), '-out', file(`${who}.csr`), '-subj', subject);
-    writeFileSync(file(`${who}.cnf`), extensions);
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      file(`${who}.csr`),
-      '-CA',
-      file('ca.crt'),
-      '-CAkey',
-      file('ca.key'),
-      '-CAcreateserial',
-      '-out',
-      file(`${who}.crt`),
-      '-days',
-      '2',
-      '-extfile',
-      file(`${who}.cnf`),
-    );
-  };
-  issue('server', '/CN=localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  issue('client', '/CN=operator', 'extendedKeyUsage=clientAuth\n');
-  return {
-    caFile: file('ca.crt'),
-    certFile: file('server.crt'),
-    keyFile: file('server.key'),
-    clientCertFile: file('client.crt'),
-    clientKeyFile: file('client.key'),
-  };
 }
 
 /** Polls `condition` every 20 ms until it holds, failing after `timeoutMs` with `what`. */
