@@ -130,6 +130,7 @@ export class AdminClient {
       mappingCode: 0,
       filter: '',
       includeProposals: false,
+      synchronizerId: '',
       ...request,
     });
   }
@@ -167,9 +168,13 @@ export class AdminClient {
     return (await this.#unary(call, {})).synchronizers;
   }
 
-  /** Allocates a party `name::<participant namespace>` on the participant; resolves with its id. */
-  async enableParty(name: string): Promise<string> {
-    return (await this.#unary(this.#participant.enableParty.bind(this.#participant), { name })).partyId;
+  /**
+   * Allocates a party `name::<participant namespace>` on the participant, on `synchronizerId` (needed when it is
+   * connected to several); resolves with its id.
+   */
+  async enableParty(name: string, synchronizerId = ''): Promise<string> {
+    const call = this.#participant.enableParty.bind(this.#participant);
+    return (await this.#unary(call, { name, synchronizerId })).partyId;
   }
 
   async parties(): Promise<HostedParty[]> {
@@ -200,6 +205,7 @@ export class AdminClient {
     return this.#unary(this.#participant.submit.bind(this.#participant), {
       readAs: [],
       userId: '',
+      synchronizerId: '',
       ...request,
     });
   }

@@ -19,8 +19,11 @@ export interface AdminNode {
   /** µs since the Unix epoch. */
   readonly startedAt: bigint;
   endpoints(): readonly NodeEndpoint[];
-  /** The node's synchronizer, once it has one. */
-  synchronizer(): AdminSynchronizer | undefined;
+  /**
+   * The node's synchronizer, once it has one; on a participant connected to several, the one named (undefined
+   * when it is not named or not connected).
+   */
+  synchronizer(synchronizerId?: string): AdminSynchronizer | undefined;
   /** Creates the synchronizer; nodes other than sequencers throw ADMIN_NOT_SUPPORTED. */
   bootstrap(request: BootstrapRequest): Promise<BootstrapOutcome>;
   /** On a participant node: the participant and its synchronizer connections (ParticipantAdminService). */

@@ -192,6 +192,7 @@ function transactionInfo(u: TransactionUpdate): LedgerTransaction {
     recordTime: u.recordTime,
     ledgerTime: u.ledgerTime,
     events: u.events.map(eventInfo),
+    synchronizerId: u.synchronizerId,
   };
 }
 
@@ -234,12 +235,20 @@ export function participantAdminService(node: AdminNode, logging: CallLogging): 
     })),
     enableParty: auditedUnary(logging, 'EnableParty', async (call) => {
       if (!call.request.name) throw invalid('EnableParty needs a party name');
-      return { partyId: await participant().allocateParty(call.request.name) };
+      const { name, synchronizerId } = call.request;
+      return {
+        partyId: await participant().allocateParty(name, synchronizerId ? { synchronizerId } : {}),
+      };
     }),
     listParties: auditedUnary(logging, 'ListParties', async () => ({
       parties: participant()
         .parties()
-        .map((p) => ({ partyId: p.party, permission: p.permission, admin: p.admin })),
+        .map((p) => ({
+          partyId: p.party,
+          permission: p.permission,
+          admin: p.admin,
+          synchronizerIds: [...p.synchronizerIds],
+        })),
     })),
     uploadDar: auditedUnary(logging, 'UploadDar', async (call) => {
       if (call.request.dar.length === 0) throw invalid('UploadDar needs the DAR bytes');
@@ -275,6 +284,7 @@ export function participantAdminService(node: AdminNode, logging: CallLogging): 
         readAs: r.readAs,
         commandId: r.commandId,
         ...(r.userId ? { userId: r.userId } : {}),
+        ...(r.synchronizerId ? { synchronizerId: r.synchronizerId } : {}),
       });
       return {
         status: completion.status,
@@ -282,6 +292,7 @@ export function participantAdminService(node: AdminNode, logging: CallLogging): 
         code: completion.code ?? '',
         message: completion.message,
         updateId: completion.updateId ?? '',
+        synchronizerId: completion.synchronizerId,
       };
     }),
     activeContracts: auditedUnary(logging, 'ActiveContracts', async (call) => {
@@ -290,7 +301,7 @@ export function participantAdminService(node: AdminNode, logging: CallLogging): 
       return {
         offset,
         contracts: contracts.map(
-          ({ contract: c, createdOffset }): ActiveContractInfo => ({
+          ({ contract: c, synchronizerId, createdOffset }): ActiveContractInfo => ({
             contractId: c.contractId.coid,
             templateId: identifierToString(c.templateId),
             packageName: c.packageName,
@@ -298,6 +309,7 @@ export function participantAdminService(node: AdminNode, logging: CallLogging): 
             signatories: [...c.signatories],
             stakeholders: [...c.stakeholders],
             createdOffset: createdOffset ?? 0n,
+            synchronizerId,
           }),
         ),
       };

@@ -117,8 +117,20 @@ function parametersOf(p: BootstrapParameters | undefined): Partial<DynamicSynchr
   };
 }
 
-function synchronizerOf(node: AdminNode): AdminSynchronizer {
-  const sync = node.synchronizer();
+function synchronizerOf(node: AdminNode, synchronizerId?: string): AdminSynchronizer {
+  const sync = node.synchronizer(synchronizerId);
+  const connected = node.participantHost?.connections().map((c) => c.synchronizerId) ?? [];
+  if (!sync && synchronizerId === undefined && connected.length > 1) {
+    throw invalid(
+      `participant ${node.runtime.config.name} is connected to several synchronizers (${connected.join(', ')}); name one`,
+    );
+  }
+  if (!sync && synchronizerId !== undefined) {
+    throw new WeftError(
+      AdminErrors.ADMIN_NODE_NOT_INITIALISED,
+      `${node.runtime.config.kind} node ${node.runtime.config.name} is not connected to synchronizer ${synchronizerId}`,
+    );
+  }
   if (!sync) {
     throw new WeftError(
       AdminErrors.ADMIN_NODE_NOT_INITIALISED,
@@ -131,8 +143,8 @@ function synchronizerOf(node: AdminNode): AdminSynchronizer {
 /** The Admin API's services over `node`; every call is audit-logged through `logging`. */
 export function adminServices(node: AdminNode, logging: CallLogging) {
   const runtime = node.runtime;
-  const topology = () => {
-    const sync = synchronizerOf(node);
+  const topology = (synchronizerId?: string) => {
+    const sync = synchronizerOf(node, synchronizerId);
     return new TopologyAdmin(sync, runtime.identity.namespaceKey.privateKey, runtime.clock);
   };
 
@@ -157,6 +169,11 @@ export function adminServices(node: AdminNode, logging: CallLogging) {
         version: node.version,
         startedAt: node.startedAt,
         protocolVersion: sync?.protocolVersion ?? 0,
+        synchronizerIds: node.participantHost
+          ? node.participantHost.connections().map((c) => c.synchronizerId)
+          : sync
+            ? [String(sync.synchronizerId)]
+            : [],
       };
     }),
     getIdentity: auditedUnary(logging, 'GetIdentity', async () => {
@@ -192,7 +209,7 @@ export function adminServices(node: AdminNode, logging: CallLogging) {
   const topologyService: ITopologyService = {
     listTransactions: auditedUnary(logging, 'ListTransactions', async (call) => {
       const r = call.request;
-      const sync = synchronizerOf(node);
+      const sync = synchronizerOf(node, r.synchronizerId || undefined);
       const kind =
         r.mappingCode === pb.TopologyMappingCode.UNSPECIFIED
           ? undefined
@@ -200,7 +217,7 @@ export function adminServices(node: AdminNode, logging: CallLogging) {
       if (r.asOf !== undefined && r.includeProposals) {
         throw invalid('proposals are listed with the head state only: drop as_of or include_proposals');
       }
-      const entries = topology().list({
+      const entries = topology(r.synchronizerId || undefined).list({
         ...(kind === undefined ? {} : { kind }),
         ...(r.filter ? { filter: r.filter } : {}),
         includeProposals: r.includeProposals,

@@ -3,6 +3,8 @@ import type { FatContract, Party } from '../daml/index.js';
 /** A usable contract: what it is, and which hosted parties may use it. */
 export interface KnownContract {
   readonly contract: FatContract;
+  /** The synchronizer it is assigned to: only requests there may use it. */
+  readonly synchronizerId: string;
   /** Hosted stakeholders: the parties whose active contract set holds it. */
   readonly stakeholders: Set<Party>;
   /** Hosted parties that may use it: its hosted stakeholders and the hosted parties it was divulged to. */
@@ -35,6 +37,7 @@ export class ActiveContracts {
   /** Adds a contract, or adds readers to one already known. */
   add(
     contract: FatContract,
+    synchronizerId: string,
     stakeholders: Iterable<Party>,
     readers: Iterable<Party>,
     createdOffset: bigint | undefined,
@@ -47,6 +50,7 @@ export class ActiveContracts {
     }
     this.#active.set(contract.contractId.coid, {
       contract,
+      synchronizerId,
       stakeholders: new Set(stakeholders),
       readers: new Set(readers),
       createdOffset,

@@ -70,6 +70,11 @@ export const ParticipantErrors = {
     'InvalidGivenCurrentSystemStateOther',
     'A participant hosting an informee has not vetted a package the transaction uses; upload and vet the DAR there.',
   ),
+  NO_SYNCHRONIZER_FOR_SUBMISSION: defineErrorCode(
+    'NO_SYNCHRONIZER_FOR_SUBMISSION',
+    'InvalidGivenCurrentSystemStateOther',
+    'No connected synchronizer can take the transaction: its input contracts are assigned to different synchronizers, or no synchronizer hosts every informee with the packages vetted.',
+  ),
   NOT_CONNECTED_TO_SYNCHRONIZER: defineErrorCode(
     'NOT_CONNECTED_TO_SYNCHRONIZER',
     'InvalidGivenCurrentSystemStateOther',

@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/index.js';
 import type { Clock } from '../time/index.js';
-import { emptyBatch, type ParticipantStore, type WriteBatch } from './store.js';
+import { type Cursor, emptyBatch, type ParticipantStore, type WriteBatch } from './store.js';
 
 /**
  * The commit pipeline (architecture brief §6): effects of processed events are added to the open batch at once
@@ -53,9 +53,16 @@ export class Journal {
     return done;
   }
 
-  /** Records where the event stream resumes; written with the next batch, or on its own after the interval. */
-  setCursor(cursor: WriteBatch['cursor']): void {
-    this.#open.cursor = cursor;
+  /**
+   * Records where a synchronizer's event stream resumes; written with the next batch, or on its own after the
+   * interval.
+   */
+  setCursor(synchronizerId: string, cursor: Cursor): void {
+    this.#open.cursors.set(synchronizerId, cursor);
+    this.#scheduleCursor();
+  }
+
+  #scheduleCursor(): void {
     if (this.#cursorTimer || this.#openHasData) return;
     this.#cursorTimer = this.clock.schedule(this.cursorIntervalMs, () => {
       this.#cursorTimer = undefined;
@@ -71,7 +78,7 @@ export class Journal {
 
   /** Resolves once everything added so far is durable. */
   async flush(): Promise<void> {
-    if (this.#openHasData || this.#open.cursor) {
+    if (this.#openHasData || this.#open.cursors.size > 0) {
       await this.add(() => {});
       return;
     }
@@ -109,7 +116,7 @@ export class Journal {
 
   #kick(cursorOnly = false): void {
     if (this.#writing || this.#failure) return;
-    if (!this.#openHasData && !(cursorOnly && this.#open.cursor)) return;
+    if (!this.#openHasData && !(cursorOnly && this.#open.cursors.size > 0)) return;
     const batch = this.#open;
     const waiters = this.#openWaiters;
     const offset = this.#openOffset;
@@ -140,7 +147,7 @@ export class Journal {
       .finally(() => {
         this.#writing = undefined;
         if (this.#openHasData) this.#kick();
-        else if (this.#open.cursor) this.setCursor(this.#open.cursor);
+        else if (this.#open.cursors.size > 0) this.#scheduleCursor();
       });
   }
 }

@@ -92,6 +92,11 @@ export interface ConnectOptions {
 }
 
 export interface SubmitRequest {
+  /**
+   * The synchronizer to submit to; by default the one the input contracts are assigned to, or else the first
+   * connected synchronizer (by id) where the submitters and every informee are hosted and the packages vetted.
+   */
+  readonly synchronizerId?: string;
   /** Commands in the Ledger API's JSON shape (`CreateCommand`, `ExerciseCommand`, `CreateAndExerciseCommand`). */
   readonly commands: readonly Command[] | readonly unknown[];
   readonly actAs: readonly string[];
@@ -106,6 +111,8 @@ export interface SubmitRequest {
 
 export interface ActiveContract {
   readonly contract: FatContract;
+  /** The synchronizer it is assigned to. */
+  readonly synchronizerId: string;
   /** The offset of the transaction that created it here. */
   readonly createdOffset: bigint | undefined;
 }
@@ -115,6 +122,8 @@ export interface HostedParty {
   readonly permission: 'Submission' | 'Confirmation' | 'Observation';
   /** The participant's own admin party. */
   readonly admin: boolean;
+  /** The connected synchronizers where the participant hosts it. */
+  readonly synchronizerIds: readonly string[];
 }
 
 export interface DarInfo {
@@ -144,6 +153,12 @@ function deferred<T>() {
 
 const PAGE = 200;
 
+/** Why a synchronizer cannot take a transaction, so that routing tries the next one. */
+const ROUTING_REASONS = new Set([
+  ParticipantErrors.INFORMEES_NOT_HOSTED.code,
+  ParticipantErrors.PACKAGE_NOT_VETTED_BY_RECIPIENTS.code,
+]);
+
 /**
  * A participant node: its identity and keys, its storage, the Daml engine with the packages uploaded to it, and
  * its connection to a synchronizer over which it submits and validates transactions (see `protocol.ts`). This is
@@ -155,7 +170,8 @@ export class ParticipantNode {
   readonly adminParty: PartyId;
   readonly settings: ParticipantSettings;
   readonly metrics: ParticipantMetrics;
-  #connection: Connection | undefined;
+  /** By synchronizer id: a participant may be connected to several synchronizers at once. */
+  readonly #connections = new Map<string, Connection>();
   #failure: WeftError | undefined;
   readonly #completions = new Map<string, ReturnType<typeof deferred<Completion>>>();
   readonly #commitListeners = new Set<(c: Committed) => void>();
@@ -210,6 +226,7 @@ export class ParticipantNode {
     for (const { row, parties } of await store.activeContracts()) {
       acs.add(
         decodeContract(row.contract, decoder),
+        row.synchronizerId,
         parties.filter((p) => p.stakeholder).map((p) => p.party),
         parties.map((p) => p.party),
         row.createdOffset,
@@ -243,46 +260,64 @@ export class ParticipantNode {
     return node;
   }
 
+  /** Whether the participant has a live subscription on every synchronizer it is connected to (and at least one). */
   get connected(): boolean {
-    return this.#connection?.client.state === 'connected';
+    const all = [...this.#connections.values()];
+    return all.length > 0 && all.every((c) => c.client.state === 'connected');
   }
 
-  get synchronizerId(): string | undefined {
-    return this.#connection && String(this.#connection.synchronizerId);
+  /** The synchronizers the participant is connected to, by id. */
+  get synchronizerIds(): string[] {
+    return [...this.#connections.keys()].sort();
   }
 
-  /** The topology state of the connected synchronizer (for the Admin API's topology reads). */
-  get topology(): TopologyProcessor | undefined {
-    return this.#connection?.topology;
+  /** Whether the subscription to `synchronizerId` is live. */
+  isConnectedTo(synchronizerId: string): boolean {
+    return this.#connections.get(synchronizerId)?.client.state === 'connected';
   }
-
-  /** Requests validated and awaiting their verdict. */
-  get pendingRequests(): number {
-    return this.#connection?.processor.pendingRequests ?? 0;
-  }
-
-  // ---- connection ----------------------------------------------------------------------------------------
 
   /**
-   * Connects to a synchronizer: on the first connection, registers the participant's onboarding transactions
-   * (root namespace delegation, keys, trust certificate) and waits until it is active, then initialises its topology
-   * from the sequencer; subscribes from where it left off; and vets the packages of its DARs.
+   * The topology state of a connected synchronizer (for the Admin API's topology reads): the one named, or the only
+   * one; undefined when not connected.
+   */
+  topology(synchronizerId?: string): TopologyProcessor | undefined {
+    if (synchronizerId !== undefined) return this.#connections.get(synchronizerId)?.topology;
+    return this.#connections.size === 1 ? this.#connections.values().next().value?.topology : undefined;
+  }
+
+  /** Requests validated and awaiting their verdict, on all synchronizers. */
+  get pendingRequests(): number {
+    let n = 0;
+    for (const c of this.#connections.values()) n += c.processor.pendingRequests;
+    return n;
+  }
+
+  // ---- connections ---------------------------------------------------------------------------------------
+
+  /**
+   * Connects to a synchronizer (in addition to those it is connected to): on the first connection, registers the
+   * participant's onboarding transactions (root namespace delegation, keys, trust certificate) and waits until it
+   * is active, then initialises its topology from the sequencer; subscribes from where it left off; and vets the
+   * packages of its DARs there.
    */
   async connect(o: ConnectOptions): Promise<void> {
-    if (this.#connection) {
+    if (this.#failure) throw this.#failure;
+    const synchronizerId = SynchronizerId.parse(o.synchronizerId);
+    const key = String(synchronizerId);
+    if (this.#connections.has(key)) {
       throw new WeftError(
         CommonErrors.FAILED_PRECONDITION,
-        `participant ${this.id} is connected to ${this.#connection.synchronizerId} already`,
+        `participant ${this.id} is connected to ${key} already`,
       );
     }
-    const synchronizerId = SynchronizerId.parse(o.synchronizerId);
     const member = String(this.id);
     const signingKey = this.identity.signingKey.privateKey;
     const transport = o.transport ?? {};
     const topology = await TopologyProcessor.create({
       storage: this.options.storage,
       synchronizerId,
-      storeId: 'participant',
+      // One topology store per synchronizer, as Canton's participant keeps.
+      storeId: `participant:${key}`,
       logger: this.logger,
     });
     if (topology.lastSequenced === undefined) {
@@ -307,11 +342,11 @@ export class ParticipantNode {
         }
       }
     }
-    const cursor = await this.store.cursor(o.synchronizerId);
+    const cursor = await this.store.cursor(key);
     const processor = new ProtocolProcessor(
       {
         participantId: this.id,
-        synchronizerId: o.synchronizerId,
+        synchronizerId: key,
         topology,
         engine: this.engine,
         decoder: this.decoder,
@@ -319,14 +354,14 @@ export class ParticipantNode {
         encryptionKey: this.identity.encryptionKey.privateKey,
         acs: this.acs,
         journal: this.journal,
-        send: async (request) => this.#requireConnection().client.send(request),
+        send: async (request) => this.#connection(key).client.send(request),
         packageKnown: (pkg) => this.registry.lookupPackage(pkg) !== undefined,
         packageUsable: (pkg, snapshot, ledgerTime) =>
           this.registry.lookupPackage(pkg) !== undefined &&
           snapshot.isPackageVetted(this.id, pkg, ledgerTime),
         nextOffset: () => ++this.#nextOffset,
-        decided: new Set(await this.store.decidedAfter(cursor?.timestamp ?? -1n)),
-        commands: await this.store.commandsInFlight(),
+        decided: new Set(await this.store.decidedAfter(key, cursor?.timestamp ?? -1n)),
+        commands: await this.store.commandsInFlight(key),
         onCommitted: (c) => {
           this.#ping.onCommitted(c);
           for (const l of this.#commitListeners) l(c);
@@ -343,7 +378,7 @@ export class ParticipantNode {
       member,
       signingKey,
       endpoints: o.endpoints,
-      expectedSynchronizerId: o.synchronizerId,
+      expectedSynchronizerId: key,
       sequencerKeys: (ts) => {
         const snapshot = topology.snapshot(ts);
         return (snapshot.sequencerGroup()?.active ?? []).flatMap(
@@ -358,27 +393,31 @@ export class ParticipantNode {
       random: this.random,
       logger: this.logger,
     });
-    this.#connection = { synchronizerId, topology, processor, client };
-    this.logger.info(
-      { synchronizer: o.synchronizerId, resumeAfter: cursor },
-      'connected to the synchronizer',
-    );
+    const connection: Connection = { synchronizerId, topology, processor, client };
+    this.#connections.set(key, connection);
+    this.logger.info({ synchronizer: key, resumeAfter: cursor }, 'connected to the synchronizer');
     if (this.options.adminWorkflowDar) {
       const dar = readDar(this.options.adminWorkflowDar);
       if (this.registry.lookupPackage(dar.main.id) === undefined) {
         await this.uploadDar(this.options.adminWorkflowDar, { adminWorkflow: true, vet: false });
       }
     }
-    await this.#vet();
+    await this.#vet(connection);
   }
 
-  /** Closes the connection after the validations in flight and what they wrote. */
-  async disconnect(): Promise<void> {
-    const c = this.#connection;
-    if (!c) return;
-    this.#connection = undefined;
-    await c.client.close();
-    await c.processor.settle();
+  /**
+   * Closes the connection to `synchronizerId` (by default, every connection) after the validations in flight and
+   * what they wrote.
+   */
+  async disconnect(synchronizerId?: string): Promise<void> {
+    const keys = synchronizerId === undefined ? [...this.#connections.keys()] : [synchronizerId];
+    for (const key of keys) {
+      const c = this.#connections.get(key);
+      if (!c) continue;
+      this.#connections.delete(key);
+      await c.client.close();
+      await c.processor.settle();
+    }
     await this.journal.flush();
   }
 
@@ -395,32 +434,45 @@ export class ParticipantNode {
     this.logger.info('participant node stopped');
   }
 
-  /** Stops as if the process died: the connection is cut and nothing pending is written (crash tests). */
+  /** Stops as if the process died: the connections are cut and nothing pending is written (crash tests). */
   async kill(): Promise<void> {
-    const c = this.#connection;
-    this.#connection = undefined;
+    const connections = [...this.#connections.values()];
+    this.#connections.clear();
     this.#failure ??= new WeftError(
       ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER,
       `participant ${this.id} was killed`,
     );
     this.journal.kill();
-    await c?.client.close();
+    await Promise.all(connections.map((c) => c.client.close()));
     for (const waiter of this.#completions.values()) waiter.reject(this.#failure);
     this.#wakeStreams();
   }
 
   /** Resolves once the requests received so far are validated and answered (their responses sequenced). */
   async validationsSettled(): Promise<void> {
-    await this.#connection?.processor.settle();
+    await Promise.all([...this.#connections.values()].map((c) => c.processor.settle()));
   }
 
-  #requireConnection(): Connection {
+  /** The connection to `synchronizerId`, or the only one when none is named. */
+  #connection(synchronizerId?: string): Connection {
     if (this.#failure) throw this.#failure;
-    const c = this.#connection;
+    if (synchronizerId === undefined) {
+      if (this.#connections.size === 1) return this.#connections.values().next().value!;
+      if (this.#connections.size > 1) {
+        throw new WeftError(
+          CommonErrors.INVALID_ARGUMENT,
+          `participant ${this.id} is connected to several synchronizers (${this.synchronizerIds.join(', ')}); name one`,
+        );
+      }
+    }
+    const c = synchronizerId === undefined ? undefined : this.#connections.get(synchronizerId);
     if (!c) {
       throw new WeftError(
         ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER,
-        `participant ${this.id} is not connected to a synchronizer; connect it first`,
+        synchronizerId === undefined
+          ? `participant ${this.id} is not connected to a synchronizer; connect it first`
+          : `participant ${this.id} is not connected to synchronizer ${synchronizerId}`,
+        synchronizerId === undefined ? {} : { synchronizerId },
       );
     }
     return c;
@@ -438,7 +490,7 @@ export class ParticipantNode {
             { cause: e },
           );
     this.logger.error({ err: this.#failure }, 'the participant stopped processing events');
-    void this.#connection?.client.close();
+    for (const c of this.#connections.values()) void c.client.close();
   }
 
   #onboarding(synchronizerId: SynchronizerId): Uint8Array[] {
@@ -457,11 +509,11 @@ export class ParticipantNode {
 
   /** Proposes a mapping signed with the namespace key, sends it for sequencing, and waits until it is in force. */
   async #authorize(
+    c: Connection,
     mapping: TopologyMapping,
     inForce: (s: TopologySnapshot) => boolean,
     what: string,
   ): Promise<void> {
-    const c = this.#requireConnection();
     const tx = new TopologyManager(c.topology).propose(mapping, {
       signWith: [this.identity.namespaceKey.privateKey],
     });
@@ -498,11 +550,13 @@ export class ParticipantNode {
 
   /**
    * Allocates a party `hint::<participant namespace>` hosted here with submission permission (a PartyToParticipant
-   * transaction), and waits until it is in force.
+   * transaction) on a synchronizer — the one named, or the only one connected — and waits until it is in force.
    */
-  async allocateParty(hint: string): Promise<string> {
+  async allocateParty(hint: string, o: { synchronizerId?: string } = {}): Promise<string> {
+    const c = this.#connection(o.synchronizerId);
     const party = new PartyId(UniqueIdentifier.create(hint, this.identity.namespace));
     await this.#authorize(
+      c,
       {
         kind: 'PartyToParticipant',
         party,
@@ -510,28 +564,39 @@ export class ParticipantNode {
         participants: [{ participant: this.id, permission: 'Submission' }],
       },
       (s) => s.partyHosting(party)?.participants.some((h) => h.participant.equals(this.id)) ?? false,
-      `the hosting of party ${party}`,
+      `the hosting of party ${party} on ${c.synchronizerId}`,
     );
     return String(party);
   }
 
-  /** The parties this participant hosts on its synchronizer, its admin party first. */
+  /** The parties this participant hosts on its synchronizers, its admin party first. */
   parties(): HostedParty[] {
-    const c = this.#requireConnection();
-    const snapshot = c.topology.snapshot(this.clock.now());
-    const out: HostedParty[] = [{ party: String(this.adminParty), permission: 'Submission', admin: true }];
-    for (const tx of snapshot.transactions('PartyToParticipant')) {
-      const m = tx.mapping;
-      if (m.kind !== 'PartyToParticipant' || m.party.equals(this.adminParty)) continue;
-      const host = m.participants.find((h) => h.participant.equals(this.id));
-      if (host) out.push({ party: String(m.party), permission: host.permission, admin: false });
+    if (this.#connections.size === 0) this.#connection();
+    const now = this.clock.now();
+    const byParty = new Map<string, HostedParty & { synchronizerIds: string[] }>();
+    const add = (party: string, permission: HostedParty['permission'], synchronizerId: string) => {
+      const known = byParty.get(party);
+      if (known) known.synchronizerIds.push(synchronizerId);
+      else {
+        const admin = party === String(this.adminParty);
+        byParty.set(party, { party, permission, admin, synchronizerIds: [synchronizerId] });
+      }
+    };
+    for (const synchronizerId of this.synchronizerIds) {
+      const snapshot = this.#connections.get(synchronizerId)!.topology.snapshot(now);
+      add(String(this.adminParty), 'Submission', synchronizerId);
+      for (const tx of snapshot.transactions('PartyToParticipant')) {
+        const m = tx.mapping;
+        if (m.kind !== 'PartyToParticipant' || m.party.equals(this.adminParty)) continue;
+        const host = m.participants.find((h) => h.participant.equals(this.id));
+        if (host) add(String(m.party), host.permission, synchronizerId);
+      }
     }
-    return out;
+    return [...byParty.values()];
   }
 
-  /** Vets every package of the stored DARs that is not vetted yet (one VettedPackages transaction). */
-  async #vet(): Promise<void> {
-    const c = this.#requireConnection();
+  /** Vets on `c` every package of the stored DARs that is not vetted there yet (one VettedPackages transaction). */
+  async #vet(c: Connection): Promise<void> {
     const head = c.topology.head;
     const vetted = head.vettedPackages(this.id);
     const have = new Set(vetted.map((p) => p.packageId));
@@ -540,17 +605,18 @@ export class ParticipantNode {
     if (missing.length === 0) return;
     const packages = [...vetted, ...missing.map((packageId) => ({ packageId }))];
     await this.#authorize(
+      c,
       { kind: 'VettedPackages', participant: this.id, packages },
       (s) => missing.every((id) => s.vettedPackages(this.id).some((p) => p.packageId === id)),
-      `the vetting of ${missing.length} packages`,
+      `the vetting of ${missing.length} packages on ${c.synchronizerId}`,
     );
   }
 
   // ---- DARs ----------------------------------------------------------------------------------------------
 
   /**
-   * Uploads a DAR: validates every package (Daml-LF type checking), stores it, and vets its packages on the
-   * synchronizer (VettedPackages) when connected. Returns the main package id.
+   * Uploads a DAR: validates every package (Daml-LF type checking), stores it, and vets its packages
+   * (VettedPackages) on every connected synchronizer. Returns the main package id.
    */
   async uploadDar(bytes: Uint8Array, o: { adminWorkflow?: boolean; vet?: boolean } = {}): Promise<string> {
     const dar = loadAndValidateDar(bytes, this.registry);
@@ -566,7 +632,7 @@ export class ParticipantNode {
       { mainPackageId: dar.main.id, packages: dar.packages.length },
       `uploaded DAR ${dar.main.metadata.name}`,
     );
-    if ((o.vet ?? true) && this.#connection) await this.#vet();
+    if (o.vet ?? true) for (const c of this.#connections.values()) await this.#vet(c);
     return dar.main.id;
   }
 
@@ -583,46 +649,86 @@ export class ParticipantNode {
   // ---- submission ----------------------------------------------------------------------------------------
 
   /**
-   * Submits commands (Phase 1): interprets them, splits the transaction into encrypted views and sends the
-   * confirmation request. Resolves with the command's completion once its outcome is durable; rejects (without
-   * a completion) when the command fails before it is sent: invalid, interpretation error, a party not hosted, a
-   * duplicate command id.
+   * Submits commands (Phase 1): interprets them, routes the transaction to a synchronizer, splits it into
+   * encrypted views and sends the confirmation request. Resolves with the command's completion once its outcome
+   * is durable; rejects (without a completion) when the command fails before it is sent: invalid, interpretation
+   * error, a party not hosted, no synchronizer for it, a duplicate command id.
    */
   async submit(r: SubmitRequest): Promise<Completion> {
     const marks: InFlightCommand['marks'] = { start: performance.now() };
-    const c = this.#requireConnection();
     if (r.actAs.length === 0)
       throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'a command needs at least one acting party');
     if (r.commandId === '')
       throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'a command needs a command id');
     const now = this.clock.now();
-    const snapshot = c.topology.snapshot(now);
     const actAs = [...new Set(r.actAs)].sort();
-    for (const party of actAs) {
-      const host = snapshot
-        .partyHosting(PartyId.parse(party))
-        ?.participants.find((h) => h.participant.equals(this.id));
-      if (host?.permission !== 'Submission') {
-        throw new WeftError(
-          ParticipantErrors.SUBMITTER_NOT_HOSTED,
-          `party ${party} is not hosted on participant ${this.id} with submission permission`,
-          { party },
-        );
-      }
-    }
+    const candidates = this.#submissionCandidates(actAs, now, r.synchronizerId);
     const userId = r.userId ?? '';
     const changeId = changeIdOf(userId, actAs, r.commandId);
-    const params = snapshot.synchronizerParameters();
-    const delay = BigInt(this.settings.maxSequencingDelayMs) * 1000n;
-    const maxSequencingTime =
-      now + (delay < params.ledgerTimeRecordTimeTolerance ? delay : params.ledgerTimeRecordTimeTolerance);
+    const readers = [...new Set([...actAs, ...(r.readAs ?? [])])];
+    const submissionSeed = this.random.bytes(32);
+    let ledgerTime = now;
+    let result = await this.#interpret(r, actAs, readers, ledgerTime, submissionSeed);
+    // The ledger time may not precede the creation of an input contract.
+    const latest = result.metadata.inputContracts.reduce(
+      (m, i) => (i.createdAt !== undefined && i.createdAt > m ? i.createdAt : m),
+      0n,
+    );
+    if (latest > ledgerTime) {
+      ledgerTime = latest;
+      result = await this.#interpret(r, actAs, readers, ledgerTime, submissionSeed);
+    }
+    marks.interpreted = performance.now();
+    const transaction = absolutizeTransaction(result.transaction, ledgerTime);
+    const messageId = Buffer.from(this.random.bytes(16)).toString('hex');
+    const routed = this.#route(candidates, result.metadata.inputContracts, (c, snapshot) => {
+      const params = snapshot.synchronizerParameters();
+      const delay = BigInt(this.settings.maxSequencingDelayMs) * 1000n;
+      const maxSequencingTime =
+        now + (delay < params.ledgerTimeRecordTimeTolerance ? delay : params.ledgerTimeRecordTimeTolerance);
+      const group = snapshot.mediatorGroups()[0];
+      if (!group)
+        throw new WeftError(
+          CommonErrors.UNAVAILABLE,
+          `synchronizer ${c.synchronizerId} has no mediator group`,
+        );
+      const batch = buildConfirmationRequest(
+        {
+          synchronizerId: String(c.synchronizerId),
+          mediatorGroup: group.group,
+          snapshot,
+          signingKey: this.identity.signingKey.privateKey,
+          random: this.random,
+        },
+        {
+          transaction,
+          seeds: result.metadata.nodeSeeds,
+          inputs: result.metadata.inputContracts,
+          ledgerTime,
+          preparationTime: result.metadata.preparationTime,
+          workflowId: r.workflowId ?? '',
+          submitter: {
+            actAs,
+            userId,
+            commandId: r.commandId,
+            submissionId: r.submissionId ?? '',
+            submittingParticipant: String(this.id),
+            maxSequencingTime,
+          },
+        },
+      );
+      return { batch, maxSequencingTime };
+    });
+    marks.created = performance.now();
+    const { connection: c, batch, maxSequencingTime } = routed;
     const cmd: InFlightCommand = {
       changeId,
       commandId: r.commandId,
       userId,
       submissionId: r.submissionId ?? '',
       actAs,
-      messageId: Buffer.from(this.random.bytes(16)).toString('hex'),
+      messageId,
+      synchronizerId: String(c.synchronizerId),
       maxSequencingTime,
       submittedAt: now,
       requestId: undefined,
@@ -630,6 +736,8 @@ export class ParticipantNode {
       completedAt: undefined,
       marks,
     };
+    // Deduplication after interpretation, as Canton's in-flight submission tracker: only a command about to be
+    // sent is registered.
     const window = BigInt(this.settings.deduplicationWindowMs) * 1000n;
     if (!(await this.store.startCommand(cmd, now - window))) {
       const existing = await this.store.command(changeId);
@@ -648,64 +756,100 @@ export class ParticipantNode {
     }
     const waiter = deferred<Completion>();
     try {
-      const readers = [...new Set([...actAs, ...(r.readAs ?? [])])];
-      const submissionSeed = this.random.bytes(32);
-      let ledgerTime = now;
-      let result = await this.#interpret(r, actAs, readers, ledgerTime, submissionSeed);
-      // The ledger time may not precede the creation of an input contract.
-      const latest = result.metadata.inputContracts.reduce(
-        (m, i) => (i.createdAt !== undefined && i.createdAt > m ? i.createdAt : m),
-        0n,
-      );
-      if (latest > ledgerTime) {
-        ledgerTime = latest;
-        result = await this.#interpret(r, actAs, readers, ledgerTime, submissionSeed);
-      }
-      marks.interpreted = performance.now();
-      const group = snapshot.mediatorGroups()[0];
-      if (!group)
-        throw new WeftError(
-          CommonErrors.UNAVAILABLE,
-          `synchronizer ${c.synchronizerId} has no mediator group`,
-        );
-      const batch = buildConfirmationRequest(
-        {
-          synchronizerId: String(c.synchronizerId),
-          mediatorGroup: group.group,
-          snapshot,
-          signingKey: this.identity.signingKey.privateKey,
-          random: this.random,
-        },
-        {
-          transaction: absolutizeTransaction(result.transaction, ledgerTime),
-          seeds: result.metadata.nodeSeeds,
-          inputs: result.metadata.inputContracts,
-          ledgerTime,
-          preparationTime: result.metadata.preparationTime,
-          workflowId: r.workflowId ?? '',
-          submitter: {
-            actAs,
-            userId,
-            commandId: r.commandId,
-            submissionId: r.submissionId ?? '',
-            submittingParticipant: String(this.id),
-            maxSequencingTime,
-          },
-        },
-      );
-      marks.created = performance.now();
       this.#completions.set(changeId, waiter);
       c.processor.track(cmd);
-      await c.client.send({ envelopes: batch.envelopes, maxSequencingTime, messageId: cmd.messageId });
+      await c.client.send({ envelopes: batch.envelopes, maxSequencingTime, messageId });
       this.metrics.submissions.inc({ result: 'sent' });
     } catch (e) {
-      c.processor.untrack(cmd.messageId);
+      c.processor.untrack(messageId);
       this.#completions.delete(changeId);
-      await this.store.dropCommand(changeId, cmd.messageId);
+      await this.store.dropCommand(changeId, messageId);
       this.metrics.submissions.inc({ result: e instanceof WeftError ? e.code : 'INTERNAL' });
       throw e;
     }
     return waiter.promise;
+  }
+
+  /**
+   * The synchronizers a command of `actAs` may go to: the one named, or every connected one, where each acting
+   * party is hosted here with submission permission.
+   */
+  #submissionCandidates(actAs: readonly string[], now: bigint, synchronizerId: string | undefined) {
+    const named = synchronizerId === undefined ? undefined : this.#connection(synchronizerId);
+    if (this.#connections.size === 0) this.#connection();
+    const connections = named ? [named] : this.synchronizerIds.map((id) => this.#connections.get(id)!);
+    const candidates: { connection: Connection; snapshot: TopologySnapshot }[] = [];
+    let notHosted: string | undefined;
+    for (const connection of connections) {
+      const snapshot = connection.topology.snapshot(now);
+      const missing = actAs.find(
+        (party) =>
+          snapshot.partyHosting(PartyId.parse(party))?.participants.find((h) => h.participant.equals(this.id))
+            ?.permission !== 'Submission',
+      );
+      if (missing === undefined) candidates.push({ connection, snapshot });
+      else notHosted ??= missing;
+    }
+    if (candidates.length === 0) {
+      throw new WeftError(
+        ParticipantErrors.SUBMITTER_NOT_HOSTED,
+        `party ${notHosted} is not hosted on participant ${this.id} with submission permission` +
+          (connections.length > 1 ? ' on any connected synchronizer' : ''),
+        { party: notHosted },
+      );
+    }
+    return candidates;
+  }
+
+  /**
+   * Synchronizer routing (no reassignment): a transaction with input contracts goes to the synchronizer they are
+   * assigned to; otherwise to the first candidate where `prepare` succeeds, i.e. every informee is hosted and every
+   * recipient vetted the packages.
+   */
+  #route<T>(
+    candidates: readonly { connection: Connection; snapshot: TopologySnapshot }[],
+    inputs: readonly { contractId: { coid: string } }[],
+    prepare: (c: Connection, snapshot: TopologySnapshot) => T,
+  ): T & { connection: Connection } {
+    const assigned = [
+      ...new Set(inputs.flatMap((i) => this.acs.get(i.contractId.coid)?.synchronizerId ?? [])),
+    ].sort();
+    if (assigned.length > 1) {
+      throw new WeftError(
+        ParticipantErrors.NO_SYNCHRONIZER_FOR_SUBMISSION,
+        `the transaction uses contracts assigned to different synchronizers (${assigned.join(', ')}); contracts cannot be reassigned`,
+        { synchronizers: assigned.join(', ') },
+      );
+    }
+    const eligible =
+      assigned.length === 1
+        ? candidates.filter((c) => c.connection.synchronizerId.toString() === assigned[0])
+        : candidates;
+    if (eligible.length === 0) {
+      throw new WeftError(
+        ParticipantErrors.NO_SYNCHRONIZER_FOR_SUBMISSION,
+        `the transaction's input contracts are assigned to synchronizer ${assigned[0]}, where the submitters cannot submit or to which this participant is not connected`,
+        { synchronizers: assigned[0]! },
+      );
+    }
+    if (eligible.length === 1) {
+      const { connection, snapshot } = eligible[0]!;
+      return { ...prepare(connection, snapshot), connection };
+    }
+    const reasons: string[] = [];
+    for (const { connection, snapshot } of eligible) {
+      try {
+        return { ...prepare(connection, snapshot), connection };
+      } catch (e) {
+        if (!(e instanceof WeftError && ROUTING_REASONS.has(e.code))) throw e;
+        reasons.push(`${connection.synchronizerId}: ${e.message}`);
+      }
+    }
+    throw new WeftError(
+      ParticipantErrors.NO_SYNCHRONIZER_FOR_SUBMISSION,
+      `no connected synchronizer can take the transaction: ${reasons.join('; ')}`,
+      { synchronizers: eligible.map((c) => String(c.connection.synchronizerId)).join(', ') },
+    );
   }
 
   #interpret(
@@ -774,6 +918,7 @@ export class ParticipantNode {
     return {
       offset: row.offset,
       updateId: row.updateId,
+      synchronizerId: row.synchronizerId,
       recordTime: row.requestId,
       ledgerTime: row.ledgerTime,
       workflowId: row.workflowId,
@@ -817,7 +962,7 @@ export class ParticipantNode {
         after = rows.length < PAGE ? end : rows.at(-1)!.offset;
         continue;
       }
-      if (this.#failure || !this.#connection) return;
+      if (this.#failure || this.#connections.size === 0) return;
       await new Promise<void>((resolve) => {
         const done = () => {
           o.signal?.removeEventListener('abort', done);
@@ -847,16 +992,19 @@ export class ParticipantNode {
    */
   async activeContracts(party: string): Promise<{ offset: bigint; contracts: ActiveContract[] }> {
     await this.journal.flush();
-    const held = this.#connection?.processor.unpublished();
-    const contracts = held
-      ? [
-          ...this.acs.ofParty(party).filter((c) => !held.created.has(c.contract.contractId.coid)),
-          ...held.archived.filter((c) => c.stakeholders.has(party)),
-        ].sort((a, b) => Number((a.createdOffset ?? 0n) - (b.createdOffset ?? 0n)))
-      : this.acs.ofParty(party);
+    const held = [...this.#connections.values()].map((c) => c.processor.unpublished());
+    const created = new Set(held.flatMap((h) => [...h.created]));
+    const contracts = [
+      ...this.acs.ofParty(party).filter((c) => !created.has(c.contract.contractId.coid)),
+      ...held.flatMap((h) => h.archived.filter((c) => c.stakeholders.has(party))),
+    ].sort((a, b) => Number((a.createdOffset ?? 0n) - (b.createdOffset ?? 0n)));
     return {
       offset: this.journal.durableOffset,
-      contracts: contracts.map((c) => ({ contract: c.contract, createdOffset: c.createdOffset })),
+      contracts: contracts.map((c) => ({
+        contract: c.contract,
+        synchronizerId: c.synchronizerId,
+        createdOffset: c.createdOffset,
+      })),
     };
   }
 
@@ -880,9 +1028,11 @@ export class ParticipantNode {
   /** For the node's `/ready`: undefined when connected and processing, else why not. */
   readiness(): string | undefined {
     if (this.#failure) return this.#failure.message;
-    if (!this.#connection) return 'not connected to a synchronizer';
-    const state = this.#connection.client.state;
-    return state === 'connected' ? undefined : `the sequencer connection is ${state}`;
+    if (this.#connections.size === 0) return 'not connected to a synchronizer';
+    const down = [...this.#connections.entries()].filter(([, c]) => c.client.state !== 'connected');
+    return down.length === 0
+      ? undefined
+      : down.map(([id, c]) => `the sequencer connection to ${id} is ${c.client.state}`).join('; ');
   }
 }
 
@@ -905,5 +1055,6 @@ function completionOf(row: CompletionRow): Completion {
     message: row.message,
     updateId: row.updateId,
     recordTime: row.recordTime,
+    synchronizerId: row.synchronizerId,
   };
 }

@@ -46,7 +46,7 @@ import { encodeContract } from './contracts.js';
 import { ParticipantErrors } from './errors.js';
 import type { Journal } from './journal.js';
 import type { ParticipantMetrics } from './metrics.js';
-import type { CommandRow, CompletionRow, WriteBatch } from './store.js';
+import type { CommandRow, CompletionRow, Cursor, WriteBatch } from './store.js';
 import type { PhaseTimings } from './updates.js';
 import {
   checkConflicts,
@@ -245,7 +245,8 @@ export class ProtocolProcessor {
     if (ts > this.#decidedUntil) this.#decided.clear();
     this.#publishInOrder();
     this.#lastHandled = { counter: event.counter, timestamp: ts };
-    this.#o.journal.setCursor(this.#cleanCursor());
+    const cursor = this.#cleanCursor();
+    if (cursor) this.#o.journal.setCursor(this.#o.synchronizerId, cursor);
     if (this.#o.journal.queued > this.#o.maxQueued) await this.#o.journal.flush();
   }
 
@@ -266,13 +267,13 @@ export class ProtocolProcessor {
     for (const h of now) h.publish();
   }
 
-  #cleanCursor(): WriteBatch['cursor'] {
+  #cleanCursor(): Cursor | undefined {
     let clean = this.#lastHandled;
     for (const p of this.#pending.values()) {
       if (clean === undefined) break;
       if (p.resumeAfter === undefined || p.resumeAfter.counter < clean.counter) clean = p.resumeAfter;
     }
-    return clean && { synchronizerId: this.#o.synchronizerId, ...clean };
+    return clean;
   }
 
   // ---- submissions ---------------------------------------------------------------------------------------
@@ -331,6 +332,7 @@ export class ProtocolProcessor {
       updateId: success?.updateId,
       requestId: cmd.requestId,
       recordTime,
+      synchronizerId: this.#o.synchronizerId,
     };
     return {
       offset,
@@ -418,7 +420,7 @@ export class ProtocolProcessor {
         request.views.flatMap((v) => v.informees).filter((p) => isHostedBy(snapshot, o.participantId, p)),
       );
       checkRequest(request, requestId, snapshot, rejections);
-      locked = checkConflicts(request, o.acs, (p) => hosted.has(p), rejections);
+      locked = checkConflicts(request, o.synchronizerId, o.acs, (p) => hosted.has(p), rejections);
       for (const c of locked) o.acs.lock(c, requestId);
     }
     const pending: PendingRequest = {
@@ -554,7 +556,13 @@ export class ProtocolProcessor {
     this.#finish(pending);
     this.#o.metrics.requests.inc({ outcome });
     const cmd = this.#takeOf(pending.requestId);
-    const request = { requestId: pending.requestId, rootHash: hex(pending.rootHash), outcome, decidedAt: ts };
+    const request = {
+      synchronizerId: this.#o.synchronizerId,
+      requestId: pending.requestId,
+      rootHash: hex(pending.rootHash),
+      outcome,
+      decidedAt: ts,
+    };
     this.#held.push({
       recordTime: pending.requestId,
       publish: () =>
@@ -586,7 +594,7 @@ export class ProtocolProcessor {
       const readers = [...new Set([...stakeholders, ...hostedOf(info.disclosure.get(id) ?? [])])];
       if (readers.length === 0) continue;
       const c = createdContract(node, ledgerTime);
-      o.acs.add(c, stakeholders, readers, undefined);
+      o.acs.add(c, o.synchronizerId, stakeholders, readers, undefined);
       created.push(o.acs.get(c.contractId.coid)!);
       known.push({ c, stakeholders, readers });
     }
@@ -598,7 +606,7 @@ export class ProtocolProcessor {
         if (effects.archived.includes(coid) || effects.touched.has(coid)) continue;
         const divulgees = hostedOf(info.divulgence.get(coid) ?? []);
         if (divulgees.length === 0) continue;
-        o.acs.add(c, [], divulgees, undefined);
+        o.acs.add(c, o.synchronizerId, [], divulgees, undefined);
         divulged.push({ c, stakeholders: [], readers: divulgees });
       }
     }
@@ -621,6 +629,7 @@ export class ProtocolProcessor {
         list.map(({ c, stakeholders, readers }) => ({
           contract: {
             contractId: c.contractId.coid,
+            synchronizerId: o.synchronizerId,
             templateId: showIdentifier(c.templateId),
             contract: encodeContract(c),
             createdAt: c.createdAt!,
@@ -645,6 +654,7 @@ export class ProtocolProcessor {
             b.updates.push({
               offset,
               updateId,
+              synchronizerId: o.synchronizerId,
               requestId: pending.requestId,
               ledgerTime,
               workflowId: request.participantMetadata.workflowId,
@@ -654,6 +664,7 @@ export class ProtocolProcessor {
               parties,
             });
             b.requests.push({
+              synchronizerId: o.synchronizerId,
               requestId: pending.requestId,
               rootHash: updateId,
               outcome: 'approved',

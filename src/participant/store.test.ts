@@ -1,6 +1,12 @@
 import { expect, it } from 'vitest';
 import { describeBackends } from '../storage/testing.js';
-import { type CommandRow, emptyBatch, ParticipantStore, type WriteBatch } from './store.js';
+import {
+  type CommandRow,
+  emptyBatch,
+  PARTICIPANT_MIGRATIONS,
+  ParticipantStore,
+  type WriteBatch,
+} from './store.js';
 
 const command = (changeId: string, messageId: string): CommandRow => ({
   changeId,
@@ -9,6 +15,7 @@ const command = (changeId: string, messageId: string): CommandRow => ({
   submissionId: '',
   actAs: ['alice'],
   messageId,
+  synchronizerId: 'sync',
   maxSequencingTime: 100n,
   submittedAt: 10n,
   requestId: undefined,
@@ -31,6 +38,7 @@ describeBackends('participant store', (backend) => {
         b.contracts.push(
           {
             contractId: 'c1',
+            synchronizerId: 'sync',
             templateId: 't',
             contract: Buffer.from('one'),
             createdAt: 5n,
@@ -38,6 +46,7 @@ describeBackends('participant store', (backend) => {
           },
           {
             contractId: 'c2',
+            synchronizerId: 'sync',
             templateId: 't',
             contract: Buffer.from('two'),
             createdAt: 5n,
@@ -53,6 +62,7 @@ describeBackends('participant store', (backend) => {
           {
             offset: 1n,
             updateId: 'u1',
+            synchronizerId: 'sync',
             requestId: 1000n,
             ledgerTime: 5n,
             workflowId: 'w',
@@ -63,6 +73,7 @@ describeBackends('participant store', (backend) => {
           {
             offset: 2n,
             updateId: 'u2',
+            synchronizerId: 'other',
             requestId: 1001n,
             ledgerTime: 6n,
             workflowId: '',
@@ -72,7 +83,17 @@ describeBackends('participant store', (backend) => {
           },
         );
         b.archivals.push({ contractId: 'c2', offset: 2n });
-        b.requests.push({ requestId: 1000n, rootHash: 'r1', outcome: 'approved', decidedAt: 1000n });
+        b.requests.push(
+          { synchronizerId: 'sync', requestId: 1000n, rootHash: 'r1', outcome: 'approved', decidedAt: 1000n },
+          // Request ids are sequencing times of one synchronizer: another synchronizer may use the same.
+          {
+            synchronizerId: 'other',
+            requestId: 1000n,
+            rootHash: 'r2',
+            outcome: 'rejected',
+            decidedAt: 1000n,
+          },
+        );
         b.completions.push({
           offset: 3n,
           changeId: 'x',
@@ -85,15 +106,21 @@ describeBackends('participant store', (backend) => {
           updateId: undefined,
           requestId: 1002n,
           recordTime: 1002n,
+          synchronizerId: 'sync',
         });
-        b.cursor = { synchronizerId: 'sync', counter: 7n, timestamp: 1002n };
+        b.cursors.set('sync', { counter: 7n, timestamp: 1002n });
+        b.cursors.set('other', { counter: 3n, timestamp: 1001n });
       }),
     );
     expect(await store.ledgerEnd()).toBe(3n);
     const active = await store.activeContracts();
     expect(
-      active.map((a) => [a.row.contractId, a.parties.map((p) => `${p.party}:${p.stakeholder}`).sort()]),
-    ).toEqual([['c1', ['alice:true', 'bob:false']]]);
+      active.map((a) => [
+        a.row.contractId,
+        a.row.synchronizerId,
+        a.parties.map((p) => `${p.party}:${p.stakeholder}`).sort(),
+      ]),
+    ).toEqual([['c1', 'sync', ['alice:true', 'bob:false']]]);
     expect(await store.isArchived('c2', ['alice'])).toBe(true);
     expect(await store.isArchived('c2', ['bob'])).toBe(false);
     expect(await store.isArchived('c1', ['alice'])).toBe(false);
@@ -103,28 +130,38 @@ describeBackends('participant store', (backend) => {
     expect(await store.updates('alice', 0n, 10n, 1)).toMatchObject([
       { offset: 1n, submission: { commandId: 'cmd', actAs: ['alice'] }, transaction: Buffer.from('tx1') },
     ]);
-    expect((await store.update('u2'))?.submission).toBeUndefined();
+    expect(await store.update('u2')).toMatchObject({ synchronizerId: 'other', submission: undefined });
     expect(await store.completions(0n, 10n, 10)).toMatchObject([
-      { offset: 3n, code: 'LOCAL_VERDICT_LOCKED_CONTRACTS', actAs: ['alice'], updateId: undefined },
+      {
+        offset: 3n,
+        code: 'LOCAL_VERDICT_LOCKED_CONTRACTS',
+        actAs: ['alice'],
+        updateId: undefined,
+        synchronizerId: 'sync',
+      },
     ]);
-    expect(await store.decidedAfter(999n)).toEqual([1000n]);
-    expect(await store.decidedAfter(1000n)).toEqual([]);
+    expect(await store.decidedAfter('sync', 999n)).toEqual([1000n]);
+    expect(await store.decidedAfter('sync', 1000n)).toEqual([]);
+    expect(await store.decidedAfter('third', 0n)).toEqual([]);
     expect(await store.cursor('sync')).toEqual({ counter: 7n, timestamp: 1002n });
-    await store.write(batch((b) => (b.cursor = { synchronizerId: 'sync', counter: 9n, timestamp: 1003n })));
+    expect(await store.cursor('other')).toEqual({ counter: 3n, timestamp: 1001n });
+    await store.write(batch((b) => b.cursors.set('sync', { counter: 9n, timestamp: 1003n })));
     expect(await store.cursor('sync')).toEqual({ counter: 9n, timestamp: 1003n });
+    expect(await store.cursor('other')).toEqual({ counter: 3n, timestamp: 1001n });
   });
 
   it('keeps a command id in flight, then blocks it for the deduplication window', async () => {
     const store = await ParticipantStore.open(await backend.open());
     expect(await store.startCommand(command('a', 'm1'), 0n)).toBe(true);
     expect(await store.startCommand(command('a', 'm2'), 0n)).toBe(false);
-    expect((await store.commandsInFlight()).map((c) => c.messageId)).toEqual(['m1']);
+    expect((await store.commandsInFlight('sync')).map((c) => c.messageId)).toEqual(['m1']);
+    expect(await store.commandsInFlight('other')).toEqual([]);
     await store.write(batch((b) => b.commands.push({ changeId: 'a', requestId: 50n })));
     expect((await store.command('a'))?.requestId).toBe(50n);
     await store.write(
       batch((b) => b.commands.push({ changeId: 'a', completionOffset: 4n, completedAt: 60n })),
     );
-    expect(await store.commandsInFlight()).toEqual([]);
+    expect(await store.commandsInFlight('sync')).toEqual([]);
     expect(await store.command('a')).toMatchObject({
       requestId: 50n,
       completionOffset: 4n,
@@ -136,6 +173,25 @@ describeBackends('participant store', (backend) => {
     // A command never sent is forgotten.
     await store.dropCommand('a', 'm3');
     expect(await store.command('a')).toBeUndefined();
+  });
+
+  it('assigns what a store of one synchronizer holds to that synchronizer when it upgrades', async () => {
+    const storage = await backend.open();
+    await storage.migrate('participant', PARTICIPANT_MIGRATIONS.slice(0, 1));
+    await storage.execute(
+      `INSERT INTO participant_contracts (contract_id, template_id, contract, created_at, created_offset)
+       VALUES ('c1', 't', $1, 5, 1)`,
+      [Buffer.from('one')],
+    );
+    await storage.execute(
+      "INSERT INTO participant_requests (request_id, root_hash, outcome, decided_at) VALUES (1000, 'r', 'approved', 1000)",
+    );
+    await storage.execute(
+      "INSERT INTO participant_cursor (synchronizer_id, clean_counter, clean_timestamp) VALUES ('sync', 7, 1002)",
+    );
+    const store = await ParticipantStore.open(storage);
+    expect((await store.activeContracts()).map((a) => a.row.synchronizerId)).toEqual(['sync']);
+    expect(await store.decidedAfter('sync', 0n)).toEqual([1000n]);
   });
 
   it('keeps DARs with their admin-workflow flag', async () => {

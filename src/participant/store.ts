@@ -1,6 +1,6 @@
 import type { Migration, Queryable, SqlValue, Storage } from '../storage/index.js';
 
-const MIGRATIONS: readonly Migration[] = [
+export const PARTICIPANT_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'contracts, updates, completions, commands, requests, DARs, cursor',
@@ -92,10 +92,41 @@ const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 2,
+    // A participant connected to several synchronizers: contracts are assigned to one, request ids (sequencing
+    // times) are per synchronizer. Before, a participant had at most one synchronizer: its cursor's.
+    name: 'synchronizer of contracts, updates, completions, commands and requests',
+    up: [
+      ...[
+        'participant_contracts',
+        'participant_updates',
+        'participant_completions',
+        'participant_commands',
+      ].flatMap((table) => [
+        `ALTER TABLE ${table} ADD COLUMN synchronizer_id TEXT NOT NULL DEFAULT ''`,
+        `UPDATE ${table} SET synchronizer_id = COALESCE((SELECT MIN(synchronizer_id) FROM participant_cursor), '')`,
+      ]),
+      `CREATE TABLE participant_decided_requests (
+         synchronizer_id TEXT NOT NULL,
+         request_id BIGINT NOT NULL,
+         root_hash TEXT NOT NULL,
+         outcome TEXT NOT NULL,
+         decided_at BIGINT NOT NULL,
+         PRIMARY KEY (synchronizer_id, request_id)
+       )`,
+      `INSERT INTO participant_decided_requests (synchronizer_id, request_id, root_hash, outcome, decided_at)
+       SELECT COALESCE((SELECT MIN(synchronizer_id) FROM participant_cursor), ''), request_id, root_hash, outcome,
+              decided_at FROM participant_requests`,
+      'DROP TABLE participant_requests',
+    ],
+  },
 ];
 
 export interface ContractRow {
   readonly contractId: string;
+  /** The synchronizer the contract is assigned to (where it was created). */
+  readonly synchronizerId: string;
   readonly templateId: string;
   readonly contract: Uint8Array;
   readonly createdAt: bigint;
@@ -105,6 +136,7 @@ export interface ContractRow {
 export interface UpdateRow {
   readonly offset: bigint;
   readonly updateId: string;
+  readonly synchronizerId: string;
   readonly requestId: bigint;
   readonly ledgerTime: bigint;
   readonly workflowId: string;
@@ -128,6 +160,8 @@ export interface CompletionRow {
   readonly updateId: string | undefined;
   readonly requestId: bigint | undefined;
   readonly recordTime: bigint;
+  /** The synchronizer the command was routed to. */
+  readonly synchronizerId: string;
 }
 
 export interface CommandRow {
@@ -137,6 +171,8 @@ export interface CommandRow {
   readonly submissionId: string;
   readonly actAs: readonly string[];
   readonly messageId: string;
+  /** The synchronizer the command was routed to. */
+  readonly synchronizerId: string;
   readonly maxSequencingTime: bigint;
   readonly submittedAt: bigint;
   readonly requestId: bigint | undefined;
@@ -162,8 +198,20 @@ export interface WriteBatch {
   completions: CompletionRow[];
   /** Commands that got sequenced (request id) or completed. */
   commands: { changeId: string; requestId?: bigint; completionOffset?: bigint; completedAt?: bigint }[];
-  requests: { requestId: bigint; rootHash: string; outcome: string; decidedAt: bigint }[];
-  cursor: { synchronizerId: string; counter: bigint; timestamp: bigint } | undefined;
+  requests: {
+    synchronizerId: string;
+    requestId: bigint;
+    rootHash: string;
+    outcome: string;
+    decidedAt: bigint;
+  }[];
+  /** Where each synchronizer's event stream resumes, by synchronizer id. */
+  cursors: Map<string, Cursor>;
+}
+
+export interface Cursor {
+  readonly counter: bigint;
+  readonly timestamp: bigint;
 }
 
 export function emptyBatch(): WriteBatch {
@@ -175,7 +223,7 @@ export function emptyBatch(): WriteBatch {
     completions: [],
     commands: [],
     requests: [],
-    cursor: undefined,
+    cursors: new Map(),
   };
 }
 
@@ -184,11 +232,12 @@ const optional = <T>(v: T | null): T | undefined => (v === null ? undefined : v)
 export type StoredUpdate = Omit<UpdateRow, 'parties'>;
 
 const UPDATE_COLUMNS =
-  'u.update_offset, u.update_id, u.request_id, u.ledger_time, u.workflow_id, u.transaction_bytes, u.command_id, u.act_as';
+  'u.update_offset, u.update_id, u.synchronizer_id, u.request_id, u.ledger_time, u.workflow_id, u.transaction_bytes, u.command_id, u.act_as';
 
 interface RawUpdate {
   update_offset: bigint;
   update_id: string;
+  synchronizer_id: string;
   request_id: bigint;
   ledger_time: bigint;
   workflow_id: string;
@@ -201,6 +250,7 @@ function updateOf(r: RawUpdate): StoredUpdate {
   return {
     offset: r.update_offset,
     updateId: r.update_id,
+    synchronizerId: r.synchronizer_id,
     requestId: r.request_id,
     ledgerTime: r.ledger_time,
     workflowId: r.workflow_id,
@@ -219,6 +269,7 @@ interface RawCommand {
   submission_id: string;
   act_as: string;
   message_id: string;
+  synchronizer_id: string;
   max_sequencing_time: bigint;
   submitted_at: bigint;
   request_id: bigint | null;
@@ -234,6 +285,7 @@ function commandOf(r: RawCommand): CommandRow {
     submissionId: r.submission_id,
     actAs: JSON.parse(r.act_as) as string[],
     messageId: r.message_id,
+    synchronizerId: r.synchronizer_id,
     maxSequencingTime: r.max_sequencing_time,
     submittedAt: r.submitted_at,
     requestId: optional(r.request_id),
@@ -254,6 +306,7 @@ interface RawCompletion {
   update_id: string | null;
   request_id: bigint | null;
   record_time: bigint;
+  synchronizer_id: string;
 }
 
 function completionOf(r: RawCompletion): CompletionRow {
@@ -269,6 +322,7 @@ function completionOf(r: RawCompletion): CompletionRow {
     updateId: optional(r.update_id),
     requestId: optional(r.request_id),
     recordTime: r.record_time,
+    synchronizerId: r.synchronizer_id,
   };
 }
 
@@ -279,7 +333,7 @@ export class ParticipantStore {
   private constructor(private readonly storage: Storage) {}
 
   static async open(storage: Storage): Promise<ParticipantStore> {
-    await storage.migrate('participant', MIGRATIONS);
+    await storage.migrate('participant', PARTICIPANT_MIGRATIONS);
     return new ParticipantStore(storage);
   }
 
@@ -289,9 +343,10 @@ export class ParticipantStore {
       if (b.contracts.length > 0) {
         await tx.insertMany(
           'participant_contracts',
-          ['contract_id', 'template_id', 'contract', 'created_at', 'created_offset'],
+          ['contract_id', 'synchronizer_id', 'template_id', 'contract', 'created_at', 'created_offset'],
           b.contracts.map((c) => [
             c.contractId,
+            c.synchronizerId,
             c.templateId,
             c.contract,
             c.createdAt,
@@ -324,6 +379,7 @@ export class ParticipantStore {
           [
             'update_offset',
             'update_id',
+            'synchronizer_id',
             'request_id',
             'ledger_time',
             'workflow_id',
@@ -334,6 +390,7 @@ export class ParticipantStore {
           b.updates.map((u) => [
             u.offset,
             u.updateId,
+            u.synchronizerId,
             u.requestId,
             u.ledgerTime,
             u.workflowId,
@@ -362,6 +419,7 @@ export class ParticipantStore {
             'update_id',
             'request_id',
             'record_time',
+            'synchronizer_id',
           ],
           b.completions.map((c) => [
             c.offset,
@@ -375,6 +433,7 @@ export class ParticipantStore {
             c.updateId ?? null,
             c.requestId ?? null,
             c.recordTime,
+            c.synchronizerId,
           ]),
         );
       }
@@ -388,17 +447,17 @@ export class ParticipantStore {
       }
       if (b.requests.length > 0) {
         await tx.insertMany(
-          'participant_requests',
-          ['request_id', 'root_hash', 'outcome', 'decided_at'],
-          b.requests.map((r) => [r.requestId, r.rootHash, r.outcome, r.decidedAt]),
+          'participant_decided_requests',
+          ['synchronizer_id', 'request_id', 'root_hash', 'outcome', 'decided_at'],
+          b.requests.map((r) => [r.synchronizerId, r.requestId, r.rootHash, r.outcome, r.decidedAt]),
           { onConflict: 'ignore' },
         );
       }
-      if (b.cursor) await writeCursor(tx, b.cursor);
+      for (const [synchronizerId, c] of b.cursors) await writeCursor(tx, synchronizerId, c);
     });
   }
 
-  async cursor(synchronizerId: string): Promise<{ counter: bigint; timestamp: bigint } | undefined> {
+  async cursor(synchronizerId: string): Promise<Cursor | undefined> {
     const row = await this.storage.queryOne<{ clean_counter: bigint; clean_timestamp: bigint }>(
       'SELECT clean_counter, clean_timestamp FROM participant_cursor WHERE synchronizer_id = $1',
       [synchronizerId],
@@ -417,11 +476,14 @@ export class ParticipantStore {
     return u > c ? u : c;
   }
 
-  /** The requests sequenced after `after` that are decided already (a replay after a restart skips them). */
-  async decidedAfter(after: bigint): Promise<bigint[]> {
+  /**
+   * The requests on `synchronizerId` sequenced after `after` that are decided already (a replay after a restart
+   * skips them).
+   */
+  async decidedAfter(synchronizerId: string, after: bigint): Promise<bigint[]> {
     const rows = await this.storage.query<{ request_id: bigint }>(
-      'SELECT request_id FROM participant_requests WHERE request_id > $1',
-      [after],
+      'SELECT request_id FROM participant_decided_requests WHERE synchronizer_id = $1 AND request_id > $2',
+      [synchronizerId, after],
     );
     return rows.map((r) => r.request_id);
   }
@@ -432,12 +494,13 @@ export class ParticipantStore {
   > {
     const rows = await this.storage.query<{
       contract_id: string;
+      synchronizer_id: string;
       template_id: string;
       contract: Uint8Array;
       created_at: bigint;
       created_offset: bigint | null;
     }>(
-      `SELECT contract_id, template_id, contract, created_at, created_offset FROM participant_contracts
+      `SELECT contract_id, synchronizer_id, template_id, contract, created_at, created_offset FROM participant_contracts
        WHERE archived_offset IS NULL ORDER BY created_offset, contract_id`,
     );
     const parties = await this.storage.query<{ party: string; contract_id: string; stakeholder: boolean }>(
@@ -453,6 +516,7 @@ export class ParticipantStore {
     return rows.map((r) => ({
       row: {
         contractId: r.contract_id,
+        synchronizerId: r.synchronizer_id,
         templateId: r.template_id,
         contract: r.contract,
         createdAt: r.created_at,
@@ -520,10 +584,15 @@ export class ParticipantStore {
     return r && commandOf(r);
   }
 
-  /** Commands sent but not completed (after a restart: their outcome is still to come or to time out). */
-  async commandsInFlight(): Promise<CommandRow[]> {
+  /**
+   * Commands sent to `synchronizerId` but not completed (after a restart: their outcome is still to come or to
+   * time out).
+   */
+  async commandsInFlight(synchronizerId: string): Promise<CommandRow[]> {
     const rows = await this.storage.query<RawCommand>(
-      'SELECT * FROM participant_commands WHERE completion_offset IS NULL ORDER BY submitted_at',
+      `SELECT * FROM participant_commands WHERE synchronizer_id = $1 AND completion_offset IS NULL
+       ORDER BY submitted_at`,
+      [synchronizerId],
     );
     return rows.map(commandOf);
   }
@@ -547,6 +616,7 @@ export class ParticipantStore {
           'submission_id',
           'act_as',
           'message_id',
+          'synchronizer_id',
           'max_sequencing_time',
           'submitted_at',
         ],
@@ -558,6 +628,7 @@ export class ParticipantStore {
             row.submissionId,
             JSON.stringify(row.actAs),
             row.messageId,
+            row.synchronizerId,
             row.maxSequencingTime,
             row.submittedAt,
           ],
@@ -605,15 +676,12 @@ export class ParticipantStore {
   }
 }
 
-async function writeCursor(
-  tx: Queryable,
-  c: { synchronizerId: string; counter: bigint; timestamp: bigint },
-): Promise<void> {
+async function writeCursor(tx: Queryable, synchronizerId: string, c: Cursor): Promise<void> {
   await tx.execute(
     `INSERT INTO participant_cursor (synchronizer_id, clean_counter, clean_timestamp) VALUES ($1, $2, $3)
      ON CONFLICT (synchronizer_id) DO UPDATE SET clean_counter = excluded.clean_counter,
        clean_timestamp = excluded.clean_timestamp`,
-    [c.synchronizerId, c.counter, c.timestamp],
+    [synchronizerId, c.counter, c.timestamp],
   );
 }
 

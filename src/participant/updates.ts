@@ -49,6 +49,8 @@ export interface TransactionUpdate {
   readonly offset: bigint;
   /** The same on every participant: the root hash of the confirmation request. */
   readonly updateId: string;
+  /** The synchronizer that sequenced it. */
+  readonly synchronizerId: string;
   /** The sequencing time of the confirmation request (µs). */
   readonly recordTime: bigint;
   readonly ledgerTime: bigint;
@@ -122,6 +124,8 @@ export interface Completion {
   readonly message: string;
   readonly updateId: string | undefined;
   readonly recordTime: bigint;
+  /** The synchronizer the command was routed to. */
+  readonly synchronizerId: string;
   /** Where the time went, on the submitting participant (only from `submit`, not stored). */
   readonly timings?: PhaseTimings;
 }

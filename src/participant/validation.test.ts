@@ -172,7 +172,13 @@ async function validate(
   const rejections = new ViewRejections();
   checkRequest(request, o.requestId ?? NOW, snapshot, rejections);
   const acs = o.acs ?? activeSet();
-  checkConflicts(request, acs, (p) => (o.hosted ?? [admin, alice]).includes(p), rejections);
+  checkConflicts(
+    request,
+    String(sync.synchronizerId),
+    acs,
+    (p) => (o.hosted ?? [admin, alice]).includes(p),
+    rejections,
+  );
   await checkConformance(engine, request, rejections);
   return Object.fromEntries(
     request.views.flatMap((v) => {
@@ -183,11 +189,11 @@ async function validate(
 }
 
 /** p1's active contracts: the rules and alice's token. */
-function activeSet(without: string[] = []): ActiveContracts {
+function activeSet(without: string[] = [], synchronizerId = String(sync.synchronizerId)): ActiveContracts {
   const acs = new ActiveContracts();
   for (const c of ledger.contracts) {
     if (without.includes(c.contractId.coid)) continue;
-    acs.add(c, c.stakeholders, c.stakeholders, 1n);
+    acs.add(c, synchronizerId, c.stakeholders, c.stakeholders, 1n);
   }
   return acs;
 }
@@ -295,10 +301,15 @@ describe('a request is rejected', () => {
     });
     const acs = activeSet();
     const rejections = new ViewRejections();
-    expect(checkConflicts(atP1, acs, () => true, rejections)).toEqual([token]);
+    expect(checkConflicts(atP1, String(sync.synchronizerId), acs, () => true, rejections)).toEqual([token]);
     acs.lock(token, 1n);
     expect(await validate(atP1, { acs })).toEqual({
       '0': ParticipantErrors.LOCAL_VERDICT_LOCKED_CONTRACTS.code,
+    });
+    // Contracts are used only on the synchronizer they are assigned to (there is no reassignment).
+    const elsewhere = activeSet([], 'other::1220aa');
+    expect(await validate(atP1, { acs: elsewhere })).toEqual({
+      '0': ParticipantErrors.LOCAL_VERDICT_INACTIVE_CONTRACTS.code,
     });
     // A participant hosting no stakeholder of the token does not check it.
     expect(

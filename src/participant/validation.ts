@@ -292,11 +292,12 @@ interface Use {
 
 /**
  * Conflict detection (in sequencer order): every contract the request uses that a hosted party is a stakeholder of
- * must be active here and not locked by another request in flight, unless the request creates it itself. Returns
- * the contracts the request archives and this participant must lock.
+ * must be active here, assigned to the request's synchronizer and not locked by another request in flight, unless
+ * the request creates it itself. Returns the contracts the request archives and this participant must lock.
  */
 export function checkConflicts(
   request: OpenedRequest,
+  synchronizerId: string,
   acs: ActiveContracts,
   isHosted: (party: Party) => boolean,
   rejections: ViewRejections,
@@ -326,6 +327,13 @@ export function checkConflicts(
           view.key,
           ParticipantErrors.LOCAL_VERDICT_INACTIVE_CONTRACTS,
           `contract ${use.contractId} is not active`,
+        );
+      } else if (known.synchronizerId !== synchronizerId) {
+        // Without reassignment a contract is used only where it was created.
+        rejections.add(
+          view.key,
+          ParticipantErrors.LOCAL_VERDICT_INACTIVE_CONTRACTS,
+          `contract ${use.contractId} is assigned to synchronizer ${known.synchronizerId}, not ${synchronizerId}`,
         );
       } else if (lockedBy !== undefined) {
         rejections.add(

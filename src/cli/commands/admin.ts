@@ -131,7 +131,9 @@ function renderStatus(s: GetStatusResponse): string[] {
     `node          ${s.name} (${kind}), Weft ${s.version}`,
     `uid           ${s.uid}`,
     ...(s.memberId ? [`member        ${s.memberId}`] : []),
-    `synchronizer  ${s.synchronizerId ? `${s.synchronizerId} (protocol ${s.protocolVersion})` : 'none yet'}`,
+    s.synchronizerIds.length > 1
+      ? `synchronizers ${s.synchronizerIds.join(', ')}`
+      : `synchronizer  ${s.synchronizerId ? `${s.synchronizerId} (protocol ${s.protocolVersion})` : 'none yet'}`,
     `ready         ${s.ready ? 'yes' : 'no'}`,
     ...s.checks.map((c) => `  ${c.name.padEnd(width)}  ${c.detail}`),
     'endpoints',
@@ -410,6 +412,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--filter <text>', 'only transactions mentioning an identifier that contains this text')
     .option('--proposals', 'also list pending proposals')
     .option('--as-of <time>', 'the state effective at this ISO time instead of the head state')
+    .option('--synchronizer <id>', 'on a participant connected to several synchronizers: whose topology')
     .action(
       action('topology list', async (client, o) => {
         const flags = o as ConnectionOptions & {
@@ -417,6 +420,7 @@ export function registerAdminCommands(program: Command): void {
           filter?: string;
           proposals?: boolean;
           asOf?: string;
+          synchronizer?: string;
         };
         let asOf: bigint | undefined;
         if (flags.asOf !== undefined) {
@@ -430,6 +434,7 @@ export function registerAdminCommands(program: Command): void {
           ...(flags.filter ? { filter: flags.filter } : {}),
           includeProposals: flags.proposals ?? false,
           ...(asOf === undefined ? {} : { asOf }),
+          ...(flags.synchronizer ? { synchronizerId: flags.synchronizer } : {}),
         });
         if (o.json) printJson(ListTransactionsResponse.toJson(r));
         else
@@ -540,9 +545,11 @@ export function registerAdminCommands(program: Command): void {
     .command('enable')
     .description('allocate a party NAME::<participant namespace> hosted here (Submission permission)')
     .argument('<name>', "the party's name")
+    .option('--synchronizer <id>', 'where to host it (needed when the participant is connected to several)')
     .action(
       action('parties enable', async (client, o, name: string) => {
-        const party = await client.enableParty(name);
+        const { synchronizer } = o as ConnectionOptions & { synchronizer?: string };
+        const party = await client.enableParty(name, synchronizer);
         if (o.json) printJson({ partyId: party });
         else print([party]);
       }),
@@ -554,7 +561,13 @@ export function registerAdminCommands(program: Command): void {
       action('parties list', async (client, o) => {
         const list = await client.parties();
         if (o.json) printJson(list.map((p) => HostedParty.toJson(p)));
-        else print(list.map((p) => `${p.partyId}  ${p.permission}${p.admin ? '  (admin party)' : ''}`));
+        else
+          print(
+            list.map(
+              (p) =>
+                `${p.partyId}  ${p.permission}${p.admin ? '  (admin party)' : ''}  on ${p.synchronizerIds.join(', ')}`,
+            ),
+          );
       }),
     );
 
@@ -620,10 +633,16 @@ export function registerAdminCommands(program: Command): void {
     .requiredOption('--act-as <party>', 'a submitting party (repeatable)', collect)
     .option('--read-as <party>', 'a reading party (repeatable)', collect)
     .requiredOption('--command-id <id>', 'the command id (deduplication key)')
+    .option('--synchronizer <id>', 'submit to this synchronizer instead of letting the participant route it')
     .argument('<commands>', 'the commands as JSON, or @FILE')
     .action(
       action('ledger submit', async (client, o, commands: string) => {
-        const flags = o as ConnectionOptions & { actAs: string[]; readAs?: string[]; commandId: string };
+        const flags = o as ConnectionOptions & {
+          actAs: string[];
+          readAs?: string[];
+          commandId: string;
+          synchronizer?: string;
+        };
         let json = commands;
         if (commands.startsWith('@')) {
           try {
@@ -637,12 +656,13 @@ export function registerAdminCommands(program: Command): void {
           actAs: flags.actAs,
           readAs: flags.readAs ?? [],
           commandId: flags.commandId,
+          ...(flags.synchronizer ? { synchronizerId: flags.synchronizer } : {}),
         });
         if (o.json) printJson(SubmitResponse.toJson(r));
         else
           print([
             r.status === 'succeeded'
-              ? `command ${flags.commandId} succeeded at offset ${r.offset} (update ${r.updateId})`
+              ? `command ${flags.commandId} succeeded at offset ${r.offset} (update ${r.updateId} on ${r.synchronizerId})`
               : `command ${flags.commandId} failed at offset ${r.offset}: ${r.code}: ${r.message}`,
           ]);
         if (r.status !== 'succeeded') process.exitCode = 1;

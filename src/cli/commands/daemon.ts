@@ -565,13 +565,15 @@ const RECONNECT_MS = 1000;
 
 /**
  * A participant node as a process runs it: the node runtime, the participant (own storage, identity, the admin
- * workflow DAR) and the Admin API with the participant commands. It connects to a synchronizer when the operator
- * says so (ConnectSynchronizer), remembers the connection, and reconnects by itself after a restart.
+ * workflow DAR) and the Admin API with the participant commands. It connects to synchronizers when the operator
+ * says so (ConnectSynchronizer, one alias per synchronizer), remembers the connections, and reconnects by itself
+ * after a restart.
  */
 export class ParticipantDaemon implements AdminNode, ParticipantHost {
   readonly startedAt: bigint;
   #admin: AdminApiServer | undefined;
-  #connection: { config: SynchronizerConnectionConfig; synchronizerId: string } | undefined;
+  /** By alias. */
+  readonly #connections = new Map<string, { config: SynchronizerConnectionConfig; synchronizerId: string }>();
   /** Connections are serialised: an operator's connect and the reconnection after a restart may race. */
   #connecting: Promise<unknown> = Promise.resolve();
   readonly #stopping = new AbortController();
@@ -620,8 +622,7 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
       daemon.#stopping.abort();
       await daemon.#connecting.catch(() => {});
     });
-    const [remembered] = await daemon.connectionStore.load();
-    if (remembered) daemon.#reconnect(remembered.config);
+    for (const remembered of await daemon.connectionStore.load()) daemon.#reconnect(remembered.config);
     daemon.#admin = await startAdminApi(daemon, adminApi, runtime.logger);
     runtime.onStop(() => daemon.#admin!.close());
     return daemon;
@@ -639,8 +640,8 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
     return memberEndpoints(this.runtime, this.#admin);
   }
 
-  synchronizer(): AdminSynchronizer | undefined {
-    const topology = this.participant.topology;
+  synchronizer(synchronizerId?: string): AdminSynchronizer | undefined {
+    const topology = this.participant.topology(synchronizerId);
     if (!topology) return undefined;
     return {
       synchronizerId: topology.synchronizerId,
@@ -663,24 +664,29 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
   }
 
   connections(): readonly ConnectedSynchronizerInfo[] {
-    const c = this.#connection;
-    return c ? [{ ...c, healthy: this.participant.connected }] : [];
+    return [...this.#connections.values()].map((c) => ({
+      ...c,
+      healthy: this.participant.isConnectedTo(c.synchronizerId),
+    }));
   }
 
   /**
-   * Connects to the synchronizer behind `config.endpoints` and remembers the connection. Connecting again to the
-   * synchronizer it is connected to is a no-op; the node is connected to one synchronizer at a time.
+   * Connects to the synchronizer behind `config.endpoints` under `config.alias` and remembers the connection.
+   * Connecting again to a synchronizer it is connected to under the same alias is a no-op; an alias names one
+   * synchronizer, and a synchronizer has one alias.
    */
   connect(config: SynchronizerConnectionConfig): Promise<string> {
     const run = this.#connecting.then(async () => {
       const transport = transportOf(config);
       const synchronizerId = await synchronizerIdAt(config.endpoints, transport);
-      const current = this.#connection;
-      if (current) {
-        if (current.synchronizerId === synchronizerId) return synchronizerId;
+      const byAlias = this.#connections.get(config.alias);
+      if (byAlias?.synchronizerId === synchronizerId) return synchronizerId;
+      const other =
+        byAlias ?? [...this.#connections.values()].find((c) => c.synchronizerId === synchronizerId);
+      if (other) {
         throw new WeftError(
           CommonErrors.FAILED_PRECONDITION,
-          `participant ${this.participant.id} is connected to ${current.synchronizerId} (alias ${current.config.alias}) already; this version connects to one synchronizer`,
+          `participant ${this.participant.id} is connected to ${other.synchronizerId} under alias ${other.config.alias} already`,
         );
       }
       await this.participant.connect({
@@ -690,7 +696,7 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
         maxBackoffMs: this.config.participant.maxBackoffMs,
       });
       await this.connectionStore.save(synchronizerId, config);
-      this.#connection = { config, synchronizerId };
+      this.#connections.set(config.alias, { config, synchronizerId });
       this.runtime.logger.info(
         { synchronizerId, alias: config.alias, endpoints: config.endpoints },
         `participant ${this.participant.id} connected to ${synchronizerId} (${config.alias})`,
@@ -706,7 +712,7 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
     const signal = this.#stopping.signal;
     const attempt = async (): Promise<void> => {
       let reported: string | undefined;
-      while (!signal.aborted && !this.#connection) {
+      while (!signal.aborted && !this.#connections.has(config.alias)) {
         try {
           await this.connect(config);
           return;
@@ -727,7 +733,7 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
   }
 
   #readiness(): string | undefined {
-    if (!this.#connection)
+    if (this.#connections.size === 0)
       return 'not connected to a synchronizer: connect it with weft admin participant connect';
     return this.participant.readiness();
   }

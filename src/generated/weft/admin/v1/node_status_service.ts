@@ -126,6 +126,12 @@ export interface GetStatusResponse {
      * @generated from protobuf field: int32 protocol_version = 11
      */
     protocolVersion: number;
+    /**
+     * A participant's connected synchronizers (synchronizer_id is set when there is exactly one).
+     *
+     * @generated from protobuf field: repeated string synchronizer_ids = 12
+     */
+    synchronizerIds: string[];
 }
 /**
  * @generated from protobuf message weft.admin.v1.GetIdentityRequest
@@ -445,7 +451,8 @@ class GetStatusResponse$Type extends MessageType<GetStatusResponse> {
             { no: 8, name: "endpoints", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => NodeEndpoint },
             { no: 9, name: "version", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
             { no: 10, name: "started_at", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
-            { no: 11, name: "protocol_version", kind: "scalar", T: 5 /*ScalarType.INT32*/ }
+            { no: 11, name: "protocol_version", kind: "scalar", T: 5 /*ScalarType.INT32*/ },
+            { no: 12, name: "synchronizer_ids", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ }
         ]);
     }
     create(value?: PartialMessage<GetStatusResponse>): GetStatusResponse {
@@ -461,6 +468,7 @@ class GetStatusResponse$Type extends MessageType<GetStatusResponse> {
         message.version = "";
         message.startedAt = 0n;
         message.protocolVersion = 0;
+        message.synchronizerIds = [];
         if (value !== undefined)
             reflectionMergePartial<GetStatusResponse>(this, message, value);
         return message;
@@ -502,6 +510,9 @@ class GetStatusResponse$Type extends MessageType<GetStatusResponse> {
                     break;
                 case /* int32 protocol_version */ 11:
                     message.protocolVersion = reader.int32();
+                    break;
+                case /* repeated string synchronizer_ids */ 12:
+                    message.synchronizerIds.push(reader.string());
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -548,6 +559,9 @@ class GetStatusResponse$Type extends MessageType<GetStatusResponse> {
         /* int32 protocol_version = 11; */
         if (message.protocolVersion !== 0)
             writer.tag(11, WireType.Varint).int32(message.protocolVersion);
+        /* repeated string synchronizer_ids = 12; */
+        for (let i = 0; i < message.synchronizerIds.length; i++)
+            writer.tag(12, WireType.LengthDelimited).string(message.synchronizerIds[i]);
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);

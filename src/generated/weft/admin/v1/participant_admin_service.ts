@@ -111,6 +111,12 @@ export interface EnablePartyRequest {
      * @generated from protobuf field: string name = 1
      */
     name: string;
+    /**
+     * Where to host it; may be empty when the participant is connected to one synchronizer.
+     *
+     * @generated from protobuf field: string synchronizer_id = 2
+     */
+    synchronizerId: string;
 }
 /**
  * @generated from protobuf message weft.admin.v1.EnablePartyResponse
@@ -146,6 +152,12 @@ export interface HostedParty {
      * @generated from protobuf field: bool admin = 3
      */
     admin: boolean;
+    /**
+     * The connected synchronizers where the participant hosts it.
+     *
+     * @generated from protobuf field: repeated string synchronizer_ids = 4
+     */
+    synchronizerIds: string[];
 }
 /**
  * @generated from protobuf message weft.admin.v1.ListPartiesResponse
@@ -273,6 +285,13 @@ export interface SubmitRequest {
      * @generated from protobuf field: string user_id = 5
      */
     userId: string;
+    /**
+     * Empty: the participant routes the transaction (the input contracts' synchronizer, else the first connected
+     * one, by id, where every informee is hosted).
+     *
+     * @generated from protobuf field: string synchronizer_id = 6
+     */
+    synchronizerId: string;
 }
 /**
  * @generated from protobuf message weft.admin.v1.SubmitResponse
@@ -302,6 +321,12 @@ export interface SubmitResponse {
      * @generated from protobuf field: string update_id = 5
      */
     updateId: string;
+    /**
+     * The synchronizer the command was routed to.
+     *
+     * @generated from protobuf field: string synchronizer_id = 6
+     */
+    synchronizerId: string;
 }
 /**
  * @generated from protobuf message weft.admin.v1.ActiveContractsRequest
@@ -348,6 +373,12 @@ export interface ActiveContract {
      * @generated from protobuf field: int64 created_offset = 7
      */
     createdOffset: bigint;
+    /**
+     * The synchronizer the contract is assigned to.
+     *
+     * @generated from protobuf field: string synchronizer_id = 8
+     */
+    synchronizerId: string;
 }
 /**
  * @generated from protobuf message weft.admin.v1.ActiveContractsResponse
@@ -549,6 +580,12 @@ export interface LedgerTransaction {
      * @generated from protobuf field: repeated weft.admin.v1.LedgerEvent events = 7
      */
     events: LedgerEvent[];
+    /**
+     * The synchronizer that sequenced it.
+     *
+     * @generated from protobuf field: string synchronizer_id = 8
+     */
+    synchronizerId: string;
 }
 /**
  * @generated from protobuf message weft.admin.v1.UpdatesResponse
@@ -896,12 +933,14 @@ export const ListConnectedSynchronizersResponse = new ListConnectedSynchronizers
 class EnablePartyRequest$Type extends MessageType<EnablePartyRequest> {
     constructor() {
         super("weft.admin.v1.EnablePartyRequest", [
-            { no: 1, name: "name", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
+            { no: 1, name: "name", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 2, name: "synchronizer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
         ]);
     }
     create(value?: PartialMessage<EnablePartyRequest>): EnablePartyRequest {
         const message = globalThis.Object.create((this.messagePrototype!));
         message.name = "";
+        message.synchronizerId = "";
         if (value !== undefined)
             reflectionMergePartial<EnablePartyRequest>(this, message, value);
         return message;
@@ -913,6 +952,9 @@ class EnablePartyRequest$Type extends MessageType<EnablePartyRequest> {
             switch (fieldNo) {
                 case /* string name */ 1:
                     message.name = reader.string();
+                    break;
+                case /* string synchronizer_id */ 2:
+                    message.synchronizerId = reader.string();
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -929,6 +971,9 @@ class EnablePartyRequest$Type extends MessageType<EnablePartyRequest> {
         /* string name = 1; */
         if (message.name !== "")
             writer.tag(1, WireType.LengthDelimited).string(message.name);
+        /* string synchronizer_id = 2; */
+        if (message.synchronizerId !== "")
+            writer.tag(2, WireType.LengthDelimited).string(message.synchronizerId);
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
@@ -1030,7 +1075,8 @@ class HostedParty$Type extends MessageType<HostedParty> {
         super("weft.admin.v1.HostedParty", [
             { no: 1, name: "party_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
             { no: 2, name: "permission", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
-            { no: 3, name: "admin", kind: "scalar", T: 8 /*ScalarType.BOOL*/ }
+            { no: 3, name: "admin", kind: "scalar", T: 8 /*ScalarType.BOOL*/ },
+            { no: 4, name: "synchronizer_ids", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ }
         ]);
     }
     create(value?: PartialMessage<HostedParty>): HostedParty {
@@ -1038,6 +1084,7 @@ class HostedParty$Type extends MessageType<HostedParty> {
         message.partyId = "";
         message.permission = "";
         message.admin = false;
+        message.synchronizerIds = [];
         if (value !== undefined)
             reflectionMergePartial<HostedParty>(this, message, value);
         return message;
@@ -1055,6 +1102,9 @@ class HostedParty$Type extends MessageType<HostedParty> {
                     break;
                 case /* bool admin */ 3:
                     message.admin = reader.bool();
+                    break;
+                case /* repeated string synchronizer_ids */ 4:
+                    message.synchronizerIds.push(reader.string());
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -1077,6 +1127,9 @@ class HostedParty$Type extends MessageType<HostedParty> {
         /* bool admin = 3; */
         if (message.admin !== false)
             writer.tag(3, WireType.Varint).bool(message.admin);
+        /* repeated string synchronizer_ids = 4; */
+        for (let i = 0; i < message.synchronizerIds.length; i++)
+            writer.tag(4, WireType.LengthDelimited).string(message.synchronizerIds[i]);
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
@@ -1509,7 +1562,8 @@ class SubmitRequest$Type extends MessageType<SubmitRequest> {
             { no: 2, name: "act_as", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ },
             { no: 3, name: "read_as", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ },
             { no: 4, name: "command_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
-            { no: 5, name: "user_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
+            { no: 5, name: "user_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 6, name: "synchronizer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
         ]);
     }
     create(value?: PartialMessage<SubmitRequest>): SubmitRequest {
@@ -1519,6 +1573,7 @@ class SubmitRequest$Type extends MessageType<SubmitRequest> {
         message.readAs = [];
         message.commandId = "";
         message.userId = "";
+        message.synchronizerId = "";
         if (value !== undefined)
             reflectionMergePartial<SubmitRequest>(this, message, value);
         return message;
@@ -1542,6 +1597,9 @@ class SubmitRequest$Type extends MessageType<SubmitRequest> {
                     break;
                 case /* string user_id */ 5:
                     message.userId = reader.string();
+                    break;
+                case /* string synchronizer_id */ 6:
+                    message.synchronizerId = reader.string();
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -1570,6 +1628,9 @@ class SubmitRequest$Type extends MessageType<SubmitRequest> {
         /* string user_id = 5; */
         if (message.userId !== "")
             writer.tag(5, WireType.LengthDelimited).string(message.userId);
+        /* string synchronizer_id = 6; */
+        if (message.synchronizerId !== "")
+            writer.tag(6, WireType.LengthDelimited).string(message.synchronizerId);
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
@@ -1588,7 +1649,8 @@ class SubmitResponse$Type extends MessageType<SubmitResponse> {
             { no: 2, name: "offset", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
             { no: 3, name: "code", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
             { no: 4, name: "message", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
-            { no: 5, name: "update_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
+            { no: 5, name: "update_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 6, name: "synchronizer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
         ]);
     }
     create(value?: PartialMessage<SubmitResponse>): SubmitResponse {
@@ -1598,6 +1660,7 @@ class SubmitResponse$Type extends MessageType<SubmitResponse> {
         message.code = "";
         message.message = "";
         message.updateId = "";
+        message.synchronizerId = "";
         if (value !== undefined)
             reflectionMergePartial<SubmitResponse>(this, message, value);
         return message;
@@ -1621,6 +1684,9 @@ class SubmitResponse$Type extends MessageType<SubmitResponse> {
                     break;
                 case /* string update_id */ 5:
                     message.updateId = reader.string();
+                    break;
+                case /* string synchronizer_id */ 6:
+                    message.synchronizerId = reader.string();
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -1649,6 +1715,9 @@ class SubmitResponse$Type extends MessageType<SubmitResponse> {
         /* string update_id = 5; */
         if (message.updateId !== "")
             writer.tag(5, WireType.LengthDelimited).string(message.updateId);
+        /* string synchronizer_id = 6; */
+        if (message.synchronizerId !== "")
+            writer.tag(6, WireType.LengthDelimited).string(message.synchronizerId);
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
@@ -1716,7 +1785,8 @@ class ActiveContract$Type extends MessageType<ActiveContract> {
             { no: 4, name: "argument_json", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
             { no: 5, name: "signatories", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ },
             { no: 6, name: "stakeholders", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ },
-            { no: 7, name: "created_offset", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ }
+            { no: 7, name: "created_offset", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
+            { no: 8, name: "synchronizer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
         ]);
     }
     create(value?: PartialMessage<ActiveContract>): ActiveContract {
@@ -1728,6 +1798,7 @@ class ActiveContract$Type extends MessageType<ActiveContract> {
         message.signatories = [];
         message.stakeholders = [];
         message.createdOffset = 0n;
+        message.synchronizerId = "";
         if (value !== undefined)
             reflectionMergePartial<ActiveContract>(this, message, value);
         return message;
@@ -1757,6 +1828,9 @@ class ActiveContract$Type extends MessageType<ActiveContract> {
                     break;
                 case /* int64 created_offset */ 7:
                     message.createdOffset = reader.int64().toBigInt();
+                    break;
+                case /* string synchronizer_id */ 8:
+                    message.synchronizerId = reader.string();
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -1791,6 +1865,9 @@ class ActiveContract$Type extends MessageType<ActiveContract> {
         /* int64 created_offset = 7; */
         if (message.createdOffset !== 0n)
             writer.tag(7, WireType.Varint).int64(message.createdOffset);
+        /* string synchronizer_id = 8; */
+        if (message.synchronizerId !== "")
+            writer.tag(8, WireType.LengthDelimited).string(message.synchronizerId);
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
@@ -2250,7 +2327,8 @@ class LedgerTransaction$Type extends MessageType<LedgerTransaction> {
             { no: 4, name: "workflow_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
             { no: 5, name: "record_time", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
             { no: 6, name: "ledger_time", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
-            { no: 7, name: "events", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => LedgerEvent }
+            { no: 7, name: "events", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => LedgerEvent },
+            { no: 8, name: "synchronizer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
         ]);
     }
     create(value?: PartialMessage<LedgerTransaction>): LedgerTransaction {
@@ -2262,6 +2340,7 @@ class LedgerTransaction$Type extends MessageType<LedgerTransaction> {
         message.recordTime = 0n;
         message.ledgerTime = 0n;
         message.events = [];
+        message.synchronizerId = "";
         if (value !== undefined)
             reflectionMergePartial<LedgerTransaction>(this, message, value);
         return message;
@@ -2291,6 +2370,9 @@ class LedgerTransaction$Type extends MessageType<LedgerTransaction> {
                     break;
                 case /* repeated weft.admin.v1.LedgerEvent events */ 7:
                     message.events.push(LedgerEvent.internalBinaryRead(reader, reader.uint32(), options));
+                    break;
+                case /* string synchronizer_id */ 8:
+                    message.synchronizerId = reader.string();
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -2325,6 +2407,9 @@ class LedgerTransaction$Type extends MessageType<LedgerTransaction> {
         /* repeated weft.admin.v1.LedgerEvent events = 7; */
         for (let i = 0; i < message.events.length; i++)
             LedgerEvent.internalBinaryWrite(message.events[i], writer.tag(7, WireType.LengthDelimited).fork(), options).join();
+        /* string synchronizer_id = 8; */
+        if (message.synchronizerId !== "")
+            writer.tag(8, WireType.LengthDelimited).string(message.synchronizerId);
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);

@@ -48,6 +48,12 @@ export interface ListTransactionsRequest {
      * @generated from protobuf field: optional int64 as_of = 4
      */
     asOf?: bigint;
+    /**
+     * On a participant connected to several synchronizers: which one's topology.
+     *
+     * @generated from protobuf field: string synchronizer_id = 5
+     */
+    synchronizerId: string;
 }
 /**
  * @generated from protobuf message weft.admin.v1.TopologyTransactionInfo
@@ -312,7 +318,8 @@ class ListTransactionsRequest$Type extends MessageType<ListTransactionsRequest> 
             { no: 1, name: "mapping_code", kind: "enum", T: () => ["weft.topology.v1.TopologyMappingCode", TopologyMappingCode, "TOPOLOGY_MAPPING_CODE_"] },
             { no: 2, name: "filter", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
             { no: 3, name: "include_proposals", kind: "scalar", T: 8 /*ScalarType.BOOL*/ },
-            { no: 4, name: "as_of", kind: "scalar", opt: true, T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ }
+            { no: 4, name: "as_of", kind: "scalar", opt: true, T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
+            { no: 5, name: "synchronizer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
         ]);
     }
     create(value?: PartialMessage<ListTransactionsRequest>): ListTransactionsRequest {
@@ -320,6 +327,7 @@ class ListTransactionsRequest$Type extends MessageType<ListTransactionsRequest> 
         message.mappingCode = 0;
         message.filter = "";
         message.includeProposals = false;
+        message.synchronizerId = "";
         if (value !== undefined)
             reflectionMergePartial<ListTransactionsRequest>(this, message, value);
         return message;
@@ -340,6 +348,9 @@ class ListTransactionsRequest$Type extends MessageType<ListTransactionsRequest> 
                     break;
                 case /* optional int64 as_of */ 4:
                     message.asOf = reader.int64().toBigInt();
+                    break;
+                case /* string synchronizer_id */ 5:
+                    message.synchronizerId = reader.string();
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -365,6 +376,9 @@ class ListTransactionsRequest$Type extends MessageType<ListTransactionsRequest> 
         /* optional int64 as_of = 4; */
         if (message.asOf !== undefined)
             writer.tag(4, WireType.Varint).int64(message.asOf);
+        /* string synchronizer_id = 5; */
+        if (message.synchronizerId !== "")
+            writer.tag(5, WireType.LengthDelimited).string(message.synchronizerId);
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
