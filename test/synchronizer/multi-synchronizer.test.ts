@@ -158,7 +158,9 @@ describe('a participant daemon on two synchronizers', () => {
     // Parties: the synchronizer is named when there are several.
     const ambiguous = await weft(['admin', '-e', p1.adminUrl, 'parties', 'enable', 'alice']);
     expect(ambiguous.code).not.toBe(0);
-    expect(ambiguous.stderr).toMatch(/INVALID_ARGUMENT\(8\): .*connected to several synchronizers .*; name one/);
+    expect(ambiguous.stderr).toMatch(
+      /INVALID_ARGUMENT\(8\): .*connected to several synchronizers .*; name one/,
+    );
     const alice = await ok([
       'admin',
       '-e',
@@ -186,7 +188,9 @@ describe('a participant daemon on two synchronizers', () => {
     expect(topologyOfB).toContain(alice);
 
     const id2 = await ok(['admin', '-e', p2.adminUrl, 'id', '--member']);
-    expect(await ok(['admin', '-e', p1.adminUrl, 'ping', id2])).toMatch(/^ping PAR::participant2::\S+: [\d.]+ ms$/);
+    expect(await ok(['admin', '-e', p1.adminUrl, 'ping', id2])).toMatch(
+      /^ping PAR::participant2::\S+: [\d.]+ ms$/,
+    );
 
     // Killed: it remembers both connections and resumes on both.
     await p1.stop('SIGKILL');
@@ -196,6 +200,8 @@ describe('a participant daemon on two synchronizers', () => {
       async () => (await connected(p1)).filter((l) => l.includes('  connected  ')).length === 2,
       20_000,
     );
-    expect(await ok(['admin', '-e', p1.adminUrl, 'ping', id2])).toMatch(/^ping PAR::participant2::\S+: [\d.]+ ms$/);
+    expect(await ok(['admin', '-e', p1.adminUrl, 'ping', id2])).toMatch(
+      /^ping PAR::participant2::\S+: [\d.]+ ms$/,
+    );
   });
 });
