@@ -107,16 +107,25 @@ export class AdminClient {
     return (await this.#unary(call, {})).identity!;
   }
 
-  /** On a sequencer node: creates the synchronizer, with `mediators` (their identity transactions) in the genesis. */
+  /**
+   * On a sequencer node: creates the synchronizer, with `mediators` and other `sequencers` (their identity
+   * transactions) in the genesis, and the sequencers' trust threshold (default 1).
+   */
   bootstrap(
     synchronizerName: string,
     parameters?: Partial<BootstrapParameters>,
-    mediators: readonly IdentityTransactions[] = [],
+    members: {
+      readonly mediators?: readonly IdentityTransactions[];
+      readonly sequencers?: readonly IdentityTransactions[];
+      readonly sequencerThreshold?: number;
+    } = {},
   ): Promise<BootstrapResponse> {
     return this.#unary(this.#bootstrap.bootstrap.bind(this.#bootstrap), {
       synchronizerName,
       ...(parameters ? { parameters: { onboardingRestriction: 0, ...parameters } } : {}),
-      mediators: [...mediators],
+      mediators: [...(members.mediators ?? [])],
+      sequencers: [...(members.sequencers ?? [])],
+      sequencerThreshold: members.sequencerThreshold ?? 0,
     });
   }
 

@@ -1,18 +1,15 @@
-import { CommonErrors, WeftError } from '../errors/index.js';
+import { WeftError } from '../errors/index.js';
 import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
-import { SequencerId, SynchronizerId } from '../identity/index.js';
+import { type MediatorId, SequencerId, SynchronizerId } from '../identity/index.js';
 import type { NodeIdentity } from '../node/index.js';
 import type { Migration, Storage } from '../storage/index.js';
 import {
   createGenesis,
   type DynamicSynchronizerParameters,
-  type MediatorSynchronizerState,
+  type MemberIdentity,
   SignedTopologyTransaction,
-  TopologyEngine,
-  TopologyTransaction,
 } from '../topology/index.js';
 import { AdminErrors } from './errors.js';
-import type { MediatorIdentity } from './identity.js';
 
 const MIGRATIONS: readonly Migration[] = [
   {
@@ -43,7 +40,14 @@ export interface BootstrapRequest {
   /** Changes to the default dynamic parameters. */
   readonly parameters?: Partial<DynamicSynchronizerParameters>;
   /** The mediators of the genesis (mediator group 0, threshold 1), with their own identity transactions. */
-  readonly mediators?: readonly MediatorIdentity[];
+  readonly mediators?: readonly MemberIdentity<MediatorId>[];
+  /**
+   * Distinct sequencers of the genesis besides the node's own, with their own identity transactions; they share
+   * the node's ordering storage (`sequencer.ordering-storage`).
+   */
+  readonly sequencers?: readonly MemberIdentity<SequencerId>[];
+  /** How many sequencers a member must trust; default 1. */
+  readonly sequencerThreshold?: number;
 }
 
 export interface BootstrapOutcome {
@@ -63,8 +67,9 @@ const SELECT =
   'SELECT synchronizer_name, synchronizer_id, genesis_ts, genesis FROM admin_genesis WHERE id = 1';
 
 /**
- * The persisted genesis of a sequencer node's synchronizer. It is one row, so the nodes of one sequencer sharing
- * a database share it: whichever node is bootstrapped, the others find the genesis and start serving.
+ * The persisted genesis of a sequencer node's synchronizer, in its ordering storage. It is one row, so the nodes
+ * sharing that storage share it (the nodes of one sequencer, and distinct sequencers sharing an ordering storage):
+ * whichever node is bootstrapped, the others find the genesis and start serving.
  */
 export class GenesisStore {
   private constructor(private readonly storage: Storage) {}
@@ -100,19 +105,28 @@ export class GenesisStore {
   }
 }
 
-/** The mediators of a genesis, from the genesis batch. */
-export function genesisMediators(genesis: SynchronizerGenesis): string[] {
-  return genesis.batch.flatMap((bytes) => {
+/** The sequencers (with their threshold) and the mediators of a genesis, from the genesis batch. */
+export function genesisGroups(genesis: SynchronizerGenesis): {
+  sequencers: string[];
+  sequencerThreshold: number;
+  mediators: string[];
+} {
+  const groups = { sequencers: [] as string[], sequencerThreshold: 0, mediators: [] as string[] };
+  for (const bytes of genesis.batch) {
     const m = SignedTopologyTransaction.decode(bytes).mapping;
-    return m.kind === 'MediatorSynchronizerState' ? m.active.map(String) : [];
-  });
+    if (m.kind === 'SequencerSynchronizerState') {
+      groups.sequencers = m.active.map(String);
+      groups.sequencerThreshold = m.threshold;
+    } else if (m.kind === 'MediatorSynchronizerState') groups.mediators.push(...m.active.map(String));
+  }
+  return groups;
 }
 
 /**
  * Bootstraps the synchronizer of a sequencer node: the genesis has the node's namespace as the only owner, its
- * sequencer as the only sequencer, and the request's mediators (their own identity transactions) as mediator
- * group 0; without mediators, they join later with AddMediator. Idempotent for the same name; another name fails
- * with ADMIN_ALREADY_BOOTSTRAPPED.
+ * sequencer and the request's other sequencers (their own identity transactions) as the sequencers with the
+ * request's threshold, and the request's mediators as mediator group 0; without mediators, they join later with
+ * AddMediator. Idempotent for the same name; another name fails with ADMIN_ALREADY_BOOTSTRAPPED.
  */
 export async function bootstrapSequencer(
   store: GenesisStore,
@@ -137,15 +151,17 @@ export async function bootstrapSequencer(
           signingKey: identity.signingKey.privateKey,
           encryptionKey: identity.encryptionKey.publicKey,
         },
+        ...(request.sequencers ?? []),
       ],
-      mediators: [],
+      mediators: request.mediators ?? [],
+      ...(request.sequencerThreshold === undefined ? {} : { sequencerThreshold: request.sequencerThreshold }),
       ...(request.parameters ? { parameters: request.parameters } : {}),
     });
     const fresh = {
       name: request.name,
       synchronizerId: genesis.synchronizerId,
       genesisTs: now,
-      batch: withMediators(genesis.synchronizerId, genesis.batch, request.mediators ?? [], identity),
+      batch: genesis.batch,
     };
     stored = await store.saveOnce(fresh);
     created = stored.genesisTs === fresh.genesisTs && stored.synchronizerId.equals(fresh.synchronizerId);
@@ -158,45 +174,4 @@ export async function bootstrapSequencer(
     );
   }
   return { genesis: stored, created };
-}
-
-/**
- * Appends the mediators' identity transactions and mediator group 0 (signed by the owner) to a genesis batch, and
- * checks the result by processing it in memory, so a genesis that any node would reject is never stored.
- */
-function withMediators(
-  synchronizerId: SynchronizerId,
-  batch: readonly Uint8Array[],
-  identities: readonly MediatorIdentity[],
-  owner: NodeIdentity,
-): readonly Uint8Array[] {
-  if (identities.length === 0) return batch;
-  const ids = identities.map((i) => String(i.mediator));
-  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
-  if (twice) throw new WeftError(CommonErrors.INVALID_ARGUMENT, `mediator ${twice} is given twice`);
-  const group: MediatorSynchronizerState = {
-    kind: 'MediatorSynchronizerState',
-    synchronizerId,
-    group: 0,
-    threshold: 1,
-    active: identities.map((i) => i.mediator),
-    observers: [],
-  };
-  const full = [
-    ...batch,
-    ...identities.flatMap((i) => i.transactions.map((t) => t.toBytes())),
-    SignedTopologyTransaction.sign(TopologyTransaction.create('AddReplace', 1, group), [
-      owner.namespaceKey.privateKey,
-    ]).toBytes(),
-  ];
-  const { results } = new TopologyEngine(synchronizerId).apply(0n, full).batch;
-  results.forEach((r, i) => {
-    if (r.outcome !== 'accepted') {
-      throw new WeftError(
-        CommonErrors.INVALID_ARGUMENT,
-        `genesis transaction ${SignedTopologyTransaction.decode(full[i]!).transaction} would be ${r.outcome}${r.error ? `: ${r.error.message}` : ''}`,
-      );
-    }
-  });
-  return full;
 }

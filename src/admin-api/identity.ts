@@ -1,23 +1,28 @@
 import { CommonErrors, WeftError } from '../errors/index.js';
-import { MediatorId, SynchronizerId } from '../identity/index.js';
+import { MediatorId, SequencerId, SynchronizerId } from '../identity/index.js';
 import type { Migration, Storage } from '../storage/index.js';
-import { isRootDelegation, SignedTopologyTransaction } from '../topology/index.js';
+import { isRootDelegation, type MemberIdentity, SignedTopologyTransaction } from '../topology/index.js';
 
-/** A mediator's identity transactions, checked to be nothing else. */
-export interface MediatorIdentity {
-  readonly mediator: MediatorId;
-  readonly transactions: readonly SignedTopologyTransaction[];
-}
+/** The member kinds an owner onboards by their identity transactions: their code and what the CLI calls them. */
+const ROLES = {
+  mediator: { id: MediatorId, code: 'MED' },
+  sequencer: { id: SequencerId, code: 'SEQ' },
+} as const;
+
+type Role = keyof typeof ROLES;
+type MemberOf<R extends Role> = InstanceType<(typeof ROLES)[R]['id']>;
 
 /**
- * Checks what a mediator's operator handed over before an owner signs anything for it: exactly one
- * OwnerToKeyMapping of a mediator, and otherwise only root NamespaceDelegations of that mediator's namespace, all
- * additions. Signatures and authorization are checked by the topology processing itself.
+ * Checks what a mediator's or sequencer's operator handed over before an owner signs anything for it: exactly one
+ * OwnerToKeyMapping, of a member of `role`, and otherwise only root NamespaceDelegations of that member's
+ * namespace, all additions. Signatures and authorization are checked by the topology processing itself.
  */
-export function mediatorIdentityOf(
+export function memberIdentityOf<R extends Role>(
+  role: R,
   signedTransactions: readonly Uint8Array[],
   memberId?: string,
-): MediatorIdentity {
+): MemberIdentity<MemberOf<R>> {
+  const { id: kind, code } = ROLES[role];
   const invalid = (message: string) => new WeftError(CommonErrors.INVALID_ARGUMENT, message);
   const transactions = signedTransactions.map((bytes, i) => {
     try {
@@ -30,28 +35,28 @@ export function mediatorIdentityOf(
   const owner = keys[0];
   if (keys.length !== 1 || !owner) {
     throw invalid(
-      `a mediator's identity transactions hold exactly one OwnerToKeyMapping, not ${keys.length}; export them with weft admin export-identity on the mediator`,
+      `a ${role}'s identity transactions hold exactly one OwnerToKeyMapping, not ${keys.length}; export them with weft admin export-identity on the ${role}`,
     );
   }
-  if (!(owner.member instanceof MediatorId)) {
-    throw invalid(`the identity transactions are those of ${owner.member}, not of a mediator (MED::…)`);
+  if (!(owner.member instanceof kind)) {
+    throw invalid(`the identity transactions are those of ${owner.member}, not of a ${role} (${code}::…)`);
   }
-  const mediator = owner.member;
-  if (memberId !== undefined && memberId !== '' && memberId !== String(mediator)) {
-    throw invalid(`the identity transactions are those of ${mediator}, not of ${memberId}`);
+  const member = owner.member as MemberOf<R>;
+  if (memberId !== undefined && memberId !== '' && memberId !== String(member)) {
+    throw invalid(`the identity transactions are those of ${member}, not of ${memberId}`);
   }
   for (const t of transactions) {
     if (t.operation !== 'AddReplace')
       throw invalid(`identity transaction ${t.transaction} removes a mapping`);
     const m = t.mapping;
     if (m.kind === 'OwnerToKeyMapping') continue;
-    if (m.kind !== 'NamespaceDelegation' || !isRootDelegation(m) || !m.namespace.equals(mediator.namespace)) {
+    if (m.kind !== 'NamespaceDelegation' || !isRootDelegation(m) || !m.namespace.equals(member.namespace)) {
       throw invalid(
-        `the identity transactions of ${mediator} may only be root delegations of its namespace and its keys, not ${t.transaction}`,
+        `the identity transactions of ${member} may only be root delegations of its namespace and its keys, not ${t.transaction}`,
       );
     }
   }
-  return { mediator, transactions };
+  return { id: member, transactions };
 }
 
 const MIGRATIONS: readonly Migration[] = [

@@ -9,14 +9,10 @@ export {
   type BootstrapRequest,
   bootstrapSequencer,
   GenesisStore,
-  genesisMediators,
+  genesisGroups,
   type SynchronizerGenesis,
 } from './genesis.js';
-export {
-  type MediatorIdentity,
-  MembershipStore,
-  mediatorIdentityOf,
-} from './identity.js';
+export { MembershipStore, memberIdentityOf } from './identity.js';
 export type { AdminNode, NodeEndpoint } from './node.js';
 export {
   type ConnectedSynchronizerInfo,

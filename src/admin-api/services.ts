@@ -25,8 +25,8 @@ import {
   type TopologyChangeOp,
 } from '../topology/index.js';
 import { AdminErrors } from './errors.js';
-import { genesisMediators } from './genesis.js';
-import { mediatorIdentityOf } from './identity.js';
+import { genesisGroups } from './genesis.js';
+import { memberIdentityOf } from './identity.js';
 import type { AdminNode } from './node.js';
 import { participantAdminService } from './participant.js';
 import {
@@ -253,7 +253,7 @@ export function adminServices(node: AdminNode, logging: CallLogging) {
     addMediator: auditedUnary(logging, 'AddMediator', async (call) => {
       const r = call.request;
       if (!r.identity) throw invalid("AddMediator needs the mediator's identity transactions");
-      const identity = mediatorIdentityOf(r.identity.signedTransactions, r.identity.memberId);
+      const identity = memberIdentityOf('mediator', r.identity.signedTransactions, r.identity.memberId);
       const outcome = await topology().addMediator(identity, r.group);
       return {
         mediatorId: String(outcome.mediator),
@@ -270,14 +270,19 @@ export function adminServices(node: AdminNode, logging: CallLogging) {
       const outcome = await node.bootstrap({
         name: r.synchronizerName,
         parameters: parametersOf(r.parameters),
-        mediators: r.mediators.map((m) => mediatorIdentityOf(m.signedTransactions, m.memberId)),
+        mediators: r.mediators.map((m) => memberIdentityOf('mediator', m.signedTransactions, m.memberId)),
+        sequencers: r.sequencers.map((s) => memberIdentityOf('sequencer', s.signedTransactions, s.memberId)),
+        ...(r.sequencerThreshold === 0 ? {} : { sequencerThreshold: r.sequencerThreshold }),
       });
+      const groups = genesisGroups(outcome.genesis);
       return {
         synchronizerId: String(outcome.genesis.synchronizerId),
         sequencerId: String(runtime.identity.member),
         alreadyBootstrapped: !outcome.created,
         genesisTime: outcome.genesis.genesisTs,
-        mediatorIds: genesisMediators(outcome.genesis),
+        mediatorIds: groups.mediators,
+        sequencerIds: groups.sequencers,
+        sequencerThreshold: groups.sequencerThreshold,
       };
     }),
   };

@@ -4,6 +4,7 @@ import { type Clock, sleep } from '../time/index.js';
 import {
   type MappingKind,
   type MediatorSynchronizerState,
+  type MemberIdentity,
   type ParticipantPermission,
   type ProcessorResult,
   SignedTopologyTransaction,
@@ -19,7 +20,6 @@ import {
   type TrustLevel,
 } from '../topology/index.js';
 import { AdminErrors } from './errors.js';
-import type { MediatorIdentity } from './identity.js';
 
 /** The synchronizer a node belongs to, as the Admin API needs it. */
 export interface AdminSynchronizer {
@@ -168,8 +168,8 @@ export class TopologyAdmin {
    * once. The batch is checked first on a scratch copy of the head state. Nothing is submitted when the mediator
    * is in the group already.
    */
-  async addMediator(identity: MediatorIdentity, group = 0): Promise<MediatorOnboarding> {
-    const { mediator } = identity;
+  async addMediator(identity: MemberIdentity<MediatorId>, group = 0): Promise<MediatorOnboarding> {
+    const mediator = identity.id;
     const head = this.sync.topology.head;
     const current = head.mediatorGroup(group);
     if (current && [...current.active, ...current.observers].some((m) => m.equals(mediator))) {

@@ -8,6 +8,7 @@ import {
   object,
   oneOf,
   optional,
+  storageSchema,
   withDefault,
 } from '../config/index.js';
 import { WeftError } from '../errors/index.js';
@@ -62,6 +63,13 @@ export const sequencerSectionSchema = object({
   ),
   /** Serve the public API without TLS on a non-loopback address (behind a TLS-terminating proxy). */
   insecure: withDefault(boolean(), false),
+  /**
+   * Where the sequencer's ordering state lives (events, members, writer slots, the genesis and the sequencer's
+   * topology store), shaped like the node's `storage`, which then keeps only the node's identity and keys.
+   * Distinct sequencers (each its own node storage and identity) that name the same ordering storage order
+   * together; absent, it is the node's storage, which the nodes of one sequencer (HA replicas) share.
+   */
+  'ordering-storage': optional(storageSchema),
 });
 
 export type SequencerSettings = Infer<typeof sequencerSectionSchema>;

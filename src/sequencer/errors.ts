@@ -67,6 +67,16 @@ export const SequencerErrors = {
     'InvalidGivenCurrentSystemStateOther',
     'Sequencer nodes sharing a database must use the same high-availability total-node-count.',
   ),
+  SEQUENCER_NODE_NAME_TAKEN: defineErrorCode(
+    'SEQUENCER_NODE_NAME_TAKEN',
+    'InvalidGivenCurrentSystemStateOther',
+    'Another sequencer uses this node name in the shared ordering storage; nodes sharing it need distinct names.',
+  ),
+  SEQUENCER_NOT_IN_SYNCHRONIZER: defineErrorCode(
+    'SEQUENCER_NOT_IN_SYNCHRONIZER',
+    'InvalidGivenCurrentSystemStateOther',
+    'The synchronizer in the ordering storage does not have this sequencer among its active sequencers; it does not serve.',
+  ),
   SEQUENCER_PROTOCOL_VERSION_UNSUPPORTED: defineErrorCode(
     'SEQUENCER_PROTOCOL_VERSION_UNSUPPORTED',
     'InvalidGivenCurrentSystemStateOther',

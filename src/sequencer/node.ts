@@ -20,13 +20,16 @@ export async function publicApiOptions(api: ApiServerConfig): Promise<PublicApiO
 }
 
 export interface SequencerNodeOptions {
-  /** The node's name: unique among the nodes sharing the database, stable across restarts. */
+  /** The node's name: unique among the nodes sharing the ordering storage, stable across restarts. */
   readonly name: string;
   readonly synchronizerId: string;
   /** The sequencer's member id (`SEQ::…`), the same on every node of this sequencer. */
   readonly sequencerId: string;
   readonly signingKey: SigningPrivateKey;
-  /** The node's storage; several nodes of one sequencer share one PostgreSQL database (and schema). */
+  /**
+   * The ordering storage: the nodes of one sequencer share one PostgreSQL database (and schema), and so do
+   * distinct sequencers that order together (each with its own identity and signing key).
+   */
   readonly storage: Storage;
   readonly topology: SequencerTopology;
   readonly publicApi: PublicApiOptions;

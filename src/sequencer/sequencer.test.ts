@@ -8,6 +8,7 @@ import { SignedTopologyTransaction, TopologyProcessor, TopologyTransaction } fro
 import { downloadTopologyStateForInit, registerOnboardingTransactions } from './client/onboarding.js';
 import { sequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
+import { SequencerStore } from './store.js';
 import {
   connect,
   envelope,
@@ -303,11 +304,46 @@ describeBackends('sequencer', (backend) => {
   });
 });
 
+describeBackends('sequencer node names in a shared ordering storage', (backend) => {
+  it('belong to the sequencer that used them first', async () => {
+    const store = new SequencerStore(await backend.open());
+    await store.migrate();
+    await store.claimNodeName('seq-a', 'SEQ::a::1220aa');
+    await store.claimNodeName('seq-b', 'SEQ::b::1220bb');
+    // A restart, or another node of the same sequencer (HA) under a name of its own.
+    await store.claimNodeName('seq-a', 'SEQ::a::1220aa');
+    const taken = await rejection(store.claimNodeName('seq-a', 'SEQ::b::1220bb'));
+    expect(taken.code).toBe(SequencerErrors.SEQUENCER_NODE_NAME_TAKEN.code);
+    expect(taken.message).toBe(
+      'node name seq-a belongs to sequencer SEQ::a::1220aa in the ordering storage, not to SEQ::b::1220bb; give this node another name',
+    );
+  });
+});
+
 describe('sequencer settings', () => {
   it('use the presets of the writer', () => {
     expect(sequencerSettings({ writer: { preset: 'high-throughput' } }).writer.preset).toBe(
       'high-throughput',
     );
     expect(() => sequencerSettings({ writer: { preset: 'fast' } })).toThrow(/sequencer.writer.preset/);
+  });
+
+  it('take an ordering storage shaped like the node storage, none by default', () => {
+    expect(sequencerSettings().orderingStorage).toBeUndefined();
+    const shared = { type: 'postgres', url: 'postgres://db/weft', schema: 'ordering', 'pool-size': 4 };
+    expect(sequencerSettings({ 'ordering-storage': shared }).orderingStorage).toEqual({
+      type: 'postgres',
+      url: 'postgres://db/weft',
+      schema: 'ordering',
+      poolSize: 4,
+    });
+    expect(() => sequencerSettings({ 'ordering-storage': { type: 'mysql' } })).toThrow(
+      /sequencer.ordering-storage.type/,
+    );
+    expect(() =>
+      sequencerSettings({
+        'ordering-storage': { type: 'postgres', url: 'postgres://db/weft', schema: 'a-b' },
+      }),
+    ).toThrow(/sequencer.ordering-storage.schema/);
   });
 });

@@ -144,6 +144,7 @@ export class Sequencer {
   static async start(options: SequencerOptions): Promise<Sequencer> {
     const s = new Sequencer(options);
     await s.#store.migrate();
+    await s.#store.claimNodeName(options.nodeName, options.sequencerId);
     const last = await options.topology.lastProcessed();
     await s.#registerKnownMembers(last ?? 0n);
     await s.#register(options.sequencerId, 0n);

@@ -229,6 +229,28 @@ export class SequencerStore {
     }
   }
 
+  /**
+   * Records which sequencer `nodeName` belongs to on first use. Writer slots are reclaimed by node name after a
+   * restart, so distinct sequencers sharing the ordering storage must not use the same name.
+   */
+  async claimNodeName(nodeName: string, sequencerId: string): Promise<void> {
+    const name = `node:${nodeName}`;
+    await this.storage.insertMany('sequencer_settings', ['name', 'value'], [[name, sequencerId]], {
+      onConflict: 'ignore',
+    });
+    const row = await this.storage.queryOne<{ value: string }>(
+      'SELECT value FROM sequencer_settings WHERE name = $1',
+      [name],
+    );
+    if (row?.value !== sequencerId) {
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_NODE_NAME_TAKEN,
+        `node name ${nodeName} belongs to sequencer ${row?.value} in the ordering storage, not to ${sequencerId}; give this node another name`,
+        { nodeName },
+      );
+    }
+  }
+
   // ---- members -------------------------------------------------------------------------------------------
 
   async member(member: string): Promise<MemberRow | undefined> {

@@ -18,7 +18,7 @@ import {
 } from './mapping.js';
 import { SignedTopologyTransaction, type TopologySigner, TopologyTransaction } from './transaction.js';
 
-/** A sequencer or mediator of the genesis topology. */
+/** A sequencer or mediator of the genesis topology whose keys the caller holds: the genesis signs its identity. */
 export interface GenesisNode<M extends Member> {
   readonly id: M;
   /** The root key of the node's namespace: `id`'s namespace must be its fingerprint. */
@@ -28,6 +28,15 @@ export interface GenesisNode<M extends Member> {
   readonly encryptionKey?: EncryptionPublicKey;
 }
 
+/**
+ * A member known by its identity transactions, signed by its own keys (root NamespaceDelegations of its namespace
+ * and its OwnerToKeyMapping, as its node exports them): another operator's sequencer or mediator.
+ */
+export interface MemberIdentity<M extends Member> {
+  readonly id: M;
+  readonly transactions: readonly SignedTopologyTransaction[];
+}
+
 export interface GenesisOptions {
   /** The identifier part of the synchronizer id `<name>::<owners' namespace>`. */
   readonly synchronizerName: string;
@@ -35,8 +44,8 @@ export interface GenesisOptions {
   readonly owners: readonly TopologySigner[];
   /** Owners that must sign later changes of the synchronizer; default all owners. */
   readonly ownerThreshold?: number;
-  readonly sequencers: readonly GenesisNode<SequencerId>[];
-  readonly mediators: readonly GenesisNode<MediatorId>[];
+  readonly sequencers: readonly (GenesisNode<SequencerId> | MemberIdentity<SequencerId>)[];
+  readonly mediators: readonly (GenesisNode<MediatorId> | MemberIdentity<MediatorId>)[];
   /** Default 1. */
   readonly sequencerThreshold?: number;
   /** Default 1. */
@@ -53,11 +62,15 @@ export interface Genesis {
   readonly batch: readonly Uint8Array[];
 }
 
+const hasKeys = (node: GenesisNode<Member> | MemberIdentity<Member>): node is GenesisNode<Member> =>
+  'namespaceKey' in node;
+
 /**
  * Builds and signs the genesis topology of a synchronizer: the owners' root delegations and their decentralized
- * namespace (which names the synchronizer), the sequencers' and mediators' namespaces and keys, the sequencer and
- * mediator groups, and the parameters. The result is checked by processing it in memory, so a genesis that any
- * node would reject is never returned. Processed as a first batch, it takes effect at its sequencing time.
+ * namespace (which names the synchronizer), the sequencers' and mediators' namespaces and keys (signed here, or as
+ * their own identity transactions), the sequencer and mediator groups, and the parameters. The result is checked
+ * by processing it in memory, so a genesis that any node would reject (a bad signature, say) is never returned.
+ * Processed as a first batch, it takes effect at its sequencing time.
  */
 export function createGenesis(options: GenesisOptions): Genesis {
   if (options.owners.length === 0)
@@ -65,7 +78,18 @@ export function createGenesis(options: GenesisOptions): Genesis {
   const ownerNamespaces = options.owners.map((o) => Namespace.fromRootKey(o.publicKey));
   const namespace = decentralizedNamespaceOf(ownerNamespaces);
   const synchronizerId = new SynchronizerId(UniqueIdentifier.create(options.synchronizerName, namespace));
-  const nodes: readonly GenesisNode<Member>[] = [...options.sequencers, ...options.mediators];
+  const members: readonly (GenesisNode<Member> | MemberIdentity<Member>)[] = [
+    ...options.sequencers,
+    ...options.mediators,
+  ];
+  const ids = members.map((m) => String(m.id));
+  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (twice)
+    throw new WeftError(
+      CommonErrors.INVALID_ARGUMENT,
+      `${twice} is given twice among the sequencers and mediators of the genesis`,
+    );
+  const nodes = members.filter(hasKeys);
   for (const node of nodes) {
     if (!Namespace.fromRootKey(node.namespaceKey.publicKey).equals(node.id.namespace)) {
       throw new WeftError(
@@ -77,13 +101,15 @@ export function createGenesis(options: GenesisOptions): Genesis {
 
   const transactions: SignedTopologyTransaction[] = [];
   const added = new Set<string>();
-  const add = (mapping: TopologyMapping, signers: readonly TopologySigner[]) => {
-    const key = uniqueKey(mapping);
+  const include = (signed: SignedTopologyTransaction) => {
+    const key = uniqueKey(signed.mapping);
     if (added.has(key)) return;
     added.add(key);
-    transactions.push(
-      SignedTopologyTransaction.sign(TopologyTransaction.create('AddReplace', 1, mapping), signers),
-    );
+    transactions.push(signed);
+  };
+  const add = (mapping: TopologyMapping, signers: readonly TopologySigner[]) => {
+    if (added.has(uniqueKey(mapping))) return;
+    include(SignedTopologyTransaction.sign(TopologyTransaction.create('AddReplace', 1, mapping), signers));
   };
   for (const root of [...options.owners, ...nodes.map((n) => n.namespaceKey)]) {
     add(
@@ -116,6 +142,7 @@ export function createGenesis(options: GenesisOptions): Genesis {
       [node.namespaceKey, node.signingKey],
     );
   }
+  for (const member of members) if (!hasKeys(member)) member.transactions.forEach(include);
   add(
     {
       kind: 'SequencerSynchronizerState',

@@ -17,7 +17,13 @@ export {
   TopologyEngine,
 } from './engine.js';
 export { TopologyErrors } from './errors.js';
-export { createGenesis, type Genesis, type GenesisNode, type GenesisOptions } from './genesis.js';
+export {
+  createGenesis,
+  type Genesis,
+  type GenesisNode,
+  type GenesisOptions,
+  type MemberIdentity,
+} from './genesis.js';
 export {
   type ParticipantStateOptions,
   type ProposeOptions,

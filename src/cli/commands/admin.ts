@@ -79,21 +79,23 @@ function clientOf(o: ConnectionOptions, endpoint = o.endpoint): AdminClient {
 }
 
 /**
- * The identity transactions of mediators, fetched from their admin endpoints (with the same TLS options as the
- * node's) or read from files that `weft admin export-identity` wrote.
+ * The identity transactions of mediators or sequencers, fetched from their admin endpoints (with the same TLS
+ * options as the node's) or read from files that `weft admin export-identity` wrote.
  */
-async function mediatorIdentities(
+async function memberIdentities(
   o: ConnectionOptions,
+  role: 'mediator' | 'sequencer',
   urls: readonly string[],
   files: readonly string[],
 ): Promise<IdentityTransactions[]> {
+  const prefix = role === 'mediator' ? 'MED::' : 'SEQ::';
   const fetched: IdentityTransactions[] = [];
   for (const url of urls) {
     const client = clientOf(o, url);
     try {
       const identity = await client.identityTransactions();
-      if (!identity.memberId.startsWith('MED::'))
-        throw usage(`the node at ${url} is ${identity.memberId || 'no member'}, not a mediator`);
+      if (!identity.memberId.startsWith(prefix))
+        throw usage(`the node at ${url} is ${identity.memberId || 'no member'}, not a ${role}`);
       fetched.push(identity);
     } finally {
       client.close();
@@ -307,7 +309,9 @@ export function registerAdminCommands(program: Command): void {
 
   admin
     .command('bootstrap')
-    .description('create the synchronizer on a sequencer node that has none (idempotent for the same name)')
+    .description(
+      'create the synchronizer on a sequencer node that has none (idempotent for the same name), with other sequencers and mediators in its genesis',
+    )
     .requiredOption(
       '--name <name>',
       'the synchronizer name (the synchronizer id is <name>::<owner namespace>)',
@@ -320,6 +324,17 @@ export function registerAdminCommands(program: Command): void {
       'a mediator of the genesis, by the file its operator wrote with export-identity (repeatable)',
       collect,
     )
+    .option(
+      '--sequencer <url>',
+      "another sequencer of the genesis, sharing this node's ordering storage, by its admin endpoint (repeatable)",
+      collect,
+    )
+    .option(
+      '--sequencer-identity <file>',
+      'another sequencer of the genesis, by the file its operator wrote with export-identity (repeatable)',
+      collect,
+    )
+    .option('--sequencer-threshold <n>', 'how many sequencers a member must trust (default 1)')
     .action(
       action('bootstrap', async (client, o) => {
         const flags = o as ConnectionOptions & {
@@ -328,11 +343,16 @@ export function registerAdminCommands(program: Command): void {
           topologyChangeDelay?: string;
           mediator?: string[];
           mediatorIdentity?: string[];
+          sequencer?: string[];
+          sequencerIdentity?: string[];
+          sequencerThreshold?: string;
         };
         const delay = flags.topologyChangeDelay;
         if (delay !== undefined && !/^\d+$/.test(delay))
           throw usage(`--topology-change-delay '${delay}' is not a number of milliseconds`);
-        const mediators = await mediatorIdentities(o, flags.mediator ?? [], flags.mediatorIdentity ?? []);
+        const threshold = flags.sequencerThreshold;
+        if (threshold !== undefined && !/^[1-9]\d{0,8}$/.test(threshold))
+          throw usage(`--sequencer-threshold '${threshold}' is not a positive number`);
         const r = await client.bootstrap(
           flags.name,
           {
@@ -341,7 +361,21 @@ export function registerAdminCommands(program: Command): void {
               : OnboardingRestriction.UNSPECIFIED,
             ...(delay === undefined ? {} : { topologyChangeDelayMicros: BigInt(delay) * 1000n }),
           },
-          mediators,
+          {
+            mediators: await memberIdentities(
+              o,
+              'mediator',
+              flags.mediator ?? [],
+              flags.mediatorIdentity ?? [],
+            ),
+            sequencers: await memberIdentities(
+              o,
+              'sequencer',
+              flags.sequencer ?? [],
+              flags.sequencerIdentity ?? [],
+            ),
+            ...(threshold === undefined ? {} : { sequencerThreshold: Number(threshold) }),
+          },
         );
         if (o.json) printJson(BootstrapResponse.toJson(r));
         else
@@ -349,7 +383,14 @@ export function registerAdminCommands(program: Command): void {
             r.alreadyBootstrapped
               ? `synchronizer ${r.synchronizerId} was bootstrapped already (at ${time(r.genesisTime)})`
               : `bootstrapped synchronizer ${r.synchronizerId}`,
-            `sequencer ${r.sequencerId}`,
+            ...(r.sequencerIds.length > 1
+              ? [
+                  ...r.sequencerIds.map(
+                    (id) => `sequencer ${id}${id === r.sequencerId ? '  (this node)' : ''}`,
+                  ),
+                  `sequencer threshold ${r.sequencerThreshold}`,
+                ]
+              : [`sequencer ${r.sequencerId}`]),
             ...r.mediatorIds.map((m) => `mediator  ${m}`),
           ]);
       }),
@@ -387,8 +428,9 @@ export function registerAdminCommands(program: Command): void {
         if ((flags.mediator === undefined) === (flags.identity === undefined))
           throw usage('give the mediator with exactly one of --mediator URL and --identity FILE');
         if (!/^\d+$/.test(flags.group)) throw usage(`--group '${flags.group}' is not a group number`);
-        const [identity] = await mediatorIdentities(
+        const [identity] = await memberIdentities(
           o,
+          'mediator',
           flags.mediator ? [flags.mediator] : [],
           flags.identity ? [flags.identity] : [],
         );

@@ -49,7 +49,7 @@ import {
 } from '../../grpc/index.js';
 import { type MediatorId, type SequencerId, SynchronizerId } from '../../identity/index.js';
 import { MediatorNode, mediatorNodeSchema } from '../../mediator/index.js';
-import { NodeRuntime, type NodeRuntimeOptions } from '../../node/index.js';
+import { NodeRuntime, type NodeRuntimeOptions, storageConfigOf } from '../../node/index.js';
 import type { Logger } from '../../observability/index.js';
 import { ParticipantNode } from '../../participant/index.js';
 import {
@@ -63,6 +63,7 @@ import {
   sequencerTopologyOf,
   type TransportOptions,
 } from '../../sequencer/index.js';
+import { openStorage, type Storage } from '../../storage/index.js';
 import { sleep } from '../../time/index.js';
 import { TopologyProcessor } from '../../topology/index.js';
 
@@ -119,8 +120,9 @@ interface Serving {
 /**
  * A sequencer node as a process runs it: the node runtime, the Admin API, and the sequencer once the node has a
  * synchronizer. Until then the public API port is bound and answers every call with SEQUENCER_UNAVAILABLE, and the
- * node waits for a bootstrap through its Admin API or by another node of the same sequencer (sharing the
- * database); then it processes the genesis and serves the sequencer on the same port.
+ * node waits for a bootstrap through its Admin API or by another node sharing its ordering storage (another node
+ * of the same sequencer, or a distinct sequencer ordering together with it); then it processes the genesis and
+ * serves the sequencer on the same port, unless the genesis does not have its sequencer among the active ones.
  */
 export class SequencerDaemon implements AdminNode {
   readonly startedAt: bigint;
@@ -128,6 +130,8 @@ export class SequencerDaemon implements AdminNode {
   #placeholder: grpc.Server | undefined;
   #publicPort: number;
   #serving: Serving | undefined;
+  /** Why the node refuses to serve the synchronizer found in its ordering storage. */
+  #refused: WeftError | undefined;
   /** Activation is serialised: a local bootstrap and a genesis found in the database may race. */
   #activation: Promise<void> = Promise.resolve();
   readonly #stopping = new AbortController();
@@ -136,6 +140,8 @@ export class SequencerDaemon implements AdminNode {
     readonly runtime: NodeRuntime,
     readonly config: SequencerDaemonConfig,
     readonly version: string,
+    /** Where the sequencer orders: `sequencer.ordering-storage`, or the node's own storage. */
+    private readonly ordering: Storage,
     private readonly genesisStore: GenesisStore,
     private readonly publicApi: PublicApiOptions,
   ) {
@@ -154,23 +160,32 @@ export class SequencerDaemon implements AdminNode {
       insecure: config.sequencer.insecure,
     };
     const adminApi = await adminApiOptions(config.adminApi);
+    const ordering = await openOrderingStorage(runtime, config);
     const daemon = new SequencerDaemon(
       runtime,
       config,
       version,
-      await GenesisStore.open(runtime.storage),
+      ordering,
+      await GenesisStore.open(ordering),
       publicApi,
     );
     runtime.addReadinessCheck('sequencer', async () =>
-      daemon.#serving ? undefined : 'no synchronizer yet: bootstrap it with weft admin bootstrap',
+      daemon.#serving
+        ? undefined
+        : (daemon.#refused?.toString() ?? 'no synchronizer yet: bootstrap it with weft admin bootstrap'),
     );
     runtime.onStop(() => daemon.#stopSequencer());
     const genesis = await daemon.genesisStore.load();
-    if (genesis) await daemon.#activate(genesis);
+    if (genesis) await daemon.#activate(genesis).catch((e) => daemon.#unlessRefused(e));
     else {
-      await daemon.#servePlaceholder();
+      await daemon.#servePlaceholder(
+        new WeftError(
+          SequencerErrors.SEQUENCER_UNAVAILABLE,
+          `sequencer node ${config.name} has no synchronizer yet; its operator bootstraps it with weft admin bootstrap`,
+        ),
+      );
       runtime.logger.info(
-        'no synchronizer yet: waiting for a bootstrap (weft admin bootstrap) or for another node of this sequencer',
+        'no synchronizer yet: waiting for a bootstrap (weft admin bootstrap) or for another node sharing the ordering storage',
       );
       daemon.#watchForGenesis();
     }
@@ -236,24 +251,43 @@ export class SequencerDaemon implements AdminNode {
     return outcome;
   }
 
+  /**
+   * Serves the synchronizer of `genesis`; fails with SEQUENCER_NOT_IN_SYNCHRONIZER, and keeps answering so on
+   * the public API, when its active sequencers do not include this node's.
+   */
   #activate(genesis: SynchronizerGenesis): Promise<void> {
     const run = this.#activation.then(async () => {
       if (this.#serving || this.#stopping.signal.aborted) return;
+      if (this.#refused) throw this.#refused;
       const { runtime, config } = this;
       const topology = await TopologyProcessor.create({
-        storage: runtime.storage,
+        storage: this.ordering,
         synchronizerId: genesis.synchronizerId,
         logger: runtime.logger.child({ component: 'topology' }),
       });
-      // Nodes of one sequencer share the topology store: the first to start processes the genesis.
+      // The nodes sharing the ordering storage share the topology store: the first to start processes the genesis.
       if (topology.lastSequenced === undefined) await topology.process(genesis.genesisTs, genesis.batch);
+      const sequencerId = runtime.identity.member as SequencerId;
+      const active = topology.head.sequencerGroup()?.active ?? [];
+      if (!active.some((s) => s.equals(sequencerId))) {
+        const refused = new WeftError(
+          SequencerErrors.SEQUENCER_NOT_IN_SYNCHRONIZER,
+          `sequencer ${sequencerId} is not an active sequencer of synchronizer ${genesis.synchronizerId} (${active.join(', ')}), whose genesis is in its ordering storage; bootstrap the synchronizer with --sequencer for this node, or give it its own ordering storage`,
+          { synchronizerId: String(genesis.synchronizerId) },
+        );
+        this.#refused = refused;
+        runtime.logger.error({ err: refused }, 'the sequencer does not serve the synchronizer');
+        await this.#closePlaceholder();
+        await this.#servePlaceholder(refused);
+        throw refused;
+      }
       await this.#closePlaceholder();
       const node = await SequencerNode.start({
         name: config.name,
         synchronizerId: String(genesis.synchronizerId),
-        sequencerId: String(runtime.identity.member as SequencerId),
+        sequencerId: String(sequencerId),
         signingKey: runtime.identity.signingKey.privateKey,
-        storage: runtime.storage,
+        storage: this.ordering,
         topology: sequencerTopologyOf(topology),
         publicApi: { ...this.publicApi, port: this.#publicPort },
         settings: config.sequencer,
@@ -273,8 +307,13 @@ export class SequencerDaemon implements AdminNode {
     return run;
   }
 
-  /** Binds the public API port with services that answer SEQUENCER_UNAVAILABLE until the node is bootstrapped. */
-  async #servePlaceholder(): Promise<void> {
+  /** Rethrows `e` unless it is the refusal to serve, which the node reports by its readiness and public API. */
+  #unlessRefused(e: unknown): void {
+    if (e !== this.#refused) throw e;
+  }
+
+  /** Binds the public API port with services that answer `error` while the node does not serve. */
+  async #servePlaceholder(error: WeftError): Promise<void> {
     const { address = '127.0.0.1', tls, insecure = false } = this.publicApi;
     requireTransportSecurity(
       address,
@@ -283,10 +322,6 @@ export class SequencerDaemon implements AdminNode {
       SequencerErrors.SEQUENCER_INSECURE_CONNECTION,
       'public API',
       'configure public-api.tls, bind to a loopback address, or set sequencer.insecure for a TLS-terminating proxy',
-    );
-    const error = new WeftError(
-      SequencerErrors.SEQUENCER_UNAVAILABLE,
-      `sequencer node ${this.config.name} has no synchronizer yet; its operator bootstraps it with weft admin bootstrap`,
     );
     const server = new grpc.Server();
     for (const definition of [
@@ -320,7 +355,7 @@ export class SequencerDaemon implements AdminNode {
         try {
           const genesis = await this.genesisStore.load();
           if (genesis) {
-            await this.#activate(genesis);
+            await this.#activate(genesis).catch((e) => this.#unlessRefused(e));
             return;
           }
         } catch (e) {
@@ -341,6 +376,22 @@ export class SequencerDaemon implements AdminNode {
     await this.#closePlaceholder();
     await this.#serving?.node.stop();
   }
+}
+
+/**
+ * The storage a sequencer orders in: its `sequencer.ordering-storage`, opened here and closed when the node stops,
+ * or the node's own storage.
+ */
+async function openOrderingStorage(runtime: NodeRuntime, config: SequencerDaemonConfig): Promise<Storage> {
+  const section = config.sequencer.orderingStorage;
+  if (!section) return runtime.storage;
+  const ordering = await openStorage(storageConfigOf(section));
+  runtime.onStop(() => ordering.close());
+  runtime.addReadinessCheck('ordering-storage', async () => {
+    await ordering.health();
+    return undefined;
+  });
+  return ordering;
 }
 
 /** The endpoints of a node without a public API (mediator, participant): its Admin API and monitoring. */

@@ -95,7 +95,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const boot = await sequencer.admin.bootstrap(
       'sandbox',
       { onboardingRestriction: OnboardingRestriction.UNRESTRICTED_OPEN },
-      [await mediator.admin.identityTransactions()],
+      { mediators: [await mediator.admin.identityTransactions()] },
     );
     const deadline = Date.now() + MEDIATOR_READY_TIMEOUT_MS;
     while (!(await mediator.admin.status()).ready) {

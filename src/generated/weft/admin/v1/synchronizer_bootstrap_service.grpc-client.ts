@@ -11,7 +11,8 @@ import type { BootstrapRequest } from "./synchronizer_bootstrap_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
  * Creates a synchronizer on a sequencer node that has none yet: the genesis topology with this node's namespace
- * as the only owner, its sequencer as the only sequencer, and the given mediators (if any) as mediator group 0. Nodes of other kinds answer FAILED_PRECONDITION.
+ * as the only owner, its sequencer and the given other sequencers (if any) as the sequencers, and the given
+ * mediators (if any) as mediator group 0. Nodes of other kinds answer FAILED_PRECONDITION.
  *
  * @generated from protobuf service weft.admin.v1.SynchronizerBootstrapService
  */
@@ -29,7 +30,8 @@ export interface ISynchronizerBootstrapServiceClient {
 }
 /**
  * Creates a synchronizer on a sequencer node that has none yet: the genesis topology with this node's namespace
- * as the only owner, its sequencer as the only sequencer, and the given mediators (if any) as mediator group 0. Nodes of other kinds answer FAILED_PRECONDITION.
+ * as the only owner, its sequencer and the given other sequencers (if any) as the sequencers, and the given
+ * mediators (if any) as mediator group 0. Nodes of other kinds answer FAILED_PRECONDITION.
  *
  * @generated from protobuf service weft.admin.v1.SynchronizerBootstrapService
  */

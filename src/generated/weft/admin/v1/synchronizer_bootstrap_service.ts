@@ -69,6 +69,19 @@ export interface BootstrapRequest {
      * @generated from protobuf field: repeated weft.admin.v1.IdentityTransactions mediators = 3
      */
     mediators: IdentityTransactions[];
+    /**
+     * Other sequencers of the genesis besides this node's own, each as its GetIdentityTransactions returns it. They
+     * share this node's ordering storage (sequencer.ordering-storage) and serve once they find the genesis there.
+     *
+     * @generated from protobuf field: repeated weft.admin.v1.IdentityTransactions sequencers = 4
+     */
+    sequencers: IdentityTransactions[];
+    /**
+     * How many sequencers a member must trust (SequencerSynchronizerState threshold); 0 means 1.
+     *
+     * @generated from protobuf field: uint32 sequencer_threshold = 5
+     */
+    sequencerThreshold: number;
 }
 /**
  * @generated from protobuf message weft.admin.v1.BootstrapResponse
@@ -100,6 +113,16 @@ export interface BootstrapResponse {
      * @generated from protobuf field: repeated string mediator_ids = 5
      */
     mediatorIds: string[];
+    /**
+     * The active sequencers of the synchronizer's genesis, and their threshold.
+     *
+     * @generated from protobuf field: repeated string sequencer_ids = 6
+     */
+    sequencerIds: string[];
+    /**
+     * @generated from protobuf field: uint32 sequencer_threshold = 7
+     */
+    sequencerThreshold: number;
 }
 // @generated message type with reflection information, may provide speed optimized methods
 class BootstrapParameters$Type extends MessageType<BootstrapParameters> {
@@ -189,13 +212,17 @@ class BootstrapRequest$Type extends MessageType<BootstrapRequest> {
         super("weft.admin.v1.BootstrapRequest", [
             { no: 1, name: "synchronizer_name", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
             { no: 2, name: "parameters", kind: "message", T: () => BootstrapParameters },
-            { no: 3, name: "mediators", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => IdentityTransactions }
+            { no: 3, name: "mediators", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => IdentityTransactions },
+            { no: 4, name: "sequencers", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => IdentityTransactions },
+            { no: 5, name: "sequencer_threshold", kind: "scalar", T: 13 /*ScalarType.UINT32*/ }
         ]);
     }
     create(value?: PartialMessage<BootstrapRequest>): BootstrapRequest {
         const message = globalThis.Object.create((this.messagePrototype!));
         message.synchronizerName = "";
         message.mediators = [];
+        message.sequencers = [];
+        message.sequencerThreshold = 0;
         if (value !== undefined)
             reflectionMergePartial<BootstrapRequest>(this, message, value);
         return message;
@@ -213,6 +240,12 @@ class BootstrapRequest$Type extends MessageType<BootstrapRequest> {
                     break;
                 case /* repeated weft.admin.v1.IdentityTransactions mediators */ 3:
                     message.mediators.push(IdentityTransactions.internalBinaryRead(reader, reader.uint32(), options));
+                    break;
+                case /* repeated weft.admin.v1.IdentityTransactions sequencers */ 4:
+                    message.sequencers.push(IdentityTransactions.internalBinaryRead(reader, reader.uint32(), options));
+                    break;
+                case /* uint32 sequencer_threshold */ 5:
+                    message.sequencerThreshold = reader.uint32();
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -235,6 +268,12 @@ class BootstrapRequest$Type extends MessageType<BootstrapRequest> {
         /* repeated weft.admin.v1.IdentityTransactions mediators = 3; */
         for (let i = 0; i < message.mediators.length; i++)
             IdentityTransactions.internalBinaryWrite(message.mediators[i], writer.tag(3, WireType.LengthDelimited).fork(), options).join();
+        /* repeated weft.admin.v1.IdentityTransactions sequencers = 4; */
+        for (let i = 0; i < message.sequencers.length; i++)
+            IdentityTransactions.internalBinaryWrite(message.sequencers[i], writer.tag(4, WireType.LengthDelimited).fork(), options).join();
+        /* uint32 sequencer_threshold = 5; */
+        if (message.sequencerThreshold !== 0)
+            writer.tag(5, WireType.Varint).uint32(message.sequencerThreshold);
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
@@ -253,7 +292,9 @@ class BootstrapResponse$Type extends MessageType<BootstrapResponse> {
             { no: 2, name: "sequencer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
             { no: 3, name: "already_bootstrapped", kind: "scalar", T: 8 /*ScalarType.BOOL*/ },
             { no: 4, name: "genesis_time", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
-            { no: 5, name: "mediator_ids", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ }
+            { no: 5, name: "mediator_ids", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ },
+            { no: 6, name: "sequencer_ids", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ },
+            { no: 7, name: "sequencer_threshold", kind: "scalar", T: 13 /*ScalarType.UINT32*/ }
         ]);
     }
     create(value?: PartialMessage<BootstrapResponse>): BootstrapResponse {
@@ -263,6 +304,8 @@ class BootstrapResponse$Type extends MessageType<BootstrapResponse> {
         message.alreadyBootstrapped = false;
         message.genesisTime = 0n;
         message.mediatorIds = [];
+        message.sequencerIds = [];
+        message.sequencerThreshold = 0;
         if (value !== undefined)
             reflectionMergePartial<BootstrapResponse>(this, message, value);
         return message;
@@ -286,6 +329,12 @@ class BootstrapResponse$Type extends MessageType<BootstrapResponse> {
                     break;
                 case /* repeated string mediator_ids */ 5:
                     message.mediatorIds.push(reader.string());
+                    break;
+                case /* repeated string sequencer_ids */ 6:
+                    message.sequencerIds.push(reader.string());
+                    break;
+                case /* uint32 sequencer_threshold */ 7:
+                    message.sequencerThreshold = reader.uint32();
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -314,6 +363,12 @@ class BootstrapResponse$Type extends MessageType<BootstrapResponse> {
         /* repeated string mediator_ids = 5; */
         for (let i = 0; i < message.mediatorIds.length; i++)
             writer.tag(5, WireType.LengthDelimited).string(message.mediatorIds[i]);
+        /* repeated string sequencer_ids = 6; */
+        for (let i = 0; i < message.sequencerIds.length; i++)
+            writer.tag(6, WireType.LengthDelimited).string(message.sequencerIds[i]);
+        /* uint32 sequencer_threshold = 7; */
+        if (message.sequencerThreshold !== 0)
+            writer.tag(7, WireType.Varint).uint32(message.sequencerThreshold);
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
