@@ -166,10 +166,12 @@ export class AdminClient {
 
   /** On a participant node: connects it to a synchronizer (onboarding it on the first connection). */
   connectSynchronizer(
-    connection: Pick<SynchronizerConnection, 'alias' | 'endpoints'> & Partial<SynchronizerConnection>,
+    connection: Pick<SynchronizerConnection, 'alias'> & Partial<SynchronizerConnection>,
   ): Promise<ConnectSynchronizerResponse> {
     const call = this.#participant.connectSynchronizer.bind(this.#participant);
-    return this.#unary(call, { connection: { insecure: false, ...connection } });
+    return this.#unary(call, {
+      connection: { insecure: false, endpoints: [], sequencers: [], sequencerTrustThreshold: 0, ...connection },
+    });
   }
 
   async connectedSynchronizers(): Promise<ConnectedSynchronizer[]> {

@@ -17,6 +17,7 @@ export type { AdminNode, NodeEndpoint } from './node.js';
 export {
   type ConnectedSynchronizerInfo,
   ConnectionStore,
+  endpointsOf,
   type ParticipantHost,
   type SynchronizerConnectionConfig,
   synchronizerIdAt,

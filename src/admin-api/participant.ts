@@ -25,8 +25,11 @@ import type { AdminNode } from './node.js';
 /** How a participant reaches a synchronizer: Canton's SequencerConnections under an alias. */
 export interface SynchronizerConnectionConfig {
   readonly alias: string;
-  /** Endpoints of one sequencer (`connect_multi`). */
+  /** Endpoints of one sequencer (`connect_multi`); empty with `sequencers`. */
   readonly endpoints: readonly string[];
+  /** Distinct sequencers, each with its endpoints (`connect_bft`), and how many must agree on an event. */
+  readonly sequencers?: readonly (readonly string[])[];
+  readonly trustThreshold?: number;
   /** PEM root certificate(s) for https endpoints instead of the public CAs. */
   readonly customTrustCertificates?: string;
   readonly insecure: boolean;
@@ -44,6 +47,11 @@ export interface ParticipantHost {
   /** Connects (onboarding on the first connection) and remembers the connection; resolves with the synchronizer id. */
   connect(config: SynchronizerConnectionConfig): Promise<string>;
   connections(): readonly ConnectedSynchronizerInfo[];
+}
+
+/** Every endpoint of a connection: of its sequencer, or of all its distinct sequencers. */
+export function endpointsOf(config: SynchronizerConnectionConfig): string[] {
+  return config.sequencers?.length ? config.sequencers.flat() : [...config.endpoints];
 }
 
 /** The transport options of a connection. */
@@ -213,11 +221,24 @@ export function participantAdminService(node: AdminNode, logging: CallLogging): 
     connectSynchronizer: auditedUnary(logging, 'ConnectSynchronizer', async (call) => {
       const c = call.request.connection;
       if (!c?.alias) throw invalid('ConnectSynchronizer needs an alias');
-      if (c.endpoints.length === 0)
+      if (c.endpoints.length > 0 && c.sequencers.length > 0)
+        throw invalid('ConnectSynchronizer takes the endpoints of one sequencer or several sequencers, not both');
+      if (c.endpoints.length === 0 && c.sequencers.length === 0)
         throw invalid('ConnectSynchronizer needs at least one sequencer endpoint');
+      if (c.sequencers.some((s) => s.endpoints.length === 0))
+        throw invalid('every sequencer of ConnectSynchronizer needs at least one endpoint');
+      const threshold = c.sequencerTrustThreshold || 1;
+      if (threshold > Math.max(c.sequencers.length, 1)) {
+        throw invalid(
+          `sequencer trust threshold ${threshold} is above the number of sequencers (${Math.max(c.sequencers.length, 1)})`,
+        );
+      }
       const synchronizerId = await host().connect({
         alias: c.alias,
         endpoints: [...c.endpoints],
+        ...(c.sequencers.length > 0
+          ? { sequencers: c.sequencers.map((s) => [...s.endpoints]), trustThreshold: threshold }
+          : {}),
         insecure: c.insecure,
         ...(c.customTrustCertificates ? { customTrustCertificates: c.customTrustCertificates } : {}),
       });
@@ -229,8 +250,10 @@ export function participantAdminService(node: AdminNode, logging: CallLogging): 
         .map((c) => ({
           alias: c.config.alias,
           synchronizerId: c.synchronizerId,
-          endpoints: [...c.config.endpoints],
+          endpoints: endpointsOf(c.config),
           healthy: c.healthy,
+          sequencers: (c.config.sequencers ?? []).map((endpoints) => ({ endpoints: [...endpoints] })),
+          sequencerTrustThreshold: c.config.trustThreshold ?? 1,
         })),
     })),
     enableParty: auditedUnary(logging, 'EnableParty', async (call) => {

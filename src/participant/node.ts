@@ -86,6 +86,12 @@ export interface ConnectOptions {
   readonly synchronizerId: string;
   /** Endpoints of one sequencer (`connect_multi`): the client fails over between them. */
   readonly endpoints: readonly string[];
+  /**
+   * Instead of `endpoints`: distinct sequencers of the synchronizer (`connect_bft`), each with its endpoints; an
+   * event is processed once `trustThreshold` (default 1) of them delivered it identically.
+   */
+  readonly sequencers?: readonly (readonly string[])[];
+  readonly trustThreshold?: number;
   readonly transport?: TransportOptions;
   /** Longest wait between reconnection attempts; default 5 s. */
   readonly maxBackoffMs?: number;

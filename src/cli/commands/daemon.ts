@@ -14,6 +14,7 @@ import {
   bootstrapSequencer,
   type ConnectedSynchronizerInfo,
   ConnectionStore,
+  endpointsOf,
   GenesisStore,
   MembershipStore,
   type NodeEndpoint,
@@ -729,7 +730,7 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
   connect(config: SynchronizerConnectionConfig): Promise<string> {
     const run = this.#connecting.then(async () => {
       const transport = transportOf(config);
-      const synchronizerId = await synchronizerIdAt(config.endpoints, transport);
+      const synchronizerId = await synchronizerIdAt(endpointsOf(config), transport);
       const byAlias = this.#connections.get(config.alias);
       if (byAlias?.synchronizerId === synchronizerId) return synchronizerId;
       const other =
@@ -743,13 +744,15 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
       await this.participant.connect({
         synchronizerId,
         endpoints: config.endpoints,
+        ...(config.sequencers ? { sequencers: config.sequencers } : {}),
+        ...(config.trustThreshold ? { trustThreshold: config.trustThreshold } : {}),
         transport,
         maxBackoffMs: this.config.participant.maxBackoffMs,
       });
       await this.connectionStore.save(synchronizerId, config);
       this.#connections.set(config.alias, { config, synchronizerId });
       this.runtime.logger.info(
-        { synchronizerId, alias: config.alias, endpoints: config.endpoints },
+        { synchronizerId, alias: config.alias, endpoints: endpointsOf(config) },
         `participant ${this.participant.id} connected to ${synchronizerId} (${config.alias})`,
       );
       return synchronizerId;

@@ -14,6 +14,17 @@ import type { PartialMessage } from "@protobuf-ts/runtime";
 import { reflectionMergePartial } from "@protobuf-ts/runtime";
 import { MessageType } from "@protobuf-ts/runtime";
 /**
+ * The endpoints of one sequencer (its HA nodes).
+ *
+ * @generated from protobuf message weft.admin.v1.SequencerEndpoints
+ */
+export interface SequencerEndpoints {
+    /**
+     * @generated from protobuf field: repeated string endpoints = 1
+     */
+    endpoints: string[];
+}
+/**
  * @generated from protobuf message weft.admin.v1.SynchronizerConnection
  */
 export interface SynchronizerConnection {
@@ -24,7 +35,7 @@ export interface SynchronizerConnection {
      */
     alias: string;
     /**
-     * Endpoints of one sequencer, `http://host:port` or `https://host:port`.
+     * Endpoints of one sequencer, `http://host:port` or `https://host:port` (connect_multi).
      *
      * @generated from protobuf field: repeated string endpoints = 2
      */
@@ -41,6 +52,18 @@ export interface SynchronizerConnection {
      * @generated from protobuf field: bool insecure = 4
      */
     insecure: boolean;
+    /**
+     * Instead of endpoints: distinct sequencers of the synchronizer (connect_bft), each with its endpoints.
+     *
+     * @generated from protobuf field: repeated weft.admin.v1.SequencerEndpoints sequencers = 5
+     */
+    sequencers: SequencerEndpoints[];
+    /**
+     * How many distinct sequencers must deliver an identical event before it is processed; 0 means 1.
+     *
+     * @generated from protobuf field: uint32 sequencer_trust_threshold = 6
+     */
+    sequencerTrustThreshold: number;
 }
 /**
  * @generated from protobuf message weft.admin.v1.ConnectSynchronizerRequest
@@ -86,11 +109,19 @@ export interface ConnectedSynchronizer {
      */
     endpoints: string[];
     /**
-     * True while the sequencer client has a live subscription.
+     * True while the sequencer client has a live subscription (with a trust threshold: enough of them).
      *
      * @generated from protobuf field: bool healthy = 4
      */
     healthy: boolean;
+    /**
+     * @generated from protobuf field: repeated weft.admin.v1.SequencerEndpoints sequencers = 5
+     */
+    sequencers: SequencerEndpoints[];
+    /**
+     * @generated from protobuf field: uint32 sequencer_trust_threshold = 6
+     */
+    sequencerTrustThreshold: number;
 }
 /**
  * @generated from protobuf message weft.admin.v1.ListConnectedSynchronizersResponse
@@ -603,13 +634,62 @@ export interface UpdatesResponse {
     nextBeginOffset: bigint;
 }
 // @generated message type with reflection information, may provide speed optimized methods
+class SequencerEndpoints$Type extends MessageType<SequencerEndpoints> {
+    constructor() {
+        super("weft.admin.v1.SequencerEndpoints", [
+            { no: 1, name: "endpoints", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ }
+        ]);
+    }
+    create(value?: PartialMessage<SequencerEndpoints>): SequencerEndpoints {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.endpoints = [];
+        if (value !== undefined)
+            reflectionMergePartial<SequencerEndpoints>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: SequencerEndpoints): SequencerEndpoints {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* repeated string endpoints */ 1:
+                    message.endpoints.push(reader.string());
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: SequencerEndpoints, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* repeated string endpoints = 1; */
+        for (let i = 0; i < message.endpoints.length; i++)
+            writer.tag(1, WireType.LengthDelimited).string(message.endpoints[i]);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.SequencerEndpoints
+ */
+export const SequencerEndpoints = new SequencerEndpoints$Type();
+// @generated message type with reflection information, may provide speed optimized methods
 class SynchronizerConnection$Type extends MessageType<SynchronizerConnection> {
     constructor() {
         super("weft.admin.v1.SynchronizerConnection", [
             { no: 1, name: "alias", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
             { no: 2, name: "endpoints", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ },
             { no: 3, name: "custom_trust_certificates", kind: "scalar", opt: true, T: 9 /*ScalarType.STRING*/ },
-            { no: 4, name: "insecure", kind: "scalar", T: 8 /*ScalarType.BOOL*/ }
+            { no: 4, name: "insecure", kind: "scalar", T: 8 /*ScalarType.BOOL*/ },
+            { no: 5, name: "sequencers", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => SequencerEndpoints },
+            { no: 6, name: "sequencer_trust_threshold", kind: "scalar", T: 13 /*ScalarType.UINT32*/ }
         ]);
     }
     create(value?: PartialMessage<SynchronizerConnection>): SynchronizerConnection {
@@ -617,6 +697,8 @@ class SynchronizerConnection$Type extends MessageType<SynchronizerConnection> {
         message.alias = "";
         message.endpoints = [];
         message.insecure = false;
+        message.sequencers = [];
+        message.sequencerTrustThreshold = 0;
         if (value !== undefined)
             reflectionMergePartial<SynchronizerConnection>(this, message, value);
         return message;
@@ -637,6 +719,12 @@ class SynchronizerConnection$Type extends MessageType<SynchronizerConnection> {
                     break;
                 case /* bool insecure */ 4:
                     message.insecure = reader.bool();
+                    break;
+                case /* repeated weft.admin.v1.SequencerEndpoints sequencers */ 5:
+                    message.sequencers.push(SequencerEndpoints.internalBinaryRead(reader, reader.uint32(), options));
+                    break;
+                case /* uint32 sequencer_trust_threshold */ 6:
+                    message.sequencerTrustThreshold = reader.uint32();
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -662,6 +750,12 @@ class SynchronizerConnection$Type extends MessageType<SynchronizerConnection> {
         /* bool insecure = 4; */
         if (message.insecure !== false)
             writer.tag(4, WireType.Varint).bool(message.insecure);
+        /* repeated weft.admin.v1.SequencerEndpoints sequencers = 5; */
+        for (let i = 0; i < message.sequencers.length; i++)
+            SequencerEndpoints.internalBinaryWrite(message.sequencers[i], writer.tag(5, WireType.LengthDelimited).fork(), options).join();
+        /* uint32 sequencer_trust_threshold = 6; */
+        if (message.sequencerTrustThreshold !== 0)
+            writer.tag(6, WireType.Varint).uint32(message.sequencerTrustThreshold);
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
@@ -818,7 +912,9 @@ class ConnectedSynchronizer$Type extends MessageType<ConnectedSynchronizer> {
             { no: 1, name: "alias", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
             { no: 2, name: "synchronizer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
             { no: 3, name: "endpoints", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ },
-            { no: 4, name: "healthy", kind: "scalar", T: 8 /*ScalarType.BOOL*/ }
+            { no: 4, name: "healthy", kind: "scalar", T: 8 /*ScalarType.BOOL*/ },
+            { no: 5, name: "sequencers", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => SequencerEndpoints },
+            { no: 6, name: "sequencer_trust_threshold", kind: "scalar", T: 13 /*ScalarType.UINT32*/ }
         ]);
     }
     create(value?: PartialMessage<ConnectedSynchronizer>): ConnectedSynchronizer {
@@ -827,6 +923,8 @@ class ConnectedSynchronizer$Type extends MessageType<ConnectedSynchronizer> {
         message.synchronizerId = "";
         message.endpoints = [];
         message.healthy = false;
+        message.sequencers = [];
+        message.sequencerTrustThreshold = 0;
         if (value !== undefined)
             reflectionMergePartial<ConnectedSynchronizer>(this, message, value);
         return message;
@@ -847,6 +945,12 @@ class ConnectedSynchronizer$Type extends MessageType<ConnectedSynchronizer> {
                     break;
                 case /* bool healthy */ 4:
                     message.healthy = reader.bool();
+                    break;
+                case /* repeated weft.admin.v1.SequencerEndpoints sequencers */ 5:
+                    message.sequencers.push(SequencerEndpoints.internalBinaryRead(reader, reader.uint32(), options));
+                    break;
+                case /* uint32 sequencer_trust_threshold */ 6:
+                    message.sequencerTrustThreshold = reader.uint32();
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -872,6 +976,12 @@ class ConnectedSynchronizer$Type extends MessageType<ConnectedSynchronizer> {
         /* bool healthy = 4; */
         if (message.healthy !== false)
             writer.tag(4, WireType.Varint).bool(message.healthy);
+        /* repeated weft.admin.v1.SequencerEndpoints sequencers = 5; */
+        for (let i = 0; i < message.sequencers.length; i++)
+            SequencerEndpoints.internalBinaryWrite(message.sequencers[i], writer.tag(5, WireType.LengthDelimited).fork(), options).join();
+        /* uint32 sequencer_trust_threshold = 6; */
+        if (message.sequencerTrustThreshold !== 0)
+            writer.tag(6, WireType.Varint).uint32(message.sequencerTrustThreshold);
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
