@@ -344,11 +344,11 @@ export class ParticipantNode {
       signingKey,
       endpoints: o.endpoints,
       expectedSynchronizerId: o.synchronizerId,
-      sequencerKeys: (ts) => {
+      sequencerKeys: (ts, sequencerId) => {
         const snapshot = topology.snapshot(ts);
-        return (snapshot.sequencerGroup()?.active ?? []).flatMap(
-          (s) => snapshot.memberKeys(s)?.signing ?? [],
-        );
+        return (snapshot.sequencerGroup()?.active ?? [])
+          .filter((s) => String(s) === sequencerId)
+          .flatMap((s) => snapshot.memberKeys(s)?.signing ?? []);
       },
       handler: (event) => processor.handle(event),
       ...(cursor ? { resumeAfter: cursor } : {}),
