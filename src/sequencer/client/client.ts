@@ -24,9 +24,9 @@ import { PROTOCOL_VERSION } from '../topology.js';
 import { SequencerAggregator, type Vote } from './aggregator.js';
 import {
   type ConnectionHost,
-  type ConnectionState,
   checkIdentity,
   SequencerConnection,
+  type SequencerConnectionState,
   type StreamPosition,
 } from './connection.js';
 import { type EndpointConnection, parseSequencerEndpoint, type TransportOptions } from './endpoint.js';
@@ -79,7 +79,7 @@ export interface SequencerConnectionConfig {
 /** One of the client's sequencer connections, for status reporting. */
 export interface SequencerConnectionStatus {
   readonly sequencerId: string | undefined;
-  readonly state: ConnectionState;
+  readonly state: SequencerConnectionState;
   /** The endpoint in use, while authenticated. */
   readonly endpoint: string | undefined;
 }
@@ -489,7 +489,7 @@ export class SequencerClient {
     const spares = usable.filter((c) => !c.wantsSubscription && c.state === 'ready');
     for (const c of usable) {
       if (spares.length === 0) break;
-      if (!c.wantsSubscription || c.state !== 'connecting') continue;
+      if (!c.wantsSubscription || !c.reconnecting) continue;
       c.release();
       spares.shift()!.subscribe();
     }

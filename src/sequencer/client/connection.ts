@@ -15,7 +15,7 @@ import { EndpointConnection, type TransportOptions } from './endpoint.js';
  * `ready`: authenticated, usable for sends, not subscribed (a spare); `subscribed`: its event stream is open;
  * `failed`: given up after a problem no retry can fix; `closed`: by the client.
  */
-export type ConnectionState = 'connecting' | 'ready' | 'subscribed' | 'failed' | 'closed';
+export type SequencerConnectionState = 'connecting' | 'ready' | 'subscribed' | 'failed' | 'closed';
 
 /** An event of a member's stream: its counter and timestamp. */
 export interface StreamPosition {
@@ -81,12 +81,14 @@ export class SequencerConnection {
   #endpointIndex: number;
   #conn: EndpointConnection | undefined;
   #stream: grpc.ClientReadableStream<SubscribeResponse> | undefined;
-  #state: ConnectionState = 'connecting';
+  #state: SequencerConnectionState = 'connecting';
   #reconnecting = false;
   /** Whether the client wants this connection subscribed; otherwise it stays ready as a spare. */
   #subscribe: boolean;
   /** The last event of this connection's stream. */
   #last: StreamPosition | undefined;
+  /** Whether the first attempt over all endpoints is over. */
+  #tried = false;
 
   constructor(
     index: number,
@@ -109,13 +111,18 @@ export class SequencerConnection {
     return this.#sequencerId;
   }
 
-  get state(): ConnectionState {
+  get state(): SequencerConnectionState {
     return this.#state;
   }
 
   /** The sequencer this connection must reach: configured, or learned from its first handshake. */
   get expectedSequencerId(): string | undefined {
     return this.#sequencerId ?? this.#expectedSequencerId;
+  }
+
+  /** Down after having been up, or after a first attempt that failed (not while first connecting). */
+  get reconnecting(): boolean {
+    return this.#state === 'connecting' && this.#tried;
   }
 
   get wantsSubscription(): boolean {
@@ -226,6 +233,7 @@ export class SequencerConnection {
           this.#conn = conn;
           if (this.#subscribe) await this.#attach(conn);
           else this.#become('ready');
+          this.#tried = true;
           if (first) first.resolve();
           else
             this.#host.options.logger?.info(
@@ -240,19 +248,22 @@ export class SequencerConnection {
           if (first) {
             // Connecting: anything but an unreachable endpoint is the answer.
             if (error.category !== 'TransientServerFailure') {
+              this.#tried = true;
               this.#state = 'failed';
               first.reject(error);
               return;
             }
             failures.push(error.message);
             if (attempt < this.#endpoints.length - 1) continue;
-            first.reject(
-              new WeftError(
-                SequencerErrors.SEQUENCER_CONNECTION_FAILED,
-                `no endpoint of the sequencer could be reached: ${failures.join('; ')}`,
-              ),
+            this.#tried = true;
+            const unreachable = new WeftError(
+              SequencerErrors.SEQUENCER_CONNECTION_FAILED,
+              `no endpoint of the sequencer could be reached: ${failures.join('; ')}`,
             );
+            first.reject(unreachable);
             first = undefined;
+            // A spare may take over its subscription meanwhile.
+            this.#host.changed(this, unreachable);
           } else if (PERMANENT.has(error.code)) {
             this.fail(error);
             return;
