@@ -117,11 +117,11 @@ export class MediatorNode {
         signingKey: options.signingKey,
         endpoints,
         expectedSynchronizerId: String(synchronizerId),
-        sequencerKeys: (ts) => {
+        sequencerKeys: (ts, sequencerId) => {
           const snapshot = topology.snapshot(ts);
-          return (snapshot.sequencerGroup()?.active ?? []).flatMap(
-            (s) => snapshot.memberKeys(s)?.signing ?? [],
-          );
+          return (snapshot.sequencerGroup()?.active ?? [])
+            .filter((s) => String(s) === sequencerId)
+            .flatMap((s) => snapshot.memberKeys(s)?.signing ?? []);
         },
         handler: (event) => mediator.handle(event),
         ...(loaded.cursor?.clean ? { resumeAfter: loaded.cursor.clean } : {}),

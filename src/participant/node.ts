@@ -319,6 +319,8 @@ export class ParticipantNode {
     const member = String(this.id);
     const signingKey = this.identity.signingKey.privateKey;
     const transport = o.transport ?? {};
+    const bft = o.sequencers !== undefined && o.sequencers.length > 0;
+    const endpoints = bft ? o.sequencers!.flat() : o.endpoints;
     const topology = await TopologyProcessor.create({
       storage: this.options.storage,
       synchronizerId,
@@ -328,7 +330,7 @@ export class ParticipantNode {
     });
     if (topology.lastSequenced === undefined) {
       await registerOnboardingTransactions(
-        o.endpoints,
+        endpoints,
         this.#onboarding(synchronizerId),
         transport,
         this.clock,
@@ -337,7 +339,7 @@ export class ParticipantNode {
       for (;;) {
         try {
           await topology.importState(
-            await downloadTopologyStateForInit(o.endpoints, member, signingKey, transport, this.clock),
+            await downloadTopologyStateForInit(endpoints, member, signingKey, transport, this.clock),
           );
           break;
         } catch (e) {
@@ -383,13 +385,18 @@ export class ParticipantNode {
       ...transport,
       member,
       signingKey,
-      endpoints: o.endpoints,
+      ...(bft
+        ? {
+            connections: o.sequencers!.map((e) => ({ endpoints: [...e] })),
+            trustThreshold: o.trustThreshold ?? 1,
+          }
+        : { endpoints: o.endpoints }),
       expectedSynchronizerId: key,
-      sequencerKeys: (ts) => {
+      sequencerKeys: (ts, sequencerId) => {
         const snapshot = topology.snapshot(ts);
-        return (snapshot.sequencerGroup()?.active ?? []).flatMap(
-          (s) => snapshot.memberKeys(s)?.signing ?? [],
-        );
+        return (snapshot.sequencerGroup()?.active ?? [])
+          .filter((s) => String(s) === sequencerId)
+          .flatMap((s) => snapshot.memberKeys(s)?.signing ?? []);
       },
       handler: (event) => processor.handle(event),
       ...(cursor ? { resumeAfter: cursor } : {}),

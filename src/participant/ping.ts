@@ -58,8 +58,8 @@ export class PingService {
     const id = Buffer.from(this.random.bytes(12)).toString('hex');
     const started = performance.now();
     let cancel: () => void = () => {};
-    const answered = new Promise<void>((resolve, reject) => {
-      this.#outstanding.set(id, { resolve });
+    // The timeout bounds the whole ping, the submission included (its request may never be sequenced).
+    const timedOut = new Promise<never>((_, reject) => {
       cancel = this.clock.schedule(timeoutMs, () =>
         reject(
           new WeftError(
@@ -70,8 +70,9 @@ export class PingService {
         ),
       );
     });
+    const answered = new Promise<void>((resolve) => this.#outstanding.set(id, { resolve }));
     try {
-      const completion = await this.submitter.submit({
+      const submitted = this.submitter.submit({
         commands: [
           {
             CreateCommand: {
@@ -88,6 +89,9 @@ export class PingService {
         commandId: `ping-${id}`,
         userId: PING_USER,
       });
+      // A submission outliving the timeout completes unobserved.
+      submitted.catch(() => {});
+      const completion = await Promise.race([submitted, timedOut]);
       if (completion.status === 'failed') {
         throw new WeftError(
           ParticipantErrors.PING_FAILED,
@@ -95,7 +99,7 @@ export class PingService {
           { target: String(target) },
         );
       }
-      await answered;
+      await Promise.race([answered, timedOut]);
       return performance.now() - started;
     } finally {
       cancel();

@@ -35,6 +35,7 @@ export class MemberAuthenticator {
   constructor(
     private readonly topology: SequencerTopology,
     private readonly synchronizerId: string,
+    private readonly sequencerId: string,
     private readonly clock: Clock,
     private readonly random: RandomSource,
     private readonly settings: AuthSettings,
@@ -92,7 +93,9 @@ export class MemberAuthenticator {
     await this.requireActive(member);
     const keys = await this.topology.signingKeys(member, now);
     const signer = keys.find((k) => k.fingerprint.value === signedBy);
-    if (!signer?.verify(authenticationHash(nonce, this.synchronizerId, member), signature)) {
+    if (
+      !signer?.verify(authenticationHash(nonce, this.synchronizerId, this.sequencerId, member), signature)
+    ) {
       throw new WeftError(
         SequencerErrors.SEQUENCER_AUTHENTICATION_FAILED,
         signer

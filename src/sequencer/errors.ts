@@ -102,6 +102,16 @@ export const SequencerErrors = {
     'MaliciousOrFaultyBehaviour',
     'A received event has a bad sequencer signature, a counter gap or a wrong previous timestamp.',
   ),
+  SEQUENCER_CONNECTIONS_INVALID: defineErrorCode(
+    'SEQUENCER_CONNECTIONS_INVALID',
+    'InvalidIndependentOfSystemState',
+    'The sequencer connections are misconfigured: both or neither of endpoints and connections, a trust threshold outside 1 to the number of connections, or a negative liveness margin.',
+  ),
+  SEQUENCER_AGGREGATION_FAILED: defineErrorCode(
+    'SEQUENCER_AGGREGATION_FAILED',
+    'MaliciousOrFaultyBehaviour',
+    'The sequencers a member connects to delivered different events, or too few remain, so that no event can reach the sequencer trust threshold; investigate the faulty sequencers.',
+  ),
   SEQUENCER_ONBOARDING_REJECTED: defineErrorCode(
     'SEQUENCER_ONBOARDING_REJECTED',
     'InsufficientPermission',

@@ -1,6 +1,7 @@
 /**
  * The sequencer: a total order of member submissions shared by several nodes on one database, its public gRPC API
- * (`weft.sequencer.v1`), and the client members use to reach it over one or more endpoints.
+ * (`weft.sequencer.v1`), and the client members use to reach it over one or more endpoints, or to reach several
+ * sequencers with a trust threshold.
  */
 export { MemberAuthenticator, type Token } from './auth.js';
 export {
@@ -11,7 +12,10 @@ export {
   type SendRequest,
   SequencerClient,
   type SequencerClientOptions,
+  type SequencerConnectionConfig,
+  type SequencerConnectionStatus,
 } from './client/client.js';
+export type { SequencerConnectionState } from './client/connection.js';
 export { parseSequencerEndpoint, type TransportOptions } from './client/endpoint.js';
 export { downloadTopologyStateForInit, registerOnboardingTransactions } from './client/onboarding.js';
 export {

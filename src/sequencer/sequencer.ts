@@ -134,6 +134,7 @@ export class Sequencer {
     this.auth = new MemberAuthenticator(
       o.topology,
       o.synchronizerId,
+      o.sequencerId,
       o.clock,
       o.random,
       o.settings.authentication,

@@ -51,11 +51,20 @@ export function verifyContent(
   key.verifyOrThrow(Hash.digest(purpose, signed.content).toMultihash(), signed.signature, what);
 }
 
-/** What a member signs to authenticate: the challenge nonce bound to the synchronizer and the member. */
-export function authenticationHash(nonce: Uint8Array, synchronizerId: string, member: string): Uint8Array {
+/**
+ * What a member signs to authenticate: the challenge nonce bound to the synchronizer, the sequencer (so that one
+ * sequencer cannot relay another's challenge) and the member.
+ */
+export function authenticationHash(
+  nonce: Uint8Array,
+  synchronizerId: string,
+  sequencerId: string,
+  member: string,
+): Uint8Array {
   return Hash.build(Purposes.AuthenticationToken)
     .addBytes(nonce)
     .addString(synchronizerId)
+    .addString(sequencerId)
     .addString(member)
     .finish()
     .toMultihash();

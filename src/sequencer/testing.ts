@@ -46,7 +46,10 @@ export interface TestMember {
 
 export interface TestSynchronizer {
   readonly synchronizerId: string;
+  /** The first of `sequencers`. */
   readonly sequencer: TestMember;
+  /** Distinct sequencers (each its own `SEQ::…` id and key), all active at genesis. */
+  readonly sequencers: readonly TestMember[];
   readonly mediator: TestMember;
   readonly participants: readonly TestMember[];
   /** The genesis topology (with the participants' onboarding), processed by every node at `genesisTs`. */
@@ -85,8 +88,9 @@ export function participantOnboarding(
 }
 
 /**
- * A synchronizer with one sequencer, one mediator and `participants` participants (named p0, p1, …), all
- * onboarded at genesis. The genesis lies `ageMs` in the past of `now` (µs).
+ * A synchronizer with `sequencers` sequencers (default one, named sequencer, sequencer1, …), one mediator and
+ * `participants` participants (named p0, p1, …), all onboarded at genesis. The genesis lies `ageMs` in the past of
+ * `now` (µs).
  */
 export function testSynchronizer(options: {
   readonly seed: string;
@@ -94,6 +98,9 @@ export function testSynchronizer(options: {
   readonly now: bigint;
   readonly parameters?: Partial<DynamicSynchronizerParameters>;
   readonly ageMs?: number;
+  readonly sequencers?: number;
+  /** The SequencerSynchronizerState threshold; default 1. */
+  readonly sequencerThreshold?: number;
 }): TestSynchronizer {
   const random = new DeterministicRandom(options.seed);
   const newKey = () => generateSigningKeyPair(random).privateKey;
@@ -107,10 +114,19 @@ export function testSynchronizer(options: {
   const mediatorId = new MediatorId(
     UniqueIdentifier.create('mediator', Namespace.fromRootKey(mediatorKey.publicKey)),
   );
+  const sequencers = [{ id: sequencerId, key: sequencerKey }];
+  for (let i = 1; i < (options.sequencers ?? 1); i++) {
+    const key = newKey();
+    sequencers.push({
+      id: new SequencerId(UniqueIdentifier.create(`sequencer${i}`, Namespace.fromRootKey(key.publicKey))),
+      key,
+    });
+  }
   const genesis = createGenesis({
     synchronizerName: 'test',
     owners: [owner],
-    sequencers: [{ id: sequencerId, namespaceKey: sequencerKey, signingKey: sequencerKey }],
+    sequencers: sequencers.map((s) => ({ id: s.id, namespaceKey: s.key, signingKey: s.key })),
+    ...(options.sequencerThreshold ? { sequencerThreshold: options.sequencerThreshold } : {}),
     mediators: [{ id: mediatorId, namespaceKey: mediatorKey, signingKey: mediatorKey }],
     parameters: { topologyChangeDelay: 0n, ...options.parameters },
   });
@@ -122,6 +138,7 @@ export function testSynchronizer(options: {
     synchronizerId: String(genesis.synchronizerId),
     synchronizerIdObject: genesis.synchronizerId,
     sequencer: { id: String(sequencerId), key: sequencerKey },
+    sequencers: sequencers.map((s) => ({ id: String(s.id), key: s.key })),
     mediator: { id: String(mediatorId), key: mediatorKey },
     participants: participants.map((p) => ({ id: p.id, key: p.key })),
     genesis: [...genesis.batch, ...participants.flatMap((p) => p.transactions)],
@@ -134,11 +151,15 @@ export function testSynchronizer(options: {
 export interface StartNodeOptions {
   readonly name: string;
   readonly storage: Storage;
+  /** Which of the synchronizer's sequencers the node runs as; default the first. */
+  readonly sequencer?: TestMember;
   /** The `sequencer` config section as written in a file; defaults for the rest. */
   readonly settings?: SequencerSettings;
   readonly tls?: ServerTls;
   /** Bind address of the public API; default 127.0.0.1. */
   readonly address?: string;
+  /** Port of the public API (to restart a node where its clients look for it); default any free one. */
+  readonly port?: number;
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly metrics?: NodeMetrics;
@@ -146,7 +167,8 @@ export interface StartNodeOptions {
 
 /**
  * Starts a sequencer node of `sync` on `storage`, with its own topology store (named after the node) that holds
- * the genesis. Nodes started on the same database form one HA sequencer.
+ * the genesis. Nodes of one sequencer started on the same database form one HA sequencer; nodes of distinct
+ * sequencers on one database serve the same order, each signing with its own key.
  */
 export async function startSequencerNode(
   sync: TestSynchronizer,
@@ -161,12 +183,12 @@ export async function startSequencerNode(
   const node = await SequencerNode.start({
     name: options.name,
     synchronizerId: sync.synchronizerId,
-    sequencerId: sync.sequencer.id,
-    signingKey: sync.sequencer.key,
+    sequencerId: (options.sequencer ?? sync.sequencer).id,
+    signingKey: (options.sequencer ?? sync.sequencer).key,
     storage: options.storage,
     topology: sequencerTopologyOf(topology),
     publicApi: {
-      port: 0,
+      port: options.port ?? 0,
       ...(options.address ? { address: options.address } : {}),
       ...(options.tls ? { tls: options.tls } : {}),
     },
@@ -193,7 +215,7 @@ export interface Recorder {
   readonly events: ReceivedEvent[];
 }
 
-/** Connects `member` to `endpoints` and records every event it receives. */
+/** Connects `member` to `endpoints` (or `options.connections`) and records every event it receives. */
 export async function connect(
   sync: TestSynchronizer,
   member: TestMember,
@@ -206,7 +228,8 @@ export async function connect(
     signingKey: member.key,
     endpoints,
     expectedSynchronizerId: sync.synchronizerId,
-    sequencerKeys: () => [sync.sequencer.key.publicKey],
+    sequencerKeys: (_, sequencerId) =>
+      sync.sequencers.filter((s) => s.id === sequencerId).map((s) => s.key.publicKey),
     handler: (e) => {
       events.push(e);
     },

@@ -233,6 +233,112 @@ weft.node {
     expect(texts(received.get(`${bob.id}@${b.id}`)!)).toEqual(['a0', 'a1', 'a2', 'a3', 'a4']);
   });
 
+  it('participants connect to both with trust threshold 2 (connect_bft): pings, stall while one is down, resume', async () => {
+    const mediatorConfig = join(dir, 'mediator.conf');
+    writeFileSync(
+      mediatorConfig,
+      `include required("${relative(dir, join(REPO, 'examples/config/mediator.conf'))}")
+weft.node {
+  storage.file = "${join(dir, 'mediator.db')}"
+  sequencer-connection { endpoints = ["${a.daemon.publicUrl}"], max-backoff-ms = 200 }
+  admin-api.port = 0
+  monitoring.http-server.port = 0
+}
+`,
+    );
+    const participantConfig = (name: string) => {
+      const file = join(dir, `${name}.conf`);
+      writeFileSync(
+        file,
+        `weft.node {
+  name = ${name}
+  kind = participant
+  storage { type = sqlite, file = "${join(dir, `${name}.db`)}" }
+  admin-api.port = 0
+  monitoring.http-server.port = 0
+  participant.max-backoff-ms = 200
+}
+`,
+      );
+      return file;
+    };
+    const [med, p1, p2] = await Promise.all([
+      startDaemon(mediatorConfig, join(dir, 'mediator.ports')),
+      startDaemon(participantConfig('participant1'), join(dir, 'p1.ports')),
+      startDaemon(participantConfig('participant2'), join(dir, 'p2.ports')),
+    ]);
+    const added = await weft([
+      'admin',
+      '-e',
+      a.daemon.adminUrl,
+      'mediators',
+      'add',
+      '--mediator',
+      med.adminUrl,
+    ]);
+    expect(added.stderr).toBe('');
+    const medAdmin = new AdminClient(med.adminUrl);
+    try {
+      await eventually('the mediator to serve', async () => (await medAdmin.status()).ready, 15_000);
+    } finally {
+      medAdmin.close();
+    }
+    const bft = ['--bft-sequencer', a.daemon.publicUrl, '--bft-sequencer', b.daemon.publicUrl];
+    for (const p of [p1, p2]) {
+      const joined = await weft([
+        'admin',
+        '-e',
+        p.adminUrl,
+        'participant',
+        'connect',
+        '--alias',
+        'bft',
+        ...bft,
+        '--trust-threshold',
+        '2',
+      ]);
+      expect(joined.stderr).toBe('');
+      expect(joined.stdout).toContain(`is connected to ${synchronizerId} (bft)`);
+    }
+    const listed = await weft(['admin', '-e', p1.adminUrl, '--json', 'participant', 'list-connected']);
+    expect(JSON.parse(listed.stdout)).toMatchObject([
+      {
+        alias: 'bft',
+        synchronizerId,
+        healthy: true,
+        sequencers: [{ endpoints: [a.daemon.publicUrl] }, { endpoints: [b.daemon.publicUrl] }],
+        sequencerTrustThreshold: 2,
+      },
+    ]);
+    const id2 = (await weft(['admin', '-e', p2.adminUrl, 'id', '--member'])).stdout.trim();
+    const ping = (timeout: string) => weft(['admin', '-e', p1.adminUrl, 'ping', id2, '--timeout', timeout]);
+    const first = await ping('20000');
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toMatch(/^ping PAR::participant2::\S+: [\d.]+ ms\n$/);
+
+    // With B down, no event reaches the threshold: nothing is processed, the ping times out.
+    expect(await b.daemon.stop()).toBe(0);
+    const stalled = await ping('2000');
+    expect(stalled.code).toBe(1);
+    expect(stalled.stderr).toContain('PING_FAILED');
+    expect(p1.child.exitCode).toBeNull();
+    // B back: the held-back events agree again and pings work.
+    b = await sequencer(
+      await startDaemon(join(dir, 'sequencer-b.conf'), join(dir, 'b2.ports'), { env: node('b') }),
+    );
+    await eventually(
+      'participant1 to be connected to both sequencers again',
+      async () => {
+        const r = await weft(['admin', '-e', p1.adminUrl, '--json', 'participant', 'list-connected']);
+        return (JSON.parse(r.stdout) as { healthy: boolean }[])[0]?.healthy === true;
+      },
+      20_000,
+    );
+    const again = await ping('20000');
+    expect(again.stderr).toBe('');
+    for (const d of [p1, p2, med]) expect(await d.stop()).toBe(0);
+  });
+
   it('a third sequencer on the ordering storage, not in the genesis, refuses to serve with a clear error', async () => {
     const refusal = `SEQUENCER_NOT_IN_SYNCHRONIZER(9): sequencer SEQ::sequencer-bft-c::`;
     const expectRefusing = async (d: Daemon) => {

@@ -527,13 +527,22 @@ export function registerAdminCommands(program: Command): void {
   participant
     .command('connect')
     .description(
-      "connect the participant to a synchronizer through its sequencer's endpoints (connect_multi: failover between them); on a restricted synchronizer an owner allow-lists the participant first",
+      "connect the participant to a synchronizer through its sequencer's endpoints (connect_multi: failover between them), or through several distinct sequencers with a trust threshold (connect_bft); on a restricted synchronizer an owner allow-lists the participant first",
     )
     .requiredOption('--alias <alias>', "the operator's name for the connection")
-    .requiredOption(
+    .option(
       '--sequencer <url>',
       'a sequencer endpoint, http://host:port or https://host:port (repeatable: nodes of one sequencer)',
       collect,
+    )
+    .option(
+      '--bft-sequencer <urls>',
+      'one of several distinct sequencers, by its endpoints (comma-separated; repeatable: one per sequencer)',
+      collect,
+    )
+    .option(
+      '--trust-threshold <n>',
+      'with --bft-sequencer: how many sequencers must deliver an event identically',
     )
     .option(
       '--sequencer-ca <file>',
@@ -547,13 +556,21 @@ export function registerAdminCommands(program: Command): void {
       action('participant connect', async (client, o) => {
         const flags = o as ConnectionOptions & {
           alias: string;
-          sequencer: string[];
+          sequencer?: string[];
+          bftSequencer?: string[];
+          trustThreshold?: string;
           sequencerCa?: string;
           sequencerInsecure?: boolean;
         };
+        if (!flags.sequencer === !flags.bftSequencer)
+          throw usage('give the endpoints of one sequencer (--sequencer) or of several (--bft-sequencer)');
+        if (flags.trustThreshold !== undefined && !/^[1-9]\d*$/.test(flags.trustThreshold))
+          throw usage(`--trust-threshold '${flags.trustThreshold}' is not a positive number`);
         const r = await client.connectSynchronizer({
           alias: flags.alias,
-          endpoints: flags.sequencer,
+          endpoints: flags.sequencer ?? [],
+          sequencers: (flags.bftSequencer ?? []).map((urls) => ({ endpoints: urls.split(',') })),
+          sequencerTrustThreshold: Number(flags.trustThreshold ?? 0),
           insecure: flags.sequencerInsecure ?? false,
           ...(flags.sequencerCa
             ? { customTrustCertificates: readPem(flags.sequencerCa, '--sequencer-ca').toString('utf8') }

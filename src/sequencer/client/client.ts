@@ -1,4 +1,3 @@
-import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   type RandomSource,
@@ -7,22 +6,30 @@ import {
   systemRandom,
 } from '../../crypto/index.js';
 import { isWeftError, WeftError } from '../../errors/index.js';
-import type { SubscribeResponse } from '../../generated/weft/sequencer/v1/sequencer_service.js';
+import type { HandshakeResponse } from '../../generated/weft/sequencer/v1/sequencer_connect_service.js';
 import {
   Acknowledgement,
   type Envelope,
-  SequencedEvent,
+  type SequencedEvent,
   type SignedContent,
   SubmissionRequest,
 } from '../../generated/weft/sequencer/v1/sequencing.js';
 import type { DynamicSynchronizerParameters } from '../../generated/weft/topology/v1/topology.js';
 import type { ParsedEndpoint } from '../../grpc/index.js';
 import { currentTraceparent } from '../../observability/index.js';
-import { type Clock, sleep, systemClock } from '../../time/index.js';
+import { type Clock, systemClock } from '../../time/index.js';
 import { SequencerErrors } from '../errors.js';
 import { SignaturePurpose, signContent, verifyContent } from '../signing.js';
 import { PROTOCOL_VERSION } from '../topology.js';
-import { EndpointConnection, parseSequencerEndpoint, type TransportOptions } from './endpoint.js';
+import { SequencerAggregator, type Vote } from './aggregator.js';
+import {
+  type ConnectionHost,
+  checkIdentity,
+  SequencerConnection,
+  type SequencerConnectionState,
+  type StreamPosition,
+} from './connection.js';
+import { type EndpointConnection, parseSequencerEndpoint, type TransportOptions } from './endpoint.js';
 
 /** An event of the member's stream, verified (sequencer signature, no gap) and decoded. */
 export interface ReceivedEvent {
@@ -36,7 +43,7 @@ export interface ReceivedEvent {
   /** For a DeliverError: why the send was not delivered. */
   readonly error: { readonly code: string; readonly reason: string } | undefined;
   readonly traceparent: string | undefined;
-  /** The event bytes and the sequencer's signature, exactly as received. */
+  /** The event bytes and the signature of a sequencer that delivered it (the first to), exactly as received. */
   readonly signed: SignedContent;
 }
 
@@ -62,24 +69,55 @@ export interface SendHandle {
 
 export type ClientState = 'connected' | 'reconnecting' | 'closed' | 'failed';
 
+/** The endpoints of one sequencer (`connect_multi`), for a client connected to several sequencers. */
+export interface SequencerConnectionConfig {
+  readonly endpoints: readonly string[];
+  /** The sequencer's id (`SEQ::…`); the handshake must match it. */
+  readonly sequencerId?: string;
+}
+
+/** One of the client's sequencer connections, for status reporting. */
+export interface SequencerConnectionStatus {
+  readonly sequencerId: string | undefined;
+  readonly state: SequencerConnectionState;
+  /** The endpoint in use, while authenticated. */
+  readonly endpoint: string | undefined;
+}
+
 export interface SequencerClientOptions extends TransportOptions {
   readonly member: string;
   readonly signingKey: SigningPrivateKey;
   /** Endpoints of one sequencer (`connect_multi`): the client fails over between them. */
-  readonly endpoints: readonly string[];
-  readonly expectedSynchronizerId?: string;
+  readonly endpoints?: readonly string[];
+  /** With `endpoints`: the sequencer they must serve. */
   readonly expectedSequencerId?: string;
+  /**
+   * Instead of `endpoints`: several distinct sequencers of the synchronizer, each over its own endpoints. An event
+   * is delivered once `trustThreshold` of them delivered it identically.
+   */
+  readonly connections?: readonly SequencerConnectionConfig[];
+  /** Sequencers that must deliver an event identically (Canton's sequencer trust threshold); default 1. */
+  readonly trustThreshold?: number;
+  /** Subscriptions kept beyond the trust threshold, so one sequencer failing does not stall delivery; default 0. */
+  readonly livenessMargin?: number;
+  readonly expectedSynchronizerId?: string;
   /** Protocol versions this client speaks; default the one this code implements. */
   readonly protocolVersions?: readonly number[];
-  /** The sequencer's signing keys valid at a timestamp (from the member's topology state). */
-  readonly sequencerKeys: (ts: bigint) => readonly SigningPublicKey[] | Promise<readonly SigningPublicKey[]>;
+  /** The signing keys of `sequencerId` valid at a timestamp (from the member's topology state). */
+  readonly sequencerKeys: (
+    ts: bigint,
+    sequencerId: string,
+  ) => readonly SigningPublicKey[] | Promise<readonly SigningPublicKey[]>;
   /** Called for every event, in order, one at a time; a failure stops the client. */
   readonly handler: (event: ReceivedEvent) => Promise<void> | void;
   /** The last event the application processed durably; the stream resumes after it. */
-  readonly resumeAfter?: { readonly counter: bigint; readonly timestamp: bigint };
+  readonly resumeAfter?: StreamPosition;
   /** Called once when the client stops for good (an invalid event or a failing handler). */
   readonly onFatal?: (error: WeftError) => void;
-  /** How often sends without an outcome are sent again; default 5 s. */
+  /**
+   * How often sends without an outcome are sent again; default 5 s. With several sequencers this is the patience
+   * after which a send goes to the next sequencer.
+   */
   readonly resendIntervalMs?: number;
   /** Longest wait between reconnection attempts; default 5 s. */
   readonly maxBackoffMs?: number;
@@ -94,24 +132,16 @@ interface PendingSend {
   readonly resolve: (o: SendOutcome) => void;
   readonly reject: (e: unknown) => void;
   lastSent: bigint;
+  /** The connection it was last sent through; undefined once that one went down. */
+  target: SequencerConnection | undefined;
 }
 
-interface Queued {
+/** One sequencer's copy of an event; its signature is checked when the event is next to be handled. */
+interface Received {
   readonly signed: SignedContent;
   readonly event: SequencedEvent;
+  verified: boolean;
 }
-
-/** Stream backpressure: pause above, resume below. */
-const QUEUE_HIGH = 256;
-const QUEUE_LOW = 64;
-
-/** Problems no retry on another endpoint of the same sequencer can fix. */
-const PERMANENT = new Set<string>([
-  SequencerErrors.SEQUENCER_SUBSCRIPTION_PRUNED.code,
-  SequencerErrors.SEQUENCER_CONNECTION_MISMATCH.code,
-  SequencerErrors.SEQUENCER_PROTOCOL_VERSION_UNSUPPORTED.code,
-  SequencerErrors.SEQUENCER_INSECURE_CONNECTION.code,
-]);
 
 /** Failures after which a send is retried once the client has (re)connected. */
 const RETRY_SEND = new Set<string>([
@@ -133,125 +163,156 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: 
 }
 
 /**
- * A member's connection to one sequencer over one or more endpoints. It authenticates with the member's signing
- * key, subscribes from the last event it received, verifies every event (sequencer signature, gapless counters,
- * previous timestamps), hands events in order to the handler, and reconnects by itself with backoff, failing over
- * between endpoints; sends without an outcome are resent after a failover.
+ * A member's connection to a synchronizer's sequencers. With `endpoints`, one sequencer over several endpoints;
+ * with `connections`, several distinct sequencers, of which `trustThreshold + livenessMargin` are subscribed at a
+ * time (the others stand by) and an event is delivered once `trustThreshold` of them delivered it identically
+ * (Canton's SequencerAggregator). The client authenticates with the member's signing key, subscribes from the last
+ * event it received, verifies every event (the delivering sequencer's signature, gapless counters, previous
+ * timestamps), hands events in order to the handler, and reconnects by itself with backoff, failing over between
+ * endpoints; sends without an outcome are resent after a failover, and after `resendIntervalMs` to the next
+ * sequencer.
  */
 export class SequencerClient {
   readonly member: string;
-  readonly synchronizerId: string;
-  readonly sequencerId: string;
-  readonly protocolVersion: number;
-  /** As of the handshake. */
-  readonly parameters: DynamicSynchronizerParameters | undefined;
 
   readonly #o: SequencerClientOptions;
   readonly #clock: Clock;
   readonly #random: RandomSource;
-  readonly #endpoints: readonly ParsedEndpoint[];
   readonly #versions: readonly number[];
-  #endpointIndex: number;
-  #conn: EndpointConnection | undefined;
-  #stream: grpc.ClientReadableStream<SubscribeResponse> | undefined;
-  #connected = deferred<EndpointConnection>();
-  #state: ClientState = 'reconnecting';
+  readonly #connections: readonly SequencerConnection[];
+  readonly #aggregator: SequencerAggregator<Received>;
+  /** How many connections are subscribed at a time. */
+  readonly #subscriptions: number;
+  /** Set by the first handshake. */
+  #identity:
+    | {
+        synchronizerId: string;
+        sequencerId: string;
+        protocolVersion: number;
+        parameters: DynamicSynchronizerParameters | undefined;
+      }
+    | undefined;
+  /** The connection sends go to while it is up. */
+  #primary: SequencerConnection | undefined;
+  /** Resolved (and replaced) whenever a connection changes state; rejected when the client stops. */
+  #changed = deferred<void>();
+  #stopped: 'closed' | 'failed' | undefined;
   #fatal: WeftError | undefined;
-  #reconnecting = false;
-  /** The last event received (queued); the stream resumes after it. */
-  #lastReceived: { counter: bigint; timestamp: bigint } | undefined;
-  readonly #queue: Queued[] = [];
+  /** The last event handed to the handler; subscriptions never start before it. */
+  #delivered: StreamPosition | undefined;
   #wakeProcessor: (() => void) | undefined;
   readonly #pending = new Map<string, PendingSend>();
   #cancelResend: (() => void) | undefined;
   readonly #closing = new AbortController();
 
-  private constructor(
-    o: SequencerClientOptions,
-    endpoints: readonly ParsedEndpoint[],
-    first: {
-      index: number;
-      conn: EndpointConnection;
-      synchronizerId: string;
-      sequencerId: string;
-      version: number;
-    },
-    parameters: DynamicSynchronizerParameters | undefined,
-  ) {
+  private constructor(o: SequencerClientOptions, configs: readonly SequencerConnectionConfig[]) {
     this.#o = o;
     this.#clock = o.clock ?? systemClock;
     this.#random = o.random ?? systemRandom;
-    this.#endpoints = endpoints;
     this.#versions = o.protocolVersions ?? [PROTOCOL_VERSION];
     this.member = o.member;
-    this.synchronizerId = first.synchronizerId;
-    this.sequencerId = first.sequencerId;
-    this.protocolVersion = first.version;
-    this.parameters = parameters;
-    this.#endpointIndex = first.index;
-    this.#lastReceived = o.resumeAfter && { ...o.resumeAfter };
-  }
-
-  /**
-   * Connects to the first endpoint that answers, authenticates and subscribes. Rejects with a clear error when the
-   * handshake fails (wrong synchronizer or sequencer, no common protocol version, member not active or key not
-   * registered) or when no endpoint can be reached.
-   */
-  static async connect(options: SequencerClientOptions): Promise<SequencerClient> {
-    if (options.endpoints.length === 0) {
-      throw new WeftError(SequencerErrors.SEQUENCER_CONNECTION_FAILED, 'no sequencer endpoint configured');
+    this.#delivered = o.resumeAfter && { ...o.resumeAfter };
+    this.#changed.promise.catch(() => {});
+    const threshold = o.trustThreshold ?? 1;
+    const margin = o.livenessMargin ?? 0;
+    if (!Number.isInteger(margin) || margin < 0) {
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_CONNECTIONS_INVALID,
+        `the liveness margin must be a non-negative integer, not ${margin}`,
+      );
     }
-    const endpoints = options.endpoints.map((url) => parseSequencerEndpoint(url, options.insecure));
-    const clock = options.clock ?? systemClock;
-    const versions = options.protocolVersions ?? [PROTOCOL_VERSION];
-    const failures: string[] = [];
-    for (const [index, endpoint] of endpoints.entries()) {
-      const conn = new EndpointConnection(endpoint, options, clock);
-      try {
-        const hs = await conn.handshake(versions);
-        checkIdentity(endpoint, hs, options.expectedSynchronizerId, options.expectedSequencerId);
-        await conn.authenticate(options.member, options.signingKey, hs.synchronizerId, versions);
-        const client = new SequencerClient(
-          options,
-          endpoints,
-          {
-            index,
-            conn,
-            synchronizerId: hs.synchronizerId,
-            sequencerId: hs.sequencerId,
-            version: hs.serverProtocolVersion,
-          },
-          hs.dynamicParameters,
-        );
-        await client.#attach(conn);
-        void client.#process();
-        client.#scheduleResend();
-        return client;
-      } catch (e) {
-        conn.close();
-        const error = conn.error(e);
-        if (error.category !== 'TransientServerFailure') throw error;
-        failures.push(error.message);
-      }
-    }
-    throw new WeftError(
-      SequencerErrors.SEQUENCER_CONNECTION_FAILED,
-      `no endpoint of the sequencer could be reached: ${failures.join('; ')}`,
+    this.#aggregator = new SequencerAggregator({
+      threshold,
+      sequencers: configs.length,
+      next: this.#delivered ? this.#delivered.counter + 1n : 0n,
+      onDisagreement: (d) => o.logger?.warn({ ...d, member: o.member }, 'sequencers disagree on an event'),
+    });
+    this.#subscriptions = Math.min(configs.length, threshold + margin);
+    const host = this.#host();
+    this.#connections = configs.map(
+      (c, i) =>
+        new SequencerConnection(
+          i,
+          c.endpoints.map((url) => parseSequencerEndpoint(url, o.insecure)),
+          c.sequencerId,
+          i < this.#subscriptions,
+          host,
+        ),
     );
   }
 
+  /**
+   * Connects to each sequencer (the first of its endpoints that answers), authenticates and subscribes. Rejects with
+   * a clear error when a handshake fails (wrong synchronizer or sequencer, two connections reaching one sequencer,
+   * no common protocol version, member not active or key not registered), or when fewer sequencers than the trust
+   * threshold can be reached.
+   */
+  static async connect(options: SequencerClientOptions): Promise<SequencerClient> {
+    const client = new SequencerClient(options, connectionConfigs(options));
+    const opened = await Promise.allSettled(client.#connections.map((c) => c.open()));
+    const failures = opened.flatMap((r) => (r.status === 'rejected' ? [r.reason as WeftError] : []));
+    const refused = failures.find((e) => e.category !== 'TransientServerFailure');
+    // Spares may be taking over the subscriptions of sequencers that could not be reached.
+    while (!refused && client.#connections.some((c) => c.wantsSubscription && c.state === 'ready')) {
+      await client.#changed.promise.catch(() => {});
+    }
+    if (refused || client.state !== 'connected') {
+      const subscribed = client.#connections.filter((c) => c.state === 'subscribed').length;
+      await client.close();
+      if (refused) throw refused;
+      if (client.#connections.length === 1 && failures[0]) throw failures[0];
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_CONNECTION_FAILED,
+        `${subscribed} sequencer(s) could be subscribed to, the trust threshold is ${client.#aggregator.threshold}: ${failures.map((e) => e.message).join('; ')}`,
+      );
+    }
+    void client.#process();
+    client.#scheduleResend();
+    return client;
+  }
+
+  get synchronizerId(): string {
+    return this.#identity!.synchronizerId;
+  }
+
+  /** The sequencer that answered the first handshake (the only one, with `endpoints`). */
+  get sequencerId(): string {
+    return this.#identity!.sequencerId;
+  }
+
+  get protocolVersion(): number {
+    return this.#identity!.protocolVersion;
+  }
+
+  /** As of the first handshake. */
+  get parameters(): DynamicSynchronizerParameters | undefined {
+    return this.#identity!.parameters;
+  }
+
+  /** 'connected' while at least `trustThreshold` sequencers are subscribed. */
   get state(): ClientState {
-    return this.#state;
+    if (this.#stopped) return this.#stopped;
+    const subscribed = this.#connections.filter((c) => c.state === 'subscribed').length;
+    return subscribed >= this.#aggregator.threshold ? 'connected' : 'reconnecting';
   }
 
-  /** The endpoint in use, when connected. */
+  /** The endpoint sends go to, when connected. */
   get endpoint(): string | undefined {
-    return this.#state === 'connected' ? this.#conn?.endpoint.url : undefined;
+    return this.state === 'connected' ? this.#available()?.current?.endpoint.url : undefined;
   }
 
-  /** The last event handed to the handler (or received, while the handler is busy). */
-  get lastReceived(): { readonly counter: bigint; readonly timestamp: bigint } | undefined {
-    return this.#lastReceived;
+  get sequencerConnections(): readonly SequencerConnectionStatus[] {
+    return this.#connections.map((c) => ({
+      sequencerId: c.sequencerId,
+      state: c.state,
+      endpoint: c.current?.endpoint.url,
+    }));
+  }
+
+  /** The last event that reached the trust threshold (handed to the handler, or waiting while it is busy). */
+  get lastReceived(): StreamPosition | undefined {
+    const latest = this.#aggregator.latest()?.votes[0]?.value.event;
+    return latest ? { counter: latest.counter, timestamp: latest.timestamp } : this.#delivered;
   }
 
   /**
@@ -290,6 +351,7 @@ export class SequencerClient {
       resolve: outcome.resolve,
       reject: outcome.reject,
       lastSent: this.#clock.now(),
+      target: undefined,
     };
     this.#pending.set(messageId, pending);
     try {
@@ -301,7 +363,10 @@ export class SequencerClient {
     return { messageId, outcome: outcome.promise };
   }
 
-  /** Tells the sequencer that all events up to `timestamp` are processed and may be pruned. */
+  /**
+   * Tells the sequencers that all events up to `timestamp` are processed and may be pruned: awaited on one, sent
+   * to the other connected ones as well (acknowledgements are cumulative, so one missed is made up by the next).
+   */
   async acknowledge(timestamp: bigint): Promise<void> {
     const ack = Acknowledgement.toBinary({
       member: this.member,
@@ -309,7 +374,18 @@ export class SequencerClient {
       synchronizerId: this.synchronizerId,
     });
     const signed = signContent(this.#o.signingKey, SignaturePurpose.acknowledgement, ack);
-    await this.#withConnection((conn) => conn.acknowledge(signed));
+    const used = await this.#withConnection(async (conn, connection) => {
+      await conn.acknowledge(signed);
+      return connection;
+    });
+    for (const other of this.#connections) {
+      if (other === used) continue;
+      other.current
+        ?.acknowledge(signed)
+        .catch((e) =>
+          this.#o.logger?.debug({ err: e, sequencer: other.sequencerId }, 'acknowledgement failed'),
+        );
+    }
   }
 
   /** A sequencing time earlier than that of any request this client sends afterwards (via the same node). */
@@ -317,144 +393,143 @@ export class SequencerClient {
     return this.#withConnection((conn) => conn.getTime());
   }
 
-  /** Closes the subscription and the connections; pending outcomes reject with SEQUENCER_CLIENT_CLOSED. */
+  /** Closes the subscriptions and the connections; pending outcomes reject with SEQUENCER_CLIENT_CLOSED. */
   async close(): Promise<void> {
-    if (this.#state === 'closed') return;
+    if (this.#stopped === 'closed') return;
     this.#shutDown(
       'closed',
       new WeftError(SequencerErrors.SEQUENCER_CLIENT_CLOSED, 'the sequencer client was closed'),
     );
-    const conn = this.#conn;
-    await conn?.logout().catch(() => {});
-    conn?.close();
+    await Promise.all(this.#connections.map((c) => c.close(true)));
   }
 
-  // ---- connection management -----------------------------------------------------------------------------
+  // ---- connections ---------------------------------------------------------------------------------------
 
-  /** Subscribes on `conn` and makes it the connection in use once the sequencer accepted the subscription. */
-  async #attach(conn: EndpointConnection): Promise<void> {
-    const from = this.#lastReceived ? this.#lastReceived.counter + 1n : 0n;
-    const stream = conn.subscribe(this.member, from);
-    this.#conn = conn;
-    this.#stream = stream;
-    let started = false;
-    await new Promise<void>((resolve, reject) => {
-      stream.on('metadata', () => {
-        started = true;
-        resolve();
-      });
-      stream.on('data', (response: SubscribeResponse) => {
-        if (this.#stream !== stream) return;
-        try {
-          this.#receive(response.signedEvent);
-        } catch (e) {
-          this.#fail(e);
-        }
-        if (this.#queue.length >= QUEUE_HIGH) stream.pause();
-      });
-      const failed = (error: WeftError) => {
-        if (started) this.#lost(conn, stream, error);
-        else reject(error);
-      };
-      stream.on('error', (e) => failed(conn.error(e)));
-      stream.on('end', () =>
-        failed(
-          new WeftError(
-            SequencerErrors.SEQUENCER_CONNECTION_FAILED,
-            `${conn.endpoint.url} ended the subscription`,
-          ),
-        ),
+  #host(): ConnectionHost {
+    const client = this;
+    return {
+      options: this.#o,
+      versions: this.#versions,
+      clock: this.#clock,
+      random: this.#random,
+      closing: this.#closing.signal,
+      get synchronizerId() {
+        return client.#o.expectedSynchronizerId ?? client.#identity?.synchronizerId;
+      },
+      identify: (connection, endpoint, hs) => this.#identify(connection, endpoint, hs),
+      delivered: () => this.#delivered,
+      next: () => this.#aggregator.next,
+      receive: (connection, signed, event) => this.#receive(connection, signed, event),
+      changed: (connection, error) => this.#connectionChanged(connection, error),
+    };
+  }
+
+  #identify(connection: SequencerConnection, endpoint: ParsedEndpoint, hs: HandshakeResponse): void {
+    checkIdentity(
+      endpoint,
+      hs,
+      this.#o.expectedSynchronizerId ?? this.#identity?.synchronizerId,
+      connection.expectedSequencerId,
+    );
+    const other = this.#connections.find((c) => c !== connection && c.sequencerId === hs.sequencerId);
+    if (other) {
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_CONNECTION_MISMATCH,
+        `${endpoint.url} is sequencer ${hs.sequencerId}, which connection ${other.index} reaches already; give the endpoints of one sequencer as one connection`,
+        { endpoint: endpoint.url },
       );
-    });
-    if (this.#state === 'closed' || this.#state === 'failed') return;
-    this.#state = 'connected';
-    this.#connected.resolve(conn);
+    }
+    this.#identity ??= {
+      synchronizerId: hs.synchronizerId,
+      sequencerId: hs.sequencerId,
+      protocolVersion: hs.serverProtocolVersion,
+      parameters: hs.dynamicParameters,
+    };
   }
 
-  /** The connection or its stream failed: fail over, unless it is already superseded. */
-  #lost(
-    conn: EndpointConnection,
-    stream: grpc.ClientReadableStream<SubscribeResponse> | undefined,
-    e: WeftError,
-  ): void {
-    if (this.#conn !== conn || (stream && this.#stream !== stream) || this.#state !== 'connected') return;
-    this.#o.logger?.warn({ endpoint: conn.endpoint.url, err: e }, 'sequencer connection lost; reconnecting');
-    this.#state = 'reconnecting';
-    this.#connected = deferred();
-    this.#connected.promise.catch(() => {});
-    this.#stream?.cancel();
-    this.#stream = undefined;
-    conn.close();
-    // A rejected token only needs a new one from the same node; anything else moves on to the next endpoint.
-    const retrySame = isWeftError(e, SequencerErrors.SEQUENCER_TOKEN_INVALID);
-    void this.#reconnect(retrySame);
-  }
-
-  async #reconnect(retrySame: boolean): Promise<void> {
-    if (this.#reconnecting) return;
-    this.#reconnecting = true;
-    try {
-      for (let attempt = 0; this.#state === 'reconnecting'; attempt++) {
-        if (!(retrySame && attempt === 0))
-          this.#endpointIndex = (this.#endpointIndex + 1) % this.#endpoints.length;
-        const endpoint = this.#endpoints[this.#endpointIndex]!;
-        const conn = new EndpointConnection(endpoint, this.#o, this.#clock);
-        try {
-          const hs = await conn.handshake(this.#versions);
-          checkIdentity(endpoint, hs, this.synchronizerId, this.sequencerId);
-          await conn.authenticate(this.member, this.#o.signingKey, this.synchronizerId, this.#versions);
-          if (this.#state !== 'reconnecting') {
-            conn.close();
-            return;
-          }
-          await this.#attach(conn);
-          this.#o.logger?.info({ endpoint: endpoint.url }, 'sequencer connection re-established');
-          this.#resendAll();
-          return;
-        } catch (e) {
-          conn.close();
-          const error = conn.error(e);
-          if (PERMANENT.has(error.code)) {
-            this.#fail(error);
-            return;
-          }
-          const delay = this.#backoff(attempt);
-          this.#o.logger?.warn(
-            { endpoint: endpoint.url, err: error, retryInMs: delay },
-            'sequencer reconnect failed',
-          );
-          await sleep(this.#clock, delay, this.#closing.signal);
-        }
+  #connectionChanged(connection: SequencerConnection, error: WeftError | undefined): void {
+    if (this.#stopped) return;
+    if (connection.state === 'failed') {
+      try {
+        this.#aggregator.exclude(connection.sequencerId);
+      } catch (e) {
+        // With one sequencer, what made it fail is the reason; with several, that too few remain.
+        this.#fail(
+          this.#connections.length === 1 || !error
+            ? (error ?? e)
+            : new WeftError(
+                SequencerErrors.SEQUENCER_AGGREGATION_FAILED,
+                `${(e as Error).message}; ${connection.sequencerId ?? `connection ${connection.index}`} failed with ${error.message}`,
+                {},
+                { cause: error },
+              ),
+        );
+        return;
       }
-    } finally {
-      this.#reconnecting = false;
+    }
+    if (connection.current) {
+      this.#resendOrphans();
+    } else {
+      if (this.#primary === connection) this.#primary = undefined;
+      for (const pending of this.#pending.values())
+        if (pending.target === connection) pending.target = undefined;
+      this.#resendOrphans();
+    }
+    this.#rebalance();
+    const changed = this.#changed;
+    this.#changed = deferred();
+    this.#changed.promise.catch(() => {});
+    changed.resolve();
+    this.#wakeProcessor?.();
+  }
+
+  /** Keeps `trustThreshold + livenessMargin` connections subscribed, handing lost subscriptions to spares. */
+  #rebalance(): void {
+    const usable = this.#connections.filter((c) => c.state !== 'failed' && c.state !== 'closed');
+    const spares = usable.filter((c) => !c.wantsSubscription && c.state === 'ready');
+    for (const c of usable) {
+      if (spares.length === 0) break;
+      if (!c.wantsSubscription || !c.reconnecting) continue;
+      c.release();
+      spares.shift()!.subscribe();
+    }
+    let holding = usable.filter((c) => c.wantsSubscription).length;
+    for (const spare of spares) {
+      if (holding++ >= this.#subscriptions) break;
+      spare.subscribe();
     }
   }
 
-  #backoff(attempt: number): number {
-    const max = this.#o.maxBackoffMs ?? 5000;
-    const base = Math.min(max, 100 * 2 ** Math.min(attempt, 16));
-    const jitter = (this.#random.bytes(1)[0]! / 255) * 0.5 + 0.5;
-    return Math.round(base * jitter);
+  /** The connection for the next call: the primary while it is up, else any authenticated one. */
+  #available(): SequencerConnection | undefined {
+    if (!this.#primary?.current) this.#primary = this.#connections.find((c) => c.current);
+    return this.#primary;
   }
 
-  /** Runs `call` on the current connection, waiting through reconnections when the node is unreachable. */
-  async #withConnection<T>(call: (conn: EndpointConnection) => Promise<T>): Promise<T> {
+  /** Runs `call` on a connection, waiting through reconnections when no sequencer is reachable. */
+  async #withConnection<T>(
+    call: (conn: EndpointConnection, connection: SequencerConnection) => Promise<T>,
+  ): Promise<T> {
     for (;;) {
       this.#checkOpen();
-      const conn = await this.#connected.promise;
+      const connection = this.#available();
+      const conn = connection?.current;
+      if (!connection || !conn) {
+        await this.#changed.promise;
+        continue;
+      }
       try {
-        return await call(conn);
+        return await call(conn, connection);
       } catch (e) {
         const error = conn.error(e);
         if (!RETRY_SEND.has(error.code)) throw error;
-        this.#lost(conn, undefined, error);
+        connection.lost(conn, undefined, error);
       }
     }
   }
 
   #checkOpen(): void {
-    if (this.#state === 'closed' || this.#state === 'failed') {
+    if (this.#stopped) {
       throw (
         this.#fatal ??
         new WeftError(
@@ -468,99 +543,120 @@ export class SequencerClient {
   // ---- sends ---------------------------------------------------------------------------------------------
 
   async #submit(pending: PendingSend): Promise<void> {
-    await this.#withConnection(async (conn) => {
+    await this.#withConnection(async (conn, connection) => {
       pending.lastSent = this.#clock.now();
+      pending.target = connection;
       await conn.sendAsync(pending.signed);
     });
   }
 
-  /** After a failover: what the old node accepted may never have been sequenced; message ids prevent doubles. */
-  #resendAll(): void {
-    for (const pending of this.#pending.values()) this.#resend(pending);
+  /** Sends whose connection went down may never have been sequenced; message ids prevent doubles. */
+  #resendOrphans(): void {
+    for (const pending of this.#pending.values())
+      if (!pending.target) this.#resend(pending, this.#available());
   }
 
-  #resend(pending: PendingSend): void {
-    const conn = this.#conn;
-    if (!conn || this.#state !== 'connected') return;
+  #resend(pending: PendingSend, connection: SequencerConnection | undefined): void {
+    const conn = connection?.current;
+    if (!connection || !conn) return;
     pending.lastSent = this.#clock.now();
+    pending.target = connection;
     conn.sendAsync(pending.signed).catch((e) => {
       const error = conn.error(e);
-      if (RETRY_SEND.has(error.code)) this.#lost(conn, undefined, error);
+      if (RETRY_SEND.has(error.code)) connection.lost(conn, undefined, error);
       else this.#o.logger?.warn({ err: error }, 'resending a submission failed');
     });
+  }
+
+  /** The authenticated connection after `connection` in turn (itself if it is the only one). */
+  #nextAfter(connection: SequencerConnection | undefined): SequencerConnection | undefined {
+    const n = this.#connections.length;
+    const from = connection?.index ?? n - 1;
+    for (let i = 1; i <= n; i++) {
+      const next = this.#connections[(from + i) % n]!;
+      if (next.current) return next;
+    }
+    return undefined;
   }
 
   #scheduleResend(): void {
     const interval = this.#o.resendIntervalMs ?? 5000;
     this.#cancelResend = this.#clock.schedule(interval, () => {
       const due = this.#clock.now() - BigInt(interval) * 1000n;
-      for (const pending of this.#pending.values()) if (pending.lastSent <= due) this.#resend(pending);
-      if (this.#state !== 'closed' && this.#state !== 'failed') this.#scheduleResend();
+      // A sequencer that stayed silent that long may not sequence the request: try the next one.
+      for (const pending of this.#pending.values()) {
+        if (pending.lastSent <= due) this.#resend(pending, this.#nextAfter(pending.target));
+      }
+      if (!this.#stopped) this.#scheduleResend();
     });
   }
 
   // ---- events --------------------------------------------------------------------------------------------
 
-  /** Checks order and continuity synchronously, so the stream can resume exactly after the last queued event. */
-  #receive(signed: SignedContent | undefined): void {
-    if (!signed) throw invalidEvent('the sequencer sent a subscription response without an event');
-    let event: SequencedEvent;
+  #receive(connection: SequencerConnection, signed: SignedContent, event: SequencedEvent): void {
     try {
-      event = SequencedEvent.fromBinary(signed.content);
+      this.#aggregator.offer(connection.sequencerId!, event.counter, signed.content, {
+        signed,
+        event,
+        verified: false,
+      });
     } catch (e) {
-      throw invalidEvent(
-        `the sequencer sent an undecodable event: ${e instanceof Error ? e.message : String(e)}`,
-      );
+      this.#fail(e);
+      return;
     }
-    const last = this.#lastReceived;
-    const expected = last ? last.counter + 1n : 0n;
-    if (event.counter !== expected) {
-      throw invalidEvent(`expected event counter ${expected} of ${this.member}, received ${event.counter}`);
-    }
-    if (last && (event.previousTimestamp !== last.timestamp || event.timestamp <= last.timestamp)) {
-      throw invalidEvent(
-        `event ${event.counter} of ${this.member} has timestamp ${event.timestamp} and previous timestamp ${event.previousTimestamp}, but the previous event has ${last.timestamp}`,
-      );
-    }
-    if (!last && event.previousTimestamp !== undefined) {
-      throw invalidEvent(
-        `the first event of ${this.member} claims a previous timestamp ${event.previousTimestamp}`,
-      );
-    }
-    if (event.synchronizerId !== this.synchronizerId) {
-      throw invalidEvent(`event ${event.counter} is for synchronizer ${event.synchronizerId}`);
-    }
-    this.#lastReceived = { counter: event.counter, timestamp: event.timestamp };
-    this.#queue.push({ signed, event });
     this.#wakeProcessor?.();
   }
 
+  /**
+   * Takes the agreed events in order. Signatures are checked here, right before the handler, so the sequencer
+   * keys come from a topology state that includes every earlier event; a copy that does not verify gives its
+   * connection up, and the event waits for another sequencer's copy.
+   */
   async #process(): Promise<void> {
-    while (this.#state !== 'closed' && this.#state !== 'failed') {
-      const next = this.#queue.shift();
-      if (!next) {
+    while (!this.#stopped) {
+      const agreed = this.#aggregator.peek();
+      if (!agreed) {
         await new Promise<void>((resolve) => {
           this.#wakeProcessor = resolve;
         });
         this.#wakeProcessor = undefined;
         continue;
       }
-      if (this.#queue.length < QUEUE_LOW) this.#stream?.resume();
       try {
-        await this.#handle(next);
+        const unverified = agreed.votes.find((v) => !v.value.verified);
+        if (unverified) {
+          await this.#verify(unverified);
+          continue;
+        }
+        this.#aggregator.take();
+        const received = agreed.votes[0]!.value;
+        this.#delivered = { counter: received.event.counter, timestamp: received.event.timestamp };
+        for (const c of this.#connections) c.resume();
+        await this.#handle(received);
       } catch (e) {
         this.#fail(e);
       }
     }
   }
 
-  async #handle({ signed, event }: Queued): Promise<void> {
-    verifyContent(
-      signed,
-      SignaturePurpose.event,
-      await this.#o.sequencerKeys(event.timestamp),
-      `sequenced event ${event.counter} of ${this.member}`,
-    );
+  async #verify(vote: Vote<Received>): Promise<void> {
+    const { signed, event } = vote.value;
+    const keys = await this.#o.sequencerKeys(event.timestamp, vote.sequencerId);
+    try {
+      verifyContent(
+        signed,
+        SignaturePurpose.event,
+        keys,
+        `sequenced event ${event.counter} of ${this.member} from ${vote.sequencerId}`,
+      );
+    } catch (e) {
+      this.#connections.find((c) => c.sequencerId === vote.sequencerId)?.fail(e as WeftError);
+      return;
+    }
+    vote.value.verified = true;
+  }
+
+  async #handle({ signed, event }: Received): Promise<void> {
     const body = event.event;
     const deliver = body.oneofKind === 'deliver' ? body.deliver : undefined;
     const error = body.oneofKind === 'deliverError' ? body.deliverError : undefined;
@@ -586,9 +682,9 @@ export class SequencerClient {
     }
   }
 
-  /** Stops for good after an invalid event or a failing handler. */
+  /** Stops for good after an invalid event, a failing handler, or sequencers that cannot agree any more. */
   #fail(e: unknown): void {
-    if (this.#state === 'closed' || this.#state === 'failed') return;
+    if (this.#stopped) return;
     const error = isWeftError(e)
       ? e
       : new WeftError(
@@ -600,47 +696,40 @@ export class SequencerClient {
     this.#fatal = error;
     this.#o.logger?.error({ err: error }, 'sequencer client stopped');
     this.#shutDown('failed', error);
-    this.#conn?.close();
+    for (const c of this.#connections) void c.close(false);
     this.#o.onFatal?.(error);
   }
 
   #shutDown(state: 'closed' | 'failed', error: WeftError): void {
-    this.#state = state;
+    this.#stopped = state;
     this.#closing.abort();
     this.#cancelResend?.();
-    this.#stream?.cancel();
-    this.#stream = undefined;
-    this.#connected.reject(error);
-    this.#connected.promise.catch(() => {});
+    this.#changed.reject(error);
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
-    this.#queue.length = 0;
     this.#wakeProcessor?.();
   }
 }
 
-function invalidEvent(message: string): WeftError {
-  return new WeftError(SequencerErrors.SEQUENCER_EVENT_INVALID, message);
-}
-
-function checkIdentity(
-  endpoint: ParsedEndpoint,
-  hs: { synchronizerId: string; sequencerId: string },
-  synchronizerId: string | undefined,
-  sequencerId: string | undefined,
-): void {
-  if (synchronizerId !== undefined && hs.synchronizerId !== synchronizerId) {
+/** The connections `options` configure: `endpoints` is one sequencer, `connections` several. */
+function connectionConfigs(o: SequencerClientOptions): readonly SequencerConnectionConfig[] {
+  if (o.connections && (o.endpoints?.length || o.expectedSequencerId !== undefined)) {
     throw new WeftError(
-      SequencerErrors.SEQUENCER_CONNECTION_MISMATCH,
-      `${endpoint.url} serves synchronizer ${hs.synchronizerId}, expected ${synchronizerId}`,
-      { endpoint: endpoint.url },
+      SequencerErrors.SEQUENCER_CONNECTIONS_INVALID,
+      'give either endpoints (and expectedSequencerId) of one sequencer, or connections to several, not both',
     );
   }
-  if (sequencerId !== undefined && hs.sequencerId !== sequencerId) {
-    throw new WeftError(
-      SequencerErrors.SEQUENCER_CONNECTION_MISMATCH,
-      `${endpoint.url} is sequencer ${hs.sequencerId}, expected ${sequencerId} (connect_multi needs endpoints of one sequencer)`,
-      { endpoint: endpoint.url },
-    );
+  const configs = o.connections ?? [
+    {
+      endpoints: o.endpoints ?? [],
+      ...(o.expectedSequencerId ? { sequencerId: o.expectedSequencerId } : {}),
+    },
+  ];
+  if (configs.length === 0) {
+    throw new WeftError(SequencerErrors.SEQUENCER_CONNECTIONS_INVALID, 'no sequencer connection configured');
   }
+  if (configs.some((c) => c.endpoints.length === 0)) {
+    throw new WeftError(SequencerErrors.SEQUENCER_CONNECTION_FAILED, 'no sequencer endpoint configured');
+  }
+  return configs;
 }

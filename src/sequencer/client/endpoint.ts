@@ -107,6 +107,7 @@ export class EndpointConnection {
     member: string,
     key: SigningPrivateKey,
     synchronizerId: string,
+    sequencerId: string,
     protocolVersions: readonly number[],
   ): Promise<void> {
     const challenge = await this.#unary(this.#auth.challenge.bind(this.#auth), {
@@ -124,7 +125,7 @@ export class EndpointConnection {
     const response = await this.#unary(this.#auth.authenticate.bind(this.#auth), {
       member,
       nonce: challenge.nonce,
-      signature: key.sign(authenticationHash(challenge.nonce, synchronizerId, member)),
+      signature: key.sign(authenticationHash(challenge.nonce, synchronizerId, sequencerId, member)),
       signedBy: fingerprint,
     });
     this.#token = { bytes: response.token, expiresAt: response.expiresAt, member };

@@ -43,7 +43,9 @@ export function downloadTopologyStateForInit(
     `no sequencer endpoint answered the topology download of ${member}`,
     async (conn) => {
       const handshake = await conn.handshake([PROTOCOL_VERSION]);
-      await conn.authenticate(member, signingKey, handshake.synchronizerId, [PROTOCOL_VERSION]);
+      await conn.authenticate(member, signingKey, handshake.synchronizerId, handshake.sequencerId, [
+        PROTOCOL_VERSION,
+      ]);
       return conn.downloadTopologyState(member);
     },
   );
