@@ -40,12 +40,18 @@ export const mediatorSectionSchema = object({
 export type MediatorSettings = Infer<typeof mediatorSectionSchema>;
 
 /** A non-empty list of endpoint URLs; a single string is a list of one (`endpoints = ${SEQUENCER_URL}`). */
+const endpointList = () => list(string(), { min: 1, single: true });
+
 /**
- * How a member node reaches its synchronizer's sequencer: several endpoints of one sequencer fail over
- * (`connect_multi`); `trust-collection-file` is a PEM root CA for https endpoints instead of the public CAs.
+ * How a member node reaches its synchronizer's sequencers: several `endpoints` of one sequencer fail over
+ * (`connect_multi`), or distinct `sequencers`, each with its endpoints, deliver each event identically at least
+ * `trust-threshold` times (`connect_bft`); `trust-collection-file` is a PEM root CA for https endpoints instead of
+ * the public CAs.
  */
 export const sequencerConnectionSchema = object({
-  endpoints: list(string(), { min: 1, single: true }),
+  endpoints: optional(endpointList()),
+  sequencers: optional(list(object({ endpoints: endpointList() }), { min: 1 })),
+  'trust-threshold': optional(integer({ min: 1, max: 1000 })),
   'trust-collection-file': optional(string()),
   /** Allow plaintext (http://) to a non-loopback host (a TLS-terminating proxy in between). */
   insecure: withDefault(boolean(), false),
@@ -60,6 +66,29 @@ export const mediatorNodeSchema = nodeSchema.extend({
   mediator: withDefault(mediatorSectionSchema, {}),
   'sequencer-connection': sequencerConnectionSchema,
 });
+
+/**
+ * The sequencer connection of a member node: `endpoints` of one sequencer, or distinct `sequencers` with a trust
+ * threshold; CONFIG_INVALID naming `path` when it has both, neither, or a threshold above the number of sequencers.
+ */
+export function memberSequencerConnection(
+  c: SequencerConnectionConfig,
+  path = 'sequencer-connection',
+): { endpoints: readonly string[]; sequencers?: readonly (readonly string[])[]; trustThreshold?: number } {
+  const invalid = (message: string) => new WeftError(ConfigErrors.CONFIG_INVALID, `${path}: ${message}`);
+  if ((c.endpoints === undefined) === (c.sequencers === undefined))
+    throw invalid('give the endpoints of one sequencer (endpoints) or of several (sequencers), not both');
+  if (c.sequencers === undefined) {
+    if (c.trustThreshold !== undefined) throw invalid('trust-threshold needs sequencers');
+    return { endpoints: c.endpoints! };
+  }
+  const trustThreshold = c.trustThreshold ?? 1;
+  if (trustThreshold > c.sequencers.length)
+    throw invalid(
+      `trust-threshold ${trustThreshold} is above the number of sequencers (${c.sequencers.length})`,
+    );
+  return { endpoints: [], sequencers: c.sequencers.map((s) => s.endpoints), trustThreshold };
+}
 
 /** The settings with every default filled in; `raw` is written as in a config file (kebab-case keys). */
 export function mediatorSettings(raw: unknown = {}): MediatorSettings {

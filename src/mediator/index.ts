@@ -14,6 +14,7 @@ export {
   mediatorNodeSchema,
   mediatorSectionSchema,
   mediatorSettings,
+  memberSequencerConnection,
   type SequencerConnectionConfig,
   sequencerConnectionSchema,
 } from './config.js';

@@ -16,6 +16,9 @@ import { MediatorStore, type StoredVerdict } from './store.js';
 export interface MediatorSequencerConnection extends TransportOptions {
   /** Endpoints of one sequencer (`connect_multi`): the client fails over between them. */
   readonly endpoints: readonly string[];
+  /** Instead: distinct sequencers (`connect_bft`), each with its endpoints, and how many must agree on an event. */
+  readonly sequencers?: readonly (readonly string[])[];
+  readonly trustThreshold?: number;
   /** Longest wait between reconnection attempts; default 5 s. */
   readonly maxBackoffMs?: number;
 }
@@ -108,14 +111,19 @@ export class MediatorNode {
       metrics: new MediatorMetrics(options.metrics ?? new NodeMetrics({ defaultMetrics: false })),
       onFatal: fatal,
     });
-    const { endpoints, maxBackoffMs, ...transportOptions } = options.sequencer;
+    const { endpoints, sequencers, trustThreshold, maxBackoffMs, ...transportOptions } = options.sequencer;
     let client: SequencerClient;
     try {
       client = await SequencerClient.connect({
         ...transportOptions,
         member: String(mediatorId),
         signingKey: options.signingKey,
-        endpoints,
+        ...(sequencers?.length
+          ? {
+              connections: sequencers.map((e) => ({ endpoints: [...e] })),
+              trustThreshold: trustThreshold ?? 1,
+            }
+          : { endpoints }),
         expectedSynchronizerId: String(synchronizerId),
         sequencerKeys: (ts, sequencerId) => {
           const snapshot = topology.snapshot(ts);

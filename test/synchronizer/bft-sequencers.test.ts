@@ -233,14 +233,19 @@ weft.node {
     expect(texts(received.get(`${bob.id}@${b.id}`)!)).toEqual(['a0', 'a1', 'a2', 'a3', 'a4']);
   });
 
-  it('participants connect to both with trust threshold 2 (connect_bft): pings, stall while one is down, resume', async () => {
+  it('a mediator and participants connect to both with trust threshold 2 (connect_bft): pings, stall while one is down, resume', async () => {
     const mediatorConfig = join(dir, 'mediator.conf');
     writeFileSync(
       mediatorConfig,
       `include required("${relative(dir, join(REPO, 'examples/config/mediator.conf'))}")
 weft.node {
   storage.file = "${join(dir, 'mediator.db')}"
-  sequencer-connection { endpoints = ["${a.daemon.publicUrl}"], max-backoff-ms = 200 }
+  sequencer-connection {
+    endpoints = null
+    sequencers = [{ endpoints = ["${a.daemon.publicUrl}"] }, { endpoints = ["${b.daemon.publicUrl}"] }]
+    trust-threshold = 2
+    max-backoff-ms = 200
+  }
   admin-api.port = 0
   monitoring.http-server.port = 0
 }

@@ -49,7 +49,7 @@ import {
   serverCredentials,
 } from '../../grpc/index.js';
 import { type MediatorId, type SequencerId, SynchronizerId } from '../../identity/index.js';
-import { MediatorNode, mediatorNodeSchema } from '../../mediator/index.js';
+import { MediatorNode, mediatorNodeSchema, memberSequencerConnection } from '../../mediator/index.js';
 import { NodeRuntime, type NodeRuntimeOptions, storageConfigOf } from '../../node/index.js';
 import type { Logger } from '../../observability/index.js';
 import { ParticipantNode } from '../../participant/index.js';
@@ -450,6 +450,8 @@ export class MediatorDaemon implements AdminNode {
     version: string,
   ): Promise<MediatorDaemon> {
     const connection = config.sequencerConnection;
+    // Fails early on a connection that is neither connect_multi nor connect_bft.
+    memberSequencerConnection(connection);
     let trust: Buffer | undefined;
     if (connection.trustCollectionFile !== undefined) {
       try {
@@ -550,7 +552,8 @@ export class MediatorDaemon implements AdminNode {
     const { runtime, config } = this;
     const member = runtime.identity.member as MediatorId;
     const signingKey = runtime.identity.signingKey.privateKey;
-    const endpoints = config.sequencerConnection.endpoints;
+    const sequencers = memberSequencerConnection(config.sequencerConnection);
+    const endpoints = sequencers.sequencers?.flat() ?? sequencers.endpoints;
     const open = (synchronizerId: SynchronizerId) =>
       TopologyProcessor.create({
         storage: runtime.storage,
@@ -592,7 +595,7 @@ export class MediatorDaemon implements AdminNode {
       storage: runtime.storage,
       topology,
       sequencer: {
-        endpoints,
+        ...sequencers,
         ...this.transport,
         maxBackoffMs: config.sequencerConnection.maxBackoffMs,
       },
