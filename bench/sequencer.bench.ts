@@ -3,9 +3,11 @@
  * the next one in a ring with a window of outstanding messages, under `light` load one sends one message at a time,
  * all through the gRPC API on loopback. Measures delivered messages/s and the latency
  * from `send()` to the recipient's handler, on SQLite (one node) and PostgreSQL (one and two nodes sharing the
- * database, members split between them), with both writer presets.
+ * database, members split between them), with both writer presets. `--only bft`: distinct sequencers on one
+ * PostgreSQL ordering database, every member reading from all of them with a trust threshold (connect_bft: 2 of 2,
+ * 2 of 3), against one sequencer, with the high-throughput preset.
  *
- * Run: npx tsx bench/sequencer.bench.ts [--seconds 5] [--runs 3] [--window 8] [--only sqlite|postgres]
+ * Run: npx tsx bench/sequencer.bench.ts [--seconds 5] [--runs 3] [--window 8] [--only sqlite|postgres|bft]
  *   [--preset low-latency|high-throughput]
  * PostgreSQL: WEFT_BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/test (a fresh schema per run).
  */
@@ -40,7 +42,9 @@ const PG_URL = process.env.WEFT_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5
 
 interface Scenario {
   readonly backend: 'sqlite' | 'postgres';
-  readonly nodes: 1 | 2;
+  readonly nodes: 1 | 2 | 3;
+  /** Distinct sequencers (one per node) and the members' trust threshold; absent: the nodes are one sequencer. */
+  readonly threshold?: number;
   /** `light`: one member sends one message at a time (latency without queueing); `saturated`: all send. */
   readonly load: 'light' | 'saturated';
   readonly preset: WriterPreset;
@@ -76,7 +80,13 @@ async function database(
 }
 
 async function run(scenario: Scenario, dir: string): Promise<Measurement> {
-  const sync = testSynchronizer({ seed: 'bench', participants: MEMBERS, now: systemClock.now() });
+  const distinct = scenario.threshold !== undefined;
+  const sync = testSynchronizer({
+    seed: 'bench',
+    participants: MEMBERS,
+    now: systemClock.now(),
+    ...(distinct ? { sequencers: scenario.nodes, sequencerThreshold: scenario.threshold } : {}),
+  });
   const db = await database(scenario.backend, dir);
   const storages: Storage[] = [];
   const nodes: SequencerNode[] = [];
@@ -86,7 +96,10 @@ async function run(scenario: Scenario, dir: string): Promise<Measurement> {
     for (let n = 0; n < scenario.nodes; n++) {
       const storage = await openStorage(db.config);
       storages.push(storage);
-      nodes.push((await startSequencerNode(sync, { name: `seq-${n}`, storage, settings })).node);
+      const sequencer = distinct ? { sequencer: sync.sequencers[n]! } : {};
+      nodes.push(
+        (await startSequencerNode(sync, { name: `seq-${n}`, storage, settings, ...sequencer })).node,
+      );
     }
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
@@ -96,7 +109,15 @@ async function run(scenario: Scenario, dir: string): Promise<Measurement> {
     const outstanding = new Array<number>(MEMBERS).fill(0);
     for (const [i, member] of sync.participants.entries()) {
       const node = nodes[i % nodes.length]!;
+      const connections = distinct
+        ? {
+            endpoints: undefined,
+            connections: nodes.map((x) => ({ endpoints: [x.endpoint] })),
+            trustThreshold: scenario.threshold,
+          }
+        : {};
       const recorder = await connect(sync, member, [node.endpoint], {
+        ...connections,
         handler: (event) => {
           for (const e of event.envelopes) {
             const id = Buffer.from(e.content.subarray(0, 24)).toString().trim();
@@ -185,7 +206,13 @@ function median(xs: number[]): number {
 }
 
 const scenarios: Scenario[] = [];
-for (const load of ['light', 'saturated'] as const) {
+for (const load of ONLY === 'bft' ? (['light', 'saturated'] as const) : []) {
+  const preset = 'high-throughput';
+  scenarios.push({ backend: 'postgres', nodes: 1, preset, load });
+  scenarios.push({ backend: 'postgres', nodes: 2, threshold: 2, preset, load });
+  scenarios.push({ backend: 'postgres', nodes: 3, threshold: 2, preset, load });
+}
+for (const load of ONLY === 'bft' ? [] : (['light', 'saturated'] as const)) {
   for (const preset of ['low-latency', 'high-throughput'] as const) {
     if (PRESET !== undefined && PRESET !== preset) continue;
     if (ONLY !== 'postgres') scenarios.push({ backend: 'sqlite', nodes: 1, preset, load });
@@ -225,7 +252,8 @@ console.log(
 console.log('| load | backend | nodes | preset | msgs/s | p50 ms | p99 ms | RSS MiB |');
 console.log('|---|---|---:|---|---:|---:|---:|---:|');
 for (const m of rows) {
+  const nodes = m.threshold === undefined ? `${m.nodes}` : `${m.nodes} distinct, threshold ${m.threshold}`;
   console.log(
-    `| ${m.load} | ${m.backend} | ${m.nodes} | ${m.preset} | ${m.perSec} | ${m.p50Ms} | ${m.p99Ms} | ${m.rssMiB} |`,
+    `| ${m.load} | ${m.backend} | ${nodes} | ${m.preset} | ${m.perSec} | ${m.p50Ms} | ${m.p99Ms} | ${m.rssMiB} |`,
   );
 }
