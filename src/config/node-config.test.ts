@@ -398,21 +398,4 @@ describe('examples/config', () => {
     });
     expect((await failure(join(examples, 'sequencer-postgres.yaml'))).message).toContain('WEFT_DB_PASSWORD');
   });
-
-  it('network.conf', async () => {
-    const config = await loadConfig(join(examples, 'network.conf'), {
-      env: { WEFT_DB_URL: 'postgres://h/weft' },
-    });
-    expect(config.nodes.map((n) => `${n.kind}:${n.name}`)).toEqual([
-      'participant:participant1',
-      'participant:participant2',
-      'sequencer:sequencer1',
-      'mediator:mediator1',
-    ]);
-    for (const node of config.nodes) {
-      expect(node.storage).toEqual({ type: 'postgres', url: 'postgres://h/weft', schema: node.name });
-      expect(node.monitoring.logging.level).toBe('info');
-    }
-    expect((await failure(join(examples, 'network.conf'))).code).toBe('CONFIG_VARIABLE_UNSET');
-  });
 });
