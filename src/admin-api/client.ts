@@ -170,7 +170,13 @@ export class AdminClient {
   ): Promise<ConnectSynchronizerResponse> {
     const call = this.#participant.connectSynchronizer.bind(this.#participant);
     return this.#unary(call, {
-      connection: { insecure: false, endpoints: [], sequencers: [], sequencerTrustThreshold: 0, ...connection },
+      connection: {
+        insecure: false,
+        endpoints: [],
+        sequencers: [],
+        sequencerTrustThreshold: 0,
+        ...connection,
+      },
     });
   }
 

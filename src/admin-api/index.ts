@@ -20,7 +20,6 @@ export {
   endpointsOf,
   type ParticipantHost,
   type SynchronizerConnectionConfig,
-  synchronizerIdAt,
   transportOf,
 } from './participant.js';
 export {

@@ -7,17 +7,9 @@ import type {
   LedgerEvent,
   LedgerTransaction,
 } from '../generated/weft/admin/v1/participant_admin_service.js';
-import { SequencerConnectServiceClient } from '../generated/weft/sequencer/v1/sequencer_connect_service.grpc-client.js';
-import type { GetSynchronizerIdResponse } from '../generated/weft/sequencer/v1/sequencer_connect_service.js';
-import {
-  auditedUnary,
-  type CallLogging,
-  channelCredentials,
-  transportError,
-  weftErrorOf,
-} from '../grpc/index.js';
+import { auditedUnary, type CallLogging } from '../grpc/index.js';
 import type { ParticipantNode, TransactionUpdate, UpdateEvent } from '../participant/index.js';
-import { parseSequencerEndpoint, SequencerErrors, type TransportOptions } from '../sequencer/index.js';
+import type { TransportOptions } from '../sequencer/index.js';
 import type { Migration, Storage } from '../storage/index.js';
 import { AdminErrors } from './errors.js';
 import type { AdminNode } from './node.js';
@@ -60,42 +52,6 @@ export function transportOf(config: SynchronizerConnectionConfig): TransportOpti
     insecure: config.insecure,
     ...(config.customTrustCertificates ? { customTrustCertificates: config.customTrustCertificates } : {}),
   };
-}
-
-/**
- * Asks the sequencer behind `endpoints` (the first that answers) for its synchronizer id, so that an operator
- * connects by endpoint alone, as with Canton's `connect_multi`.
- */
-export async function synchronizerIdAt(
-  endpoints: readonly string[],
-  transport: TransportOptions,
-): Promise<string> {
-  const failures: string[] = [];
-  for (const url of endpoints) {
-    const endpoint = parseSequencerEndpoint(url, transport.insecure);
-    const credentials = channelCredentials(endpoint, transport.customTrustCertificates);
-    const client = new SequencerConnectServiceClient(endpoint.target, credentials);
-    try {
-      const response = await new Promise<GetSynchronizerIdResponse>((resolve, reject) =>
-        client.getSynchronizerId({}, { deadline: new Date(Date.now() + 10_000) }, (err, value) =>
-          err || !value ? reject(err ?? new Error('empty response')) : resolve(value),
-        ),
-      );
-      return response.synchronizerId;
-    } catch (e) {
-      const error =
-        weftErrorOf(e) ??
-        transportError(e, SequencerErrors.SEQUENCER_CONNECTION_FAILED, 'sequencer endpoint', url);
-      if (error.category !== 'TransientServerFailure') throw error;
-      failures.push(error.message);
-    } finally {
-      client.close();
-    }
-  }
-  throw new WeftError(
-    SequencerErrors.SEQUENCER_CONNECTION_FAILED,
-    `no sequencer endpoint told its synchronizer id: ${failures.join('; ') || 'no endpoint given'}`,
-  );
 }
 
 const MIGRATIONS: readonly Migration[] = [
@@ -222,7 +178,9 @@ export function participantAdminService(node: AdminNode, logging: CallLogging): 
       const c = call.request.connection;
       if (!c?.alias) throw invalid('ConnectSynchronizer needs an alias');
       if (c.endpoints.length > 0 && c.sequencers.length > 0)
-        throw invalid('ConnectSynchronizer takes the endpoints of one sequencer or several sequencers, not both');
+        throw invalid(
+          'ConnectSynchronizer takes the endpoints of one sequencer or several sequencers, not both',
+        );
       if (c.endpoints.length === 0 && c.sequencers.length === 0)
         throw invalid('ConnectSynchronizer needs at least one sequencer endpoint');
       if (c.sequencers.some((s) => s.endpoints.length === 0))

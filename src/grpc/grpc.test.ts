@@ -5,7 +5,7 @@ import { CommonErrors, WeftError } from '../errors/index.js';
 import { createLogger } from '../observability/index.js';
 import { channelCredentials, parseEndpoint } from './client.js';
 import { auditedUnary, bindServer, isLoopback, serverCredentials } from './server.js';
-import { toStatus, transportError, weftErrorOf } from './status.js';
+import { endpointsFailed, toStatus, transportError, weftErrorOf } from './status.js';
 
 const PING = {
   path: '/weft.test.Ping/Ping',
@@ -42,6 +42,40 @@ describe('gRPC helpers', () => {
     );
     expect(e.message).toBe(
       'admin endpoint https://x:1 failed: UNAVAILABLE certificate verify failed (TLS verification failed: check that the endpoint uses https with a certificate issued by the configured root CA)',
+    );
+  });
+
+  it("keep grpc-js's underlying cause of an unreachable server, and fold endpoints that failed alike", () => {
+    const unreachable = (endpoint: string, cause: string) =>
+      transportError(
+        {
+          code: grpc.status.UNAVAILABLE,
+          details: `No connection established. Last error: Error: ${cause}. Resolution note: `,
+        },
+        CommonErrors.UNAVAILABLE,
+        'sequencer endpoint',
+        endpoint,
+      );
+    const refused = unreachable('http://a:1', 'connect ECONNREFUSED 127.0.0.1:1');
+    expect(refused.message).toBe(
+      'sequencer endpoint http://a:1 failed: UNAVAILABLE connect ECONNREFUSED 127.0.0.1:1',
+    );
+    const same = endpointsFailed(CommonErrors.UNAVAILABLE, 'nobody answered', [
+      { endpoint: 'http://a:1', error: unreachable('http://a:1', 'self-signed certificate') },
+      { endpoint: 'http://b:1', error: unreachable('http://b:1', 'self-signed certificate') },
+    ]);
+    expect(same.message).toMatch(
+      /^nobody answered: http:\/\/a:1, http:\/\/b:1: UNAVAILABLE self-signed certificate \(TLS verification failed: [^)]+\)$/,
+    );
+    const different = endpointsFailed(CommonErrors.UNAVAILABLE, 'nobody answered', [
+      { endpoint: 'http://a:1', error: refused },
+      { endpoint: 'http://b:1', error: new WeftError(CommonErrors.UNAVAILABLE, 'not bootstrapped yet') },
+    ]);
+    expect(different.message).toBe(
+      'nobody answered: http://a:1: UNAVAILABLE connect ECONNREFUSED 127.0.0.1:1; http://b:1: not bootstrapped yet',
+    );
+    expect(endpointsFailed(CommonErrors.UNAVAILABLE, 'nobody answered', []).message).toBe(
+      'nobody answered: no endpoint given',
     );
   });
 

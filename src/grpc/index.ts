@@ -22,4 +22,4 @@ export {
   type ServerTls,
   serverCredentials,
 } from './server.js';
-export { toStatus, transportError, weftErrorOf } from './status.js';
+export { endpointsFailed, toStatus, transportError, weftErrorOf } from './status.js';

@@ -55,19 +55,42 @@ export function weftErrorOf(e: unknown): WeftError | undefined {
 
 /**
  * A failure of the transport (the server was not reached, or failed before it could answer) as a WeftError of
- * `def`: `<what> <endpoint> failed: <gRPC status> <details>`, with a hint when TLS verification failed.
+ * `def`: `<what> <endpoint> failed: <reason>`, the reason (also in the context) being the gRPC status and the
+ * underlying error, with a hint when TLS verification failed.
  */
 export function transportError(e: unknown, def: ErrorCode, what: string, endpoint: string): WeftError {
   const status = e as Partial<grpc.ServiceError>;
-  const details = status.details ?? (e instanceof Error ? e.message : String(e));
+  const raw = status.details ?? (e instanceof Error ? e.message : String(e));
+  // grpc-js words an unreachable server as `No connection established. Last error: Error: <cause>. Resolution
+  // note: …`: the cause is what the operator needs.
+  const details = /Last error: (?:Error: )?(.*?)\.?(?: Resolution note:.*)?$/s.exec(raw)?.[1]?.trim() || raw;
   const tls = /certificate|ssl|tls|handshake/i.test(details);
   const hint = tls
     ? ' (TLS verification failed: check that the endpoint uses https with a certificate issued by the configured root CA)'
     : '';
-  return new WeftError(
-    def,
-    `${what} ${endpoint} failed: ${grpc.status[status.code ?? grpc.status.UNKNOWN]} ${details}${hint}`,
-    { endpoint },
-    { cause: e },
-  );
+  const reason = `${grpc.status[status.code ?? grpc.status.UNKNOWN]} ${details}${hint}`;
+  return new WeftError(def, `${what} ${endpoint} failed: ${reason}`, { endpoint, reason }, { cause: e });
+}
+
+/**
+ * One error for a call that failed on every endpoint: `<summary>: <endpoint>: <reason>; …`, or, when every endpoint
+ * failed for the same reason, `<summary>: <endpoint>, <endpoint>: <reason>`.
+ */
+export function endpointsFailed(
+  def: ErrorCode,
+  summary: string,
+  failures: readonly { readonly endpoint: string; readonly error: WeftError }[],
+): WeftError {
+  if (failures.length === 0) return new WeftError(def, `${summary}: no endpoint given`);
+  const reasons = failures.map((f) => {
+    const reason = f.error.context.reason;
+    return typeof reason === 'string' ? reason : f.error.message;
+  });
+  const same = reasons.every((r) => r === reasons[0]);
+  const message = same
+    ? `${failures.map((f) => f.endpoint).join(', ')}: ${reasons[0]}`
+    : failures.map((f, i) => `${f.endpoint}: ${reasons[i]}`).join('; ');
+  return new WeftError(def, `${summary}: ${message}`, {
+    endpoints: failures.map((f) => f.endpoint).join(', '),
+  });
 }

@@ -17,7 +17,11 @@ export {
 } from './client/client.js';
 export type { SequencerConnectionState } from './client/connection.js';
 export { parseSequencerEndpoint, type TransportOptions } from './client/endpoint.js';
-export { downloadTopologyStateForInit, registerOnboardingTransactions } from './client/onboarding.js';
+export {
+  downloadTopologyStateForInit,
+  registerOnboardingTransactions,
+  synchronizerIdAt,
+} from './client/onboarding.js';
 export {
   eventBatchSize,
   type SequencerSettings,

@@ -147,7 +147,7 @@ weft.node {
       expect(wrong.code).toBe(1);
       expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
       expect(wrong.stderr).toMatch(
-        /^weft admin participant connect: SEQUENCER_CONNECTION_FAILED\(\d+\): .*TLS verification failed/,
+        /^weft admin participant connect: SEQUENCER_CONNECTION_FAILED\(\d+\): no sequencer endpoint told its synchronizer id: https:\/\/127\.0\.0\.1:\d+, https:\/\/127\.0\.0\.1:\d+: UNAVAILABLE [^:]*certificate \(TLS verification failed: [^)]*\)\n$/,
       );
       expect(await ok(['admin', '-e', p2.adminUrl, 'participant', 'list-connected'])).toBe(
         'not connected to a synchronizer',

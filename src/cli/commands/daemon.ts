@@ -22,7 +22,6 @@ import {
   type SynchronizerConnectionConfig,
   type SynchronizerGenesis,
   startAdminApi,
-  synchronizerIdAt,
   transportOf,
 } from '../../admin-api/index.js';
 import {
@@ -62,6 +61,7 @@ import {
   SequencerNode,
   sequencerNodeSchema,
   sequencerTopologyOf,
+  synchronizerIdAt,
   type TransportOptions,
 } from '../../sequencer/index.js';
 import { openStorage, type Storage } from '../../storage/index.js';

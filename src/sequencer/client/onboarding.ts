@@ -1,9 +1,28 @@
 import type { SigningPrivateKey } from '../../crypto/index.js';
-import { WeftError } from '../../errors/index.js';
+import type { WeftError } from '../../errors/index.js';
+import { endpointsFailed } from '../../grpc/index.js';
 import { type Clock, systemClock } from '../../time/index.js';
 import { SequencerErrors } from '../errors.js';
 import { PROTOCOL_VERSION } from '../topology.js';
 import { EndpointConnection, parseSequencerEndpoint, type TransportOptions } from './endpoint.js';
+
+/**
+ * Asks the sequencer behind `endpoints` (the first that answers) for its synchronizer id, so that an operator
+ * connects by endpoint alone, as with Canton's `connect_multi`.
+ */
+export async function synchronizerIdAt(
+  endpoints: readonly string[],
+  transport: TransportOptions = {},
+  clock: Clock = systemClock,
+): Promise<string> {
+  return onFirstReachable(
+    endpoints,
+    transport,
+    clock,
+    'no sequencer endpoint told its synchronizer id',
+    async (conn) => (await conn.handshake([PROTOCOL_VERSION])).synchronizerId,
+  );
+}
 
 /**
  * For a participant that is not a member yet: hands its onboarding topology transactions (trust certificate,
@@ -62,7 +81,7 @@ async function onFirstReachable<T>(
   failure: string,
   call: (conn: EndpointConnection) => Promise<T>,
 ): Promise<T> {
-  const failures: string[] = [];
+  const failures: { endpoint: string; error: WeftError }[] = [];
   for (const url of endpoints) {
     const conn = new EndpointConnection(parseSequencerEndpoint(url, transport.insecure), transport, clock);
     try {
@@ -70,13 +89,10 @@ async function onFirstReachable<T>(
     } catch (e) {
       const error = conn.error(e);
       if (error.category !== 'TransientServerFailure') throw error;
-      failures.push(error.message);
+      failures.push({ endpoint: url, error });
     } finally {
       conn.close();
     }
   }
-  throw new WeftError(
-    SequencerErrors.SEQUENCER_CONNECTION_FAILED,
-    `${failure}: ${failures.join('; ') || 'no endpoint configured'}`,
-  );
+  throw endpointsFailed(SequencerErrors.SEQUENCER_CONNECTION_FAILED, failure, failures);
 }
