@@ -7,7 +7,7 @@
 // three participants, and each participant's active contracts and each party's update stream are checked against
 // Daml's privacy model. Needs `npm run build` and PostgreSQL.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import pg from 'pg';
@@ -25,9 +25,12 @@ import {
   eventually,
   freePort,
   killAll,
+  participantConfig,
   REPO,
   startDaemon,
   weft,
+  weftOk,
+  writeConfig,
 } from '../synchronizer/processes.js';
 
 const TRADING_DAR_PATH = '/work/shared/dars/splice-token-test-trading-app-1.0.2.dar';
@@ -52,11 +55,7 @@ afterAll(async () => {
 
 const env = { WEFT_DB_URL: pgTestUrl() };
 
-function write(name: string, text: string): string {
-  const file = join(dir, `${name}.conf`);
-  writeFileSync(file, text);
-  return file;
-}
+const write = (name: string, text: string) => writeConfig(dir, name, text);
 
 /** Node `x` of the HA sequencer: the example file with the test's ports, schema and quick HA timings. */
 async function sequencerConfig(x: 'a' | 'b', publicPort: number): Promise<string> {
@@ -92,27 +91,11 @@ function mediatorConfig(endpoints: readonly string[]): string {
   );
 }
 
-function participantConfig(name: string, schema: string): string {
-  return write(
-    name,
-    `weft.node {
-  name = ${name}
-  kind = participant
-  storage { type = postgres, url = \${WEFT_DB_URL}, schema = ${schema} }
-  admin-api.port = 0
-  monitoring.http-server.port = 0
-  participant.max-backoff-ms = 200
-}
-`,
-  );
-}
+const ok = weftOk;
 
-async function ok(args: string[]): Promise<string> {
-  const r = await weft(args);
-  expect(r.stderr, `weft ${args.join(' ')}`).toBe('');
-  expect(r.code).toBe(0);
-  return r.stdout.trim();
-}
+/** A participant daemon on its own schema of the test database. */
+const participantOnPostgres = (name: string, schema: string) =>
+  participantConfig(dir, name, `{ type = postgres, url = \${WEFT_DB_URL}, schema = ${schema} }`);
 
 function admin(daemon: Daemon): AdminClient {
   const client = new AdminClient(daemon.adminUrl);
@@ -194,9 +177,9 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
       sequencerConfig('a', portA).then((f) => startDaemon(f, join(dir, 'a.ports'), { env })),
       sequencerConfig('b', portB).then((f) => startDaemon(f, join(dir, 'b.ports'), { env })),
       startDaemon(mediatorConfig([urlA, urlB]), join(dir, 'mediator.ports'), { env }),
-      startDaemon(participantConfig('participant1', schemas[2]!), join(dir, 'p1.ports'), { env }),
-      startDaemon(participantConfig('participant2', schemas[3]!), join(dir, 'p2.ports'), { env }),
-      startDaemon(participantConfig('participant3', schemas[4]!), join(dir, 'p3.ports'), { env }),
+      startDaemon(participantOnPostgres('participant1', schemas[2]!), join(dir, 'p1.ports'), { env }),
+      startDaemon(participantOnPostgres('participant2', schemas[3]!), join(dir, 'p2.ports'), { env }),
+      startDaemon(participantOnPostgres('participant3', schemas[4]!), join(dir, 'p3.ports'), { env }),
     ]);
 
     // The owners bootstrap a permissioned synchronizer with the mediator in the genesis.

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isWeftError, type WeftError } from '../../src/errors/index.js';
 import {
   type Completion,
   ParticipantErrors,
@@ -14,6 +13,7 @@ import {
   TOKEN_DAR_PATH,
   tokenCommands,
 } from '../../src/participant/testing.js';
+import { failure, succeeded } from './expect.js';
 
 /**
  * Two synchronizers (each its own sequencer and mediator) and two participants connected to both at once, as the
@@ -34,25 +34,6 @@ let carol: string;
 let n = 0;
 
 const cmdId = (what: string) => `${what}-${n++}`;
-
-async function failure(p: Promise<unknown>): Promise<WeftError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isWeftError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a failure');
-}
-
-function succeeded(c: Completion): Completion {
-  expect({ status: c.status, code: c.code, message: c.message }).toEqual({
-    status: 'succeeded',
-    code: undefined,
-    message: '',
-  });
-  return c;
-}
 
 async function submit(node: ParticipantNode, r: Omit<SubmitRequest, 'commandId'>): Promise<Completion> {
   return succeeded(await node.submit({ ...r, commandId: cmdId('cmd') }));

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { valueToJson } from '../../src/daml/index.js';
-import { isWeftError, type WeftError } from '../../src/errors/index.js';
-import { type Completion, ParticipantErrors, type ParticipantNode } from '../../src/participant/index.js';
+import type { WeftError } from '../../src/errors/index.js';
+import { ParticipantErrors, type ParticipantNode } from '../../src/participant/index.js';
 import {
   DARS,
   type ParticipantTestNetwork,
@@ -10,6 +10,7 @@ import {
   TOKEN_DAR_PATH,
   tokenCommands,
 } from '../../src/participant/testing.js';
+import { failure, succeeded } from './expect.js';
 
 /**
  * Three participants on a real sequencer and mediator over loopback gRPC: p1 hosts the token admin and alice, p2
@@ -28,25 +29,6 @@ let rules: string;
 let n = 0;
 
 const cmdId = (what: string) => `${what}-${n++}`;
-
-async function failure(p: Promise<unknown>): Promise<WeftError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isWeftError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a failure');
-}
-
-function succeeded(c: Completion): Completion {
-  expect({ status: c.status, code: c.code, message: c.message }).toEqual({
-    status: 'succeeded',
-    code: undefined,
-    message: '',
-  });
-  return c;
-}
 
 /** The contract ids `party` sees created by the transaction `updateId`, by template name. */
 async function created(

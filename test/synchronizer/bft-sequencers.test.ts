@@ -10,7 +10,6 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/admin-api/index.js';
 import { SigningPublicKey } from '../../src/crypto/index.js';
-import { isWeftError, type WeftError } from '../../src/errors/index.js';
 import { KeyPurpose } from '../../src/generated/weft/admin/v1/node_status_service.js';
 import { EnvelopeKind } from '../../src/generated/weft/sequencer/v1/sequencing.js';
 import {
@@ -19,9 +18,19 @@ import {
   type SequencerClient,
   SequencerErrors,
 } from '../../src/sequencer/index.js';
+import { rejection } from '../../src/sequencer/testing.js';
 import { pgTestUrl, postgresSkipReason } from '../../src/storage/testing.js';
 import { connectWhenActive, demoParticipant } from './demo-participant.js';
-import { type Daemon, eventually, freePort, killAll, REPO, startDaemon, weft } from './processes.js';
+import {
+  type Daemon,
+  eventually,
+  freePort,
+  killAll,
+  participantConfig,
+  REPO,
+  startDaemon,
+  weft,
+} from './processes.js';
 
 const unavailable = await postgresSkipReason();
 
@@ -32,16 +41,6 @@ afterAll(async () => {
   killAll();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function rejection(promise: Promise<unknown>): Promise<WeftError> {
-  try {
-    await promise;
-  } catch (e) {
-    if (isWeftError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 const soon = () => BigInt(Date.now() + 30_000) * 1000n;
 const texts = (events: readonly ReceivedEvent[]) =>
@@ -251,26 +250,10 @@ weft.node {
 }
 `,
     );
-    const participantConfig = (name: string) => {
-      const file = join(dir, `${name}.conf`);
-      writeFileSync(
-        file,
-        `weft.node {
-  name = ${name}
-  kind = participant
-  storage { type = sqlite, file = "${join(dir, `${name}.db`)}" }
-  admin-api.port = 0
-  monitoring.http-server.port = 0
-  participant.max-backoff-ms = 200
-}
-`,
-      );
-      return file;
-    };
     const [med, p1, p2] = await Promise.all([
       startDaemon(mediatorConfig, join(dir, 'mediator.ports')),
-      startDaemon(participantConfig('participant1'), join(dir, 'p1.ports')),
-      startDaemon(participantConfig('participant2'), join(dir, 'p2.ports')),
+      startDaemon(participantConfig(dir, 'participant1'), join(dir, 'p1.ports')),
+      startDaemon(participantConfig(dir, 'participant2'), join(dir, 'p2.ports')),
     ]);
     const added = await weft([
       'admin',

@@ -2,12 +2,23 @@
 // (each a sequencer and a mediator daemon) and two participant daemons that connect to both under two aliases.
 // Parties are enabled per synchronizer, pings work, and a participant killed with SIGKILL reconnects to both by
 // itself. Needs `npm run build` (npm test builds first).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/admin-api/index.js';
-import { type Daemon, eventually, freePort, killAll, REPO, startDaemon, weft } from './processes.js';
+import {
+  type Daemon,
+  eventually,
+  freePort,
+  killAll,
+  participantConfig,
+  REPO,
+  startDaemon,
+  weft,
+  weftOk,
+  writeConfig,
+} from './processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-multi-sync-'));
 afterAll(() => {
@@ -15,11 +26,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function write(name: string, text: string): string {
-  const file = join(dir, `${name}.conf`);
-  writeFileSync(file, text);
-  return file;
-}
+const write = (name: string, text: string) => writeConfig(dir, name, text);
 
 const sequencerConfig = (name: string, port: number) =>
   write(
@@ -49,37 +56,18 @@ weft.node {
 `,
   );
 
-const participantConfig = (name: string) =>
-  write(
-    name,
-    `weft.node {
-  name = ${name}
-  kind = participant
-  storage { type = sqlite, file = "${join(dir, `${name}.db`)}" }
-  admin-api.port = 0
-  monitoring.http-server.port = 0
-  participant.max-backoff-ms = 200
-}
-`,
-  );
-
-async function ok(args: string[]): Promise<string> {
-  const r = await weft(args);
-  expect(r.stderr, `weft ${args.join(' ')}`).toBe('');
-  expect(r.code).toBe(0);
-  return r.stdout.trim();
-}
+const ok = weftOk;
 
 describe('a participant daemon on two synchronizers', () => {
   it('connects to both, hosts parties per synchronizer, pings, and reconnects to both after a kill', async () => {
     const [portA, portB] = [await freePort(), await freePort()];
-    const p1Config = participantConfig('participant1');
+    const p1Config = participantConfig(dir, 'participant1');
     const [seqA, seqB, medA, medB, p2] = (await Promise.all([
       startDaemon(sequencerConfig('seq-a', portA), join(dir, 'seq-a.ports')),
       startDaemon(sequencerConfig('seq-b', portB), join(dir, 'seq-b.ports')),
       startDaemon(mediatorConfig('med-a', portA), join(dir, 'med-a.ports')),
       startDaemon(mediatorConfig('med-b', portB), join(dir, 'med-b.ports')),
-      startDaemon(participantConfig('participant2'), join(dir, 'p2.ports')),
+      startDaemon(participantConfig(dir, 'participant2'), join(dir, 'p2.ports')),
     ])) as [Daemon, Daemon, Daemon, Daemon, Daemon];
     let p1 = await startDaemon(p1Config, join(dir, 'p1.ports'));
     const bootstrap = async (seq: Daemon, med: Daemon, name: string) => {

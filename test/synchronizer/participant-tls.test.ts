@@ -4,7 +4,7 @@
 // https endpoints (connect_multi) and the root CA. A wrong root CA fails with one line naming the TLS problem; the
 // participants keep working (ping) when one sequencer node is killed. Needs `npm run build` and PostgreSQL.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import pg from 'pg';
@@ -12,7 +12,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/admin-api/index.js';
 import { certificates } from '../../src/grpc/testing.js';
 import { pgTestUrl, postgresSkipReason } from '../../src/storage/testing.js';
-import { type Daemon, eventually, freePort, killAll, REPO, startDaemon, weft } from './processes.js';
+import {
+  type Daemon,
+  eventually,
+  freePort,
+  killAll,
+  participantConfig,
+  REPO,
+  startDaemon,
+  weft,
+  weftOk,
+  writeConfig,
+} from './processes.js';
 
 const unavailable = await postgresSkipReason();
 
@@ -29,18 +40,8 @@ afterAll(async () => {
   await client.end();
 });
 
-function write(name: string, text: string): string {
-  const file = join(dir, `${name}.conf`);
-  writeFileSync(file, text);
-  return file;
-}
-
-async function ok(args: string[]): Promise<string> {
-  const r = await weft(args);
-  expect(r.stderr, `weft ${args.join(' ')}`).toBe('');
-  expect(r.code).toBe(0);
-  return r.stdout.trim();
-}
+const write = (name: string, text: string) => writeConfig(dir, name, text);
+const ok = weftOk;
 
 describe.skipIf(unavailable !== undefined)(
   'a participant daemon joining over https with a custom root CA',
@@ -79,19 +80,7 @@ weft.node {
 }
 `,
       );
-      const participant = (name: string) =>
-        write(
-          name,
-          `weft.node {
-  name = ${name}
-  kind = participant
-  storage { type = sqlite, file = "${join(dir, `${name}.db`)}" }
-  admin-api.port = 0
-  monitoring.http-server.port = 0
-  participant.max-backoff-ms = 200
-}
-`,
-        );
+      const participant = (name: string) => participantConfig(dir, name);
       const env = { WEFT_DB_URL: pgTestUrl() };
       const [seqA, seqB, med, p1, p2] = (await Promise.all([
         startDaemon(sequencer('a', portA), join(dir, 'a.ports'), { env }),

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(REPO, 'dist/cli/main.js');
@@ -136,4 +137,43 @@ export async function eventually(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Runs `weft ...args`, expecting success without stderr; resolves with the trimmed stdout. */
+export async function weftOk(args: readonly string[]): Promise<string> {
+  const r = await weft(args);
+  expect(r.stderr, `weft ${args.join(' ')}`).toBe('');
+  expect(r.code).toBe(0);
+  return r.stdout.trim();
+}
+
+/** Writes `dir/<name>.conf`; resolves its path. */
+export function writeConfig(dir: string, name: string, text: string): string {
+  const file = join(dir, `${name}.conf`);
+  writeFileSync(file, text);
+  return file;
+}
+
+/**
+ * A participant daemon's config: storage (HOCON) default a SQLite file in `dir`, ports chosen by the system, a short
+ * reconnection backoff.
+ */
+export function participantConfig(
+  dir: string,
+  name: string,
+  storage = `{ type = sqlite, file = "${join(dir, `${name}.db`)}" }`,
+): string {
+  return writeConfig(
+    dir,
+    name,
+    `weft.node {
+  name = ${name}
+  kind = participant
+  storage ${storage}
+  admin-api.port = 0
+  monitoring.http-server.port = 0
+  participant.max-backoff-ms = 200
+}
+`,
+  );
 }
