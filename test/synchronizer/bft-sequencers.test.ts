@@ -26,6 +26,7 @@ import {
   eventually,
   freePort,
   killAll,
+  mediatorConfig,
   participantConfig,
   REPO,
   startDaemon,
@@ -233,25 +234,13 @@ weft.node {
   });
 
   it('a mediator and participants connect to both with trust threshold 2 (connect_bft): pings, stall while one is down, resume', async () => {
-    const mediatorConfig = join(dir, 'mediator.conf');
-    writeFileSync(
-      mediatorConfig,
-      `include required("${relative(dir, join(REPO, 'examples/config/mediator.conf'))}")
-weft.node {
-  storage.file = "${join(dir, 'mediator.db')}"
-  sequencer-connection {
-    endpoints = null
-    sequencers = [{ endpoints = ["${a.daemon.publicUrl}"] }, { endpoints = ["${b.daemon.publicUrl}"] }]
-    trust-threshold = 2
-    max-backoff-ms = 200
-  }
-  admin-api.port = 0
-  monitoring.http-server.port = 0
-}
-`,
-    );
+    const connection = `sequencers = [{ endpoints = ["${a.daemon.publicUrl}"] }, { endpoints = ["${b.daemon.publicUrl}"] }]
+    trust-threshold = 2`;
     const [med, p1, p2] = await Promise.all([
-      startDaemon(mediatorConfig, join(dir, 'mediator.ports')),
+      startDaemon(
+        mediatorConfig(dir, 'mediator', 0, `endpoints = null, ${connection}`),
+        join(dir, 'mediator.ports'),
+      ),
       startDaemon(participantConfig(dir, 'participant1'), join(dir, 'p1.ports')),
       startDaemon(participantConfig(dir, 'participant2'), join(dir, 'p2.ports')),
     ]);

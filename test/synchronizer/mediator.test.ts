@@ -3,10 +3,18 @@
 // becomes ready, and resumes from its own store after a kill. Needs `npm run build` (npm test builds first).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/admin-api/index.js';
-import { type Daemon, eventually, freePort, killAll, REPO, startDaemon, weft } from './processes.js';
+import {
+  type Daemon,
+  eventually,
+  freePort,
+  killAll,
+  mediatorConfig,
+  startDaemon,
+  weft,
+} from './processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-mediator-'));
 const clients: AdminClient[] = [];
@@ -27,25 +35,6 @@ function sequencerConfig(name: string, publicPort: number): string {
   public-api.port = ${publicPort}
   admin-api.port = 0
   sequencer.writer.preset = low-latency
-}
-`,
-  );
-  return file;
-}
-
-/** The example mediator config, with the test's sequencer and free ports. */
-function mediatorConfig(name: string, sequencerPort: number): string {
-  const file = join(dir, `${name}.conf`);
-  const example = relative(dir, join(REPO, 'examples/config/mediator.conf'));
-  writeFileSync(
-    file,
-    `include required("${example}")
-weft.node {
-  name = ${name}
-  storage.file = "${join(dir, `${name}.db`)}"
-  sequencer-connection { endpoints = ["http://127.0.0.1:${sequencerPort}"], max-backoff-ms = 200 }
-  admin-api.port = 0
-  monitoring.http-server.port = 0
 }
 `,
   );
@@ -75,7 +64,7 @@ async function ok(args: string[]): Promise<string> {
 describe('a mediator daemon', () => {
   it('is onboarded by the owner after the bootstrap, becomes ready, and resumes after a kill', async () => {
     const port = await freePort();
-    const medConfig = mediatorConfig('mediator1', port);
+    const medConfig = mediatorConfig(dir, 'mediator1', port);
     const [seq, med] = await Promise.all([
       startDaemon(sequencerConfig('seq1', port), join(dir, 'seq1.ports')),
       startDaemon(medConfig, join(dir, 'mediator1.ports'), { env: { WEFT_DATA_DIR: dir } }),
@@ -152,7 +141,7 @@ describe('a mediator daemon', () => {
     const port = await freePort();
     const [seq, med] = await Promise.all([
       startDaemon(sequencerConfig('seq2', port), join(dir, 'seq2.ports')),
-      startDaemon(mediatorConfig('mediator2', port), join(dir, 'mediator2.ports')),
+      startDaemon(mediatorConfig(dir, 'mediator2', port), join(dir, 'mediator2.ports')),
     ]);
     const medAdmin = admin(med);
     const { memberId } = await medAdmin.status();

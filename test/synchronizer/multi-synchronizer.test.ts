@@ -4,7 +4,7 @@
 // itself. Needs `npm run build` (npm test builds first).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/admin-api/index.js';
 import {
@@ -12,8 +12,8 @@ import {
   eventually,
   freePort,
   killAll,
+  mediatorConfig,
   participantConfig,
-  REPO,
   startDaemon,
   weft,
   weftOk,
@@ -42,20 +42,6 @@ const sequencerConfig = (name: string, port: number) =>
 `,
   );
 
-const mediatorConfig = (name: string, sequencerPort: number) =>
-  write(
-    name,
-    `include required("${relative(dir, join(REPO, 'examples/config/mediator.conf'))}")
-weft.node {
-  name = ${name}
-  storage.file = "${join(dir, `${name}.db`)}"
-  sequencer-connection { endpoints = ["http://127.0.0.1:${sequencerPort}"], max-backoff-ms = 200 }
-  admin-api.port = 0
-  monitoring.http-server.port = 0
-}
-`,
-  );
-
 const ok = weftOk;
 
 describe('a participant daemon on two synchronizers', () => {
@@ -65,8 +51,8 @@ describe('a participant daemon on two synchronizers', () => {
     const [seqA, seqB, medA, medB, p2] = (await Promise.all([
       startDaemon(sequencerConfig('seq-a', portA), join(dir, 'seq-a.ports')),
       startDaemon(sequencerConfig('seq-b', portB), join(dir, 'seq-b.ports')),
-      startDaemon(mediatorConfig('med-a', portA), join(dir, 'med-a.ports')),
-      startDaemon(mediatorConfig('med-b', portB), join(dir, 'med-b.ports')),
+      startDaemon(mediatorConfig(dir, 'med-a', portA), join(dir, 'med-a.ports')),
+      startDaemon(mediatorConfig(dir, 'med-b', portB), join(dir, 'med-b.ports')),
       startDaemon(participantConfig(dir, 'participant2'), join(dir, 'p2.ports')),
     ])) as [Daemon, Daemon, Daemon, Daemon, Daemon];
     let p1 = await startDaemon(p1Config, join(dir, 'p1.ports'));

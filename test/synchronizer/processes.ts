@@ -5,7 +5,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
@@ -173,6 +173,31 @@ export function participantConfig(
   admin-api.port = 0
   monitoring.http-server.port = 0
   participant.max-backoff-ms = 200
+}
+`,
+  );
+}
+
+/**
+ * The example mediator config (`examples/config/mediator.conf`) with its database in `dir`, system-chosen ports and
+ * `connection` as its `sequencer-connection` body (HOCON), default the loopback sequencer on `sequencerPort`.
+ */
+export function mediatorConfig(
+  dir: string,
+  name: string,
+  sequencerPort: number,
+  connection = `endpoints = ["http://127.0.0.1:${sequencerPort}"]`,
+): string {
+  return writeConfig(
+    dir,
+    name,
+    `include required("${relative(dir, join(REPO, 'examples/config/mediator.conf'))}")
+weft.node {
+  name = ${name}
+  storage.file = "${join(dir, `${name}.db`)}"
+  sequencer-connection { ${connection}, max-backoff-ms = 200 }
+  admin-api.port = 0
+  monitoring.http-server.port = 0
 }
 `,
   );
