@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { RandomSource, SigningPrivateKey } from '../crypto/index.js';
+import { SignatureVerifierPool } from '../crypto/worker-pool.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
 import {
   Acknowledgement,
@@ -18,7 +19,7 @@ import type { SequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
 import { DeliveryHead } from './head.js';
 import { EventReader } from './reader.js';
-import { SignaturePurpose, signContent, verifyContent } from './signing.js';
+import { SignaturePurpose, signContent, verifyContent, verifyContentIn } from './signing.js';
 import { BROADCAST_RECIPIENT, isDead, type MemberRow, SequencerStore } from './store.js';
 import type { SequencerTopology } from './topology.js';
 import { SequencerWriter, type WriteOutcome, type WriteRequest } from './writer.js';
@@ -93,6 +94,8 @@ export class Sequencer {
   readonly #head: DeliveryHead;
   readonly #writer: SequencerWriter;
   readonly #reader: EventReader;
+  /** Verifies submission signatures (the hot path); acknowledgements and authentication verify inline. */
+  readonly #verifier: SignatureVerifierPool;
   readonly #metrics: Metrics | undefined;
   readonly #members = new Map<string, MemberRow>();
   readonly #stopping = new AbortController();
@@ -131,6 +134,7 @@ export class Sequencer {
       synchronizerId: o.synchronizerId,
       sign: (event) => signContent(o.signingKey, SignaturePurpose.event, event),
     });
+    this.#verifier = new SignatureVerifierPool(o.settings.cryptoWorkers, o.logger);
     this.auth = new MemberAuthenticator(
       o.topology,
       o.synchronizerId,
@@ -143,15 +147,21 @@ export class Sequencer {
   /** Migrates the tables, joins the writers, registers the members the topology knows, and starts reading. */
   static async start(options: SequencerOptions): Promise<Sequencer> {
     const s = new Sequencer(options);
-    await s.#store.migrate();
-    const last = await options.topology.lastProcessed();
-    await s.#registerKnownMembers(last ?? 0n);
-    await s.#register(options.sequencerId, 0n);
-    await s.#writer.start();
+    let last: bigint | undefined;
     try {
-      await s.#head.start();
+      await s.#store.migrate();
+      last = await options.topology.lastProcessed();
+      await s.#registerKnownMembers(last ?? 0n);
+      await s.#register(options.sequencerId, 0n);
+      await s.#writer.start();
+      try {
+        await s.#head.start();
+      } catch (e) {
+        await s.#writer.stop(true);
+        throw e;
+      }
     } catch (e) {
-      await s.#writer.stop(true);
+      await s.#verifier.close();
       throw e;
     }
     s.#topologyFeed = s.#followTopology(last ?? -1n);
@@ -179,6 +189,7 @@ export class Sequencer {
     await this.#writer.stop(graceful);
     await this.#head.stop();
     await this.#topologyFeed;
+    await this.#verifier.close();
   }
 
   // ---- sending ---------------------------------------------------------------------------------------------
@@ -223,7 +234,8 @@ export class Sequencer {
       throw invalid(`message id must have 1 to ${MAX_MESSAGE_ID_LENGTH} characters`);
     }
     const sender = await this.#activeMember(member);
-    verifyContent(
+    await verifyContentIn(
+      this.#verifier,
       signed,
       SignaturePurpose.submission,
       await this.#o.topology.signingKeys(member, now),
