@@ -6,7 +6,7 @@
  * database, members split between them), with both writer presets.
  *
  * Run: npx tsx bench/sequencer.bench.ts [--seconds 5] [--runs 3] [--window 8] [--only sqlite|postgres]
- *   [--preset low-latency|high-throughput] [--crypto-workers 0,1] (`sequencer.crypto-workers` values to compare)
+ *   [--preset low-latency|high-throughput]
  * PostgreSQL: WEFT_BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/test (a fresh schema per run).
  */
 import { randomBytes } from 'node:crypto';
@@ -34,7 +34,6 @@ const RUNS = Number(args.get('runs') ?? 3);
 const WINDOW = Number(args.get('window') ?? 8);
 const ONLY = args.get('only');
 const PRESET = args.get('preset');
-const CRYPTO_WORKERS = (args.get('crypto-workers') ?? '0').split(',').map(Number);
 const MEMBERS = 10;
 const PAYLOAD = 1024;
 const PG_URL = process.env.WEFT_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -45,7 +44,6 @@ interface Scenario {
   /** `light`: one member sends one message at a time (latency without queueing); `saturated`: all send. */
   readonly load: 'light' | 'saturated';
   readonly preset: WriterPreset;
-  readonly cryptoWorkers: number;
 }
 
 interface Measurement extends Scenario {
@@ -83,10 +81,7 @@ async function run(scenario: Scenario, dir: string): Promise<Measurement> {
   const storages: Storage[] = [];
   const nodes: SequencerNode[] = [];
   const clients: Recorder[] = [];
-  const settings = sequencerSettings({
-    writer: { preset: scenario.preset },
-    'crypto-workers': scenario.cryptoWorkers,
-  });
+  const settings = sequencerSettings({ writer: { preset: scenario.preset } });
   try {
     for (let n = 0; n < scenario.nodes; n++) {
       const storage = await openStorage(db.config);
@@ -193,12 +188,10 @@ const scenarios: Scenario[] = [];
 for (const load of ['light', 'saturated'] as const) {
   for (const preset of ['low-latency', 'high-throughput'] as const) {
     if (PRESET !== undefined && PRESET !== preset) continue;
-    for (const cryptoWorkers of CRYPTO_WORKERS) {
-      if (ONLY !== 'postgres') scenarios.push({ backend: 'sqlite', nodes: 1, preset, load, cryptoWorkers });
-      if (ONLY !== 'sqlite') {
-        scenarios.push({ backend: 'postgres', nodes: 1, preset, load, cryptoWorkers });
-        scenarios.push({ backend: 'postgres', nodes: 2, preset, load, cryptoWorkers });
-      }
+    if (ONLY !== 'postgres') scenarios.push({ backend: 'sqlite', nodes: 1, preset, load });
+    if (ONLY !== 'sqlite') {
+      scenarios.push({ backend: 'postgres', nodes: 1, preset, load });
+      scenarios.push({ backend: 'postgres', nodes: 2, preset, load });
     }
   }
 }
@@ -229,10 +222,10 @@ try {
 console.log(
   `\nsequencer send→deliver, ${MEMBERS} members, ${PAYLOAD} B, window ${WINDOW}/member, ${SECONDS} s, median of ${RUNS}`,
 );
-console.log('| load | backend | nodes | preset | crypto workers | msgs/s | p50 ms | p99 ms | RSS MiB |');
-console.log('|---|---|---:|---|---:|---:|---:|---:|---:|');
+console.log('| load | backend | nodes | preset | msgs/s | p50 ms | p99 ms | RSS MiB |');
+console.log('|---|---|---:|---|---:|---:|---:|---:|');
 for (const m of rows) {
   console.log(
-    `| ${m.load} | ${m.backend} | ${m.nodes} | ${m.preset} | ${m.cryptoWorkers} | ${m.perSec} | ${m.p50Ms} | ${m.p99Ms} | ${m.rssMiB} |`,
+    `| ${m.load} | ${m.backend} | ${m.nodes} | ${m.preset} | ${m.perSec} | ${m.p50Ms} | ${m.p99Ms} | ${m.rssMiB} |`,
   );
 }

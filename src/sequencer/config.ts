@@ -60,11 +60,6 @@ export const sequencerSectionSchema = object({
     object({ 'token-ttl-ms': ms(1000, 3_600_000), 'nonce-ttl-ms': ms(100, 60_000) }),
     {},
   ),
-  /**
-   * Worker threads verifying submission signatures off the event loop (0: on it). Pays only with a core to spare
-   * beside the node's event loop: see docs/performance.md, "Signature verification off the event loop".
-   */
-  'crypto-workers': withDefault(integer({ min: 0, max: 64 }), 0),
   /** Serve the public API without TLS on a non-loopback address (behind a TLS-terminating proxy). */
   insecure: withDefault(boolean(), false),
 });

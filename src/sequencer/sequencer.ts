@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { RandomSource, SigningPrivateKey } from '../crypto/index.js';
-import { SignatureVerifierPool } from '../crypto/worker-pool.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
 import {
   Acknowledgement,
@@ -19,7 +18,7 @@ import type { SequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
 import { DeliveryHead } from './head.js';
 import { EventReader } from './reader.js';
-import { SignaturePurpose, signContent, verifyContent, verifyContentIn } from './signing.js';
+import { SignaturePurpose, signContent, verifyContent } from './signing.js';
 import { BROADCAST_RECIPIENT, isDead, type MemberRow, SequencerStore } from './store.js';
 import type { SequencerTopology } from './topology.js';
 import { SequencerWriter, type WriteOutcome, type WriteRequest } from './writer.js';
@@ -94,8 +93,6 @@ export class Sequencer {
   readonly #head: DeliveryHead;
   readonly #writer: SequencerWriter;
   readonly #reader: EventReader;
-  /** Verifies submission signatures (the hot path); acknowledgements and authentication verify inline. */
-  readonly #verifier: SignatureVerifierPool;
   readonly #metrics: Metrics | undefined;
   readonly #members = new Map<string, MemberRow>();
   readonly #stopping = new AbortController();
@@ -134,7 +131,6 @@ export class Sequencer {
       synchronizerId: o.synchronizerId,
       sign: (event) => signContent(o.signingKey, SignaturePurpose.event, event),
     });
-    this.#verifier = new SignatureVerifierPool(o.settings.cryptoWorkers, o.logger);
     this.auth = new MemberAuthenticator(
       o.topology,
       o.synchronizerId,
@@ -147,21 +143,15 @@ export class Sequencer {
   /** Migrates the tables, joins the writers, registers the members the topology knows, and starts reading. */
   static async start(options: SequencerOptions): Promise<Sequencer> {
     const s = new Sequencer(options);
-    let last: bigint | undefined;
+    await s.#store.migrate();
+    const last = await options.topology.lastProcessed();
+    await s.#registerKnownMembers(last ?? 0n);
+    await s.#register(options.sequencerId, 0n);
+    await s.#writer.start();
     try {
-      await s.#store.migrate();
-      last = await options.topology.lastProcessed();
-      await s.#registerKnownMembers(last ?? 0n);
-      await s.#register(options.sequencerId, 0n);
-      await s.#writer.start();
-      try {
-        await s.#head.start();
-      } catch (e) {
-        await s.#writer.stop(true);
-        throw e;
-      }
+      await s.#head.start();
     } catch (e) {
-      await s.#verifier.close();
+      await s.#writer.stop(true);
       throw e;
     }
     s.#topologyFeed = s.#followTopology(last ?? -1n);
@@ -189,7 +179,6 @@ export class Sequencer {
     await this.#writer.stop(graceful);
     await this.#head.stop();
     await this.#topologyFeed;
-    await this.#verifier.close();
   }
 
   // ---- sending ---------------------------------------------------------------------------------------------
@@ -234,8 +223,7 @@ export class Sequencer {
       throw invalid(`message id must have 1 to ${MAX_MESSAGE_ID_LENGTH} characters`);
     }
     const sender = await this.#activeMember(member);
-    await verifyContentIn(
-      this.#verifier,
+    verifyContent(
       signed,
       SignaturePurpose.submission,
       await this.#o.topology.signingKeys(member, now),

@@ -6,7 +6,6 @@ import {
   type SigningPrivateKey,
   type SigningPublicKey,
 } from '../crypto/index.js';
-import type { SignatureVerifierPool } from '../crypto/worker-pool.js';
 import { WeftError } from '../errors/index.js';
 import type { SignedContent } from '../generated/weft/sequencer/v1/sequencing.js';
 
@@ -40,30 +39,6 @@ export function verifyContent(
   keys: readonly SigningPublicKey[],
   what: string,
 ): void {
-  signerOf(signed, keys, what).verifyOrThrow(
-    Hash.digest(purpose, signed.content).toMultihash(),
-    signed.signature,
-    what,
-  );
-}
-
-/** {@link verifyContent} with the signature check done by `verifier` (a worker thread when it has any). */
-export async function verifyContentIn(
-  verifier: SignatureVerifierPool,
-  signed: SignedContent,
-  purpose: HashPurpose,
-  keys: readonly SigningPublicKey[],
-  what: string,
-): Promise<void> {
-  const key = signerOf(signed, keys, what);
-  const message = Hash.digest(purpose, signed.content).toMultihash();
-  const ok = await verifier.verify({ publicKey: key.bytes, message, signature: signed.signature });
-  // Rejected: verifying again inline raises the precise error (wrong length or no match); only invalid
-  // submissions pay for it.
-  if (!ok) key.verifyOrThrow(message, signed.signature, what);
-}
-
-function signerOf(signed: SignedContent, keys: readonly SigningPublicKey[], what: string): SigningPublicKey {
   const key = keys.find((k) => k.fingerprint.value === signed.signedBy);
   if (!key) {
     throw new WeftError(
@@ -73,7 +48,7 @@ function signerOf(signed: SignedContent, keys: readonly SigningPublicKey[], what
       })`,
     );
   }
-  return key;
+  key.verifyOrThrow(Hash.digest(purpose, signed.content).toMultihash(), signed.signature, what);
 }
 
 /** What a member signs to authenticate: the challenge nonce bound to the synchronizer and the member. */
