@@ -351,6 +351,8 @@ export class ParticipantNode {
       }
     }
     const cursor = await this.store.cursor(key);
+    // Events replayed during the subscription may need to send (responses) before `connect` returns the client.
+    const connected = deferred<SequencerClient>();
     const processor = new ProtocolProcessor(
       {
         participantId: this.id,
@@ -362,7 +364,7 @@ export class ParticipantNode {
         encryptionKey: this.identity.encryptionKey.privateKey,
         acs: this.acs,
         journal: this.journal,
-        send: async (request) => this.#connection(key).client.send(request),
+        send: async (request) => (await connected.promise).send(request),
         packageKnown: (pkg) => this.registry.lookupPackage(pkg) !== undefined,
         packageUsable: (pkg, snapshot, ledgerTime) =>
           this.registry.lookupPackage(pkg) !== undefined &&
@@ -406,6 +408,7 @@ export class ParticipantNode {
       random: this.random,
       logger: this.logger,
     });
+    connected.resolve(client);
     const connection: Connection = { synchronizerId, topology, processor, client };
     this.#connections.set(key, connection);
     this.logger.info({ synchronizer: key, resumeAfter: cursor }, 'connected to the synchronizer');
@@ -788,6 +791,7 @@ export class ParticipantNode {
    * party is hosted here with submission permission.
    */
   #submissionCandidates(actAs: readonly string[], now: bigint, synchronizerId: string | undefined) {
+    if (this.#failure) throw this.#failure;
     const named = synchronizerId === undefined ? undefined : this.#connection(synchronizerId);
     if (this.#connections.size === 0) this.#connection();
     const connections = named ? [named] : this.synchronizerIds.map((id) => this.#connections.get(id)!);
