@@ -180,6 +180,12 @@ export class AdminClient {
     });
   }
 
+  /** On a participant node: disconnects the synchronizer connected under `alias`; resolves with its id. */
+  async disconnectSynchronizer(alias: string): Promise<string> {
+    const call = this.#participant.disconnectSynchronizer.bind(this.#participant);
+    return (await this.#unary(call, { alias })).synchronizerId;
+  }
+
   async connectedSynchronizers(): Promise<ConnectedSynchronizer[]> {
     const call = this.#participant.listConnectedSynchronizers.bind(this.#participant);
     return (await this.#unary(call, {})).synchronizers;

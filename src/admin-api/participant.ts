@@ -38,6 +38,8 @@ export interface ParticipantHost {
   readonly participant: ParticipantNode;
   /** Connects (onboarding on the first connection) and remembers the connection; resolves with the synchronizer id. */
   connect(config: SynchronizerConnectionConfig): Promise<string>;
+  /** Disconnects the synchronizer connected under `alias` and forgets the connection; resolves with its id. */
+  disconnect(alias: string): Promise<string>;
   connections(): readonly ConnectedSynchronizerInfo[];
 }
 
@@ -91,6 +93,10 @@ export class ConnectionStore {
        ON CONFLICT (alias) DO UPDATE SET synchronizer_id = $2, config = $3`,
       [config.alias, synchronizerId, JSON.stringify(config)],
     );
+  }
+
+  async remove(alias: string): Promise<void> {
+    await this.storage.execute('DELETE FROM admin_synchronizer_connections WHERE alias = $1', [alias]);
   }
 }
 
@@ -201,6 +207,10 @@ export function participantAdminService(node: AdminNode, logging: CallLogging): 
         ...(c.customTrustCertificates ? { customTrustCertificates: c.customTrustCertificates } : {}),
       });
       return { synchronizerId, participantId: String(participant().id) };
+    }),
+    disconnectSynchronizer: auditedUnary(logging, 'DisconnectSynchronizer', async (call) => {
+      if (!call.request.alias) throw invalid('DisconnectSynchronizer needs an alias');
+      return { synchronizerId: await host().disconnect(call.request.alias) };
     }),
     listConnectedSynchronizers: auditedUnary(logging, 'ListConnectedSynchronizers', async () => ({
       synchronizers: host()

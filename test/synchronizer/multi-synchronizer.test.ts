@@ -45,7 +45,7 @@ const sequencerConfig = (name: string, port: number) =>
 const ok = weftOk;
 
 describe('a participant daemon on two synchronizers', () => {
-  it('connects to both, hosts parties per synchronizer, pings, and reconnects to both after a kill', async () => {
+  it('connects to both, hosts parties per synchronizer, pings, reconnects to both after a kill, disconnects from one', async () => {
     const [portA, portB] = [await freePort(), await freePort()];
     const p1Config = participantConfig(dir, 'participant1');
     const [seqA, seqB, medA, medB, p2] = (await Promise.all([
@@ -174,6 +174,24 @@ describe('a participant daemon on two synchronizers', () => {
       async () => (await connected(p1)).filter((l) => l.includes('  connected  ')).length === 2,
       20_000,
     );
+    expect(await ok(['admin', '-e', p1.adminUrl, 'ping', id2])).toMatch(
+      /^ping PAR::participant2::\S+: [\d.]+ ms$/,
+    );
+
+    // Disconnected from B: it keeps working on A, and stays away from B after a restart.
+    expect(await ok(['admin', '-e', p1.adminUrl, 'participant', 'disconnect', '--alias', 'b'])).toBe(
+      `disconnected from ${syncB} (b)`,
+    );
+    expect(await connected(p1)).toEqual([`a  ${syncA}  connected  ${seqA.publicUrl}`]);
+    const unknown = await weft(['admin', '-e', p1.adminUrl, 'participant', 'disconnect', '--alias', 'b']);
+    expect(unknown.stderr).toMatch(/NOT_FOUND\(\d+\): .* has no synchronizer connection under alias b/);
+    expect(await p1.stop()).toBe(0);
+    p1 = await startDaemon(p1Config, join(dir, 'p1.ports'));
+    await eventually(
+      'participant1 to reconnect to A',
+      async () => (await connected(p1))[0]?.includes('  connected  ') ?? false,
+    );
+    expect(await connected(p1)).toEqual([`a  ${syncA}  connected  ${seqA.publicUrl}`]);
     expect(await ok(['admin', '-e', p1.adminUrl, 'ping', id2])).toMatch(
       /^ping PAR::participant2::\S+: [\d.]+ ms$/,
     );

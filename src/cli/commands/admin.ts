@@ -581,6 +581,20 @@ export function registerAdminCommands(program: Command): void {
       }),
     );
   participant
+    .command('disconnect')
+    .description(
+      'disconnect the participant from the synchronizer connected under an alias and forget the connection (its data stays)',
+    )
+    .requiredOption('--alias <alias>', 'the connection to close')
+    .action(
+      action('participant disconnect', async (client, o) => {
+        const { alias } = o as ConnectionOptions & { alias: string };
+        const synchronizerId = await client.disconnectSynchronizer(alias);
+        if (o.json) printJson({ synchronizerId });
+        else print([`disconnected from ${synchronizerId} (${alias})`]);
+      }),
+    );
+  participant
     .command('list-connected')
     .description('the synchronizers the participant is connected to')
     .action(

@@ -629,6 +629,8 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
   #admin: AdminApiServer | undefined;
   /** By alias. */
   readonly #connections = new Map<string, { config: SynchronizerConnectionConfig; synchronizerId: string }>();
+  /** Remembered connections not re-established yet after a restart: alias → synchronizer id. */
+  readonly #reconnecting = new Map<string, string>();
   /** Connections are serialised: an operator's connect and the reconnection after a restart may race. */
   #connecting: Promise<unknown> = Promise.resolve();
   readonly #stopping = new AbortController();
@@ -677,7 +679,10 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
       daemon.#stopping.abort();
       await daemon.#connecting.catch(() => {});
     });
-    for (const remembered of await daemon.connectionStore.load()) daemon.#reconnect(remembered.config);
+    for (const { synchronizerId, config } of await daemon.connectionStore.load()) {
+      daemon.#reconnecting.set(config.alias, synchronizerId);
+      daemon.#reconnect(config);
+    }
     daemon.#admin = await startAdminApi(daemon, adminApi, runtime.logger);
     runtime.onStop(() => daemon.#admin!.close());
     return daemon;
@@ -731,7 +736,13 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
    * synchronizer, and a synchronizer has one alias.
    */
   connect(config: SynchronizerConnectionConfig): Promise<string> {
+    return this.#connect(config, () => true);
+  }
+
+  /** Connects unless `wanted` says otherwise once it is this call's turn (a disconnect may come first). */
+  #connect(config: SynchronizerConnectionConfig, wanted: () => boolean): Promise<string> {
     const run = this.#connecting.then(async () => {
+      if (!wanted()) return '';
       const transport = transportOf(config);
       const synchronizerId = await synchronizerIdAt(endpointsOf(config), transport);
       const byAlias = this.#connections.get(config.alias);
@@ -764,14 +775,45 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
     return run;
   }
 
+  disconnect(alias: string): Promise<string> {
+    const run = this.#connecting.then(async () => {
+      const connection = this.#connections.get(alias);
+      const pending = this.#reconnecting.get(alias);
+      if (!connection && pending !== undefined) {
+        // Still reconnecting after a restart: stop trying.
+        this.#reconnecting.delete(alias);
+        await this.connectionStore.remove(alias);
+        return pending;
+      }
+      if (!connection) {
+        throw new WeftError(
+          CommonErrors.NOT_FOUND,
+          `participant ${this.participant.id} has no synchronizer connection under alias ${alias}`,
+          { alias },
+        );
+      }
+      await this.participant.disconnect(connection.synchronizerId);
+      await this.connectionStore.remove(alias);
+      this.#connections.delete(alias);
+      this.runtime.logger.info(
+        { synchronizerId: connection.synchronizerId, alias },
+        `participant ${this.participant.id} disconnected from ${connection.synchronizerId} (${alias})`,
+      );
+      return connection.synchronizerId;
+    });
+    this.#connecting = run.catch(() => {});
+    return run;
+  }
+
   /** After a restart: connects to the remembered synchronizer, retrying while its sequencer is unreachable. */
   #reconnect(config: SynchronizerConnectionConfig): void {
     const signal = this.#stopping.signal;
     const attempt = async (): Promise<void> => {
       let reported: string | undefined;
-      while (!signal.aborted && !this.#connections.has(config.alias)) {
+      while (!signal.aborted && this.#reconnecting.has(config.alias)) {
         try {
-          await this.connect(config);
+          await this.#connect(config, () => this.#reconnecting.has(config.alias));
+          this.#reconnecting.delete(config.alias);
           return;
         } catch (e) {
           const message = oneLine(e);

@@ -24,6 +24,8 @@ import type { EnablePartyResponse } from "./participant_admin_service.js";
 import type { EnablePartyRequest } from "./participant_admin_service.js";
 import type { ListConnectedSynchronizersResponse } from "./participant_admin_service.js";
 import type { ListConnectedSynchronizersRequest } from "./participant_admin_service.js";
+import type { DisconnectSynchronizerResponse } from "./participant_admin_service.js";
+import type { DisconnectSynchronizerRequest } from "./participant_admin_service.js";
 import type { ConnectSynchronizerResponse } from "./participant_admin_service.js";
 import type { ConnectSynchronizerRequest } from "./participant_admin_service.js";
 import * as grpc from "@grpc/grpc-js";
@@ -47,6 +49,16 @@ export interface IParticipantAdminServiceClient {
     connectSynchronizer(input: ConnectSynchronizerRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: ConnectSynchronizerResponse) => void): grpc.ClientUnaryCall;
     connectSynchronizer(input: ConnectSynchronizerRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ConnectSynchronizerResponse) => void): grpc.ClientUnaryCall;
     connectSynchronizer(input: ConnectSynchronizerRequest, callback: (err: grpc.ServiceError | null, value?: ConnectSynchronizerResponse) => void): grpc.ClientUnaryCall;
+    /**
+     * Disconnects from the synchronizer connected under an alias, after the validations in flight, and forgets the
+     * connection (no reconnection after a restart); its contracts, updates and topology stay in the node's store.
+     *
+     * @generated from protobuf rpc: DisconnectSynchronizer
+     */
+    disconnectSynchronizer(input: DisconnectSynchronizerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: DisconnectSynchronizerResponse) => void): grpc.ClientUnaryCall;
+    disconnectSynchronizer(input: DisconnectSynchronizerRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: DisconnectSynchronizerResponse) => void): grpc.ClientUnaryCall;
+    disconnectSynchronizer(input: DisconnectSynchronizerRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: DisconnectSynchronizerResponse) => void): grpc.ClientUnaryCall;
+    disconnectSynchronizer(input: DisconnectSynchronizerRequest, callback: (err: grpc.ServiceError | null, value?: DisconnectSynchronizerResponse) => void): grpc.ClientUnaryCall;
     /**
      * @generated from protobuf rpc: ListConnectedSynchronizers
      */
@@ -150,10 +162,20 @@ export class ParticipantAdminServiceClient extends grpc.Client implements IParti
         return this.makeUnaryRequest<ConnectSynchronizerRequest, ConnectSynchronizerResponse>(`/${ParticipantAdminService.typeName}/${method.name}`, (value: ConnectSynchronizerRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): ConnectSynchronizerResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Disconnects from the synchronizer connected under an alias, after the validations in flight, and forgets the
+     * connection (no reconnection after a restart); its contracts, updates and topology stay in the node's store.
+     *
+     * @generated from protobuf rpc: DisconnectSynchronizer
+     */
+    disconnectSynchronizer(input: DisconnectSynchronizerRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: DisconnectSynchronizerResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: DisconnectSynchronizerResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: DisconnectSynchronizerResponse) => void)): grpc.ClientUnaryCall {
+        const method = ParticipantAdminService.methods[1];
+        return this.makeUnaryRequest<DisconnectSynchronizerRequest, DisconnectSynchronizerResponse>(`/${ParticipantAdminService.typeName}/${method.name}`, (value: DisconnectSynchronizerRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): DisconnectSynchronizerResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
+    }
+    /**
      * @generated from protobuf rpc: ListConnectedSynchronizers
      */
     listConnectedSynchronizers(input: ListConnectedSynchronizersRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListConnectedSynchronizersResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListConnectedSynchronizersResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: ListConnectedSynchronizersResponse) => void)): grpc.ClientUnaryCall {
-        const method = ParticipantAdminService.methods[1];
+        const method = ParticipantAdminService.methods[2];
         return this.makeUnaryRequest<ListConnectedSynchronizersRequest, ListConnectedSynchronizersResponse>(`/${ParticipantAdminService.typeName}/${method.name}`, (value: ListConnectedSynchronizersRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): ListConnectedSynchronizersResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
@@ -162,14 +184,14 @@ export class ParticipantAdminServiceClient extends grpc.Client implements IParti
      * @generated from protobuf rpc: EnableParty
      */
     enableParty(input: EnablePartyRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: EnablePartyResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: EnablePartyResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: EnablePartyResponse) => void)): grpc.ClientUnaryCall {
-        const method = ParticipantAdminService.methods[2];
+        const method = ParticipantAdminService.methods[3];
         return this.makeUnaryRequest<EnablePartyRequest, EnablePartyResponse>(`/${ParticipantAdminService.typeName}/${method.name}`, (value: EnablePartyRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): EnablePartyResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
      * @generated from protobuf rpc: ListParties
      */
     listParties(input: ListPartiesRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListPartiesResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListPartiesResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: ListPartiesResponse) => void)): grpc.ClientUnaryCall {
-        const method = ParticipantAdminService.methods[3];
+        const method = ParticipantAdminService.methods[4];
         return this.makeUnaryRequest<ListPartiesRequest, ListPartiesResponse>(`/${ParticipantAdminService.typeName}/${method.name}`, (value: ListPartiesRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): ListPartiesResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
@@ -178,14 +200,14 @@ export class ParticipantAdminServiceClient extends grpc.Client implements IParti
      * @generated from protobuf rpc: UploadDar
      */
     uploadDar(input: UploadDarRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UploadDarResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UploadDarResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: UploadDarResponse) => void)): grpc.ClientUnaryCall {
-        const method = ParticipantAdminService.methods[4];
+        const method = ParticipantAdminService.methods[5];
         return this.makeUnaryRequest<UploadDarRequest, UploadDarResponse>(`/${ParticipantAdminService.typeName}/${method.name}`, (value: UploadDarRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): UploadDarResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
      * @generated from protobuf rpc: ListDars
      */
     listDars(input: ListDarsRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListDarsResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListDarsResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: ListDarsResponse) => void)): grpc.ClientUnaryCall {
-        const method = ParticipantAdminService.methods[5];
+        const method = ParticipantAdminService.methods[6];
         return this.makeUnaryRequest<ListDarsRequest, ListDarsResponse>(`/${ParticipantAdminService.typeName}/${method.name}`, (value: ListDarsRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): ListDarsResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
@@ -194,7 +216,7 @@ export class ParticipantAdminServiceClient extends grpc.Client implements IParti
      * @generated from protobuf rpc: Ping
      */
     ping(input: PingRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: PingResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: PingResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: PingResponse) => void)): grpc.ClientUnaryCall {
-        const method = ParticipantAdminService.methods[6];
+        const method = ParticipantAdminService.methods[7];
         return this.makeUnaryRequest<PingRequest, PingResponse>(`/${ParticipantAdminService.typeName}/${method.name}`, (value: PingRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): PingResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
@@ -203,7 +225,7 @@ export class ParticipantAdminServiceClient extends grpc.Client implements IParti
      * @generated from protobuf rpc: Submit
      */
     submit(input: SubmitRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SubmitResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SubmitResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: SubmitResponse) => void)): grpc.ClientUnaryCall {
-        const method = ParticipantAdminService.methods[7];
+        const method = ParticipantAdminService.methods[8];
         return this.makeUnaryRequest<SubmitRequest, SubmitResponse>(`/${ParticipantAdminService.typeName}/${method.name}`, (value: SubmitRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): SubmitResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
@@ -212,7 +234,7 @@ export class ParticipantAdminServiceClient extends grpc.Client implements IParti
      * @generated from protobuf rpc: ActiveContracts
      */
     activeContracts(input: ActiveContractsRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ActiveContractsResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ActiveContractsResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: ActiveContractsResponse) => void)): grpc.ClientUnaryCall {
-        const method = ParticipantAdminService.methods[8];
+        const method = ParticipantAdminService.methods[9];
         return this.makeUnaryRequest<ActiveContractsRequest, ActiveContractsResponse>(`/${ParticipantAdminService.typeName}/${method.name}`, (value: ActiveContractsRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): ActiveContractsResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
@@ -222,7 +244,7 @@ export class ParticipantAdminServiceClient extends grpc.Client implements IParti
      * @generated from protobuf rpc: Updates
      */
     updates(input: UpdatesRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UpdatesResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UpdatesResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: UpdatesResponse) => void)): grpc.ClientUnaryCall {
-        const method = ParticipantAdminService.methods[9];
+        const method = ParticipantAdminService.methods[10];
         return this.makeUnaryRequest<UpdatesRequest, UpdatesResponse>(`/${ParticipantAdminService.typeName}/${method.name}`, (value: UpdatesRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): UpdatesResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
 }

@@ -21,6 +21,8 @@ import { EnablePartyResponse } from "./participant_admin_service.js";
 import { EnablePartyRequest } from "./participant_admin_service.js";
 import { ListConnectedSynchronizersResponse } from "./participant_admin_service.js";
 import { ListConnectedSynchronizersRequest } from "./participant_admin_service.js";
+import { DisconnectSynchronizerResponse } from "./participant_admin_service.js";
+import { DisconnectSynchronizerRequest } from "./participant_admin_service.js";
 import { ConnectSynchronizerResponse } from "./participant_admin_service.js";
 import { ConnectSynchronizerRequest } from "./participant_admin_service.js";
 import type * as grpc from "@grpc/grpc-js";
@@ -41,6 +43,13 @@ export interface IParticipantAdminService extends grpc.UntypedServiceImplementat
      * @generated from protobuf rpc: ConnectSynchronizer
      */
     connectSynchronizer: grpc.handleUnaryCall<ConnectSynchronizerRequest, ConnectSynchronizerResponse>;
+    /**
+     * Disconnects from the synchronizer connected under an alias, after the validations in flight, and forgets the
+     * connection (no reconnection after a restart); its contracts, updates and topology stay in the node's store.
+     *
+     * @generated from protobuf rpc: DisconnectSynchronizer
+     */
+    disconnectSynchronizer: grpc.handleUnaryCall<DisconnectSynchronizerRequest, DisconnectSynchronizerResponse>;
     /**
      * @generated from protobuf rpc: ListConnectedSynchronizers
      */
@@ -112,6 +121,16 @@ export const participantAdminServiceDefinition: grpc.ServiceDefinition<IParticip
         requestDeserialize: bytes => ConnectSynchronizerRequest.fromBinary(bytes),
         responseSerialize: value => Buffer.from(ConnectSynchronizerResponse.toBinary(value)),
         requestSerialize: value => Buffer.from(ConnectSynchronizerRequest.toBinary(value))
+    },
+    disconnectSynchronizer: {
+        path: "/weft.admin.v1.ParticipantAdminService/DisconnectSynchronizer",
+        originalName: "DisconnectSynchronizer",
+        requestStream: false,
+        responseStream: false,
+        responseDeserialize: bytes => DisconnectSynchronizerResponse.fromBinary(bytes),
+        requestDeserialize: bytes => DisconnectSynchronizerRequest.fromBinary(bytes),
+        responseSerialize: value => Buffer.from(DisconnectSynchronizerResponse.toBinary(value)),
+        requestSerialize: value => Buffer.from(DisconnectSynchronizerRequest.toBinary(value))
     },
     listConnectedSynchronizers: {
         path: "/weft.admin.v1.ParticipantAdminService/ListConnectedSynchronizers",

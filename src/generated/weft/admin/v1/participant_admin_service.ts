@@ -88,6 +88,24 @@ export interface ConnectSynchronizerResponse {
     participantId: string;
 }
 /**
+ * @generated from protobuf message weft.admin.v1.DisconnectSynchronizerRequest
+ */
+export interface DisconnectSynchronizerRequest {
+    /**
+     * @generated from protobuf field: string alias = 1
+     */
+    alias: string;
+}
+/**
+ * @generated from protobuf message weft.admin.v1.DisconnectSynchronizerResponse
+ */
+export interface DisconnectSynchronizerResponse {
+    /**
+     * @generated from protobuf field: string synchronizer_id = 1
+     */
+    synchronizerId: string;
+}
+/**
  * @generated from protobuf message weft.admin.v1.ListConnectedSynchronizersRequest
  */
 export interface ListConnectedSynchronizersRequest {
@@ -867,6 +885,100 @@ class ConnectSynchronizerResponse$Type extends MessageType<ConnectSynchronizerRe
  * @generated MessageType for protobuf message weft.admin.v1.ConnectSynchronizerResponse
  */
 export const ConnectSynchronizerResponse = new ConnectSynchronizerResponse$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class DisconnectSynchronizerRequest$Type extends MessageType<DisconnectSynchronizerRequest> {
+    constructor() {
+        super("weft.admin.v1.DisconnectSynchronizerRequest", [
+            { no: 1, name: "alias", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
+        ]);
+    }
+    create(value?: PartialMessage<DisconnectSynchronizerRequest>): DisconnectSynchronizerRequest {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.alias = "";
+        if (value !== undefined)
+            reflectionMergePartial<DisconnectSynchronizerRequest>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: DisconnectSynchronizerRequest): DisconnectSynchronizerRequest {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* string alias */ 1:
+                    message.alias = reader.string();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: DisconnectSynchronizerRequest, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* string alias = 1; */
+        if (message.alias !== "")
+            writer.tag(1, WireType.LengthDelimited).string(message.alias);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.DisconnectSynchronizerRequest
+ */
+export const DisconnectSynchronizerRequest = new DisconnectSynchronizerRequest$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class DisconnectSynchronizerResponse$Type extends MessageType<DisconnectSynchronizerResponse> {
+    constructor() {
+        super("weft.admin.v1.DisconnectSynchronizerResponse", [
+            { no: 1, name: "synchronizer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
+        ]);
+    }
+    create(value?: PartialMessage<DisconnectSynchronizerResponse>): DisconnectSynchronizerResponse {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.synchronizerId = "";
+        if (value !== undefined)
+            reflectionMergePartial<DisconnectSynchronizerResponse>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: DisconnectSynchronizerResponse): DisconnectSynchronizerResponse {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* string synchronizer_id */ 1:
+                    message.synchronizerId = reader.string();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: DisconnectSynchronizerResponse, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* string synchronizer_id = 1; */
+        if (message.synchronizerId !== "")
+            writer.tag(1, WireType.LengthDelimited).string(message.synchronizerId);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.DisconnectSynchronizerResponse
+ */
+export const DisconnectSynchronizerResponse = new DisconnectSynchronizerResponse$Type();
 // @generated message type with reflection information, may provide speed optimized methods
 class ListConnectedSynchronizersRequest$Type extends MessageType<ListConnectedSynchronizersRequest> {
     constructor() {
@@ -2590,6 +2702,7 @@ export const UpdatesResponse = new UpdatesResponse$Type();
  */
 export const ParticipantAdminService = new ServiceType("weft.admin.v1.ParticipantAdminService", [
     { name: "ConnectSynchronizer", options: {}, I: ConnectSynchronizerRequest, O: ConnectSynchronizerResponse },
+    { name: "DisconnectSynchronizer", options: {}, I: DisconnectSynchronizerRequest, O: DisconnectSynchronizerResponse },
     { name: "ListConnectedSynchronizers", options: {}, I: ListConnectedSynchronizersRequest, O: ListConnectedSynchronizersResponse },
     { name: "EnableParty", options: {}, I: EnablePartyRequest, O: EnablePartyResponse },
     { name: "ListParties", options: {}, I: ListPartiesRequest, O: ListPartiesResponse },
