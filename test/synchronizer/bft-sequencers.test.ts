@@ -321,7 +321,9 @@ weft.node {
     const expectRefusing = async (d: Daemon) => {
       await eventually('sequencer C to refuse', () => d.output().includes('the sequencer does not serve'));
       const status = await weft(['admin', '-e', d.adminUrl, 'status']);
-      expect(status.stdout).toContain('synchronizer  none yet\n');
+      expect(status.stdout, `${status.stderr}\n${d.output().slice(-3000)}`).toContain(
+        'synchronizer  none yet\n',
+      );
       expect(status.stdout).toContain('ready         no\n');
       expect(status.stdout).toMatch(
         new RegExp(
@@ -336,9 +338,9 @@ weft.node {
     // C was running when A was bootstrapped: it found the genesis while waiting.
     await expectRefusing(c);
     const boot = await weft(['admin', '-e', c.adminUrl, 'bootstrap', '--name', 'bft']);
-    expect(boot.code).toBe(1);
+    expect(boot.code, `${boot.stdout}${boot.stderr}`).toBe(1);
     expect(boot.stderr).toMatch(/^weft admin bootstrap: SEQUENCER_NOT_IN_SYNCHRONIZER\(9\): /);
-    expect(await c.stop()).toBe(0);
+    expect(await c.stop(), c.output().slice(-3000)).toBe(0);
     // Restarted, it finds the genesis at once.
     c = await startDaemon(cConfig, join(dir, 'c2.ports'), { env: node('c') });
     await expectRefusing(c);
