@@ -27,7 +27,7 @@ import {
   type TransportOptions,
 } from '../sequencer/index.js';
 import type { Storage } from '../storage/index.js';
-import { type Clock, sleep, systemClock } from '../time/index.js';
+import { type Clock, deferred, sleep, systemClock } from '../time/index.js';
 import {
   SignedTopologyTransaction,
   TopologyManager,
@@ -147,16 +147,6 @@ interface Connection {
   readonly client: SequencerClient;
 }
 
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 const PAGE = 200;
 
 /** Why a synchronizer cannot take a transaction, so that routing tries the next one. */
@@ -264,12 +254,6 @@ export class ParticipantNode {
       'participant node started',
     );
     return node;
-  }
-
-  /** Whether the participant has a live subscription on every synchronizer it is connected to (and at least one). */
-  get connected(): boolean {
-    const all = [...this.#connections.values()];
-    return all.length > 0 && all.every((c) => c.client.state === 'connected');
   }
 
   /** The synchronizers the participant is connected to, by id. */
@@ -469,26 +453,34 @@ export class ParticipantNode {
     await Promise.all([...this.#connections.values()].map((c) => c.processor.settle()));
   }
 
+  /** Every connection, by synchronizer id; NOT_CONNECTED_TO_SYNCHRONIZER when there is none. */
+  #allConnections(): Connection[] {
+    if (this.#failure) throw this.#failure;
+    if (this.#connections.size === 0) {
+      throw new WeftError(
+        ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER,
+        `participant ${this.id} is not connected to a synchronizer; connect it first`,
+      );
+    }
+    return this.synchronizerIds.map((id) => this.#connections.get(id)!);
+  }
+
   /** The connection to `synchronizerId`, or the only one when none is named. */
   #connection(synchronizerId?: string): Connection {
-    if (this.#failure) throw this.#failure;
+    const all = this.#allConnections();
     if (synchronizerId === undefined) {
-      if (this.#connections.size === 1) return this.#connections.values().next().value!;
-      if (this.#connections.size > 1) {
-        throw new WeftError(
-          CommonErrors.INVALID_ARGUMENT,
-          `participant ${this.id} is connected to several synchronizers (${this.synchronizerIds.join(', ')}); name one`,
-        );
-      }
+      if (all.length === 1) return all[0]!;
+      throw new WeftError(
+        CommonErrors.INVALID_ARGUMENT,
+        `participant ${this.id} is connected to several synchronizers (${this.synchronizerIds.join(', ')}); name one`,
+      );
     }
-    const c = synchronizerId === undefined ? undefined : this.#connections.get(synchronizerId);
+    const c = this.#connections.get(synchronizerId);
     if (!c) {
       throw new WeftError(
         ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER,
-        synchronizerId === undefined
-          ? `participant ${this.id} is not connected to a synchronizer; connect it first`
-          : `participant ${this.id} is not connected to synchronizer ${synchronizerId}`,
-        synchronizerId === undefined ? {} : { synchronizerId },
+        `participant ${this.id} is not connected to synchronizer ${synchronizerId}`,
+        { synchronizerId },
       );
     }
     return c;
@@ -587,7 +579,7 @@ export class ParticipantNode {
 
   /** The parties this participant hosts on its synchronizers, its admin party first. */
   parties(): HostedParty[] {
-    if (this.#connections.size === 0) this.#connection();
+    const connections = this.#allConnections();
     const now = this.clock.now();
     const byParty = new Map<string, HostedParty & { synchronizerIds: string[] }>();
     const add = (party: string, permission: HostedParty['permission'], synchronizerId: string) => {
@@ -598,8 +590,9 @@ export class ParticipantNode {
         byParty.set(party, { party, permission, admin, synchronizerIds: [synchronizerId] });
       }
     };
-    for (const synchronizerId of this.synchronizerIds) {
-      const snapshot = this.#connections.get(synchronizerId)!.topology.snapshot(now);
+    for (const c of connections) {
+      const synchronizerId = String(c.synchronizerId);
+      const snapshot = c.topology.snapshot(now);
       add(String(this.adminParty), 'Submission', synchronizerId);
       for (const tx of snapshot.transactions('PartyToParticipant')) {
         const m = tx.mapping;
@@ -791,10 +784,8 @@ export class ParticipantNode {
    * party is hosted here with submission permission.
    */
   #submissionCandidates(actAs: readonly string[], now: bigint, synchronizerId: string | undefined) {
-    if (this.#failure) throw this.#failure;
-    const named = synchronizerId === undefined ? undefined : this.#connection(synchronizerId);
-    if (this.#connections.size === 0) this.#connection();
-    const connections = named ? [named] : this.synchronizerIds.map((id) => this.#connections.get(id)!);
+    const connections =
+      synchronizerId === undefined ? this.#allConnections() : [this.#connection(synchronizerId)];
     const candidates: { connection: Connection; snapshot: TopologySnapshot }[] = [];
     let notHosted: string | undefined;
     for (const connection of connections) {
@@ -849,16 +840,13 @@ export class ParticipantNode {
         { synchronizers: assigned[0]! },
       );
     }
-    if (eligible.length === 1) {
-      const { connection, snapshot } = eligible[0]!;
-      return { ...prepare(connection, snapshot), connection };
-    }
     const reasons: string[] = [];
     for (const { connection, snapshot } of eligible) {
       try {
         return { ...prepare(connection, snapshot), connection };
       } catch (e) {
-        if (!(e instanceof WeftError && ROUTING_REASONS.has(e.code))) throw e;
+        // With one synchronizer to choose from, its own reason is the answer.
+        if (eligible.length === 1 || !(e instanceof WeftError && ROUTING_REASONS.has(e.code))) throw e;
         reasons.push(`${connection.synchronizerId}: ${e.message}`);
       }
     }

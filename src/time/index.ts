@@ -1,2 +1,3 @@
 /** Time for protocol code: microseconds since the epoch as `bigint`, read only through an injected `Clock`. */
 export { type Clock, sleep, systemClock } from './clock.js';
+export { type Deferred, deferred } from './deferred.js';

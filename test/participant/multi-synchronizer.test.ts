@@ -76,7 +76,7 @@ afterAll(async () => {
 describe('a participant connected to two synchronizers', () => {
   it('is connected to both and hosts its parties where they were allocated', () => {
     expect(p1.node.synchronizerIds).toEqual([syncA, syncB]);
-    expect(p1.node.connected).toBe(true);
+    expect(p1.node.readiness()).toBeUndefined();
     const hosted = Object.fromEntries(p1.node.parties().map((p) => [p.party, p.synchronizerIds]));
     expect(hosted[alice]).toEqual([syncA, syncB]);
     expect(p2.parties().find((p) => p.party === carol)?.synchronizerIds).toEqual([syncB]);

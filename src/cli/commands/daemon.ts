@@ -736,47 +736,47 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
    * synchronizer, and a synchronizer has one alias.
    */
   connect(config: SynchronizerConnectionConfig): Promise<string> {
-    return this.#connect(config, () => true);
+    return this.#serialized(() => this.#connectNow(config));
   }
 
-  /** Connects unless `wanted` says otherwise once it is this call's turn (a disconnect may come first). */
-  #connect(config: SynchronizerConnectionConfig, wanted: () => boolean): Promise<string> {
-    const run = this.#connecting.then(async () => {
-      if (!wanted()) return '';
-      const transport = transportOf(config);
-      const synchronizerId = await synchronizerIdAt(endpointsOf(config), transport);
-      const byAlias = this.#connections.get(config.alias);
-      if (byAlias?.synchronizerId === synchronizerId) return synchronizerId;
-      const other =
-        byAlias ?? [...this.#connections.values()].find((c) => c.synchronizerId === synchronizerId);
-      if (other) {
-        throw new WeftError(
-          CommonErrors.FAILED_PRECONDITION,
-          `participant ${this.participant.id} is connected to ${other.synchronizerId} under alias ${other.config.alias} already`,
-        );
-      }
-      await this.participant.connect({
-        synchronizerId,
-        endpoints: config.endpoints,
-        ...(config.sequencers ? { sequencers: config.sequencers } : {}),
-        ...(config.trustThreshold ? { trustThreshold: config.trustThreshold } : {}),
-        transport,
-        maxBackoffMs: this.config.participant.maxBackoffMs,
-      });
-      await this.connectionStore.save(synchronizerId, config);
-      this.#connections.set(config.alias, { config, synchronizerId });
-      this.runtime.logger.info(
-        { synchronizerId, alias: config.alias, endpoints: endpointsOf(config) },
-        `participant ${this.participant.id} connected to ${synchronizerId} (${config.alias})`,
-      );
-      return synchronizerId;
-    });
+  /** Runs `fn` after the connects and disconnects before it (an operator's call and a reconnection may race). */
+  #serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#connecting.then(fn);
     this.#connecting = run.catch(() => {});
     return run;
   }
 
+  async #connectNow(config: SynchronizerConnectionConfig): Promise<string> {
+    const transport = transportOf(config);
+    const synchronizerId = await synchronizerIdAt(endpointsOf(config), transport);
+    const byAlias = this.#connections.get(config.alias);
+    if (byAlias?.synchronizerId === synchronizerId) return synchronizerId;
+    const other = byAlias ?? [...this.#connections.values()].find((c) => c.synchronizerId === synchronizerId);
+    if (other) {
+      throw new WeftError(
+        CommonErrors.FAILED_PRECONDITION,
+        `participant ${this.participant.id} is connected to ${other.synchronizerId} under alias ${other.config.alias} already`,
+      );
+    }
+    await this.participant.connect({
+      synchronizerId,
+      endpoints: config.endpoints,
+      ...(config.sequencers ? { sequencers: config.sequencers } : {}),
+      ...(config.trustThreshold ? { trustThreshold: config.trustThreshold } : {}),
+      transport,
+      maxBackoffMs: this.config.participant.maxBackoffMs,
+    });
+    await this.connectionStore.save(synchronizerId, config);
+    this.#connections.set(config.alias, { config, synchronizerId });
+    this.runtime.logger.info(
+      { synchronizerId, alias: config.alias, endpoints: endpointsOf(config) },
+      `participant ${this.participant.id} connected to ${synchronizerId} (${config.alias})`,
+    );
+    return synchronizerId;
+  }
+
   disconnect(alias: string): Promise<string> {
-    const run = this.#connecting.then(async () => {
+    return this.#serialized(async () => {
       const connection = this.#connections.get(alias);
       const pending = this.#reconnecting.get(alias);
       if (!connection && pending !== undefined) {
@@ -801,8 +801,6 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
       );
       return connection.synchronizerId;
     });
-    this.#connecting = run.catch(() => {});
-    return run;
   }
 
   /** After a restart: connects to the remembered synchronizer, retrying while its sequencer is unreachable. */
@@ -812,7 +810,10 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
       let reported: string | undefined;
       while (!signal.aborted && this.#reconnecting.has(config.alias)) {
         try {
-          await this.#connect(config, () => this.#reconnecting.has(config.alias));
+          // A disconnect queued before this attempt ends the reconnection.
+          await this.#serialized(async () => {
+            if (this.#reconnecting.has(config.alias)) await this.#connectNow(config);
+          });
           this.#reconnecting.delete(config.alias);
           return;
         } catch (e) {

@@ -17,7 +17,7 @@ import {
 import type { DynamicSynchronizerParameters } from '../../generated/weft/topology/v1/topology.js';
 import type { ParsedEndpoint } from '../../grpc/index.js';
 import { currentTraceparent } from '../../observability/index.js';
-import { type Clock, systemClock } from '../../time/index.js';
+import { type Clock, deferred, systemClock } from '../../time/index.js';
 import { SequencerErrors } from '../errors.js';
 import { SignaturePurpose, signContent, verifyContent } from '../signing.js';
 import { PROTOCOL_VERSION } from '../topology.js';
@@ -151,16 +151,6 @@ const RETRY_SEND = new Set<string>([
   // The node lost its writer slot (killed peer, takeover): another node of the sequencer takes the send.
   SequencerErrors.SEQUENCER_NODE_INDEX_LOST.code,
 ]);
-
-function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /**
  * A member's connection to a synchronizer's sequencers. With `endpoints`, one sequencer over several endpoints;

@@ -6,7 +6,7 @@ import type { HandshakeResponse } from '../../generated/weft/sequencer/v1/sequen
 import type { SubscribeResponse } from '../../generated/weft/sequencer/v1/sequencer_service.js';
 import { SequencedEvent, type SignedContent } from '../../generated/weft/sequencer/v1/sequencing.js';
 import type { ParsedEndpoint } from '../../grpc/index.js';
-import { type Clock, sleep } from '../../time/index.js';
+import { type Clock, type Deferred, sleep } from '../../time/index.js';
 import { SequencerErrors } from '../errors.js';
 import { EndpointConnection, type TransportOptions } from './endpoint.js';
 
@@ -61,10 +61,8 @@ const PERMANENT = new Set<string>([
   SequencerErrors.SEQUENCER_INSECURE_CONNECTION.code,
 ]);
 
-interface Deferred {
-  readonly resolve: () => void;
-  readonly reject: (e: WeftError) => void;
-}
+/** How the first connection attempt reports to `open`. */
+type Opened = Pick<Deferred<void>, 'resolve' | 'reject'>;
 
 /**
  * A member's connection to one sequencer over one or more of its endpoints (`connect_multi`): it authenticates,
@@ -206,7 +204,7 @@ export class SequencerConnection {
     this.#conn = undefined;
   }
 
-  async #connect(first: Deferred | undefined, retrySame: boolean): Promise<void> {
+  async #connect(first: Opened | undefined, retrySame: boolean): Promise<void> {
     if (this.#reconnecting) return;
     this.#reconnecting = true;
     const failures: string[] = [];
