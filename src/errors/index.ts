@@ -93,20 +93,27 @@ export const CATEGORIES: Readonly<Record<ErrorCategory, CategoryInfo>> = {
   MaliciousOrFaultyBehaviour: { id: 5, grpc: GrpcStatus.UNKNOWN, http: 500, retryable: false },
 };
 
-/** A catalogued error code: stable name, category, and a one-line explanation for the docs. */
+/** A catalogued error code: stable name, category, a one-line explanation and what to do about it (for the docs). */
 export interface ErrorCode {
   readonly code: string;
   readonly category: ErrorCategory;
   readonly explanation: string;
+  /** What the caller or operator should do when this error comes, as Canton's catalogue says per code. */
+  readonly resolution?: string;
 }
 
 const registry = new Map<string, ErrorCode>();
 
 /** Registers a code once; components define their codes at module load, so duplicates are programming errors. */
-export function defineErrorCode(code: string, category: ErrorCategory, explanation: string): ErrorCode {
+export function defineErrorCode(
+  code: string,
+  category: ErrorCategory,
+  explanation: string,
+  resolution?: string,
+): ErrorCode {
   if (!/^[A-Z][A-Z0-9_]*$/.test(code)) throw new Error(`error code ${code} is not UPPER_SNAKE_CASE`);
   if (registry.has(code)) throw new Error(`error code ${code} is defined twice`);
-  const def = Object.freeze({ code, category, explanation });
+  const def = Object.freeze({ code, category, explanation, resolution });
   registry.set(code, def);
   return def;
 }
