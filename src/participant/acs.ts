@@ -1,4 +1,7 @@
-import type { FatContract, Party } from '../daml/index.js';
+import type { FatContract, Party, TransactionDecoder } from '../daml/index.js';
+import { decodeContract } from './contracts.js';
+import type { ParticipantMetrics } from './metrics.js';
+import type { ParticipantStore } from './store.js';
 
 /** A usable contract: what it is, and which hosted parties may use it. */
 export interface KnownContract {
@@ -6,59 +9,154 @@ export interface KnownContract {
   /** The synchronizer it is assigned to: only requests there may use it. */
   readonly synchronizerId: string;
   /** Hosted stakeholders: the parties whose active contract set holds it. */
-  readonly stakeholders: Set<Party>;
+  readonly stakeholders: ReadonlySet<Party>;
   /** Hosted parties that may use it: its hosted stakeholders and the hosted parties it was divulged to. */
-  readonly readers: Set<Party>;
-  /**
-   * The offset of the transaction that created it here: undefined when it was only divulged, or while that
-   * transaction waits for its turn in record order.
-   */
-  createdOffset: bigint | undefined;
+  readonly readers: ReadonlySet<Party>;
+}
+
+/** Contract states read at one point in event order: the contract if it is active here, else undefined. */
+export interface ContractStates {
+  get(contractId: string): KnownContract | undefined;
+}
+
+/** What conflict detection reads: the states of the contracts a request uses, and the locks on them. */
+export interface Activeness extends ContractStates {
+  /** The request in flight that archives the contract. */
+  lockedBy(contractId: string): bigint | undefined;
 }
 
 /**
- * The participant's active contracts in memory, with the locks of requests in flight (conflict detection). The
- * database holds the same contracts; this index answers the hot-path questions (is it active, is it locked, may
- * these parties use it) without a query. Archived contracts live only in the database.
+ * The participant's active contract set (ACS), with the locks of requests in flight (conflict detection). The
+ * database is the source; in memory are
+ * - the contracts whose changes (creation, archival, new readers) are decided but not durable yet ("dirty": the
+ *   database is behind them, so they cannot be evicted), held until the journal wrote them;
+ * - a bounded cache of recently used active contracts (least recently used evicted first);
+ * - the locks, one per contract a request in flight archives.
+ * Readers {@link fetch} the states they need (a database read for what memory lacks) and then check them
+ * synchronously, in event order. A database read overlapping a write that made a dirty contract clean (and the
+ * cache evicted it meanwhile) may have read the state before that write: such contracts are read again.
  */
 export class ActiveContracts {
-  readonly #active = new Map<string, KnownContract>();
+  readonly #cache = new Map<string, KnownContract>();
+  /** Contract id → its state (undefined: archived) and how many decisions not yet durable changed it. */
+  readonly #dirty = new Map<string, { state: KnownContract | undefined; pending: number }>();
   /** Contract id → the request that archives it, while that request is in flight. */
   readonly #locks = new Map<string, bigint>();
+  /** Database reads in flight, and for them: contract id → when (in {@link #cleaned} steps) it became clean. */
+  #reads = 0;
+  #cleaned = 0;
+  readonly #cleanedAt = new Map<string, number>();
 
-  get size(): number {
-    return this.#active.size;
+  constructor(
+    private readonly store: ParticipantStore,
+    private readonly decoder: TransactionDecoder,
+    private readonly capacity: number,
+    private readonly metrics: ParticipantMetrics,
+  ) {}
+
+  /** Contracts in the cache (the dirty ones besides). */
+  get cached(): number {
+    return this.#cache.size;
   }
 
-  get(contractId: string): KnownContract | undefined {
-    return this.#active.get(contractId);
+  /**
+   * Reads the states of `ids`: from memory, else from the database. The answer stays right for the caller's
+   * synchronous use after the await: changes made since are in memory, which it consults first.
+   */
+  async fetch(ids: Iterable<string>): Promise<ContractStates> {
+    const loaded = new Map<string, KnownContract | undefined>();
+    const wanted = [...new Set(ids)];
+    let missing = wanted.filter((id) => this.#memory(id) === undefined);
+    this.metrics.contractLookups.inc({ source: 'memory' }, wanted.length - missing.length);
+    this.metrics.contractLookups.inc({ source: 'database' }, missing.length);
+    while (missing.length > 0) {
+      const started = this.#cleaned;
+      this.#reads++;
+      let stored: Awaited<ReturnType<ParticipantStore['contracts']>>;
+      try {
+        stored = await this.store.contracts(missing);
+      } finally {
+        this.#reads--;
+      }
+      const byId = new Map(stored.map((s) => [s.row.contractId, s]));
+      const stale: string[] = [];
+      for (const id of missing) {
+        if (this.#memory(id) !== undefined) continue;
+        if ((this.#cleanedAt.get(id) ?? -1) > started) {
+          stale.push(id);
+          continue;
+        }
+        const s = byId.get(id);
+        const known = s && {
+          contract: decodeContract(s.row.contract, this.decoder),
+          synchronizerId: s.row.synchronizerId,
+          stakeholders: new Set(s.parties.filter((p) => p.stakeholder).map((p) => p.party)),
+          readers: new Set(s.parties.map((p) => p.party)),
+        };
+        loaded.set(id, known);
+        if (known) this.#remember(id, known);
+      }
+      if (this.#reads === 0) this.#cleanedAt.clear();
+      missing = stale;
+    }
+    return {
+      get: (id) => {
+        const m = this.#memory(id);
+        return m ? m.state : loaded.get(id);
+      },
+    };
   }
 
-  /** Adds a contract, or adds readers to one already known. */
+  /** The states of `ids` (see {@link fetch}) and their locks, for conflict detection. */
+  async activeness(ids: Iterable<string>): Promise<Activeness> {
+    const states = await this.fetch(ids);
+    return { get: states.get, lockedBy: (id) => this.lockedBy(id) };
+  }
+
+  /** The state of one contract (see {@link fetch}). */
+  async lookup(contractId: string): Promise<KnownContract | undefined> {
+    return (await this.fetch([contractId])).get(contractId);
+  }
+
+  /**
+   * Adds a contract, or readers to one already active (its state as of `states`, or in memory); dirty until
+   * {@link durable}.
+   */
   add(
     contract: FatContract,
     synchronizerId: string,
     stakeholders: Iterable<Party>,
     readers: Iterable<Party>,
-    createdOffset: bigint | undefined,
+    states?: ContractStates,
   ): void {
-    const existing = this.#active.get(contract.contractId.coid);
-    if (existing) {
-      for (const p of stakeholders) existing.stakeholders.add(p);
-      for (const p of readers) existing.readers.add(p);
-      return;
-    }
-    this.#active.set(contract.contractId.coid, {
-      contract,
-      synchronizerId,
-      stakeholders: new Set(stakeholders),
-      readers: new Set(readers),
-      createdOffset,
-    });
+    const id = contract.contractId.coid;
+    const existing = states ? states.get(id) : this.#memory(id)?.state;
+    this.#change(
+      id,
+      existing
+        ? {
+            ...existing,
+            stakeholders: new Set([...existing.stakeholders, ...stakeholders]),
+            readers: new Set([...existing.readers, ...readers]),
+          }
+        : { contract, synchronizerId, stakeholders: new Set(stakeholders), readers: new Set(readers) },
+    );
   }
 
-  archive(contractId: string): boolean {
-    return this.#active.delete(contractId);
+  /** Archives a contract; dirty until {@link durable}. */
+  archive(contractId: string): void {
+    this.#change(contractId, undefined);
+  }
+
+  /** The changes of one decision to `contractIds` are written: once no later change waits, they are clean. */
+  durable(contractIds: readonly string[]): void {
+    for (const id of contractIds) {
+      const d = this.#dirty.get(id);
+      if (!d || --d.pending > 0) continue;
+      this.#dirty.delete(id);
+      if (d.state) this.#remember(id, d.state);
+      if (this.#reads > 0) this.#cleanedAt.set(id, ++this.#cleaned);
+    }
   }
 
   lockedBy(contractId: string): bigint | undefined {
@@ -78,8 +176,32 @@ export class ActiveContracts {
     return this.#locks.size;
   }
 
-  /** The active contracts `party` is a hosted stakeholder of, in creation order. */
-  ofParty(party: Party): KnownContract[] {
-    return [...this.#active.values()].filter((c) => c.stakeholders.has(party));
+  #change(id: string, state: KnownContract | undefined): void {
+    this.#cache.delete(id);
+    const d = this.#dirty.get(id);
+    if (d) {
+      d.state = state;
+      d.pending++;
+    } else this.#dirty.set(id, { state, pending: 1 });
+    this.metrics.cachedContracts.set(this.#cache.size);
+  }
+
+  /** The state in memory: `{ state }` (undefined state: archived), or undefined when memory does not know. */
+  #memory(id: string): { state: KnownContract | undefined } | undefined {
+    const d = this.#dirty.get(id);
+    if (d) return d;
+    const k = this.#cache.get(id);
+    if (!k) return undefined;
+    // Most recently used last.
+    this.#cache.delete(id);
+    this.#cache.set(id, k);
+    return { state: k };
+  }
+
+  #remember(id: string, k: KnownContract): void {
+    this.#cache.delete(id);
+    this.#cache.set(id, k);
+    if (this.#cache.size > this.capacity) this.#cache.delete(this.#cache.keys().next().value!);
+    this.metrics.cachedContracts.set(this.#cache.size);
   }
 }

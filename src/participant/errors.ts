@@ -85,6 +85,12 @@ export const ParticipantErrors = {
     'DeadlineExceededRequestStateUnknown',
     'The confirmation request was not sequenced before its max sequencing time; the command had no effect, retry it.',
   ),
+  PARTICIPANT_OVERLOADED: defineErrorCode(
+    'PARTICIPANT_OVERLOADED',
+    'ContentionOnSharedResources',
+    'The participant has as many submissions in flight as it admits (maxSubmissionsInFlight); the command was not interpreted and had no effect.',
+    'Retry the command after a backoff, once earlier commands completed; if it persists, submit at a lower rate or raise maxSubmissionsInFlight.',
+  ),
   PING_FAILED: defineErrorCode(
     'PING_FAILED',
     'DeadlineExceededRequestStateUnknown',

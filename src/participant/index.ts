@@ -8,19 +8,22 @@ export { absolutizeTransaction, isAuthentic, ParticipantHashPurpose } from './co
 export { ParticipantErrors } from './errors.js';
 export { ParticipantMetrics } from './metrics.js';
 export {
-  type ActiveContract,
   type ConnectOptions,
-  changeIdOf,
-  type DarInfo,
-  DEFAULT_PARTICIPANT_SETTINGS,
   type HostedParty,
   ParticipantNode,
   type ParticipantNodeOptions,
-  type ParticipantSettings,
-  type SubmitRequest,
 } from './node.js';
+export type { DarInfo } from './packages.js';
 export { PING_PACKAGE_NAME, PING_TEMPLATE } from './ping.js';
 export type { Committed } from './protocol.js';
+export type { ActiveContract } from './reads.js';
+export {
+  DEFAULT_PARTICIPANT_SETTINGS,
+  PARTICIPANT_SETTING_BOUNDS,
+  type ParticipantSettings,
+  participantSettings,
+} from './settings.js';
+export { changeIdOf, type SubmitRequest } from './submitter.js';
 export {
   type ArchivedEvent,
   type Completion,

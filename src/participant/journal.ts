@@ -2,6 +2,14 @@ import type { Logger } from '../observability/index.js';
 import type { Clock } from '../time/index.js';
 import { type Cursor, emptyBatch, type ParticipantStore, type WriteBatch } from './store.js';
 
+/** What one decision adds to a batch, and what runs once it is durable. */
+export interface JournalEntry {
+  /** The highest offset the entry assigns. */
+  readonly offset?: bigint;
+  readonly fill: (b: WriteBatch) => void;
+  readonly durable?: () => void;
+}
+
 /**
  * The commit pipeline (architecture brief §6): effects of processed events are added to the open batch at once
  * (and to the in-memory state by the caller), and written in one database transaction per batch while the next
@@ -17,6 +25,8 @@ export class Journal {
   /** Offsets written so far (everything at or below is durable). */
   #durableOffset: bigint;
   #openOffset: bigint;
+  /** The last offset assigned (updates and completions share one offset sequence). */
+  #ledgerEnd: bigint;
   readonly #listeners = new Set<(durable: bigint) => void>();
 
   constructor(
@@ -29,10 +39,20 @@ export class Journal {
   ) {
     this.#durableOffset = durableOffset;
     this.#openOffset = durableOffset;
+    this.#ledgerEnd = durableOffset;
   }
 
   get durableOffset(): bigint {
     return this.#durableOffset;
+  }
+
+  get ledgerEnd(): bigint {
+    return this.#ledgerEnd;
+  }
+
+  /** Assigns the next offset, to a decision published now (offsets grow in publication order). */
+  nextOffset(): bigint {
+    return ++this.#ledgerEnd;
   }
 
   /** Batches not yet durable (for backpressure). */
@@ -68,6 +88,22 @@ export class Journal {
       this.#cursorTimer = undefined;
       this.#kick(true);
     });
+  }
+
+  /** Adds the entries to the open batch in one go; each one's `durable` runs once they are written. */
+  write(entries: readonly JournalEntry[]): void {
+    let offset: bigint | undefined;
+    for (const e of entries)
+      if (e.offset !== undefined && (offset === undefined || e.offset > offset)) offset = e.offset;
+    this.add((b) => {
+      for (const e of entries) e.fill(b);
+    }, offset).then(
+      () => {
+        for (const e of entries) e.durable?.();
+      },
+      // A failed write stops the participant (onFailure); nothing waits for these entries any more.
+      () => {},
+    );
   }
 
   /** Called with the durable offset after every write that advanced it. */

@@ -10,6 +10,11 @@ export class ParticipantMetrics {
   readonly requests: Counter<'outcome'>;
   readonly inflight: Gauge;
   readonly phases: Histogram<'phase'>;
+  readonly submissionsInFlight: Gauge;
+  readonly validationsInFlight: Gauge;
+  readonly validationWaits: Counter;
+  readonly cachedContracts: Gauge;
+  readonly contractLookups: Counter<'source'>;
 
   constructor(metrics: NodeMetrics) {
     this.submissions = metrics.counter(
@@ -31,6 +36,27 @@ export class ParticipantMetrics {
       'Time of each protocol phase of this participant’s own submissions.',
       ['phase'],
       PHASE_BUCKETS,
+    );
+    this.submissionsInFlight = metrics.gauge(
+      'participant_submissions_in_flight',
+      'Submissions from interpretation to completion; at maxSubmissionsInFlight, submit refuses with PARTICIPANT_OVERLOADED.',
+    );
+    this.validationsInFlight = metrics.gauge(
+      'participant_validations_in_flight',
+      'Phase 3 validations running (model conformance and responses); at maxValidationsInFlight event processing waits.',
+    );
+    this.validationWaits = metrics.counter(
+      'participant_validation_backpressure_total',
+      'Times event processing waited because maxValidationsInFlight validations were running.',
+    );
+    this.cachedContracts = metrics.gauge(
+      'participant_contract_cache_size',
+      'Active contracts held in the cache (at most contractCacheSize), besides those with changes not yet durable.',
+    );
+    this.contractLookups = metrics.counter(
+      'participant_contract_lookups_total',
+      'Contract states looked up, by where they were found: memory, or the database (a cache miss).',
+      ['source'],
     );
   }
 

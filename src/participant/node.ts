@@ -1,18 +1,5 @@
-import { performance } from 'node:perf_hooks';
-import { Hash, KeyStore, type RandomSource, systemRandom } from '../crypto/index.js';
-import {
-  type Command,
-  type ContractLookup,
-  type ContractStore,
-  Engine,
-  type FatContract,
-  PackageRegistry,
-  project,
-  readDar,
-  type Transaction,
-  TransactionDecoder,
-} from '../daml/index.js';
-import { loadAndValidateDar } from '../daml/typecheck/index.js';
+import { KeyStore, type RandomSource, systemRandom } from '../crypto/index.js';
+import { Engine, PackageRegistry, readDar, type Transaction, TransactionDecoder } from '../daml/index.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
 import { type Envelope, EnvelopeKind } from '../generated/weft/sequencer/v1/sequencing.js';
 import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
@@ -37,36 +24,18 @@ import {
   TopologyTransaction,
 } from '../topology/index.js';
 import { ActiveContracts } from './acs.js';
-import { absolutizeTransaction, decodeContract, ParticipantHashPurpose } from './contracts.js';
 import { ParticipantErrors } from './errors.js';
+import { InFlightSubmissions } from './in-flight.js';
 import { Journal } from './journal.js';
 import { ParticipantMetrics } from './metrics.js';
+import { type DarInfo, PackageService } from './packages.js';
 import { PingService } from './ping.js';
-import { type Committed, type InFlightCommand, ProtocolProcessor } from './protocol.js';
-import { type CompletionRow, ParticipantStore, type StoredUpdate } from './store.js';
-import { buildConfirmationRequest } from './submission.js';
-import { type Completion, eventsOf, type PhaseTimings, type TransactionUpdate } from './updates.js';
-
-export interface ParticipantSettings {
-  /** How long a completed command id blocks a resubmission (Canton's max deduplication duration); default 7 days. */
-  readonly deduplicationWindowMs: number;
-  /** How long a confirmation request may take to be sequenced; default 60 s (capped by the ledger time tolerance). */
-  readonly maxSequencingDelayMs: number;
-  /** The resume cursor alone is written at most this often; default 200 ms. */
-  readonly cursorIntervalMs: number;
-  /** Effects waiting for the database beyond which event processing waits; default 1000. */
-  readonly maxQueuedWrites: number;
-  /** How long `connect` waits for the onboarding to take effect; default 30 s. */
-  readonly activationTimeoutMs: number;
-}
-
-export const DEFAULT_PARTICIPANT_SETTINGS: ParticipantSettings = Object.freeze({
-  deduplicationWindowMs: 7 * 24 * 3600 * 1000,
-  maxSequencingDelayMs: 60_000,
-  cursorIntervalMs: 200,
-  maxQueuedWrites: 1000,
-  activationTimeoutMs: 30_000,
-});
+import { type Committed, type ProtocolContext, ProtocolProcessor, ValidationSlots } from './protocol.js';
+import { type ActiveContract, ParticipantReads } from './reads.js';
+import { type ParticipantSettings, participantSettings } from './settings.js';
+import { type Cursor, ParticipantStore } from './store.js';
+import { type SubmitRequest, Submitter } from './submitter.js';
+import type { Completion, TransactionUpdate } from './updates.js';
 
 export interface ParticipantNodeOptions {
   /** The node's name: the identifier of its participant id `PAR::name::namespace`. */
@@ -97,32 +66,6 @@ export interface ConnectOptions {
   readonly maxBackoffMs?: number;
 }
 
-export interface SubmitRequest {
-  /**
-   * The synchronizer to submit to; by default the one the input contracts are assigned to, or else the first
-   * connected synchronizer (by id) where the submitters and every informee are hosted and the packages vetted.
-   */
-  readonly synchronizerId?: string;
-  /** Commands in the Ledger API's JSON shape (`CreateCommand`, `ExerciseCommand`, `CreateAndExerciseCommand`). */
-  readonly commands: readonly Command[] | readonly unknown[];
-  readonly actAs: readonly string[];
-  readonly readAs?: readonly string[];
-  /** With the user and the acting parties, the key of command deduplication. */
-  readonly commandId: string;
-  readonly userId?: string;
-  readonly submissionId?: string;
-  readonly workflowId?: string;
-  readonly packagePreference?: readonly string[];
-}
-
-export interface ActiveContract {
-  readonly contract: FatContract;
-  /** The synchronizer it is assigned to. */
-  readonly synchronizerId: string;
-  /** The offset of the transaction that created it here. */
-  readonly createdOffset: bigint | undefined;
-}
-
 export interface HostedParty {
   readonly party: string;
   readonly permission: 'Submission' | 'Confirmation' | 'Observation';
@@ -132,28 +75,12 @@ export interface HostedParty {
   readonly synchronizerIds: readonly string[];
 }
 
-export interface DarInfo {
-  readonly mainPackageId: string;
-  readonly name: string;
-  readonly version: string;
-  readonly packageIds: readonly string[];
-  readonly adminWorkflow: boolean;
-}
-
 interface Connection {
   readonly synchronizerId: SynchronizerId;
   readonly topology: TopologyProcessor;
   readonly processor: ProtocolProcessor;
   readonly client: SequencerClient;
 }
-
-const PAGE = 200;
-
-/** Why a synchronizer cannot take a transaction, so that routing tries the next one. */
-const ROUTING_REASONS = new Set([
-  ParticipantErrors.INFORMEES_NOT_HOSTED.code,
-  ParticipantErrors.PACKAGE_NOT_VETTED_BY_RECIPIENTS.code,
-]);
 
 /**
  * A participant node: its identity and keys, its storage, the Daml engine with the packages uploaded to it, and
@@ -169,35 +96,80 @@ export class ParticipantNode {
   /** By synchronizer id: a participant may be connected to several synchronizers at once. */
   readonly #connections = new Map<string, Connection>();
   #failure: WeftError | undefined;
-  readonly #completions = new Map<string, ReturnType<typeof deferred<Completion>>>();
-  readonly #commitListeners = new Set<(c: Committed) => void>();
+  readonly #packages: PackageService;
+  readonly #inFlight: InFlightSubmissions;
+  readonly #submitter: Submitter;
+  readonly #reads: ParticipantReads;
+  /** What every connection's protocol processor shares. */
+  readonly #protocol: ProtocolContext;
   readonly #ping: PingService;
-  #nextOffset: bigint;
 
   private constructor(
     private readonly options: ParticipantNodeOptions,
+    settings: ParticipantSettings,
     readonly identity: NodeIdentity,
     private readonly store: ParticipantStore,
-    private readonly registry: PackageRegistry,
+    packages: PackageService,
     readonly engine: Engine,
-    private readonly decoder: TransactionDecoder,
-    private readonly acs: ActiveContracts,
+    decoder: TransactionDecoder,
     private readonly journal: Journal,
     private readonly clock: Clock,
     private readonly random: RandomSource,
     readonly logger: Logger,
-    ledgerEnd: bigint,
   ) {
     this.id = identity.member as ParticipantId;
     this.adminParty = this.id.adminParty;
-    this.settings = { ...DEFAULT_PARTICIPANT_SETTINGS, ...options.settings };
+    this.settings = settings;
     this.metrics = new ParticipantMetrics(options.metrics ?? new NodeMetrics({ defaultMetrics: false }));
-    this.#nextOffset = ledgerEnd;
-    this.#ping = new PingService(this.adminParty, this, clock, random, logger);
+    this.#packages = packages;
+    this.#inFlight = new InFlightSubmissions(settings.maxSubmissionsInFlight, this.metrics);
+    this.#reads = new ParticipantReads(
+      store,
+      decoder,
+      journal,
+      () => this.#failure === undefined && this.#connections.size > 0,
+    );
+    const acs = new ActiveContracts(store, decoder, settings.contractCacheSize, this.metrics);
+    this.#submitter = new Submitter({
+      participantId: this.id,
+      signingKey: identity.signingKey.privateKey,
+      engine,
+      acs,
+      store,
+      inFlight: this.#inFlight,
+      routes: (synchronizerId) =>
+        synchronizerId === undefined ? this.#allConnections() : [this.#connection(synchronizerId)],
+      settings,
+      metrics: this.metrics,
+      clock,
+      random,
+    });
+    this.#ping = new PingService(this.adminParty, this.#submitter, clock, random, logger);
+    this.#protocol = {
+      participantId: this.id,
+      engine,
+      decoder,
+      signingKey: identity.signingKey.privateKey,
+      encryptionKey: identity.encryptionKey.privateKey,
+      packages,
+      acs,
+      journal,
+      validations: new ValidationSlots(settings.maxValidationsInFlight, this.metrics),
+      commits: {
+        committed: (c) => {
+          this.#ping.onCommitted(c);
+          this.#reads.committed(c);
+        },
+      },
+      logger,
+      metrics: this.metrics,
+      maxQueuedWrites: settings.maxQueuedWrites,
+    };
   }
 
-  /** Opens the node's storage: its identity (created on first start), its DARs, its active contracts. */
+  /** Opens the node's storage: its identity (created on first start) and its DARs. */
   static async start(options: ParticipantNodeOptions): Promise<ParticipantNode> {
+    const settings = participantSettings(options.settings);
     const clock = options.clock ?? systemClock;
     const random = options.random ?? systemRandom;
     const logger = (options.logger ?? createLogger({ node: options.name })).child({
@@ -213,47 +185,34 @@ export class ParticipantNode {
       () => clock.now(),
     );
     const store = await ParticipantStore.open(options.storage);
-    const registry = new PackageRegistry();
-    // Stored DARs were validated when they were uploaded.
-    for (const dar of await store.dars()) registry.addAll(readDar(dar.dar).packages);
-    const engine = new Engine(registry);
+    const packages = await PackageService.load(new PackageRegistry(), store, clock, logger);
+    const engine = new Engine(packages.registry);
     const decoder = new TransactionDecoder(engine.types);
-    const acs = new ActiveContracts();
-    for (const { row, parties } of await store.activeContracts()) {
-      acs.add(
-        decodeContract(row.contract, decoder),
-        row.synchronizerId,
-        parties.filter((p) => p.stakeholder).map((p) => p.party),
-        parties.map((p) => p.party),
-        row.createdOffset,
-      );
-    }
     const ledgerEnd = await store.ledgerEnd();
     let node: ParticipantNode | undefined;
-    const settings = { ...DEFAULT_PARTICIPANT_SETTINGS, ...options.settings };
     const journal = new Journal(store, clock, logger, ledgerEnd, settings.cursorIntervalMs, (e) => {
       if (node) node.#fail(e);
     });
     node = new ParticipantNode(
       options,
+      settings,
       identity,
       store,
-      registry,
+      packages,
       engine,
       decoder,
-      acs,
       journal,
       clock,
       random,
       logger,
-      ledgerEnd,
     );
-    journal.onDurable(() => node.#wakeStreams());
-    logger.info(
-      { participant: String(node.id), activeContracts: acs.size, ledgerEnd },
-      'participant node started',
-    );
+    logger.info({ participant: String(node.id), ledgerEnd }, 'participant node started');
     return node;
+  }
+
+  /** The packages uploaded here (the engine's registry). */
+  private get registry(): PackageRegistry {
+    return this.#packages.registry;
   }
 
   /** The synchronizers the participant is connected to, by id. */
@@ -337,36 +296,7 @@ export class ParticipantNode {
     const cursor = await this.store.cursor(key);
     // Events replayed during the subscription may need to send (responses) before `connect` returns the client.
     const connected = deferred<SequencerClient>();
-    const processor = new ProtocolProcessor(
-      {
-        participantId: this.id,
-        synchronizerId: key,
-        topology,
-        engine: this.engine,
-        decoder: this.decoder,
-        signingKey,
-        encryptionKey: this.identity.encryptionKey.privateKey,
-        acs: this.acs,
-        journal: this.journal,
-        send: async (request) => (await connected.promise).send(request),
-        packageKnown: (pkg) => this.registry.lookupPackage(pkg) !== undefined,
-        packageUsable: (pkg, snapshot, ledgerTime) =>
-          this.registry.lookupPackage(pkg) !== undefined &&
-          snapshot.isPackageVetted(this.id, pkg, ledgerTime),
-        nextOffset: () => ++this.#nextOffset,
-        decided: new Set(await this.store.decidedAfter(key, cursor?.timestamp ?? -1n)),
-        commands: await this.store.commandsInFlight(key),
-        onCommitted: (c) => {
-          this.#ping.onCommitted(c);
-          for (const l of this.#commitListeners) l(c);
-        },
-        onCompletion: (changeId, completion, timings) => this.#completed(changeId, completion, timings),
-        logger: this.logger,
-        metrics: this.metrics,
-        maxQueued: this.settings.maxQueuedWrites,
-      },
-      cursor,
-    );
+    const processor = await this.#processor(key, topology, connected.promise, cursor);
     const client = await SequencerClient.connect({
       ...transport,
       member,
@@ -425,12 +355,10 @@ export class ParticipantNode {
   async stop(): Promise<void> {
     await this.disconnect();
     this.journal.close();
-    for (const waiter of this.#completions.values()) {
-      waiter.reject(
-        new WeftError(ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER, `participant ${this.id} stopped`),
-      );
-    }
-    this.#wakeStreams();
+    this.#inFlight.abandon(
+      new WeftError(ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER, `participant ${this.id} stopped`),
+    );
+    this.#reads.wake();
     this.logger.info('participant node stopped');
   }
 
@@ -444,13 +372,34 @@ export class ParticipantNode {
     );
     this.journal.kill();
     await Promise.all(connections.map((c) => c.client.close()));
-    for (const waiter of this.#completions.values()) waiter.reject(this.#failure);
-    this.#wakeStreams();
+    this.#inFlight.abandon(this.#failure);
+    this.#reads.wake();
   }
 
   /** Resolves once the requests received so far are validated and answered (their responses sequenced). */
   async validationsSettled(): Promise<void> {
     await Promise.all([...this.#connections.values()].map((c) => c.processor.settle()));
+  }
+
+  /**
+   * The transaction protocol of a synchronizer connection: resumes after `cursor`, skipping the requests decided
+   * already, and takes up the commands sent there and not completed.
+   */
+  async #processor(
+    synchronizerId: string,
+    topology: TopologyProcessor,
+    client: Promise<SequencerClient>,
+    cursor: Cursor | undefined,
+  ): Promise<ProtocolProcessor> {
+    this.#inFlight.restore(synchronizerId, await this.store.commandsInFlight(synchronizerId));
+    return new ProtocolProcessor(this.#protocol, {
+      synchronizerId,
+      topology,
+      sequencer: { send: async (request) => (await client).send(request) },
+      submissions: this.#inFlight.on(synchronizerId),
+      decided: new Set(await this.store.decidedAfter(synchronizerId, cursor?.timestamp ?? -1n)),
+      resumeAfter: cursor,
+    });
   }
 
   /** Every connection, by synchronizer id; NOT_CONNECTED_TO_SYNCHRONIZER when there is none. */
@@ -628,280 +577,39 @@ export class ParticipantNode {
    * (VettedPackages) on every connected synchronizer. Returns the main package id.
    */
   async uploadDar(bytes: Uint8Array, o: { adminWorkflow?: boolean; vet?: boolean } = {}): Promise<string> {
-    const dar = loadAndValidateDar(bytes, this.registry);
-    await this.store.saveDar({
-      mainPackageId: dar.main.id,
-      name: dar.main.metadata.name,
-      version: dar.main.metadata.version,
-      dar: bytes,
-      uploadedAt: this.clock.now(),
-      adminWorkflow: o.adminWorkflow ?? false,
-    });
-    this.logger.info(
-      { mainPackageId: dar.main.id, packages: dar.packages.length },
-      `uploaded DAR ${dar.main.metadata.name}`,
-    );
+    const mainPackageId = await this.#packages.upload(bytes, o);
     if (o.vet ?? true) for (const c of this.#connections.values()) await this.#vet(c);
-    return dar.main.id;
+    return mainPackageId;
   }
 
-  async dars(): Promise<DarInfo[]> {
-    return (await this.store.dars()).map((d) => ({
-      mainPackageId: d.mainPackageId,
-      name: d.name,
-      version: d.version,
-      packageIds: readDar(d.dar).packages.map((p) => p.id),
-      adminWorkflow: d.adminWorkflow,
-    }));
+  dars(): Promise<DarInfo[]> {
+    return this.#packages.dars();
   }
 
-  // ---- submission ----------------------------------------------------------------------------------------
+  // ---- Phase 1: submission -------------------------------------------------------------------------------
 
   /**
-   * Submits commands (Phase 1): interprets them, routes the transaction to a synchronizer, splits it into
-   * encrypted views and sends the confirmation request. Resolves with the command's completion once its outcome
-   * is durable; rejects (without a completion) when the command fails before it is sent: invalid, interpretation
-   * error, a party not hosted, no synchronizer for it, a duplicate command id.
+   * Submits commands (Phase 1, see `submitter.ts`): interprets them, routes the transaction to a synchronizer,
+   * splits it into encrypted views and sends the confirmation request. Resolves with the command's completion
+   * once its outcome is durable; rejects (without a completion) when the command fails before it is sent:
+   * invalid, PARTICIPANT_OVERLOADED, interpretation error, a party not hosted, no synchronizer for it, a duplicate
+   * command id.
    */
-  async submit(r: SubmitRequest): Promise<Completion> {
-    const marks: InFlightCommand['marks'] = { start: performance.now() };
-    if (r.actAs.length === 0)
-      throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'a command needs at least one acting party');
-    if (r.commandId === '')
-      throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'a command needs a command id');
-    const now = this.clock.now();
-    const actAs = [...new Set(r.actAs)].sort();
-    const candidates = this.#submissionCandidates(actAs, now, r.synchronizerId);
-    const userId = r.userId ?? '';
-    const changeId = changeIdOf(userId, actAs, r.commandId);
-    const readers = [...new Set([...actAs, ...(r.readAs ?? [])])];
-    const submissionSeed = this.random.bytes(32);
-    let ledgerTime = now;
-    let result = await this.#interpret(r, actAs, readers, ledgerTime, submissionSeed);
-    // The ledger time may not precede the creation of an input contract.
-    const latest = result.metadata.inputContracts.reduce(
-      (m, i) => (i.createdAt !== undefined && i.createdAt > m ? i.createdAt : m),
-      0n,
-    );
-    if (latest > ledgerTime) {
-      ledgerTime = latest;
-      result = await this.#interpret(r, actAs, readers, ledgerTime, submissionSeed);
-    }
-    marks.interpreted = performance.now();
-    const transaction = absolutizeTransaction(result.transaction, ledgerTime);
-    const messageId = Buffer.from(this.random.bytes(16)).toString('hex');
-    const routed = this.#route(candidates, result.metadata.inputContracts, (c, snapshot) => {
-      const params = snapshot.synchronizerParameters();
-      const delay = BigInt(this.settings.maxSequencingDelayMs) * 1000n;
-      const maxSequencingTime =
-        now + (delay < params.ledgerTimeRecordTimeTolerance ? delay : params.ledgerTimeRecordTimeTolerance);
-      const group = snapshot.mediatorGroups()[0];
-      if (!group)
-        throw new WeftError(
-          CommonErrors.UNAVAILABLE,
-          `synchronizer ${c.synchronizerId} has no mediator group`,
-        );
-      const batch = buildConfirmationRequest(
-        {
-          synchronizerId: String(c.synchronizerId),
-          mediatorGroup: group.group,
-          snapshot,
-          signingKey: this.identity.signingKey.privateKey,
-          random: this.random,
-        },
-        {
-          transaction,
-          seeds: result.metadata.nodeSeeds,
-          inputs: result.metadata.inputContracts,
-          ledgerTime,
-          preparationTime: result.metadata.preparationTime,
-          workflowId: r.workflowId ?? '',
-          submitter: {
-            actAs,
-            userId,
-            commandId: r.commandId,
-            submissionId: r.submissionId ?? '',
-            submittingParticipant: String(this.id),
-            maxSequencingTime,
-          },
-        },
-      );
-      return { batch, maxSequencingTime };
-    });
-    marks.created = performance.now();
-    const { connection: c, batch, maxSequencingTime } = routed;
-    const cmd: InFlightCommand = {
-      changeId,
-      commandId: r.commandId,
-      userId,
-      submissionId: r.submissionId ?? '',
-      actAs,
-      messageId,
-      synchronizerId: String(c.synchronizerId),
-      maxSequencingTime,
-      submittedAt: now,
-      requestId: undefined,
-      completionOffset: undefined,
-      completedAt: undefined,
-      marks,
-    };
-    // Deduplication after interpretation, as Canton's in-flight submission tracker: only a command about to be
-    // sent is registered.
-    const window = BigInt(this.settings.deduplicationWindowMs) * 1000n;
-    if (!(await this.store.startCommand(cmd, now - window))) {
-      const existing = await this.store.command(changeId);
-      this.metrics.submissions.inc({ result: 'duplicate' });
-      throw existing?.completedAt === undefined
-        ? new WeftError(
-            ParticipantErrors.SUBMISSION_ALREADY_IN_FLIGHT,
-            `command ${r.commandId} of ${actAs.join(', ')} is still in flight`,
-            { commandId: r.commandId },
-          )
-        : new WeftError(
-            ParticipantErrors.DUPLICATE_COMMAND,
-            `command ${r.commandId} of ${actAs.join(', ')} completed at offset ${existing.completionOffset}, within the deduplication window`,
-            { commandId: r.commandId, offset: existing.completionOffset },
-          );
-    }
-    const waiter = deferred<Completion>();
-    try {
-      this.#completions.set(changeId, waiter);
-      c.processor.track(cmd);
-      await c.client.send({ envelopes: batch.envelopes, maxSequencingTime, messageId });
-      this.metrics.submissions.inc({ result: 'sent' });
-    } catch (e) {
-      c.processor.untrack(messageId);
-      this.#completions.delete(changeId);
-      await this.store.dropCommand(changeId, messageId);
-      this.metrics.submissions.inc({ result: e instanceof WeftError ? e.code : 'INTERNAL' });
-      throw e;
-    }
-    return waiter.promise;
+  submit(r: SubmitRequest): Promise<Completion> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return this.#submitter.submit(r);
   }
 
-  /**
-   * The synchronizers a command of `actAs` may go to: the one named, or every connected one, where each acting
-   * party is hosted here with submission permission.
-   */
-  #submissionCandidates(actAs: readonly string[], now: bigint, synchronizerId: string | undefined) {
-    const connections =
-      synchronizerId === undefined ? this.#allConnections() : [this.#connection(synchronizerId)];
-    const candidates: { connection: Connection; snapshot: TopologySnapshot }[] = [];
-    let notHosted: string | undefined;
-    for (const connection of connections) {
-      const snapshot = connection.topology.snapshot(now);
-      const missing = actAs.find(
-        (party) =>
-          snapshot.partyHosting(PartyId.parse(party))?.participants.find((h) => h.participant.equals(this.id))
-            ?.permission !== 'Submission',
-      );
-      if (missing === undefined) candidates.push({ connection, snapshot });
-      else notHosted ??= missing;
-    }
-    if (candidates.length === 0) {
-      throw new WeftError(
-        ParticipantErrors.SUBMITTER_NOT_HOSTED,
-        `party ${notHosted} is not hosted on participant ${this.id} with submission permission` +
-          (connections.length > 1 ? ' on any connected synchronizer' : ''),
-        { party: notHosted },
-      );
-    }
-    return candidates;
-  }
-
-  /**
-   * Synchronizer routing (no reassignment): a transaction with input contracts goes to the synchronizer they are
-   * assigned to; otherwise to the first candidate where `prepare` succeeds, i.e. every informee is hosted and every
-   * recipient vetted the packages.
-   */
-  #route<T>(
-    candidates: readonly { connection: Connection; snapshot: TopologySnapshot }[],
-    inputs: readonly { contractId: { coid: string } }[],
-    prepare: (c: Connection, snapshot: TopologySnapshot) => T,
-  ): T & { connection: Connection } {
-    const assigned = [
-      ...new Set(inputs.flatMap((i) => this.acs.get(i.contractId.coid)?.synchronizerId ?? [])),
-    ].sort();
-    if (assigned.length > 1) {
-      throw new WeftError(
-        ParticipantErrors.NO_SYNCHRONIZER_FOR_SUBMISSION,
-        `the transaction uses contracts assigned to different synchronizers (${assigned.join(', ')}); contracts cannot be reassigned`,
-        { synchronizers: assigned.join(', ') },
-      );
-    }
-    const eligible =
-      assigned.length === 1
-        ? candidates.filter((c) => c.connection.synchronizerId.toString() === assigned[0])
-        : candidates;
-    if (eligible.length === 0) {
-      throw new WeftError(
-        ParticipantErrors.NO_SYNCHRONIZER_FOR_SUBMISSION,
-        `the transaction's input contracts are assigned to synchronizer ${assigned[0]}, where the submitters cannot submit or to which this participant is not connected`,
-        { synchronizers: assigned[0]! },
-      );
-    }
-    const reasons: string[] = [];
-    for (const { connection, snapshot } of eligible) {
-      try {
-        return { ...prepare(connection, snapshot), connection };
-      } catch (e) {
-        // With one synchronizer to choose from, its own reason is the answer.
-        if (eligible.length === 1 || !(e instanceof WeftError && ROUTING_REASONS.has(e.code))) throw e;
-        reasons.push(`${connection.synchronizerId}: ${e.message}`);
-      }
-    }
-    throw new WeftError(
-      ParticipantErrors.NO_SYNCHRONIZER_FOR_SUBMISSION,
-      `no connected synchronizer can take the transaction: ${reasons.join('; ')}`,
-      { synchronizers: eligible.map((c) => String(c.connection.synchronizerId)).join(', ') },
-    );
-  }
-
-  #interpret(
-    r: SubmitRequest,
-    actAs: string[],
-    readers: string[],
-    ledgerTime: bigint,
-    submissionSeed: Uint8Array,
-  ) {
-    return this.engine.submit(
-      {
-        actAs,
-        commands: r.commands as Command[],
-        ...(r.packagePreference ? { packagePreference: r.packagePreference } : {}),
-        ledgerTime,
-        submissionSeed,
-        participantId: String(this.id),
-      },
-      this.#contractStore(readers),
-    );
-  }
-
-  /** The contracts `readers` may use: active here and theirs (as stakeholders, or divulged to them). */
-  #contractStore(readers: readonly string[]): ContractStore {
-    return {
-      lookupContract: (cid): ContractLookup | Promise<ContractLookup> => {
-        const known = this.acs.get(cid.coid);
-        if (known && readers.some((p) => known.readers.has(p)))
-          return { status: 'active', contract: known.contract };
-        return this.store
-          .isArchived(cid.coid, readers)
-          .then((archived): ContractLookup => ({ status: archived ? 'archived' : 'unknown' }));
-      },
-    };
-  }
-
-  #completed(changeId: string, row: CompletionRow, timings: PhaseTimings | undefined): void {
-    const waiter = this.#completions.get(changeId);
-    this.#completions.delete(changeId);
-    waiter?.resolve({ ...completionOf(row), ...(timings ? { timings } : {}) });
+  /** Submissions admitted and not completed (at most `settings.maxSubmissionsInFlight`). */
+  get submissionsInFlight(): number {
+    return this.#inFlight.size;
   }
 
   // ---- reading -------------------------------------------------------------------------------------------
 
   /** The last offset assigned (updates and completions share one offset sequence). */
   ledgerEnd(): bigint {
-    return this.#nextOffset;
+    return this.journal.ledgerEnd;
   }
 
   /** Everything up to this offset is durable and visible to the readers below. */
@@ -909,114 +617,37 @@ export class ParticipantNode {
     return this.journal.durableOffset;
   }
 
-  #streamWaiters = new Set<() => void>();
-
-  #wakeStreams(): void {
-    const waiters = [...this.#streamWaiters];
-    this.#streamWaiters.clear();
-    for (const w of waiters) w();
-  }
-
-  #toUpdate(row: StoredUpdate, party: string): TransactionUpdate {
-    const full = this.decoder.decodeTransaction(row.transaction);
-    const tx: Transaction = project(full, [party]).transaction;
-    return {
-      offset: row.offset,
-      updateId: row.updateId,
-      synchronizerId: row.synchronizerId,
-      recordTime: row.requestId,
-      ledgerTime: row.ledgerTime,
-      workflowId: row.workflowId,
-      commandId: row.submission?.actAs.includes(party) ? row.submission.commandId : undefined,
-      transaction: tx,
-      events: eventsOf(tx, party),
-    };
-  }
-
   /** The updates of `party` after offset `after` (exclusive) up to the durable end, at most `limit` of them. */
-  async updatesUpTo(
-    party: string,
-    after = 0n,
-    limit = Number.POSITIVE_INFINITY,
-  ): Promise<TransactionUpdate[]> {
-    const out: TransactionUpdate[] = [];
-    const end = this.journal.durableOffset;
-    for (let from = after; ; ) {
-      const page = Math.min(PAGE, limit - out.length);
-      const rows = await this.store.updates(party, from, end, page);
-      for (const row of rows) out.push(this.#toUpdate(row, party));
-      if (rows.length < page || out.length >= limit) return out;
-      from = rows.at(-1)!.offset;
-    }
+  updatesUpTo(party: string, after = 0n, limit = Number.POSITIVE_INFINITY): Promise<TransactionUpdate[]> {
+    return this.#reads.updatesUpTo(party, after, limit);
   }
 
   /** The updates of `party` after offset `after`, then each new one as it becomes durable, until `signal` aborts. */
-  async *updates(
+  updates(
     party: string,
     o: { after?: bigint; signal?: AbortSignal } = {},
   ): AsyncGenerator<TransactionUpdate> {
-    let after = o.after ?? 0n;
-    while (!o.signal?.aborted) {
-      const end = this.journal.durableOffset;
-      if (after < end) {
-        const rows = await this.store.updates(party, after, end, PAGE);
-        for (const row of rows) {
-          if (o.signal?.aborted) return;
-          yield this.#toUpdate(row, party);
-        }
-        after = rows.length < PAGE ? end : rows.at(-1)!.offset;
-        continue;
-      }
-      if (this.#failure || this.#connections.size === 0) return;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          o.signal?.removeEventListener('abort', done);
-          this.#streamWaiters.delete(done);
-          resolve();
-        };
-        this.#streamWaiters.add(done);
-        o.signal?.addEventListener('abort', done, { once: true });
-      });
-    }
+    return this.#reads.updates(party, o);
   }
 
   /** The participant's part of a transaction (the union of the views it received), by update id. */
-  async transactionTree(updateId: string): Promise<Transaction | undefined> {
-    const row = await this.store.update(updateId);
-    return row && this.decoder.decodeTransaction(row.transaction);
+  transactionTree(updateId: string): Promise<Transaction | undefined> {
+    return this.#reads.transactionTree(updateId);
   }
 
   /** The completions of this participant's commands after offset `after`, up to the durable end. */
-  async completionsUpTo(after = 0n): Promise<Completion[]> {
-    return (await this.store.completions(after, this.journal.durableOffset, 10_000)).map(completionOf);
+  completionsUpTo(after = 0n): Promise<Completion[]> {
+    return this.#reads.completionsUpTo(after);
   }
 
-  /**
-   * The active contracts `party` is a stakeholder of, as of the returned offset: the in-memory set without the
-   * effects of transactions decided but still held back in record order.
-   */
-  async activeContracts(party: string): Promise<{ offset: bigint; contracts: ActiveContract[] }> {
-    await this.journal.flush();
-    const held = [...this.#connections.values()].map((c) => c.processor.unpublished());
-    const created = new Set(held.flatMap((h) => [...h.created]));
-    const contracts = [
-      ...this.acs.ofParty(party).filter((c) => !created.has(c.contract.contractId.coid)),
-      ...held.flatMap((h) => h.archived.filter((c) => c.stakeholders.has(party))),
-    ].sort((a, b) => Number((a.createdOffset ?? 0n) - (b.createdOffset ?? 0n)));
-    return {
-      offset: this.journal.durableOffset,
-      contracts: contracts.map((c) => ({
-        contract: c.contract,
-        synchronizerId: c.synchronizerId,
-        createdOffset: c.createdOffset,
-      })),
-    };
+  /** The active contracts `party` is a stakeholder of, as of the returned offset. */
+  activeContracts(party: string): Promise<{ offset: bigint; contracts: ActiveContract[] }> {
+    return this.#reads.activeContracts(party);
   }
 
   /** Calls `listener` with every transaction once it is durable (in-process automation, e.g. the ping responder). */
   onCommitted(listener: (c: Committed) => void): () => void {
-    this.#commitListeners.add(listener);
-    return () => this.#commitListeners.delete(listener);
+    return this.#reads.onCommitted(listener);
   }
 
   // ---- health --------------------------------------------------------------------------------------------
@@ -1039,27 +670,4 @@ export class ParticipantNode {
       ? undefined
       : down.map(([id, c]) => `the sequencer connection to ${id} is ${c.client.state}`).join('; ');
   }
-}
-
-/** The key of command deduplication: the user, the acting parties (sorted) and the command id. */
-export function changeIdOf(userId: string, actAs: readonly string[], commandId: string): string {
-  const b = Hash.build(ParticipantHashPurpose.ChangeId).addString(userId).addInt32(actAs.length);
-  for (const p of actAs) b.addString(p);
-  return b.addString(commandId).finish().toHex();
-}
-
-function completionOf(row: CompletionRow): Completion {
-  return {
-    offset: row.offset,
-    commandId: row.commandId,
-    submissionId: row.submissionId,
-    userId: row.userId,
-    actAs: row.actAs,
-    status: row.code === undefined ? 'succeeded' : 'failed',
-    code: row.code,
-    message: row.message,
-    updateId: row.updateId,
-    recordTime: row.recordTime,
-    synchronizerId: row.synchronizerId,
-  };
 }

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import {
   type EncryptionPrivateKey,
   Hash,
@@ -41,13 +40,13 @@ import {
 } from '../protocol/index.js';
 import type { ReceivedEvent, SendHandle, SendRequest } from '../sequencer/index.js';
 import type { TopologyProcessor, TopologySnapshot } from '../topology/index.js';
-import type { ActiveContracts, KnownContract } from './acs.js';
+import type { ActiveContracts } from './acs.js';
 import { encodeContract } from './contracts.js';
 import { ParticipantErrors } from './errors.js';
-import type { Journal } from './journal.js';
+import type { InFlightCommand, SubmissionTracking } from './in-flight.js';
+import type { Journal, JournalEntry } from './journal.js';
 import type { ParticipantMetrics } from './metrics.js';
-import type { CommandRow, CompletionRow, Cursor, WriteBatch } from './store.js';
-import type { PhaseTimings } from './updates.js';
+import type { Cursor } from './store.js';
 import {
   checkConflicts,
   checkConformance,
@@ -56,22 +55,9 @@ import {
   type OpenedRequest,
   openRequest,
   type Rejection,
+  usedContracts,
   ViewRejections,
 } from './validation.js';
-
-/** A command this participant sent, until its completion. */
-export interface InFlightCommand extends CommandRow {
-  requestId: bigint | undefined;
-  /** performance.now() marks of the phases, for the submitter's own timings. */
-  readonly marks: {
-    start: number;
-    interpreted?: number;
-    created?: number;
-    sequenced?: number;
-    validated?: number;
-    verdict?: number;
-  };
-}
 
 /** A request validated (or being validated) here and awaiting its verdict. */
 interface PendingRequest {
@@ -94,16 +80,6 @@ interface PendingRequest {
 interface Held {
   readonly recordTime: bigint;
   readonly publish: () => void;
-  /** Contracts an approved transaction created here, already in the active contract set (without an offset). */
-  readonly created?: readonly KnownContract[];
-  /** Contracts it archived, already gone from the active contract set. */
-  readonly archived?: readonly KnownContract[];
-}
-
-/** What decided but unpublished transactions did to the active contracts. */
-export interface Unpublished {
-  readonly created: ReadonlySet<string>;
-  readonly archived: readonly KnownContract[];
 }
 
 export interface Committed {
@@ -115,36 +91,77 @@ export interface Committed {
   readonly parties: readonly Party[];
 }
 
-export interface ProtocolOptions {
+/** What a synchronizer connection's processor needs of the participant: shared by all its connections. */
+export interface ProtocolContext {
   readonly participantId: ParticipantId;
-  readonly synchronizerId: string;
-  readonly topology: TopologyProcessor;
   readonly engine: Engine;
   readonly decoder: TransactionDecoder;
   readonly signingKey: SigningPrivateKey;
   readonly encryptionKey: EncryptionPrivateKey;
+  /** The packages uploaded here (their types are needed to decode a view). */
+  readonly packages: { has(packageId: string): boolean };
   readonly acs: ActiveContracts;
   readonly journal: Journal;
-  readonly send: (request: SendRequest) => Promise<SendHandle>;
-  /** Whether this participant has the package (its types are needed to decode a view). */
-  readonly packageKnown: (packageId: string) => boolean;
-  /** Whether this participant can validate the package at the ledger time (uploaded and vetted). */
-  readonly packageUsable: (packageId: string, snapshot: TopologySnapshot, ledgerTime: bigint) => boolean;
-  readonly nextOffset: () => bigint;
-  readonly decided: ReadonlySet<bigint>;
-  readonly commands: readonly CommandRow[];
-  /** Called once a transaction is durable. */
-  readonly onCommitted: (c: Committed) => void;
-  /** Called once a completion is durable. */
-  readonly onCompletion: (
-    changeId: string,
-    completion: CompletionRow,
-    timings: PhaseTimings | undefined,
-  ) => void;
+  readonly validations: ValidationSlots;
+  /** Hears of every transaction once it is durable (the reads' listeners, the ping responder). */
+  readonly commits: { committed(c: Committed): void };
   readonly logger: Logger;
   readonly metrics: ParticipantMetrics;
   /** Durable effects not yet written beyond which event processing waits for the database. */
-  readonly maxQueued: number;
+  readonly maxQueuedWrites: number;
+}
+
+/** One synchronizer connection. */
+export interface SynchronizerContext {
+  readonly synchronizerId: string;
+  readonly topology: TopologyProcessor;
+  /** Sends the responses (the sequencer client). */
+  readonly sequencer: { send(request: SendRequest): Promise<SendHandle> };
+  /** The commands this participant sent there. */
+  readonly submissions: SubmissionTracking;
+  /** Requests decided before a restart, after the resume cursor (their replay is skipped). */
+  readonly decided: ReadonlySet<bigint>;
+  readonly resumeAfter: Cursor | undefined;
+}
+
+/**
+ * The Phase 3 validations running on all synchronizers, bounded: at the bound, the event processing that wants to
+ * start another waits for one to end (back-pressure on the sequencer subscriptions; nothing is dropped). Each
+ * connection processes its events one at a time, so at most one waiter per connection queues here.
+ */
+export class ValidationSlots {
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly limit: number,
+    private readonly metrics: ParticipantMetrics,
+  ) {}
+
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Takes a slot, waiting for one when `limit` validations run. */
+  async acquire(): Promise<void> {
+    if (this.#running < this.limit) {
+      this.#running++;
+      this.metrics.validationsInFlight.set(this.#running);
+      return;
+    }
+    this.metrics.validationWaits.inc();
+    // The slot is handed over by release: #running stays as it is.
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else {
+      this.#running--;
+      this.metrics.validationsInFlight.set(this.#running);
+    }
+  }
 }
 
 const hex = (h: Hash) => h.toHex();
@@ -157,52 +174,27 @@ const hex = (h: Hash) => h.toHex();
  * detection needs them), but are published (offsets, updates, completions) in record order.
  */
 export class ProtocolProcessor {
-  readonly #o: ProtocolOptions;
+  readonly #o: ProtocolContext;
+  readonly #s: SynchronizerContext;
   readonly #pending = new Map<bigint, PendingRequest>();
   /** Requests decided before a restart that the replay will deliver again; emptied once the replay passed them. */
   readonly #decided: Set<bigint>;
   readonly #decidedUntil: bigint;
-  readonly #commands = new Map<string, InFlightCommand>();
-  readonly #commandsByRequest = new Map<bigint, InFlightCommand>();
   #lastHandled: { counter: bigint; timestamp: bigint } | undefined;
   #validations = new Set<Promise<void>>();
   /** Decisions held back behind an undecided earlier request. */
   #held: Held[] = [];
 
-  constructor(options: ProtocolOptions, resumeAfter: { counter: bigint; timestamp: bigint } | undefined) {
-    this.#o = options;
-    this.#decided = new Set(options.decided);
-    this.#decidedUntil = [...options.decided].reduce((m, id) => (id > m ? id : m), -1n);
-    this.#lastHandled = resumeAfter;
-    for (const c of options.commands) {
-      const cmd: InFlightCommand = { ...c, marks: { start: performance.now() } };
-      this.#commands.set(c.messageId, cmd);
-      if (c.requestId !== undefined) this.#commandsByRequest.set(c.requestId, cmd);
-    }
+  constructor(context: ProtocolContext, synchronizer: SynchronizerContext) {
+    this.#o = context;
+    this.#s = synchronizer;
+    this.#decided = new Set(synchronizer.decided);
+    this.#decidedUntil = [...synchronizer.decided].reduce((m, id) => (id > m ? id : m), -1n);
+    this.#lastHandled = synchronizer.resumeAfter;
   }
 
   get pendingRequests(): number {
     return this.#pending.size;
-  }
-
-  /** Registers a command about to be sent, so that its receipt finds it. */
-  track(command: InFlightCommand): void {
-    this.#commands.set(command.messageId, command);
-  }
-
-  untrack(messageId: string): void {
-    this.#commands.delete(messageId);
-  }
-
-  /** The effects of decided transactions not published yet (an active contract snapshot at the ledger end). */
-  unpublished(): Unpublished {
-    const created = new Set(
-      this.#held.flatMap((h) => h.created ?? []).map((c) => c.contract.contractId.coid),
-    );
-    const archived = this.#held
-      .flatMap((h) => h.archived ?? [])
-      .filter((c) => !created.has(c.contract.contractId.coid));
-    return { created, archived };
   }
 
   /** Waits for the validations in flight (tests and shutdown). */
@@ -233,21 +225,21 @@ export class ProtocolProcessor {
       else if (message.oneofKind === 'encryptedViewMessage') views.push(message.encryptedViewMessage);
       else if (message.oneofKind === 'confirmationResult') results.push(message.confirmationResult);
     }
-    const topo = this.#o.topology;
+    const topo = this.#s.topology;
     // Broadcasts at or before the last one processed are replays, or part of the imported onboarding state.
     if (topology.length > 0 && ts > (topo.lastSequenced ?? -1n)) {
       await topo.process(ts, topology);
     }
     if (event.messageId !== undefined) this.#onReceipt(event);
-    if (rootHash) this.#onRequest(event, rootHash.message, rootHash.recipients, views);
-    for (const result of results) this.#onResult(ts, result);
+    if (rootHash) await this.#onRequest(event, rootHash.message, rootHash.recipients, views);
+    for (const result of results) await this.#onResult(ts, result);
     this.#timeouts(ts);
     if (ts > this.#decidedUntil) this.#decided.clear();
     this.#publishInOrder();
     this.#lastHandled = { counter: event.counter, timestamp: ts };
     const cursor = this.#cleanCursor();
-    if (cursor) this.#o.journal.setCursor(this.#o.synchronizerId, cursor);
-    if (this.#o.journal.queued > this.#o.maxQueued) await this.#o.journal.flush();
+    if (cursor) this.#o.journal.setCursor(this.#s.synchronizerId, cursor);
+    if (this.#o.journal.queued > this.#o.maxQueuedWrites) await this.#o.journal.flush();
   }
 
   /**
@@ -279,116 +271,54 @@ export class ProtocolProcessor {
   // ---- submissions ---------------------------------------------------------------------------------------
 
   #onReceipt(event: ReceivedEvent): void {
-    const cmd = this.#commands.get(event.messageId!);
-    if (!cmd) return;
-    if (event.error) {
-      const failure = { code: event.error.code, reason: event.error.reason };
-      this.#take(cmd);
-      this.#held.push({
-        recordTime: event.timestamp,
-        publish: () => this.#write(this.#completion(cmd, event.timestamp, failure)),
-      });
+    const submissions = this.#s.submissions;
+    if (!event.error) {
+      submissions.sequenced(event.messageId!, event.timestamp);
       return;
     }
-    cmd.requestId = event.timestamp;
-    cmd.marks.sequenced = performance.now();
-    // Not written: a restart replays from before the request (it is undecided), receipt included.
-    this.#commandsByRequest.set(event.timestamp, cmd);
+    const cmd = submissions.refused(event.messageId!);
+    if (!cmd) return;
+    const failure = { code: event.error.code, reason: event.error.reason };
+    this.#held.push({
+      recordTime: event.timestamp,
+      publish: () => this.#o.journal.write([this.#completion(cmd, event.timestamp, { failure })]),
+    });
   }
 
-  /** Takes a decided command out of flight (its completion follows when published). */
-  #take(cmd: InFlightCommand): void {
-    this.#commands.delete(cmd.messageId);
-    if (cmd.requestId !== undefined) this.#commandsByRequest.delete(cmd.requestId);
-  }
-
-  /** The command of a decided request, taken out of flight. */
-  #takeOf(requestId: bigint): InFlightCommand | undefined {
-    const cmd = this.#commandsByRequest.get(requestId);
-    if (cmd) this.#take(cmd);
-    return cmd;
-  }
-
-  /**
-   * A command's completion (when it is published): a success at its transaction's offset, or a failure at a new
-   * offset. `onCompletion` runs once it is durable.
-   */
+  /** A command's completion when its decision is published: at its transaction's offset, or at a new one. */
   #completion(
     cmd: InFlightCommand,
     recordTime: bigint,
-    failure: { code: string; reason: string } | undefined,
-    success?: { offset: bigint; updateId: string },
-  ): Effects {
-    const offset = success?.offset ?? this.#o.nextOffset();
-    const completion: CompletionRow = {
-      offset,
-      changeId: cmd.changeId,
-      commandId: cmd.commandId,
-      userId: cmd.userId,
-      submissionId: cmd.submissionId,
-      actAs: cmd.actAs,
-      code: failure?.code,
-      message: failure?.reason ?? '',
-      updateId: success?.updateId,
-      requestId: cmd.requestId,
-      recordTime,
-      synchronizerId: this.#o.synchronizerId,
-    };
-    return {
-      offset,
-      fill: (b) => {
-        b.completions.push(completion);
-        b.commands.push({ changeId: cmd.changeId, completionOffset: offset, completedAt: recordTime });
-      },
-      durable: () => {
-        const timings = phaseTimings(cmd.marks, performance.now());
-        if (timings && !failure) this.#o.metrics.recordPhases(timings);
-        this.#o.onCompletion(cmd.changeId, completion, timings);
-      },
-    };
-  }
-
-  /** Adds effects to the journal; `durable` runs once they are written. */
-  #write(...effects: (Effects | undefined)[]): void {
-    const all = effects.filter((e) => e !== undefined);
-    let offset: bigint | undefined;
-    for (const e of all)
-      if (e.offset !== undefined && (offset === undefined || e.offset > offset)) offset = e.offset;
-    this.#o.journal
-      .add((b) => {
-        for (const e of all) e.fill(b);
-      }, offset)
-      .then(
-        () => {
-          for (const e of all) e.durable?.();
-        },
-        () => {},
-      );
+    outcome: Parameters<SubmissionTracking['completion']>[3],
+    offset = this.#o.journal.nextOffset(),
+  ): JournalEntry {
+    return this.#s.submissions.completion(cmd, recordTime, offset, outcome);
   }
 
   // ---- Phase 3: requests ---------------------------------------------------------------------------------
 
-  #onRequest(
+  async #onRequest(
     event: ReceivedEvent,
     rootHashMessage: RootHashMessage,
     recipients: readonly Recipient[],
     views: readonly EncryptedViewMessage[],
-  ): void {
+  ): Promise<void> {
     const requestId = event.timestamp;
     if (this.#decided.has(requestId)) return;
     const o = this.#o;
-    const snapshot = o.topology.snapshot(requestId);
+    const s = this.#s;
+    const snapshot = s.topology.snapshot(requestId);
     const group = recipients.find((r) => r.recipient.oneofKind === 'mediatorGroup')?.recipient;
     const mediatorGroup = group?.oneofKind === 'mediatorGroup' ? group.mediatorGroup : 0;
     const params = snapshot.synchronizerParameters();
     const opened = openRequest({
       rootHashMessage,
       viewMessages: views,
-      synchronizerId: o.synchronizerId,
+      synchronizerId: s.synchronizerId,
       encryptionKey: o.encryptionKey,
       decoder: o.decoder,
       checkPackages: (ids) => {
-        const missing = ids.filter((id) => !o.packageKnown(id));
+        const missing = ids.filter((id) => !o.packages.has(id));
         if (missing.length > 0) {
           throw new WeftError(
             ParticipantErrors.LOCAL_VERDICT_PACKAGE_NOT_VETTED,
@@ -407,7 +337,9 @@ export class ProtocolProcessor {
       request = opened.request;
       const ledgerTime = request.participantMetadata.ledgerTime;
       const unusable = request.views.flatMap((v) =>
-        v.data.packages.filter((p) => !o.packageUsable(p, snapshot, ledgerTime)).map((p) => ({ v, p })),
+        v.data.packages
+          .filter((p) => !o.packages.has(p) || !snapshot.isPackageVetted(o.participantId, p, ledgerTime))
+          .map((p) => ({ v, p })),
       );
       for (const { v, p } of unusable) {
         rejections.add(
@@ -420,9 +352,12 @@ export class ProtocolProcessor {
         request.views.flatMap((v) => v.informees).filter((p) => isHostedBy(snapshot, o.participantId, p)),
       );
       checkRequest(request, requestId, snapshot, rejections);
-      locked = checkConflicts(request, o.synchronizerId, o.acs, (p) => hosted.has(p), rejections);
+      // Read in event order: no later event of this synchronizer is processed meanwhile.
+      const activeness = await o.acs.activeness(usedContracts(request));
+      locked = checkConflicts(request, s.synchronizerId, activeness, (p) => hosted.has(p), rejections);
       for (const c of locked) o.acs.lock(c, requestId);
     }
+    await o.validations.acquire();
     const pending: PendingRequest = {
       requestId,
       rootHash: request?.rootHash ?? Hash.fromMultihash(rootHashMessage.rootHash),
@@ -437,7 +372,10 @@ export class ProtocolProcessor {
     o.metrics.inflight.set(this.#pending.size);
     const validation = this.#validate(pending, snapshot, rejections, malformed, event.traceparent)
       .catch((e) => o.logger.error({ err: e, requestId }, 'validating a request failed'))
-      .finally(() => this.#validations.delete(validation));
+      .finally(() => {
+        o.validations.release();
+        this.#validations.delete(validation);
+      });
     this.#validations.add(validation);
   }
 
@@ -454,8 +392,7 @@ export class ProtocolProcessor {
     const o = this.#o;
     const request = pending.opened;
     if (request) await checkConformance(o.engine, request, rejections);
-    const cmd = this.#commandsByRequest.get(pending.requestId);
-    if (cmd) cmd.marks.validated = performance.now();
+    this.#s.submissions.mark(pending.requestId, 'validated');
     const responses = malformed
       ? [
           {
@@ -481,12 +418,12 @@ export class ProtocolProcessor {
     const signed = signConfirmationResponses(o.signingKey, {
       requestId: pending.requestId,
       rootHash: pending.rootHash.toMultihash(),
-      synchronizerId: o.synchronizerId,
+      synchronizerId: this.#s.synchronizerId,
       sender: String(o.participantId),
       responses,
     });
     const params = snapshot.synchronizerParameters();
-    await o.send({
+    await this.#s.sequencer.send({
       envelopes: [confirmationResponsesEnvelope(signed, pending.mediatorGroup)],
       maxSequencingTime: pending.requestId + params.confirmationResponseTimeout,
       ...(traceparent ? { traceparent } : {}),
@@ -495,9 +432,9 @@ export class ProtocolProcessor {
 
   // ---- Phases 6–7: verdicts and commit -------------------------------------------------------------------
 
-  #onResult(ts: bigint, signed: SignedProtocolMessage): void {
+  async #onResult(ts: bigint, signed: SignedProtocolMessage): Promise<void> {
     const o = this.#o;
-    const snapshot = o.topology.snapshot(ts);
+    const snapshot = this.#s.topology.snapshot(ts);
     const keys: SigningPublicKey[] = snapshot
       .mediatorGroups()
       .flatMap((g) => g.active)
@@ -520,9 +457,8 @@ export class ProtocolProcessor {
       o.logger.warn({ requestId }, 'ignoring a confirmation result for another root hash');
       return;
     }
-    const cmd = this.#commandsByRequest.get(requestId);
-    if (cmd) cmd.marks.verdict = performance.now();
-    if (summary.kind === 'approve' && pending.opened) this.#commit(pending, pending.opened, ts);
+    this.#s.submissions.mark(requestId, 'verdict');
+    if (summary.kind === 'approve' && pending.opened) await this.#commit(pending, pending.opened, ts);
     else if (summary.kind === 'approve') {
       // The others committed what this participant could not read; it keeps its state and says so loudly.
       o.logger.error(
@@ -555,9 +491,9 @@ export class ProtocolProcessor {
   ): void {
     this.#finish(pending);
     this.#o.metrics.requests.inc({ outcome });
-    const cmd = this.#takeOf(pending.requestId);
+    const cmd = this.#s.submissions.decided(pending.requestId);
     const request = {
-      synchronizerId: this.#o.synchronizerId,
+      synchronizerId: this.#s.synchronizerId,
       requestId: pending.requestId,
       rootHash: hex(pending.rootHash),
       outcome,
@@ -566,10 +502,10 @@ export class ProtocolProcessor {
     this.#held.push({
       recordTime: pending.requestId,
       publish: () =>
-        this.#write(
+        this.#o.journal.write([
           { fill: (b) => b.requests.push(request) },
-          cmd && this.#completion(cmd, pending.requestId, failure),
-        ),
+          ...(cmd ? [this.#completion(cmd, pending.requestId, { failure })] : []),
+        ]),
     });
   }
 
@@ -577,59 +513,57 @@ export class ProtocolProcessor {
    * Phase 7: the approved transaction's effects on the active contracts at once (later requests are checked
    * against them); its stored effects, update and the submitter's completion when it is published.
    */
-  #commit(pending: PendingRequest, request: OpenedRequest, ts: bigint): void {
+  async #commit(pending: PendingRequest, request: OpenedRequest, ts: bigint): Promise<void> {
     const o = this.#o;
+    const synchronizerId = this.#s.synchronizerId;
+    const tx = request.assembled.transaction;
+    const info = blindingInfo(tx);
+    const effects = netEffects(tx);
+    const hostedOf = (parties: Iterable<Party>) => [...parties].filter((p) => pending.hosted.has(p));
+    // Contracts divulged to hosted parties (fetched or exercised in their view) become usable by them.
+    const divulgedInputs = request.views.flatMap((view) =>
+      view.data.inputs.flatMap((c) => {
+        const coid = c.contractId.coid;
+        if (effects.archived.includes(coid) || effects.touched.has(coid)) return [];
+        const divulgees = hostedOf(info.divulgence.get(coid) ?? []);
+        return divulgees.length === 0 ? [] : [{ c, divulgees }];
+      }),
+    );
+    // Divulgence adds readers to what is known of the contract here.
+    const states = await o.acs.fetch(divulgedInputs.map((d) => d.c.contractId.coid));
     this.#finish(pending);
     o.metrics.requests.inc({ outcome: 'approved' });
-    const tx = request.assembled.transaction;
     const ledgerTime = request.participantMetadata.ledgerTime;
-    const info = blindingInfo(tx);
     const updateId = hex(pending.rootHash);
-    const hostedOf = (parties: Iterable<Party>) => [...parties].filter((p) => pending.hosted.has(p));
     const known: { c: FatContract; stakeholders: readonly Party[]; readers: readonly Party[] }[] = [];
-    const created: KnownContract[] = [];
-    const effects = netEffects(tx);
     for (const [id, node] of effects.created) {
       const stakeholders = hostedOf(node.stakeholders);
       const readers = [...new Set([...stakeholders, ...hostedOf(info.disclosure.get(id) ?? [])])];
       if (readers.length === 0) continue;
       const c = createdContract(node, ledgerTime);
-      o.acs.add(c, o.synchronizerId, stakeholders, readers, undefined);
-      created.push(o.acs.get(c.contractId.coid)!);
+      o.acs.add(c, synchronizerId, stakeholders, readers);
       known.push({ c, stakeholders, readers });
     }
-    // Contracts divulged to hosted parties (fetched or exercised in their view) become usable by them.
     const divulged: typeof known = [];
-    for (const view of request.views) {
-      for (const c of view.data.inputs) {
-        const coid = c.contractId.coid;
-        if (effects.archived.includes(coid) || effects.touched.has(coid)) continue;
-        const divulgees = hostedOf(info.divulgence.get(coid) ?? []);
-        if (divulgees.length === 0) continue;
-        o.acs.add(c, o.synchronizerId, [], divulgees, undefined);
-        divulged.push({ c, stakeholders: [], readers: divulgees });
-      }
+    for (const { c, divulgees } of divulgedInputs) {
+      o.acs.add(c, synchronizerId, [], divulgees, states);
+      divulged.push({ c, stakeholders: [], readers: divulgees });
     }
-    const archived: KnownContract[] = [];
-    for (const coid of effects.archived) {
-      const k = o.acs.get(coid);
-      if (k) archived.push(k);
-      o.acs.archive(coid);
-    }
+    for (const coid of effects.archived) o.acs.archive(coid);
+    const changed = [...known, ...divulged].map((k) => k.c.contractId.coid).concat(effects.archived);
     const witnesses = new Set<Party>();
     for (const w of info.disclosure.values()) for (const p of hostedOf(w)) witnesses.add(p);
     const parties = [...witnesses].sort();
     const submitter = request.submitter;
     const mine = submitter?.submittingParticipant === String(o.participantId);
-    const cmd = this.#takeOf(pending.requestId);
+    const cmd = this.#s.submissions.decided(pending.requestId);
     const publish = () => {
-      const offset = o.nextOffset();
-      for (const k of created) k.createdOffset ??= offset;
+      const offset = o.journal.nextOffset();
       const rows = (list: typeof known, createdOffset: bigint | undefined) =>
         list.map(({ c, stakeholders, readers }) => ({
           contract: {
             contractId: c.contractId.coid,
-            synchronizerId: o.synchronizerId,
+            synchronizerId,
             templateId: showIdentifier(c.templateId),
             contract: encodeContract(c),
             createdAt: c.createdAt!,
@@ -642,7 +576,7 @@ export class ProtocolProcessor {
           })),
         }));
       const stored = [...rows(known, offset), ...rows(divulged, undefined)];
-      this.#write(
+      o.journal.write([
         {
           offset,
           fill: (b) => {
@@ -654,7 +588,7 @@ export class ProtocolProcessor {
             b.updates.push({
               offset,
               updateId,
-              synchronizerId: o.synchronizerId,
+              synchronizerId,
               requestId: pending.requestId,
               ledgerTime,
               workflowId: request.participantMetadata.workflowId,
@@ -664,20 +598,22 @@ export class ProtocolProcessor {
               parties,
             });
             b.requests.push({
-              synchronizerId: o.synchronizerId,
+              synchronizerId,
               requestId: pending.requestId,
               rootHash: updateId,
               outcome: 'approved',
               decidedAt: ts,
             });
           },
-          durable: () =>
-            o.onCommitted({ offset, updateId, requestId: pending.requestId, opened: request, parties }),
+          durable: () => {
+            o.acs.durable(changed);
+            o.commits.committed({ offset, updateId, requestId: pending.requestId, opened: request, parties });
+          },
         },
-        cmd && this.#completion(cmd, pending.requestId, undefined, { offset, updateId }),
-      );
+        ...(cmd ? [this.#completion(cmd, pending.requestId, { updateId }, offset)] : []),
+      ]);
     };
-    this.#held.push({ recordTime: pending.requestId, publish, created, archived });
+    this.#held.push({ recordTime: pending.requestId, publish });
   }
 
   /** Requests past their decision time without a verdict are rejected; sends past their deadline failed. */
@@ -695,15 +631,15 @@ export class ProtocolProcessor {
         );
       }
     }
-    for (const cmd of [...this.#commands.values()]) {
-      if (cmd.requestId === undefined && cmd.maxSequencingTime < ts) {
-        const failure = {
-          code: ParticipantErrors.SUBMISSION_NOT_SEQUENCED.code,
-          reason: `the request of command ${cmd.commandId} was not sequenced before ${cmd.maxSequencingTime}`,
-        };
-        this.#take(cmd);
-        this.#held.push({ recordTime: ts, publish: () => this.#write(this.#completion(cmd, ts, failure)) });
-      }
+    for (const cmd of this.#s.submissions.expired(ts)) {
+      const failure = {
+        code: ParticipantErrors.SUBMISSION_NOT_SEQUENCED.code,
+        reason: `the request of command ${cmd.commandId} was not sequenced before ${cmd.maxSequencingTime}`,
+      };
+      this.#held.push({
+        recordTime: ts,
+        publish: () => this.#o.journal.write([this.#completion(cmd, ts, { failure })]),
+      });
     }
   }
 }
@@ -714,32 +650,6 @@ function isHostedBy(snapshot: TopologySnapshot, participant: ParticipantId, part
       .partyHosting(PartyId.parse(party))
       ?.participants.some((h) => h.participant.equals(participant)) ?? false
   );
-}
-
-interface Effects {
-  /** The highest offset the effects assign. */
-  readonly offset?: bigint;
-  readonly fill: (b: WriteBatch) => void;
-  readonly durable?: () => void;
-}
-
-function phaseTimings(m: InFlightCommand['marks'], done: number): PhaseTimings | undefined {
-  if (
-    m.interpreted === undefined ||
-    m.created === undefined ||
-    m.sequenced === undefined ||
-    m.verdict === undefined
-  ) {
-    return undefined;
-  }
-  return {
-    interpretation: m.interpreted - m.start,
-    requestCreation: m.created - m.interpreted,
-    sequencing: m.sequenced - m.created,
-    validation: (m.validated ?? m.verdict) - m.sequenced,
-    verdict: m.verdict - m.sequenced,
-    commit: done - m.verdict,
-  };
 }
 
 /**

@@ -113,7 +113,7 @@ describeBackends('participant store', (backend) => {
       }),
     );
     expect(await store.ledgerEnd()).toBe(3n);
-    const active = await store.activeContracts();
+    const active = await store.contracts(['c1', 'c2', 'unknown']);
     expect(
       active.map((a) => [
         a.row.contractId,
@@ -121,6 +121,13 @@ describeBackends('participant store', (backend) => {
         a.parties.map((p) => `${p.party}:${p.stakeholder}`).sort(),
       ]),
     ).toEqual([['c1', 'sync', ['alice:true', 'bob:false']]]);
+    // As of an offset: c2 was active before its archival at offset 2; bob is no stakeholder of c1.
+    const ids = async (party: string, asOf: bigint) =>
+      (await store.activeContractsOf(party, asOf)).map((a) => a.row.contractId);
+    expect(await ids('alice', 1n)).toEqual(['c1', 'c2']);
+    expect(await ids('alice', 2n)).toEqual(['c1']);
+    expect(await ids('alice', 0n)).toEqual([]);
+    expect(await ids('bob', 2n)).toEqual([]);
     expect(await store.isArchived('c2', ['alice'])).toBe(true);
     expect(await store.isArchived('c2', ['bob'])).toBe(false);
     expect(await store.isArchived('c1', ['alice'])).toBe(false);
@@ -190,7 +197,7 @@ describeBackends('participant store', (backend) => {
       "INSERT INTO participant_cursor (synchronizer_id, clean_counter, clean_timestamp) VALUES ('sync', 7, 1002)",
     );
     const store = await ParticipantStore.open(storage);
-    expect((await store.activeContracts()).map((a) => a.row.synchronizerId)).toEqual(['sync']);
+    expect((await store.contracts(['c1'])).map((a) => a.row.synchronizerId)).toEqual(['sync']);
     expect(await store.decidedAfter('sync', 0n)).toEqual([1000n]);
   });
 

@@ -326,6 +326,15 @@ function completionOf(r: RawCompletion): CompletionRow {
   };
 }
 
+/** A stored contract with the hosted parties that may use it. */
+export interface StoredContract {
+  readonly row: ContractRow;
+  readonly parties: readonly { readonly party: string; readonly stakeholder: boolean }[];
+}
+
+/** Contract ids per query: far below the bind-parameter limits of SQLite and PostgreSQL. */
+const ID_CHUNK = 500;
+
 const inList = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
 /** The participant's tables (`participant_*`): reads, and the batched writes of the commit pipeline. */
@@ -488,10 +497,43 @@ export class ParticipantStore {
     return rows.map((r) => r.request_id);
   }
 
-  /** Active contracts with the hosted parties that may use them. */
-  async activeContracts(): Promise<
-    { row: ContractRow; parties: { party: string; stakeholder: boolean }[] }[]
-  > {
+  /** The active contracts among `ids`, with the hosted parties that may use them (a cache miss of the ACS). */
+  async contracts(ids: readonly string[]): Promise<StoredContract[]> {
+    const out: StoredContract[] = [];
+    for (let i = 0; i < ids.length; i += ID_CHUNK) {
+      const chunk = ids.slice(i, i + ID_CHUNK);
+      out.push(
+        ...(await this.#contractsWhere(
+          `c.archived_offset IS NULL AND c.contract_id IN (${inList(chunk.length)})`,
+          chunk,
+          `p.contract_id IN (${inList(chunk.length)})`,
+          chunk,
+        )),
+      );
+    }
+    return out;
+  }
+
+  /**
+   * The contracts `party` is a hosted stakeholder of that are active as of offset `asOf` (created at or before it,
+   * not archived at or before it), in creation order: a consistent snapshot while later batches are written.
+   */
+  async activeContractsOf(party: string, asOf: bigint): Promise<StoredContract[]> {
+    return this.#contractsWhere(
+      `c.created_offset <= $2 AND (c.archived_offset IS NULL OR c.archived_offset > $2)
+       AND c.contract_id IN (SELECT contract_id FROM participant_contract_parties WHERE party = $1 AND stakeholder)`,
+      [party, asOf],
+      `p.contract_id IN (SELECT contract_id FROM participant_contract_parties WHERE party = $1 AND stakeholder)`,
+      [party],
+    );
+  }
+
+  async #contractsWhere(
+    contracts: string,
+    contractParams: readonly SqlValue[],
+    parties: string,
+    partyParams: readonly SqlValue[],
+  ): Promise<StoredContract[]> {
     const rows = await this.storage.query<{
       contract_id: string;
       synchronizer_id: string;
@@ -500,15 +542,16 @@ export class ParticipantStore {
       created_at: bigint;
       created_offset: bigint | null;
     }>(
-      `SELECT contract_id, synchronizer_id, template_id, contract, created_at, created_offset FROM participant_contracts
-       WHERE archived_offset IS NULL ORDER BY created_offset, contract_id`,
+      `SELECT c.contract_id, c.synchronizer_id, c.template_id, c.contract, c.created_at, c.created_offset
+       FROM participant_contracts c WHERE ${contracts} ORDER BY c.created_offset, c.contract_id`,
+      [...contractParams],
     );
-    const parties = await this.storage.query<{ party: string; contract_id: string; stakeholder: boolean }>(
-      `SELECT p.party, p.contract_id, p.stakeholder FROM participant_contract_parties p
-       JOIN participant_contracts c ON c.contract_id = p.contract_id WHERE c.archived_offset IS NULL`,
-    );
+    if (rows.length === 0) return [];
     const byContract = new Map<string, { party: string; stakeholder: boolean }[]>();
-    for (const p of parties) {
+    for (const p of await this.storage.query<{ party: string; contract_id: string; stakeholder: boolean }>(
+      `SELECT p.party, p.contract_id, p.stakeholder FROM participant_contract_parties p WHERE ${parties}`,
+      [...partyParams],
+    )) {
       const list = byContract.get(p.contract_id) ?? [];
       list.push({ party: p.party, stakeholder: p.stakeholder });
       byContract.set(p.contract_id, list);
@@ -526,7 +569,7 @@ export class ParticipantStore {
     }));
   }
 
-  /** Whether the contract is known and archived (for a lookup that missed the in-memory active set). */
+  /** Whether the contract is known and archived (for a lookup of a contract that is not active). */
   async isArchived(contractId: string, readers: readonly string[]): Promise<boolean> {
     if (readers.length === 0) return false;
     const row = await this.storage.queryOne(

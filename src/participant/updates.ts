@@ -7,6 +7,7 @@ import {
   type Transaction,
 } from '../daml/index.js';
 import type { Value } from '../daml/values/index.js';
+import type { CompletionRow } from './store.js';
 
 /** A contract creation as a party sees it. */
 export interface CreatedEvent {
@@ -142,4 +143,21 @@ export interface PhaseTimings {
   readonly verdict: number;
   /** From the verdict until the commit was durable. */
   readonly commit: number;
+}
+
+/** A stored completion as the service API gives it. */
+export function completionOf(row: CompletionRow): Completion {
+  return {
+    offset: row.offset,
+    commandId: row.commandId,
+    submissionId: row.submissionId,
+    userId: row.userId,
+    actAs: row.actAs,
+    status: row.code === undefined ? 'succeeded' : 'failed',
+    code: row.code,
+    message: row.message,
+    updateId: row.updateId,
+    recordTime: row.recordTime,
+    synchronizerId: row.synchronizerId,
+  };
 }

@@ -16,12 +16,16 @@ import type {
 } from '../generated/weft/protocol/v1/confirmation_request.js';
 import type { Envelope } from '../generated/weft/sequencer/v1/sequencing.js';
 import { type ParticipantId, PartyId, UniqueIdentifier } from '../identity/index.js';
+import { NodeMetrics } from '../observability/index.js';
 import { decodeProtocolMessage } from '../protocol/index.js';
+import { openStorage } from '../storage/index.js';
 import { TopologyEngine, type TopologySnapshot } from '../topology/index.js';
 import { onboardingTransactions, signed, type TestNode, testSynchronizer } from '../topology/testing.js';
 import { ActiveContracts } from './acs.js';
 import { absolutizeTransaction } from './contracts.js';
 import { ParticipantErrors } from './errors.js';
+import { ParticipantMetrics } from './metrics.js';
+import { ParticipantStore } from './store.js';
 import { buildConfirmationRequest } from './submission.js';
 import { ModelLedger, type ModelSubmission, tokenCommands } from './testing.js';
 import {
@@ -31,6 +35,7 @@ import {
   type OpenedRequest,
   type OpenResult,
   openRequest,
+  usedContracts,
   ViewRejections,
 } from './validation.js';
 
@@ -171,11 +176,11 @@ async function validate(
 ): Promise<Record<string, string>> {
   const rejections = new ViewRejections();
   checkRequest(request, o.requestId ?? NOW, snapshot, rejections);
-  const acs = o.acs ?? activeSet();
+  const acs = o.acs ?? (await activeSet());
   checkConflicts(
     request,
     String(sync.synchronizerId),
-    acs,
+    await acs.activeness(usedContracts(request)),
     (p) => (o.hosted ?? [admin, alice]).includes(p),
     rejections,
   );
@@ -188,12 +193,17 @@ async function validate(
   );
 }
 
-/** p1's active contracts: the rules and alice's token. */
-function activeSet(without: string[] = [], synchronizerId = String(sync.synchronizerId)): ActiveContracts {
-  const acs = new ActiveContracts();
+/** p1's active contracts: the rules and alice's token (decided, not written: its database is empty). */
+async function activeSet(
+  without: string[] = [],
+  synchronizerId = String(sync.synchronizerId),
+): Promise<ActiveContracts> {
+  const store = await ParticipantStore.open(await openStorage({ kind: 'sqlite', path: ':memory:' }));
+  const metrics = new ParticipantMetrics(new NodeMetrics({ defaultMetrics: false }));
+  const acs = new ActiveContracts(store, decoder, 10, metrics);
   for (const c of ledger.contracts) {
     if (without.includes(c.contractId.coid)) continue;
-    acs.add(c, synchronizerId, c.stakeholders, c.stakeholders, 1n);
+    acs.add(c, synchronizerId, c.stakeholders, c.stakeholders);
   }
   return acs;
 }
@@ -296,24 +306,27 @@ describe('a request is rejected', () => {
 
   it('when an input is not active here, or locked by another request', async () => {
     const atP1 = opened(open(request(offer), p1));
-    expect(await validate(atP1, { acs: activeSet([token]) })).toEqual({
+    expect(await validate(atP1, { acs: await activeSet([token]) })).toEqual({
       '0': ParticipantErrors.LOCAL_VERDICT_INACTIVE_CONTRACTS.code,
     });
-    const acs = activeSet();
+    const acs = await activeSet();
     const rejections = new ViewRejections();
-    expect(checkConflicts(atP1, String(sync.synchronizerId), acs, () => true, rejections)).toEqual([token]);
+    const activeness = await acs.activeness(usedContracts(atP1));
+    expect(checkConflicts(atP1, String(sync.synchronizerId), activeness, () => true, rejections)).toEqual([
+      token,
+    ]);
     acs.lock(token, 1n);
     expect(await validate(atP1, { acs })).toEqual({
       '0': ParticipantErrors.LOCAL_VERDICT_LOCKED_CONTRACTS.code,
     });
     // Contracts are used only on the synchronizer they are assigned to (there is no reassignment).
-    const elsewhere = activeSet([], 'other::1220aa');
+    const elsewhere = await activeSet([], 'other::1220aa');
     expect(await validate(atP1, { acs: elsewhere })).toEqual({
       '0': ParticipantErrors.LOCAL_VERDICT_INACTIVE_CONTRACTS.code,
     });
     // A participant hosting no stakeholder of the token does not check it.
     expect(
-      await validate(opened(open(request(offer), p2)), { acs: activeSet([token]), hosted: [bob] }),
+      await validate(opened(open(request(offer), p2)), { acs: await activeSet([token]), hosted: [bob] }),
     ).toEqual({});
   });
 });

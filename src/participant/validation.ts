@@ -33,7 +33,7 @@ import {
   viewPositionKey,
 } from '../protocol/index.js';
 import type { TopologySnapshot } from '../topology/index.js';
-import type { ActiveContracts } from './acs.js';
+import type { Activeness } from './acs.js';
 import { isAuthentic } from './contracts.js';
 import { ParticipantErrors } from './errors.js';
 import { type AssembledTransaction, assembleViews, decodeViewData, type ReceivedView } from './views.js';
@@ -290,6 +290,35 @@ interface Use {
   readonly consumed: boolean;
 }
 
+function usesOf(view: ReceivedView): Use[] {
+  const uses: Use[] = [];
+  for (const node of view.data.nodes.values()) {
+    if (node.tag === 'Fetch' || node.tag === 'Exercise') {
+      uses.push({
+        contractId: node.contractId.coid,
+        stakeholders: node.stakeholders,
+        consumed: node.tag === 'Exercise' && node.consuming,
+      });
+    }
+  }
+  return uses;
+}
+
+function createdBy(request: OpenedRequest): Set<string> {
+  const created = new Set<string>();
+  for (const node of request.assembled.transaction.nodes.values()) {
+    if (node.tag === 'Create') created.add(node.contractId.coid);
+  }
+  return created;
+}
+
+/** The contracts conflict detection checks: those the views use that the request does not create itself. */
+export function usedContracts(request: OpenedRequest): string[] {
+  const created = createdBy(request);
+  const used = request.views.flatMap((v) => usesOf(v).map((u) => u.contractId));
+  return [...new Set(used)].filter((c) => !created.has(c));
+}
+
 /**
  * Conflict detection (in sequencer order): every contract the request uses that a hosted party is a stakeholder of
  * must be active here, assigned to the request's synchronizer and not locked by another request in flight, unless
@@ -298,27 +327,14 @@ interface Use {
 export function checkConflicts(
   request: OpenedRequest,
   synchronizerId: string,
-  acs: ActiveContracts,
+  acs: Activeness,
   isHosted: (party: Party) => boolean,
   rejections: ViewRejections,
 ): string[] {
-  const created = new Set<string>();
-  for (const node of request.assembled.transaction.nodes.values()) {
-    if (node.tag === 'Create') created.add(node.contractId.coid);
-  }
+  const created = createdBy(request);
   const toLock = new Set<string>();
   for (const view of request.views) {
-    const uses: Use[] = [];
-    for (const node of view.data.nodes.values()) {
-      if (node.tag === 'Fetch' || node.tag === 'Exercise') {
-        uses.push({
-          contractId: node.contractId.coid,
-          stakeholders: node.stakeholders,
-          consumed: node.tag === 'Exercise' && node.consuming,
-        });
-      }
-    }
-    for (const use of uses) {
+    for (const use of usesOf(view)) {
       if (created.has(use.contractId) || !use.stakeholders.some(isHosted)) continue;
       const known = acs.get(use.contractId);
       const lockedBy = acs.lockedBy(use.contractId);

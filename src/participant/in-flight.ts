@@ -1,0 +1,236 @@
+import { performance } from 'node:perf_hooks';
+import { WeftError } from '../errors/index.js';
+import { type Deferred, deferred } from '../time/index.js';
+import { ParticipantErrors } from './errors.js';
+import type { JournalEntry } from './journal.js';
+import type { ParticipantMetrics } from './metrics.js';
+import type { CommandRow, CompletionRow } from './store.js';
+import { type Completion, completionOf, type PhaseTimings } from './updates.js';
+
+/** A command this participant sent, until its completion. */
+export interface InFlightCommand extends CommandRow {
+  requestId: bigint | undefined;
+  /** performance.now() marks of the phases, for the submitter's own timings (metrics, not protocol time). */
+  readonly marks: {
+    start: number;
+    interpreted?: number;
+    created?: number;
+    sequenced?: number;
+    validated?: number;
+    verdict?: number;
+  };
+}
+
+/** How a command left flight: its transaction committed at an offset, or it failed. */
+export type CommandOutcome =
+  | { readonly updateId: string }
+  | { readonly failure: { readonly code: string; readonly reason: string } };
+
+/**
+ * What the transaction protocol of one synchronizer needs of the commands this participant sent there: find them
+ * by their message (receipt) and request (verdict), take them out of flight once decided, and write their
+ * completions when the decision is published.
+ */
+export interface SubmissionTracking {
+  /** The receipt of message `messageId` as request `requestId`, if it carried a command of this participant. */
+  sequenced(messageId: string, requestId: bigint): void;
+  /** The command of a message the sequencer refused, taken out of flight; undefined when not one of ours. */
+  refused(messageId: string): InFlightCommand | undefined;
+  /** Marks a phase of the command of request `requestId` (for its timings), if it is one of ours. */
+  mark(requestId: bigint, phase: 'validated' | 'verdict'): void;
+  /** The command of a decided request, taken out of flight; undefined when not one of ours. */
+  decided(requestId: bigint): InFlightCommand | undefined;
+  /** The commands whose request was not sequenced before `ts`, taken out of flight. */
+  expired(ts: bigint): InFlightCommand[];
+  /** The completion of a command taken out of flight, at `offset`; the submitter hears of it once durable. */
+  completion(cmd: InFlightCommand, recordTime: bigint, offset: bigint, outcome: CommandOutcome): JournalEntry;
+}
+
+/**
+ * Canton's in-flight submission tracker: every command from the moment `submit` admits it until its completion is
+ * durable. Admission is bounded (PARTICIPANT_OVERLOADED beyond `limit`); a command is registered right before its
+ * request is sent, found again by its message id on receipt and by its request id on the verdict, and its
+ * submitter's promise resolves with the completion once that is written.
+ */
+export class InFlightSubmissions {
+  /** Submissions admitted and not finished, from interpretation to completion. */
+  #admitted = 0;
+  /** By message id (random, unique across synchronizers). */
+  readonly #byMessage = new Map<string, InFlightCommand>();
+  /** By synchronizer id, then request id: commands whose request was sequenced. */
+  readonly #byRequest = new Map<string, Map<bigint, InFlightCommand>>();
+  /** By change id: the submitters waiting for their completion. */
+  readonly #waiters = new Map<string, Deferred<Completion>>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly metrics: ParticipantMetrics,
+  ) {}
+
+  /** Submissions admitted and not finished. */
+  get size(): number {
+    return this.#admitted;
+  }
+
+  /**
+   * Admits a submission, or refuses it with PARTICIPANT_OVERLOADED when `limit` are in flight; the returned function
+   * releases the slot once the submission finished (completed, or failed before it was sent).
+   */
+  admit(): () => void {
+    if (this.#admitted >= this.limit) {
+      this.metrics.submissions.inc({ result: ParticipantErrors.PARTICIPANT_OVERLOADED.code });
+      throw new WeftError(
+        ParticipantErrors.PARTICIPANT_OVERLOADED,
+        `the participant has ${this.#admitted} submissions in flight, its maximum (maxSubmissionsInFlight); retry once some completed`,
+        { limit: this.limit },
+      );
+    }
+    this.#admitted++;
+    this.metrics.submissionsInFlight.set(this.#admitted);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#admitted--;
+      this.metrics.submissionsInFlight.set(this.#admitted);
+    };
+  }
+
+  /** Takes up the commands sent to `synchronizerId` before a restart and not completed (no one waits for them). */
+  restore(synchronizerId: string, rows: readonly CommandRow[]): void {
+    for (const row of rows) {
+      const cmd: InFlightCommand = { ...row, marks: { start: performance.now() } };
+      this.#byMessage.set(row.messageId, cmd);
+      if (row.requestId !== undefined) this.#requests(synchronizerId).set(row.requestId, cmd);
+    }
+  }
+
+  /** Registers a command about to be sent; resolves with its completion once durable. */
+  track(cmd: InFlightCommand): Promise<Completion> {
+    const waiter = deferred<Completion>();
+    this.#byMessage.set(cmd.messageId, cmd);
+    this.#waiters.set(cmd.changeId, waiter);
+    return waiter.promise;
+  }
+
+  /** Forgets a command whose request could not be sent. */
+  untrack(cmd: InFlightCommand): void {
+    this.#byMessage.delete(cmd.messageId);
+    this.#waiters.delete(cmd.changeId);
+  }
+
+  /** Rejects every waiting submitter (the participant stopped or failed). */
+  abandon(error: WeftError): void {
+    for (const waiter of this.#waiters.values()) waiter.reject(error);
+    this.#waiters.clear();
+  }
+
+  /** The commands this participant sent to `synchronizerId`, as its protocol processor sees them. */
+  on(synchronizerId: string): SubmissionTracking {
+    const requests = this.#requests(synchronizerId);
+    const take = (cmd: InFlightCommand) => {
+      this.#byMessage.delete(cmd.messageId);
+      if (cmd.requestId !== undefined) requests.delete(cmd.requestId);
+      return cmd;
+    };
+    return {
+      sequenced: (messageId, requestId) => {
+        const cmd = this.#byMessage.get(messageId);
+        if (!cmd) return;
+        cmd.requestId = requestId;
+        cmd.marks.sequenced = performance.now();
+        // Not written: a restart replays from before the request (it is undecided), receipt included.
+        requests.set(requestId, cmd);
+      },
+      refused: (messageId) => {
+        const cmd = this.#byMessage.get(messageId);
+        return cmd && take(cmd);
+      },
+      mark: (requestId, phase) => {
+        const cmd = requests.get(requestId);
+        if (cmd) cmd.marks[phase] = performance.now();
+      },
+      decided: (requestId) => {
+        const cmd = requests.get(requestId);
+        return cmd && take(cmd);
+      },
+      expired: (ts) => {
+        const out: InFlightCommand[] = [];
+        for (const cmd of this.#byMessage.values()) {
+          if (
+            cmd.synchronizerId === synchronizerId &&
+            cmd.requestId === undefined &&
+            cmd.maxSequencingTime < ts
+          )
+            out.push(cmd);
+        }
+        return out.map(take);
+      },
+      completion: (cmd, recordTime, offset, outcome) => this.#completion(cmd, recordTime, offset, outcome),
+    };
+  }
+
+  #requests(synchronizerId: string): Map<bigint, InFlightCommand> {
+    const known = this.#byRequest.get(synchronizerId);
+    if (known) return known;
+    const m = new Map<bigint, InFlightCommand>();
+    this.#byRequest.set(synchronizerId, m);
+    return m;
+  }
+
+  #completion(
+    cmd: InFlightCommand,
+    recordTime: bigint,
+    offset: bigint,
+    outcome: CommandOutcome,
+  ): JournalEntry {
+    const failure = 'failure' in outcome ? outcome.failure : undefined;
+    const completion: CompletionRow = {
+      offset,
+      changeId: cmd.changeId,
+      commandId: cmd.commandId,
+      userId: cmd.userId,
+      submissionId: cmd.submissionId,
+      actAs: cmd.actAs,
+      code: failure?.code,
+      message: failure?.reason ?? '',
+      updateId: 'updateId' in outcome ? outcome.updateId : undefined,
+      requestId: cmd.requestId,
+      recordTime,
+      synchronizerId: cmd.synchronizerId,
+    };
+    return {
+      offset,
+      fill: (b) => {
+        b.completions.push(completion);
+        b.commands.push({ changeId: cmd.changeId, completionOffset: offset, completedAt: recordTime });
+      },
+      durable: () => {
+        const timings = phaseTimings(cmd.marks, performance.now());
+        if (timings && !failure) this.metrics.recordPhases(timings);
+        const waiter = this.#waiters.get(cmd.changeId);
+        this.#waiters.delete(cmd.changeId);
+        waiter?.resolve({ ...completionOf(completion), ...(timings ? { timings } : {}) });
+      },
+    };
+  }
+}
+
+function phaseTimings(m: InFlightCommand['marks'], done: number): PhaseTimings | undefined {
+  if (
+    m.interpreted === undefined ||
+    m.created === undefined ||
+    m.sequenced === undefined ||
+    m.verdict === undefined
+  ) {
+    return undefined;
+  }
+  return {
+    interpretation: m.interpreted - m.start,
+    requestCreation: m.created - m.interpreted,
+    sequencing: m.sequenced - m.created,
+    validation: (m.validated ?? m.verdict) - m.sequenced,
+    verdict: m.verdict - m.sequenced,
+    commit: done - m.verdict,
+  };
+}

@@ -1,0 +1,70 @@
+import { type PackageRegistry, readDar } from '../daml/index.js';
+import { loadAndValidateDar } from '../daml/typecheck/index.js';
+import type { Logger } from '../observability/index.js';
+import type { Clock } from '../time/index.js';
+import type { ParticipantStore } from './store.js';
+
+export interface DarInfo {
+  readonly mainPackageId: string;
+  readonly name: string;
+  readonly version: string;
+  readonly packageIds: readonly string[];
+  readonly adminWorkflow: boolean;
+}
+
+/**
+ * The DARs uploaded to the participant (Canton's package service): validated and stored here, their packages in
+ * the engine's registry. Vetting them on a synchronizer is a topology request of the node.
+ */
+export class PackageService {
+  constructor(
+    readonly registry: PackageRegistry,
+    private readonly store: ParticipantStore,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Adds the stored DARs to the registry (they were validated when they were uploaded). */
+  static async load(
+    registry: PackageRegistry,
+    store: ParticipantStore,
+    clock: Clock,
+    logger: Logger,
+  ): Promise<PackageService> {
+    for (const dar of await store.dars()) registry.addAll(readDar(dar.dar).packages);
+    return new PackageService(registry, store, clock, logger);
+  }
+
+  /** Whether the package is uploaded here. */
+  has(packageId: string): boolean {
+    return this.registry.lookupPackage(packageId) !== undefined;
+  }
+
+  /** Validates every package of a DAR (Daml-LF type checking) and stores it; returns the main package id. */
+  async upload(bytes: Uint8Array, o: { adminWorkflow?: boolean } = {}): Promise<string> {
+    const dar = loadAndValidateDar(bytes, this.registry);
+    await this.store.saveDar({
+      mainPackageId: dar.main.id,
+      name: dar.main.metadata.name,
+      version: dar.main.metadata.version,
+      dar: bytes,
+      uploadedAt: this.clock.now(),
+      adminWorkflow: o.adminWorkflow ?? false,
+    });
+    this.logger.info(
+      { mainPackageId: dar.main.id, packages: dar.packages.length },
+      `uploaded DAR ${dar.main.metadata.name}`,
+    );
+    return dar.main.id;
+  }
+
+  async dars(): Promise<DarInfo[]> {
+    return (await this.store.dars()).map((d) => ({
+      mainPackageId: d.mainPackageId,
+      name: d.name,
+      version: d.version,
+      packageIds: readDar(d.dar).packages.map((p) => p.id),
+      adminWorkflow: d.adminWorkflow,
+    }));
+  }
+}

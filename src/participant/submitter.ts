@@ -1,0 +1,327 @@
+import { performance } from 'node:perf_hooks';
+import { Hash, type RandomSource, type SigningPrivateKey } from '../crypto/index.js';
+import type { Command, ContractLookup, ContractStore, Engine } from '../daml/index.js';
+import { CommonErrors, WeftError } from '../errors/index.js';
+import { type ParticipantId, PartyId, type SynchronizerId } from '../identity/index.js';
+import type { SendHandle, SendRequest } from '../sequencer/index.js';
+import type { Clock } from '../time/index.js';
+import type { TopologyProcessor, TopologySnapshot } from '../topology/index.js';
+import type { ActiveContracts } from './acs.js';
+import { absolutizeTransaction, ParticipantHashPurpose } from './contracts.js';
+import { ParticipantErrors } from './errors.js';
+import type { InFlightCommand, InFlightSubmissions } from './in-flight.js';
+import type { ParticipantMetrics } from './metrics.js';
+import type { ParticipantSettings } from './settings.js';
+import type { ParticipantStore } from './store.js';
+import { buildConfirmationRequest } from './submission.js';
+import type { Completion } from './updates.js';
+
+export interface SubmitRequest {
+  /**
+   * The synchronizer to submit to; by default the one the input contracts are assigned to, or else the first
+   * connected synchronizer (by id) where the submitters and every informee are hosted and the packages vetted.
+   */
+  readonly synchronizerId?: string;
+  /** Commands in the Ledger API's JSON shape (`CreateCommand`, `ExerciseCommand`, `CreateAndExerciseCommand`). */
+  readonly commands: readonly Command[] | readonly unknown[];
+  readonly actAs: readonly string[];
+  readonly readAs?: readonly string[];
+  /** With the user and the acting parties, the key of command deduplication. */
+  readonly commandId: string;
+  readonly userId?: string;
+  readonly submissionId?: string;
+  readonly workflowId?: string;
+  readonly packagePreference?: readonly string[];
+}
+
+/** The key of command deduplication: the user, the acting parties (sorted) and the command id. */
+export function changeIdOf(userId: string, actAs: readonly string[], commandId: string): string {
+  const b = Hash.build(ParticipantHashPurpose.ChangeId).addString(userId).addInt32(actAs.length);
+  for (const p of actAs) b.addString(p);
+  return b.addString(commandId).finish().toHex();
+}
+
+/** A synchronizer connection as the submitter uses it: its topology, and its sequencer to send the request to. */
+export interface SubmissionRoute {
+  readonly synchronizerId: SynchronizerId;
+  readonly topology: TopologyProcessor;
+  readonly client: { send(request: SendRequest): Promise<SendHandle> };
+}
+
+export interface SubmitterContext {
+  readonly participantId: ParticipantId;
+  readonly signingKey: SigningPrivateKey;
+  readonly engine: Engine;
+  readonly acs: ActiveContracts;
+  readonly store: ParticipantStore;
+  readonly inFlight: InFlightSubmissions;
+  /** The connections a submission may go to: the one named, or every one (NOT_CONNECTED_TO_SYNCHRONIZER if none). */
+  readonly routes: (synchronizerId: string | undefined) => readonly SubmissionRoute[];
+  readonly settings: ParticipantSettings;
+  readonly metrics: ParticipantMetrics;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+}
+
+/** Why a synchronizer cannot take a transaction, so that routing tries the next one. */
+const ROUTING_REASONS = new Set([
+  ParticipantErrors.INFORMEES_NOT_HOSTED.code,
+  ParticipantErrors.PACKAGE_NOT_VETTED_BY_RECIPIENTS.code,
+]);
+
+/**
+ * Phase 1 of the transaction protocol, on the submitting participant: admits the command (bounded), interprets it,
+ * routes the transaction to a synchronizer, deduplicates it, splits it into encrypted views and sends the
+ * confirmation request; the in-flight submissions follow it from there to its completion.
+ */
+export class Submitter {
+  constructor(private readonly o: SubmitterContext) {}
+
+  /**
+   * Resolves with the command's completion once its outcome is durable; rejects (without a completion) when the
+   * command fails before it is sent: invalid, overloaded participant, interpretation error, a party not hosted, no
+   * synchronizer for it, a duplicate command id.
+   */
+  async submit(r: SubmitRequest): Promise<Completion> {
+    const marks: InFlightCommand['marks'] = { start: performance.now() };
+    if (r.actAs.length === 0)
+      throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'a command needs at least one acting party');
+    if (r.commandId === '')
+      throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'a command needs a command id');
+    const release = this.o.inFlight.admit();
+    try {
+      return await this.#submit(r, marks);
+    } finally {
+      release();
+    }
+  }
+
+  async #submit(r: SubmitRequest, marks: InFlightCommand['marks']): Promise<Completion> {
+    const o = this.o;
+    const now = o.clock.now();
+    const actAs = [...new Set(r.actAs)].sort();
+    const candidates = this.#candidates(actAs, now, r.synchronizerId);
+    const userId = r.userId ?? '';
+    const changeId = changeIdOf(userId, actAs, r.commandId);
+    const readers = [...new Set([...actAs, ...(r.readAs ?? [])])];
+    const submissionSeed = o.random.bytes(32);
+    // The synchronizers the input contracts are assigned to, as the interpretation found them.
+    const assignments = new Map<string, string>();
+    let ledgerTime = now;
+    let result = await this.#interpret(r, actAs, readers, ledgerTime, submissionSeed, assignments);
+    // The ledger time may not precede the creation of an input contract.
+    const latest = result.metadata.inputContracts.reduce(
+      (m, i) => (i.createdAt !== undefined && i.createdAt > m ? i.createdAt : m),
+      0n,
+    );
+    if (latest > ledgerTime) {
+      ledgerTime = latest;
+      result = await this.#interpret(r, actAs, readers, ledgerTime, submissionSeed, assignments);
+    }
+    marks.interpreted = performance.now();
+    const transaction = absolutizeTransaction(result.transaction, ledgerTime);
+    const messageId = Buffer.from(o.random.bytes(16)).toString('hex');
+    const assigned = [
+      ...new Set(result.metadata.inputContracts.flatMap((i) => assignments.get(i.contractId.coid) ?? [])),
+    ].sort();
+    const routed = this.#route(candidates, assigned, (c, snapshot) => {
+      const params = snapshot.synchronizerParameters();
+      const delay = BigInt(o.settings.maxSequencingDelayMs) * 1000n;
+      const maxSequencingTime =
+        now + (delay < params.ledgerTimeRecordTimeTolerance ? delay : params.ledgerTimeRecordTimeTolerance);
+      const group = snapshot.mediatorGroups()[0];
+      if (!group)
+        throw new WeftError(
+          CommonErrors.UNAVAILABLE,
+          `synchronizer ${c.synchronizerId} has no mediator group`,
+        );
+      const batch = buildConfirmationRequest(
+        {
+          synchronizerId: String(c.synchronizerId),
+          mediatorGroup: group.group,
+          snapshot,
+          signingKey: o.signingKey,
+          random: o.random,
+        },
+        {
+          transaction,
+          seeds: result.metadata.nodeSeeds,
+          inputs: result.metadata.inputContracts,
+          ledgerTime,
+          preparationTime: result.metadata.preparationTime,
+          workflowId: r.workflowId ?? '',
+          submitter: {
+            actAs,
+            userId,
+            commandId: r.commandId,
+            submissionId: r.submissionId ?? '',
+            submittingParticipant: String(o.participantId),
+            maxSequencingTime,
+          },
+        },
+      );
+      return { batch, maxSequencingTime };
+    });
+    marks.created = performance.now();
+    const { route, batch, maxSequencingTime } = routed;
+    const cmd: InFlightCommand = {
+      changeId,
+      commandId: r.commandId,
+      userId,
+      submissionId: r.submissionId ?? '',
+      actAs,
+      messageId,
+      synchronizerId: String(route.synchronizerId),
+      maxSequencingTime,
+      submittedAt: now,
+      requestId: undefined,
+      completionOffset: undefined,
+      completedAt: undefined,
+      marks,
+    };
+    // Deduplication after interpretation, as Canton's in-flight submission tracker: only a command about to be
+    // sent is registered.
+    const window = BigInt(o.settings.deduplicationWindowMs) * 1000n;
+    if (!(await o.store.startCommand(cmd, now - window))) {
+      const existing = await o.store.command(changeId);
+      o.metrics.submissions.inc({ result: 'duplicate' });
+      throw existing?.completedAt === undefined
+        ? new WeftError(
+            ParticipantErrors.SUBMISSION_ALREADY_IN_FLIGHT,
+            `command ${r.commandId} of ${actAs.join(', ')} is still in flight`,
+            { commandId: r.commandId },
+          )
+        : new WeftError(
+            ParticipantErrors.DUPLICATE_COMMAND,
+            `command ${r.commandId} of ${actAs.join(', ')} completed at offset ${existing.completionOffset}, within the deduplication window`,
+            { commandId: r.commandId, offset: existing.completionOffset },
+          );
+    }
+    const completion = o.inFlight.track(cmd);
+    try {
+      await route.client.send({ envelopes: batch.envelopes, maxSequencingTime, messageId });
+      o.metrics.submissions.inc({ result: 'sent' });
+    } catch (e) {
+      o.inFlight.untrack(cmd);
+      await o.store.dropCommand(changeId, messageId);
+      o.metrics.submissions.inc({ result: e instanceof WeftError ? e.code : 'INTERNAL' });
+      throw e;
+    }
+    return completion;
+  }
+
+  /**
+   * The synchronizers a command of `actAs` may go to: the one named, or every connected one, where each acting
+   * party is hosted here with submission permission.
+   */
+  #candidates(actAs: readonly string[], now: bigint, synchronizerId: string | undefined) {
+    const routes = this.o.routes(synchronizerId);
+    const candidates: { route: SubmissionRoute; snapshot: TopologySnapshot }[] = [];
+    let notHosted: string | undefined;
+    for (const route of routes) {
+      const snapshot = route.topology.snapshot(now);
+      const missing = actAs.find(
+        (party) =>
+          snapshot
+            .partyHosting(PartyId.parse(party))
+            ?.participants.find((h) => h.participant.equals(this.o.participantId))?.permission !==
+          'Submission',
+      );
+      if (missing === undefined) candidates.push({ route, snapshot });
+      else notHosted ??= missing;
+    }
+    if (candidates.length === 0) {
+      throw new WeftError(
+        ParticipantErrors.SUBMITTER_NOT_HOSTED,
+        `party ${notHosted} is not hosted on participant ${this.o.participantId} with submission permission` +
+          (routes.length > 1 ? ' on any connected synchronizer' : ''),
+        { party: notHosted },
+      );
+    }
+    return candidates;
+  }
+
+  /**
+   * Synchronizer routing (no reassignment): a transaction with input contracts goes to the synchronizer they are
+   * `assigned` to; otherwise to the first candidate where `prepare` succeeds, i.e. every informee is hosted and
+   * every recipient vetted the packages.
+   */
+  #route<T>(
+    candidates: readonly { route: SubmissionRoute; snapshot: TopologySnapshot }[],
+    assigned: readonly string[],
+    prepare: (c: SubmissionRoute, snapshot: TopologySnapshot) => T,
+  ): T & { route: SubmissionRoute } {
+    if (assigned.length > 1) {
+      throw new WeftError(
+        ParticipantErrors.NO_SYNCHRONIZER_FOR_SUBMISSION,
+        `the transaction uses contracts assigned to different synchronizers (${assigned.join(', ')}); contracts cannot be reassigned`,
+        { synchronizers: assigned.join(', ') },
+      );
+    }
+    const eligible =
+      assigned.length === 1
+        ? candidates.filter((c) => c.route.synchronizerId.toString() === assigned[0])
+        : candidates;
+    if (eligible.length === 0) {
+      throw new WeftError(
+        ParticipantErrors.NO_SYNCHRONIZER_FOR_SUBMISSION,
+        `the transaction's input contracts are assigned to synchronizer ${assigned[0]}, where the submitters cannot submit or to which this participant is not connected`,
+        { synchronizers: assigned[0]! },
+      );
+    }
+    const reasons: string[] = [];
+    for (const { route, snapshot } of eligible) {
+      try {
+        return { ...prepare(route, snapshot), route };
+      } catch (e) {
+        // With one synchronizer to choose from, its own reason is the answer.
+        if (eligible.length === 1 || !(e instanceof WeftError && ROUTING_REASONS.has(e.code))) throw e;
+        reasons.push(`${route.synchronizerId}: ${e.message}`);
+      }
+    }
+    throw new WeftError(
+      ParticipantErrors.NO_SYNCHRONIZER_FOR_SUBMISSION,
+      `no connected synchronizer can take the transaction: ${reasons.join('; ')}`,
+      { synchronizers: eligible.map((c) => String(c.route.synchronizerId)).join(', ') },
+    );
+  }
+
+  #interpret(
+    r: SubmitRequest,
+    actAs: string[],
+    readers: string[],
+    ledgerTime: bigint,
+    submissionSeed: Uint8Array,
+    assignments: Map<string, string>,
+  ) {
+    return this.o.engine.submit(
+      {
+        actAs,
+        commands: r.commands as Command[],
+        ...(r.packagePreference ? { packagePreference: r.packagePreference } : {}),
+        ledgerTime,
+        submissionSeed,
+        participantId: String(this.o.participantId),
+      },
+      this.#contractStore(readers, assignments),
+    );
+  }
+
+  /**
+   * The contracts `readers` may use: active here and theirs (as stakeholders, or divulged to them); records the
+   * synchronizer each is assigned to in `assignments`.
+   */
+  #contractStore(readers: readonly string[], assignments: Map<string, string>): ContractStore {
+    const { acs, store } = this.o;
+    return {
+      lookupContract: async (cid): Promise<ContractLookup> => {
+        const known = await acs.lookup(cid.coid);
+        if (known && readers.some((p) => known.readers.has(p))) {
+          assignments.set(cid.coid, known.synchronizerId);
+          return { status: 'active', contract: known.contract };
+        }
+        return { status: (await store.isArchived(cid.coid, readers)) ? 'archived' : 'unknown' };
+      },
+    };
+  }
+}
