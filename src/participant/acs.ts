@@ -60,13 +60,20 @@ export class ActiveContracts {
   }
 
   /**
-   * Reads the states of `ids`: from memory, else from the database. The answer stays right for the caller's
-   * synchronous use after the await: changes made since are in memory, which it consults first.
+   * Reads the states of `ids`: from memory, else from the database. The answer is for the caller's synchronous use
+   * right after the await (conflict detection, a commit): changes it makes meanwhile are in memory, which the
+   * answer consults first, and none of them can have become durable and left memory yet.
    */
   async fetch(ids: Iterable<string>): Promise<ContractStates> {
     const loaded = new Map<string, KnownContract | undefined>();
     const wanted = [...new Set(ids)];
-    let missing = wanted.filter((id) => this.#memory(id) === undefined);
+    let missing: string[] = [];
+    for (const id of wanted) {
+      const m = this.#memory(id);
+      // Kept: loading the others may evict it from the cache.
+      if (m) loaded.set(id, m.state);
+      else missing.push(id);
+    }
     this.metrics.contractLookups.inc({ source: 'memory' }, wanted.length - missing.length);
     this.metrics.contractLookups.inc({ source: 'database' }, missing.length);
     while (missing.length > 0) {
