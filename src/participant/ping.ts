@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { type Identifier, type Node, valueToJson } from '../daml/index.js';
 import { WeftError } from '../errors/index.js';
 import type { ParticipantId, PartyId } from '../identity/index.js';
@@ -56,7 +55,7 @@ export class PingService {
   /** Pings `target`'s admin party; resolves with the round trip in milliseconds. */
   async ping(target: ParticipantId, timeoutMs: number): Promise<number> {
     const id = Buffer.from(this.random.bytes(12)).toString('hex');
-    const started = performance.now();
+    const started = this.clock.now();
     let cancel: () => void = () => {};
     // The timeout bounds the whole ping, the submission included (its request may never be sequenced).
     const timedOut = new Promise<never>((_, reject) => {
@@ -100,7 +99,8 @@ export class PingService {
         );
       }
       await Promise.race([answered, timedOut]);
-      return performance.now() - started;
+      // The clock counts microseconds.
+      return Number(this.clock.now() - started) / 1000;
     } finally {
       cancel();
       const o = this.#outstanding.get(id);
