@@ -596,7 +596,6 @@ export class ParticipantNode {
    * command id.
    */
   submit(r: SubmitRequest): Promise<Completion> {
-    if (this.#failure) return Promise.reject(this.#failure);
     return this.#submitter.submit(r);
   }
 

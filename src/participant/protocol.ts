@@ -169,9 +169,10 @@ const hex = (h: Hash) => h.toHex();
 /**
  * The transaction protocol of one synchronizer connection, fed the sequenced events in order: topology
  * broadcasts, receipts of this participant's own submissions, confirmation requests (Phase 3: decrypt, check,
- * detect conflicts and lock in event order; model conformance and the responses are pipelined), verdicts (Phase 7:
- * commit or roll back) and local timeouts. Decisions change the active contracts and locks at once (conflict
- * detection needs them), but are published (offsets, updates, completions) in record order.
+ * detect conflicts and lock in event order; model conformance and the Phase 4 responses are pipelined, at most
+ * `ValidationSlots` at once), verdicts (Phase 7: commit or roll back) and local timeouts. Decisions change the
+ * active contracts and locks at once (conflict detection needs them), but are published (offsets, updates,
+ * completions) in record order. It knows the node only through its `ProtocolContext` and `SynchronizerContext`.
  */
 export class ProtocolProcessor {
   readonly #o: ProtocolContext;
