@@ -44,15 +44,21 @@ export const DEFAULT_PARTICIPANT_SETTINGS: ParticipantSettings = Object.freeze({
   contractCacheSize: 100_000,
 });
 
-/** The range each setting may take: zero would stop the participant, beyond the maximum it runs out of memory. */
+/** A year: durations beyond it are mistakes (the ledger time tolerance caps the sequencing delay anyway). */
+const YEAR_MS = 365 * 86_400_000;
+
+/**
+ * The range each setting may take: below the minimum the participant cannot work (nothing admitted, no time to
+ * be sequenced or activated), beyond the maximum of a count it runs out of memory.
+ */
 export const PARTICIPANT_SETTING_BOUNDS: Readonly<
   Record<keyof ParticipantSettings, { readonly min: number; readonly max: number }>
 > = Object.freeze({
-  deduplicationWindowMs: { min: 1000, max: 30 * 24 * 3600 * 1000 },
-  maxSequencingDelayMs: { min: 100, max: 3_600_000 },
+  deduplicationWindowMs: { min: 1000, max: YEAR_MS },
+  maxSequencingDelayMs: { min: 100, max: YEAR_MS },
   cursorIntervalMs: { min: 1, max: 60_000 },
   maxQueuedWrites: { min: 1, max: 1_000_000 },
-  activationTimeoutMs: { min: 100, max: 3_600_000 },
+  activationTimeoutMs: { min: 100, max: YEAR_MS },
   maxSubmissionsInFlight: { min: 1, max: 100_000 },
   maxValidationsInFlight: { min: 1, max: 10_000 },
   contractCacheSize: { min: 1, max: 10_000_000 },
