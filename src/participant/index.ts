@@ -4,6 +4,12 @@
  * commits approved transactions, and serves per-party updates, active contracts, completions and `health.ping`.
  */
 export type { KnownContract } from './acs.js';
+export {
+  DEFAULT_PARTICIPANT_SETTINGS,
+  type ParticipantSettings,
+  participantSectionSchema,
+  participantSettings,
+} from './config.js';
 export { absolutizeTransaction, isAuthentic, ParticipantHashPurpose } from './contracts.js';
 export { ParticipantErrors } from './errors.js';
 export { ParticipantMetrics } from './metrics.js';
@@ -12,11 +18,9 @@ export {
   type ConnectOptions,
   changeIdOf,
   type DarInfo,
-  DEFAULT_PARTICIPANT_SETTINGS,
   type HostedParty,
   ParticipantNode,
   type ParticipantNodeOptions,
-  type ParticipantSettings,
   type SubmitRequest,
 } from './node.js';
 export { PING_PACKAGE_NAME, PING_TEMPLATE } from './ping.js';
