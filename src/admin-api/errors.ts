@@ -17,11 +17,6 @@ export const AdminErrors = {
     'InvalidGivenCurrentSystemStateResourceExists',
     'The sequencer belongs to another synchronizer already; a node is bootstrapped once.',
   ),
-  ADMIN_TOPOLOGY_CHANGE_LOST: defineErrorCode(
-    'ADMIN_TOPOLOGY_CHANGE_LOST',
-    'TransientServerFailure',
-    'A submitted topology change was not sequenced (its sequencer node failed); submit it again.',
-  ),
   ADMIN_CONNECTION_FAILED: defineErrorCode(
     'ADMIN_CONNECTION_FAILED',
     'TransientServerFailure',

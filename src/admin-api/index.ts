@@ -7,20 +7,16 @@ export { AdminErrors } from './errors.js';
 export {
   type BootstrapOutcome,
   type BootstrapRequest,
-  bootstrapSequencer,
-  GenesisStore,
   genesisGroups,
   type SynchronizerGenesis,
 } from './genesis.js';
-export { MembershipStore, memberIdentityOf } from './identity.js';
+export { memberIdentityOf } from './identity.js';
 export type { AdminNode, NodeEndpoint } from './node.js';
 export {
   type ConnectedSynchronizerInfo,
-  ConnectionStore,
   endpointsOf,
   type ParticipantHost,
   type SynchronizerConnectionConfig,
-  transportOf,
 } from './participant.js';
 export {
   type AdminApiConfig,

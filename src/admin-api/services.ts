@@ -145,7 +145,7 @@ export function adminServices(node: AdminNode, logging: CallLogging) {
   const runtime = node.runtime;
   const topology = (synchronizerId?: string) => {
     const sync = synchronizerOf(node, synchronizerId);
-    return new TopologyAdmin(sync, runtime.identity.namespaceKey.privateKey, runtime.clock);
+    return new TopologyAdmin(sync, runtime.identity.namespaceKey.privateKey);
   };
 
   const status: INodeStatusService = {

@@ -1,12 +1,10 @@
-import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
+import { CommonErrors, WeftError } from '../errors/index.js';
 import type { MediatorId, SynchronizerId } from '../identity/index.js';
-import { type Clock, sleep } from '../time/index.js';
 import {
   type MappingKind,
   type MediatorSynchronizerState,
   type MemberIdentity,
   type ParticipantPermission,
-  type ProcessorResult,
   SignedTopologyTransaction,
   StoredTopologyTransaction,
   type TopologyChangeOp,
@@ -19,7 +17,6 @@ import {
   TopologyTransaction,
   type TrustLevel,
 } from '../topology/index.js';
-import { AdminErrors } from './errors.js';
 
 /** The synchronizer a node belongs to, as the Admin API needs it. */
 export interface AdminSynchronizer {
@@ -64,11 +61,8 @@ export interface TopologyChange {
   readonly fullyAuthorized: boolean;
 }
 
-/** How long a change may take from submission until the node processed it. */
-const PROCESSING_TIMEOUT_MS = 30_000;
-const POLL_MS = 10;
-/** Longest wait for a change to take effect; beyond it the call returns with the change still pending. */
-const MAX_EFFECTIVE_WAIT_MS = 60_000;
+/** How long a change may take from submission until it is in force on the node (processed and effective). */
+const EFFECTIVE_TIMEOUT_MS = 60_000;
 
 /** The identifiers a mapping mentions, for the list filter. */
 function identifiersOf(m: TopologyMapping): string[] {
@@ -105,7 +99,6 @@ export class TopologyAdmin {
   constructor(
     private readonly sync: AdminSynchronizer,
     private readonly signer: TopologySigner,
-    private readonly clock: Clock,
   ) {
     this.#manager = new TopologyManager(sync.topology);
   }
@@ -239,10 +232,10 @@ export class TopologyAdmin {
     batch: readonly SignedTopologyTransaction[],
     tolerateDuplicates: (signed: SignedTopologyTransaction) => boolean = () => false,
   ): Promise<TopologyChange[]> {
-    const bytes = batch.map((t) => t.toBytes());
-    const sequenced = await this.sync.submitTopology(bytes);
-    const result = await this.#processed(sequenced, bytes);
-    const changes = batch.map((signed, i): TopologyChange => {
+    const sequenced = await this.sync.submitTopology(batch.map((t) => t.toBytes()));
+    // The node's processor settles the wait when it processes the broadcast and the change is in force.
+    const result = await this.sync.topology.whenEffective(sequenced, EFFECTIVE_TIMEOUT_MS);
+    return batch.map((signed, i): TopologyChange => {
       const processed = result.results[i]!;
       if (processed.outcome === 'rejected') {
         throw (
@@ -268,37 +261,5 @@ export class TopologyAdmin {
         fullyAuthorized: !proposal,
       };
     });
-    if (changes.some((c) => c.fullyAuthorized)) {
-      // Snapshots at times after the effective time contain the change.
-      const waitMs = Number((result.effective - this.clock.now()) / 1000n) + 1;
-      if (waitMs > 0) await sleep(this.clock, Math.min(waitMs, MAX_EFFECTIVE_WAIT_MS));
-    }
-    return changes;
-  }
-
-  /** Waits until the node processed the broadcast sequenced at `sequenced`, then reads back its outcome. */
-  async #processed(sequenced: bigint, bytes: readonly Uint8Array[]): Promise<ProcessorResult> {
-    const topology = this.sync.topology;
-    for (let waited = 0; (topology.lastSequenced ?? -1n) < sequenced; waited += POLL_MS) {
-      if (waited >= PROCESSING_TIMEOUT_MS) {
-        throw new WeftError(
-          CommonErrors.DEADLINE_EXCEEDED,
-          `the topology change sequenced at ${sequenced} was not processed within ${PROCESSING_TIMEOUT_MS / 1000} s; list the topology to see whether it took effect`,
-        );
-      }
-      await sleep(this.clock, POLL_MS);
-    }
-    try {
-      // A batch the processor has seen already is answered from its store: this reads the recorded outcome.
-      return await topology.process(sequenced, bytes);
-    } catch (e) {
-      if (isWeftError(e, TopologyErrors.TOPOLOGY_OUT_OF_ORDER)) {
-        throw new WeftError(
-          AdminErrors.ADMIN_TOPOLOGY_CHANGE_LOST,
-          `the topology change sequenced at ${sequenced} was dropped (its sequencer node failed before the change became final); submit it again`,
-        );
-      }
-      throw e;
-    }
   }
 }

@@ -10,10 +10,13 @@ import {
   summarizeVerdict,
   type ViewInput,
 } from '../protocol/index.js';
-import { topologyBroadcast } from '../sequencer/testing.js';
 import { type Storage, StorageErrors } from '../storage/index.js';
 import { describeBackends } from '../storage/testing.js';
-import { SignedTopologyTransaction, TopologyTransaction } from '../topology/index.js';
+import {
+  SignedTopologyTransaction,
+  TopologyTransaction,
+  topologyBroadcastEnvelope,
+} from '../topology/index.js';
 import type { MediatorNode } from './node.js';
 import {
   eventually,
@@ -136,7 +139,7 @@ describeBackends('mediator', (backend) => {
       [p1.key],
     ).toBytes();
     const sent = await p1.recorder.client.send({
-      envelopes: [topologyBroadcast(net.sync.synchronizerId, [hosting])],
+      envelopes: [topologyBroadcastEnvelope(net.sync.synchronizerId, [hosting])],
       maxSequencingTime: soon(),
     });
     await sent.outcome;

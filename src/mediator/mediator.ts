@@ -6,7 +6,6 @@ import type { Verdict } from '../generated/weft/protocol/v1/confirmation_result.
 import { SignedProtocolMessage } from '../generated/weft/protocol/v1/protocol_message.js';
 import { ViewType } from '../generated/weft/protocol/v1/transaction_tree.js';
 import { type Envelope, EnvelopeKind, type Recipient } from '../generated/weft/sequencer/v1/sequencing.js';
-import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
 import { type MediatorId, ParticipantId, type SynchronizerId } from '../identity/index.js';
 import type { Tracer } from '../observability/index.js';
 import {
@@ -23,7 +22,11 @@ import {
 } from '../protocol/index.js';
 import type { ReceivedEvent, SendHandle, SendRequest } from '../sequencer/index.js';
 import { type Clock, sleep } from '../time/index.js';
-import type { TopologyProcessor } from '../topology/index.js';
+import {
+  processSequencedTopology,
+  type TopologyProcessor,
+  topologyTransactionsOf,
+} from '../topology/index.js';
 import { ResponseAggregation } from './aggregation.js';
 import type { MediatorSettings } from './config.js';
 import { MediatorErrors } from './errors.js';
@@ -205,12 +208,9 @@ export class Mediator {
     const informeeMessages: { message: InformeeMessage; recipients: readonly Recipient[] }[] = [];
     const rootHashMessages: { message: RootHashMessage; recipients: readonly Recipient[] }[] = [];
     const responses: { envelope: Envelope; signed: SignedProtocolMessage }[] = [];
-    let topology: Uint8Array[] | undefined;
+    const topology = topologyTransactionsOf(event.envelopes, this.#o.synchronizerId, this.#log);
     for (const envelope of event.envelopes) {
-      if (envelope.kind === EnvelopeKind.TOPOLOGY_BROADCAST) {
-        topology = [...(topology ?? []), ...this.#topologyOf(envelope)];
-        continue;
-      }
+      if (envelope.kind === EnvelopeKind.TOPOLOGY_BROADCAST) continue;
       let message: ReturnType<typeof decodeProtocolMessage>;
       try {
         message = decodeProtocolMessage(envelope);
@@ -237,34 +237,13 @@ export class Mediator {
           break;
       }
     }
-    if (topology) await this.#processTopology(event.timestamp, topology);
+    if (topology) await processSequencedTopology(this.#o.topology, event.timestamp, topology);
     if (informeeMessages.length > 0) {
       this.#register(event, { informeeMessages, rootHashMessages, withTopology: topology !== undefined });
     } else if (rootHashMessages.length > 0) {
       this.#log.warn({ ts: event.timestamp }, 'ignoring root hash messages without an informee message');
     }
     for (const r of responses) this.#respond(event.timestamp, r.envelope, r.signed);
-  }
-
-  #topologyOf(envelope: Envelope): Uint8Array[] {
-    try {
-      const broadcast = TopologyTransactionsBroadcast.fromBinary(envelope.content);
-      if (broadcast.synchronizerId === String(this.#o.synchronizerId)) return broadcast.signedTransactions;
-      this.#log.warn(
-        { synchronizer: broadcast.synchronizerId },
-        'ignoring a topology broadcast of another synchronizer',
-      );
-    } catch (e) {
-      this.#log.warn({ err: e }, 'ignoring an undecodable topology broadcast');
-    }
-    return [];
-  }
-
-  async #processTopology(ts: bigint, transactions: readonly Uint8Array[]): Promise<void> {
-    const last = this.#o.topology.lastSequenced;
-    // A replay after a restart meets broadcasts the topology store holds already.
-    if (last !== undefined && ts <= last) return;
-    await this.#o.topology.process(ts, transactions);
   }
 
   // ---- Phase 2: requests ---------------------------------------------------------------------------------

@@ -4,6 +4,12 @@
  * commits approved transactions, and serves per-party updates, active contracts, completions and `health.ping`.
  */
 export type { KnownContract } from './acs.js';
+export {
+  DEFAULT_PARTICIPANT_SETTINGS,
+  type ParticipantSettings,
+  participantSectionSchema,
+  participantSettings,
+} from './config.js';
 export { absolutizeTransaction, isAuthentic, ParticipantHashPurpose } from './contracts.js';
 export { ParticipantErrors } from './errors.js';
 export { ParticipantMetrics } from './metrics.js';
@@ -17,12 +23,6 @@ export type { DarInfo } from './packages.js';
 export { PING_PACKAGE_NAME, PING_TEMPLATE } from './ping.js';
 export type { Committed } from './protocol.js';
 export type { ActiveContract } from './reads.js';
-export {
-  DEFAULT_PARTICIPANT_SETTINGS,
-  PARTICIPANT_SETTING_BOUNDS,
-  type ParticipantSettings,
-  participantSettings,
-} from './settings.js';
 export { changeIdOf, type SubmitRequest } from './submitter.js';
 export {
   type ArchivedEvent,

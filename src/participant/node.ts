@@ -1,29 +1,21 @@
 import { KeyStore, type RandomSource, systemRandom } from '../crypto/index.js';
 import { Engine, PackageRegistry, readDar, type Transaction, TransactionDecoder } from '../daml/index.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
-import { type Envelope, EnvelopeKind } from '../generated/weft/sequencer/v1/sequencing.js';
-import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
 import { ParticipantId, PartyId, SynchronizerId, UniqueIdentifier } from '../identity/index.js';
-import { identityTransactions, loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
+import { loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
 import { createLogger, type Logger, NodeMetrics } from '../observability/index.js';
 import {
   downloadTopologyStateForInit,
   registerOnboardingTransactions,
   SequencerClient,
-  SequencerErrors,
   type TransportOptions,
+  untilActive,
 } from '../sequencer/index.js';
 import type { Storage } from '../storage/index.js';
-import { type Clock, deferred, sleep, systemClock } from '../time/index.js';
-import {
-  SignedTopologyTransaction,
-  TopologyManager,
-  type TopologyMapping,
-  TopologyProcessor,
-  type TopologySnapshot,
-  TopologyTransaction,
-} from '../topology/index.js';
+import { type Clock, deferred, systemClock } from '../time/index.js';
+import { type TopologyMapping, TopologyProcessor, type TopologySnapshot } from '../topology/index.js';
 import { ActiveContracts } from './acs.js';
+import { type ParticipantSettings, participantSettings } from './config.js';
 import { ParticipantErrors } from './errors.js';
 import { InFlightSubmissions } from './in-flight.js';
 import { Journal } from './journal.js';
@@ -32,9 +24,9 @@ import { type DarInfo, PackageService } from './packages.js';
 import { PingService } from './ping.js';
 import { type Committed, type ProtocolContext, ProtocolProcessor, ValidationSlots } from './protocol.js';
 import { type ActiveContract, ParticipantReads } from './reads.js';
-import { type ParticipantSettings, participantSettings } from './settings.js';
 import { type Cursor, ParticipantStore } from './store.js';
 import { type SubmitRequest, Submitter } from './submitter.js';
+import { onboardingTransactions, requestTopologyChange } from './topology-requests.js';
 import type { Completion, TransactionUpdate } from './updates.js';
 
 export interface ParticipantNodeOptions {
@@ -62,7 +54,7 @@ export interface ConnectOptions {
   readonly sequencers?: readonly (readonly string[])[];
   readonly trustThreshold?: number;
   readonly transport?: TransportOptions;
-  /** Longest wait between reconnection attempts; default 5 s. */
+  /** Longest wait between reconnection attempts; default the node's `maxBackoffMs` setting. */
   readonly maxBackoffMs?: number;
 }
 
@@ -81,6 +73,9 @@ interface Connection {
   readonly processor: ProtocolProcessor;
   readonly client: SequencerClient;
 }
+
+/** How often `connect` asks the sequencer again whether the onboarding took effect. */
+const ACTIVATION_POLL_MS = 50;
 
 /**
  * A participant node: its identity and keys, its storage, the Daml engine with the packages uploaded to it, and
@@ -270,28 +265,21 @@ export class ParticipantNode {
       // One topology store per synchronizer, as Canton's participant keeps.
       storeId: `participant:${key}`,
       logger: this.logger,
+      clock: this.clock,
     });
     if (topology.lastSequenced === undefined) {
       await registerOnboardingTransactions(
         endpoints,
-        this.#onboarding(synchronizerId),
+        onboardingTransactions(this.identity, synchronizerId),
         transport,
         this.clock,
       );
-      const deadline = Date.now() + this.settings.activationTimeoutMs;
-      for (;;) {
-        try {
-          await topology.importState(
-            await downloadTopologyStateForInit(endpoints, member, signingKey, transport, this.clock),
-          );
-          break;
-        } catch (e) {
-          if (!(e instanceof WeftError && e.code === SequencerErrors.SEQUENCER_MEMBER_NOT_ACTIVE.code))
-            throw e;
-          if (Date.now() > deadline) throw e;
-          await sleep(this.clock, 50);
-        }
-      }
+      // The sequencer answers the download once the onboarding transactions took effect.
+      const state = await untilActive(
+        () => downloadTopologyStateForInit(endpoints, member, signingKey, transport, this.clock),
+        { clock: this.clock, intervalMs: ACTIVATION_POLL_MS, timeoutMs: this.settings.activationTimeoutMs },
+      );
+      await topology.importState(state!);
     }
     const cursor = await this.store.cursor(key);
     // Events replayed during the subscription may need to send (responses) before `connect` returns the client.
@@ -317,7 +305,7 @@ export class ParticipantNode {
       handler: (event) => processor.handle(event),
       ...(cursor ? { resumeAfter: cursor } : {}),
       onFatal: (e) => this.#fail(e),
-      ...(o.maxBackoffMs === undefined ? {} : { maxBackoffMs: o.maxBackoffMs }),
+      maxBackoffMs: o.maxBackoffMs ?? this.settings.maxBackoffMs,
       clock: this.clock,
       random: this.random,
       logger: this.logger,
@@ -450,59 +438,16 @@ export class ParticipantNode {
     for (const c of this.#connections.values()) void c.client.close();
   }
 
-  #onboarding(synchronizerId: SynchronizerId): Uint8Array[] {
-    const trustCertificate = SignedTopologyTransaction.sign(
-      TopologyTransaction.create('AddReplace', 1, {
-        kind: 'SynchronizerTrustCertificate',
-        participant: this.id,
-        synchronizerId,
-      }),
-      [this.identity.namespaceKey.privateKey],
-    ).toBytes();
-    return [...identityTransactions(this.identity), trustCertificate];
-  }
-
   // ---- topology: parties and vetting ---------------------------------------------------------------------
 
-  /** Proposes a mapping signed with the namespace key, sends it for sequencing, and waits until it is in force. */
-  async #authorize(
-    c: Connection,
-    mapping: TopologyMapping,
-    inForce: (s: TopologySnapshot) => boolean,
-    what: string,
-  ): Promise<void> {
-    const tx = new TopologyManager(c.topology).propose(mapping, {
-      signWith: [this.identity.namespaceKey.privateKey],
+  /** Has `mapping`, signed with the namespace key, sequenced on `c` and waits until it is in force. */
+  #requestChange(c: Connection, mapping: TopologyMapping, what: string): Promise<void> {
+    return requestTopologyChange(c, mapping, {
+      signer: this.identity.namespaceKey.privateKey,
+      clock: this.clock,
+      timeoutMs: this.settings.activationTimeoutMs,
+      what,
     });
-    const envelope: Envelope = {
-      content: TopologyTransactionsBroadcast.toBinary({
-        synchronizerId: String(c.synchronizerId),
-        signedTransactions: [tx.toBytes()],
-      }),
-      recipients: [{ recipient: { oneofKind: 'allMembers', allMembers: {} } }],
-      kind: EnvelopeKind.TOPOLOGY_BROADCAST,
-    };
-    const handle = await c.client.send({
-      envelopes: [envelope],
-      maxSequencingTime: this.clock.now() + 60_000_000n,
-    });
-    const outcome = await handle.outcome;
-    if (outcome.kind === 'error') {
-      throw new WeftError(
-        CommonErrors.UNAVAILABLE,
-        `${what} was not sequenced: ${outcome.code}: ${outcome.reason}`,
-      );
-    }
-    const deadline = Date.now() + this.settings.activationTimeoutMs;
-    while (!inForce(c.topology.snapshot(this.clock.now()))) {
-      if (Date.now() > deadline) {
-        throw new WeftError(
-          CommonErrors.DEADLINE_EXCEEDED,
-          `${what} did not take effect within ${this.settings.activationTimeoutMs} ms`,
-        );
-      }
-      await sleep(this.clock, 10);
-    }
   }
 
   /**
@@ -512,7 +457,7 @@ export class ParticipantNode {
   async allocateParty(hint: string, o: { synchronizerId?: string } = {}): Promise<string> {
     const c = this.#connection(o.synchronizerId);
     const party = new PartyId(UniqueIdentifier.create(hint, this.identity.namespace));
-    await this.#authorize(
+    await this.#requestChange(
       c,
       {
         kind: 'PartyToParticipant',
@@ -520,7 +465,6 @@ export class ParticipantNode {
         threshold: 1,
         participants: [{ participant: this.id, permission: 'Submission' }],
       },
-      (s) => s.partyHosting(party)?.participants.some((h) => h.participant.equals(this.id)) ?? false,
       `the hosting of party ${party} on ${c.synchronizerId}`,
     );
     return String(party);
@@ -562,10 +506,9 @@ export class ParticipantNode {
     const missing = wanted.filter((id) => !have.has(id));
     if (missing.length === 0) return;
     const packages = [...vetted, ...missing.map((packageId) => ({ packageId }))];
-    await this.#authorize(
+    await this.#requestChange(
       c,
       { kind: 'VettedPackages', participant: this.id, packages },
-      (s) => missing.every((id) => s.vettedPackages(this.id).some((p) => p.packageId === id)),
       `the vetting of ${missing.length} packages on ${c.synchronizerId}`,
     );
   }

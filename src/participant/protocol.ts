@@ -25,7 +25,6 @@ import type {
 } from '../generated/weft/protocol/v1/confirmation_request.js';
 import type { SignedProtocolMessage } from '../generated/weft/protocol/v1/protocol_message.js';
 import { EnvelopeKind, type Recipient } from '../generated/weft/sequencer/v1/sequencing.js';
-import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
 import { type ParticipantId, PartyId } from '../identity/index.js';
 import type { Logger } from '../observability/index.js';
 import {
@@ -39,7 +38,12 @@ import {
   type VerdictSummary,
 } from '../protocol/index.js';
 import type { ReceivedEvent, SendHandle, SendRequest } from '../sequencer/index.js';
-import type { TopologyProcessor, TopologySnapshot } from '../topology/index.js';
+import {
+  processSequencedTopology,
+  type TopologyProcessor,
+  type TopologySnapshot,
+  topologyTransactionsOf,
+} from '../topology/index.js';
 import type { ActiveContracts } from './acs.js';
 import { encodeContract } from './contracts.js';
 import { ParticipantErrors } from './errors.js';
@@ -205,15 +209,12 @@ export class ProtocolProcessor {
 
   async handle(event: ReceivedEvent): Promise<void> {
     const ts = event.timestamp;
-    const topology: Uint8Array[] = [];
+    const topology = topologyTransactionsOf(event.envelopes, this.#s.synchronizerId, this.#o.logger);
     let rootHash: { message: RootHashMessage; recipients: readonly Recipient[] } | undefined;
     const views: EncryptedViewMessage[] = [];
     const results: SignedProtocolMessage[] = [];
     for (const envelope of event.envelopes) {
-      if (envelope.kind === EnvelopeKind.TOPOLOGY_BROADCAST) {
-        topology.push(...TopologyTransactionsBroadcast.fromBinary(envelope.content).signedTransactions);
-        continue;
-      }
+      if (envelope.kind === EnvelopeKind.TOPOLOGY_BROADCAST) continue;
       let message: ReturnType<typeof decodeProtocolMessage>;
       try {
         message = decodeProtocolMessage(envelope);
@@ -226,11 +227,7 @@ export class ProtocolProcessor {
       else if (message.oneofKind === 'encryptedViewMessage') views.push(message.encryptedViewMessage);
       else if (message.oneofKind === 'confirmationResult') results.push(message.confirmationResult);
     }
-    const topo = this.#s.topology;
-    // Broadcasts at or before the last one processed are replays, or part of the imported onboarding state.
-    if (topology.length > 0 && ts > (topo.lastSequenced ?? -1n)) {
-      await topo.process(ts, topology);
-    }
+    if (topology) await processSequencedTopology(this.#s.topology, ts, topology);
     if (event.messageId !== undefined) this.#onReceipt(event);
     if (rootHash) await this.#onRequest(event, rootHash.message, rootHash.recipients, views);
     for (const result of results) await this.#onResult(ts, result);

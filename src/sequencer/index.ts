@@ -21,6 +21,8 @@ export {
   downloadTopologyStateForInit,
   registerOnboardingTransactions,
   synchronizerIdAt,
+  type UntilActiveOptions,
+  untilActive,
 } from './client/onboarding.js';
 export {
   eventBatchSize,

@@ -4,7 +4,12 @@ import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/top
 import { NodeMetrics } from '../observability/index.js';
 import { describeBackends } from '../storage/testing.js';
 import { systemClock } from '../time/index.js';
-import { SignedTopologyTransaction, TopologyProcessor, TopologyTransaction } from '../topology/index.js';
+import {
+  SignedTopologyTransaction,
+  TopologyProcessor,
+  TopologyTransaction,
+  topologyBroadcastEnvelope,
+} from '../topology/index.js';
 import { downloadTopologyStateForInit, registerOnboardingTransactions } from './client/onboarding.js';
 import { sequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
@@ -19,7 +24,6 @@ import {
   startSequencerNode,
   testSynchronizer,
   texts,
-  topologyBroadcast,
   waitFor,
 } from './testing.js';
 
@@ -254,7 +258,7 @@ describeBackends('sequencer', (backend) => {
       [leaver.key],
     );
     await p1.client.send({
-      envelopes: [topologyBroadcast(sync.synchronizerId, [removal.toBytes()])],
+      envelopes: [topologyBroadcastEnvelope(sync.synchronizerId, [removal.toBytes()])],
       maxSequencingTime: soon(),
     });
     await waitFor('the leaver to be cut off', () => p1.client.state === 'reconnecting');

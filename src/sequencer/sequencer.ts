@@ -9,10 +9,14 @@ import {
   SubmissionRequest,
 } from '../generated/weft/sequencer/v1/sequencing.js';
 import { StoredBatch, type StoredEnvelope } from '../generated/weft/sequencer/v1/stored_batch.js';
-import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
 import type { NodeMetrics } from '../observability/index.js';
 import type { Storage } from '../storage/index.js';
 import type { Clock } from '../time/index.js';
+import {
+  decodeTopologyBroadcast,
+  topologyBroadcastEnvelope,
+  topologyTransactionsOf,
+} from '../topology/index.js';
 import { MemberAuthenticator } from './auth.js';
 import type { SequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
@@ -300,10 +304,7 @@ export class Sequencer {
     if (envelope.kind === EnvelopeKind.TOPOLOGY_BROADCAST) {
       if (!allMembers || ids.size > 0)
         throw invalid('a topology broadcast must be addressed to all members only');
-      const broadcast = decode(TopologyTransactionsBroadcast, envelope.content, 'topology broadcast');
-      if (broadcast.synchronizerId !== this.#o.synchronizerId) {
-        throw invalid(`the topology broadcast is for synchronizer ${broadcast.synchronizerId}`);
-      }
+      decodeTopologyBroadcast(envelope.content, this.#o.synchronizerId);
     }
     return { envelope, memberIds: [...ids].sort((a, b) => (a < b ? -1 : 1)), allMembers };
   }
@@ -340,14 +341,7 @@ export class Sequencer {
 
   async #broadcastTopology(signedTransactions: readonly Uint8Array[], kind: string): Promise<WriteOutcome> {
     const now = this.#o.clock.now();
-    const envelope: Envelope = {
-      content: TopologyTransactionsBroadcast.toBinary({
-        synchronizerId: this.#o.synchronizerId,
-        signedTransactions: [...signedTransactions],
-      }),
-      recipients: [{ recipient: { oneofKind: 'allMembers', allMembers: {} } }],
-      kind: EnvelopeKind.TOPOLOGY_BROADCAST,
-    };
+    const envelope = topologyBroadcastEnvelope(this.#o.synchronizerId, signedTransactions);
     const sender = await this.#activeMember(this.#o.sequencerId);
     const request: SubmissionRequest = {
       sender: this.#o.sequencerId,
@@ -429,11 +423,10 @@ export class Sequencer {
   }
 
   async #applyTopology(ts: bigint, content: Uint8Array | null): Promise<void> {
-    const txs = StoredBatch.fromBinary(content ?? new Uint8Array()).envelopes.flatMap((e) =>
-      e.envelope?.kind === EnvelopeKind.TOPOLOGY_BROADCAST
-        ? TopologyTransactionsBroadcast.fromBinary(e.envelope.content).signedTransactions
-        : [],
+    const envelopes = StoredBatch.fromBinary(content ?? new Uint8Array()).envelopes.flatMap(
+      (e) => e.envelope ?? [],
     );
+    const txs = topologyTransactionsOf(envelopes, this.#o.synchronizerId, this.#o.logger) ?? [];
     await this.#o.topology.processSequencedTopology(ts, txs);
     await this.#registerKnownMembers(ts);
     // A revocation takes effect after the topology change delay; subscriptions end when it does.

@@ -12,7 +12,6 @@ import {
 } from '../crypto/index.js';
 import { isWeftError, type WeftError } from '../errors/index.js';
 import { type Envelope, EnvelopeKind } from '../generated/weft/sequencer/v1/sequencing.js';
-import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
 import {
   MediatorId,
   Namespace,
@@ -244,18 +243,6 @@ export function envelope(text: string, ...members: string[]): Envelope {
     content: Buffer.from(text),
     recipients: members.map((member) => ({ recipient: { oneofKind: 'member', member } })),
     kind: EnvelopeKind.PROTOCOL,
-  };
-}
-
-/** An envelope that broadcasts topology transactions to all members. */
-export function topologyBroadcast(synchronizerId: string, transactions: readonly Uint8Array[]): Envelope {
-  return {
-    content: TopologyTransactionsBroadcast.toBinary({
-      synchronizerId,
-      signedTransactions: [...transactions],
-    }),
-    recipients: [{ recipient: { oneofKind: 'allMembers', allMembers: {} } }],
-    kind: EnvelopeKind.TOPOLOGY_BROADCAST,
   };
 }
 

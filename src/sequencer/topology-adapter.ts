@@ -3,6 +3,7 @@ import type { DynamicSynchronizerParameters } from '../generated/weft/topology/v
 import { OnboardingRestriction } from '../generated/weft/topology/v1/topology.js';
 import { type Member, parseMember } from '../identity/index.js';
 import {
+  processSequencedTopology,
   SignedTopologyTransaction,
   type TopologyMapping,
   type TopologyProcessor,
@@ -119,7 +120,7 @@ export function sequencerTopologyOf(
       return { ok: true };
     },
     async processSequencedTopology(ts, signedTransactions) {
-      await processor.process(ts, signedTransactions);
+      await processSequencedTopology(processor, ts, signedTransactions);
     },
     async lastProcessed() {
       return processor.lastSequenced;

@@ -65,6 +65,30 @@ export const TopologyErrors = {
     'SystemInternalAssumptionViolated',
     'Topology transactions were fed to a processor out of sequencing order.',
   ),
+  TOPOLOGY_BROADCAST_INVALID: defineErrorCode(
+    'TOPOLOGY_BROADCAST_INVALID',
+    'InvalidIndependentOfSystemState',
+    'A topology broadcast cannot be decoded as a TopologyTransactionsBroadcast, or it is for another synchronizer.',
+    'Send topology transactions as a TopologyTransactionsBroadcast naming the synchronizer they are sequenced on; members log and skip a broadcast they cannot read.',
+  ),
+  TOPOLOGY_CHANGE_TIMEOUT: defineErrorCode(
+    'TOPOLOGY_CHANGE_TIMEOUT',
+    'DeadlineExceededRequestStateUnknown',
+    'A topology change was not processed, or not in force, within the time waited for it.',
+    'List the topology to see whether the change took effect; a long topology change delay of the synchronizer needs a longer wait.',
+  ),
+  TOPOLOGY_CHANGE_LOST: defineErrorCode(
+    'TOPOLOGY_CHANGE_LOST',
+    'TransientServerFailure',
+    'A submitted topology change was not sequenced: the node processed later topology without it (its sequencer node failed before the change became final).',
+    'Submit the change again.',
+  ),
+  TOPOLOGY_TOO_MANY_WAITERS: defineErrorCode(
+    'TOPOLOGY_TOO_MANY_WAITERS',
+    'ContentionOnSharedResources',
+    'Too many callers wait at once for topology changes of this node to take effect.',
+    'Retry once the pending changes took effect; submit changes in fewer, larger batches.',
+  ),
 } as const;
 
 const byCode = new Map<string, ErrorCode>(Object.values(TopologyErrors).map((e) => [e.code, e]));

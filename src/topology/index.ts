@@ -11,6 +11,13 @@ export {
   requiredAuth,
 } from './auth.js';
 export {
+  decodeTopologyBroadcast,
+  encodeTopologyBroadcast,
+  processSequencedTopology,
+  topologyBroadcastEnvelope,
+  topologyTransactionsOf,
+} from './broadcast.js';
+export {
   type BatchChanges,
   type ProcessedBatch,
   type ProcessedTransaction,

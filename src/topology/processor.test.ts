@@ -4,7 +4,9 @@ import * as pb from '../generated/weft/topology/v1/topology.js';
 import type { ParticipantId } from '../identity/index.js';
 import { createLogger } from '../observability/index.js';
 import type { Storage } from '../storage/index.js';
-import { describeBackends } from '../storage/testing.js';
+import { describeBackend, describeBackends } from '../storage/testing.js';
+import type { Clock } from '../time/index.js';
+import { TopologyErrors } from './errors.js';
 import { TopologyManager } from './manager.js';
 import { TopologyProcessor } from './processor.js';
 import { onboardingTransactions, signed, type TestNode, testSynchronizer } from './testing.js';
@@ -199,5 +201,98 @@ describeBackends('topology processor', (backend) => {
     const results = await Promise.all(list.map(([t, txs]) => processor.process(t, txs)));
     expect(results.map((r) => r.sequenced)).toEqual(list.map(([t]) => t));
     expect(results[2]!.results.map((r) => r.outcome)).toEqual(['accepted', 'accepted']);
+  });
+});
+
+/** A clock the test moves by hand: timers fire when the time passes them. */
+function handClock(start: bigint): Clock & { advance(ms: number): void } {
+  let now = start;
+  let timers: { at: bigint; fn: () => void }[] = [];
+  return {
+    now: () => now,
+    schedule(ms, fn) {
+      const timer = { at: now + BigInt(ms) * 1000n, fn };
+      timers.push(timer);
+      return () => {
+        timers = timers.filter((t) => t !== timer);
+      };
+    },
+    advance(ms) {
+      now += BigInt(ms) * 1000n;
+      const due = timers.filter((t) => t.at <= now);
+      timers = timers.filter((t) => t.at > now);
+      for (const t of due) t.fn();
+    },
+  };
+}
+
+describeBackend('sqlite', 'waiting until a topology change is in force', (backend) => {
+  const start = async (clock: Clock) => {
+    const processor = await TopologyProcessor.create({
+      storage: await backend.open(),
+      synchronizerId: sync.synchronizerId,
+      clock,
+    });
+    const list = batches();
+    await feed(processor, list.slice(0, 1));
+    return { processor, list };
+  };
+  const settled = async (p: Promise<unknown>) => {
+    let done = false;
+    p.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    await new Promise((r) => setImmediate(r));
+    return done;
+  };
+
+  it('resolves when the processor processes the batch and the clock passed its effective time', async () => {
+    const t1 = GENESIS + 1_000_000n;
+    const clock = handClock(t1);
+    const { processor, list } = await start(clock);
+    const waiting = processor.whenEffective(t1, 10_000);
+    expect(await settled(waiting)).toBe(false);
+    await processor.process(t1, list[1]![1]);
+    // Processed, not yet effective: the default topology change delay is 250 ms.
+    expect(await settled(waiting)).toBe(false);
+    clock.advance(251);
+    const result = await waiting;
+    expect(result.sequenced).toBe(t1);
+    expect(result.effective).toBe(t1 + 250_000n);
+    expect(result.results.map((r) => r.outcome)).toEqual(['accepted', 'accepted', 'rejected']);
+    expect(result.replayed).toBe(false);
+    // A caller that learns the time after the processing is answered at once.
+    expect(await processor.whenEffective(t1, 10_000)).toBe(result);
+  });
+
+  it('fails with TOPOLOGY_CHANGE_LOST when the processor goes past the time without a batch there', async () => {
+    const clock = handClock(GENESIS);
+    const { processor, list } = await start(clock);
+    const dropped = GENESIS + 500_000n;
+    const waiting = processor.whenEffective(dropped, 10_000);
+    await processor.process(GENESIS + 1_000_000n, list[1]![1]);
+    await expect(waiting).rejects.toSatisfy((e) => isWeftError(e, TopologyErrors.TOPOLOGY_CHANGE_LOST));
+    await expect(processor.whenEffective(dropped, 10_000)).rejects.toSatisfy((e) =>
+      isWeftError(e, TopologyErrors.TOPOLOGY_CHANGE_LOST),
+    );
+  });
+
+  it('times out with TOPOLOGY_CHANGE_TIMEOUT, and bounds the callers waiting', async () => {
+    const clock = handClock(GENESIS);
+    const { processor } = await start(clock);
+    const waiting = processor.whenEffective(GENESIS + 1_000_000n, 1000);
+    clock.advance(1000);
+    await expect(waiting).rejects.toSatisfy((e) => isWeftError(e, TopologyErrors.TOPOLOGY_CHANGE_TIMEOUT));
+    const many = Array.from({ length: 1024 }, (_, i) =>
+      processor.whenEffective(GENESIS + BigInt(i + 1), 1000).catch((e: unknown) => e),
+    );
+    await expect(processor.whenEffective(GENESIS + 2_000_000n, 1000)).rejects.toSatisfy((e) =>
+      isWeftError(e, TopologyErrors.TOPOLOGY_TOO_MANY_WAITERS),
+    );
+    clock.advance(1000);
+    expect(
+      (await Promise.all(many)).every((e) => isWeftError(e, TopologyErrors.TOPOLOGY_CHANGE_TIMEOUT)),
+    ).toBe(true);
   });
 });

@@ -1,8 +1,9 @@
-import { WeftError } from '../errors/index.js';
+import { isWeftError, WeftError } from '../errors/index.js';
 import * as pb from '../generated/weft/topology/v1/topology.js';
 import type { ParticipantId, SynchronizerId } from '../identity/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Storage } from '../storage/index.js';
+import { type Clock, systemClock } from '../time/index.js';
 import {
   type BatchChanges,
   type ProcessedBatch,
@@ -24,11 +25,30 @@ export interface TopologyProcessorOptions {
   readonly logger?: Logger;
   /** How many snapshots (one per interval between effective times) stay built; default 16. */
   readonly snapshotCacheSize?: number;
+  /** For {@link TopologyProcessor.whenEffective}: when a processed change is in force. */
+  readonly clock?: Clock;
 }
 
 export interface ProcessorResult extends ProcessedBatch {
   /** True when the batch had been processed before and its results were read back from the store. */
   readonly replayed: boolean;
+}
+
+/**
+ * How many callers may wait at once for a change to be processed ({@link TopologyProcessor.whenEffective}); each
+ * holds a timer. Beyond it, TOPOLOGY_TOO_MANY_WAITERS.
+ */
+const MAX_WAITERS = 1024;
+/**
+ * How many outcomes of the last processed batches stay in memory, for callers that learn the sequencing time of
+ * their change only after it was processed (a member's send receipt follows the processing of its event).
+ * Older outcomes are read from the store.
+ */
+const RECENT_OUTCOMES = 64;
+
+interface Waiter {
+  readonly resolve: (result: ProcessorResult) => void;
+  readonly reject: (error: WeftError) => void;
 }
 
 /**
@@ -39,6 +59,11 @@ export interface ProcessorResult extends ProcessedBatch {
 export class TopologyProcessor {
   #engine: TopologyEngine;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Callers waiting for the batch sequenced at a time to be processed. */
+  readonly #waiters = new Map<bigint, Set<Waiter>>();
+  #waiting = 0;
+  /** The outcomes of the last batches processed, by sequencing time, oldest first. */
+  readonly #recent = new Map<bigint, ProcessorResult>();
 
   private constructor(
     private readonly store: TopologyStore,
@@ -100,7 +125,105 @@ export class TopologyProcessor {
     const changes = this.#engine.apply(sequenced, transactions);
     await this.#persist(changes);
     this.#log(changes);
-    return { ...changes.batch, replayed: false };
+    const result = { ...changes.batch, replayed: false };
+    this.#settle(result);
+    return result;
+  }
+
+  /** Remembers `result` and settles the callers waiting for it, or for a batch it shows will never come. */
+  #settle(result: ProcessorResult): void {
+    this.#recent.set(result.sequenced, result);
+    if (this.#recent.size > RECENT_OUTCOMES) this.#recent.delete(this.#recent.keys().next().value!);
+    for (const [sequenced, waiters] of this.#waiters) {
+      if (sequenced > result.sequenced) continue;
+      this.#waiters.delete(sequenced);
+      for (const w of [...waiters]) {
+        if (sequenced === result.sequenced) w.resolve(result);
+        else w.reject(lost(sequenced, result.sequenced));
+      }
+    }
+  }
+
+  /**
+   * Resolves with what processing made of the batch sequenced at `sequenced` (a change this node submitted), once
+   * it is in force: the processor has processed the batch and, when it accepted a transaction of it, the clock has
+   * passed its effective time, so snapshots from now on contain it. Nothing is processed again: the processor
+   * settles the wait when it processes the batch, and a batch processed before is answered from memory or the
+   * store. TOPOLOGY_CHANGE_LOST when the processor went past `sequenced` without a batch there (its sequencer
+   * node failed before the change became final); TOPOLOGY_CHANGE_TIMEOUT after `timeoutMs`.
+   */
+  async whenEffective(sequenced: bigint, timeoutMs: number): Promise<ProcessorResult> {
+    const clock = this.options.clock ?? systemClock;
+    const deadline = clock.now() + BigInt(timeoutMs) * 1000n;
+    const result = await this.#processed(sequenced, timeoutMs);
+    if (!result.results.some((r) => r.outcome === 'accepted')) return result;
+    const now = clock.now();
+    if (now > result.effective) return result;
+    if (result.effective >= deadline) {
+      throw new WeftError(
+        TopologyErrors.TOPOLOGY_CHANGE_TIMEOUT,
+        `the topology change sequenced at ${sequenced} takes effect at ${result.effective}, after the ${timeoutMs} ms waited for it`,
+        { sequenced, effective: result.effective },
+      );
+    }
+    // Snapshots at times after the effective time contain the change.
+    await new Promise<void>((resolve) =>
+      clock.schedule(Number((result.effective - now) / 1000n) + 1, resolve),
+    );
+    return result;
+  }
+
+  /** The outcome of the batch sequenced at `sequenced`, waiting up to `timeoutMs` for it to be processed. */
+  #processed(sequenced: bigint, timeoutMs: number): Promise<ProcessorResult> {
+    const recent = this.#recent.get(sequenced);
+    if (recent) return Promise.resolve(recent);
+    const last = this.#engine.lastSequenced;
+    if (last !== undefined && sequenced <= last) {
+      return this.#replay(sequenced, last).catch((e) => {
+        throw isWeftError(e, TopologyErrors.TOPOLOGY_OUT_OF_ORDER) ? lost(sequenced, last) : e;
+      });
+    }
+    if (this.#waiting >= MAX_WAITERS) {
+      return Promise.reject(
+        new WeftError(
+          TopologyErrors.TOPOLOGY_TOO_MANY_WAITERS,
+          `${this.#waiting} callers wait for topology changes of ${this.synchronizerId} already`,
+          { limit: MAX_WAITERS },
+        ),
+      );
+    }
+    const clock = this.options.clock ?? systemClock;
+    return new Promise<ProcessorResult>((resolve, reject) => {
+      const waiters = this.#waiters.get(sequenced) ?? new Set<Waiter>();
+      this.#waiters.set(sequenced, waiters);
+      this.#waiting++;
+      const done = () => {
+        cancel();
+        waiters.delete(waiter);
+        if (waiters.size === 0 && this.#waiters.get(sequenced) === waiters) this.#waiters.delete(sequenced);
+        this.#waiting--;
+      };
+      const waiter: Waiter = {
+        resolve: (r) => {
+          done();
+          resolve(r);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      };
+      waiters.add(waiter);
+      const cancel = clock.schedule(timeoutMs, () =>
+        waiter.reject(
+          new WeftError(
+            TopologyErrors.TOPOLOGY_CHANGE_TIMEOUT,
+            `the topology change sequenced at ${sequenced} was not processed within ${timeoutMs} ms; list the topology to see whether it took effect`,
+            { sequenced },
+          ),
+        ),
+      );
+    });
   }
 
   async #persist(changes: BatchChanges): Promise<void> {
@@ -202,10 +325,28 @@ export class TopologyProcessor {
       if (last === undefined) return;
       await this.store.append(engine.history.map(recordOf), [], 0n, last);
       this.#engine = engine;
+      // The imported history answers the waits for batches it covers.
+      for (const sequenced of [...this.#waiters.keys()].filter((t) => t <= last)) {
+        const waiters = [...this.#waiters.get(sequenced)!];
+        this.#waiters.delete(sequenced);
+        const result = await this.#replay(sequenced, last).catch((e: WeftError) => e);
+        for (const w of waiters) {
+          if (result instanceof WeftError) w.reject(lost(sequenced, last));
+          else w.resolve(result);
+        }
+      }
     });
     this.#queue = run.catch(() => {});
     return run;
   }
+}
+
+function lost(sequenced: bigint, processed: bigint): WeftError {
+  return new WeftError(
+    TopologyErrors.TOPOLOGY_CHANGE_LOST,
+    `the topology change sequenced at ${sequenced} was dropped: the node processed topology up to ${processed} without it (its sequencer node failed before the change became final); submit it again`,
+    { sequenced },
+  );
 }
 
 /** Encodes an engine's history as a `TopologyStateSnapshot`. */

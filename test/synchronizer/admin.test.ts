@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AdminClient, AdminErrors } from '../../src/admin-api/index.js';
-import { DAEMON_SCHEMAS, type DaemonNode, startDaemonNode } from '../../src/cli/commands/daemon.js';
 import { decodeConfig } from '../../src/config/index.js';
 import {
   DeterministicRandom,
@@ -14,6 +13,7 @@ import {
   generateSigningKeyPair,
   SigningPublicKey,
 } from '../../src/crypto/index.js';
+import { DAEMON_SCHEMAS, type DaemonNode, startDaemonNode } from '../../src/daemon/index.js';
 import { isWeftError, type WeftError } from '../../src/errors/index.js';
 import { KeyPurpose, NodeKind } from '../../src/generated/weft/admin/v1/node_status_service.js';
 import * as pb from '../../src/generated/weft/topology/v1/topology.js';
@@ -26,8 +26,12 @@ import {
   SequencerClient,
   SequencerErrors,
 } from '../../src/sequencer/index.js';
-import { topologyBroadcast } from '../../src/sequencer/testing.js';
-import { SignedTopologyTransaction, TopologyErrors, TopologyTransaction } from '../../src/topology/index.js';
+import {
+  SignedTopologyTransaction,
+  TopologyErrors,
+  TopologyTransaction,
+  topologyBroadcastEnvelope,
+} from '../../src/topology/index.js';
 import { connectWhenActive, demoParticipant } from './demo-participant.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-admin-'));
@@ -264,7 +268,7 @@ describe('the Admin API of a sequencer node', () => {
       { proposal: true },
     );
     await client.send({
-      envelopes: [topologyBroadcast(synchronizerId, [proposal.toBytes()])],
+      envelopes: [topologyBroadcastEnvelope(synchronizerId, [proposal.toBytes()])],
       maxSequencingTime: BigInt(Date.now() + 30_000) * 1000n,
     });
     const pending = async () =>

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AdminClient, type AdminClientOptions } from '../../admin-api/index.js';
+import { oneLine } from '../../daemon/index.js';
 import { CommonErrors, WeftError } from '../../errors/index.js';
 import {
   GetIdentityResponse,
@@ -34,7 +35,6 @@ import {
 import { ParticipantId } from '../../identity/index.js';
 import { withSpan } from '../../observability/index.js';
 import { MAPPING_CODES, type MappingKind } from '../../topology/index.js';
-import { oneLine } from './daemon.js';
 
 interface ConnectionOptions {
   endpoint: string;

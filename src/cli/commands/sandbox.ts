@@ -4,10 +4,10 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AdminClient } from '../../admin-api/index.js';
 import { decodeConfig } from '../../config/index.js';
+import { DAEMON_SCHEMAS, type DaemonNode, oneLine, startDaemonNode } from '../../daemon/index.js';
 import { CommonErrors, WeftError } from '../../errors/index.js';
 import { OnboardingRestriction } from '../../generated/weft/topology/v1/topology.js';
 import { sleep, systemClock } from '../../time/index.js';
-import { DAEMON_SCHEMAS, type DaemonNode, oneLine, startDaemonNode } from './daemon.js';
 
 export interface SandboxOptions {
   /** Data directory; a temporary one (removed at the end) when absent. */

@@ -1,7 +1,7 @@
 import type { SigningPrivateKey } from '../../crypto/index.js';
-import type { WeftError } from '../../errors/index.js';
+import { isWeftError, type WeftError } from '../../errors/index.js';
 import { endpointsFailed } from '../../grpc/index.js';
-import { type Clock, systemClock } from '../../time/index.js';
+import { type Clock, sleep, systemClock } from '../../time/index.js';
 import { SequencerErrors } from '../errors.js';
 import { PROTOCOL_VERSION } from '../topology.js';
 import { EndpointConnection, parseSequencerEndpoint, type TransportOptions } from './endpoint.js';
@@ -95,4 +95,44 @@ async function onFirstReachable<T>(
     }
   }
   throw endpointsFailed(SequencerErrors.SEQUENCER_CONNECTION_FAILED, failure, failures);
+}
+
+export interface UntilActiveOptions {
+  readonly clock: Clock;
+  /** How long to wait between attempts. */
+  readonly intervalMs: number;
+  /** Give up after this long with the last failure; by default only `signal` ends the attempts. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /**
+   * Which failures mean "try again": by default SEQUENCER_MEMBER_NOT_ACTIVE, the sequencer's answer while the
+   * member's onboarding has not taken effect yet.
+   */
+  readonly retry?: (error: unknown) => boolean;
+  /** Told every failure that is tried again (for logs and readiness). */
+  readonly onRetry?: (error: unknown) => void;
+}
+
+/**
+ * Runs `attempt` (a member's first contact with its synchronizer, e.g. {@link downloadTopologyStateForInit}) until it
+ * succeeds, waiting `intervalMs` between attempts while it fails with a failure `retry` accepts. Resolves with its
+ * result, or undefined when `signal` aborted first; rejects with any other failure, or the last one after
+ * `timeoutMs`. The one onboarding retry loop of the member nodes (participant and mediator).
+ */
+export async function untilActive<T>(
+  attempt: () => Promise<T>,
+  o: UntilActiveOptions,
+): Promise<T | undefined> {
+  const retry = o.retry ?? ((e) => isWeftError(e, SequencerErrors.SEQUENCER_MEMBER_NOT_ACTIVE));
+  const deadline = o.timeoutMs === undefined ? undefined : o.clock.now() + BigInt(o.timeoutMs) * 1000n;
+  while (!o.signal?.aborted) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!retry(e) || (deadline !== undefined && o.clock.now() >= deadline)) throw e;
+      o.onRetry?.(e);
+    }
+    await sleep(o.clock, o.intervalMs, o.signal);
+  }
+  return undefined;
 }

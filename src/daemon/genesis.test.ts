@@ -1,12 +1,12 @@
 import { expect, it } from 'vitest';
+import { genesisGroups, memberIdentityOf } from '../admin-api/index.js';
 import { DeterministicRandom, KeyStore } from '../crypto/index.js';
 import { isWeftError, type WeftError } from '../errors/index.js';
 import { SignedTopologyTransaction as SignedProto } from '../generated/weft/topology/v1/topology.js';
 import { identityTransactions, loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
 import { describeBackend } from '../storage/testing.js';
 import { TopologyErrors } from '../topology/index.js';
-import { bootstrapSequencer, GenesisStore, genesisGroups } from './genesis.js';
-import { memberIdentityOf } from './identity.js';
+import { bootstrapSequencer, GenesisStore } from './genesis.js';
 
 function rejection(run: () => unknown): WeftError {
   try {

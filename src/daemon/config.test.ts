@@ -2,11 +2,11 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../config/index.js';
-import { memberSequencerConnection } from '../../mediator/index.js';
-import { DAEMON_SCHEMAS } from './daemon.js';
+import { loadConfig } from '../config/index.js';
+import { memberSequencerConnection } from '../mediator/index.js';
+import { DAEMON_SCHEMAS } from './config.js';
 
-const examples = fileURLToPath(new URL('../../../examples/config/', import.meta.url));
+const examples = fileURLToPath(new URL('../../examples/config/', import.meta.url));
 const env = { WEFT_DB_URL: 'postgres://h/weft', WEFT_DB_PASSWORD: 's3' };
 
 describe('the example configs', () => {

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { isWeftError } from '../errors/index.js';
+import { DEFAULT_PARTICIPANT_SETTINGS, participantSettings } from './config.js';
+
+describe('participant settings', () => {
+  it('default as the config section does, and take overrides', () => {
+    expect(participantSettings()).toEqual(DEFAULT_PARTICIPANT_SETTINGS);
+    expect(DEFAULT_PARTICIPANT_SETTINGS.maxSubmissionsInFlight).toBe(500);
+    expect(participantSettings({ contractCacheSize: 1 }).contractCacheSize).toBe(1);
+    expect(participantSettings({ contractCacheSize: undefined }).contractCacheSize).toBe(100_000);
+  });
+
+  it('refuse a value out of bounds or not an integer, naming the key', () => {
+    for (const [given, key] of [
+      [{ maxSubmissionsInFlight: 0 }, 'max-submissions-in-flight'],
+      [{ maxValidationsInFlight: 1.5 }, 'max-validations-in-flight'],
+      [{ contractCacheSize: 1e9 }, 'contract-cache-size'],
+      [{ deduplicationWindowMs: 10 }, 'deduplication-window-ms'],
+    ] as const) {
+      let error: unknown;
+      try {
+        participantSettings(given);
+      } catch (e) {
+        error = e;
+      }
+      expect(isWeftError(error) && error.code).toBe('CONFIG_INVALID');
+      expect(String(error)).toContain(`participant.${key}`);
+    }
+  });
+});

@@ -1,0 +1,79 @@
+import { ConfigErrors, formatProblems, type Infer, integer, object, withDefault } from '../config/index.js';
+import { WeftError } from '../errors/index.js';
+
+const DAY_MS = 86_400_000;
+const ms = (min: number, max: number, fallback: number) => withDefault(integer({ min, max }), fallback);
+
+/**
+ * The `participant` section of a participant node's config, and the settings of a {@link ParticipantNode}: the one
+ * place their defaults and bounds live. Durations are in milliseconds (see docs/participant.md).
+ */
+export const participantSectionSchema = object({
+  /**
+   * How long a completed command id blocks a resubmission (Canton's max deduplication duration); at least a
+   * second, so that an immediate retry of a completed command is always caught.
+   */
+  'deduplication-window-ms': ms(1000, 365 * DAY_MS, 7 * DAY_MS),
+  /**
+   * How long a confirmation request may take to be sequenced; capped by the synchronizer's ledger time
+   * tolerance, since a request sequenced later would be rejected anyway.
+   */
+  'max-sequencing-delay-ms': ms(100, DAY_MS, 60_000),
+  /**
+   * How long connecting (onboarding), a party allocation or a vetting waits for its topology change to be in
+   * force; above the synchronizer's topology change delay, or nothing ever takes effect in time.
+   */
+  'activation-timeout-ms': ms(100, DAY_MS, 30_000),
+  /** Longest wait between attempts to reach the sequencer again after losing the connection. */
+  'max-backoff-ms': ms(10, 600_000, 5000),
+  /**
+   * The resume cursor alone (no update to write with it) is written at most this often: more often costs writes,
+   * less often replays more events after a restart.
+   */
+  'cursor-interval-ms': ms(1, 60_000, 200),
+  /**
+   * Effects waiting for the database beyond which event processing waits for it (back-pressure instead of
+   * unbounded memory).
+   */
+  'max-queued-writes': withDefault(integer({ min: 1, max: 1_000_000 }), 1000),
+  /**
+   * Submissions from interpretation to completion, on all synchronizers, beyond which `submit` refuses with
+   * PARTICIPANT_OVERLOADED (Canton's max commands in flight): each holds its interpreted transaction and a
+   * completion waiter in memory, and past a few hundred the sequencer and mediator are the bottleneck anyway.
+   */
+  'max-submissions-in-flight': withDefault(integer({ min: 1, max: 100_000 }), 500),
+  /**
+   * Phase 3 validations (model conformance and responses) running at once, on all synchronizers. At the bound
+   * event processing waits for one to end: reinterpretation is CPU-bound, so more concurrency only holds more
+   * requests in memory, while fewer serialises the database and sequencer round trips.
+   */
+  'max-validations-in-flight': withDefault(integer({ min: 1, max: 10_000 }), 64),
+  /**
+   * Active contracts kept in memory (least recently used first out); the rest are read from the database when a
+   * submission, a validation or a commit needs them. Contracts whose changes are not durable yet and locked
+   * contracts are held besides; the default is some 100–300 MB of decoded contracts.
+   */
+  'contract-cache-size': withDefault(integer({ min: 1, max: 10_000_000 }), 100_000),
+});
+
+export type ParticipantSettings = Infer<typeof participantSectionSchema>;
+
+const kebabCase = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/**
+ * The settings with every default filled in, checked against the section's bounds: `given` as a program passes
+ * it (camelCase fields, as the parsed config section has them); CONFIG_INVALID naming the key when one is out of
+ * bounds.
+ */
+export function participantSettings(given: Partial<ParticipantSettings> = {}): ParticipantSettings {
+  const raw = Object.fromEntries(
+    Object.entries(given)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => [kebabCase(key), value]),
+  );
+  const parsed = participantSectionSchema.parse(raw, 'participant');
+  if (!parsed.ok) throw new WeftError(ConfigErrors.CONFIG_INVALID, formatProblems(parsed.problems));
+  return parsed.value;
+}
+
+export const DEFAULT_PARTICIPANT_SETTINGS: ParticipantSettings = Object.freeze(participantSettings());
