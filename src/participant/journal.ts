@@ -63,7 +63,7 @@ export class Journal {
   /**
    * Adds effects to the open batch; `offset` is the highest offset they assign. Resolves once they are durable.
    */
-  add(fill: (b: WriteBatch) => void, offset?: bigint): Promise<void> {
+  #add(fill: (b: WriteBatch) => void, offset?: bigint): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
     fill(this.#open);
     if (offset !== undefined && offset > this.#openOffset) this.#openOffset = offset;
@@ -95,7 +95,7 @@ export class Journal {
     let offset: bigint | undefined;
     for (const e of entries)
       if (e.offset !== undefined && (offset === undefined || e.offset > offset)) offset = e.offset;
-    this.add((b) => {
+    this.#add((b) => {
       for (const e of entries) e.fill(b);
     }, offset).then(
       () => {
@@ -115,7 +115,7 @@ export class Journal {
   /** Resolves once everything added so far is durable. */
   async flush(): Promise<void> {
     if (this.#openHasData || this.#open.cursors.size > 0) {
-      await this.add(() => {});
+      await this.#add(() => {});
       return;
     }
     await this.#writing;
