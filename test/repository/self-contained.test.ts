@@ -24,6 +24,15 @@ function trackedTextFiles(): string[] {
   });
 }
 
+/** The files `npm pack` would publish (from `dist/`, which `npm run build` makes before the tests run). */
+function packedFiles(): string[] {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--ignore-scripts', '--json'], {
+    cwd: REPOSITORY,
+    encoding: 'utf8',
+  });
+  return (JSON.parse(out) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+}
+
 describe('a self-contained repository', () => {
   it('has no tracked file naming an absolute path of a development machine', () => {
     const offenders = trackedTextFiles().flatMap((file) =>
@@ -47,5 +56,12 @@ describe('a self-contained repository', () => {
     for (const line of ['see docs/architecture.md', 'https://example.com/work/x', 'a/work/b']) {
       expect(MACHINE_PATH.test(line)).toBe(false);
     }
+  });
+
+  it('ships the CLI and its resources but no test helpers or tests', () => {
+    const files = packedFiles();
+    expect(files).toContain('dist/cli/main.js');
+    expect(files).toContain('resources/admin-workflow/ping-3.4.0.dar');
+    expect(files.filter((f) => /(^|\/)testing\.|\.test\.|^test\/|^bench\//.test(f))).toEqual([]);
   });
 });
