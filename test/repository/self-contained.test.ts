@@ -53,7 +53,11 @@ describe('a self-contained repository', () => {
     ]) {
       expect(MACHINE_PATH.test(line)).toBe(true);
     }
-    for (const line of ['see docs/architecture.md', 'https://example.com/work/x', 'a/work/b']) {
+    for (const line of [
+      'see docs/architecture.md',
+      `https://example.com${path('work', 'x')}`,
+      `a${path('work', 'b')}`,
+    ]) {
       expect(MACHINE_PATH.test(line)).toBe(false);
     }
   });
