@@ -8,6 +8,7 @@
  *   - reinterpretation of the transfer offer's root node (what each validating participant does per view).
  * Run: npx tsx bench/daml-engine.bench.ts [--seconds 3] [--levels 10]
  */
+import { PING_DAR, TOKEN_DAR } from '../src/daml/dar/testing.js';
 import {
   type CommittedTransaction,
   contractStoreOf,
@@ -15,7 +16,7 @@ import {
   InMemoryLedger,
   type LedgerSubmission,
 } from '../src/daml/engine/index.js';
-import { cidOf, json, loadEngine, PING_DAR, TOKEN_DAR, viewInputs } from '../src/daml/engine/testing.js';
+import { cidOf, json, loadEngine, viewInputs } from '../src/daml/engine/testing.js';
 import { parseTimestamp } from '../src/daml/values/time.js';
 
 const arg = (name: string, fallback: number) => {

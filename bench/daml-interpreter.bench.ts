@@ -5,11 +5,11 @@
  *   - `show` of a nested record (NonEmpty of (Int, Text) pairs, 200 elements).
  * Run: npx tsx bench/daml-interpreter.bench.ts
  */
+import { PING_DAR } from '../src/daml/dar/testing.js';
 import { DarFixture } from '../src/daml/interpreter/testing.js';
 import type { Identifier } from '../src/daml/lf/ast.js';
 import { int64, listFromArray, text, type Value } from '../src/daml/values/value.js';
 
-const DAR = '/work/shared/dars/ping-3.4.0.dar';
 const RUNS = 5;
 
 interface Measurement {
@@ -48,7 +48,7 @@ function measure(name: string, runs: number, f: DarFixture, run: () => Value): M
   };
 }
 
-const f = new DarFixture(DAR);
+const f = new DarFixture(PING_DAR);
 const stdlib = (module: string, name: string) => f.value(module, name, 'daml-stdlib');
 const prim = (module: string, name: string) => f.value(module, name, 'daml-prim');
 const ints = (n: number, at: (k: number) => number) =>

@@ -5,12 +5,15 @@
  * Cold = first pass in a fresh process (what `weft dar inspect` pays), warm = median of later passes.
  * Run: npx tsx bench/daml-typecheck.bench.ts
  */
+
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { readDar } from '../src/daml/dar/index.js';
+import { PING_DAR, TOKEN_DAR, TRADING_DAR } from '../src/daml/dar/testing.js';
 import { PackageRegistry } from '../src/daml/lf/index.js';
 import { checkPackage, validateDar } from '../src/daml/typecheck/index.js';
 
-const DARS = ['ping-3.4.0', 'splice-test-token-v1-1.0.0', 'splice-token-test-trading-app-1.0.2'];
+const DARS = [PING_DAR, TOKEN_DAR, TRADING_DAR];
 const RUNS = 7;
 
 interface Result {
@@ -60,8 +63,9 @@ function pass(bytes: Uint8Array): {
 }
 
 const results: Result[] = [];
-for (const name of DARS) {
-  const bytes = readFileSync(`/work/shared/dars/${name}.dar`);
+for (const path of DARS) {
+  const name = basename(path, '.dar');
+  const bytes = readFileSync(path);
   const cold = pass(bytes);
   const warm = Array.from({ length: RUNS }, () => pass(bytes));
   const warmCheckMs = median(warm.map((w) => w.checkMs));

@@ -10,6 +10,7 @@
  *   [--only sqlite|postgres]
  * PostgreSQL: WEFT_BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/test (fresh schemas per run).
  */
+
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { AdminClient } from '../src/admin-api/index.js';
-import { TOKEN_DAR_PATH, tokenCommands } from '../src/participant/testing.js';
+import { TOKEN_DAR } from '../src/daml/dar/testing.js';
+import { tokenCommands } from '../src/participant/testing.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -144,7 +146,7 @@ async function run(backend: Backend, concurrency: number): Promise<Measurement> 
         '--sequencer',
         seq.publicUrl,
       ]);
-      await cli(['admin', '-e', n.admin, 'dars', 'upload', TOKEN_DAR_PATH]);
+      await cli(['admin', '-e', n.admin, 'dars', 'upload', TOKEN_DAR]);
     }
     const enable = (n: Node, name: string) => cli(['admin', '-e', n.admin, 'parties', 'enable', name]);
     const [admin, alice, bob] = [

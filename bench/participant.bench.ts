@@ -9,12 +9,14 @@
  * Run: npx tsx bench/participant.bench.ts [--transfers 60] [--concurrency 1,8] [--runs 3] [--only sqlite|postgres]
  * PostgreSQL: WEFT_BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/test (fresh schemas per run).
  */
+
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { TOKEN_DAR } from '../src/daml/dar/testing.js';
 import type { ParticipantNode, PhaseTimings } from '../src/participant/index.js';
-import { participantTestNetwork, TOKEN_DAR_PATH, tokenCommands } from '../src/participant/testing.js';
+import { participantTestNetwork, tokenCommands } from '../src/participant/testing.js';
 import { sequencerSettings } from '../src/sequencer/config.js';
 import type { StorageConfig } from '../src/storage/index.js';
 
@@ -76,7 +78,7 @@ async function run(backend: Backend, concurrency: number): Promise<Measurement> 
       (await net.startParticipant('p1', backend === 'postgres' ? { config: fresh() } : {})).node,
       (await net.startParticipant('p2', backend === 'postgres' ? { config: fresh() } : {})).node,
     ] as [ParticipantNode, ParticipantNode];
-    const dar = readFileSync(TOKEN_DAR_PATH);
+    const dar = readFileSync(TOKEN_DAR);
     await Promise.all([p1.uploadDar(dar), p2.uploadDar(dar)]);
     const admin = await p1.allocateParty('admin');
     const alice = await p1.allocateParty('alice');

@@ -394,7 +394,7 @@ describe('examples/config', () => {
         schema: 'sequencer1',
         poolSize: 8,
       },
-      publicApi: { address: '0.0.0.0', port: 5001, tls: { certChainFile: 'tls/sequencer1.crt' } },
+      publicApi: { address: '0.0.0.0', port: 5301, tls: { certChainFile: 'tls/sequencer1.crt' } },
     });
     expect((await failure(join(examples, 'sequencer-postgres.yaml'))).message).toContain('WEFT_DB_PASSWORD');
   });

@@ -129,8 +129,8 @@ export class KeyInterner<V> {
 }
 
 /**
- * Sets how many distinct public keys per scheme stay parsed (a limit, architecture brief §10). Size it above the
- * number of keys in the topology so that verification never re-parses.
+ * Sets how many distinct public keys per scheme stay parsed (a limit, docs/architecture.md, 'Limits on
+ * everything'). Size it above the number of keys in the topology so that verification never re-parses.
  */
 export function setPublicKeyCacheCapacity(capacity: number): void {
   if (!Number.isSafeInteger(capacity) || capacity < 1) {

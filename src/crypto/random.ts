@@ -2,8 +2,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { plain } from './bytes.js';
 
 /**
- * Where protocol code gets randomness (architecture brief §3): production wires {@link systemRandom}, tests and the
- * deterministic simulator wire a seeded {@link DeterministicRandom}.
+ * Where protocol code gets randomness (docs/architecture.md, 'Determinism at the edges'): production wires
+ * {@link systemRandom}, tests and the deterministic simulator wire a seeded {@link DeterministicRandom}.
  */
 export interface RandomSource {
   /** `n` fresh random bytes. */

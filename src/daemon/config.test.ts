@@ -31,7 +31,7 @@ describe('the example configs', () => {
       expect(node.storage).toEqual({ type: 'postgres', url: 'postgres://h/weft', schema: node.name });
       expect(node.monitoring.logging.level).toBe('info');
       if (node.kind === 'mediator')
-        expect(node.sequencerConnection.endpoints).toEqual(['http://127.0.0.1:5001']);
+        expect(node.sequencerConnection.endpoints).toEqual(['http://127.0.0.1:5401']);
     }
     const unset = await loadConfig(join(examples, 'network.conf'), {
       env: {},

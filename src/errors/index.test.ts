@@ -20,10 +20,15 @@ describe('error catalogue', () => {
   });
 
   it('rejects duplicate or malformed codes', () => {
-    expect(() => defineErrorCode('INVALID_ARGUMENT', 'InvalidIndependentOfSystemState', 'x')).toThrow(
+    expect(() => defineErrorCode('INVALID_ARGUMENT', 'InvalidIndependentOfSystemState', 'x', 'y')).toThrow(
       /twice/,
     );
-    expect(() => defineErrorCode('lower', 'InvalidIndependentOfSystemState', 'x')).toThrow(/UPPER_SNAKE/);
+    expect(() => defineErrorCode('lower', 'InvalidIndependentOfSystemState', 'x', 'y')).toThrow(
+      /UPPER_SNAKE/,
+    );
+    expect(() => defineErrorCode('NO_RESOLUTION', 'InvalidIndependentOfSystemState', 'x', ' ')).toThrow(
+      /resolution/,
+    );
   });
 
   it('serialises context safely and lists the catalogue', () => {

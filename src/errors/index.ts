@@ -99,7 +99,7 @@ export interface ErrorCode {
   readonly category: ErrorCategory;
   readonly explanation: string;
   /** What the caller or operator should do when this error comes, as Canton's catalogue says per code. */
-  readonly resolution?: string;
+  readonly resolution: string;
 }
 
 const registry = new Map<string, ErrorCode>();
@@ -109,10 +109,13 @@ export function defineErrorCode(
   code: string,
   category: ErrorCategory,
   explanation: string,
-  resolution?: string,
+  resolution: string,
 ): ErrorCode {
   if (!/^[A-Z][A-Z0-9_]*$/.test(code)) throw new Error(`error code ${code} is not UPPER_SNAKE_CASE`);
   if (registry.has(code)) throw new Error(`error code ${code} is defined twice`);
+  if (explanation.trim() === '' || resolution.trim() === '') {
+    throw new Error(`error code ${code} needs an explanation and a resolution`);
+  }
   const def = Object.freeze({ code, category, explanation, resolution });
   registry.set(code, def);
   return def;
@@ -176,55 +179,66 @@ export const CommonErrors = {
     'INVALID_ARGUMENT',
     'InvalidIndependentOfSystemState',
     'The request is malformed or carries an invalid field.',
+    'Correct the field the message names and send the request again; retrying it unchanged fails the same way.',
   ),
   NOT_FOUND: defineErrorCode(
     'NOT_FOUND',
     'InvalidGivenCurrentSystemStateResourceMissing',
     'The requested resource does not exist.',
+    'Check the identifier in the request (a typo, another node or synchronizer) and list what exists before retrying.',
   ),
   ALREADY_EXISTS: defineErrorCode(
     'ALREADY_EXISTS',
     'InvalidGivenCurrentSystemStateResourceExists',
     'The resource to be created exists already.',
+    'Nothing to do if the existing resource is the one you meant; otherwise choose another name or id.',
   ),
   FAILED_PRECONDITION: defineErrorCode(
     'FAILED_PRECONDITION',
     'InvalidGivenCurrentSystemStateOther',
     'The request is valid but not in the current state of the system.',
+    'Bring the system into the state the message names (connect, onboard, bootstrap, …) and retry.',
   ),
   UNAUTHENTICATED: defineErrorCode(
     'UNAUTHENTICATED',
     'AuthInterceptorInvalidAuthenticationCredentials',
     'The caller did not present valid credentials.',
+    'Present valid credentials (a client certificate the node trusts, a fresh token) and retry.',
   ),
   PERMISSION_DENIED: defineErrorCode(
     'PERMISSION_DENIED',
     'InsufficientPermission',
     'The caller is authenticated but not allowed to do this.',
+    'Use an identity that holds the permission, or have an operator grant it.',
   ),
   PARTICIPANT_IS_NOT_ACTIVE: defineErrorCode(
     'PARTICIPANT_IS_NOT_ACTIVE',
     'InvalidGivenCurrentSystemStateOther',
     'The participant is not active on the synchronizer (not onboarded, not permissioned, or revoked).',
+    'Have a synchronizer owner allow-list the participant (weft admin participants set-state), connect it, and retry once the change is in force.',
   ),
   UNAVAILABLE: defineErrorCode(
     'UNAVAILABLE',
     'TransientServerFailure',
-    'A dependency (database, peer node) is temporarily unreachable; retry later.',
+    'A dependency (database, peer node) is temporarily unreachable.',
+    'Retry with backoff; if it persists, check that the database or peer node named in the message is up and reachable.',
   ),
   RESOURCE_EXHAUSTED: defineErrorCode(
     'RESOURCE_EXHAUSTED',
     'ContentionOnSharedResources',
-    'A configured limit was reached (queue size, in-flight requests, request size); retry later.',
+    'A configured limit was reached (queue size, in-flight requests, request size).',
+    'Retry later with backoff; if it persists, reduce the load or raise the limit the message names.',
   ),
   DEADLINE_EXCEEDED: defineErrorCode(
     'DEADLINE_EXCEEDED',
     'DeadlineExceededRequestStateUnknown',
     'The operation did not finish in time; its outcome is unknown.',
+    'Check whether the operation took effect (its completion, the state it changes) before retrying; retry only if it did not.',
   ),
   INTERNAL: defineErrorCode(
     'INTERNAL',
     'SystemInternalAssumptionViolated',
     'An internal invariant was violated; this is a bug.',
+    "Report it with the node's log around the time of the error; restart the node if it stopped.",
   ),
 } as const;

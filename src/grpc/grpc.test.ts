@@ -1,11 +1,18 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createSecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CommonErrors, WeftError } from '../errors/index.js';
 import { createLogger } from '../observability/index.js';
 import { channelCredentials, parseEndpoint } from './client.js';
 import { auditedUnary, bindServer, isLoopback, serverCredentials } from './server.js';
 import { endpointsFailed, toStatus, transportError, weftErrorOf } from './status.js';
+import { certificates } from './testing.js';
 
 const PING = {
   path: '/weft.test.Ping/Ping',
@@ -165,5 +172,85 @@ describe('gRPC helpers', () => {
       client.close();
       server.forceShutdown();
     }
+  });
+
+  describe('over TLS', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-grpc-tls-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const certs = certificates(dir, 'tls');
+    const other = certificates(dir, 'other');
+    const endpoint = (url: string) =>
+      parseEndpoint(url, { what: 'test endpoint', insecureCode: CommonErrors.PERMISSION_DENIED });
+    const call = (client: grpc.Client, request: string) =>
+      new Promise<string>((resolve, reject) =>
+        client.makeUnaryRequest(
+          PING.path,
+          PING.requestSerialize,
+          PING.responseDeserialize,
+          request,
+          new grpc.Metadata(),
+          { deadline: Date.now() + 5000 },
+          (e, v) => (e ? reject(e) : resolve(v!)),
+        ),
+      );
+
+    it('send no TLS ServerName to an IP address (RFC 6066; Node warns DEP0123), but do to a host name', async () => {
+      // An HTTP/2 TLS server that records the ServerName of each handshake and answers every call UNIMPLEMENTED.
+      const seen: (string | false | null)[] = [];
+      const server = createSecureServer({
+        key: readFileSync(certs.keyFile),
+        cert: readFileSync(certs.certFile),
+      });
+      server.on('secureConnection', (socket: TLSSocket) => seen.push(socket.servername));
+      server.on('stream', (stream) =>
+        stream.respond(
+          { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '12' },
+          { endStream: true },
+        ),
+      );
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      try {
+        for (const url of [`https://127.0.0.1:${port}`, `https://localhost:${port}`]) {
+          const e = endpoint(url);
+          const client = new grpc.Client(e.target, channelCredentials(e, readFileSync(certs.caFile)));
+          const failure = (await call(client, 'x').catch((err: unknown) => err)) as grpc.ServiceError;
+          client.close();
+          expect(failure.code, url).toBe(grpc.status.UNIMPLEMENTED);
+        }
+        expect(seen).toEqual([false, 'localhost']);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('verify the certificate of a server addressed by IP against the root CA and the IP', async () => {
+      const server = new grpc.Server();
+      server.addService(
+        { ping: PING },
+        {
+          ping: (c: grpc.ServerUnaryCall<string, string>, cb: grpc.sendUnaryData<string>) =>
+            cb(null, `pong ${c.request}`),
+        },
+      );
+      const tls = { certChain: readFileSync(certs.certFile), privateKey: readFileSync(certs.keyFile) };
+      const port = await bindServer(server, '127.0.0.1', 0, serverCredentials(tls), 'test API');
+      const client = (ca: string) => {
+        const e = endpoint(`https://127.0.0.1:${port}`);
+        return new grpc.Client(e.target, channelCredentials(e, readFileSync(ca)));
+      };
+      try {
+        const trusted = client(certs.caFile);
+        expect(await call(trusted, 'a')).toBe('pong a');
+        trusted.close();
+        const untrusted = client(other.caFile);
+        const failure = (await call(untrusted, 'b').catch((e: unknown) => e)) as grpc.ServiceError;
+        untrusted.close();
+        expect(failure.code).toBe(grpc.status.UNAVAILABLE);
+        expect(failure.details).toMatch(/certificate/);
+      } finally {
+        server.forceShutdown();
+      }
+    });
   });
 });

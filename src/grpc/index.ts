@@ -10,6 +10,7 @@ export {
   parseEndpoint,
   type Unary,
 } from './client.js';
+export { logGrpcTo } from './logging.js';
 export {
   auditedUnary,
   bindServer,

@@ -661,8 +661,9 @@ const isGroup = (r: Recipient, group: number) =>
 
 /**
  * Batches the mediator's durable writes: everything decided while a write runs goes into the next one (one
- * transaction per batch, architecture brief §6). Verdicts are handed to `committed` only after their batch is
- * written. The cursor goes with a batch when there is one, else at most every `cursor-interval-ms`.
+ * transaction per batch, docs/architecture.md, 'Batch every durable write'). Verdicts are handed to
+ * `committed` only after their batch is written. The cursor goes with a batch when there is one, else at most
+ * every `cursor-interval-ms`.
  */
 class VerdictWriter {
   #verdicts: VerdictRecord[] = [];

@@ -1,5 +1,6 @@
 import type { MonitoringConfig, StorageConfig as StorageConfigSection } from '../config/index.js';
 import { KeyStore, type RandomSource, systemRandom } from '../crypto/index.js';
+import { logGrpcTo } from '../grpc/index.js';
 import {
   createLogger,
   type HealthServer,
@@ -78,6 +79,7 @@ export class NodeRuntime {
         node: config.name,
         ...(config.monitoring.logging.file === undefined ? {} : { file: config.monitoring.logging.file }),
       });
+    logGrpcTo(logger);
     const storage = await openStorage(storageConfigOf(config.storage));
     try {
       const keys = await KeyStore.open(storage);

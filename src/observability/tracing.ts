@@ -27,8 +27,9 @@ export interface SpanOptions {
 const storage = new AsyncLocalStorage<Span>();
 
 /**
- * Starts spans with ids drawn from an injected randomness source (architecture brief §3); protocol code receives
- * a `Tracer` through its constructor, and tests give it a `DeterministicRandom`.
+ * Starts spans with ids drawn from an injected randomness source (docs/architecture.md, 'Determinism at the
+ * edges'); protocol code receives a `Tracer` through its constructor, and tests give it a
+ * `DeterministicRandom`.
  */
 export class Tracer {
   readonly #ids: RandomSource;

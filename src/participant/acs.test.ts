@@ -1,5 +1,6 @@
 import { beforeAll, expect, it } from 'vitest';
-import { loadEngine, TOKEN_DAR } from '../daml/engine/testing.js';
+import { TOKEN_DAR } from '../daml/dar/testing.js';
+import { loadEngine } from '../daml/engine/testing.js';
 import { type FatContract, showIdentifier, TransactionDecoder } from '../daml/index.js';
 import { NodeMetrics } from '../observability/index.js';
 import { describeBackends } from '../storage/testing.js';

@@ -11,9 +11,10 @@ export interface JournalEntry {
 }
 
 /**
- * The commit pipeline (architecture brief §6): effects of processed events are added to the open batch at once
- * (and to the in-memory state by the caller), and written in one database transaction per batch while the next
- * batch fills. A batch that holds only the resume cursor is written at most every `cursorIntervalMs`.
+ * The commit pipeline (docs/architecture.md, 'Batch every durable write'): effects of processed events are
+ * added to the open batch at once (and to the in-memory state by the caller), and written in one database
+ * transaction per batch while the next batch fills. A batch that holds only the resume cursor is written at
+ * most every `cursorIntervalMs`.
  */
 export class Journal {
   #open: WriteBatch = emptyBatch();

@@ -13,7 +13,7 @@ import {
 } from '../sequencer/index.js';
 import type { Storage } from '../storage/index.js';
 import { type Clock, deferred, systemClock } from '../time/index.js';
-import { type TopologyMapping, TopologyProcessor, type TopologySnapshot } from '../topology/index.js';
+import { type TopologyMapping, TopologyProcessor } from '../topology/index.js';
 import { ActiveContracts } from './acs.js';
 import { type ParticipantSettings, participantSettings } from './config.js';
 import { ParticipantErrors } from './errors.js';

@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PING_DAR } from '../daml/dar/testing.js';
 import {
   type ActionNode,
   type Command,
@@ -24,10 +25,6 @@ import { openStorage, type Storage, type StorageConfig } from '../storage/index.
 import { type DynamicSynchronizerParameters, TopologyProcessor } from '../topology/index.js';
 import { absolutizeTransaction } from './contracts.js';
 import { ParticipantNode, type ParticipantNodeOptions } from './node.js';
-
-export const DARS = '/work/shared/dars';
-export const PING_DAR_PATH = `${DARS}/ping-3.4.0.dar`;
-export const TOKEN_DAR_PATH = `${DARS}/splice-test-token-v1-1.0.0.dar`;
 
 export interface StartedParticipant {
   readonly node: ParticipantNode;
@@ -131,7 +128,7 @@ export async function participantTestNetwork(o: {
     });
   let mediator: MediatorNode | undefined = await startMediator();
   const participants: StartedParticipant[] = [];
-  const pingDar = readFileSync(PING_DAR_PATH);
+  const pingDar = readFileSync(PING_DAR);
   const net: ParticipantTestNetwork = {
     sync,
     sequencer,

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DeterministicRandom } from '../crypto/index.js';
-import { loadEngine, TOKEN_DAR } from '../daml/engine/testing.js';
+import { TOKEN_DAR } from '../daml/dar/testing.js';
+import { loadEngine } from '../daml/engine/testing.js';
 import {
   type Engine,
   type Node,

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadEngine, TOKEN_DAR } from '../daml/engine/testing.js';
+import { TOKEN_DAR } from '../daml/dar/testing.js';
+import { loadEngine } from '../daml/engine/testing.js';
 import {
   createdContract,
   type Engine,

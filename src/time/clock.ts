@@ -1,6 +1,6 @@
 /**
- * Time for protocol code (architecture brief §3): the sequencer and its client read the time and set timers only
- * through a `Clock`, so tests and a simulator can drive them.
+ * Time for protocol code (docs/architecture.md, 'Determinism at the edges'): the sequencer and its client
+ * read the time and set timers only through a `Clock`, so tests and a simulator can drive them.
  */
 export interface Clock {
   /** Microseconds since the Unix epoch. */

@@ -6,6 +6,7 @@
 // node is killed; a restarted participant reconnects by itself. Then the trading app settles a DvP across the
 // three participants, and each participant's active contracts and each party's update stream are checked against
 // Daml's privacy model. Needs `npm run build` and PostgreSQL.
+
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,12 +14,13 @@ import { join, relative } from 'node:path';
 import pg from 'pg';
 import { afterAll, assert, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/admin-api/index.js';
+import { TOKEN_DAR, TRADING_DAR } from '../../src/daml/dar/testing.js';
 import type {
   ActiveContract,
   LedgerEvent,
   LedgerTransaction,
 } from '../../src/generated/weft/admin/v1/participant_admin_service.js';
-import { TOKEN, TOKEN_DAR_PATH, tokenCommands } from '../../src/participant/testing.js';
+import { TOKEN, tokenCommands } from '../../src/participant/testing.js';
 import { pgTestUrl, postgresSkipReason } from '../../src/storage/testing.js';
 import {
   type Daemon,
@@ -32,8 +34,6 @@ import {
   weftOk,
   writeConfig,
 } from '../synchronizer/processes.js';
-
-const TRADING_DAR_PATH = '/work/shared/dars/splice-token-test-trading-app-1.0.2.dar';
 
 const unavailable = await postgresSkipReason();
 
@@ -255,10 +255,10 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
     expect(bob).toBe(`bob::${id2.split('::')[2]}`);
     expect(await ok(['admin', '-e', p2.adminUrl, 'parties', 'list'])).toContain(`${bob}  Submission`);
     for (const p of [p1, p2, p3]) {
-      expect(await ok(['admin', '-e', p.adminUrl, 'dars', 'upload', TOKEN_DAR_PATH])).toMatch(
+      expect(await ok(['admin', '-e', p.adminUrl, 'dars', 'upload', TOKEN_DAR])).toMatch(
         /^uploaded .*: main package [0-9a-f]{64}$/,
       );
-      await ok(['admin', '-e', p.adminUrl, 'dars', 'upload', TRADING_DAR_PATH]);
+      await ok(['admin', '-e', p.adminUrl, 'dars', 'upload', TRADING_DAR]);
     }
     const dars = await ok(['admin', '-e', p3.adminUrl, 'dars', 'list']);
     expect(dars).toMatch(/canton-builtin-admin-workflow-ping-3\.4\.0 .* \(admin workflow\)/);

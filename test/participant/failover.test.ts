@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
+import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import type { Completion, ParticipantNode } from '../../src/participant/index.js';
-import { participantTestNetwork, TOKEN_DAR_PATH, tokenCommands } from '../../src/participant/testing.js';
+import { participantTestNetwork, tokenCommands } from '../../src/participant/testing.js';
 import { sequencerSettings } from '../../src/sequencer/index.js';
 import { describeBackend } from '../../src/storage/testing.js';
 
@@ -28,7 +29,7 @@ describeBackend('postgres', 'participants on an HA sequencer', (backend) => {
       // p1 starts on node a, p2 on node b; each fails over to the other.
       const p1 = (await net.startParticipant('p1', { endpoints: [a, b] })).node;
       const p2 = (await net.startParticipant('p2', { endpoints: [b, a] })).node;
-      const dar = readFileSync(TOKEN_DAR_PATH);
+      const dar = readFileSync(TOKEN_DAR);
       await Promise.all([p1.uploadDar(dar), p2.uploadDar(dar)]);
       const admin = await p1.allocateParty('admin');
       const alice = await p1.allocateParty('alice');

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import { ParticipantErrors, type ParticipantNode, PING_TEMPLATE } from '../../src/participant/index.js';
 import {
   type ParticipantTestNetwork,
   participantTestNetwork,
-  TOKEN_DAR_PATH,
   tokenCommands,
 } from '../../src/participant/testing.js';
 import { describeBackends, postgresUnavailableReason } from '../../src/storage/testing.js';
@@ -68,7 +68,7 @@ describeBackends('participant limits', (backend) => {
       .node;
     p2 = (await start('p2')).node;
     p3 = (await start('p3', { node: { settings: { maxValidationsInFlight: 1 } } })).node;
-    const tokenDar = readFileSync(TOKEN_DAR_PATH);
+    const tokenDar = readFileSync(TOKEN_DAR);
     await Promise.all([p1.uploadDar(tokenDar), p2.uploadDar(tokenDar)]);
     [admin, alice] = [await p1.allocateParty('admin'), await p1.allocateParty('alice')];
     bob = await p2.allocateParty('bob');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import {
   type Completion,
   ParticipantErrors,
@@ -10,7 +11,6 @@ import {
   type ParticipantTestNetwork,
   participantTestNetwork,
   type StartedParticipant,
-  TOKEN_DAR_PATH,
   tokenCommands,
 } from '../../src/participant/testing.js';
 import { failure, succeeded } from './expect.js';
@@ -60,7 +60,7 @@ beforeAll(async () => {
   await p1.node.connect({ synchronizerId: syncB, endpoints: netB.endpoints, maxBackoffMs: 200 });
   p2 = (await netA.startParticipant('p2')).node;
   await p2.connect({ synchronizerId: syncB, endpoints: netB.endpoints, maxBackoffMs: 200 });
-  for (const p of [p1.node, p2]) await p.uploadDar(readFileSync(TOKEN_DAR_PATH));
+  for (const p of [p1.node, p2]) await p.uploadDar(readFileSync(TOKEN_DAR));
   admin = await p1.node.allocateParty('admin', { synchronizerId: syncA });
   await p1.node.allocateParty('admin', { synchronizerId: syncB });
   alice = await p1.node.allocateParty('alice', { synchronizerId: syncA });

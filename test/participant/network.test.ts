@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ILLFORMED_DAR, LEGACY_LF1_DAR, TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import { valueToJson } from '../../src/daml/index.js';
 import type { WeftError } from '../../src/errors/index.js';
 import { ParticipantErrors, type ParticipantNode } from '../../src/participant/index.js';
 import {
-  DARS,
   type ParticipantTestNetwork,
   participantTestNetwork,
-  TOKEN_DAR_PATH,
   tokenCommands,
 } from '../../src/participant/testing.js';
 import { failure, succeeded } from './expect.js';
@@ -95,7 +94,7 @@ beforeAll(async () => {
   [p1, p2, p3] = (await Promise.all(['p1', 'p2', 'p3'].map((name) => net.startParticipant(name)))).map(
     (p) => p.node,
   ) as [ParticipantNode, ParticipantNode, ParticipantNode];
-  const tokenDar = readFileSync(TOKEN_DAR_PATH);
+  const tokenDar = readFileSync(TOKEN_DAR);
   await Promise.all([p1.uploadDar(tokenDar), p2.uploadDar(tokenDar)]);
   [admin, alice] = [await p1.allocateParty('admin'), await p1.allocateParty('alice')];
   bob = await p2.allocateParty('bob');
@@ -124,9 +123,9 @@ describe('a participant', () => {
 
   it('refuses ill-formed and legacy DARs, storing nothing', async () => {
     const before = await p3.dars();
-    const illformed = await failure(p3.uploadDar(readFileSync(`${DARS}/illformed.dar`)));
+    const illformed = await failure(p3.uploadDar(readFileSync(ILLFORMED_DAR)));
     expect(illformed.code).toMatch(/^DAR_|^DAML_LF/);
-    const legacy = await failure(p3.uploadDar(readFileSync(`${DARS}/dummy-lf1.15.dar`)));
+    const legacy = await failure(p3.uploadDar(readFileSync(LEGACY_LF1_DAR)));
     expect(legacy.message).toMatch(/1\.15/);
     expect(await p3.dars()).toEqual(before);
   });

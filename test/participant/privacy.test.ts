@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import { encodeTransaction, project, type Transaction } from '../../src/daml/index.js';
 import { ProtocolMessage } from '../../src/generated/weft/protocol/v1/protocol_message.js';
 import { EnvelopeKind } from '../../src/generated/weft/sequencer/v1/sequencing.js';
@@ -9,7 +10,6 @@ import type { Completion, ParticipantNode } from '../../src/participant/index.js
 import {
   type ParticipantTestNetwork,
   participantTestNetwork,
-  TOKEN_DAR_PATH,
   tokenCommands,
 } from '../../src/participant/testing.js';
 import type { Storage } from '../../src/storage/index.js';
@@ -79,7 +79,7 @@ beforeAll(async () => {
   [p1, p2, p3] = (await Promise.all(['p1', 'p2', 'p3'].map((n) => net.startParticipant(n)))).map(
     (p) => p.node,
   ) as [ParticipantNode, ParticipantNode, ParticipantNode];
-  const dar = readFileSync(TOKEN_DAR_PATH);
+  const dar = readFileSync(TOKEN_DAR);
   await Promise.all([p1, p2, p3].map((p) => p.uploadDar(dar)));
   parties.admin = await p1.allocateParty('admin');
   parties.alice = await p1.allocateParty('alice');

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import { valueToJson } from '../../src/daml/index.js';
 import { type Completion, type ParticipantNode, PING_TEMPLATE } from '../../src/participant/index.js';
 import {
   type ParticipantTestNetwork,
   participantTestNetwork,
-  TOKEN_DAR_PATH,
   tokenCommands,
 } from '../../src/participant/testing.js';
 import { ProtocolErrors } from '../../src/protocol/index.js';
@@ -47,7 +47,7 @@ describe('a participant restarted after confirming, before the verdict', () => {
     const first = await net.startParticipant('p1');
     let second = await net.startParticipant('p2');
     const p1 = first.node;
-    const dar = readFileSync(TOKEN_DAR_PATH);
+    const dar = readFileSync(TOKEN_DAR);
     await Promise.all([p1.uploadDar(dar), second.node.uploadDar(dar)]);
     const admin = await p1.allocateParty('admin');
     const alice = await p1.allocateParty('alice');

@@ -1,6 +1,7 @@
 // The `weft` commands as an operator runs them: the sandbox, a daemon with a broken config, admin commands with
 // bad input. Needs `npm run build` (npm test builds first).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -69,6 +70,35 @@ describe('weft', () => {
     const missing = await weft(['daemon', '-c', join(dir, 'nope.conf')]);
     expect(missing.code).toBe(1);
     expect(oneLine(missing.stderr)).toMatch(/^weft daemon: CONFIG_FILE_NOT_FOUND/);
+  });
+
+  it("daemon: a port in use is one catalogued line on stderr, without gRPC's own", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as { port: number };
+    const file = join(dir, 'clash.conf');
+    writeFileSync(
+      file,
+      `weft.node {
+  name = clash
+  kind = participant
+  storage { type = sqlite, file = "${join(dir, 'clash.db')}" }
+  admin-api.port = ${port}
+  monitoring.http-server.port = 0
+}
+`,
+    );
+    try {
+      const r = await weft(['daemon', '-c', file]);
+      expect(r.code).toBe(1);
+      expect(oneLine(r.stderr)).toMatch(
+        new RegExp(
+          `^weft daemon: UNAVAILABLE\\(1\\): cannot bind the admin API to 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`,
+        ),
+      );
+    } finally {
+      taken.close();
+    }
   });
 
   it('daemon: node kinds that do not run yet say so', async () => {

@@ -28,6 +28,8 @@ export interface Daemon {
   readonly publicUrl: string;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
+  /** What the process wrote to stderr so far. */
+  stderr(): string;
   /** Sends `signal` and resolves with the exit code (null when killed by a signal). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -44,20 +46,31 @@ export function killAll(): void {
 export async function startDaemon(
   config: string,
   portFile: string,
-  options: { readonly env?: NodeJS.ProcessEnv; readonly tls?: boolean } = {},
+  options: {
+    readonly env?: NodeJS.ProcessEnv;
+    readonly tls?: boolean;
+    /** The working directory, against which the config's relative paths resolve. */
+    readonly cwd?: string;
+    /** The node to run when the config defines several. */
+    readonly node?: string;
+  } = {},
 ): Promise<Daemon> {
   writeFileSync(portFile, '');
-  const child = spawn(process.execPath, [CLI, 'daemon', '-c', config, '--port-file', portFile], {
+  const node = options.node === undefined ? [] : ['--node', options.node];
+  const child = spawn(process.execPath, [CLI, 'daemon', '-c', config, ...node, '--port-file', portFile], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   running.add(child);
   let output = '';
+  let stderr = '';
   child.stdout!.on('data', (d) => {
     output += d;
   });
   child.stderr!.on('data', (d) => {
     output += d;
+    stderr += d;
   });
   const exited = new Promise<number | null>((resolve) =>
     child.on('exit', (code) => {
@@ -85,6 +98,7 @@ export async function startDaemon(
     adminUrl: `${scheme}://127.0.0.1:${ports.admin}`,
     publicUrl: `${scheme}://127.0.0.1:${ports.public}`,
     output: () => output,
+    stderr: () => stderr,
     stop: (signal = 'SIGTERM') => {
       if (exitCode !== undefined) return Promise.resolve(exitCode);
       child.kill(signal);

@@ -4,9 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { isWeftError } from '../../errors/index.js';
 import { validateDar } from '../typecheck/index.js';
 import { readDar, readDarFile } from './reader.js';
-
-const DARS = '/work/shared/dars';
-const dar = (name: string) => `${DARS}/${name}`;
+import { ILLFORMED_DAR, LEGACY_LF1_DAR, PING_DAR, TEST_DARS, testDar } from './testing.js';
 
 function codeOf(f: () => unknown): string {
   try {
@@ -20,10 +18,15 @@ function codeOf(f: () => unknown): string {
 
 describe('DAR reader on the shared DARs', () => {
   it('decodes every valid DAR with package ids equal to the dalf name suffixes', () => {
-    const valid = readdirSync(DARS).filter((f) => !['dummy-lf1.15.dar', 'illformed.dar'].includes(f));
+    const valid = [
+      PING_DAR,
+      ...readdirSync(TEST_DARS)
+        .filter((f) => f.endsWith('.dar') && !['dummy-lf1.15.dar', 'illformed.dar'].includes(f))
+        .map(testDar),
+    ];
     expect(valid.length).toBeGreaterThanOrEqual(3);
     for (const file of valid) {
-      const d = readDarFile(dar(file));
+      const d = readDarFile(file);
       expect(d.dalfs.length).toBeGreaterThan(25);
       for (const { path, packageId } of d.dalfs) {
         expect(packageId).toMatch(/^[0-9a-f]{64}$/);
@@ -37,7 +40,7 @@ describe('DAR reader on the shared DARs', () => {
   });
 
   it('reads the ping DAR (LF 2.2 main, daml-prim and daml-stdlib; LF 2.1 stable packages)', () => {
-    const d = readDarFile(dar('ping-3.4.0.dar'));
+    const d = readDarFile(PING_DAR);
     expect(d.manifest.name).toBe('canton-builtin-admin-workflow-ping-3.4.0');
     expect(d.manifest.sdkVersion).toBe('3.4.0-snapshot.20251020.14338.0.v0c8ae53c');
     expect(d.main.id).toBe('de2cc2f90eb523414ff54e899951dadd8789a4c07e0f71f6d6c9eaf57d412a54');
@@ -54,7 +57,7 @@ describe('DAR reader on the shared DARs', () => {
   });
 
   it('rejects the LF 1.15 DAR as unsupported', () => {
-    expect(codeOf(() => readDarFile(dar('dummy-lf1.15.dar')))).toBe(
+    expect(codeOf(() => readDarFile(LEGACY_LF1_DAR))).toBe(
       'DAML_LF_UNSUPPORTED_VERSION: archive.dalf: Daml-LF 1.15 is not supported (supported: 2.1, 2.2)',
     );
   });
@@ -62,7 +65,7 @@ describe('DAR reader on the shared DARs', () => {
   it('decodes illformed.dar, which package validation then rejects: Mod:x is declared Bool but is ()', () => {
     // Canton rejects this DAR at package validation (ETypeMismatch), not while decoding: the reader decodes it and
     // the type checker (src/daml/typecheck) refuses it.
-    const d = readDarFile(dar('illformed.dar'));
+    const d = readDarFile(ILLFORMED_DAR);
     expect(d.main.id).toBe('dc0563f935abf08b498003bcf8ec6b070a619ff05ae4a091572863947cc8901c');
     expect(d.main.metadata).toEqual({ name: 'encoder_binary', version: '1.0.0' });
     expect(codeOf(() => validateDar(d))).toBe(
@@ -73,7 +76,7 @@ describe('DAR reader on the shared DARs', () => {
 });
 
 describe('DAR reader on corrupted input', () => {
-  const ping = readFileSync(dar('ping-3.4.0.dar'));
+  const ping = readFileSync(PING_DAR);
   const entries = unzipSync(ping);
   const mainPath = Object.keys(entries).find((p) =>
     p.endsWith('-de2cc2f90eb523414ff54e899951dadd8789a4c07e0f71f6d6c9eaf57d412a54.dalf'),
@@ -105,8 +108,8 @@ describe('DAR reader on corrupted input', () => {
   });
 
   it('reports a missing file as not found', () => {
-    expect(codeOf(() => readDarFile(`${DARS}/absent.dar`))).toBe(
-      `NOT_FOUND: cannot read ${DARS}/absent.dar: ENOENT`,
+    expect(codeOf(() => readDarFile(testDar('absent.dar')))).toBe(
+      `NOT_FOUND: cannot read ${testDar('absent.dar')}: ENOENT`,
     );
   });
 });

@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isWeftError } from '../../errors/index.js';
+import { PING_DAR } from '../dar/testing.js';
 import type { Type } from '../lf/ast.js';
 import { encodeNode, encodeTransaction, encodeValue, TransactionDecoder } from './codec.js';
 import type { Engine } from './engine.js';
 import { InMemoryLedger } from './ledger.js';
-import { loadEngine, PING_DAR } from './testing.js';
+import { loadEngine } from './testing.js';
 import { getNode } from './transaction.js';
 
 /** The canonical encoding: one byte string per value, rejected when malformed or ill-typed. */

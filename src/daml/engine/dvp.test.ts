@@ -1,18 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TOKEN_DAR, TRADING_DAR } from '../dar/testing.js';
 import { parseTimestamp } from '../values/time.js';
 import { project } from './blinding.js';
 import { encodeTransaction, TransactionDecoder } from './codec.js';
 import type { Engine } from './engine.js';
 import { type CommittedTransaction, contractStoreOf, InMemoryLedger } from './ledger.js';
-import {
-  cidOf,
-  json,
-  loadEngine,
-  reinterpretEveryNode,
-  TOKEN_DAR,
-  TRADING_DAR,
-  viewInputs,
-} from './testing.js';
+import { cidOf, json, loadEngine, reinterpretEveryNode, viewInputs } from './testing.js';
 import {
   type ActionNode,
   type ExerciseNode,

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isWeftError, type WeftError } from '../../errors/index.js';
+import { PING_DAR } from '../dar/testing.js';
 import type { ContractId } from '../values/contract-id.js';
 import { parseTimestamp } from '../values/time.js';
 import { encodeTransaction } from './codec.js';
@@ -7,7 +8,7 @@ import type { Engine } from './engine.js';
 import { DamlEngineErrors } from './errors.js';
 import { contractStoreOf, InMemoryLedger } from './ledger.js';
 import { deriveContractDiscriminator, localContractIdV1 } from './seeds.js';
-import { cidOf, json, loadEngine, PING_DAR, reinterpretEveryNode } from './testing.js';
+import { cidOf, json, loadEngine, reinterpretEveryNode } from './testing.js';
 import {
   type CreateNode,
   createdContract,

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PING_DAR } from '../dar/testing.js';
 import type { Expr, Identifier, Type } from '../lf/ast.js';
 import { parseTimestamp } from '../values/time.js';
 import type { Value } from '../values/value.js';
@@ -6,7 +7,7 @@ import { TransactionBuilder } from './builder.js';
 import type { Engine } from './engine.js';
 import { contractStoreOf, InMemoryLedger } from './ledger.js';
 import { deriveNodeSeed, deriveTransactionSeed } from './seeds.js';
-import { cidOf, loadEngine, PING_DAR } from './testing.js';
+import { cidOf, loadEngine } from './testing.js';
 import { type ExerciseNode, forEachNode, getNode, type Node, type Transaction } from './transaction.js';
 
 /**

@@ -16,11 +16,6 @@ import { valueToJson } from './translator.js';
 
 /** Test and benchmark support (not used by production code). */
 
-export const DAR_DIR = '/work/shared/dars';
-export const PING_DAR = `${DAR_DIR}/ping-3.4.0.dar`;
-export const TOKEN_DAR = `${DAR_DIR}/splice-test-token-v1-1.0.0.dar`;
-export const TRADING_DAR = `${DAR_DIR}/splice-token-test-trading-app-1.0.2.dar`;
-
 export function loadEngine(...dars: string[]): Engine {
   const registry = new PackageRegistry();
   for (const d of dars) registry.addAll(readDarFile(d).packages);

@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isWeftError, type WeftError } from '../../errors/index.js';
+import { TOKEN_DAR } from '../dar/testing.js';
 import { DamlInterpretationError } from '../values/errors.js';
 import { parseTimestamp } from '../values/time.js';
 import type { Engine } from './engine.js';
 import { InMemoryLedger } from './ledger.js';
-import { cidOf, json, loadEngine, reinterpretEveryNode, TOKEN_DAR } from './testing.js';
+import { cidOf, json, loadEngine, reinterpretEveryNode } from './testing.js';
 import { type ExerciseNode, getNode } from './transaction.js';
 
 /**

@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isWeftError } from '../../errors/index.js';
+import { TOKEN_DAR } from '../dar/testing.js';
 import type { Type } from '../lf/ast.js';
 import type { Value } from '../values/value.js';
 import { encodeValue, TransactionDecoder } from './codec.js';
 import type { Engine } from './engine.js';
-import { loadEngine, TOKEN_DAR } from './testing.js';
+import { loadEngine } from './testing.js';
 import { valueToJson } from './translator.js';
 
 /** The Ledger API JSON value encoding against real package types (the Splice token standard and daml-stdlib). */

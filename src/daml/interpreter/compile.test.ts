@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readDarFile } from '../dar/index.js';
+import { PING_DAR, TOKEN_DAR, TRADING_DAR } from '../dar/testing.js';
 import type { Identifier, Package } from '../lf/ast.js';
 import { PackageRegistry } from '../lf/packages.js';
 import { Interpreter } from './interpreter.js';
@@ -45,14 +46,14 @@ function compileAll(packages: readonly Package[]) {
 
 describe('compiling real DARs', () => {
   it('compiles the ping DAR (LF 2.2)', () => {
-    const counts = compileAll(readDarFile('/work/shared/dars/ping-3.4.0.dar').packages);
+    const counts = compileAll(readDarFile(PING_DAR).packages);
     expect(counts).toMatchObject({ templates: 6, choices: 18, exceptions: 4 });
     expect(counts.values).toBeGreaterThan(3000);
   });
 
   it('compiles the Splice token-standard DARs (LF 2.1, interfaces)', () => {
-    for (const dar of ['splice-test-token-v1-1.0.0.dar', 'splice-token-test-trading-app-1.0.2.dar']) {
-      const counts = compileAll(readDarFile(`/work/shared/dars/${dar}`).packages);
+    for (const dar of [TOKEN_DAR, TRADING_DAR]) {
+      const counts = compileAll(readDarFile(dar).packages);
       expect(counts.interfaces).toBeGreaterThan(0);
       expect(counts.implementations).toBeGreaterThan(0);
     }

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TOKEN_DAR } from '../dar/testing.js';
 import type { Expr, Identifier, Type } from '../lf/ast.js';
 import { type ContractId, parseContractId } from '../values/contract-id.js';
 import { parseNumericLiteral } from '../values/numeric.js';
@@ -33,7 +34,7 @@ let TransferInstruction: Identifier;
 let Token: Identifier;
 let Offer: Identifier;
 beforeAll(() => {
-  f = new DarFixture('/work/shared/dars/splice-test-token-v1-1.0.0.dar');
+  f = new DarFixture(TOKEN_DAR);
   Holding = f.tycon('Splice.Api.Token.HoldingV1', 'Holding', 'splice-api-token-holding-v1');
   TransferInstruction = f.tycon(
     'Splice.Api.Token.TransferInstructionV1',

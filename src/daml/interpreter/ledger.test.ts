@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PING_DAR } from '../dar/testing.js';
 import type { Identifier } from '../lf/ast.js';
 import type { ContractId } from '../values/contract-id.js';
 import { DamlInterpretationError } from '../values/errors.js';
@@ -29,7 +30,7 @@ let Collapse: Identifier;
 let Bong: Identifier;
 let Ping: Identifier;
 beforeAll(() => {
-  f = new DarFixture('/work/shared/dars/ping-3.4.0.dar');
+  f = new DarFixture(PING_DAR);
   const t = (name: string) => f.tycon('Canton.Internal.Bong', name);
   [BongProposal, Explode, Merge, Collapse, Bong] = [
     'BongProposal',

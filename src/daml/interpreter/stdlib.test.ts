@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PING_DAR } from '../dar/testing.js';
 import type { Identifier } from '../lf/ast.js';
 import { DamlInterpretationError } from '../values/errors.js';
 import { parseNumericLiteral } from '../values/numeric.js';
@@ -28,7 +29,7 @@ import { DarFixture } from './testing.js';
 
 let f: DarFixture;
 beforeAll(() => {
-  f = new DarFixture('/work/shared/dars/ping-3.4.0.dar');
+  f = new DarFixture(PING_DAR);
 });
 
 const i = (n: number | bigint) => int64(BigInt(n));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isWeftError } from '../../errors/index.js';
 import { readDarFile } from '../dar/index.js';
+import { PING_DAR, TOKEN_DAR, TRADING_DAR } from '../dar/testing.js';
 import type { Type } from './ast.js';
 import { comparePackageVersions, PackageRegistry, showIdentifier, substitute } from './packages.js';
 
@@ -10,14 +11,14 @@ const TOKEN = 'aaa0b576b5a3db49b3a4f7a4710fe6f8ae462aabbde4da89f639eb87fd62e90c'
 
 function registryOf(...dars: string[]): PackageRegistry {
   const registry = new PackageRegistry();
-  for (const d of dars) registry.addAll(readDarFile(`/work/shared/dars/${d}`).packages);
+  for (const d of dars) registry.addAll(readDarFile(d).packages);
   return registry;
 }
 
 const unit: Type = { tag: 'Builtin', builtin: 'UNIT', args: [] };
 
 describe('PackageRegistry on the ping DAR', () => {
-  const registry = registryOf('ping-3.4.0.dar');
+  const registry = registryOf(PING_DAR);
 
   it('finds every ping template with its choices, consuming flags and types', () => {
     const bong = `${PING}:Canton.Internal.Bong`;
@@ -101,7 +102,7 @@ describe('PackageRegistry on the ping DAR', () => {
 });
 
 describe('PackageRegistry on the token-standard DARs', () => {
-  const registry = registryOf('splice-test-token-v1-1.0.0.dar', 'splice-token-test-trading-app-1.0.2.dar');
+  const registry = registryOf(TOKEN_DAR, TRADING_DAR);
   const holding = `${HOLDING_V1}:Splice.Api.Token.HoldingV1:Holding`;
 
   it('keeps several versions side by side and prefers the highest version', () => {

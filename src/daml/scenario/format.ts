@@ -9,6 +9,7 @@ export const DamlScenarioErrors = {
     'DAML_SCENARIO_INVALID',
     'InvalidIndependentOfSystemState',
     'A Daml scenario file cannot be read, is not YAML or JSON, or does not follow the scenario format (the message names the field).',
+    'Fix the field the message names; docs/daml-scenarios.md describes the format.',
   ),
 } as const;
 

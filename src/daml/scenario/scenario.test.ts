@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { isWeftError } from '../../errors/index.js';
+import { PING_DAR } from '../dar/testing.js';
 import { loadScenario, parseScenario } from './format.js';
 import { jsonContains, ScenarioRunner } from './runner.js';
 
 /** The scenario format and runner, on the documented examples and on scenarios with wrong expectations. */
 
 const EXAMPLES = `${process.cwd()}/examples/scenarios`;
-const DARS = '/work/shared/dars';
 
 const scenario = (steps: string) =>
-  parseScenario(`name: t\ndars: [${DARS}/ping-3.4.0.dar]\ntime: 2025-01-01T00:00:00Z\nsteps:\n${steps}`, '/');
+  parseScenario(`name: t\ndars: [${PING_DAR}]\ntime: 2025-01-01T00:00:00Z\nsteps:\n${steps}`, '/');
 
 const PING = `"#canton-builtin-admin-workflow-ping:Canton.Internal.Ping:Ping"`;
 const createPing = (name = 'ping', bind = '{ ping: result }') => `

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Dar, readDarFile } from '../dar/index.js';
+import { PING_DAR, TOKEN_DAR } from '../dar/testing.js';
 import {
   BUILTIN_FUNCTIONS,
   type DefValue,
@@ -20,8 +21,7 @@ import { T_BOOL, T_INT64, T_PARTY, T_TEXT, T_UNIT, tCon, tFun, tList, tNumeric }
  * unaltered package checks clean (the first test of typecheck.test.ts).
  */
 
-const DARS = '/work/shared/dars';
-const ping = readDarFile(`${DARS}/ping-3.4.0.dar`);
+const ping = readDarFile(PING_DAR);
 const PING_MODULE = 'Canton.Internal.Ping';
 const pingModule = ping.main.module(PING_MODULE)!;
 const pingTemplate = pingModule.templates.get('Ping')!;
@@ -197,7 +197,7 @@ describe('type errors in mutated real packages', () => {
   });
 
   it('wrong view of an interface instance', () => {
-    const token = readDarFile(`${DARS}/splice-test-token-v1-1.0.0.dar`);
+    const token = readDarFile(TOKEN_DAR);
     const name = 'Splice.Testing.Tokens.TestTokenV1';
     const tpl = token.main.module(name)!.templates.get('Token')!;
     const [holding] = tpl.implements;
@@ -222,7 +222,7 @@ describe('type errors in mutated real packages', () => {
   });
 
   it('interface instance methods: wrong type, missing method', () => {
-    const token = readDarFile(`${DARS}/splice-test-token-v1-1.0.0.dar`);
+    const token = readDarFile(TOKEN_DAR);
     const name = 'Splice.Testing.Tokens.TestTokenV1';
     const tpl = token.main.module(name)!.templates.get('TokenAllocation')!;
     const allocation = tpl.implements.find((i) => i.iface.name.join('.') === 'Allocation');

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isWeftError } from '../../errors/index.js';
 import { type Dar, readDarFile } from '../dar/index.js';
+import { ILLFORMED_DAR, PING_DAR, TOKEN_DAR, TRADING_DAR } from '../dar/testing.js';
 import { PackageRegistry } from '../lf/index.js';
 import {
   checkPackage,
@@ -11,8 +12,7 @@ import {
   validatePackage,
 } from './index.js';
 
-const DARS = '/work/shared/dars';
-const VALID = ['ping-3.4.0.dar', 'splice-test-token-v1-1.0.0.dar', 'splice-token-test-trading-app-1.0.2.dar'];
+const VALID = [PING_DAR, TOKEN_DAR, TRADING_DAR];
 const ILLFORMED_ID = 'dc0563f935abf08b498003bcf8ec6b070a619ff05ae4a091572863947cc8901c';
 const ILLFORMED_REASON =
   `DAML_LF_TYPE_ERROR: package ${ILLFORMED_ID} (encoder_binary 1.0.0) fails type checking: ` +
@@ -31,7 +31,7 @@ function errorOf(f: () => unknown): string {
 describe('package validation on the shared DARs', () => {
   const dars = new Map<string, Dar>();
   beforeAll(() => {
-    for (const f of VALID) dars.set(f, readDarFile(`${DARS}/${f}`));
+    for (const f of VALID) dars.set(f, readDarFile(f));
   });
 
   it('type-checks every package of the valid DARs, dependencies included, with zero errors', () => {
@@ -53,7 +53,7 @@ describe('package validation on the shared DARs', () => {
   });
 
   it('caches the result per package: a second check returns the same result without work', () => {
-    const dar = dars.get('ping-3.4.0.dar')!;
+    const dar = dars.get(PING_DAR)!;
     const registry = new PackageRegistry();
     registry.addAll(dar.packages);
     const first = checkPackage(registry, dar.main.id);
@@ -64,7 +64,7 @@ describe('package validation on the shared DARs', () => {
   });
 
   it('rejects illformed.dar: Mod:x is declared Bool but defined as ()', () => {
-    const dar = readDarFile(`${DARS}/illformed.dar`);
+    const dar = readDarFile(ILLFORMED_DAR);
     const registry = new PackageRegistry();
     registry.addAll(dar.packages);
     expect(checkPackage(registry, ILLFORMED_ID)).toEqual([
@@ -76,23 +76,21 @@ describe('package validation on the shared DARs', () => {
 
   it('loadAndValidateDar adds a valid DAR to the registry and leaves it unchanged on failure', () => {
     const registry = new PackageRegistry();
-    expect(errorOf(() => loadAndValidateDar(readFileSync(`${DARS}/illformed.dar`), registry))).toBe(
-      ILLFORMED_REASON,
-    );
+    expect(errorOf(() => loadAndValidateDar(readFileSync(ILLFORMED_DAR), registry))).toBe(ILLFORMED_REASON);
     expect(registry.size).toBe(0);
-    const dar = loadAndValidateDar(readFileSync(`${DARS}/ping-3.4.0.dar`), registry);
+    const dar = loadAndValidateDar(readFileSync(PING_DAR), registry);
     expect(registry.size).toBe(30);
     expect(registry.lookupPackage(dar.main.id)).toBe(dar.main);
     // A second DAR sharing dependencies validates against (and keeps) the packages already loaded.
     const stdlib = registry.packages().find((p) => p.metadata.name === 'daml-stdlib')!;
-    loadAndValidateDar(readFileSync(`${DARS}/ping-3.4.0.dar`), registry);
+    loadAndValidateDar(readFileSync(PING_DAR), registry);
     expect(registry.size).toBe(30);
     expect(registry.lookupPackage(stdlib.id)).toBe(stdlib);
   });
 
   it('reports a dependency missing from the registry, and does not cache that result', () => {
     // A fresh decoding: results are cached per decoded package, and the shared one was checked above.
-    const dar = readDarFile(`${DARS}/ping-3.4.0.dar`);
+    const dar = readDarFile(PING_DAR);
     const partial = new PackageRegistry();
     partial.add(dar.main);
     const errors = checkPackage(partial, dar.main.id).map(formatTypeCheckError);

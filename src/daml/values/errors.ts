@@ -6,16 +6,19 @@ export const DamlRuntimeErrors = {
     'DAML_INTERPRETATION_ERROR',
     'InvalidGivenCurrentSystemStateOther',
     'Daml code failed at run time: an `error` call, `failWithStatus`, an unhandled exception, a failed precondition, an invalid comparison or a ledger check.',
+    'Read the Daml error in the message (the failing template, choice or precondition) and change the command or the model.',
   ),
   DAML_STEP_BUDGET_EXCEEDED: defineErrorCode(
     'DAML_STEP_BUDGET_EXCEEDED',
     'InvalidGivenCurrentSystemStateOther',
     'Daml evaluation used more machine steps than its configured budget; the computation is too long or does not terminate.',
+    'Change the command or the model so that it does less work, or so that it terminates.',
   ),
   DAML_INTERPRETER_CRASH: defineErrorCode(
     'DAML_INTERPRETER_CRASH',
     'SystemInternalAssumptionViolated',
     'The interpreter met an ill-typed program or a reference to a missing definition; the package set is inconsistent.',
+    'Re-upload the package set with all dependencies (weft dar inspect checks a DAR); if it persists, report it with the DAR.',
   ),
 } as const;
 
