@@ -18,13 +18,13 @@ export {
   type ConnectOptions,
   changeIdOf,
   type DarInfo,
-  type HostedParty,
   ParticipantNode,
   type ParticipantNodeOptions,
   type SubmitRequest,
 } from './node.js';
 export { PING_PACKAGE_NAME, PING_TEMPLATE } from './ping.js';
 export type { Committed } from './protocol.js';
+export type { HostedParty } from './topology-requests.js';
 export {
   type ArchivedEvent,
   type Completion,

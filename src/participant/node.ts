@@ -14,7 +14,7 @@ import {
 } from '../daml/index.js';
 import { loadAndValidateDar } from '../daml/typecheck/index.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
-import { ParticipantId, PartyId, SynchronizerId, UniqueIdentifier } from '../identity/index.js';
+import { ParticipantId, PartyId, SynchronizerId } from '../identity/index.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
 import { createLogger, type Logger, NodeMetrics } from '../observability/index.js';
 import {
@@ -26,7 +26,7 @@ import {
 } from '../sequencer/index.js';
 import type { Storage } from '../storage/index.js';
 import { type Clock, deferred, systemClock } from '../time/index.js';
-import { type TopologyMapping, TopologyProcessor, type TopologySnapshot } from '../topology/index.js';
+import { TopologyProcessor, type TopologySnapshot } from '../topology/index.js';
 import { ActiveContracts } from './acs.js';
 import { DEFAULT_PARTICIPANT_SETTINGS, type ParticipantSettings } from './config.js';
 import { absolutizeTransaction, decodeContract, ParticipantHashPurpose } from './contracts.js';
@@ -37,7 +37,7 @@ import { PingService } from './ping.js';
 import { type Committed, type InFlightCommand, ProtocolProcessor } from './protocol.js';
 import { type CompletionRow, ParticipantStore, type StoredUpdate } from './store.js';
 import { buildConfirmationRequest } from './submission.js';
-import { onboardingTransactions, requestTopologyChange } from './topology-requests.js';
+import { type HostedParty, onboardingTransactions, TopologyRequests } from './topology-requests.js';
 import { type Completion, eventsOf, type PhaseTimings, type TransactionUpdate } from './updates.js';
 
 export interface ParticipantNodeOptions {
@@ -95,15 +95,6 @@ export interface ActiveContract {
   readonly createdOffset: bigint | undefined;
 }
 
-export interface HostedParty {
-  readonly party: string;
-  readonly permission: 'Submission' | 'Confirmation' | 'Observation';
-  /** The participant's own admin party. */
-  readonly admin: boolean;
-  /** The connected synchronizers where the participant hosts it. */
-  readonly synchronizerIds: readonly string[];
-}
-
 export interface DarInfo {
   readonly mainPackageId: string;
   readonly name: string;
@@ -146,6 +137,7 @@ export class ParticipantNode {
   readonly #completions = new Map<string, ReturnType<typeof deferred<Completion>>>();
   readonly #commitListeners = new Set<(c: Committed) => void>();
   readonly #ping: PingService;
+  readonly #topologyRequests: TopologyRequests;
   #nextOffset: bigint;
 
   private constructor(
@@ -168,6 +160,14 @@ export class ParticipantNode {
     this.metrics = new ParticipantMetrics(options.metrics ?? new NodeMetrics({ defaultMetrics: false }));
     this.#nextOffset = ledgerEnd;
     this.#ping = new PingService(this.adminParty, this, clock, random, logger);
+    this.#topologyRequests = new TopologyRequests({
+      identity,
+      clock,
+      timeoutMs: this.settings.activationTimeoutMs,
+      connection: (synchronizerId) => this.#connection(synchronizerId),
+      connections: () => this.#allConnections(),
+      packageIds: () => registry.packages().map((p) => p.id),
+    });
   }
 
   /** Opens the node's storage: its identity (created on first start), its DARs, its active contracts. */
@@ -369,7 +369,7 @@ export class ParticipantNode {
         await this.uploadDar(this.options.adminWorkflowDar, { adminWorkflow: true, vet: false });
       }
     }
-    await this.#vet(connection);
+    await this.#topologyRequests.vet(connection);
   }
 
   /**
@@ -470,77 +470,17 @@ export class ParticipantNode {
 
   // ---- topology: parties and vetting ---------------------------------------------------------------------
 
-  /** Has `mapping`, signed with the namespace key, sequenced on `c` and waits until it is in force. */
-  #requestChange(c: Connection, mapping: TopologyMapping, what: string): Promise<void> {
-    return requestTopologyChange(c, mapping, {
-      signer: this.identity.namespaceKey.privateKey,
-      clock: this.clock,
-      timeoutMs: this.settings.activationTimeoutMs,
-      what,
-    });
-  }
-
   /**
-   * Allocates a party `hint::<participant namespace>` hosted here with submission permission (a PartyToParticipant
-   * transaction) on a synchronizer — the one named, or the only one connected — and waits until it is in force.
+   * Allocates a party `hint::<participant namespace>` hosted here with submission permission on a synchronizer —
+   * the one named, or the only one connected — and waits until it is in force.
    */
-  async allocateParty(hint: string, o: { synchronizerId?: string } = {}): Promise<string> {
-    const c = this.#connection(o.synchronizerId);
-    const party = new PartyId(UniqueIdentifier.create(hint, this.identity.namespace));
-    await this.#requestChange(
-      c,
-      {
-        kind: 'PartyToParticipant',
-        party,
-        threshold: 1,
-        participants: [{ participant: this.id, permission: 'Submission' }],
-      },
-      `the hosting of party ${party} on ${c.synchronizerId}`,
-    );
-    return String(party);
+  allocateParty(hint: string, o: { synchronizerId?: string } = {}): Promise<string> {
+    return this.#topologyRequests.allocateParty(hint, o);
   }
 
   /** The parties this participant hosts on its synchronizers, its admin party first. */
   parties(): HostedParty[] {
-    const connections = this.#allConnections();
-    const now = this.clock.now();
-    const byParty = new Map<string, HostedParty & { synchronizerIds: string[] }>();
-    const add = (party: string, permission: HostedParty['permission'], synchronizerId: string) => {
-      const known = byParty.get(party);
-      if (known) known.synchronizerIds.push(synchronizerId);
-      else {
-        const admin = party === String(this.adminParty);
-        byParty.set(party, { party, permission, admin, synchronizerIds: [synchronizerId] });
-      }
-    };
-    for (const c of connections) {
-      const synchronizerId = String(c.synchronizerId);
-      const snapshot = c.topology.snapshot(now);
-      add(String(this.adminParty), 'Submission', synchronizerId);
-      for (const tx of snapshot.transactions('PartyToParticipant')) {
-        const m = tx.mapping;
-        if (m.kind !== 'PartyToParticipant' || m.party.equals(this.adminParty)) continue;
-        const host = m.participants.find((h) => h.participant.equals(this.id));
-        if (host) add(String(m.party), host.permission, synchronizerId);
-      }
-    }
-    return [...byParty.values()];
-  }
-
-  /** Vets on `c` every package of the stored DARs that is not vetted there yet (one VettedPackages transaction). */
-  async #vet(c: Connection): Promise<void> {
-    const head = c.topology.head;
-    const vetted = head.vettedPackages(this.id);
-    const have = new Set(vetted.map((p) => p.packageId));
-    const wanted = this.registry.packages().map((p) => p.id);
-    const missing = wanted.filter((id) => !have.has(id));
-    if (missing.length === 0) return;
-    const packages = [...vetted, ...missing.map((packageId) => ({ packageId }))];
-    await this.#requestChange(
-      c,
-      { kind: 'VettedPackages', participant: this.id, packages },
-      `the vetting of ${missing.length} packages on ${c.synchronizerId}`,
-    );
+    return this.#topologyRequests.parties();
   }
 
   // ---- DARs ----------------------------------------------------------------------------------------------
@@ -563,7 +503,7 @@ export class ParticipantNode {
       { mainPackageId: dar.main.id, packages: dar.packages.length },
       `uploaded DAR ${dar.main.metadata.name}`,
     );
-    if (o.vet ?? true) for (const c of this.#connections.values()) await this.#vet(c);
+    if (o.vet ?? true) for (const c of this.#connections.values()) await this.#topologyRequests.vet(c);
     return dar.main.id;
   }
 
