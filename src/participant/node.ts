@@ -17,13 +17,7 @@ import { CommonErrors, WeftError } from '../errors/index.js';
 import { ParticipantId, PartyId, SynchronizerId } from '../identity/index.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
 import { createLogger, type Logger, NodeMetrics } from '../observability/index.js';
-import {
-  downloadTopologyStateForInit,
-  registerOnboardingTransactions,
-  SequencerClient,
-  type TransportOptions,
-  untilActive,
-} from '../sequencer/index.js';
+import { SequencerClient, type TransportOptions } from '../sequencer/index.js';
 import type { Storage } from '../storage/index.js';
 import { type Clock, deferred, systemClock } from '../time/index.js';
 import { TopologyProcessor, type TopologySnapshot } from '../topology/index.js';
@@ -37,7 +31,7 @@ import { PingService } from './ping.js';
 import { type Committed, type InFlightCommand, ProtocolProcessor } from './protocol.js';
 import { type CompletionRow, ParticipantStore, type StoredUpdate } from './store.js';
 import { buildConfirmationRequest } from './submission.js';
-import { type HostedParty, onboardingTransactions, TopologyRequests } from './topology-requests.js';
+import { type HostedParty, onboard, TopologyRequests } from './topology-requests.js';
 import { type Completion, eventsOf, type PhaseTimings, type TransactionUpdate } from './updates.js';
 
 export interface ParticipantNodeOptions {
@@ -111,8 +105,6 @@ interface Connection {
 }
 
 const PAGE = 200;
-/** How often `connect` asks the sequencer again whether the onboarding took effect. */
-const ACTIVATION_POLL_MS = 50;
 
 /** Why a synchronizer cannot take a transaction, so that routing tries the next one. */
 const ROUTING_REASONS = new Set([
@@ -288,18 +280,13 @@ export class ParticipantNode {
       clock: this.clock,
     });
     if (topology.lastSequenced === undefined) {
-      await registerOnboardingTransactions(
+      await onboard(topology, {
+        identity: this.identity,
         endpoints,
-        onboardingTransactions(this.identity, synchronizerId),
         transport,
-        this.clock,
-      );
-      // The sequencer answers the download once the onboarding transactions took effect.
-      const state = await untilActive(
-        () => downloadTopologyStateForInit(endpoints, member, signingKey, transport, this.clock),
-        { clock: this.clock, intervalMs: ACTIVATION_POLL_MS, timeoutMs: this.settings.activationTimeoutMs },
-      );
-      await topology.importState(state!);
+        clock: this.clock,
+        timeoutMs: this.settings.activationTimeoutMs,
+      });
     }
     const cursor = await this.store.cursor(key);
     // Events replayed during the subscription may need to send (responses) before `connect` returns the client.

@@ -1,7 +1,14 @@
 import { CommonErrors, WeftError } from '../errors/index.js';
 import { type ParticipantId, PartyId, type SynchronizerId, UniqueIdentifier } from '../identity/index.js';
 import { identityTransactions, type NodeIdentity } from '../node/index.js';
-import type { SendHandle, SendRequest } from '../sequencer/index.js';
+import {
+  downloadTopologyStateForInit,
+  registerOnboardingTransactions,
+  type SendHandle,
+  type SendRequest,
+  type TransportOptions,
+  untilActive,
+} from '../sequencer/index.js';
 import type { Clock } from '../time/index.js';
 import {
   SignedTopologyTransaction,
@@ -38,7 +45,7 @@ export interface TopologyRequestTarget {
  * What a participant hands the sequencer to join a synchronizer: its identity transactions (root namespace
  * delegation, keys) and its SynchronizerTrustCertificate.
  */
-export function onboardingTransactions(identity: NodeIdentity, synchronizerId: SynchronizerId): Uint8Array[] {
+function onboardingTransactions(identity: NodeIdentity, synchronizerId: SynchronizerId): Uint8Array[] {
   const trustCertificate = SignedTopologyTransaction.sign(
     TopologyTransaction.create('AddReplace', 1, {
       kind: 'SynchronizerTrustCertificate',
@@ -48,6 +55,41 @@ export function onboardingTransactions(identity: NodeIdentity, synchronizerId: S
     [identity.namespaceKey.privateKey],
   ).toBytes();
   return [...identityTransactions(identity), trustCertificate];
+}
+
+/** How often onboarding asks the sequencer again whether the onboarding transactions took effect. */
+const ACTIVATION_POLL_MS = 50;
+
+/**
+ * A participant's first connection to a synchronizer: registers its onboarding transactions with the sequencer
+ * behind `endpoints`, waits until they are in force (the sequencer answers the topology download only then;
+ * SEQUENCER_MEMBER_NOT_ACTIVE until `timeoutMs`), and imports the downloaded topology state into `topology`.
+ */
+export async function onboard(
+  topology: TopologyProcessor,
+  o: {
+    identity: NodeIdentity;
+    endpoints: readonly string[];
+    transport: TransportOptions;
+    clock: Clock;
+    timeoutMs: number;
+  },
+): Promise<void> {
+  const { identity, endpoints, transport, clock } = o;
+  await registerOnboardingTransactions(
+    endpoints,
+    onboardingTransactions(identity, topology.synchronizerId),
+    transport,
+    clock,
+  );
+  const member = String(identity.member);
+  const signingKey = identity.signingKey.privateKey;
+  const state = await untilActive(
+    () => downloadTopologyStateForInit(endpoints, member, signingKey, transport, clock),
+    { clock, intervalMs: ACTIVATION_POLL_MS, timeoutMs: o.timeoutMs },
+  );
+  // Without a signal, untilActive resolves with the state or rejects.
+  await topology.importState(state!);
 }
 
 /**
