@@ -11,7 +11,7 @@ export interface NodeEndpoint {
   readonly port: number;
 }
 
-/** What the Admin API serves from: implemented by the process that runs a node (`weft daemon`, the sandbox). */
+/** What the Admin API serves from: implemented by the daemons (`src/daemon`) that run a node. */
 export interface AdminNode {
   readonly runtime: NodeRuntime;
   /** The Weft version the node runs. */

@@ -16,8 +16,7 @@ import {
 import { CommonErrors, WeftError } from '../errors/index.js';
 import type { NodeRuntime } from '../node/index.js';
 import { ParticipantNode } from '../participant/index.js';
-import { PROTOCOL_VERSION, synchronizerIdAt } from '../sequencer/index.js';
-import { sleep } from '../time/index.js';
+import { PROTOCOL_VERSION, synchronizerIdAt, untilActive } from '../sequencer/index.js';
 import type { ParticipantDaemonConfig } from './config.js';
 import { ConnectionStore, transportOf } from './connections.js';
 import { memberEndpoints } from './endpoints.js';
@@ -213,31 +212,32 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
 
   /** After a restart: connects to the remembered synchronizer, retrying while its sequencer is unreachable. */
   #reconnect(config: SynchronizerConnectionConfig): void {
-    const signal = this.#stopping.signal;
-    const attempt = async (): Promise<void> => {
-      let reported: string | undefined;
-      while (!signal.aborted && this.#reconnecting.has(config.alias)) {
-        try {
-          // A disconnect queued before this attempt ends the reconnection.
-          await this.#serialized(async () => {
-            if (this.#reconnecting.has(config.alias)) await this.#connectNow(config);
-          });
-          this.#reconnecting.delete(config.alias);
-          return;
-        } catch (e) {
+    let reported: string | undefined;
+    void untilActive(
+      async () => {
+        // A disconnect queued before this attempt ends the reconnection.
+        await this.#serialized(async () => {
+          if (this.#reconnecting.has(config.alias)) await this.#connectNow(config);
+        });
+        this.#reconnecting.delete(config.alias);
+      },
+      {
+        clock: this.runtime.clock,
+        intervalMs: RECONNECT_MS,
+        signal: this.#stopping.signal,
+        // While its sequencer is unreachable, or anything else keeps the connection from being made.
+        retry: () => true,
+        onRetry: (e) => {
           const message = oneLine(e);
-          if (message !== reported) {
-            reported = message;
-            this.runtime.logger.warn(
-              { err: e },
-              `reconnecting to synchronizer ${config.alias} failed; retrying`,
-            );
-          }
-        }
-        await sleep(this.runtime.clock, RECONNECT_MS, signal);
-      }
-    };
-    void attempt();
+          if (message === reported) return;
+          reported = message;
+          this.runtime.logger.warn(
+            { err: e },
+            `reconnecting to synchronizer ${config.alias} failed; retrying`,
+          );
+        },
+      },
+    );
   }
 
   #readiness(): string | undefined {

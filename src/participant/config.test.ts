@@ -4,8 +4,18 @@ import { DEFAULT_PARTICIPANT_SETTINGS, participantSettings } from './config.js';
 
 describe('participant settings', () => {
   it('default as the config section does, and take overrides', () => {
+    expect(DEFAULT_PARTICIPANT_SETTINGS).toEqual({
+      deduplicationWindowMs: 7 * 86_400_000,
+      maxSequencingDelayMs: 60_000,
+      activationTimeoutMs: 30_000,
+      maxBackoffMs: 5000,
+      cursorIntervalMs: 200,
+      maxQueuedWrites: 1000,
+      maxSubmissionsInFlight: 500,
+      maxValidationsInFlight: 64,
+      contractCacheSize: 100_000,
+    });
     expect(participantSettings()).toEqual(DEFAULT_PARTICIPANT_SETTINGS);
-    expect(DEFAULT_PARTICIPANT_SETTINGS.maxSubmissionsInFlight).toBe(500);
     expect(participantSettings({ contractCacheSize: 1 }).contractCacheSize).toBe(1);
     expect(participantSettings({ contractCacheSize: undefined }).contractCacheSize).toBe(100_000);
   });
@@ -16,6 +26,7 @@ describe('participant settings', () => {
       [{ maxValidationsInFlight: 1.5 }, 'max-validations-in-flight'],
       [{ contractCacheSize: 1e9 }, 'contract-cache-size'],
       [{ deduplicationWindowMs: 10 }, 'deduplication-window-ms'],
+      [{ maxQueuedWrites: 0 }, 'max-queued-writes'],
     ] as const) {
       let error: unknown;
       try {

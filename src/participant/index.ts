@@ -15,7 +15,6 @@ export { ParticipantErrors } from './errors.js';
 export { ParticipantMetrics } from './metrics.js';
 export {
   type ConnectOptions,
-  type HostedParty,
   ParticipantNode,
   type ParticipantNodeOptions,
 } from './node.js';
@@ -24,6 +23,7 @@ export { PING_PACKAGE_NAME, PING_TEMPLATE } from './ping.js';
 export type { Committed } from './protocol.js';
 export type { ActiveContract } from './reads.js';
 export { changeIdOf, type SubmitRequest } from './submitter.js';
+export type { HostedParty } from './topology-requests.js';
 export {
   type ArchivedEvent,
   type Completion,

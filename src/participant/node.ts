@@ -1,19 +1,13 @@
 import { KeyStore, type RandomSource, systemRandom } from '../crypto/index.js';
 import { Engine, PackageRegistry, readDar, type Transaction, TransactionDecoder } from '../daml/index.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
-import { ParticipantId, PartyId, SynchronizerId, UniqueIdentifier } from '../identity/index.js';
+import { ParticipantId, type PartyId, SynchronizerId } from '../identity/index.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
 import { createLogger, type Logger, NodeMetrics } from '../observability/index.js';
-import {
-  downloadTopologyStateForInit,
-  registerOnboardingTransactions,
-  SequencerClient,
-  type TransportOptions,
-  untilActive,
-} from '../sequencer/index.js';
+import { SequencerClient, type TransportOptions } from '../sequencer/index.js';
 import type { Storage } from '../storage/index.js';
 import { type Clock, deferred, systemClock } from '../time/index.js';
-import { type TopologyMapping, TopologyProcessor } from '../topology/index.js';
+import { TopologyProcessor } from '../topology/index.js';
 import { ActiveContracts } from './acs.js';
 import { type ParticipantSettings, participantSettings } from './config.js';
 import { ParticipantErrors } from './errors.js';
@@ -26,7 +20,7 @@ import { type Committed, type ProtocolContext, ProtocolProcessor, ValidationSlot
 import { type ActiveContract, ParticipantReads } from './reads.js';
 import { type Cursor, ParticipantStore } from './store.js';
 import { type SubmitRequest, Submitter } from './submitter.js';
-import { onboardingTransactions, requestTopologyChange } from './topology-requests.js';
+import { type HostedParty, onboard, TopologyRequests } from './topology-requests.js';
 import type { Completion, TransactionUpdate } from './updates.js';
 
 export interface ParticipantNodeOptions {
@@ -58,24 +52,12 @@ export interface ConnectOptions {
   readonly maxBackoffMs?: number;
 }
 
-export interface HostedParty {
-  readonly party: string;
-  readonly permission: 'Submission' | 'Confirmation' | 'Observation';
-  /** The participant's own admin party. */
-  readonly admin: boolean;
-  /** The connected synchronizers where the participant hosts it. */
-  readonly synchronizerIds: readonly string[];
-}
-
 interface Connection {
   readonly synchronizerId: SynchronizerId;
   readonly topology: TopologyProcessor;
   readonly processor: ProtocolProcessor;
   readonly client: SequencerClient;
 }
-
-/** How often `connect` asks the sequencer again whether the onboarding took effect. */
-const ACTIVATION_POLL_MS = 50;
 
 /**
  * A participant node: its identity and keys, its storage, the Daml engine with the packages uploaded to it, and
@@ -98,6 +80,7 @@ export class ParticipantNode {
   /** What every connection's protocol processor shares. */
   readonly #protocol: ProtocolContext;
   readonly #ping: PingService;
+  readonly #topologyRequests: TopologyRequests;
 
   private constructor(
     private readonly options: ParticipantNodeOptions,
@@ -140,6 +123,14 @@ export class ParticipantNode {
       random,
     });
     this.#ping = new PingService(this.adminParty, this.#submitter, clock, random, logger);
+    this.#topologyRequests = new TopologyRequests({
+      identity,
+      clock,
+      timeoutMs: settings.activationTimeoutMs,
+      connection: (synchronizerId) => this.#connection(synchronizerId),
+      connections: () => this.#allConnections(),
+      packageIds: () => packages.registry.packages().map((p) => p.id),
+    });
     this.#protocol = {
       participantId: this.id,
       engine,
@@ -268,18 +259,13 @@ export class ParticipantNode {
       clock: this.clock,
     });
     if (topology.lastSequenced === undefined) {
-      await registerOnboardingTransactions(
+      await onboard(topology, {
+        identity: this.identity,
         endpoints,
-        onboardingTransactions(this.identity, synchronizerId),
         transport,
-        this.clock,
-      );
-      // The sequencer answers the download once the onboarding transactions took effect.
-      const state = await untilActive(
-        () => downloadTopologyStateForInit(endpoints, member, signingKey, transport, this.clock),
-        { clock: this.clock, intervalMs: ACTIVATION_POLL_MS, timeoutMs: this.settings.activationTimeoutMs },
-      );
-      await topology.importState(state!);
+        clock: this.clock,
+        timeoutMs: this.settings.activationTimeoutMs,
+      });
     }
     const cursor = await this.store.cursor(key);
     // Events replayed during the subscription may need to send (responses) before `connect` returns the client.
@@ -320,7 +306,7 @@ export class ParticipantNode {
         await this.uploadDar(this.options.adminWorkflowDar, { adminWorkflow: true, vet: false });
       }
     }
-    await this.#vet(connection);
+    await this.#topologyRequests.vet(connection);
   }
 
   /**
@@ -440,77 +426,17 @@ export class ParticipantNode {
 
   // ---- topology: parties and vetting ---------------------------------------------------------------------
 
-  /** Has `mapping`, signed with the namespace key, sequenced on `c` and waits until it is in force. */
-  #requestChange(c: Connection, mapping: TopologyMapping, what: string): Promise<void> {
-    return requestTopologyChange(c, mapping, {
-      signer: this.identity.namespaceKey.privateKey,
-      clock: this.clock,
-      timeoutMs: this.settings.activationTimeoutMs,
-      what,
-    });
-  }
-
   /**
-   * Allocates a party `hint::<participant namespace>` hosted here with submission permission (a PartyToParticipant
-   * transaction) on a synchronizer — the one named, or the only one connected — and waits until it is in force.
+   * Allocates a party `hint::<participant namespace>` hosted here with submission permission on a synchronizer —
+   * the one named, or the only one connected — and waits until it is in force.
    */
-  async allocateParty(hint: string, o: { synchronizerId?: string } = {}): Promise<string> {
-    const c = this.#connection(o.synchronizerId);
-    const party = new PartyId(UniqueIdentifier.create(hint, this.identity.namespace));
-    await this.#requestChange(
-      c,
-      {
-        kind: 'PartyToParticipant',
-        party,
-        threshold: 1,
-        participants: [{ participant: this.id, permission: 'Submission' }],
-      },
-      `the hosting of party ${party} on ${c.synchronizerId}`,
-    );
-    return String(party);
+  allocateParty(hint: string, o: { synchronizerId?: string } = {}): Promise<string> {
+    return this.#topologyRequests.allocateParty(hint, o);
   }
 
   /** The parties this participant hosts on its synchronizers, its admin party first. */
   parties(): HostedParty[] {
-    const connections = this.#allConnections();
-    const now = this.clock.now();
-    const byParty = new Map<string, HostedParty & { synchronizerIds: string[] }>();
-    const add = (party: string, permission: HostedParty['permission'], synchronizerId: string) => {
-      const known = byParty.get(party);
-      if (known) known.synchronizerIds.push(synchronizerId);
-      else {
-        const admin = party === String(this.adminParty);
-        byParty.set(party, { party, permission, admin, synchronizerIds: [synchronizerId] });
-      }
-    };
-    for (const c of connections) {
-      const synchronizerId = String(c.synchronizerId);
-      const snapshot = c.topology.snapshot(now);
-      add(String(this.adminParty), 'Submission', synchronizerId);
-      for (const tx of snapshot.transactions('PartyToParticipant')) {
-        const m = tx.mapping;
-        if (m.kind !== 'PartyToParticipant' || m.party.equals(this.adminParty)) continue;
-        const host = m.participants.find((h) => h.participant.equals(this.id));
-        if (host) add(String(m.party), host.permission, synchronizerId);
-      }
-    }
-    return [...byParty.values()];
-  }
-
-  /** Vets on `c` every package of the stored DARs that is not vetted there yet (one VettedPackages transaction). */
-  async #vet(c: Connection): Promise<void> {
-    const head = c.topology.head;
-    const vetted = head.vettedPackages(this.id);
-    const have = new Set(vetted.map((p) => p.packageId));
-    const wanted = this.registry.packages().map((p) => p.id);
-    const missing = wanted.filter((id) => !have.has(id));
-    if (missing.length === 0) return;
-    const packages = [...vetted, ...missing.map((packageId) => ({ packageId }))];
-    await this.#requestChange(
-      c,
-      { kind: 'VettedPackages', participant: this.id, packages },
-      `the vetting of ${missing.length} packages on ${c.synchronizerId}`,
-    );
+    return this.#topologyRequests.parties();
   }
 
   // ---- DARs ----------------------------------------------------------------------------------------------
@@ -521,7 +447,7 @@ export class ParticipantNode {
    */
   async uploadDar(bytes: Uint8Array, o: { adminWorkflow?: boolean; vet?: boolean } = {}): Promise<string> {
     const mainPackageId = await this.#packages.upload(bytes, o);
-    if (o.vet ?? true) for (const c of this.#connections.values()) await this.#vet(c);
+    if (o.vet ?? true) for (const c of this.#connections.values()) await this.#topologyRequests.vet(c);
     return mainPackageId;
   }
 

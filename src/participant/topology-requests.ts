@@ -1,7 +1,14 @@
 import { CommonErrors, WeftError } from '../errors/index.js';
-import type { ParticipantId, SynchronizerId } from '../identity/index.js';
+import { type ParticipantId, PartyId, type SynchronizerId, UniqueIdentifier } from '../identity/index.js';
 import { identityTransactions, type NodeIdentity } from '../node/index.js';
-import type { SendHandle, SendRequest } from '../sequencer/index.js';
+import {
+  downloadTopologyStateForInit,
+  registerOnboardingTransactions,
+  type SendHandle,
+  type SendRequest,
+  type TransportOptions,
+  untilActive,
+} from '../sequencer/index.js';
 import type { Clock } from '../time/index.js';
 import {
   SignedTopologyTransaction,
@@ -18,6 +25,15 @@ import {
  * synchronizer (party allocations, vettings), each submitted and awaited until in force through one path.
  */
 
+export interface HostedParty {
+  readonly party: string;
+  readonly permission: 'Submission' | 'Confirmation' | 'Observation';
+  /** The participant's own admin party. */
+  readonly admin: boolean;
+  /** The connected synchronizers where the participant hosts it. */
+  readonly synchronizerIds: readonly string[];
+}
+
 /** A connected synchronizer as a topology request needs it: its topology state and a way to send. */
 export interface TopologyRequestTarget {
   readonly synchronizerId: SynchronizerId;
@@ -29,7 +45,7 @@ export interface TopologyRequestTarget {
  * What a participant hands the sequencer to join a synchronizer: its identity transactions (root namespace
  * delegation, keys) and its SynchronizerTrustCertificate.
  */
-export function onboardingTransactions(identity: NodeIdentity, synchronizerId: SynchronizerId): Uint8Array[] {
+function onboardingTransactions(identity: NodeIdentity, synchronizerId: SynchronizerId): Uint8Array[] {
   const trustCertificate = SignedTopologyTransaction.sign(
     TopologyTransaction.create('AddReplace', 1, {
       kind: 'SynchronizerTrustCertificate',
@@ -39,6 +55,41 @@ export function onboardingTransactions(identity: NodeIdentity, synchronizerId: S
     [identity.namespaceKey.privateKey],
   ).toBytes();
   return [...identityTransactions(identity), trustCertificate];
+}
+
+/** How often onboarding asks the sequencer again whether the onboarding transactions took effect. */
+const ACTIVATION_POLL_MS = 50;
+
+/**
+ * A participant's first connection to a synchronizer: registers its onboarding transactions with the sequencer
+ * behind `endpoints`, waits until they are in force (the sequencer answers the topology download only then;
+ * SEQUENCER_MEMBER_NOT_ACTIVE until `timeoutMs`), and imports the downloaded topology state into `topology`.
+ */
+export async function onboard(
+  topology: TopologyProcessor,
+  o: {
+    identity: NodeIdentity;
+    endpoints: readonly string[];
+    transport: TransportOptions;
+    clock: Clock;
+    timeoutMs: number;
+  },
+): Promise<void> {
+  const { identity, endpoints, transport, clock } = o;
+  await registerOnboardingTransactions(
+    endpoints,
+    onboardingTransactions(identity, topology.synchronizerId),
+    transport,
+    clock,
+  );
+  const member = String(identity.member);
+  const signingKey = identity.signingKey.privateKey;
+  const state = await untilActive(
+    () => downloadTopologyStateForInit(endpoints, member, signingKey, transport, clock),
+    { clock, intervalMs: ACTIVATION_POLL_MS, timeoutMs: o.timeoutMs },
+  );
+  // Without a signal, untilActive resolves with the state or rejects.
+  await topology.importState(state!);
 }
 
 /**
@@ -76,5 +127,99 @@ export async function requestTopologyChange(
       CommonErrors.FAILED_PRECONDITION,
       `${o.what} needs signatures of other namespaces; it stays a proposal until they authorize it`,
     );
+  }
+}
+
+export interface TopologyRequestsOptions {
+  /** The participant's identity: its id, and its namespace key, which signs its changes. */
+  readonly identity: NodeIdentity;
+  readonly clock: Clock;
+  /** How long a change may take until it is in force (the `activation-timeout-ms` setting). */
+  readonly timeoutMs: number;
+  /** The connection to `synchronizerId`, or the only one; throws as the node does when there is none. */
+  readonly connection: (synchronizerId?: string) => TopologyRequestTarget;
+  /** Every connection; throws when there is none. */
+  readonly connections: () => readonly TopologyRequestTarget[];
+  /** The package ids of the stored DARs: what the participant vets. */
+  readonly packageIds: () => readonly string[];
+}
+
+/** The participant's parties and vetting on its connected synchronizers. */
+export class TopologyRequests {
+  readonly #id: ParticipantId;
+
+  constructor(private readonly o: TopologyRequestsOptions) {
+    this.#id = o.identity.member as ParticipantId;
+  }
+
+  /**
+   * Allocates a party `hint::<participant namespace>` hosted here with submission permission (a PartyToParticipant
+   * transaction) on a synchronizer — the one named, or the only one connected — and waits until it is in force.
+   */
+  async allocateParty(hint: string, o: { synchronizerId?: string } = {}): Promise<string> {
+    const c = this.o.connection(o.synchronizerId);
+    const party = new PartyId(UniqueIdentifier.create(hint, this.o.identity.namespace));
+    await this.#request(
+      c,
+      {
+        kind: 'PartyToParticipant',
+        party,
+        threshold: 1,
+        participants: [{ participant: this.#id, permission: 'Submission' }],
+      },
+      `the hosting of party ${party} on ${c.synchronizerId}`,
+    );
+    return String(party);
+  }
+
+  /** The parties this participant hosts on its synchronizers, its admin party first. */
+  parties(): HostedParty[] {
+    const connections = this.o.connections();
+    const now = this.o.clock.now();
+    const adminParty = this.#id.adminParty;
+    const byParty = new Map<string, HostedParty & { synchronizerIds: string[] }>();
+    const add = (party: string, permission: HostedParty['permission'], synchronizerId: string) => {
+      const known = byParty.get(party);
+      if (known) known.synchronizerIds.push(synchronizerId);
+      else {
+        const admin = party === String(adminParty);
+        byParty.set(party, { party, permission, admin, synchronizerIds: [synchronizerId] });
+      }
+    };
+    for (const c of connections) {
+      const synchronizerId = String(c.synchronizerId);
+      const snapshot = c.topology.snapshot(now);
+      add(String(adminParty), 'Submission', synchronizerId);
+      for (const tx of snapshot.transactions('PartyToParticipant')) {
+        const m = tx.mapping;
+        if (m.kind !== 'PartyToParticipant' || m.party.equals(adminParty)) continue;
+        const host = m.participants.find((h) => h.participant.equals(this.#id));
+        if (host) add(String(m.party), host.permission, synchronizerId);
+      }
+    }
+    return [...byParty.values()];
+  }
+
+  /** Vets on `c` every package of the stored DARs that is not vetted there yet (one VettedPackages transaction). */
+  async vet(c: TopologyRequestTarget): Promise<void> {
+    const vetted = c.topology.head.vettedPackages(this.#id);
+    const have = new Set(vetted.map((p) => p.packageId));
+    const missing = this.o.packageIds().filter((id) => !have.has(id));
+    if (missing.length === 0) return;
+    const packages = [...vetted, ...missing.map((packageId) => ({ packageId }))];
+    await this.#request(
+      c,
+      { kind: 'VettedPackages', participant: this.#id, packages },
+      `the vetting of ${missing.length} packages on ${c.synchronizerId}`,
+    );
+  }
+
+  #request(c: TopologyRequestTarget, mapping: TopologyMapping, what: string): Promise<void> {
+    return requestTopologyChange(c, mapping, {
+      signer: this.o.identity.namespaceKey.privateKey,
+      clock: this.o.clock,
+      timeoutMs: this.o.timeoutMs,
+      what,
+    });
   }
 }

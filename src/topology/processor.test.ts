@@ -282,6 +282,7 @@ describeBackend('sqlite', 'waiting until a topology change is in force', (backen
     const clock = handClock(GENESIS);
     const { processor } = await start(clock);
     const waiting = processor.whenEffective(GENESIS + 1_000_000n, 1000);
+    expect(await settled(waiting)).toBe(false);
     clock.advance(1000);
     await expect(waiting).rejects.toSatisfy((e) => isWeftError(e, TopologyErrors.TOPOLOGY_CHANGE_TIMEOUT));
     const many = Array.from({ length: 1024 }, (_, i) =>

@@ -173,10 +173,14 @@ export class TopologyProcessor {
     return result;
   }
 
-  /** The outcome of the batch sequenced at `sequenced`, waiting up to `timeoutMs` for it to be processed. */
-  #processed(sequenced: bigint, timeoutMs: number): Promise<ProcessorResult> {
+  /**
+   * The outcome of the batch sequenced at `sequenced`, waiting up to `timeoutMs` for it to be processed. Looked up
+   * behind the batches being processed, whose outcomes are recorded only once they are stored.
+   */
+  async #processed(sequenced: bigint, timeoutMs: number): Promise<ProcessorResult> {
+    await this.#queue;
     const recent = this.#recent.get(sequenced);
-    if (recent) return Promise.resolve(recent);
+    if (recent) return recent;
     const last = this.#engine.lastSequenced;
     if (last !== undefined && sequenced <= last) {
       return this.#replay(sequenced, last).catch((e) => {
@@ -184,12 +188,10 @@ export class TopologyProcessor {
       });
     }
     if (this.#waiting >= MAX_WAITERS) {
-      return Promise.reject(
-        new WeftError(
-          TopologyErrors.TOPOLOGY_TOO_MANY_WAITERS,
-          `${this.#waiting} callers wait for topology changes of ${this.synchronizerId} already`,
-          { limit: MAX_WAITERS },
-        ),
+      throw new WeftError(
+        TopologyErrors.TOPOLOGY_TOO_MANY_WAITERS,
+        `${this.#waiting} callers wait for topology changes of ${this.synchronizerId} already`,
+        { limit: MAX_WAITERS },
       );
     }
     const clock = this.options.clock ?? systemClock;
