@@ -764,6 +764,8 @@ export class ParticipantNode {
           );
     }
     const waiter = deferred<Completion>();
+    // kill() and stop() reject the waiter even while the send is under way, before it is awaited.
+    waiter.promise.catch(() => {});
     try {
       this.#completions.set(changeId, waiter);
       c.processor.track(cmd);
