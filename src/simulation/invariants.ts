@@ -50,7 +50,8 @@ export async function checkInvariants(world: World): Promise<Violation[]> {
     for (const party of hosted) {
       const seen = new Set<string>();
       for (const u of await node.updatesUpTo(party)) {
-        if (seen.has(u.updateId)) violate('duplicated', `${p.name} has update ${u.updateId} twice for ${party}`);
+        if (seen.has(u.updateId))
+          violate('duplicated', `${p.name} has update ${u.updateId} twice for ${party}`);
         seen.add(u.updateId);
         updates.set(u.updateId, (updates.get(u.updateId) ?? 0) + 1);
       }
@@ -81,14 +82,18 @@ export async function checkInvariants(world: World): Promise<Violation[]> {
       informees.set(updateId, set);
       for (const node of actions(tree)) {
         if (!informeesOf(node).some((party) => o.hosted.has(party)))
-          violate('privacy', `${o.name} stores a ${node.tag} of ${updateId} none of its parties is an informee of`);
+          violate(
+            'privacy',
+            `${o.name} stores a ${node.tag} of ${updateId} none of its parties is an informee of`,
+          );
       }
     }
   }
   for (const [updateId, parties] of informees) {
     for (const o of observed) {
       const hosts = [...parties].some((party) => o.hosted.has(party));
-      if (hosts && !o.trees.has(updateId)) violate('lost', `${o.name} hosts an informee of ${updateId} but lacks it`);
+      if (hosts && !o.trees.has(updateId))
+        violate('lost', `${o.name} hosts an informee of ${updateId} but lacks it`);
       if (!hosts && (o.trees.has(updateId) || o.updates.has(updateId)))
         violate('privacy', `${o.name} stores ${updateId} without hosting any of its informees`);
     }

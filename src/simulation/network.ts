@@ -103,11 +103,15 @@ class SimulatedChannel implements SequencerChannel {
     this.#call(async (api) => api.sendAsync(r, api.caller(auth)));
   acknowledge: SequencerChannel['acknowledge'] = (r, auth) =>
     this.#call(async (api) => api.acknowledge(r, api.caller(auth)));
-  getTime: SequencerChannel['getTime'] = (_r, auth) => this.#call(async (api) => api.getTime(api.caller(auth)));
+  getTime: SequencerChannel['getTime'] = (_r, auth) =>
+    this.#call(async (api) => api.getTime(api.caller(auth)));
   downloadTopologyStateForInit: SequencerChannel['downloadTopologyStateForInit'] = (r, auth) =>
     this.#call(async (api) => api.downloadTopologyStateForInit(r, api.caller(auth)));
 
-  subscribe(request: Parameters<SequencerChannel['subscribe']>[0], auth: MemberToken | undefined): EventStream {
+  subscribe(
+    request: Parameters<SequencerChannel['subscribe']>[0],
+    auth: MemberToken | undefined,
+  ): EventStream {
     const stream = new SimulatedStream(this.network, () => this.#streams.delete(stream));
     this.#streams.add(stream);
     const generation = this.#generation;

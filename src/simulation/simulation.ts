@@ -1,5 +1,5 @@
 import type { AggregationFactory } from '../mediator/index.js';
-import { PING_TEMPLATE, type ParticipantNode } from '../participant/index.js';
+import { type ParticipantNode, PING_TEMPLATE } from '../participant/index.js';
 import { checkInvariants, type Violation } from './invariants.js';
 import { SimRandom } from './random.js';
 import { Trace } from './trace.js';
@@ -101,7 +101,9 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       },
       (e: unknown) => {
         if (c.inFlightOn === node) c.inFlightOn = undefined;
-        world.trace.add(`${c.submitter.name} submission ${c.id} failed: ${(e as { code?: string }).code ?? e}`);
+        world.trace.add(
+          `${c.submitter.name} submission ${c.id} failed: ${(e as { code?: string }).code ?? e}`,
+        );
       },
     );
   };

@@ -264,7 +264,6 @@ export class World {
     let outcome: { value: T } | { error: unknown } | undefined;
     const end = this.clock.now() + BigInt(typeof until === 'number' ? until : limitMs) * 1000n;
     if (typeof until !== 'number') {
-
       until.then(
         (value) => {
           settled = true;
