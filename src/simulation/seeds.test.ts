@@ -5,7 +5,7 @@ import { runSimulation } from './index.js';
  * The correct build over many seeds, each run small (three participants, a handful of pings, one fault of each
  * kind at most). A failure names the seed; `npm run simulate -- --seed <seed> --runs 1 --trace` replays it.
  */
-const SEEDS = 200;
+const SEEDS = 100;
 
 describe('simulation over many seeds', () => {
   it(`keeps every invariant for seeds 1 to ${SEEDS}`, async () => {
