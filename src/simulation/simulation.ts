@@ -208,6 +208,10 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
     await world.drive(IDLE_MS);
     for (const p of world.participants) await world.drive(p.node!.validationsSettled());
 
+    // The messages and writes behind the outcomes: two runs that differ only there differ in the hash too.
+    world.trace.add(
+      `settled after ${world.network.activity} network steps and ${world.writes} storage writes`,
+    );
     const violations = await checkInvariants(world);
     for (const c of commands) {
       if (!c.outcome)

@@ -85,6 +85,11 @@ export class World {
     this.sync = testSynchronizer({ seed: `simulation-${o.seed}`, participants: 0, now: START });
   }
 
+  /** Storage writes of the mediator and the participants so far. */
+  get writes(): number {
+    return this.#writes;
+  }
+
   get mediator(): MediatorNode | undefined {
     return this.#mediator;
   }
