@@ -2,7 +2,15 @@ import { type ActionNode, forEachNode, informeesOf, type Transaction } from '../
 import type { ParticipantNode } from '../participant/index.js';
 import type { World } from './world.js';
 
-export type Invariant = 'lost' | 'duplicated' | 'double-spend' | 'acs-agreement' | 'privacy' | 'liveness';
+/** `liveness`: every command completed; `completion`: the run itself finished (no node failed to come back). */
+export type Invariant =
+  | 'lost'
+  | 'duplicated'
+  | 'double-spend'
+  | 'acs-agreement'
+  | 'privacy'
+  | 'liveness'
+  | 'completion';
 
 export interface Violation {
   readonly invariant: Invariant;

@@ -84,6 +84,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
   });
   const started = world.clock.now();
   const commands: Command[] = [];
+  const violations: Violation[] = [];
   const submit = (c: Command) => {
     const node = c.submitter.node;
     if (!node || c.outcome || c.inFlightOn === node) return;
@@ -188,6 +189,9 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
     }
 
     await world.drive(WORKLOAD_MS);
+    // Faults strike during the workload only.
+    for (const storage of [world.mediatorStorage, ...world.participants.map((p) => p.storage)])
+      storage.disarm();
     // Whatever crashed comes back; the client reads the completions it missed, resubmits the commands that have
     // none, and the network settles.
     const idle = () =>
@@ -204,6 +208,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       await world.driveUntil(idle, Number(limit - world.clock.now()) / 1000);
       await world.drive(IDLE_MS);
     }
+    await world.ensureUp();
     await world.driveUntil(idle, Number(limit - world.clock.now()) / 1000);
     await world.drive(IDLE_MS);
     for (const p of world.participants) await world.drive(p.node!.validationsSettled());
@@ -212,7 +217,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
     world.trace.add(
       `settled after ${world.network.activity} network steps and ${world.writes} storage writes`,
     );
-    const violations = await checkInvariants(world);
+    violations.push(...(await checkInvariants(world)));
     for (const c of commands) {
       if (!c.outcome)
         violations.push({
@@ -220,22 +225,27 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
           detail: `${c.id} on ${c.submitter.name} has no completion after ${c.attempts} attempts`,
         });
     }
-    return {
-      seed: o.seed,
-      violations,
-      traceHash: world.trace.hash(),
-      trace: world.trace.lines,
-      stats: {
-        submitted: commands.length,
-        succeeded: commands.filter((c) => c.outcome === 'succeeded').length,
-        failed: commands.filter((c) => c.outcome === 'failed').length,
-        unsettled: commands.filter((c) => !c.outcome).length,
-        simulatedMs: Number(world.clock.now() - started) / 1000,
-      },
-    };
+  } catch (e) {
+    // A run that cannot even finish (a node that fails to restart, a drive that never settles) fails its seed.
+    violations.push({ invariant: 'completion', detail: e instanceof Error ? e.message : String(e) });
   } finally {
-    await world.close();
+    await world.close().catch((e: unknown) => {
+      violations.push({ invariant: 'completion', detail: `closing the network failed: ${String(e)}` });
+    });
   }
+  return {
+    seed: o.seed,
+    violations,
+    traceHash: world.trace.hash(),
+    trace: world.trace.lines,
+    stats: {
+      submitted: commands.length,
+      succeeded: commands.filter((c) => c.outcome === 'succeeded').length,
+      failed: commands.filter((c) => c.outcome === 'failed').length,
+      unsettled: commands.filter((c) => !c.outcome).length,
+      simulatedMs: Number(world.clock.now() - started) / 1000,
+    },
+  };
 }
 
 /**

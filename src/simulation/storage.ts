@@ -34,6 +34,12 @@ export class FaultyStorage implements Storage {
     this.#onFault = onFault;
   }
 
+  /** Takes back an armed fault that has not struck yet. */
+  disarm(): void {
+    this.#failAt = undefined;
+    this.#onFault = undefined;
+  }
+
   get armed(): boolean {
     return this.#failAt !== undefined;
   }
