@@ -24,7 +24,7 @@ export interface SimulationOptions {
   readonly raceChance?: number;
   /** Largest delay of a message on the network; default 20 ms. */
   readonly maxDelayMs?: number;
-  /** Default: one of each. */
+  /** Default: up to two of each. */
   readonly faults?: FaultSettings;
   /** Test builds only: a mediator with a planted bug (src/simulation/planted.ts). */
   readonly aggregation?: AggregationFactory;
@@ -73,7 +73,7 @@ interface Command {
  */
 export async function runSimulation(o: SimulationOptions): Promise<SimulationResult> {
   const random = new SimRandom(`simulation-${o.seed}/decisions`);
-  const faults = o.faults ?? { crashes: 1, cuts: 1, storageFaults: 1 };
+  const faults = o.faults ?? { crashes: 2, cuts: 2, storageFaults: 2 };
   const world = new World({
     seed: o.seed,
     participants: o.participants ?? 3,
@@ -175,7 +175,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
     for (let i = random.int(faults.storageFaults + 1); i > 0; i--) {
       const victim = random.pick(victims());
       const storage = victim === 'mediator' ? world.mediatorStorage : victim.storage;
-      const after = random.int(20);
+      const after = random.int(10);
       const label = victim === 'mediator' ? victim : victim.name;
       world.clock.schedule(random.int(WORKLOAD_MS), () => {
         if (storage.armed) return;
