@@ -3,8 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { ApiServerConfig } from '../config/index.js';
 import { CommonErrors, type ErrorCode, isWeftError, WeftError } from '../errors/index.js';
 import { type Logger, withSpan } from '../observability/index.js';
-import type { Clock } from '../time/index.js';
-import { startStopwatch, systemClock } from '../time/index.js';
+import { type Clock, startStopwatch, systemClock } from '../time/index.js';
 import { toStatus, weftErrorOf } from './status.js';
 
 /** PEM-encoded server certificate chain and private key, and optionally the CAs that client certificates need. */

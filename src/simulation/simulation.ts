@@ -16,9 +16,9 @@ export interface FaultSettings {
 
 export interface SimulationOptions {
   readonly seed: number;
-  /** 2 or more; default 3. */
+  /** 2 to 8; default 3. */
   readonly participants?: number;
-  /** Pings submitted during the run; default 4. */
+  /** Pings submitted during the run, 0 to 1000; default 4. */
   readonly pings?: number;
   /** Chance that a responder also answers a ping itself, racing its ping service for the same contract. */
   readonly raceChance?: number;
@@ -74,9 +74,16 @@ interface Command {
 export async function runSimulation(o: SimulationOptions): Promise<SimulationResult> {
   const random = new SimRandom(`simulation-${o.seed}/decisions`);
   const faults = o.faults ?? { crashes: 2, cuts: 2, storageFaults: 2 };
+  const participants = o.participants ?? 3;
+  const pings = o.pings ?? 4;
+  // A run is meant to be small: thousands of them run in a few minutes.
+  if (!Number.isInteger(participants) || participants < 2 || participants > 8)
+    throw new RangeError(`a simulation runs 2 to 8 participants, not ${participants}`);
+  if (!Number.isInteger(pings) || pings < 0 || pings > 1000)
+    throw new RangeError(`a simulation submits 0 to 1000 pings, not ${pings}`);
   const world = new World({
     seed: o.seed,
-    participants: o.participants ?? 3,
+    participants,
     maxDelayMs: o.maxDelayMs ?? 20,
     random,
     trace: (clock) => new Trace(() => clock.now()),
@@ -115,7 +122,6 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
     const admins = world.participants.map((p) => String(p.node!.adminParty));
 
     // ---- workload -----------------------------------------------------------------------------------------
-    const pings = o.pings ?? 4;
     for (let i = 0; i < pings; i++) {
       const from = random.int(world.participants.length);
       const to = (from + 1 + random.int(world.participants.length - 1)) % world.participants.length;
