@@ -28,15 +28,14 @@ const OWNERS = ['time/', 'crypto/random.ts'];
 
 /**
  * Files not converted yet, each removed by the refactor named (issue 10): the participant's clock injection
- * (src/participant), the daemon layer (src/cli, src/admin-api), and test helpers, which leave the package with
- * the self-contained-repository item. Shrink this list; never grow it.
+ * (src/participant), the daemon layer (src/cli, src/admin-api), and the test helpers that leave the package with
+ * the self-contained-repository item (storage/testing.ts names PostgreSQL schemas with `randomBytes`: the storage
+ * component sits below src/crypto). Shrink this list; never grow it.
  */
 const NOT_YET: readonly string[] = [
   'participant/',
   'cli/',
   'admin-api/',
-  'sequencer/testing.ts',
-  'mediator/testing.ts',
   'storage/testing.ts',
   'participant/testing.ts',
 ];
