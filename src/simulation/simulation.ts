@@ -179,17 +179,23 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       world.clock.schedule(random.int(WORKLOAD_MS), () => world.network.cut(victim));
     }
     for (let i = random.int(faults.storageFaults + 1); i > 0; i--) {
-      const victim = random.pick(victims());
-      const storage = victim === 'mediator' ? world.mediatorStorage : victim.storage;
+      const victim = random.pick([...victims(), 'sequencer' as const]);
+      const storage =
+        victim === 'sequencer'
+          ? world.sequencerStorage
+          : victim === 'mediator'
+            ? world.mediatorStorage
+            : victim.storage;
       const after = random.int(10);
-      const label = victim === 'mediator' ? victim : victim.name;
+      const label = typeof victim === 'string' ? victim : victim.name;
       world.clock.schedule(random.int(WORKLOAD_MS), () => {
         if (storage.armed) return;
         world.trace.add(`${label} storage armed to fail in ${after} writes`);
-        // A node whose write failed is restarted by its supervisor, whether it noticed the failure or not.
         storage.arm(after, (write) => {
           world.trace.add(`${label} storage fault at write ${write}`);
-          crash(victim);
+          // A participant or mediator whose write failed is restarted by its supervisor, whether it noticed the
+          // failure or not; the sequencer fails the batch's requests and goes on.
+          if (victim !== 'sequencer') crash(victim);
         });
       });
     }

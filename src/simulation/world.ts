@@ -71,6 +71,7 @@ export class World {
   #sequencer: Sequencer | undefined;
   #mediator: MediatorNode | undefined;
   #mediatorStorage: FaultyStorage | undefined;
+  #sequencerStorage: FaultyStorage | undefined;
   #mediatorIncarnation = 0;
   #mediatorStarting = false;
   readonly #onStarted: ((p: SimParticipant, node: ParticipantNode) => void)[] = [];
@@ -98,6 +99,10 @@ export class World {
     return this.#mediatorStorage!;
   }
 
+  get sequencerStorage(): FaultyStorage {
+    return this.#sequencerStorage!;
+  }
+
   /** Starts the sequencer, the mediator and the participants, and connects them. */
   async start(): Promise<void> {
     const storage = await this.#database();
@@ -107,6 +112,8 @@ export class World {
       storeId: 'sequencer',
     });
     await topology.process(this.sync.genesisTs, this.sync.genesis);
+    // The sequencer survives a failed write (the batch's senders resend), so it is never restarted.
+    this.#sequencerStorage = this.#faulty(storage);
     const sequencerTopology = sequencerTopologyOf(topology);
     const logger = this.#logger;
     this.#sequencer = await Sequencer.start({
@@ -114,7 +121,7 @@ export class World {
       synchronizerId: this.sync.synchronizerId,
       sequencerId: this.sync.sequencer.id,
       signingKey: this.sync.sequencer.key,
-      storage,
+      storage: this.#sequencerStorage,
       topology: sequencerTopology,
       // One sequencer node: nobody else's watermark to poll for, so poll and keep alive rarely (fewer clock steps).
       settings: sequencerSettings({
