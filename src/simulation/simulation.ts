@@ -2,7 +2,6 @@ import type { AggregationFactory } from '../mediator/index.js';
 import { type ParticipantNode, PING_TEMPLATE } from '../participant/index.js';
 import { checkInvariants, type Violation } from './invariants.js';
 import { SimRandom } from './random.js';
-import { Trace } from './trace.js';
 import { type SimParticipant, World } from './world.js';
 
 export interface FaultSettings {
@@ -86,7 +85,6 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
     participants,
     maxDelayMs: o.maxDelayMs ?? 20,
     random,
-    trace: (clock) => new Trace(() => clock.now()),
     ...(o.aggregation ? { aggregation: o.aggregation } : {}),
   });
   const started = world.clock.now();

@@ -1,17 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { DeterministicRandom } from '../crypto/index.js';
-import type { AggregationFactory } from '../mediator/index.js';
-import { MediatorNode } from '../mediator/index.js';
+import { type AggregationFactory, MediatorNode } from '../mediator/index.js';
 import { createLogger } from '../observability/index.js';
-import type { Committed } from '../participant/index.js';
-import { ParticipantNode } from '../participant/index.js';
-import {
-  Sequencer,
-  type SequencerDialer,
-  SequencerPublicApi,
-  sequencerSettings,
-  sequencerTopologyOf,
-} from '../sequencer/index.js';
+import { type Committed, ParticipantNode } from '../participant/index.js';
+import { Sequencer, SequencerPublicApi, sequencerSettings, sequencerTopologyOf } from '../sequencer/index.js';
 import { type TestSynchronizer, testSynchronizer } from '../sequencer/testing.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { ManualClock } from '../time/index.js';
@@ -19,7 +11,7 @@ import { TopologyProcessor } from '../topology/index.js';
 import { SimulatedNetwork } from './network.js';
 import type { SimRandom } from './random.js';
 import { FaultyStorage } from './storage.js';
-import type { Trace } from './trace.js';
+import { Trace } from './trace.js';
 
 /** The ping DAR, relative to the repository (Canton's admin workflow; resources/admin-workflow/README.md). */
 const PING_DAR = new URL('../../resources/admin-workflow/ping-3.4.0.dar', import.meta.url);
@@ -38,7 +30,6 @@ export interface WorldOptions {
   readonly participants: number;
   readonly maxDelayMs: number;
   readonly random: SimRandom;
-  readonly trace: (clock: ManualClock) => Trace;
   readonly aggregation?: AggregationFactory;
 }
 
@@ -81,7 +72,7 @@ export class World {
   readonly restarts = new Set<Promise<void>>();
 
   constructor(readonly o: WorldOptions) {
-    this.trace = o.trace(this.clock);
+    this.trace = new Trace(() => this.clock.now());
     this.network = new SimulatedNetwork(this.clock, o.random, this.trace, { maxDelayMs: o.maxDelayMs });
     this.sync = testSynchronizer({ seed: `simulation-${o.seed}`, participants: 0, now: START });
   }
@@ -199,7 +190,7 @@ export class World {
         synchronizerId: this.sync.synchronizerIdObject,
         storeId: 'mediator',
       }),
-      sequencer: { endpoints: [SEQUENCER_URL], dial: this.#dial('mediator'), maxBackoffMs: 200 },
+      sequencer: { endpoints: [SEQUENCER_URL], dial: this.network.dialer('mediator'), maxBackoffMs: 200 },
       clock: this.clock,
       random: this.#random(`mediator/${this.#mediatorIncarnation++}`),
       logger: this.#logger,
@@ -240,7 +231,7 @@ export class World {
     await node.connect({
       synchronizerId: this.sync.synchronizerId,
       endpoints: [SEQUENCER_URL],
-      transport: { dial: this.#dial(p.name) },
+      transport: { dial: this.network.dialer(p.name) },
       maxBackoffMs: 200,
     });
     p.node = node;
@@ -340,10 +331,6 @@ export class World {
 
   #faulty(db: Storage): FaultyStorage {
     return new FaultyStorage(db, () => this.#writes++);
-  }
-
-  #dial(node: string): SequencerDialer {
-    return this.network.dialer(node);
   }
 
   #random(stream: string): DeterministicRandom {
