@@ -62,7 +62,7 @@ export async function simulate(
     const r = await runSimulation({ seed, ...(aggregation ? { aggregation } : {}) });
     const s = r.stats;
     print(
-      `seed ${seed}: ${r.violations.length === 0 ? 'ok' : 'FAILED'} (${s.succeeded} succeeded, ${s.failed} failed, ${s.simulatedMs} ms simulated, trace ${r.traceHash.slice(0, 16)})`,
+      `seed ${seed}: ${r.violations.length === 0 ? 'ok' : 'FAILED'} (${s.succeeded} succeeded, ${s.failed} failed, ${s.rejected} refused, ${s.simulatedMs} ms simulated, trace ${r.traceHash.slice(0, 16)})`,
     );
     if (args.trace) for (const line of r.trace) print(`  ${line}`);
     if (r.violations.length === 0) continue;

@@ -1,5 +1,6 @@
+import { isWeftError } from '../errors/index.js';
 import type { AggregationFactory } from '../mediator/index.js';
-import { type ParticipantNode, PING_TEMPLATE } from '../participant/index.js';
+import { ParticipantErrors, type ParticipantNode, PING_TEMPLATE } from '../participant/index.js';
 import { checkInvariants, type Violation } from './invariants.js';
 import { SimRandom } from './random.js';
 import { type SimParticipant, World } from './world.js';
@@ -39,6 +40,8 @@ export interface SimulationResult {
     readonly submitted: number;
     readonly succeeded: number;
     readonly failed: number;
+    /** Refused by the submitting participant before anything was sent. */
+    readonly rejected: number;
     readonly unsettled: number;
     readonly simulatedMs: number;
   };
@@ -58,8 +61,11 @@ interface Command {
   readonly submitter: SimParticipant;
   readonly commands: unknown[];
   readonly actAs: string[];
-  /** Set once a submission returned a completion; a crash loses the attempt, which the client retries. */
-  outcome: 'succeeded' | 'failed' | undefined;
+  /**
+   * Set once the command has an answer: a completion, or a refusal before it was sent (`rejected`). A crash or
+   * a retryable refusal leaves it open, and the client retries.
+   */
+  outcome: 'succeeded' | 'failed' | 'rejected' | undefined;
   attempts: number;
   /** The node the last attempt went to, while that attempt has not returned. */
   inFlightOn: ParticipantNode | undefined;
@@ -110,6 +116,16 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
         world.trace.add(
           `${c.submitter.name} submission ${c.id} failed: ${(e as { code?: string }).code ?? e}`,
         );
+        // Refused for good (e.g. its contract is consumed already): no transaction to look for. A duplicate has a
+        // completion, which the client looks up; the rest (a crash, a retryable error) it tries again.
+        if (
+          !c.outcome &&
+          isWeftError(e) &&
+          !e.retryable &&
+          e.code !== ParticipantErrors.DUPLICATE_COMMAND.code &&
+          e.code !== ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER.code
+        )
+          c.outcome = 'rejected';
       },
     );
   };
@@ -252,6 +268,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRes
       submitted: commands.length,
       succeeded: commands.filter((c) => c.outcome === 'succeeded').length,
       failed: commands.filter((c) => c.outcome === 'failed').length,
+      rejected: commands.filter((c) => c.outcome === 'rejected').length,
       unsettled: commands.filter((c) => !c.outcome).length,
       simulatedMs: Number(world.clock.now() - started) / 1000,
     },
