@@ -43,6 +43,7 @@ import {
   weftErrorOf,
 } from '../grpc/index.js';
 import { currentTraceparent } from '../observability/index.js';
+import { type Clock, systemClock } from '../time/index.js';
 import { AdminErrors } from './errors.js';
 
 export interface AdminClientOptions {
@@ -54,6 +55,8 @@ export interface AdminClientOptions {
   readonly insecure?: boolean;
   /** Deadline of each call; default 60 s (topology changes wait until they are in force). */
   readonly callTimeoutMs?: number;
+  /** Where call deadlines are read from; default the system clock. */
+  readonly clock?: Clock;
 }
 
 /** A client of one node's Admin API; failures are WeftErrors (the node's own, or ADMIN_CONNECTION_FAILED). */
@@ -65,6 +68,7 @@ export class AdminClient {
   readonly #bootstrap: SynchronizerBootstrapServiceClient;
   readonly #participant: ParticipantAdminServiceClient;
   readonly #timeoutMs: number;
+  readonly #clock: Clock;
 
   /** Connects lazily: the first call reaches the node. */
   constructor(url: string, options: AdminClientOptions = {}) {
@@ -74,6 +78,7 @@ export class AdminClient {
       insecureCode: AdminErrors.ADMIN_INSECURE_CONNECTION,
     });
     this.#timeoutMs = options.callTimeoutMs ?? 60_000;
+    this.#clock = options.clock ?? systemClock;
     const credentials = channelCredentials(
       this.endpoint,
       options.customTrustCertificates,
@@ -258,7 +263,7 @@ export class AdminClient {
     const metadata = new grpc.Metadata();
     const traceparent = currentTraceparent();
     if (traceparent) metadata.set('traceparent', traceparent);
-    const deadline = new Date(Date.now() + this.#timeoutMs);
+    const deadline = new Date(Number(this.#clock.now() / 1000n) + this.#timeoutMs);
     return callUnary(method, request, metadata, deadline, (e) => this.error(e));
   }
 }

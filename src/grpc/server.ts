@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import type { ApiServerConfig } from '../config/index.js';
 import { CommonErrors, type ErrorCode, isWeftError, WeftError } from '../errors/index.js';
 import { type Logger, withSpan } from '../observability/index.js';
+import { type Clock, startStopwatch, systemClock } from '../time/index.js';
 import { toStatus, weftErrorOf } from './status.js';
 
 /** PEM-encoded server certificate chain and private key, and optionally the CAs that client certificates need. */
@@ -111,6 +111,8 @@ export interface CallLogging {
   readonly level: 'info' | 'debug';
   /** For messages, e.g. 'admin API'. */
   readonly service: string;
+  /** Times the calls; default the system clock. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -128,9 +130,9 @@ export function auditedUnary<Req, Res>(
     withSpan(
       method,
       async () => {
-        const started = performance.now();
+        const watch = startStopwatch(logging.clock ?? systemClock);
         const log = (status: string, extra: Record<string, unknown> = {}) => {
-          const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+          const durationMs = Math.round(watch.elapsedMs() * 1000) / 1000;
           logging.logger[logging.level](
             { method, peer: call.getPeer(), status, durationMs, ...extra },
             `${logging.service} call ${method}: ${status}`,

@@ -15,6 +15,12 @@ export interface AggregationView {
   readonly threshold: number;
 }
 
+/** Creates the aggregation of one request's responses; {@link ResponseAggregation} unless a test replaces it. */
+export type AggregationFactory = (
+  views: readonly AggregationView[],
+  confirmers: ReadonlyMap<string, PartyConfirmers>,
+) => ResponseAggregation;
+
 /** One response of a ConfirmationResponses message. */
 export interface ResponseInput {
   /** Undefined: a malformed rejection that applies to every view. */

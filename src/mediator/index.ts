@@ -4,6 +4,7 @@
  * from its own storage and the replayed event stream without deciding any request twice.
  */
 export {
+  type AggregationFactory,
   type AggregationView,
   type PartyConfirmers,
   ResponseAggregation,

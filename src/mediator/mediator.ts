@@ -27,7 +27,7 @@ import {
   type TopologyProcessor,
   topologyTransactionsOf,
 } from '../topology/index.js';
-import { ResponseAggregation } from './aggregation.js';
+import { type AggregationFactory, ResponseAggregation } from './aggregation.js';
 import type { MediatorSettings } from './config.js';
 import { MediatorErrors } from './errors.js';
 import type { MediatorMetrics } from './metrics.js';
@@ -65,6 +65,11 @@ export interface MediatorOptions {
   readonly metrics: MediatorMetrics;
   /** Called once when the mediator cannot go on (its database failed). */
   readonly onFatal: (error: WeftError) => void;
+  /**
+   * How a request's responses are aggregated; default {@link ResponseAggregation}. Only the simulation replaces
+   * it, with a planted bug it must find (src/simulation/planted.ts).
+   */
+  readonly aggregation?: AggregationFactory;
 }
 
 /** The message id of a request's verdict: the same on every resend, so the sequencer orders it at most once. */
@@ -305,7 +310,7 @@ export class Mediator {
           ? undefined
           : { counter: event.counter - 1n, timestamp: event.previousTimestamp },
       request,
-      aggregation: new ResponseAggregation(
+      aggregation: (this.#o.aggregation ?? newAggregation)(
         request.views.map((v) => ({
           key: v.key,
           confirmingParties: v.confirmingParties.map(String),
@@ -764,3 +769,5 @@ class VerdictWriter {
     });
   }
 }
+
+const newAggregation: AggregationFactory = (views, confirmers) => new ResponseAggregation(views, confirmers);

@@ -7,9 +7,10 @@ import { SequencerClient, type TransportOptions } from '../sequencer/index.js';
 import type { Storage } from '../storage/index.js';
 import { type Clock, systemClock } from '../time/index.js';
 import type { TopologyProcessor } from '../topology/index.js';
+import type { AggregationFactory } from './aggregation.js';
 import { type MediatorSettings, mediatorSettings } from './config.js';
 import { MediatorErrors } from './errors.js';
-import { Mediator, type MediatorTransport } from './mediator.js';
+import { Mediator, type MediatorOptions, type MediatorTransport } from './mediator.js';
 import { MediatorMetrics } from './metrics.js';
 import { MediatorStore, type StoredVerdict } from './store.js';
 
@@ -42,6 +43,8 @@ export interface MediatorNodeOptions {
   readonly random?: RandomSource;
   readonly logger?: Logger;
   readonly metrics?: NodeMetrics;
+  /** See {@link MediatorOptions.aggregation}: the simulation's planted bug. */
+  readonly aggregation?: AggregationFactory;
 }
 
 /**
@@ -110,6 +113,7 @@ export class MediatorNode {
       logger,
       metrics: new MediatorMetrics(options.metrics ?? new NodeMetrics({ defaultMetrics: false })),
       onFatal: fatal,
+      ...(options.aggregation ? { aggregation: options.aggregation } : {}),
     });
     const { endpoints, sequencers, trustThreshold, maxBackoffMs, ...transportOptions } = options.sequencer;
     let client: SequencerClient;

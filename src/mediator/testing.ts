@@ -38,6 +38,7 @@ import {
   waitFor,
 } from '../sequencer/testing.js';
 import { openStorage, type Storage } from '../storage/index.js';
+import { sleep, systemClock } from '../time/index.js';
 import {
   type DynamicSynchronizerParameters,
   SignedTopologyTransaction,
@@ -47,7 +48,7 @@ import {
 import type { MediatorSettings } from './config.js';
 import { MediatorNode } from './node.js';
 
-export const soon = (ms = 30_000): bigint => BigInt(Date.now() + ms) * 1000n;
+export const soon = (ms = 30_000): bigint => systemClock.now() + BigInt(ms) * 1000n;
 
 export interface SubmittedRequest {
   readonly requestId: bigint;
@@ -228,7 +229,7 @@ export async function mediatorTestNetwork(options: {
   const base = testSynchronizer({
     seed: options.seed,
     participants: Math.max(3, options.participants ?? 3),
-    now: BigInt(Date.now()) * 1000n,
+    now: systemClock.now(),
     ...(options.parameters ? { parameters: options.parameters } : {}),
   });
   const [p0, p1, p2] = [0, 1, 2].map((i) => base.participants[i]!);
@@ -300,10 +301,10 @@ export async function eventually(
   condition: () => boolean | Promise<boolean>,
   timeoutMs = 15_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = systemClock.now() + BigInt(timeoutMs) * 1000n;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    if (systemClock.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(systemClock, 10);
   }
 }
 

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { WeftError } from '../errors/index.js';
+import { type Clock, systemClock } from '../time/index.js';
 import { ObservabilityErrors } from './errors.js';
 
 export interface Readiness {
@@ -18,6 +19,7 @@ export interface HealthServerOptions {
   readonly readiness: () => Promise<Readiness>;
   /** How long `/ready` waits for `readiness()` before answering 503; default 5 s. */
   readonly readinessTimeoutMs?: number;
+  readonly clock?: Clock;
 }
 
 export interface HealthServer {
@@ -34,7 +36,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * answers), `GET /ready` (readiness: 200 or 503 with the checks). Anything else is 404.
  */
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
-  const { host, registry, readiness, readinessTimeoutMs = 5_000 } = options;
+  const { host, registry, readiness, readinessTimeoutMs = 5_000, clock = systemClock } = options;
   const server = createServer((req, res) => {
     route(req, res).catch((e: unknown) => send(res, 500, JSON_TYPE, JSON.stringify({ error: String(e) })));
   });
@@ -50,7 +52,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     }
     if (path === '/metrics') return send(res, 200, registry.contentType, await registry.metrics());
     if (path === '/health') return send(res, 200, JSON_TYPE, JSON.stringify({ status: 'ok' }));
-    const result = await checkReadiness(readiness, readinessTimeoutMs);
+    const result = await checkReadiness(readiness, readinessTimeoutMs, clock);
     send(res, result.ready ? 200 : 503, JSON_TYPE, JSON.stringify(result));
   }
 
@@ -85,12 +87,15 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
 }
 
 /** A readiness probe that throws or hangs reports not-ready instead of failing the request. */
-async function checkReadiness(readiness: () => Promise<Readiness>, timeoutMs: number): Promise<Readiness> {
-  let timer: NodeJS.Timeout | undefined;
+async function checkReadiness(
+  readiness: () => Promise<Readiness>,
+  timeoutMs: number,
+  clock: Clock,
+): Promise<Readiness> {
+  let cancel: (() => void) | undefined;
   const timeout = new Promise<Readiness>((resolve) => {
-    timer = setTimeout(
-      () => resolve({ ready: false, checks: { readiness: `no answer within ${timeoutMs} ms` } }),
-      timeoutMs,
+    cancel = clock.schedule(timeoutMs, () =>
+      resolve({ ready: false, checks: { readiness: `no answer within ${timeoutMs} ms` } }),
     );
   });
   try {
@@ -101,7 +106,7 @@ async function checkReadiness(readiness: () => Promise<Readiness>, timeoutMs: nu
       checks: { readiness: `check failed: ${e instanceof Error ? e.message : String(e)}` },
     };
   } finally {
-    clearTimeout(timer);
+    cancel?.();
   }
 }
 

@@ -198,6 +198,8 @@ export class Submitter {
           );
     }
     const completion = o.inFlight.track(cmd);
+    // stop() and kill() reject the waiter even while the send is under way, before anyone awaits it.
+    completion.catch(() => {});
     try {
       await route.client.send({ envelopes: batch.envelopes, maxSequencingTime, messageId });
       o.metrics.submissions.inc({ result: 'sent' });

@@ -22,6 +22,7 @@ import { createLogger, type Logger } from '../observability/index.js';
 import type { SequencerNode, SequencerSettings } from '../sequencer/index.js';
 import { startSequencerNode, type TestSynchronizer, testSynchronizer } from '../sequencer/testing.js';
 import { openStorage, type Storage, type StorageConfig } from '../storage/index.js';
+import { systemClock } from '../time/index.js';
 import { type DynamicSynchronizerParameters, TopologyProcessor } from '../topology/index.js';
 import { absolutizeTransaction } from './contracts.js';
 import { ParticipantNode, type ParticipantNodeOptions } from './node.js';
@@ -85,7 +86,7 @@ export async function participantTestNetwork(o: {
   const sync = testSynchronizer({
     seed: o.seed,
     participants: 0,
-    now: BigInt(Date.now()) * 1000n,
+    now: systemClock.now(),
     ...(o.parameters ? { parameters: o.parameters } : {}),
   });
   const sequencerConfig = storageOf('sequencer');

@@ -1,6 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { Logger } from 'pino';
-import { CommonErrors, WeftError } from '../errors/index.js';
+import { WeftError } from '../errors/index.js';
 import type { ISequencerAuthenticationService } from '../generated/weft/sequencer/v1/sequencer_authentication_service.grpc-server.js';
 import { sequencerAuthenticationServiceDefinition } from '../generated/weft/sequencer/v1/sequencer_authentication_service.grpc-server.js';
 import type { ISequencerConnectService } from '../generated/weft/sequencer/v1/sequencer_connect_service.grpc-server.js';
@@ -20,11 +19,9 @@ import {
   serverCredentials,
   toStatus,
 } from '../grpc/index.js';
-import type { Clock } from '../time/index.js';
 import { SequencerErrors } from './errors.js';
 import { AUTHORIZATION_METADATA_KEY, MEMBER_METADATA_KEY, SERVICE_NAME } from './grpc-common.js';
-import type { Sequencer } from './sequencer.js';
-import type { SequencerTopology } from './topology.js';
+import { type Caller, type PublicApiContext, SequencerPublicApi } from './public-api.js';
 
 export type { ServerTls };
 
@@ -45,18 +42,9 @@ export interface PublicApiServer {
   close(graceful: boolean): Promise<void>;
 }
 
-interface ApiContext {
-  readonly sequencer: Sequencer;
-  readonly topology: SequencerTopology;
-  readonly synchronizerId: string;
-  readonly sequencerId: string;
-  readonly clock: Clock;
-  readonly logger: Logger;
-}
-
 /** Starts the sequencer's public gRPC API (connect, authentication and sequencer services). */
 export async function startPublicApi(
-  context: ApiContext,
+  context: PublicApiContext,
   options: PublicApiOptions,
   maxRequestSize: number,
 ): Promise<PublicApiServer> {
@@ -73,15 +61,21 @@ export async function startPublicApi(
     // The transport limit: room for the submission plus its signature and framing.
     'grpc.max_receive_message_length': maxRequestSize + 64 * 1024,
   });
-  server.addService(sequencerConnectServiceDefinition, connectService(context));
-  server.addService(sequencerAuthenticationServiceDefinition, authenticationService(context));
-  const sequencerService = new SubscriptionTracking(context);
-  server.addService(sequencerServiceDefinition, sequencerService.service());
+  const api = new SequencerPublicApi(context);
+  const logging: CallLogging = {
+    logger: context.logger,
+    level: 'debug',
+    service: SERVICE_NAME,
+    clock: context.clock,
+  };
+  server.addService(sequencerConnectServiceDefinition, connectService(api, logging));
+  server.addService(sequencerAuthenticationServiceDefinition, authenticationService(api, logging));
+  server.addService(sequencerServiceDefinition, sequencerService(api, logging));
   const port = await bindServer(server, address, options.port, serverCredentials(options.tls), SERVICE_NAME);
   return {
     port,
     async close(graceful) {
-      sequencerService.closeAll();
+      api.closeAll();
       if (!graceful) {
         server.forceShutdown();
         return;
@@ -91,194 +85,78 @@ export async function startPublicApi(
   };
 }
 
-/** Unary calls run in a span continuing the caller's trace and log one audit line each (at debug: sends are hot). */
-function callLogging(c: ApiContext): CallLogging {
-  return { logger: c.logger, level: 'debug', service: SERVICE_NAME };
-}
+// Unary calls run in a span continuing the caller's trace and log one audit line each (at debug: sends are hot).
 
-function connectService(c: ApiContext): ISequencerConnectService {
+function connectService(api: SequencerPublicApi, logging: CallLogging): ISequencerConnectService {
   return {
-    handshake: auditedUnary(callLogging(c), 'Handshake', async (call) => {
-      const version = c.topology.protocolVersion;
-      if (!call.request.clientProtocolVersions.includes(version)) {
-        throw new WeftError(
-          SequencerErrors.SEQUENCER_PROTOCOL_VERSION_UNSUPPORTED,
-          `synchronizer ${c.synchronizerId} runs protocol version ${version}, the client supports ${
-            call.request.clientProtocolVersions.join(', ') || 'none'
-          }`,
-        );
-      }
-      return {
-        serverProtocolVersion: version,
-        synchronizerId: c.synchronizerId,
-        sequencerId: c.sequencerId,
-        staticParameters: { protocolVersion: version },
-        dynamicParameters: await c.topology.parameters(c.clock.now()),
-      };
-    }),
-    getSynchronizerId: auditedUnary(callLogging(c), 'GetSynchronizerId', async () => ({
-      synchronizerId: c.synchronizerId,
-      sequencerId: c.sequencerId,
-    })),
+    handshake: auditedUnary(logging, 'Handshake', (call) => api.handshake(call.request)),
+    getSynchronizerId: auditedUnary(logging, 'GetSynchronizerId', async () => api.getSynchronizerId()),
     registerOnboardingTopologyTransactions: auditedUnary(
-      callLogging(c),
+      logging,
       'RegisterOnboardingTopologyTransactions',
-      async (call) => {
-        await c.sequencer.registerOnboarding(call.request.signedTransactions);
-        return {};
-      },
+      (call) => api.registerOnboardingTopologyTransactions(call.request),
     ),
   };
 }
 
-function authenticationService(c: ApiContext): ISequencerAuthenticationService {
-  const auth = c.sequencer.auth;
+function authenticationService(
+  api: SequencerPublicApi,
+  logging: CallLogging,
+): ISequencerAuthenticationService {
   return {
-    challenge: auditedUnary(callLogging(c), 'Challenge', async (call) => {
-      const versions = call.request.memberProtocolVersions;
-      if (versions.length > 0 && !versions.includes(c.topology.protocolVersion)) {
-        throw new WeftError(
-          SequencerErrors.SEQUENCER_PROTOCOL_VERSION_UNSUPPORTED,
-          `synchronizer ${c.synchronizerId} runs protocol version ${c.topology.protocolVersion}, ${call.request.member} supports ${versions.join(', ')}`,
-        );
-      }
-      return auth.challenge(call.request.member);
-    }),
-    authenticate: auditedUnary(callLogging(c), 'Authenticate', async (call) => {
-      const r = call.request;
-      return auth.authenticate(r.member, r.nonce, r.signature, r.signedBy);
-    }),
-    logout: auditedUnary(callLogging(c), 'Logout', async (call) => {
-      auth.logout(call.request.token);
-      return {};
-    }),
+    challenge: auditedUnary(logging, 'Challenge', (call) => api.challenge(call.request)),
+    authenticate: auditedUnary(logging, 'Authenticate', (call) => api.authenticate(call.request)),
+    logout: auditedUnary(logging, 'Logout', (call) => api.logout(call.request)),
   };
 }
 
-/** The authenticated member of a call, from its `weft-member` and `authorization: Bearer <base64>` metadata. */
-function authenticate(
-  c: ApiContext,
-  metadata: grpc.Metadata,
-): { member: string; token: string; expiresAt: bigint } {
+/** The caller of a call, from its `weft-member` and `authorization: Bearer <base64>` metadata. */
+function callerOf(api: SequencerPublicApi, metadata: grpc.Metadata): Caller {
   const member = String(metadata.get(MEMBER_METADATA_KEY)[0] ?? '');
   const header = String(metadata.get(AUTHORIZATION_METADATA_KEY)[0] ?? '');
   const match = /^Bearer ([A-Za-z0-9+/=_-]+)$/.exec(header);
-  const token = match ? Buffer.from(match[1]!, 'base64') : undefined;
-  const grant = c.sequencer.auth.check(token, member);
-  return { member, token: token!.toString('hex'), expiresAt: grant.expiresAt };
+  return api.caller(match ? { member, token: Buffer.from(match[1]!, 'base64') } : undefined);
 }
 
-/** The sequencer service, which keeps track of open subscriptions to end them on logout, expiry or shutdown. */
-class SubscriptionTracking {
-  readonly #open = new Map<AbortController, string>();
-
-  constructor(private readonly c: ApiContext) {
-    c.sequencer.auth.onLogout((token) => {
-      for (const [controller, t] of this.#open) if (t === token) controller.abort(loggedOut());
-    });
-  }
-
-  closeAll(): void {
-    for (const controller of this.#open.keys()) {
-      controller.abort(
-        new WeftError(SequencerErrors.SEQUENCER_UNAVAILABLE, 'the sequencer node is stopping'),
-      );
-    }
-  }
-
-  service(): ISequencerService {
-    const c = this.c;
-    return {
-      sendAsync: auditedUnary(callLogging(c), 'SendAsync', async (call) => {
-        const { member } = authenticate(c, call.metadata);
-        const signed = call.request.signedSubmissionRequest;
-        if (!signed)
-          throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'SendAsync without a signed submission');
-        await c.sequencer.sendAsync(member, signed);
-        return {};
-      }),
-      acknowledge: auditedUnary(callLogging(c), 'Acknowledge', async (call) => {
-        const { member } = authenticate(c, call.metadata);
-        const signed = call.request.signedAcknowledgement;
-        if (!signed)
-          throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'Acknowledge without a signed acknowledgement');
-        await c.sequencer.acknowledge(member, signed);
-        return {};
-      }),
-      getTime: auditedUnary(callLogging(c), 'GetTime', async (call) => {
-        authenticate(c, call.metadata);
-        return { sequencingTime: c.sequencer.getTime() };
-      }),
-      downloadTopologyStateForInit: auditedUnary(
-        callLogging(c),
-        'DownloadTopologyStateForInit',
-        async (call) => {
-          const { member } = authenticate(c, call.metadata);
-          if (call.request.member !== member) {
-            throw new WeftError(
-              CommonErrors.PERMISSION_DENIED,
-              `${member} cannot download the state for ${call.request.member}`,
-            );
-          }
-          return { topologyStateSnapshot: await c.topology.exportState() };
-        },
-      ),
-      subscribe: (call) => {
-        this.#subscribe(call).catch((e: unknown) => {
-          if (!(e instanceof WeftError)) c.logger.error({ err: e }, 'subscription failed');
-          if (!call.cancelled) call.emit('error', toStatus(e, SERVICE_NAME));
-        });
-      },
-    };
-  }
-
-  async #subscribe(call: grpc.ServerWritableStream<SubscribeRequest, SubscribeResponse>): Promise<void> {
-    const c = this.c;
-    const { member, token, expiresAt } = authenticate(c, call.metadata);
-    if (call.request.member !== member) {
-      throw new WeftError(
-        CommonErrors.PERMISSION_DENIED,
-        `${member} cannot subscribe for ${call.request.member}`,
-      );
-    }
-    const controller = new AbortController();
-    const cancelled = () => controller.abort();
-    call.on('cancelled', cancelled);
-    call.on('close', cancelled);
-    const untilExpiry = Number((expiresAt - c.clock.now()) / 1000n);
-    const cancelExpiry = c.clock.schedule(Math.max(0, untilExpiry), () =>
-      controller.abort(
-        new WeftError(
-          SequencerErrors.SEQUENCER_TOKEN_INVALID,
-          `the token of ${member} expired; authenticate again`,
-        ),
-      ),
-    );
-    this.#open.set(controller, token);
-    try {
-      await c.sequencer.subscribe(
-        member,
-        call.request.fromCounter,
-        (signedEvent) => write(call, { signedEvent }, controller.signal),
-        controller.signal,
-        // Response headers tell the client that the subscription is valid before any event exists.
-        () => call.sendMetadata(new grpc.Metadata()),
-      );
-      const reason = controller.signal.reason;
-      if (reason instanceof WeftError) throw reason;
-      if (!call.cancelled) call.end();
-    } finally {
-      cancelExpiry();
-      this.#open.delete(controller);
-    }
-  }
+function sequencerService(api: SequencerPublicApi, logging: CallLogging): ISequencerService {
+  return {
+    sendAsync: auditedUnary(logging, 'SendAsync', (call) =>
+      api.sendAsync(call.request, callerOf(api, call.metadata)),
+    ),
+    acknowledge: auditedUnary(logging, 'Acknowledge', (call) =>
+      api.acknowledge(call.request, callerOf(api, call.metadata)),
+    ),
+    getTime: auditedUnary(logging, 'GetTime', async (call) => api.getTime(callerOf(api, call.metadata))),
+    downloadTopologyStateForInit: auditedUnary(logging, 'DownloadTopologyStateForInit', (call) =>
+      api.downloadTopologyStateForInit(call.request, callerOf(api, call.metadata)),
+    ),
+    subscribe: (call) => {
+      subscribe(api, call).catch((e: unknown) => {
+        if (!(e instanceof WeftError)) logging.logger.error({ err: e }, 'subscription failed');
+        if (!call.cancelled) call.emit('error', toStatus(e, SERVICE_NAME));
+      });
+    },
+  };
 }
 
-function loggedOut(): WeftError {
-  return new WeftError(
-    SequencerErrors.SEQUENCER_TOKEN_INVALID,
-    'the token was logged out; authenticate again',
+async function subscribe(
+  api: SequencerPublicApi,
+  call: grpc.ServerWritableStream<SubscribeRequest, SubscribeResponse>,
+): Promise<void> {
+  const caller = callerOf(api, call.metadata);
+  const cancelled = new AbortController();
+  const cancel = () => cancelled.abort();
+  call.on('cancelled', cancel);
+  call.on('close', cancel);
+  await api.subscribe(
+    call.request,
+    caller,
+    (response, signal) => write(call, response, signal),
+    // Response headers tell the client that the subscription is valid before any event exists.
+    () => call.sendMetadata(new grpc.Metadata()),
+    cancelled.signal,
   );
+  if (!call.cancelled) call.end();
 }
 
 /** Writes one message, waiting while the client's receive window is full. */

@@ -16,7 +16,14 @@ export {
   type SequencerConnectionStatus,
 } from './client/client.js';
 export type { SequencerConnectionState } from './client/connection.js';
-export { parseSequencerEndpoint, type TransportOptions } from './client/endpoint.js';
+export {
+  type EventStream,
+  type MemberToken,
+  parseSequencerEndpoint,
+  type SequencerChannel,
+  type SequencerDialer,
+  type TransportOptions,
+} from './client/endpoint.js';
 export {
   downloadTopologyStateForInit,
   registerOnboardingTransactions,
@@ -37,6 +44,7 @@ export { SequencerErrors } from './errors.js';
 export { AUTHORIZATION_METADATA_KEY, MEMBER_METADATA_KEY } from './grpc-common.js';
 export type { PublicApiOptions, PublicApiServer, ServerTls } from './grpc-server.js';
 export { publicApiOptions, SequencerNode, type SequencerNodeOptions } from './node.js';
+export { type Caller, type PublicApiContext, SequencerPublicApi } from './public-api.js';
 export { type PruningStatus, Sequencer, type SequencerOptions } from './sequencer.js';
 export { authenticationHash, SignaturePurpose, signContent, verifyContent } from './signing.js';
 export {

@@ -22,7 +22,7 @@ import {
 } from '../identity/index.js';
 import { createLogger, type NodeMetrics } from '../observability/index.js';
 import type { Storage } from '../storage/index.js';
-import type { Clock } from '../time/index.js';
+import { type Clock, sleep, systemClock } from '../time/index.js';
 import {
   createGenesis,
   type DynamicSynchronizerParameters,
@@ -202,10 +202,10 @@ export async function startSequencerNode(
 // ---- clients that record what they receive -------------------------------------------------------------
 
 export async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = systemClock.now() + BigInt(timeoutMs) * 1000n;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    if (systemClock.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(systemClock, 10);
   }
 }
 
@@ -259,4 +259,4 @@ export async function rejection(promise: Promise<unknown>): Promise<WeftError> {
   throw new Error('expected a rejection');
 }
 
-export const soon = (ms = 30_000) => BigInt(Date.now() + ms) * 1000n;
+export const soon = (ms = 30_000) => systemClock.now() + BigInt(ms) * 1000n;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { RandomSource } from '../crypto/index.js';
 import { isWeftError, WeftError } from '../errors/index.js';
-import { type Clock, sleep } from '../time/index.js';
+import { type Clock, sleep, startStopwatch } from '../time/index.js';
 import { eventBatchSize, type SequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
 import type { NewEvent, SequencerStore } from './store.js';
@@ -219,7 +219,7 @@ export class SequencerWriter {
   }
 
   async #write(batch: readonly Pending[]): Promise<void> {
-    const started = performance.now();
+    const watch = startStopwatch(this.#o.clock);
     const events = batch.map(({ request: r }): NewEvent => {
       const ts = this.#timestamps!.next(this.#o.clock.now());
       const trace = { traceparent: r.traceparent, tracestate: r.tracestate };
@@ -249,7 +249,7 @@ export class SequencerWriter {
     });
     const last = events[events.length - 1]!.ts;
     const duplicates = await this.#o.store.writeEvents(this.#index, this.#owner, events, last);
-    this.#o.metrics?.batch(batch.length, (performance.now() - started) / 1000);
+    this.#o.metrics?.batch(batch.length, watch.elapsedMs() / 1000);
     this.#o.onWatermark();
     batch.forEach((p, i) => {
       p.resolve(duplicates.has(i) ? { kind: 'duplicate' } : { kind: 'sequenced', ts: events[i]!.ts });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { WeftError } from '../errors/index.js';
+import type { Clock } from '../time/index.js';
 import type { Driver } from './driver.js';
 import { StorageErrors } from './errors.js';
 import { inTransaction } from './executor.js';
@@ -93,6 +94,7 @@ export async function migrate(
   driver: Driver,
   component: string,
   migrations: readonly Migration[],
+  clock: Clock,
 ): Promise<MigrationResult> {
   validate(component, migrations);
   const sums = migrations.map(checksum);
@@ -122,7 +124,7 @@ export async function migrate(
           }
           await tx.execute(
             'INSERT INTO weft_schema_migrations (component, version, name, applied_at, checksum) VALUES ($1, $2, $3, $4, $5)',
-            [component, next.version, next.name, BigInt(Date.now()) * 1000n, sums[rows.length]!],
+            [component, next.version, next.name, clock.now(), sums[rows.length]!],
           );
           return next.version;
         });

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CommonErrors, WeftError } from '../errors/index.js';
+import { type Clock, sleep, systemClock } from '../time/index.js';
 import type { Connection, Driver, Result } from './driver.js';
 import { StorageErrors } from './errors.js';
 import type { ParsedSql } from './sql.js';
@@ -27,6 +28,8 @@ class Mutex {
   #held = false;
   readonly #waiters: (() => void)[] = [];
 
+  constructor(private readonly clock: Clock) {}
+
   get held(): boolean {
     return this.#held;
   }
@@ -38,13 +41,13 @@ class Mutex {
     }
     return new Promise((resolve, reject) => {
       const grant = () => {
-        clearTimeout(timer);
+        cancel?.();
         resolve();
       };
-      const timer =
+      const cancel =
         timeoutMs === undefined
           ? undefined
-          : setTimeout(() => {
+          : this.clock.schedule(timeoutMs, () => {
               this.#waiters.splice(this.#waiters.indexOf(grant), 1);
               reject(
                 new WeftError(
@@ -52,7 +55,7 @@ class Mutex {
                   `waited ${timeoutMs} ms for the SQLite connection, which a transaction holds (inside transaction() use its tx handle, not the storage)`,
                 ),
               );
-            }, timeoutMs);
+            });
       this.#waiters.push(grant);
     });
   }
@@ -124,14 +127,17 @@ class SqliteDriver implements Driver {
   readonly #db: Database.Database;
   readonly #path: string;
   readonly #busyTimeoutMs: number;
-  readonly #mutex = new Mutex();
+  readonly #clock: Clock;
+  readonly #mutex: Mutex;
   readonly #statements = new Map<string, Prepared>();
   #closed = false;
 
-  constructor(db: Database.Database, path: string, busyTimeoutMs: number) {
+  constructor(db: Database.Database, path: string, busyTimeoutMs: number, clock: Clock) {
     this.#db = db;
     this.#path = path;
     this.#busyTimeoutMs = busyTimeoutMs;
+    this.#clock = clock;
+    this.#mutex = new Mutex(clock);
   }
 
   run(sql: string, parsed: ParsedSql, params: readonly SqlValue[]): Promise<Result> {
@@ -198,13 +204,13 @@ class SqliteDriver implements Driver {
    * timeout is 0 and the wait happens here, between attempts. A statement that failed as busy had no effect.
    */
   async #retryWhileBusy<T>(fn: () => T): Promise<T> {
-    const deadline = Date.now() + this.#busyTimeoutMs;
+    const deadline = this.#clock.now() + BigInt(this.#busyTimeoutMs) * 1000n;
     for (let delay = 1; ; delay = Math.min(delay * 2, MAX_BUSY_DELAY_MS)) {
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(this.#clock, delay);
       try {
         return fn();
       } catch (e) {
-        if (!isBusy(e) || Date.now() + delay > deadline) throw mapError(e, this.#path);
+        if (!isBusy(e) || this.#clock.now() + BigInt(delay) * 1000n > deadline) throw mapError(e, this.#path);
       }
     }
   }
@@ -254,7 +260,7 @@ function closedError(): WeftError {
  * returns, so a node never acknowledges a write that a power failure could take back. `foreign_keys` is on to
  * enforce what PostgreSQL enforces.
  */
-export function openSqlite(config: SqliteConfig): Driver {
+export function openSqlite(config: SqliteConfig, clock: Clock = systemClock): Driver {
   const { path, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } = config;
   if (typeof path !== 'string' || path === '') {
     throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'storage.path must name a SQLite file or be :memory:');
@@ -278,7 +284,7 @@ export function openSqlite(config: SqliteConfig): Driver {
       db.close();
       throw e;
     }
-    return new SqliteDriver(db, path, busyTimeoutMs);
+    return new SqliteDriver(db, path, busyTimeoutMs, clock);
   } catch (e) {
     const error = mapError(e, path);
     if (error.code === StorageErrors.STORAGE_QUERY_FAILED.code) {

@@ -1,4 +1,5 @@
 import { CommonErrors, WeftError } from '../errors/index.js';
+import { type Clock, systemClock } from '../time/index.js';
 import type { Driver, Result } from './driver.js';
 import { Executor, inTransaction, statement } from './executor.js';
 import { migrate } from './migrations.js';
@@ -21,10 +22,12 @@ class SqlStorage extends Executor implements Storage {
   readonly kind: StorageKind;
   protected readonly maxParams: number;
   readonly #driver: Driver;
+  readonly #clock: Clock;
 
-  constructor(driver: Driver) {
+  constructor(driver: Driver, clock: Clock) {
     super();
     this.#driver = driver;
+    this.#clock = clock;
     this.kind = driver.kind;
     this.maxParams = driver.maxParams;
   }
@@ -38,7 +41,7 @@ class SqlStorage extends Executor implements Storage {
   }
 
   migrate(component: string, migrations: readonly Migration[]): Promise<MigrationResult> {
-    return migrate(this.#driver, component, migrations);
+    return migrate(this.#driver, component, migrations, this.#clock);
   }
 
   async health(): Promise<void> {
@@ -50,13 +53,16 @@ class SqlStorage extends Executor implements Storage {
   }
 }
 
-/** Opens the storage a node's configuration names; the database is reachable when the promise resolves. */
-export async function openStorage(config: StorageConfig): Promise<Storage> {
+/**
+ * Opens the storage a node's configuration names; the database is reachable when the promise resolves. `clock`
+ * times lock waits and stamps applied migrations.
+ */
+export async function openStorage(config: StorageConfig, clock: Clock = systemClock): Promise<Storage> {
   switch (config.kind) {
     case 'sqlite':
-      return new SqlStorage(openSqlite(config));
+      return new SqlStorage(openSqlite(config, clock), clock);
     case 'postgres':
-      return new SqlStorage(await openPostgres(config));
+      return new SqlStorage(await openPostgres(config), clock);
     default:
       throw new WeftError(
         CommonErrors.INVALID_ARGUMENT,

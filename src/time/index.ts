@@ -1,3 +1,4 @@
 /** Time for protocol code: microseconds since the epoch as `bigint`, read only through an injected `Clock`. */
-export { type Clock, sleep, systemClock } from './clock.js';
+export { type Clock, monotonicMs, type Stopwatch, sleep, startStopwatch, systemClock } from './clock.js';
 export { type Deferred, deferred } from './deferred.js';
+export { ManualClock } from './manual.js';

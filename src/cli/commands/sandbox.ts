@@ -97,9 +97,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       { onboardingRestriction: OnboardingRestriction.UNRESTRICTED_OPEN },
       { mediators: [await mediator.admin.identityTransactions()] },
     );
-    const deadline = Date.now() + MEDIATOR_READY_TIMEOUT_MS;
+    const deadline = systemClock.now() + BigInt(MEDIATOR_READY_TIMEOUT_MS) * 1000n;
     while (!(await mediator.admin.status()).ready) {
-      if (Date.now() > deadline) {
+      if (systemClock.now() > deadline) {
         throw new WeftError(
           CommonErrors.UNAVAILABLE,
           `the sandbox mediator did not start processing within ${MEDIATOR_READY_TIMEOUT_MS / 1000} s; see ${join(dir, 'sandbox-mediator.log')}`,

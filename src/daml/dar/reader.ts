@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import { CommonErrors, WeftError } from '../../errors/index.js';
@@ -18,11 +19,31 @@ export interface Dar {
   readonly dalfs: readonly { readonly path: string; readonly packageId: string }[];
 }
 
+/** DARs read lately, by the SHA-256 of their bytes (insertion order is recency): a bounded LRU. */
+const recent = new Map<string, Dar>();
+/** Nodes of one process (tests, the simulation) read the same few DARs; each decoded DAR holds megabytes. */
+const RECENT_DARS = 8;
+
 /**
  * Reads a DAR from its bytes: unzips the manifest and the dalfs it lists (`.daml`, `.hi`, `.hie` entries are
- * never inflated), checks every archive hash and decodes every package. Module bodies decode lazily.
+ * never inflated), checks every archive hash and decodes every package. Module bodies decode lazily. The same
+ * bytes give the same (immutable) decoded DAR, so its packages are decoded and type checked once per process.
  */
 export function readDar(bytes: Uint8Array): Dar {
+  const key = createHash('sha256').update(bytes).digest('hex');
+  const hit = recent.get(key);
+  if (hit !== undefined) {
+    recent.delete(key);
+    recent.set(key, hit);
+    return hit;
+  }
+  const dar = decodeDar(bytes);
+  recent.set(key, dar);
+  if (recent.size > RECENT_DARS) recent.delete(recent.keys().next().value!);
+  return dar;
+}
+
+function decodeDar(bytes: Uint8Array): Dar {
   let files: Record<string, Uint8Array>;
   try {
     files = unzipSync(bytes, { filter: (f) => f.name === MANIFEST_PATH || f.name.endsWith('.dalf') });

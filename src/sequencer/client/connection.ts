@@ -1,4 +1,3 @@
-import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { RandomSource, SigningPrivateKey } from '../../crypto/index.js';
 import { isWeftError, WeftError } from '../../errors/index.js';
@@ -8,7 +7,7 @@ import { SequencedEvent, type SignedContent } from '../../generated/weft/sequenc
 import type { ParsedEndpoint } from '../../grpc/index.js';
 import { type Clock, type Deferred, sleep } from '../../time/index.js';
 import { SequencerErrors } from '../errors.js';
-import { EndpointConnection, type TransportOptions } from './endpoint.js';
+import { EndpointConnection, type EventStream, type TransportOptions } from './endpoint.js';
 
 /**
  * `connecting`: handshake, authentication (and subscription, if wanted) under way, with backoff between attempts;
@@ -78,7 +77,7 @@ export class SequencerConnection {
   #sequencerId: string | undefined;
   #endpointIndex: number;
   #conn: EndpointConnection | undefined;
-  #stream: grpc.ClientReadableStream<SubscribeResponse> | undefined;
+  #stream: EventStream | undefined;
   #state: SequencerConnectionState = 'connecting';
   #reconnecting = false;
   /** Whether the client wants this connection subscribed; otherwise it stays ready as a spare. */
@@ -160,11 +159,7 @@ export class SequencerConnection {
   }
 
   /** `conn` or its stream failed: reconnect, unless it is superseded already. */
-  lost(
-    conn: EndpointConnection,
-    stream: grpc.ClientReadableStream<SubscribeResponse> | undefined,
-    e: WeftError,
-  ): void {
+  lost(conn: EndpointConnection, stream: EventStream | undefined, e: WeftError): void {
     if (this.#conn !== conn || (stream && this.#stream !== stream)) return;
     if (this.#state !== 'ready' && this.#state !== 'subscribed') return;
     this.#host.options.logger?.warn(

@@ -2,13 +2,31 @@ import * as grpc from '@grpc/grpc-js';
 import type { SigningPrivateKey } from '../../crypto/index.js';
 import { WeftError } from '../../errors/index.js';
 import { SequencerAuthenticationServiceClient } from '../../generated/weft/sequencer/v1/sequencer_authentication_service.grpc-client.js';
+import type {
+  AuthenticateRequest,
+  AuthenticateResponse,
+  ChallengeRequest,
+  ChallengeResponse,
+  LogoutRequest,
+} from '../../generated/weft/sequencer/v1/sequencer_authentication_service.js';
 import { SequencerConnectServiceClient } from '../../generated/weft/sequencer/v1/sequencer_connect_service.grpc-client.js';
 import type {
+  HandshakeRequest,
   HandshakeResponse,
+  RegisterOnboardingTopologyTransactionsRequest,
   RegisterOnboardingTopologyTransactionsResponse,
 } from '../../generated/weft/sequencer/v1/sequencer_connect_service.js';
 import { SequencerServiceClient } from '../../generated/weft/sequencer/v1/sequencer_service.grpc-client.js';
-import type { SubscribeResponse } from '../../generated/weft/sequencer/v1/sequencer_service.js';
+import type {
+  AcknowledgeRequest,
+  DownloadTopologyStateForInitRequest,
+  DownloadTopologyStateForInitResponse,
+  GetTimeRequest,
+  GetTimeResponse,
+  SendAsyncRequest,
+  SubscribeRequest,
+  SubscribeResponse,
+} from '../../generated/weft/sequencer/v1/sequencer_service.js';
 import type { SignedContent } from '../../generated/weft/sequencer/v1/sequencing.js';
 import {
   type ClientCertificate,
@@ -33,7 +51,59 @@ export interface TransportOptions {
   readonly insecure?: boolean;
   /** Deadline of unary calls; default 10 s. */
   readonly callTimeoutMs?: number;
+  /**
+   * Opens the channel to an endpoint instead of gRPC: the simulation's in-process network (src/simulation). The
+   * other options are gRPC's and then unused.
+   */
+  readonly dial?: SequencerDialer;
 }
+
+/** A member's credentials on an authenticated call. */
+export interface MemberToken {
+  readonly member: string;
+  readonly token: Uint8Array;
+}
+
+/** A member's event stream as a channel delivers it, in order; `cancel` ends it from the client's side. */
+export interface EventStream {
+  on(event: 'metadata', listener: () => void): unknown;
+  on(event: 'data', listener: (response: SubscribeResponse) => void): unknown;
+  on(event: 'error', listener: (e: unknown) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  cancel(): void;
+}
+
+/**
+ * The calls of the sequencer's public API (connect, authentication and sequencer services) on one endpoint: the
+ * seam between a sequencer client and its transport. gRPC in production ({@link GrpcSequencerChannel}); the
+ * simulation's in-process network in tests. A failed call rejects with whatever the transport raised; `error`
+ * maps it to a WeftError.
+ */
+export interface SequencerChannel {
+  handshake(request: HandshakeRequest): Promise<HandshakeResponse>;
+  registerOnboardingTopologyTransactions(
+    request: RegisterOnboardingTopologyTransactionsRequest,
+  ): Promise<RegisterOnboardingTopologyTransactionsResponse>;
+  challenge(request: ChallengeRequest): Promise<ChallengeResponse>;
+  authenticate(request: AuthenticateRequest): Promise<AuthenticateResponse>;
+  logout(request: LogoutRequest): Promise<unknown>;
+  sendAsync(request: SendAsyncRequest, auth: MemberToken | undefined): Promise<unknown>;
+  acknowledge(request: AcknowledgeRequest, auth: MemberToken | undefined): Promise<unknown>;
+  getTime(request: GetTimeRequest, auth: MemberToken | undefined): Promise<GetTimeResponse>;
+  downloadTopologyStateForInit(
+    request: DownloadTopologyStateForInitRequest,
+    auth: MemberToken | undefined,
+  ): Promise<DownloadTopologyStateForInitResponse>;
+  subscribe(request: SubscribeRequest, auth: MemberToken | undefined): EventStream;
+  /** The WeftError a failed call or stream stands for. */
+  error(e: unknown): WeftError;
+  close(): void;
+}
+
+/** Opens a channel to one endpoint of a sequencer. */
+export type SequencerDialer = (endpoint: ParsedEndpoint) => SequencerChannel;
 
 /** Parses `http://host:port` or `https://host:port`; plaintext is refused off loopback unless `insecure`. */
 export function parseSequencerEndpoint(url: string, insecure = false): ParsedEndpoint {
@@ -52,19 +122,18 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_timeout_ms': 5_000,
 };
 
-/** The three sequencer services on one endpoint, over one channel, with a member's token once authenticated. */
-export class EndpointConnection {
-  readonly endpoint: ParsedEndpoint;
+/** The public API over one gRPC channel, with deadlines on unary calls and the member's token as metadata. */
+export class GrpcSequencerChannel implements SequencerChannel {
+  readonly #endpoint: ParsedEndpoint;
   readonly #channel: grpc.Channel;
   readonly #connect: SequencerConnectServiceClient;
   readonly #auth: SequencerAuthenticationServiceClient;
   readonly #sequencer: SequencerServiceClient;
   readonly #clock: Clock;
   readonly #timeoutMs: number;
-  #token: { bytes: Uint8Array; expiresAt: bigint; member: string } | undefined;
 
   constructor(endpoint: ParsedEndpoint, transport: TransportOptions, clock: Clock) {
-    this.endpoint = endpoint;
+    this.#endpoint = endpoint;
     this.#clock = clock;
     this.#timeoutMs = transport.callTimeoutMs ?? 10_000;
     const credentials = channelCredentials(
@@ -79,6 +148,85 @@ export class EndpointConnection {
     this.#sequencer = new SequencerServiceClient(endpoint.target, credentials, shared);
   }
 
+  handshake(request: HandshakeRequest): Promise<HandshakeResponse> {
+    return this.#unary(this.#connect.handshake.bind(this.#connect), request);
+  }
+
+  registerOnboardingTopologyTransactions(
+    request: RegisterOnboardingTopologyTransactionsRequest,
+  ): Promise<RegisterOnboardingTopologyTransactionsResponse> {
+    return this.#unary(this.#connect.registerOnboardingTopologyTransactions.bind(this.#connect), request);
+  }
+
+  challenge(request: ChallengeRequest): Promise<ChallengeResponse> {
+    return this.#unary(this.#auth.challenge.bind(this.#auth), request);
+  }
+
+  authenticate(request: AuthenticateRequest): Promise<AuthenticateResponse> {
+    return this.#unary(this.#auth.authenticate.bind(this.#auth), request);
+  }
+
+  logout(request: LogoutRequest): Promise<unknown> {
+    return this.#unary(this.#auth.logout.bind(this.#auth), request);
+  }
+
+  sendAsync(request: SendAsyncRequest, auth: MemberToken | undefined): Promise<unknown> {
+    return this.#unary(this.#sequencer.sendAsync.bind(this.#sequencer), request, auth);
+  }
+
+  acknowledge(request: AcknowledgeRequest, auth: MemberToken | undefined): Promise<unknown> {
+    return this.#unary(this.#sequencer.acknowledge.bind(this.#sequencer), request, auth);
+  }
+
+  getTime(request: GetTimeRequest, auth: MemberToken | undefined): Promise<GetTimeResponse> {
+    return this.#unary(this.#sequencer.getTime.bind(this.#sequencer), request, auth);
+  }
+
+  downloadTopologyStateForInit(
+    request: DownloadTopologyStateForInitRequest,
+    auth: MemberToken | undefined,
+  ): Promise<DownloadTopologyStateForInitResponse> {
+    return this.#unary(this.#sequencer.downloadTopologyStateForInit.bind(this.#sequencer), request, auth);
+  }
+
+  subscribe(request: SubscribeRequest, auth: MemberToken | undefined): EventStream {
+    return this.#sequencer.subscribe(request, metadataOf(auth));
+  }
+
+  error(e: unknown): WeftError {
+    return sequencerError(e, this.#endpoint.url);
+  }
+
+  close(): void {
+    this.#channel.close();
+  }
+
+  #unary<Req, Res>(method: Unary<Req, Res>, request: Req, auth?: MemberToken): Promise<Res> {
+    const deadline = new Date(Number(this.#clock.now() / 1000n) + this.#timeoutMs);
+    return callUnary(method, request, metadataOf(auth), deadline, (e) => this.error(e));
+  }
+}
+
+function metadataOf(auth: MemberToken | undefined): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  if (auth) {
+    metadata.set(MEMBER_METADATA_KEY, auth.member);
+    metadata.set(AUTHORIZATION_METADATA_KEY, `Bearer ${Buffer.from(auth.token).toString('base64')}`);
+  }
+  return metadata;
+}
+
+/** The three sequencer services on one endpoint, over one channel, with a member's token once authenticated. */
+export class EndpointConnection {
+  readonly endpoint: ParsedEndpoint;
+  readonly #channel: SequencerChannel;
+  #token: { bytes: Uint8Array; expiresAt: bigint; member: string } | undefined;
+
+  constructor(endpoint: ParsedEndpoint, transport: TransportOptions, clock: Clock) {
+    this.endpoint = endpoint;
+    this.#channel = transport.dial?.(endpoint) ?? new GrpcSequencerChannel(endpoint, transport, clock);
+  }
+
   /** When the current token expires (µs), if there is one. */
   get tokenExpiresAt(): bigint | undefined {
     return this.#token?.expiresAt;
@@ -89,15 +237,13 @@ export class EndpointConnection {
   }
 
   handshake(protocolVersions: readonly number[]): Promise<HandshakeResponse> {
-    return this.#unary(this.#connect.handshake.bind(this.#connect), {
-      clientProtocolVersions: [...protocolVersions],
-    });
+    return this.#channel.handshake({ clientProtocolVersions: [...protocolVersions] });
   }
 
   registerOnboarding(
     signedTransactions: readonly Uint8Array[],
   ): Promise<RegisterOnboardingTopologyTransactionsResponse> {
-    return this.#unary(this.#connect.registerOnboardingTopologyTransactions.bind(this.#connect), {
+    return this.#channel.registerOnboardingTopologyTransactions({
       signedTransactions: [...signedTransactions],
     });
   }
@@ -110,7 +256,7 @@ export class EndpointConnection {
     sequencerId: string,
     protocolVersions: readonly number[],
   ): Promise<void> {
-    const challenge = await this.#unary(this.#auth.challenge.bind(this.#auth), {
+    const challenge = await this.#channel.challenge({
       member,
       memberProtocolVersions: [...protocolVersions],
     });
@@ -122,7 +268,7 @@ export class EndpointConnection {
         { member },
       );
     }
-    const response = await this.#unary(this.#auth.authenticate.bind(this.#auth), {
+    const response = await this.#channel.authenticate({
       member,
       nonce: challenge.nonce,
       signature: key.sign(authenticationHash(challenge.nonce, synchronizerId, sequencerId, member)),
@@ -134,52 +280,37 @@ export class EndpointConnection {
   async logout(): Promise<void> {
     const token = this.#token;
     this.#token = undefined;
-    if (token) await this.#unary(this.#auth.logout.bind(this.#auth), { token: token.bytes });
+    if (token) await this.#channel.logout({ token: token.bytes });
   }
 
   sendAsync(signedSubmissionRequest: SignedContent): Promise<unknown> {
-    return this.#unary(this.#sequencer.sendAsync.bind(this.#sequencer), { signedSubmissionRequest }, true);
+    return this.#channel.sendAsync({ signedSubmissionRequest }, this.#auth());
   }
 
   acknowledge(signedAcknowledgement: SignedContent): Promise<unknown> {
-    return this.#unary(this.#sequencer.acknowledge.bind(this.#sequencer), { signedAcknowledgement }, true);
+    return this.#channel.acknowledge({ signedAcknowledgement }, this.#auth());
   }
 
   async getTime(): Promise<bigint> {
-    return (await this.#unary(this.#sequencer.getTime.bind(this.#sequencer), {}, true)).sequencingTime;
+    return (await this.#channel.getTime({}, this.#auth())).sequencingTime;
   }
 
   async downloadTopologyState(member: string): Promise<Uint8Array> {
-    const response = await this.#unary(
-      this.#sequencer.downloadTopologyStateForInit.bind(this.#sequencer),
-      { member },
-      true,
-    );
+    const response = await this.#channel.downloadTopologyStateForInit({ member }, this.#auth());
     return response.topologyStateSnapshot;
   }
 
   /** The member's event stream from counter `from`. */
-  subscribe(member: string, from: bigint): grpc.ClientReadableStream<SubscribeResponse> {
-    return this.#sequencer.subscribe({ member, fromCounter: from }, this.#metadata());
+  subscribe(member: string, from: bigint): EventStream {
+    return this.#channel.subscribe({ member, fromCounter: from }, this.#auth());
   }
 
   /** Maps a failure of a call or stream on this endpoint to a WeftError. */
   error(e: unknown): WeftError {
-    return sequencerError(e, this.endpoint.url);
+    return this.#channel.error(e);
   }
 
-  #metadata(): grpc.Metadata {
-    const metadata = new grpc.Metadata();
-    if (this.#token) {
-      metadata.set(MEMBER_METADATA_KEY, this.#token.member);
-      metadata.set(AUTHORIZATION_METADATA_KEY, `Bearer ${Buffer.from(this.#token.bytes).toString('base64')}`);
-    }
-    return metadata;
-  }
-
-  #unary<Req, Res>(method: Unary<Req, Res>, request: Req, authenticated = false): Promise<Res> {
-    const deadline = new Date(Number(this.#clock.now() / 1000n) + this.#timeoutMs);
-    const metadata = authenticated ? this.#metadata() : new grpc.Metadata();
-    return callUnary(method, request, metadata, deadline, (e) => this.error(e));
+  #auth(): MemberToken | undefined {
+    return this.#token && { member: this.#token.member, token: this.#token.bytes };
   }
 }

@@ -1,0 +1,307 @@
+import { EventEmitter } from 'node:events';
+import { isWeftError, WeftError } from '../errors/index.js';
+import type { SubscribeResponse } from '../generated/weft/sequencer/v1/sequencer_service.js';
+import type { ParsedEndpoint } from '../grpc/index.js';
+import {
+  type EventStream,
+  type MemberToken,
+  type SequencerChannel,
+  type SequencerDialer,
+  SequencerErrors,
+  type SequencerPublicApi,
+} from '../sequencer/index.js';
+import { type ManualClock, sleep } from '../time/index.js';
+import type { SimRandom } from './random.js';
+import type { Trace } from './trace.js';
+
+export interface NetworkSettings {
+  /** Each call, response and stream message takes 0..maxDelayMs of simulated time, drawn from the seed. */
+  readonly maxDelayMs: number;
+}
+
+/** Messages a stream holds for a paused or slow receiver before the sender waits (the receive window). */
+const STREAM_WINDOW = 64;
+
+/**
+ * The simulation's network: nodes reach the sequencer's {@link SequencerPublicApi} in this process instead of over
+ * gRPC, through the same client code ({@link SequencerDialer}). Every call and response and every stream message
+ * takes a seeded delay: independent calls overtake each other, a stream stays in order (as over HTTP/2). A node's
+ * links can be cut, which fails its calls and streams in flight as a broken connection would.
+ */
+export class SimulatedNetwork {
+  readonly #apis = new Map<string, SequencerPublicApi>();
+  readonly #channels = new Set<SimulatedChannel>();
+  /** Calls and messages so far: the simulation's measure of progress. */
+  activity = 0;
+
+  constructor(
+    readonly clock: ManualClock,
+    readonly random: SimRandom,
+    readonly trace: Trace,
+    readonly settings: NetworkSettings,
+  ) {}
+
+  /** Serves `api` at `url` (a sequencer node started). */
+  serve(url: string, api: SequencerPublicApi): void {
+    this.#apis.set(url, api);
+  }
+
+  api(url: string): SequencerPublicApi | undefined {
+    return this.#apis.get(url);
+  }
+
+  /** How node `node` opens channels. */
+  dialer(node: string): SequencerDialer {
+    return (endpoint) => {
+      const channel = new SimulatedChannel(this, node, endpoint);
+      this.#channels.add(channel);
+      return channel;
+    };
+  }
+
+  /** Breaks every connection of `node`: its calls in flight fail and its streams end with an error. */
+  cut(node: string): void {
+    this.trace.add(`network cut ${node}`);
+    for (const channel of this.#channels) if (channel.node === node) channel.cut();
+  }
+
+  closed(channel: SimulatedChannel): void {
+    this.#channels.delete(channel);
+  }
+
+  delay(): Promise<void> {
+    this.activity++;
+    return sleep(this.clock, this.random.int(this.settings.maxDelayMs + 1));
+  }
+}
+
+function unreachable(endpoint: ParsedEndpoint, why: string): WeftError {
+  return new WeftError(SequencerErrors.SEQUENCER_CONNECTION_FAILED, `${endpoint.url}: ${why}`, {
+    endpoint: endpoint.url,
+  });
+}
+
+class SimulatedChannel implements SequencerChannel {
+  readonly #streams = new Set<SimulatedStream>();
+  /** Bumped by a cut: calls that started before it fail. */
+  #generation = 0;
+  #closed = false;
+
+  constructor(
+    readonly network: SimulatedNetwork,
+    readonly node: string,
+    readonly endpoint: ParsedEndpoint,
+  ) {}
+
+  handshake: SequencerChannel['handshake'] = (r) => this.#call((api) => api.handshake(r));
+  registerOnboardingTopologyTransactions: SequencerChannel['registerOnboardingTopologyTransactions'] = (r) =>
+    this.#call((api) => api.registerOnboardingTopologyTransactions(r));
+  challenge: SequencerChannel['challenge'] = (r) => this.#call((api) => api.challenge(r));
+  authenticate: SequencerChannel['authenticate'] = (r) => this.#call((api) => api.authenticate(r));
+  logout: SequencerChannel['logout'] = (r) => this.#call((api) => api.logout(r));
+  sendAsync: SequencerChannel['sendAsync'] = (r, auth) =>
+    this.#call(async (api) => api.sendAsync(r, api.caller(auth)));
+  acknowledge: SequencerChannel['acknowledge'] = (r, auth) =>
+    this.#call(async (api) => api.acknowledge(r, api.caller(auth)));
+  getTime: SequencerChannel['getTime'] = (_r, auth) =>
+    this.#call(async (api) => api.getTime(api.caller(auth)));
+  downloadTopologyStateForInit: SequencerChannel['downloadTopologyStateForInit'] = (r, auth) =>
+    this.#call(async (api) => api.downloadTopologyStateForInit(r, api.caller(auth)));
+
+  subscribe(
+    request: Parameters<SequencerChannel['subscribe']>[0],
+    auth: MemberToken | undefined,
+  ): EventStream {
+    const stream = new SimulatedStream(this.network, () => this.#streams.delete(stream));
+    this.#streams.add(stream);
+    const generation = this.#generation;
+    void (async () => {
+      await this.network.delay();
+      const api = this.network.api(this.endpoint.url);
+      if (!api || this.#closed || generation !== this.#generation) {
+        stream.fail(unreachable(this.endpoint, 'connection refused'));
+        return;
+      }
+      try {
+        await api.subscribe(
+          structuredClone(request),
+          api.caller(auth && structuredClone(auth)),
+          (response, signal) => stream.push(structuredClone(response), signal),
+          () => stream.start(),
+          stream.cancelled,
+        );
+        stream.finish();
+      } catch (e) {
+        stream.fail(e);
+      }
+    })();
+    return stream;
+  }
+
+  error(e: unknown): WeftError {
+    if (isWeftError(e)) return e;
+    return unreachable(this.endpoint, e instanceof Error ? e.message : String(e));
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const s of this.#streams) s.cancel();
+    this.network.closed(this);
+  }
+
+  cut(): void {
+    this.#generation++;
+    for (const s of this.#streams) s.cut(unreachable(this.endpoint, 'connection reset'));
+  }
+
+  /** A unary call: request and response each cross the network (copied, as serialisation would). */
+  async #call<T>(fn: (api: SequencerPublicApi) => Promise<T>): Promise<T> {
+    const generation = this.#generation;
+    const broken = () => this.#closed || generation !== this.#generation;
+    await this.network.delay();
+    const api = this.network.api(this.endpoint.url);
+    if (!api || broken()) throw unreachable(this.endpoint, 'connection refused');
+    let result: T;
+    try {
+      result = structuredClone(await fn(api));
+    } catch (e) {
+      await this.network.delay();
+      if (broken()) throw unreachable(this.endpoint, 'connection reset');
+      throw e;
+    }
+    await this.network.delay();
+    if (broken()) throw unreachable(this.endpoint, 'connection reset');
+    return result;
+  }
+}
+
+type Delivery =
+  | { readonly kind: 'metadata' }
+  | { readonly kind: 'data'; readonly response: SubscribeResponse }
+  | { readonly kind: 'error'; readonly error: unknown }
+  | { readonly kind: 'end' };
+
+/**
+ * A subscription stream: what the server writes arrives after a seeded delay, in order; a paused receiver holds
+ * messages back and the server waits once the window is full.
+ */
+class SimulatedStream extends EventEmitter implements EventStream {
+  readonly #controller = new AbortController();
+  /** Scheduled or held deliveries, in order. */
+  readonly #queue: Delivery[] = [];
+  /** When the last delivery is due (µs): a later message is never due before it. */
+  #lastDue = 0n;
+  #arrived = 0;
+  #paused = false;
+  #done = false;
+  readonly #drained = new Set<() => void>();
+
+  constructor(
+    private readonly network: SimulatedNetwork,
+    private readonly onDone: () => void,
+  ) {
+    super();
+  }
+
+  get cancelled(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  start(): void {
+    this.#enqueue({ kind: 'metadata' });
+  }
+
+  push(response: SubscribeResponse, signal: AbortSignal): Promise<void> {
+    this.#enqueue({ kind: 'data', response });
+    if (this.#queue.length < STREAM_WINDOW) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#drained.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.#drained.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  finish(): void {
+    this.#enqueue({ kind: 'end' });
+  }
+
+  fail(error: unknown): void {
+    this.#enqueue({ kind: 'error', error });
+  }
+
+  /** The connection broke: what is in flight is lost, the receiver sees the error now. */
+  cut(error: WeftError): void {
+    if (this.#done) return;
+    this.#queue.length = 0;
+    this.#controller.abort();
+    this.#close();
+    this.emit('error', error);
+  }
+
+  pause(): this {
+    this.#paused = true;
+    return this;
+  }
+
+  resume(): this {
+    this.#paused = false;
+    this.#flush();
+    return this;
+  }
+
+  cancel(): void {
+    if (this.#done) return;
+    this.#queue.length = 0;
+    this.#controller.abort();
+    this.#close();
+  }
+
+  #enqueue(delivery: Delivery): void {
+    if (this.#done) return;
+    this.#queue.push(delivery);
+    const clock = this.network.clock;
+    const due = clock.now() + BigInt(this.network.random.int(this.network.settings.maxDelayMs + 1)) * 1000n;
+    this.#lastDue = due > this.#lastDue ? due : this.#lastDue;
+    this.network.activity++;
+    clock.schedule(Number(this.#lastDue - clock.now()) / 1000, () => {
+      this.#arrived++;
+      this.#flush();
+    });
+  }
+
+  /** Emits the deliveries that arrived, unless paused. */
+  #flush(): void {
+    while (!this.#done && !this.#paused && this.#arrived > 0 && this.#queue.length > 0) {
+      const d = this.#queue.shift()!;
+      this.#arrived--;
+      this.network.activity++;
+      if (this.#queue.length < STREAM_WINDOW) for (const w of [...this.#drained]) w();
+      switch (d.kind) {
+        case 'metadata':
+          this.emit('metadata');
+          break;
+        case 'data':
+          this.emit('data', d.response);
+          break;
+        case 'error':
+          this.#close();
+          this.emit('error', d.error);
+          break;
+        case 'end':
+          this.#close();
+          this.emit('end');
+          break;
+      }
+    }
+  }
+
+  #close(): void {
+    this.#done = true;
+    for (const w of [...this.#drained]) w();
+    this.onDone();
+  }
+}
