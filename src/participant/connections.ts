@@ -44,7 +44,7 @@ export interface ConnectionsContext {
   readonly storage: Storage;
   /** Where each connection resumes: its cursor, the commands sent there and not completed, the requests decided. */
   readonly store: Pick<ParticipantStore, 'cursor' | 'commandsInFlight' | 'decidedAfter'>;
-  readonly inFlight: Pick<InFlightSubmissions, 'restore' | 'on'>;
+  readonly inFlight: Pick<InFlightSubmissions, 'restore' | 'on' | 'abandonOn'>;
   /** What every connection's protocol processor shares (its journal is flushed on disconnect). */
   readonly protocol: ProtocolContext;
   readonly settings: Pick<ParticipantSettings, 'activationTimeoutMs' | 'maxBackoffMs'>;
@@ -197,18 +197,36 @@ export class SynchronizerConnections {
 
   /**
    * Closes the connection to `synchronizerId` (by default, every connection) after the validations in flight and
-   * what they wrote.
+   * what they wrote; the submitters still waiting on commands sent there get SYNCHRONIZER_DISCONNECTED (and their
+   * admission slots back). A reconnection takes those commands up again and publishes their completions.
    */
   async disconnect(synchronizerId?: string): Promise<void> {
     const keys = synchronizerId === undefined ? this.ids : [synchronizerId];
+    const closed: string[] = [];
     for (const key of keys) {
       const c = this.#connections.get(key);
       if (!c) continue;
       this.#connections.delete(key);
       await c.client.close();
       await c.processor.settle();
+      closed.push(key);
     }
-    await this.o.protocol.journal.flush();
+    try {
+      await this.o.protocol.journal.flush();
+    } finally {
+      // After the flush: a command whose completion was written completes rather than being abandoned.
+      for (const key of closed) {
+        this.o.inFlight.abandonOn(
+          key,
+          (cmd) =>
+            new WeftError(
+              ParticipantErrors.SYNCHRONIZER_DISCONNECTED,
+              `participant ${this.#id} disconnected from synchronizer ${key} before command ${cmd.commandId} completed`,
+              { synchronizerId: key, commandId: cmd.commandId },
+            ),
+        );
+      }
+    }
   }
 
   /** Cuts every connection as if the process died; returns why the participant stopped. */

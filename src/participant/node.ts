@@ -1,6 +1,5 @@
 import { KeyStore, type RandomSource, systemRandom } from '../crypto/index.js';
 import { Engine, PackageRegistry, readDar, type Transaction, TransactionDecoder } from '../daml/index.js';
-import { WeftError } from '../errors/index.js';
 import { ParticipantId, type PartyId } from '../identity/index.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
 import { createLogger, type Logger, NodeMetrics } from '../observability/index.js';
@@ -10,7 +9,6 @@ import type { TopologyProcessor } from '../topology/index.js';
 import { ActiveContracts } from './acs.js';
 import { type ParticipantSettings, participantSettings } from './config.js';
 import { type ConnectOptions, SynchronizerConnections } from './connections.js';
-import { ParticipantErrors } from './errors.js';
 import { InFlightSubmissions } from './in-flight.js';
 import { Journal } from './journal.js';
 import { ParticipantMetrics } from './metrics.js';
@@ -229,19 +227,19 @@ export class ParticipantNode {
 
   /**
    * Closes the connection to `synchronizerId` (by default, every connection) after the validations in flight and
-   * what they wrote.
+   * what they wrote; submissions waiting on commands sent there fail with SYNCHRONIZER_DISCONNECTED.
    */
   disconnect(synchronizerId?: string): Promise<void> {
     return this.#connections.disconnect(synchronizerId);
   }
 
-  /** Disconnects and writes everything pending; the caller closes the storage afterwards. */
+  /**
+   * Disconnects (the submissions still waiting fail with SYNCHRONIZER_DISCONNECTED) and writes everything pending;
+   * the caller closes the storage afterwards.
+   */
   async stop(): Promise<void> {
     await this.disconnect();
     this.journal.close();
-    this.#inFlight.abandon(
-      new WeftError(ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER, `participant ${this.id} stopped`),
-    );
     this.#reads.wake();
     this.logger.info('participant node stopped');
   }
