@@ -95,6 +95,12 @@ export const ParticipantErrors = {
     'The participant is not connected to a synchronizer.',
     'Connect the participant (weft admin participant connect) and retry once it is connected.',
   ),
+  SYNCHRONIZER_DISCONNECTED: defineErrorCode(
+    'SYNCHRONIZER_DISCONNECTED',
+    'DeadlineExceededRequestStateUnknown',
+    'The participant disconnected from the synchronizer a command was sent to before the command completed; the command may still be committed.',
+    "Reconnect the participant to the synchronizer: the command's completion is then published in the completion stream. Read it there before resubmitting; a resubmission with the same command id is deduplicated.",
+  ),
   SUBMISSION_NOT_SEQUENCED: defineErrorCode(
     'SUBMISSION_NOT_SEQUENCED',
     'DeadlineExceededRequestStateUnknown',

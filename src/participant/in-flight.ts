@@ -59,8 +59,11 @@ export class InFlightSubmissions {
   readonly #byMessage = new Map<string, InFlightCommand>();
   /** By synchronizer id, then request id: commands whose request was sequenced. */
   readonly #byRequest = new Map<string, Map<bigint, InFlightCommand>>();
-  /** By change id: the submitters waiting for their completion. */
-  readonly #waiters = new Map<string, Deferred<Completion>>();
+  /** By change id: the submitters waiting for their completion, and their commands. */
+  readonly #waiters = new Map<
+    string,
+    { readonly cmd: InFlightCommand; readonly waiter: Deferred<Completion> }
+  >();
 
   constructor(
     private readonly limit: number,
@@ -109,7 +112,7 @@ export class InFlightSubmissions {
   track(cmd: InFlightCommand): Promise<Completion> {
     const waiter = deferred<Completion>();
     this.#byMessage.set(cmd.messageId, cmd);
-    this.#waiters.set(cmd.changeId, waiter);
+    this.#waiters.set(cmd.changeId, { cmd, waiter });
     return waiter.promise;
   }
 
@@ -121,8 +124,25 @@ export class InFlightSubmissions {
 
   /** Rejects every waiting submitter (the participant stopped or failed). */
   abandon(error: WeftError): void {
-    for (const waiter of this.#waiters.values()) waiter.reject(error);
+    for (const { waiter } of this.#waiters.values()) waiter.reject(error);
     this.#waiters.clear();
+  }
+
+  /**
+   * Rejects the submitters waiting on commands sent to `synchronizerId` (the participant disconnected from it), which
+   * frees their admission slots, and forgets those commands: a reconnection takes them up again from the store, as
+   * after a restart, and publishes their completions.
+   */
+  abandonOn(synchronizerId: string, error: (cmd: InFlightCommand) => WeftError): void {
+    for (const [changeId, { cmd, waiter }] of this.#waiters) {
+      if (cmd.synchronizerId !== synchronizerId) continue;
+      this.#waiters.delete(changeId);
+      waiter.reject(error(cmd));
+    }
+    for (const [messageId, cmd] of this.#byMessage) {
+      if (cmd.synchronizerId === synchronizerId) this.#byMessage.delete(messageId);
+    }
+    this.#byRequest.delete(synchronizerId);
   }
 
   /** The commands this participant sent to `synchronizerId`, as its protocol processor sees them. */
@@ -208,9 +228,9 @@ export class InFlightSubmissions {
       durable: () => {
         const timings = phaseTimings(cmd.marks, performance.now());
         if (timings && !failure) this.metrics.recordPhases(timings);
-        const waiter = this.#waiters.get(cmd.changeId);
+        const waiting = this.#waiters.get(cmd.changeId);
         this.#waiters.delete(cmd.changeId);
-        waiter?.resolve({ ...completionOf(completion), ...(timings ? { timings } : {}) });
+        waiting?.waiter.resolve({ ...completionOf(completion), ...(timings ? { timings } : {}) });
       },
     };
   }

@@ -10,14 +10,11 @@ export {
   participantSectionSchema,
   participantSettings,
 } from './config.js';
+export type { ConnectOptions } from './connections.js';
 export { absolutizeTransaction, isAuthentic, ParticipantHashPurpose } from './contracts.js';
 export { ParticipantErrors } from './errors.js';
 export { ParticipantMetrics } from './metrics.js';
-export {
-  type ConnectOptions,
-  ParticipantNode,
-  type ParticipantNodeOptions,
-} from './node.js';
+export { ParticipantNode, type ParticipantNodeOptions } from './node.js';
 export type { DarInfo } from './packages.js';
 export { PING_PACKAGE_NAME, PING_TEMPLATE } from './ping.js';
 export type { Committed } from './protocol.js';

@@ -1,26 +1,24 @@
 import { KeyStore, type RandomSource, systemRandom } from '../crypto/index.js';
 import { Engine, PackageRegistry, readDar, type Transaction, TransactionDecoder } from '../daml/index.js';
-import { CommonErrors, WeftError } from '../errors/index.js';
-import { ParticipantId, type PartyId, SynchronizerId } from '../identity/index.js';
+import { ParticipantId, type PartyId } from '../identity/index.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
 import { createLogger, type Logger, NodeMetrics } from '../observability/index.js';
-import { SequencerClient, type TransportOptions } from '../sequencer/index.js';
 import type { Storage } from '../storage/index.js';
-import { type Clock, deferred, systemClock } from '../time/index.js';
-import { TopologyProcessor } from '../topology/index.js';
+import { type Clock, systemClock } from '../time/index.js';
+import type { TopologyProcessor } from '../topology/index.js';
 import { ActiveContracts } from './acs.js';
 import { type ParticipantSettings, participantSettings } from './config.js';
-import { ParticipantErrors } from './errors.js';
+import { type ConnectOptions, SynchronizerConnections } from './connections.js';
 import { InFlightSubmissions } from './in-flight.js';
 import { Journal } from './journal.js';
 import { ParticipantMetrics } from './metrics.js';
 import { type DarInfo, PackageService } from './packages.js';
 import { PingService } from './ping.js';
-import { type Committed, type ProtocolContext, ProtocolProcessor, ValidationSlots } from './protocol.js';
+import { type Committed, ValidationSlots } from './protocol.js';
 import { type ActiveContract, ParticipantReads } from './reads.js';
-import { type Cursor, ParticipantStore } from './store.js';
+import { ParticipantStore } from './store.js';
 import { type SubmitRequest, Submitter } from './submitter.js';
-import { type HostedParty, onboard, TopologyRequests } from './topology-requests.js';
+import { type HostedParty, TopologyRequests } from './topology-requests.js';
 import type { Completion, TransactionUpdate } from './updates.js';
 
 export interface ParticipantNodeOptions {
@@ -37,31 +35,10 @@ export interface ParticipantNodeOptions {
   readonly metrics?: NodeMetrics;
 }
 
-export interface ConnectOptions {
-  readonly synchronizerId: string;
-  /** Endpoints of one sequencer (`connect_multi`): the client fails over between them. */
-  readonly endpoints: readonly string[];
-  /**
-   * Instead of `endpoints`: distinct sequencers of the synchronizer (`connect_bft`), each with its endpoints; an
-   * event is processed once `trustThreshold` (default 1) of them delivered it identically.
-   */
-  readonly sequencers?: readonly (readonly string[])[];
-  readonly trustThreshold?: number;
-  readonly transport?: TransportOptions;
-  /** Longest wait between reconnection attempts; default the node's `maxBackoffMs` setting. */
-  readonly maxBackoffMs?: number;
-}
-
-interface Connection {
-  readonly synchronizerId: SynchronizerId;
-  readonly topology: TopologyProcessor;
-  readonly processor: ProtocolProcessor;
-  readonly client: SequencerClient;
-}
-
 /**
  * A participant node: its identity and keys, its storage, the Daml engine with the packages uploaded to it, and
- * its connection to a synchronizer over which it submits and validates transactions (see `protocol.ts`). This is
+ * its synchronizer connections (see `connections.ts`) over which it submits and validates transactions (see
+ * `protocol.ts`). This is
  * the service API later layers (the Ledger API) build on: submit, per-party update streams, active contracts,
  * parties, DARs and ping.
  */
@@ -70,15 +47,11 @@ export class ParticipantNode {
   readonly adminParty: PartyId;
   readonly settings: ParticipantSettings;
   readonly metrics: ParticipantMetrics;
-  /** By synchronizer id: a participant may be connected to several synchronizers at once. */
-  readonly #connections = new Map<string, Connection>();
-  #failure: WeftError | undefined;
+  readonly #connections: SynchronizerConnections;
   readonly #packages: PackageService;
   readonly #inFlight: InFlightSubmissions;
   readonly #submitter: Submitter;
   readonly #reads: ParticipantReads;
-  /** What every connection's protocol processor shares. */
-  readonly #protocol: ProtocolContext;
   readonly #ping: PingService;
   readonly #topologyRequests: TopologyRequests;
 
@@ -86,13 +59,13 @@ export class ParticipantNode {
     private readonly options: ParticipantNodeOptions,
     settings: ParticipantSettings,
     readonly identity: NodeIdentity,
-    private readonly store: ParticipantStore,
+    store: ParticipantStore,
     packages: PackageService,
     readonly engine: Engine,
     decoder: TransactionDecoder,
     private readonly journal: Journal,
-    private readonly clock: Clock,
-    private readonly random: RandomSource,
+    clock: Clock,
+    random: RandomSource,
     readonly logger: Logger,
   ) {
     this.id = identity.member as ParticipantId;
@@ -101,12 +74,7 @@ export class ParticipantNode {
     this.metrics = new ParticipantMetrics(options.metrics ?? new NodeMetrics({ defaultMetrics: false }));
     this.#packages = packages;
     this.#inFlight = new InFlightSubmissions(settings.maxSubmissionsInFlight, this.metrics);
-    this.#reads = new ParticipantReads(
-      store,
-      decoder,
-      journal,
-      () => this.#failure === undefined && this.#connections.size > 0,
-    );
+    this.#reads = new ParticipantReads(store, decoder, journal, () => this.#connections.live);
     const acs = new ActiveContracts(store, decoder, settings.contractCacheSize, this.metrics);
     this.#submitter = new Submitter({
       participantId: this.id,
@@ -116,7 +84,9 @@ export class ParticipantNode {
       store,
       inFlight: this.#inFlight,
       routes: (synchronizerId) =>
-        synchronizerId === undefined ? this.#allConnections() : [this.#connection(synchronizerId)],
+        synchronizerId === undefined
+          ? this.#connections.connections()
+          : [this.#connections.connection(synchronizerId)],
       settings,
       metrics: this.metrics,
       clock,
@@ -127,30 +97,40 @@ export class ParticipantNode {
       identity,
       clock,
       timeoutMs: settings.activationTimeoutMs,
-      connection: (synchronizerId) => this.#connection(synchronizerId),
-      connections: () => this.#allConnections(),
+      connection: (synchronizerId) => this.#connections.connection(synchronizerId),
+      connections: () => this.#connections.connections(),
       packageIds: () => packages.registry.packages().map((p) => p.id),
     });
-    this.#protocol = {
-      participantId: this.id,
-      engine,
-      decoder,
-      signingKey: identity.signingKey.privateKey,
-      encryptionKey: identity.encryptionKey.privateKey,
-      packages,
-      acs,
-      journal,
-      validations: new ValidationSlots(settings.maxValidationsInFlight, this.metrics),
-      commits: {
-        committed: (c) => {
-          this.#ping.onCommitted(c);
-          this.#reads.committed(c);
+    this.#connections = new SynchronizerConnections({
+      identity,
+      storage: options.storage,
+      store,
+      inFlight: this.#inFlight,
+      protocol: {
+        participantId: this.id,
+        engine,
+        decoder,
+        signingKey: identity.signingKey.privateKey,
+        encryptionKey: identity.encryptionKey.privateKey,
+        packages,
+        acs,
+        journal,
+        validations: new ValidationSlots(settings.maxValidationsInFlight, this.metrics),
+        commits: {
+          committed: (c) => {
+            this.#ping.onCommitted(c);
+            this.#reads.committed(c);
+          },
         },
+        logger,
+        metrics: this.metrics,
+        maxQueuedWrites: settings.maxQueuedWrites,
       },
+      settings,
+      clock,
+      random,
       logger,
-      metrics: this.metrics,
-      maxQueuedWrites: settings.maxQueuedWrites,
-    };
+    });
   }
 
   /** Opens the node's storage: its identity (created on first start) and its DARs. */
@@ -177,7 +157,7 @@ export class ParticipantNode {
     const ledgerEnd = await store.ledgerEnd();
     let node: ParticipantNode | undefined;
     const journal = new Journal(store, clock, logger, ledgerEnd, settings.cursorIntervalMs, (e) => {
-      if (node) node.#fail(e);
+      if (node) node.#connections.fail(e);
     });
     node = new ParticipantNode(
       options,
@@ -203,7 +183,7 @@ export class ParticipantNode {
 
   /** The synchronizers the participant is connected to, by id. */
   get synchronizerIds(): string[] {
-    return [...this.#connections.keys()].sort();
+    return this.#connections.ids;
   }
 
   /** Whether the subscription to `synchronizerId` is live. */
@@ -217,17 +197,16 @@ export class ParticipantNode {
    */
   topology(synchronizerId?: string): TopologyProcessor | undefined {
     if (synchronizerId !== undefined) return this.#connections.get(synchronizerId)?.topology;
-    return this.#connections.size === 1 ? this.#connections.values().next().value?.topology : undefined;
+    const all = this.#connections.values();
+    return all.length === 1 ? all[0]!.topology : undefined;
   }
 
   /** Requests validated and awaiting their verdict, on all synchronizers. */
   get pendingRequests(): number {
-    let n = 0;
-    for (const c of this.#connections.values()) n += c.processor.pendingRequests;
-    return n;
+    return this.#connections.pendingRequests;
   }
 
-  // ---- connections ---------------------------------------------------------------------------------------
+  // ---- connections (see `connections.ts`) ----------------------------------------------------------------
 
   /**
    * Connects to a synchronizer (in addition to those it is connected to): on the first connection, registers the
@@ -236,70 +215,7 @@ export class ParticipantNode {
    * packages of its DARs there.
    */
   async connect(o: ConnectOptions): Promise<void> {
-    if (this.#failure) throw this.#failure;
-    const synchronizerId = SynchronizerId.parse(o.synchronizerId);
-    const key = String(synchronizerId);
-    if (this.#connections.has(key)) {
-      throw new WeftError(
-        CommonErrors.FAILED_PRECONDITION,
-        `participant ${this.id} is connected to ${key} already`,
-      );
-    }
-    const member = String(this.id);
-    const signingKey = this.identity.signingKey.privateKey;
-    const transport = o.transport ?? {};
-    const bft = o.sequencers !== undefined && o.sequencers.length > 0;
-    const endpoints = bft ? o.sequencers!.flat() : o.endpoints;
-    const topology = await TopologyProcessor.create({
-      storage: this.options.storage,
-      synchronizerId,
-      // One topology store per synchronizer, as Canton's participant keeps.
-      storeId: `participant:${key}`,
-      logger: this.logger,
-      clock: this.clock,
-    });
-    if (topology.lastSequenced === undefined) {
-      await onboard(topology, {
-        identity: this.identity,
-        endpoints,
-        transport,
-        clock: this.clock,
-        timeoutMs: this.settings.activationTimeoutMs,
-      });
-    }
-    const cursor = await this.store.cursor(key);
-    // Events replayed during the subscription may need to send (responses) before `connect` returns the client.
-    const connected = deferred<SequencerClient>();
-    const processor = await this.#processor(key, topology, connected.promise, cursor);
-    const client = await SequencerClient.connect({
-      ...transport,
-      member,
-      signingKey,
-      ...(bft
-        ? {
-            connections: o.sequencers!.map((e) => ({ endpoints: [...e] })),
-            trustThreshold: o.trustThreshold ?? 1,
-          }
-        : { endpoints: o.endpoints }),
-      expectedSynchronizerId: key,
-      sequencerKeys: (ts, sequencerId) => {
-        const snapshot = topology.snapshot(ts);
-        return (snapshot.sequencerGroup()?.active ?? [])
-          .filter((s) => String(s) === sequencerId)
-          .flatMap((s) => snapshot.memberKeys(s)?.signing ?? []);
-      },
-      handler: (event) => processor.handle(event),
-      ...(cursor ? { resumeAfter: cursor } : {}),
-      onFatal: (e) => this.#fail(e),
-      maxBackoffMs: o.maxBackoffMs ?? this.settings.maxBackoffMs,
-      clock: this.clock,
-      random: this.random,
-      logger: this.logger,
-    });
-    connected.resolve(client);
-    const connection: Connection = { synchronizerId, topology, processor, client };
-    this.#connections.set(key, connection);
-    this.logger.info({ synchronizer: key, resumeAfter: cursor }, 'connected to the synchronizer');
+    const connection = await this.#connections.connect(o);
     if (this.options.adminWorkflowDar) {
       const dar = readDar(this.options.adminWorkflowDar);
       if (this.registry.lookupPackage(dar.main.id) === undefined) {
@@ -311,117 +227,35 @@ export class ParticipantNode {
 
   /**
    * Closes the connection to `synchronizerId` (by default, every connection) after the validations in flight and
-   * what they wrote.
+   * what they wrote; submissions waiting on commands sent there fail with SYNCHRONIZER_DISCONNECTED.
    */
-  async disconnect(synchronizerId?: string): Promise<void> {
-    const keys = synchronizerId === undefined ? [...this.#connections.keys()] : [synchronizerId];
-    for (const key of keys) {
-      const c = this.#connections.get(key);
-      if (!c) continue;
-      this.#connections.delete(key);
-      await c.client.close();
-      await c.processor.settle();
-    }
-    await this.journal.flush();
+  disconnect(synchronizerId?: string): Promise<void> {
+    return this.#connections.disconnect(synchronizerId);
   }
 
-  /** Disconnects and writes everything pending; the caller closes the storage afterwards. */
+  /**
+   * Disconnects (the submissions still waiting fail with SYNCHRONIZER_DISCONNECTED) and writes everything pending;
+   * the caller closes the storage afterwards.
+   */
   async stop(): Promise<void> {
     await this.disconnect();
     this.journal.close();
-    this.#inFlight.abandon(
-      new WeftError(ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER, `participant ${this.id} stopped`),
-    );
     this.#reads.wake();
     this.logger.info('participant node stopped');
   }
 
   /** Stops as if the process died: the connections are cut and nothing pending is written (crash tests). */
   async kill(): Promise<void> {
-    const connections = [...this.#connections.values()];
-    this.#connections.clear();
-    this.#failure ??= new WeftError(
-      ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER,
-      `participant ${this.id} was killed`,
-    );
+    // The connections are cut (synchronously) before the journal drops what is pending.
+    const killed = this.#connections.kill();
     this.journal.kill();
-    await Promise.all(connections.map((c) => c.client.close()));
-    this.#inFlight.abandon(this.#failure);
+    this.#inFlight.abandon(await killed);
     this.#reads.wake();
   }
 
   /** Resolves once the requests received so far are validated and answered (their responses sequenced). */
-  async validationsSettled(): Promise<void> {
-    await Promise.all([...this.#connections.values()].map((c) => c.processor.settle()));
-  }
-
-  /**
-   * The transaction protocol of a synchronizer connection: resumes after `cursor`, skipping the requests decided
-   * already, and takes up the commands sent there and not completed.
-   */
-  async #processor(
-    synchronizerId: string,
-    topology: TopologyProcessor,
-    client: Promise<SequencerClient>,
-    cursor: Cursor | undefined,
-  ): Promise<ProtocolProcessor> {
-    this.#inFlight.restore(synchronizerId, await this.store.commandsInFlight(synchronizerId));
-    return new ProtocolProcessor(this.#protocol, {
-      synchronizerId,
-      topology,
-      sequencer: { send: async (request) => (await client).send(request) },
-      submissions: this.#inFlight.on(synchronizerId),
-      decided: new Set(await this.store.decidedAfter(synchronizerId, cursor?.timestamp ?? -1n)),
-      resumeAfter: cursor,
-    });
-  }
-
-  /** Every connection, by synchronizer id; NOT_CONNECTED_TO_SYNCHRONIZER when there is none. */
-  #allConnections(): Connection[] {
-    if (this.#failure) throw this.#failure;
-    if (this.#connections.size === 0) {
-      throw new WeftError(
-        ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER,
-        `participant ${this.id} is not connected to a synchronizer; connect it first`,
-      );
-    }
-    return this.synchronizerIds.map((id) => this.#connections.get(id)!);
-  }
-
-  /** The connection to `synchronizerId`, or the only one when none is named. */
-  #connection(synchronizerId?: string): Connection {
-    const all = this.#allConnections();
-    if (synchronizerId === undefined) {
-      if (all.length === 1) return all[0]!;
-      throw new WeftError(
-        CommonErrors.INVALID_ARGUMENT,
-        `participant ${this.id} is connected to several synchronizers (${this.synchronizerIds.join(', ')}); name one`,
-      );
-    }
-    const c = this.#connections.get(synchronizerId);
-    if (!c) {
-      throw new WeftError(
-        ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER,
-        `participant ${this.id} is not connected to synchronizer ${synchronizerId}`,
-        { synchronizerId },
-      );
-    }
-    return c;
-  }
-
-  #fail(e: unknown): void {
-    if (this.#failure) return;
-    this.#failure =
-      e instanceof WeftError
-        ? e
-        : new WeftError(
-            CommonErrors.INTERNAL,
-            `participant ${this.id} failed: ${String(e)}`,
-            {},
-            { cause: e },
-          );
-    this.logger.error({ err: this.#failure }, 'the participant stopped processing events');
-    for (const c of this.#connections.values()) void c.client.close();
+  validationsSettled(): Promise<void> {
+    return this.#connections.validationsSettled();
   }
 
   // ---- topology: parties and vetting ---------------------------------------------------------------------
@@ -531,11 +365,6 @@ export class ParticipantNode {
 
   /** For the node's `/ready`: undefined when connected and processing, else why not. */
   readiness(): string | undefined {
-    if (this.#failure) return this.#failure.message;
-    if (this.#connections.size === 0) return 'not connected to a synchronizer';
-    const down = [...this.#connections.entries()].filter(([, c]) => c.client.state !== 'connected');
-    return down.length === 0
-      ? undefined
-      : down.map(([id, c]) => `the sequencer connection to ${id} is ${c.client.state}`).join('; ');
+    return this.#connections.readiness();
   }
 }

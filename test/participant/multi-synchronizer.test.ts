@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
+import { eventually } from '../../src/mediator/testing.js';
 import {
   type Completion,
   ParticipantErrors,
@@ -247,5 +248,36 @@ describe('a participant connected to two synchronizers', () => {
     expect(p1.node.synchronizerIds).toEqual([syncA]);
     expect((await failure(mint(syncB))).code).toBe(ParticipantErrors.NOT_CONNECTED_TO_SYNCHRONIZER.code);
     expect(succeeded(await mint()).synchronizerId).toBe(syncA);
+  });
+
+  it('fails the submissions in flight on a synchronizer it disconnects from, freeing their slots; reconnected, completes them', async () => {
+    await p1.node.connect({ synchronizerId: syncB, endpoints: netB.endpoints, maxBackoffMs: 200 });
+    // Without B's mediator the request stays undecided.
+    await netB.stopMediator({ kill: true });
+    const commandId = cmdId('abandoned');
+    const failed = failure(
+      p1.node.submit({
+        actAs: [admin, alice],
+        commands: [tokenCommands.mint(admin, alice, '1')],
+        commandId,
+        synchronizerId: syncB,
+      }),
+    );
+    await eventually('p1 validated the request', () => p1.node.pendingRequests === 1);
+    await p1.node.validationsSettled();
+    expect(p1.node.submissionsInFlight).toBe(1);
+    await p1.node.disconnect(syncB);
+    const error = await failed;
+    expect(error.code).toBe(ParticipantErrors.SYNCHRONIZER_DISCONNECTED.code);
+    expect(error.category).toBe('DeadlineExceededRequestStateUnknown');
+    expect(p1.node.submissionsInFlight).toBe(0);
+
+    // The command is taken up again on reconnection, and its completion published.
+    await netB.startMediator();
+    await p1.node.connect({ synchronizerId: syncB, endpoints: netB.endpoints, maxBackoffMs: 200 });
+    await eventually('the completion of the abandoned command', async () =>
+      (await p1.node.completionsUpTo()).some((c) => c.commandId === commandId),
+    );
+    expect(p1.node.pendingRequests).toBe(0);
   });
 });
