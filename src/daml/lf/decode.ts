@@ -166,7 +166,7 @@ type Range = readonly [number, number];
 // ----------------------------------------------------------------------------------------------------------------
 // Schemas: one declarative table per protobuf message. A message is a list of slots (a field, a repeated field or
 // a `oneof` of fields); its reader (generated from the table, see `compile`) reads each field met into its slot
-// and hands the slots, in declaration order, to the message's builder, which checks them and makes the AST node.
+// and passes the slots, in declaration order, to the message's builder, which checks them and makes the AST node.
 
 /** How a field's value is read; the reader checks the wire type. */
 const Read = {
@@ -231,8 +231,8 @@ interface Schema<T> {
   /** Counts towards {@link MAX_NESTING} (kinds, types and expressions, which nest without bound). */
   readonly nested: boolean;
   readonly refused: readonly (readonly [number, (d: PackageDecoder) => never])[];
-  /** Checks the slots and builds the AST node; `unknownField` is the last unknown field number met, or 0. */
-  readonly build: (values: unknown[], d: PackageDecoder, unknownField: number) => T;
+  /** Checks the slots' values and builds the AST node; `unknownField` is the last unknown field number met, or 0. */
+  readonly build: (d: PackageDecoder, unknownField: number, ...values: unknown[]) => T;
   /** The schema compiled into a reader, on first use (see {@link compile}). */
   reader: Reader<T> | undefined;
 }
@@ -250,7 +250,7 @@ interface Options {
 
 function message<const S extends readonly Slot<unknown>[], T>(
   slots: S,
-  build: (values: Values<S>, d: PackageDecoder, unknownField: number) => T,
+  build: (d: PackageDecoder, unknownField: number, ...values: Values<S>) => T,
   { nested = false, refused = [] }: Options = {},
 ): Schema<T> {
   const fields = new Map<number, Field>();
@@ -318,7 +318,7 @@ function compile<T>(s: Schema<T>): Reader<T> {
     }
   }
   r.done(end);
-  const built = build([${s.slots.map((_, i) => `s${i}`).join(', ')}], d, unknownField);
+  const built = build(d, unknownField, ${s.slots.map((_, i) => `s${i}`).join(', ')});
   ${s.nested ? 'd.leave();' : ''}
   return built;
 };`;
@@ -362,9 +362,10 @@ const msg = <T>(schema: () => Schema<T>): Value<T> => ({ read: Read.Message, sch
 
 function to<A, B>(v: Value<A>, f: (a: A, d: PackageDecoder) => B): Value<B> {
   const inner = v.map;
+  // Without an inner map `f` itself is called (no wrapper), so each call site in a reader stays monomorphic.
   const map =
     inner === undefined
-      ? (x: unknown, d: PackageDecoder) => f(x as A, d)
+      ? (f as (x: unknown, d: PackageDecoder) => B)
       : (x: unknown, d: PackageDecoder) => f(inner(x, d) as A, d);
   return { read: v.read, schema: v.schema, map };
 }
@@ -418,7 +419,18 @@ const PACKAGE = message(
       one(9, RANGE),
     ),
   ],
-  ([modules, strings, dottedNames, metadata, types, kinds, exprs, imports]) => ({
+  (
+    _d: PackageDecoder,
+    _u: number,
+    modules,
+    strings,
+    dottedNames,
+    metadata,
+    types,
+    kinds,
+    exprs,
+    imports,
+  ) => ({
     modules,
     strings,
     dottedNames,
@@ -430,14 +442,14 @@ const PACKAGE = message(
   }),
 );
 
-const DOTTED_NAME = message([many(1, INDEX)], ([ids], d: PackageDecoder) => {
+const DOTTED_NAME = message([many(1, INDEX)], (d: PackageDecoder, _: number, ids) => {
   if (ids.length === 0) d.fail('empty dotted name');
   const segments = ids.map((i) => d.name(i));
   if (segments.reduce((n, s) => n + s.length + 1, -1) > MAX_NAME_LENGTH) d.fail('dotted name too long');
   return segments;
 });
 
-const UPGRADED_PACKAGE_ID = message([one(1, INDEX)], ([id], d: PackageDecoder) =>
+const UPGRADED_PACKAGE_ID = message([one(1, INDEX)], (d: PackageDecoder, _: number, id) =>
   d.packageIdString(d.str(id ?? 0)),
 );
 
@@ -450,7 +462,7 @@ const METADATA = message(
       msg(() => UPGRADED_PACKAGE_ID),
     ),
   ],
-  ([nameIndex, versionIndex, upgradedPackageId], d: PackageDecoder): PackageMetadata => {
+  (d: PackageDecoder, _: number, nameIndex, versionIndex, upgradedPackageId): PackageMetadata => {
     const name = d.str(nameIndex ?? 0);
     const version = d.str(versionIndex ?? 0);
     if (!PACKAGE_NAME_RE.test(name)) d.fail(`invalid package name ${JSON.stringify(name)}`);
@@ -467,24 +479,27 @@ const PACKAGE_IMPORTS = message(
       to(STRING, (s, d: PackageDecoder) => d.packageIdString(s)),
     ),
   ],
-  ([ids]) => ids,
+  (_d: PackageDecoder, _u: number, ids) => ids,
 );
 
 /** Only the name of a module (its body is decoded lazily). */
-const MODULE_NAME = message([one(1, INDEX)], ([name], d: PackageDecoder) => d.dname(name ?? 0));
+const MODULE_NAME = message([one(1, INDEX)], (d: PackageDecoder, _: number, name) => d.dname(name ?? 0));
 
 // ----------------------------------------------------------------------------------------------------------------
 // Kinds
 
 const kind = msg(() => KIND);
 
-const KIND_ARROW = message([many(1, kind), one(2, kind)], ([params, result], d: PackageDecoder): Kind => {
-  d.arity(params.length, 'Kind.Arrow.params');
-  if (result === undefined) d.fail('Kind.Arrow.result is missing');
-  let k = result;
-  for (let i = params.length - 1; i >= 0; i--) k = { tag: 'Arrow', param: params[i]!, result: k };
-  return k;
-});
+const KIND_ARROW = message(
+  [many(1, kind), one(2, kind)],
+  (d: PackageDecoder, _: number, params, result): Kind => {
+    d.arity(params.length, 'Kind.Arrow.params');
+    if (result === undefined) d.fail('Kind.Arrow.result is missing');
+    let k = result;
+    for (let i = params.length - 1; i >= 0; i--) k = { tag: 'Arrow', param: params[i]!, result: k };
+    return k;
+  },
+);
 
 const KIND: Schema<Kind> = message(
   [
@@ -513,7 +528,7 @@ const KIND: Schema<Kind> = message(
       ),
     ),
   ],
-  ([k], d: PackageDecoder) => k ?? d.fail('Kind has no case set'),
+  (d: PackageDecoder, _: number, k) => k ?? d.fail('Kind has no case set'),
   { nested: true },
 );
 
@@ -526,7 +541,7 @@ const fullType = msg(() => TYPE);
 
 const TYPE_VAR_WITH_KIND = message(
   [one(3, INDEX), one(2, kind)],
-  ([name, k], d: PackageDecoder): TypeVarWithKind => {
+  (d: PackageDecoder, _: number, name, k): TypeVarWithKind => {
     if (k === undefined) d.fail('TypeVarWithKind.kind is missing');
     return { name: d.name(name ?? 0), kind: k };
   },
@@ -540,10 +555,13 @@ function typeArgs(args: readonly Type[], d: PackageDecoder, what: string): reado
   return args;
 }
 
-const TYPE_VAR = message([one(3, INDEX), many(2, fullType)], ([name, args], d: PackageDecoder): Type => {
-  const checked = typeArgs(args, d, 'Type.Var');
-  return { tag: 'Var', name: d.name(name ?? 0), args: checked };
-});
+const TYPE_VAR = message(
+  [one(3, INDEX), many(2, fullType)],
+  (d: PackageDecoder, _: number, name, args): Type => {
+    const checked = typeArgs(args, d, 'Type.Var');
+    return { tag: 'Var', name: d.name(name ?? 0), args: checked };
+  },
+);
 
 const TYPE_CON = message(
   [
@@ -553,7 +571,7 @@ const TYPE_CON = message(
     ),
     many(2, fullType),
   ],
-  ([tycon, args], d: PackageDecoder): Type => {
+  (d: PackageDecoder, _: number, tycon, args): Type => {
     const checked = typeArgs(args, d, 'Type.Con');
     if (tycon === undefined) d.fail('Type.Con.tycon is missing');
     return { tag: 'Con', tycon, args: checked };
@@ -568,7 +586,7 @@ const TYPE_SYN = message(
     ),
     many(2, fullType),
   ],
-  ([tysyn, args], d: PackageDecoder): Type => {
+  (d: PackageDecoder, _: number, tysyn, args): Type => {
     if (tysyn === undefined) d.fail('Type.Syn.tysyn is missing');
     return { tag: 'Syn', tysyn, args };
   },
@@ -576,7 +594,7 @@ const TYPE_SYN = message(
 
 const TYPE_BUILTIN = message(
   [one(1, INT32), many(2, fullType)],
-  ([code = 0, args], d: PackageDecoder): Type => {
+  (d: PackageDecoder, _: number, code = 0, args): Type => {
     const checked = typeArgs(args, d, 'Type.Builtin');
     const builtin = BUILTIN_TYPES.get(code);
     if (builtin === undefined) {
@@ -590,7 +608,7 @@ const TYPE_BUILTIN = message(
 
 const TYPE_FORALL = message(
   [many(1, typeVarWithKind), one(2, fullType)],
-  ([vars, body], d: PackageDecoder): Type => {
+  (d: PackageDecoder, _: number, vars, body): Type => {
     d.arity(vars.length, 'Type.Forall.vars');
     if (body === undefined) d.fail('Type.Forall.body is missing');
     // Canonical form: `forall a. forall b. t` is stored as `forall a b. t`.
@@ -601,7 +619,7 @@ const TYPE_FORALL = message(
 );
 
 /** `FieldWithType` (field_interned_str = 3, type = 2). */
-function fieldWithType([field, t]: [number | undefined, Type | undefined], d: PackageDecoder) {
+function fieldWithType(d: PackageDecoder, _: number, field: number | undefined, t: Type | undefined) {
   if (t === undefined) d.fail('FieldWithType.type is missing');
   return { field: d.name(field ?? 0), type: t };
 }
@@ -616,7 +634,7 @@ const TYPE_STRUCT = message(
       msg(() => FIELD_WITH_TABLE_TYPE),
     ),
   ],
-  ([fields], d: PackageDecoder): Type => {
+  (d: PackageDecoder, _: number, fields): Type => {
     if (fields.length === 0) d.fail('unexpected empty Type.Struct.fields');
     const seen = new Set<string>();
     for (const f of fields) {
@@ -627,19 +645,22 @@ const TYPE_STRUCT = message(
   },
 );
 
-const TYPE_APP = message([one(1, fullType), one(2, fullType)], ([lhs, rhs], d: PackageDecoder): Type => {
-  if (lhs === undefined || rhs === undefined) d.fail('Type.TApp needs both lhs and rhs');
-  switch (lhs.tag) {
-    case 'Var':
-      return { tag: 'Var', name: lhs.name, args: [...lhs.args, rhs] };
-    case 'Con':
-      return { tag: 'Con', tycon: lhs.tycon, args: [...lhs.args, rhs] };
-    case 'Builtin':
-      return { tag: 'Builtin', builtin: lhs.builtin, args: [...lhs.args, rhs] };
-    default:
-      return d.fail(`Type.TApp applies a ${lhs.tag} type, which takes no arguments`);
-  }
-});
+const TYPE_APP = message(
+  [one(1, fullType), one(2, fullType)],
+  (d: PackageDecoder, _: number, lhs, rhs): Type => {
+    if (lhs === undefined || rhs === undefined) d.fail('Type.TApp needs both lhs and rhs');
+    switch (lhs.tag) {
+      case 'Var':
+        return { tag: 'Var', name: lhs.name, args: [...lhs.args, rhs] };
+      case 'Con':
+        return { tag: 'Con', tycon: lhs.tycon, args: [...lhs.args, rhs] };
+      case 'Builtin':
+        return { tag: 'Builtin', builtin: lhs.builtin, args: [...lhs.args, rhs] };
+      default:
+        return d.fail(`Type.TApp applies a ${lhs.tag} type, which takes no arguments`);
+    }
+  },
+);
 
 const internedType = to(INDEX, (i, d: PackageDecoder): Type => {
   // Inside the table only earlier entries exist yet, so `types[i]` is undefined for forward references.
@@ -692,7 +713,7 @@ const TYPE: Schema<Type> = message(
       ),
     ),
   ],
-  ([t], d: PackageDecoder) => t ?? d.fail('Type has no case set'),
+  (d: PackageDecoder, _: number, t) => t ?? d.fail('Type has no case set'),
   { nested: true },
 );
 
@@ -701,7 +722,7 @@ const TYPE_ENTRY = refusing(TYPE, 8, (d) => d.fail('interned type entry refers t
 /** A type outside the interning table: always a reference into it. */
 const TYPE_REF = message(
   [one(8, internedType)],
-  ([t], d: PackageDecoder) => t ?? d.fail('Type has no case set'),
+  (d: PackageDecoder, _: number, t) => t ?? d.fail('Type has no case set'),
   {
     refused: [1, 2, 3, 4, 5, 6, 7, 9].map(
       (n) =>
@@ -738,7 +759,7 @@ const PACKAGE_SLOT = message(
       ),
     ),
   ],
-  ([slot], d: PackageDecoder) => slot ?? d.fail('SelfOrImportedPackageId has no case set'),
+  (d: PackageDecoder, _: number, slot) => slot ?? d.fail('SelfOrImportedPackageId has no case set'),
 );
 
 const MODULE_REF = message(
@@ -749,7 +770,7 @@ const MODULE_REF = message(
     ),
     one(2, INDEX),
   ],
-  ([slot, name], d: PackageDecoder): ModuleRef => {
+  (d: PackageDecoder, _: number, slot, name): ModuleRef => {
     if (slot === undefined) d.fail('ModuleId.package_id is missing');
     return d.moduleRef(slot, name ?? 0);
   },
@@ -759,7 +780,7 @@ const moduleRef = msg(() => MODULE_REF);
 /** `TypeConId`, `TypeSynId` and `ValueId` share one shape: module = 1, name_interned_dname = 2. */
 const IDENTIFIER = message(
   [one(1, moduleRef), one(2, INDEX)],
-  ([module, name], d: PackageDecoder): Identifier => {
+  (d: PackageDecoder, _: number, module, name): Identifier => {
     if (module === undefined) d.fail('identifier without module');
     return d.identifier(module, name ?? 0);
   },
@@ -768,7 +789,12 @@ const identifier = msg(() => IDENTIFIER);
 
 const LOCATION_RANGE = message(
   [one(1, INT32), one(2, INT32), one(3, INT32), one(4, INT32)],
-  ([startLine = 0, startCol = 0, endLine = 0, endCol = 0]) => ({ startLine, startCol, endLine, endCol }),
+  (_d: PackageDecoder, _u: number, startLine = 0, startCol = 0, endLine = 0, endCol = 0) => ({
+    startLine,
+    startCol,
+    endLine,
+    endCol,
+  }),
 );
 
 const LOCATION = message(
@@ -779,7 +805,7 @@ const LOCATION = message(
       msg(() => LOCATION_RANGE),
     ),
   ],
-  ([module, range], d: PackageDecoder): Location | undefined => {
+  (d: PackageDecoder, _: number, module, range): Location | undefined => {
     if (range === undefined) return undefined;
     // Inside an interned expression the enclosing module depends on the user (see `Location.module`).
     const m = module ?? (d.currentEntry === NONE ? d.currentModule : undefined);
@@ -795,12 +821,12 @@ const expr = msg(() => EXPR);
 
 const FEATURE_FLAGS = message(
   [one(1, BOOL), one(2, BOOL), one(3, BOOL)],
-  ([a, b, c]) => a === true && b === true && c === true,
+  (_d: PackageDecoder, _u: number, a, b, c) => a === true && b === true && c === true,
 );
 
 const DEF_TYPE_SYN = message(
   [one(1, location), one(2, INDEX), many(3, typeVarWithKind), one(4, typeRef)],
-  ([loc, nameIndex, params, t], d: PackageDecoder): DefTypeSyn => {
+  (d: PackageDecoder, _: number, loc, nameIndex, params, t): DefTypeSyn => {
     const name = d.dname(nameIndex ?? 0);
     if (t === undefined) d.fail(`type synonym ${name.join('.')} has no type`);
     return withLocation({ name, params, type: t }, loc);
@@ -814,7 +840,7 @@ const DATA_FIELDS = message(
       msg(() => FIELD_WITH_TYPE),
     ),
   ],
-  ([fields]) => fields,
+  (_d: PackageDecoder, _u: number, fields) => fields,
 );
 
 const DEF_DATA_TYPE = message(
@@ -851,7 +877,7 @@ const DEF_DATA_TYPE = message(
       ),
     ),
   ],
-  ([loc, nameIndex, params, serializable = false, cons], d: PackageDecoder): DefDataType => {
+  (d: PackageDecoder, _: number, loc, nameIndex, params, serializable = false, cons): DefDataType => {
     const name = d.dname(nameIndex ?? 0);
     if (cons === undefined) d.fail(`data type ${name.join('.')} has no constructors case set`);
     if (cons.tag === 'Enum' && params.length > 0) d.fail(`enum type ${name.join('.')} has type parameters`);
@@ -859,9 +885,11 @@ const DEF_DATA_TYPE = message(
   },
 );
 
-const ENUM_CONSTRUCTORS = message([many(2, INDEX)], ([ids], d: PackageDecoder) => ids.map((i) => d.name(i)));
+const ENUM_CONSTRUCTORS = message([many(2, INDEX)], (d: PackageDecoder, _: number, ids) =>
+  ids.map((i) => d.name(i)),
+);
 
-const NAME_WITH_TYPE = message([one(1, INDEX), one(2, typeRef)], ([name, t], d: PackageDecoder) => ({
+const NAME_WITH_TYPE = message([one(1, INDEX), one(2, typeRef)], (d: PackageDecoder, _: number, name, t) => ({
   name: d.dname(name ?? 0),
   type: t,
 }));
@@ -875,7 +903,7 @@ const DEF_VALUE = message(
     ),
     one(3, expr),
   ],
-  ([loc, nameWithType, e], d: PackageDecoder): DefValue => {
+  (d: PackageDecoder, _: number, loc, nameWithType, e): DefValue => {
     const name = nameWithType?.name;
     const t = nameWithType?.type;
     if (name === undefined || t === undefined) d.fail('DefValue.name_with_type is missing');
@@ -886,7 +914,7 @@ const DEF_VALUE = message(
 
 const VAR_WITH_TYPE = message(
   [one(3, INDEX), one(2, typeRef)],
-  ([name, t], d: PackageDecoder): VarWithType => {
+  (d: PackageDecoder, _: number, name, t): VarWithType => {
     if (t === undefined) d.fail('VarWithType.type is missing');
     return { name: d.name(name ?? 0), type: t };
   },
@@ -906,8 +934,17 @@ const CHOICE = message(
     one(10, INDEX),
   ],
   (
-    [loc, nameIndex, consuming = false, controllers, observers, argBinder, returnType, update, selfBinder],
     d: PackageDecoder,
+    _: number,
+    loc,
+    nameIndex,
+    consuming = false,
+    controllers,
+    observers,
+    argBinder,
+    returnType,
+    update,
+    selfBinder,
   ): TemplateChoice => {
     const name = d.name(nameIndex ?? 0);
     if (controllers === undefined || observers === undefined || update === undefined)
@@ -932,11 +969,14 @@ const CHOICE = message(
 );
 const choice = msg(() => CHOICE);
 
-const METHOD_IMPLEMENTATION = message([one(1, INDEX), one(2, expr)], ([nameIndex, e], d: PackageDecoder) => {
-  const name = d.name(nameIndex ?? 0);
-  if (e === undefined) d.fail(`interface method ${name} has no implementation`);
-  return { name, value: e };
-});
+const METHOD_IMPLEMENTATION = message(
+  [one(1, INDEX), one(2, expr)],
+  (d: PackageDecoder, _: number, nameIndex, e) => {
+    const name = d.name(nameIndex ?? 0);
+    if (e === undefined) d.fail(`interface method ${name} has no implementation`);
+    return { name, value: e };
+  },
+);
 
 const INTERFACE_INSTANCE_BODY = message(
   [
@@ -946,7 +986,7 @@ const INTERFACE_INSTANCE_BODY = message(
     ),
     one(2, expr),
   ],
-  ([implementations, view], d: PackageDecoder) => {
+  (d: PackageDecoder, _: number, implementations, view) => {
     const methods = new Map<string, Expr>();
     for (const { name, value } of implementations) {
       if (methods.has(name)) d.fail(`collision on interface method name ${name}`);
@@ -965,7 +1005,7 @@ const TEMPLATE_IMPLEMENTS = message(
     ),
     one(3, location),
   ],
-  ([iface, body, loc], d: PackageDecoder): TemplateImplements => {
+  (d: PackageDecoder, _: number, iface, body, loc): TemplateImplements => {
     if (iface === undefined) d.fail('DefTemplate.Implements.interface is missing');
     if (body?.view === undefined) d.fail(`implementation of ${showId(iface)} has no view`);
     return withLocation({ iface, body: { methods: body.methods, view: body.view } }, loc);
@@ -987,8 +1027,16 @@ const DEF_TEMPLATE = message(
     ),
   ],
   (
-    [tycon, param, precond = TRUE, signatories, choiceList, observers, loc, implementations],
     d: PackageDecoder,
+    _: number,
+    tycon,
+    param,
+    precond = TRUE,
+    signatories,
+    choiceList,
+    observers,
+    loc,
+    implementations,
   ): DefTemplate => {
     const choices = d.byName(choiceList, 'choice');
     const name = d.dname(tycon ?? 0);
@@ -1017,7 +1065,7 @@ const DEF_TEMPLATE = message(
 
 const INTERFACE_METHOD = message(
   [one(1, location), one(2, INDEX), one(3, typeRef)],
-  ([loc, nameIndex, t], d: PackageDecoder): InterfaceMethod => {
+  (d: PackageDecoder, _: number, loc, nameIndex, t): InterfaceMethod => {
     const name = d.name(nameIndex ?? 0);
     if (t === undefined) d.fail(`interface method ${name} has no type`);
     return withLocation({ name, type: t }, loc);
@@ -1037,7 +1085,7 @@ const DEF_INTERFACE = message(
     one(6, typeRef),
     many(7, identifier),
   ],
-  ([loc, tycon, methodList, param, choiceList, view, requires], d: PackageDecoder): DefInterface => {
+  (d: PackageDecoder, _: number, loc, tycon, methodList, param, choiceList, view, requires): DefInterface => {
     const methods = d.byName(methodList, 'interface method');
     const choices = d.byName(choiceList, 'interface choice');
     requires.forEach((id, i) => {
@@ -1051,7 +1099,7 @@ const DEF_INTERFACE = message(
 
 const DEF_EXCEPTION = message(
   [one(1, INDEX), one(2, location), one(3, expr)],
-  ([nameIndex, loc, messageExpr], d: PackageDecoder): DefException => {
+  (d: PackageDecoder, _: number, nameIndex, loc, messageExpr): DefException => {
     const name = d.dname(nameIndex ?? 0);
     if (messageExpr === undefined) d.fail(`exception ${name.join('.')} has no message`);
     return withLocation({ name, message: messageExpr }, loc);
@@ -1091,8 +1139,15 @@ const MODULE_BODY = message(
     ),
   ],
   (
-    [flags, synonymList, dataTypeList, valueList, templateList, exceptionList, interfaceList],
     d: PackageDecoder,
+    _: number,
+    flags,
+    synonymList,
+    dataTypeList,
+    valueList,
+    templateList,
+    exceptionList,
+    interfaceList,
   ) => {
     // Canton refuses modules without the three (long mandatory) feature flags set.
     if (flags !== true) d.fail('deprecated feature flag settings detected, refusing to parse package');
@@ -1131,7 +1186,7 @@ const MODULE_BODY = message(
 
 const FIELD_WITH_EXPR = message(
   [one(3, INDEX), one(2, expr)],
-  ([field, e], d: PackageDecoder): FieldWithExpr => {
+  (d: PackageDecoder, _: number, field, e): FieldWithExpr => {
     if (e === undefined) d.fail('FieldWithExpr.expr is missing');
     return { field: d.name(field ?? 0), expr: e };
   },
@@ -1140,7 +1195,7 @@ const fieldWithExpr = msg(() => FIELD_WITH_EXPR);
 
 const BINDING = message(
   [one(1, varWithType), one(2, expr)],
-  ([binder, bound], d: PackageDecoder): Binding => {
+  (d: PackageDecoder, _: number, binder, bound): Binding => {
     if (binder === undefined || bound === undefined) d.fail('Binding lacks its binder or bound expression');
     return { binder: binder.name, type: binder.type, bound };
   },
@@ -1154,7 +1209,7 @@ const BLOCK = message(
     ),
     one(2, expr),
   ],
-  ([bindings, body], d: PackageDecoder) => {
+  (d: PackageDecoder, _: number, bindings, body) => {
     if (body === undefined) d.fail('Block.body is missing');
     return { bindings, body };
   },
@@ -1212,14 +1267,14 @@ const BUILTIN_LIT = message(
       ),
     ),
   ],
-  ([lit], d: PackageDecoder) => lit ?? d.fail('BuiltinLit has no case set'),
+  (d: PackageDecoder, _: number, lit) => lit ?? d.fail('BuiltinLit has no case set'),
   { refused: [[1001, unsupported('rounding mode literals')]] },
 );
 
 /** `Type.Con` as used by record and variant expressions: tycon = 1, args = 2 (each an interned type). */
 const TYPE_CON_APP = message(
   [one(1, identifier), many(2, typeRef)],
-  ([tycon, args], d: PackageDecoder): TypeConApp => {
+  (d: PackageDecoder, _: number, tycon, args): TypeConApp => {
     if (tycon === undefined) d.fail('Type.Con.tycon is missing');
     return { tycon, args };
   },
@@ -1229,7 +1284,7 @@ const typeConApp = msg(() => TYPE_CON_APP);
 /** An `Expr` (or `Update`) case with a message of its own. */
 function node<const S extends readonly Slot<unknown>[], T>(
   slots: S,
-  build: (values: Values<S>, d: PackageDecoder) => T,
+  build: (d: PackageDecoder, unknownField: number, ...values: Values<S>) => T,
   options?: Options,
 ): Value<T> {
   const schema = message(slots, build, options);
@@ -1238,31 +1293,34 @@ function node<const S extends readonly Slot<unknown>[], T>(
 
 /** `{ Type type = 1; Expr expr = 2; }` cases (OptionalSome, ToAny, FromAny, …). */
 const typeAndExpr = <T>(what: string, build: (t: Type, e: Expr) => T) =>
-  node([one(1, typeRef), one(2, expr)], ([t, e], d: PackageDecoder) => {
+  node([one(1, typeRef), one(2, expr)], (d: PackageDecoder, _: number, t, e) => {
     if (t === undefined || e === undefined) d.fail(`${what} lacks its type or expression`);
     return build(t, e);
   });
 
 /** `{ TypeConId id = 1; Expr expr = 2; }` cases (interface views, signatories, create/fetch …). */
 const idAndExpr = <T>(what: string, build: (id: Identifier, e: Expr) => T) =>
-  node([one(1, identifier), one(2, expr)], ([id, e], d: PackageDecoder) => {
+  node([one(1, identifier), one(2, expr)], (d: PackageDecoder, _: number, id, e) => {
     if (id === undefined || e === undefined) d.fail(`${what} lacks its type constructor or expression`);
     return build(id, e);
   });
 
 /** `{ TypeConId 1; TypeConId 2; Expr 3 }` cases (interface conversions). */
 const twoIdsAndExpr = (what: string, build: (id1: Identifier, id2: Identifier, e: Expr) => Expr) =>
-  node([one(1, identifier), one(2, identifier), one(3, expr)], ([id1, id2, e], d: PackageDecoder) => {
-    if (id1 === undefined || id2 === undefined || e === undefined)
-      d.fail(`${what} lacks a type constructor or expression`);
-    return build(id1, id2, e);
-  });
+  node(
+    [one(1, identifier), one(2, identifier), one(3, expr)],
+    (d: PackageDecoder, _: number, id1, id2, e) => {
+      if (id1 === undefined || id2 === undefined || e === undefined)
+        d.fail(`${what} lacks a type constructor or expression`);
+      return build(id1, id2, e);
+    },
+  );
 
 /** `{ TypeConId 1; TypeConId 2; Expr 3; Expr 4 }` cases (unsafe interface conversions). */
 const twoIdsAndExprs = (what: string, build: (id1: Identifier, id2: Identifier, a: Expr, b: Expr) => Expr) =>
   node(
     [one(1, identifier), one(2, identifier), one(3, expr), one(4, expr)],
-    ([id1, id2, a, b], d: PackageDecoder) => {
+    (d: PackageDecoder, _: number, id1, id2, a, b) => {
       if (id1 === undefined || id2 === undefined || a === undefined || b === undefined)
         d.fail(`${what} lacks a type constructor or expression`);
       return build(id1, id2, a, b);
@@ -1271,7 +1329,7 @@ const twoIdsAndExprs = (what: string, build: (id1: Identifier, id2: Identifier, 
 
 /** A message holding just a type at field 1. */
 const typeOnly = (what: string, build: (t: Type) => Expr) =>
-  node([one(1, typeRef)], ([t], d: PackageDecoder) => build(t ?? d.fail(`${what} is missing`)));
+  node([one(1, typeRef)], (d: PackageDecoder, _: number, t) => build(t ?? d.fail(`${what} is missing`)));
 
 const CASE_ALT = message(
   [
@@ -1285,7 +1343,7 @@ const CASE_ALT = message(
         3,
         node(
           [one(1, identifier), one(2, INDEX), one(3, INDEX)],
-          ([tycon, variant, binder], d: PackageDecoder): CasePattern => {
+          (d: PackageDecoder, _: number, tycon, variant, binder): CasePattern => {
             if (tycon === undefined) d.fail('CaseAlt.Variant.con is missing');
             return { tag: 'Variant', tycon, variant: d.name(variant ?? 0), binder: d.name(binder ?? 0) };
           },
@@ -1306,7 +1364,7 @@ const CASE_ALT = message(
         6,
         node(
           [one(1, INDEX), one(2, INDEX)],
-          ([head, tail], d: PackageDecoder): CasePattern => ({
+          (d: PackageDecoder, _: number, head, tail): CasePattern => ({
             tag: 'Cons',
             head: d.name(head ?? 0),
             tail: d.name(tail ?? 0),
@@ -1321,7 +1379,7 @@ const CASE_ALT = message(
         8,
         node(
           [one(1, INDEX)],
-          ([binder], d: PackageDecoder): CasePattern => ({
+          (d: PackageDecoder, _: number, binder): CasePattern => ({
             tag: 'OptionalSome',
             binder: d.name(binder ?? 0),
           }),
@@ -1329,14 +1387,14 @@ const CASE_ALT = message(
       ),
       one(
         9,
-        node([one(1, identifier), one(2, INDEX)], ([tycon, con], d: PackageDecoder): CasePattern => {
+        node([one(1, identifier), one(2, INDEX)], (d: PackageDecoder, _: number, tycon, con): CasePattern => {
           if (tycon === undefined) d.fail('CaseAlt.Enum.con is missing');
           return { tag: 'Enum', tycon, con: d.name(con ?? 0) };
         }),
       ),
     ),
   ],
-  ([body, pattern], d: PackageDecoder): CaseAlt => {
+  (d: PackageDecoder, _: number, body, pattern): CaseAlt => {
     if (pattern === undefined) d.fail('CaseAlt has no pattern case set');
     if (body === undefined) d.fail('CaseAlt.body is missing');
     return { pattern, body };
@@ -1347,7 +1405,7 @@ const CASE_ALT = message(
 const exercise = (viaInterface: boolean) =>
   node(
     [one(1, identifier), one(viaInterface ? 2 : 6, INDEX), one(3, expr), one(viaInterface ? 4 : 5, expr)],
-    ([id, choiceIndex, cid, arg], d: PackageDecoder): Update => {
+    (d: PackageDecoder, _: number, id, choiceIndex, cid, arg): Update => {
       if (id === undefined || cid === undefined || arg === undefined)
         d.fail('exercise lacks its type constructor, contract id or argument');
       const name = d.name(choiceIndex ?? 0);
@@ -1392,7 +1450,7 @@ const UPDATE = message(
         11,
         node(
           [one(1, typeRef), one(2, expr), one(3, INDEX), one(4, expr)],
-          ([returnType, tryExpr, binder, catchExpr], d: PackageDecoder): Update => {
+          (d: PackageDecoder, _: number, returnType, tryExpr, binder, catchExpr): Update => {
             if (returnType === undefined || tryExpr === undefined || catchExpr === undefined)
               d.fail('TryCatch lacks its return type, body or handler');
             return { tag: 'TryCatch', returnType, tryExpr, binder: d.name(binder ?? 0), catchExpr };
@@ -1414,7 +1472,7 @@ const UPDATE = message(
       ),
     ),
   ],
-  ([u], d: PackageDecoder, unknownField) =>
+  (d: PackageDecoder, unknownField: number, u) =>
     u ??
     d.fail(
       unknownField === 0
@@ -1467,16 +1525,19 @@ const EXPR: Schema<Expr> = message(
       ),
       one(
         7,
-        node([one(1, typeConApp), many(2, fieldWithExpr)], ([tycon, fields], d: PackageDecoder): Expr => {
-          if (tycon === undefined) d.fail('RecCon.tycon is missing');
-          return { tag: 'RecCon', tycon, fields };
-        }),
+        node(
+          [one(1, typeConApp), many(2, fieldWithExpr)],
+          (d: PackageDecoder, _: number, tycon, fields): Expr => {
+            if (tycon === undefined) d.fail('RecCon.tycon is missing');
+            return { tag: 'RecCon', tycon, fields };
+          },
+        ),
       ),
       one(
         8,
         node(
           [one(1, typeConApp), one(4, INDEX), one(3, expr)],
-          ([tycon, field, record], d: PackageDecoder): Expr => {
+          (d: PackageDecoder, _: number, tycon, field, record): Expr => {
             if (tycon === undefined || record === undefined) d.fail('RecProj lacks tycon or record');
             return { tag: 'RecProj', tycon, field: d.name(field ?? 0), record };
           },
@@ -1486,7 +1547,7 @@ const EXPR: Schema<Expr> = message(
         9,
         node(
           [one(1, typeConApp), one(2, INDEX), one(3, expr), one(4, expr)],
-          ([tycon, field, record, update], d: PackageDecoder): Expr => {
+          (d: PackageDecoder, _: number, tycon, field, record, update): Expr => {
             if (tycon === undefined || record === undefined || update === undefined)
               d.fail('RecUpd lacks tycon, record or update');
             return { tag: 'RecUpd', tycon, field: d.name(field ?? 0), record, update };
@@ -1497,7 +1558,7 @@ const EXPR: Schema<Expr> = message(
         10,
         node(
           [one(1, typeConApp), one(2, INDEX), one(3, expr)],
-          ([tycon, variant, arg], d: PackageDecoder): Expr => {
+          (d: PackageDecoder, _: number, tycon, variant, arg): Expr => {
             if (tycon === undefined || arg === undefined) d.fail('VariantCon lacks tycon or argument');
             return { tag: 'VariantCon', tycon, variant: d.name(variant ?? 0), arg };
           },
@@ -1505,18 +1566,21 @@ const EXPR: Schema<Expr> = message(
       ),
       one(
         11,
-        node([one(1, identifier), one(2, INDEX)], ([tycon, con], d: PackageDecoder): Expr => {
+        node([one(1, identifier), one(2, INDEX)], (d: PackageDecoder, _: number, tycon, con): Expr => {
           if (tycon === undefined) d.fail('EnumCon.tycon is missing');
           return { tag: 'EnumCon', tycon, con: d.name(con ?? 0) };
         }),
       ),
       one(
         12,
-        node([many(1, fieldWithExpr)], ([fields]): Expr => ({ tag: 'StructCon', fields })),
+        node(
+          [many(1, fieldWithExpr)],
+          (_d: PackageDecoder, _u: number, fields): Expr => ({ tag: 'StructCon', fields }),
+        ),
       ),
       one(
         13,
-        node([one(1, INDEX), one(2, expr)], ([field, struct], d: PackageDecoder): Expr => {
+        node([one(1, INDEX), one(2, expr)], (d: PackageDecoder, _: number, field, struct): Expr => {
           if (struct === undefined) d.fail('struct projection/update lacks an expression');
           return { tag: 'StructProj', field: d.name(field ?? 0), struct };
         }),
@@ -1525,7 +1589,7 @@ const EXPR: Schema<Expr> = message(
         14,
         node(
           [one(1, INDEX), one(2, expr), one(3, expr)],
-          ([field, struct, update], d: PackageDecoder): Expr => {
+          (d: PackageDecoder, _: number, field, struct, update): Expr => {
             if (struct === undefined || update === undefined)
               d.fail('struct projection/update lacks an expression');
             return { tag: 'StructUpd', field: d.name(field ?? 0), struct, update };
@@ -1534,7 +1598,7 @@ const EXPR: Schema<Expr> = message(
       ),
       one(
         15,
-        node([one(1, expr), many(2, expr)], ([fun, args], d: PackageDecoder): Expr => {
+        node([one(1, expr), many(2, expr)], (d: PackageDecoder, _: number, fun, args): Expr => {
           if (fun === undefined) d.fail('App.fun is missing');
           if (args.length === 0) d.fail('unexpected empty App.args');
           return { tag: 'App', fun, args };
@@ -1542,7 +1606,7 @@ const EXPR: Schema<Expr> = message(
       ),
       one(
         16,
-        node([one(1, expr), many(2, typeRef)], ([e, types], d: PackageDecoder): Expr => {
+        node([one(1, expr), many(2, typeRef)], (d: PackageDecoder, _: number, e, types): Expr => {
           if (e === undefined) d.fail('TyApp.expr is missing');
           d.arity(types.length, 'TyApp.types');
           return { tag: 'TyApp', expr: e, types };
@@ -1550,7 +1614,7 @@ const EXPR: Schema<Expr> = message(
       ),
       one(
         17,
-        node([many(1, varWithType), one(2, expr)], ([params, body], d: PackageDecoder): Expr => {
+        node([many(1, varWithType), one(2, expr)], (d: PackageDecoder, _: number, params, body): Expr => {
           d.arity(params.length, 'Abs.param');
           if (body === undefined) d.fail('Abs.body is missing');
           return { tag: 'Abs', params, body };
@@ -1558,7 +1622,7 @@ const EXPR: Schema<Expr> = message(
       ),
       one(
         18,
-        node([many(1, typeVarWithKind), one(2, expr)], ([params, body], d: PackageDecoder): Expr => {
+        node([many(1, typeVarWithKind), one(2, expr)], (d: PackageDecoder, _: number, params, body): Expr => {
           d.arity(params.length, 'TyAbs.param');
           if (body === undefined) d.fail('TyAbs.body is missing');
           return { tag: 'TyAbs', params, body };
@@ -1574,7 +1638,7 @@ const EXPR: Schema<Expr> = message(
               msg(() => CASE_ALT),
             ),
           ],
-          ([scrut, alts], d: PackageDecoder): Expr => {
+          (d: PackageDecoder, _: number, scrut, alts): Expr => {
             if (scrut === undefined) d.fail('Case.scrut is missing');
             return { tag: 'Case', scrut, alts };
           },
@@ -1593,11 +1657,14 @@ const EXPR: Schema<Expr> = message(
       ),
       one(
         22,
-        node([one(1, typeRef), many(2, expr), one(3, expr)], ([t, front, tail], d: PackageDecoder): Expr => {
-          if (front.length === 0) d.fail('unexpected empty Cons.front');
-          if (t === undefined || tail === undefined) d.fail('Cons lacks type or tail');
-          return { tag: 'Cons', type: t, front, tail };
-        }),
+        node(
+          [one(1, typeRef), many(2, expr), one(3, expr)],
+          (d: PackageDecoder, _: number, t, front, tail): Expr => {
+            if (front.length === 0) d.fail('unexpected empty Cons.front');
+            if (t === undefined || tail === undefined) d.fail('Cons lacks type or tail');
+            return { tag: 'Cons', type: t, front, tail };
+          },
+        ),
       ),
       one(
         23,
@@ -1638,7 +1705,7 @@ const EXPR: Schema<Expr> = message(
         32,
         node(
           [one(1, typeRef), one(2, typeRef), one(3, expr)],
-          ([returnType, exceptionType, exception], d: PackageDecoder): Expr => {
+          (d: PackageDecoder, _: number, returnType, exceptionType, exception): Expr => {
             if (returnType === undefined || exceptionType === undefined || exception === undefined)
               d.fail('Throw lacks a type or the exception');
             return { tag: 'Throw', returnType, exceptionType, exception };
@@ -1667,7 +1734,7 @@ const EXPR: Schema<Expr> = message(
         35,
         node(
           [one(1, identifier), one(2, INDEX), one(3, expr)],
-          ([iface, method, e], d: PackageDecoder): Expr => {
+          (d: PackageDecoder, _: number, iface, method, e): Expr => {
             if (iface === undefined || e === undefined) d.fail('CallInterface lacks interface or expression');
             return { tag: 'CallInterface', iface, method: d.name(method ?? 0), expr: e };
           },
@@ -1740,7 +1807,7 @@ const EXPR: Schema<Expr> = message(
       ),
     ),
   ],
-  ([loc, e], d: PackageDecoder, unknownField): Expr => {
+  (d: PackageDecoder, unknownField: number, loc, e): Expr => {
     if (e === undefined)
       d.fail(
         unknownField === 0
