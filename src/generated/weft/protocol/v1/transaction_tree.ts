@@ -327,7 +327,7 @@ export interface SerializedContract {
      */
     createdAt: bigint;
     /**
-     * The engine's canonical encoding of the contract's create node; the contract id's suffix hashes it.
+     * The engine's canonical encoding of the contract's create node.
      *
      * @generated from protobuf field: bytes create_node = 2
      */
