@@ -192,6 +192,7 @@ interface Value<V> {
   readonly schema: (() => Schema<unknown>) | undefined;
   /** Turns the read value into the decoded one (interned lookups, enum tables, AST cases). */
   readonly map: ((value: unknown, d: PackageDecoder) => unknown) | undefined;
+  /** Never set: carries `V` for the builders' parameter types. */
   readonly _decoded?: V;
 }
 
@@ -217,6 +218,7 @@ interface Case<V> extends Value<V> {
 interface Slot<V> {
   readonly cases: readonly Case<unknown>[];
   readonly repeated: boolean;
+  /** Never set: carries `V` for the builders' parameter types. */
   readonly _decoded?: V;
 }
 
