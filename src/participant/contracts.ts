@@ -12,8 +12,8 @@ import {
 } from '../daml/index.js';
 import { type ContractId, parseContractId } from '../daml/values/index.js';
 import { WeftError } from '../errors/index.js';
-import { ProtocolErrors } from '../protocol/index.js';
-import { WireReader, WireWriter } from './wire.js';
+import { SerializedContract } from '../generated/weft/protocol/v1/transaction_tree.js';
+import { decodeStrict, ProtocolErrors } from '../protocol/index.js';
 
 /** Weft's hash purposes of the participant (ids 1200–1219). */
 export const ParticipantHashPurpose = {
@@ -81,28 +81,25 @@ export function isAuthentic(c: FatContract): boolean {
 }
 
 /** A contract with its creation time, as views and the contract store carry it. */
-export function encodeContract(c: FatContract): Uint8Array {
-  return new WireWriter()
-    .bigint(c.createdAt ?? 0n)
-    .bytes(encodeNode(createNodeOf(c)))
-    .finish();
+export function serializeContract(c: FatContract): SerializedContract {
+  return { createdAt: c.createdAt ?? 0n, createNode: encodeNode(createNodeOf(c)) };
 }
 
-export function readContract(r: WireReader, decoder: TransactionDecoder): FatContract {
-  const createdAt = r.bigint();
-  const node = decoder.decodeNode(r.bytes());
+export function encodeContract(c: FatContract): Uint8Array {
+  return SerializedContract.toBinary(serializeContract(c));
+}
+
+export function contractOf(s: SerializedContract, decoder: TransactionDecoder): FatContract {
+  const node = decoder.decodeNode(s.createNode);
   if (node.tag !== 'Create') {
     throw new WeftError(
       ProtocolErrors.PROTOCOL_MESSAGE_MALFORMED,
       'a contract is encoded as another node than a create',
     );
   }
-  return createdContract(node, createdAt);
+  return createdContract(node, s.createdAt);
 }
 
 export function decodeContract(bytes: Uint8Array, decoder: TransactionDecoder): FatContract {
-  const r = new WireReader(bytes, 'stored contract');
-  const c = readContract(r, decoder);
-  r.end();
-  return c;
+  return contractOf(decodeStrict(SerializedContract, bytes, 'stored contract'), decoder);
 }

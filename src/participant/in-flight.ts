@@ -1,6 +1,5 @@
-import { performance } from 'node:perf_hooks';
 import { WeftError } from '../errors/index.js';
-import { type Deferred, deferred } from '../time/index.js';
+import { type Clock, type Deferred, deferred, monotonicMs } from '../time/index.js';
 import { ParticipantErrors } from './errors.js';
 import type { JournalEntry } from './journal.js';
 import type { ParticipantMetrics } from './metrics.js';
@@ -10,7 +9,7 @@ import { type Completion, completionOf, type PhaseTimings } from './updates.js';
 /** A command this participant sent, until its completion. */
 export interface InFlightCommand extends CommandRow {
   requestId: bigint | undefined;
-  /** performance.now() marks of the phases, for the submitter's own timings (metrics, not protocol time). */
+  /** Monotonic marks (ms) of the phases on the node's clock, for the submitter's own timings (metrics, not protocol time). */
   readonly marks: {
     start: number;
     interpreted?: number;
@@ -68,6 +67,7 @@ export class InFlightSubmissions {
   constructor(
     private readonly limit: number,
     private readonly metrics: ParticipantMetrics,
+    private readonly clock: Clock,
   ) {}
 
   /** Submissions admitted and not finished. */
@@ -102,7 +102,7 @@ export class InFlightSubmissions {
   /** Takes up the commands sent to `synchronizerId` before a restart and not completed (no one waits for them). */
   restore(synchronizerId: string, rows: readonly CommandRow[]): void {
     for (const row of rows) {
-      const cmd: InFlightCommand = { ...row, marks: { start: performance.now() } };
+      const cmd: InFlightCommand = { ...row, marks: { start: monotonicMs(this.clock) } };
       this.#byMessage.set(row.messageId, cmd);
       if (row.requestId !== undefined) this.#requests(synchronizerId).set(row.requestId, cmd);
     }
@@ -158,7 +158,7 @@ export class InFlightSubmissions {
         const cmd = this.#byMessage.get(messageId);
         if (!cmd) return;
         cmd.requestId = requestId;
-        cmd.marks.sequenced = performance.now();
+        cmd.marks.sequenced = monotonicMs(this.clock);
         // Not written: a restart replays from before the request (it is undecided), receipt included.
         requests.set(requestId, cmd);
       },
@@ -168,7 +168,7 @@ export class InFlightSubmissions {
       },
       mark: (requestId, phase) => {
         const cmd = requests.get(requestId);
-        if (cmd) cmd.marks[phase] = performance.now();
+        if (cmd) cmd.marks[phase] = monotonicMs(this.clock);
       },
       decided: (requestId) => {
         const cmd = requests.get(requestId);
@@ -226,7 +226,7 @@ export class InFlightSubmissions {
         b.commands.push({ changeId: cmd.changeId, completionOffset: offset, completedAt: recordTime });
       },
       durable: () => {
-        const timings = phaseTimings(cmd.marks, performance.now());
+        const timings = phaseTimings(cmd.marks, monotonicMs(this.clock));
         if (timings && !failure) this.metrics.recordPhases(timings);
         const waiting = this.#waiters.get(cmd.changeId);
         this.#waiters.delete(cmd.changeId);

@@ -73,7 +73,7 @@ export class ParticipantNode {
     this.settings = settings;
     this.metrics = new ParticipantMetrics(options.metrics ?? new NodeMetrics({ defaultMetrics: false }));
     this.#packages = packages;
-    this.#inFlight = new InFlightSubmissions(settings.maxSubmissionsInFlight, this.metrics);
+    this.#inFlight = new InFlightSubmissions(settings.maxSubmissionsInFlight, this.metrics, clock);
     this.#reads = new ParticipantReads(store, decoder, journal, () => this.#connections.live);
     const acs = new ActiveContracts(store, decoder, settings.contractCacheSize, this.metrics);
     this.#submitter = new Submitter({

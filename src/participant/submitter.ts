@@ -1,10 +1,9 @@
-import { performance } from 'node:perf_hooks';
 import { Hash, type RandomSource, type SigningPrivateKey } from '../crypto/index.js';
 import type { Command, ContractLookup, ContractStore, Engine } from '../daml/index.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
 import { type ParticipantId, PartyId, type SynchronizerId } from '../identity/index.js';
 import type { SendHandle, SendRequest } from '../sequencer/index.js';
-import type { Clock } from '../time/index.js';
+import { type Clock, monotonicMs } from '../time/index.js';
 import type { TopologyProcessor, TopologySnapshot } from '../topology/index.js';
 import type { ActiveContracts } from './acs.js';
 import type { ParticipantSettings } from './config.js';
@@ -83,7 +82,7 @@ export class Submitter {
    * synchronizer for it, a duplicate command id.
    */
   async submit(r: SubmitRequest): Promise<Completion> {
-    const marks: InFlightCommand['marks'] = { start: performance.now() };
+    const marks: InFlightCommand['marks'] = { start: monotonicMs(this.o.clock) };
     if (r.actAs.length === 0)
       throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'a command needs at least one acting party');
     if (r.commandId === '')
@@ -118,7 +117,7 @@ export class Submitter {
       ledgerTime = latest;
       result = await this.#interpret(r, actAs, readers, ledgerTime, submissionSeed, assignments);
     }
-    marks.interpreted = performance.now();
+    marks.interpreted = monotonicMs(o.clock);
     const transaction = absolutizeTransaction(result.transaction, ledgerTime);
     const messageId = Buffer.from(o.random.bytes(16)).toString('hex');
     const assigned = [
@@ -162,7 +161,7 @@ export class Submitter {
       );
       return { batch, maxSequencingTime };
     });
-    marks.created = performance.now();
+    marks.created = monotonicMs(o.clock);
     const { route, batch, maxSequencingTime } = routed;
     const cmd: InFlightCommand = {
       changeId,

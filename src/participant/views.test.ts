@@ -154,7 +154,12 @@ describe('views', () => {
       expect(decodeViewData(bytes, decoder, () => {}, 'view')).toEqual(v.data);
       expectMalformed(
         () => decodeViewData(bytes.subarray(0, bytes.length - 1), decoder, () => {}, 'view'),
-        /truncated|trailing/,
+        /premature EOF/,
+      );
+      // Field 15, varint 1: what is hashed must be fully understood, so unknown fields are refused.
+      expectMalformed(
+        () => decodeViewData(Buffer.concat([bytes, Uint8Array.of(15 << 3, 1)]), decoder, () => {}, 'view'),
+        /unknown field 15/i,
       );
       expect(() =>
         decodeViewData(

@@ -15,9 +15,15 @@ import {
   union,
 } from '../daml/index.js';
 import { WeftError } from '../errors/index.js';
-import { ProtocolErrors, type ViewInput, type ViewPosition, viewPositionKey } from '../protocol/index.js';
-import { encodeContract, readContract } from './contracts.js';
-import { WireReader, WireWriter } from './wire.js';
+import { ViewParticipantData } from '../generated/weft/protocol/v1/transaction_tree.js';
+import {
+  decodeStrict,
+  ProtocolErrors,
+  type ViewInput,
+  type ViewPosition,
+  viewPositionKey,
+} from '../protocol/index.js';
+import { contractOf, serializeContract } from './contracts.js';
 
 /**
  * Views (Phase 1): a transaction is split into views, one per action whose informees or confirming parties differ
@@ -26,8 +32,6 @@ import { WireReader, WireWriter } from './wire.js';
  * of the whole transaction, so the views a participant receives fit together into the part of the transaction it
  * may see, and a party's projection of that part equals its projection of the whole.
  */
-
-const FORMAT_VERSION = 1;
 
 /** What a view's participant data (the Merkle leaf, blinded for the mediator) holds. */
 export interface ViewData {
@@ -175,19 +179,17 @@ export function flattenViews(views: readonly PlannedView[]): PlannedView[] {
   return views.flatMap((v) => [v, ...flattenViews(v.subviews)]);
 }
 
+/** The view's `ViewParticipantData` leaf (`weft.protocol.v1`). */
 export function encodeViewData(d: ViewData): Uint8Array {
-  const w = new WireWriter()
-    .uint(FORMAT_VERSION)
-    .uint(d.rootNode)
-    .uints(d.rollbackScope)
-    .uints(d.subviewRoots)
-    .bytes(d.rootSeed ?? new Uint8Array())
-    .strings(d.packages)
-    .uint(d.nodes.size);
-  for (const [id, node] of d.nodes) w.uint(id).bytes(encodeNode(node));
-  w.uint(d.inputs.length);
-  for (const c of d.inputs) w.bytes(encodeContract(c));
-  return w.finish();
+  return ViewParticipantData.toBinary({
+    rootNode: d.rootNode,
+    rollbackScope: [...d.rollbackScope],
+    subviewRoots: [...d.subviewRoots],
+    rootSeed: d.rootSeed ?? new Uint8Array(),
+    packages: [...d.packages],
+    nodes: Array.from(d.nodes, ([nodeId, node]) => ({ nodeId, node: encodeNode(node) })),
+    inputContracts: d.inputs.map(serializeContract),
+  });
 }
 
 /**
@@ -200,42 +202,26 @@ export function decodeViewData(
   checkPackages: (packageIds: readonly string[]) => void,
   what: string,
 ): ViewData {
-  const r = new WireReader(bytes, what);
-  const version = r.uint();
-  if (version !== FORMAT_VERSION)
-    malformed(`${what} has format version ${version}, expected ${FORMAT_VERSION}`);
-  const rootNode = r.uint();
-  const rollbackScope = r.uints();
-  const subviewRoots = r.uints();
-  const seed = r.bytes();
-  const packages = r.strings();
-  checkPackages(packages);
+  const d = decodeStrict(ViewParticipantData, bytes, what);
+  checkPackages(d.packages);
   const nodes = new Map<NodeId, Node>();
-  const count = r.count();
-  for (let i = 0; i < count; i++) {
-    const id = r.uint();
-    if (nodes.has(id)) malformed(`${what} holds node ${id} twice`);
+  for (const { nodeId, node } of d.nodes) {
+    if (nodes.has(nodeId)) malformed(`${what} holds node ${nodeId} twice`);
     nodes.set(
-      id,
-      decodeDaml(() => decoder.decodeNode(r.bytes()), what),
+      nodeId,
+      decodeDaml(() => decoder.decodeNode(node), what),
     );
   }
-  const inputs: FatContract[] = [];
-  const inputCount = r.count();
-  for (let i = 0; i < inputCount; i++) {
-    const c = new WireReader(r.bytes(), `${what}, input contract ${i}`);
-    inputs.push(decodeDaml(() => readContract(c, decoder), what));
-    c.end();
-  }
-  r.end();
   return {
-    rootNode,
-    rollbackScope,
-    subviewRoots,
-    rootSeed: seed.length === 0 ? undefined : Uint8Array.from(seed),
-    packages,
+    rootNode: d.rootNode,
+    rollbackScope: d.rollbackScope,
+    subviewRoots: d.subviewRoots,
+    rootSeed: d.rootSeed.length === 0 ? undefined : Uint8Array.from(d.rootSeed),
+    packages: d.packages,
     nodes,
-    inputs,
+    inputs: d.inputContracts.map((c, i) =>
+      decodeDaml(() => contractOf(c, decoder), `${what}, input contract ${i}`),
+    ),
   };
 }
 

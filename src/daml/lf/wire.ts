@@ -2,10 +2,10 @@ import { WeftError } from '../../errors/index.js';
 import { DamlLfErrors } from '../errors.js';
 
 /**
- * A minimal protobuf wire-format reader for the hand-written Daml-LF decoder. Message decoders loop
- * `while (r.pos < end)` over `r.tag()`, dispatch on the field number and read the value with the method
- * matching the field's proto type; each read checks the wire type so a field with the right number but the
- * wrong encoding is reported instead of misread. `context` names the archive in error messages.
+ * Weft's one raw protobuf wire-format reader, used by the Daml-LF archive envelope and the table-driven package
+ * decoder (`decode.ts`, whose generated readers loop `while (r.pos < end)` over `r.tag()`). Each read checks the
+ * wire type, so a field with the right number but the wrong encoding is reported instead of misread; failures are
+ * DAML_LF_MALFORMED with `context` naming the archive. Messages of Weft's own schemas use protobuf-ts instead.
  */
 
 export const WIRE_VARINT = 0;

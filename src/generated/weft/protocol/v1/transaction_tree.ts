@@ -134,7 +134,7 @@ export interface TransactionView {
      */
     commonData?: BlindableNode;
     /**
-     * ViewParticipantData: the view's actions and contracts (defined by the participant, blinded for the mediator).
+     * ViewParticipantData (blinded for the mediator).
      *
      * @generated from protobuf field: weft.protocol.v1.BlindableNode participant_data = 2
      */
@@ -247,6 +247,91 @@ export interface ViewCommonData {
      * @generated from protobuf field: uint32 threshold = 3
      */
     threshold: number;
+}
+/**
+ * What the informee participants of a view learn: the view's part of the transaction and the contracts it uses.
+ * Node ids are those of the whole transaction, so the views a participant receives fit together. Daml nodes are
+ * carried in the engine's canonical encoding (src/daml/transaction), which the participant hashes and re-encodes.
+ *
+ * @generated from protobuf message weft.protocol.v1.ViewParticipantData
+ */
+export interface ViewParticipantData {
+    /**
+     * The node id of the view's action.
+     *
+     * @generated from protobuf field: uint32 root_node = 1
+     */
+    rootNode: number;
+    /**
+     * The Rollback nodes above the view's action, outermost first (they may lie in views the reader cannot see).
+     *
+     * @generated from protobuf field: repeated uint32 rollback_scope = 2
+     */
+    rollbackScope: number[];
+    /**
+     * The actions of the subviews, in order.
+     *
+     * @generated from protobuf field: repeated uint32 subview_roots = 3
+     */
+    subviewRoots: number[];
+    /**
+     * 32 bytes, the seed of the view's action from which its contract ids derive; empty for a Fetch.
+     *
+     * @generated from protobuf field: bytes root_seed = 4
+     */
+    rootSeed: Uint8Array;
+    /**
+     * The packages of the view's nodes and input contracts, sorted, without duplicates.
+     *
+     * @generated from protobuf field: repeated string packages = 5
+     */
+    packages: string[];
+    /**
+     * The view's core (its action and the descendants with the same informees), in pre-order.
+     *
+     * @generated from protobuf field: repeated weft.protocol.v1.ViewNode nodes = 6
+     */
+    nodes: ViewNode[];
+    /**
+     * The contracts the core uses that the view's subtree does not create.
+     *
+     * @generated from protobuf field: repeated weft.protocol.v1.SerializedContract input_contracts = 7
+     */
+    inputContracts: SerializedContract[];
+}
+/**
+ * @generated from protobuf message weft.protocol.v1.ViewNode
+ */
+export interface ViewNode {
+    /**
+     * @generated from protobuf field: uint32 node_id = 1
+     */
+    nodeId: number;
+    /**
+     * The engine's canonical encoding of the node.
+     *
+     * @generated from protobuf field: bytes node = 2
+     */
+    node: Uint8Array;
+}
+/**
+ * A contract with its creation time, as views and the participant's contract store carry it.
+ *
+ * @generated from protobuf message weft.protocol.v1.SerializedContract
+ */
+export interface SerializedContract {
+    /**
+     * µs, the ledger time of the transaction that created the contract.
+     *
+     * @generated from protobuf field: int64 created_at = 1
+     */
+    createdAt: bigint;
+    /**
+     * The engine's canonical encoding of the contract's create node.
+     *
+     * @generated from protobuf field: bytes create_node = 2
+     */
+    createNode: Uint8Array;
 }
 /**
  * What kind of request a tree belongs to (Canton's ViewType). Only transactions exist so far.
@@ -843,3 +928,224 @@ class ViewCommonData$Type extends MessageType<ViewCommonData> {
  * @generated MessageType for protobuf message weft.protocol.v1.ViewCommonData
  */
 export const ViewCommonData = new ViewCommonData$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class ViewParticipantData$Type extends MessageType<ViewParticipantData> {
+    constructor() {
+        super("weft.protocol.v1.ViewParticipantData", [
+            { no: 1, name: "root_node", kind: "scalar", T: 13 /*ScalarType.UINT32*/ },
+            { no: 2, name: "rollback_scope", kind: "scalar", repeat: 1 /*RepeatType.PACKED*/, T: 13 /*ScalarType.UINT32*/ },
+            { no: 3, name: "subview_roots", kind: "scalar", repeat: 1 /*RepeatType.PACKED*/, T: 13 /*ScalarType.UINT32*/ },
+            { no: 4, name: "root_seed", kind: "scalar", T: 12 /*ScalarType.BYTES*/ },
+            { no: 5, name: "packages", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 9 /*ScalarType.STRING*/ },
+            { no: 6, name: "nodes", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => ViewNode },
+            { no: 7, name: "input_contracts", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => SerializedContract }
+        ]);
+    }
+    create(value?: PartialMessage<ViewParticipantData>): ViewParticipantData {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.rootNode = 0;
+        message.rollbackScope = [];
+        message.subviewRoots = [];
+        message.rootSeed = new Uint8Array(0);
+        message.packages = [];
+        message.nodes = [];
+        message.inputContracts = [];
+        if (value !== undefined)
+            reflectionMergePartial<ViewParticipantData>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: ViewParticipantData): ViewParticipantData {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* uint32 root_node */ 1:
+                    message.rootNode = reader.uint32();
+                    break;
+                case /* repeated uint32 rollback_scope */ 2:
+                    if (wireType === WireType.LengthDelimited)
+                        for (let e = reader.int32() + reader.pos; reader.pos < e;)
+                            message.rollbackScope.push(reader.uint32());
+                    else
+                        message.rollbackScope.push(reader.uint32());
+                    break;
+                case /* repeated uint32 subview_roots */ 3:
+                    if (wireType === WireType.LengthDelimited)
+                        for (let e = reader.int32() + reader.pos; reader.pos < e;)
+                            message.subviewRoots.push(reader.uint32());
+                    else
+                        message.subviewRoots.push(reader.uint32());
+                    break;
+                case /* bytes root_seed */ 4:
+                    message.rootSeed = reader.bytes();
+                    break;
+                case /* repeated string packages */ 5:
+                    message.packages.push(reader.string());
+                    break;
+                case /* repeated weft.protocol.v1.ViewNode nodes */ 6:
+                    message.nodes.push(ViewNode.internalBinaryRead(reader, reader.uint32(), options));
+                    break;
+                case /* repeated weft.protocol.v1.SerializedContract input_contracts */ 7:
+                    message.inputContracts.push(SerializedContract.internalBinaryRead(reader, reader.uint32(), options));
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: ViewParticipantData, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* uint32 root_node = 1; */
+        if (message.rootNode !== 0)
+            writer.tag(1, WireType.Varint).uint32(message.rootNode);
+        /* repeated uint32 rollback_scope = 2; */
+        if (message.rollbackScope.length) {
+            writer.tag(2, WireType.LengthDelimited).fork();
+            for (let i = 0; i < message.rollbackScope.length; i++)
+                writer.uint32(message.rollbackScope[i]);
+            writer.join();
+        }
+        /* repeated uint32 subview_roots = 3; */
+        if (message.subviewRoots.length) {
+            writer.tag(3, WireType.LengthDelimited).fork();
+            for (let i = 0; i < message.subviewRoots.length; i++)
+                writer.uint32(message.subviewRoots[i]);
+            writer.join();
+        }
+        /* bytes root_seed = 4; */
+        if (message.rootSeed.length)
+            writer.tag(4, WireType.LengthDelimited).bytes(message.rootSeed);
+        /* repeated string packages = 5; */
+        for (let i = 0; i < message.packages.length; i++)
+            writer.tag(5, WireType.LengthDelimited).string(message.packages[i]);
+        /* repeated weft.protocol.v1.ViewNode nodes = 6; */
+        for (let i = 0; i < message.nodes.length; i++)
+            ViewNode.internalBinaryWrite(message.nodes[i], writer.tag(6, WireType.LengthDelimited).fork(), options).join();
+        /* repeated weft.protocol.v1.SerializedContract input_contracts = 7; */
+        for (let i = 0; i < message.inputContracts.length; i++)
+            SerializedContract.internalBinaryWrite(message.inputContracts[i], writer.tag(7, WireType.LengthDelimited).fork(), options).join();
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.protocol.v1.ViewParticipantData
+ */
+export const ViewParticipantData = new ViewParticipantData$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class ViewNode$Type extends MessageType<ViewNode> {
+    constructor() {
+        super("weft.protocol.v1.ViewNode", [
+            { no: 1, name: "node_id", kind: "scalar", T: 13 /*ScalarType.UINT32*/ },
+            { no: 2, name: "node", kind: "scalar", T: 12 /*ScalarType.BYTES*/ }
+        ]);
+    }
+    create(value?: PartialMessage<ViewNode>): ViewNode {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.nodeId = 0;
+        message.node = new Uint8Array(0);
+        if (value !== undefined)
+            reflectionMergePartial<ViewNode>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: ViewNode): ViewNode {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* uint32 node_id */ 1:
+                    message.nodeId = reader.uint32();
+                    break;
+                case /* bytes node */ 2:
+                    message.node = reader.bytes();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: ViewNode, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* uint32 node_id = 1; */
+        if (message.nodeId !== 0)
+            writer.tag(1, WireType.Varint).uint32(message.nodeId);
+        /* bytes node = 2; */
+        if (message.node.length)
+            writer.tag(2, WireType.LengthDelimited).bytes(message.node);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.protocol.v1.ViewNode
+ */
+export const ViewNode = new ViewNode$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class SerializedContract$Type extends MessageType<SerializedContract> {
+    constructor() {
+        super("weft.protocol.v1.SerializedContract", [
+            { no: 1, name: "created_at", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
+            { no: 2, name: "create_node", kind: "scalar", T: 12 /*ScalarType.BYTES*/ }
+        ]);
+    }
+    create(value?: PartialMessage<SerializedContract>): SerializedContract {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.createdAt = 0n;
+        message.createNode = new Uint8Array(0);
+        if (value !== undefined)
+            reflectionMergePartial<SerializedContract>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: SerializedContract): SerializedContract {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* int64 created_at */ 1:
+                    message.createdAt = reader.int64().toBigInt();
+                    break;
+                case /* bytes create_node */ 2:
+                    message.createNode = reader.bytes();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: SerializedContract, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* int64 created_at = 1; */
+        if (message.createdAt !== 0n)
+            writer.tag(1, WireType.Varint).int64(message.createdAt);
+        /* bytes create_node = 2; */
+        if (message.createNode.length)
+            writer.tag(2, WireType.LengthDelimited).bytes(message.createNode);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.protocol.v1.SerializedContract
+ */
+export const SerializedContract = new SerializedContract$Type();
