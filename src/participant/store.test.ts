@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { SerializedContract } from '../generated/weft/protocol/v1/transaction_tree.js';
 import { describeBackends } from '../storage/testing.js';
 import {
   type CommandRow,
@@ -188,7 +189,8 @@ describeBackends('participant store', (backend) => {
     await storage.execute(
       `INSERT INTO participant_contracts (contract_id, template_id, contract, created_at, created_offset)
        VALUES ('c1', 't', $1, 5, 1)`,
-      [Buffer.from('one')],
+      // The framing before v3: creation time 5 (zig-zag 10), then the create node's 3 bytes with their length.
+      [Buffer.from([10, 3, ...Buffer.from('one')])],
     );
     await storage.execute(
       "INSERT INTO participant_requests (request_id, root_hash, outcome, decided_at) VALUES (1000, 'r', 'approved', 1000)",
@@ -197,7 +199,10 @@ describeBackends('participant store', (backend) => {
       "INSERT INTO participant_cursor (synchronizer_id, clean_counter, clean_timestamp) VALUES ('sync', 7, 1002)",
     );
     const store = await ParticipantStore.open(storage);
-    expect((await store.contracts(['c1'])).map((a) => a.row.synchronizerId)).toEqual(['sync']);
+    const [contract] = await store.contracts(['c1']);
+    expect(contract?.row.synchronizerId).toBe('sync');
+    const { createdAt, createNode } = SerializedContract.fromBinary(contract!.row.contract);
+    expect([createdAt, Buffer.from(createNode).toString()]).toEqual([5n, 'one']);
     expect(await store.decidedAfter('sync', 0n)).toEqual([1000n]);
   });
 

@@ -1,4 +1,5 @@
 import type { Migration, Queryable, SqlValue, Storage } from '../storage/index.js';
+import { reencodeContracts } from './migrations/v3-contract-format.js';
 
 export const PARTICIPANT_MIGRATIONS: readonly Migration[] = [
   {
@@ -120,6 +121,12 @@ export const PARTICIPANT_MIGRATIONS: readonly Migration[] = [
               decided_at FROM participant_requests`,
       'DROP TABLE participant_requests',
     ],
+  },
+  {
+    version: 3,
+    // Stored contracts were a hand-written framing before; now the generated protobuf SerializedContract.
+    name: 'contracts as SerializedContract',
+    up: reencodeContracts,
   },
 ];
 

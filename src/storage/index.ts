@@ -3,6 +3,7 @@ export { openStorage } from './storage.js';
 export type {
   InsertManyOptions,
   Migration,
+  MigrationCode,
   MigrationResult,
   PostgresConfig,
   Queryable,

@@ -27,14 +27,19 @@ function failed(message: string, component: string, cause?: unknown): WeftError 
   return new WeftError(StorageErrors.MIGRATION_FAILED, message, { component }, { cause });
 }
 
-function statementsOf(m: Migration): readonly string[] {
+/** The statements of a SQL migration; `undefined` for a code step. */
+function statementsOf(m: Migration): readonly string[] | undefined {
+  if (typeof m.up === 'function') return undefined;
   return typeof m.up === 'string' ? [m.up] : m.up;
 }
 
-/** Over the name and the exact statement texts: any edit of an applied migration is caught, even whitespace. */
+/**
+ * Over the name and the exact statement texts: any edit of an applied SQL migration is caught, even whitespace. A
+ * code step is checked by its name alone (a function's source text changes with builds and refactorings).
+ */
 function checksum(m: Migration): string {
   return createHash('sha256')
-    .update(JSON.stringify([m.name, statementsOf(m)]))
+    .update(JSON.stringify([m.name, statementsOf(m) ?? 'code']))
     .digest('hex');
 }
 
@@ -49,8 +54,11 @@ function validate(component: string, migrations: readonly Migration[]): void {
         component,
       );
     }
-    if (m.name.trim() === '' || statementsOf(m).length === 0) {
-      throw failed(`migration ${component} v${m.version} needs a name and at least one statement`, component);
+    if (m.name.trim() === '' || statementsOf(m)?.length === 0) {
+      throw failed(
+        `migration ${component} v${m.version} needs a name and at least one statement or code`,
+        component,
+      );
     }
   });
 }
@@ -112,7 +120,8 @@ export async function migrate(
           const next = migrations[rows.length];
           if (next === undefined) return undefined;
           try {
-            for (const sql of statementsOf(next)) await tx.script(sql);
+            if (typeof next.up === 'function') await next.up(tx);
+            else for (const sql of statementsOf(next) ?? []) await tx.script(sql);
           } catch (e) {
             if (e instanceof WeftError && e.category === 'TransientServerFailure') throw e;
             const reason = e instanceof Error ? e.message : String(e);

@@ -421,6 +421,70 @@ describeBackends('storage contract', (backend) => {
       expect(await s.migrate('test', [v1, v2])).toEqual({ applied: [2], version: 2 });
     });
 
+    it('runs a code step in the migration transaction, once, and checks it by its name', async () => {
+      const s = await backend.open();
+      await s.migrate('test', [v1]);
+      await s.insertMany(
+        'test_accounts',
+        ['id', 'owner'],
+        [
+          [1n, 'alice'],
+          [2n, 'bob'],
+        ],
+      );
+      let runs = 0;
+      const upper: Migration = {
+        version: 2,
+        name: 'owners in capitals',
+        up: async (tx) => {
+          runs++;
+          for (const r of await tx.query<{ id: bigint; owner: string }>(
+            'SELECT id, owner FROM test_accounts',
+          )) {
+            await tx.execute('UPDATE test_accounts SET owner = $1 WHERE id = $2', [
+              r.owner.toUpperCase(),
+              r.id,
+            ]);
+          }
+        },
+      };
+      expect(await s.migrate('test', [v1, upper])).toEqual({ applied: [2], version: 2 });
+      expect(await s.migrate('test', [v1, { ...upper, up: async () => {} }])).toEqual({
+        applied: [],
+        version: 2,
+      });
+      expect(runs).toBe(1);
+      expect(await s.query('SELECT owner FROM test_accounts ORDER BY id')).toEqual([
+        { owner: 'ALICE' },
+        { owner: 'BOB' },
+      ]);
+      const renamed = await s.migrate('test', [v1, { ...upper, name: 'renamed' }]).catch((e) => e);
+      expect((renamed as Error).message).toMatch(/test v2 .* was changed after it was applied/);
+      // A code step and a SQL migration of the same name differ.
+      const asSql = await s.migrate('test', [v1, { ...upper, up: 'SELECT 1' }]).catch((e) => e);
+      expect(isWeftError(asSql, StorageErrors.MIGRATION_FAILED)).toBe(true);
+    });
+
+    it('rolls back a failing code step with everything it wrote', async () => {
+      const s = await backend.open();
+      await s.migrate('test', [v1]);
+      const broken: Migration = {
+        version: 2,
+        name: 'half done',
+        up: async (tx) => {
+          await tx.execute('INSERT INTO test_accounts (id, owner) VALUES ($1, $2)', [1n, 'alice']);
+          throw new Error('row 2 is unreadable');
+        },
+      };
+      const error = await s.migrate('test', [v1, broken]).catch((e) => e);
+      expect(isWeftError(error, StorageErrors.MIGRATION_FAILED)).toBe(true);
+      expect((error as Error).message).toMatch(
+        /test v2 \(half done\) failed and was rolled back: row 2 is unreadable/,
+      );
+      expect(await applied(s)).toEqual([1n]);
+      expect(await count(s, 'test_accounts')).toBe(0n);
+    });
+
     it('rejects badly numbered migrations', async () => {
       const s = await backend.open();
       expect(await codeOf(s.migrate('test', [v2]))).toBe('MIGRATION_FAILED');

@@ -71,12 +71,21 @@ export interface Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
 }
 
+/**
+ * A migration step SQL cannot express (re-encoding stored bytes, say): it runs in the migration's transaction,
+ * through the handle it is given, and pages through large tables instead of reading them whole.
+ */
+export type MigrationCode = (tx: Queryable) => Promise<void>;
+
 /** A component's schema change. Versions run 1, 2, 3… and an applied migration must never change. */
 export interface Migration {
   readonly version: number;
   readonly name: string;
-  /** Statements in the portable SQL subset, without parameters; a string may hold several statements. */
-  readonly up: string | readonly string[];
+  /**
+   * Statements in the portable SQL subset, without parameters (a string may hold several statements), or code.
+   * The checksum covers a code step's name only: its source may be refactored, its effect must never change.
+   */
+  readonly up: string | readonly string[] | MigrationCode;
 }
 
 export interface MigrationResult {
