@@ -43,7 +43,8 @@ export function readDar(bytes: Uint8Array): Dar {
   return dar;
 }
 
-function decodeDar(bytes: Uint8Array): Dar {
+/** Reads a DAR without the cache of recent ones: a decoding no one else shares (its packages unchecked). */
+export function decodeDar(bytes: Uint8Array): Dar {
   let files: Record<string, Uint8Array>;
   try {
     files = unzipSync(bytes, { filter: (f) => f.name === MANIFEST_PATH || f.name.endsWith('.dalf') });

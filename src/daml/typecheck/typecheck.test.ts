@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isWeftError } from '../../errors/index.js';
 import { type Dar, readDarFile } from '../dar/index.js';
+import { decodeDar } from '../dar/reader.js';
 import { ILLFORMED_DAR, PING_DAR, TOKEN_DAR, TRADING_DAR } from '../dar/testing.js';
 import { PackageRegistry } from '../lf/index.js';
 import {
@@ -89,8 +90,8 @@ describe('package validation on the shared DARs', () => {
   });
 
   it('reports a dependency missing from the registry, and does not cache that result', () => {
-    // A fresh decoding: results are cached per decoded package, and the shared one was checked above.
-    const dar = readDarFile(PING_DAR);
+    // A fresh decoding: results are cached per decoded package, and readDar's shared one was checked above.
+    const dar = decodeDar(readFileSync(PING_DAR));
     const partial = new PackageRegistry();
     partial.add(dar.main);
     const errors = checkPackage(partial, dar.main.id).map(formatTypeCheckError);
