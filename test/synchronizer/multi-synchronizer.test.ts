@@ -195,5 +195,5 @@ describe('a participant daemon on two synchronizers', () => {
     expect(await ok(['admin', '-e', p1.adminUrl, 'ping', id2])).toMatch(
       /^ping PAR::participant2::\S+: [\d.]+ ms$/,
     );
-  });
+  }, 120_000);
 });
