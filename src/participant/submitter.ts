@@ -2,7 +2,7 @@ import { Hash, type RandomSource, type SigningPrivateKey } from '../crypto/index
 import type { Command, ContractLookup, ContractStore, Engine } from '../daml/index.js';
 import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
 import { type ParticipantId, PartyId, type SynchronizerId } from '../identity/index.js';
-import { type ClientState, type SendHandle, type SendRequest, SequencerErrors } from '../sequencer/index.js';
+import type { SendHandle, SendRequest } from '../sequencer/index.js';
 import { type Clock, monotonicMs, sleep } from '../time/index.js';
 import type { TopologyProcessor, TopologySnapshot } from '../topology/index.js';
 import type { ActiveContracts } from './acs.js';
@@ -44,7 +44,7 @@ export function changeIdOf(userId: string, actAs: readonly string[], commandId: 
 export interface SubmissionRoute {
   readonly synchronizerId: SynchronizerId;
   readonly topology: TopologyProcessor;
-  readonly client: { send(request: SendRequest): Promise<SendHandle>; readonly state: ClientState };
+  readonly client: { send(request: SendRequest): Promise<SendHandle> };
 }
 
 export interface SubmitterContext {
@@ -222,9 +222,11 @@ export class Submitter {
    * A failed send is ambiguous: the sequencer client resends a request whose answer was lost, and the sequencer
    * may have stored an earlier copy when it fails a later one (its write failing, say). It keeps one request per
    * message id, so resending is safe, whereas forgetting the command would let a resubmission (a fresh message id)
-   * commit it twice. Only a first send refused for what the request is (invalid, too large, recipients unknown:
-   * a non-retryable refusal, every copy gets it), or made on a closed client, is `refused`: nothing of it was
-   * stored. A client closed during the send (a disconnection, a crash) leaves the command in flight.
+   * commit it twice. A first send that fails for good is `refused` and the command forgotten: refused for what
+   * the request is (invalid, too large, recipients unknown: every copy gets that), or cut short by the client
+   * closing (a disconnection, a crash). The latter is ambiguous too when the request was on the wire already;
+   * keeping such a command in flight needs a time proof to publish its SUBMISSION_NOT_SEQUENCED, which the
+   * participant does not request yet.
    */
   async #send(
     route: SubmissionRoute,
@@ -232,8 +234,6 @@ export class Submitter {
   ): Promise<{ error: unknown; code: string; refused: boolean } | undefined> {
     const { clock, settings } = this.o;
     for (let attempt = 0, delay = RESEND_DELAY_MS; ; attempt++) {
-      // A client closed already (a disconnection or a crash meanwhile) sends nothing.
-      const closed = route.client.state === 'closed' || route.client.state === 'failed';
       try {
         await route.client.send(request);
         return undefined;
@@ -243,10 +243,7 @@ export class Submitter {
           delay = Math.min(2 * delay, settings.maxBackoffMs);
           continue;
         }
-        const refused =
-          attempt === 0 &&
-          (closed ||
-            (isWeftError(e) && !e.retryable && !isWeftError(e, SequencerErrors.SEQUENCER_CLIENT_CLOSED)));
+        const refused = attempt === 0 && isWeftError(e) && !e.retryable;
         return { error: e, code: isWeftError(e) ? e.code : 'INTERNAL', refused };
       }
     }
