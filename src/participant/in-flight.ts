@@ -116,9 +116,13 @@ export class InFlightSubmissions {
     return waiter.promise;
   }
 
-  /** Forgets a command whose request could not be sent. */
+  /**
+   * Forgets a command whose request could not be sent, its receipt too if one came first: a later command with the
+   * same change id must not be completed by this one's verdict.
+   */
   untrack(cmd: InFlightCommand): void {
     this.#byMessage.delete(cmd.messageId);
+    if (cmd.requestId !== undefined) this.#byRequest.get(cmd.synchronizerId)?.delete(cmd.requestId);
     this.#waiters.delete(cmd.changeId);
   }
 

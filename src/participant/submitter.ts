@@ -1,9 +1,9 @@
 import { Hash, type RandomSource, type SigningPrivateKey } from '../crypto/index.js';
 import type { Command, ContractLookup, ContractStore, Engine } from '../daml/index.js';
-import { CommonErrors, WeftError } from '../errors/index.js';
+import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
 import { type ParticipantId, PartyId, type SynchronizerId } from '../identity/index.js';
 import type { SendHandle, SendRequest } from '../sequencer/index.js';
-import { type Clock, monotonicMs } from '../time/index.js';
+import { type Clock, monotonicMs, sleep } from '../time/index.js';
 import type { TopologyProcessor, TopologySnapshot } from '../topology/index.js';
 import type { ActiveContracts } from './acs.js';
 import type { ParticipantSettings } from './config.js';
@@ -62,6 +62,9 @@ export interface SubmitterContext {
   readonly random: RandomSource;
 }
 
+/** The first wait before resending a confirmation request whose send failed retryably; doubles up to `maxBackoffMs`. */
+const RESEND_DELAY_MS = 10;
+
 /** Why a synchronizer cannot take a transaction, so that routing tries the next one. */
 const ROUTING_REASONS = new Set([
   ParticipantErrors.INFORMEES_NOT_HOSTED.code,
@@ -79,7 +82,7 @@ export class Submitter {
   /**
    * Resolves with the command's completion once its outcome is durable; rejects (without a completion) when the
    * command fails before it is sent: invalid, overloaded participant, interpretation error, a party not hosted, no
-   * synchronizer for it, a duplicate command id.
+   * synchronizer for it, a duplicate command id, a request the sequencer refuses.
    */
   async submit(r: SubmitRequest): Promise<Completion> {
     const marks: InFlightCommand['marks'] = { start: monotonicMs(this.o.clock) };
@@ -199,16 +202,51 @@ export class Submitter {
     const completion = o.inFlight.track(cmd);
     // stop() and kill() reject the waiter even while the send is under way, before anyone awaits it.
     completion.catch(() => {});
-    try {
-      await route.client.send({ envelopes: batch.envelopes, maxSequencingTime, messageId });
-      o.metrics.submissions.inc({ result: 'sent' });
-    } catch (e) {
+    const failed = await this.#send(route, { envelopes: batch.envelopes, maxSequencingTime, messageId });
+    o.metrics.submissions.inc({ result: failed ? failed.code : 'sent' });
+    if (failed?.refused) {
       o.inFlight.untrack(cmd);
       await o.store.dropCommand(changeId, messageId);
-      o.metrics.submissions.inc({ result: e instanceof WeftError ? e.code : 'INTERNAL' });
-      throw e;
+      throw failed.error;
     }
+    // Sent, or perhaps stored although the send failed: the command stays in flight (deduplicated) until its
+    // completion — its transaction's, or SUBMISSION_NOT_SEQUENCED once its max sequencing time passed. A
+    // disconnection or a stop fails this waiter instead; a reconnection or restart takes the command up again.
     return completion;
+  }
+
+  /**
+   * Sends the confirmation request, resending it under the same message id while the sequencer fails retryably
+   * and the max sequencing time has not passed; undefined once a sequencer stored it, else how it failed.
+   *
+   * A failed send is ambiguous: the sequencer client resends a request whose answer was lost, and the sequencer
+   * may have stored an earlier copy when it fails a later one (its write failing, say). It keeps one request per
+   * message id, so resending is safe, whereas forgetting the command would let a resubmission (a fresh message id)
+   * commit it twice. A first send that fails for good is `refused` and the command forgotten: refused for what
+   * the request is (invalid, too large, recipients unknown: every copy gets that), or cut short by the client
+   * closing (a disconnection, a crash). The latter is ambiguous too when the request was on the wire already;
+   * keeping such a command in flight needs a time proof to publish its SUBMISSION_NOT_SEQUENCED, which the
+   * participant does not request yet.
+   */
+  async #send(
+    route: SubmissionRoute,
+    request: SendRequest,
+  ): Promise<{ error: unknown; code: string; refused: boolean } | undefined> {
+    const { clock, settings } = this.o;
+    for (let attempt = 0, delay = RESEND_DELAY_MS; ; attempt++) {
+      try {
+        await route.client.send(request);
+        return undefined;
+      } catch (e) {
+        if (isWeftError(e) && e.retryable && clock.now() <= request.maxSequencingTime) {
+          await sleep(clock, delay);
+          delay = Math.min(2 * delay, settings.maxBackoffMs);
+          continue;
+        }
+        const refused = attempt === 0 && isWeftError(e) && !e.retryable;
+        return { error: e, code: isWeftError(e) ? e.code : 'INTERNAL', refused };
+      }
+    }
   }
 
   /**

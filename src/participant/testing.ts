@@ -19,7 +19,7 @@ import {
 } from '../daml/index.js';
 import { MediatorNode } from '../mediator/index.js';
 import { createLogger, type Logger } from '../observability/index.js';
-import type { SequencerNode, SequencerSettings } from '../sequencer/index.js';
+import type { SequencerNode, SequencerSettings, TransportOptions } from '../sequencer/index.js';
 import { startSequencerNode, type TestSynchronizer, testSynchronizer } from '../sequencer/testing.js';
 import { openStorage, type Storage, type StorageConfig } from '../storage/index.js';
 import { systemClock } from '../time/index.js';
@@ -57,6 +57,8 @@ export interface ParticipantTestNetwork {
       node?: Partial<ParticipantNodeOptions>;
       /** Default: every sequencer node's endpoint. */
       endpoints?: readonly string[];
+      /** How the participant reaches the sequencer; default gRPC. */
+      transport?: TransportOptions;
     },
   ): Promise<StartedParticipant>;
   /** Stops the mediator (`kill`: as if its process died); its storage stays open for a restart. */
@@ -155,6 +157,7 @@ export async function participantTestNetwork(o: {
         synchronizerId: sync.synchronizerId,
         endpoints: options.endpoints ?? endpoints,
         maxBackoffMs: 200,
+        ...(options.transport ? { transport: options.transport } : {}),
       });
       const started = { node, storage, config };
       participants.push(started);

@@ -2,13 +2,16 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ILLFORMED_DAR, LEGACY_LF1_DAR, TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import { valueToJson } from '../../src/daml/index.js';
-import type { WeftError } from '../../src/errors/index.js';
-import { ParticipantErrors, type ParticipantNode } from '../../src/participant/index.js';
+import { WeftError } from '../../src/errors/index.js';
+import { ParticipantErrors, type ParticipantNode, PING_TEMPLATE } from '../../src/participant/index.js';
 import {
   type ParticipantTestNetwork,
   participantTestNetwork,
   tokenCommands,
 } from '../../src/participant/testing.js';
+import { GrpcSequencerChannel } from '../../src/sequencer/client/endpoint.js';
+import { StorageErrors } from '../../src/storage/index.js';
+import { systemClock } from '../../src/time/index.js';
 import { failure, succeeded } from './expect.js';
 
 /**
@@ -192,6 +195,53 @@ describe('a participant', () => {
     expect(again.message).toMatch(/within the deduplication window/);
     // Another user may use the same command id.
     succeeded(await p1.submit({ ...command, userId: 'another-user' }));
+  });
+
+  it('commits a command once when its send failed after the sequencer stored it', async () => {
+    // The sequencer client resends a request whose answer it lost; the sequencer stored the first copy and fails
+    // the resend (its write failing): the send fails although the request is sequenced.
+    let failNextSend = false;
+    const p4 = (
+      await net.startParticipant('p4', {
+        transport: {
+          dial: (endpoint) => {
+            const channel = new GrpcSequencerChannel(endpoint, {}, systemClock);
+            const send = channel.sendAsync.bind(channel);
+            channel.sendAsync = async (request, auth) => {
+              const sent = await send(request, auth);
+              if (!failNextSend) return sent;
+              failNextSend = false;
+              throw new WeftError(StorageErrors.STORAGE_UNAVAILABLE, 'the write of a resent request failed');
+            };
+            return channel;
+          },
+        },
+      })
+    ).node;
+    const command = {
+      commands: [
+        {
+          CreateCommand: {
+            templateId: PING_TEMPLATE,
+            createArguments: {
+              id: 'ambiguous',
+              initiator: String(p4.adminParty),
+              responder: String(p1.adminParty),
+            },
+          },
+        },
+      ],
+      actAs: [String(p4.adminParty)],
+      commandId: cmdId('ambiguous'),
+    };
+    failNextSend = true;
+    const completion = succeeded(await p4.submit(command));
+    expect(failNextSend).toBe(false);
+    expect((await failure(p4.submit(command))).code).toBe(ParticipantErrors.DUPLICATE_COMMAND.code);
+    const completions = await p4.completionsUpTo();
+    expect(completions.filter((c) => c.commandId === command.commandId).map((c) => c.updateId)).toEqual([
+      completion.updateId,
+    ]);
   });
 
   it('refuses commands it cannot send, before sequencing', async () => {
