@@ -13,6 +13,12 @@ export const ConfigErrors = {
     'The config file is not valid HOCON, YAML or JSON (by its extension); the message gives the line and column.',
     'Fix the syntax at the line and column the message gives; make sure the extension (.conf, .yaml, .json) matches the format.',
   ),
+  CONFIG_INCLUDE_REJECTED: defineErrorCode(
+    'CONFIG_INCLUDE_REJECTED',
+    'InvalidIndependentOfSystemState',
+    'A HOCON include names something other than a config file: a URL, a classpath resource, code (such as .js) or an unknown form. Config is data: only .conf, .json, .yaml and .yml files relative to the including file are read.',
+    'Include the file by its path, relative to the including file (include "storage.conf" or include required("storage.conf")); put values from elsewhere into a file or an environment variable.',
+  ),
   CONFIG_VARIABLE_UNSET: defineErrorCode(
     'CONFIG_VARIABLE_UNSET',
     'InvalidGivenCurrentSystemStateOther',

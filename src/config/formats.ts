@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { extname, resolve } from 'node:path';
+import { dirname, extname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseDocument } from 'yaml';
 import { CommonErrors, WeftError } from '../errors/index.js';
@@ -111,10 +111,18 @@ interface HoconOptions {
   readonly scope: Env;
 }
 
+/** The including file's context; `createContext` is how the parser opens every include, and nothing else. */
+interface HoconContext {
+  /** Weft parses only files, so every including context has one. */
+  readonly url: { readonly href: string };
+  createContext(options: unknown, owner: unknown): unknown;
+}
+
 interface HoconParser {
   (options: HoconOptions): Promise<unknown>;
   getClass(name: string): unknown;
   registerComponent(...classes: unknown[]): void;
+  readonly Context: { readonly prototype: HoconContext };
 }
 
 /** The parts of the parser's FileSource that the subclass below relies on. */
@@ -142,10 +150,61 @@ class WeftfileSource extends FileSource {
     } catch {
       return this.notFound;
     }
+    // The parser has no YAML builder; an object it merges as it would an included HOCON object.
+    if (FORMATS[extname(file).toLowerCase()] === 'yaml') {
+      const { value, issues } = substituteValues(parseYaml(text, file), this.context.scope ?? {});
+      reportSubstitutionIssues(issues, file);
+      return value;
+    }
     return expandHoconDefaults(text, this.context.scope ?? {});
   }
 }
 hocon.registerComponent(WeftfileSource);
+
+/**
+ * Config is data: the parser would otherwise run an included `.js` file, fetch `url(...)` and pick sources and
+ * builders by name (`script(...)`, `http(...)`). Every include passes through here, so only a file with a config
+ * extension, resolved against the including file and read through {@link WeftfileSource}, is ever opened.
+ * Weft is the parser's only user in the process, so the policy holds for every parse.
+ */
+const openInclude = hocon.Context.prototype.createContext;
+hocon.Context.prototype.createContext = function (this: HoconContext, resource: unknown, owner: unknown) {
+  const including = toPath(this.url.href);
+  const { file, required } = includedFile(resource, including);
+  return openInclude.call(this, { url: toUrl(resolve(dirname(including), file)), required }, owner);
+};
+
+/** The file an include names (`"f"`, `file("f")`, `required("f")`, `required(file("f"))`), or CONFIG_INCLUDE_REJECTED. */
+function includedFile(resource: unknown, including: string): { file: string; required: boolean } {
+  const reject = (why: string): never => {
+    throw new WeftError(
+      ConfigErrors.CONFIG_INCLUDE_REJECTED,
+      `${including}: include ${JSON.stringify(resource)} rejected: ${why}`,
+      { file: including },
+    );
+  };
+  if (typeof resource !== 'string') return reject('only a file path may be included');
+  let file = resource.trim();
+  let required = false;
+  const FORM = /^([A-Za-z][\w-]*)\s*\((.*)\)$/s;
+  for (let form = FORM.exec(file); form; form = FORM.exec(file)) {
+    if (form[1] === 'required') required = true;
+    else if (form[1] !== 'file') return reject(`${form[1]}(...) is not a file include; only files are read`);
+    file = form[2]!.trim().replace(/^"(.*)"$/s, '$1');
+  }
+  if (/^[A-Za-z][\w+.-]*:/.test(file)) return reject('URLs are never fetched; include a file');
+  const extension = extname(file).toLowerCase();
+  if (FORMATS[extension] === undefined) {
+    return reject(
+      `${extension === '' ? 'no extension' : `extension ${extension}`}: only ${Object.keys(FORMATS).join(', ')} files are included, never code`,
+    );
+  }
+  return { file, required };
+}
+
+function toUrl(file: string): string {
+  return pathToFileURL(file).href.replace('file:', PROTOCOL);
+}
 
 function toPath(url: string): string {
   return fileURLToPath(url.replace(PROTOCOL, 'file:'));
@@ -156,12 +215,13 @@ async function parseHocon(file: string, path: string, env: Env): Promise<unknown
   const scope: Env = Object.assign(Object.create(null), env);
   try {
     return await hocon({
-      url: pathToFileURL(file).href.replace('file:', PROTOCOL),
+      url: toUrl(file),
       strict: true,
       env: false,
       scope,
     });
   } catch (e) {
+    if (e instanceof WeftError) throw e;
     throw hoconError(e as Error, file, path);
   }
 }

@@ -1,5 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} is config substitution syntax under test.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -186,6 +188,78 @@ describe('HOCON includes', () => {
     );
     expect(code).toBe('CONFIG_SYNTAX_ERROR');
     expect(message).toContain(`${join(dir, 'inc-bad', 'part.conf')}:1:`);
+  });
+});
+
+describe('HOCON includes are data', () => {
+  it('read .conf, .json and .yaml files nested, each relative to the file that includes it', async () => {
+    write('nest/parts/deeper/storage.yaml', 'storage:\n  type: sqlite\n  file: ${DATA_DIR:-data}/n1.db\n');
+    write('nest/parts/monitoring.json', '{ "monitoring": { "logging": { "level": "warn" } } }');
+    write(
+      'nest/parts/node.conf',
+      'name = n1\nkind = sequencer\ninclude required("deeper/storage.yaml")\ninclude file("monitoring.json")',
+    );
+    const path = write('nest/main.conf', 'weft.node { include required("parts/node.conf") }');
+    expect((await loadConfig(path, { env: { DATA_DIR: '/srv' } })).nodes).toEqual([
+      {
+        name: 'n1',
+        kind: 'sequencer',
+        storage: { type: 'sqlite', file: '/srv/n1.db' },
+        monitoring: { logging: { level: 'warn' }, httpServer: { address: '127.0.0.1', port: 0 } },
+      },
+    ]);
+  });
+
+  it('never run an included script', async () => {
+    const marker = join(dir, 'code', 'ran');
+    write(
+      'code/payload.js',
+      `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); module.exports = { name: 'x' };`,
+    );
+    write('code/part.conf', 'include required("payload.js")');
+    for (const [main, include] of [
+      ['code/direct.conf', 'include "payload.js"'],
+      ['code/script.conf', 'include script("payload.conf")'],
+      ['code/nested.conf', 'include "part.conf"'],
+    ] as const) {
+      const { code, message } = await failure(write(main, `weft.node { ${include} }`));
+      expect(code).toBe('CONFIG_INCLUDE_REJECTED');
+      expect(message).toMatch(
+        /rejected: (extension \.js: only .* never code|script\(\.\.\.\) is not a file include)/,
+      );
+    }
+    // The nested include names the file it is in, not the top-level one.
+    expect((await failure(join(dir, 'code/nested.conf'))).message).toContain(
+      `${join(dir, 'code', 'part.conf')}:`,
+    );
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('never fetch a URL or a classpath resource', async () => {
+    let requests = 0;
+    const server = createServer((_request, response) => {
+      requests += 1;
+      response.end('name = fetched');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/node.conf`;
+    try {
+      for (const [main, include, why] of [
+        ['net/url.conf', `include url("${url}")`, 'url(...) is not a file include'],
+        ['net/required-url.conf', `include required(url("${url}"))`, 'url(...) is not a file include'],
+        ['net/bare.conf', `include "${url}"`, 'URLs are never fetched'],
+        ['net/file-url.conf', `include file("${url}")`, 'URLs are never fetched'],
+        ['net/classpath.conf', 'include classpath("node.conf")', 'classpath(...) is not a file include'],
+      ] as const) {
+        const { code, message } = await failure(write(main, `weft.node { ${include} }`));
+        expect(code).toBe('CONFIG_INCLUDE_REJECTED');
+        expect(message).toContain(`${join(dir, main)}: include`);
+        expect(message).toContain(why);
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(requests).toBe(0);
   });
 });
 

@@ -8,6 +8,12 @@ export const DamlLfErrors = {
     'The DAR file is not a readable zip archive (truncated, corrupted or another format).',
     'Check that the file is a DAR built by damlc and was copied completely.',
   ),
+  DAR_TOO_LARGE: defineErrorCode(
+    'DAR_TOO_LARGE',
+    'InvalidIndependentOfSystemState',
+    "The DAR has more zip entries, or its manifest and dalfs inflate to more bytes, than the participant's DAR limits allow; reading stopped at the bound (a zip bomb is refused this way).",
+    'Split the package set into smaller DARs, or raise participant.max-dar-inflated-bytes or participant.max-dar-entries if the DAR is trusted.',
+  ),
   DAR_MANIFEST_MISSING: defineErrorCode(
     'DAR_MANIFEST_MISSING',
     'InvalidIndependentOfSystemState',

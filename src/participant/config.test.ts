@@ -14,6 +14,8 @@ describe('participant settings', () => {
       maxSubmissionsInFlight: 500,
       maxValidationsInFlight: 64,
       contractCacheSize: 100_000,
+      maxDarInflatedBytes: 512 * 1024 * 1024,
+      maxDarEntries: 10_000,
     });
     expect(participantSettings()).toEqual(DEFAULT_PARTICIPANT_SETTINGS);
     expect(participantSettings({ contractCacheSize: 1 }).contractCacheSize).toBe(1);
@@ -27,6 +29,8 @@ describe('participant settings', () => {
       [{ contractCacheSize: 1e9 }, 'contract-cache-size'],
       [{ deduplicationWindowMs: 10 }, 'deduplication-window-ms'],
       [{ maxQueuedWrites: 0 }, 'max-queued-writes'],
+      [{ maxDarInflatedBytes: 1000 }, 'max-dar-inflated-bytes'],
+      [{ maxDarEntries: 1 }, 'max-dar-entries'],
     ] as const) {
       let error: unknown;
       try {

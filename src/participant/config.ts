@@ -54,6 +54,17 @@ export const participantSectionSchema = object({
    * contracts are held besides; the default is some 100–300 MB of decoded contracts.
    */
   'contract-cache-size': withDefault(integer({ min: 1, max: 10_000_000 }), 100_000),
+  /**
+   * Bytes an uploaded DAR's manifest and dalfs may inflate to in total, checked while inflating (a zip bomb of a few
+   * megabytes otherwise takes gigabytes of memory). The largest DARs in test/dars inflate to under 3 MB and real
+   * ones to tens of MB; the bound is also what one upload may hold in memory at most.
+   */
+  'max-dar-inflated-bytes': withDefault(
+    integer({ min: 1024 * 1024, max: 4 * 1024 * 1024 * 1024 - 1 }),
+    512 * 1024 * 1024,
+  ),
+  /** Zip entries of an uploaded DAR (damlc writes a few per module: dalf, source, interface files). */
+  'max-dar-entries': withDefault(integer({ min: 2, max: 1_000_000 }), 10_000),
 });
 
 export type ParticipantSettings = Infer<typeof participantSectionSchema>;

@@ -151,7 +151,10 @@ export class ParticipantNode {
       () => clock.now(),
     );
     const store = await ParticipantStore.open(options.storage);
-    const packages = await PackageService.load(new PackageRegistry(), store, clock, logger);
+    const packages = await PackageService.load(new PackageRegistry(), store, clock, logger, {
+      maxInflatedBytes: settings.maxDarInflatedBytes,
+      maxEntries: settings.maxDarEntries,
+    });
     const engine = new Engine(packages.registry);
     const decoder = new TransactionDecoder(engine.types);
     const ledgerEnd = await store.ledgerEnd();

@@ -1,4 +1,4 @@
-import { type PackageRegistry, readDar } from '../daml/index.js';
+import { type DarLimits, type PackageRegistry, readDar } from '../daml/index.js';
 import { loadAndValidateDar } from '../daml/typecheck/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Clock } from '../time/index.js';
@@ -22,6 +22,8 @@ export class PackageService {
     private readonly store: ParticipantStore,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** What reading a DAR may inflate: uploads are untrusted input; stored DARs were held to the same bounds. */
+    private readonly limits: DarLimits,
   ) {}
 
   /** Adds the stored DARs to the registry (they were validated when they were uploaded). */
@@ -30,9 +32,10 @@ export class PackageService {
     store: ParticipantStore,
     clock: Clock,
     logger: Logger,
+    limits: DarLimits,
   ): Promise<PackageService> {
-    for (const dar of await store.dars()) registry.addAll(readDar(dar.dar).packages);
-    return new PackageService(registry, store, clock, logger);
+    for (const dar of await store.dars()) registry.addAll(readDar(dar.dar, limits).packages);
+    return new PackageService(registry, store, clock, logger, limits);
   }
 
   /** Whether the package is uploaded here. */
@@ -42,7 +45,7 @@ export class PackageService {
 
   /** Validates every package of a DAR (Daml-LF type checking) and stores it; returns the main package id. */
   async upload(bytes: Uint8Array, o: { adminWorkflow?: boolean } = {}): Promise<string> {
-    const dar = loadAndValidateDar(bytes, this.registry);
+    const dar = loadAndValidateDar(bytes, this.registry, this.limits);
     await this.store.saveDar({
       mainPackageId: dar.main.id,
       name: dar.main.metadata.name,
@@ -63,7 +66,7 @@ export class PackageService {
       mainPackageId: d.mainPackageId,
       name: d.name,
       version: d.version,
-      packageIds: readDar(d.dar).packages.map((p) => p.id),
+      packageIds: readDar(d.dar, this.limits).packages.map((p) => p.id),
       adminWorkflow: d.adminWorkflow,
     }));
   }

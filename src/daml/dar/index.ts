@@ -1,2 +1,2 @@
 export { type DarManifest, parseDarManifest, parseManifestAttributes } from './manifest.js';
-export { type Dar, readDar, readDarFile } from './reader.js';
+export { type Dar, type DarLimits, DEFAULT_DAR_LIMITS, readDar, readDarFile } from './reader.js';

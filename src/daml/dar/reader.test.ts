@@ -3,8 +3,8 @@ import { strToU8, unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { isWeftError } from '../../errors/index.js';
 import { validateDar } from '../typecheck/index.js';
-import { readDar, readDarFile } from './reader.js';
-import { ILLFORMED_DAR, LEGACY_LF1_DAR, PING_DAR, TEST_DARS, testDar } from './testing.js';
+import { DEFAULT_DAR_LIMITS, decodeDar, readDar, readDarFile } from './reader.js';
+import { ILLFORMED_DAR, LEGACY_LF1_DAR, PING_DAR, TEST_DARS, testDar, zipBomb } from './testing.js';
 
 function codeOf(f: () => unknown): string {
   try {
@@ -110,6 +110,40 @@ describe('DAR reader on corrupted input', () => {
   it('reports a missing file as not found', () => {
     expect(codeOf(() => readDarFile(testDar('absent.dar')))).toBe(
       `NOT_FOUND: cannot read ${testDar('absent.dar')}: ENOENT`,
+    );
+  });
+});
+
+describe('DAR reader limits', () => {
+  const ping = readFileSync(PING_DAR);
+  const MiB = 1024 * 1024;
+
+  it('stops inflating a zip bomb at the bound, whatever its headers declare, in bounded memory', () => {
+    const bomb = zipBomb(1024 * MiB);
+    const limits = { ...DEFAULT_DAR_LIMITS, maxInflatedBytes: 32 * MiB };
+    const rss = process.memoryUsage().rss;
+    const peak = process.resourceUsage().maxRSS * 1024;
+    expect(codeOf(() => readDar(bomb, limits))).toBe(
+      `DAR_TOO_LARGE: the DAR inflates to more than the limit of ${32 * MiB} bytes (reading stopped there)`,
+    );
+    expect(process.memoryUsage().rss - rss).toBeLessThan(100 * MiB);
+    expect(process.resourceUsage().maxRSS * 1024 - peak).toBeLessThan(100 * MiB);
+  });
+
+  it('bounds the entries before inflating any', () => {
+    const entries = unzipSync(ping);
+    const count = Object.keys(entries).length;
+    const limits = { ...DEFAULT_DAR_LIMITS, maxEntries: count - 1 };
+    expect(codeOf(() => decodeDar(ping, limits))).toBe(
+      `DAR_TOO_LARGE: the DAR has ${count} zip entries, more than the limit of ${count - 1}`,
+    );
+    expect(decodeDar(ping, { ...limits, maxEntries: count }).dalfs.length).toBeGreaterThan(0);
+  });
+
+  it('holds a DAR read before to the limits of each read', () => {
+    expect(readDar(ping).main.id).toMatch(/^[0-9a-f]{64}$/);
+    expect(codeOf(() => readDar(ping, { ...DEFAULT_DAR_LIMITS, maxInflatedBytes: 1000 }))).toBe(
+      'DAR_TOO_LARGE: the DAR inflates to more than the limit of 1000 bytes (reading stopped there)',
     );
   });
 });

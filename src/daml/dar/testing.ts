@@ -25,3 +25,88 @@ export const TRADING_DAR = testDar('splice-token-test-trading-app-1.0.2.dar');
 export const ILLFORMED_DAR = testDar('illformed.dar');
 /** Rejected as an unsupported version: legacy Daml-LF 1.15. */
 export const LEGACY_LF1_DAR = testDar('dummy-lf1.15.dar');
+
+/**
+ * A zip bomb: a DAR-shaped zip whose one dalf is a deflate stream of at least `inflatedBytes` zeros (one fixed
+ * Huffman block of length-258, distance-1 copies: ~6.5 MB per GiB), built in memory. Its headers declare 1 KiB
+ * inflated, so a reader that trusts them is fooled; CRCs are zero.
+ */
+export function zipBomb(inflatedBytes: number): Uint8Array {
+  const copies = Math.ceil((inflatedBytes - 1) / 258);
+  const deflate = new Uint8Array(Math.ceil((3 + 8 + copies * 13 + 7) / 8));
+  let bit = 0;
+  const write = (code: number, length: number, lsbFirst = false) => {
+    for (let i = 0; i < length; i++) {
+      const b = lsbFirst ? (code >> i) & 1 : (code >> (length - 1 - i)) & 1;
+      deflate[bit >> 3]! |= b << (bit & 7);
+      bit++;
+    }
+  };
+  write(0b011, 3, true); // BFINAL, fixed Huffman codes
+  write(0x30, 8); // literal 0
+  for (let i = 0; i < copies; i++) write(0xc5 << 5, 13); // length 258 (code 285), distance 1 (code 0)
+  write(0, 7); // end of block
+  return zipOf([
+    { name: 'META-INF/MANIFEST.MF', data: new TextEncoder().encode('Main-Dalf: bomb.dalf\n'), method: 0 },
+    { name: 'bomb.dalf', data: deflate, method: 8 },
+  ]);
+}
+
+/** A zip of the given entries, already compressed by `method`; every size it declares for inflating is 1 KiB. */
+function zipOf(entries: readonly { name: string; data: Uint8Array; method: number }[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const central: Uint8Array[] = [];
+  let offset = 0;
+  const header = (signature: number, fields: readonly [number, 2 | 4][]) => {
+    const out = new DataView(new ArrayBuffer(4 + fields.reduce((n, [, size]) => n + size, 0)));
+    out.setUint32(0, signature, true);
+    let at = 4;
+    for (const [value, size] of fields) {
+      if (size === 2) out.setUint16(at, value, true);
+      else out.setUint32(at, value, true);
+      at += size;
+    }
+    return new Uint8Array(out.buffer);
+  };
+  for (const { name, data, method } of entries) {
+    const nameBytes = new TextEncoder().encode(name);
+    // version, flags, method, time, date, crc, compressed size, declared size, name length, extra length
+    const common: [number, 2 | 4][] = [
+      [20, 2],
+      [0, 2],
+      [method, 2],
+      [0, 2],
+      [0, 2],
+      [0, 4],
+      [data.length, 4],
+      [1024, 4],
+      [nameBytes.length, 2],
+      [0, 2],
+    ];
+    parts.push(header(0x04034b50, common), nameBytes, data);
+    // version made by, common fields, comment length, disk, internal and external attributes, local header offset
+    central.push(
+      header(0x02014b50, [[20, 2], ...common, [0, 2], [0, 2], [0, 2], [0, 4], [offset, 4]]),
+      nameBytes,
+    );
+    offset += 30 + nameBytes.length + data.length;
+  }
+  const centralSize = central.reduce((n, p) => n + p.length, 0);
+  const end = header(0x06054b50, [
+    [0, 2],
+    [0, 2],
+    [entries.length, 2],
+    [entries.length, 2],
+    [centralSize, 4],
+    [offset, 4],
+    [0, 2],
+  ]);
+  const all = [...parts, ...central, end];
+  const zip = new Uint8Array(all.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of all) {
+    zip.set(p, at);
+    at += p.length;
+  }
+  return zip;
+}

@@ -1,4 +1,4 @@
-import { type Dar, readDar } from '../dar/index.js';
+import { type Dar, type DarLimits, readDar } from '../dar/index.js';
 import { PackageRegistry } from '../lf/packages.js';
 import { validatePackage } from './package.js';
 
@@ -16,10 +16,10 @@ export function validateDar(dar: Dar, registry?: PackageRegistry): void {
 /**
  * The upload path: reads a DAR, validates all its packages and only then adds them to `registry` (packages
  * already there keep their validated instance). Throws the reader's or `DAML_LF_TYPE_ERROR` errors, leaving the
- * registry unchanged.
+ * registry unchanged. `limits` bound what reading the (untrusted) bytes may inflate.
  */
-export function loadAndValidateDar(bytes: Uint8Array, registry: PackageRegistry): Dar {
-  const dar = readDar(bytes);
+export function loadAndValidateDar(bytes: Uint8Array, registry: PackageRegistry, limits?: DarLimits): Dar {
+  const dar = readDar(bytes, limits);
   validateDar(dar, registry);
   registry.addAll(dar.packages);
   return dar;
