@@ -7,12 +7,13 @@ import type { SequencerTopology } from './topology.js';
 
 const NONCE_LENGTH = 32;
 const TOKEN_LENGTH = 32;
-/** Outstanding challenges kept at most; the oldest is forgotten first (its member simply asks again). */
-const MAX_NONCES = 10_000;
 
 export interface AuthSettings {
   readonly tokenTtlMs: number;
   readonly nonceTtlMs: number;
+  /** Outstanding challenges per member and in all (see the `sequencer.authentication` config section). */
+  readonly maxChallengesPerMember: number;
+  readonly maxChallenges: number;
 }
 
 export interface Token {
@@ -28,7 +29,10 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
  * authenticates with each node (endpoint) it uses, as with Canton's sequencer nodes.
  */
 export class MemberAuthenticator {
+  /** Outstanding challenges by hex nonce, in the order issued, which is the order they expire in. */
   readonly #nonces = new Map<string, { member: string; expiresAt: bigint }>();
+  /** How many of {@link #nonces} each member has. */
+  readonly #noncesOf = new Map<string, number>();
   readonly #tokens = new Map<string, Token>();
   readonly #logoutListeners = new Set<(token: string) => void>();
 
@@ -64,12 +68,27 @@ export class MemberAuthenticator {
       );
     }
     this.#expire();
-    if (this.#nonces.size >= MAX_NONCES) this.#nonces.delete(this.#nonces.keys().next().value!);
+    // Refused rather than evicting older ones: a flood must not be able to cancel a member's challenge in flight.
+    const outstanding = this.#noncesOf.get(member) ?? 0;
+    if (
+      outstanding >= this.settings.maxChallengesPerMember ||
+      this.#nonces.size >= this.settings.maxChallenges
+    ) {
+      const perMember = outstanding >= this.settings.maxChallengesPerMember;
+      throw new WeftError(
+        SequencerErrors.SEQUENCER_TOO_MANY_CHALLENGES,
+        perMember
+          ? `member ${member} has ${outstanding} outstanding challenges, the most this node allows; answer one or retry after ${this.settings.nonceTtlMs} ms`
+          : `this node has ${this.#nonces.size} outstanding challenges, the most it allows; retry after ${this.settings.nonceTtlMs} ms`,
+        { member },
+      );
+    }
     const nonce = this.random.bytes(NONCE_LENGTH);
     this.#nonces.set(hex(nonce), {
       member,
       expiresAt: this.clock.now() + BigInt(this.settings.nonceTtlMs) * 1000n,
     });
+    this.#noncesOf.set(member, outstanding + 1);
     return { nonce, fingerprints: keys.map((k) => k.fingerprint.value) };
   }
 
@@ -79,9 +98,7 @@ export class MemberAuthenticator {
     signature: Uint8Array,
     signedBy: string,
   ): Promise<{ token: Uint8Array; expiresAt: bigint }> {
-    const key = hex(nonce);
-    const challenge = this.#nonces.get(key);
-    this.#nonces.delete(key);
+    const challenge = this.#takeNonce(hex(nonce));
     const now = this.clock.now();
     if (!challenge || challenge.member !== member || challenge.expiresAt < now) {
       throw new WeftError(
@@ -143,9 +160,24 @@ export class MemberAuthenticator {
     return () => this.#logoutListeners.delete(listener);
   }
 
+  /** Removes the challenge of `key` (answered or expired) and returns it. */
+  #takeNonce(key: string): { member: string; expiresAt: bigint } | undefined {
+    const challenge = this.#nonces.get(key);
+    if (challenge === undefined) return undefined;
+    this.#nonces.delete(key);
+    const left = this.#noncesOf.get(challenge.member)! - 1;
+    if (left === 0) this.#noncesOf.delete(challenge.member);
+    else this.#noncesOf.set(challenge.member, left);
+    return challenge;
+  }
+
   #expire(): void {
     const now = this.clock.now();
-    for (const [k, v] of this.#nonces) if (v.expiresAt < now) this.#nonces.delete(k);
+    // Challenges expire in the order issued: stop at the first still outstanding.
+    for (const [k, v] of this.#nonces) {
+      if (v.expiresAt >= now) break;
+      this.#takeNonce(k);
+    }
     for (const [k, v] of this.#tokens) if (v.expiresAt <= now) this.#tokens.delete(k);
   }
 }

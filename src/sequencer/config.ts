@@ -58,7 +58,19 @@ export const sequencerSectionSchema = object({
    */
   'max-request-size': withDefault(integer({ min: 1024, max: 1 << 30 }), 16 << 20),
   authentication: withDefault(
-    object({ 'token-ttl-ms': ms(1000, 3_600_000), 'nonce-ttl-ms': ms(100, 60_000) }),
+    object({
+      'token-ttl-ms': ms(1000, 3_600_000),
+      /** How long a challenge can be answered; it counts against the bounds below until then. */
+      'nonce-ttl-ms': ms(100, 60_000),
+      /**
+       * Outstanding challenges of one member, beyond which the node refuses more with
+       * SEQUENCER_TOO_MANY_CHALLENGES. Anyone may ask for a member's challenge before authenticating; a member
+       * needs one per connection attempt, so a few cover its retries while a flood stays small.
+       */
+      'max-challenges-per-member': withDefault(integer({ min: 1, max: 1000 }), 16),
+      /** Outstanding challenges of all members: the node's memory for unauthenticated requests (~100 B each). */
+      'max-challenges': withDefault(integer({ min: 1, max: 1_000_000 }), 10_000),
+    }),
     {},
   ),
   /** Serve the public API without TLS on a non-loopback address (behind a TLS-terminating proxy). */

@@ -32,6 +32,12 @@ export const SequencerErrors = {
     'The challenge response is wrong (unknown or expired nonce, key not registered for the member, bad signature).',
     "Check that the member's signing key registered in the topology is the one it uses; the client then requests a fresh challenge.",
   ),
+  SEQUENCER_TOO_MANY_CHALLENGES: defineErrorCode(
+    'SEQUENCER_TOO_MANY_CHALLENGES',
+    'ContentionOnSharedResources',
+    'The sequencer node holds as many outstanding authentication challenges as it allows, for the member or in all; a challenge is outstanding until it is answered or expires (sequencer.authentication.nonce-ttl-ms).',
+    'Answer the challenges already issued, or retry after nonce-ttl-ms; if members legitimately need more, raise sequencer.authentication.max-challenges-per-member or max-challenges.',
+  ),
   SEQUENCER_TOKEN_INVALID: defineErrorCode(
     'SEQUENCER_TOKEN_INVALID',
     'AuthInterceptorInvalidAuthenticationCredentials',
