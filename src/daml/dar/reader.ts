@@ -118,9 +118,11 @@ function unzip(
   const zip = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const u16 = (at: number) => (at + 2 <= bytes.length ? zip.getUint16(at, true) : notAZip('truncated'));
   const u32 = (at: number) => (at + 4 <= bytes.length ? zip.getUint32(at, true) : notAZip('truncated'));
+  // The end of central directory record ends the zip, followed only by a comment of at most 64 KiB.
+  const earliest = Math.max(0, bytes.length - 22 - 0xffff);
   let end = bytes.length - 22;
-  while (end >= 0 && end >= bytes.length - 22 - 0xffff && zip.getUint32(end, true) !== 0x06054b50) end -= 1;
-  if (end < 0 || end < bytes.length - 22 - 0xffff) notAZip('no end of central directory');
+  while (end >= earliest && zip.getUint32(end, true) !== 0x06054b50) end -= 1;
+  if (end < earliest) notAZip('no end of central directory');
   const entries = u16(end + 10);
   if (entries === 0xffff || u32(end + 16) === 0xffffffff) notAZip('zip64 archives are not DARs');
   checkEntries(entries, limits);
