@@ -10,8 +10,8 @@ const ms = (min: number, max: number, fallback: number) => withDefault(integer({
  */
 export const participantSectionSchema = object({
   /**
-   * How long a completed command id blocks a resubmission (Canton's max deduplication duration); at least a
-   * second, so that an immediate retry of a completed command is always caught.
+   * How long an accepted command id blocks a resubmission (Canton's max deduplication duration); at least a
+   * second, so that an immediate retry of an accepted command is always caught.
    */
   'deduplication-window-ms': ms(1000, 365 * DAY_MS, 7 * DAY_MS),
   /**

@@ -56,8 +56,8 @@ export const ParticipantErrors = {
   DUPLICATE_COMMAND: defineErrorCode(
     'DUPLICATE_COMMAND',
     'InvalidGivenCurrentSystemStateResourceExists',
-    'A command with the same user, acting parties and command id completed within the deduplication window.',
-    'Nothing to do if it is a resend of the completed command; for a new command, use a new command id.',
+    'A command with the same user, acting parties and command id was accepted within the deduplication window; the error carries its completion (offset, update id, submission id).',
+    'Nothing to do if it is a resend of the accepted command: its outcome is in the error and in its completion; for a new command, use a new command id.',
   ),
   SUBMISSION_ALREADY_IN_FLIGHT: defineErrorCode(
     'SUBMISSION_ALREADY_IN_FLIGHT',

@@ -58,6 +58,11 @@ export class InFlightSubmissions {
   readonly #byMessage = new Map<string, InFlightCommand>();
   /** By synchronizer id, then request id: commands whose request was sequenced. */
   readonly #byRequest = new Map<string, Map<bigint, InFlightCommand>>();
+  /**
+   * Change ids of admitted submissions not yet registered in the store (deduplication, interpretation, routing):
+   * a concurrent duplicate is refused before it is interpreted. At most one per admitted submission.
+   */
+  readonly #preparing = new Set<string>();
   /** By change id: the submitters waiting for their completion, and their commands. */
   readonly #waiters = new Map<
     string,
@@ -96,6 +101,22 @@ export class InFlightSubmissions {
       released = true;
       this.#admitted--;
       this.metrics.submissionsInFlight.set(this.#admitted);
+    };
+  }
+
+  /**
+   * Reserves `changeId` for an admitted submission until its command is registered in the store (which then
+   * deduplicates it); undefined while another submission of the change id holds it. The returned function
+   * releases it.
+   */
+  reserve(changeId: string): (() => void) | undefined {
+    if (this.#preparing.has(changeId)) return undefined;
+    this.#preparing.add(changeId);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#preparing.delete(changeId);
     };
   }
 

@@ -17,7 +17,7 @@ import { PingService } from './ping.js';
 import { type Committed, ValidationSlots } from './protocol.js';
 import { type ActiveContract, ParticipantReads } from './reads.js';
 import { ParticipantStore } from './store.js';
-import { type SubmitRequest, Submitter } from './submitter.js';
+import { changeIdOf, type SubmitRequest, Submitter } from './submitter.js';
 import { type HostedParty, TopologyRequests } from './topology-requests.js';
 import type { Completion, TransactionUpdate } from './updates.js';
 
@@ -343,6 +343,22 @@ export class ParticipantNode {
   /** The completions of this participant's commands after offset `after`, up to the durable end. */
   completionsUpTo(after = 0n): Promise<Completion[]> {
     return this.#reads.completionsUpTo(after);
+  }
+
+  /**
+   * The completion of a command's latest submission, by its change id or by its user (default ''), acting parties
+   * and command id; undefined while it is in flight, or when this participant knows no such command.
+   */
+  completionOf(
+    command:
+      | string
+      | { readonly userId?: string; readonly actAs: readonly string[]; readonly commandId: string },
+  ): Promise<Completion | undefined> {
+    return this.#reads.commandCompletion(
+      typeof command === 'string'
+        ? command
+        : changeIdOf(command.userId ?? '', command.actAs, command.commandId),
+    );
   }
 
   /** The active contracts `party` is a stakeholder of, as of the returned offset. */

@@ -129,6 +129,17 @@ export class ParticipantReads {
   }
 
   /**
+   * The completion of the latest submission of change id `changeId` (see `changeIdOf`), as Canton's command
+   * deduplication keeps it; undefined while that submission is in flight, or when the change id is unknown.
+   */
+  async commandCompletion(changeId: string): Promise<Completion | undefined> {
+    const completion = (await this.store.commandState(changeId))?.completion;
+    return completion && completion.offset <= this.journal.durableOffset
+      ? completionOf(completion)
+      : undefined;
+  }
+
+  /**
    * The active contracts `party` is a stakeholder of, as of the returned offset (every transaction published before
    * the call, written first), read from the database.
    */

@@ -183,6 +183,52 @@ describeBackends('participant store', (backend) => {
     expect(await store.command('a')).toBeUndefined();
   });
 
+  it('deduplicates only accepted commands, and gives a change id its latest completion', async () => {
+    const store = await ParticipantStore.open(await backend.open());
+    const complete = (changeId: string, offset: bigint, code: string | undefined) =>
+      store.write(
+        batch((b) => {
+          b.completions.push({
+            offset,
+            changeId,
+            commandId: `cmd-${changeId}`,
+            userId: 'u',
+            submissionId: '',
+            actAs: ['alice'],
+            code,
+            message: code ? 'rejected' : '',
+            updateId: code ? undefined : `update-${offset}`,
+            requestId: 50n,
+            recordTime: 60n,
+            synchronizerId: 'sync',
+          });
+          b.commands.push({ changeId, completionOffset: offset, completedAt: 60n });
+        }),
+      );
+    expect(await store.commandState('a')).toBeUndefined();
+    expect(await store.startCommand(command('a', 'm1'), 0n)).toBe(true);
+    expect(await store.commandState('a')).toMatchObject({
+      command: { messageId: 'm1', completionOffset: undefined },
+      completion: undefined,
+    });
+    await complete('a', 4n, 'LOCAL_VERDICT_LOCKED_CONTRACTS');
+    expect((await store.commandState('a'))?.completion).toMatchObject({
+      offset: 4n,
+      code: 'LOCAL_VERDICT_LOCKED_CONTRACTS',
+    });
+    // Rejected: free at once, within the window.
+    expect(await store.startCommand(command('a', 'm2'), 0n)).toBe(true);
+    expect(await store.commandState('a')).toMatchObject({
+      command: { messageId: 'm2' },
+      completion: undefined,
+    });
+    await complete('a', 5n, undefined);
+    expect((await store.commandState('a'))?.completion).toMatchObject({ offset: 5n, updateId: 'update-5' });
+    // Accepted: blocked within the window.
+    expect(await store.startCommand(command('a', 'm3'), 0n)).toBe(false);
+    expect((await store.commandState('a'))?.command.messageId).toBe('m2');
+  });
+
   it('assigns what a store of one synchronizer holds to that synchronizer when it upgrades', async () => {
     const storage = await backend.open();
     await storage.migrate('participant', PARTICIPANT_MIGRATIONS.slice(0, 1));

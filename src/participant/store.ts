@@ -333,6 +333,12 @@ function completionOf(r: RawCompletion): CompletionRow {
   };
 }
 
+/** A change id's deduplication entry: its latest command and, once it completed, its completion. */
+export interface CommandState {
+  readonly command: CommandRow;
+  readonly completion: CompletionRow | undefined;
+}
+
 /** A stored contract with the hosted parties that may use it. */
 export interface StoredContract {
   readonly row: ContractRow;
@@ -635,6 +641,18 @@ export class ParticipantStore {
   }
 
   /**
+   * The deduplication entry of a change id: its latest command, with its completion once it completed (both are
+   * written in one batch).
+   */
+  async commandState(changeId: string): Promise<CommandState | undefined> {
+    const command = await this.command(changeId);
+    if (!command) return undefined;
+    const completion =
+      command.completionOffset === undefined ? undefined : await this.completion(command.completionOffset);
+    return { command, completion };
+  }
+
+  /**
    * Commands sent to `synchronizerId` but not completed (after a restart: their outcome is still to come or to
    * time out).
    */
@@ -648,13 +666,16 @@ export class ParticipantStore {
   }
 
   /**
-   * Registers a command as in flight, replacing a completed entry outside the deduplication window. Returns false
-   * when another entry for the change id is in flight or completed after `dedupFrom`.
+   * Registers a command as in flight, replacing a completed entry that was rejected or is outside the deduplication
+   * window (as Canton, only accepted commands are deduplicated). Returns false when another entry for the change id
+   * is in flight or was accepted after `dedupFrom`: the insert is the arbiter between concurrent submissions.
    */
   async startCommand(row: CommandRow, dedupFrom: bigint): Promise<boolean> {
     return this.storage.transaction(async (tx) => {
       await tx.execute(
-        'DELETE FROM participant_commands WHERE change_id = $1 AND completed_at IS NOT NULL AND completed_at < $2',
+        `DELETE FROM participant_commands WHERE change_id = $1 AND completed_at IS NOT NULL
+           AND (completed_at < $2 OR EXISTS (SELECT 1 FROM participant_completions c
+             WHERE c.completion_offset = participant_commands.completion_offset AND c.status_code IS NOT NULL))`,
         [row.changeId, dedupFrom],
       );
       const inserted = await tx.insertMany(

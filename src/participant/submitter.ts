@@ -11,7 +11,7 @@ import { absolutizeTransaction, ParticipantHashPurpose } from './contracts.js';
 import { ParticipantErrors } from './errors.js';
 import type { InFlightCommand, InFlightSubmissions } from './in-flight.js';
 import type { ParticipantMetrics } from './metrics.js';
-import type { ParticipantStore } from './store.js';
+import type { CommandState, ParticipantStore } from './store.js';
 import { buildConfirmationRequest } from './submission.js';
 import type { Completion } from './updates.js';
 
@@ -33,10 +33,11 @@ export interface SubmitRequest {
   readonly packagePreference?: readonly string[];
 }
 
-/** The key of command deduplication: the user, the acting parties (sorted) and the command id. */
+/** The key of command deduplication: the user, the acting parties (as a set) and the command id. */
 export function changeIdOf(userId: string, actAs: readonly string[], commandId: string): string {
-  const b = Hash.build(ParticipantHashPurpose.ChangeId).addString(userId).addInt32(actAs.length);
-  for (const p of actAs) b.addString(p);
+  const parties = [...new Set(actAs)].sort();
+  const b = Hash.build(ParticipantHashPurpose.ChangeId).addString(userId).addInt32(parties.length);
+  for (const p of parties) b.addString(p);
   return b.addString(commandId).finish().toHex();
 }
 
@@ -71,10 +72,17 @@ const ROUTING_REASONS = new Set([
   ParticipantErrors.PACKAGE_NOT_VETTED_BY_RECIPIENTS.code,
 ]);
 
+/** A command ready to be sent: registered in flight (deduplicated), with its request for the chosen synchronizer. */
+interface PreparedCommand {
+  readonly cmd: InFlightCommand;
+  readonly route: SubmissionRoute;
+  readonly request: SendRequest;
+}
+
 /**
- * Phase 1 of the transaction protocol, on the submitting participant: admits the command (bounded), interprets it,
- * routes the transaction to a synchronizer, deduplicates it, splits it into encrypted views and sends the
- * confirmation request; the in-flight submissions follow it from there to its completion.
+ * Phase 1 of the transaction protocol, on the submitting participant: admits the command (bounded), deduplicates
+ * it, interprets it, routes the transaction to a synchronizer, splits it into encrypted views, registers it in
+ * flight and sends the confirmation request; the in-flight submissions follow it from there to its completion.
  */
 export class Submitter {
   constructor(private readonly o: SubmitterContext) {}
@@ -100,11 +108,85 @@ export class Submitter {
 
   async #submit(r: SubmitRequest, marks: InFlightCommand['marks']): Promise<Completion> {
     const o = this.o;
-    const now = o.clock.now();
     const actAs = [...new Set(r.actAs)].sort();
+    const changeId = changeIdOf(r.userId ?? '', actAs, r.commandId);
+    // Deduplication before interpretation, so that a retry learns the original outcome (an accepted command's
+    // inputs are consumed: interpreting it again would fail). The reservation refuses a concurrent duplicate here;
+    // the store's atomic registration stays the arbiter once interpreted.
+    const unreserve = o.inFlight.reserve(changeId);
+    if (!unreserve) throw this.#inFlightError(r.commandId, actAs);
+    let prepared: PreparedCommand;
+    try {
+      const existing = await o.store.commandState(changeId);
+      if (existing) this.#deduplicate(existing, r.commandId, actAs, o.clock.now());
+      prepared = await this.#prepare(r, actAs, changeId, marks);
+    } finally {
+      unreserve();
+    }
+    const { cmd, route, request } = prepared;
+    const completion = o.inFlight.track(cmd);
+    // stop() and kill() reject the waiter even while the send is under way, before anyone awaits it.
+    completion.catch(() => {});
+    const failed = await this.#send(route, request);
+    o.metrics.submissions.inc({ result: failed ? failed.code : 'sent' });
+    if (failed?.refused) {
+      o.inFlight.untrack(cmd);
+      await o.store.dropCommand(changeId, cmd.messageId);
+      throw failed.error;
+    }
+    // Sent, or perhaps stored although the send failed: the command stays in flight (deduplicated) until its
+    // completion — its transaction's, or SUBMISSION_NOT_SEQUENCED once its max sequencing time passed. A
+    // disconnection or a stop fails this waiter instead; a reconnection or restart takes the command up again.
+    return completion;
+  }
+
+  /**
+   * Canton's command deduplication: refuses a command whose change id is in flight, or was accepted within the
+   * deduplication window (DUPLICATE_COMMAND with the original completion). A rejected command may be resubmitted.
+   */
+  #deduplicate(existing: CommandState, commandId: string, actAs: readonly string[], now: bigint): void {
+    const { command, completion } = existing;
+    if (command.completionOffset === undefined) throw this.#inFlightError(commandId, actAs);
+    const window = BigInt(this.o.settings.deduplicationWindowMs) * 1000n;
+    if (!completion || completion.code !== undefined || (command.completedAt ?? 0n) < now - window) return;
+    this.o.metrics.submissions.inc({ result: 'duplicate' });
+    throw new WeftError(
+      ParticipantErrors.DUPLICATE_COMMAND,
+      `command ${commandId} of ${actAs.join(', ')} was accepted at offset ${completion.offset} (update ${completion.updateId}), within the deduplication window`,
+      {
+        commandId,
+        submissionId: completion.submissionId,
+        offset: completion.offset,
+        status: 'succeeded',
+        updateId: completion.updateId,
+        synchronizerId: completion.synchronizerId,
+      },
+    );
+  }
+
+  #inFlightError(commandId: string, actAs: readonly string[]): WeftError {
+    this.o.metrics.submissions.inc({ result: 'duplicate' });
+    return new WeftError(
+      ParticipantErrors.SUBMISSION_ALREADY_IN_FLIGHT,
+      `command ${commandId} of ${actAs.join(', ')} is still in flight`,
+      { commandId },
+    );
+  }
+
+  /**
+   * Interprets the command, routes the transaction, builds its confirmation request and registers the command in
+   * flight in the store (atomically: of concurrent submissions of one change id, one is registered).
+   */
+  async #prepare(
+    r: SubmitRequest,
+    actAs: string[],
+    changeId: string,
+    marks: InFlightCommand['marks'],
+  ): Promise<PreparedCommand> {
+    const o = this.o;
+    const now = o.clock.now();
     const candidates = this.#candidates(actAs, now, r.synchronizerId);
     const userId = r.userId ?? '';
-    const changeId = changeIdOf(userId, actAs, r.commandId);
     const readers = [...new Set([...actAs, ...(r.readAs ?? [])])];
     const submissionSeed = o.random.bytes(32);
     // The synchronizers the input contracts are assigned to, as the interpretation found them.
@@ -181,38 +263,16 @@ export class Submitter {
       completedAt: undefined,
       marks,
     };
-    // Deduplication after interpretation, as Canton's in-flight submission tracker: only a command about to be
-    // sent is registered.
+    // Only a command about to be sent is registered, as by Canton's in-flight submission tracker. Losing the
+    // registration means another submission of the change id got there since the check above (another node on
+    // the same storage, say): the same answer as the check.
     const window = BigInt(o.settings.deduplicationWindowMs) * 1000n;
     if (!(await o.store.startCommand(cmd, now - window))) {
-      const existing = await o.store.command(changeId);
-      o.metrics.submissions.inc({ result: 'duplicate' });
-      throw existing?.completedAt === undefined
-        ? new WeftError(
-            ParticipantErrors.SUBMISSION_ALREADY_IN_FLIGHT,
-            `command ${r.commandId} of ${actAs.join(', ')} is still in flight`,
-            { commandId: r.commandId },
-          )
-        : new WeftError(
-            ParticipantErrors.DUPLICATE_COMMAND,
-            `command ${r.commandId} of ${actAs.join(', ')} completed at offset ${existing.completionOffset}, within the deduplication window`,
-            { commandId: r.commandId, offset: existing.completionOffset },
-          );
+      const existing = await o.store.commandState(changeId);
+      if (existing) this.#deduplicate(existing, r.commandId, actAs, now);
+      throw this.#inFlightError(r.commandId, actAs);
     }
-    const completion = o.inFlight.track(cmd);
-    // stop() and kill() reject the waiter even while the send is under way, before anyone awaits it.
-    completion.catch(() => {});
-    const failed = await this.#send(route, { envelopes: batch.envelopes, maxSequencingTime, messageId });
-    o.metrics.submissions.inc({ result: failed ? failed.code : 'sent' });
-    if (failed?.refused) {
-      o.inFlight.untrack(cmd);
-      await o.store.dropCommand(changeId, messageId);
-      throw failed.error;
-    }
-    // Sent, or perhaps stored although the send failed: the command stays in flight (deduplicated) until its
-    // completion — its transaction's, or SUBMISSION_NOT_SEQUENCED once its max sequencing time passed. A
-    // disconnection or a stop fails this waiter instead; a reconnection or restart takes the command up again.
-    return completion;
+    return { cmd, route, request: { envelopes: batch.envelopes, maxSequencingTime, messageId } };
   }
 
   /**

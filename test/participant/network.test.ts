@@ -3,7 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ILLFORMED_DAR, LEGACY_LF1_DAR, TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import { valueToJson } from '../../src/daml/index.js';
 import { WeftError } from '../../src/errors/index.js';
-import { ParticipantErrors, type ParticipantNode, PING_TEMPLATE } from '../../src/participant/index.js';
+import {
+  type Completion,
+  ParticipantErrors,
+  type ParticipantNode,
+  PING_TEMPLATE,
+} from '../../src/participant/index.js';
 import {
   type ParticipantTestNetwork,
   participantTestNetwork,
@@ -185,16 +190,56 @@ describe('a participant', () => {
       actAs: [admin, alice],
       commandId: cmdId('dedup'),
     };
-    const [first, second] = await Promise.allSettled([p1.submit(command), p1.submit(command)]);
+    // Of concurrent submissions of one change id exactly one proceeds, the others are refused before interpretation.
+    const results = await Promise.allSettled([p1.submit(command), p1.submit(command), p1.submit(command)]);
+    const [first, ...others] = results;
     expect(first.status).toBe('fulfilled');
-    expect(second.status === 'rejected' && (second.reason as WeftError).code).toBe(
+    expect(others.map((o) => o.status === 'rejected' && (o.reason as WeftError).code)).toEqual([
       ParticipantErrors.SUBMISSION_ALREADY_IN_FLIGHT.code,
-    );
+      ParticipantErrors.SUBMISSION_ALREADY_IN_FLIGHT.code,
+    ]);
+    const completion = succeeded((first as PromiseFulfilledResult<Completion>).value);
     const again = await failure(p1.submit(command));
     expect(again.code).toBe(ParticipantErrors.DUPLICATE_COMMAND.code);
     expect(again.message).toMatch(/within the deduplication window/);
+    expect(again.context).toMatchObject({
+      offset: completion.offset,
+      status: 'succeeded',
+      updateId: completion.updateId,
+    });
+    const mints = (await p1.completionsUpTo()).filter((c) => c.commandId === command.commandId);
+    expect(mints.map((c) => c.updateId)).toEqual([completion.updateId]);
+    // The acting parties are a set: their order does not make another command.
+    expect(await p1.completionOf({ ...command, actAs: [alice, admin, alice] })).toMatchObject({
+      offset: completion.offset,
+      status: 'succeeded',
+      updateId: completion.updateId,
+    });
     // Another user may use the same command id.
     succeeded(await p1.submit({ ...command, userId: 'another-user' }));
+  });
+
+  it('answers a resubmitted committed command with its outcome, without interpreting it again', async () => {
+    const offer = await offerToBob('1.5');
+    const command = {
+      commands: [tokenCommands.instruction(offer, 'TransferInstruction_Reject')],
+      actAs: [bob],
+      commandId: cmdId('retry'),
+    };
+    const completion = succeeded(await p2.submit(command));
+    // Interpreted again, the command would fail: its offer is archived (DAML_CONTRACT_NOT_ACTIVE).
+    const retry = await failure(p2.submit(command));
+    expect(retry.code).toBe(ParticipantErrors.DUPLICATE_COMMAND.code);
+    expect(retry.context).toMatchObject({
+      commandId: command.commandId,
+      offset: completion.offset,
+      status: 'succeeded',
+      updateId: completion.updateId,
+    });
+    expect(retry.message).toContain(String(completion.offset));
+    expect(retry.message).toContain(completion.updateId!);
+    expect((await p2.completionOf(command))?.updateId).toBe(completion.updateId);
+    expect(await p2.completionOf({ ...command, userId: 'another-user' })).toBeUndefined();
   });
 
   it('commits a command once when its send failed after the sequencer stored it', async () => {
@@ -315,6 +360,16 @@ describe('a participant', () => {
       ParticipantErrors.LOCAL_VERDICT_INACTIVE_CONTRACTS.code,
     ]).toContain(failed[0]!.code);
     expect(failed[0]!.message).toContain(offer);
+    // A rejected command is not deduplicated (as in Canton): its command id may be submitted again.
+    const rejected = { actAs: [bob], commandId: failed[0]!.commandId };
+    expect((await p2.completionOf(rejected))?.code).toBe(failed[0]!.code);
+    const retry = succeeded(
+      await p2.submit({
+        ...rejected,
+        commands: [tokenCommands.instruction(await offerToBob('3.5'), 'TransferInstruction_Reject')],
+      }),
+    );
+    expect(await p2.completionOf(rejected)).toMatchObject({ status: 'succeeded', updateId: retry.updateId });
     // Both requests are decided everywhere: no locks or pending requests remain.
     const deadline = Date.now() + 10_000;
     while (p1.pendingRequests + p2.pendingRequests > 0 && Date.now() < deadline)
