@@ -1,4 +1,5 @@
 import { type FatContract, project, type Transaction, type TransactionDecoder } from '../daml/index.js';
+import { PartyId } from '../identity/index.js';
 import { decodeContract } from './contracts.js';
 import type { Journal } from './journal.js';
 import type { Committed } from './protocol.js';
@@ -141,9 +142,11 @@ export class ParticipantReads {
 
   /**
    * The active contracts `party` is a stakeholder of, as of the returned offset (every transaction published before
-   * the call, written first), read from the database.
+   * the call, written first), read from the database. A malformed party is refused (INVALID_IDENTIFIER) rather than
+   * answered with no contracts.
    */
   async activeContracts(party: string): Promise<{ offset: bigint; contracts: ActiveContract[] }> {
+    PartyId.parse(party);
     await this.journal.flush();
     const offset = this.journal.durableOffset;
     const stored = await this.store.activeContractsOf(party, offset);
