@@ -71,12 +71,16 @@ export class ParticipantReads {
     };
   }
 
-  /** The updates of `party` after offset `after` (exclusive) up to the durable end, at most `limit` of them. */
+  /**
+   * The updates of `party` after offset `after` (exclusive) up to the durable end, at most `limit` of them. A
+   * malformed party is refused (INVALID_IDENTIFIER) rather than answered with no updates.
+   */
   async updatesUpTo(
     party: string,
     after = 0n,
     limit = Number.POSITIVE_INFINITY,
   ): Promise<TransactionUpdate[]> {
+    PartyId.parse(party);
     const out: TransactionUpdate[] = [];
     const end = this.journal.durableOffset;
     for (let from = after; ; ) {
@@ -88,11 +92,15 @@ export class ParticipantReads {
     }
   }
 
-  /** The updates of `party` after offset `after`, then each new one as it becomes durable, until `signal` aborts. */
+  /**
+   * The updates of `party` after offset `after`, then each new one as it becomes durable, until `signal` aborts; a
+   * malformed party is refused (INVALID_IDENTIFIER) rather than waited on forever.
+   */
   async *updates(
     party: string,
     o: { after?: bigint; signal?: AbortSignal } = {},
   ): AsyncGenerator<TransactionUpdate> {
+    PartyId.parse(party);
     let after = o.after ?? 0n;
     while (!o.signal?.aborted) {
       const end = this.journal.durableOffset;

@@ -29,11 +29,14 @@ it.each([
   expect(p1.parties().map((p) => p.party)).not.toContain(expect.stringContaining(hint));
 });
 
-it('refuses the active contracts of a malformed party instead of answering none', async () => {
-  const e = await failure(p1.activeContracts('garbage'));
-  expect(e.code).toBe('INVALID_IDENTIFIER');
-  expect(e.message).toMatch(/unique identifier 'garbage' has no '::'/);
+it('refuses the active contracts and updates of a malformed party instead of answering none', async () => {
+  for (const read of [() => p1.activeContracts('garbage'), () => p1.updatesUpTo('garbage')]) {
+    const e = await failure(read());
+    expect(e.code).toBe('INVALID_IDENTIFIER');
+    expect(e.message).toMatch(/unique identifier 'garbage' has no '::'/);
+  }
   expect((await p1.activeContracts(alice)).contracts).toEqual([]);
+  expect(await p1.updatesUpTo(alice)).toEqual([]);
 });
 
 it('refuses an empty command list up front with INVALID_ARGUMENT', async () => {
