@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { WeftError } from '../errors/index.js';
+import { WeftError } from '../errors/index.js';
 import { NodeStatusServiceClient } from '../generated/weft/admin/v1/node_status_service.grpc-client.js';
 import type {
   GetIdentityResponse,
@@ -45,6 +45,7 @@ import {
 import { currentTraceparent } from '../observability/index.js';
 import { type Clock, systemClock } from '../time/index.js';
 import { AdminErrors } from './errors.js';
+import { ADMIN_MAX_MESSAGE_BYTES } from './server.js';
 
 export interface AdminClientOptions {
   /** PEM root certificate(s) to trust for an https endpoint instead of the system's public CAs. */
@@ -57,6 +58,8 @@ export interface AdminClientOptions {
   readonly callTimeoutMs?: number;
   /** Where call deadlines are read from; default the system clock. */
   readonly clock?: Clock;
+  /** The largest request and response, in bytes; default {@link ADMIN_MAX_MESSAGE_BYTES}. */
+  readonly maxMessageBytes?: number;
 }
 
 /** A client of one node's Admin API; failures are WeftErrors (the node's own, or ADMIN_CONNECTION_FAILED). */
@@ -84,8 +87,10 @@ export class AdminClient {
       options.customTrustCertificates,
       options.clientCertificate,
     );
+    const maxMessageBytes = options.maxMessageBytes ?? ADMIN_MAX_MESSAGE_BYTES;
     this.#channel = new grpc.Channel(this.endpoint.target, credentials, {
-      'grpc.max_send_message_length': 256 * 1024 * 1024,
+      'grpc.max_send_message_length': maxMessageBytes,
+      'grpc.max_receive_message_length': maxMessageBytes,
     });
     const shared = { channelOverride: this.#channel };
     this.#status = new NodeStatusServiceClient(this.endpoint.target, credentials, shared);
@@ -253,10 +258,23 @@ export class AdminClient {
 
   /** The WeftError a failed call stands for. */
   error(e: unknown): WeftError {
-    return (
-      weftErrorOf(e) ??
-      transportError(e, AdminErrors.ADMIN_CONNECTION_FAILED, 'admin endpoint', this.endpoint.url)
-    );
+    const weft = weftErrorOf(e);
+    if (weft) return weft;
+    const status = e as Partial<grpc.ServiceError>;
+    // grpc-js refuses an oversized message with RESOURCE_EXHAUSTED, on either side, naming the limit last:
+    // "Attempted to send message with a size larger than <limit>", "Received message larger than max (<n> vs <limit>)".
+    if (status.code === grpc.status.RESOURCE_EXHAUSTED) {
+      const details = status.details ?? '';
+      const limit = /(\d+)\)?$/.exec(details)?.[1];
+      return new WeftError(
+        AdminErrors.ADMIN_MESSAGE_TOO_LARGE,
+        `a message to or from admin endpoint ${this.endpoint.url} exceeds the limit` +
+          `${limit === undefined ? '' : ` of ${limit} bytes`}: ${details}`,
+        { endpoint: this.endpoint.url, ...(limit === undefined ? {} : { limitBytes: Number(limit) }) },
+        { cause: e },
+      );
+    }
+    return transportError(e, AdminErrors.ADMIN_CONNECTION_FAILED, 'admin endpoint', this.endpoint.url);
   }
 
   #unary<Req, Res>(method: Unary<Req, Res>, request: Req): Promise<Res> {

@@ -26,6 +26,12 @@ export const AdminErrors = {
     "The node's admin endpoint cannot be reached, or the TLS handshake with it failed.",
     'Check the -e endpoint (scheme, host, port), that the node is running, and for https the CA and client certificate given.',
   ),
+  ADMIN_MESSAGE_TOO_LARGE: defineErrorCode(
+    'ADMIN_MESSAGE_TOO_LARGE',
+    'InvalidIndependentOfSystemState',
+    "A request or response exceeds the Admin API's message size limit (256 MiB by default), so it was not sent or not accepted.",
+    'Send less at once (e.g. a smaller DAR), or raise the limit of both the client and the node if the message is legitimate.',
+  ),
   ADMIN_INSECURE_CONNECTION: defineErrorCode(
     'ADMIN_INSECURE_CONNECTION',
     'InvalidIndependentOfSystemState',

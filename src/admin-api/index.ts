@@ -19,6 +19,7 @@ export {
   type SynchronizerConnectionConfig,
 } from './participant.js';
 export {
+  ADMIN_MAX_MESSAGE_BYTES,
   type AdminApiConfig,
   type AdminApiOptions,
   type AdminApiServer,

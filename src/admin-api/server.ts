@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { apiServerSchema, boolean, type Infer, withDefault } from '../config/index.js';
+import { apiServerSchema, boolean, type Infer, integer, withDefault } from '../config/index.js';
 import { nodeStatusServiceDefinition } from '../generated/weft/admin/v1/node_status_service.grpc-server.js';
 import { participantAdminServiceDefinition } from '../generated/weft/admin/v1/participant_admin_service.grpc-server.js';
 import { synchronizerBootstrapServiceDefinition } from '../generated/weft/admin/v1/synchronizer_bootstrap_service.grpc-server.js';
@@ -17,12 +17,19 @@ import { AdminErrors } from './errors.js';
 import type { AdminNode } from './node.js';
 import { adminServices } from './services.js';
 
+/** DARs are uploaded through the Admin API: it allows more than gRPC's default 4 MB, and bounds it. */
+export const ADMIN_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
 /**
  * A node's `admin-api` config section: an API server plus `insecure`, which allows plaintext on a non-loopback
- * address (behind a TLS-terminating proxy). `tls.trust-collection-file` makes clients present a certificate
- * issued by one of its CAs.
+ * address (behind a TLS-terminating proxy), and `max-message-bytes`, the largest request or response (a DAR upload
+ * is one message; 1 KiB..1 GiB, the upper bound keeping a single request's buffer within a node's memory).
+ * `tls.trust-collection-file` makes clients present a certificate issued by one of its CAs.
  */
-export const adminApiSchema = apiServerSchema.extend({ insecure: withDefault(boolean(), false) });
+export const adminApiSchema = apiServerSchema.extend({
+  insecure: withDefault(boolean(), false),
+  'max-message-bytes': withDefault(integer({ min: 1024, max: 1024 * 1024 * 1024 }), ADMIN_MAX_MESSAGE_BYTES),
+});
 export type AdminApiConfig = Infer<typeof adminApiSchema>;
 
 export interface AdminApiOptions {
@@ -33,6 +40,8 @@ export interface AdminApiOptions {
   readonly tls?: ServerTls;
   /** Allow plaintext on a non-loopback address. */
   readonly insecure?: boolean;
+  /** The largest request and response, in bytes; default {@link ADMIN_MAX_MESSAGE_BYTES}. */
+  readonly maxMessageBytes?: number;
 }
 
 /** The options of an `admin-api` config section, reading the TLS files it names. */
@@ -41,6 +50,7 @@ export async function adminApiOptions(config: AdminApiConfig): Promise<AdminApiO
     address: config.address,
     port: config.port,
     insecure: config.insecure,
+    maxMessageBytes: config.maxMessageBytes,
     ...(config.tls ? { tls: await readServerTls(config.tls, 'admin-api') } : {}),
   };
 }
@@ -73,8 +83,11 @@ export async function startAdminApi(
     level: 'info',
     service: 'admin API',
   });
-  // DARs are uploaded through it: allow more than gRPC's default 4 MB.
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 256 * 1024 * 1024 });
+  const maxMessageBytes = options.maxMessageBytes ?? ADMIN_MAX_MESSAGE_BYTES;
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': maxMessageBytes,
+  });
   server.addService(nodeStatusServiceDefinition, services.status);
   server.addService(topologyServiceDefinition, services.topology);
   server.addService(synchronizerBootstrapServiceDefinition, services.bootstrap);

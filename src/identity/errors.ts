@@ -5,6 +5,6 @@ export const IdentityErrors = {
     'INVALID_IDENTIFIER',
     'InvalidIndependentOfSystemState',
     'An identifier (unique identifier, party, member or synchronizer id, namespace) is malformed.',
-    'Correct the identifier: `name::namespace` with a 1220-prefixed fingerprint, or `PAR::`/`MED::`/`SEQ::` followed by one for a member.',
+    'Correct the identifier: `name::namespace`, the name of at most 185 ASCII letters, digits, `-`, `_` and `:` (no space, no leading `-`), the namespace a 1220-prefixed fingerprint; or `PAR::`/`MED::`/`SEQ::` followed by one for a member.',
   ),
 } as const;

@@ -44,7 +44,7 @@ describe('Namespace', () => {
 });
 
 describe('UniqueIdentifier', () => {
-  it.each(['alice', 'Bank-1', 'a_b c', 'x:y', 'a'.repeat(185)])('round-trips %s', (identifier) => {
+  it.each(['alice', 'Bank-1', 'a_b-c', '_x', 'x:y', 'a'.repeat(185)])('round-trips %s', (identifier) => {
     const uid = UniqueIdentifier.create(identifier, ns);
     const text = `${identifier}::${NS}`;
     expect(uid.toString()).toBe(text);
@@ -89,6 +89,12 @@ describe('UniqueIdentifier', () => {
     ['a::b', /identifier 'a::b' contains the reserved delimiter '::'/],
     ['trailing:', /identifier 'trailing:' ends with ':'/],
     ['tab\t', /contains U\+0009/],
+    [
+      'a b',
+      /identifier 'a b' contains U\+0020 at position 1; allowed are ASCII letters, digits, '-', '_' and ':'/,
+    ],
+    ['-x', /identifier '-x' starts with '-'/],
+    ['a'.repeat(186), /is 186 characters long; at most 185 are allowed/],
   ])('refuses to create identifier %j', (identifier, reason) => {
     expect(invalid(() => UniqueIdentifier.create(identifier, ns))).toMatch(reason);
   });

@@ -6,15 +6,16 @@ import { IdentityErrors } from './errors.js';
  * Canton's identity strings (`topology/Identifier.scala`, `Member.scala`):
  *   unique identifier  <identifier>::<namespace>       e.g. alice::1220d4…   (parties, synchronizers)
  *   member             <code>::<identifier>::<namespace> with code PAR, MED or SEQ
- * The namespace is the fingerprint of the root key. The identifier follows Daml-LF party-string rules (ASCII
- * letters, digits, ' ', '-', '_', ':'), must not contain '::', and has at most 185 characters so that a unique
- * identifier fits in 255 (185 + 2 + 68). Weft additionally rejects a trailing ':' (Canton accepts it, but then the
- * printed form `a:::1220…` does not parse back) and requires the namespace to be a well-formed SHA-256 fingerprint.
+ * The namespace is the fingerprint of the root key. Canton's identifier (`SafeSimpleString`, a `String185`) is a
+ * Daml-LF party string (ASCII letters, digits, ' ', '-', '_', ':') without '::', at most 185 characters so that a
+ * unique identifier fits in 255 (185 + 2 + 68). Weft is stricter, so that every identifier survives a shell and a
+ * command line unquoted: no ' ', no leading '-' (read as an option), no trailing ':' (the printed form `a:::1220…`
+ * would not parse back); and the namespace must be a well-formed SHA-256 fingerprint.
  */
 
 const DELIMITER = '::';
 export const MAX_IDENTIFIER_LENGTH = 185;
-const ALLOWED_CHARACTERS = "ASCII letters, digits, ' ', '-', '_' and ':'";
+const ALLOWED_CHARACTERS = "ASCII letters, digits, '-', '_' and ':'";
 
 function fail(message: string): never {
   throw new WeftError(IdentityErrors.INVALID_IDENTIFIER, message);
@@ -29,7 +30,6 @@ function isAllowed(c: number): boolean {
     (c >= 0x30 && c <= 0x39) || // 0-9
     (c >= 0x41 && c <= 0x5a) || // A-Z
     (c >= 0x61 && c <= 0x7a) || // a-z
-    c === 0x20 || // space
     c === 0x2d || // -
     c === 0x5f || // _
     c === 0x3a // :
@@ -52,6 +52,7 @@ function identifierProblem(id: string): string | undefined {
       return `contains ${shown} at position ${i}; allowed are ${ALLOWED_CHARACTERS}`;
     }
   }
+  if (id.startsWith('-')) return "starts with '-', which a command line would take for an option";
   if (id.includes(DELIMITER)) return `contains the reserved delimiter '${DELIMITER}'`;
   if (id.endsWith(':')) return `ends with ':', which would run into the '${DELIMITER}' delimiter`;
   return undefined;

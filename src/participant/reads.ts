@@ -1,4 +1,5 @@
 import { type FatContract, project, type Transaction, type TransactionDecoder } from '../daml/index.js';
+import { PartyId } from '../identity/index.js';
 import { decodeContract } from './contracts.js';
 import type { Journal } from './journal.js';
 import type { Committed } from './protocol.js';
@@ -70,12 +71,16 @@ export class ParticipantReads {
     };
   }
 
-  /** The updates of `party` after offset `after` (exclusive) up to the durable end, at most `limit` of them. */
+  /**
+   * The updates of `party` after offset `after` (exclusive) up to the durable end, at most `limit` of them. A
+   * malformed party is refused (INVALID_IDENTIFIER) rather than answered with no updates.
+   */
   async updatesUpTo(
     party: string,
     after = 0n,
     limit = Number.POSITIVE_INFINITY,
   ): Promise<TransactionUpdate[]> {
+    PartyId.parse(party);
     const out: TransactionUpdate[] = [];
     const end = this.journal.durableOffset;
     for (let from = after; ; ) {
@@ -87,11 +92,15 @@ export class ParticipantReads {
     }
   }
 
-  /** The updates of `party` after offset `after`, then each new one as it becomes durable, until `signal` aborts. */
+  /**
+   * The updates of `party` after offset `after`, then each new one as it becomes durable, until `signal` aborts; a
+   * malformed party is refused (INVALID_IDENTIFIER) rather than waited on forever.
+   */
   async *updates(
     party: string,
     o: { after?: bigint; signal?: AbortSignal } = {},
   ): AsyncGenerator<TransactionUpdate> {
+    PartyId.parse(party);
     let after = o.after ?? 0n;
     while (!o.signal?.aborted) {
       const end = this.journal.durableOffset;
@@ -141,9 +150,11 @@ export class ParticipantReads {
 
   /**
    * The active contracts `party` is a stakeholder of, as of the returned offset (every transaction published before
-   * the call, written first), read from the database.
+   * the call, written first), read from the database. A malformed party is refused (INVALID_IDENTIFIER) rather than
+   * answered with no contracts.
    */
   async activeContracts(party: string): Promise<{ offset: bigint; contracts: ActiveContract[] }> {
+    PartyId.parse(party);
     await this.journal.flush();
     const offset = this.journal.durableOffset;
     const stored = await this.store.activeContractsOf(party, offset);

@@ -98,6 +98,8 @@ export class Submitter {
       throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'a command needs at least one acting party');
     if (r.commandId === '')
       throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'a command needs a command id');
+    if (r.commands.length === 0)
+      throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'a submission needs at least one command');
     const release = this.o.inFlight.admit();
     try {
       return await this.#submit(r, marks);

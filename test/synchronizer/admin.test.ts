@@ -43,7 +43,7 @@ afterEach(async () => {
 });
 
 let nodes = 0;
-async function startNode(): Promise<{
+async function startNode(adminApi: Record<string, unknown> = {}): Promise<{
   node: DaemonNode;
   admin: AdminClient;
   logs: Record<string, unknown>[];
@@ -57,7 +57,7 @@ async function startNode(): Promise<{
           kind: 'sequencer',
           storage: { type: 'sqlite', file: join(dir, `${name}.db`) },
           'public-api': { port: 0 },
-          'admin-api': { port: 0 },
+          'admin-api': { port: 0, ...adminApi },
         },
       },
     },
@@ -295,6 +295,24 @@ describe('the Admin API of a sequencer node', () => {
     expect(twice.code).toBe(TopologyErrors.TOPOLOGY_NOT_FOUND.code);
     const malformed = await rejection(admin.setParticipantState({ participantId: 'PAR::alice' }));
     expect(malformed.message).toMatch(/PAR::alice.*has no '::'/);
+  });
+});
+
+describe('the Admin API message size limit', () => {
+  it('refuses an oversized message on either side with ADMIN_MESSAGE_TOO_LARGE naming the limit', async () => {
+    const { node, admin } = await startNode({ 'max-message-bytes': 4096 });
+    const tooLarge = new Uint8Array(10_000);
+    const received = await rejection(admin.uploadDar(tooLarge));
+    expect(received.code).toBe(AdminErrors.ADMIN_MESSAGE_TOO_LARGE.code);
+    expect(received.message).toMatch(/exceeds the limit of 4096 bytes/);
+    expect((await admin.status()).kind).toBe(NodeKind.SEQUENCER);
+
+    const url = node.node.endpoints().find((e) => e.api === 'admin-api')!.url;
+    const small = new AdminClient(url, { maxMessageBytes: 2048 });
+    cleanups.push(() => small.close());
+    const sent = await rejection(small.uploadDar(new Uint8Array(3000)));
+    expect(sent.code).toBe(AdminErrors.ADMIN_MESSAGE_TOO_LARGE.code);
+    expect(sent.message).toMatch(/exceeds the limit of 2048 bytes/);
   });
 });
 
