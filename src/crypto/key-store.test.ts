@@ -148,6 +148,7 @@ describeBackends('key store encrypted at rest', (backend) => {
     expect((await rows(storage)).some((row) => row.includes(rawPrivateKey(ns)))).toBe(true);
 
     const upgraded = await KeyStore.open(await backend.open(config), sealed);
+    expect(upgraded.encryptedOnOpen).toBe(2);
     for (const row of await rows(storage)) {
       expect(row.includes(rawPrivateKey(ns))).toBe(false);
       expect(row.includes(rawPrivateKey(enc))).toBe(false);
@@ -157,6 +158,7 @@ describeBackends('key store encrypted at rest', (backend) => {
       enc.publicKey.fingerprint.value,
     ]);
     const reopened = await KeyStore.open(await backend.open(config), sealed);
+    expect(reopened.encryptedOnOpen).toBe(0);
     const key = (await reopened.get(enc.publicKey.fingerprint)).record.toEncryptionKeyPair();
     expect(key.publicKey.bytes).toEqual(enc.publicKey.bytes);
     expect(await failureOf(KeyStore.open(await backend.open(config)))).toBe('KEK_UNAVAILABLE');

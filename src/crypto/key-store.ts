@@ -74,6 +74,7 @@ export class KeyStore {
   readonly #storage: Queryable;
   readonly #encryption: KeyStoreEncryption | undefined;
   readonly #cache = new Map<string, StoredKey>();
+  #encryptedOnOpen = 0;
 
   private constructor(storage: Queryable, encryption: KeyStoreEncryption | undefined) {
     this.#storage = storage;
@@ -97,15 +98,16 @@ export class KeyStore {
             `UPDATE crypto_keys SET record = $1, encryption = 'kek' WHERE fingerprint = $2 AND encryption = 'plain'`,
             [store.#seal(stored.record), row.fingerprint],
           );
+          store.#encryptedOnOpen++;
         }
       }
     });
     return store;
   }
 
-  /** Whether new and migrated records are sealed under a KEK. */
-  get encrypted(): boolean {
-    return this.#encryption !== undefined;
+  /** How many plain records {@link open} encrypted in place (for the node's log). */
+  get encryptedOnOpen(): number {
+    return this.#encryptedOnOpen;
   }
 
   /** Stores a key pair; storing the same key twice is a no-op, a different role for it is ALREADY_EXISTS. */

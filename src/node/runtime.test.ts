@@ -92,8 +92,11 @@ describe('node runtime', () => {
     const plain = await NodeRuntime.start({ config: config(file), logger: quietLogger().logger });
     const id = plain.identity.member!.toString();
     await plain.stop();
-    const first = await NodeRuntime.start({ config: encrypted, env: kek(1), logger: quietLogger().logger });
-    expect(first.keys.encrypted).toBe(true);
+    const upgrade = quietLogger();
+    const first = await NodeRuntime.start({ config: encrypted, env: kek(1), logger: upgrade.logger });
+    expect(upgrade.lines.map((l) => JSON.parse(l).msg)).toContain(
+      'encrypted 3 plain private keys under the key-encryption key',
+    );
     await first.stop();
 
     const failure = (options: Parameters<typeof NodeRuntime.start>[0]) =>

@@ -97,6 +97,12 @@ export class NodeRuntime {
     const storage = await openStorage(storageConfigOf(config.storage));
     try {
       const keys = await KeyStore.open(storage, kek && { kek, random });
+      if (keys.encryptedOnOpen > 0) {
+        logger.info(
+          { keys: keys.encryptedOnOpen },
+          `encrypted ${keys.encryptedOnOpen} plain private keys under the key-encryption key`,
+        );
+      }
       const identity = await loadOrCreateIdentity(storage, keys, config.name, config.kind, random, () =>
         clock.now(),
       );
