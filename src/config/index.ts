@@ -4,6 +4,8 @@ export {
   type ApiServerConfig,
   apiServerSchema,
   BASE_NODE_SCHEMAS,
+  type CryptoConfig,
+  cryptoSchema,
   decodeConfig,
   type LoadOptions,
   loadConfig,

@@ -29,11 +29,15 @@ async function failure(path: string, env: Env = {}): Promise<{ code: string; mes
   return { code: error.code, message: error.message };
 }
 
+/** The default `crypto` section: private keys stored plain. */
+const PLAIN_KEYS = { privateKeyStore: { encryption: { type: 'plain' } } } as const;
+
 const EXPECTED_ALICE: NodeConfig = {
   name: 'alice',
   kind: 'participant',
   storage: { type: 'postgres', url: 'postgres://weft:pw@db:5432/weft', schema: 'alice', poolSize: 4 },
   monitoring: { logging: { level: 'debug' }, httpServer: { address: '127.0.0.1', port: 9464 } },
+  crypto: PLAIN_KEYS,
   adminApi: {
     address: '0.0.0.0',
     port: 5012,
@@ -173,6 +177,7 @@ weft.node {
         kind: 'sequencer',
         storage: { type: 'sqlite', file: 'data/node.db' },
         monitoring: { logging: { level: 'warn' }, httpServer: { address: '127.0.0.1', port: 0 } },
+        crypto: PLAIN_KEYS,
       },
     ]);
     const moved = await loadConfig(path, { env: { DATA_DIR: '/var/lib/weft' } });
@@ -206,6 +211,7 @@ describe('HOCON includes are data', () => {
         kind: 'sequencer',
         storage: { type: 'sqlite', file: '/srv/n1.db' },
         monitoring: { logging: { level: 'warn' }, httpServer: { address: '127.0.0.1', port: 0 } },
+        crypto: PLAIN_KEYS,
       },
     ]);
   });
@@ -445,6 +451,7 @@ describe('examples/config', () => {
           logging: { level: 'info', file: 'log/participant1.log' },
           httpServer: { address: '127.0.0.1', port: 9464 },
         },
+        crypto: PLAIN_KEYS,
       },
     ]);
     const tuned = await loadConfig(join(examples, 'participant-sqlite.conf'), {

@@ -73,10 +73,32 @@ export const monitoringSchema = object({
   'http-server': withDefault(object({ address: address(), port: withDefault(port(), 0) }), {}),
 });
 
+/**
+ * How the node keeps its private keys at rest, after Canton's `crypto.private-key-store.encryption`: `plain` (the
+ * development default: keys readable by anyone who can read the database), or sealed under a 32-byte
+ * key-encryption key read at start from an environment variable (`kek-env`) or a file (`kek-file`).
+ */
+export const cryptoSchema = object({
+  'private-key-store': withDefault(
+    object({
+      encryption: withDefault(
+        tagged('type', {
+          plain: object({}),
+          'kek-env': object({ variable: string() }),
+          'kek-file': object({ file: string() }),
+        }),
+        { type: 'plain' },
+      ),
+    }),
+    {},
+  ),
+});
+
 /** What every node has. Components extend it: `nodeSchema.extend({ 'ledger-api': apiServerSchema })`. */
 export const nodeSchema = object({
   storage: storageSchema,
   monitoring: withDefault(monitoringSchema, {}),
+  crypto: withDefault(cryptoSchema, {}),
   'admin-api': optional(apiServerSchema),
   'public-api': optional(apiServerSchema),
 });
@@ -102,6 +124,7 @@ export type NodeConfig = NodeConfigOf<typeof BASE_NODE_SCHEMAS>;
 export type StorageConfig = Infer<typeof storageSchema>;
 export type ApiServerConfig = Infer<typeof apiServerSchema>;
 export type MonitoringConfig = Infer<typeof monitoringSchema>;
+export type CryptoConfig = Infer<typeof cryptoSchema>;
 
 /** All nodes a file defines, single-node (`weft.node`) and network form together, sorted by kind and name. */
 export interface WeftConfig<S extends NodeSchemas = typeof BASE_NODE_SCHEMAS> {

@@ -31,4 +31,22 @@ export const CryptoErrors = {
     'A hash is not a well-formed SHA-256 multihash (0x12 0x20 followed by 32 bytes).',
     'Correct the hash: it is 34 bytes, or 68 hex digits starting with 1220.',
   ),
+  KEK_UNAVAILABLE: defineErrorCode(
+    'KEK_UNAVAILABLE',
+    'InvalidGivenCurrentSystemStateResourceMissing',
+    "The node's private keys are stored encrypted, or its config says they are, but the key-encryption key (KEK) cannot be read: the environment variable is unset, the file is missing, or the config names no KEK.",
+    'Set the environment variable or provide the file named in crypto.private-key-store.encryption, holding the KEK the keys were encrypted with; encrypted keys are never turned back to plain.',
+  ),
+  KEK_MALFORMED: defineErrorCode(
+    'KEK_MALFORMED',
+    'InvalidIndependentOfSystemState',
+    'The key-encryption key is not 32 bytes written as 64 hex digits or as 44 characters of padded base64.',
+    'Generate a KEK with `openssl rand -base64 32` (or `openssl rand -hex 32`) and put exactly that in the variable or file.',
+  ),
+  KEK_MISMATCH: defineErrorCode(
+    'KEK_MISMATCH',
+    'InvalidGivenCurrentSystemStateOther',
+    "The node's stored private keys do not decrypt under the configured key-encryption key: it is another KEK, or a key record was altered or moved to another row.",
+    'Configure the KEK the keys were encrypted with; the stored keys were left unchanged. If the KEK is lost, the node identity is lost with it.',
+  ),
 } as const;

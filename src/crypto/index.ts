@@ -19,8 +19,13 @@ export {
   HashBuilder,
   HashPurpose,
 } from './hash.js';
+export {
+  loadKeyEncryptionKey,
+  type PrivateKeyEncryption,
+  parseKeyEncryptionKey,
+} from './key-encryption.js';
 export { KeyRecord, type KeyRecordFields } from './key-record.js';
-export { type KeyRole, KeyStore, type StoredKey } from './key-store.js';
+export { type KeyRole, KeyStore, type KeyStoreEncryption, type StoredKey } from './key-store.js';
 export {
   DEFAULT_PUBLIC_KEY_CACHE_CAPACITY,
   type KeyPurpose,

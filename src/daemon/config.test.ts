@@ -2,7 +2,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../config/index.js';
+import { decodeConfig, loadConfig } from '../config/index.js';
+import { isWeftError } from '../errors/index.js';
 import { memberSequencerConnection } from '../mediator/index.js';
 import { DAEMON_SCHEMAS } from './config.js';
 
@@ -38,5 +39,53 @@ describe('the example configs', () => {
       nodeSchemas: DAEMON_SCHEMAS,
     }).catch((e: unknown) => e);
     expect(unset).toMatchObject({ code: 'CONFIG_VARIABLE_UNSET' });
+  });
+});
+
+describe('crypto.private-key-store.encryption', () => {
+  const participant = (crypto?: unknown) => ({
+    weft: {
+      participants: {
+        p1: {
+          storage: { type: 'sqlite', file: 'p1.db' },
+          'admin-api': { port: 5012 },
+          ...(crypto === undefined ? {} : { crypto }),
+        },
+      },
+    },
+  });
+  const encryptionOf = (tree: unknown) =>
+    decodeConfig(tree, { source: 'test.conf', nodeSchemas: DAEMON_SCHEMAS }).nodes[0]!.crypto.privateKeyStore
+      .encryption;
+
+  it('stores keys plain by default, or sealed under a KEK from a variable or a file', () => {
+    expect(encryptionOf(participant())).toEqual({ type: 'plain' });
+    expect(
+      encryptionOf(
+        participant({ 'private-key-store': { encryption: { type: 'kek-env', variable: 'WEFT_KEK' } } }),
+      ),
+    ).toEqual({ type: 'kek-env', variable: 'WEFT_KEK' });
+    expect(
+      encryptionOf(
+        participant({ 'private-key-store': { encryption: { type: 'kek-file', file: '/run/secrets/kek' } } }),
+      ),
+    ).toEqual({ type: 'kek-file', file: '/run/secrets/kek' });
+  });
+
+  it('names the wrong key in a bad section', () => {
+    const failure = (crypto: unknown) => {
+      try {
+        encryptionOf(participant(crypto));
+        return undefined;
+      } catch (e) {
+        return isWeftError(e) ? `${e.code}: ${e.message}` : String(e);
+      }
+    };
+    expect(failure({ 'private-key-store': { encryption: { type: 'kms' } } })).toMatch(
+      /^CONFIG_INVALID: .*weft\.participants\.p1\.crypto\.private-key-store\.encryption\.type: expected one of plain, kek-env, kek-file, got 'kms'/,
+    );
+    expect(failure({ 'private-key-store': { encryption: { type: 'kek-env' } } })).toMatch(
+      /encryption\.variable/,
+    );
   });
 });

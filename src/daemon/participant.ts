@@ -67,6 +67,7 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
     const participant = await ParticipantNode.start({
       name: config.name,
       storage: runtime.storage,
+      keys: runtime.keys,
       settings: config.participant,
       adminWorkflowDar: readFileSync(ADMIN_WORKFLOW_DAR),
       clock: runtime.clock,

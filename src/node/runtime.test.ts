@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isWeftError } from '../errors/index.js';
 import { createLogger } from '../observability/index.js';
 import { NodeRuntime } from './runtime.js';
 
@@ -78,5 +79,50 @@ describe('node runtime', () => {
       'participant node participant1 stopped',
     ]);
     await expect(fetch(`${base}/health`)).rejects.toThrow();
+  });
+
+  it('keeps its keys encrypted under the configured KEK, and refuses to start without the right one', async () => {
+    const file = join(dir, 'p3.sqlite');
+    const encrypted = {
+      ...config(file),
+      crypto: { privateKeyStore: { encryption: { type: 'kek-env', variable: 'WEFT_KEK' } } },
+    } as const;
+    const kek = (byte: number) => ({ WEFT_KEK: Buffer.alloc(32, byte).toString('base64') });
+    // Started plain first: the restart with a KEK encrypts the existing keys in place.
+    const plain = await NodeRuntime.start({ config: config(file), logger: quietLogger().logger });
+    const id = plain.identity.member!.toString();
+    await plain.stop();
+    const upgrade = quietLogger();
+    const first = await NodeRuntime.start({ config: encrypted, env: kek(1), logger: upgrade.logger });
+    expect(upgrade.lines.map((l) => JSON.parse(l).msg)).toContain(
+      'encrypted 3 plain private keys under the key-encryption key',
+    );
+    await first.stop();
+
+    const failure = (options: Parameters<typeof NodeRuntime.start>[0]) =>
+      NodeRuntime.start(options).then(
+        async (node) => {
+          await node.stop();
+          return 'started';
+        },
+        (e: unknown) => (isWeftError(e) ? e.toString() : String(e)),
+      );
+    const quiet = { logger: quietLogger().logger };
+    expect(await failure({ config: encrypted, env: kek(2), ...quiet })).toMatch(
+      /^KEK_MISMATCH\(\d+\): the private key 1220[0-9a-f]{64} does not decrypt under the configured key-encryption key$/,
+    );
+    expect(await failure({ config: encrypted, env: {}, ...quiet })).toBe(
+      'KEK_UNAVAILABLE(11): the key-encryption key variable WEFT_KEK is not set',
+    );
+    expect(await failure({ config: encrypted, env: { WEFT_KEK: 'abc' }, ...quiet })).toMatch(
+      /^KEK_MALFORMED/,
+    );
+    expect(await failure({ config: config(file), ...quiet })).toMatch(
+      /^KEK_UNAVAILABLE.*is stored encrypted/,
+    );
+
+    const again = await NodeRuntime.start({ config: encrypted, env: kek(1), logger: quietLogger().logger });
+    expect(again.identity.member!.toString()).toBe(id);
+    await again.stop();
   });
 });

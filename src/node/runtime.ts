@@ -1,5 +1,10 @@
-import type { MonitoringConfig, StorageConfig as StorageConfigSection } from '../config/index.js';
-import { KeyStore, type RandomSource, systemRandom } from '../crypto/index.js';
+import type {
+  CryptoConfig,
+  Env,
+  MonitoringConfig,
+  StorageConfig as StorageConfigSection,
+} from '../config/index.js';
+import { KeyStore, loadKeyEncryptionKey, type RandomSource, systemRandom } from '../crypto/index.js';
 import { logGrpcTo } from '../grpc/index.js';
 import {
   createLogger,
@@ -19,6 +24,8 @@ export interface BaseNodeConfig {
   readonly kind: NodeKind;
   readonly storage: StorageConfigSection;
   readonly monitoring: MonitoringConfig;
+  /** Absent: private keys stored plain, the development default. */
+  readonly crypto?: CryptoConfig;
 }
 
 export interface NodeRuntimeOptions {
@@ -27,6 +34,8 @@ export interface NodeRuntimeOptions {
   readonly random?: RandomSource;
   /** Overrides the configured logger (tests capture lines; the sandbox shares one stream). */
   readonly logger?: Logger;
+  /** Where a `kek-env` key-encryption key is read from; default `process.env`. */
+  readonly env?: Env;
 }
 
 type ReadinessCheck = () => Promise<string | undefined>;
@@ -80,9 +89,20 @@ export class NodeRuntime {
         ...(config.monitoring.logging.file === undefined ? {} : { file: config.monitoring.logging.file }),
       });
     logGrpcTo(logger);
+    // Read before the storage opens: a missing or malformed KEK stops the node without touching its keys.
+    const kek = loadKeyEncryptionKey(
+      config.crypto?.privateKeyStore.encryption ?? { type: 'plain' },
+      options.env ?? process.env,
+    );
     const storage = await openStorage(storageConfigOf(config.storage));
     try {
-      const keys = await KeyStore.open(storage);
+      const keys = await KeyStore.open(storage, kek && { kek, random });
+      if (keys.encryptedOnOpen > 0) {
+        logger.info(
+          { keys: keys.encryptedOnOpen },
+          `encrypted ${keys.encryptedOnOpen} plain private keys under the key-encryption key`,
+        );
+      }
       const identity = await loadOrCreateIdentity(storage, keys, config.name, config.kind, random, () =>
         clock.now(),
       );

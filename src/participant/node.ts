@@ -26,6 +26,8 @@ export interface ParticipantNodeOptions {
   readonly name: string;
   /** The node's own database (tables `participant_*`, `topology_*`, keys, identity); the caller closes it. */
   readonly storage: Storage;
+  /** The node's key store on `storage`, opened by the node runtime (with its key encryption); default: plain. */
+  readonly keys?: KeyStore;
   readonly settings?: Partial<ParticipantSettings>;
   /** The ping DAR (`ping-3.4.0.dar`), uploaded as the admin workflow when the participant first connects. */
   readonly adminWorkflowDar?: Uint8Array;
@@ -141,7 +143,7 @@ export class ParticipantNode {
     const logger = (options.logger ?? createLogger({ node: options.name })).child({
       component: 'participant',
     });
-    const keys = await KeyStore.open(options.storage);
+    const keys = options.keys ?? (await KeyStore.open(options.storage));
     const identity = await loadOrCreateIdentity(
       options.storage,
       keys,
