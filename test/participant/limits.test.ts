@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import { ParticipantErrors, type ParticipantNode, PING_TEMPLATE } from '../../src/participant/index.js';
 import {
   type ParticipantTestNetwork,
@@ -8,7 +6,7 @@ import {
   tokenCommands,
 } from '../../src/participant/testing.js';
 import { describeBackends, postgresUnavailableReason } from '../../src/storage/testing.js';
-import { failure, succeeded } from './expect.js';
+import { created, failure, succeeded, tokenParties } from './expect.js';
 
 /**
  * The participant's bounds, each hit on a network whose participants store on the backend: p1 (the token admin and
@@ -33,14 +31,6 @@ describeBackends('participant limits', (backend) => {
     labels = {},
   ) =>
     (await metric.get()).values.find((v) => JSON.stringify(v.labels) === JSON.stringify(labels))?.value ?? 0;
-
-  /** The contracts of `template` the transaction created, as `party` sees them. */
-  async function created(node: ParticipantNode, party: string, updateId: string, template: string) {
-    const update = (await node.updatesUpTo(party)).find((u) => u.updateId === updateId);
-    return (update?.events ?? []).flatMap((e) =>
-      e.kind === 'created' && e.templateId.name.join('.') === template ? [e.contractId] : [],
-    );
-  }
 
   const mint = (amount: string) =>
     p1.submit({
@@ -68,15 +58,7 @@ describeBackends('participant limits', (backend) => {
       .node;
     p2 = (await start('p2')).node;
     p3 = (await start('p3', { node: { settings: { maxValidationsInFlight: 1 } } })).node;
-    const tokenDar = readFileSync(TOKEN_DAR);
-    await Promise.all([p1.uploadDar(tokenDar), p2.uploadDar(tokenDar)]);
-    [admin, alice] = [await p1.allocateParty('admin'), await p1.allocateParty('alice')];
-    bob = await p2.allocateParty('bob');
-    carol = await p3.allocateParty('carol');
-    const c = succeeded(
-      await p1.submit({ commands: [tokenCommands.rules(admin)], actAs: [admin], commandId: 'rules' }),
-    );
-    rules = (await created(p1, admin, c.updateId!, 'TokenRules'))[0]!;
+    ({ admin, alice, bob, carol, rules } = await tokenParties(p1, p2, p3));
   }, 60_000);
 
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ILLFORMED_DAR, LEGACY_LF1_DAR, TOKEN_DAR } from '../../src/daml/dar/testing.js';
+import { ILLFORMED_DAR, LEGACY_LF1_DAR } from '../../src/daml/dar/testing.js';
 import { valueToJson } from '../../src/daml/index.js';
 import { WeftError } from '../../src/errors/index.js';
 import {
@@ -17,7 +17,7 @@ import {
 import { GrpcSequencerChannel } from '../../src/sequencer/client/endpoint.js';
 import { StorageErrors } from '../../src/storage/index.js';
 import { systemClock } from '../../src/time/index.js';
-import { failure, succeeded } from './expect.js';
+import { created, failure, succeeded, tokenParties } from './expect.js';
 
 /**
  * Three participants on a real sequencer and mediator over loopback gRPC: p1 hosts the token admin and alice, p2
@@ -36,19 +36,6 @@ let rules: string;
 let n = 0;
 
 const cmdId = (what: string) => `${what}-${n++}`;
-
-/** The contract ids `party` sees created by the transaction `updateId`, by template name. */
-async function created(
-  node: ParticipantNode,
-  party: string,
-  updateId: string,
-  template: string,
-): Promise<string[]> {
-  const update = (await node.updatesUpTo(party)).find((u) => u.updateId === updateId);
-  return (update?.events ?? []).flatMap((e) =>
-    e.kind === 'created' && e.templateId.name.join('.') === template ? [e.contractId] : [],
-  );
-}
 
 /** Waits until `node` has committed the transaction (its commit may lag behind the submitter's). */
 async function committed(node: ParticipantNode, party: string, updateId: string): Promise<void> {
@@ -102,15 +89,7 @@ beforeAll(async () => {
   [p1, p2, p3] = (await Promise.all(['p1', 'p2', 'p3'].map((name) => net.startParticipant(name)))).map(
     (p) => p.node,
   ) as [ParticipantNode, ParticipantNode, ParticipantNode];
-  const tokenDar = readFileSync(TOKEN_DAR);
-  await Promise.all([p1.uploadDar(tokenDar), p2.uploadDar(tokenDar)]);
-  [admin, alice] = [await p1.allocateParty('admin'), await p1.allocateParty('alice')];
-  bob = await p2.allocateParty('bob');
-  carol = await p3.allocateParty('carol');
-  const c = succeeded(
-    await p1.submit({ commands: [tokenCommands.rules(admin)], actAs: [admin], commandId: 'rules' }),
-  );
-  rules = (await created(p1, admin, c.updateId!, 'TokenRules'))[0]!;
+  ({ admin, alice, bob, carol, rules } = await tokenParties(p1, p2, p3));
 }, 60_000);
 
 afterAll(async () => {
