@@ -50,16 +50,28 @@ function expectApprove(v: ConfirmationResultMessage): void {
 }
 
 /** A storage whose transactions can be held back and then failed or let through (a crash mid-write). */
-function gated(storage: Storage): { storage: Storage; hold(): void; release(fail: boolean): void } {
+function gated(storage: Storage): {
+  storage: Storage;
+  hold(): void;
+  release(fail: boolean): Promise<void>;
+} {
   let gate: { promise: Promise<void>; resolve: () => void } | undefined;
   let failing = false;
+  const held = new Set<Promise<unknown>>();
   const proxy = new Proxy(storage, {
     get(target, prop) {
       if (prop === 'transaction') {
-        return async (fn: Parameters<Storage['transaction']>[0]) => {
-          if (gate) await gate.promise;
-          if (failing) throw new WeftError(StorageErrors.STORAGE_UNAVAILABLE, 'the database went away');
-          return target.transaction(fn);
+        return (fn: Parameters<Storage['transaction']>[0]) => {
+          const run = (async () => {
+            if (gate) await gate.promise;
+            if (failing) throw new WeftError(StorageErrors.STORAGE_UNAVAILABLE, 'the database went away');
+            return target.transaction(fn);
+          })();
+          if (gate) {
+            held.add(run);
+            void run.catch(() => {}).finally(() => held.delete(run));
+          }
+          return run;
         };
       }
       const value = Reflect.get(target, prop, target);
@@ -72,10 +84,12 @@ function gated(storage: Storage): { storage: Storage; hold(): void; release(fail
       let resolve!: () => void;
       gate = { promise: new Promise((r) => (resolve = r)), resolve };
     },
-    release(fail) {
+    /** Lets the held transactions fail or commit, and settles once they have (a crashed process writes no more). */
+    async release(fail) {
       failing = fail;
       gate?.resolve();
       gate = undefined;
+      await Promise.allSettled([...held]);
     },
   };
 }
@@ -373,7 +387,7 @@ describeBackends('mediator', (backend) => {
       await p1.respond(request, [{ position: [0], verdict: localApprove(), parties: [p1.party] }]);
       await eventually('the decision', async () => (await metric(metrics, 'mediator_verdicts_total')) === 1);
       await mediator.kill();
-      gate.release(lost);
+      await gate.release(lost);
       expect(p0.verdicts(request.requestId)).toEqual([]);
       const restarted = await net.startMediator(storage, {
         metrics: new NodeMetrics({ defaultMetrics: false }),
