@@ -101,7 +101,7 @@ export class PartyRecords {
   private constructor(private readonly storage: Storage) {}
 
   static async open(storage: Storage): Promise<PartyRecords> {
-    await storage.migrate('ledger-api-parties', PARTY_RECORD_MIGRATIONS);
+    await storage.migrate('ledger_api_parties', PARTY_RECORD_MIGRATIONS);
     return new PartyRecords(storage);
   }
 
