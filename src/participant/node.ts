@@ -363,6 +363,14 @@ export class ParticipantNode {
     return this.#submitter.submit(r);
   }
 
+  /**
+   * Submits as {@link submit}, resolving as soon as the confirmation request is sent, with the completion still to
+   * come (it also appears in {@link completions}).
+   */
+  send(r: SubmitRequest): Promise<{ readonly completion: Promise<Completion> }> {
+    return this.#submitter.send(r);
+  }
+
   /** Submissions admitted and not completed (at most `settings.maxSubmissionsInFlight`). */
   get submissionsInFlight(): number {
     return this.#inFlight.size;

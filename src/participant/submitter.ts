@@ -142,6 +142,14 @@ export class Submitter {
    * synchronizer for it, a duplicate command id, a request the sequencer refuses.
    */
   async submit(request: SubmitRequest): Promise<Completion> {
+    return (await this.send(request)).completion;
+  }
+
+  /**
+   * Submits as {@link submit}, but resolves as soon as the confirmation request is sent (Canton's
+   * CommandSubmissionService), with the completion still to come; rejects as `submit` before sending.
+   */
+  async send(request: SubmitRequest): Promise<{ readonly completion: Promise<Completion> }> {
     const o = this.o;
     const marks: InFlightCommand['marks'] = { start: monotonicMs(o.clock) };
     this.#validate(request);
@@ -154,21 +162,32 @@ export class Submitter {
       commands: r.commands,
       started: o.clock.now(),
     });
-    try {
-      const release = o.inFlight.admit();
-      try {
-        const completion = await this.#submit(r, marks, progress);
-        progress.completed(completion, o.clock.now());
-        return completion;
-      } finally {
-        release();
-      }
-    } catch (e) {
+    const failed = (e: unknown) =>
       progress.failed(
         isWeftError(e) ? e.code : CommonErrors.INTERNAL.code,
         e instanceof Error ? e.message : String(e),
         o.clock.now(),
       );
+    let release: (() => void) | undefined;
+    try {
+      release = o.inFlight.admit();
+      const { completion } = await this.#submit(r, marks, progress);
+      const done = completion.then(
+        (c) => {
+          progress.completed(c, o.clock.now());
+          return c;
+        },
+        (e: unknown) => {
+          failed(e);
+          throw e;
+        },
+      );
+      // The slot is held until the completion: admission bounds the commands in flight, not just the sends.
+      void done.finally(release).catch(() => {});
+      return { completion: done };
+    } catch (e) {
+      release?.();
+      failed(e);
       throw e;
     }
   }
@@ -213,7 +232,7 @@ export class Submitter {
     r: SubmitRequest & { submissionId: string },
     marks: InFlightCommand['marks'],
     progress: CommandProgress,
-  ): Promise<Completion> {
+  ): Promise<{ completion: Promise<Completion> }> {
     const o = this.o;
     const actAs = [...new Set(r.actAs)].sort();
     const changeId = changeIdOf(r.userId ?? '', actAs, r.commandId);
@@ -245,7 +264,7 @@ export class Submitter {
     // Sent, or perhaps stored although the send failed: the command stays in flight (deduplicated) until its
     // completion — its transaction's, or SUBMISSION_NOT_SEQUENCED once its max sequencing time passed. A
     // disconnection or a stop fails this waiter instead; a reconnection or restart takes the command up again.
-    return completion;
+    return { completion };
   }
 
   /**
