@@ -146,8 +146,8 @@ export function submitRequestOf(
   if (commands.workflowId !== '') ledgerString(commands.workflowId, 'workflow_id');
   if (commands.submissionId !== '') ledgerString(commands.submissionId, 'submission_id');
   if (actAs.length === 0) throw missingField('act_as');
-  actAs.forEach((p, i) => requireParty(p, `act_as[${i}]`));
-  readAs.forEach((p, i) => requireParty(p, `read_as[${i}]`));
+  for (const [i, p] of actAs.entries()) requireParty(p, `act_as[${i}]`);
+  for (const [i, p] of readAs.entries()) requireParty(p, `read_as[${i}]`);
   if (commands.commands.length === 0) throw missingField('commands');
   if (commands.prefetchContractKeys.length > 0) {
     throw invalidField(

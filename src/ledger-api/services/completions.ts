@@ -84,7 +84,7 @@ export function completionService(deps: CompletionServiceDeps): ServiceImpl {
         const userId = effectiveUserId(ctx.claims, r.userId, { anyPartyReaderMayNameOthers: true });
         requireReadAs(ctx.claims, r.parties);
         if (r.parties.length === 0) throw missingField('parties');
-        r.parties.forEach((p, i) => requireParty(p, `parties[${i}]`));
+        for (const [i, p] of r.parties.entries()) requireParty(p, `parties[${i}]`);
         const after = requireNonNegativeOffset(r.beginExclusive, 'begin_exclusive');
         requireOffsetAtMostEnd('Begin', after, deps.ledgerEnd());
         const pruned = deps.prunedUpTo();
