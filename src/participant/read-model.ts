@@ -246,27 +246,16 @@ export class EventFilter {
     });
   }
 
-  /** A created event for the contract, for the parties that see it. */
+  /** A created event for the contract, for the parties that see it, with what their filters asked for. */
   createdEvent(
     contract: FatContract,
     at: { offset: bigint; nodeId: NodeId; acsDelta: boolean },
     seen: { witnesses: Party[]; blob: boolean; views: Identifier[] },
   ): LedgerCreatedEvent {
     return {
-      kind: 'created',
-      nodeId: at.nodeId,
-      contractId: contract.contractId.coid,
-      templateId: contract.templateId,
-      packageName: contract.packageName,
-      argument: contract.arg,
-      signatories: contract.signatories,
-      observers: contract.stakeholders.filter((p) => !contract.signatories.includes(p)),
-      offset: at.offset,
-      witnesses: seen.witnesses,
-      createdAt: contract.createdAt ?? 0n,
+      ...createdEventOf(contract, at, seen.witnesses),
       blob: seen.blob ? encodeContract(contract) : undefined,
       interfaceViews: this.views(contract, seen.views),
-      acsDelta: at.acsDelta,
     };
   }
 
@@ -365,6 +354,30 @@ export class EventFilter {
     });
     return events;
   }
+}
+
+/** A created event for the contract, seen by `witnesses`, without blob or interface views. */
+export function createdEventOf(
+  contract: FatContract,
+  at: { offset: bigint; nodeId: NodeId; acsDelta: boolean },
+  witnesses: readonly Party[],
+): LedgerCreatedEvent {
+  return {
+    kind: 'created',
+    nodeId: at.nodeId,
+    contractId: contract.contractId.coid,
+    templateId: contract.templateId,
+    packageName: contract.packageName,
+    argument: contract.arg,
+    signatories: contract.signatories,
+    observers: contract.stakeholders.filter((p) => !contract.signatories.includes(p)),
+    offset: at.offset,
+    witnesses,
+    createdAt: contract.createdAt ?? 0n,
+    blob: undefined,
+    interfaceViews: [],
+    acsDelta: at.acsDelta,
+  };
 }
 
 const refKey = (r: TypeRef) => `${r.packageName}:${r.qualifiedName}`;
