@@ -5,7 +5,7 @@ export const LedgerApiErrors = {
   MAXIMUM_NUMBER_OF_STREAMS: defineErrorCode(
     'MAXIMUM_NUMBER_OF_STREAMS',
     'ContentionOnSharedResources',
-    "The Ledger API serves as many streams as its limit (ledger-api.max-streams) allows; the new one was refused.",
+    'The Ledger API serves as many streams as its limit (ledger-api.max-streams) allows; the new one was refused.',
     'Retry later with backoff, close streams the application no longer reads, or raise ledger-api.max-streams.',
   ),
   SERVICE_NOT_RUNNING: defineErrorCode(

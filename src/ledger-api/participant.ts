@@ -14,7 +14,10 @@ import { versionService } from './services/version.js';
  * The FileDescriptorSet of the Ledger API protos (generated with the TypeScript by `npm run proto`), for server
  * reflection; resolved from this module so that it is found from `src/` and from `dist/` alike.
  */
-export const LEDGER_API_DESCRIPTORS = new URL('../../resources/ledger-api/descriptors.binpb', import.meta.url);
+export const LEDGER_API_DESCRIPTORS = new URL(
+  '../../resources/ledger-api/descriptors.binpb',
+  import.meta.url,
+);
 
 /** What the Ledger API of a participant is served from. */
 export interface LedgerApiHost {
@@ -41,7 +44,10 @@ const wildcardAuthenticator: Authenticator = { authenticate: async () => WILDCAR
  * Serves the Ledger API of a participant as `settings` configure it, with every service this build has. Without
  * auth services every caller has every right, which is refused off loopback.
  */
-export async function startLedgerApi(host: LedgerApiHost, settings: LedgerApiSettings): Promise<LedgerApiServer> {
+export async function startLedgerApi(
+  host: LedgerApiHost,
+  settings: LedgerApiSettings,
+): Promise<LedgerApiServer> {
   if (!isLoopback(settings.address)) {
     throw new WeftError(
       LedgerApiErrors.LEDGER_API_AUTH_REQUIRED,

@@ -108,7 +108,7 @@ class Transport {
     definition: grpc.ServiceDefinition;
     implementation: grpc.UntypedServiceImplementation;
   } {
-    const definition: grpc.ServiceDefinition = {};
+    const definition: Record<string, grpc.MethodDefinition<Buffer, object>> = {};
     const implementation: grpc.UntypedServiceImplementation = {};
     for (const method of impl.type.methods) {
       definition[method.name] = {
@@ -215,7 +215,10 @@ class Transport {
             return;
           }
           if (!isWeftError(e)) {
-            this.options.logger.error({ err: e, method: method.name }, `Ledger API call ${method.name} failed`);
+            this.options.logger.error(
+              { err: e, method: method.name },
+              `Ledger API call ${method.name} failed`,
+            );
           }
           const status = ledgerApiStatus(e, { correlationId: span.traceId, traceId: span.traceId });
           this.#audit(method, call, watch.elapsedMs(), grpc.status[status.code] ?? 'UNKNOWN', undefined, e);

@@ -1,11 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import {
-  CATEGORIES,
-  type ErrorCode,
-  errorCatalogue,
-  isWeftError,
-  WeftError,
-} from '../errors/index.js';
+import { CATEGORIES, type ErrorCode, errorCatalogue, isWeftError, WeftError } from '../errors/index.js';
 import { Any } from '../generated/google/protobuf/any.js';
 import { ErrorInfo, RequestInfo, RetryInfo } from '../generated/google/rpc/error_details.js';
 import { Status } from '../generated/google/rpc/status.js';
@@ -39,7 +33,8 @@ export interface StatusIds {
 export function ledgerApiStatus(e: unknown, ids: StatusIds): grpc.StatusObject {
   if (!isWeftError(e) || e.category === 'SystemInternalAssumptionViolated') return redacted(ids);
   const category = CATEGORIES[e.category];
-  const cause = e.message.length > MAX_CAUSE_LENGTH ? `${e.message.slice(0, MAX_CAUSE_LENGTH)}...` : e.message;
+  const cause =
+    e.message.length > MAX_CAUSE_LENGTH ? `${e.message.slice(0, MAX_CAUSE_LENGTH)}...` : e.message;
   const message = `${e.code}(${category.id},${ids.correlationId.slice(0, 8)}): ${cause}`;
   const metadata: Record<string, string> = {};
   let budget = MAX_CONTEXT_BYTES;

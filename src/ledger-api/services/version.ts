@@ -46,7 +46,10 @@ export function versionService(features: VersionFeatures): ServiceImpl {
     },
     packageFeature: { maxVettedPackagesPageSize: features.maxVettedPackagesPageSize },
   };
-  const getLedgerApiVersion: UnaryHandler<GetLedgerApiVersionRequest, GetLedgerApiVersionResponse> = async () => ({
+  const getLedgerApiVersion: UnaryHandler<
+    GetLedgerApiVersionRequest,
+    GetLedgerApiVersionResponse
+  > = async () => ({
     version: LEDGER_API_VERSION,
     features: descriptor,
   });
