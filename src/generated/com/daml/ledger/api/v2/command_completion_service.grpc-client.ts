@@ -10,16 +10,22 @@ import type { CompletionStreamResponse } from "./command_completion_service.js";
 import type { CompletionStreamRequest } from "./command_completion_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * Serves completions of commands. Subscribe before submitting so no outcome is missed.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.CommandCompletionService
  */
 export interface ICommandCompletionServiceClient {
     /**
+     * Streams completions after begin_exclusive and keeps tailing new ones.
+     *
      * @generated from protobuf rpc: CompletionStream
      */
     completionStream(input: CompletionStreamRequest, metadata?: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<CompletionStreamResponse>;
     completionStream(input: CompletionStreamRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<CompletionStreamResponse>;
 }
 /**
+ * Serves completions of commands. Subscribe before submitting so no outcome is missed.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.CommandCompletionService
  */
 export class CommandCompletionServiceClient extends grpc.Client implements ICommandCompletionServiceClient {
@@ -29,6 +35,8 @@ export class CommandCompletionServiceClient extends grpc.Client implements IComm
         this._binaryOptions = binaryOptions;
     }
     /**
+     * Streams completions after begin_exclusive and keeps tailing new ones.
+     *
      * @generated from protobuf rpc: CompletionStream
      */
     completionStream(input: CompletionStreamRequest, metadata?: grpc.Metadata | grpc.CallOptions, options?: grpc.CallOptions): grpc.ClientReadableStream<CompletionStreamResponse> {

@@ -7,10 +7,14 @@ import { CompletionStreamResponse } from "./command_completion_service.js";
 import { CompletionStreamRequest } from "./command_completion_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * Serves completions of commands. Subscribe before submitting so no outcome is missed.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.CommandCompletionService
  */
 export interface ICommandCompletionService extends grpc.UntypedServiceImplementation {
     /**
+     * Streams completions after begin_exclusive and keeps tailing new ones.
+     *
      * @generated from protobuf rpc: CompletionStream
      */
     completionStream: grpc.handleServerStreamingCall<CompletionStreamRequest, CompletionStreamResponse>;

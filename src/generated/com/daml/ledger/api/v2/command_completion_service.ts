@@ -20,19 +20,27 @@ import { Completion } from "./completion.js";
  */
 export interface CompletionStreamRequest {
     /**
+     * Only commands submitted by this user; may be empty when the token names the user.
+     *
      * @generated from protobuf field: string user_id = 1
      */
     userId: string;
     /**
+     * Only commands where one of these parties acted. Must not be empty.
+     *
      * @generated from protobuf field: repeated string parties = 2
      */
     parties: string[];
     /**
+     * Serve completions with a greater offset; zero means from the beginning (must be after the pruning offset).
+     *
      * @generated from protobuf field: int64 begin_exclusive = 3
      */
     beginExclusive: bigint;
 }
 /**
+ * A completion or a checkpoint.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.CompletionStreamResponse
  */
 export interface CompletionStreamResponse {

@@ -14,10 +14,14 @@ import type { SubmitAndWaitResponse } from "./command_service.js";
 import type { SubmitAndWaitRequest } from "./command_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * Submits commands and answers once they are committed, or with the failure.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.CommandService
  */
 export interface ICommandServiceClient {
     /**
+     * Submits and answers with the update id and completion offset.
+     *
      * @generated from protobuf rpc: SubmitAndWait
      */
     submitAndWait(input: SubmitAndWaitRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: SubmitAndWaitResponse) => void): grpc.ClientUnaryCall;
@@ -25,6 +29,8 @@ export interface ICommandServiceClient {
     submitAndWait(input: SubmitAndWaitRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: SubmitAndWaitResponse) => void): grpc.ClientUnaryCall;
     submitAndWait(input: SubmitAndWaitRequest, callback: (err: grpc.ServiceError | null, value?: SubmitAndWaitResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Submits and answers with the resulting transaction in the requested format.
+     *
      * @generated from protobuf rpc: SubmitAndWaitForTransaction
      */
     submitAndWaitForTransaction(input: SubmitAndWaitForTransactionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: SubmitAndWaitForTransactionResponse) => void): grpc.ClientUnaryCall;
@@ -32,6 +38,8 @@ export interface ICommandServiceClient {
     submitAndWaitForTransaction(input: SubmitAndWaitForTransactionRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: SubmitAndWaitForTransactionResponse) => void): grpc.ClientUnaryCall;
     submitAndWaitForTransaction(input: SubmitAndWaitForTransactionRequest, callback: (err: grpc.ServiceError | null, value?: SubmitAndWaitForTransactionResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Submits a reassignment and answers with it.
+     *
      * @generated from protobuf rpc: SubmitAndWaitForReassignment
      */
     submitAndWaitForReassignment(input: SubmitAndWaitForReassignmentRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: SubmitAndWaitForReassignmentResponse) => void): grpc.ClientUnaryCall;
@@ -40,6 +48,8 @@ export interface ICommandServiceClient {
     submitAndWaitForReassignment(input: SubmitAndWaitForReassignmentRequest, callback: (err: grpc.ServiceError | null, value?: SubmitAndWaitForReassignmentResponse) => void): grpc.ClientUnaryCall;
 }
 /**
+ * Submits commands and answers once they are committed, or with the failure.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.CommandService
  */
 export class CommandServiceClient extends grpc.Client implements ICommandServiceClient {
@@ -49,6 +59,8 @@ export class CommandServiceClient extends grpc.Client implements ICommandService
         this._binaryOptions = binaryOptions;
     }
     /**
+     * Submits and answers with the update id and completion offset.
+     *
      * @generated from protobuf rpc: SubmitAndWait
      */
     submitAndWait(input: SubmitAndWaitRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SubmitAndWaitResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SubmitAndWaitResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: SubmitAndWaitResponse) => void)): grpc.ClientUnaryCall {
@@ -56,6 +68,8 @@ export class CommandServiceClient extends grpc.Client implements ICommandService
         return this.makeUnaryRequest<SubmitAndWaitRequest, SubmitAndWaitResponse>(`/${CommandService.typeName}/${method.name}`, (value: SubmitAndWaitRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): SubmitAndWaitResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Submits and answers with the resulting transaction in the requested format.
+     *
      * @generated from protobuf rpc: SubmitAndWaitForTransaction
      */
     submitAndWaitForTransaction(input: SubmitAndWaitForTransactionRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SubmitAndWaitForTransactionResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SubmitAndWaitForTransactionResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: SubmitAndWaitForTransactionResponse) => void)): grpc.ClientUnaryCall {
@@ -63,6 +77,8 @@ export class CommandServiceClient extends grpc.Client implements ICommandService
         return this.makeUnaryRequest<SubmitAndWaitForTransactionRequest, SubmitAndWaitForTransactionResponse>(`/${CommandService.typeName}/${method.name}`, (value: SubmitAndWaitForTransactionRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): SubmitAndWaitForTransactionResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Submits a reassignment and answers with it.
+     *
      * @generated from protobuf rpc: SubmitAndWaitForReassignment
      */
     submitAndWaitForReassignment(input: SubmitAndWaitForReassignmentRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SubmitAndWaitForReassignmentResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SubmitAndWaitForReassignmentResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: SubmitAndWaitForReassignmentResponse) => void)): grpc.ClientUnaryCall {

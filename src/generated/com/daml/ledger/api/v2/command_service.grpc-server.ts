@@ -11,18 +11,26 @@ import { SubmitAndWaitResponse } from "./command_service.js";
 import { SubmitAndWaitRequest } from "./command_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * Submits commands and answers once they are committed, or with the failure.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.CommandService
  */
 export interface ICommandService extends grpc.UntypedServiceImplementation {
     /**
+     * Submits and answers with the update id and completion offset.
+     *
      * @generated from protobuf rpc: SubmitAndWait
      */
     submitAndWait: grpc.handleUnaryCall<SubmitAndWaitRequest, SubmitAndWaitResponse>;
     /**
+     * Submits and answers with the resulting transaction in the requested format.
+     *
      * @generated from protobuf rpc: SubmitAndWaitForTransaction
      */
     submitAndWaitForTransaction: grpc.handleUnaryCall<SubmitAndWaitForTransactionRequest, SubmitAndWaitForTransactionResponse>;
     /**
+     * Submits a reassignment and answers with it.
+     *
      * @generated from protobuf rpc: SubmitAndWaitForReassignment
      */
     submitAndWaitForReassignment: grpc.handleUnaryCall<SubmitAndWaitForReassignmentRequest, SubmitAndWaitForReassignmentResponse>;

@@ -37,6 +37,8 @@ export interface SubmitAndWaitForTransactionRequest {
      */
     commands?: Commands;
     /**
+     * Optional; by default ACS_DELTA with wildcard filters for the act_as and read_as parties, verbose.
+     *
      * @generated from protobuf field: com.daml.ledger.api.v2.TransactionFormat transaction_format = 2
      */
     transactionFormat?: TransactionFormat;
@@ -50,6 +52,8 @@ export interface SubmitAndWaitResponse {
      */
     updateId: string;
     /**
+     * The offset of the command's completion.
+     *
      * @generated from protobuf field: int64 completion_offset = 2
      */
     completionOffset: bigint;

@@ -12,10 +12,14 @@ import type { SubmitResponse } from "./command_submission_service.js";
 import type { SubmitRequest } from "./command_submission_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * Accepts commands for processing; success of the call means only that the submission was accepted.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.CommandSubmissionService
  */
 export interface ICommandSubmissionServiceClient {
     /**
+     * Submits a Daml transaction.
+     *
      * @generated from protobuf rpc: Submit
      */
     submit(input: SubmitRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: SubmitResponse) => void): grpc.ClientUnaryCall;
@@ -23,6 +27,8 @@ export interface ICommandSubmissionServiceClient {
     submit(input: SubmitRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: SubmitResponse) => void): grpc.ClientUnaryCall;
     submit(input: SubmitRequest, callback: (err: grpc.ServiceError | null, value?: SubmitResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Submits a reassignment.
+     *
      * @generated from protobuf rpc: SubmitReassignment
      */
     submitReassignment(input: SubmitReassignmentRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: SubmitReassignmentResponse) => void): grpc.ClientUnaryCall;
@@ -31,6 +37,8 @@ export interface ICommandSubmissionServiceClient {
     submitReassignment(input: SubmitReassignmentRequest, callback: (err: grpc.ServiceError | null, value?: SubmitReassignmentResponse) => void): grpc.ClientUnaryCall;
 }
 /**
+ * Accepts commands for processing; success of the call means only that the submission was accepted.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.CommandSubmissionService
  */
 export class CommandSubmissionServiceClient extends grpc.Client implements ICommandSubmissionServiceClient {
@@ -40,6 +48,8 @@ export class CommandSubmissionServiceClient extends grpc.Client implements IComm
         this._binaryOptions = binaryOptions;
     }
     /**
+     * Submits a Daml transaction.
+     *
      * @generated from protobuf rpc: Submit
      */
     submit(input: SubmitRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SubmitResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SubmitResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: SubmitResponse) => void)): grpc.ClientUnaryCall {
@@ -47,6 +57,8 @@ export class CommandSubmissionServiceClient extends grpc.Client implements IComm
         return this.makeUnaryRequest<SubmitRequest, SubmitResponse>(`/${CommandSubmissionService.typeName}/${method.name}`, (value: SubmitRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): SubmitResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Submits a reassignment.
+     *
      * @generated from protobuf rpc: SubmitReassignment
      */
     submitReassignment(input: SubmitReassignmentRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SubmitReassignmentResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SubmitReassignmentResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: SubmitReassignmentResponse) => void)): grpc.ClientUnaryCall {

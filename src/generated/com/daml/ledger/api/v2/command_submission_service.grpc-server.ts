@@ -9,14 +9,20 @@ import { SubmitResponse } from "./command_submission_service.js";
 import { SubmitRequest } from "./command_submission_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * Accepts commands for processing; success of the call means only that the submission was accepted.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.CommandSubmissionService
  */
 export interface ICommandSubmissionService extends grpc.UntypedServiceImplementation {
     /**
+     * Submits a Daml transaction.
+     *
      * @generated from protobuf rpc: Submit
      */
     submit: grpc.handleUnaryCall<SubmitRequest, SubmitResponse>;
     /**
+     * Submits a reassignment.
+     *
      * @generated from protobuf rpc: SubmitReassignment
      */
     submitReassignment: grpc.handleUnaryCall<SubmitReassignmentRequest, SubmitReassignmentResponse>;

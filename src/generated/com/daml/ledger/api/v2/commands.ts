@@ -18,6 +18,8 @@ import { Value } from "./value.js";
 import { Record } from "./value.js";
 import { Identifier } from "./value.js";
 /**
+ * One command; exactly one case is set.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Command
  */
 export interface Command {
@@ -53,10 +55,14 @@ export interface Command {
     };
 }
 /**
+ * Creates a contract of a template.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.CreateCommand
  */
 export interface CreateCommand {
     /**
+     * The template; the package may be given by id or as "#<package-name>".
+     *
      * @generated from protobuf field: com.daml.ledger.api.v2.Identifier template_id = 1
      */
     templateId?: Identifier;
@@ -66,10 +72,14 @@ export interface CreateCommand {
     createArguments?: Record;
 }
 /**
+ * Exercises a choice on an existing contract.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ExerciseCommand
  */
 export interface ExerciseCommand {
     /**
+     * The contract's template, or the interface that defines the choice.
+     *
      * @generated from protobuf field: com.daml.ledger.api.v2.Identifier template_id = 1
      */
     templateId?: Identifier;
@@ -87,6 +97,8 @@ export interface ExerciseCommand {
     choiceArgument?: Value;
 }
 /**
+ * Exercises a choice on the contract that currently has the given key.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ExerciseByKeyCommand
  */
 export interface ExerciseByKeyCommand {
@@ -108,6 +120,8 @@ export interface ExerciseByKeyCommand {
     choiceArgument?: Value;
 }
 /**
+ * Creates a contract and exercises a choice on it within the same transaction.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.CreateAndExerciseCommand
  */
 export interface CreateAndExerciseCommand {
@@ -129,18 +143,27 @@ export interface CreateAndExerciseCommand {
     choiceArgument?: Value;
 }
 /**
+ * A contract the submitter obtained out of band (its created_event_blob), usable by the command although the
+ * participant may not know it.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.DisclosedContract
  */
 export interface DisclosedContract {
     /**
+     * Optional; when given, must match the contract in the blob.
+     *
      * @generated from protobuf field: com.daml.ledger.api.v2.Identifier template_id = 1
      */
     templateId?: Identifier;
     /**
+     * Optional; when given, must match the contract in the blob.
+     *
      * @generated from protobuf field: string contract_id = 2
      */
     contractId: string;
     /**
+     * The opaque serialized contract, as served in CreatedEvent.created_event_blob. Required.
+     *
      * @generated from protobuf field: bytes created_event_blob = 3
      */
     createdEventBlob: Uint8Array;
@@ -150,6 +173,9 @@ export interface DisclosedContract {
     synchronizerId: string;
 }
 /**
+ * A submission. The change id (user_id, act_as as a set, command_id) identifies the intended ledger change for
+ * deduplication and for matching completions.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Commands
  */
 export interface Commands {
@@ -158,29 +184,42 @@ export interface Commands {
      */
     workflowId: string;
     /**
+     * The submitting user; may be empty when the token names the user.
+     *
      * @generated from protobuf field: string user_id = 2
      */
     userId: string;
     /**
+     * Client-chosen id of the change. Required.
+     *
      * @generated from protobuf field: string command_id = 3
      */
     commandId: string;
     /**
+     * The commands, executed in order as one atomic transaction. Must not be empty.
+     *
      * @generated from protobuf field: repeated com.daml.ledger.api.v2.Command commands = 4
      */
     commands: Command[];
     /**
+     * How far back a submission with the same change id counts as a duplicate; unset means the participant's
+     * maximum.
+     *
      * @generated from protobuf oneof: deduplication_period
      */
     deduplicationPeriod: {
         oneofKind: "deduplicationDuration";
         /**
+         * A non-negative length of time back from when the submission is processed.
+         *
          * @generated from protobuf field: google.protobuf.Duration deduplication_duration = 5
          */
         deduplicationDuration: Duration;
     } | {
         oneofKind: "deduplicationOffset";
         /**
+         * A completion offset; completions after it (exclusive) count. Zero means the participant's beginning.
+         *
          * @generated from protobuf field: int64 deduplication_offset = 6
          */
         deduplicationOffset: bigint;
@@ -188,43 +227,63 @@ export interface Commands {
         oneofKind: undefined;
     };
     /**
+     * The transaction's ledger time will be at least this; exclusive with min_ledger_time_rel.
+     *
      * @generated from protobuf field: google.protobuf.Timestamp min_ledger_time_abs = 7
      */
     minLedgerTimeAbs?: Timestamp;
     /**
+     * Like min_ledger_time_abs, as a duration from when the participant receives the command.
+     *
      * @generated from protobuf field: google.protobuf.Duration min_ledger_time_rel = 8
      */
     minLedgerTimeRel?: Duration;
     /**
+     * The parties acting; the caller needs the right to act as each. Must not be empty.
+     *
      * @generated from protobuf field: repeated string act_as = 9
      */
     actAs: string[];
     /**
+     * Further parties whose visible contracts the commands may use; the caller needs the right to read as each.
+     *
      * @generated from protobuf field: repeated string read_as = 10
      */
     readAs: string[];
     /**
+     * Distinguishes attempts of the same change; generated by the participant when empty.
+     *
      * @generated from protobuf field: string submission_id = 11
      */
     submissionId: string;
     /**
+     * Contracts disclosed to this submission.
+     *
      * @generated from protobuf field: repeated com.daml.ledger.api.v2.DisclosedContract disclosed_contracts = 12
      */
     disclosedContracts: DisclosedContract[];
     /**
+     * The synchronizer to use; chosen by the participant when empty.
+     *
      * @generated from protobuf field: string synchronizer_id = 13
      */
     synchronizerId: string;
     /**
+     * Package ids to prefer when a "#<package-name>" reference or an interface instance needs a package chosen.
+     *
      * @generated from protobuf field: repeated string package_id_selection_preference = 14
      */
     packageIdSelectionPreference: string[];
     /**
+     * Keys expected to be looked up, loaded ahead of interpretation.
+     *
      * @generated from protobuf field: repeated com.daml.ledger.api.v2.PrefetchContractKey prefetch_contract_keys = 15
      */
     prefetchContractKeys: PrefetchContractKey[];
 }
 /**
+ * A contract key to load before interpretation.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.PrefetchContractKey
  */
 export interface PrefetchContractKey {

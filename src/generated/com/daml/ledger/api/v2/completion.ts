@@ -17,6 +17,8 @@ import { TraceContext } from "./trace_context.js";
 import { Duration } from "../../../../../google/protobuf/duration.js";
 import { Status } from "../../../../../google/rpc/status.js";
 /**
+ * Whether a command succeeded (status unset or OK, update_id set) or failed (status with the error).
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Completion
  */
 export interface Completion {
@@ -25,10 +27,14 @@ export interface Completion {
      */
     commandId: string;
     /**
+     * The failure, in the same google.rpc.Status form as call errors; unset or OK on success.
+     *
      * @generated from protobuf field: google.rpc.Status status = 2
      */
     status?: Status;
     /**
+     * The resulting transaction's update id; set on success only.
+     *
      * @generated from protobuf field: string update_id = 3
      */
     updateId: string;
@@ -37,6 +43,8 @@ export interface Completion {
      */
     userId: string;
     /**
+     * The submission's act_as parties, restricted to the parties the stream was requested for.
+     *
      * @generated from protobuf field: repeated string act_as = 5
      */
     actAs: string[];
@@ -45,6 +53,8 @@ export interface Completion {
      */
     submissionId: string;
     /**
+     * The deduplication period the participant actually applied.
+     *
      * @generated from protobuf oneof: deduplication_period
      */
     deduplicationPeriod: {
@@ -67,10 +77,14 @@ export interface Completion {
      */
     traceContext?: TraceContext;
     /**
+     * The completion's offset; a completion stream can resume from it.
+     *
      * @generated from protobuf field: int64 offset = 10
      */
     offset: bigint;
     /**
+     * The synchronizer that processed the command and its record time.
+     *
      * @generated from protobuf field: com.daml.ledger.api.v2.SynchronizerTime synchronizer_time = 11
      */
     synchronizerTime?: SynchronizerTime;

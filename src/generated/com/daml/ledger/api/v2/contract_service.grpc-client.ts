@@ -10,10 +10,14 @@ import type { GetContractResponse } from "./contract_service.js";
 import type { GetContractRequest } from "./contract_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * Contract lookups.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.ContractService
  */
 export interface IContractServiceClient {
     /**
+     * The created event of a contract visible to the querying parties.
+     *
      * @generated from protobuf rpc: GetContract
      */
     getContract(input: GetContractRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetContractResponse) => void): grpc.ClientUnaryCall;
@@ -22,6 +26,8 @@ export interface IContractServiceClient {
     getContract(input: GetContractRequest, callback: (err: grpc.ServiceError | null, value?: GetContractResponse) => void): grpc.ClientUnaryCall;
 }
 /**
+ * Contract lookups.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.ContractService
  */
 export class ContractServiceClient extends grpc.Client implements IContractServiceClient {
@@ -31,6 +37,8 @@ export class ContractServiceClient extends grpc.Client implements IContractServi
         this._binaryOptions = binaryOptions;
     }
     /**
+     * The created event of a contract visible to the querying parties.
+     *
      * @generated from protobuf rpc: GetContract
      */
     getContract(input: GetContractRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetContractResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetContractResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetContractResponse) => void)): grpc.ClientUnaryCall {

@@ -7,10 +7,14 @@ import { GetContractResponse } from "./contract_service.js";
 import { GetContractRequest } from "./contract_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * Contract lookups.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.ContractService
  */
 export interface IContractService extends grpc.UntypedServiceImplementation {
     /**
+     * The created event of a contract visible to the querying parties.
+     *
      * @generated from protobuf rpc: GetContract
      */
     getContract: grpc.handleUnaryCall<GetContractRequest, GetContractResponse>;

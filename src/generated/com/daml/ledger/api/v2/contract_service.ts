@@ -23,6 +23,8 @@ export interface GetContractRequest {
      */
     contractId: string;
     /**
+     * Parties whose view is asked for; empty means any party the caller can read as.
+     *
      * @generated from protobuf field: repeated string querying_parties = 2
      */
     queryingParties: string[];

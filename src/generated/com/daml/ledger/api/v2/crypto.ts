@@ -13,6 +13,8 @@ import type { PartialMessage } from "@protobuf-ts/runtime";
 import { reflectionMergePartial } from "@protobuf-ts/runtime";
 import { MessageType } from "@protobuf-ts/runtime";
 /**
+ * A public signing key.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.SigningPublicKey
  */
 export interface SigningPublicKey {
@@ -30,6 +32,8 @@ export interface SigningPublicKey {
     keySpec: SigningKeySpec;
 }
 /**
+ * A signature and the key that made it.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Signature
  */
 export interface Signature {
@@ -42,6 +46,8 @@ export interface Signature {
      */
     signature: Uint8Array;
     /**
+     * The fingerprint of the signing key.
+     *
      * @generated from protobuf field: string signed_by = 3
      */
     signedBy: string;

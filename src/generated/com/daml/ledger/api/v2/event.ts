@@ -18,6 +18,8 @@ import { Record } from "./value.js";
 import { Value } from "./value.js";
 import { Identifier } from "./value.js";
 /**
+ * One event; exactly one case is set.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Event
  */
 export interface Event {
@@ -47,14 +49,20 @@ export interface Event {
     };
 }
 /**
+ * A contract was created (or, in ACS and reassignments, became active here).
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.CreatedEvent
  */
 export interface CreatedEvent {
     /**
+     * The offset of the update the event belongs to (participant-local).
+     *
      * @generated from protobuf field: int64 offset = 1
      */
     offset: bigint;
     /**
+     * The event's position within its update (participant-local).
+     *
      * @generated from protobuf field: int32 node_id = 2
      */
     nodeId: number;
@@ -63,10 +71,14 @@ export interface CreatedEvent {
      */
     contractId: string;
     /**
+     * The template, always with a package id.
+     *
      * @generated from protobuf field: com.daml.ledger.api.v2.Identifier template_id = 4
      */
     templateId?: Identifier;
     /**
+     * The contract key, set iff the template has one.
+     *
      * @generated from protobuf field: com.daml.ledger.api.v2.Value contract_key = 5
      */
     contractKey?: Value;
@@ -75,14 +87,22 @@ export interface CreatedEvent {
      */
     createArguments?: Record;
     /**
+     * The serialized contract, for explicit disclosure; set when the filter asked for it.
+     *
      * @generated from protobuf field: bytes created_event_blob = 7
      */
     createdEventBlob: Uint8Array;
     /**
+     * One view per interface filter that asked for views, matches a witness party and is implemented by the
+     * template.
+     *
      * @generated from protobuf field: repeated com.daml.ledger.api.v2.InterfaceView interface_views = 8
      */
     interfaceViews: InterfaceView[];
     /**
+     * The requested parties that see the event: stakeholders in ACS_DELTA form, all witnesses in LEDGER_EFFECTS
+     * form.
+     *
      * @generated from protobuf field: repeated string witness_parties = 9
      */
     witnessParties: string[];
@@ -91,10 +111,14 @@ export interface CreatedEvent {
      */
     signatories: string[];
     /**
+     * The template's observers that are not signatories.
+     *
      * @generated from protobuf field: repeated string observers = 11
      */
     observers: string[];
     /**
+     * The ledger effective time of the creating transaction.
+     *
      * @generated from protobuf field: google.protobuf.Timestamp created_at = 12
      */
     createdAt?: Timestamp;
@@ -103,15 +127,22 @@ export interface CreatedEvent {
      */
     packageName: string;
     /**
+     * Whether the event changes the active contract set of the requested parties (it would appear in ACS_DELTA
+     * form).
+     *
      * @generated from protobuf field: bool acs_delta = 14
      */
     acsDelta: boolean;
     /**
+     * A package id known here that type-checks the contract's arguments.
+     *
      * @generated from protobuf field: string representative_package_id = 15
      */
     representativePackageId: string;
 }
 /**
+ * An interface's view of a created contract, or why it could not be computed.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.InterfaceView
  */
 export interface InterfaceView {
@@ -120,15 +151,21 @@ export interface InterfaceView {
      */
     interfaceId?: Identifier;
     /**
+     * OK, or the error of the view computation.
+     *
      * @generated from protobuf field: google.rpc.Status view_status = 2
      */
     viewStatus?: Status;
     /**
+     * The view; set when it was computed.
+     *
      * @generated from protobuf field: com.daml.ledger.api.v2.Record view_value = 3
      */
     viewValue?: Record;
 }
 /**
+ * A contract was archived.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ArchivedEvent
  */
 export interface ArchivedEvent {
@@ -145,10 +182,14 @@ export interface ArchivedEvent {
      */
     contractId: string;
     /**
+     * The template of the choice that archived the contract.
+     *
      * @generated from protobuf field: com.daml.ledger.api.v2.Identifier template_id = 4
      */
     templateId?: Identifier;
     /**
+     * The requested parties that are stakeholders of the contract.
+     *
      * @generated from protobuf field: repeated string witness_parties = 5
      */
     witnessParties: string[];
@@ -157,11 +198,15 @@ export interface ArchivedEvent {
      */
     packageName: string;
     /**
+     * The filtered interfaces the template implements, when interface views were asked for.
+     *
      * @generated from protobuf field: repeated com.daml.ledger.api.v2.Identifier implemented_interfaces = 7
      */
     implementedInterfaces: Identifier[];
 }
 /**
+ * A choice was exercised (LEDGER_EFFECTS form only).
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ExercisedEvent
  */
 export interface ExercisedEvent {
@@ -182,6 +227,8 @@ export interface ExercisedEvent {
      */
     templateId?: Identifier;
     /**
+     * The interface defining the choice, when it is an interface choice.
+     *
      * @generated from protobuf field: com.daml.ledger.api.v2.Identifier interface_id = 5
      */
     interfaceId?: Identifier;
@@ -198,14 +245,20 @@ export interface ExercisedEvent {
      */
     actingParties: string[];
     /**
+     * Whether the exercise archived the contract.
+     *
      * @generated from protobuf field: bool consuming = 9
      */
     consuming: boolean;
     /**
+     * The requested parties that witness the exercise.
+     *
      * @generated from protobuf field: repeated string witness_parties = 10
      */
     witnessParties: string[];
     /**
+     * The greatest node id in the subtree of this exercise, so consequences can be told apart.
+     *
      * @generated from protobuf field: int32 last_descendant_node_id = 11
      */
     lastDescendantNodeId: number;
@@ -222,6 +275,8 @@ export interface ExercisedEvent {
      */
     implementedInterfaces: Identifier[];
     /**
+     * Whether the event changes the active contract set of the requested parties.
+     *
      * @generated from protobuf field: bool acs_delta = 15
      */
     acsDelta: boolean;

@@ -10,10 +10,14 @@ import type { GetEventsByContractIdResponse } from "./event_query_service.js";
 import type { GetEventsByContractIdRequest } from "./event_query_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * Event lookups.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.EventQueryService
  */
 export interface IEventQueryServiceClient {
     /**
+     * The create and, if archived, archive event of a contract, as visible to the requested parties.
+     *
      * @generated from protobuf rpc: GetEventsByContractId
      */
     getEventsByContractId(input: GetEventsByContractIdRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetEventsByContractIdResponse) => void): grpc.ClientUnaryCall;
@@ -22,6 +26,8 @@ export interface IEventQueryServiceClient {
     getEventsByContractId(input: GetEventsByContractIdRequest, callback: (err: grpc.ServiceError | null, value?: GetEventsByContractIdResponse) => void): grpc.ClientUnaryCall;
 }
 /**
+ * Event lookups.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.EventQueryService
  */
 export class EventQueryServiceClient extends grpc.Client implements IEventQueryServiceClient {
@@ -31,6 +37,8 @@ export class EventQueryServiceClient extends grpc.Client implements IEventQueryS
         this._binaryOptions = binaryOptions;
     }
     /**
+     * The create and, if archived, archive event of a contract, as visible to the requested parties.
+     *
      * @generated from protobuf rpc: GetEventsByContractId
      */
     getEventsByContractId(input: GetEventsByContractIdRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetEventsByContractIdResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetEventsByContractIdResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetEventsByContractIdResponse) => void)): grpc.ClientUnaryCall {

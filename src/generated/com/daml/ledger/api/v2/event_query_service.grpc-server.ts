@@ -7,10 +7,14 @@ import { GetEventsByContractIdResponse } from "./event_query_service.js";
 import { GetEventsByContractIdRequest } from "./event_query_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * Event lookups.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.EventQueryService
  */
 export interface IEventQueryService extends grpc.UntypedServiceImplementation {
     /**
+     * The create and, if archived, archive event of a contract, as visible to the requested parties.
+     *
      * @generated from protobuf rpc: GetEventsByContractId
      */
     getEventsByContractId: grpc.handleUnaryCall<GetEventsByContractIdRequest, GetEventsByContractIdResponse>;

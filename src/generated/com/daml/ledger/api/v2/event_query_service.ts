@@ -38,11 +38,15 @@ export interface GetEventsByContractIdResponse {
      */
     created?: Created;
     /**
+     * Set if the contract is archived.
+     *
      * @generated from protobuf field: com.daml.ledger.api.v2.Archived archived = 2
      */
     archived?: Archived;
 }
 /**
+ * A created event and the synchronizer it happened on.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Created
  */
 export interface Created {
@@ -56,6 +60,8 @@ export interface Created {
     synchronizerId: string;
 }
 /**
+ * An archived event and the synchronizer it happened on.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Archived
  */
 export interface Archived {

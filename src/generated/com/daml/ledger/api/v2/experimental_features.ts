@@ -13,6 +13,8 @@ import type { PartialMessage } from "@protobuf-ts/runtime";
 import { reflectionMergePartial } from "@protobuf-ts/runtime";
 import { MessageType } from "@protobuf-ts/runtime";
 /**
+ * The experimental features and whether each is supported.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ExperimentalFeatures
  */
 export interface ExperimentalFeatures {
@@ -26,6 +28,8 @@ export interface ExperimentalFeatures {
     commandInspectionService?: ExperimentalCommandInspectionService;
 }
 /**
+ * Whether the ledger runs on static (settable) time.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ExperimentalStaticTime
  */
 export interface ExperimentalStaticTime {
@@ -35,6 +39,8 @@ export interface ExperimentalStaticTime {
     supported: boolean;
 }
 /**
+ * Whether the command inspection service is available.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ExperimentalCommandInspectionService
  */
 export interface ExperimentalCommandInspectionService {
@@ -44,6 +50,8 @@ export interface ExperimentalCommandInspectionService {
     supported: boolean;
 }
 /**
+ * Whether topology events of parties are served.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ExperimentalPartyTopologyEvents
  */
 export interface ExperimentalPartyTopologyEvents {

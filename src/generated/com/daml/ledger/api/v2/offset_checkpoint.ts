@@ -14,6 +14,8 @@ import { reflectionMergePartial } from "@protobuf-ts/runtime";
 import { MessageType } from "@protobuf-ts/runtime";
 import { Timestamp } from "../../../../../google/protobuf/timestamp.js";
 /**
+ * Everything up to `offset` (inclusive) has been delivered; a stream may be resumed from here.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.OffsetCheckpoint
  */
 export interface OffsetCheckpoint {
@@ -27,6 +29,8 @@ export interface OffsetCheckpoint {
     synchronizerTimes: SynchronizerTime[];
 }
 /**
+ * The record time a synchronizer has reached at the checkpoint.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.SynchronizerTime
  */
 export interface SynchronizerTime {

@@ -15,6 +15,8 @@ import { MessageType } from "@protobuf-ts/runtime";
 import { Empty } from "../../../../../google/protobuf/empty.js";
 import { Timestamp } from "../../../../../google/protobuf/timestamp.js";
 /**
+ * A package by id, name and version.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.PackageReference
  */
 export interface PackageReference {
@@ -32,6 +34,8 @@ export interface PackageReference {
     packageVersion: string;
 }
 /**
+ * A package vetted by a participant, with the validity window of the vetting.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.VettedPackage
  */
 export interface VettedPackage {
@@ -57,6 +61,8 @@ export interface VettedPackage {
     packageVersion: string;
 }
 /**
+ * The packages a participant vets on a synchronizer.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.VettedPackages
  */
 export interface VettedPackages {
@@ -73,11 +79,15 @@ export interface VettedPackages {
      */
     synchronizerId: string;
     /**
+     * The serial of the topology transaction that holds this vetting state.
+     *
      * @generated from protobuf field: uint32 topology_serial = 4
      */
     topologySerial: number;
 }
 /**
+ * The serial a vetting update expects to replace, or that there is none.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.PriorTopologySerial
  */
 export interface PriorTopologySerial {

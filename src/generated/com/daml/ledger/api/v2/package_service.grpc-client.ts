@@ -16,10 +16,14 @@ import type { ListPackagesResponse } from "./package_service.js";
 import type { ListPackagesRequest } from "./package_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * Package queries.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.PackageService
  */
 export interface IPackageServiceClient {
     /**
+     * The ids of all packages known here.
+     *
      * @generated from protobuf rpc: ListPackages
      */
     listPackages(input: ListPackagesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ListPackagesResponse) => void): grpc.ClientUnaryCall;
@@ -27,6 +31,8 @@ export interface IPackageServiceClient {
     listPackages(input: ListPackagesRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ListPackagesResponse) => void): grpc.ClientUnaryCall;
     listPackages(input: ListPackagesRequest, callback: (err: grpc.ServiceError | null, value?: ListPackagesResponse) => void): grpc.ClientUnaryCall;
     /**
+     * A package's archive payload and hash.
+     *
      * @generated from protobuf rpc: GetPackage
      */
     getPackage(input: GetPackageRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetPackageResponse) => void): grpc.ClientUnaryCall;
@@ -34,6 +40,8 @@ export interface IPackageServiceClient {
     getPackage(input: GetPackageRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetPackageResponse) => void): grpc.ClientUnaryCall;
     getPackage(input: GetPackageRequest, callback: (err: grpc.ServiceError | null, value?: GetPackageResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Whether a package is known here.
+     *
      * @generated from protobuf rpc: GetPackageStatus
      */
     getPackageStatus(input: GetPackageStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetPackageStatusResponse) => void): grpc.ClientUnaryCall;
@@ -41,6 +49,8 @@ export interface IPackageServiceClient {
     getPackageStatus(input: GetPackageStatusRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetPackageStatusResponse) => void): grpc.ClientUnaryCall;
     getPackageStatus(input: GetPackageStatusRequest, callback: (err: grpc.ServiceError | null, value?: GetPackageStatusResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Vetting states of participants, filtered and paged.
+     *
      * @generated from protobuf rpc: ListVettedPackages
      */
     listVettedPackages(input: ListVettedPackagesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ListVettedPackagesResponse) => void): grpc.ClientUnaryCall;
@@ -49,6 +59,8 @@ export interface IPackageServiceClient {
     listVettedPackages(input: ListVettedPackagesRequest, callback: (err: grpc.ServiceError | null, value?: ListVettedPackagesResponse) => void): grpc.ClientUnaryCall;
 }
 /**
+ * Package queries.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.PackageService
  */
 export class PackageServiceClient extends grpc.Client implements IPackageServiceClient {
@@ -58,6 +70,8 @@ export class PackageServiceClient extends grpc.Client implements IPackageService
         this._binaryOptions = binaryOptions;
     }
     /**
+     * The ids of all packages known here.
+     *
      * @generated from protobuf rpc: ListPackages
      */
     listPackages(input: ListPackagesRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListPackagesResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListPackagesResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: ListPackagesResponse) => void)): grpc.ClientUnaryCall {
@@ -65,6 +79,8 @@ export class PackageServiceClient extends grpc.Client implements IPackageService
         return this.makeUnaryRequest<ListPackagesRequest, ListPackagesResponse>(`/${PackageService.typeName}/${method.name}`, (value: ListPackagesRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): ListPackagesResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * A package's archive payload and hash.
+     *
      * @generated from protobuf rpc: GetPackage
      */
     getPackage(input: GetPackageRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetPackageResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetPackageResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetPackageResponse) => void)): grpc.ClientUnaryCall {
@@ -72,6 +88,8 @@ export class PackageServiceClient extends grpc.Client implements IPackageService
         return this.makeUnaryRequest<GetPackageRequest, GetPackageResponse>(`/${PackageService.typeName}/${method.name}`, (value: GetPackageRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetPackageResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Whether a package is known here.
+     *
      * @generated from protobuf rpc: GetPackageStatus
      */
     getPackageStatus(input: GetPackageStatusRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetPackageStatusResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetPackageStatusResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetPackageStatusResponse) => void)): grpc.ClientUnaryCall {
@@ -79,6 +97,8 @@ export class PackageServiceClient extends grpc.Client implements IPackageService
         return this.makeUnaryRequest<GetPackageStatusRequest, GetPackageStatusResponse>(`/${PackageService.typeName}/${method.name}`, (value: GetPackageStatusRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetPackageStatusResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Vetting states of participants, filtered and paged.
+     *
      * @generated from protobuf rpc: ListVettedPackages
      */
     listVettedPackages(input: ListVettedPackagesRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListVettedPackagesResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListVettedPackagesResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: ListVettedPackagesResponse) => void)): grpc.ClientUnaryCall {

@@ -13,22 +13,32 @@ import { ListPackagesResponse } from "./package_service.js";
 import { ListPackagesRequest } from "./package_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * Package queries.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.PackageService
  */
 export interface IPackageService extends grpc.UntypedServiceImplementation {
     /**
+     * The ids of all packages known here.
+     *
      * @generated from protobuf rpc: ListPackages
      */
     listPackages: grpc.handleUnaryCall<ListPackagesRequest, ListPackagesResponse>;
     /**
+     * A package's archive payload and hash.
+     *
      * @generated from protobuf rpc: GetPackage
      */
     getPackage: grpc.handleUnaryCall<GetPackageRequest, GetPackageResponse>;
     /**
+     * Whether a package is known here.
+     *
      * @generated from protobuf rpc: GetPackageStatus
      */
     getPackageStatus: grpc.handleUnaryCall<GetPackageStatusRequest, GetPackageStatusResponse>;
     /**
+     * Vetting states of participants, filtered and paged.
+     *
      * @generated from protobuf rpc: ListVettedPackages
      */
     listVettedPackages: grpc.handleUnaryCall<ListVettedPackagesRequest, ListVettedPackagesResponse>;

@@ -32,6 +32,8 @@ export interface GetPackageResponse {
      */
     hashFunction: HashFunction;
     /**
+     * The serialized Daml-LF package, whose hash is the package id.
+     *
      * @generated from protobuf field: bytes archive_payload = 2
      */
     archivePayload: Uint8Array;
@@ -73,6 +75,8 @@ export interface GetPackageStatusRequest {
     packageId: string;
 }
 /**
+ * Packages by id or by name prefix; empty matches all.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.PackageMetadataFilter
  */
 export interface PackageMetadataFilter {
@@ -86,6 +90,8 @@ export interface PackageMetadataFilter {
     packageNamePrefixes: string[];
 }
 /**
+ * Vetting states by participant and synchronizer; empty matches all.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.TopologyStateFilter
  */
 export interface TopologyStateFilter {
@@ -146,6 +152,8 @@ export enum PackageStatus {
     REGISTERED = 1
 }
 /**
+ * The hash function of package ids.
+ *
  * @generated from protobuf enum com.daml.ledger.api.v2.HashFunction
  */
 export enum HashFunction {

@@ -17,6 +17,8 @@ import { Identifier } from "./value.js";
 import { Timestamp } from "../../../../../google/protobuf/timestamp.js";
 import { TraceContext } from "./trace_context.js";
 /**
+ * One reassignment update with its events.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Reassignment
  */
 export interface Reassignment {
@@ -54,6 +56,8 @@ export interface Reassignment {
     synchronizerId: string;
 }
 /**
+ * An unassignment or an assignment.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ReassignmentEvent
  */
 export interface ReassignmentEvent {
@@ -77,6 +81,8 @@ export interface ReassignmentEvent {
     };
 }
 /**
+ * A contract left its source synchronizer.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.UnassignedEvent
  */
 export interface UnassignedEvent {
@@ -109,6 +115,8 @@ export interface UnassignedEvent {
      */
     reassignmentCounter: bigint;
     /**
+     * Until this time only the submitter may assign the contract.
+     *
      * @generated from protobuf field: google.protobuf.Timestamp assignment_exclusivity = 8
      */
     assignmentExclusivity?: Timestamp;
@@ -130,6 +138,8 @@ export interface UnassignedEvent {
     nodeId: number;
 }
 /**
+ * A contract arrived on its target synchronizer.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.AssignedEvent
  */
 export interface AssignedEvent {

@@ -13,6 +13,8 @@ import type { PartialMessage } from "@protobuf-ts/runtime";
 import { reflectionMergePartial } from "@protobuf-ts/runtime";
 import { MessageType } from "@protobuf-ts/runtime";
 /**
+ * A reassignment submission.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ReassignmentCommands
  */
 export interface ReassignmentCommands {
@@ -42,6 +44,8 @@ export interface ReassignmentCommands {
     commands: ReassignmentCommand[];
 }
 /**
+ * An unassign or an assign command.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ReassignmentCommand
  */
 export interface ReassignmentCommand {
@@ -65,6 +69,8 @@ export interface ReassignmentCommand {
     };
 }
 /**
+ * Unassign a contract from its source synchronizer towards a target.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.UnassignCommand
  */
 export interface UnassignCommand {
@@ -82,6 +88,8 @@ export interface UnassignCommand {
     target: string;
 }
 /**
+ * Assign a previously unassigned contract to its target synchronizer.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.AssignCommand
  */
 export interface AssignCommand {

@@ -16,15 +16,21 @@ import type { GetActiveContractsResponse } from "./state_service.js";
 import type { GetActiveContractsRequest } from "./state_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * State queries. A reader takes the ACS at an offset, then follows GetUpdates from that offset.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.StateService
  */
 export interface IStateServiceClient {
     /**
+     * Streams the contracts active at active_at_offset that match the event format.
+     *
      * @generated from protobuf rpc: GetActiveContracts
      */
     getActiveContracts(input: GetActiveContractsRequest, metadata?: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<GetActiveContractsResponse>;
     getActiveContracts(input: GetActiveContractsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<GetActiveContractsResponse>;
     /**
+     * The synchronizers the participant is connected to (where the party is hosted, when one is given).
+     *
      * @generated from protobuf rpc: GetConnectedSynchronizers
      */
     getConnectedSynchronizers(input: GetConnectedSynchronizersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetConnectedSynchronizersResponse) => void): grpc.ClientUnaryCall;
@@ -32,6 +38,8 @@ export interface IStateServiceClient {
     getConnectedSynchronizers(input: GetConnectedSynchronizersRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetConnectedSynchronizersResponse) => void): grpc.ClientUnaryCall;
     getConnectedSynchronizers(input: GetConnectedSynchronizersRequest, callback: (err: grpc.ServiceError | null, value?: GetConnectedSynchronizersResponse) => void): grpc.ClientUnaryCall;
     /**
+     * The offset of the latest update; a stream begun from it serves later updates.
+     *
      * @generated from protobuf rpc: GetLedgerEnd
      */
     getLedgerEnd(input: GetLedgerEndRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetLedgerEndResponse) => void): grpc.ClientUnaryCall;
@@ -39,6 +47,8 @@ export interface IStateServiceClient {
     getLedgerEnd(input: GetLedgerEndRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetLedgerEndResponse) => void): grpc.ClientUnaryCall;
     getLedgerEnd(input: GetLedgerEndRequest, callback: (err: grpc.ServiceError | null, value?: GetLedgerEndResponse) => void): grpc.ClientUnaryCall;
     /**
+     * The offsets up to which the participant has pruned.
+     *
      * @generated from protobuf rpc: GetLatestPrunedOffsets
      */
     getLatestPrunedOffsets(input: GetLatestPrunedOffsetsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetLatestPrunedOffsetsResponse) => void): grpc.ClientUnaryCall;
@@ -47,6 +57,8 @@ export interface IStateServiceClient {
     getLatestPrunedOffsets(input: GetLatestPrunedOffsetsRequest, callback: (err: grpc.ServiceError | null, value?: GetLatestPrunedOffsetsResponse) => void): grpc.ClientUnaryCall;
 }
 /**
+ * State queries. A reader takes the ACS at an offset, then follows GetUpdates from that offset.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.StateService
  */
 export class StateServiceClient extends grpc.Client implements IStateServiceClient {
@@ -56,6 +68,8 @@ export class StateServiceClient extends grpc.Client implements IStateServiceClie
         this._binaryOptions = binaryOptions;
     }
     /**
+     * Streams the contracts active at active_at_offset that match the event format.
+     *
      * @generated from protobuf rpc: GetActiveContracts
      */
     getActiveContracts(input: GetActiveContractsRequest, metadata?: grpc.Metadata | grpc.CallOptions, options?: grpc.CallOptions): grpc.ClientReadableStream<GetActiveContractsResponse> {
@@ -63,6 +77,8 @@ export class StateServiceClient extends grpc.Client implements IStateServiceClie
         return this.makeServerStreamRequest<GetActiveContractsRequest, GetActiveContractsResponse>(`/${StateService.typeName}/${method.name}`, (value: GetActiveContractsRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetActiveContractsResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), options);
     }
     /**
+     * The synchronizers the participant is connected to (where the party is hosted, when one is given).
+     *
      * @generated from protobuf rpc: GetConnectedSynchronizers
      */
     getConnectedSynchronizers(input: GetConnectedSynchronizersRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetConnectedSynchronizersResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetConnectedSynchronizersResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetConnectedSynchronizersResponse) => void)): grpc.ClientUnaryCall {
@@ -70,6 +86,8 @@ export class StateServiceClient extends grpc.Client implements IStateServiceClie
         return this.makeUnaryRequest<GetConnectedSynchronizersRequest, GetConnectedSynchronizersResponse>(`/${StateService.typeName}/${method.name}`, (value: GetConnectedSynchronizersRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetConnectedSynchronizersResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * The offset of the latest update; a stream begun from it serves later updates.
+     *
      * @generated from protobuf rpc: GetLedgerEnd
      */
     getLedgerEnd(input: GetLedgerEndRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetLedgerEndResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetLedgerEndResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetLedgerEndResponse) => void)): grpc.ClientUnaryCall {
@@ -77,6 +95,8 @@ export class StateServiceClient extends grpc.Client implements IStateServiceClie
         return this.makeUnaryRequest<GetLedgerEndRequest, GetLedgerEndResponse>(`/${StateService.typeName}/${method.name}`, (value: GetLedgerEndRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetLedgerEndResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * The offsets up to which the participant has pruned.
+     *
      * @generated from protobuf rpc: GetLatestPrunedOffsets
      */
     getLatestPrunedOffsets(input: GetLatestPrunedOffsetsRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetLatestPrunedOffsetsResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetLatestPrunedOffsetsResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetLatestPrunedOffsetsResponse) => void)): grpc.ClientUnaryCall {

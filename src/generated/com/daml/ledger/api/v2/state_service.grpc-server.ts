@@ -13,22 +13,32 @@ import { GetActiveContractsResponse } from "./state_service.js";
 import { GetActiveContractsRequest } from "./state_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * State queries. A reader takes the ACS at an offset, then follows GetUpdates from that offset.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.StateService
  */
 export interface IStateService extends grpc.UntypedServiceImplementation {
     /**
+     * Streams the contracts active at active_at_offset that match the event format.
+     *
      * @generated from protobuf rpc: GetActiveContracts
      */
     getActiveContracts: grpc.handleServerStreamingCall<GetActiveContractsRequest, GetActiveContractsResponse>;
     /**
+     * The synchronizers the participant is connected to (where the party is hosted, when one is given).
+     *
      * @generated from protobuf rpc: GetConnectedSynchronizers
      */
     getConnectedSynchronizers: grpc.handleUnaryCall<GetConnectedSynchronizersRequest, GetConnectedSynchronizersResponse>;
     /**
+     * The offset of the latest update; a stream begun from it serves later updates.
+     *
      * @generated from protobuf rpc: GetLedgerEnd
      */
     getLedgerEnd: grpc.handleUnaryCall<GetLedgerEndRequest, GetLedgerEndResponse>;
     /**
+     * The offsets up to which the participant has pruned.
+     *
      * @generated from protobuf rpc: GetLatestPrunedOffsets
      */
     getLatestPrunedOffsets: grpc.handleUnaryCall<GetLatestPrunedOffsetsRequest, GetLatestPrunedOffsetsResponse>;

@@ -22,19 +22,27 @@ import { EventFormat } from "./transaction_filter.js";
  */
 export interface GetActiveContractsRequest {
     /**
+     * Not beyond the ledger end nor below the pruning offset; zero gives an empty set.
+     *
      * @generated from protobuf field: int64 active_at_offset = 3
      */
     activeAtOffset: bigint;
     /**
+     * Which contracts and how they are rendered (in ACS_DELTA form).
+     *
      * @generated from protobuf field: com.daml.ledger.api.v2.EventFormat event_format = 4
      */
     eventFormat?: EventFormat;
 }
 /**
+ * One entry of the snapshot.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.GetActiveContractsResponse
  */
 export interface GetActiveContractsResponse {
     /**
+     * The workflow id of the submission that created the contract, if any.
+     *
      * @generated from protobuf field: string workflow_id = 1
      */
     workflowId: string;
@@ -64,6 +72,8 @@ export interface GetActiveContractsResponse {
     };
 }
 /**
+ * A contract active on a synchronizer at the requested offset.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ActiveContract
  */
 export interface ActiveContract {
@@ -76,11 +86,15 @@ export interface ActiveContract {
      */
     synchronizerId: string;
     /**
+     * How many times the contract was unassigned before its latest activation; zero when never moved.
+     *
      * @generated from protobuf field: uint64 reassignment_counter = 3
      */
     reassignmentCounter: bigint;
 }
 /**
+ * A contract unassigned but not yet assigned at the requested offset.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.IncompleteUnassigned
  */
 export interface IncompleteUnassigned {
@@ -94,6 +108,8 @@ export interface IncompleteUnassigned {
     unassignedEvent?: UnassignedEvent;
 }
 /**
+ * An assignment whose unassignment is not visible at the requested offset.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.IncompleteAssigned
  */
 export interface IncompleteAssigned {
@@ -107,10 +123,14 @@ export interface IncompleteAssigned {
  */
 export interface GetConnectedSynchronizersRequest {
     /**
+     * When set, only synchronizers where the party is hosted, with the hosting permission.
+     *
      * @generated from protobuf field: string party = 1
      */
     party: string;
     /**
+     * The participant asked about; this participant when empty.
+     *
      * @generated from protobuf field: string participant_id = 2
      */
     participantId: string;
@@ -155,6 +175,8 @@ export interface GetLedgerEndRequest {
  */
 export interface GetLedgerEndResponse {
     /**
+     * Zero when the ledger is empty.
+     *
      * @generated from protobuf field: int64 offset = 1
      */
     offset: bigint;
@@ -169,6 +191,8 @@ export interface GetLatestPrunedOffsetsRequest {
  */
 export interface GetLatestPrunedOffsetsResponse {
     /**
+     * Zero when nothing was pruned.
+     *
      * @generated from protobuf field: int64 participant_pruned_up_to_inclusive = 1
      */
     participantPrunedUpToInclusive: bigint;
@@ -178,6 +202,8 @@ export interface GetLatestPrunedOffsetsResponse {
     allDivulgedContractsPrunedUpToInclusive: bigint;
 }
 /**
+ * What a participant may do for a party it hosts.
+ *
  * @generated from protobuf enum com.daml.ledger.api.v2.ParticipantPermission
  */
 export enum ParticipantPermission {

@@ -16,6 +16,8 @@ import { ParticipantPermission } from "./state_service.js";
 import { TraceContext } from "./trace_context.js";
 import { Timestamp } from "../../../../../google/protobuf/timestamp.js";
 /**
+ * A topology update.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.TopologyTransaction
  */
 export interface TopologyTransaction {
@@ -45,6 +47,8 @@ export interface TopologyTransaction {
     traceContext?: TraceContext;
 }
 /**
+ * One change of a party's hosting.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.TopologyEvent
  */
 export interface TopologyEvent {
@@ -74,6 +78,8 @@ export interface TopologyEvent {
     };
 }
 /**
+ * A participant started hosting a party.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ParticipantAuthorizationAdded
  */
 export interface ParticipantAuthorizationAdded {
@@ -91,6 +97,8 @@ export interface ParticipantAuthorizationAdded {
     participantPermission: ParticipantPermission;
 }
 /**
+ * A participant's permission for a party changed.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ParticipantAuthorizationChanged
  */
 export interface ParticipantAuthorizationChanged {
@@ -108,6 +116,8 @@ export interface ParticipantAuthorizationChanged {
     participantPermission: ParticipantPermission;
 }
 /**
+ * A participant stopped hosting a party.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ParticipantAuthorizationRevoked
  */
 export interface ParticipantAuthorizationRevoked {

@@ -13,6 +13,8 @@ import type { PartialMessage } from "@protobuf-ts/runtime";
 import { reflectionMergePartial } from "@protobuf-ts/runtime";
 import { MessageType } from "@protobuf-ts/runtime";
 /**
+ * The W3C `traceparent` and `tracestate` of the originating request.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.TraceContext
  */
 export interface TraceContext {

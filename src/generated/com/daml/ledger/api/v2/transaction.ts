@@ -16,6 +16,8 @@ import { TraceContext } from "./trace_context.js";
 import { Event } from "./event.js";
 import { Timestamp } from "../../../../../google/protobuf/timestamp.js";
 /**
+ * A transaction in ACS_DELTA or LEDGER_EFFECTS form.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Transaction
  */
 export interface Transaction {
@@ -24,6 +26,8 @@ export interface Transaction {
      */
     updateId: string;
     /**
+     * The submitter's command id; set only for readers who submitted it.
+     *
      * @generated from protobuf field: string command_id = 2
      */
     commandId: string;
@@ -32,6 +36,8 @@ export interface Transaction {
      */
     workflowId: string;
     /**
+     * The ledger effective time.
+     *
      * @generated from protobuf field: google.protobuf.Timestamp effective_at = 4
      */
     effectiveAt?: Timestamp;
@@ -40,6 +46,8 @@ export interface Transaction {
      */
     events: Event[];
     /**
+     * The transaction's offset on this participant.
+     *
      * @generated from protobuf field: int64 offset = 6
      */
     offset: bigint;
@@ -52,10 +60,14 @@ export interface Transaction {
      */
     traceContext?: TraceContext;
     /**
+     * The record time the synchronizer assigned.
+     *
      * @generated from protobuf field: google.protobuf.Timestamp record_time = 9
      */
     recordTime?: Timestamp;
     /**
+     * For externally signed transactions, the hash the external parties signed.
+     *
      * @generated from protobuf field: optional bytes external_transaction_hash = 10
      */
     externalTransactionHash?: Uint8Array;

@@ -14,6 +14,8 @@ import { reflectionMergePartial } from "@protobuf-ts/runtime";
 import { MessageType } from "@protobuf-ts/runtime";
 import { Identifier } from "./value.js";
 /**
+ * A party's filters; the union of the cumulative filters applies. Empty means every template (wildcard).
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Filters
  */
 export interface Filters {
@@ -23,6 +25,8 @@ export interface Filters {
     cumulative: CumulativeFilter[];
 }
 /**
+ * One filter; exactly one case is set.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.CumulativeFilter
  */
 export interface CumulativeFilter {
@@ -52,6 +56,8 @@ export interface CumulativeFilter {
     };
 }
 /**
+ * Matches contracts of every template.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.WildcardFilter
  */
 export interface WildcardFilter {
@@ -61,6 +67,8 @@ export interface WildcardFilter {
     includeCreatedEventBlob: boolean;
 }
 /**
+ * Matches contracts of templates implementing an interface.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.InterfaceFilter
  */
 export interface InterfaceFilter {
@@ -69,6 +77,8 @@ export interface InterfaceFilter {
      */
     interfaceId?: Identifier;
     /**
+     * Include the interface's view in matching created events.
+     *
      * @generated from protobuf field: bool include_interface_view = 2
      */
     includeInterfaceView: boolean;
@@ -78,6 +88,8 @@ export interface InterfaceFilter {
     includeCreatedEventBlob: boolean;
 }
 /**
+ * Matches contracts of one template ("#<package-name>" matches every version of the package).
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.TemplateFilter
  */
 export interface TemplateFilter {
@@ -91,6 +103,8 @@ export interface TemplateFilter {
     includeCreatedEventBlob: boolean;
 }
 /**
+ * Which events to serve, per party or for any party, and whether values are verbose.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.EventFormat
  */
 export interface EventFormat {
@@ -101,15 +115,21 @@ export interface EventFormat {
         [key: string]: Filters;
     };
     /**
+     * Filters applying to every party hosted on the participant (needs the right to read as any party).
+     *
      * @generated from protobuf field: com.daml.ledger.api.v2.Filters filters_for_any_party = 2
      */
     filtersForAnyParty?: Filters;
     /**
+     * Set record ids and field labels in values.
+     *
      * @generated from protobuf field: bool verbose = 3
      */
     verbose: boolean;
 }
 /**
+ * Events and the shape of transactions.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.TransactionFormat
  */
 export interface TransactionFormat {
@@ -123,6 +143,8 @@ export interface TransactionFormat {
     transactionShape: TransactionShape;
 }
 /**
+ * Which topology events to serve.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.TopologyFormat
  */
 export interface TopologyFormat {
@@ -132,6 +154,8 @@ export interface TopologyFormat {
     includeParticipantAuthorizationEvents?: ParticipantAuthorizationTopologyFormat;
 }
 /**
+ * Serve changes of participant authorization for these parties (all parties when empty).
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.ParticipantAuthorizationTopologyFormat
  */
 export interface ParticipantAuthorizationTopologyFormat {
@@ -141,6 +165,8 @@ export interface ParticipantAuthorizationTopologyFormat {
     parties: string[];
 }
 /**
+ * Which kinds of update to serve; an unset kind is not served.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.UpdateFormat
  */
 export interface UpdateFormat {
@@ -158,6 +184,8 @@ export interface UpdateFormat {
     includeTopologyEvents?: TopologyFormat;
 }
 /**
+ * The form of transactions served.
+ *
  * @generated from protobuf enum com.daml.ledger.api.v2.TransactionShape
  */
 export enum TransactionShape {
@@ -166,10 +194,14 @@ export enum TransactionShape {
      */
     UNSPECIFIED = 0,
     /**
+     * Created and archived events only, for stakeholders among the requested parties.
+     *
      * @generated from protobuf enum value: TRANSACTION_SHAPE_ACS_DELTA = 1;
      */
     ACS_DELTA = 1,
     /**
+     * Created and exercised events, for witnesses among the requested parties.
+     *
      * @generated from protobuf enum value: TRANSACTION_SHAPE_LEDGER_EFFECTS = 2;
      */
     LEDGER_EFFECTS = 2

@@ -13,15 +13,22 @@ import type { GetUpdatesResponse } from "./update_service.js";
 import type { GetUpdatesRequest } from "./update_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * Update reads. Offsets strictly increase; order is causal within a synchronizer.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.UpdateService
  */
 export interface IUpdateServiceClient {
     /**
+     * Streams updates after begin_exclusive matching the format; ends at end_inclusive when given, else tails
+     * live.
+     *
      * @generated from protobuf rpc: GetUpdates
      */
     getUpdates(input: GetUpdatesRequest, metadata?: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<GetUpdatesResponse>;
     getUpdates(input: GetUpdatesRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<GetUpdatesResponse>;
     /**
+     * The update at an offset, if it has events visible through the format (else UPDATE_NOT_FOUND).
+     *
      * @generated from protobuf rpc: GetUpdateByOffset
      */
     getUpdateByOffset(input: GetUpdateByOffsetRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetUpdateResponse) => void): grpc.ClientUnaryCall;
@@ -29,6 +36,8 @@ export interface IUpdateServiceClient {
     getUpdateByOffset(input: GetUpdateByOffsetRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetUpdateResponse) => void): grpc.ClientUnaryCall;
     getUpdateByOffset(input: GetUpdateByOffsetRequest, callback: (err: grpc.ServiceError | null, value?: GetUpdateResponse) => void): grpc.ClientUnaryCall;
     /**
+     * The update with an id, if it has events visible through the format (else UPDATE_NOT_FOUND).
+     *
      * @generated from protobuf rpc: GetUpdateById
      */
     getUpdateById(input: GetUpdateByIdRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetUpdateResponse) => void): grpc.ClientUnaryCall;
@@ -37,6 +46,8 @@ export interface IUpdateServiceClient {
     getUpdateById(input: GetUpdateByIdRequest, callback: (err: grpc.ServiceError | null, value?: GetUpdateResponse) => void): grpc.ClientUnaryCall;
 }
 /**
+ * Update reads. Offsets strictly increase; order is causal within a synchronizer.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.UpdateService
  */
 export class UpdateServiceClient extends grpc.Client implements IUpdateServiceClient {
@@ -46,6 +57,9 @@ export class UpdateServiceClient extends grpc.Client implements IUpdateServiceCl
         this._binaryOptions = binaryOptions;
     }
     /**
+     * Streams updates after begin_exclusive matching the format; ends at end_inclusive when given, else tails
+     * live.
+     *
      * @generated from protobuf rpc: GetUpdates
      */
     getUpdates(input: GetUpdatesRequest, metadata?: grpc.Metadata | grpc.CallOptions, options?: grpc.CallOptions): grpc.ClientReadableStream<GetUpdatesResponse> {
@@ -53,6 +67,8 @@ export class UpdateServiceClient extends grpc.Client implements IUpdateServiceCl
         return this.makeServerStreamRequest<GetUpdatesRequest, GetUpdatesResponse>(`/${UpdateService.typeName}/${method.name}`, (value: GetUpdatesRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetUpdatesResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), options);
     }
     /**
+     * The update at an offset, if it has events visible through the format (else UPDATE_NOT_FOUND).
+     *
      * @generated from protobuf rpc: GetUpdateByOffset
      */
     getUpdateByOffset(input: GetUpdateByOffsetRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetUpdateResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetUpdateResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetUpdateResponse) => void)): grpc.ClientUnaryCall {
@@ -60,6 +76,8 @@ export class UpdateServiceClient extends grpc.Client implements IUpdateServiceCl
         return this.makeUnaryRequest<GetUpdateByOffsetRequest, GetUpdateResponse>(`/${UpdateService.typeName}/${method.name}`, (value: GetUpdateByOffsetRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetUpdateResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * The update with an id, if it has events visible through the format (else UPDATE_NOT_FOUND).
+     *
      * @generated from protobuf rpc: GetUpdateById
      */
     getUpdateById(input: GetUpdateByIdRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetUpdateResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetUpdateResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetUpdateResponse) => void)): grpc.ClientUnaryCall {

@@ -10,18 +10,27 @@ import { GetUpdatesResponse } from "./update_service.js";
 import { GetUpdatesRequest } from "./update_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * Update reads. Offsets strictly increase; order is causal within a synchronizer.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.UpdateService
  */
 export interface IUpdateService extends grpc.UntypedServiceImplementation {
     /**
+     * Streams updates after begin_exclusive matching the format; ends at end_inclusive when given, else tails
+     * live.
+     *
      * @generated from protobuf rpc: GetUpdates
      */
     getUpdates: grpc.handleServerStreamingCall<GetUpdatesRequest, GetUpdatesResponse>;
     /**
+     * The update at an offset, if it has events visible through the format (else UPDATE_NOT_FOUND).
+     *
      * @generated from protobuf rpc: GetUpdateByOffset
      */
     getUpdateByOffset: grpc.handleUnaryCall<GetUpdateByOffsetRequest, GetUpdateResponse>;
     /**
+     * The update with an id, if it has events visible through the format (else UPDATE_NOT_FOUND).
+     *
      * @generated from protobuf rpc: GetUpdateById
      */
     getUpdateById: grpc.handleUnaryCall<GetUpdateByIdRequest, GetUpdateResponse>;

@@ -23,19 +23,27 @@ import { UpdateFormat } from "./transaction_filter.js";
  */
 export interface GetUpdatesRequest {
     /**
+     * Serve updates with a greater offset; zero means from the beginning (must be after the pruning offset).
+     *
      * @generated from protobuf field: int64 begin_exclusive = 1
      */
     beginExclusive: bigint;
     /**
+     * Stop after this offset; unset means never stop.
+     *
      * @generated from protobuf field: optional int64 end_inclusive = 2
      */
     endInclusive?: bigint;
     /**
+     * What to serve. Required.
+     *
      * @generated from protobuf field: com.daml.ledger.api.v2.UpdateFormat update_format = 5
      */
     updateFormat?: UpdateFormat;
 }
 /**
+ * An update or a checkpoint.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.GetUpdatesResponse
  */
 export interface GetUpdatesResponse {
@@ -97,6 +105,8 @@ export interface GetUpdateByIdRequest {
     updateFormat?: UpdateFormat;
 }
 /**
+ * The update found.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.GetUpdateResponse
  */
 export interface GetUpdateResponse {

@@ -14,6 +14,8 @@ import { reflectionMergePartial } from "@protobuf-ts/runtime";
 import { MessageType } from "@protobuf-ts/runtime";
 import { Empty } from "../../../../../google/protobuf/empty.js";
 /**
+ * One Daml-LF value; exactly one case is set.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Value
  */
 export interface Value {
@@ -35,30 +37,40 @@ export interface Value {
     } | {
         oneofKind: "int64";
         /**
+         * A signed 64-bit integer; rendered as a string in JavaScript so no precision is lost.
+         *
          * @generated from protobuf field: sint64 int64 = 3 [jstype = JS_STRING]
          */
         int64: string;
     } | {
         oneofKind: "date";
         /**
+         * Days since 1970-01-01.
+         *
          * @generated from protobuf field: int32 date = 4
          */
         date: number;
     } | {
         oneofKind: "timestamp";
         /**
+         * Microseconds since 1970-01-01T00:00:00Z (UTC).
+         *
          * @generated from protobuf field: sfixed64 timestamp = 5 [jstype = JS_STRING]
          */
         timestamp: string;
     } | {
         oneofKind: "numeric";
         /**
+         * A decimal number in text form, e.g. "-12.5"; its scale is the one of the expected Numeric type.
+         *
          * @generated from protobuf field: string numeric = 6
          */
         numeric: string;
     } | {
         oneofKind: "party";
         /**
+         * A party id such as "Alice::1220…".
+         *
          * @generated from protobuf field: string party = 7
          */
         party: string;
@@ -71,6 +83,8 @@ export interface Value {
     } | {
         oneofKind: "contractId";
         /**
+         * A contract id in its textual form.
+         *
          * @generated from protobuf field: string contract_id = 9
          */
         contractId: string;
@@ -121,10 +135,16 @@ export interface Value {
     };
 }
 /**
+ * A record value. Fields follow the record type's field order; a label, when given, must name the field at its
+ * position.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Record
  */
 export interface Record {
     /**
+     * The record's type; optional on input (checked against the expected type when given), set on output in
+     * verbose mode.
+     *
      * @generated from protobuf field: com.daml.ledger.api.v2.Identifier record_id = 1
      */
     recordId?: Identifier;
@@ -138,6 +158,8 @@ export interface Record {
  */
 export interface RecordField {
     /**
+     * The field name; optional on input, set on output in verbose mode.
+     *
      * @generated from protobuf field: string label = 1
      */
     label: string;
@@ -147,6 +169,9 @@ export interface RecordField {
     value?: Value;
 }
 /**
+ * A Daml-LF type name: package, module and entity. On input the package may be given as "#<package-name>", which
+ * the participant resolves to a package id by its package preference rules; outputs always carry a package id.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Identifier
  */
 export interface Identifier {
@@ -155,15 +180,21 @@ export interface Identifier {
      */
     packageId: string;
     /**
+     * Dot-separated module name, e.g. "Token.Transfer".
+     *
      * @generated from protobuf field: string module_name = 2
      */
     moduleName: string;
     /**
+     * Dot-separated entity name within the module, e.g. "Token" or "Outer.Inner".
+     *
      * @generated from protobuf field: string entity_name = 3
      */
     entityName: string;
 }
 /**
+ * A variant value: the constructor and its argument.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Variant
  */
 export interface Variant {
@@ -181,6 +212,8 @@ export interface Variant {
     value?: Value;
 }
 /**
+ * An enum value: only the constructor name.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Enum
  */
 export interface Enum {
@@ -194,6 +227,8 @@ export interface Enum {
     constructor: string;
 }
 /**
+ * A list value, in order.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.List
  */
 export interface List {
@@ -203,6 +238,8 @@ export interface List {
     elements: Value[];
 }
 /**
+ * An optional value: unset `value` means None.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.Optional
  */
 export interface Optional {
@@ -212,6 +249,8 @@ export interface Optional {
     value?: Value;
 }
 /**
+ * A map with text keys; keys must be unique.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.TextMap
  */
 export interface TextMap {
@@ -234,6 +273,8 @@ export interface TextMap_Entry {
     value?: Value;
 }
 /**
+ * A map with keys of any type; keys must be unique, entries keep their order.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.GenMap
  */
 export interface GenMap {

@@ -10,10 +10,14 @@ import type { GetLedgerApiVersionResponse } from "./version_service.js";
 import type { GetLedgerApiVersionRequest } from "./version_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * Version information; needs only a valid token.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.VersionService
  */
 export interface IVersionServiceClient {
     /**
+     * The API version (e.g. "3.4.0") and the features descriptor.
+     *
      * @generated from protobuf rpc: GetLedgerApiVersion
      */
     getLedgerApiVersion(input: GetLedgerApiVersionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetLedgerApiVersionResponse) => void): grpc.ClientUnaryCall;
@@ -22,6 +26,8 @@ export interface IVersionServiceClient {
     getLedgerApiVersion(input: GetLedgerApiVersionRequest, callback: (err: grpc.ServiceError | null, value?: GetLedgerApiVersionResponse) => void): grpc.ClientUnaryCall;
 }
 /**
+ * Version information; needs only a valid token.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.VersionService
  */
 export class VersionServiceClient extends grpc.Client implements IVersionServiceClient {
@@ -31,6 +37,8 @@ export class VersionServiceClient extends grpc.Client implements IVersionService
         this._binaryOptions = binaryOptions;
     }
     /**
+     * The API version (e.g. "3.4.0") and the features descriptor.
+     *
      * @generated from protobuf rpc: GetLedgerApiVersion
      */
     getLedgerApiVersion(input: GetLedgerApiVersionRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetLedgerApiVersionResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetLedgerApiVersionResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetLedgerApiVersionResponse) => void)): grpc.ClientUnaryCall {

@@ -7,10 +7,14 @@ import { GetLedgerApiVersionResponse } from "./version_service.js";
 import { GetLedgerApiVersionRequest } from "./version_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * Version information; needs only a valid token.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.VersionService
  */
 export interface IVersionService extends grpc.UntypedServiceImplementation {
     /**
+     * The API version (e.g. "3.4.0") and the features descriptor.
+     *
      * @generated from protobuf rpc: GetLedgerApiVersion
      */
     getLedgerApiVersion: grpc.handleUnaryCall<GetLedgerApiVersionRequest, GetLedgerApiVersionResponse>;

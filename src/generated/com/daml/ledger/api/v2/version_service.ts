@@ -34,6 +34,8 @@ export interface GetLedgerApiVersionResponse {
     features?: FeaturesDescriptor;
 }
 /**
+ * Features and limits of this participant's Ledger API.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.FeaturesDescriptor
  */
 export interface FeaturesDescriptor {
@@ -59,6 +61,8 @@ export interface FeaturesDescriptor {
     packageFeature?: PackageFeature;
 }
 /**
+ * User management support and its limits.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.UserManagementFeature
  */
 export interface UserManagementFeature {
@@ -76,6 +80,8 @@ export interface UserManagementFeature {
     maxUsersPageSize: number;
 }
 /**
+ * Party management limits.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.PartyManagementFeature
  */
 export interface PartyManagementFeature {
@@ -85,6 +91,8 @@ export interface PartyManagementFeature {
     maxPartiesPageSize: number;
 }
 /**
+ * Package service limits.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.PackageFeature
  */
 export interface PackageFeature {
@@ -94,6 +102,8 @@ export interface PackageFeature {
     maxVettedPackagesPageSize: number;
 }
 /**
+ * The longest delay between offset checkpoints on idle streams.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.OffsetCheckpointFeature
  */
 export interface OffsetCheckpointFeature {

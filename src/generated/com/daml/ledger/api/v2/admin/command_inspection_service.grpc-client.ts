@@ -10,10 +10,14 @@ import type { GetCommandStatusResponse } from "./command_inspection_service.js";
 import type { GetCommandStatusRequest } from "./command_inspection_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * Command inspection; needs ParticipantAdmin.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.CommandInspectionService
  */
 export interface ICommandInspectionServiceClient {
     /**
+     * Recent commands whose id starts with the prefix, optionally in one state, most recent first.
+     *
      * @generated from protobuf rpc: GetCommandStatus
      */
     getCommandStatus(input: GetCommandStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetCommandStatusResponse) => void): grpc.ClientUnaryCall;
@@ -22,6 +26,8 @@ export interface ICommandInspectionServiceClient {
     getCommandStatus(input: GetCommandStatusRequest, callback: (err: grpc.ServiceError | null, value?: GetCommandStatusResponse) => void): grpc.ClientUnaryCall;
 }
 /**
+ * Command inspection; needs ParticipantAdmin.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.CommandInspectionService
  */
 export class CommandInspectionServiceClient extends grpc.Client implements ICommandInspectionServiceClient {
@@ -31,6 +37,8 @@ export class CommandInspectionServiceClient extends grpc.Client implements IComm
         this._binaryOptions = binaryOptions;
     }
     /**
+     * Recent commands whose id starts with the prefix, optionally in one state, most recent first.
+     *
      * @generated from protobuf rpc: GetCommandStatus
      */
     getCommandStatus(input: GetCommandStatusRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetCommandStatusResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetCommandStatusResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetCommandStatusResponse) => void)): grpc.ClientUnaryCall {

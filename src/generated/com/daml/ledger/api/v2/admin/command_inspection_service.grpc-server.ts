@@ -7,10 +7,14 @@ import { GetCommandStatusResponse } from "./command_inspection_service.js";
 import { GetCommandStatusRequest } from "./command_inspection_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * Command inspection; needs ParticipantAdmin.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.CommandInspectionService
  */
 export interface ICommandInspectionService extends grpc.UntypedServiceImplementation {
     /**
+     * Recent commands whose id starts with the prefix, optionally in one state, most recent first.
+     *
      * @generated from protobuf rpc: GetCommandStatus
      */
     getCommandStatus: grpc.handleUnaryCall<GetCommandStatusRequest, GetCommandStatusResponse>;

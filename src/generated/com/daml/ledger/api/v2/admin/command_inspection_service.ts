@@ -31,6 +31,8 @@ export interface GetCommandStatusRequest {
      */
     state: CommandState;
     /**
+     * At most this many results; zero means the participant's default.
+     *
      * @generated from protobuf field: uint32 limit = 3
      */
     limit: number;
@@ -45,6 +47,8 @@ export interface GetCommandStatusResponse {
     commandStatus: CommandStatus[];
 }
 /**
+ * A command's state, timing, outcome and effects.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.CommandStatus
  */
 export interface CommandStatus {
@@ -78,6 +82,8 @@ export interface CommandStatus {
     updates?: CommandUpdates;
 }
 /**
+ * The size of the confirmation request a command produced.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.RequestStatistics
  */
 export interface RequestStatistics {
@@ -95,6 +101,8 @@ export interface RequestStatistics {
     recipients: number;
 }
 /**
+ * The contracts a command created, archived, exercised, fetched and looked up.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.CommandUpdates
  */
 export interface CommandUpdates {
@@ -120,6 +128,8 @@ export interface CommandUpdates {
     lookedUpByKey: number;
 }
 /**
+ * A contract touched by a command.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.Contract
  */
 export interface Contract {
@@ -137,6 +147,8 @@ export interface Contract {
     contractKey?: Value;
 }
 /**
+ * Where a command is in its life.
+ *
  * @generated from protobuf enum com.daml.ledger.api.v2.admin.CommandState
  */
 export enum CommandState {

@@ -18,6 +18,8 @@ import type { CreateIdentityProviderConfigResponse } from "./identity_provider_c
 import type { CreateIdentityProviderConfigRequest } from "./identity_provider_config_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * Manages identity provider configs; needs ParticipantAdmin.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.IdentityProviderConfigService
  */
 export interface IIdentityProviderConfigServiceClient {
@@ -58,6 +60,8 @@ export interface IIdentityProviderConfigServiceClient {
     deleteIdentityProviderConfig(input: DeleteIdentityProviderConfigRequest, callback: (err: grpc.ServiceError | null, value?: DeleteIdentityProviderConfigResponse) => void): grpc.ClientUnaryCall;
 }
 /**
+ * Manages identity provider configs; needs ParticipantAdmin.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.IdentityProviderConfigService
  */
 export class IdentityProviderConfigServiceClient extends grpc.Client implements IIdentityProviderConfigServiceClient {

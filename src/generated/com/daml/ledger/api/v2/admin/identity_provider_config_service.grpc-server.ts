@@ -15,6 +15,8 @@ import { CreateIdentityProviderConfigResponse } from "./identity_provider_config
 import { CreateIdentityProviderConfigRequest } from "./identity_provider_config_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * Manages identity provider configs; needs ParticipantAdmin.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.IdentityProviderConfigService
  */
 export interface IIdentityProviderConfigService extends grpc.UntypedServiceImplementation {

@@ -15,6 +15,8 @@ import { reflectionMergePartial } from "@protobuf-ts/runtime";
 import { MessageType } from "@protobuf-ts/runtime";
 import { FieldMask } from "../../../../../../google/protobuf/field_mask.js";
 /**
+ * An identity provider: its id, token issuer, JWKS URL and optional audience.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.IdentityProviderConfig
  */
 export interface IdentityProviderConfig {
@@ -23,18 +25,26 @@ export interface IdentityProviderConfig {
      */
     identityProviderId: string;
     /**
+     * Tokens of a deactivated provider are refused.
+     *
      * @generated from protobuf field: bool is_deactivated = 2
      */
     isDeactivated: boolean;
     /**
+     * The `iss` claim of its tokens; unique among providers.
+     *
      * @generated from protobuf field: string issuer = 3
      */
     issuer: string;
     /**
+     * Where the provider's token-signing keys are published.
+     *
      * @generated from protobuf field: string jwks_url = 4
      */
     jwksUrl: string;
     /**
+     * When set, its tokens must carry this audience.
+     *
      * @generated from protobuf field: string audience = 5
      */
     audience: string;
@@ -98,6 +108,8 @@ export interface UpdateIdentityProviderConfigRequest {
      */
     identityProviderConfig?: IdentityProviderConfig;
     /**
+     * The fields to change.
+     *
      * @generated from protobuf field: google.protobuf.FieldMask update_mask = 2
      */
     updateMask?: FieldMask;

@@ -13,14 +13,20 @@ import type { PartialMessage } from "@protobuf-ts/runtime";
 import { reflectionMergePartial } from "@protobuf-ts/runtime";
 import { MessageType } from "@protobuf-ts/runtime";
 /**
+ * A resource version for optimistic concurrency and free-form annotations.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.ObjectMeta
  */
 export interface ObjectMeta {
     /**
+     * Changes on every update; an update that gives it must match the stored one.
+     *
      * @generated from protobuf field: string resource_version = 6
      */
     resourceVersion: string;
     /**
+     * Key-value annotations (size-limited as in Canton).
+     *
      * @generated from protobuf field: map<string, string> annotations = 12
      */
     annotations: {

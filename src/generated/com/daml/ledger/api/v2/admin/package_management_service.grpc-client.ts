@@ -16,10 +16,14 @@ import type { ListKnownPackagesResponse } from "./package_management_service.js"
 import type { ListKnownPackagesRequest } from "./package_management_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * Package administration; needs ParticipantAdmin.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.PackageManagementService
  */
 export interface IPackageManagementServiceClient {
     /**
+     * The packages known here with their details.
+     *
      * @generated from protobuf rpc: ListKnownPackages
      */
     listKnownPackages(input: ListKnownPackagesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ListKnownPackagesResponse) => void): grpc.ClientUnaryCall;
@@ -27,6 +31,8 @@ export interface IPackageManagementServiceClient {
     listKnownPackages(input: ListKnownPackagesRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ListKnownPackagesResponse) => void): grpc.ClientUnaryCall;
     listKnownPackages(input: ListKnownPackagesRequest, callback: (err: grpc.ServiceError | null, value?: ListKnownPackagesResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Stores a DAR's packages and, by default, vets them.
+     *
      * @generated from protobuf rpc: UploadDarFile
      */
     uploadDarFile(input: UploadDarFileRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: UploadDarFileResponse) => void): grpc.ClientUnaryCall;
@@ -34,6 +40,8 @@ export interface IPackageManagementServiceClient {
     uploadDarFile(input: UploadDarFileRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: UploadDarFileResponse) => void): grpc.ClientUnaryCall;
     uploadDarFile(input: UploadDarFileRequest, callback: (err: grpc.ServiceError | null, value?: UploadDarFileResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Checks a DAR as an upload would, without storing it.
+     *
      * @generated from protobuf rpc: ValidateDarFile
      */
     validateDarFile(input: ValidateDarFileRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ValidateDarFileResponse) => void): grpc.ClientUnaryCall;
@@ -41,6 +49,8 @@ export interface IPackageManagementServiceClient {
     validateDarFile(input: ValidateDarFileRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ValidateDarFileResponse) => void): grpc.ClientUnaryCall;
     validateDarFile(input: ValidateDarFileRequest, callback: (err: grpc.ServiceError | null, value?: ValidateDarFileResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Vets or unvets packages on a synchronizer.
+     *
      * @generated from protobuf rpc: UpdateVettedPackages
      */
     updateVettedPackages(input: UpdateVettedPackagesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: UpdateVettedPackagesResponse) => void): grpc.ClientUnaryCall;
@@ -49,6 +59,8 @@ export interface IPackageManagementServiceClient {
     updateVettedPackages(input: UpdateVettedPackagesRequest, callback: (err: grpc.ServiceError | null, value?: UpdateVettedPackagesResponse) => void): grpc.ClientUnaryCall;
 }
 /**
+ * Package administration; needs ParticipantAdmin.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.PackageManagementService
  */
 export class PackageManagementServiceClient extends grpc.Client implements IPackageManagementServiceClient {
@@ -58,6 +70,8 @@ export class PackageManagementServiceClient extends grpc.Client implements IPack
         this._binaryOptions = binaryOptions;
     }
     /**
+     * The packages known here with their details.
+     *
      * @generated from protobuf rpc: ListKnownPackages
      */
     listKnownPackages(input: ListKnownPackagesRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListKnownPackagesResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListKnownPackagesResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: ListKnownPackagesResponse) => void)): grpc.ClientUnaryCall {
@@ -65,6 +79,8 @@ export class PackageManagementServiceClient extends grpc.Client implements IPack
         return this.makeUnaryRequest<ListKnownPackagesRequest, ListKnownPackagesResponse>(`/${PackageManagementService.typeName}/${method.name}`, (value: ListKnownPackagesRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): ListKnownPackagesResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Stores a DAR's packages and, by default, vets them.
+     *
      * @generated from protobuf rpc: UploadDarFile
      */
     uploadDarFile(input: UploadDarFileRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UploadDarFileResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UploadDarFileResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: UploadDarFileResponse) => void)): grpc.ClientUnaryCall {
@@ -72,6 +88,8 @@ export class PackageManagementServiceClient extends grpc.Client implements IPack
         return this.makeUnaryRequest<UploadDarFileRequest, UploadDarFileResponse>(`/${PackageManagementService.typeName}/${method.name}`, (value: UploadDarFileRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): UploadDarFileResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Checks a DAR as an upload would, without storing it.
+     *
      * @generated from protobuf rpc: ValidateDarFile
      */
     validateDarFile(input: ValidateDarFileRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ValidateDarFileResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ValidateDarFileResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: ValidateDarFileResponse) => void)): grpc.ClientUnaryCall {
@@ -79,6 +97,8 @@ export class PackageManagementServiceClient extends grpc.Client implements IPack
         return this.makeUnaryRequest<ValidateDarFileRequest, ValidateDarFileResponse>(`/${PackageManagementService.typeName}/${method.name}`, (value: ValidateDarFileRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): ValidateDarFileResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Vets or unvets packages on a synchronizer.
+     *
      * @generated from protobuf rpc: UpdateVettedPackages
      */
     updateVettedPackages(input: UpdateVettedPackagesRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UpdateVettedPackagesResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UpdateVettedPackagesResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: UpdateVettedPackagesResponse) => void)): grpc.ClientUnaryCall {

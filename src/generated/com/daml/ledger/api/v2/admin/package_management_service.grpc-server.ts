@@ -13,22 +13,32 @@ import { ListKnownPackagesResponse } from "./package_management_service.js";
 import { ListKnownPackagesRequest } from "./package_management_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * Package administration; needs ParticipantAdmin.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.PackageManagementService
  */
 export interface IPackageManagementService extends grpc.UntypedServiceImplementation {
     /**
+     * The packages known here with their details.
+     *
      * @generated from protobuf rpc: ListKnownPackages
      */
     listKnownPackages: grpc.handleUnaryCall<ListKnownPackagesRequest, ListKnownPackagesResponse>;
     /**
+     * Stores a DAR's packages and, by default, vets them.
+     *
      * @generated from protobuf rpc: UploadDarFile
      */
     uploadDarFile: grpc.handleUnaryCall<UploadDarFileRequest, UploadDarFileResponse>;
     /**
+     * Checks a DAR as an upload would, without storing it.
+     *
      * @generated from protobuf rpc: ValidateDarFile
      */
     validateDarFile: grpc.handleUnaryCall<ValidateDarFileRequest, ValidateDarFileResponse>;
     /**
+     * Vets or unvets packages on a synchronizer.
+     *
      * @generated from protobuf rpc: UpdateVettedPackages
      */
     updateVettedPackages: grpc.handleUnaryCall<UpdateVettedPackagesRequest, UpdateVettedPackagesResponse>;

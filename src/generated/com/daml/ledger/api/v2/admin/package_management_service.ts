@@ -31,6 +31,8 @@ export interface ListKnownPackagesResponse {
     packageDetails: PackageDetails[];
 }
 /**
+ * A known package: size, when it became known, name and version.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.PackageDetails
  */
 export interface PackageDetails {
@@ -60,6 +62,8 @@ export interface PackageDetails {
  */
 export interface UploadDarFileRequest {
     /**
+     * The DAR's bytes.
+     *
      * @generated from protobuf field: bytes dar_file = 1
      */
     darFile: Uint8Array;
@@ -77,6 +81,8 @@ export interface UploadDarFileRequest {
     synchronizerId: string;
 }
 /**
+ * Whether the upload vets the DAR's packages.
+ *
  * @generated from protobuf enum com.daml.ledger.api.v2.admin.UploadDarFileRequest.VettingChange
  */
 export enum UploadDarFileRequest_VettingChange {
@@ -121,6 +127,8 @@ export interface ValidateDarFileRequest {
 export interface ValidateDarFileResponse {
 }
 /**
+ * One vetting change.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.VettedPackagesChange
  */
 export interface VettedPackagesChange {
@@ -144,6 +152,8 @@ export interface VettedPackagesChange {
     };
 }
 /**
+ * Stop vetting packages.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.VettedPackagesChange.Unvet
  */
 export interface VettedPackagesChange_Unvet {
@@ -153,6 +163,8 @@ export interface VettedPackagesChange_Unvet {
     packages: VettedPackagesRef[];
 }
 /**
+ * Vet packages, optionally within a validity window.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.VettedPackagesChange.Vet
  */
 export interface VettedPackagesChange_Vet {
@@ -170,6 +182,8 @@ export interface VettedPackagesChange_Vet {
     newValidUntilExclusive?: Timestamp;
 }
 /**
+ * Packages by id, or by name and version.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.VettedPackagesRef
  */
 export interface VettedPackagesRef {
@@ -195,6 +209,8 @@ export interface UpdateVettedPackagesRequest {
      */
     changes: VettedPackagesChange[];
     /**
+     * Compute the result without applying it.
+     *
      * @generated from protobuf field: bool dry_run = 2
      */
     dryRun: boolean;
@@ -212,6 +228,8 @@ export interface UpdateVettedPackagesRequest {
     updateVettedPackagesForceFlags: UpdateVettedPackagesForceFlag[];
 }
 /**
+ * The vetting state before and after.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.UpdateVettedPackagesResponse
  */
 export interface UpdateVettedPackagesResponse {
@@ -225,6 +243,8 @@ export interface UpdateVettedPackagesResponse {
     newVettedPackages?: VettedPackages;
 }
 /**
+ * Checks an update may override.
+ *
  * @generated from protobuf enum com.daml.ledger.api.v2.admin.UpdateVettedPackagesForceFlag
  */
 export enum UpdateVettedPackagesForceFlag {

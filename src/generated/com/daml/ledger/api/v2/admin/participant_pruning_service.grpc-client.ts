@@ -10,10 +10,14 @@ import type { PruneResponse } from "./participant_pruning_service.js";
 import type { PruneRequest } from "./participant_pruning_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * Pruning; needs ParticipantAdmin.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.ParticipantPruningService
  */
 export interface IParticipantPruningServiceClient {
     /**
+     * Removes updates, completions and archived contracts at or below prune_up_to. Active contracts stay.
+     *
      * @generated from protobuf rpc: Prune
      */
     prune(input: PruneRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: PruneResponse) => void): grpc.ClientUnaryCall;
@@ -22,6 +26,8 @@ export interface IParticipantPruningServiceClient {
     prune(input: PruneRequest, callback: (err: grpc.ServiceError | null, value?: PruneResponse) => void): grpc.ClientUnaryCall;
 }
 /**
+ * Pruning; needs ParticipantAdmin.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.ParticipantPruningService
  */
 export class ParticipantPruningServiceClient extends grpc.Client implements IParticipantPruningServiceClient {
@@ -31,6 +37,8 @@ export class ParticipantPruningServiceClient extends grpc.Client implements IPar
         this._binaryOptions = binaryOptions;
     }
     /**
+     * Removes updates, completions and archived contracts at or below prune_up_to. Active contracts stay.
+     *
      * @generated from protobuf rpc: Prune
      */
     prune(input: PruneRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: PruneResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: PruneResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: PruneResponse) => void)): grpc.ClientUnaryCall {

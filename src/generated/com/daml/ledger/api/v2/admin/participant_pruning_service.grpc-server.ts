@@ -7,10 +7,14 @@ import { PruneResponse } from "./participant_pruning_service.js";
 import { PruneRequest } from "./participant_pruning_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * Pruning; needs ParticipantAdmin.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.ParticipantPruningService
  */
 export interface IParticipantPruningService extends grpc.UntypedServiceImplementation {
     /**
+     * Removes updates, completions and archived contracts at or below prune_up_to. Active contracts stay.
+     *
      * @generated from protobuf rpc: Prune
      */
     prune: grpc.handleUnaryCall<PruneRequest, PruneResponse>;

@@ -18,6 +18,8 @@ import { MessageType } from "@protobuf-ts/runtime";
  */
 export interface PruneRequest {
     /**
+     * The inclusive offset to prune up to; must not be beyond the ledger end.
+     *
      * @generated from protobuf field: int64 prune_up_to = 1
      */
     pruneUpTo: bigint;
@@ -26,6 +28,8 @@ export interface PruneRequest {
      */
     submissionId: string;
     /**
+     * Also prune divulged contracts still active.
+     *
      * @generated from protobuf field: bool prune_all_divulged_contracts = 3
      */
     pruneAllDivulgedContracts: boolean;

@@ -24,10 +24,14 @@ import type { GetParticipantIdResponse } from "./party_management_service.js";
 import type { GetParticipantIdRequest } from "./party_management_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * Party administration: ParticipantAdmin, or IdentityProviderAdmin of the party's identity provider.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.PartyManagementService
  */
 export interface IPartyManagementServiceClient {
     /**
+     * This participant's id.
+     *
      * @generated from protobuf rpc: GetParticipantId
      */
     getParticipantId(input: GetParticipantIdRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetParticipantIdResponse) => void): grpc.ClientUnaryCall;
@@ -35,6 +39,8 @@ export interface IPartyManagementServiceClient {
     getParticipantId(input: GetParticipantIdRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetParticipantIdResponse) => void): grpc.ClientUnaryCall;
     getParticipantId(input: GetParticipantIdRequest, callback: (err: grpc.ServiceError | null, value?: GetParticipantIdResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Details of the given parties that are known here.
+     *
      * @generated from protobuf rpc: GetParties
      */
     getParties(input: GetPartiesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetPartiesResponse) => void): grpc.ClientUnaryCall;
@@ -42,6 +48,8 @@ export interface IPartyManagementServiceClient {
     getParties(input: GetPartiesRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetPartiesResponse) => void): grpc.ClientUnaryCall;
     getParties(input: GetPartiesRequest, callback: (err: grpc.ServiceError | null, value?: GetPartiesResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Known parties, paged.
+     *
      * @generated from protobuf rpc: ListKnownParties
      */
     listKnownParties(input: ListKnownPartiesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ListKnownPartiesResponse) => void): grpc.ClientUnaryCall;
@@ -49,6 +57,8 @@ export interface IPartyManagementServiceClient {
     listKnownParties(input: ListKnownPartiesRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ListKnownPartiesResponse) => void): grpc.ClientUnaryCall;
     listKnownParties(input: ListKnownPartiesRequest, callback: (err: grpc.ServiceError | null, value?: ListKnownPartiesResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Allocates a party hosted here, named `<hint>::<namespace>`.
+     *
      * @generated from protobuf rpc: AllocateParty
      */
     allocateParty(input: AllocatePartyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: AllocatePartyResponse) => void): grpc.ClientUnaryCall;
@@ -56,6 +66,8 @@ export interface IPartyManagementServiceClient {
     allocateParty(input: AllocatePartyRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: AllocatePartyResponse) => void): grpc.ClientUnaryCall;
     allocateParty(input: AllocatePartyRequest, callback: (err: grpc.ServiceError | null, value?: AllocatePartyResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Allocates a party whose key is held outside the participant.
+     *
      * @generated from protobuf rpc: AllocateExternalParty
      */
     allocateExternalParty(input: AllocateExternalPartyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: AllocateExternalPartyResponse) => void): grpc.ClientUnaryCall;
@@ -63,6 +75,8 @@ export interface IPartyManagementServiceClient {
     allocateExternalParty(input: AllocateExternalPartyRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: AllocateExternalPartyResponse) => void): grpc.ClientUnaryCall;
     allocateExternalParty(input: AllocateExternalPartyRequest, callback: (err: grpc.ServiceError | null, value?: AllocateExternalPartyResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Updates a party's local metadata.
+     *
      * @generated from protobuf rpc: UpdatePartyDetails
      */
     updatePartyDetails(input: UpdatePartyDetailsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: UpdatePartyDetailsResponse) => void): grpc.ClientUnaryCall;
@@ -70,6 +84,8 @@ export interface IPartyManagementServiceClient {
     updatePartyDetails(input: UpdatePartyDetailsRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: UpdatePartyDetailsResponse) => void): grpc.ClientUnaryCall;
     updatePartyDetails(input: UpdatePartyDetailsRequest, callback: (err: grpc.ServiceError | null, value?: UpdatePartyDetailsResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Moves a party to another identity provider.
+     *
      * @generated from protobuf rpc: UpdatePartyIdentityProviderId
      */
     updatePartyIdentityProviderId(input: UpdatePartyIdentityProviderIdRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: UpdatePartyIdentityProviderIdResponse) => void): grpc.ClientUnaryCall;
@@ -77,6 +93,8 @@ export interface IPartyManagementServiceClient {
     updatePartyIdentityProviderId(input: UpdatePartyIdentityProviderIdRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: UpdatePartyIdentityProviderIdResponse) => void): grpc.ClientUnaryCall;
     updatePartyIdentityProviderId(input: UpdatePartyIdentityProviderIdRequest, callback: (err: grpc.ServiceError | null, value?: UpdatePartyIdentityProviderIdResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Builds the topology transactions an external party signs to be onboarded.
+     *
      * @generated from protobuf rpc: GenerateExternalPartyTopology
      */
     generateExternalPartyTopology(input: GenerateExternalPartyTopologyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GenerateExternalPartyTopologyResponse) => void): grpc.ClientUnaryCall;
@@ -85,6 +103,8 @@ export interface IPartyManagementServiceClient {
     generateExternalPartyTopology(input: GenerateExternalPartyTopologyRequest, callback: (err: grpc.ServiceError | null, value?: GenerateExternalPartyTopologyResponse) => void): grpc.ClientUnaryCall;
 }
 /**
+ * Party administration: ParticipantAdmin, or IdentityProviderAdmin of the party's identity provider.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.PartyManagementService
  */
 export class PartyManagementServiceClient extends grpc.Client implements IPartyManagementServiceClient {
@@ -94,6 +114,8 @@ export class PartyManagementServiceClient extends grpc.Client implements IPartyM
         this._binaryOptions = binaryOptions;
     }
     /**
+     * This participant's id.
+     *
      * @generated from protobuf rpc: GetParticipantId
      */
     getParticipantId(input: GetParticipantIdRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetParticipantIdResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetParticipantIdResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetParticipantIdResponse) => void)): grpc.ClientUnaryCall {
@@ -101,6 +123,8 @@ export class PartyManagementServiceClient extends grpc.Client implements IPartyM
         return this.makeUnaryRequest<GetParticipantIdRequest, GetParticipantIdResponse>(`/${PartyManagementService.typeName}/${method.name}`, (value: GetParticipantIdRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetParticipantIdResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Details of the given parties that are known here.
+     *
      * @generated from protobuf rpc: GetParties
      */
     getParties(input: GetPartiesRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetPartiesResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetPartiesResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetPartiesResponse) => void)): grpc.ClientUnaryCall {
@@ -108,6 +132,8 @@ export class PartyManagementServiceClient extends grpc.Client implements IPartyM
         return this.makeUnaryRequest<GetPartiesRequest, GetPartiesResponse>(`/${PartyManagementService.typeName}/${method.name}`, (value: GetPartiesRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetPartiesResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Known parties, paged.
+     *
      * @generated from protobuf rpc: ListKnownParties
      */
     listKnownParties(input: ListKnownPartiesRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListKnownPartiesResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListKnownPartiesResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: ListKnownPartiesResponse) => void)): grpc.ClientUnaryCall {
@@ -115,6 +141,8 @@ export class PartyManagementServiceClient extends grpc.Client implements IPartyM
         return this.makeUnaryRequest<ListKnownPartiesRequest, ListKnownPartiesResponse>(`/${PartyManagementService.typeName}/${method.name}`, (value: ListKnownPartiesRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): ListKnownPartiesResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Allocates a party hosted here, named `<hint>::<namespace>`.
+     *
      * @generated from protobuf rpc: AllocateParty
      */
     allocateParty(input: AllocatePartyRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: AllocatePartyResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: AllocatePartyResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: AllocatePartyResponse) => void)): grpc.ClientUnaryCall {
@@ -122,6 +150,8 @@ export class PartyManagementServiceClient extends grpc.Client implements IPartyM
         return this.makeUnaryRequest<AllocatePartyRequest, AllocatePartyResponse>(`/${PartyManagementService.typeName}/${method.name}`, (value: AllocatePartyRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): AllocatePartyResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Allocates a party whose key is held outside the participant.
+     *
      * @generated from protobuf rpc: AllocateExternalParty
      */
     allocateExternalParty(input: AllocateExternalPartyRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: AllocateExternalPartyResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: AllocateExternalPartyResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: AllocateExternalPartyResponse) => void)): grpc.ClientUnaryCall {
@@ -129,6 +159,8 @@ export class PartyManagementServiceClient extends grpc.Client implements IPartyM
         return this.makeUnaryRequest<AllocateExternalPartyRequest, AllocateExternalPartyResponse>(`/${PartyManagementService.typeName}/${method.name}`, (value: AllocateExternalPartyRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): AllocateExternalPartyResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Updates a party's local metadata.
+     *
      * @generated from protobuf rpc: UpdatePartyDetails
      */
     updatePartyDetails(input: UpdatePartyDetailsRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UpdatePartyDetailsResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UpdatePartyDetailsResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: UpdatePartyDetailsResponse) => void)): grpc.ClientUnaryCall {
@@ -136,6 +168,8 @@ export class PartyManagementServiceClient extends grpc.Client implements IPartyM
         return this.makeUnaryRequest<UpdatePartyDetailsRequest, UpdatePartyDetailsResponse>(`/${PartyManagementService.typeName}/${method.name}`, (value: UpdatePartyDetailsRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): UpdatePartyDetailsResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Moves a party to another identity provider.
+     *
      * @generated from protobuf rpc: UpdatePartyIdentityProviderId
      */
     updatePartyIdentityProviderId(input: UpdatePartyIdentityProviderIdRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UpdatePartyIdentityProviderIdResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UpdatePartyIdentityProviderIdResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: UpdatePartyIdentityProviderIdResponse) => void)): grpc.ClientUnaryCall {
@@ -143,6 +177,8 @@ export class PartyManagementServiceClient extends grpc.Client implements IPartyM
         return this.makeUnaryRequest<UpdatePartyIdentityProviderIdRequest, UpdatePartyIdentityProviderIdResponse>(`/${PartyManagementService.typeName}/${method.name}`, (value: UpdatePartyIdentityProviderIdRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): UpdatePartyIdentityProviderIdResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Builds the topology transactions an external party signs to be onboarded.
+     *
      * @generated from protobuf rpc: GenerateExternalPartyTopology
      */
     generateExternalPartyTopology(input: GenerateExternalPartyTopologyRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GenerateExternalPartyTopologyResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GenerateExternalPartyTopologyResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GenerateExternalPartyTopologyResponse) => void)): grpc.ClientUnaryCall {

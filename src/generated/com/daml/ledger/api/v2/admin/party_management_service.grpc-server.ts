@@ -21,38 +21,56 @@ import { GetParticipantIdResponse } from "./party_management_service.js";
 import { GetParticipantIdRequest } from "./party_management_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * Party administration: ParticipantAdmin, or IdentityProviderAdmin of the party's identity provider.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.PartyManagementService
  */
 export interface IPartyManagementService extends grpc.UntypedServiceImplementation {
     /**
+     * This participant's id.
+     *
      * @generated from protobuf rpc: GetParticipantId
      */
     getParticipantId: grpc.handleUnaryCall<GetParticipantIdRequest, GetParticipantIdResponse>;
     /**
+     * Details of the given parties that are known here.
+     *
      * @generated from protobuf rpc: GetParties
      */
     getParties: grpc.handleUnaryCall<GetPartiesRequest, GetPartiesResponse>;
     /**
+     * Known parties, paged.
+     *
      * @generated from protobuf rpc: ListKnownParties
      */
     listKnownParties: grpc.handleUnaryCall<ListKnownPartiesRequest, ListKnownPartiesResponse>;
     /**
+     * Allocates a party hosted here, named `<hint>::<namespace>`.
+     *
      * @generated from protobuf rpc: AllocateParty
      */
     allocateParty: grpc.handleUnaryCall<AllocatePartyRequest, AllocatePartyResponse>;
     /**
+     * Allocates a party whose key is held outside the participant.
+     *
      * @generated from protobuf rpc: AllocateExternalParty
      */
     allocateExternalParty: grpc.handleUnaryCall<AllocateExternalPartyRequest, AllocateExternalPartyResponse>;
     /**
+     * Updates a party's local metadata.
+     *
      * @generated from protobuf rpc: UpdatePartyDetails
      */
     updatePartyDetails: grpc.handleUnaryCall<UpdatePartyDetailsRequest, UpdatePartyDetailsResponse>;
     /**
+     * Moves a party to another identity provider.
+     *
      * @generated from protobuf rpc: UpdatePartyIdentityProviderId
      */
     updatePartyIdentityProviderId: grpc.handleUnaryCall<UpdatePartyIdentityProviderIdRequest, UpdatePartyIdentityProviderIdResponse>;
     /**
+     * Builds the topology transactions an external party signs to be onboarded.
+     *
      * @generated from protobuf rpc: GenerateExternalPartyTopology
      */
     generateExternalPartyTopology: grpc.handleUnaryCall<GenerateExternalPartyTopologyRequest, GenerateExternalPartyTopologyResponse>;

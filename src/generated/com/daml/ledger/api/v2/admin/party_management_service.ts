@@ -58,6 +58,8 @@ export interface GetPartiesResponse {
  */
 export interface ListKnownPartiesRequest {
     /**
+     * From a previous response's next_page_token; empty for the first page.
+     *
      * @generated from protobuf field: string page_token = 2
      */
     pageToken: string;
@@ -79,6 +81,8 @@ export interface ListKnownPartiesResponse {
      */
     partyDetails: PartyDetails[];
     /**
+     * Empty on the last page.
+     *
      * @generated from protobuf field: string next_page_token = 2
      */
     nextPageToken: string;
@@ -88,6 +92,8 @@ export interface ListKnownPartiesResponse {
  */
 export interface AllocatePartyRequest {
     /**
+     * The party's name before `::`; generated when empty.
+     *
      * @generated from protobuf field: string party_id_hint = 1
      */
     partyIdHint: string;
@@ -104,6 +110,8 @@ export interface AllocatePartyRequest {
      */
     synchronizerId: string;
     /**
+     * A user to grant CanActAs for the new party.
+     *
      * @generated from protobuf field: string user_id = 6
      */
     userId: string;
@@ -169,6 +177,8 @@ export interface UpdatePartyDetailsRequest {
      */
     partyDetails?: PartyDetails;
     /**
+     * The fields to change.
+     *
      * @generated from protobuf field: google.protobuf.FieldMask update_mask = 2
      */
     updateMask?: FieldMask;
@@ -183,6 +193,8 @@ export interface UpdatePartyDetailsResponse {
     partyDetails?: PartyDetails;
 }
 /**
+ * A party and its participant-local details.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.PartyDetails
  */
 export interface PartyDetails {
@@ -191,6 +203,8 @@ export interface PartyDetails {
      */
     party: string;
     /**
+     * Whether this participant hosts the party.
+     *
      * @generated from protobuf field: bool is_local = 3
      */
     isLocal: boolean;

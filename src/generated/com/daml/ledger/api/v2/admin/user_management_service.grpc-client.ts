@@ -26,10 +26,15 @@ import type { CreateUserResponse } from "./user_management_service.js";
 import type { CreateUserRequest } from "./user_management_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * User administration: ParticipantAdmin, or IdentityProviderAdmin within its provider; users may read
+ * themselves.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.UserManagementService
  */
 export interface IUserManagementServiceClient {
     /**
+     * Creates a user with initial rights.
+     *
      * @generated from protobuf rpc: CreateUser
      */
     createUser(input: CreateUserRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: CreateUserResponse) => void): grpc.ClientUnaryCall;
@@ -37,6 +42,8 @@ export interface IUserManagementServiceClient {
     createUser(input: CreateUserRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: CreateUserResponse) => void): grpc.ClientUnaryCall;
     createUser(input: CreateUserRequest, callback: (err: grpc.ServiceError | null, value?: CreateUserResponse) => void): grpc.ClientUnaryCall;
     /**
+     * A user; with an empty user_id, the caller's own user.
+     *
      * @generated from protobuf rpc: GetUser
      */
     getUser(input: GetUserRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetUserResponse) => void): grpc.ClientUnaryCall;
@@ -44,6 +51,8 @@ export interface IUserManagementServiceClient {
     getUser(input: GetUserRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetUserResponse) => void): grpc.ClientUnaryCall;
     getUser(input: GetUserRequest, callback: (err: grpc.ServiceError | null, value?: GetUserResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Updates a user's primary party, deactivation or metadata.
+     *
      * @generated from protobuf rpc: UpdateUser
      */
     updateUser(input: UpdateUserRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: UpdateUserResponse) => void): grpc.ClientUnaryCall;
@@ -51,6 +60,8 @@ export interface IUserManagementServiceClient {
     updateUser(input: UpdateUserRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: UpdateUserResponse) => void): grpc.ClientUnaryCall;
     updateUser(input: UpdateUserRequest, callback: (err: grpc.ServiceError | null, value?: UpdateUserResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Deletes a user and its rights.
+     *
      * @generated from protobuf rpc: DeleteUser
      */
     deleteUser(input: DeleteUserRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: DeleteUserResponse) => void): grpc.ClientUnaryCall;
@@ -58,6 +69,8 @@ export interface IUserManagementServiceClient {
     deleteUser(input: DeleteUserRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: DeleteUserResponse) => void): grpc.ClientUnaryCall;
     deleteUser(input: DeleteUserRequest, callback: (err: grpc.ServiceError | null, value?: DeleteUserResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Users, paged.
+     *
      * @generated from protobuf rpc: ListUsers
      */
     listUsers(input: ListUsersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ListUsersResponse) => void): grpc.ClientUnaryCall;
@@ -65,6 +78,8 @@ export interface IUserManagementServiceClient {
     listUsers(input: ListUsersRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ListUsersResponse) => void): grpc.ClientUnaryCall;
     listUsers(input: ListUsersRequest, callback: (err: grpc.ServiceError | null, value?: ListUsersResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Adds rights; answers those not already held.
+     *
      * @generated from protobuf rpc: GrantUserRights
      */
     grantUserRights(input: GrantUserRightsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GrantUserRightsResponse) => void): grpc.ClientUnaryCall;
@@ -72,6 +87,8 @@ export interface IUserManagementServiceClient {
     grantUserRights(input: GrantUserRightsRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GrantUserRightsResponse) => void): grpc.ClientUnaryCall;
     grantUserRights(input: GrantUserRightsRequest, callback: (err: grpc.ServiceError | null, value?: GrantUserRightsResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Removes rights; answers those that were held.
+     *
      * @generated from protobuf rpc: RevokeUserRights
      */
     revokeUserRights(input: RevokeUserRightsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: RevokeUserRightsResponse) => void): grpc.ClientUnaryCall;
@@ -79,6 +96,8 @@ export interface IUserManagementServiceClient {
     revokeUserRights(input: RevokeUserRightsRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: RevokeUserRightsResponse) => void): grpc.ClientUnaryCall;
     revokeUserRights(input: RevokeUserRightsRequest, callback: (err: grpc.ServiceError | null, value?: RevokeUserRightsResponse) => void): grpc.ClientUnaryCall;
     /**
+     * A user's rights; with an empty user_id, the caller's own.
+     *
      * @generated from protobuf rpc: ListUserRights
      */
     listUserRights(input: ListUserRightsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ListUserRightsResponse) => void): grpc.ClientUnaryCall;
@@ -86,6 +105,8 @@ export interface IUserManagementServiceClient {
     listUserRights(input: ListUserRightsRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ListUserRightsResponse) => void): grpc.ClientUnaryCall;
     listUserRights(input: ListUserRightsRequest, callback: (err: grpc.ServiceError | null, value?: ListUserRightsResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Moves a user to another identity provider.
+     *
      * @generated from protobuf rpc: UpdateUserIdentityProviderId
      */
     updateUserIdentityProviderId(input: UpdateUserIdentityProviderIdRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: UpdateUserIdentityProviderIdResponse) => void): grpc.ClientUnaryCall;
@@ -94,6 +115,9 @@ export interface IUserManagementServiceClient {
     updateUserIdentityProviderId(input: UpdateUserIdentityProviderIdRequest, callback: (err: grpc.ServiceError | null, value?: UpdateUserIdentityProviderIdResponse) => void): grpc.ClientUnaryCall;
 }
 /**
+ * User administration: ParticipantAdmin, or IdentityProviderAdmin within its provider; users may read
+ * themselves.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.UserManagementService
  */
 export class UserManagementServiceClient extends grpc.Client implements IUserManagementServiceClient {
@@ -103,6 +127,8 @@ export class UserManagementServiceClient extends grpc.Client implements IUserMan
         this._binaryOptions = binaryOptions;
     }
     /**
+     * Creates a user with initial rights.
+     *
      * @generated from protobuf rpc: CreateUser
      */
     createUser(input: CreateUserRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: CreateUserResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: CreateUserResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: CreateUserResponse) => void)): grpc.ClientUnaryCall {
@@ -110,6 +136,8 @@ export class UserManagementServiceClient extends grpc.Client implements IUserMan
         return this.makeUnaryRequest<CreateUserRequest, CreateUserResponse>(`/${UserManagementService.typeName}/${method.name}`, (value: CreateUserRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): CreateUserResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * A user; with an empty user_id, the caller's own user.
+     *
      * @generated from protobuf rpc: GetUser
      */
     getUser(input: GetUserRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetUserResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetUserResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetUserResponse) => void)): grpc.ClientUnaryCall {
@@ -117,6 +145,8 @@ export class UserManagementServiceClient extends grpc.Client implements IUserMan
         return this.makeUnaryRequest<GetUserRequest, GetUserResponse>(`/${UserManagementService.typeName}/${method.name}`, (value: GetUserRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetUserResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Updates a user's primary party, deactivation or metadata.
+     *
      * @generated from protobuf rpc: UpdateUser
      */
     updateUser(input: UpdateUserRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UpdateUserResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UpdateUserResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: UpdateUserResponse) => void)): grpc.ClientUnaryCall {
@@ -124,6 +154,8 @@ export class UserManagementServiceClient extends grpc.Client implements IUserMan
         return this.makeUnaryRequest<UpdateUserRequest, UpdateUserResponse>(`/${UserManagementService.typeName}/${method.name}`, (value: UpdateUserRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): UpdateUserResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Deletes a user and its rights.
+     *
      * @generated from protobuf rpc: DeleteUser
      */
     deleteUser(input: DeleteUserRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: DeleteUserResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: DeleteUserResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: DeleteUserResponse) => void)): grpc.ClientUnaryCall {
@@ -131,6 +163,8 @@ export class UserManagementServiceClient extends grpc.Client implements IUserMan
         return this.makeUnaryRequest<DeleteUserRequest, DeleteUserResponse>(`/${UserManagementService.typeName}/${method.name}`, (value: DeleteUserRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): DeleteUserResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Users, paged.
+     *
      * @generated from protobuf rpc: ListUsers
      */
     listUsers(input: ListUsersRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListUsersResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListUsersResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: ListUsersResponse) => void)): grpc.ClientUnaryCall {
@@ -138,6 +172,8 @@ export class UserManagementServiceClient extends grpc.Client implements IUserMan
         return this.makeUnaryRequest<ListUsersRequest, ListUsersResponse>(`/${UserManagementService.typeName}/${method.name}`, (value: ListUsersRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): ListUsersResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Adds rights; answers those not already held.
+     *
      * @generated from protobuf rpc: GrantUserRights
      */
     grantUserRights(input: GrantUserRightsRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GrantUserRightsResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GrantUserRightsResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GrantUserRightsResponse) => void)): grpc.ClientUnaryCall {
@@ -145,6 +181,8 @@ export class UserManagementServiceClient extends grpc.Client implements IUserMan
         return this.makeUnaryRequest<GrantUserRightsRequest, GrantUserRightsResponse>(`/${UserManagementService.typeName}/${method.name}`, (value: GrantUserRightsRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GrantUserRightsResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Removes rights; answers those that were held.
+     *
      * @generated from protobuf rpc: RevokeUserRights
      */
     revokeUserRights(input: RevokeUserRightsRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: RevokeUserRightsResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: RevokeUserRightsResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: RevokeUserRightsResponse) => void)): grpc.ClientUnaryCall {
@@ -152,6 +190,8 @@ export class UserManagementServiceClient extends grpc.Client implements IUserMan
         return this.makeUnaryRequest<RevokeUserRightsRequest, RevokeUserRightsResponse>(`/${UserManagementService.typeName}/${method.name}`, (value: RevokeUserRightsRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): RevokeUserRightsResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * A user's rights; with an empty user_id, the caller's own.
+     *
      * @generated from protobuf rpc: ListUserRights
      */
     listUserRights(input: ListUserRightsRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListUserRightsResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ListUserRightsResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: ListUserRightsResponse) => void)): grpc.ClientUnaryCall {
@@ -159,6 +199,8 @@ export class UserManagementServiceClient extends grpc.Client implements IUserMan
         return this.makeUnaryRequest<ListUserRightsRequest, ListUserRightsResponse>(`/${UserManagementService.typeName}/${method.name}`, (value: ListUserRightsRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): ListUserRightsResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Moves a user to another identity provider.
+     *
      * @generated from protobuf rpc: UpdateUserIdentityProviderId
      */
     updateUserIdentityProviderId(input: UpdateUserIdentityProviderIdRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UpdateUserIdentityProviderIdResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UpdateUserIdentityProviderIdResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: UpdateUserIdentityProviderIdResponse) => void)): grpc.ClientUnaryCall {

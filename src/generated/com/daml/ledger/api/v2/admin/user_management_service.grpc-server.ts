@@ -23,42 +23,63 @@ import { CreateUserResponse } from "./user_management_service.js";
 import { CreateUserRequest } from "./user_management_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * User administration: ParticipantAdmin, or IdentityProviderAdmin within its provider; users may read
+ * themselves.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.admin.UserManagementService
  */
 export interface IUserManagementService extends grpc.UntypedServiceImplementation {
     /**
+     * Creates a user with initial rights.
+     *
      * @generated from protobuf rpc: CreateUser
      */
     createUser: grpc.handleUnaryCall<CreateUserRequest, CreateUserResponse>;
     /**
+     * A user; with an empty user_id, the caller's own user.
+     *
      * @generated from protobuf rpc: GetUser
      */
     getUser: grpc.handleUnaryCall<GetUserRequest, GetUserResponse>;
     /**
+     * Updates a user's primary party, deactivation or metadata.
+     *
      * @generated from protobuf rpc: UpdateUser
      */
     updateUser: grpc.handleUnaryCall<UpdateUserRequest, UpdateUserResponse>;
     /**
+     * Deletes a user and its rights.
+     *
      * @generated from protobuf rpc: DeleteUser
      */
     deleteUser: grpc.handleUnaryCall<DeleteUserRequest, DeleteUserResponse>;
     /**
+     * Users, paged.
+     *
      * @generated from protobuf rpc: ListUsers
      */
     listUsers: grpc.handleUnaryCall<ListUsersRequest, ListUsersResponse>;
     /**
+     * Adds rights; answers those not already held.
+     *
      * @generated from protobuf rpc: GrantUserRights
      */
     grantUserRights: grpc.handleUnaryCall<GrantUserRightsRequest, GrantUserRightsResponse>;
     /**
+     * Removes rights; answers those that were held.
+     *
      * @generated from protobuf rpc: RevokeUserRights
      */
     revokeUserRights: grpc.handleUnaryCall<RevokeUserRightsRequest, RevokeUserRightsResponse>;
     /**
+     * A user's rights; with an empty user_id, the caller's own.
+     *
      * @generated from protobuf rpc: ListUserRights
      */
     listUserRights: grpc.handleUnaryCall<ListUserRightsRequest, ListUserRightsResponse>;
     /**
+     * Moves a user to another identity provider.
+     *
      * @generated from protobuf rpc: UpdateUserIdentityProviderId
      */
     updateUserIdentityProviderId: grpc.handleUnaryCall<UpdateUserIdentityProviderIdRequest, UpdateUserIdentityProviderIdResponse>;

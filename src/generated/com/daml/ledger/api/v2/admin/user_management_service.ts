@@ -16,6 +16,8 @@ import { MessageType } from "@protobuf-ts/runtime";
 import { FieldMask } from "../../../../../../google/protobuf/field_mask.js";
 import { ObjectMeta } from "./object_meta.js";
 /**
+ * A user: id, optional primary party, deactivation, metadata and identity provider.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.User
  */
 export interface User {
@@ -41,6 +43,8 @@ export interface User {
     identityProviderId: string;
 }
 /**
+ * One right of a user.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.Right
  */
 export interface Right {
@@ -94,11 +98,15 @@ export interface Right {
     };
 }
 /**
+ * Administer the participant.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.Right.ParticipantAdmin
  */
 export interface Right_ParticipantAdmin {
 }
 /**
+ * Submit as a party (implies reading as it).
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.Right.CanActAs
  */
 export interface Right_CanActAs {
@@ -108,6 +116,8 @@ export interface Right_CanActAs {
     party: string;
 }
 /**
+ * Read as a party.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.Right.CanReadAs
  */
 export interface Right_CanReadAs {
@@ -117,6 +127,8 @@ export interface Right_CanReadAs {
     party: string;
 }
 /**
+ * Execute prepared submissions as a party.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.Right.CanExecuteAs
  */
 export interface Right_CanExecuteAs {
@@ -126,16 +138,22 @@ export interface Right_CanExecuteAs {
     party: string;
 }
 /**
+ * Administer users and parties of the user's identity provider.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.Right.IdentityProviderAdmin
  */
 export interface Right_IdentityProviderAdmin {
 }
 /**
+ * Read as every party.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.Right.CanReadAsAnyParty
  */
 export interface Right_CanReadAsAnyParty {
 }
 /**
+ * Execute prepared submissions as every party.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.admin.Right.CanExecuteAsAnyParty
  */
 export interface Right_CanExecuteAsAnyParty {
@@ -193,6 +211,8 @@ export interface UpdateUserRequest {
      */
     user?: User;
     /**
+     * The fields to change.
+     *
      * @generated from protobuf field: google.protobuf.FieldMask update_mask = 2
      */
     updateMask?: FieldMask;

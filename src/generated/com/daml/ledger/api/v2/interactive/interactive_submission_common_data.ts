@@ -15,6 +15,8 @@ import { MessageType } from "@protobuf-ts/runtime";
 import { Value } from "../value.js";
 import { Identifier } from "../value.js";
 /**
+ * A contract key with its template, package name and hash.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.interactive.GlobalKey
  */
 export interface GlobalKey {

@@ -20,10 +20,14 @@ import type { PrepareSubmissionResponse } from "./interactive_submission_service
 import type { PrepareSubmissionRequest } from "./interactive_submission_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * Prepare and execute externally signed submissions.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.interactive.InteractiveSubmissionService
  */
 export interface IInteractiveSubmissionServiceClient {
     /**
+     * Interprets commands into a transaction to be signed.
+     *
      * @generated from protobuf rpc: PrepareSubmission
      */
     prepareSubmission(input: PrepareSubmissionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: PrepareSubmissionResponse) => void): grpc.ClientUnaryCall;
@@ -31,6 +35,8 @@ export interface IInteractiveSubmissionServiceClient {
     prepareSubmission(input: PrepareSubmissionRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: PrepareSubmissionResponse) => void): grpc.ClientUnaryCall;
     prepareSubmission(input: PrepareSubmissionRequest, callback: (err: grpc.ServiceError | null, value?: PrepareSubmissionResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Submits a signed prepared transaction; the outcome arrives as a completion.
+     *
      * @generated from protobuf rpc: ExecuteSubmission
      */
     executeSubmission(input: ExecuteSubmissionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ExecuteSubmissionResponse) => void): grpc.ClientUnaryCall;
@@ -38,6 +44,8 @@ export interface IInteractiveSubmissionServiceClient {
     executeSubmission(input: ExecuteSubmissionRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ExecuteSubmissionResponse) => void): grpc.ClientUnaryCall;
     executeSubmission(input: ExecuteSubmissionRequest, callback: (err: grpc.ServiceError | null, value?: ExecuteSubmissionResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Submits a signed prepared transaction and waits for its outcome.
+     *
      * @generated from protobuf rpc: ExecuteSubmissionAndWait
      */
     executeSubmissionAndWait(input: ExecuteSubmissionAndWaitRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ExecuteSubmissionAndWaitResponse) => void): grpc.ClientUnaryCall;
@@ -45,6 +53,8 @@ export interface IInteractiveSubmissionServiceClient {
     executeSubmissionAndWait(input: ExecuteSubmissionAndWaitRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ExecuteSubmissionAndWaitResponse) => void): grpc.ClientUnaryCall;
     executeSubmissionAndWait(input: ExecuteSubmissionAndWaitRequest, callback: (err: grpc.ServiceError | null, value?: ExecuteSubmissionAndWaitResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Submits a signed prepared transaction and answers with the transaction.
+     *
      * @generated from protobuf rpc: ExecuteSubmissionAndWaitForTransaction
      */
     executeSubmissionAndWaitForTransaction(input: ExecuteSubmissionAndWaitForTransactionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ExecuteSubmissionAndWaitForTransactionResponse) => void): grpc.ClientUnaryCall;
@@ -52,6 +62,8 @@ export interface IInteractiveSubmissionServiceClient {
     executeSubmissionAndWaitForTransaction(input: ExecuteSubmissionAndWaitForTransactionRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ExecuteSubmissionAndWaitForTransactionResponse) => void): grpc.ClientUnaryCall;
     executeSubmissionAndWaitForTransaction(input: ExecuteSubmissionAndWaitForTransactionRequest, callback: (err: grpc.ServiceError | null, value?: ExecuteSubmissionAndWaitForTransactionResponse) => void): grpc.ClientUnaryCall;
     /**
+     * The package version of a package name that the given parties all vet.
+     *
      * @generated from protobuf rpc: GetPreferredPackageVersion
      */
     getPreferredPackageVersion(input: GetPreferredPackageVersionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetPreferredPackageVersionResponse) => void): grpc.ClientUnaryCall;
@@ -59,6 +71,8 @@ export interface IInteractiveSubmissionServiceClient {
     getPreferredPackageVersion(input: GetPreferredPackageVersionRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetPreferredPackageVersionResponse) => void): grpc.ClientUnaryCall;
     getPreferredPackageVersion(input: GetPreferredPackageVersionRequest, callback: (err: grpc.ServiceError | null, value?: GetPreferredPackageVersionResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Packages satisfying the vetting requirements of several package names.
+     *
      * @generated from protobuf rpc: GetPreferredPackages
      */
     getPreferredPackages(input: GetPreferredPackagesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetPreferredPackagesResponse) => void): grpc.ClientUnaryCall;
@@ -67,6 +81,8 @@ export interface IInteractiveSubmissionServiceClient {
     getPreferredPackages(input: GetPreferredPackagesRequest, callback: (err: grpc.ServiceError | null, value?: GetPreferredPackagesResponse) => void): grpc.ClientUnaryCall;
 }
 /**
+ * Prepare and execute externally signed submissions.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.interactive.InteractiveSubmissionService
  */
 export class InteractiveSubmissionServiceClient extends grpc.Client implements IInteractiveSubmissionServiceClient {
@@ -76,6 +92,8 @@ export class InteractiveSubmissionServiceClient extends grpc.Client implements I
         this._binaryOptions = binaryOptions;
     }
     /**
+     * Interprets commands into a transaction to be signed.
+     *
      * @generated from protobuf rpc: PrepareSubmission
      */
     prepareSubmission(input: PrepareSubmissionRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: PrepareSubmissionResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: PrepareSubmissionResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: PrepareSubmissionResponse) => void)): grpc.ClientUnaryCall {
@@ -83,6 +101,8 @@ export class InteractiveSubmissionServiceClient extends grpc.Client implements I
         return this.makeUnaryRequest<PrepareSubmissionRequest, PrepareSubmissionResponse>(`/${InteractiveSubmissionService.typeName}/${method.name}`, (value: PrepareSubmissionRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): PrepareSubmissionResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Submits a signed prepared transaction; the outcome arrives as a completion.
+     *
      * @generated from protobuf rpc: ExecuteSubmission
      */
     executeSubmission(input: ExecuteSubmissionRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ExecuteSubmissionResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ExecuteSubmissionResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: ExecuteSubmissionResponse) => void)): grpc.ClientUnaryCall {
@@ -90,6 +110,8 @@ export class InteractiveSubmissionServiceClient extends grpc.Client implements I
         return this.makeUnaryRequest<ExecuteSubmissionRequest, ExecuteSubmissionResponse>(`/${InteractiveSubmissionService.typeName}/${method.name}`, (value: ExecuteSubmissionRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): ExecuteSubmissionResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Submits a signed prepared transaction and waits for its outcome.
+     *
      * @generated from protobuf rpc: ExecuteSubmissionAndWait
      */
     executeSubmissionAndWait(input: ExecuteSubmissionAndWaitRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ExecuteSubmissionAndWaitResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ExecuteSubmissionAndWaitResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: ExecuteSubmissionAndWaitResponse) => void)): grpc.ClientUnaryCall {
@@ -97,6 +119,8 @@ export class InteractiveSubmissionServiceClient extends grpc.Client implements I
         return this.makeUnaryRequest<ExecuteSubmissionAndWaitRequest, ExecuteSubmissionAndWaitResponse>(`/${InteractiveSubmissionService.typeName}/${method.name}`, (value: ExecuteSubmissionAndWaitRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): ExecuteSubmissionAndWaitResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Submits a signed prepared transaction and answers with the transaction.
+     *
      * @generated from protobuf rpc: ExecuteSubmissionAndWaitForTransaction
      */
     executeSubmissionAndWaitForTransaction(input: ExecuteSubmissionAndWaitForTransactionRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ExecuteSubmissionAndWaitForTransactionResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ExecuteSubmissionAndWaitForTransactionResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: ExecuteSubmissionAndWaitForTransactionResponse) => void)): grpc.ClientUnaryCall {
@@ -104,6 +128,8 @@ export class InteractiveSubmissionServiceClient extends grpc.Client implements I
         return this.makeUnaryRequest<ExecuteSubmissionAndWaitForTransactionRequest, ExecuteSubmissionAndWaitForTransactionResponse>(`/${InteractiveSubmissionService.typeName}/${method.name}`, (value: ExecuteSubmissionAndWaitForTransactionRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): ExecuteSubmissionAndWaitForTransactionResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * The package version of a package name that the given parties all vet.
+     *
      * @generated from protobuf rpc: GetPreferredPackageVersion
      */
     getPreferredPackageVersion(input: GetPreferredPackageVersionRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetPreferredPackageVersionResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetPreferredPackageVersionResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetPreferredPackageVersionResponse) => void)): grpc.ClientUnaryCall {
@@ -111,6 +137,8 @@ export class InteractiveSubmissionServiceClient extends grpc.Client implements I
         return this.makeUnaryRequest<GetPreferredPackageVersionRequest, GetPreferredPackageVersionResponse>(`/${InteractiveSubmissionService.typeName}/${method.name}`, (value: GetPreferredPackageVersionRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetPreferredPackageVersionResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Packages satisfying the vetting requirements of several package names.
+     *
      * @generated from protobuf rpc: GetPreferredPackages
      */
     getPreferredPackages(input: GetPreferredPackagesRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetPreferredPackagesResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetPreferredPackagesResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetPreferredPackagesResponse) => void)): grpc.ClientUnaryCall {

@@ -17,30 +17,44 @@ import { PrepareSubmissionResponse } from "./interactive_submission_service.js";
 import { PrepareSubmissionRequest } from "./interactive_submission_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * Prepare and execute externally signed submissions.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.interactive.InteractiveSubmissionService
  */
 export interface IInteractiveSubmissionService extends grpc.UntypedServiceImplementation {
     /**
+     * Interprets commands into a transaction to be signed.
+     *
      * @generated from protobuf rpc: PrepareSubmission
      */
     prepareSubmission: grpc.handleUnaryCall<PrepareSubmissionRequest, PrepareSubmissionResponse>;
     /**
+     * Submits a signed prepared transaction; the outcome arrives as a completion.
+     *
      * @generated from protobuf rpc: ExecuteSubmission
      */
     executeSubmission: grpc.handleUnaryCall<ExecuteSubmissionRequest, ExecuteSubmissionResponse>;
     /**
+     * Submits a signed prepared transaction and waits for its outcome.
+     *
      * @generated from protobuf rpc: ExecuteSubmissionAndWait
      */
     executeSubmissionAndWait: grpc.handleUnaryCall<ExecuteSubmissionAndWaitRequest, ExecuteSubmissionAndWaitResponse>;
     /**
+     * Submits a signed prepared transaction and answers with the transaction.
+     *
      * @generated from protobuf rpc: ExecuteSubmissionAndWaitForTransaction
      */
     executeSubmissionAndWaitForTransaction: grpc.handleUnaryCall<ExecuteSubmissionAndWaitForTransactionRequest, ExecuteSubmissionAndWaitForTransactionResponse>;
     /**
+     * The package version of a package name that the given parties all vet.
+     *
      * @generated from protobuf rpc: GetPreferredPackageVersion
      */
     getPreferredPackageVersion: grpc.handleUnaryCall<GetPreferredPackageVersionRequest, GetPreferredPackageVersionResponse>;
     /**
+     * Packages satisfying the vetting requirements of several package names.
+     *
      * @generated from protobuf rpc: GetPreferredPackages
      */
     getPreferredPackages: grpc.handleUnaryCall<GetPreferredPackagesRequest, GetPreferredPackagesResponse>;

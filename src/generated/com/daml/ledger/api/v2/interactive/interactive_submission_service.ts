@@ -41,6 +41,8 @@ export interface CostEstimationHints {
     expectedSignatures: SigningAlgorithmSpec[];
 }
 /**
+ * The estimated traffic cost of a submission.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.interactive.CostEstimation
  */
 export interface CostEstimation {
@@ -157,6 +159,8 @@ export interface SinglePartySignatures {
     signatures: Signature[];
 }
 /**
+ * Signatures of the submitting parties.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.interactive.PartySignatures
  */
 export interface PartySignatures {
@@ -338,6 +342,8 @@ export interface ExecuteSubmissionAndWaitForTransactionResponse {
     transaction?: Transaction;
 }
 /**
+ * A lower bound for the ledger time, absolute or relative.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.interactive.MinLedgerTime
  */
 export interface MinLedgerTime {
@@ -361,6 +367,8 @@ export interface MinLedgerTime {
     };
 }
 /**
+ * The transaction to be signed and the metadata needed to execute it.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.interactive.PreparedTransaction
  */
 export interface PreparedTransaction {
@@ -374,6 +382,8 @@ export interface PreparedTransaction {
     metadata?: Metadata;
 }
 /**
+ * Submission parameters bound into the signed hash.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.interactive.Metadata
  */
 export interface Metadata {
@@ -470,6 +480,8 @@ export interface Metadata_InputContract {
     eventBlob: Uint8Array;
 }
 /**
+ * A Daml transaction as a node list with roots.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.interactive.DamlTransaction
  */
 export interface DamlTransaction {
@@ -611,6 +623,8 @@ export interface GetPreferredPackagesResponse {
     synchronizerId: string;
 }
 /**
+ * How the prepared transaction is hashed.
+ *
  * @generated from protobuf enum com.daml.ledger.api.v2.interactive.HashingSchemeVersion
  */
 export enum HashingSchemeVersion {

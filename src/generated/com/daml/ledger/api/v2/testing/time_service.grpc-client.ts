@@ -12,10 +12,14 @@ import type { GetTimeResponse } from "./time_service.js";
 import type { GetTimeRequest } from "./time_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
+ * Reads and sets the static ledger time.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.testing.TimeService
  */
 export interface ITimeServiceClient {
     /**
+     * The current ledger time.
+     *
      * @generated from protobuf rpc: GetTime
      */
     getTime(input: GetTimeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetTimeResponse) => void): grpc.ClientUnaryCall;
@@ -23,6 +27,9 @@ export interface ITimeServiceClient {
     getTime(input: GetTimeRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetTimeResponse) => void): grpc.ClientUnaryCall;
     getTime(input: GetTimeRequest, callback: (err: grpc.ServiceError | null, value?: GetTimeResponse) => void): grpc.ClientUnaryCall;
     /**
+     * Moves the time from current_time to new_time; fails if current_time is not the time now or new_time is
+     * earlier.
+     *
      * @generated from protobuf rpc: SetTime
      */
     setTime(input: SetTimeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: Empty) => void): grpc.ClientUnaryCall;
@@ -31,6 +38,8 @@ export interface ITimeServiceClient {
     setTime(input: SetTimeRequest, callback: (err: grpc.ServiceError | null, value?: Empty) => void): grpc.ClientUnaryCall;
 }
 /**
+ * Reads and sets the static ledger time.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.testing.TimeService
  */
 export class TimeServiceClient extends grpc.Client implements ITimeServiceClient {
@@ -40,6 +49,8 @@ export class TimeServiceClient extends grpc.Client implements ITimeServiceClient
         this._binaryOptions = binaryOptions;
     }
     /**
+     * The current ledger time.
+     *
      * @generated from protobuf rpc: GetTime
      */
     getTime(input: GetTimeRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetTimeResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetTimeResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetTimeResponse) => void)): grpc.ClientUnaryCall {
@@ -47,6 +58,9 @@ export class TimeServiceClient extends grpc.Client implements ITimeServiceClient
         return this.makeUnaryRequest<GetTimeRequest, GetTimeResponse>(`/${TimeService.typeName}/${method.name}`, (value: GetTimeRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetTimeResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * Moves the time from current_time to new_time; fails if current_time is not the time now or new_time is
+     * earlier.
+     *
      * @generated from protobuf rpc: SetTime
      */
     setTime(input: SetTimeRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: Empty) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: Empty) => void), callback?: ((err: grpc.ServiceError | null, value?: Empty) => void)): grpc.ClientUnaryCall {

@@ -9,14 +9,21 @@ import { GetTimeResponse } from "./time_service.js";
 import { GetTimeRequest } from "./time_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
+ * Reads and sets the static ledger time.
+ *
  * @generated from protobuf service com.daml.ledger.api.v2.testing.TimeService
  */
 export interface ITimeService extends grpc.UntypedServiceImplementation {
     /**
+     * The current ledger time.
+     *
      * @generated from protobuf rpc: GetTime
      */
     getTime: grpc.handleUnaryCall<GetTimeRequest, GetTimeResponse>;
     /**
+     * Moves the time from current_time to new_time; fails if current_time is not the time now or new_time is
+     * earlier.
+     *
      * @generated from protobuf rpc: SetTime
      */
     setTime: grpc.handleUnaryCall<SetTimeRequest, Empty>;

@@ -15,6 +15,8 @@ import { MessageType } from "@protobuf-ts/runtime";
 import { Value } from "../../../value.js";
 import { Identifier } from "../../../value.js";
 /**
+ * A fetch node.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.interactive.transaction.v1.Fetch
  */
 export interface Fetch {
@@ -52,6 +54,8 @@ export interface Fetch {
     interfaceId?: Identifier;
 }
 /**
+ * An exercise node and its children.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.interactive.transaction.v1.Exercise
  */
 export interface Exercise {
@@ -113,6 +117,8 @@ export interface Exercise {
     choiceObservers: string[];
 }
 /**
+ * A create node.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.interactive.transaction.v1.Create
  */
 export interface Create {
@@ -146,6 +152,8 @@ export interface Create {
     stakeholders: string[];
 }
 /**
+ * A rollback node and its children.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.interactive.transaction.v1.Rollback
  */
 export interface Rollback {
@@ -155,6 +163,8 @@ export interface Rollback {
     children: string[];
 }
 /**
+ * One node of a prepared transaction.
+ *
  * @generated from protobuf message com.daml.ledger.api.v2.interactive.transaction.v1.Node
  */
 export interface Node {
