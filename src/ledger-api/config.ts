@@ -1,5 +1,7 @@
 import { apiServerSchema, type Infer, integer, withDefault } from '../config/index.js';
-import { readServerTls, type ServerTls } from '../grpc/index.js';
+import { WeftError } from '../errors/index.js';
+import { isLoopback, readServerTls, type ServerTls } from '../grpc/index.js';
+import { LedgerApiErrors } from './errors.js';
 
 /** Canton's default: larger than gRPC's 4 MiB, so that a DAR upload fits in one request. */
 export const DEFAULT_MAX_INBOUND_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -25,7 +27,18 @@ export interface LedgerApiSettings extends Omit<LedgerApiConfig, 'tls'> {
   readonly tls?: ServerTls;
 }
 
+/**
+ * The settings of a `ledger-api` section, reading its TLS files. Without auth services every caller would have
+ * every right: that is refused off loopback (before the participant starts).
+ */
 export async function ledgerApiSettings(config: LedgerApiConfig): Promise<LedgerApiSettings> {
+  if (!isLoopback(config.address)) {
+    throw new WeftError(
+      LedgerApiErrors.LEDGER_API_AUTH_REQUIRED,
+      `the Ledger API on ${config.address} has no auth-services: anyone reaching it could act as any party; configure ledger-api.auth-services or bind it to a loopback address`,
+      { address: config.address },
+    );
+  }
   const { tls, ...rest } = config;
   return { ...rest, ...(tls ? { tls: await readServerTls(tls, 'ledger-api') } : {}) };
 }

@@ -1,11 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { WeftError } from '../errors/index.js';
-import { isLoopback } from '../grpc/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Clock } from '../time/index.js';
-import type { Claims } from './auth/claims.js';
+import { WILDCARD_CLAIMS } from './auth/index.js';
 import type { LedgerApiSettings } from './config.js';
-import { LedgerApiErrors } from './errors.js';
 import { type Authenticator, type LedgerApiServer, serveLedgerApi } from './server.js';
 import type { ServiceImpl } from './service.js';
 import { versionService } from './services/version.js';
@@ -25,36 +22,17 @@ export interface LedgerApiHost {
   readonly logger: Logger;
 }
 
-/** Every right: what a call has when no auth service is configured (Canton's wildcard claims). */
-const WILDCARD: Claims = {
-  wildcard: true,
-  userId: undefined,
-  identityProviderId: '',
-  participantAdmin: true,
-  identityProviderAdmin: true,
-  actAs: new Set(),
-  readAs: new Set(),
-  readAsAnyParty: true,
-  executeAs: new Set(),
-  executeAsAnyParty: true,
-};
-const wildcardAuthenticator: Authenticator = { authenticate: async () => WILDCARD };
+/** No auth service: every call has every right (Canton's wildcard claims). */
+const wildcardAuthenticator: Authenticator = { authenticate: async () => WILDCARD_CLAIMS };
 
 /**
  * Serves the Ledger API of a participant as `settings` configure it, with every service this build has. Without
- * auth services every caller has every right, which is refused off loopback.
+ * auth services every caller has every right (`ledgerApiSettings` refuses that off loopback).
  */
 export async function startLedgerApi(
   host: LedgerApiHost,
   settings: LedgerApiSettings,
 ): Promise<LedgerApiServer> {
-  if (!isLoopback(settings.address)) {
-    throw new WeftError(
-      LedgerApiErrors.LEDGER_API_AUTH_REQUIRED,
-      `the Ledger API on ${settings.address} has no auth-services: anyone reaching it could act as any party; configure ledger-api.auth-services or bind it to a loopback address`,
-      { address: settings.address },
-    );
-  }
   const services: ServiceImpl[] = [
     versionService({
       maxRightsPerUser: 1000,

@@ -18,7 +18,7 @@ import {
 } from '../generated/com/daml/ledger/api/v2/update_service.js';
 import { VersionServiceClient } from '../generated/com/daml/ledger/api/v2/version_service.grpc-client.js';
 import { createLogger } from '../observability/index.js';
-import type { Claims } from './auth/claims.js';
+import { WILDCARD_CLAIMS } from './auth/index.js';
 import { LedgerApiErrors } from './errors.js';
 import { LEDGER_API_DESCRIPTORS } from './participant.js';
 import { type Authenticator, type LedgerApiServer, serveLedgerApi } from './server.js';
@@ -26,23 +26,10 @@ import type { CallContext } from './service.js';
 import { versionService } from './services/version.js';
 import { ledgerApiErrorDetails, ledgerApiErrorOf } from './status.js';
 
-const CLAIMS: Claims = {
-  wildcard: true,
-  userId: undefined,
-  identityProviderId: '',
-  participantAdmin: true,
-  identityProviderAdmin: true,
-  actAs: new Set(),
-  readAs: new Set(),
-  readAsAnyParty: true,
-  executeAs: new Set(),
-  executeAsAnyParty: true,
-};
-
 /** Accepts the token `good` (and no token); anything else is UNAUTHENTICATED, as an auth service answers. */
 const authenticator: Authenticator = {
   authenticate: async (header) => {
-    if (header === undefined || header === 'Bearer good') return CLAIMS;
+    if (header === undefined || header === 'Bearer good') return WILDCARD_CLAIMS;
     throw new WeftError(CommonErrors.UNAUTHENTICATED, 'the token is not valid');
   },
 };
