@@ -23,7 +23,10 @@ export interface LedgerApiHost {
 }
 
 /** No auth service: every call has every right (Canton's wildcard claims). */
-const wildcardAuthenticator: Authenticator = { authenticate: async () => WILDCARD_CLAIMS };
+const wildcardAuthenticator: Authenticator = {
+  authenticate: async () => WILDCARD_CLAIMS,
+  watchStream: () => () => {},
+};
 
 /**
  * Serves the Ledger API of a participant as `settings` configure it, with every service this build has. Without

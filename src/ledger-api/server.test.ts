@@ -26,11 +26,23 @@ import type { CallContext } from './service.js';
 import { versionService } from './services/version.js';
 import { ledgerApiErrorDetails, ledgerApiErrorOf } from './status.js';
 
-/** Accepts the token `good` (and no token); anything else is UNAUTHENTICATED, as an auth service answers. */
+/**
+ * Accepts the tokens `good` and `expiring` (and no token); anything else is UNAUTHENTICATED, as an auth service
+ * answers. A stream opened with `expiring` is revoked after 200 ms, as when its token expires.
+ */
 const authenticator: Authenticator = {
   authenticate: async (header) => {
     if (header === undefined || header === 'Bearer good') return WILDCARD_CLAIMS;
+    if (header === 'Bearer expiring') return { ...WILDCARD_CLAIMS, wildcard: false, userId: 'expiring' };
     throw new WeftError(CommonErrors.UNAUTHENTICATED, 'the token is not valid');
+  },
+  watchStream: (claims, revoke) => {
+    if (claims.userId !== 'expiring') return () => {};
+    const timer = setTimeout(
+      () => revoke(new WeftError(CommonErrors.UNAUTHENTICATED, 'the token expired')),
+      200,
+    );
+    return () => clearTimeout(timer);
   },
 };
 
@@ -219,6 +231,21 @@ describe('the Ledger API transport', () => {
     );
     expect(e.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(ledgerApiErrorOf(e)?.message).toBe('the token is not valid');
+  });
+
+  it('ends a stream whose authorization the authenticator revokes, with its error', async () => {
+    const { state, produced } = await start();
+    const stream = state.getActiveContracts(
+      { activeAtOffset: 0n },
+      metadata({ authorization: 'Bearer expiring' }),
+    );
+    const ended = new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
+    stream.on('data', () => {});
+    const e = await ended;
+    expect(e.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(ledgerApiErrorOf(e)?.message).toBe('the token expired');
+    await sleep(50);
+    expect(produced.stopped).toBe(1);
   });
 
   it('answers malformed protobuf with INVALID_ARGUMENT and an oversized request with RESOURCE_EXHAUSTED', async () => {

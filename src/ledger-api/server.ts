@@ -15,6 +15,11 @@ import { ledgerApiStatus } from './status.js';
 /** Turns a call's `authorization` metadata (a bearer token, or nothing) into the caller's claims, or throws. */
 export interface Authenticator {
   authenticate(authorization: string | undefined): Promise<Claims>;
+  /**
+   * Watches a stream opened with `claims`: calls `revoke` once the claims no longer hold (the token expired, the
+   * user's rights changed), which ends the stream with that error. Returns the function that stops watching.
+   */
+  watchStream(claims: Claims, revoke: (error: WeftError) => void): () => void;
 }
 
 export interface LedgerApiTransportOptions {
@@ -151,8 +156,9 @@ class Transport {
     handler: StreamHandler<object, object>,
   ): grpc.handleServerStreamingCall<Buffer, object> {
     return (call) =>
-      this.#run(method, call, async (ctx, request) => {
+      this.#run(method, call, async (ctx, request, abort) => {
         let sent = 0;
+        const unwatch = this.options.authenticator.watchStream(ctx.claims, abort);
         const responses = handler(request, ctx)[Symbol.asyncIterator]();
         try {
           for (;;) {
@@ -162,6 +168,7 @@ class Transport {
             sent++;
           }
         } finally {
+          unwatch();
           // A handler blocked waiting for new updates finishes its cleanup when it wakes; nobody waits for it.
           void responses.return?.().catch(() => {});
         }
@@ -171,14 +178,14 @@ class Transport {
   }
 
   /**
-   * Runs one call: in a span continuing the client's trace, with a signal aborted when the client goes away or the
-   * server closes; authenticates, decodes the request, runs `body` and logs the audit line. Rejects with the gRPC
-   * status to send.
+   * Runs one call: in a span continuing the client's trace, with a signal aborted when the client goes away, the
+   * server closes or `body` aborts it (with the error to answer); authenticates, decodes the request, runs `body`
+   * and logs the audit line. Rejects with the gRPC status to send.
    */
   #run(
     method: MethodInfo,
     call: Call,
-    body: (ctx: CallContext, request: object) => Promise<number | undefined>,
+    body: (ctx: CallContext, request: object, abort: (e: WeftError) => void) => Promise<number | undefined>,
   ): Promise<void> {
     const traceparent = first(call.metadata.get('traceparent'));
     return withSpan(
@@ -207,7 +214,7 @@ class Transport {
             counted = true;
           }
           const ctx = await this.#context(call, method, span, controller.signal, traceparent);
-          const sent = await body(ctx, decode(method.I, call.request));
+          const sent = await body(ctx, decode(method.I, call.request), (e) => controller.abort(e));
           this.#audit(method, call, watch.elapsedMs(), 'OK', sent);
         } catch (e) {
           if (controller.signal.reason === CLIENT_GONE) {
