@@ -25,7 +25,10 @@ beforeAll(async () => {
 });
 afterAll(() => storage.close());
 
-function authenticator(bounds: Pick<AuthSettings, 'maxChallengesPerMember' | 'maxChallenges'>) {
+function authenticator(
+  bounds: Pick<AuthSettings, 'maxChallengesPerMember' | 'maxChallenges'> &
+    Partial<Pick<AuthSettings, 'maxTokensPerMember'>>,
+) {
   const clock = new ManualClock(systemClock.now());
   const auth = new MemberAuthenticator(
     sequencerTopologyOf(topology),
@@ -33,7 +36,7 @@ function authenticator(bounds: Pick<AuthSettings, 'maxChallengesPerMember' | 'ma
     sync.sequencer.id,
     clock,
     new DeterministicRandom('auth-bounds'),
-    { tokenTtlMs: 60_000, nonceTtlMs: NONCE_TTL_MS, ...bounds },
+    { tokenTtlMs: 60_000, nonceTtlMs: NONCE_TTL_MS, maxTokensPerMember: 64, ...bounds },
   );
   return { auth, clock };
 }
@@ -54,13 +57,14 @@ async function flood(auth: MemberAuthenticator, member: TestMember, count: numbe
 }
 
 /** A member's whole challenge-response, as its sequencer client does it. */
-async function authenticate(auth: MemberAuthenticator, member: TestMember): Promise<void> {
+async function authenticate(auth: MemberAuthenticator, member: TestMember): Promise<Uint8Array> {
   const { nonce, fingerprints } = await auth.challenge(member.id);
   const signature = member.key.sign(
     authenticationHash(nonce, sync.synchronizerId, sync.sequencer.id, member.id),
   );
   const { token } = await auth.authenticate(member.id, nonce, signature, fingerprints[0]!);
   expect(auth.check(token, member.id).member).toBe(member.id);
+  return token;
 }
 
 describe('sequencer authentication challenges', () => {
@@ -95,5 +99,25 @@ describe('sequencer authentication challenges', () => {
     const signature = a!.key.sign(authenticationHash(nonce, sync.synchronizerId, sync.sequencer.id, a!.id));
     await auth.authenticate(a!.id, nonce, signature, a!.key.publicKey.fingerprint.value);
     await authenticate(auth, d!);
+  });
+});
+
+describe('sequencer authentication tokens', () => {
+  it('are bounded per member: a new one beyond the bound logs out the oldest, and other members keep theirs', async () => {
+    const { auth } = authenticator({
+      maxChallengesPerMember: 16,
+      maxChallenges: 10_000,
+      maxTokensPerMember: 3,
+    });
+    const [looping, other] = sync.participants;
+    const loggedOut: string[] = [];
+    auth.onLogout((t) => loggedOut.push(t));
+    const kept = await authenticate(auth, other!);
+    const tokens: Uint8Array[] = [];
+    for (let i = 0; i < 50; i++) tokens.push(await authenticate(auth, looping!));
+    expect(loggedOut).toEqual(tokens.slice(0, 47).map((t) => Buffer.from(t).toString('hex')));
+    for (const t of tokens.slice(47)) expect(auth.check(t, looping!.id).member).toBe(looping!.id);
+    expect(() => auth.check(tokens[46], looping!.id)).toThrow('no valid token');
+    expect(auth.check(kept, other!.id).member).toBe(other!.id);
   });
 });

@@ -14,6 +14,8 @@ export interface AuthSettings {
   /** Outstanding challenges per member and in all (see the `sequencer.authentication` config section). */
   readonly maxChallengesPerMember: number;
   readonly maxChallenges: number;
+  /** Live tokens per member; a new one beyond it logs out the member's oldest. */
+  readonly maxTokensPerMember: number;
 }
 
 export interface Token {
@@ -34,6 +36,8 @@ export class MemberAuthenticator {
   /** How many of {@link #nonces} each member has. */
   readonly #noncesOf = new Map<string, number>();
   readonly #tokens = new Map<string, Token>();
+  /** The hex tokens of each member, oldest first. */
+  readonly #tokensOf = new Map<string, Set<string>>();
   readonly #logoutListeners = new Set<(token: string) => void>();
 
   constructor(
@@ -123,7 +127,7 @@ export class MemberAuthenticator {
     }
     const token = this.random.bytes(TOKEN_LENGTH);
     const expiresAt = now + BigInt(this.settings.tokenTtlMs) * 1000n;
-    this.#tokens.set(hex(token), { member, expiresAt });
+    this.#issue(hex(token), { member, expiresAt });
     return { token, expiresAt };
   }
 
@@ -138,7 +142,7 @@ export class MemberAuthenticator {
       );
     }
     if (grant.expiresAt <= this.clock.now()) {
-      this.#tokens.delete(hex(token));
+      this.#revoke(hex(token));
       throw new WeftError(
         SequencerErrors.SEQUENCER_TOKEN_INVALID,
         `the token of ${member} expired; authenticate again`,
@@ -150,8 +154,38 @@ export class MemberAuthenticator {
 
   logout(token: Uint8Array): void {
     const key = hex(token);
-    if (!this.#tokens.delete(key)) return;
+    if (!this.#revoke(key)) return;
     for (const listener of this.#logoutListeners) listener(key);
+  }
+
+  /**
+   * Keeps a new token, logging out the member's oldest one when it holds as many as allowed: only the member itself
+   * can obtain tokens (it signs the challenge), so a member re-authenticating in a loop bounds only its own.
+   */
+  #issue(key: string, grant: Token): void {
+    let mine = this.#tokensOf.get(grant.member);
+    if (!mine) {
+      mine = new Set();
+      this.#tokensOf.set(grant.member, mine);
+    }
+    if (mine.size >= this.settings.maxTokensPerMember) {
+      const oldest = mine.values().next().value!;
+      this.#revoke(oldest);
+      for (const listener of this.#logoutListeners) listener(oldest);
+    }
+    this.#tokens.set(key, grant);
+    mine.add(key);
+  }
+
+  /** Forgets a token; false if it was not known. */
+  #revoke(key: string): boolean {
+    const grant = this.#tokens.get(key);
+    if (!grant) return false;
+    this.#tokens.delete(key);
+    const mine = this.#tokensOf.get(grant.member)!;
+    mine.delete(key);
+    if (mine.size === 0) this.#tokensOf.delete(grant.member);
+    return true;
   }
 
   /** Calls `listener` with the hex token whenever a token is logged out; returns the unsubscribe function. */
@@ -178,6 +212,6 @@ export class MemberAuthenticator {
       if (v.expiresAt >= now) break;
       this.#takeNonce(k);
     }
-    for (const [k, v] of this.#tokens) if (v.expiresAt <= now) this.#tokens.delete(k);
+    for (const [k, v] of this.#tokens) if (v.expiresAt <= now) this.#revoke(k);
   }
 }

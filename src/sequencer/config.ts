@@ -70,6 +70,11 @@ export const sequencerSectionSchema = object({
       'max-challenges-per-member': withDefault(integer({ min: 1, max: 1000 }), 16),
       /** Outstanding challenges of all members: the node's memory for unauthenticated requests (~100 B each). */
       'max-challenges': withDefault(integer({ min: 1, max: 1_000_000 }), 10_000),
+      /**
+       * Live tokens of one member (one per connection to this node, plus its re-authentications within the token
+       * TTL); a new one beyond it logs out the member's oldest, so the node's token memory is bounded by members.
+       */
+      'max-tokens-per-member': withDefault(integer({ min: 1, max: 10_000 }), 64),
     }),
     {},
   ),
