@@ -9,7 +9,7 @@ import type {
   Value as ProtoValue,
 } from '../generated/com/daml/ledger/api/v2/value.js';
 import { Value as ProtoValueType } from '../generated/com/daml/ledger/api/v2/value.js';
-import { protoArgument, protoRecordArgument, recordToProto, valueToProto } from './values.js';
+import { recordToProto, valueToProto } from './values.js';
 
 /** The Ledger API's protobuf values against real package types (the Splice token standard and daml-stdlib). */
 
@@ -274,25 +274,5 @@ describe('Ledger API protobuf values', () => {
     };
     expect(fromProto(nest(49), ANY_VALUE())).toMatchObject({ kind: 'Variant' });
     expect(error(nest(60), ANY_VALUE(), 'DAML_VALUE_NESTING_LIMIT')).toMatch(/nested deeper than 100 levels/);
-  });
-
-  it('decodes command arguments once their type is known', () => {
-    const arg = protoRecordArgument(engine.translator, {
-      fields: [
-        { label: 'admin', value: p('admin') },
-        { label: 'id', value: t('TOK') },
-      ],
-    });
-    expect(arg.decodeAs(INSTRUMENT_ID(), 'commands[0].create.create_arguments')).toMatchObject({
-      kind: 'Record',
-      values: [{ value: 'admin' }, { value: 'TOK' }],
-    });
-    expect(() => protoRecordArgument(engine.translator, undefined).decodeAs(INSTRUMENT_ID(), 'c')).toThrow(
-      'c: missing value',
-    );
-    expect(protoArgument(engine.translator, i64('3')).decodeAs(builtin('INT64'), 'c')).toEqual({
-      kind: 'Int64',
-      value: 3n,
-    });
   });
 });

@@ -1,4 +1,3 @@
-import type { Type, ValueTranslator } from '../daml/index.js';
 import { crash } from '../daml/values/errors.js';
 import { listToArray, mapEntries, numericToScaledString, type Value } from '../daml/values/index.js';
 import type {
@@ -9,8 +8,9 @@ import { identifierToProto } from './identifiers.js';
 
 /**
  * Daml values in the Ledger API's protobuf encoding (`value.proto`). Decoding is type-directed and lives with the
- * JSON decoding in the engine's `ValueTranslator.fromProto`, so both encodings make the same checks; encoding
- * needs no types, as run-time values carry their record field names and type constructors.
+ * JSON decoding in the engine's `ValueTranslator.fromProto`, so both encodings make the same checks (command
+ * arguments reach it through the preprocessor's typed arguments); encoding needs no types, as run-time values
+ * carry their record field names and type constructors.
  */
 
 /**
@@ -110,28 +110,4 @@ export function recordToProto(v: Value, verbose: boolean): ProtoRecord {
       value: valueToProto(value, verbose),
     })),
   };
-}
-
-/**
- * A command argument in protobuf form, for the engine's command preprocessor: it decodes once the preprocessor
- * knows the type the argument must have (the template's, or the choice's argument type).
- */
-export interface ProtoArgument {
-  decodeAs(type: Type, path: string): Value;
-}
-
-/** A choice argument (any value) as a command argument. */
-export function protoArgument(translator: ValueTranslator, value: ProtoValue | undefined): ProtoArgument {
-  return { decodeAs: (type, path) => translator.fromProto(value, type, path) };
-}
-
-/** Create arguments (a record) as a command argument. */
-export function protoRecordArgument(
-  translator: ValueTranslator,
-  record: ProtoRecord | undefined,
-): ProtoArgument {
-  return protoArgument(
-    translator,
-    record === undefined ? undefined : { sum: { oneofKind: 'record', record } },
-  );
 }
