@@ -59,7 +59,6 @@ function error(v: ProtoValue | undefined, type: Type, code = 'DAML_COMMAND_INVAL
 const t = (text: string): ProtoValue => ({ sum: { oneofKind: 'text', text } });
 const p = (party: string): ProtoValue => ({ sum: { oneofKind: 'party', party } });
 const i64 = (int64: string): ProtoValue => ({ sum: { oneofKind: 'int64', int64 } });
-const unit: ProtoValue = { sum: { oneofKind: 'unit', unit: {} } };
 const none: ProtoValue = { sum: { oneofKind: 'optional', optional: {} } };
 const someOf = (value: ProtoValue): ProtoValue => ({ sum: { oneofKind: 'optional', optional: { value } } });
 const rec = (...fields: [string, ProtoValue | undefined][]): ProtoValue => ({
@@ -185,6 +184,16 @@ describe('Ledger API protobuf values', () => {
     ).toMatchObject({
       kind: 'Record',
     });
+    // Type ids name packages by id: `#package-name` is for commands and filters.
+    expect(
+      error(
+        withId('#splice-api-token-holding-v1', 'Splice.Api.Token.HoldingV1', 'InstrumentId'),
+        INSTRUMENT_ID(),
+      ),
+    ).toBe('arg: the type id\'s package "#splice-api-token-holding-v1" is not a package id');
+    expect(error(withId('', 'Splice.Api.Token.HoldingV1', 'InstrumentId'), INSTRUMENT_ID())).toMatch(
+      /is not a package id/,
+    );
     expect(error(withId('x', 'Splice.Api.Token.HoldingV1', 'Holding'), INSTRUMENT_ID())).toBe(
       'arg: the value says its type is Splice.Api.Token.HoldingV1:Holding, but Splice.Api.Token.HoldingV1:InstrumentId is expected',
     );
@@ -192,7 +201,7 @@ describe('Ledger API protobuf values', () => {
       sum: {
         oneofKind: 'enum',
         enum: {
-          enumId: { packageId: '', moduleName: 'DA.Date.Types', entityName: 'Month' },
+          enumId: { packageId: 'abc', moduleName: 'DA.Date.Types', entityName: 'Month' },
           constructor: 'Monday',
         },
       },
@@ -215,6 +224,13 @@ describe('Ledger API protobuf values', () => {
       scale: 10,
     });
     expect(error(num('1.05'), builtin('NUMERIC', { tag: 'Nat', value: 1 }))).toMatch(/expected a Numeric 1/);
+    expect(error(num('1e5'), builtin('NUMERIC', { tag: 'Nat', value: 1 }))).toMatch(/expected a Numeric 1/);
+    // Canton writes a Numeric 0 with a trailing point, and takes it back.
+    const NUMERIC_0 = builtin('NUMERIC', { tag: 'Nat', value: 0 });
+    const seven = { kind: 'Numeric', unscaled: 7n, scale: 0 } as const;
+    expect(valueToProto(seven, false)).toEqual(num('7.'));
+    expect(fromProto(num('7.'), NUMERIC_0)).toEqual(seven);
+    expect(fromProto(num('+7'), NUMERIC_0)).toEqual(seven);
     expect(error({ sum: { oneofKind: 'date', date: 2932897 } }, builtin('DATE'))).toMatch(
       /out of the Date range/,
     );
@@ -236,7 +252,7 @@ describe('Ledger API protobuf values', () => {
     );
   });
 
-  it('rejects map keys given twice', () => {
+  it('rejects TextMap keys given twice; in a GenMap the last entry wins, as in Canton', () => {
     const textMap: ProtoValue = {
       sum: {
         oneofKind: 'textMap',
@@ -254,15 +270,25 @@ describe('Ledger API protobuf values', () => {
         oneofKind: 'genMap',
         genMap: {
           entries: [
-            { key: p('alice'), value: unit },
-            { key: p('alice'), value: unit },
+            { key: t('b'), value: i64('1') },
+            { key: t('a'), value: i64('2') },
+            { key: t('b'), value: i64('3') },
           ],
         },
       },
     };
-    expect(error(rec(['map', genMap]), SET(builtin('PARTY')))).toBe(
-      'arg.map: a GenMap has the same key twice',
-    );
+    const decoded = fromProto(genMap, builtin('GENMAP', builtin('TEXT'), builtin('INT64')));
+    expect(valueToProto(decoded, false)).toEqual({
+      sum: {
+        oneofKind: 'genMap',
+        genMap: {
+          entries: [
+            { key: t('a'), value: i64('2') },
+            { key: t('b'), value: i64('3') },
+          ],
+        },
+      },
+    });
   });
 
   it('refuses values nested deeper than 100 levels', () => {

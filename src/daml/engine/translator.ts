@@ -69,6 +69,10 @@ export interface TranslateOptions {
 }
 
 const INT64_TEXT = /^[+-]?\d+$/;
+/** A numeric in a protobuf value (Canton's `ValueValidator`); the expected type's scale is checked after. */
+const PROTO_NUMERIC = /^[+-]?\d{1,38}(\.\d{0,37})?$/;
+/** A package id in a record, variant or enum id (`#package-name` is not admitted there). */
+const PACKAGE_ID = /^[A-Za-z0-9\-_ ]{1,64}$/;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -195,13 +199,20 @@ export class ValueTranslator {
     return { kind: 'TextMap', map: mapFromSorted(entries.map(([k, v]) => [text(k), v])) };
   }
 
-  /** A GenMap from entries in any order; a key given twice is an error. */
-  private genMap(entries: [Value, Value][], path: string): Value {
-    entries.sort((a, b) => compareValues(a[0], b[0]));
-    for (let i = 1; i < entries.length; i++)
-      if (compareValues(entries[i - 1]![0], entries[i]![0]) === 0)
-        return this.fail(path, 'a GenMap has the same key twice');
-    return { kind: 'GenMap', map: mapFromSorted(entries) };
+  /**
+   * A GenMap from entries in any order. A key given twice is an error in JSON; in protobuf the last entry wins,
+   * as the reference engine builds maps from Ledger API values.
+   */
+  private genMap(entries: [Value, Value][], path: string, duplicates: 'reject' | 'last-wins'): Value {
+    entries.sort((a, b) => compareValues(a[0], b[0])); // stable: equal keys keep their input order
+    const unique: [Value, Value][] = [];
+    for (const entry of entries) {
+      const previous = unique[unique.length - 1];
+      if (previous === undefined || compareValues(previous[0], entry[0]) !== 0) unique.push(entry);
+      else if (duplicates === 'reject') return this.fail(path, 'a GenMap has the same key twice');
+      else unique[unique.length - 1] = entry;
+    }
+    return { kind: 'GenMap', map: mapFromSorted(unique) };
   }
 
   /** The value of a record field the input does not give: `None` if it is optional. */
@@ -310,7 +321,7 @@ export class ValueTranslator {
             this.translate(entry[1], shape.value, `${path}[${i}][1]`, options),
           ];
         });
-        return this.genMap(entries, path);
+        return this.genMap(entries, path, 'reject');
       }
       case 'Record': {
         if (!isObject(json))
@@ -388,7 +399,9 @@ export class ValueTranslator {
       }
       case 'Numeric': {
         const s = protoCase(sum, 'numeric')?.numeric ?? mismatch(`a Numeric ${shape.scale}`);
-        return this.checkedNumeric(shape.scale, s, path, s);
+        // Canton's syntax, which admits the trailing point of its own output ("7." at scale 0).
+        if (!PROTO_NUMERIC.test(s)) return this.expected(path, `a Numeric ${shape.scale}`, s);
+        return this.checkedNumeric(shape.scale, s.endsWith('.') ? s.slice(0, -1) : s, path, s);
       }
       case 'Text':
         return text(protoCase(sum, 'text')?.text ?? mismatch('a Text'));
@@ -443,6 +456,7 @@ export class ValueTranslator {
             this.translateProto(e.value, shape.value, `${path}[${i}].value`, options, next),
           ]),
           path,
+          'last-wins',
         );
       }
       case 'Record': {
@@ -473,6 +487,8 @@ export class ValueTranslator {
   /** A type id given with a value must name the expected type; its package may be another version (upgrades). */
   private checkTypeId(given: ProtoIdentifier | undefined, expected: Identifier, path: string): void {
     if (given === undefined) return;
+    if (!PACKAGE_ID.test(given.packageId))
+      this.fail(path, `the type id's package ${JSON.stringify(given.packageId)} is not a package id`);
     const name = `${given.moduleName}:${given.entityName}`;
     const want = `${expected.module.join('.')}:${expected.name.join('.')}`;
     if (name !== want) this.fail(path, `the value says its type is ${name}, but ${want} is expected`);
