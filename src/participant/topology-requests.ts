@@ -262,7 +262,7 @@ export class TopologyRequests {
 
   /**
    * What every participant vets on the connected synchronizers, in force now: by synchronizer id, then participant
-   * id.
+   * (named by its unique identifier, without `PAR::`, as the Ledger API names participants).
    */
   allVetting(): (VettingState & { readonly participantId: string })[] {
     const now = this.o.clock.now();
@@ -273,13 +273,14 @@ export class TopologyRequests {
         if (m.kind !== 'VettedPackages') continue;
         out.push({
           synchronizerId: String(c.synchronizerId),
-          participantId: String(m.participant),
+          participantId: m.participant.uid.toString(),
           packages: m.packages,
           serial: tx.serial,
         });
       }
     }
-    const key = (v: { synchronizerId: string; participantId: string }) => `${v.synchronizerId}\n${v.participantId}`;
+    const key = (v: { synchronizerId: string; participantId: string }) =>
+      `${v.synchronizerId}\n${v.participantId}`;
     return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   }
 
