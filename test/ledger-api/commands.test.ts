@@ -12,20 +12,15 @@ import { TransactionShape } from '../../src/generated/com/daml/ledger/api/v2/tra
 import type { Value } from '../../src/generated/com/daml/ledger/api/v2/value.js';
 import { WILDCARD_CLAIMS } from '../../src/ledger-api/auth/index.js';
 import type { Claims } from '../../src/ledger-api/index.js';
-import { PartyRecords } from '../../src/ledger-api/parties/index.js';
 import type { CallContext, ServiceImpl } from '../../src/ledger-api/service.js';
-import { commandInspectionService } from '../../src/ledger-api/services/command-inspection.js';
-import { commandSubmissionService } from '../../src/ledger-api/services/command-submission.js';
-import { commandDecoding, commandService } from '../../src/ledger-api/services/commands.js';
-import { completionService } from '../../src/ledger-api/services/completions.js';
-import { packageManagementService, packageService } from '../../src/ledger-api/services/packages.js';
-import { partyService } from '../../src/ledger-api/services/parties.js';
+import { commandServices } from '../../src/ledger-api/services/participant-commands.js';
 import { updateService } from '../../src/ledger-api/services/updates.js';
 import { UserStore } from '../../src/ledger-api/users/index.js';
 import { createLogger } from '../../src/observability/index.js';
 import { ParticipantErrors, type ParticipantNode } from '../../src/participant/index.js';
 import { type ParticipantTestNetwork, participantTestNetwork } from '../../src/participant/testing.js';
 import { rejection } from '../../src/sequencer/testing.js';
+import type { Storage } from '../../src/storage/index.js';
 
 /**
  * The command, completion, inspection, package and party services, called as the transport calls them (protobuf
@@ -138,49 +133,35 @@ beforeAll(async () => {
   [admin, alice] = [await p1.allocateParty('admin'), await p1.allocateParty('alice')];
   bob = await p2.allocateParty('bob');
   users = await UserStore.open(s1!.storage);
-  const records = await PartyRecords.open(s1!.storage);
   const reads = {
     reads: p1.reads,
     packages: p1.engine.packages,
     ledgerEnd: () => p1.durableEnd,
     prunedUpTo: async () => 0n,
   };
-  const decoding = commandDecoding(p1.engine);
+  const byName = (list: ServiceImpl[]) =>
+    Object.fromEntries(list.map((s) => [s.type.typeName.split('.').at(-1)!, s]));
+  const of = async (s: { node: ParticipantNode; storage: Storage }) =>
+    byName(
+      await commandServices({
+        participant: s.node,
+        storage: s.storage,
+        users,
+        random: systemRandom,
+        getUpdateById: updateService(reads).handlers.GetUpdateById as never,
+        prunedUpTo: async () => 0n,
+      }),
+    );
+  const [one, two] = [await of(s1!), await of(s2!)];
   services = {
-    commands: commandService({
-      ...decoding,
-      submit: (r) => p1.submit(r),
-      getUpdateById: updateService(reads).handlers.GetUpdateById as never,
-    }),
-    submission: commandSubmissionService({ ...decoding, send: (r) => p1.send(r) }),
-    completions: completionService({
-      ledgerEnd: () => p1.durableEnd,
-      prunedUpTo: async () => 0n,
-      completions: (f, o) => p1.completions(f, o),
-    }),
-    inspection: commandInspectionService({ commandStatuses: (o) => p1.commandStatuses(o) }),
-    packages: packageService(p2),
-    packageManagement: packageManagementService({
-      knownPackages: () => p2.knownPackages(),
-      packagePayload: (id) => p2.packagePayload(id),
-      allVetting: () => p2.allVetting(),
-      participantId: p2.id.uid.toString(),
-      synchronizerIds: () => p2.synchronizerIds,
-      uploadDar: (bytes, o) => p2.uploadDar(bytes, o),
-      validateDar: (bytes) => p2.validateDar(bytes),
-      vetting: (id) => p2.vetting(id),
-      updateVetting: (packages, o) => p2.updateVetting(packages, o),
-    }),
-    parties: partyService({
-      participantId: p1.id.uid.toString(),
-      records,
-      random: systemRandom,
-      allocateParty: (hint, o) => p1.allocateParty(hint, o),
-      knownParties: () => p1.knownParties(),
-      grantActAs: async (userId, p, idp) => {
-        await users.grantRights(userId, [{ kind: 'CanActAs', party: p }], idp);
-      },
-    }),
+    commands: one.CommandService!,
+    submission: one.CommandSubmissionService!,
+    completions: one.CommandCompletionService!,
+    inspection: one.CommandInspectionService!,
+    parties: one.PartyManagementService!,
+    // p2 has the token DAR but not the admin's contracts: the package services are tested there.
+    packages: two.PackageService!,
+    packageManagement: two.PackageManagementService!,
   };
 }, 60_000);
 
