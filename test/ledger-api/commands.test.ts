@@ -575,6 +575,16 @@ describe('the party management service', () => {
       [erin, true],
       [bob, false],
     ]);
+    const again = await rejection(
+      call('parties', 'AllocateParty', {
+        partyIdHint: 'erin',
+        identityProviderId: '',
+        synchronizerId: '',
+        userId: '',
+      }),
+    );
+    expect(again.code).toBe(CommonErrors.INVALID_ARGUMENT.code);
+    expect(again.message).toContain('already allocated on this node');
     const denied = await rejection(
       call(
         'parties',

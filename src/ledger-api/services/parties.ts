@@ -156,6 +156,15 @@ export function partyService(deps: PartyServiceDeps): ServiceImpl {
           r.partyIdHint === ''
             ? `party-${Buffer.from(deps.random.bytes(16)).toString('hex')}`
             : r.partyIdHint;
+        // The participant allocates in its own namespace: `hint::<namespace of its unique identifier>`.
+        const namespace = deps.participantId.slice(deps.participantId.indexOf('::') + 2);
+        if (known(`${hint}::${namespace}`)?.local) {
+          throw new WeftError(
+            CommonErrors.INVALID_ARGUMENT,
+            `The submitted request has invalid arguments: Party already exists: party ${hint}::${namespace} is already allocated on this node`,
+            { party: `${hint}::${namespace}` },
+          );
+        }
         let party: string;
         try {
           party = await deps.allocateParty(
