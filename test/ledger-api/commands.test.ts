@@ -653,6 +653,45 @@ describe('the party management service', () => {
     expect(remote.code).toBe('PARTY_NOT_FOUND');
   });
 
+  it('moves parties between identity providers, whose admins see only their own parties as local', async () => {
+    const move = (source: string, target: string) =>
+      call('parties', 'UpdatePartyIdentityProviderId', {
+        party: alice,
+        sourceIdentityProviderId: source,
+        targetIdentityProviderId: target,
+      });
+    expect((await rejection(move('', 'idp-unknown'))).code).toBe('IDP_CONFIG_NOT_FOUND');
+    await users.createIdentityProvider({
+      identityProviderId: 'idp1',
+      isDeactivated: false,
+      jwksUrl: 'https://idp1.example.com/jwks',
+      issuer: 'https://idp1.example.com',
+      audience: '',
+    });
+    expect((await rejection(move('idp1', ''))).code).toBe('PARTY_NOT_FOUND');
+    await move('', 'idp1');
+    const seenBy = async (idp: string, claims?: Claims) =>
+      (await call('parties', 'GetParties', { parties: [alice], identityProviderId: idp }, ctx(claims)))
+        .partyDetails[0];
+    expect(await seenBy('')).toMatchObject({ isLocal: false, identityProviderId: '' });
+    expect(await seenBy('idp1')).toMatchObject({ isLocal: true, identityProviderId: 'idp1' });
+    // An admin of idp1 reaches its own provider only.
+    const idpAdmin = userClaims('idp1-admin', { identityProviderAdmin: true, identityProviderId: 'idp1' });
+    expect(await seenBy('', idpAdmin)).toMatchObject({ isLocal: true, identityProviderId: 'idp1' });
+    // The source must be where the party is.
+    expect((await rejection(move('', 'idp1'))).code).toBe('PARTY_NOT_FOUND');
+    const foreign = await rejection(
+      call(
+        'parties',
+        'ListKnownParties',
+        { pageToken: '', pageSize: 0, identityProviderId: 'other' },
+        ctx(idpAdmin),
+      ),
+    );
+    expect(foreign.code).toBe(CommonErrors.PERMISSION_DENIED.code);
+    await move('idp1', '');
+  });
+
   it('answers the participant id to anyone, and UNSUPPORTED_OPERATION for external parties', async () => {
     expect((await call('parties', 'GetParticipantId', {}, ctx(userClaims('u')))).participantId).toBe(
       p1.id.uid.toString(),

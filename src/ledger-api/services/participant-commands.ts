@@ -72,6 +72,7 @@ export async function commandServices(host: CommandServicesHost): Promise<Servic
       random: host.random,
       allocateParty: (hint, o) => p.allocateParty(hint, o),
       knownParties: () => p.knownParties(),
+      identityProviderExists: (idp) => host.users.identityProviderExists(idp),
       grantActAs: async (userId, party, identityProviderId) => {
         await host.users.grantRights(userId, [{ kind: 'CanActAs', party }], identityProviderId);
       },

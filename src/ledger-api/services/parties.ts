@@ -27,6 +27,7 @@ import {
 import { PartyManagementErrors } from '../parties/errors.js';
 import type { PartyRecord, PartyRecords } from '../parties/records.js';
 import type { CallContext, ServiceImpl } from '../service.js';
+import { IdentityProviderConfigErrors } from '../users/errors.js';
 import { UpdateMask, validateAnnotations } from '../users/model.js';
 import { invalidField, missingField, requireParty } from '../validation/index.js';
 
@@ -41,6 +42,8 @@ export interface PartyServiceDeps {
   allocateParty(hint: string, o: { synchronizerId?: string }): Promise<string>;
   /** The parties known on the connected synchronizers, sorted, with whether this participant hosts them. */
   knownParties(): { party: string; local: boolean }[];
+  /** Whether `idp` is the default identity provider ('') or a configured one. */
+  identityProviderExists(idp: string): Promise<boolean>;
   /** Gives a user CanActAs `party` (AllocateParty's `user_id`); USER_NOT_FOUND when the user does not exist. */
   grantActAs(userId: string, party: string, identityProviderId: string): Promise<void>;
 }
@@ -56,6 +59,16 @@ const UPDATE_FIELDS = [
 
 function invalidUpdate(message: string): WeftError {
   return new WeftError(PartyManagementErrors.INVALID_PARTY_DETAILS_UPDATE_REQUEST, message);
+}
+
+async function requireIdentityProvider(deps: PartyServiceDeps, idp: string): Promise<void> {
+  if (!(await deps.identityProviderExists(idp))) {
+    throw new WeftError(
+      IdentityProviderConfigErrors.IDP_CONFIG_NOT_FOUND,
+      `Identity provider config with id ${idp} not found`,
+      { identity_provider_id: idp },
+    );
+  }
 }
 
 function partyNotFound(party: string): WeftError {
@@ -152,6 +165,7 @@ export function partyService(deps: PartyServiceDeps): ServiceImpl {
           throw invalidField('local_metadata.resource_version', 'must be empty when a party is allocated');
         }
         const annotations = requestAnnotations(r.localMetadata, false);
+        await requireIdentityProvider(deps, idp);
         const hint =
           r.partyIdHint === ''
             ? `party-${Buffer.from(deps.random.bytes(16)).toString('hex')}`
@@ -233,6 +247,7 @@ export function partyService(deps: PartyServiceDeps): ServiceImpl {
         if (!known(r.party)?.local) throw partyNotFound(r.party);
         const current = (await deps.records.get([r.party])).get(r.party);
         if ((current?.identityProviderId ?? '') !== r.sourceIdentityProviderId) throw partyNotFound(r.party);
+        await requireIdentityProvider(deps, r.targetIdentityProviderId);
         await deps.records.update(r.party, { identityProviderId: r.targetIdentityProviderId });
         return {};
       },
