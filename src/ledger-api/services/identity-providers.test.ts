@@ -5,6 +5,7 @@ import { openStorage } from '../../storage/index.js';
 import { type Claims, WILDCARD_CLAIMS } from '../auth/index.js';
 import type { CallContext, ServiceImpl } from '../service.js';
 import { IdentityProviderConfigErrors, UserStore } from '../users/index.js';
+import { RequestValidationErrors } from '../validation/index.js';
 import { identityProviderConfigService } from './identity-providers.js';
 
 const logger = createLogger({ level: 'silent' });
@@ -70,29 +71,34 @@ describe('identity provider config service', () => {
 
   it('validates requests', async () => {
     const cases: [string, object, string, RegExp][] = [
-      ['CreateIdentityProviderConfig', {}, CommonErrors.INVALID_ARGUMENT.code, /identity_provider_config/],
+      [
+        'CreateIdentityProviderConfig',
+        {},
+        RequestValidationErrors.MISSING_FIELD.code,
+        /identity_provider_config/,
+      ],
       [
         'CreateIdentityProviderConfig',
         { identityProviderConfig: { ...config, identityProviderId: '' } },
-        CommonErrors.INVALID_ARGUMENT.code,
+        RequestValidationErrors.MISSING_FIELD.code,
         /identity_provider_id/,
       ],
       [
         'CreateIdentityProviderConfig',
         { identityProviderConfig: { ...config, identityProviderId: 'no!' } },
-        CommonErrors.INVALID_ARGUMENT.code,
+        RequestValidationErrors.INVALID_FIELD.code,
         /not a valid identity provider id/,
       ],
       [
         'CreateIdentityProviderConfig',
         { identityProviderConfig: { ...config, jwksUrl: 'ftp://x' } },
-        CommonErrors.INVALID_ARGUMENT.code,
+        RequestValidationErrors.INVALID_FIELD.code,
         /jwks_url/,
       ],
       [
         'CreateIdentityProviderConfig',
         { identityProviderConfig: { ...config, issuer: '' } },
-        CommonErrors.INVALID_ARGUMENT.code,
+        RequestValidationErrors.MISSING_FIELD.code,
         /issuer/,
       ],
       [
@@ -104,7 +110,7 @@ describe('identity provider config service', () => {
       [
         'UpdateIdentityProviderConfig',
         { identityProviderConfig: config },
-        CommonErrors.INVALID_ARGUMENT.code,
+        RequestValidationErrors.MISSING_FIELD.code,
         /update_mask/,
       ],
     ];

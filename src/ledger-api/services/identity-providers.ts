@@ -18,11 +18,11 @@ import type { ServiceImpl, UnaryHandler } from '../service.js';
 import {
   type IdentityProviderConfig,
   IdentityProviderConfigErrors,
-  invalidField,
   requireIdentityProviderId,
   UpdateMask,
   type UserStore,
 } from '../users/index.js';
+import { invalidField, missingField } from '../validation/index.js';
 
 /** What the identity provider config service needs. */
 export interface IdentityProviderServiceDeps {
@@ -42,12 +42,8 @@ function toProto(c: IdentityProviderConfig): IdentityProviderConfigProto {
   return { ...c };
 }
 
-function missing(field: string): WeftError {
-  return new WeftError(CommonErrors.INVALID_ARGUMENT, `Missing field ${field}`, { field });
-}
-
 function required(s: string, field: string): string {
-  if (s === '') throw missing(field);
+  if (s === '') throw missingField(field);
   return s;
 }
 
@@ -78,7 +74,7 @@ export function identityProviderConfigService(deps: IdentityProviderServiceDeps)
   > = async (req, ctx) => {
     requireAdmin(ctx.claims);
     const c = req.identityProviderConfig;
-    if (c === undefined) throw missing('identity_provider_config');
+    if (c === undefined) throw missingField('identity_provider_config');
     const config: IdentityProviderConfig = {
       identityProviderId: requireIdentityProviderId(c.identityProviderId, 'identity_provider_id'),
       jwksUrl: jwksUrl(required(c.jwksUrl, 'jwks_url')),
@@ -104,10 +100,10 @@ export function identityProviderConfigService(deps: IdentityProviderServiceDeps)
   > = async (req, ctx) => {
     requireAdmin(ctx.claims);
     const c = req.identityProviderConfig;
-    if (c === undefined) throw missing('identity_provider_config');
+    if (c === undefined) throw missingField('identity_provider_config');
     const id = requireIdentityProviderId(c.identityProviderId, 'identity_provider_id');
     const url = c.jwksUrl === '' ? undefined : jwksUrl(c.jwksUrl);
-    if (req.updateMask === undefined) throw missing('update_mask');
+    if (req.updateMask === undefined) throw missingField('update_mask');
     const mask = UpdateMask.parse(req.updateMask.paths, IDP_FIELDS);
     if (typeof mask === 'string') {
       throw new WeftError(

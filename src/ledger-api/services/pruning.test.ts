@@ -6,6 +6,7 @@ import { emptyBatch, ParticipantStore } from '../../participant/store.js';
 import { openStorage } from '../../storage/index.js';
 import { type Claims, WILDCARD_CLAIMS } from '../auth/index.js';
 import type { CallContext } from '../service.js';
+import { RequestValidationErrors } from '../validation/index.js';
 import { participantPruningService } from './pruning.js';
 
 const logger = createLogger({ level: 'silent' });
@@ -49,7 +50,7 @@ describe('participant pruning service', () => {
     expect(Object.keys(service.handlers)).toEqual(service.type.methods.map((m) => m.name));
     const cases: [object, string, RegExp][] = [
       [{ pruneUpTo: 0n }, CommonErrors.INVALID_ARGUMENT.code, /not specified or zero/],
-      [{ pruneUpTo: -1n }, CommonErrors.INVALID_ARGUMENT.code, /not a positive integer/],
+      [{ pruneUpTo: -1n }, RequestValidationErrors.NON_POSITIVE_OFFSET.code, /not a positive integer/],
       [{ pruneUpTo: 1n, submissionId: 'bad!' }, CommonErrors.INVALID_ARGUMENT.code, /submission_id/],
       [{ pruneUpTo: 3n }, PruningErrors.OFFSET_OUT_OF_RANGE.code, /before ledger end 3/],
     ];

@@ -7,6 +7,7 @@ import {
 import type { ParticipantPruning } from '../../participant/pruning.js';
 import { requireAdmin } from '../auth/index.js';
 import type { ServiceImpl, UnaryHandler } from '../service.js';
+import { requirePositiveOffset } from '../validation/index.js';
 
 /** What the pruning service needs. */
 export interface PruningServiceDeps {
@@ -31,13 +32,7 @@ export function participantPruningService(deps: PruningServiceDeps): ServiceImpl
         field: 'prune_up_to',
       });
     }
-    if (req.pruneUpTo < 0n) {
-      throw new WeftError(
-        CommonErrors.INVALID_ARGUMENT,
-        `Offset ${req.pruneUpTo} in prune_up_to is not a positive integer`,
-        { field: 'prune_up_to' },
-      );
-    }
+    requirePositiveOffset(req.pruneUpTo, 'prune_up_to');
     ctx.logger.info(
       { pruneUpTo: req.pruneUpTo, submissionId: req.submissionId },
       `pruning up to offset ${req.pruneUpTo}`,

@@ -6,6 +6,7 @@ import { openStorage } from '../../storage/index.js';
 import { type Claims, LedgerApiAuthErrors, WILDCARD_CLAIMS } from '../auth/index.js';
 import type { CallContext, ServiceImpl } from '../service.js';
 import { PARTICIPANT_ADMIN_USER_ID, UserManagementErrors, UserStore } from '../users/index.js';
+import { RequestValidationErrors } from '../validation/index.js';
 import { decodePageToken, encodePageToken, userManagementService } from './users.js';
 
 const alice = 'alice::1220aa';
@@ -114,10 +115,11 @@ describe('user management service', () => {
   it('validates ids, parties, annotations and identity providers', async () => {
     const base = { primaryParty: '', isDeactivated: false, identityProviderId: '' };
     const cases: [object, string, RegExp][] = [
-      [{ rights: [] }, CommonErrors.INVALID_ARGUMENT.code, /user/],
+      [{ rights: [] }, RequestValidationErrors.MISSING_FIELD.code, /field: user/],
+      [{ user: { ...base, id: '' }, rights: [] }, RequestValidationErrors.MISSING_FIELD.code, /field: id/],
       [
         { user: { ...base, id: 'white space' }, rights: [] },
-        CommonErrors.INVALID_ARGUMENT.code,
+        RequestValidationErrors.INVALID_FIELD.code,
         /not a valid user id/,
       ],
       [
@@ -132,7 +134,7 @@ describe('user management service', () => {
       ],
       [
         { user: { ...base, id: 'u', metadata: { resourceVersion: '3', annotations: {} } }, rights: [] },
-        CommonErrors.INVALID_ARGUMENT.code,
+        RequestValidationErrors.INVALID_FIELD.code,
         /resource_version/,
       ],
       [
@@ -213,7 +215,10 @@ describe('user management service', () => {
         user: { id: 'app', primaryParty: '', isDeactivated: false, identityProviderId: '' },
       }),
     );
-    expect(missingMask.message).toMatch(/update_mask/);
+    expect([missingMask.code, missingMask.message]).toEqual([
+      RequestValidationErrors.MISSING_FIELD.code,
+      expect.stringMatching(/update_mask/),
+    ]);
     // A user may not deactivate itself.
     const self = user('app', { participantAdmin: true });
     const e = await failure(

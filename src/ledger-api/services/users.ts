@@ -43,6 +43,7 @@ import {
   type UserStore,
   validateAnnotations,
 } from '../users/index.js';
+import { invalidField, missingField } from '../validation/index.js';
 
 /** What the user management service needs. */
 export interface UserServiceDeps {
@@ -210,17 +211,10 @@ export function userManagementService(deps: UserServiceDeps): ServiceImpl {
     if (grantsParticipantAdmin(req.rights)) requireAdmin(ctx.claims);
     const idp = requireIdpAdmin(ctx.claims, req.user?.identityProviderId ?? '');
     const u = req.user;
-    if (u === undefined)
-      throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'Missing field user', { field: 'user' });
+    if (u === undefined) throw missingField('user');
     const id = requireUserId(u.id, 'id');
     if ((u.metadata?.resourceVersion ?? '') !== '') {
-      throw new WeftError(
-        CommonErrors.INVALID_ARGUMENT,
-        'Invalid field user.metadata.resource_version: must be empty',
-        {
-          field: 'user.metadata.resource_version',
-        },
-      );
+      throw invalidField('user.metadata.resource_version', 'must be empty');
     }
     const annotations = validateAnnotations(
       u.metadata?.annotations ?? {},
@@ -252,24 +246,18 @@ export function userManagementService(deps: UserServiceDeps): ServiceImpl {
     if (u === undefined) {
       // Canton asks for an admin before it finds the user missing.
       requireAdminOrIdpAdmin(ctx.claims);
-      throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'Missing field user', { field: 'user' });
+      throw missingField('user');
     }
     const idp = requireIdpAdmin(ctx.claims, u.identityProviderId);
     const id = requireUserId(u.id, 'user.id');
     if (req.updateMask === undefined) {
-      throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'Missing field update_mask', {
-        field: 'update_mask',
-      });
+      throw missingField('update_mask');
     }
     const primaryParty = u.primaryParty === '' ? '' : party(u.primaryParty);
     optionalIdentityProviderId(idp, 'identity_provider_id');
     const rawVersion = u.metadata?.resourceVersion ?? '';
     if (rawVersion !== '' && !/^-?\d{1,19}$/.test(rawVersion)) {
-      throw new WeftError(
-        CommonErrors.INVALID_ARGUMENT,
-        'Invalid field user.metadata.resource_version: Invalid resource version number',
-        { field: 'user.metadata.resource_version' },
-      );
+      throw invalidField('user.metadata.resource_version', 'Invalid resource version number');
     }
     const annotations = validateAnnotations(u.metadata?.annotations ?? {}, true, 'user.metadata.annotations');
     const mask = UpdateMask.parse(req.updateMask.paths, USER_FIELDS);
