@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CommonErrors, isWeftError, type WeftError } from '../../errors/index.js';
+import { isWeftError, type WeftError } from '../../errors/index.js';
 import { createLogger } from '../../observability/index.js';
 import { openStorage } from '../../storage/index.js';
 import { type Claims, WILDCARD_CLAIMS } from '../auth/index.js';

@@ -1,4 +1,4 @@
-import { CommonErrors, WeftError } from '../../errors/index.js';
+import { WeftError } from '../../errors/index.js';
 import {
   type CreateIdentityProviderConfigRequest,
   type CreateIdentityProviderConfigResponse,
