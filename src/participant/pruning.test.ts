@@ -65,6 +65,16 @@ function history(n: number): WriteBatch {
     createdOffset: undefined,
   });
   b.contractParties.push({ party: 'alice', contractId: 'div', stakeholder: false });
+  // A contract created at offset 5 that alice only witnessed: immediately divulged, active.
+  b.contracts.push({
+    contractId: 'wit',
+    synchronizerId: SYNC,
+    templateId: 't',
+    contract: Buffer.from('w'),
+    createdAt: 5n,
+    createdOffset: 5n,
+  });
+  b.contractParties.push({ party: 'alice', contractId: 'wit', stakeholder: false });
   b.cursors.set(SYNC, { counter: 10n, timestamp: 1000n + BigInt(n) - 2n });
   return b;
 }
@@ -97,7 +107,7 @@ describeBackends('participant pruning', (backend) => {
 
     const pruning = await ParticipantPruning.open(storage, store, logger);
     expect(pruning.prunedUpTo()).toBe(0n);
-    await pruning.prune(2200n, { pruneAllDivulgedContracts: false });
+    await pruning.prune(2200n);
     expect(pruning.prunedUpTo()).toBe(2200n);
 
     const count = async (sql: string) => Number((await storage.queryOne<{ n: bigint }>(sql))?.n);
@@ -110,8 +120,9 @@ describeBackends('participant pruning', (backend) => {
       await count('SELECT COUNT(*) AS n FROM participant_completions WHERE completion_offset <= 2200'),
     ).toBe(1);
     expect((await store.commandState('change3'))?.completion?.offset).toBe(3n);
-    // Contracts archived at or below the offset are gone, later and active ones and the divulged one stay.
-    expect(await count('SELECT COUNT(*) AS n FROM participant_contracts')).toBe(302);
+    // Contracts archived at or below the offset are gone, and so are the divulged ones (active or not); later and
+    // active ones stay.
+    expect(await count('SELECT COUNT(*) AS n FROM participant_contracts')).toBe(301);
     expect((await store.contracts(['c2500'])).length).toBe(1);
     expect(
       await count("SELECT COUNT(*) AS n FROM participant_contract_parties WHERE contract_id = 'c5'"),
@@ -125,13 +136,10 @@ describeBackends('participant pruning', (backend) => {
     // The watermark survives a restart and never goes back.
     const reopened = await ParticipantPruning.open(storage, store, logger);
     expect(reopened.prunedUpTo()).toBe(2200n);
-    await reopened.prune(100n, { pruneAllDivulgedContracts: false });
+    await reopened.prune(100n);
     expect(reopened.prunedUpTo()).toBe(2200n);
-    // Divulged contracts go with the flag, active or not, up to the ledger time of the offset.
-    expect(await count("SELECT COUNT(*) AS n FROM participant_contracts WHERE contract_id = 'div'")).toBe(1);
-    await reopened.prune(2300n, { pruneAllDivulgedContracts: true });
-    expect([reopened.prunedUpTo(), reopened.allDivulgedContractsPrunedUpTo()]).toEqual([2300n, 2300n]);
-    expect(await count("SELECT COUNT(*) AS n FROM participant_contracts WHERE contract_id = 'div'")).toBe(0);
+    await reopened.prune(2300n);
+    expect(reopened.prunedUpTo()).toBe(2300n);
     expect(await count('SELECT COUNT(*) AS n FROM participant_contracts')).toBe(201);
   });
 
@@ -141,13 +149,11 @@ describeBackends('participant pruning', (backend) => {
     const pruning = await ParticipantPruning.open(storage, store, logger);
     await store.write(history(3));
     for (const offset of [3n, 4n]) {
-      const e = await pruning
-        .prune(offset, { pruneAllDivulgedContracts: false })
-        .catch((err: unknown) => err);
+      const e = await pruning.prune(offset).catch((err: unknown) => err);
       expect(isWeftError(e, PruningErrors.OFFSET_OUT_OF_RANGE)).toBe(true);
     }
     expect(pruning.prunedUpTo()).toBe(0n);
-    await pruning.prune(2n, { pruneAllDivulgedContracts: false });
+    await pruning.prune(2n);
     expect(pruning.prunedUpTo()).toBe(2n);
   });
 });

@@ -37,7 +37,8 @@ export function participantPruningService(deps: PruningServiceDeps): ServiceImpl
       { pruneUpTo: req.pruneUpTo, submissionId: req.submissionId },
       `pruning up to offset ${req.pruneUpTo}`,
     );
-    await deps.pruning.prune(req.pruneUpTo, { pruneAllDivulgedContracts: req.pruneAllDivulgedContracts });
+    // prune_all_divulged_contracts is a no-op in Canton 3.4: divulged contracts are always pruned.
+    await deps.pruning.prune(req.pruneUpTo);
     return {};
   };
   return { type: ParticipantPruningService, handlers: { Prune: prune } };
