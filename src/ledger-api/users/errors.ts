@@ -55,12 +55,6 @@ export const IdentityProviderConfigErrors = {
     'No identity provider config has the requested id.',
     'Check the identity_provider_id; ListIdentityProviderConfigs shows the configured ones.',
   ),
-  IDP_CONFIG_BY_ISSUER_NOT_FOUND: defineErrorCode(
-    'IDP_CONFIG_BY_ISSUER_NOT_FOUND',
-    'InvalidGivenCurrentSystemStateResourceMissing',
-    'No active identity provider config has the issuer of the token.',
-    'Use a token of a configured identity provider, or configure (or reactivate) the provider that issued it.',
-  ),
   IDP_CONFIG_ALREADY_EXISTS: defineErrorCode(
     'IDP_CONFIG_ALREADY_EXISTS',
     'InvalidGivenCurrentSystemStateResourceExists',
