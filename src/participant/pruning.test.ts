@@ -105,7 +105,7 @@ describeBackends('participant pruning', (backend) => {
     done.commands.push({ changeId: 'change3', completionOffset: 3n, completedAt: 1003n });
     await store.write(done);
 
-    const pruning = await ParticipantPruning.open(storage, store, logger);
+    const pruning = await ParticipantPruning.open(storage, logger);
     expect(pruning.prunedUpTo()).toBe(0n);
     await pruning.prune(2200n);
     expect(pruning.prunedUpTo()).toBe(2200n);
@@ -134,7 +134,7 @@ describeBackends('participant pruning', (backend) => {
     expect(await store.ledgerEnd()).toBe(2500n);
 
     // The watermark survives a restart and never goes back.
-    const reopened = await ParticipantPruning.open(storage, store, logger);
+    const reopened = await ParticipantPruning.open(storage, logger);
     expect(reopened.prunedUpTo()).toBe(2200n);
     await reopened.prune(100n);
     expect(reopened.prunedUpTo()).toBe(2200n);
@@ -146,7 +146,7 @@ describeBackends('participant pruning', (backend) => {
   it('refuses offsets at or beyond the ledger end', async () => {
     const storage = await backend.open();
     const store = await ParticipantStore.open(storage);
-    const pruning = await ParticipantPruning.open(storage, store, logger);
+    const pruning = await ParticipantPruning.open(storage, logger);
     await store.write(history(3));
     for (const offset of [3n, 4n]) {
       const e = await pruning.prune(offset).catch((err: unknown) => err);

@@ -1,7 +1,7 @@
 import { CommonErrors, defineErrorCode, WeftError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Migration, Storage } from '../storage/index.js';
-import type { ParticipantStore } from './store.js';
+import { ParticipantStore } from './store.js';
 
 /** Codes of participant pruning (Canton's names). */
 export const PruningErrors = {
@@ -50,11 +50,9 @@ export class ParticipantPruning {
     this.#prunedUpTo = prunedUpTo;
   }
 
-  static async open(
-    storage: Storage,
-    store: Pick<ParticipantStore, 'ledgerEnd' | 'cursor'>,
-    logger: Logger,
-  ): Promise<ParticipantPruning> {
+  /** Pruning of the participant whose tables are in `storage`. */
+  static async open(storage: Storage, logger: Logger): Promise<ParticipantPruning> {
+    const store = await ParticipantStore.open(storage);
     await storage.migrate('participant_pruning', PRUNING_MIGRATIONS);
     const row = await storage.queryOne<{ pruned_up_to: bigint }>(
       'SELECT pruned_up_to FROM participant_pruning WHERE id = 1',

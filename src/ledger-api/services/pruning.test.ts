@@ -39,7 +39,7 @@ describe('participant pruning service', () => {
       });
     }
     await store.write(b);
-    const pruning = await ParticipantPruning.open(storage, store, logger);
+    const pruning = await ParticipantPruning.open(storage, logger);
     const service = participantPruningService({ pruning });
     const prune = (req: object, claims: Claims = WILDCARD_CLAIMS) =>
       (service.handlers.Prune as (r: object, c: CallContext) => Promise<object>)(
