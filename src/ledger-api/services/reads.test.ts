@@ -285,6 +285,33 @@ describe('UpdateService', () => {
     );
   });
 
+  it('serves nothing for formats without transactions, keeping an open-ended stream open', async () => {
+    const updates = updateService(deps);
+    const reassignments = { includeReassignments: eventFormat({ [ALICE]: wildcard }) };
+    expect(
+      await stream(updates, 'GetUpdates', {
+        beginExclusive: 0n,
+        endInclusive: 3n,
+        updateFormat: reassignments,
+      }),
+    ).toEqual([]);
+    const controller = new AbortController();
+    let ended = false;
+    const open = stream(
+      updates,
+      'GetUpdates',
+      { beginExclusive: 0n, updateFormat: reassignments },
+      ctx(WILDCARD_CLAIMS, controller.signal),
+    ).then(() => {
+      ended = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ended).toBe(false);
+    controller.abort();
+    await open;
+    expect(ended).toBe(true);
+  });
+
   it('tails live updates until the client goes away', async () => {
     const updates = updateService(deps);
     const controller = new AbortController();

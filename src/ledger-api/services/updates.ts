@@ -73,7 +73,14 @@ export function updateService(deps: ReadServiceDeps): ServiceImpl {
           `Transactions request from ${begin} to ${end ?? 'the ledger end'}`,
         );
         const t = transactionsOf(format);
-        if (!t) return;
+        if (!t) {
+          // Nothing Weft serves is selected: an open-ended stream stays open (as a tailing one would) until the
+          // client goes away.
+          if (end === undefined && !ctx.signal.aborted) {
+            await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+          }
+          return;
+        }
         for await (const tx of deps.reads.transactions(t.filter, t.shape, {
           after: begin,
           end,
