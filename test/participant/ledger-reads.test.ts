@@ -2,6 +2,11 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import { valueToJson } from '../../src/daml/index.js';
+import { WILDCARD_CLAIMS } from '../../src/ledger-api/auth/index.js';
+import type { CallContext } from '../../src/ledger-api/service.js';
+import { participantReadDeps } from '../../src/ledger-api/services/reads.js';
+import { stateService } from '../../src/ledger-api/services/state.js';
+import { createLogger } from '../../src/observability/index.js';
 import type { ParticipantNode } from '../../src/participant/index.js';
 import {
   type CumulativeFilter,
@@ -174,4 +179,29 @@ it('serves the events of the offer on both participants', async () => {
   // admin is a stakeholder but hosted on p1 only: p2 serves any-party reads with every stakeholder as witness.
   const any = await p2.reads.contractEvents(offer, p2.reads.eventFilter(format({}, WILDCARD_FILTER)));
   expect(any.created?.event.witnesses).toEqual([admin, alice, bob].sort());
+});
+
+it("answers the state service from the participant's own state", async () => {
+  const state = stateService(participantReadDeps(p2, async () => 0n));
+  const context: CallContext = {
+    claims: WILDCARD_CLAIMS,
+    signal: new AbortController().signal,
+    correlationId: 'test',
+    traceparent: undefined,
+    logger: createLogger({ level: 'silent' }),
+  };
+  const call = (method: string, request: object) =>
+    (state.handlers[method] as (r: object, c: CallContext) => Promise<unknown>)(request, context);
+  expect(await call('GetLedgerEnd', {})).toEqual({ offset: p2.durableEnd });
+  const synchronizerId = p2.synchronizerIds[0]!;
+  expect(
+    await call('GetConnectedSynchronizers', { party: bob, participantId: '', identityProviderId: '' }),
+  ).toEqual({
+    connectedSynchronizers: [{ synchronizerAlias: synchronizerId, synchronizerId, permission: 1 }],
+  });
+  expect(
+    await call('GetConnectedSynchronizers', { party: alice, participantId: '', identityProviderId: '' }),
+  ).toEqual({
+    connectedSynchronizers: [],
+  });
 });
