@@ -222,6 +222,9 @@ describe('UpdateService', () => {
     expect(await failure({ beginExclusive: 0n, endInclusive: 0n, updateFormat: format })).toBe(
       'NON_POSITIVE_OFFSET',
     );
+    expect(await failure({ beginExclusive: 3n, endInclusive: 2n, updateFormat: format })).toBe(
+      'OFFSET_OUT_OF_RANGE',
+    );
     expect(await failure({ beginExclusive: 0n })).toBe('MISSING_FIELD');
     expect(
       await failure({

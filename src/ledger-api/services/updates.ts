@@ -65,7 +65,10 @@ export function updateService(deps: ReadServiceDeps): ServiceImpl {
         if (end !== undefined) requireOffsetAtMostEnd('End', end, ledgerEnd);
         const format = validateUpdateFormat(request.updateFormat, deps.packages);
         if (end !== undefined && end < begin) {
-          throw invalidField('end_inclusive', `end_inclusive (${end}) is before begin_exclusive (${begin})`);
+          throw new WeftError(
+            RequestValidationErrors.OFFSET_OUT_OF_RANGE,
+            `End offset ${end} is before begin offset ${begin}.`,
+          );
         }
         await requireNotPruned(
           deps,

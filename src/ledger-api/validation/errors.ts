@@ -35,6 +35,12 @@ export const RequestValidationErrors = {
     'The request reads from or up to an offset beyond the ledger end of this participant.',
     'Ask for the ledger end (StateService.GetLedgerEnd) and use an offset at or before it.',
   ),
+  OFFSET_OUT_OF_RANGE: defineErrorCode(
+    'OFFSET_OUT_OF_RANGE',
+    'InvalidGivenCurrentSystemStateOther',
+    'The offsets of the request do not form a range: the end offset is before the begin offset.',
+    'Send an end offset at or after the begin offset, or none for an open-ended stream.',
+  ),
   PARTICIPANT_PRUNED_DATA_ACCESSED: defineErrorCode(
     'PARTICIPANT_PRUNED_DATA_ACCESSED',
     'InvalidGivenCurrentSystemStateOther',
