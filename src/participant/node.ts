@@ -299,6 +299,11 @@ export class ParticipantNode {
     return this.#topologyRequests.vetting(synchronizerId);
   }
 
+  /** What every participant vets on the connected synchronizers, by synchronizer id, then participant id. */
+  allVetting(): (VettingState & { readonly participantId: string })[] {
+    return this.#topologyRequests.allVetting();
+  }
+
   /**
    * Replaces what this participant vets on a synchronizer — the one named, or the only one connected — and waits
    * until that is in force (`dryRun`: only checks it); see {@link TopologyRequests.updateVetting}.
