@@ -76,7 +76,7 @@ export class ParticipantNode {
     this.metrics = new ParticipantMetrics(options.metrics ?? new NodeMetrics({ defaultMetrics: false }));
     this.#packages = packages;
     this.#inFlight = new InFlightSubmissions(settings.maxSubmissionsInFlight, this.metrics, clock);
-    this.#reads = new ParticipantReads(store, decoder, journal, () => this.#connections.live);
+    this.#reads = new ParticipantReads(store, decoder, journal, () => this.#connections.live, engine);
     const acs = new ActiveContracts(store, decoder, settings.contractCacheSize, this.metrics);
     this.#submitter = new Submitter({
       participantId: this.id,
@@ -322,6 +322,11 @@ export class ParticipantNode {
   /** Everything up to this offset is durable and visible to the readers below. */
   get durableEnd(): bigint {
     return this.journal.durableOffset;
+  }
+
+  /** The read side in the Ledger API's terms (event formats, transaction shapes, ACS as of an offset). */
+  get reads(): ParticipantReads {
+    return this.#reads;
   }
 
   /** The updates of `party` after offset `after` (exclusive) up to the durable end, at most `limit` of them. */
