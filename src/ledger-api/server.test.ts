@@ -21,7 +21,7 @@ import { createLogger } from '../observability/index.js';
 import { WILDCARD_CLAIMS } from './auth/index.js';
 import { LedgerApiErrors } from './errors.js';
 import { LEDGER_API_DESCRIPTORS } from './participant.js';
-import { type Authenticator, type LedgerApiServer, serveLedgerApi } from './server.js';
+import { type LedgerApiServer, type LedgerApiTransportOptions, serveLedgerApi } from './server.js';
 import type { CallContext } from './service.js';
 import { versionService } from './services/version.js';
 import { ledgerApiErrorDetails, ledgerApiErrorOf } from './status.js';
@@ -30,7 +30,7 @@ import { ledgerApiErrorDetails, ledgerApiErrorOf } from './status.js';
  * Accepts the tokens `good` and `expiring` (and no token); anything else is UNAUTHENTICATED, as an auth service
  * answers. A stream opened with `expiring` is revoked after 200 ms, as when its token expires.
  */
-const authenticator: Authenticator = {
+const authenticator: LedgerApiTransportOptions['authenticator'] = {
   authenticate: async (header) => {
     if (header === undefined || header === 'Bearer good') return WILDCARD_CLAIMS;
     if (header === 'Bearer expiring') return { ...WILDCARD_CLAIMS, wildcard: false, userId: 'expiring' };

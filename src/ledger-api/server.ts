@@ -7,20 +7,10 @@ import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
 import { bindServer, endpointUrl, type ServerTls, serverCredentials } from '../grpc/index.js';
 import { type Logger, type Span, withSpan } from '../observability/index.js';
 import { type Clock, startStopwatch, systemClock } from '../time/index.js';
-import type { Claims } from './auth/claims.js';
+import type { Authenticator } from './auth/index.js';
 import { LedgerApiErrors } from './errors.js';
 import type { CallContext, ServiceImpl, StreamHandler, UnaryHandler } from './service.js';
 import { ledgerApiStatus } from './status.js';
-
-/** Turns a call's `authorization` metadata (a bearer token, or nothing) into the caller's claims, or throws. */
-export interface Authenticator {
-  authenticate(authorization: string | undefined): Promise<Claims>;
-  /**
-   * Watches a stream opened with `claims`: calls `revoke` once the claims no longer hold (the token expired, the
-   * user's rights changed), which ends the stream with that error. Returns the function that stops watching.
-   */
-  watchStream(claims: Claims, revoke: (error: WeftError) => void): () => void;
-}
 
 export interface LedgerApiTransportOptions {
   /** Bind address. */
@@ -33,7 +23,8 @@ export interface LedgerApiTransportOptions {
   /** Streams served at once; one more is refused with MAXIMUM_NUMBER_OF_STREAMS. */
   readonly maxStreams: number;
   readonly services: readonly ServiceImpl[];
-  readonly authenticator: Authenticator;
+  /** Who is calling, and for how long a stream's authorization holds. */
+  readonly authenticator: Pick<Authenticator, 'authenticate' | 'watchStream'>;
   /** The FileDescriptorSet of the services' protos, served through gRPC server reflection. */
   readonly descriptors: Uint8Array;
   readonly logger: Logger;
