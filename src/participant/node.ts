@@ -191,7 +191,7 @@ export class ParticipantNode {
   }
 
   /** The packages uploaded here (the engine's registry). */
-  private get registry(): PackageRegistry {
+  get registry(): PackageRegistry {
     return this.#packages.registry;
   }
 
