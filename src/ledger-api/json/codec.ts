@@ -126,7 +126,11 @@ function invalid(path: string, message: string): never {
 }
 
 /** Canton's `packageId:Module:Entity` form of a proto Identifier. */
-export function identifierToString(id: { packageId: string; moduleName: string; entityName: string }): string {
+export function identifierToString(id: {
+  packageId: string;
+  moduleName: string;
+  entityName: string;
+}): string {
   return `${id.packageId}:${id.moduleName}:${id.entityName}`;
 }
 
@@ -141,7 +145,11 @@ export function identifierFromString(
   if (first <= 0 || second <= first + 1 || second === s.length - 1) {
     return invalid(path, `${JSON.stringify(s)} is not an identifier packageId:Module:Entity`);
   }
-  return { packageId: s.slice(0, first), moduleName: s.slice(first + 1, second), entityName: s.slice(second + 1) };
+  return {
+    packageId: s.slice(0, first),
+    moduleName: s.slice(first + 1, second),
+    entityName: s.slice(second + 1),
+  };
 }
 
 /** Java's Instant.toString: seconds, then the fraction in groups of three digits as needed, `Z`. */
@@ -159,7 +167,8 @@ const INSTANT = /^(\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\
 export function parseInstant(s: unknown, path: string): { seconds: bigint; nanos: number } {
   const m = typeof s === 'string' ? INSTANT.exec(s) : null;
   const ms = m ? Date.parse(`${m[1]}${m[3]}`) : Number.NaN;
-  if (!m || Number.isNaN(ms)) return invalid(path, 'expected an ISO-8601 timestamp like 2025-01-31T12:00:00Z');
+  if (!m || Number.isNaN(ms))
+    return invalid(path, 'expected an ISO-8601 timestamp like 2025-01-31T12:00:00Z');
   return { seconds: BigInt(ms / 1000), nanos: Number((m[2] ?? '').padEnd(9, '0')) };
 }
 
@@ -490,7 +499,11 @@ function scalarFromJson(t: ScalarType, long: LongType | undefined, v: Json, path
       return n;
     }
     default: {
-      const unsigned = t === ScalarType.UINT32 || t === ScalarType.UINT64 || t === ScalarType.FIXED32 || t === ScalarType.FIXED64;
+      const unsigned =
+        t === ScalarType.UINT32 ||
+        t === ScalarType.UINT64 ||
+        t === ScalarType.FIXED32 ||
+        t === ScalarType.FIXED64;
       const text = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v;
       if (typeof text !== 'string' || !/^-?\d+$/.test(text)) return invalid(path, 'expected an integer');
       const n = BigInt(text);

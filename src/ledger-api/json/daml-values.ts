@@ -1,15 +1,11 @@
-import {
-  DamlEngineErrors,
-  type PackageRegistry,
-  type Type,
-  type ValueTranslator,
-} from '../../daml/index.js';
-import { numericToScaledString } from '../../daml/values/numeric.js';
-import { mapEntries } from '../../daml/values/sorted-map.js';
+import { DamlEngineErrors, type PackageRegistry, type Type, type ValueTranslator } from '../../daml/index.js';
 import { formatDate, formatTimestamp } from '../../daml/values/time.js';
-import type { Value as LfValue } from '../../daml/values/value.js';
 import { isWeftError, WeftError } from '../../errors/index.js';
-import type { Record as ProtoRecord, Value as ProtoValue } from '../../generated/com/daml/ledger/api/v2/value.js';
+import type {
+  Record as ProtoRecord,
+  Value as ProtoValue,
+} from '../../generated/com/daml/ledger/api/v2/value.js';
+import { valueToProto } from '../services/read-encoding.js';
 import { type DamlValueField, type DamlValues, identifierToString } from './codec.js';
 
 /** What the JSON API needs to type the Daml values of commands: the participant's packages and its translator. */
@@ -83,7 +79,7 @@ export function damlValues(types: DamlTypes): DamlValues {
   return {
     fromJson(json, at, path, asRecord) {
       const value = types.translator.fromJson(json, typeOf(at, path), path);
-      const proto = lfToProto(value);
+      const proto = valueToProto(value, true);
       if (!asRecord) return proto;
       if (proto.sum.oneofKind !== 'record') return invalid(path, 'expected a record');
       return proto.sum.record;
@@ -92,81 +88,6 @@ export function damlValues(types: DamlTypes): DamlValues {
       return isRecord ? recordToJson(value as ProtoRecord) : protoToJson(value as ProtoValue);
     },
   };
-}
-
-const protoId = (id: { packageId: string; module: readonly string[]; name: readonly string[] }): ProtoId => ({
-  packageId: id.packageId,
-  moduleName: id.module.join('.'),
-  entityName: id.name.join('.'),
-});
-
-/** A run-time value as the Ledger API's proto Value, with labels and type ids (verbose). */
-export function lfToProto(v: LfValue): ProtoValue {
-  const sum = ((): ProtoValue['sum'] => {
-    switch (v.kind) {
-      case 'Unit':
-        return { oneofKind: 'unit', unit: {} };
-      case 'Bool':
-        return { oneofKind: 'bool', bool: v.value };
-      case 'Int64':
-        return { oneofKind: 'int64', int64: v.value.toString() };
-      case 'Numeric':
-        return { oneofKind: 'numeric', numeric: numericToScaledString(v) };
-      case 'Text':
-        return { oneofKind: 'text', text: v.value };
-      case 'Party':
-        return { oneofKind: 'party', party: v.value };
-      case 'Date':
-        return { oneofKind: 'date', date: v.days };
-      case 'Timestamp':
-        return { oneofKind: 'timestamp', timestamp: v.micros.toString() };
-      case 'ContractId':
-        return { oneofKind: 'contractId', contractId: v.cid.coid };
-      case 'Record':
-        return {
-          oneofKind: 'record',
-          record: {
-            recordId: protoId(v.tycon),
-            fields: v.fields.map((label, i) => ({ label, value: lfToProto(v.values[i]!) })),
-          },
-        };
-      case 'Variant':
-        return {
-          oneofKind: 'variant',
-          variant: { variantId: protoId(v.tycon), constructor: v.constructor, value: lfToProto(v.value) },
-        };
-      case 'Enum':
-        return { oneofKind: 'enum', enum: { enumId: protoId(v.tycon), constructor: v.constructor } };
-      case 'List': {
-        const elements: ProtoValue[] = [];
-        for (let l = v; l.head !== undefined; l = l.tail!) elements.push(lfToProto(l.head));
-        return { oneofKind: 'list', list: { elements } };
-      }
-      case 'Optional':
-        return { oneofKind: 'optional', optional: v.value === undefined ? {} : { value: lfToProto(v.value) } };
-      case 'TextMap':
-        return {
-          oneofKind: 'textMap',
-          textMap: {
-            entries: mapEntries(v.map).map((e) => ({
-              key: (e.key as { value: string }).value,
-              value: lfToProto(e.value),
-            })),
-          },
-        };
-      case 'GenMap':
-        return {
-          oneofKind: 'genMap',
-          genMap: { entries: mapEntries(v.map).map((e) => ({ key: lfToProto(e.key), value: lfToProto(e.value) })) },
-        };
-      default:
-        throw new WeftError(
-          DamlEngineErrors.DAML_COMMAND_INVALID,
-          `a ${v.kind} value is not serializable`,
-        );
-    }
-  })();
-  return { sum };
 }
 
 function recordToJson(r: ProtoRecord): Record<string, unknown> {

@@ -1,8 +1,13 @@
 import { type FieldInfo, type IMessageType, ScalarType } from '@protobuf-ts/runtime';
+import type { ServiceType } from '@protobuf-ts/runtime-rpc';
 import { stringify } from 'yaml';
+import { IdentityProviderConfigService } from '../../generated/com/daml/ledger/api/v2/admin/identity_provider_config_service.js';
+import { PackageManagementService } from '../../generated/com/daml/ledger/api/v2/admin/package_management_service.js';
+import { PartyManagementService } from '../../generated/com/daml/ledger/api/v2/admin/party_management_service.js';
+import { UserManagementService } from '../../generated/com/daml/ledger/api/v2/admin/user_management_service.js';
+import { CommandCompletionService } from '../../generated/com/daml/ledger/api/v2/command_completion_service.js';
 import { CommandService } from '../../generated/com/daml/ledger/api/v2/command_service.js';
 import { CommandSubmissionService } from '../../generated/com/daml/ledger/api/v2/command_submission_service.js';
-import { CommandCompletionService } from '../../generated/com/daml/ledger/api/v2/command_completion_service.js';
 import { Commands } from '../../generated/com/daml/ledger/api/v2/commands.js';
 import { ContractService } from '../../generated/com/daml/ledger/api/v2/contract_service.js';
 import { EventQueryService } from '../../generated/com/daml/ledger/api/v2/event_query_service.js';
@@ -13,11 +18,6 @@ import { Transaction } from '../../generated/com/daml/ledger/api/v2/transaction.
 import { EventFormat, TransactionFormat } from '../../generated/com/daml/ledger/api/v2/transaction_filter.js';
 import { UpdateService } from '../../generated/com/daml/ledger/api/v2/update_service.js';
 import { VersionService } from '../../generated/com/daml/ledger/api/v2/version_service.js';
-import { IdentityProviderConfigService } from '../../generated/com/daml/ledger/api/v2/admin/identity_provider_config_service.js';
-import { PackageManagementService } from '../../generated/com/daml/ledger/api/v2/admin/package_management_service.js';
-import { PartyManagementService } from '../../generated/com/daml/ledger/api/v2/admin/party_management_service.js';
-import { UserManagementService } from '../../generated/com/daml/ledger/api/v2/admin/user_management_service.js';
-import type { ServiceType } from '@protobuf-ts/runtime-rpc';
 import { BINARY_MESSAGES, jsonFieldName, oneofCases, oneofStyle } from './codec.js';
 import { OPERATIONS, type Operation } from './routes.js';
 
@@ -93,7 +93,8 @@ class Schemas {
       'google.rpc.Status': 'JsStatus',
       'google.protobuf.Any': 'ProtoAny',
     };
-    let name = special[type.typeName] ?? (JS_MIRRORED.has(short) && parts.includes('v2') ? `Js${short}` : short);
+    let name =
+      special[type.typeName] ?? (JS_MIRRORED.has(short) && parts.includes('v2') ? `Js${short}` : short);
     if (this.components.has(name)) name = `${parts[parts.length - 2]}_${short}`;
     this.#names.set(type.typeName, name);
     this.components.set(name, {});
@@ -106,9 +107,18 @@ class Schemas {
       case 'google.protobuf.Timestamp':
         return { type: 'string', format: 'date-time' };
       case 'google.protobuf.Duration':
-        return { type: 'object', properties: { seconds: { type: 'integer', format: 'int64' }, nanos: { type: 'integer', format: 'int32' } } };
+        return {
+          type: 'object',
+          properties: {
+            seconds: { type: 'integer', format: 'int64' },
+            nanos: { type: 'integer', format: 'int32' },
+          },
+        };
       case 'google.protobuf.Any':
-        return { type: 'object', properties: { typeUrl: { type: 'string' }, value: { type: 'string', format: 'byte' } } };
+        return {
+          type: 'object',
+          properties: { typeUrl: { type: 'string' }, value: { type: 'string', format: 'byte' } },
+        };
       case 'google.protobuf.FieldMask':
         return { type: 'object', properties: { paths: { type: 'array', items: { type: 'string' } } } };
       case 'google.protobuf.Empty':
@@ -123,7 +133,11 @@ class Schemas {
         const style = oneofStyle(type, f.oneof);
         const cases = oneofCases(type, f.oneof).map(({ key, field, inline }) => {
           const value = this.#field(field);
-          return { type: 'object', properties: { [key]: inline ? value : { type: 'object', properties: { value } } }, required: [key] };
+          return {
+            type: 'object',
+            properties: { [key]: inline ? value : { type: 'object', properties: { value } } },
+            required: [key],
+          };
         });
         if (style?.empty !== undefined || style === undefined) {
           const empty = style?.empty ?? 'Empty';
@@ -152,7 +166,12 @@ class Schemas {
       }
       case 'map': {
         const v = f.V;
-        const value = v.kind === 'scalar' ? scalar(v.T) : v.kind === 'enum' ? { type: 'string' } : this.#messageRef(v.T());
+        const value =
+          v.kind === 'scalar'
+            ? scalar(v.T)
+            : v.kind === 'enum'
+              ? { type: 'string' }
+              : this.#messageRef(v.T());
         return { type: 'object', additionalProperties: value };
       }
       default:
@@ -163,12 +182,16 @@ class Schemas {
   #messageRef(t: IMessageType<object>): Schema {
     const name = t.typeName.split('.').pop()!;
     if (name === 'Identifier' && t.typeName.includes('ledger.api.v2')) {
-      return { type: 'string', description: 'packageId:Module:Entity, or #package-name:Module:Entity on input' };
+      return {
+        type: 'string',
+        description: 'packageId:Module:Entity, or #package-name:Module:Entity on input',
+      };
     }
     if (t.typeName.endsWith('.v2.Value') || t.typeName.endsWith('.v2.Record')) {
       return { description: 'A Daml value in the LF JSON encoding (type-directed by the package)' };
     }
-    if (BINARY_MESSAGES.has(t.typeName)) return { type: 'string', format: 'byte', description: `serialized ${name}` };
+    if (BINARY_MESSAGES.has(t.typeName))
+      return { type: 'string', format: 'byte', description: `serialized ${name}` };
     return ref(this.nameOf(t));
   }
 }
@@ -218,7 +241,8 @@ function legacySchemas(s: Schemas): void {
   const filter = ref('TransactionFilter');
   s.components.set('TransactionFilter', {
     type: 'object',
-    properties: (s.components.get(s.nameOf(EventFormat)) as { properties: Record<string, Schema> }).properties,
+    properties: (s.components.get(s.nameOf(EventFormat)) as { properties: Record<string, Schema> })
+      .properties,
   });
   for (const [name, key, type] of [
     ['GetTransactionByOffsetRequest', 'offset', { type: 'integer', format: 'int64' }],
@@ -226,7 +250,11 @@ function legacySchemas(s: Schemas): void {
   ] as const) {
     s.components.set(name, {
       type: 'object',
-      properties: { [key]: type, requestingParties: { type: 'array', items: { type: 'string' } }, transactionFormat },
+      properties: {
+        [key]: type,
+        requestingParties: { type: 'array', items: { type: 'string' } },
+        transactionFormat,
+      },
       required: [key],
     });
   }
@@ -239,10 +267,24 @@ function legacySchemas(s: Schemas): void {
   };
   delete (tree.properties as Record<string, unknown>).events;
   s.components.set('JsTransactionTree', tree);
-  s.components.set('JsGetTransactionResponse', { type: 'object', properties: { transaction: ref(s.nameOf(Transaction)) }, required: ['transaction'] });
-  s.components.set('JsGetTransactionTreeResponse', { type: 'object', properties: { transaction: ref('JsTransactionTree') }, required: ['transaction'] });
-  s.components.set('JsSubmitAndWaitForTransactionTreeResponse', { type: 'object', properties: { transactionTree: ref('JsTransactionTree') } });
-  s.components.set('JsGetUpdateTreesResponse', { type: 'object', properties: { update: { type: 'object' } } });
+  s.components.set('JsGetTransactionResponse', {
+    type: 'object',
+    properties: { transaction: ref(s.nameOf(Transaction)) },
+    required: ['transaction'],
+  });
+  s.components.set('JsGetTransactionTreeResponse', {
+    type: 'object',
+    properties: { transaction: ref('JsTransactionTree') },
+    required: ['transaction'],
+  });
+  s.components.set('JsSubmitAndWaitForTransactionTreeResponse', {
+    type: 'object',
+    properties: { transactionTree: ref('JsTransactionTree') },
+  });
+  s.components.set('JsGetUpdateTreesResponse', {
+    type: 'object',
+    properties: { update: { type: 'object' } },
+  });
   for (const name of ['GetUpdatesRequest', 'GetActiveContractsRequest']) {
     const schema = s.components.get(name) as { properties: Record<string, Schema> } | undefined;
     if (schema) Object.assign(schema.properties, { filter, verbose: { type: 'boolean' } });
@@ -278,23 +320,34 @@ let cached: { openapi: string; asyncapi: string; schemas: Schemas } | undefined;
 function build(): { openapi: string; asyncapi: string; schemas: Schemas } {
   if (cached) return cached;
   const s = new Schemas();
-  for (const service of SERVICES) for (const m of service.methods) {
-    s.nameOf(m.I);
-    s.nameOf(m.O);
-  }
+  for (const service of SERVICES)
+    for (const m of service.methods) {
+      s.nameOf(m.I);
+      s.nameOf(m.O);
+    }
   legacySchemas(s);
   const paths: Record<string, Record<string, unknown>> = {};
   const channels: Record<string, unknown> = {};
-  const error = { description: 'A JsCantonError', content: { 'application/json': { schema: ref('JsCantonError') } } };
+  const error = {
+    description: 'A JsCantonError',
+    content: { 'application/json': { schema: ref('JsCantonError') } },
+  };
   for (const op of OPERATIONS) {
     const { body, response } = operationSchemas(op, s);
     const parameters = [
-      ...[...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
+      ...[...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({
+        name: m[1],
+        in: 'path',
+        required: true,
+        schema: { type: 'string' },
+      })),
       ...op.query.map((q) => ({
         name: q.name,
         in: 'query',
         required: false,
-        schema: q.array ? { type: 'array', items: { type: q.type } } : { type: q.type, ...(q.type === 'integer' ? { format: 'int64' } : {}) },
+        schema: q.array
+          ? { type: 'array', items: { type: q.type } }
+          : { type: q.type, ...(q.type === 'integer' ? { format: 'int64' } : {}) },
       })),
     ];
     const okSchema = op.stream ? { type: 'array', items: ref(response) } : ref(response);
@@ -311,9 +364,15 @@ function build(): { openapi: string; asyncapi: string; schemas: Schemas } {
       responses: { '200': { description: '', content }, '400': error, default: error },
     };
     if (op.body === 'json' && body) {
-      entry.requestBody = { content: { 'application/json': { schema: ref(body) } }, required: op.method !== 'GET' };
+      entry.requestBody = {
+        content: { 'application/json': { schema: ref(body) } },
+        required: op.method !== 'GET',
+      };
     } else if (op.body === 'octets') {
-      entry.requestBody = { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } }, required: true };
+      entry.requestBody = {
+        content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+        required: true,
+      };
     }
     paths[op.path] = { ...(paths[op.path] ?? {}), [op.method.toLowerCase()]: entry };
     if (op.stream) {
@@ -323,26 +382,38 @@ function build(): { openapi: string; asyncapi: string; schemas: Schemas } {
           operationId: `subscribe${operationId(op).slice(op.method.length)}`,
           message: { oneOf: [{ payload: ref(response) }, { payload: ref('JsCantonError') }] },
         },
-        publish: { operationId: `publish${operationId(op).slice(op.method.length)}`, message: { payload: ref(body ?? response) } },
+        publish: {
+          operationId: `publish${operationId(op).slice(op.method.length)}`,
+          message: { payload: ref(body ?? response) },
+        },
         bindings: { ws: { method: 'GET' } },
       };
     }
   }
-  const components = { schemas: Object.fromEntries([...s.components].sort(([a], [b]) => a.localeCompare(b))) };
+  const components = {
+    schemas: Object.fromEntries([...s.components].sort(([a], [b]) => a.localeCompare(b))),
+  };
   const info = { title: 'JSON Ledger API HTTP endpoints', version: JSON_API_VERSION };
-  const openapi = stringify({
-    openapi: '3.0.3',
-    info,
-    paths,
-    components: { ...components, securitySchemes: { httpAuth: { type: 'http', scheme: 'bearer' } } },
-    security: [{ httpAuth: [] }],
-  });
-  const asyncapi = stringify({
-    asyncapi: '2.6.0',
-    info: { title: 'JSON Ledger API WebSocket endpoints', version: JSON_API_VERSION },
-    channels,
-    components,
-  });
+  const yaml = { aliasDuplicateObjects: false } as const;
+  const openapi = stringify(
+    {
+      openapi: '3.0.3',
+      info,
+      paths,
+      components: { ...components, securitySchemes: { httpAuth: { type: 'http', scheme: 'bearer' } } },
+      security: [{ httpAuth: [] }],
+    },
+    yaml,
+  );
+  const asyncapi = stringify(
+    {
+      asyncapi: '2.6.0',
+      info: { title: 'JSON Ledger API WebSocket endpoints', version: JSON_API_VERSION },
+      channels,
+      components,
+    },
+    yaml,
+  );
   cached = { openapi, asyncapi, schemas: s };
   return cached;
 }

@@ -7,19 +7,17 @@ import { CommonErrors, isWeftError, WeftError } from '../../errors/index.js';
 import type { Logger } from '../../observability/index.js';
 import { withSpan } from '../../observability/index.js';
 import { type Clock, startStopwatch, systemClock } from '../../time/index.js';
-import type { Claims } from '../auth/claims.js';
+import type { Authenticator as LedgerApiAuthenticator } from '../auth/authenticator.js';
 import type { CallContext, ServiceImpl, StreamHandler, UnaryHandler } from '../service.js';
 import { JsonCodec } from './codec.js';
-import { damlValues, type DamlTypes } from './daml-values.js';
+import { type DamlTypes, damlValues } from './daml-values.js';
 import { asyncApiDocument, openApiDocument } from './docs.js';
 import { JsonApiErrors } from './errors.js';
 import { jsCantonError } from './errors-body.js';
 import { OPERATIONS, type Operation, type OperationInput } from './routes.js';
 
-/** Turns a request's `Authorization` header (a bearer token, or nothing) into the caller's claims, or throws. */
-export interface Authenticator {
-  authenticate(authorization: string | undefined): Promise<Claims>;
-}
+/** The Ledger API's authenticator (the same instance the gRPC server uses): claims from a bearer token. */
+export type Authenticator = Pick<LedgerApiAuthenticator, 'authenticate' | 'watchStream'>;
 
 /** Canton's defaults (`http-list-max-elements-limit`, `http-list-wait-time`), and Weft's bounds. */
 export const JSON_API_DEFAULTS = {
@@ -108,7 +106,10 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
   app.setNotFoundHandler((request, reply) => {
     sendError(
       reply,
-      new WeftError(JsonApiErrors.JSON_API_ENDPOINT_NOT_FOUND, `No endpoint ${request.method} ${request.url.split('?')[0]}`),
+      new WeftError(
+        JsonApiErrors.JSON_API_ENDPOINT_NOT_FOUND,
+        `No endpoint ${request.method} ${request.url.split('?')[0]}`,
+      ),
       request.id,
       logger,
     );
@@ -133,7 +134,8 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
   );
 
   for (const b of bound) {
-    const url = b.op.path.replace(/\{([^}]+)\}/g, ':$1');
+    // Path parameters get names the router takes whole (`{user-id}` → `:user_id`); httpInput maps them back.
+    const url = b.op.path.replace(/\{([^}]+)\}/g, (_, name: string) => `:${name.replace(/-/g, '_')}`);
     app.route({
       method: b.op.method,
       url,
@@ -152,12 +154,19 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
       `json-api ${b.op.method} ${b.op.path}`,
       async (span) => {
         const controller = new AbortController();
+        // The response's close (not the request's, which closes once its body is read) says the client left.
         const onClose = () => {
-          if (!reply.sent) controller.abort(CLIENT_GONE);
+          if (!reply.raw.writableFinished) controller.abort(CLIENT_GONE);
         };
-        request.raw.once('close', onClose);
+        reply.raw.once('close', onClose);
         try {
-          const ctx = await context(header(request, 'authorization'), controller.signal, span.traceId, traceparent, b);
+          const ctx = await context(
+            header(request, 'authorization'),
+            controller.signal,
+            span.traceId,
+            traceparent,
+            b,
+          );
           const input = httpInput(b.op, request);
           const out = b.op.stream ? await list(b, input, ctx, request) : await unary(b, input, ctx);
           logCall(logger, request, reply, b, watch.elapsedMs(), 200, span.traceId);
@@ -173,7 +182,7 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
           logCall(logger, request, reply, b, watch.elapsedMs(), 0, span.traceId, e);
           sendError(reply, e, span.traceId, logger);
         } finally {
-          request.raw.off('close', onClose);
+          reply.raw.off('close', onClose);
         }
       },
       traceparent === undefined ? {} : { parent: traceparent },
@@ -210,12 +219,21 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
    * the idle time (an open-ended stream); more than the node's limit (or the request's smaller `limit`, which
    * truncates instead) fails with 413, so a response never holds more than the limit.
    */
-  async function list(b: Bound, input: OperationInput, ctx: CallContext, request: FastifyRequest): Promise<unknown[]> {
+  async function list(
+    b: Bound,
+    input: OperationInput,
+    ctx: CallContext,
+    request: FastifyRequest,
+  ): Promise<unknown[]> {
     const method = b.method!;
     const q = request.query as Record<string, string | undefined>;
     const requested = q.limit === undefined ? undefined : Number(q.limit);
-    const limit = requested !== undefined && requested > 0 && requested <= o.httpListMaxElements ? requested : undefined;
-    const idleMs = q.stream_idle_timeout_ms === undefined ? o.httpListWaitMs : Math.min(Number(q.stream_idle_timeout_ms) || 0, 60_000);
+    const limit =
+      requested !== undefined && requested > 0 && requested <= o.httpListMaxElements ? requested : undefined;
+    const idleMs =
+      q.stream_idle_timeout_ms === undefined
+        ? o.httpListWaitMs
+        : Math.min(Number(q.stream_idle_timeout_ms) || 0, 60_000);
     const req = buildRequest(b.op, input, method.I);
     const controller = new AbortController();
     ctx.signal.addEventListener('abort', () => controller.abort(ctx.signal.reason), { once: true });
@@ -235,7 +253,9 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
             { limit: o.httpListMaxElements },
           );
         }
-        out.push(b.op.response ? b.op.response(next.value, codec, method.O) : codec.toJson(method.O, next.value));
+        out.push(
+          b.op.response ? b.op.response(next.value, codec, method.O) : codec.toJson(method.O, next.value),
+        );
       }
     } finally {
       controller.abort(CLIENT_GONE);
@@ -276,26 +296,49 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
           const watch = startStopwatch(clock);
           let sent = 0;
           try {
-            const auth = header(request, 'authorization') ?? protocolToken(header(request, 'sec-websocket-protocol'));
+            const auth =
+              header(request, 'authorization') ?? protocolToken(header(request, 'sec-websocket-protocol'));
             const ctx = await context(auth, controller.signal, span.traceId, traceparent, b);
-            const body = parseJson(isBinary ? Buffer.from(data as Buffer) : Buffer.from(data as Buffer), 'websocket request');
+            // The stream ends with the error once the token expires or the user's rights change.
+            let revoked: WeftError | undefined;
+            const unwatch = options.authenticator.watchStream(ctx.claims, (error) => {
+              revoked = error;
+              controller.abort(error);
+            });
+            socket.once('close', unwatch);
+            const body = parseJson(
+              isBinary ? Buffer.from(data as Buffer) : Buffer.from(data as Buffer),
+              'websocket request',
+            );
             const method = b.method!;
             const req = buildRequest(b.op, { body, params: {}, query: {} }, method.I);
             const stream = (b.handler as StreamHandler<object, object>)(req, ctx);
             for await (const element of stream) {
+              if (revoked) throw revoked;
               if (controller.signal.aborted) break;
-              const json = b.op.response ? b.op.response(element, codec, method.O) : codec.toJson(method.O, element);
+              const json = b.op.response
+                ? b.op.response(element, codec, method.O)
+                : codec.toJson(method.O, element);
               await sendFrame(socket, JSON.stringify(json), o.websocketHighWaterBytes, controller.signal);
               sent++;
             }
-            logger.debug({ path: b.op.path, messages: sent, durationMs: watch.elapsedMs(), traceId: span.traceId }, `JSON API websocket ${b.op.path}: OK`);
+            logger.debug(
+              { path: b.op.path, messages: sent, durationMs: watch.elapsedMs(), traceId: span.traceId },
+              `JSON API websocket ${b.op.path}: OK`,
+            );
             socket.close(1000);
-          } catch (e) {
+          } catch (caught) {
             if (controller.signal.reason === CLIENT_GONE) return;
+            const e = controller.signal.reason instanceof WeftError ? controller.signal.reason : caught;
             const { body } = jsCantonError(e, span.traceId);
-            logger.info({ path: b.op.path, messages: sent, code: body.code, error: body.cause, traceId: span.traceId }, `JSON API websocket ${b.op.path}: ${body.code}`);
-            if (!isWeftError(e)) logger.error({ err: e, path: b.op.path }, `JSON API websocket ${b.op.path} failed`);
-            if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(body), () => socket.close(1000));
+            logger.info(
+              { path: b.op.path, messages: sent, code: body.code, error: body.cause, traceId: span.traceId },
+              `JSON API websocket ${b.op.path}: ${body.code}`,
+            );
+            if (!isWeftError(e))
+              logger.error({ err: e, path: b.op.path }, `JSON API websocket ${b.op.path} failed`);
+            if (socket.readyState === socket.OPEN)
+              socket.send(JSON.stringify(body), () => socket.close(1000));
           }
         },
         traceparent === undefined ? {} : { parent: traceparent },
@@ -318,10 +361,18 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
 
   function httpInput(op: Operation, request: FastifyRequest): OperationInput {
     const raw = request.body as Buffer | undefined;
-    const body = op.body === 'octets' ? new Uint8Array(raw ?? []) : op.body === 'json' || raw?.length ? parseJson(raw, 'body') : undefined;
+    const body =
+      op.body === 'octets'
+        ? new Uint8Array(raw ?? [])
+        : op.body === 'json' || raw?.length
+          ? parseJson(raw, 'body')
+          : undefined;
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries(request.params as Record<string, string>))
+      params[k.replace(/_/g, '-')] = v;
     return {
       body,
-      params: request.params as Record<string, string>,
+      params,
       query: request.query as Record<string, string | string[] | undefined>,
     };
   }
@@ -339,7 +390,10 @@ function parseJson(raw: Buffer | undefined, what: string): unknown {
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch (e) {
-    throw new WeftError(CommonErrors.INVALID_ARGUMENT, `Invalid value for: ${what} (malformed JSON: ${(e as Error).message})`);
+    throw new WeftError(
+      CommonErrors.INVALID_ARGUMENT,
+      `Invalid value for: ${what} (malformed JSON: ${(e as Error).message})`,
+    );
   }
 }
 
