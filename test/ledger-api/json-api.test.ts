@@ -35,6 +35,8 @@ let alice: string;
 let bob: string;
 let mintOffset: number;
 let tokenCid: string;
+let rules: string;
+let client2: LedgerClient;
 let n = 0;
 
 const noToken = { getAccessToken: async () => '', getAuthContext: async () => ({}) as never };
@@ -74,10 +76,23 @@ beforeAll(async () => {
     logger: pino({ level: 'silent' }),
     accessTokenProvider: noToken,
   });
+  client2 = new LedgerClient({
+    baseUrl: new URL(network.apis[1]!.url),
+    logger: pino({ level: 'silent' }),
+    accessTokenProvider: noToken,
+  });
   admin = await p1.allocateParty('admin');
   alice = await p1.allocateParty('alice');
   bob = await network.nodes[1]!.allocateParty('bob');
-  await p1.submit({ commands: [tokenCommands.rules(admin)], actAs: [admin], commandId: `rules-${n++}` });
+  const created = await client.post('/v2/commands/submit-and-wait-for-transaction', {
+    commands: {
+      commands: [tokenCommands.rules(admin)],
+      actAs: [admin],
+      userId: 'json-app',
+      commandId: `rules-${n++}`,
+    },
+  } as never);
+  rules = (created.transaction.events[0] as { CreatedEvent: { contractId: string } }).CreatedEvent.contractId;
   const minted = await p1.submit({
     commands: [tokenCommands.mint(admin, alice, '10.0')],
     actAs: [admin, alice],
@@ -266,6 +281,109 @@ describe('active contracts and updates', () => {
     for await (const f of ws.streamCompletions({ beginExclusive: 0, userId: '', parties: [alice as never] }))
       frames.push(f);
     expect(frames).toEqual([expect.objectContaining({ code: 'INVALID_TOKEN', grpcCodeValue: 3 })]);
+  });
+});
+
+describe('commands', () => {
+  it('transfers a token to a party of the other participant: offer on p1, accept on p2', async () => {
+    const holding = await client.post('/v2/commands/submit-and-wait-for-transaction', {
+      commands: {
+        commands: [tokenCommands.mint(admin, alice, '5.0')],
+        actAs: [admin, alice],
+        userId: 'json-app',
+        commandId: `mint-${n++}`,
+      },
+    } as never);
+    const input = (holding.transaction.events[0] as { CreatedEvent: { contractId: string } }).CreatedEvent
+      .contractId;
+    const offered = await client.post('/v2/commands/submit-and-wait-for-transaction', {
+      commands: {
+        commands: [
+          tokenCommands.offer({ rules, admin, sender: alice, receiver: bob, amount: '5.0', inputs: [input] }),
+        ],
+        actAs: [alice],
+        readAs: [admin],
+        userId: 'json-app',
+        commandId: `offer-${n++}`,
+      },
+    } as never);
+    const offer = offered.transaction.events
+      .map((e) => (e as { CreatedEvent?: { contractId: string; templateId: string } }).CreatedEvent)
+      .find((c) => c?.templateId.endsWith(':TokenTransferOffer'))!.contractId;
+    // Bob's participant learns of the offer when the transaction is committed there.
+    let visible = false;
+    for (let i = 0; i < 100 && !visible; i++) {
+      const end = await client2.get('/v2/state/ledger-end');
+      const acs = await client2.post('/v2/state/active-contracts', {
+        activeAtOffset: end.offset,
+        filter: wildcard(bob),
+        verbose: false,
+      } as never);
+      visible = JSON.stringify(acs).includes(offer);
+      if (!visible) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(visible).toBe(true);
+    const accepted = await client2.post('/v2/commands/submit-and-wait', {
+      commands: [tokenCommands.instruction(offer, 'TransferInstruction_Accept')],
+      actAs: [bob],
+      userId: 'json-app',
+      commandId: `accept-${n++}`,
+    } as never);
+    expect(typeof accepted.completionOffset).toBe('number');
+    const updates = await client2.post('/v2/updates', {
+      beginExclusive: accepted.completionOffset - 1,
+      endInclusive: accepted.completionOffset,
+      updateFormat: {
+        includeTransactions: {
+          eventFormat: wildcard(bob),
+          transactionShape: 'TRANSACTION_SHAPE_LEDGER_EFFECTS',
+        },
+      },
+    } as never);
+    const tx = JSON.stringify(updates);
+    expect(tx).toContain('ExercisedEvent');
+    expect(tx).toContain('"choice":"TransferInstruction_Accept"');
+    expect(tx).toContain(`"owner":"${bob}"`);
+  });
+
+  it('submits asynchronously and reports the outcome as a completion', async () => {
+    const end = await client.get('/v2/state/ledger-end');
+    const commandId = `async-${n++}`;
+    const submitted = await client.post('/v2/commands/async/submit', {
+      commands: [tokenCommands.mint(admin, alice, '1.0')],
+      actAs: [admin, alice],
+      userId: 'json-app',
+      commandId,
+    } as never);
+    expect(submitted).toEqual({});
+    const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: noToken });
+    for await (const c of ws.streamCompletions({
+      beginExclusive: end.offset!,
+      userId: 'json-app',
+      parties: [alice as never],
+    })) {
+      const completion = (
+        c.completionResponse as { Completion?: { value: { commandId: string; status: { code: number } } } }
+      ).Completion;
+      if (completion?.value.commandId === commandId) {
+        expect(completion.value.status.code).toBe(0);
+        break;
+      }
+    }
+  });
+
+  it('refuses a wrong-typed argument, naming the field, without a state change', async () => {
+    const before = await client.get('/v2/state/ledger-end');
+    const r = await http('POST', '/v2/commands/submit-and-wait', {
+      commands: [{ CreateCommand: { templateId: `${TOKEN}:TokenRules`, createArguments: { admin: 42 } } }],
+      actAs: [admin],
+      userId: 'json-app',
+      commandId: `bad-${n++}`,
+    });
+    expect(r.status).toBe(400);
+    expect(r.json.code).toBe('DAML_COMMAND_INVALID');
+    expect(r.json.cause).toContain('createArguments.admin');
+    expect((await client.get('/v2/state/ledger-end')).offset).toBe(before.offset);
   });
 });
 

@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
+import { TransactionDecoder } from '../../src/daml/index.js';
+import type {
+  GetUpdateByIdRequest,
+  GetUpdateResponse,
+} from '../../src/generated/com/daml/ledger/api/v2/update_service.js';
 import { WILDCARD_CLAIMS } from '../../src/ledger-api/auth/index.js';
 import { type JsonApiServer, startJsonApi } from '../../src/ledger-api/json/index.js';
 import type { Authenticator } from '../../src/ledger-api/json/server.js';
-import type { ServiceImpl } from '../../src/ledger-api/service.js';
+import type { ServiceImpl, UnaryHandler } from '../../src/ledger-api/service.js';
+import { commandSubmissionService } from '../../src/ledger-api/services/command-submission.js';
+import { type CommandDecoding, commandService } from '../../src/ledger-api/services/commands.js';
 import { completionService } from '../../src/ledger-api/services/completions.js';
 import { contractService } from '../../src/ledger-api/services/contracts.js';
 import { eventQueryService } from '../../src/ledger-api/services/events.js';
@@ -12,6 +19,7 @@ import { stateService } from '../../src/ledger-api/services/state.js';
 import { updateService } from '../../src/ledger-api/services/updates.js';
 import { LEDGER_API_VERSION, versionService } from '../../src/ledger-api/services/version.js';
 import { createLogger } from '../../src/observability/index.js';
+import { decodeContract } from '../../src/participant/contracts.js';
 import type { ParticipantNode } from '../../src/participant/index.js';
 import { type ParticipantTestNetwork, participantTestNetwork } from '../../src/participant/testing.js';
 
@@ -41,7 +49,19 @@ export function participantServices(node: ParticipantNode): ServiceImpl[] {
     ledgerEnd: () => node.durableEnd,
     prunedUpTo: async () => 0n,
   };
+  const updates = updateService(reads);
+  const decoder = new TransactionDecoder(node.engine.types);
+  const decoding: CommandDecoding = {
+    decodeValue: (value, type, path) => node.engine.translator.fromProto(value, type, path),
+    disclosedContract: (blob) => decodeContract(blob, decoder),
+  };
   return [
+    commandService({
+      ...decoding,
+      submit: (r) => node.submit(r),
+      getUpdateById: updates.handlers.GetUpdateById as UnaryHandler<GetUpdateByIdRequest, GetUpdateResponse>,
+    }),
+    commandSubmissionService({ ...decoding, send: (r) => node.send(r) }),
     versionService({
       maxRightsPerUser: 1000,
       maxUsersPageSize: 1000,
@@ -57,7 +77,7 @@ export function participantServices(node: ParticipantNode): ServiceImpl[] {
         node.synchronizerIds.map((synchronizerId) => ({ synchronizerId, alias: 'test' })),
       parties: () => node.parties(),
     }),
-    updateService(reads),
+    updates,
     eventQueryService(reads),
     contractService(reads),
     completionService({
