@@ -1,4 +1,10 @@
 export { StorageErrors } from './errors.js';
+export {
+  DEFAULT_HEALTH_CHECK_INTERVAL_MS,
+  type LeaseOptions,
+  type StorageLease,
+  tryAcquireLease,
+} from './lease.js';
 export { openStorage } from './storage.js';
 export type {
   InsertManyOptions,
