@@ -1,6 +1,8 @@
 export { StorageErrors } from './errors.js';
 export {
   DEFAULT_HEALTH_CHECK_INTERVAL_MS,
+  type LeaseAttempt,
+  type LeaseHeld,
   type LeaseOptions,
   type StorageLease,
   tryAcquireLease,

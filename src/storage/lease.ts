@@ -54,11 +54,18 @@ export interface StorageLease {
   release(): Promise<void>;
 }
 
-/** Takes the lease on `config`'s storage if no other live process holds it; `undefined` if one does. */
-export function tryAcquireLease(
-  config: StorageConfig,
-  options: LeaseOptions,
-): Promise<StorageLease | undefined> {
+/** Who holds a lease another process could not take. */
+export interface LeaseHeld {
+  /** What is leased, for messages (no credentials). */
+  readonly target: string;
+  /** The holder as it described itself (PostgreSQL; a locked SQLite file cannot be read). */
+  readonly holder: string | undefined;
+}
+
+export type LeaseAttempt = { readonly lease: StorageLease } | { readonly held: LeaseHeld };
+
+/** Takes the lease on `config`'s storage unless another live process holds it. */
+export function tryAcquireLease(config: StorageConfig, options: LeaseOptions): Promise<LeaseAttempt> {
   const interval = options.healthCheckIntervalMs ?? DEFAULT_HEALTH_CHECK_INTERVAL_MS;
   if (!Number.isInteger(interval) || interval < 1) {
     throw new WeftError(
@@ -159,9 +166,9 @@ class SqliteLease extends BaseLease {
   }
 }
 
-function trySqlite(config: SqliteConfig, options: Resolved): StorageLease | undefined {
+function trySqlite(config: SqliteConfig, options: Resolved): LeaseAttempt {
   // A private in-memory database cannot be shared.
-  if (config.path === ':memory:') return new MemoryLease(options);
+  if (config.path === ':memory:') return { lease: new MemoryLease(options) };
   const file = `${config.path}.lease`;
   let db: Database.Database | undefined;
   try {
@@ -170,10 +177,10 @@ function trySqlite(config: SqliteConfig, options: Resolved): StorageLease | unde
     db.pragma('locking_mode = EXCLUSIVE');
     // Never committed: the lock lasts as long as the connection.
     db.exec('BEGIN EXCLUSIVE');
-    return new SqliteLease(file, db, options);
+    return { lease: new SqliteLease(file, db, options) };
   } catch (e) {
     db?.close();
-    if (isBusy(e)) return undefined;
+    if (isBusy(e)) return { held: { target: file, holder: undefined } };
     const error = mapSqliteError(e, file);
     throw new WeftError(
       StorageErrors.STORAGE_UNAVAILABLE,
@@ -249,7 +256,7 @@ function withTimeout<T>(promise: Promise<T>, options: Resolved, what: string): P
  * || schema, 0)`, with the configured schema folded to lowercase, or the connection's current schema (normally
  * `public`). The fence key is the same over `weft.storage-fence.`.
  */
-async function tryPostgres(config: PostgresConfig, options: Resolved): Promise<StorageLease | undefined> {
+async function tryPostgres(config: PostgresConfig, options: Resolved): Promise<LeaseAttempt> {
   const settings = pgSettings(config);
   const client = new pg.Client({
     connectionString: settings.connectionString,
@@ -277,8 +284,13 @@ async function tryPostgres(config: PostgresConfig, options: Resolved): Promise<S
     const got = (await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1) AS got', [keys.lease]))
       .rows[0]!.got;
     if (!got) {
+      // The table is missing while the first holder is still creating it.
+      const holder = await client
+        .query<{ holder: string }>(`SELECT holder FROM ${LEASE_TABLE} WHERE id = 1`)
+        .then((r) => r.rows[0]?.holder)
+        .catch(() => undefined);
       await client.end();
-      return undefined;
+      return { held: { target, holder } };
     }
     if (settings.schema !== undefined) await createSchema(client, settings.schema);
     await client.query(`CREATE TABLE IF NOT EXISTS ${LEASE_TABLE} (
@@ -289,7 +301,7 @@ async function tryPostgres(config: PostgresConfig, options: Resolved): Promise<S
     )`);
     const epoch = await takeOver(client, keys.fence, options);
     client.off('error', ignore);
-    return new PgLease(target, client, keys.fence, epoch, options);
+    return { lease: new PgLease(target, client, keys.fence, epoch, options) };
   } catch (e) {
     await client.end().catch(() => {});
     throw mapPgError(e, settings.where);
