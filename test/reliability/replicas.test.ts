@@ -76,12 +76,14 @@ async function readiness(port: number): Promise<{ status: number; checks: Record
 }
 
 async function expectPassive(r: Replica): Promise<void> {
-  await eventually('the replica to answer', () =>
-    fetch(`http://127.0.0.1:${r.monitoring}/health`).then(
-      (res) => res.status === 200,
+  // Until its first attempt at the lease has an answer, it says it is starting.
+  await eventually('the replica to report passive', () =>
+    readiness(r.monitoring).then(
+      (ready) => ready.checks.node !== 'starting',
       () => false,
     ),
   );
+  expect((await fetch(`http://127.0.0.1:${r.monitoring}/health`)).status).toBe(200);
   const ready = await readiness(r.monitoring);
   expect(ready.status).toBe(503);
   expect(ready.checks.node).toMatch(/^passive replica: .* is leased by .*; taking over when it is released$/);
