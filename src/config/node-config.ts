@@ -98,7 +98,7 @@ export const cryptoSchema = object({
 /**
  * Active/passive replication after Canton's `replication`: with `enabled`, a participant or mediator that finds its
  * storage leased by another node of its identity waits as a passive replica and takes over when that one dies.
- * Every node holds the lease, replicated or not; the health check applies to all of them.
+ * Participants and mediators hold the lease replicated or not, so the health check applies to all of them.
  */
 export const replicationSchema = object({
   enabled: withDefault(boolean(), false),

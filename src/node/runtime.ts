@@ -81,13 +81,14 @@ export function storageConfigOf(section: StorageConfigSection): StorageConfig {
  * What every node (sequencer, mediator, participant, topology owner) stands on: its storage, key store and
  * identity, JSON logger, metrics registry and the HTTP monitoring server (`/metrics`, `/health`, `/ready`).
  * Components add readiness checks and stop hooks; `stop()` runs the hooks in reverse order, then closes storage.
+ * Every node but a sequencer holds an exclusive lease on its storage while it runs (docs/reliability.md).
  */
 export class NodeRuntime {
   readonly #checks = new Map<string, ReadinessCheck>();
   readonly #stopHooks: Array<() => Promise<void>> = [];
   #health: HealthServer | undefined;
   #stopped = false;
-  readonly #lease: StorageLease;
+  readonly #lease: StorageLease | undefined;
   #resolveFailed!: (e: WeftError) => void;
   /**
    * Resolves when the node stopped by itself after a failure it cannot recover from in this process (it lost its
@@ -100,7 +101,7 @@ export class NodeRuntime {
   private constructor(
     readonly config: BaseNodeConfig,
     readonly storage: Storage,
-    lease: StorageLease,
+    lease: StorageLease | undefined,
     readonly keys: KeyStore,
     readonly identity: NodeIdentity,
     readonly logger: Logger,
@@ -113,7 +114,7 @@ export class NodeRuntime {
       await this.storage.health();
       return undefined;
     });
-    void lease.lost.then((e) => this.#fail(e));
+    void lease?.lost.then((e) => this.#fail(e));
   }
 
   static async start(options: NodeRuntimeOptions): Promise<NodeRuntime> {
@@ -152,16 +153,19 @@ export class NodeRuntime {
     const storageConfig = storageConfigOf(config.storage);
     let lease: StorageLease | undefined;
     try {
-      lease = await takeLease(storageConfig, replication, {
-        holder: `${config.kind} node ${config.name} (pid ${process.pid} on ${hostname()})`,
-        healthCheckIntervalMs: replication.healthCheckIntervalMs,
-        clock,
-        logger,
-        onPassive: (why) => {
-          waiting = why;
-        },
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
+      // The nodes of one sequencer share their storage by design; their node names are exclusive instead.
+      if (config.kind !== 'sequencer') {
+        lease = await takeLease(storageConfig, replication, {
+          holder: `${config.kind} node ${config.name} (pid ${process.pid} on ${hostname()})`,
+          healthCheckIntervalMs: replication.healthCheckIntervalMs,
+          clock,
+          logger,
+          onPassive: (why) => {
+            waiting = why;
+          },
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+      }
       waiting = 'starting';
       const storage = await openStorage(storageConfig, clock, lease);
       try {
@@ -182,7 +186,7 @@ export class NodeRuntime {
             uid: identity.uid.toString(),
             member: identity.member?.toString(),
             monitoringPort: runtime.monitoringPort,
-            storage: lease.target,
+            ...(lease ? { storage: lease.target } : {}),
           },
           `${config.kind} node ${config.name} started`,
         );
@@ -242,7 +246,7 @@ export class NodeRuntime {
     await this.#health?.close();
     await this.storage.close();
     // Only once nothing can write any more may another node take over.
-    await this.#lease.release();
+    await this.#lease?.release();
     this.logger.info(`${this.config.kind} node ${this.config.name} stopped`);
   }
 
