@@ -3,7 +3,8 @@
 // A second node on a leased storage without replication exits 1 with one line; with replication it waits passive
 // (/health 200, /ready 503 "passive replica"), and when the active is SIGKILLed it takes over within seconds as a
 // fresh start would: same identity, reconnects by itself, pings, the mediator decides. The killed one, restarted,
-// comes back passive. Needs `npm run build` (npm test does) and, for the PostgreSQL half, PostgreSQL.
+// comes back passive. A second sequencer node under a live one's name exits 1. Needs `npm run build` (npm test
+// does) and, for the PostgreSQL half, PostgreSQL.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,18 +98,16 @@ describe.each(['sqlite', 'postgres'] as const)('exclusive storage and replicas o
     async () => {
       const tag = backend;
       const sequencerPort = await freePort();
-      const sequencer = writeConfig(
-        dir,
-        `${tag}-sequencer`,
-        `weft.node {
+      const sequencerBody = (port: number) => `weft.node {
   name = sequencer1
   kind = sequencer
-  storage ${storageOf(backend, 'sequencer1')}
-  public-api.port = ${sequencerPort}
+  storage ${sequencerStorage}
+  public-api.port = ${port}
   admin-api.port = 0
   monitoring.http-server.port = 0
-}`,
-      );
+}`;
+      const sequencerStorage = storageOf(backend, 'sequencer1');
+      const sequencer = writeConfig(dir, `${tag}-sequencer`, sequencerBody(sequencerPort));
       const mediatorBody = `weft.node {
   name = mediator1
   kind = mediator
@@ -168,6 +167,16 @@ describe.each(['sqlite', 'postgres'] as const)('exclusive storage and replicas o
         '--mediator',
         med.adminUrl,
       ]);
+      // The nodes of one sequencer share a storage, but not a node name while its owner lives.
+      const duplicate = await weft([
+        'daemon',
+        '-c',
+        writeConfig(dir, `${tag}-sequencer-again`, sequencerBody(0)),
+      ]);
+      expect(duplicate.code).toBe(1);
+      expect(duplicate.stderr).toMatch(
+        /^weft daemon: SEQUENCER_NODE_NAME_IN_USE\(9\): sequencer node name sequencer1 is in use by a live node \(writer slot 0, whose watermark advances\); stop that node first, or give this node another name\n$/,
+      );
       const mediatorAdmin = new AdminClient(med.adminUrl);
       try {
         await eventually('the mediator to serve', async () => (await mediatorAdmin.status()).ready, 20_000);
