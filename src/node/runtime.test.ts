@@ -181,6 +181,25 @@ describe('node runtime', () => {
     await replica.stop();
   });
 
+  it('gives up waiting as a passive replica when told to stop', async () => {
+    const file = join(dir, 'p7.sqlite');
+    const replicated = {
+      ...config(file),
+      replication: { enabled: true, passiveCheckIntervalMs: 100, healthCheckIntervalMs: 100 },
+    };
+    const active = await NodeRuntime.start({ config: replicated, logger: quietLogger().logger });
+    const stop = new AbortController();
+    const waiting = NodeRuntime.start({
+      config: replicated,
+      logger: quietLogger().logger,
+      signal: stop.signal,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    stop.abort();
+    await expect(waiting).rejects.toThrow('stopped while waiting as a passive replica');
+    await active.stop();
+  });
+
   it('stops by itself, refusing storage access, once it loses its lease', async () => {
     const file = join(dir, 'p6.sqlite');
     const node = await NodeRuntime.start({

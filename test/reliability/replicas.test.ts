@@ -239,4 +239,52 @@ describe.each(['sqlite', 'postgres'] as const)('exclusive storage and replicas o
     },
     180_000,
   );
+
+  it.skipIf(backend === 'postgres' && unavailable !== undefined)(
+    'stop a node that loses its lease, exit 1 with one line, and let its replica take over',
+    async () => {
+      const storage = storageOf(backend, 'participant3');
+      const body = `weft.node {
+  name = participant3
+  kind = participant
+  storage ${storage}
+  admin-api.port = 0
+  ${REPLICATION}
+}`;
+      const [a, b] = [
+        await replica(`${backend}-participant3-a`, body, 'a'),
+        await replica(`${backend}-participant3-b`, body, 'b'),
+      ];
+      const active = await startDaemon(a.config, a.ports);
+      const passive = startDaemon(b.config, b.ports);
+      await expectPassive(b);
+      // What a network failure between the node and its database does to the lock (or an operator to the file).
+      if (backend === 'sqlite') rmSync(join(dir, `${backend}-participant3.db.lease`));
+      else {
+        const schema = /schema = (\w+)/.exec(storage)![1]!;
+        const client = new pg.Client({ connectionString: pgTestUrl() });
+        await client.connect();
+        await client.query(
+          `WITH k AS (SELECT hashtextextended('weft.storage-lease.' || $1, 0) AS key)
+           SELECT pg_terminate_backend(l.pid) FROM pg_locks l, k
+           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+             AND l.classid::bigint = (k.key >> 32) & 4294967295 AND l.objid::bigint = k.key & 4294967295`,
+          [schema],
+        );
+        await client.end();
+      }
+      await eventually('the node to exit', () => active.child.exitCode !== null, 15_000);
+      expect(active.child.exitCode).toBe(1);
+      expect(active.stderr()).toMatch(
+        /^weft daemon: STORAGE_LEASE_LOST\(1\): lost the exclusive lease on .*\n$/,
+      );
+      const took = await passive;
+      // Active now: its readiness is the participant's (not connected to a synchronizer in this test).
+      expect((await readiness(b.monitoring)).checks).toMatchObject({
+        storage: 'ok',
+        participant: expect.any(String),
+      });
+      expect(await took.stop()).toBe(0);
+    },
+  );
 });
