@@ -108,9 +108,10 @@ export const replicationSchema = object({
    */
   'passive-check-interval-ms': withDefault(integer({ min: 100, max: 60_000 }), 1000),
   /**
-   * How often the holder checks that it still holds the lease; a check that fails or takes longer loses it, and
-   * the node stops. At least 100 ms so that checks do not load the database; at most a minute, which bounds how
-   * long a node keeps running without noticing that its lock connection died silently.
+   * How often the holder checks that it still holds the lease; a check that fails, or gets no answer within three
+   * intervals (at least 5 s), loses it, and the node stops. At least 100 ms so that checks do not load the
+   * database; at most a minute, which bounds how long a node runs without noticing that its lock connection died
+   * silently.
    */
   'health-check-interval-ms': withDefault(integer({ min: 100, max: 60_000 }), 1000),
 });

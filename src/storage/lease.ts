@@ -24,13 +24,19 @@ export const DEFAULT_HEALTH_CHECK_INTERVAL_MS = 1000;
  */
 const TAKEOVER_GRACE_MS = 2000;
 const TAKEOVER_POLL_MS = 20;
+/**
+ * How long a PostgreSQL health check may take before the lease counts as lost: three intervals, at least 5 s. An
+ * event loop busy with other work delays the answer's processing, which must not pass for a dead connection.
+ */
+const MIN_HEALTH_CHECK_TIMEOUT_MS = 5000;
 
 export interface LeaseOptions {
   /** Who holds it, for the lease row and messages: node name, host and process id. */
   readonly holder: string;
   /**
    * How often the holder checks that it still holds the lease (a round trip on the PostgreSQL lock connection, a
-   * look at the SQLite lease file); a check that fails or does not answer within the interval loses the lease.
+   * look at the SQLite lease file); a check that fails, or gets no answer within three intervals (at least 5 s),
+   * loses the lease.
    */
   readonly healthCheckIntervalMs?: number;
   readonly clock?: Clock;
@@ -234,9 +240,10 @@ class PgLease extends BaseLease {
 }
 
 function withTimeout<T>(promise: Promise<T>, options: Resolved, what: string): Promise<T> {
+  const timeoutMs = Math.max(3 * options.healthCheckIntervalMs, MIN_HEALTH_CHECK_TIMEOUT_MS);
   return new Promise((resolve, reject) => {
-    const cancel = options.clock.schedule(options.healthCheckIntervalMs, () =>
-      reject(new Error(`${what} did not answer within ${options.healthCheckIntervalMs} ms`)),
+    const cancel = options.clock.schedule(timeoutMs, () =>
+      reject(new Error(`${what} did not answer within ${timeoutMs} ms`)),
     );
     promise.then(
       (v) => {
