@@ -52,7 +52,7 @@ describeBackends('storage lease', (backend) => {
     const storage = await open(config, l);
     await storage.execute('CREATE TABLE t (id BIGINT)');
     await storage.execute('INSERT INTO t (id) VALUES (1)');
-    if (config.kind === 'sqlite') rmSync((config as SqliteConfig).path + '.lease');
+    if (config.kind === 'sqlite') rmSync(`${(config as SqliteConfig).path}.lease`);
     else await terminateLockConnection(config as PostgresConfig);
     const reason = await l.lost;
     expect(reason.code).toBe(StorageErrors.STORAGE_LEASE_LOST.code);
