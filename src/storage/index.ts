@@ -14,3 +14,11 @@ export type {
   StorageConfig,
   StorageKind,
 } from './types.js';
+export {
+  DEFAULT_STORAGE_RETRY,
+  isTransientStorageError,
+  retryTransient,
+  type StorageRetryOptions,
+  type StorageRetryPolicy,
+  storageRetryPolicy,
+} from './transient.js';
