@@ -1,5 +1,10 @@
 import type { Logger } from '../observability/index.js';
-import { DEFAULT_STORAGE_RETRY, retryTransient, type StorageRetryPolicy } from '../storage/index.js';
+import {
+  DEFAULT_STORAGE_RETRY,
+  retryTransient,
+  type StorageRetryOptions,
+  type StorageRetryPolicy,
+} from '../storage/index.js';
 import type { Clock } from '../time/index.js';
 import { type Cursor, emptyBatch, type ParticipantStore, type WriteBatch } from './store.js';
 
@@ -211,25 +216,30 @@ export class Journal {
    * reached `offset`, since nothing else writes offsets above the durable one.
    */
   #write(batch: WriteBatch, offset: bigint): Promise<void> {
-    return retryTransient(
-      async (attempt) => {
-        const inDoubt = attempt > 0 && offset > this.#durableOffset;
-        if (inDoubt && (await this.store.ledgerEnd()) >= offset) return;
-        await this.store.write(batch);
+    return retryTransient(async (attempt) => {
+      const inDoubt = attempt > 0 && offset > this.#durableOffset;
+      if (inDoubt && (await this.store.ledgerEnd()) >= offset) return;
+      await this.store.write(batch);
+    }, this.retryOptions('writing a participant batch'));
+  }
+
+  /**
+   * How the participant's storage operations wait out transient failures: with the journal's policy, ending when
+   * the participant stops, and reported by {@link stalled} meanwhile.
+   */
+  retryOptions(what: string): StorageRetryOptions {
+    return {
+      clock: this.clock,
+      logger: this.logger,
+      what,
+      policy: this.retry,
+      signal: this.#stopping.signal,
+      onRetry: (e) => {
+        this.#stalled = e;
       },
-      {
-        clock: this.clock,
-        logger: this.logger,
-        what: 'writing a participant batch',
-        policy: this.retry,
-        signal: this.#stopping.signal,
-        onRetry: (e) => {
-          this.#stalled = e;
-        },
-        onRecovered: () => {
-          this.#stalled = undefined;
-        },
+      onRecovered: () => {
+        this.#stalled = undefined;
       },
-    );
+    };
   }
 }

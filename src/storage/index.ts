@@ -1,5 +1,13 @@
 export { StorageErrors } from './errors.js';
 export { openStorage } from './storage.js';
+export {
+  DEFAULT_STORAGE_RETRY,
+  isTransientStorageError,
+  retryTransient,
+  type StorageRetryOptions,
+  type StorageRetryPolicy,
+  storageRetryPolicy,
+} from './transient.js';
 export type {
   InsertManyOptions,
   Migration,
@@ -14,11 +22,3 @@ export type {
   StorageConfig,
   StorageKind,
 } from './types.js';
-export {
-  DEFAULT_STORAGE_RETRY,
-  isTransientStorageError,
-  retryTransient,
-  type StorageRetryOptions,
-  type StorageRetryPolicy,
-  storageRetryPolicy,
-} from './transient.js';
