@@ -1,7 +1,4 @@
 import { WeftError } from '../errors/index.js';
-import type { Logger } from '../observability/index.js';
-import { retryTransient } from '../storage/index.js';
-import type { Clock } from '../time/index.js';
 import {
   type Batch,
   type SequencedEvent,
@@ -9,6 +6,9 @@ import {
   type SignedContent,
 } from '../generated/weft/sequencer/v1/sequencing.js';
 import { StoredBatch } from '../generated/weft/sequencer/v1/stored_batch.js';
+import type { Logger } from '../observability/index.js';
+import { retryTransient } from '../storage/index.js';
+import type { Clock } from '../time/index.js';
 import { SequencerErrors } from './errors.js';
 import type { DeliveryHead } from './head.js';
 import { BROADCAST_RECIPIENT, type EventRow, isDead, type MemberRow, type SequencerStore } from './store.js';
