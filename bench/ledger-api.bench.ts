@@ -6,7 +6,7 @@
  * latency of each SubmitAndWait, and the CPU time of the whole process per transaction; the Ledger API's extra
  * CPU includes the client's own protobuf and gRPC work, which runs in this process too (an upper bound).
  *
- * Run: npx tsx bench/ledger-api.bench.ts [--transfers 60] [--concurrency 1,8] [--rounds 2]
+ * Run: npx tsx bench/ledger-api.bench.ts [--transfers 60] [--concurrency 1,8] [--rounds 3]
  */
 
 import { readFileSync } from 'node:fs';
@@ -34,7 +34,7 @@ for (let i = 2; i < process.argv.length; i += 2)
   args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
 const TRANSFERS = Number(args.get('transfers') ?? 60);
 const CONCURRENCY = (args.get('concurrency') ?? '1,8').split(',').map(Number);
-const ROUNDS = Number(args.get('rounds') ?? 2);
+const ROUNDS = Number(args.get('rounds') ?? 3);
 
 type Mode = 'in-process' | 'ledger-api';
 
