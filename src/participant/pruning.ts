@@ -8,8 +8,8 @@ export const PruningErrors = {
   OFFSET_OUT_OF_RANGE: defineErrorCode(
     'OFFSET_OUT_OF_RANGE',
     'InvalidGivenCurrentSystemStateOther',
-    'The offset is outside the range the request allows: pruning must stay strictly before the ledger end.',
-    'Read the ledger end (StateService.GetLedgerEnd) and choose an offset before it.',
+    'The offsets of the request are outside the range it allows: a pruning offset at or after the ledger end, or an update range whose end is before its begin.',
+    'Read the ledger end (StateService.GetLedgerEnd): prune strictly before it; send an end offset at or after the begin offset, or none for an open-ended stream.',
   ),
 } as const;
 
