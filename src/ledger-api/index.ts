@@ -5,6 +5,12 @@
  */
 export type { Claims } from './auth/claims.js';
 export {
+  LedgerApiClient,
+  type LedgerApiClientOptions,
+  type LedgerStream,
+  type LedgerUnary,
+} from './client.js';
+export {
   DEFAULT_MAX_INBOUND_MESSAGE_BYTES,
   DEFAULT_MAX_STREAMS,
   type LedgerApiConfig,
