@@ -69,6 +69,9 @@ interface Bound {
   readonly handler: AnyHandler | undefined;
 }
 
+/** Frames a websocket stream sends between turns of the event loop. */
+const YIELD_EVERY_FRAMES = 64;
+
 /** Why a call's signal was aborted when the client went away. */
 const CLIENT_GONE = Symbol('client gone');
 
@@ -340,6 +343,8 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
                 : codec.toJson(method.O, element);
               await sendFrame(socket, JSON.stringify(json), o.websocketHighWaterBytes, controller.signal);
               sent++;
+              // A stream that never waits (a fast reader, elements at hand) must still let other I/O run.
+              if (sent % YIELD_EVERY_FRAMES === 0) await new Promise((resolve) => setImmediate(resolve));
             }
             logger.debug(
               { path: b.op.path, messages: sent, durationMs: watch.elapsedMs(), traceId: span.traceId },
