@@ -1,5 +1,6 @@
 import { KeyStore, type RandomSource, systemRandom } from '../crypto/index.js';
 import { Engine, PackageRegistry, readDar, type Transaction, TransactionDecoder } from '../daml/index.js';
+import type { WeftError } from '../errors/index.js';
 import { ParticipantId, type PartyId } from '../identity/index.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
 import { createLogger, type Logger, NodeMetrics } from '../observability/index.js';
@@ -40,6 +41,8 @@ export interface ParticipantNodeOptions {
   readonly random?: RandomSource;
   readonly logger?: Logger;
   readonly metrics?: NodeMetrics;
+  /** Told once when the participant stops processing for good (see `ConnectionsContext.onFatal`). */
+  readonly onFatal?: (error: WeftError) => void;
 }
 
 /**
@@ -141,6 +144,7 @@ export class ParticipantNode {
       clock,
       random,
       logger,
+      ...(options.onFatal ? { onFatal: options.onFatal } : {}),
     });
   }
 
@@ -191,7 +195,7 @@ export class ParticipantNode {
   }
 
   /** The packages uploaded here (the engine's registry). */
-  private get registry(): PackageRegistry {
+  get registry(): PackageRegistry {
     return this.#packages.registry;
   }
 
@@ -297,6 +301,11 @@ export class ParticipantNode {
   /** What this participant vets on a synchronizer — the one named, or the only one connected. */
   vetting(synchronizerId?: string): VettingState {
     return this.#topologyRequests.vetting(synchronizerId);
+  }
+
+  /** What every participant vets on the connected synchronizers, by synchronizer id, then participant id. */
+  allVetting(): (VettingState & { readonly participantId: string })[] {
+    return this.#topologyRequests.allVetting();
   }
 
   /**
