@@ -7,6 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { parse } from 'yaml';
+import { ADMIN_WORKFLOW_DAR } from '../../src/daemon/participant.js';
 import type { ParticipantNode } from '../../src/participant/index.js';
 import { TOKEN, tokenCommands } from '../../src/participant/testing.js';
 import { type JsonApiNetwork, jsonApiNetwork } from './json-harness.js';
@@ -121,6 +122,76 @@ describe('version and state', () => {
     expect(end.offset).toBeGreaterThanOrEqual(mintOffset);
     const synchronizers = await client.get('/v2/state/connected-synchronizers', { query: { party: alice } });
     expect(synchronizers.connectedSynchronizers?.length).toBe(1);
+  });
+});
+
+describe('parties, users and packages', () => {
+  it('allocates a party and finds it, as the published client checks it', async () => {
+    const { participantId } = await client.get('/v2/parties/participant-id');
+    const allocated = await client.post('/v2/parties', {
+      partyIdHint: 'carol',
+      identityProviderId: '',
+      synchronizerId: '',
+      userId: '',
+    } as never);
+    const carol = allocated.partyDetails!.party;
+    expect(carol).toMatch(/^carol::1220[0-9a-f]{64}$/);
+    expect(carol.split('::')[1]).toBe(participantId.split('::')[1]);
+    expect(await client.checkIfPartyExists(carol as never)).toBe(true);
+    const details = await http(
+      'GET',
+      `/v2/parties/${encodeURIComponent(carol)}?parties=${encodeURIComponent(alice)}`,
+    );
+    expect(details.status).toBe(200);
+    expect(
+      (details.json as unknown as { partyDetails: { party: string; isLocal: boolean }[] }).partyDetails
+        .map((d) => d.party)
+        .sort(),
+    ).toEqual([alice, carol].sort());
+    const listed = await client.get('/v2/parties');
+    expect(listed.partyDetails?.some((d) => d.party === carol)).toBe(true);
+  });
+
+  it('creates a user, grants and lists its rights, and deletes it', async () => {
+    const created = await client.post('/v2/users', {
+      user: { id: 'json-user', primaryParty: alice, isDeactivated: false, identityProviderId: '' },
+      rights: [{ kind: { CanActAs: { value: { party: alice } } } }],
+    } as never);
+    expect(created.user).toMatchObject({ id: 'json-user', primaryParty: alice });
+    await client.grantRights('json-user', { readAs: [admin] });
+    const rights = await client.get('/v2/users/{user-id}/rights', { path: { 'user-id': 'json-user' } });
+    expect(rights.rights).toEqual(
+      expect.arrayContaining([
+        { kind: { CanActAs: { value: { party: alice } } } },
+        { kind: { CanReadAs: { value: { party: admin } } } },
+      ]),
+    );
+    const user = await client.get('/v2/users/{user-id}', { path: { 'user-id': 'json-user' } });
+    expect(user.user?.id).toBe('json-user');
+    expect((await http('DELETE', '/v2/users/json-user')).status).toBe(200);
+    const gone = await http('GET', '/v2/users/json-user');
+    expect(gone.status).toBe(404);
+    expect(gone.json.code).toBe('USER_NOT_FOUND');
+  });
+
+  it('uploads a DAR as raw bytes and lists and serves its packages', async () => {
+    const dar = readFileSync(ADMIN_WORKFLOW_DAR);
+    const uploaded = await fetch(`${base}/v2/packages`, {
+      method: 'POST',
+      body: dar,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(uploaded.status).toBe(200);
+    expect(await uploaded.json()).toEqual({});
+    const { packageIds } = await client.get('/v2/packages');
+    expect(packageIds?.length).toBeGreaterThan(1);
+    const archive = await fetch(`${base}/v2/packages/${packageIds![0]}`);
+    expect(archive.headers.get('content-type')).toBe('application/octet-stream');
+    expect((await archive.arrayBuffer()).byteLength).toBeGreaterThan(0);
+    const status = await client.get('/v2/packages/{package-id}/status', {
+      path: { 'package-id': packageIds![0]! },
+    });
+    expect(status.packageStatus).toBe('PACKAGE_STATUS_REGISTERED');
   });
 });
 
