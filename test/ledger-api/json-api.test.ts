@@ -524,6 +524,63 @@ describe('the contract', () => {
     );
   });
 
+  it("describes each operation's JSON body and answer with the client's schema names and fields", async () => {
+    const source = readFileSync(CLIENT_TYPES, 'utf8');
+    const schemasText = source.slice(
+      source.indexOf('    schemas: {'),
+      source.indexOf('\n    responses:', source.indexOf('    schemas: {')),
+    );
+    const fields = new Map<string, string[]>();
+    for (const part of schemasText.split(/\n {8}(?=[A-Za-z_0-9]+: )/).slice(1)) {
+      const name = /^([A-Za-z_0-9]+):/.exec(part)![1]!;
+      fields.set(name, [...part.matchAll(/\n {12}([a-zA-Z0-9_]+)\??: /g)].map((m) => m[1]!).sort());
+    }
+    // Per operation id: the JSON body's and the JSON 200 answer's schema names, as the client's types name them.
+    const theirs = new Map<string, { body?: string; answer?: string }>();
+    const operationsText = source.slice(source.indexOf('export interface operations'));
+    const jsonSchema = /^\s*'application\/json': (?:components\['schemas'\]\['([A-Za-z0-9_]+)'\])/m;
+    for (const m of operationsText.matchAll(
+      /\n {4}'?([A-Za-z0-9-]+)'?: \{\n {8}parameters([\s\S]*?)\n {4}\};/g,
+    )) {
+      const [request, responses] = m[2]!.split(/\n {8}responses: /) as [string, string];
+      const ok = /200: \{[\s\S]*?content: \{([\s\S]*?)\n {16}\};/.exec(responses)?.[1] ?? '';
+      const body = jsonSchema.exec(request.split('requestBody')[1] ?? '')?.[1];
+      const answer = jsonSchema.exec(ok)?.[1];
+      theirs.set(m[1]!, { ...(body ? { body } : {}), ...(answer ? { answer } : {}) });
+    }
+    const doc = parse(await (await fetch(`${base}/docs/openapi`)).text()) as {
+      paths: Record<
+        string,
+        Record<string, { operationId: string; requestBody?: Content; responses: Record<string, Content> }>
+      >;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    type Content = { content?: Record<string, { schema: { $ref?: string; items?: { $ref?: string } } }> };
+    const named = (c: Content | undefined) => {
+      const schema = c?.content?.['application/json']?.schema;
+      return (schema?.$ref ?? schema?.items?.$ref)?.split('/').pop();
+    };
+    const mismatches: string[] = [];
+    for (const ops of Object.values(doc.paths)) {
+      for (const op of Object.values(ops)) {
+        const expected = theirs.get(op.operationId)!;
+        for (const [what, name, mine] of [
+          ['body', expected.body, named(op.requestBody)],
+          ['answer', expected.answer, named(op.responses['200'])],
+        ] as const) {
+          if (name === undefined) continue;
+          const mineFields = Object.keys(doc.components.schemas[mine ?? '']?.properties ?? {}).sort();
+          if (name !== mine || JSON.stringify(fields.get(name)) !== JSON.stringify(mineFields)) {
+            mismatches.push(
+              `${op.operationId} ${what}: ${name} ${fields.get(name)} vs ${mine} ${mineFields}`,
+            );
+          }
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
   it('answers every path and method of the published client with something other than 404 or 405', async () => {
     for (const op of clientOperations()) {
       const [verb, path] = op.split(' ') as [string, string];
