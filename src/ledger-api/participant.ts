@@ -1,4 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { systemRandom } from '../crypto/index.js';
+import type {
+  GetUpdateByIdRequest,
+  GetUpdateResponse,
+} from '../generated/com/daml/ledger/api/v2/update_service.js';
 import type { Logger } from '../observability/index.js';
 import type { ParticipantNode } from '../participant/index.js';
 import type { Storage } from '../storage/index.js';
@@ -6,9 +11,12 @@ import type { Clock } from '../time/index.js';
 import { createAuthenticator } from './auth/index.js';
 import type { LedgerApiSettings } from './config.js';
 import { type LedgerApiServer, serveLedgerApi } from './server.js';
-import type { ServiceImpl } from './service.js';
+import type { ServiceImpl, UnaryHandler } from './service.js';
 import { contractService } from './services/contracts.js';
 import { eventQueryService } from './services/events.js';
+import { MAX_VETTED_PACKAGES_PAGE_SIZE } from './services/packages.js';
+import { commandServices } from './services/participant-commands.js';
+import { MAX_PARTIES_PAGE_SIZE } from './services/parties.js';
 import type { ReadServiceDeps } from './services/reads.js';
 import { stateService } from './services/state.js';
 import { updateService } from './services/updates.js';
@@ -23,11 +31,6 @@ export const LEDGER_API_DESCRIPTORS = new URL(
   '../../resources/ledger-api/descriptors.binpb',
   import.meta.url,
 );
-
-/** Canton's default page size of PartyManagementService.ListKnownParties. */
-const MAX_PARTIES_PAGE_SIZE = 10_000;
-/** Canton's default page size of the vetted package listings. */
-const MAX_VETTED_PACKAGES_PAGE_SIZE = 100;
 
 /** What the Ledger API of a participant is served from: the participant and what its daemon knows. */
 export interface LedgerApiHost {
@@ -66,6 +69,7 @@ export async function startLedgerApi(
     // Nothing is pruned until the participant prunes (ParticipantPruningService).
     prunedUpTo: async () => 0n,
   };
+  const updates = updateService(reads);
   const services: ServiceImpl[] = [
     versionService({
       maxRightsPerUser: MAX_RIGHTS_PER_USER,
@@ -81,9 +85,17 @@ export async function startLedgerApi(
       connectedSynchronizers: () => host.connectedSynchronizers(),
       parties: () => participant.parties(),
     }),
-    updateService(reads),
+    updates,
     eventQueryService(reads),
     contractService(reads),
+    ...(await commandServices({
+      participant,
+      storage: host.storage,
+      users,
+      random: systemRandom,
+      getUpdateById: updates.handlers.GetUpdateById as UnaryHandler<GetUpdateByIdRequest, GetUpdateResponse>,
+      prunedUpTo: reads.prunedUpTo,
+    })),
   ];
   let server: LedgerApiServer;
   try {
