@@ -71,7 +71,7 @@ export interface LeaseHeld {
 export type LeaseAttempt = { readonly lease: StorageLease } | { readonly held: LeaseHeld };
 
 /** Takes the lease on `config`'s storage unless another live process holds it. */
-export function tryAcquireLease(config: StorageConfig, options: LeaseOptions): Promise<LeaseAttempt> {
+export async function tryAcquireLease(config: StorageConfig, options: LeaseOptions): Promise<LeaseAttempt> {
   const interval = options.healthCheckIntervalMs ?? DEFAULT_HEALTH_CHECK_INTERVAL_MS;
   if (!Number.isInteger(interval) || interval < 1) {
     throw new WeftError(
@@ -80,9 +80,7 @@ export function tryAcquireLease(config: StorageConfig, options: LeaseOptions): P
     );
   }
   const resolved = { ...options, healthCheckIntervalMs: interval, clock: options.clock ?? systemClock };
-  return config.kind === 'sqlite'
-    ? Promise.resolve(trySqlite(config, resolved))
-    : tryPostgres(config, resolved);
+  return config.kind === 'sqlite' ? trySqlite(config, resolved) : tryPostgres(config, resolved);
 }
 
 type Resolved = Required<LeaseOptions>;
