@@ -4,8 +4,10 @@ import {
   BASE_NODE_SCHEMAS,
   type NodeConfigOf,
   nodeSchema,
+  optional,
   withDefault,
 } from '../config/index.js';
+import { ledgerApiSchema } from '../ledger-api/index.js';
 import { mediatorNodeSchema } from '../mediator/index.js';
 import { participantSectionSchema } from '../participant/index.js';
 import { sequencerNodeSchema } from '../sequencer/index.js';
@@ -13,7 +15,8 @@ import { sequencerNodeSchema } from '../sequencer/index.js';
 /**
  * The config schemas of the nodes a daemon runs: a sequencer node needs its admin and public API sections, a
  * mediator node its admin API and its sequencer connection, a participant its admin API (it connects to
- * synchronizers through it: weft admin participant connect) and its `participant` section.
+ * synchronizers through it: weft admin participant connect), its `participant` section and, for applications,
+ * its `ledger-api` (served only when configured).
  */
 export const DAEMON_SCHEMAS = {
   ...BASE_NODE_SCHEMAS,
@@ -21,6 +24,7 @@ export const DAEMON_SCHEMAS = {
   mediator: mediatorNodeSchema.extend({ 'admin-api': adminApiSchema }),
   participant: nodeSchema.extend({
     'admin-api': adminApiSchema,
+    'ledger-api': optional(ledgerApiSchema),
     participant: withDefault(participantSectionSchema, {}),
   }),
 };

@@ -14,6 +14,7 @@ import {
   startAdminApi,
 } from '../admin-api/index.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
+import { type LedgerApiServer, ledgerApiSettings, startLedgerApi } from '../ledger-api/index.js';
 import type { NodeRuntime } from '../node/index.js';
 import { ParticipantNode } from '../participant/index.js';
 import { PROTOCOL_VERSION, synchronizerIdAt, untilActive } from '../sequencer/index.js';
@@ -33,13 +34,14 @@ const RECONNECT_MS = 1000;
 
 /**
  * A participant node as a process runs it: the node runtime, the participant (own storage, identity, the admin
- * workflow DAR) and the Admin API with the participant commands. It connects to synchronizers when the operator
+ * workflow DAR), the Admin API with the participant commands and, when configured, the Ledger API. It connects to synchronizers when the operator
  * says so (ConnectSynchronizer, one alias per synchronizer), remembers the connections, and reconnects by itself
  * after a restart.
  */
 export class ParticipantDaemon implements AdminNode, ParticipantHost {
   readonly startedAt: bigint;
   #admin: AdminApiServer | undefined;
+  #ledgerApi: LedgerApiServer | undefined;
   /** By alias. */
   readonly #connections = new Map<string, { config: SynchronizerConnectionConfig; synchronizerId: string }>();
   /** Remembered connections not re-established yet after a restart: alias → synchronizer id. */
@@ -64,6 +66,7 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
     version: string,
   ): Promise<ParticipantDaemon> {
     const adminApi = await adminApiOptions(config.adminApi);
+    const ledgerApi = config.ledgerApi && (await ledgerApiSettings(config.ledgerApi));
     const participant = await ParticipantNode.start({
       name: config.name,
       storage: runtime.storage,
@@ -94,6 +97,23 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
     }
     daemon.#admin = await startAdminApi(daemon, adminApi, runtime.logger);
     runtime.onStop(() => daemon.#admin!.close());
+    if (ledgerApi) {
+      daemon.#ledgerApi = await startLedgerApi(
+        {
+          participant,
+          storage: runtime.storage,
+          clock: runtime.clock,
+          logger: runtime.logger,
+          connectedSynchronizers: () =>
+            daemon
+              .connections()
+              .filter((c) => c.healthy)
+              .map((c) => ({ synchronizerId: c.synchronizerId, alias: c.config.alias })),
+        },
+        ledgerApi,
+      );
+      runtime.onStop(() => daemon.#ledgerApi!.close());
+    }
     return daemon;
   }
 
@@ -101,12 +121,20 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
     return this;
   }
 
-  get ports(): { admin: number; monitoring: number } {
-    return { admin: this.#admin?.port ?? 0, monitoring: this.runtime.monitoringPort };
+  get ports(): { admin: number; ledgerApi?: number; monitoring: number } {
+    return {
+      admin: this.#admin?.port ?? 0,
+      ...(this.#ledgerApi ? { ledgerApi: this.#ledgerApi.port } : {}),
+      monitoring: this.runtime.monitoringPort,
+    };
   }
 
   endpoints(): readonly NodeEndpoint[] {
-    return memberEndpoints(this.runtime, this.#admin);
+    const ledgerApi = this.#ledgerApi;
+    return [
+      ...memberEndpoints(this.runtime, this.#admin),
+      ...(ledgerApi ? [{ api: 'ledger-api', url: ledgerApi.url, port: ledgerApi.port }] : []),
+    ];
   }
 
   synchronizer(synchronizerId?: string): AdminSynchronizer | undefined {

@@ -16,7 +16,8 @@ export type ErrorCategory =
   | 'DeadlineExceededRequestStateUnknown'
   | 'TransientServerFailure'
   | 'SystemInternalAssumptionViolated'
-  | 'MaliciousOrFaultyBehaviour';
+  | 'MaliciousOrFaultyBehaviour'
+  | 'InternalUnsupportedOperation';
 
 /** gRPC status codes (numeric values of the gRPC spec), kept here so errors need no gRPC dependency. */
 export const GrpcStatus = {
@@ -91,6 +92,7 @@ export const CATEGORIES: Readonly<Record<ErrorCategory, CategoryInfo>> = {
   TransientServerFailure: { id: 1, grpc: GrpcStatus.UNAVAILABLE, http: 503, retryable: true },
   SystemInternalAssumptionViolated: { id: 4, grpc: GrpcStatus.INTERNAL, http: 500, retryable: false },
   MaliciousOrFaultyBehaviour: { id: 5, grpc: GrpcStatus.UNKNOWN, http: 500, retryable: false },
+  InternalUnsupportedOperation: { id: 14, grpc: GrpcStatus.UNIMPLEMENTED, http: 501, retryable: false },
 };
 
 /** A catalogued error code: stable name, category, a one-line explanation and what to do about it (for the docs). */
@@ -234,6 +236,12 @@ export const CommonErrors = {
     'DeadlineExceededRequestStateUnknown',
     'The operation did not finish in time; its outcome is unknown.',
     'Check whether the operation took effect (its completion, the state it changes) before retrying; retry only if it did not.',
+  ),
+  UNSUPPORTED_OPERATION: defineErrorCode(
+    'UNSUPPORTED_OPERATION',
+    'InternalUnsupportedOperation',
+    'The request asks for something this version of Weft does not implement (reassignments, external parties, interactive submission).',
+    'Do without the operation, or run a Weft version that implements it; retrying the same request fails the same way.',
   ),
   INTERNAL: defineErrorCode(
     'INTERNAL',

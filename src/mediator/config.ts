@@ -35,6 +35,13 @@ export const mediatorSectionSchema = object({
   'send-retry-ms': ms(1, 500),
   /** How often the mediator acknowledges processed events to the sequencer (so it may prune them). */
   'acknowledge-interval-ms': ms(100, 10_000),
+  /**
+   * A storage operation that failed transiently (the database restarting, a lost connection) is retried after this
+   * wait, doubled per failure up to `storage-retry-max-delay-ms`: the longest the mediator stays idle once the
+   * database is back.
+   */
+  'storage-retry-initial-delay-ms': withDefault(integer({ min: 1, max: 60_000 }), 50),
+  'storage-retry-max-delay-ms': withDefault(integer({ min: 1, max: 60_000 }), 2000),
 });
 
 export type MediatorSettings = Infer<typeof mediatorSectionSchema>;
@@ -94,5 +101,12 @@ export function memberSequencerConnection(
 export function mediatorSettings(raw: unknown = {}): MediatorSettings {
   const parsed = mediatorSectionSchema.parse(raw, 'mediator');
   if (!parsed.ok) throw new WeftError(ConfigErrors.CONFIG_INVALID, formatProblems(parsed.problems));
+  const { storageRetryInitialDelayMs, storageRetryMaxDelayMs } = parsed.value;
+  if (storageRetryInitialDelayMs > storageRetryMaxDelayMs) {
+    throw new WeftError(
+      ConfigErrors.CONFIG_INVALID,
+      `mediator.storage-retry-initial-delay-ms (${storageRetryInitialDelayMs}) is above mediator.storage-retry-max-delay-ms (${storageRetryMaxDelayMs})`,
+    );
+  }
   return parsed.value;
 }

@@ -21,6 +21,7 @@ import {
   viewPositionKey,
 } from '../protocol/index.js';
 import type { ReceivedEvent, SendHandle, SendRequest } from '../sequencer/index.js';
+import { retryTransient, type StorageRetryOptions } from '../storage/index.js';
 import { type Clock, sleep } from '../time/index.js';
 import {
   processSequencedTopology,
@@ -153,6 +154,11 @@ export class Mediator {
     return this.#failure;
   }
 
+  /** The transient storage failure the mediator is waiting out, while it is. */
+  get storageStalled(): unknown {
+    return this.#writer.stalled;
+  }
+
   /**
    * Graceful stop: processes no more events, writes what is decided and the cursor, and hands the verdicts
    * committed so far to the sequencer (one attempt each; a restart sends what did not get through).
@@ -242,7 +248,13 @@ export class Mediator {
           break;
       }
     }
-    if (topology) await processSequencedTopology(this.#o.topology, event.timestamp, topology);
+    if (topology) {
+      // Replaying a topology event is what a restart does, so a transient failure is simply tried again.
+      await retryTransient(
+        () => processSequencedTopology(this.#o.topology, event.timestamp, topology),
+        this.#writer.retryOptions('processing a topology event'),
+      );
+    }
     if (informeeMessages.length > 0) {
       this.#register(event, { informeeMessages, rootHashMessages, withTopology: topology !== undefined });
     } else if (rootHashMessages.length > 0) {
@@ -680,6 +692,10 @@ class VerdictWriter {
   #acked: bigint | undefined;
   #running: Promise<void> | undefined;
   #dropped = false;
+  /** The transient storage failure being retried, while one is. */
+  #stalled: unknown;
+  /** Ends the retries when the mediator is killed. */
+  readonly #dropping = new AbortController();
   onFailure: (e: unknown) => void = () => {};
 
   constructor(
@@ -689,6 +705,28 @@ class VerdictWriter {
 
   get backlog(): number {
     return this.#verdicts.length + this.#deliveries.length;
+  }
+
+  get stalled(): unknown {
+    return this.#stalled;
+  }
+
+  /** How the mediator's storage operations wait out transient failures (readiness shows the failure meanwhile). */
+  retryOptions(what: string): StorageRetryOptions {
+    const s = this.o.settings;
+    return {
+      clock: this.o.clock,
+      logger: this.o.logger,
+      what,
+      policy: { initialDelayMs: s.storageRetryInitialDelayMs, maxDelayMs: s.storageRetryMaxDelayMs },
+      signal: this.#dropping.signal,
+      onRetry: (e) => {
+        this.#stalled = e;
+      },
+      onRecovered: () => {
+        this.#stalled = undefined;
+      },
+    };
   }
 
   addVerdict(v: VerdictRecord): void {
@@ -721,6 +759,7 @@ class VerdictWriter {
 
   drop(): void {
     this.#dropped = true;
+    this.#dropping.abort();
     this.#verdicts = [];
     this.#deliveries = [];
   }
@@ -744,9 +783,15 @@ class VerdictWriter {
       this.#deliveries = [];
       this.#cursorDirty = false;
       try {
-        await this.o.store.write({ verdicts, deliveries, cursor });
+        // Every part of the write is idempotent (verdicts and deliveries keyed by request, the cursor replaced), so
+        // repeating one whose commit went through before its connection was lost changes nothing.
+        await retryTransient(
+          () => this.o.store.write({ verdicts, deliveries, cursor }),
+          this.retryOptions('writing mediator verdicts'),
+        );
       } catch (e) {
-        this.onFailure(e);
+        this.#stalled = undefined;
+        if (!this.#dropped) this.onFailure(e);
         return;
       }
       this.#lastWrite = this.o.clock.now();

@@ -180,6 +180,10 @@ export class MediatorNode {
   /** For the node's `/ready`: undefined when the mediator processes events, else why not. */
   async readiness(): Promise<string | undefined> {
     if (this.#failure) return this.#failure.message;
+    const stalled = this.mediator.storageStalled;
+    if (stalled !== undefined) {
+      return `waiting for the storage: ${stalled instanceof Error ? stalled.message : String(stalled)}`;
+    }
     const state = this.client.state;
     return state === 'connected' ? undefined : `the sequencer connection is ${state}`;
   }

@@ -51,6 +51,11 @@ export interface ConnectionsContext {
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly logger: Logger;
+  /**
+   * Told once when the participant stops processing for good (an error that is not transient: corruption, a schema
+   * from the future, an invalid event), so that the process can exit and a supervisor restart it.
+   */
+  readonly onFatal?: (error: WeftError) => void;
 }
 
 /**
@@ -241,7 +246,10 @@ export class SynchronizerConnections {
     return this.#failure;
   }
 
-  /** Stops processing events on every connection (a fatal subscription error, a failed write). */
+  /**
+   * Stops processing events on every connection (a fatal subscription error, a write that failed with an error
+   * that is not transient) and reports it to `onFatal`.
+   */
   fail(e: unknown): void {
     if (this.#failure) return;
     this.#failure =
@@ -255,6 +263,7 @@ export class SynchronizerConnections {
           );
     this.o.logger.error({ err: this.#failure }, 'the participant stopped processing events');
     for (const c of this.#connections.values()) void c.client.close();
+    this.o.onFatal?.(this.#failure);
   }
 
   /** Requests validated and awaiting their verdict, on all synchronizers. */
@@ -272,6 +281,10 @@ export class SynchronizerConnections {
   /** Undefined when connected and processing, else why not. */
   readiness(): string | undefined {
     if (this.#failure) return this.#failure.message;
+    const stalled = this.o.protocol.journal.stalled;
+    if (stalled !== undefined) {
+      return `waiting for the storage: ${stalled instanceof Error ? stalled.message : String(stalled)}`;
+    }
     if (this.#connections.size === 0) return 'not connected to a synchronizer';
     const down = [...this.#connections.entries()].filter(([, c]) => c.client.state !== 'connected');
     return down.length === 0

@@ -59,6 +59,24 @@ export const ParticipantErrors = {
     'A command with the same user, acting parties and command id was accepted within the deduplication window; the error carries its completion (offset, update id, submission id).',
     'Nothing to do if it is a resend of the accepted command: its outcome is in the error and in its completion; for a new command, use a new command id.',
   ),
+  INVALID_DEDUPLICATION_PERIOD: defineErrorCode(
+    'INVALID_DEDUPLICATION_PERIOD',
+    'InvalidGivenCurrentSystemStateOther',
+    "The command's deduplication period is longer than the participant's deduplication window (the longest it keeps accepted commands for), or negative.",
+    'Submit with a shorter deduplication duration (the error names the longest), with a deduplication offset, or without a period; or have the operator raise deduplication-window-ms.',
+  ),
+  INVALID_DISCLOSED_CONTRACT: defineErrorCode(
+    'INVALID_DISCLOSED_CONTRACT',
+    'InvalidIndependentOfSystemState',
+    'A disclosed contract of the command cannot be decoded, or does not match the template or contract id given with it.',
+    "Pass the created_event_blob exactly as the Ledger API returned it (include_created_event_blob), with the contract's own template and contract id.",
+  ),
+  DISCLOSED_CONTRACT_AUTHENTICATION_FAILED: defineErrorCode(
+    'DISCLOSED_CONTRACT_AUTHENTICATION_FAILED',
+    'InvalidIndependentOfSystemState',
+    "A disclosed contract's id is not the one its content and creation time give: the contract was altered.",
+    'Pass the created_event_blob unmodified, as the Ledger API of a participant that knows the contract returned it.',
+  ),
   SUBMISSION_ALREADY_IN_FLIGHT: defineErrorCode(
     'SUBMISSION_ALREADY_IN_FLIGHT',
     'ContentionOnSharedResources',

@@ -4,6 +4,13 @@
  * commits approved transactions, and serves per-party updates, active contracts, completions and `health.ping`.
  */
 export type { KnownContract } from './acs.js';
+export type {
+  CommandStatus,
+  CommandStatusState,
+  CommandUpdates,
+  RequestStatistics,
+} from './command-status.js';
+export type { CompletionFilter } from './completions.js';
 export {
   DEFAULT_PARTICIPANT_SETTINGS,
   type ParticipantSettings,
@@ -15,12 +22,18 @@ export { absolutizeTransaction, isAuthentic, ParticipantHashPurpose } from './co
 export { ParticipantErrors } from './errors.js';
 export { ParticipantMetrics } from './metrics.js';
 export { ParticipantNode, type ParticipantNodeOptions } from './node.js';
-export type { DarInfo } from './packages.js';
+export type { DarInfo, KnownPackage } from './packages.js';
 export { PING_PACKAGE_NAME, PING_TEMPLATE } from './ping.js';
 export type { Committed } from './protocol.js';
+export { ParticipantPruning, PruningErrors } from './pruning.js';
 export type { ActiveContract } from './reads.js';
-export { changeIdOf, type SubmitRequest } from './submitter.js';
-export type { HostedParty } from './topology-requests.js';
+export {
+  changeIdOf,
+  type DeduplicationPeriod,
+  type DisclosedContract,
+  type SubmitRequest,
+} from './submitter.js';
+export type { HostedParty, VettingState } from './topology-requests.js';
 export {
   type ArchivedEvent,
   type Completion,

@@ -1,4 +1,10 @@
 import type { Logger } from '../observability/index.js';
+import {
+  DEFAULT_STORAGE_RETRY,
+  retryTransient,
+  type StorageRetryOptions,
+  type StorageRetryPolicy,
+} from '../storage/index.js';
 import type { Clock } from '../time/index.js';
 import { type Cursor, emptyBatch, type ParticipantStore, type WriteBatch } from './store.js';
 
@@ -14,7 +20,9 @@ export interface JournalEntry {
  * The commit pipeline (docs/architecture.md, 'Batch every durable write'): effects of processed events are
  * added to the open batch at once (and to the in-memory state by the caller), and written in one database
  * transaction per batch while the next batch fills. A batch that holds only the resume cursor is written at
- * most every `cursorIntervalMs`.
+ * most every `cursorIntervalMs`. A write that fails transiently (the database restarting, a lost connection) is
+ * retried with backoff until it succeeds, while the next batch keeps filling; only a failure that is not
+ * transient stops the participant (`onFailure`).
  */
 export class Journal {
   #open: WriteBatch = emptyBatch();
@@ -29,6 +37,10 @@ export class Journal {
   /** The last offset assigned (updates and completions share one offset sequence). */
   #ledgerEnd: bigint;
   readonly #listeners = new Set<(durable: bigint) => void>();
+  /** The transient failure of the batch being retried, while it is. */
+  #stalled: unknown;
+  /** Ends the retries of a batch when the participant stops. */
+  readonly #stopping = new AbortController();
 
   constructor(
     private readonly store: ParticipantStore,
@@ -37,6 +49,7 @@ export class Journal {
     durableOffset: bigint,
     private readonly cursorIntervalMs: number,
     private readonly onFailure: (e: unknown) => void,
+    private readonly retry: StorageRetryPolicy = DEFAULT_STORAGE_RETRY,
   ) {
     this.#durableOffset = durableOffset;
     this.#openOffset = durableOffset;
@@ -54,6 +67,11 @@ export class Journal {
   /** Assigns the next offset, to a decision published now (offsets grow in publication order). */
   nextOffset(): bigint {
     return ++this.#ledgerEnd;
+  }
+
+  /** Why writing is held up (a transient storage failure being retried), or undefined when it is not. */
+  get stalled(): unknown {
+    return this.#stalled;
   }
 
   /** Batches not yet durable (for backpressure). */
@@ -102,7 +120,7 @@ export class Journal {
       () => {
         for (const e of entries) e.durable?.();
       },
-      // A failed write stops the participant (onFailure); nothing waits for these entries any more.
+      // A write that failed for good stops the participant (onFailure); nothing waits for these entries any more.
       () => {},
     );
   }
@@ -122,10 +140,11 @@ export class Journal {
     await this.#writing;
   }
 
-  /** Stops the cursor timer; what is open is dropped unless flushed before. */
+  /** Stops the cursor timer and the retries of a failing write; what is open is dropped unless flushed before. */
   close(): void {
     this.#cursorTimer?.();
     this.#cursorTimer = undefined;
+    this.#stopping.abort();
   }
 
   /** Drops everything not written and refuses further writes, as if the process died (crash tests). */
@@ -162,8 +181,7 @@ export class Journal {
     this.#openHasData = false;
     this.#cursorTimer?.();
     this.#cursorTimer = undefined;
-    this.#writing = this.store
-      .write(batch)
+    this.#writing = this.#write(batch, offset)
       .then(
         () => {
           const advanced = offset > this.#durableOffset;
@@ -172,11 +190,14 @@ export class Journal {
           if (advanced) for (const l of this.#listeners) l(offset);
         },
         (e) => {
-          this.#failure = e;
+          this.#stalled = undefined;
+          this.#failure ??= e;
           for (const w of waiters) w.reject(e);
+          // Stopping ended the retries: the batch stays unwritten, as if the process had died before it.
+          if (this.#stopping.signal.aborted) return;
           this.logger.error(
             { err: e },
-            'writing a participant batch failed; the participant stops processing',
+            'writing a participant batch failed with an error that is not transient; the participant stops',
           );
           this.onFailure(e);
         },
@@ -186,5 +207,39 @@ export class Journal {
         if (this.#openHasData) this.#kick();
         else if (this.#open.cursors.size > 0) this.#scheduleCursor();
       });
+  }
+
+  /**
+   * Writes `batch` (whose highest offset is `offset`), retrying transient failures. A retry first checks whether the
+   * failed attempt committed after all (its answer lost with the connection): every part of a batch is idempotent
+   * except the rows keyed by offset (updates, completions), and those are durable exactly when the ledger end
+   * reached `offset`, since nothing else writes offsets above the durable one.
+   */
+  #write(batch: WriteBatch, offset: bigint): Promise<void> {
+    return retryTransient(async (attempt) => {
+      const inDoubt = attempt > 0 && offset > this.#durableOffset;
+      if (inDoubt && (await this.store.ledgerEnd()) >= offset) return;
+      await this.store.write(batch);
+    }, this.retryOptions('writing a participant batch'));
+  }
+
+  /**
+   * How the participant's storage operations wait out transient failures: with the journal's policy, ending when
+   * the participant stops, and reported by {@link stalled} meanwhile.
+   */
+  retryOptions(what: string): StorageRetryOptions {
+    return {
+      clock: this.clock,
+      logger: this.logger,
+      what,
+      policy: this.retry,
+      signal: this.#stopping.signal,
+      onRetry: (e) => {
+        this.#stalled = e;
+      },
+      onRecovered: () => {
+        this.#stalled = undefined;
+      },
+    };
   }
 }

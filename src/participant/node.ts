@@ -1,25 +1,31 @@
 import { KeyStore, type RandomSource, systemRandom } from '../crypto/index.js';
 import { Engine, PackageRegistry, readDar, type Transaction, TransactionDecoder } from '../daml/index.js';
+import type { WeftError } from '../errors/index.js';
 import { ParticipantId, type PartyId } from '../identity/index.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
 import { createLogger, type Logger, NodeMetrics } from '../observability/index.js';
 import type { Storage } from '../storage/index.js';
 import { type Clock, systemClock } from '../time/index.js';
-import type { TopologyProcessor } from '../topology/index.js';
+import type { TopologyProcessor, VettedPackage } from '../topology/index.js';
 import { ActiveContracts } from './acs.js';
+import { type CommandStatus, CommandStatuses, type CommandStatusState } from './command-status.js';
+import { type CompletionFilter, CompletionStreams } from './completions.js';
 import { type ParticipantSettings, participantSettings } from './config.js';
 import { type ConnectOptions, SynchronizerConnections } from './connections.js';
 import { InFlightSubmissions } from './in-flight.js';
 import { Journal } from './journal.js';
 import { ParticipantMetrics } from './metrics.js';
-import { type DarInfo, PackageService } from './packages.js';
+import { type DarInfo, type KnownPackage, PackageService } from './packages.js';
 import { PingService } from './ping.js';
 import { type Committed, ValidationSlots } from './protocol.js';
 import { type ActiveContract, ParticipantReads } from './reads.js';
 import { ParticipantStore } from './store.js';
 import { changeIdOf, type SubmitRequest, Submitter } from './submitter.js';
-import { type HostedParty, TopologyRequests } from './topology-requests.js';
+import { type HostedParty, TopologyRequests, type VettingState } from './topology-requests.js';
 import type { Completion, TransactionUpdate } from './updates.js';
+
+/** Recent submissions kept per state for command inspection (Canton's default). */
+const COMMAND_STATUSES = 100;
 
 export interface ParticipantNodeOptions {
   /** The node's name: the identifier of its participant id `PAR::name::namespace`. */
@@ -35,6 +41,8 @@ export interface ParticipantNodeOptions {
   readonly random?: RandomSource;
   readonly logger?: Logger;
   readonly metrics?: NodeMetrics;
+  /** Told once when the participant stops processing for good (see `ConnectionsContext.onFatal`). */
+  readonly onFatal?: (error: WeftError) => void;
 }
 
 /**
@@ -54,6 +62,8 @@ export class ParticipantNode {
   readonly #inFlight: InFlightSubmissions;
   readonly #submitter: Submitter;
   readonly #reads: ParticipantReads;
+  readonly #completions: CompletionStreams;
+  readonly #statuses = new CommandStatuses(COMMAND_STATUSES);
   readonly #ping: PingService;
   readonly #topologyRequests: TopologyRequests;
 
@@ -76,7 +86,8 @@ export class ParticipantNode {
     this.metrics = new ParticipantMetrics(options.metrics ?? new NodeMetrics({ defaultMetrics: false }));
     this.#packages = packages;
     this.#inFlight = new InFlightSubmissions(settings.maxSubmissionsInFlight, this.metrics, clock);
-    this.#reads = new ParticipantReads(store, decoder, journal, () => this.#connections.live);
+    this.#reads = new ParticipantReads(store, decoder, journal, () => this.#connections.live, engine);
+    this.#completions = new CompletionStreams(store, journal, () => this.#connections.live);
     const acs = new ActiveContracts(store, decoder, settings.contractCacheSize, this.metrics);
     this.#submitter = new Submitter({
       participantId: this.id,
@@ -93,6 +104,7 @@ export class ParticipantNode {
       metrics: this.metrics,
       clock,
       random,
+      statuses: this.#statuses,
     });
     this.#ping = new PingService(this.adminParty, this.#submitter, clock, random, logger);
     this.#topologyRequests = new TopologyRequests({
@@ -132,6 +144,7 @@ export class ParticipantNode {
       clock,
       random,
       logger,
+      ...(options.onFatal ? { onFatal: options.onFatal } : {}),
     });
   }
 
@@ -182,7 +195,7 @@ export class ParticipantNode {
   }
 
   /** The packages uploaded here (the engine's registry). */
-  private get registry(): PackageRegistry {
+  get registry(): PackageRegistry {
     return this.#packages.registry;
   }
 
@@ -246,6 +259,7 @@ export class ParticipantNode {
     await this.disconnect();
     this.journal.close();
     this.#reads.wake();
+    this.#completions.wake();
     this.logger.info('participant node stopped');
   }
 
@@ -256,6 +270,7 @@ export class ParticipantNode {
     this.journal.kill();
     this.#inFlight.abandon(await killed);
     this.#reads.wake();
+    this.#completions.wake();
   }
 
   /** Resolves once the requests received so far are validated and answered (their responses sequenced). */
@@ -278,20 +293,70 @@ export class ParticipantNode {
     return this.#topologyRequests.parties();
   }
 
+  /** The parties known on the connected synchronizers, hosted here or elsewhere, sorted. */
+  knownParties(): { party: string; local: boolean }[] {
+    return this.#topologyRequests.knownParties();
+  }
+
+  /** What this participant vets on a synchronizer — the one named, or the only one connected. */
+  vetting(synchronizerId?: string): VettingState {
+    return this.#topologyRequests.vetting(synchronizerId);
+  }
+
+  /** What every participant vets on the connected synchronizers, by synchronizer id, then participant id. */
+  allVetting(): (VettingState & { readonly participantId: string })[] {
+    return this.#topologyRequests.allVetting();
+  }
+
+  /**
+   * Replaces what this participant vets on a synchronizer — the one named, or the only one connected — and waits
+   * until that is in force (`dryRun`: only checks it); see {@link TopologyRequests.updateVetting}.
+   */
+  updateVetting(
+    packages: readonly VettedPackage[],
+    o: { synchronizerId?: string; dryRun: boolean; expectedSerial?: number },
+  ): Promise<{ before: VettingState; after: VettingState }> {
+    return this.#topologyRequests.updateVetting(packages, o);
+  }
+
   // ---- DARs ----------------------------------------------------------------------------------------------
 
   /**
    * Uploads a DAR: validates every package (Daml-LF type checking), stores it, and vets its packages
    * (VettedPackages) on every connected synchronizer. Returns the main package id.
    */
-  async uploadDar(bytes: Uint8Array, o: { adminWorkflow?: boolean; vet?: boolean } = {}): Promise<string> {
+  async uploadDar(
+    bytes: Uint8Array,
+    o: { adminWorkflow?: boolean; vet?: boolean; synchronizerId?: string } = {},
+  ): Promise<string> {
     const mainPackageId = await this.#packages.upload(bytes, o);
-    if (o.vet ?? true) for (const c of this.#connections.values()) await this.#topologyRequests.vet(c);
+    if (o.vet ?? true) {
+      const targets =
+        o.synchronizerId === undefined
+          ? this.#connections.values()
+          : [this.#connections.connection(o.synchronizerId)];
+      for (const c of targets) await this.#topologyRequests.vet(c);
+    }
     return mainPackageId;
+  }
+
+  /** Checks a DAR as `uploadDar` does, without storing or vetting anything. */
+  validateDar(bytes: Uint8Array): void {
+    this.#packages.validate(bytes);
   }
 
   dars(): Promise<DarInfo[]> {
     return this.#packages.dars();
+  }
+
+  /** The packages of the uploaded DARs, each once. */
+  knownPackages(): Promise<KnownPackage[]> {
+    return this.#packages.known();
+  }
+
+  /** The `ArchivePayload` of an uploaded package (its id is the payload's SHA-256), if it is here. */
+  packagePayload(packageId: string): Promise<Uint8Array | undefined> {
+    return this.#packages.payload(packageId);
   }
 
   // ---- Phase 1: submission -------------------------------------------------------------------------------
@@ -305,6 +370,14 @@ export class ParticipantNode {
    */
   submit(r: SubmitRequest): Promise<Completion> {
     return this.#submitter.submit(r);
+  }
+
+  /**
+   * Submits as {@link submit}, resolving as soon as the confirmation request is sent, with the completion still to
+   * come (it also appears in {@link completions}).
+   */
+  send(r: SubmitRequest): Promise<{ readonly completion: Promise<Completion> }> {
+    return this.#submitter.send(r);
   }
 
   /** Submissions admitted and not completed (at most `settings.maxSubmissionsInFlight`). */
@@ -322,6 +395,11 @@ export class ParticipantNode {
   /** Everything up to this offset is durable and visible to the readers below. */
   get durableEnd(): bigint {
     return this.journal.durableOffset;
+  }
+
+  /** The read side in the Ledger API's terms (event formats, transaction shapes, ACS as of an offset). */
+  get reads(): ParticipantReads {
+    return this.#reads;
   }
 
   /** The updates of `party` after offset `after` (exclusive) up to the durable end, at most `limit` of them. */
@@ -361,6 +439,26 @@ export class ParticipantNode {
         ? command
         : changeIdOf(command.userId ?? '', command.actAs, command.commandId),
     );
+  }
+
+  /**
+   * The completions of `filter`'s user and parties after offset `after`, then each new one as it becomes durable,
+   * until `signal` aborts or the node stops.
+   */
+  completions(
+    filter: CompletionFilter,
+    o: { after: bigint; signal?: AbortSignal },
+  ): AsyncGenerator<Completion> {
+    return this.#completions.completions(filter, o);
+  }
+
+  /** The recent submissions (in memory, for command inspection), newest first. */
+  commandStatuses(o: {
+    commandIdPrefix: string;
+    state: CommandStatusState | undefined;
+    limit: number;
+  }): CommandStatus[] {
+    return this.#statuses.list(o);
   }
 
   /** The active contracts `party` is a stakeholder of, as of the returned offset. */

@@ -1,5 +1,5 @@
-import { type DarLimits, type PackageRegistry, readDar } from '../daml/index.js';
-import { loadAndValidateDar } from '../daml/typecheck/index.js';
+import { archivePayload, type DarLimits, type PackageRegistry, readDar } from '../daml/index.js';
+import { loadAndValidateDar, validateDar } from '../daml/typecheck/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Clock } from '../time/index.js';
 import type { ParticipantStore } from './store.js';
@@ -10,6 +10,17 @@ export interface DarInfo {
   readonly version: string;
   readonly packageIds: readonly string[];
   readonly adminWorkflow: boolean;
+}
+
+/** A package the participant knows (Canton's PackageDetails). */
+export interface KnownPackage {
+  readonly packageId: string;
+  readonly name: string;
+  readonly version: string;
+  /** Bytes of its `ArchivePayload`. */
+  readonly size: number;
+  /** When the first DAR holding it was uploaded (µs). */
+  readonly knownSince: bigint;
 }
 
 /**
@@ -59,6 +70,44 @@ export class PackageService {
       `uploaded DAR ${dar.main.metadata.name}`,
     );
     return dar.main.id;
+  }
+
+  /**
+   * Checks a DAR as `upload` does (reading it within the limits, Daml-LF type checking against the packages here)
+   * without storing it or adding its packages anywhere.
+   */
+  validate(bytes: Uint8Array): void {
+    validateDar(readDar(bytes, this.limits), this.registry);
+  }
+
+  /** The packages of the stored DARs, each once, in upload order. */
+  async known(): Promise<KnownPackage[]> {
+    const out = new Map<string, KnownPackage>();
+    for (const row of await this.store.dars()) {
+      const dar = readDar(row.dar, this.limits);
+      for (const d of dar.dalfs) {
+        if (out.has(d.packageId)) continue;
+        const pkg = dar.packages.find((p) => p.id === d.packageId)!;
+        out.set(d.packageId, {
+          packageId: d.packageId,
+          name: pkg.metadata.name,
+          version: pkg.metadata.version,
+          size: archivePayload(d.archive, d.path).byteLength,
+          knownSince: row.uploadedAt,
+        });
+      }
+    }
+    return [...out.values()];
+  }
+
+  /** The `ArchivePayload` of a package of the stored DARs (the bytes its id hashes), if it is here. */
+  async payload(packageId: string): Promise<Uint8Array | undefined> {
+    if (!this.has(packageId)) return undefined;
+    for (const row of await this.store.dars()) {
+      const dalf = readDar(row.dar, this.limits).dalfs.find((d) => d.packageId === packageId);
+      if (dalf) return archivePayload(dalf.archive, dalf.path);
+    }
+    return undefined;
   }
 
   async dars(): Promise<DarInfo[]> {

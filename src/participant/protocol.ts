@@ -38,6 +38,7 @@ import {
   type VerdictSummary,
 } from '../protocol/index.js';
 import type { ReceivedEvent, SendHandle, SendRequest } from '../sequencer/index.js';
+import { retryTransient } from '../storage/index.js';
 import {
   processSequencedTopology,
   type TopologyProcessor,
@@ -227,7 +228,15 @@ export class ProtocolProcessor {
       else if (message.oneofKind === 'encryptedViewMessage') views.push(message.encryptedViewMessage);
       else if (message.oneofKind === 'confirmationResult') results.push(message.confirmationResult);
     }
-    if (topology) await processSequencedTopology(this.#s.topology, ts, topology);
+    // A storage failure that passes is waited out here, at each step that reads or writes, never turned into a
+    // rejection: the steps before it changed memory only, and a topology event may be processed twice (a restart
+    // replays it too).
+    if (topology) {
+      await retryTransient(
+        () => processSequencedTopology(this.#s.topology, ts, topology),
+        this.#o.journal.retryOptions('processing a topology event'),
+      );
+    }
     if (event.messageId !== undefined) this.#onReceipt(event);
     if (rootHash) await this.#onRequest(event, rootHash.message, rootHash.recipients, views);
     for (const result of results) await this.#onResult(ts, result);
@@ -351,7 +360,11 @@ export class ProtocolProcessor {
       );
       checkRequest(request, requestId, snapshot, rejections);
       // Read in event order: no later event of this synchronizer is processed meanwhile.
-      const activeness = await o.acs.activeness(usedContracts(request));
+      const used = usedContracts(request);
+      const activeness = await retryTransient(
+        () => o.acs.activeness(used),
+        o.journal.retryOptions('reading the contracts a request uses'),
+      );
       locked = checkConflicts(request, s.synchronizerId, activeness, (p) => hosted.has(p), rejections);
       for (const c of locked) o.acs.lock(c, requestId);
     }
@@ -528,7 +541,11 @@ export class ProtocolProcessor {
       }),
     );
     // Divulgence adds readers to what is known of the contract here.
-    const states = await o.acs.fetch(divulgedInputs.map((d) => d.c.contractId.coid));
+    const divulgedIds = divulgedInputs.map((d) => d.c.contractId.coid);
+    const states = await retryTransient(
+      () => o.acs.fetch(divulgedIds),
+      o.journal.retryOptions('reading the contracts a transaction divulges'),
+    );
     this.#finish(pending);
     o.metrics.requests.inc({ outcome: 'approved' });
     const ledgerTime = request.participantMetadata.ledgerTime;

@@ -1,8 +1,25 @@
-import { type FatContract, project, type Transaction, type TransactionDecoder } from '../daml/index.js';
+import {
+  type Engine,
+  type FatContract,
+  forEachNode,
+  type NodeId,
+  project,
+  type Transaction,
+  type TransactionDecoder,
+} from '../daml/index.js';
 import { PartyId } from '../identity/index.js';
 import { decodeContract } from './contracts.js';
 import type { Journal } from './journal.js';
 import type { Committed } from './protocol.js';
+import {
+  EventFilter,
+  type EventFormat,
+  type LedgerArchivedEvent,
+  type LedgerCreatedEvent,
+  type LedgerTransaction,
+  type StoredTransaction,
+  type TransactionShape,
+} from './read-model.js';
 import type { ParticipantStore, StoredUpdate } from './store.js';
 import { type Completion, completionOf, eventsOf, type TransactionUpdate } from './updates.js';
 
@@ -14,8 +31,23 @@ export interface ActiveContract {
   readonly createdOffset: bigint | undefined;
 }
 
+/** An active contract as the state service serves it: its create event, where it is, and its workflow. */
+export interface ActiveContractEntry {
+  readonly createdEvent: LedgerCreatedEvent;
+  readonly synchronizerId: string;
+  readonly workflowId: string;
+}
+
+/** The create and archive events of one contract (the event query service), each with its synchronizer. */
+export interface ContractEvents {
+  readonly created: { readonly event: LedgerCreatedEvent; readonly synchronizerId: string } | undefined;
+  readonly archived: { readonly event: LedgerArchivedEvent; readonly synchronizerId: string } | undefined;
+}
+
 /** Rows per database read of a stream. */
 const PAGE = 200;
+/** Decoded transactions kept for the streams that read the same updates (tailing clients). */
+const DECODED_CACHE = 512;
 /** Completions per `completionsUpTo`. */
 const COMPLETIONS = 10_000;
 
@@ -26,6 +58,8 @@ const COMPLETIONS = 10_000;
 export class ParticipantReads {
   readonly #commitListeners = new Set<(c: Committed) => void>();
   readonly #streamWaiters = new Set<() => void>();
+  /** Offset → decoded transaction, oldest first; an update never changes once stored. */
+  readonly #decoded = new Map<bigint, Transaction>();
 
   constructor(
     private readonly store: ParticipantStore,
@@ -33,6 +67,7 @@ export class ParticipantReads {
     private readonly journal: Journal,
     /** Whether streams wait for more: false once the node failed, stopped or has no connection. */
     private readonly live: () => boolean,
+    private readonly engine: Engine,
   ) {
     journal.onDurable(() => this.wake());
   }
@@ -55,8 +90,19 @@ export class ParticipantReads {
     for (const w of waiters) w();
   }
 
+  /** The stored update's transaction, decoded once for every stream that reads it while it is recent. */
+  #decode(row: StoredUpdate): Transaction {
+    let tx = this.#decoded.get(row.offset);
+    if (tx === undefined) {
+      tx = this.decoder.decodeTransaction(row.transaction);
+      this.#decoded.set(row.offset, tx);
+      if (this.#decoded.size > DECODED_CACHE) this.#decoded.delete(this.#decoded.keys().next().value!);
+    }
+    return tx;
+  }
+
   #toUpdate(row: StoredUpdate, party: string): TransactionUpdate {
-    const full = this.decoder.decodeTransaction(row.transaction);
+    const full = this.#decode(row);
     const tx: Transaction = project(full, [party]).transaction;
     return {
       offset: row.offset,
@@ -114,22 +160,199 @@ export class ParticipantReads {
         continue;
       }
       if (!this.live()) return;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          o.signal?.removeEventListener('abort', done);
-          this.#streamWaiters.delete(done);
-          resolve();
+      await this.#moreDurable(o.signal);
+    }
+  }
+
+  /** Resolves once more is durable, the node stopped, or `signal` aborted. */
+  #moreDurable(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        signal?.removeEventListener('abort', done);
+        this.#streamWaiters.delete(done);
+        resolve();
+      };
+      this.#streamWaiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** The event filter of a (validated) event format, for the reads below. */
+  eventFilter(format: EventFormat): EventFilter {
+    return new EventFilter(format, this.engine);
+  }
+
+  #stored(row: StoredUpdate): StoredTransaction {
+    return {
+      offset: row.offset,
+      updateId: row.updateId,
+      synchronizerId: row.synchronizerId,
+      recordTime: row.requestId,
+      ledgerTime: row.ledgerTime,
+      workflowId: row.workflowId,
+      submission: row.submission,
+      transaction: this.#decode(row),
+    };
+  }
+
+  /**
+   * The transactions after offset `after` (exclusive) as the filter's parties see them in `shape`, skipping those
+   * with no event for them: up to `end` (inclusive) and then the stream ends; without `end`, each new one as it
+   * becomes durable, until `signal` aborts or the node stops. Reads a page at a time: memory stays bounded
+   * however far behind the reader is.
+   */
+  async *transactions(
+    filter: EventFilter,
+    shape: TransactionShape,
+    o: { after: bigint; end?: bigint | undefined; signal?: AbortSignal },
+  ): AsyncGenerator<LedgerTransaction> {
+    let after = o.after;
+    while (!o.signal?.aborted) {
+      const durable = this.journal.durableOffset;
+      const upTo = o.end !== undefined && o.end < durable ? o.end : durable;
+      if (after < upTo) {
+        const rows = await this.store.updates(filter.parties, after, upTo, PAGE);
+        for (const row of rows) {
+          if (o.signal?.aborted) return;
+          const tx = filter.transaction(this.#stored(row), shape);
+          if (tx) yield tx;
+        }
+        after = rows.length < PAGE ? upTo : rows.at(-1)!.offset;
+        continue;
+      }
+      if ((o.end !== undefined && after >= o.end) || !this.live()) return;
+      await this.#moreDurable(o.signal);
+    }
+  }
+
+  /** The transaction at `offset` as the filter's parties see it; undefined if none, not durable, or no events. */
+  async transactionAt(
+    offset: bigint,
+    filter: EventFilter,
+    shape: TransactionShape,
+  ): Promise<LedgerTransaction | undefined> {
+    if (offset > this.journal.durableOffset) return undefined;
+    const row = await this.store.updateAt(offset);
+    return row && filter.transaction(this.#stored(row), shape);
+  }
+
+  /** The transaction with update id `updateId` as the filter's parties see it (see {@link transactionAt}). */
+  async transactionById(
+    updateId: string,
+    filter: EventFilter,
+    shape: TransactionShape,
+  ): Promise<LedgerTransaction | undefined> {
+    const row = await this.store.update(updateId);
+    if (!row || row.offset > this.journal.durableOffset) return undefined;
+    return filter.transaction(this.#stored(row), shape);
+  }
+
+  /**
+   * The contracts active as of offset `asOf` (at most the durable end) that the filter's parties are stakeholders
+   * of, as created events in the ACS_DELTA presentation, by creation offset; read a page at a time.
+   */
+  async *activeContractsAt(
+    filter: EventFilter,
+    asOf: bigint,
+    signal?: AbortSignal,
+  ): AsyncGenerator<ActiveContractEntry> {
+    let from: { offset: bigint; contractId: string } | undefined;
+    while (!signal?.aborted) {
+      const rows = await this.store.activeContractsPage(filter.parties, asOf, from, PAGE);
+      const nodeIds = await this.#createNodeIds(rows.map((r) => r.createdOffset!));
+      for (const row of rows) {
+        if (signal?.aborted) return;
+        const contract = decodeContract(row.contract, this.decoder);
+        const seen = filter.matching(contract.stakeholders, contract.packageName, contract.templateId);
+        if (!seen) continue;
+        const nodeId = nodeIds.get(row.createdOffset!)?.get(row.contractId) ?? 0;
+        yield {
+          createdEvent: filter.createdEvent(
+            contract,
+            { offset: row.createdOffset!, nodeId, acsDelta: true },
+            seen,
+          ),
+          synchronizerId: row.synchronizerId,
+          workflowId: row.workflowId,
         };
-        this.#streamWaiters.add(done);
-        o.signal?.addEventListener('abort', done, { once: true });
+      }
+      if (rows.length < PAGE) return;
+      const last = rows.at(-1)!;
+      from = { offset: last.createdOffset!, contractId: last.contractId };
+    }
+  }
+
+  /** The node ids of the creates of the transactions at `offsets`, by offset and contract id. */
+  async #createNodeIds(offsets: readonly bigint[]): Promise<Map<bigint, Map<string, NodeId>>> {
+    const out = new Map<bigint, Map<string, NodeId>>();
+    for (const offset of new Set(offsets)) {
+      const row = await this.store.updateAt(offset);
+      const ids = new Map<string, NodeId>();
+      if (row) {
+        forEachNode(this.#decode(row), (nodeId, node) => {
+          if (node.tag === 'Create') ids.set(node.contractId.coid, nodeId);
+        });
+      }
+      out.set(offset, ids);
+    }
+    return out;
+  }
+
+  /**
+   * The create and the archive of a contract as the filter's parties (stakeholders) see them; both undefined
+   * when the contract is unknown here (never stored, transient, or pruned) or none of them is a stakeholder.
+   */
+  async contractEvents(contractId: string, filter: EventFilter): Promise<ContractEvents> {
+    const none = { created: undefined, archived: undefined };
+    const row = await this.store.contractEvents(contractId);
+    const durable = this.journal.durableOffset;
+    if (!row || row.createdOffset === undefined || row.createdOffset > durable) return none;
+    const contract = decodeContract(row.contract, this.decoder);
+    const seen = filter.matching(contract.stakeholders, contract.packageName, contract.templateId);
+    if (!seen) return none;
+    const nodeId =
+      (await this.#createNodeIds([row.createdOffset])).get(row.createdOffset)?.get(contractId) ?? 0;
+    const created = {
+      event: filter.createdEvent(contract, { offset: row.createdOffset, nodeId, acsDelta: true }, seen),
+      synchronizerId: row.synchronizerId,
+    };
+    if (row.archivedOffset === undefined || row.archivedOffset > durable)
+      return { created, archived: undefined };
+    const archive = await this.store.updateAt(row.archivedOffset);
+    let archived: ContractEvents['archived'];
+    if (archive) {
+      forEachNode(this.#decode(archive), (nodeId, node, rolledBack) => {
+        if (archived || rolledBack || node.tag !== 'Exercise' || !node.consuming) return;
+        if (node.contractId.coid !== contractId) return;
+        const event = filter.archivedEvent(node, { offset: archive.offset, nodeId });
+        if (event) archived = { event, synchronizerId: archive.synchronizerId };
       });
     }
+    return { created, archived };
+  }
+
+  /**
+   * A contract known here, active or archived, if one of `parties` is a stakeholder (any party when empty), with
+   * those parties as its witnesses (the contract service).
+   */
+  async contract(
+    contractId: string,
+    parties: readonly string[],
+  ): Promise<{ contract: FatContract; witnesses: string[] } | undefined> {
+    const row = await this.store.contractEvents(contractId);
+    if (!row || (row.createdOffset ?? 0n) > this.journal.durableOffset) return undefined;
+    const contract = decodeContract(row.contract, this.decoder);
+    const witnesses =
+      parties.length === 0
+        ? [...contract.stakeholders]
+        : contract.stakeholders.filter((p) => parties.includes(p));
+    return witnesses.length === 0 ? undefined : { contract, witnesses };
   }
 
   /** The participant's part of a transaction (the union of the views it received), by update id. */
   async transactionTree(updateId: string): Promise<Transaction | undefined> {
     const row = await this.store.update(updateId);
-    return row && this.decoder.decodeTransaction(row.transaction);
+    return row && this.#decode(row);
   }
 
   /** The completions of this participant's commands after offset `after`, up to the durable end. */

@@ -130,6 +130,16 @@ export const PARTICIPANT_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/** Indexes of the Ledger API's reads, a component of their own so they version apart from the tables. */
+export const READ_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'active contracts in creation order',
+    // The ACS as of an offset pages through contracts by (created_offset, contract_id).
+    up: ['CREATE INDEX participant_contracts_created ON participant_contracts (created_offset, contract_id)'],
+  },
+];
+
 export interface ContractRow {
   readonly contractId: string;
   /** The synchronizer the contract is assigned to (where it was created). */
@@ -333,6 +343,26 @@ function completionOf(r: RawCompletion): CompletionRow {
   };
 }
 
+interface RawContract {
+  contract_id: string;
+  synchronizer_id: string;
+  template_id: string;
+  contract: Uint8Array;
+  created_at: bigint;
+  created_offset: bigint | null;
+}
+
+function contractRowOf(r: RawContract): ContractRow {
+  return {
+    contractId: r.contract_id,
+    synchronizerId: r.synchronizer_id,
+    templateId: r.template_id,
+    contract: r.contract,
+    createdAt: r.created_at,
+    createdOffset: optional(r.created_offset),
+  };
+}
+
 /** A change id's deduplication entry: its latest command and, once it completed, its completion. */
 export interface CommandState {
   readonly command: CommandRow;
@@ -356,6 +386,7 @@ export class ParticipantStore {
 
   static async open(storage: Storage): Promise<ParticipantStore> {
     await storage.migrate('participant', PARTICIPANT_MIGRATIONS);
+    await storage.migrate('participant_reads', READ_MIGRATIONS);
     return new ParticipantStore(storage);
   }
 
@@ -547,14 +578,7 @@ export class ParticipantStore {
     parties: string,
     partyParams: readonly SqlValue[],
   ): Promise<StoredContract[]> {
-    const rows = await this.storage.query<{
-      contract_id: string;
-      synchronizer_id: string;
-      template_id: string;
-      contract: Uint8Array;
-      created_at: bigint;
-      created_offset: bigint | null;
-    }>(
+    const rows = await this.storage.query<RawContract>(
       `SELECT c.contract_id, c.synchronizer_id, c.template_id, c.contract, c.created_at, c.created_offset
        FROM participant_contracts c WHERE ${contracts} ORDER BY c.created_offset, c.contract_id`,
       [...contractParams],
@@ -569,17 +593,7 @@ export class ParticipantStore {
       list.push({ party: p.party, stakeholder: p.stakeholder });
       byContract.set(p.contract_id, list);
     }
-    return rows.map((r) => ({
-      row: {
-        contractId: r.contract_id,
-        synchronizerId: r.synchronizer_id,
-        templateId: r.template_id,
-        contract: r.contract,
-        createdAt: r.created_at,
-        createdOffset: optional(r.created_offset),
-      },
-      parties: byContract.get(r.contract_id) ?? [],
-    }));
+    return rows.map((r) => ({ row: contractRowOf(r), parties: byContract.get(r.contract_id) ?? [] }));
   }
 
   /** Whether the contract is known and archived (for a lookup of a contract that is not active). */
@@ -595,15 +609,32 @@ export class ParticipantStore {
     return row !== undefined;
   }
 
-  /** Updates of `party` after offset `after`, up to `upTo`, at most `limit`. */
-  async updates(party: string, after: bigint, upTo: bigint, limit: number): Promise<StoredUpdate[]> {
-    const rows = await this.storage.query<RawUpdate>(
-      `SELECT ${UPDATE_COLUMNS}
-       FROM participant_update_parties p JOIN participant_updates u ON u.update_offset = p.update_offset
-       WHERE p.party = $1 AND p.update_offset > $2 AND p.update_offset <= $3
-       ORDER BY p.update_offset LIMIT $4`,
-      [party, after, upTo, limit],
-    );
+  /**
+   * Updates after offset `after`, up to `upTo`, at most `limit`, in offset order: those a hosted party among
+   * `parties` witnesses, or every update when `parties` is undefined. Many parties read every update (the caller
+   * filters the events by party anyway) rather than exceed the bind-parameter limits.
+   */
+  async updates(
+    parties: string | readonly string[] | undefined,
+    after: bigint,
+    upTo: bigint,
+    limit: number,
+  ): Promise<StoredUpdate[]> {
+    const list = typeof parties === 'string' ? [parties] : parties;
+    const rows =
+      list === undefined || list.length > ID_CHUNK
+        ? await this.storage.query<RawUpdate>(
+            `SELECT ${UPDATE_COLUMNS} FROM participant_updates u
+             WHERE u.update_offset > $1 AND u.update_offset <= $2 ORDER BY u.update_offset LIMIT $3`,
+            [after, upTo, limit],
+          )
+        : await this.storage.query<RawUpdate>(
+            `SELECT ${UPDATE_COLUMNS} FROM participant_updates u
+             WHERE u.update_offset IN (SELECT p.update_offset FROM participant_update_parties p
+               WHERE p.party IN (${inList(list.length, 4)}) AND p.update_offset > $1 AND p.update_offset <= $2)
+             ORDER BY u.update_offset LIMIT $3`,
+            [after, upTo, limit, ...list],
+          );
     return rows.map(updateOf);
   }
 
@@ -613,6 +644,59 @@ export class ParticipantStore {
       [updateId],
     );
     return r && updateOf(r);
+  }
+
+  async updateAt(offset: bigint): Promise<StoredUpdate | undefined> {
+    const r = await this.storage.queryOne<RawUpdate>(
+      `SELECT ${UPDATE_COLUMNS} FROM participant_updates u WHERE u.update_offset = $1`,
+      [offset],
+    );
+    return r && updateOf(r);
+  }
+
+  /**
+   * A page of the contracts active as of offset `asOf` (created at or before it, not archived at or before it)
+   * that a hosted party among `parties` (any hosted party when undefined) is a stakeholder of, by creation offset
+   * and contract id after `from` (the last contract of the previous page), with the workflow id of the creating update.
+   */
+  async activeContractsPage(
+    parties: readonly string[] | undefined,
+    asOf: bigint,
+    from: { readonly offset: bigint; readonly contractId: string } | undefined,
+    limit: number,
+  ): Promise<(ContractRow & { readonly workflowId: string })[]> {
+    const list = parties !== undefined && parties.length <= ID_CHUNK ? parties : undefined;
+    const params: SqlValue[] = [asOf, from?.offset ?? -1n, from?.contractId ?? '', limit];
+    const partyCondition =
+      list === undefined
+        ? 'p.stakeholder'
+        : `p.stakeholder AND p.party IN (${inList(list.length, params.length + 1)})`;
+    params.push(...(list ?? []));
+    const rows = await this.storage.query<RawContract & { workflow_id: string | null }>(
+      `SELECT c.contract_id, c.synchronizer_id, c.template_id, c.contract, c.created_at, c.created_offset,
+              u.workflow_id
+       FROM participant_contracts c LEFT JOIN participant_updates u ON u.update_offset = c.created_offset
+       WHERE c.created_offset <= $1 AND (c.archived_offset IS NULL OR c.archived_offset > $1)
+         AND (c.created_offset > $2 OR (c.created_offset = $2 AND c.contract_id > $3))
+         AND EXISTS (SELECT 1 FROM participant_contract_parties p WHERE p.contract_id = c.contract_id
+                     AND ${partyCondition})
+       ORDER BY c.created_offset, c.contract_id LIMIT $4`,
+      params,
+    );
+    return rows.map((r) => ({ ...contractRowOf(r), workflowId: r.workflow_id ?? '' }));
+  }
+
+  /** A stored contract, active or archived, with the offsets of its creation and archival here. */
+  async contractEvents(
+    contractId: string,
+  ): Promise<(ContractRow & { readonly archivedOffset: bigint | undefined }) | undefined> {
+    const r = await this.storage.queryOne<RawContract & { archived_offset: bigint | null }>(
+      `SELECT c.contract_id, c.synchronizer_id, c.template_id, c.contract, c.created_at, c.created_offset,
+              c.archived_offset
+       FROM participant_contracts c WHERE c.contract_id = $1`,
+      [contractId],
+    );
+    return r && { ...contractRowOf(r), archivedOffset: optional(r.archived_offset) };
   }
 
   async completions(after: bigint, upTo: bigint, limit: number): Promise<CompletionRow[]> {

@@ -1,13 +1,21 @@
 import { Hash, type RandomSource, type SigningPrivateKey } from '../crypto/index.js';
-import type { Command, ContractLookup, ContractStore, Engine } from '../daml/index.js';
+import type {
+  Command,
+  ContractLookup,
+  ContractStore,
+  Engine,
+  FatContract,
+  Transaction,
+} from '../daml/index.js';
 import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
 import { type ParticipantId, PartyId, type SynchronizerId } from '../identity/index.js';
 import type { SendHandle, SendRequest } from '../sequencer/index.js';
 import { type Clock, monotonicMs, sleep } from '../time/index.js';
 import type { TopologyProcessor, TopologySnapshot } from '../topology/index.js';
 import type { ActiveContracts } from './acs.js';
+import type { CommandProgress, CommandStatuses } from './command-status.js';
 import type { ParticipantSettings } from './config.js';
-import { absolutizeTransaction, ParticipantHashPurpose } from './contracts.js';
+import { absolutizeTransaction, isAuthentic, ParticipantHashPurpose } from './contracts.js';
 import { ParticipantErrors } from './errors.js';
 import type { InFlightCommand, InFlightSubmissions } from './in-flight.js';
 import type { ParticipantMetrics } from './metrics.js';
@@ -28,9 +36,38 @@ export interface SubmitRequest {
   /** With the user and the acting parties, the key of command deduplication. */
   readonly commandId: string;
   readonly userId?: string;
+  /** Distinguishes the completions of resubmissions of one change id; a random UUID when absent or empty. */
   readonly submissionId?: string;
   readonly workflowId?: string;
   readonly packagePreference?: readonly string[];
+  /**
+   * Canton's `deduplication_period`: how far back an accepted command of the same change id makes this one a
+   * duplicate. Default (as Canton): the maximum, the participant's deduplication window.
+   */
+  readonly deduplicationPeriod?: DeduplicationPeriod;
+  /** Lower bound of the transaction's ledger time (µs since the epoch): `min_ledger_time_abs`. */
+  readonly minLedgerTimeAbs?: bigint;
+  /** Lower bound of the ledger time relative to when the participant takes the command (µs): `min_ledger_time_rel`. */
+  readonly minLedgerTimeRel?: bigint;
+  /**
+   * Contracts the submitters may use although this participant does not know them (explicit disclosure), each
+   * with the synchronizer it is assigned to when known. Only authentic contracts (their id matches their content)
+   * are accepted.
+   */
+  readonly disclosedContracts?: readonly DisclosedContract[];
+}
+
+/** Canton's deduplication period of a command: a duration back from now (record time), or a completion offset. */
+export type DeduplicationPeriod =
+  | {
+      readonly kind: 'duration' /** µs, at least 0, at most the deduplication window */;
+      readonly micros: bigint;
+    }
+  | { readonly kind: 'offset' /** exclusive; 0 is the participant's begin */; readonly offset: bigint };
+
+export interface DisclosedContract {
+  readonly contract: FatContract;
+  readonly synchronizerId: string | undefined;
 }
 
 /** The key of command deduplication: the user, the acting parties (as a set) and the command id. */
@@ -61,6 +98,17 @@ export interface SubmitterContext {
   readonly metrics: ParticipantMetrics;
   readonly clock: Clock;
   readonly random: RandomSource;
+  /** The recent submissions, for command inspection. */
+  readonly statuses: CommandStatuses;
+}
+
+/** A random (version 4) UUID, as Canton generates submission ids. */
+function uuidOf(bytes: Uint8Array): string {
+  const b = Buffer.from(bytes);
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
 /** The first wait before resending a confirmation request whose send failed retryably; doubles up to `maxBackoffMs`. */
@@ -77,6 +125,7 @@ interface PreparedCommand {
   readonly cmd: InFlightCommand;
   readonly route: SubmissionRoute;
   readonly request: SendRequest;
+  readonly transaction: Transaction;
 }
 
 /**
@@ -92,23 +141,98 @@ export class Submitter {
    * command fails before it is sent: invalid, overloaded participant, interpretation error, a party not hosted, no
    * synchronizer for it, a duplicate command id, a request the sequencer refuses.
    */
-  async submit(r: SubmitRequest): Promise<Completion> {
-    const marks: InFlightCommand['marks'] = { start: monotonicMs(this.o.clock) };
+  async submit(request: SubmitRequest): Promise<Completion> {
+    return (await this.send(request)).completion;
+  }
+
+  /**
+   * Submits as {@link submit}, but resolves as soon as the confirmation request is sent (Canton's
+   * CommandSubmissionService), with the completion still to come; rejects as `submit` before sending.
+   */
+  async send(request: SubmitRequest): Promise<{ readonly completion: Promise<Completion> }> {
+    const o = this.o;
+    const marks: InFlightCommand['marks'] = { start: monotonicMs(o.clock) };
+    this.#validate(request);
+    const r = { ...request, submissionId: request.submissionId || uuidOf(o.random.bytes(16)) };
+    const progress = o.statuses.start({
+      commandId: r.commandId,
+      userId: r.userId ?? '',
+      submissionId: r.submissionId,
+      actAs: [...new Set(r.actAs)].sort(),
+      commands: r.commands,
+      started: o.clock.now(),
+    });
+    const failed = (e: unknown) =>
+      progress.failed(
+        isWeftError(e) ? e.code : CommonErrors.INTERNAL.code,
+        e instanceof Error ? e.message : String(e),
+        o.clock.now(),
+      );
+    let release: (() => void) | undefined;
+    try {
+      release = o.inFlight.admit();
+      const { completion } = await this.#submit(r, marks, progress);
+      const done = completion.then(
+        (c) => {
+          progress.completed(c, o.clock.now());
+          return c;
+        },
+        (e: unknown) => {
+          failed(e);
+          throw e;
+        },
+      );
+      // The slot is held until the completion: admission bounds the commands in flight, not just the sends.
+      void done.finally(release).catch(() => {});
+      return { completion: done };
+    } catch (e) {
+      release?.();
+      failed(e);
+      throw e;
+    }
+  }
+
+  #validate(r: SubmitRequest): void {
     if (r.actAs.length === 0)
       throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'a command needs at least one acting party');
     if (r.commandId === '')
       throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'a command needs a command id');
     if (r.commands.length === 0)
       throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'a submission needs at least one command');
-    const release = this.o.inFlight.admit();
-    try {
-      return await this.#submit(r, marks);
-    } finally {
-      release();
+    if (r.minLedgerTimeAbs !== undefined && r.minLedgerTimeRel !== undefined)
+      throw new WeftError(
+        CommonErrors.INVALID_ARGUMENT,
+        'min_ledger_time_abs and min_ledger_time_rel cannot both be set',
+      );
+    const period = r.deduplicationPeriod;
+    const window = BigInt(this.o.settings.deduplicationWindowMs) * 1000n;
+    if (
+      (period?.kind === 'duration' && (period.micros < 0n || period.micros > window)) ||
+      (period?.kind === 'offset' && period.offset < 0n)
+    ) {
+      throw new WeftError(
+        ParticipantErrors.INVALID_DEDUPLICATION_PERIOD,
+        period.kind === 'duration'
+          ? `the deduplication duration of ${period.micros / 1000n} ms is negative or longer than the deduplication window of ${window / 1000n} ms`
+          : `the deduplication offset ${period.offset} is negative`,
+        { longest_duration: `${window / 1_000_000n}s` },
+      );
+    }
+    for (const d of r.disclosedContracts ?? []) {
+      if (!isAuthentic(d.contract))
+        throw new WeftError(
+          ParticipantErrors.DISCLOSED_CONTRACT_AUTHENTICATION_FAILED,
+          `the id of disclosed contract ${d.contract.contractId.coid} does not match its content`,
+          { contractId: d.contract.contractId.coid },
+        );
     }
   }
 
-  async #submit(r: SubmitRequest, marks: InFlightCommand['marks']): Promise<Completion> {
+  async #submit(
+    r: SubmitRequest & { submissionId: string },
+    marks: InFlightCommand['marks'],
+    progress: CommandProgress,
+  ): Promise<{ completion: Promise<Completion> }> {
     const o = this.o;
     const actAs = [...new Set(r.actAs)].sort();
     const changeId = changeIdOf(r.userId ?? '', actAs, r.commandId);
@@ -120,12 +244,13 @@ export class Submitter {
     let prepared: PreparedCommand;
     try {
       const existing = await o.store.commandState(changeId);
-      if (existing) this.#deduplicate(existing, r.commandId, actAs, o.clock.now());
-      prepared = await this.#prepare(r, actAs, changeId, marks);
+      const dedupFrom = this.#deduplicate(existing, r, actAs, o.clock.now());
+      prepared = await this.#prepare(r, actAs, changeId, dedupFrom, marks);
     } finally {
       unreserve();
     }
     const { cmd, route, request } = prepared;
+    progress.sent(request, prepared.transaction);
     const completion = o.inFlight.track(cmd);
     // stop() and kill() reject the waiter even while the send is under way, before anyone awaits it.
     completion.catch(() => {});
@@ -139,25 +264,42 @@ export class Submitter {
     // Sent, or perhaps stored although the send failed: the command stays in flight (deduplicated) until its
     // completion — its transaction's, or SUBMISSION_NOT_SEQUENCED once its max sequencing time passed. A
     // disconnection or a stop fails this waiter instead; a reconnection or restart takes the command up again.
-    return completion;
+    return { completion };
   }
 
   /**
-   * Canton's command deduplication: refuses a command whose change id is in flight, or was accepted within the
-   * deduplication window (DUPLICATE_COMMAND with the original completion). A rejected command may be resubmitted.
+   * Canton's command deduplication: refuses a command whose change id is in flight, or was accepted within its
+   * deduplication period (DUPLICATE_COMMAND with the original completion); a rejected command may be resubmitted.
+   * Returns the record time before which the store may replace the change id's accepted entry.
    */
-  #deduplicate(existing: CommandState, commandId: string, actAs: readonly string[], now: bigint): void {
-    const { command, completion } = existing;
-    if (command.completionOffset === undefined) throw this.#inFlightError(commandId, actAs);
+  #deduplicate(
+    existing: CommandState | undefined,
+    r: SubmitRequest,
+    actAs: readonly string[],
+    now: bigint,
+  ): bigint {
     const window = BigInt(this.o.settings.deduplicationWindowMs) * 1000n;
-    if (!completion || completion.code !== undefined || (command.completedAt ?? 0n) < now - window) return;
+    const period = r.deduplicationPeriod ?? { kind: 'duration', micros: window };
+    // With a duration, entries accepted before the period are replaceable; with an offset, only the one checked
+    // here (an entry accepted since, by another node on the storage, makes the registration fail and come back).
+    const replaceable = (completedAt: bigint | undefined) =>
+      period.kind === 'duration' ? now - period.micros : (completedAt ?? -1n) + 1n;
+    if (!existing) return replaceable(undefined);
+    const { command, completion } = existing;
+    if (command.completionOffset === undefined) throw this.#inFlightError(r.commandId, actAs);
+    if (!completion || completion.code !== undefined) return replaceable(command.completedAt);
+    const within =
+      period.kind === 'duration'
+        ? (command.completedAt ?? 0n) >= now - period.micros
+        : completion.offset > period.offset;
+    if (!within) return replaceable(command.completedAt);
     this.o.metrics.submissions.inc({ result: 'duplicate' });
     throw new WeftError(
       ParticipantErrors.DUPLICATE_COMMAND,
-      `command ${commandId} of ${actAs.join(', ')} was accepted at offset ${completion.offset} (update ${completion.updateId}), within the deduplication window`,
+      `command ${r.commandId} of ${actAs.join(', ')} was accepted at offset ${completion.offset} (update ${completion.updateId}), within the deduplication ${r.deduplicationPeriod ? 'period' : 'window'}`,
       {
-        commandId,
-        submissionId: completion.submissionId,
+        commandId: r.commandId,
+        existing_submission_id: completion.submissionId,
         offset: completion.offset,
         status: 'succeeded',
         updateId: completion.updateId,
@@ -183,6 +325,7 @@ export class Submitter {
     r: SubmitRequest,
     actAs: string[],
     changeId: string,
+    dedupFrom: bigint,
     marks: InFlightCommand['marks'],
   ): Promise<PreparedCommand> {
     const o = this.o;
@@ -194,6 +337,9 @@ export class Submitter {
     // The synchronizers the input contracts are assigned to, as the interpretation found them.
     const assignments = new Map<string, string>();
     let ledgerTime = now;
+    if (r.minLedgerTimeAbs !== undefined && r.minLedgerTimeAbs > ledgerTime) ledgerTime = r.minLedgerTimeAbs;
+    if (r.minLedgerTimeRel !== undefined && now + r.minLedgerTimeRel > ledgerTime)
+      ledgerTime = now + r.minLedgerTimeRel;
     let result = await this.#interpret(r, actAs, readers, ledgerTime, submissionSeed, assignments);
     // The ledger time may not precede the creation of an input contract.
     const latest = result.metadata.inputContracts.reduce(
@@ -268,13 +414,17 @@ export class Submitter {
     // Only a command about to be sent is registered, as by Canton's in-flight submission tracker. Losing the
     // registration means another submission of the change id got there since the check above (another node on
     // the same storage, say): the same answer as the check.
-    const window = BigInt(o.settings.deduplicationWindowMs) * 1000n;
-    if (!(await o.store.startCommand(cmd, now - window))) {
+    if (!(await o.store.startCommand(cmd, dedupFrom))) {
       const existing = await o.store.commandState(changeId);
-      if (existing) this.#deduplicate(existing, r.commandId, actAs, now);
+      if (existing) this.#deduplicate(existing, r, actAs, now);
       throw this.#inFlightError(r.commandId, actAs);
     }
-    return { cmd, route, request: { envelopes: batch.envelopes, maxSequencingTime, messageId } };
+    return {
+      cmd,
+      route,
+      request: { envelopes: batch.envelopes, maxSequencingTime, messageId },
+      transaction,
+    };
   }
 
   /**
@@ -404,22 +554,33 @@ export class Submitter {
         submissionSeed,
         participantId: String(this.o.participantId),
       },
-      this.#contractStore(readers, assignments),
+      this.#contractStore(readers, r.disclosedContracts ?? [], assignments),
     );
   }
 
   /**
-   * The contracts `readers` may use: active here and theirs (as stakeholders, or divulged to them); records the
-   * synchronizer each is assigned to in `assignments`.
+   * The contracts `readers` may use: active here and theirs (as stakeholders, or divulged to them), else disclosed
+   * with the command (their activeness is for the stakeholders' participants to confirm); records the synchronizer
+   * each is assigned to in `assignments`.
    */
-  #contractStore(readers: readonly string[], assignments: Map<string, string>): ContractStore {
+  #contractStore(
+    readers: readonly string[],
+    disclosed: readonly DisclosedContract[],
+    assignments: Map<string, string>,
+  ): ContractStore {
     const { acs, store } = this.o;
+    const disclosedById = new Map(disclosed.map((d) => [d.contract.contractId.coid, d]));
     return {
       lookupContract: async (cid): Promise<ContractLookup> => {
         const known = await acs.lookup(cid.coid);
         if (known && readers.some((p) => known.readers.has(p))) {
           assignments.set(cid.coid, known.synchronizerId);
           return { status: 'active', contract: known.contract };
+        }
+        const d = disclosedById.get(cid.coid);
+        if (d) {
+          if (d.synchronizerId) assignments.set(cid.coid, d.synchronizerId);
+          return { status: 'active', contract: d.contract };
         }
         return { status: (await store.isArchived(cid.coid, readers)) ? 'archived' : 'unknown' };
       },

@@ -18,6 +18,8 @@ import {
   type TopologySigner,
   TopologyTransaction,
   topologyBroadcastEnvelope,
+  UniqueKeys,
+  type VettedPackage,
 } from '../topology/index.js';
 
 /**
@@ -32,6 +34,14 @@ export interface HostedParty {
   readonly admin: boolean;
   /** The connected synchronizers where the participant hosts it. */
   readonly synchronizerIds: readonly string[];
+}
+
+/** The packages a participant vets on a synchronizer, with the serial of their VettedPackages transaction. */
+export interface VettingState {
+  readonly synchronizerId: string;
+  readonly packages: readonly VettedPackage[];
+  /** 0 when the participant never vetted anything there. */
+  readonly serial: number;
 }
 
 /** A connected synchronizer as a topology request needs it: its topology state and a way to send. */
@@ -212,6 +222,97 @@ export class TopologyRequests {
       { kind: 'VettedPackages', participant: this.#id, packages },
       `the vetting of ${missing.length} packages on ${c.synchronizerId}`,
     );
+  }
+
+  /**
+   * The parties known on the connected synchronizers (hosted by any participant, the participants' admin parties
+   * among them), sorted, each with whether this participant hosts it.
+   */
+  knownParties(): { party: string; local: boolean }[] {
+    const now = this.o.clock.now();
+    const known = new Map<string, boolean>();
+    const add = (party: string, local: boolean) => known.set(party, (known.get(party) ?? false) || local);
+    for (const c of this.o.connections()) {
+      const snapshot = c.topology.snapshot(now);
+      for (const p of snapshot.participants()) add(String(p.adminParty), p.equals(this.#id));
+      for (const tx of snapshot.transactions('PartyToParticipant')) {
+        const m = tx.mapping;
+        if (m.kind !== 'PartyToParticipant') continue;
+        add(
+          String(m.party),
+          m.participants.some((h) => h.participant.equals(this.#id)),
+        );
+      }
+    }
+    return [...known]
+      .map(([party, local]) => ({ party, local }))
+      .sort((a, b) => (a.party < b.party ? -1 : a.party > b.party ? 1 : 0));
+  }
+
+  /** What this participant vets on a synchronizer — the one named, or the only one connected — as of the head state. */
+  vetting(synchronizerId?: string): VettingState {
+    const c = this.o.connection(synchronizerId);
+    const latest = c.topology.head.latest(UniqueKeys.vettedPackages(this.#id));
+    return {
+      synchronizerId: String(c.synchronizerId),
+      packages: c.topology.head.vettedPackages(this.#id),
+      serial: latest?.serial ?? 0,
+    };
+  }
+
+  /**
+   * What every participant vets on the connected synchronizers, in force now: by synchronizer id, then participant
+   * (named by its unique identifier, without `PAR::`, as the Ledger API names participants).
+   */
+  allVetting(): (VettingState & { readonly participantId: string })[] {
+    const now = this.o.clock.now();
+    const out: (VettingState & { participantId: string })[] = [];
+    for (const c of this.o.connections()) {
+      for (const tx of c.topology.snapshot(now).transactions('VettedPackages')) {
+        const m = tx.mapping;
+        if (m.kind !== 'VettedPackages') continue;
+        out.push({
+          synchronizerId: String(c.synchronizerId),
+          participantId: m.participant.uid.toString(),
+          packages: m.packages,
+          serial: tx.serial,
+        });
+      }
+    }
+    const key = (v: { synchronizerId: string; participantId: string }) =>
+      `${v.synchronizerId}\n${v.participantId}`;
+    return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  }
+
+  /**
+   * Replaces the packages this participant vets on a synchronizer (one VettedPackages transaction) and waits until
+   * that is in force; with `dryRun`, only checks it. `expectedSerial` (Canton's PriorTopologySerial: 0 for none)
+   * guards against a concurrent change. Returns the state before and after.
+   */
+  async updateVetting(
+    packages: readonly VettedPackage[],
+    o: { synchronizerId?: string; dryRun: boolean; expectedSerial?: number },
+  ): Promise<{ before: VettingState; after: VettingState }> {
+    const c = this.o.connection(o.synchronizerId);
+    const before = this.vetting(String(c.synchronizerId));
+    if (o.expectedSerial !== undefined && o.expectedSerial !== before.serial) {
+      throw new WeftError(
+        CommonErrors.FAILED_PRECONDITION,
+        `the last vetting transaction of ${this.#id} on ${c.synchronizerId} has serial ${before.serial}, not the expected ${o.expectedSerial}`,
+        { serial: before.serial },
+      );
+    }
+    const mapping: TopologyMapping = { kind: 'VettedPackages', participant: this.#id, packages };
+    const after = { synchronizerId: before.synchronizerId, packages, serial: before.serial + 1 };
+    if (o.dryRun) {
+      // Proposing validates the transaction against the head state without sending it.
+      new TopologyManager(c.topology).propose(mapping, {
+        signWith: [this.o.identity.namespaceKey.privateKey],
+      });
+      return { before, after };
+    }
+    await this.#request(c, mapping, `the vetting of ${packages.length} packages on ${c.synchronizerId}`);
+    return { before, after: this.vetting(before.synchronizerId) };
   }
 
   #request(c: TopologyRequestTarget, mapping: TopologyMapping, what: string): Promise<void> {

@@ -6,6 +6,9 @@ import {
   type SignedContent,
 } from '../generated/weft/sequencer/v1/sequencing.js';
 import { StoredBatch } from '../generated/weft/sequencer/v1/stored_batch.js';
+import type { Logger } from '../observability/index.js';
+import { retryTransient } from '../storage/index.js';
+import type { Clock } from '../time/index.js';
 import { SequencerErrors } from './errors.js';
 import type { DeliveryHead } from './head.js';
 import { BROADCAST_RECIPIENT, type EventRow, isDead, type MemberRow, type SequencerStore } from './store.js';
@@ -32,6 +35,9 @@ export interface ReaderOptions {
   readonly synchronizerId: string;
   /** Signs an encoded SequencedEvent with the sequencer's key. */
   readonly sign: (event: Uint8Array) => SignedContent;
+  /** Times the waits of a read that failed transiently. */
+  readonly clock: Clock;
+  readonly logger: Logger;
 }
 
 /**
@@ -76,7 +82,13 @@ export class EventReader {
         position.readUpTo = h.safe;
         continue;
       }
-      const rows = await store.readEvents(member, position.readUpTo, h.safe, PAGE);
+      // A read that failed transiently (a lost connection, the database restarting) is repeated here rather than
+      // ending the subscription: the member would only reconnect and read the same page.
+      const retry = { clock: this.#o.clock, logger: this.#o.logger, signal };
+      const rows = await retryTransient(() => store.readEvents(member, position.readUpTo, h.safe, PAGE), {
+        ...retry,
+        what: `reading the events of ${member.member}`,
+      });
       for (const row of rows) {
         if (signal.aborted) return;
         position.readUpTo = row.ts;
@@ -85,7 +97,12 @@ export class EventReader {
         if (counter >= from) await emit(this.#event(row, member, counter, position.last));
         position.counter = counter;
         position.last = row.ts;
-        if (counter % CHECKPOINT_INTERVAL === 0n) await store.saveCheckpoint(member.id, counter, row.ts);
+        if (counter % CHECKPOINT_INTERVAL === 0n) {
+          await retryTransient(() => store.saveCheckpoint(member.id, counter, row.ts), {
+            ...retry,
+            what: `saving a checkpoint of ${member.member}`,
+          });
+        }
       }
       // Everything deliverable up to the safe watermark is visible, so a short page means none is left.
       if (rows.length < PAGE) position.readUpTo = h.safe;

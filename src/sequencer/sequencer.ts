@@ -134,6 +134,8 @@ export class Sequencer {
       head: this.#head,
       synchronizerId: o.synchronizerId,
       sign: (event) => signContent(o.signingKey, SignaturePurpose.event, event),
+      clock: o.clock,
+      logger: o.logger,
     });
     this.auth = new MemberAuthenticator(
       o.topology,

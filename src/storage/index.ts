@@ -8,6 +8,14 @@ export {
   tryAcquireLease,
 } from './lease.js';
 export { openStorage } from './storage.js';
+export {
+  DEFAULT_STORAGE_RETRY,
+  isTransientStorageError,
+  retryTransient,
+  type StorageRetryOptions,
+  type StorageRetryPolicy,
+  storageRetryPolicy,
+} from './transient.js';
 export type {
   InsertManyOptions,
   Migration,

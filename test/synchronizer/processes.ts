@@ -18,6 +18,8 @@ export interface Ports {
   readonly admin: number;
   /** Absent for a mediator, which has no public API. */
   readonly public?: number;
+  /** A participant's Ledger API, when its config has a `ledger-api` section. */
+  readonly ledgerApi?: number;
   readonly monitoring: number;
 }
 

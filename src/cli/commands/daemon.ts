@@ -25,7 +25,7 @@ export function registerDaemonCommand(program: Command): void {
     .option('--node <name>', 'the node to run when the file defines several')
     .option(
       '--port-file <file>',
-      'write the bound ports as JSON ({"admin","public","monitoring"}; only a sequencer has a public API) to this file',
+      'write the bound ports as JSON ({"admin","public","ledgerApi","monitoring"}; only a sequencer has a public API, only a participant a Ledger API) to this file',
     )
     .action(async (options: { config: string; node?: string; portFile?: string }) => {
       let running: DaemonNode | undefined;

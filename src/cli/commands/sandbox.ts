@@ -16,6 +16,8 @@ export interface SandboxOptions {
   readonly publicPort: number;
   /** The Admin API ports of the sequencer, the mediator and the two participants (0: any free port). */
   readonly adminPorts: { sequencer: number; mediator: number; participant1: number; participant2: number };
+  /** The Ledger API ports of the two participants (0: any free port). */
+  readonly ledgerApiPorts: { participant1: number; participant2: number };
   /** How many pings participant1 sends participant2. */
   readonly pings: number;
   readonly version: string;
@@ -37,7 +39,8 @@ const MEDIATOR_READY_TIMEOUT_MS = 30_000;
  * The sandbox: a local network on embedded SQLite, every node a real node with its own database and keys, talking
  * over gRPC on loopback within this process: a synchronizer (a sequencer node and a mediator node, bootstrapped
  * through the sequencer's Admin API with the mediator in the genesis) and two participant nodes that connect
- * through their Admin APIs (uploading the ping DAR as their admin workflow) and `health.ping` each other.
+ * through their Admin APIs (uploading the ping DAR as their admin workflow) and `health.ping` each other. Each
+ * participant serves the Ledger API for applications (no auth: every caller has every right, on loopback only).
  */
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const dir = options.dir ? resolve(options.dir) : mkdtempSync(join(tmpdir(), 'weft-sandbox-'));
@@ -73,7 +76,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     return { node, urls, admin };
   };
   try {
-    const { adminPorts } = options;
+    const { adminPorts, ledgerApiPorts } = options;
     const sequencer = await start('sandbox-sequencer', 'sequencer', {
       'public-api': { address: '127.0.0.1', port: options.publicPort },
       'admin-api': { address: '127.0.0.1', port: adminPorts.sequencer },
@@ -86,9 +89,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const participants = [
       await start('participant1', 'participant', {
         'admin-api': { address: '127.0.0.1', port: adminPorts.participant1 },
+        'ledger-api': { address: '127.0.0.1', port: ledgerApiPorts.participant1 },
       }),
       await start('participant2', 'participant', {
         'admin-api': { address: '127.0.0.1', port: adminPorts.participant2 },
+        'ledger-api': { address: '127.0.0.1', port: ledgerApiPorts.participant2 },
       }),
     ] as const;
 
@@ -123,12 +128,16 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     out(`    admin API   ${mediator.urls['admin-api']}`);
     for (const [i, p] of participants.entries()) {
       out(`  participant${i + 1}  ${ids[i]}`);
+      out(`    Ledger API  ${p.urls['ledger-api']}`);
       out(`    admin API   ${p.urls['admin-api']}`);
     }
     for (const { node, urls } of [sequencer, mediator, ...participants]) {
       out(`  metrics       ${urls.monitoring}/metrics  (${node.runtime.config.name})`);
     }
     out(`  try: npx weft admin -e ${participants[0].urls['admin-api']} ping ${id2}`);
+    out(
+      `       grpcurl -plaintext ${participants[0].urls['ledger-api']!.replace(/^http:\/\//, '')} com.daml.ledger.api.v2.VersionService/GetLedgerApiVersion`,
+    );
 
     const rtts: number[] = [];
     for (let i = 0; i < options.pings; i++) rtts.push(await participants[0].admin.ping(id2));
@@ -151,7 +160,7 @@ export function registerSandboxCommand(program: Command): void {
   program
     .command('sandbox')
     .description(
-      'run a local network on embedded SQLite: a synchronizer (sequencer and mediator) and two participants that ping each other',
+      'run a local network on embedded SQLite: a synchronizer (sequencer and mediator) and two participants that ping each other and serve the Ledger API',
     )
     .option('--check', 'exit 0 once the participants pinged each other (for CI)')
     .option('--dir <dir>', 'keep the data in this directory (default: a temporary one, removed on exit)')
@@ -159,6 +168,7 @@ export function registerSandboxCommand(program: Command): void {
     .option('--admin-port <port>', "port of the sequencer's Admin API (0: any free port)", '5002')
     .option('--mediator-admin-port <port>', "port of the mediator's Admin API", '5202')
     .option('--participant-admin-ports <ports>', "ports of the participants' Admin APIs", '5012,5022')
+    .option('--participant-ledger-api-ports <ports>', "ports of the participants' Ledger APIs", '5011,5021')
     .option('--pings <n>', 'pings participant1 sends participant2', '3')
     .action(
       async (o: {
@@ -168,6 +178,7 @@ export function registerSandboxCommand(program: Command): void {
         adminPort: string;
         mediatorAdminPort: string;
         participantAdminPorts: string;
+        participantLedgerApiPorts: string;
         pings: string;
       }) => {
         let sandbox: Sandbox;
@@ -178,22 +189,25 @@ export function registerSandboxCommand(program: Command): void {
             }
             return Number(value);
           };
-          const participantPorts = o.participantAdminPorts.split(',');
-          if (participantPorts.length !== 2) {
-            throw new WeftError(
-              CommonErrors.INVALID_ARGUMENT,
-              `--participant-admin-ports '${o.participantAdminPorts}' is not two ports like 5012,5022`,
-            );
-          }
+          const two = (value: string, option: string, example: string) => {
+            const ports = value.split(',');
+            if (ports.length !== 2) {
+              throw new WeftError(
+                CommonErrors.INVALID_ARGUMENT,
+                `${option} '${value}' is not two ports like ${example}`,
+              );
+            }
+            return { participant1: number(ports[0]!, option), participant2: number(ports[1]!, option) };
+          };
           sandbox = await startSandbox({
             ...(o.dir ? { dir: o.dir } : {}),
             publicPort: number(o.publicPort, '--public-port'),
             adminPorts: {
               sequencer: number(o.adminPort, '--admin-port'),
               mediator: number(o.mediatorAdminPort, '--mediator-admin-port'),
-              participant1: number(participantPorts[0]!, '--participant-admin-ports'),
-              participant2: number(participantPorts[1]!, '--participant-admin-ports'),
+              ...two(o.participantAdminPorts, '--participant-admin-ports', '5012,5022'),
             },
+            ledgerApiPorts: two(o.participantLedgerApiPorts, '--participant-ledger-api-ports', '5011,5021'),
             pings: Math.max(1, number(o.pings, '--pings')),
             version: program.version() ?? 'unknown',
             out: (line) => process.stdout.write(`${line}\n`),

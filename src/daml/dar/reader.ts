@@ -15,8 +15,12 @@ export interface Dar {
   readonly main: Package;
   /** Every package of the DAR, main first, then in manifest order; one entry per distinct package id. */
   readonly packages: readonly Package[];
-  /** Zip path of each dalf with the package id computed from it. */
-  readonly dalfs: readonly { readonly path: string; readonly packageId: string }[];
+  /** Zip path of each dalf with the package id computed from it, and its `Archive` bytes. */
+  readonly dalfs: readonly {
+    readonly path: string;
+    readonly packageId: string;
+    readonly archive: Uint8Array;
+  }[];
 }
 
 /**
@@ -82,7 +86,7 @@ function readEntries(bytes: Uint8Array, limits: DarLimits): Read {
   const manifest = parseDarManifest(new TextDecoder().decode(manifestBytes));
 
   const packages = new Map<string, Package>();
-  const dalfs: { path: string; packageId: string }[] = [];
+  const dalfs: { path: string; packageId: string; archive: Uint8Array }[] = [];
   for (const path of manifest.dalfs) {
     const bytes = files.get(path);
     if (bytes === undefined)
@@ -91,7 +95,7 @@ function readEntries(bytes: Uint8Array, limits: DarLimits): Read {
         `the manifest lists ${path}, which the DAR lacks`,
       );
     const pkg = decodeArchive(bytes, path.slice(path.lastIndexOf('/') + 1));
-    dalfs.push({ path, packageId: pkg.id });
+    dalfs.push({ path, packageId: pkg.id, archive: bytes });
     if (!packages.has(pkg.id)) packages.set(pkg.id, pkg);
   }
   const all = [...packages.values()];

@@ -30,6 +30,18 @@ export type Command =
       };
     };
 
+/**
+ * An argument in another encoding than JSON (the Ledger API's protobuf `Value`), which decodes itself once the
+ * preprocessor knows the type it must have; may stand wherever a command takes an argument.
+ */
+export interface TypedArgument {
+  decodeAs(type: Type, path: string): Value;
+}
+
+function isTypedArgument(v: unknown): v is TypedArgument {
+  return typeof v === 'object' && v !== null && typeof (v as Partial<TypedArgument>).decodeAs === 'function';
+}
+
 /** A command with resolved identifiers and typed arguments. */
 export type PreparedCommand =
   | { readonly kind: 'Create'; readonly templateId: Identifier; readonly arg: Value }
@@ -106,7 +118,7 @@ export class CommandPreprocessor {
       return {
         kind: 'Create',
         templateId,
-        arg: this.translator.fromJson(c.createArguments, tcon(templateId), `${path}.createArguments`),
+        arg: this.argument(c.createArguments, tcon(templateId), `${path}.createArguments`),
       };
     }
     if ('ExerciseCommand' in command) {
@@ -124,7 +136,7 @@ export class CommandPreprocessor {
         viaInterface,
         contractId: (cid as { cid: ContractId }).cid,
         choice: choice.name,
-        arg: this.translator.fromJson(c.choiceArgument, choice.argBinder.type, `${path}.choiceArgument`),
+        arg: this.argument(c.choiceArgument, choice.argBinder.type, `${path}.choiceArgument`),
       };
     }
     if ('CreateAndExerciseCommand' in command) {
@@ -137,16 +149,16 @@ export class CommandPreprocessor {
       return {
         kind: 'CreateAndExercise',
         templateId,
-        arg: this.translator.fromJson(c.createArguments, tcon(templateId), `${path}.createArguments`),
+        arg: this.argument(c.createArguments, tcon(templateId), `${path}.createArguments`),
         choice: choice.name,
-        choiceArg: this.translator.fromJson(
-          c.choiceArgument,
-          choice.argBinder.type,
-          `${path}.choiceArgument`,
-        ),
+        choiceArg: this.argument(c.choiceArgument, choice.argBinder.type, `${path}.choiceArgument`),
       };
     }
     return invalid(path, 'expected CreateCommand, ExerciseCommand or CreateAndExerciseCommand');
+  }
+
+  private argument(raw: unknown, type: Type, path: string): Value {
+    return isTypedArgument(raw) ? raw.decodeAs(type, path) : this.translator.fromJson(raw, type, path);
   }
 
   /** A choice of a template (its own, or inherited from exactly one interface it implements) or of an interface. */

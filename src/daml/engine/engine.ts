@@ -1,16 +1,16 @@
 import { WeftError } from '../../errors/index.js';
 import { Interpreter, type InterpreterOptions } from '../interpreter/index.js';
-import type { Expr, Type } from '../lf/ast.js';
+import type { Expr, Identifier, Type } from '../lf/ast.js';
 import type { PackageRegistry } from '../lf/packages.js';
 import { crash } from '../values/errors.js';
 import { isValidParty } from '../values/text.js';
-import type { Value } from '../values/value.js';
+import { identifierToString, type Value } from '../values/value.js';
 import { type ContractStore, type Seeding, TransactionBuilder } from './builder.js';
 import { type Command, CommandPreprocessor, type PreparedCommand } from './commands.js';
 import { DamlEngineErrors } from './errors.js';
 import { type ReinterpretRequest, type ReinterpretResult, reinterpret } from './reinterpret.js';
 import { deriveTransactionSeed, SEED_BYTES } from './seeds.js';
-import type { Party, Transaction, TransactionMetadata } from './transaction.js';
+import type { FatContract, Party, Transaction, TransactionMetadata } from './transaction.js';
 import { ValueTranslator } from './translator.js';
 import { TypeResolver } from './types.js';
 
@@ -105,6 +105,29 @@ export class Engine {
     const results: Value[] = [];
     for (const u of updates) results.push(await this.interpreter.runUpdateAsync(u, builder));
     return { ...builder.finish(), results };
+  }
+
+  /**
+   * The view of a contract through an interface its template implements (the instance's `view` method, run off
+   * ledger), as the Ledger API's interface filters ask for; DAML_COMMAND_INVALID when the template does not
+   * implement the interface, and the interpreter's error when the view method fails.
+   */
+  interfaceView(contract: FatContract, interfaceId: Identifier): Value {
+    const template = this.interpreter.compiler.template(contract.templateId);
+    if (template === undefined) {
+      throw new WeftError(
+        DamlEngineErrors.DAML_COMMAND_INVALID,
+        `unknown template ${identifierToString(contract.templateId)}`,
+      );
+    }
+    const instance = template.implementation(interfaceId);
+    if (instance === undefined) {
+      throw new WeftError(
+        DamlEngineErrors.DAML_COMMAND_INVALID,
+        `${identifierToString(contract.templateId)} does not implement ${identifierToString(interfaceId)}`,
+      );
+    }
+    return this.interpreter.apply(instance.view, [contract.arg]);
   }
 
   /** The Update value of a prepared command. */

@@ -6,7 +6,12 @@ export {
   TransactionBuilder,
 } from './builder.js';
 export { encodeNode, encodeTransaction, encodeValue, TransactionDecoder } from './codec.js';
-export { type Command, CommandPreprocessor, type PreparedCommand } from './commands.js';
+export {
+  type Command,
+  CommandPreprocessor,
+  type PreparedCommand,
+  type TypedArgument,
+} from './commands.js';
 export { Engine, type EngineOptions, type Submission, type SubmitRequest } from './engine.js';
 export { DamlEngineErrors } from './errors.js';
 export {

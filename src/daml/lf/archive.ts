@@ -15,6 +15,8 @@ export const SUPPORTED_LANGUAGE_VERSIONS: readonly LanguageVersion[] = ['2.1', '
 
 interface ParsedArchive {
   readonly packageId: PackageId;
+  /** The `ArchivePayload` bytes the package id hashes. */
+  readonly payload: Uint8Array;
   /** `major.minor` as written in the payload, e.g. `2.1`, `2.dev`, `1.15`. */
   readonly version: string;
   readonly patch: number;
@@ -80,7 +82,12 @@ function parseArchive(bytes: Uint8Array, context: string): ParsedArchive {
         p.skip();
     }
   }
-  return { packageId, version: `${major ?? '?'}.${minor}`, patch, major, lf };
+  return { packageId, payload, version: `${major ?? '?'}.${minor}`, patch, major, lf };
+}
+
+/** The `ArchivePayload` of a dalf (what the Ledger API's GetPackage serves), its hash verified. */
+export function archivePayload(bytes: Uint8Array, context: string): Uint8Array {
+  return parseArchive(bytes, context).payload;
 }
 
 /**

@@ -1,4 +1,4 @@
-export { decodeArchive, SUPPORTED_LANGUAGE_VERSIONS } from './archive.js';
+export { archivePayload, decodeArchive, SUPPORTED_LANGUAGE_VERSIONS } from './archive.js';
 export * from './ast.js';
 export { decodePackage, STABLE_PACKAGE_IDS } from './decode.js';
 export {

@@ -20,4 +20,9 @@ export interface Claims {
   /** Parties the user may execute prepared (interactive) submissions as (CanExecuteAs). */
   readonly executeAs: ReadonlySet<string>;
   readonly executeAsAnyParty: boolean;
+  /**
+   * When the token expires (microseconds since the epoch, the Clock's unit); streams opened with it end then.
+   * Undefined for tokens without `exp` and for the wildcard.
+   */
+  readonly expiresAt?: bigint;
 }

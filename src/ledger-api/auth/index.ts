@@ -1,4 +1,10 @@
 export {
+  type Authenticator,
+  type AuthenticatorDeps,
+  type AuthenticatorUsers,
+  createAuthenticator,
+} from './authenticator.js';
+export {
   effectiveUserId,
   matchIdentityProviderId,
   requireActAs,
@@ -16,4 +22,12 @@ export {
   WILDCARD_CLAIMS,
 } from './checks.js';
 export type { Claims } from './claims.js';
+export {
+  type AuthServiceConfig,
+  authServicesSchema,
+  type LedgerApiAuthConfig,
+  ledgerApiAuthSchema,
+  ledgerApiAuthShape,
+} from './config.js';
 export { LedgerApiAuthErrors } from './errors.js';
+export { LEDGER_API_SCOPE, PARTICIPANT_AUDIENCE_PREFIX } from './jwt.js';

@@ -23,7 +23,7 @@ export interface GetContractRequest {
      */
     contractId: string;
     /**
-     * Parties whose view is asked for; empty means any party the caller can read as.
+     * Only a contract with a stakeholder among these parties is returned; empty means no such restriction.
      *
      * @generated from protobuf field: repeated string querying_parties = 2
      */

@@ -25,7 +25,10 @@ export interface GetEventsByContractIdRequest {
      */
     contractId: string;
     /**
-     * @generated from protobuf field: com.daml.ledger.api.v2.EventFormat event_format = 2
+     * Which parties' view and how events are rendered (ACS_DELTA form). Required. Number 3 as in Canton 3.3 and
+     * 3.5 (the 3.4.0 snapshot briefly used 2, where 3.3 clients send requesting_parties).
+     *
+     * @generated from protobuf field: com.daml.ledger.api.v2.EventFormat event_format = 3
      */
     eventFormat?: EventFormat;
 }
@@ -79,7 +82,7 @@ class GetEventsByContractIdRequest$Type extends MessageType<GetEventsByContractI
     constructor() {
         super("com.daml.ledger.api.v2.GetEventsByContractIdRequest", [
             { no: 1, name: "contract_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
-            { no: 2, name: "event_format", kind: "message", T: () => EventFormat }
+            { no: 3, name: "event_format", kind: "message", T: () => EventFormat }
         ]);
     }
     create(value?: PartialMessage<GetEventsByContractIdRequest>): GetEventsByContractIdRequest {
@@ -97,7 +100,7 @@ class GetEventsByContractIdRequest$Type extends MessageType<GetEventsByContractI
                 case /* string contract_id */ 1:
                     message.contractId = reader.string();
                     break;
-                case /* com.daml.ledger.api.v2.EventFormat event_format */ 2:
+                case /* com.daml.ledger.api.v2.EventFormat event_format */ 3:
                     message.eventFormat = EventFormat.internalBinaryRead(reader, reader.uint32(), options, message.eventFormat);
                     break;
                 default:
@@ -115,9 +118,9 @@ class GetEventsByContractIdRequest$Type extends MessageType<GetEventsByContractI
         /* string contract_id = 1; */
         if (message.contractId !== "")
             writer.tag(1, WireType.LengthDelimited).string(message.contractId);
-        /* com.daml.ledger.api.v2.EventFormat event_format = 2; */
+        /* com.daml.ledger.api.v2.EventFormat event_format = 3; */
         if (message.eventFormat)
-            EventFormat.internalBinaryWrite(message.eventFormat, writer.tag(2, WireType.LengthDelimited).fork(), options).join();
+            EventFormat.internalBinaryWrite(message.eventFormat, writer.tag(3, WireType.LengthDelimited).fork(), options).join();
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);

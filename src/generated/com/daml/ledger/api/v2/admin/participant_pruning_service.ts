@@ -28,7 +28,7 @@ export interface PruneRequest {
      */
     submissionId: string;
     /**
-     * Also prune divulged contracts still active.
+     * Deprecated and without effect: divulged contracts are pruned with the archived ones.
      *
      * @generated from protobuf field: bool prune_all_divulged_contracts = 3
      */

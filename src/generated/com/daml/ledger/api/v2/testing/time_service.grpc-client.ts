@@ -27,8 +27,7 @@ export interface ITimeServiceClient {
     getTime(input: GetTimeRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetTimeResponse) => void): grpc.ClientUnaryCall;
     getTime(input: GetTimeRequest, callback: (err: grpc.ServiceError | null, value?: GetTimeResponse) => void): grpc.ClientUnaryCall;
     /**
-     * Moves the time from current_time to new_time; fails if current_time is not the time now or new_time is
-     * earlier.
+     * Moves the time from current_time, which must be the time now, to a later new_time.
      *
      * @generated from protobuf rpc: SetTime
      */
@@ -58,8 +57,7 @@ export class TimeServiceClient extends grpc.Client implements ITimeServiceClient
         return this.makeUnaryRequest<GetTimeRequest, GetTimeResponse>(`/${TimeService.typeName}/${method.name}`, (value: GetTimeRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetTimeResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
-     * Moves the time from current_time to new_time; fails if current_time is not the time now or new_time is
-     * earlier.
+     * Moves the time from current_time, which must be the time now, to a later new_time.
      *
      * @generated from protobuf rpc: SetTime
      */

@@ -21,8 +21,7 @@ export interface ITimeService extends grpc.UntypedServiceImplementation {
      */
     getTime: grpc.handleUnaryCall<GetTimeRequest, GetTimeResponse>;
     /**
-     * Moves the time from current_time to new_time; fails if current_time is not the time now or new_time is
-     * earlier.
+     * Moves the time from current_time, which must be the time now, to a later new_time.
      *
      * @generated from protobuf rpc: SetTime
      */
