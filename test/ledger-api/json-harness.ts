@@ -82,7 +82,7 @@ export function participantServices(node: ParticipantNode): ServiceImpl[] {
     contractService(reads),
     completionService({
       ledgerEnd: () => node.durableEnd,
-      prunedUpTo: () => 0n,
+      prunedUpTo: async () => 0n,
       completions: (filter, o) => node.completions(filter, o),
     }),
   ];
