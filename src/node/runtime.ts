@@ -112,7 +112,7 @@ export class NodeRuntime {
     this.#lease = lease;
     this.#checks.set('storage', async () => {
       await this.storage.health();
-      return undefined;
+      return lease?.suspended;
     });
     void lease?.lost.then((e) => this.fail(e));
   }
@@ -162,6 +162,10 @@ export class NodeRuntime {
           logger,
           onPassive: (why) => {
             waiting = why;
+          },
+          onSuspend: (why) => {
+            if (why === undefined) logger.info('took the storage lease back on a new lock connection');
+            else logger.warn(`${why}; the node goes on under the fence meanwhile`);
           },
           ...(options.signal ? { signal: options.signal } : {}),
         });
@@ -288,6 +292,7 @@ async function takeLease(
     holder: options.holder,
     healthCheckIntervalMs: options.healthCheckIntervalMs,
     clock: options.clock,
+    onSuspend: options.onSuspend,
   };
   const first = await tryAcquireLease(config, leaseOptions);
   if ('lease' in first) return first.lease;
