@@ -195,7 +195,6 @@ describeBackend('postgres', 'storage faults heal', (backend) => {
         count,
         3,
       );
-      console.log("OUTCOME", JSON.stringify(outcome));
       expect(await cutter.stop()).toBeGreaterThan(10);
       // A validation that met a storage failure waited for the storage; it never answered with a rejection.
       expect(outcome.failed.filter((code) => code.startsWith('STORAGE_'))).toEqual([]);
