@@ -18,6 +18,8 @@ export {
   type NodeKind,
   type NodeSchemas,
   nodeSchema,
+  type ReplicationConfig,
+  replicationSchema,
   type StorageConfig,
   selectNode,
   storageSchema,

@@ -32,12 +32,16 @@ async function failure(path: string, env: Env = {}): Promise<{ code: string; mes
 /** The default `crypto` section: private keys stored plain. */
 const PLAIN_KEYS = { privateKeyStore: { encryption: { type: 'plain' } } } as const;
 
+/** The default `replication` section: not a replica. */
+const NOT_REPLICATED = { enabled: false, passiveCheckIntervalMs: 1000, healthCheckIntervalMs: 1000 } as const;
+
 const EXPECTED_ALICE: NodeConfig = {
   name: 'alice',
   kind: 'participant',
   storage: { type: 'postgres', url: 'postgres://weft:pw@db:5432/weft', schema: 'alice', poolSize: 4 },
   monitoring: { logging: { level: 'debug' }, httpServer: { address: '127.0.0.1', port: 9464 } },
   crypto: PLAIN_KEYS,
+  replication: NOT_REPLICATED,
   adminApi: {
     address: '0.0.0.0',
     port: 5012,
@@ -178,6 +182,7 @@ weft.node {
         storage: { type: 'sqlite', file: 'data/node.db' },
         monitoring: { logging: { level: 'warn' }, httpServer: { address: '127.0.0.1', port: 0 } },
         crypto: PLAIN_KEYS,
+        replication: NOT_REPLICATED,
       },
     ]);
     const moved = await loadConfig(path, { env: { DATA_DIR: '/var/lib/weft' } });
@@ -212,6 +217,7 @@ describe('HOCON includes are data', () => {
         storage: { type: 'sqlite', file: '/srv/n1.db' },
         monitoring: { logging: { level: 'warn' }, httpServer: { address: '127.0.0.1', port: 0 } },
         crypto: PLAIN_KEYS,
+        replication: NOT_REPLICATED,
       },
     ]);
   });
@@ -452,6 +458,7 @@ describe('examples/config', () => {
           httpServer: { address: '127.0.0.1', port: 9464 },
         },
         crypto: PLAIN_KEYS,
+        replication: NOT_REPLICATED,
       },
     ]);
     const tuned = await loadConfig(join(examples, 'participant-sqlite.conf'), {

@@ -3,6 +3,7 @@ import { LOG_LEVELS } from '../observability/index.js';
 import { ConfigErrors } from './errors.js';
 import { readConfigTree } from './formats.js';
 import {
+  boolean,
   formatProblems,
   type Infer,
   integer,
@@ -94,11 +95,33 @@ export const cryptoSchema = object({
   ),
 });
 
+/**
+ * Active/passive replication after Canton's `replication`: with `enabled`, a participant or mediator that finds its
+ * storage leased by another node of its identity waits as a passive replica and takes over when that one dies.
+ * Participants and mediators hold the lease replicated or not, so the health check applies to all of them.
+ */
+export const replicationSchema = object({
+  enabled: withDefault(boolean(), false),
+  /**
+   * How often a passive replica tries to take the lease: a failover takes up to this long after the active's
+   * lock is released. At least 100 ms, since each try is a database round trip (or a file open); at most a minute.
+   */
+  'passive-check-interval-ms': withDefault(integer({ min: 100, max: 60_000 }), 1000),
+  /**
+   * How often the holder checks that it still holds the lease; a check that fails, or gets no answer within three
+   * intervals (at least 5 s), loses it, and the node stops. At least 100 ms so that checks do not load the
+   * database; at most a minute, which bounds how long a node runs without noticing that its lock connection died
+   * silently.
+   */
+  'health-check-interval-ms': withDefault(integer({ min: 100, max: 60_000 }), 1000),
+});
+
 /** What every node has. Components extend it: `nodeSchema.extend({ 'ledger-api': apiServerSchema })`. */
 export const nodeSchema = object({
   storage: storageSchema,
   monitoring: withDefault(monitoringSchema, {}),
   crypto: withDefault(cryptoSchema, {}),
+  replication: withDefault(replicationSchema, {}),
   'admin-api': optional(apiServerSchema),
   'public-api': optional(apiServerSchema),
 });
@@ -125,6 +148,7 @@ export type StorageConfig = Infer<typeof storageSchema>;
 export type ApiServerConfig = Infer<typeof apiServerSchema>;
 export type MonitoringConfig = Infer<typeof monitoringSchema>;
 export type CryptoConfig = Infer<typeof cryptoSchema>;
+export type ReplicationConfig = Infer<typeof replicationSchema>;
 
 /** All nodes a file defines, single-node (`weft.node`) and network form together, sorted by kind and name. */
 export interface WeftConfig<S extends NodeSchemas = typeof BASE_NODE_SCHEMAS> {

@@ -98,7 +98,20 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
     daemon.#admin = await startAdminApi(daemon, adminApi, runtime.logger);
     runtime.onStop(() => daemon.#admin!.close());
     if (ledgerApi) {
-      daemon.#ledgerApi = await startLedgerApi(runtime, ledgerApi);
+      daemon.#ledgerApi = await startLedgerApi(
+        {
+          participant,
+          storage: runtime.storage,
+          clock: runtime.clock,
+          logger: runtime.logger,
+          connectedSynchronizers: () =>
+            daemon
+              .connections()
+              .filter((c) => c.healthy)
+              .map((c) => ({ synchronizerId: c.synchronizerId, alias: c.config.alias })),
+        },
+        ledgerApi,
+      );
       runtime.onStop(() => daemon.#ledgerApi!.close());
     }
     return daemon;

@@ -14,7 +14,7 @@ export {
 } from './config.js';
 export { LedgerApiErrors } from './errors.js';
 export { LEDGER_API_DESCRIPTORS, type LedgerApiHost, startLedgerApi } from './participant.js';
-export { type Authenticator, type LedgerApiServer, serveLedgerApi } from './server.js';
+export { type LedgerApiServer, serveLedgerApi } from './server.js';
 export type { CallContext, ServiceImpl, StreamHandler, UnaryHandler } from './service.js';
 export { LEDGER_API_VERSION, type VersionFeatures, versionService } from './services/version.js';
 export {

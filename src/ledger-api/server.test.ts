@@ -21,7 +21,7 @@ import { createLogger } from '../observability/index.js';
 import { WILDCARD_CLAIMS } from './auth/index.js';
 import { LedgerApiErrors } from './errors.js';
 import { LEDGER_API_DESCRIPTORS } from './participant.js';
-import { type Authenticator, type LedgerApiServer, serveLedgerApi } from './server.js';
+import { type LedgerApiServer, type LedgerApiTransportOptions, serveLedgerApi } from './server.js';
 import type { CallContext } from './service.js';
 import { versionService } from './services/version.js';
 import { ledgerApiErrorDetails, ledgerApiErrorOf } from './status.js';
@@ -30,7 +30,7 @@ import { ledgerApiErrorDetails, ledgerApiErrorOf } from './status.js';
  * Accepts the tokens `good` and `expiring` (and no token); anything else is UNAUTHENTICATED, as an auth service
  * answers. A stream opened with `expiring` is revoked after 200 ms, as when its token expires.
  */
-const authenticator: Authenticator = {
+const authenticator: LedgerApiTransportOptions['authenticator'] = {
   authenticate: async (header) => {
     if (header === undefined || header === 'Bearer good') return WILDCARD_CLAIMS;
     if (header === 'Bearer expiring') return { ...WILDCARD_CLAIMS, wildcard: false, userId: 'expiring' };
@@ -224,13 +224,19 @@ describe('the Ledger API transport', () => {
     ).toMatchObject({ err: { message: 'secret internals' } });
   });
 
-  it('refuses a bad token with UNAUTHENTICATED before the handler runs', async () => {
-    const { version } = await start();
+  it('refuses a bad token with UNAUTHENTICATED before the handler runs, except for the version (as Canton)', async () => {
+    const { version, updates } = await start();
     const e = await failure((cb) =>
-      version.getLedgerApiVersion({}, metadata({ authorization: 'Bearer bad' }), cb),
+      updates.getUpdateById({ updateId: 'missing' }, metadata({ authorization: 'Bearer bad' }), cb),
     );
     expect(e.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(ledgerApiErrorOf(e)?.message).toBe('the token is not valid');
+    const answer = await new Promise((resolve, reject) =>
+      version.getLedgerApiVersion({}, metadata({ authorization: 'Bearer bad' }), (err, v) =>
+        err ? reject(err) : resolve(v),
+      ),
+    );
+    expect(answer).toMatchObject({ version: '3.4.0' });
   });
 
   it('ends a stream whose authorization the authenticator revokes, with its error', async () => {

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync as removeFile, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -125,4 +126,129 @@ describe('node runtime', () => {
     expect(again.identity.member!.toString()).toBe(id);
     await again.stop();
   });
+
+  it('refuses a second node on its storage with one line', async () => {
+    const file = join(dir, 'p4.sqlite');
+    const first = await NodeRuntime.start({ config: config(file), logger: quietLogger().logger });
+    const error = await NodeRuntime.start({ config: config(file), logger: quietLogger().logger }).then(
+      (n) => n.stop(),
+      (e: unknown) => e,
+    );
+    expect(String(error)).toBe(
+      `STORAGE_LEASE_HELD(9): ${file}.lease is leased by another live process: stop that node, give this node a storage of its own, or run it as a passive replica (replication.enabled = true)`,
+    );
+    await first.stop();
+  });
+
+  it('waits as a passive replica, not ready, and takes over with the same identity when the active stops', async () => {
+    const file = join(dir, 'p5.sqlite');
+    const replicated = {
+      ...config(file),
+      replication: { enabled: true, passiveCheckIntervalMs: 100, healthCheckIntervalMs: 100 },
+    };
+    const active = await NodeRuntime.start({ config: replicated, logger: quietLogger().logger });
+    const port = await freePort();
+    const passiveLog = quietLogger();
+    const starting = NodeRuntime.start({
+      config: {
+        ...replicated,
+        monitoring: { ...replicated.monitoring, httpServer: { address: '127.0.0.1', port } },
+      },
+      logger: passiveLog.logger,
+    });
+    const ready = async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined);
+      return response && { status: response.status, body: (await response.json()) as unknown };
+    };
+    await eventually(async () => (await ready())?.status === 503);
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    expect(await ready()).toEqual({
+      status: 503,
+      body: {
+        ready: false,
+        checks: {
+          node: `passive replica: ${file}.lease is leased by another live process; taking over when it is released`,
+        },
+      },
+    });
+    await active.stop();
+    const replica = await starting;
+    expect(replica.identity.member!.toString()).toBe(active.identity.member!.toString());
+    expect(await ready()).toEqual({ status: 200, body: { ready: true, checks: { storage: 'ok' } } });
+    expect(passiveLog.lines.map((l) => JSON.parse(l).msg)).toContain(
+      `took the lease on ${file}.lease: this replica is now active`,
+    );
+    await replica.stop();
+  });
+
+  it('gives up waiting as a passive replica when told to stop', async () => {
+    const file = join(dir, 'p7.sqlite');
+    const replicated = {
+      ...config(file),
+      replication: { enabled: true, passiveCheckIntervalMs: 100, healthCheckIntervalMs: 100 },
+    };
+    const active = await NodeRuntime.start({ config: replicated, logger: quietLogger().logger });
+    const stop = new AbortController();
+    const waiting = NodeRuntime.start({
+      config: replicated,
+      logger: quietLogger().logger,
+      signal: stop.signal,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    stop.abort();
+    await expect(waiting).rejects.toThrow('stopped while waiting as a passive replica');
+    await active.stop();
+  });
+
+  it('stops by itself, refusing storage access, once it loses its lease', async () => {
+    const file = join(dir, 'p6.sqlite');
+    const node = await NodeRuntime.start({
+      config: {
+        ...config(file),
+        replication: { enabled: false, passiveCheckIntervalMs: 1000, healthCheckIntervalMs: 100 },
+      },
+      logger: quietLogger().logger,
+    });
+    let stopped = false;
+    node.onStop(async () => {
+      stopped = true;
+    });
+    removeFile(`${file}.lease`);
+    const reason = await node.failed;
+    expect(reason.code).toBe('STORAGE_LEASE_LOST');
+    expect(stopped).toBe(true);
+    await expect(node.storage.query('SELECT 1')).rejects.toBe(reason);
+  });
+
+  it('runs only participants and mediators as replicas', async () => {
+    const error = await NodeRuntime.start({
+      config: {
+        ...config(join(dir, 's1.sqlite')),
+        kind: 'sequencer',
+        replication: { enabled: true, passiveCheckIntervalMs: 1000, healthCheckIntervalMs: 1000 },
+      },
+      logger: quietLogger().logger,
+    }).then(
+      (n) => n.stop(),
+      (e: unknown) => e,
+    );
+    expect(String(error)).toMatch(
+      /^INVALID_ARGUMENT\(8\): replication.enabled is for participant and mediator nodes/,
+    );
+  });
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function eventually(condition: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; !(await condition()); i++) {
+    if (i > 200) throw new Error('condition not met within 10 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,10 +1,13 @@
+import { hostname } from 'node:os';
 import type {
   CryptoConfig,
   Env,
   MonitoringConfig,
+  ReplicationConfig,
   StorageConfig as StorageConfigSection,
 } from '../config/index.js';
 import { KeyStore, loadKeyEncryptionKey, type RandomSource, systemRandom } from '../crypto/index.js';
+import { CommonErrors, WeftError } from '../errors/index.js';
 import { logGrpcTo } from '../grpc/index.js';
 import {
   createLogger,
@@ -14,8 +17,17 @@ import {
   type Readiness,
   startHealthServer,
 } from '../observability/index.js';
-import { openStorage, type Storage, type StorageConfig } from '../storage/index.js';
-import { type Clock, systemClock } from '../time/index.js';
+import {
+  type LeaseHeld,
+  type LeaseOptions,
+  openStorage,
+  type Storage,
+  type StorageConfig,
+  StorageErrors,
+  type StorageLease,
+  tryAcquireLease,
+} from '../storage/index.js';
+import { type Clock, sleep, systemClock } from '../time/index.js';
 import { loadOrCreateIdentity, type NodeIdentity, type NodeKind } from './identity.js';
 
 /** What every node's config has (the base node schema of `src/config`). */
@@ -26,7 +38,18 @@ export interface BaseNodeConfig {
   readonly monitoring: MonitoringConfig;
   /** Absent: private keys stored plain, the development default. */
   readonly crypto?: CryptoConfig;
+  /** Absent: not a replica, with the default lease health check. */
+  readonly replication?: ReplicationConfig;
 }
+
+const NOT_REPLICATED: ReplicationConfig = {
+  enabled: false,
+  passiveCheckIntervalMs: 1000,
+  healthCheckIntervalMs: 1000,
+};
+
+/** The kinds that may run as passive replicas, as in Canton; sequencer nodes share ordering storage instead. */
+const REPLICATED_KINDS: readonly NodeKind[] = ['participant', 'mediator'];
 
 export interface NodeRuntimeOptions {
   readonly config: BaseNodeConfig;
@@ -36,6 +59,8 @@ export interface NodeRuntimeOptions {
   readonly logger?: Logger;
   /** Where a `kek-env` key-encryption key is read from; default `process.env`. */
   readonly env?: Env;
+  /** Ends a passive replica's wait for the lease (start then fails with CANCELLED). */
+  readonly signal?: AbortSignal;
 }
 
 type ReadinessCheck = () => Promise<string | undefined>;
@@ -56,16 +81,27 @@ export function storageConfigOf(section: StorageConfigSection): StorageConfig {
  * What every node (sequencer, mediator, participant, topology owner) stands on: its storage, key store and
  * identity, JSON logger, metrics registry and the HTTP monitoring server (`/metrics`, `/health`, `/ready`).
  * Components add readiness checks and stop hooks; `stop()` runs the hooks in reverse order, then closes storage.
+ * Every node but a sequencer holds an exclusive lease on its storage while it runs (docs/reliability.md).
  */
 export class NodeRuntime {
   readonly #checks = new Map<string, ReadinessCheck>();
   readonly #stopHooks: Array<() => Promise<void>> = [];
   #health: HealthServer | undefined;
   #stopped = false;
+  readonly #lease: StorageLease | undefined;
+  #resolveFailed!: (e: WeftError) => void;
+  /**
+   * Resolves when the node stopped by itself after a failure it cannot recover from in this process (it lost its
+   * storage lease): the process should exit non-zero, so that its supervisor restarts it.
+   */
+  readonly failed = new Promise<WeftError>((resolve) => {
+    this.#resolveFailed = resolve;
+  });
 
   private constructor(
     readonly config: BaseNodeConfig,
     readonly storage: Storage,
+    lease: StorageLease | undefined,
     readonly keys: KeyStore,
     readonly identity: NodeIdentity,
     readonly logger: Logger,
@@ -73,10 +109,12 @@ export class NodeRuntime {
     readonly clock: Clock,
     readonly random: RandomSource,
   ) {
+    this.#lease = lease;
     this.#checks.set('storage', async () => {
       await this.storage.health();
       return undefined;
     });
+    void lease?.lost.then((e) => this.#fail(e));
   }
 
   static async start(options: NodeRuntimeOptions): Promise<NodeRuntime> {
@@ -89,51 +127,77 @@ export class NodeRuntime {
         ...(config.monitoring.logging.file === undefined ? {} : { file: config.monitoring.logging.file }),
       });
     logGrpcTo(logger);
+    const replication = config.replication ?? NOT_REPLICATED;
+    if (replication.enabled && !REPLICATED_KINDS.includes(config.kind)) {
+      throw new WeftError(
+        CommonErrors.INVALID_ARGUMENT,
+        `replication.enabled is for participant and mediator nodes; ${config.kind} node ${config.name} cannot be a passive replica${config.kind === 'sequencer' ? ' (several sequencer nodes are active together on a shared ordering storage instead)' : ''}`,
+      );
+    }
     // Read before the storage opens: a missing or malformed KEK stops the node without touching its keys.
     const kek = loadKeyEncryptionKey(
       config.crypto?.privateKeyStore.encryption ?? { type: 'plain' },
       options.env ?? process.env,
     );
-    const storage = await openStorage(storageConfigOf(config.storage));
+    const metrics = new NodeMetrics({ node: config.name });
+    // Up before the lease, so that a passive replica answers /health and explains its /ready.
+    let runtime: NodeRuntime | undefined;
+    let waiting = 'starting';
+    const http = config.monitoring.httpServer;
+    const health = await startHealthServer({
+      host: http.address,
+      port: http.port,
+      registry: metrics.registry,
+      readiness: async () => runtime?.readiness() ?? { ready: false, checks: { node: waiting } },
+    });
+    const storageConfig = storageConfigOf(config.storage);
+    let lease: StorageLease | undefined;
     try {
-      const keys = await KeyStore.open(storage, kek && { kek, random });
-      if (keys.encryptedOnOpen > 0) {
-        logger.info(
-          { keys: keys.encryptedOnOpen },
-          `encrypted ${keys.encryptedOnOpen} plain private keys under the key-encryption key`,
-        );
+      // The nodes of one sequencer share their storage by design; their node names are exclusive instead.
+      if (config.kind !== 'sequencer') {
+        lease = await takeLease(storageConfig, replication, {
+          holder: `${config.kind} node ${config.name} (pid ${process.pid} on ${hostname()})`,
+          healthCheckIntervalMs: replication.healthCheckIntervalMs,
+          clock,
+          logger,
+          onPassive: (why) => {
+            waiting = why;
+          },
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
       }
-      const identity = await loadOrCreateIdentity(storage, keys, config.name, config.kind, random, () =>
-        clock.now(),
-      );
-      const runtime = new NodeRuntime(
-        config,
-        storage,
-        keys,
-        identity,
-        logger,
-        new NodeMetrics({ node: config.name }),
-        clock,
-        random,
-      );
-      const http = config.monitoring.httpServer;
-      runtime.#health = await startHealthServer({
-        host: http.address,
-        port: http.port,
-        registry: runtime.metrics.registry,
-        readiness: () => runtime.readiness(),
-      });
-      logger.info(
-        {
-          uid: identity.uid.toString(),
-          member: identity.member?.toString(),
-          monitoringPort: runtime.monitoringPort,
-        },
-        `${config.kind} node ${config.name} started`,
-      );
-      return runtime;
+      waiting = 'starting';
+      const storage = await openStorage(storageConfig, clock, lease);
+      try {
+        const keys = await KeyStore.open(storage, kek && { kek, random });
+        if (keys.encryptedOnOpen > 0) {
+          logger.info(
+            { keys: keys.encryptedOnOpen },
+            `encrypted ${keys.encryptedOnOpen} plain private keys under the key-encryption key`,
+          );
+        }
+        const identity = await loadOrCreateIdentity(storage, keys, config.name, config.kind, random, () =>
+          clock.now(),
+        );
+        runtime = new NodeRuntime(config, storage, lease, keys, identity, logger, metrics, clock, random);
+        runtime.#health = health;
+        logger.info(
+          {
+            uid: identity.uid.toString(),
+            member: identity.member?.toString(),
+            monitoringPort: runtime.monitoringPort,
+            ...(lease ? { storage: lease.target } : {}),
+          },
+          `${config.kind} node ${config.name} started`,
+        );
+        return runtime;
+      } catch (e) {
+        await storage.close();
+        throw e;
+      }
     } catch (e) {
-      await storage.close();
+      await lease?.release();
+      await health.close();
       throw e;
     }
   }
@@ -181,6 +245,81 @@ export class NodeRuntime {
     }
     await this.#health?.close();
     await this.storage.close();
+    // Only once nothing can write any more may another node take over.
+    await this.#lease?.release();
     this.logger.info(`${this.config.kind} node ${this.config.name} stopped`);
   }
+
+  /** The storage refuses every call already; stopping the components ends what still runs. */
+  async #fail(error: WeftError): Promise<void> {
+    if (this.#stopped) return;
+    this.logger.error({ err: error }, `${error.message}; the node stops`);
+    try {
+      await this.stop();
+    } catch (e) {
+      this.logger.error({ err: e }, 'error while stopping');
+    } finally {
+      this.#resolveFailed(error);
+    }
+  }
+}
+
+interface TakeLeaseOptions extends Required<LeaseOptions> {
+  readonly logger: Logger;
+  /** Told why the node waits, for its readiness. */
+  readonly onPassive: (why: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Takes the storage lease. Held by another node: refuses with STORAGE_LEASE_HELD, or as a replica waits passive,
+ * trying every passive check interval, until it gets it.
+ */
+async function takeLease(
+  config: StorageConfig,
+  replication: ReplicationConfig,
+  options: TakeLeaseOptions,
+): Promise<StorageLease> {
+  const { logger, signal } = options;
+  const leaseOptions = {
+    holder: options.holder,
+    healthCheckIntervalMs: options.healthCheckIntervalMs,
+    clock: options.clock,
+  };
+  const first = await tryAcquireLease(config, leaseOptions);
+  if ('lease' in first) return first.lease;
+  if (!replication.enabled) {
+    throw new WeftError(
+      StorageErrors.STORAGE_LEASE_HELD,
+      `${describeHeld(first.held)}: stop that node, give this node a storage of its own, or run it as a passive replica (replication.enabled = true)`,
+    );
+  }
+  const why = `passive replica: ${describeHeld(first.held)}; taking over when it is released`;
+  options.onPassive(why);
+  logger.info(why);
+  let reported: string | undefined;
+  for (;;) {
+    await sleep(options.clock, replication.passiveCheckIntervalMs, signal);
+    if (signal?.aborted) {
+      throw new WeftError(CommonErrors.UNAVAILABLE, 'stopped while waiting as a passive replica');
+    }
+    try {
+      const attempt = await tryAcquireLease(config, leaseOptions);
+      if ('lease' in attempt) {
+        logger.info(`took the lease on ${attempt.lease.target}: this replica is now active`);
+        return attempt.lease;
+      }
+    } catch (e) {
+      // The database may be down while the active one is: keep trying, and say so once per reason.
+      const message = e instanceof Error ? e.message : String(e);
+      options.onPassive(`passive replica: cannot reach the storage (${message})`);
+      if (message !== reported)
+        logger.warn({ err: e }, 'a passive replica cannot reach its storage; retrying');
+      reported = message;
+    }
+  }
+}
+
+function describeHeld(held: LeaseHeld): string {
+  return `${held.target} is leased by ${held.holder ?? 'another live process'}`;
 }

@@ -25,6 +25,7 @@ export { ParticipantNode, type ParticipantNodeOptions } from './node.js';
 export type { DarInfo, KnownPackage } from './packages.js';
 export { PING_PACKAGE_NAME, PING_TEMPLATE } from './ping.js';
 export type { Committed } from './protocol.js';
+export { ParticipantPruning, PruningErrors } from './pruning.js';
 export type { ActiveContract } from './reads.js';
 export {
   changeIdOf,

@@ -195,7 +195,7 @@ export class ParticipantNode {
   }
 
   /** The packages uploaded here (the engine's registry). */
-  private get registry(): PackageRegistry {
+  get registry(): PackageRegistry {
     return this.#packages.registry;
   }
 
@@ -301,6 +301,11 @@ export class ParticipantNode {
   /** What this participant vets on a synchronizer — the one named, or the only one connected. */
   vetting(synchronizerId?: string): VettingState {
     return this.#topologyRequests.vetting(synchronizerId);
+  }
+
+  /** What every participant vets on the connected synchronizers, by synchronizer id, then participant id. */
+  allVetting(): (VettingState & { readonly participantId: string })[] {
+    return this.#topologyRequests.allVetting();
   }
 
   /**

@@ -1,32 +1,17 @@
 import { beforeAll, expect, it } from 'vitest';
 import { TOKEN_DAR } from '../daml/dar/testing.js';
 import { loadEngine } from '../daml/engine/testing.js';
-import {
-  blindingInfo,
-  createdContract,
-  type Engine,
-  encodeTransaction,
-  showIdentifier,
-  type Transaction,
-  TransactionDecoder,
-  valueToJson,
-} from '../daml/index.js';
-import { createLogger } from '../observability/index.js';
+import { type Engine, valueToJson } from '../daml/index.js';
 import { describeBackends } from '../storage/testing.js';
-import { systemClock } from '../time/index.js';
-import { decodeContract, encodeContract } from './contracts.js';
-import { Journal } from './journal.js';
+import { decodeContract } from './contracts.js';
 import {
   type CumulativeFilter,
   type EventFormat,
   type LedgerCreatedEvent,
   type LedgerTransaction,
-  netChanges,
   WILDCARD_FILTER,
 } from './read-model.js';
-import { ParticipantReads } from './reads.js';
-import { ParticipantStore } from './store.js';
-import { ModelLedger, tokenCommands } from './testing.js';
+import { TEST_SYNCHRONIZER, tokenReadLedger } from './reads-testing.js';
 
 const TOKEN = {
   packageName: 'splice-test-token-v1',
@@ -36,7 +21,7 @@ const HOLDING = {
   packageName: 'splice-api-token-holding-v1',
   qualifiedName: 'Splice.Api.Token.HoldingV1:Holding',
 };
-const SYNC = 'sync::1220aa';
+const SYNC = TEST_SYNCHRONIZER;
 
 let engine: Engine;
 beforeAll(() => {
@@ -65,106 +50,6 @@ const holdings = (o: { view: boolean; blob: boolean }): CumulativeFilter => ({
 const summary = (tx: LedgerTransaction | undefined) =>
   tx?.events.map((e) => `${e.kind} ${e.nodeId} ${e.templateId.name.join('.')} [${e.witnesses.join(',')}]`);
 
-/**
- * A participant hosting admin, alice and bob, with the token workflow committed through its journal as the
- * protocol commits transactions: rules (offset 1), a mint for alice (2), alice's transfer offer to bob (3), bob's
- * acceptance (4).
- */
-async function tokenLedger(
-  storage: Awaited<ReturnType<Parameters<Parameters<typeof describeBackends>[1]>[0]['open']>>,
-) {
-  const store = await ParticipantStore.open(storage);
-  const logger = createLogger({ level: 'silent' });
-  const journal = new Journal(store, systemClock, logger, 0n, 1_000, () => {});
-  let live = true;
-  const decoder = new TransactionDecoder(engine.types);
-  const reads = new ParticipantReads(store, decoder, journal, () => live, engine);
-  journal.onDurable(() => reads.wake());
-  const model = new ModelLedger(engine, 1_750_000_000_000_000n);
-  const commit = async (tx: Transaction, o: { commandId?: string; actAs?: string[] } = {}) => {
-    const offset = journal.nextOffset();
-    const info = blindingInfo(tx);
-    const { creates, archives } = netChanges(tx);
-    const witnesses = new Set<string>();
-    for (const w of info.disclosure.values()) for (const p of w) witnesses.add(p);
-    journal.write([
-      {
-        offset,
-        fill: (b) => {
-          for (const [id, node] of creates) {
-            const c = createdContract(node, model.ledgerTime);
-            b.contracts.push({
-              contractId: c.contractId.coid,
-              synchronizerId: SYNC,
-              templateId: showIdentifier(c.templateId),
-              contract: encodeContract(c),
-              createdAt: model.ledgerTime,
-              createdOffset: offset,
-            });
-            for (const p of info.disclosure.get(id) ?? [])
-              b.contractParties.push({
-                party: p,
-                contractId: c.contractId.coid,
-                stakeholder: node.stakeholders.includes(p),
-              });
-          }
-          for (const node of archives.values())
-            b.archivals.push({ contractId: node.contractId.coid, offset });
-          b.updates.push({
-            offset,
-            updateId: `update-${offset}`,
-            synchronizerId: SYNC,
-            requestId: 1_000n + offset,
-            ledgerTime: model.ledgerTime,
-            workflowId: `workflow-${offset}`,
-            transaction: encodeTransaction(tx),
-            submission: o.commandId ? { commandId: o.commandId, actAs: o.actAs ?? [] } : undefined,
-            parties: [...witnesses].sort(),
-          });
-        },
-      },
-    ]);
-    await journal.flush();
-    return offset;
-  };
-  const rules = await model.submit(['admin'], [tokenCommands.rules('admin')]);
-  await commit(rules.tx);
-  const mint = await model.submit(['admin', 'alice'], [tokenCommands.mint('admin', 'alice', '100.0', 'm1')]);
-  await commit(mint.tx, { commandId: 'mint', actAs: ['admin', 'alice'] });
-  const offer = await model.submit(
-    ['alice', 'admin'],
-    [
-      tokenCommands.offer({
-        rules: rules.created(0),
-        admin: 'admin',
-        sender: 'alice',
-        receiver: 'bob',
-        amount: '30.0',
-        inputs: [mint.created(0)],
-      }),
-    ],
-  );
-  await commit(offer.tx, { commandId: 'offer', actAs: ['alice'] });
-  const accept = await model.submit(
-    ['bob'],
-    [tokenCommands.instruction(offer.created(4), 'TransferInstruction_Accept')],
-  );
-  return {
-    store,
-    reads,
-    journal,
-    decoder,
-    minted: mint.created(0),
-    change: offer.created(3),
-    offer: offer.created(4),
-    accept: () => commit(accept.tx, { commandId: 'accept', actAs: ['bob'] }),
-    stop: () => {
-      live = false;
-      reads.wake();
-    },
-  };
-}
-
 const collect = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
   const out: T[] = [];
   for await (const x of it) out.push(x);
@@ -173,7 +58,7 @@ const collect = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
 
 describeBackends('participant reads (Ledger API read model)', (backend) => {
   it('serves ACS_DELTA transactions with the stakeholders among the requesting parties as witnesses', async () => {
-    const l = await tokenLedger(await backend.open());
+    const l = await tokenReadLedger(await backend.open(), engine);
     await l.accept();
     const alice = l.reads.eventFilter(format({ alice: WILDCARD_FILTER }));
     const txs = await collect(l.reads.transactions(alice, 'acs-delta', { after: 0n, end: 4n }));
@@ -213,7 +98,7 @@ describeBackends('participant reads (Ledger API read model)', (backend) => {
   });
 
   it('serves LEDGER_EFFECTS transactions: every create and exercise a requesting party witnesses', async () => {
-    const l = await tokenLedger(await backend.open());
+    const l = await tokenReadLedger(await backend.open(), engine);
     const alice = l.reads.eventFilter(format({ alice: WILDCARD_FILTER }));
     const offer = await l.reads.transactionById('update-3', alice, 'ledger-effects');
     expect(summary(offer)).toEqual([
@@ -246,7 +131,7 @@ describeBackends('participant reads (Ledger API read model)', (backend) => {
   });
 
   it('filters by template and by interface across package versions, with views and blobs on request', async () => {
-    const l = await tokenLedger(await backend.open());
+    const l = await tokenReadLedger(await backend.open(), engine);
     const tokens = l.reads.eventFilter(format({ alice: templates(TOKEN) }));
     expect(summary(await l.reads.transactionAt(3n, tokens, 'acs-delta'))).toEqual([
       'archived 2 Token [alice]',
@@ -287,7 +172,7 @@ describeBackends('participant reads (Ledger API read model)', (backend) => {
   });
 
   it('reads for any party: every stakeholder is a witness, and the command id is shown', async () => {
-    const l = await tokenLedger(await backend.open());
+    const l = await tokenReadLedger(await backend.open(), engine);
     const any = l.reads.eventFilter(format({}, WILDCARD_FILTER));
     expect(any.parties).toBeUndefined();
     const txs = await collect(l.reads.transactions(any, 'acs-delta', { after: 0n, end: 3n }));
@@ -304,7 +189,7 @@ describeBackends('participant reads (Ledger API read model)', (backend) => {
   });
 
   it('serves the active contracts as of an offset', async () => {
-    const l = await tokenLedger(await backend.open());
+    const l = await tokenReadLedger(await backend.open(), engine);
     await l.accept();
     const alice = l.reads.eventFilter(format({ alice: WILDCARD_FILTER }));
     const ids = async (offset: bigint) =>
@@ -337,7 +222,7 @@ describeBackends('participant reads (Ledger API read model)', (backend) => {
   });
 
   it('serves the create and archive events of a contract to its stakeholders', async () => {
-    const l = await tokenLedger(await backend.open());
+    const l = await tokenReadLedger(await backend.open(), engine);
     await l.accept();
     const alice = l.reads.eventFilter(format({ alice: WILDCARD_FILTER }));
     const events = await l.reads.contractEvents(l.offer, alice);
@@ -361,7 +246,7 @@ describeBackends('participant reads (Ledger API read model)', (backend) => {
   });
 
   it('tails new transactions as they become durable, and ends when the node stops', async () => {
-    const l = await tokenLedger(await backend.open());
+    const l = await tokenReadLedger(await backend.open(), engine);
     const bob = l.reads.eventFilter(format({ bob: WILDCARD_FILTER }));
     const controller = new AbortController();
     const seen: bigint[] = [];

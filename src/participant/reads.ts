@@ -46,6 +46,8 @@ export interface ContractEvents {
 
 /** Rows per database read of a stream. */
 const PAGE = 200;
+/** Decoded transactions kept for the streams that read the same updates (tailing clients). */
+const DECODED_CACHE = 512;
 /** Completions per `completionsUpTo`. */
 const COMPLETIONS = 10_000;
 
@@ -56,6 +58,8 @@ const COMPLETIONS = 10_000;
 export class ParticipantReads {
   readonly #commitListeners = new Set<(c: Committed) => void>();
   readonly #streamWaiters = new Set<() => void>();
+  /** Offset → decoded transaction, oldest first; an update never changes once stored. */
+  readonly #decoded = new Map<bigint, Transaction>();
 
   constructor(
     private readonly store: ParticipantStore,
@@ -86,8 +90,19 @@ export class ParticipantReads {
     for (const w of waiters) w();
   }
 
+  /** The stored update's transaction, decoded once for every stream that reads it while it is recent. */
+  #decode(row: StoredUpdate): Transaction {
+    let tx = this.#decoded.get(row.offset);
+    if (tx === undefined) {
+      tx = this.decoder.decodeTransaction(row.transaction);
+      this.#decoded.set(row.offset, tx);
+      if (this.#decoded.size > DECODED_CACHE) this.#decoded.delete(this.#decoded.keys().next().value!);
+    }
+    return tx;
+  }
+
   #toUpdate(row: StoredUpdate, party: string): TransactionUpdate {
-    const full = this.decoder.decodeTransaction(row.transaction);
+    const full = this.#decode(row);
     const tx: Transaction = project(full, [party]).transaction;
     return {
       offset: row.offset,
@@ -176,7 +191,7 @@ export class ParticipantReads {
       ledgerTime: row.ledgerTime,
       workflowId: row.workflowId,
       submission: row.submission,
-      transaction: this.decoder.decodeTransaction(row.transaction),
+      transaction: this.#decode(row),
     };
   }
 
@@ -274,7 +289,7 @@ export class ParticipantReads {
       const row = await this.store.updateAt(offset);
       const ids = new Map<string, NodeId>();
       if (row) {
-        forEachNode(this.decoder.decodeTransaction(row.transaction), (nodeId, node) => {
+        forEachNode(this.#decode(row), (nodeId, node) => {
           if (node.tag === 'Create') ids.set(node.contractId.coid, nodeId);
         });
       }
@@ -306,7 +321,7 @@ export class ParticipantReads {
     const archive = await this.store.updateAt(row.archivedOffset);
     let archived: ContractEvents['archived'];
     if (archive) {
-      forEachNode(this.decoder.decodeTransaction(archive.transaction), (nodeId, node, rolledBack) => {
+      forEachNode(this.#decode(archive), (nodeId, node, rolledBack) => {
         if (archived || rolledBack || node.tag !== 'Exercise' || !node.consuming) return;
         if (node.contractId.coid !== contractId) return;
         const event = filter.archivedEvent(node, { offset: archive.offset, nodeId });
@@ -337,7 +352,7 @@ export class ParticipantReads {
   /** The participant's part of a transaction (the union of the views it received), by update id. */
   async transactionTree(updateId: string): Promise<Transaction | undefined> {
     const row = await this.store.update(updateId);
-    return row && this.decoder.decodeTransaction(row.transaction);
+    return row && this.#decode(row);
   }
 
   /** The completions of this participant's commands after offset `after`, up to the durable end. */

@@ -261,6 +261,30 @@ export class TopologyRequests {
   }
 
   /**
+   * What every participant vets on the connected synchronizers, in force now: by synchronizer id, then participant
+   * (named by its unique identifier, without `PAR::`, as the Ledger API names participants).
+   */
+  allVetting(): (VettingState & { readonly participantId: string })[] {
+    const now = this.o.clock.now();
+    const out: (VettingState & { participantId: string })[] = [];
+    for (const c of this.o.connections()) {
+      for (const tx of c.topology.snapshot(now).transactions('VettedPackages')) {
+        const m = tx.mapping;
+        if (m.kind !== 'VettedPackages') continue;
+        out.push({
+          synchronizerId: String(c.synchronizerId),
+          participantId: m.participant.uid.toString(),
+          packages: m.packages,
+          serial: tx.serial,
+        });
+      }
+    }
+    const key = (v: { synchronizerId: string; participantId: string }) =>
+      `${v.synchronizerId}\n${v.participantId}`;
+    return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  }
+
+  /**
    * Replaces the packages this participant vets on a synchronizer (one VettedPackages transaction) and waits until
    * that is in force; with `dryRun`, only checks it. `expectedSerial` (Canton's PriorTopologySerial: 0 for none)
    * guards against a concurrent change. Returns the state before and after.

@@ -92,6 +92,12 @@ export const SequencerErrors = {
     'Another sequencer uses this node name in the shared ordering storage.',
     "Give this node a name no other sequencer's node uses in the shared ordering storage.",
   ),
+  SEQUENCER_NODE_NAME_IN_USE: defineErrorCode(
+    'SEQUENCER_NODE_NAME_IN_USE',
+    'InvalidGivenCurrentSystemStateOther',
+    'A live sequencer node with this name holds a writer slot in the shared ordering storage: its watermark advances. Node names are exclusive while their owner is alive, since a restarted node finds its slot by its name.',
+    'Stop the other node first (a crashed one is detected within a second), or give this node a name of its own.',
+  ),
   SEQUENCER_NOT_IN_SYNCHRONIZER: defineErrorCode(
     'SEQUENCER_NOT_IN_SYNCHRONIZER',
     'InvalidGivenCurrentSystemStateOther',

@@ -1,10 +1,12 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { isWeftError } from '../errors/index.js';
 import { StoredBatch } from '../generated/weft/sequencer/v1/stored_batch.js';
 import type { Storage } from '../storage/index.js';
 import { openStorage } from '../storage/index.js';
 import { postgresSkipReason, withPostgresSchema } from '../storage/testing.js';
 import { systemClock } from '../time/index.js';
 import { sequencerSettings } from './config.js';
+import { SequencerErrors } from './errors.js';
 import {
   connect,
   envelope,
@@ -181,6 +183,31 @@ describe.skipIf(unavailable !== undefined)('sequencer nodes sharing one PostgreS
       );
       expect(ghosts).toEqual([]);
       expect(p1.events.flatMap(texts)).not.toContain('ghost');
+    });
+  });
+
+  it('keep a node name exclusive while its owner is alive', async () => {
+    await withPostgresSchema(async (config) => {
+      const sync = testSynchronizer({ seed: 'ha-names', participants: 1, now: systemClock.now() });
+      const a = await startNode(sync, 'seq-a', config);
+      const error = await startNode(sync, 'seq-a', config).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isWeftError(error, SequencerErrors.SEQUENCER_NODE_NAME_IN_USE)).toBe(true);
+      expect(String(error)).toContain(
+        `sequencer node name seq-a is in use by a live node (writer slot ${a.sequencer.nodeIndex}`,
+      );
+      // The live node kept its slot and serves.
+      const p0 = await client(sync, 0, [a.endpoint]);
+      const to = sync.participants[0]!.id;
+      await (await p0.client.send({ envelopes: [envelope('still here', to)], maxSequencingTime: soon() }))
+        .outcome;
+      await waitFor('the delivery', () => p0.events.length === 1);
+      // Stopped cleanly, its name is free at once.
+      await a.stop();
+      const again = await startNode(sync, 'seq-a', config);
+      expect(again.sequencer.nodeIndex).toBe(a.sequencer.nodeIndex);
     });
   });
 });

@@ -322,6 +322,20 @@ describeBackends('sequencer node names in a shared ordering storage', (backend) 
       'node name seq-a belongs to sequencer SEQ::a::1220aa in the ordering storage, not to SEQ::b::1220bb; give this node another name',
     );
   });
+
+  it('are not taken back by a writer rejoining after a live node of the same name took its slot', async () => {
+    const store = new SequencerStore(await backend.open());
+    await store.migrate();
+    const old = await store.acquireSlot('seq-a', 'old', 4, 0n, true);
+    // A node started under the same name took the slot over while the old writer stalled.
+    expect(await store.acquireSlot('seq-a', 'new', 4, 0n, true)).toBe(old);
+    await store.recoverAndGoOnline(old, 'new', 1000n);
+    const refused = await rejection(store.acquireSlot('seq-a', 'old', 4, 0n, false));
+    expect(refused.code).toBe(SequencerErrors.SEQUENCER_NODE_NAME_IN_USE.code);
+    // Once that node is offline, the name may rejoin (into a free slot, as rejoining writers do).
+    await store.goOffline(old, 'new');
+    expect(await store.acquireSlot('seq-a', 'old', 4, 0n, false)).toBe(old + 1);
+  });
 });
 
 describe('sequencer settings', () => {

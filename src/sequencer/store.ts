@@ -332,8 +332,11 @@ export class SequencerStore {
       this.storage.transaction(async (tx) => {
         const rows = await this.watermarks(tx);
         const taken = new Map(rows.map((r) => [r.nodeIndex, r]));
+        const own = rows.find((r) => r.nodeName === nodeName);
+        // Rejoining: a live node that took this name's slot meanwhile keeps the name.
+        if (!reclaimOwnName && own && own.owner !== owner && own.online) throw nameInUse(nodeName, own);
         const pick =
-          (reclaimOwnName ? rows.find((r) => r.nodeName === nodeName) : undefined) ??
+          (reclaimOwnName ? own : undefined) ??
           (() => {
             for (let i = 0; i < total; i++) if (!taken.has(i)) return undefined;
             return rows.find((r) => r.nodeIndex < total && (!r.online || r.watermark < staleBefore));
@@ -727,6 +730,14 @@ export class SequencerStore {
       );
     });
   }
+}
+
+export function nameInUse(nodeName: string, slot: WatermarkRow): WeftError {
+  return new WeftError(
+    SequencerErrors.SEQUENCER_NODE_NAME_IN_USE,
+    `sequencer node name ${nodeName} is in use by a live node (writer slot ${slot.nodeIndex}, whose watermark advances); stop that node first, or give this node another name`,
+    { nodeName, nodeIndex: slot.nodeIndex },
+  );
 }
 
 function lostSlot(nodeIndex: number): WeftError {

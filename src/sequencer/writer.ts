@@ -5,7 +5,7 @@ import { retryTransient } from '../storage/index.js';
 import { type Clock, sleep, startStopwatch } from '../time/index.js';
 import { eventBatchSize, type SequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
-import type { NewEvent, SequencerStore } from './store.js';
+import { type NewEvent, nameInUse, type SequencerStore } from './store.js';
 import { PartitionedTimestamps } from './timestamps.js';
 
 /** A validated request waiting for its sequencing timestamp. */
@@ -91,6 +91,7 @@ export class SequencerWriter {
     const { store, settings, nodeName } = this.#o;
     const ha = settings.highAvailability;
     await store.checkTotalNodeCount(ha.totalNodeCount);
+    await this.#awaitNameFree();
     await this.#join(true);
     this.#state = 'running';
     this.#loop = this.#run();
@@ -144,6 +145,34 @@ export class SequencerWriter {
         .goOffline(this.#index, this.#owner)
         .catch((e) => this.#o.logger.warn({ err: e }, 'could not mark the writer slot offline'));
     }
+  }
+
+  /**
+   * A slot under this node's name that is online with a recent watermark belongs to a live node, or to one that
+   * crashed moments ago (a restart). A live writer advances its watermark at least every keep-alive interval, so
+   * watching the slot for a while tells them apart: refuse if it advances or changes hands, reclaim if it stands
+   * still or goes offline. The watch lasts 20 keep-alive intervals, at least a second (a loaded machine delays
+   * keep-alives), at most the offline duration (after which peers would mark the slot offline anyway).
+   */
+  async #awaitNameFree(): Promise<void> {
+    const { store, settings, clock, nodeName } = this.#o;
+    const ha = settings.highAvailability;
+    const find = async () => (await store.watermarks()).find((r) => r.nodeName === nodeName);
+    const seen = await find();
+    const staleBefore = clock.now() - BigInt(ha.offlineDurationMs) * 1000n;
+    if (!seen?.online || seen.watermark < staleBefore) return;
+    const watchMs = Math.min(ha.offlineDurationMs, Math.max(20 * ha.keepAliveIntervalMs, 1000));
+    const deadline = clock.now() + BigInt(watchMs) * 1000n;
+    while (clock.now() < deadline) {
+      await sleep(clock, ha.keepAliveIntervalMs, this.#stopping.signal);
+      const now = await find();
+      if (!now?.online) return;
+      if (now.owner !== seen.owner || now.watermark !== seen.watermark) throw nameInUse(nodeName, now);
+    }
+    this.#o.logger.info(
+      { nodeIndex: seen.nodeIndex, nodeName },
+      `the writer slot of node name ${nodeName} stood still for ${watchMs} ms: its previous holder is gone; reclaiming it`,
+    );
   }
 
   async #join(reclaimOwnName: boolean): Promise<void> {
@@ -299,6 +328,16 @@ export class SequencerWriter {
         this.#o.logger.info({ nodeIndex: this.#index }, 'sequencer writer rejoined');
         return;
       } catch (e) {
+        if (isWeftError(e, SequencerErrors.SEQUENCER_NODE_NAME_IN_USE)) {
+          // Another live node has this name now: this one must not write under it.
+          this.#o.logger.error(
+            { err: e },
+            'sequencer writer lost its slot to a node of the same name; it stops',
+          );
+          this.#state = 'stopped';
+          this.#failQueue(e);
+          return;
+        }
         this.#o.logger.warn({ err: e }, 'sequencer writer could not rejoin; retrying');
         await sleep(this.#o.clock, delay, this.#stopping.signal);
       }

@@ -13,6 +13,11 @@ export interface Connection {
   run(sql: string, parsed: ParsedSql, params: readonly SqlValue[]): Promise<Result>;
   /** Runs a parameterless script that may hold several statements (migrations). */
   script(sql: string): Promise<void>;
+  /**
+   * Starts a transaction. SQLite takes the write lock up front so two writers never deadlock on upgrade; a
+   * PostgreSQL storage under a lease also checks, in the same round trip, that no other node took the lease over.
+   */
+  begin(): Promise<void>;
   /** Marks the connection unusable after a failed rollback, so it is discarded instead of reused. */
   discard(): void;
 }
@@ -22,8 +27,6 @@ export interface Driver {
   readonly kind: StorageKind;
   /** Most parameters one statement may bind. */
   readonly maxParams: number;
-  /** Starts a transaction; SQLite takes the write lock up front so two writers never deadlock on upgrade. */
-  readonly beginSql: string;
   /** Runs one statement outside a transaction (autocommit). */
   run(sql: string, parsed: ParsedSql, params: readonly SqlValue[]): Promise<Result>;
   /** Gives `fn` exclusive use of one connection. */

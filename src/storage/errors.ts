@@ -26,6 +26,18 @@ export const StorageErrors = {
     'The database rejected a statement (syntax, types, NOT NULL, CHECK or foreign key) or the storage API was used wrongly; this is a bug.',
     "Report it with the node's log; check that no one altered the node's tables by hand.",
   ),
+  STORAGE_LEASE_HELD: defineErrorCode(
+    'STORAGE_LEASE_HELD',
+    'InvalidGivenCurrentSystemStateOther',
+    "Another live node holds the exclusive lease on this node's storage (a PostgreSQL advisory lock on the schema, or the lock on the SQLite file's .lease companion): two nodes on one storage would act under one identity.",
+    'Stop the other node, give this node a storage of its own, or run it as a passive replica of the active one (replication.enabled = true, participants and mediators).',
+  ),
+  STORAGE_LEASE_LOST: defineErrorCode(
+    'STORAGE_LEASE_LOST',
+    'TransientServerFailure',
+    "The node lost the exclusive lease on its storage (its lock connection dropped, or a replica took over): it refuses further storage access, stops and exits so that it cannot write over the new holder's work.",
+    'Let the process supervisor restart the node (it comes back passive if a replica took over); clients retry against the active node. If it recurs, check the network and the database between the node and its storage.',
+  ),
   MIGRATION_FAILED: defineErrorCode(
     'MIGRATION_FAILED',
     'InvalidGivenCurrentSystemStateOther',

@@ -160,7 +160,7 @@ export async function inTransaction<T>(
   connection: Connection,
   fn: (tx: Transaction) => Promise<T>,
 ): Promise<T> {
-  await connection.script(driver.beginSql);
+  await connection.begin();
   const tx = new Transaction(driver.kind, driver.maxParams, connection, 1);
   let result: T;
   try {

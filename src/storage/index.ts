@@ -1,4 +1,12 @@
 export { StorageErrors } from './errors.js';
+export {
+  DEFAULT_HEALTH_CHECK_INTERVAL_MS,
+  type LeaseAttempt,
+  type LeaseHeld,
+  type LeaseOptions,
+  type StorageLease,
+  tryAcquireLease,
+} from './lease.js';
 export { openStorage } from './storage.js';
 export {
   DEFAULT_STORAGE_RETRY,

@@ -5,6 +5,9 @@ import { StorageErrors } from './errors.js';
 import type { ParsedSql } from './sql.js';
 import type { PostgresConfig, Row, SqlValue } from './types.js';
 
+/** The row a lease holder bumps on takeover (see lease.ts). */
+export const LEASE_TABLE = 'weft_storage_lease';
+
 /** The Bind message counts parameters in 16 bits. */
 const MAX_PARAMS = 65_535;
 const DEFAULT_POOL_SIZE = 10;
@@ -18,7 +21,7 @@ const OID = { int2: 21, int4: 23, int8: 20, numeric: 1700 } as const;
  * Integers of every width come back as bigint, as they do from SQLite. NUMERIC only arises from aggregates
  * (SUM of integers, AVG): integral values become bigint and others number, which is what SQLite returns for them.
  */
-const types = {
+export const types = {
   getTypeParser(oid: number, format?: string): unknown {
     if (oid === OID.int2 || oid === OID.int4 || oid === OID.int8) return BigInt;
     if (oid === OID.numeric) return (s: string) => (/^-?\d+$/.test(s) ? BigInt(s) : Number(s));
@@ -29,7 +32,7 @@ const types = {
 const UNAVAILABLE_STATES = /^(08[0-9]{3}|53...|57P..|28...|3D000)$/;
 const CONTENTION_STATES = new Set(['40001', '40P01', '55P03']);
 
-function mapError(e: unknown, where: string): WeftError {
+export function mapError(e: unknown, where: string): WeftError {
   if (e instanceof WeftError) return e;
   const message = e instanceof Error ? e.message : String(e);
   if (!(e instanceof pg.DatabaseError)) {
@@ -82,14 +85,47 @@ function mapError(e: unknown, where: string): WeftError {
   );
 }
 
+/**
+ * What every transaction of a storage under a lease checks (see lease.ts): it takes `key` shared for the
+ * transaction, which a node taking the lease over takes exclusively before it bumps the epoch, and then reads the
+ * epoch. A transaction that began before a takeover commits before the new holder's first write; one that begins
+ * after finds a newer epoch and fails.
+ */
+export interface PgFence {
+  readonly key: bigint;
+  readonly epoch: bigint;
+  /** The error a transaction fails with once another node took over. */
+  readonly lost: () => WeftError;
+}
+
+const BEGIN = 'BEGIN';
+
 class PgConnection implements Connection {
   readonly #client: pg.PoolClient;
   readonly #where: string;
+  readonly #fence: PgFence | undefined;
   broken = false;
 
-  constructor(client: pg.PoolClient, where: string) {
+  constructor(client: pg.PoolClient, where: string, fence: PgFence | undefined) {
     this.#client = client;
     this.#where = where;
+    this.#fence = fence;
+  }
+
+  begin(): Promise<void> {
+    const fence = this.#fence;
+    if (!fence) return this.script(BEGIN);
+    return this.#guard(async () => {
+      // One round trip, as a plain BEGIN; each statement reads a fresh snapshot (READ COMMITTED), so the epoch is
+      // read after the shared lock is granted.
+      const results = (await this.#client.query(
+        `BEGIN; SELECT pg_advisory_xact_lock_shared(${fence.key}); SELECT epoch FROM ${LEASE_TABLE} WHERE id = 1`,
+      )) as unknown as pg.QueryResult<{ epoch: bigint }>[];
+      if (results[2]?.rows[0]?.epoch !== fence.epoch) {
+        await this.#client.query('ROLLBACK');
+        throw fence.lost();
+      }
+    });
   }
 
   run(sql: string, _parsed: ParsedSql, params: readonly SqlValue[]): Promise<Result> {
@@ -113,26 +149,45 @@ class PgConnection implements Connection {
     } catch (e) {
       const error = mapError(e, this.#where);
       if (error.code === StorageErrors.STORAGE_UNAVAILABLE.code) this.broken = true;
+      if (error.code === StorageErrors.STORAGE_LEASE_LOST.code) this.broken = true;
       throw error;
     }
   }
 }
 
+/** Statements that cannot write, which a fenced storage runs without a transaction. */
+const READ_ONLY = /^\s*SELECT\b/i;
+
 class PostgresDriver implements Driver {
   readonly kind = 'postgres';
   readonly maxParams = MAX_PARAMS;
-  readonly beginSql = 'BEGIN';
   readonly #pool: pg.Pool;
   readonly #where: string;
+  readonly #fence: PgFence | undefined;
   #closed = false;
 
-  constructor(pool: pg.Pool, where: string) {
+  constructor(pool: pg.Pool, where: string, fence: PgFence | undefined) {
     this.#pool = pool;
     this.#where = where;
+    this.#fence = fence;
   }
 
-  async run(sql: string, _parsed: ParsedSql, params: readonly SqlValue[]): Promise<Result> {
+  async run(sql: string, parsed: ParsedSql, params: readonly SqlValue[]): Promise<Result> {
     if (this.#closed) throw closedError();
+    if (this.#fence && !READ_ONLY.test(sql)) {
+      // A write outside a transaction gets one, so that the fence covers it.
+      return this.withConnection(async (connection) => {
+        await connection.begin();
+        try {
+          const result = await connection.run(sql, parsed, params);
+          await connection.script('COMMIT');
+          return result;
+        } catch (e) {
+          await connection.script('ROLLBACK').catch(() => connection.discard());
+          throw e;
+        }
+      });
+    }
     try {
       const result = await this.#pool.query<Row>(sql, params as unknown[]);
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
@@ -149,7 +204,7 @@ class PostgresDriver implements Driver {
     } catch (e) {
       throw mapError(e, this.#where);
     }
-    const connection = new PgConnection(client, this.#where);
+    const connection = new PgConnection(client, this.#where, this.#fence);
     // A checked-out client that loses its connection emits 'error'; unhandled, that would crash the process.
     const onError = () => connection.discard();
     client.on('error', onError);
@@ -189,8 +244,19 @@ function location(url: URL): string {
   return `${url.hostname || 'localhost'}:${url.port || '5432'}${url.pathname}`;
 }
 
-/** Opens a connection pool, checks that the server answers, and creates `schema` if it is missing. */
-export async function openPostgres(config: PostgresConfig): Promise<Driver> {
+export interface PgSettings {
+  readonly connectionString: string;
+  /** The `options` startup parameter (search_path), if any. */
+  readonly options?: string;
+  readonly connectionTimeoutMs: number;
+  readonly poolSize: number;
+  /** Where the database is, for messages. */
+  readonly where: string;
+  readonly schema?: string;
+}
+
+/** Checks a PostgreSQL storage config and derives what a pool or a single client connects with. */
+export function pgSettings(config: PostgresConfig): PgSettings {
   const {
     schema,
     poolSize = DEFAULT_POOL_SIZE,
@@ -227,8 +293,32 @@ export async function openPostgres(config: PostgresConfig): Promise<Driver> {
     .filter(Boolean)
     .join(' ');
   url.searchParams.delete('options');
-  const pool = new pg.Pool({
+  return {
     connectionString: url.toString(),
+    ...(options && { options }),
+    connectionTimeoutMs,
+    poolSize,
+    where,
+    ...(schema === undefined ? {} : { schema }),
+  };
+}
+
+/** Creates `schema` if it is missing; two processes creating it at once both succeed. */
+export async function createSchema(client: pg.Pool | pg.Client, schema: string): Promise<void> {
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch((e: unknown) => {
+    // The loser of a race sees a duplicate, which is what it wanted.
+    if (!(e instanceof pg.DatabaseError && (e.code === '23505' || e.code === '42P06'))) throw e;
+  });
+}
+
+/**
+ * Opens a connection pool, checks that the server answers, and creates `schema` if it is missing. With a `fence`
+ * (the storage is under a lease), every transaction checks it.
+ */
+export async function openPostgres(config: PostgresConfig, fence?: PgFence): Promise<Driver> {
+  const { connectionString, options, poolSize, connectionTimeoutMs, where, schema } = pgSettings(config);
+  const pool = new pg.Pool({
+    connectionString,
     ...(options && { options }),
     max: poolSize,
     connectionTimeoutMillis: connectionTimeoutMs,
@@ -236,16 +326,10 @@ export async function openPostgres(config: PostgresConfig): Promise<Driver> {
   });
   // Idle clients that lose their connection are dropped by the pool; the next query opens a new one.
   pool.on('error', () => {});
-  const driver = new PostgresDriver(pool, where);
+  const driver = new PostgresDriver(pool, where, fence);
   try {
-    if (schema === undefined) {
-      await pool.query('SELECT 1');
-    } else {
-      await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch((e: unknown) => {
-        // Two processes creating the schema at once: the loser sees a duplicate, which is what it wanted.
-        if (!(e instanceof pg.DatabaseError && (e.code === '23505' || e.code === '42P06'))) throw e;
-      });
-    }
+    if (schema === undefined) await pool.query('SELECT 1');
+    else await createSchema(pool, schema);
   } catch (e) {
     await pool.end();
     throw mapError(e, where);

@@ -67,12 +67,12 @@ class Mutex {
   }
 }
 
-function isBusy(e: unknown): boolean {
+export function isBusy(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
-function mapError(e: unknown, path: string): WeftError {
+export function mapError(e: unknown, path: string): WeftError {
   if (e instanceof WeftError) return e;
   const message = e instanceof Error ? e.message : String(e);
   const code = (e as { code?: unknown }).code;
@@ -123,7 +123,6 @@ function bindValue(v: SqlValue): unknown {
 class SqliteDriver implements Driver {
   readonly kind = 'sqlite';
   readonly maxParams = MAX_PARAMS;
-  readonly beginSql = 'BEGIN IMMEDIATE';
   readonly #db: Database.Database;
   readonly #path: string;
   readonly #busyTimeoutMs: number;
@@ -160,6 +159,7 @@ class SqliteDriver implements Driver {
       return await fn({
         run: (_sql, parsed, params) => this.#settle(() => this.#runNow(parsed, params)),
         script: (sql) => this.#settle(() => void this.#db.exec(sql)),
+        begin: () => this.#settle(() => void this.#db.exec('BEGIN IMMEDIATE')),
         discard: () => {},
       });
     } finally {

@@ -2,6 +2,7 @@ import { CommonErrors, WeftError } from '../errors/index.js';
 import { type Clock, systemClock } from '../time/index.js';
 import type { Driver, Result } from './driver.js';
 import { Executor, inTransaction, statement } from './executor.js';
+import type { StorageLease } from './lease.js';
 import { migrate } from './migrations.js';
 import { openPostgres } from './postgres.js';
 import type { BuiltSql } from './sql.js';
@@ -23,29 +24,39 @@ class SqlStorage extends Executor implements Storage {
   protected readonly maxParams: number;
   readonly #driver: Driver;
   readonly #clock: Clock;
+  readonly #lease: StorageLease | undefined;
 
-  constructor(driver: Driver, clock: Clock) {
+  constructor(driver: Driver, clock: Clock, lease: StorageLease | undefined) {
     super();
     this.#driver = driver;
     this.#clock = clock;
+    this.#lease = lease;
     this.kind = driver.kind;
     this.maxParams = driver.maxParams;
   }
 
   protected run(built: BuiltSql, params: readonly SqlValue[]): Promise<Result> {
-    return this.#driver.run(built.sql, built.parsed, params);
+    return this.#leased(() => this.#driver.run(built.sql, built.parsed, params));
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.#driver.withConnection((connection) => inTransaction(this.#driver, connection, fn));
+    return this.#leased(() =>
+      this.#driver.withConnection((connection) => inTransaction(this.#driver, connection, fn)),
+    );
   }
 
   migrate(component: string, migrations: readonly Migration[]): Promise<MigrationResult> {
-    return migrate(this.#driver, component, migrations, this.#clock);
+    return this.#leased(() => migrate(this.#driver, component, migrations, this.#clock));
   }
 
   async health(): Promise<void> {
-    await this.#driver.run(HEALTH.sql, HEALTH.parsed, []);
+    await this.#leased(() => this.#driver.run(HEALTH.sql, HEALTH.parsed, []));
+  }
+
+  /** Once the lease is lost, nothing reaches the database any more. */
+  #leased<T>(fn: () => Promise<T>): Promise<T> {
+    const lost = this.#lease?.lostReason;
+    return lost ? Promise.reject(lost) : fn();
   }
 
   close(): Promise<void> {
@@ -55,14 +66,19 @@ class SqlStorage extends Executor implements Storage {
 
 /**
  * Opens the storage a node's configuration names; the database is reachable when the promise resolves. `clock`
- * times lock waits and stamps applied migrations.
+ * times lock waits and stamps applied migrations. Under a `lease` (taken on the same config), the storage refuses
+ * every call once the lease is lost, and on PostgreSQL every transaction checks that no other node took it over.
  */
-export async function openStorage(config: StorageConfig, clock: Clock = systemClock): Promise<Storage> {
+export async function openStorage(
+  config: StorageConfig,
+  clock: Clock = systemClock,
+  lease?: StorageLease,
+): Promise<Storage> {
   switch (config.kind) {
     case 'sqlite':
-      return new SqlStorage(openSqlite(config, clock), clock);
+      return new SqlStorage(openSqlite(config, clock), clock, lease);
     case 'postgres':
-      return new SqlStorage(await openPostgres(config), clock);
+      return new SqlStorage(await openPostgres(config, lease?.fence), clock, lease);
     default:
       throw new WeftError(
         CommonErrors.INVALID_ARGUMENT,

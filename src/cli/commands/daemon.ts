@@ -40,6 +40,12 @@ export function registerDaemonCommand(program: Command): void {
         process.exit(1);
       }
       const { runtime, node } = running;
+      // A node that stopped itself (it lost its storage lease) exits non-zero, so that a supervisor restarts it.
+      void runtime.failed.then(async (e) => {
+        process.stderr.write(`weft daemon: ${oneLine(e)}\n`);
+        await flush(runtime.logger);
+        process.exit(1);
+      });
       const ports = node.ports;
       runtime.logger.info({ ports }, `node ${runtime.config.name} listening`);
       if (options.portFile) writePortFile(options.portFile, ports);

@@ -209,6 +209,18 @@ describe('ledger api authenticator', () => {
       expect(ended).toEqual([LedgerApiAuthErrors.ACCESS_TOKEN_EXPIRED.code]);
       stop();
 
+      // A token valid for a year outlives the longest timer: the stream still lives a month on.
+      const yearLong = await auth.authenticate(
+        `Bearer ${await hs256({ sub: 'streamer', aud, exp: T0 + 40 + 365 * 86_400 })}`,
+      );
+      const endedLate: string[] = [];
+      const stopLate = auth.watchStream(yearLong, (e) => endedLate.push(e.code));
+      clock.advance(30 * 86_400_000);
+      expect(endedLate).toEqual([]);
+      clock.advance(336 * 86_400_000);
+      expect(endedLate).toEqual([LedgerApiAuthErrors.ACCESS_TOKEN_EXPIRED.code]);
+      stopLate();
+
       const forever = await auth.authenticate(`Bearer ${await hs256({ sub: 'streamer', aud })}`);
       const revoked = new Promise<string>((resolve) => auth.watchStream(forever, (e) => resolve(e.code)));
       // A change that keeps the rights does not end the stream; revoking one does.

@@ -56,6 +56,8 @@ const USER_CACHE_SIZE = 1000;
 const USER_CACHE_TTL_MS = 5_000;
 /** Remote key sets of identity providers kept (providers are at most ten, but their URLs may change). */
 const IDP_KEY_SETS = 100;
+/** Longest delay a Node timer holds (about 24.8 days); longer ones would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
 /** How long a JWKS endpoint is not asked again after a fetch, even for an unknown key id. */
 const JWKS_COOLDOWN_MS = 30_000;
 
@@ -379,11 +381,17 @@ class JwtAuthenticator implements Authenticator {
       revoke(error);
     };
     let cancelTimer: () => void = () => {};
-    if (claims.expiresAt !== undefined) {
-      const ms = Number((claims.expiresAt - this.deps.clock.now()) / 1000n) + this.#leeway.exp * 1000;
-      cancelTimer = this.deps.clock.schedule(Math.max(0, ms), () =>
-        end(new WeftError(LedgerApiAuthErrors.ACCESS_TOKEN_EXPIRED, 'JWT token has expired')),
-      );
+    const expiresAt = claims.expiresAt;
+    if (expiresAt !== undefined) {
+      // Timers hold at most MAX_TIMER_MS: a later expiry is approached in steps.
+      const arm = () => {
+        const ms = Number((expiresAt - this.deps.clock.now()) / 1000n) + this.#leeway.exp * 1000;
+        cancelTimer = this.deps.clock.schedule(Math.min(Math.max(0, ms), MAX_TIMER_MS), () => {
+          if (ms > MAX_TIMER_MS) arm();
+          else end(new WeftError(LedgerApiAuthErrors.ACCESS_TOKEN_EXPIRED, 'JWT token has expired'));
+        });
+      };
+      arm();
     }
     const stale = () =>
       end(
@@ -393,7 +401,8 @@ class JwtAuthenticator implements Authenticator {
         ),
       );
     const onChange = (change: UserChange) => {
-      if ('userId' in change && change.userId !== userId) return;
+      // Identity provider changes matter only to the users of a non-default provider.
+      if ('userId' in change ? change.userId !== userId : claims.identityProviderId === '') return;
       const payload: TokenPayload = {
         userId,
         participantId: undefined,

@@ -39,7 +39,7 @@ describeBackends('party records', (backend) => {
 
   it('refuses invalid annotation keys and annotations over 256 KiB', async () => {
     const records = await PartyRecords.open(await backend.open());
-    for (const key of ['', '-a', 'a/', 'UPPER.com/a', `${'x'.repeat(64)}`]) {
+    for (const key of ['', '-a', 'a/', 'a//b', `${'x'.repeat(64)}`]) {
       const e = await rejection(records.update('p::ns', { annotations: { [key]: 'v' } }));
       expect(e.code, key).toBe(CommonErrors.INVALID_ARGUMENT.code);
     }

@@ -1,5 +1,11 @@
-import { CommonErrors, WeftError } from '../../errors/index.js';
+import { WeftError } from '../../errors/index.js';
 import type { Migration, Queryable, Storage } from '../../storage/index.js';
+import {
+  annotationsBytes,
+  MAX_ANNOTATIONS_BYTES,
+  mergeAnnotations,
+  validateAnnotations,
+} from '../users/model.js';
 import { PartyManagementErrors } from './errors.js';
 
 /**
@@ -30,46 +36,8 @@ export interface PartyRecord {
   readonly resourceVersion: string;
 }
 
-/** Canton's bound on a resource's annotations: keys and values together, in UTF-8. */
-const MAX_ANNOTATIONS_BYTES = 256 * 1024;
-/** A key: an optional DNS-subdomain prefix and '/', then a name of alphanumerics, '.', '-', '_'. */
-const KEY_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9._-]{0,61}[a-zA-Z0-9])?$/;
-const KEY_PREFIX = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
-
-/**
- * Checks annotation keys as Canton's ObjectMeta does (INVALID_ARGUMENT naming the key); `allowEmptyValues` for an
- * update, where an empty value removes the key.
- */
-export function validateAnnotations(
-  annotations: Readonly<Record<string, string>>,
-  allowEmptyValues: boolean,
-): void {
-  for (const [key, value] of Object.entries(annotations)) {
-    const slash = key.lastIndexOf('/');
-    const prefix = slash < 0 ? undefined : key.slice(0, slash);
-    const name = slash < 0 ? key : key.slice(slash + 1);
-    if (!KEY_NAME.test(name) || (prefix !== undefined && (prefix.length > 253 || !KEY_PREFIX.test(prefix)))) {
-      throw new WeftError(
-        CommonErrors.INVALID_ARGUMENT,
-        `annotation key ${JSON.stringify(key)} is not a valid key: an optional DNS subdomain and '/', then at most 63 alphanumerics, '.', '-' or '_' starting and ending with an alphanumeric`,
-        { field: 'local_metadata.annotations' },
-      );
-    }
-    if (value === '' && !allowEmptyValues) {
-      throw new WeftError(
-        CommonErrors.INVALID_ARGUMENT,
-        `annotation ${JSON.stringify(key)} has an empty value`,
-        {
-          field: 'local_metadata.annotations',
-        },
-      );
-    }
-  }
-}
-
 function checkSize(party: string, annotations: Readonly<Record<string, string>>): void {
-  let bytes = 0;
-  for (const [k, v] of Object.entries(annotations)) bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+  const bytes = annotationsBytes(annotations);
   if (bytes > MAX_ANNOTATIONS_BYTES) {
     throw new WeftError(
       PartyManagementErrors.MAX_PARTY_DETAILS_ANNOTATIONS_SIZE_EXCEEDED,
@@ -132,7 +100,7 @@ export class PartyRecords {
       readonly resourceVersion?: string;
     },
   ): Promise<PartyRecord> {
-    validateAnnotations(change.annotations ?? {}, true);
+    validateAnnotations(change.annotations ?? {}, true, 'local_metadata.annotations');
     return this.storage.transaction(async (tx) => {
       const current = await this.#read(tx, party);
       if (
@@ -145,11 +113,7 @@ export class PartyRecords {
           { party },
         );
       }
-      const annotations: Record<string, string> = { ...current?.annotations };
-      for (const [k, v] of Object.entries(change.annotations ?? {})) {
-        if (v === '') delete annotations[k];
-        else annotations[k] = v;
-      }
+      const annotations = mergeAnnotations(current?.annotations ?? {}, change.annotations ?? {});
       checkSize(party, annotations);
       const next = {
         party,

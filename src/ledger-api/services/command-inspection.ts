@@ -1,4 +1,3 @@
-import type { Identifier as LfIdentifier } from '../../daml/index.js';
 import {
   CommandInspectionService,
   CommandState,
@@ -10,6 +9,7 @@ import type { Command } from '../../generated/com/daml/ledger/api/v2/commands.js
 import type { Identifier, Value } from '../../generated/com/daml/ledger/api/v2/value.js';
 import type { CommandStatus, CommandStatusState } from '../../participant/index.js';
 import { requireAdmin } from '../auth/index.js';
+import { identifierToProto } from '../identifiers.js';
 import type { CallContext, ServiceImpl } from '../service.js';
 import { ProtoArgument } from './commands.js';
 import { completionToProto } from './completions.js';
@@ -23,10 +23,6 @@ const STATES: Record<CommandStatusState, CommandState> = {
   succeeded: CommandState.SUCCEEDED,
   failed: CommandState.FAILED,
 };
-
-function lfIdentifier(id: LfIdentifier): Identifier {
-  return { packageId: id.packageId, moduleName: id.module.join('.'), entityName: id.name.join('.') };
-}
 
 /** An engine command's `PKG:Module:Entity` reference as an Identifier. */
 function identifierOf(ref: string): Identifier {
@@ -126,11 +122,11 @@ function statusToProto(s: CommandStatus): ProtoCommandStatus {
       ? {
           updates: {
             created: s.updates.created.map((x) => ({
-              templateId: lfIdentifier(x.templateId),
+              templateId: identifierToProto(x.templateId),
               contractId: x.contractId,
             })),
             archived: s.updates.archived.map((x) => ({
-              templateId: lfIdentifier(x.templateId),
+              templateId: identifierToProto(x.templateId),
               contractId: x.contractId,
             })),
             exercised: s.updates.exercised,

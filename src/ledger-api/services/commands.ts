@@ -1,4 +1,10 @@
-import type { FatContract, Type, TypedArgument } from '../../daml/index.js';
+import {
+  type Engine,
+  type FatContract,
+  TransactionDecoder,
+  type Type,
+  type TypedArgument,
+} from '../../daml/index.js';
 import type { Value as LfValue } from '../../daml/values/index.js';
 import { CommonErrors, errorCatalogue, WeftError } from '../../errors/index.js';
 import type {
@@ -19,9 +25,11 @@ import type {
   GetUpdateResponse,
 } from '../../generated/com/daml/ledger/api/v2/update_service.js';
 import type { Identifier, Value } from '../../generated/com/daml/ledger/api/v2/value.js';
+import { decodeContract } from '../../participant/contracts.js';
 import { type Completion, ParticipantErrors, type SubmitRequest } from '../../participant/index.js';
 import type { Claims } from '../auth/claims.js';
 import { effectiveUserId, requireActAs } from '../auth/index.js';
+import { identifierToRef } from '../identifiers.js';
 import type { CallContext, ServiceImpl, UnaryHandler } from '../service.js';
 import { invalidField, missingField, requireNonNegativeOffset, requireParty } from '../validation/index.js';
 import { durationMicros, timestampMicros, timestampToProto } from './protobuf-time.js';
@@ -32,6 +40,27 @@ export interface CommandDecoding {
   decodeValue(value: Value, type: Type, path: string): LfValue;
   /** A disclosed contract's `created_event_blob`, decoded (INVALID_DISCLOSED_CONTRACT when it is not one). */
   disclosedContract(blob: Uint8Array): FatContract;
+}
+
+/**
+ * The decoding of a participant's engine: values by ValueTranslator.fromProto; a disclosed contract's blob as the
+ * participant serializes contracts (what the read services put in `created_event_blob`).
+ */
+export function commandDecoding(engine: Engine): CommandDecoding {
+  const decoder = new TransactionDecoder(engine.types);
+  return {
+    decodeValue: (value, type, path) => engine.translator.fromProto(value, type, path),
+    disclosedContract: (blob) => {
+      try {
+        return decodeContract(blob, decoder);
+      } catch (e) {
+        throw new WeftError(
+          ParticipantErrors.INVALID_DISCLOSED_CONTRACT,
+          `the created_event_blob is not a contract this participant can read: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      }
+    },
+  };
 }
 
 /** A command argument as the request gave it, decoded when the engine knows its type; kept for inspection. */
@@ -61,13 +90,7 @@ function ledgerString(value: string, field: string): string {
 
 function templateRef(id: Identifier | undefined, field: string): string {
   if (!id) throw missingField(field);
-  if (id.packageId === '' || id.moduleName === '' || id.entityName === '') {
-    throw invalidField(
-      field,
-      'an identifier needs a package id (or #package-name), a module name and an entity name',
-    );
-  }
-  return `${id.packageId}:${id.moduleName}:${id.entityName}`;
+  return identifierToRef(id, field);
 }
 
 function engineCommand(c: Command, path: string, d: CommandDecoding): unknown {

@@ -61,7 +61,7 @@ export interface CompletionServiceDeps {
   /** The last offset assigned. */
   ledgerEnd(): bigint;
   /** The offset the participant is pruned up to (inclusive; 0 when never pruned). */
-  prunedUpTo(): bigint;
+  prunedUpTo(): Promise<bigint>;
   completions(
     filter: CompletionFilter,
     o: { after: bigint; signal?: AbortSignal },
@@ -77,17 +77,17 @@ export function completionService(deps: CompletionServiceDeps): ServiceImpl {
   return {
     type: CommandCompletionService,
     handlers: {
-      CompletionStream: (
+      CompletionStream: async function* (
         r: CompletionStreamRequest,
         ctx: CallContext,
-      ): AsyncIterable<CompletionStreamResponse> => {
+      ): AsyncIterable<CompletionStreamResponse> {
         const userId = effectiveUserId(ctx.claims, r.userId, { anyPartyReaderMayNameOthers: true });
         requireReadAs(ctx.claims, r.parties);
         if (r.parties.length === 0) throw missingField('parties');
         for (const [i, p] of r.parties.entries()) requireParty(p, `parties[${i}]`);
         const after = requireNonNegativeOffset(r.beginExclusive, 'begin_exclusive');
         requireOffsetAtMostEnd('Begin', after, deps.ledgerEnd());
-        const pruned = deps.prunedUpTo();
+        const pruned = await deps.prunedUpTo();
         if (after < pruned) {
           throw new WeftError(
             RequestValidationErrors.PARTICIPANT_PRUNED_DATA_ACCESSED,
@@ -96,14 +96,11 @@ export function completionService(deps: CompletionServiceDeps): ServiceImpl {
           );
         }
         const parties = new Set(r.parties);
-        const completions = deps.completions({ userId, parties }, { after, signal: ctx.signal });
-        return (async function* () {
-          for await (const c of completions) {
-            yield {
-              completionResponse: { oneofKind: 'completion', completion: completionToProto(c, parties) },
-            };
-          }
-        })();
+        for await (const c of deps.completions({ userId, parties }, { after, signal: ctx.signal })) {
+          yield {
+            completionResponse: { oneofKind: 'completion', completion: completionToProto(c, parties) },
+          };
+        }
       },
     },
   };

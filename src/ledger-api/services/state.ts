@@ -18,15 +18,7 @@ import {
 } from '../validation/index.js';
 import { authorizeEventFormat, validateEventFormat } from './formats.js';
 import { createdEventToProto } from './read-encoding.js';
-import { type ReadServiceDeps, requireNotPruned } from './reads.js';
-
-export interface StateServiceDeps extends ReadServiceDeps {
-  readonly participantId: string;
-  /** The synchronizers the participant is connected to now. */
-  connectedSynchronizers(): readonly { readonly synchronizerId: string; readonly alias: string }[];
-  /** The parties hosted here, with their permission and synchronizers. */
-  parties(): readonly HostedParty[];
-}
+import { requireNotPruned, type StateServiceDeps } from './reads.js';
 
 const PERMISSION: Record<HostedParty['permission'], ParticipantPermission> = {
   Submission: ParticipantPermission.SUBMISSION,

@@ -65,7 +65,10 @@ export function updateService(deps: ReadServiceDeps): ServiceImpl {
         if (end !== undefined) requireOffsetAtMostEnd('End', end, ledgerEnd);
         const format = validateUpdateFormat(request.updateFormat, deps.packages);
         if (end !== undefined && end < begin) {
-          throw invalidField('end_inclusive', `end_inclusive (${end}) is before begin_exclusive (${begin})`);
+          throw new WeftError(
+            RequestValidationErrors.OFFSET_OUT_OF_RANGE,
+            `End offset ${end} is before begin offset ${begin}.`,
+          );
         }
         await requireNotPruned(
           deps,
@@ -73,7 +76,14 @@ export function updateService(deps: ReadServiceDeps): ServiceImpl {
           `Transactions request from ${begin} to ${end ?? 'the ledger end'}`,
         );
         const t = transactionsOf(format);
-        if (!t) return;
+        if (!t) {
+          // Nothing Weft serves is selected: an open-ended stream stays open (as a tailing one would) until the
+          // client goes away.
+          if (end === undefined && !ctx.signal.aborted) {
+            await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+          }
+          return;
+        }
         for await (const tx of deps.reads.transactions(t.filter, t.shape, {
           after: begin,
           end,

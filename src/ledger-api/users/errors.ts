@@ -38,6 +38,13 @@ export const UserManagementErrors = {
     "The user's annotations would exceed 256 KiB (keys and values, UTF-8) after the update.",
     'Remove annotations (an empty value deletes a key) or store less data in them.',
   ),
+  // Canton's RequestValidationErrors.UnknownResource; here because user rights are its only use so far.
+  UNKNOWN_RESOURCE: defineErrorCode(
+    'UNKNOWN_RESOURCE',
+    'InvalidGivenCurrentSystemStateResourceMissing',
+    'The request refers to resources that do not exist, such as parties in user rights that the participant (or the identity provider) does not know.',
+    'Inspect the resources the message names: allocate the parties first, or correct their ids.',
+  ),
 } as const;
 
 /** Codes of the identity provider config service (Canton's IdentityProviderConfigServiceErrors). */
@@ -47,12 +54,6 @@ export const IdentityProviderConfigErrors = {
     'InvalidGivenCurrentSystemStateResourceMissing',
     'No identity provider config has the requested id.',
     'Check the identity_provider_id; ListIdentityProviderConfigs shows the configured ones.',
-  ),
-  IDP_CONFIG_BY_ISSUER_NOT_FOUND: defineErrorCode(
-    'IDP_CONFIG_BY_ISSUER_NOT_FOUND',
-    'InvalidGivenCurrentSystemStateResourceMissing',
-    'No active identity provider config has the issuer of the token.',
-    'Use a token of a configured identity provider, or configure (or reactivate) the provider that issued it.',
   ),
   IDP_CONFIG_ALREADY_EXISTS: defineErrorCode(
     'IDP_CONFIG_ALREADY_EXISTS',

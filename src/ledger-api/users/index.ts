@@ -2,7 +2,6 @@ export { IdentityProviderConfigErrors, UserManagementErrors } from './errors.js'
 export {
   type IdentityProviderConfig,
   type IdentityProviderConfigUpdate,
-  invalidField,
   isUserId,
   MAX_IDENTITY_PROVIDER_CONFIGS,
   MAX_RIGHTS_PER_USER,
@@ -11,7 +10,6 @@ export {
   optionalIdentityProviderId,
   PARTICIPANT_ADMIN_USER_ID,
   requireIdentityProviderId,
-  requireParty,
   requireUserId,
   UpdateMask,
   type User,

@@ -1,4 +1,5 @@
 import { CommonErrors, WeftError } from '../../errors/index.js';
+import { invalidField, missingField } from '../validation/index.js';
 
 /**
  * The user management model as Canton has it: users, their rights and identity provider configs, with Canton's
@@ -80,15 +81,6 @@ export interface IdentityProviderConfigUpdate {
 
 const USER_ID = /^[a-zA-Z0-9@^$.!`\-#+'~_|:]{1,128}$/;
 const LEDGER_STRING = /^[a-zA-Z0-9#:\-_/ ]{1,255}$/;
-const PARTY = /^[a-zA-Z0-9:\-_ ]{1,255}$/;
-
-/**
- * A field of a request that breaks its syntax. Canton reports these as INVALID_FIELD; until the Ledger API's
- * request-validation codes exist, INVALID_ARGUMENT (same category and gRPC status) stands in.
- */
-export function invalidField(field: string, message: string): WeftError {
-  return new WeftError(CommonErrors.INVALID_ARGUMENT, `Invalid field ${field}: ${message}`, { field });
-}
 
 export function isUserId(s: string): boolean {
   return USER_ID.test(s);
@@ -96,22 +88,11 @@ export function isUserId(s: string): boolean {
 
 /** A user id field: non-empty, at most 128 characters of ASCII letters, digits and `@^$.!\`-#+'~_|:`. */
 export function requireUserId(s: string, field: string): string {
-  if (s === '') throw new WeftError(CommonErrors.INVALID_ARGUMENT, `Missing field ${field}`, { field });
+  if (s === '') throw missingField(field);
   if (!USER_ID.test(s)) {
     throw invalidField(
       field,
       `'${s.slice(0, 128)}' is not a valid user id (at most 128 characters of ASCII letters, digits and @^$.!\`-#+'~_|:)`,
-    );
-  }
-  return s;
-}
-
-/** A party field's syntax (Daml-LF's party string). */
-export function requireParty(s: string, field: string): string {
-  if (!PARTY.test(s)) {
-    throw invalidField(
-      field,
-      `'${s.slice(0, 255)}' is not a valid party (at most 255 characters of ASCII letters, digits and ':-_ ')`,
     );
   }
   return s;
@@ -129,7 +110,7 @@ export function optionalIdentityProviderId(s: string, field: string): string {
 }
 
 export function requireIdentityProviderId(s: string, field: string): string {
-  if (s === '') throw new WeftError(CommonErrors.INVALID_ARGUMENT, `Missing field ${field}`, { field });
+  if (s === '') throw missingField(field);
   return optionalIdentityProviderId(s, field);
 }
 

@@ -29,9 +29,11 @@ describeBackends('ledger api user store', (backend) => {
     const store = await UserStore.open(storage);
     expect(await store.listRights(PARTICIPANT_ADMIN_USER_ID, '')).toEqual([{ kind: 'ParticipantAdmin' }]);
     await store.revokeRights(PARTICIPANT_ADMIN_USER_ID, [{ kind: 'ParticipantAdmin' }], '');
-    // Reopening does not bring a revoked right back.
+    // Reopening does not bring a revoked right back, nor a deleted admin.
     const again = await UserStore.open(storage);
     expect(await again.listRights(PARTICIPANT_ADMIN_USER_ID, '')).toEqual([]);
+    await again.deleteUser(PARTICIPANT_ADMIN_USER_ID, '');
+    expect(await (await UserStore.open(storage)).lookup(PARTICIPANT_ADMIN_USER_ID)).toBeUndefined();
   });
 
   it('creates, reads, lists, updates and deletes users', async () => {

@@ -17,6 +17,9 @@ import {
   type UserUpdate,
 } from './model.js';
 
+const USER_COLUMNS =
+  'user_id, primary_party, is_deactivated, annotations, resource_version, identity_provider_id';
+
 export const USER_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -46,6 +49,9 @@ export const USER_MIGRATIONS: readonly Migration[] = [
          audience TEXT NOT NULL
        )`,
       'CREATE UNIQUE INDEX ledger_api_identity_providers_issuer ON ledger_api_identity_providers (issuer)',
+      // The bootstrap admin, created once with the tables (as Canton): an operator may delete it for good.
+      `INSERT INTO ledger_api_users (${USER_COLUMNS}) VALUES ('${PARTICIPANT_ADMIN_USER_ID}', '', FALSE, '{}', 0, '')`,
+      `INSERT INTO ledger_api_user_rights (user_id, kind, party) VALUES ('${PARTICIPANT_ADMIN_USER_ID}', 'ParticipantAdmin', '')`,
     ],
   },
 ];
@@ -72,8 +78,6 @@ interface IdpRow {
   audience: string;
 }
 
-const USER_COLUMNS =
-  'user_id, primary_party, is_deactivated, annotations, resource_version, identity_provider_id';
 const IDP_COLUMNS = 'identity_provider_id, is_deactivated, jwks_url, issuer, audience';
 
 function toUser(r: UserRow): User {
@@ -140,24 +144,9 @@ export class UserStore {
 
   private constructor(private readonly storage: Storage) {}
 
-  /** Migrates the tables and creates the `participant_admin` user when it does not exist. */
+  /** Migrates the tables (the first migration creates `participant_admin`). */
   static async open(storage: Storage): Promise<UserStore> {
     await storage.migrate('ledger_api_users', USER_MIGRATIONS);
-    await storage.transaction(async (tx) => {
-      const created = await tx.insertMany(
-        'ledger_api_users',
-        USER_COLUMNS.split(', '),
-        [[PARTICIPANT_ADMIN_USER_ID, '', false, '{}', 0n, '']],
-        { onConflict: 'ignore' },
-      );
-      if (created === 1) {
-        await tx.execute('INSERT INTO ledger_api_user_rights (user_id, kind, party) VALUES ($1, $2, $3)', [
-          PARTICIPANT_ADMIN_USER_ID,
-          'ParticipantAdmin',
-          '',
-        ]);
-      }
-    });
     return new UserStore(storage);
   }
 

@@ -1,4 +1,5 @@
 import { defineErrorCode } from '../../errors/index.js';
+import { PruningErrors } from '../../participant/index.js';
 
 /**
  * Canton's request-validation codes of the Ledger API (`RequestValidationErrors`), shared by every service: a
@@ -35,6 +36,8 @@ export const RequestValidationErrors = {
     'The request reads from or up to an offset beyond the ledger end of this participant.',
     'Ask for the ledger end (StateService.GetLedgerEnd) and use an offset at or before it.',
   ),
+  /** One code with pruning's offset check, as in Canton. */
+  OFFSET_OUT_OF_RANGE: PruningErrors.OFFSET_OUT_OF_RANGE,
   PARTICIPANT_PRUNED_DATA_ACCESSED: defineErrorCode(
     'PARTICIPANT_PRUNED_DATA_ACCESSED',
     'InvalidGivenCurrentSystemStateOther',

@@ -1,0 +1,2 @@
+/** The Ledger API's package codes (the services are in ../services/packages.ts). */
+export { PackageServiceErrors } from './errors.js';
