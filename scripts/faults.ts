@@ -7,12 +7,13 @@
  *
  *   npm run test:faults -- [--seconds 60] [--interval-ms 4000] [--no-pg-restart]
  *
- * Restarting PostgreSQL (`pg_ctlcluster <version> main restart`, as .ci/run starts it) disturbs everything else using
- * the server: run it when nothing else does, or pass --no-pg-restart. Exits 1 when an invariant fails.
+ * The server is `WEFT_TEST_PG_URL` (default the local `test` database). Restarting it (`pg_ctlcluster <version>
+ * <cluster> restart` of the local cluster on the URL's port, as .ci/run starts it) disturbs everything else using
+ * it: run the fault run when nothing else does, point it at a cluster of its own, or pass --no-pg-restart. Exits 1
+ * when an invariant fails.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import pg from 'pg';
 import { isWeftError } from '../src/errors/index.js';
 import { ParticipantErrors, type ParticipantNode, PING_TEMPLATE } from '../src/participant/index.js';
@@ -45,6 +46,17 @@ function config(name: string): StorageConfig {
   const u = new URL(url);
   u.searchParams.set('application_name', `${tag}_${name}`);
   return { kind: 'postgres', url: u.toString(), schema };
+}
+
+/** The local cluster (version, name) listening on the URL's port, as `pg_lsclusters` lists them. */
+function clusterOf(serverUrl: string): [string, string] {
+  const port = new URL(serverUrl).port || '5432';
+  const line = execFileSync('pg_lsclusters', ['--no-header'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .find((f) => f[2] === port);
+  if (!line) throw new Error(`no local PostgreSQL cluster listens on port ${port} (pg_lsclusters)`);
+  return [line[0]!, line[1]!];
 }
 
 async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -177,9 +189,8 @@ async function main(): Promise<number> {
           [
             'PostgreSQL restarted',
             async () => {
-              for (const version of readdirSync('/etc/postgresql')) {
-                execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart']);
-              }
+              const [version, cluster] = clusterOf(url);
+              execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, cluster, 'restart']);
             },
           ] as [string, () => Promise<void>],
         ]
