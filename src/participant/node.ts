@@ -66,6 +66,8 @@ export class ParticipantNode {
   readonly #statuses = new CommandStatuses(COMMAND_STATUSES);
   readonly #ping: PingService;
   readonly #topologyRequests: TopologyRequests;
+  /** Set by stop and kill: the read streams end. */
+  #stopped = false;
 
   private constructor(
     private readonly options: ParticipantNodeOptions,
@@ -86,7 +88,14 @@ export class ParticipantNode {
     this.metrics = new ParticipantMetrics(options.metrics ?? new NodeMetrics({ defaultMetrics: false }));
     this.#packages = packages;
     this.#inFlight = new InFlightSubmissions(settings.maxSubmissionsInFlight, this.metrics, clock);
-    this.#reads = new ParticipantReads(store, decoder, journal, () => this.#connections.live, engine);
+    // Streams wait for more while the node runs, connected or not (a restarted daemon reconnects after it serves).
+    this.#reads = new ParticipantReads(
+      store,
+      decoder,
+      journal,
+      () => !this.#stopped && this.#connections.failure === undefined,
+      engine,
+    );
     this.#completions = new CompletionStreams(store, journal, () => this.#connections.live);
     const acs = new ActiveContracts(store, decoder, settings.contractCacheSize, this.metrics);
     this.#submitter = new Submitter({
@@ -144,7 +153,11 @@ export class ParticipantNode {
       clock,
       random,
       logger,
-      ...(options.onFatal ? { onFatal: options.onFatal } : {}),
+      onFatal: (e) => {
+        // The read streams end: nothing more will become durable.
+        this.#reads.wake();
+        options.onFatal?.(e);
+      },
     });
   }
 
@@ -258,6 +271,7 @@ export class ParticipantNode {
   async stop(): Promise<void> {
     await this.disconnect();
     this.journal.close();
+    this.#stopped = true;
     this.#reads.wake();
     this.#completions.wake();
     this.logger.info('participant node stopped');
@@ -269,6 +283,7 @@ export class ParticipantNode {
     const killed = this.#connections.kill();
     this.journal.kill();
     this.#inFlight.abandon(await killed);
+    this.#stopped = true;
     this.#reads.wake();
     this.#completions.wake();
   }
