@@ -12,6 +12,7 @@ import { AdminClient } from '../../src/admin-api/index.js';
 import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import { loadEngine } from '../../src/daml/engine/testing.js';
 import type { CompletionStreamResponse } from '../../src/generated/com/daml/ledger/api/v2/command_completion_service.js';
+import { Command } from '../../src/generated/com/daml/ledger/api/v2/commands.js';
 import { TransactionShape } from '../../src/generated/com/daml/ledger/api/v2/transaction_filter.js';
 import type { GetUpdatesResponse } from '../../src/generated/com/daml/ledger/api/v2/update_service.js';
 import { LEDGER_API_VERSION, ledgerApiErrorOf } from '../../src/ledger-api/index.js';
@@ -155,14 +156,26 @@ describe('the Ledger API of participant daemons', () => {
     alice = await a2.enableParty('alice');
   }, 90_000);
 
-  /** Creates a TokenRules contract of alice on participant2 under `commandId` (through the Admin API). */
+  /** Creates a TokenRules contract of alice on participant2 under `commandId` (CommandService.SubmitAndWait). */
   async function create(commandId: string): Promise<void> {
-    const r = await admin(p2).submit({
-      commandsJson: JSON.stringify([tokenCommands.rules(alice)]),
-      actAs: [alice],
-      commandId,
+    const c = client(p2);
+    const r = await c.unary(c.commands, c.commands.submitAndWait, {
+      commands: {
+        workflowId: '',
+        userId: 'test-app',
+        commandId,
+        commands: protoCommands(loadEngine(TOKEN_DAR), [tokenCommands.rules(alice)]),
+        actAs: [alice],
+        readAs: [],
+        submissionId: '',
+        disclosedContracts: [],
+        synchronizerId: '',
+        packageIdSelectionPreference: [],
+        prefetchContractKeys: [],
+        deduplicationPeriod: { oneofKind: undefined },
+      },
     });
-    expect(r.status).toBe('succeeded');
+    expect(r.completionOffset).toBeGreaterThan(0n);
   }
 
   const aliceFormat = (shape: TransactionShape) => ({
@@ -325,6 +338,24 @@ describe('the Ledger API of participant daemons', () => {
     );
     const updates = await weftOk(['ledger', '-e', url, 'updates', alice, '--ledger-effects']);
     expect(updates).toContain('command cli-1');
+    const commands = JSON.stringify(
+      protoCommands(loadEngine(TOKEN_DAR), [tokenCommands.rules(alice)]).map((c) => Command.toJson(c)),
+    );
+    expect(
+      await weftOk([
+        'ledger',
+        '-e',
+        url,
+        'submit',
+        '--act-as',
+        alice,
+        '--command-id',
+        'cli-2',
+        '--user-id',
+        'cli',
+        commands,
+      ]),
+    ).toMatch(/^command cli-2 succeeded at offset \d+ \(update [0-9a-f]+\)$/);
     const bad = await weft([
       'ledger',
       '-e',
