@@ -204,6 +204,8 @@ class Transport {
         const controller = new AbortController();
         const onCancel = () => controller.abort(CLIENT_GONE);
         call.on('cancelled', onCancel);
+        // A client may be gone before the handler runs: grpc-js then emitted 'cancelled' to nobody.
+        if (call.cancelled) onCancel();
         const streaming = method.serverStreaming;
         let counted = false;
         this.#active.add(controller);
