@@ -22,7 +22,10 @@ const record = (depth: number): Value =>
           record: {
             recordId: { packageId: 'ab'.repeat(32), moduleName: 'A.B', entityName: `R${depth}` },
             fields: [
-              { label: 'n', value: { sum: { oneofKind: 'int64', int64: String(-(10n ** BigInt(depth % 19))) } } },
+              {
+                label: 'n',
+                value: { sum: { oneofKind: 'int64', int64: String(-(10n ** BigInt(depth % 19))) } },
+              },
               { label: 't', value: { sum: { oneofKind: 'timestamp', timestamp: '-62135596800000000' } } },
               { label: 'd', value: { sum: { oneofKind: 'date', date: -719162 } } },
               { label: 'b', value: { sum: { oneofKind: 'bool', bool: depth % 2 === 0 } } },
