@@ -69,6 +69,20 @@ afterAll(async () => {
   await api?.close();
 });
 
+describe('startup', () => {
+  it('refuses to serve without authentication off loopback', async () => {
+    const start = startJsonApi({
+      address: '0.0.0.0',
+      port: 0,
+      services: [],
+      authenticator: { ...WILDCARD_AUTHENTICATOR, enabled: false },
+      daml: new Engine(new PackageRegistry()),
+      logger: createLogger({ level: 'silent' }),
+    });
+    await expect(start).rejects.toMatchObject({ code: 'LEDGER_API_AUTH_REQUIRED' });
+  });
+});
+
 describe('HTTP lists', () => {
   it('refuses a list over the element limit with 413, truncates at a smaller limit, and releases the stream', async () => {
     const over = await fetch(`${api.url}/v2/updates`, { method: 'POST', body: '{"beginExclusive": 0}' });
