@@ -150,19 +150,26 @@ describe.each(['sqlite', 'postgres'] as const)('exclusive storage and replicas o
       ])) as [Daemon, Daemon, Daemon, Daemon];
 
       // Without replication, a second node on a leased storage refuses to start, with one line.
-      const single = writeConfig(
-        dir,
-        `${tag}-participant1-single`,
-        p1Body.replace(REPLICATION, 'monitoring.http-server.port = 0'),
-      );
-      const refused = await weft(['daemon', '-c', single]);
-      expect(refused.code).toBe(1);
-      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
-      expect(refused.stderr).toMatch(
-        /^weft daemon: STORAGE_LEASE_HELD\(9\): .* is leased by .*: stop that node, give this node a storage of its own, or run it as a passive replica \(replication\.enabled = true\)\n$/,
-      );
-      if (backend === 'postgres')
-        expect(refused.stderr).toContain('leased by participant node participant1 (pid');
+      for (const [name, body] of [
+        ['participant1', p1Body],
+        ['mediator1', mediatorBody],
+      ] as const) {
+        const single = writeConfig(
+          dir,
+          `${tag}-${name}-single`,
+          body.replace(REPLICATION, 'monitoring.http-server.port = 0'),
+        );
+        const refused = await weft(['daemon', '-c', single]);
+        expect(refused.code).toBe(1);
+        expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+        expect(refused.stderr).toMatch(
+          /^weft daemon: STORAGE_LEASE_HELD\(9\): .* is leased by .*: stop that node, give this node a storage of its own, or run it as a passive replica \(replication\.enabled = true\)\n$/,
+        );
+        if (backend === 'postgres') {
+          const kind = name.startsWith('mediator') ? 'mediator' : 'participant';
+          expect(refused.stderr).toContain(`leased by ${kind} node ${name} (pid`);
+        }
+      }
 
       await weftOk([
         'admin',
