@@ -77,6 +77,8 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
       random: runtime.random,
       logger: runtime.logger,
       metrics: runtime.metrics,
+      // A failure it cannot recover from stops the node, and weft daemon exits 1 for its supervisor.
+      onFatal: (e) => void runtime.fail(e),
     });
     runtime.onStop(() => participant.stop());
     const daemon = new ParticipantDaemon(
