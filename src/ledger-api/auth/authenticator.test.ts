@@ -166,7 +166,11 @@ describe('ledger api authenticator', () => {
     it('honours exp and nbf with the leeway', async () => {
       const expired = await hs256({ sub: 'alice-app', aud, exp: T0 - 10 });
       expect((await failure(auth.authenticate(`Bearer ${expired}`))).message).toMatch(/expired at/);
-      await auth.authenticate(`Bearer ${await hs256({ sub: 'alice-app', aud, exp: T0 - 4 })}`);
+      // Within the leeway; a token accepted before is checked again on each call, so it expires like any other.
+      const soon = `Bearer ${await hs256({ sub: 'alice-app', aud, exp: T0 - 4 })}`;
+      await auth.authenticate(soon);
+      clock.advance(2_000);
+      expect((await failure(auth.authenticate(soon))).message).toMatch(/expired at/);
       const early = await hs256({ sub: 'alice-app', aud, nbf: T0 + 60 });
       expect((await failure(auth.authenticate(`Bearer ${early}`))).message).toMatch(/not valid before/);
       const future = await hs256({ sub: 'alice-app', aud, iat: T0 + 60 });

@@ -54,6 +54,8 @@ export interface AuthenticatorDeps {
 const USER_CACHE_SIZE = 1000;
 /** How long a cached user is trusted without a change notification (a bound, should one be missed). */
 const USER_CACHE_TTL_MS = 5_000;
+/** Verified tokens remembered (clients reuse a token for many calls). */
+const TOKEN_CACHE_SIZE = 1000;
 /** Remote key sets of identity providers kept (providers are at most ten, but their URLs may change). */
 const IDP_KEY_SETS = 100;
 /** Longest delay a Node timer holds (about 24.8 days); longer ones would fire at once. */
@@ -73,6 +75,13 @@ interface Verifier {
 interface Rejection {
   readonly rejected: string;
   readonly signed: boolean;
+}
+
+/** A token that passed a verifier, with what its time checks need. */
+interface VerifiedToken {
+  readonly user: AuthenticatedUser;
+  readonly raw: Record<string, unknown>;
+  readonly maxLifetimeMs: number | undefined;
 }
 
 interface AuthenticatedUser {
@@ -190,6 +199,8 @@ class JwtAuthenticator implements Authenticator {
   readonly enabled = true;
   readonly #users = new Map<string, Resolved>();
   readonly #idpKeys = new Map<string, RemoteJWKSet>();
+  /** Tokens whose signature and payload were checked, so a client's next call with one skips the cryptography. */
+  readonly #tokens = new Map<string, VerifiedToken>();
   readonly #watchers = new Set<(change: UserChange) => void>();
   readonly #unsubscribe: () => void;
   readonly #leeway: { exp: number; nbf: number; iat: number };
@@ -207,7 +218,11 @@ class JwtAuthenticator implements Authenticator {
     };
     this.#unsubscribe = deps.users.onChange((change) => {
       if ('userId' in change) this.#users.delete(change.userId);
-      else this.#idpKeys.clear();
+      else {
+        // Tokens of identity providers are valid only while their provider is.
+        this.#idpKeys.clear();
+        this.#tokens.clear();
+      }
       for (const w of this.#watchers) w(change);
     });
   }
@@ -215,6 +230,7 @@ class JwtAuthenticator implements Authenticator {
   close(): void {
     this.#unsubscribe();
     this.#users.clear();
+    this.#tokens.clear();
   }
 
   #nowMs(): number {
@@ -225,16 +241,29 @@ class JwtAuthenticator implements Authenticator {
     if (authorization === undefined || authorization === '') throw unauthenticated('no authorization header');
     const token = BEARER.exec(authorization)?.[1]?.trim();
     if (token === undefined) throw unauthenticated("the authorization header is not 'Bearer <token>'");
-    const authenticated = await this.#verify(token);
-    return this.#resolve(authenticated);
+    let verified = this.#tokens.get(token);
+    if (verified === undefined) {
+      verified = await this.#verify(token);
+      if (this.#tokens.size >= TOKEN_CACHE_SIZE)
+        this.#tokens.delete(this.#tokens.keys().next().value as string);
+      this.#tokens.set(token, verified);
+    } else {
+      // A token verified before: its signature holds, its times are checked anew.
+      const problem = this.#timeProblem(verified.raw, verified.user.payload, verified.maxLifetimeMs);
+      if (problem !== undefined) throw unauthenticated(problem);
+    }
+    return this.#resolve(verified.user);
   }
 
   /** The token verified by a configured auth service or by its issuer's identity provider. */
-  async #verify(token: string): Promise<AuthenticatedUser> {
+  async #verify(token: string): Promise<VerifiedToken> {
     const rejections: Rejection[] = [];
     for (const v of this.verifiers) {
       const result = await this.#verifyWith(token, v);
-      if (!('rejected' in result)) return { payload: result, identityProviderId: '' };
+      if (!('rejected' in result)) {
+        const user = { payload: result.payload, identityProviderId: '' };
+        return { user, raw: result.raw, maxLifetimeMs: v.maxLifetimeMs };
+      }
       rejections.push(result);
     }
     let issuer: string | undefined;
@@ -247,8 +276,12 @@ class JwtAuthenticator implements Authenticator {
     const idp =
       issuer === undefined ? undefined : await this.deps.users.activeIdentityProviderByIssuer(issuer);
     if (idp !== undefined) {
-      const result = await this.#verifyWith(token, this.#idpVerifier(idp));
-      if (!('rejected' in result)) return { payload: result, identityProviderId: idp.identityProviderId };
+      const v = this.#idpVerifier(idp);
+      const result = await this.#verifyWith(token, v);
+      if (!('rejected' in result)) {
+        const user = { payload: result.payload, identityProviderId: idp.identityProviderId };
+        return { user, raw: result.raw, maxLifetimeMs: v.maxLifetimeMs };
+      }
       rejections.push(result);
     }
     // Why a correctly signed token is refused is what helps; otherwise each verifier's reason.
@@ -274,7 +307,10 @@ class JwtAuthenticator implements Authenticator {
   }
 
   /** The token's payload if `v` accepts it, else why not. */
-  async #verifyWith(token: string, v: Verifier): Promise<TokenPayload | Rejection> {
+  async #verifyWith(
+    token: string,
+    v: Verifier,
+  ): Promise<{ payload: TokenPayload; raw: Record<string, unknown> } | Rejection> {
     let bytes: Uint8Array;
     try {
       bytes = (await compactVerify(token, v.key, { algorithms: v.algorithms })).payload;
@@ -294,7 +330,7 @@ class JwtAuthenticator implements Authenticator {
     try {
       const payload = readTokenPayload(claims, v.format);
       const problem = this.#timeProblem(claims, payload, v.maxLifetimeMs);
-      return problem === undefined ? payload : { rejected: problem, signed: true };
+      return problem === undefined ? { payload, raw: claims } : { rejected: problem, signed: true };
     } catch (e) {
       if (e instanceof TokenPayloadError) return { rejected: e.message, signed: true };
       throw e;
