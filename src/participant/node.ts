@@ -4,7 +4,7 @@ import type { WeftError } from '../errors/index.js';
 import { ParticipantId, type PartyId } from '../identity/index.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
 import { createLogger, type Logger, NodeMetrics } from '../observability/index.js';
-import type { Storage } from '../storage/index.js';
+import { type Storage, storageRetryPolicy } from '../storage/index.js';
 import { type Clock, systemClock } from '../time/index.js';
 import type { TopologyProcessor, VettedPackage } from '../topology/index.js';
 import { ActiveContracts } from './acs.js';
@@ -187,9 +187,23 @@ export class ParticipantNode {
     const decoder = new TransactionDecoder(engine.types);
     const ledgerEnd = await store.ledgerEnd();
     let node: ParticipantNode | undefined;
-    const journal = new Journal(store, clock, logger, ledgerEnd, settings.cursorIntervalMs, (e) => {
-      if (node) node.#connections.fail(e);
-    });
+    const journal = new Journal(
+      store,
+      clock,
+      logger,
+      ledgerEnd,
+      settings.cursorIntervalMs,
+      (e) => {
+        if (node) node.#connections.fail(e);
+      },
+      storageRetryPolicy(
+        {
+          initialDelayMs: settings.storageRetryInitialDelayMs,
+          maxDelayMs: settings.storageRetryMaxDelayMs,
+        },
+        'participant.storage-retry-*',
+      ),
+    );
     node = new ParticipantNode(
       options,
       settings,
