@@ -43,7 +43,7 @@ afterAll(() => {
 
 const SECRET = 'a shared secret for the daemon test';
 
-const participantConfig = (name: string, ledgerApi: string) =>
+const participantConfig = (name: string, ledgerApi: string, more = '') =>
   writeConfig(
     dir,
     name,
@@ -53,6 +53,7 @@ const participantConfig = (name: string, ledgerApi: string) =>
   storage { type = sqlite, file = "${join(dir, `${name}.db`)}" }
   admin-api.port = 0
   ledger-api { ${ledgerApi} }
+  ${more}
   monitoring.http-server.port = 0
   participant.max-backoff-ms = 200
 }
@@ -120,6 +121,7 @@ describe('the Ledger API of participant daemons', () => {
         participantConfig(
           'participant1',
           `port = 0, auth-services = [{ type = unsafe-jwt-hmac-256, secret = "${SECRET}" }]`,
+          'json-api.port = 0',
         ),
         join(dir, 'p1.ports'),
       ),
@@ -195,6 +197,24 @@ describe('the Ledger API of participant daemons', () => {
         maxUsersPageSize: 1000,
       });
     }
+  });
+
+  it('serves the JSON Ledger API beside gRPC, on the same handlers and tokens', async () => {
+    const json = `http://127.0.0.1:${p1.ports.jsonApi}`;
+    const version = await fetch(`${json}/v2/version`);
+    expect(version.status).toBe(200);
+    expect(((await version.json()) as { version: string }).version).toBe(LEDGER_API_VERSION);
+    const anonymous = await fetch(`${json}/v2/parties/participant-id`);
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { code: string }).code).toBe('UNAUTHENTICATED');
+    const asAdmin = await fetch(`${json}/v2/parties/participant-id`, {
+      headers: { authorization: `Bearer ${await token('participant_admin', p1Id)}` },
+    });
+    expect(asAdmin.status).toBe(200);
+    expect(await asAdmin.json()).toEqual({ participantId: p1Id });
+    const c = client(p1, await token('participant_admin', p1Id));
+    const grpc = await c.unary(c.parties, c.parties.getParticipantId, {});
+    expect(grpc.participantId).toBe(p1Id);
   });
 
   it('refuses a bad token with UNAUTHENTICATED and a missing right with PERMISSION_DENIED naming it', async () => {

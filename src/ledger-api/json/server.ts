@@ -9,6 +9,7 @@ import type { Logger } from '../../observability/index.js';
 import { withSpan } from '../../observability/index.js';
 import { type Clock, startStopwatch, systemClock } from '../../time/index.js';
 import type { Authenticator as LedgerApiAuthenticator } from '../auth/authenticator.js';
+import { callClaims } from '../auth/index.js';
 import { LedgerApiErrors } from '../errors.js';
 import type { CallContext, ServiceImpl, StreamHandler, UnaryHandler } from '../service.js';
 import { JsonCodec } from './codec.js';
@@ -235,7 +236,11 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
         { service: b.op.service, method: b.op.rpc },
       );
     }
-    const claims = await options.authenticator.authenticate(authorization);
+    const claims = await callClaims(
+      options.authenticator,
+      authorization,
+      `${b.method.service.typeName}/${b.method.name}`,
+    );
     return { claims, signal, correlationId, traceparent, logger: logger.child({ method: b.op.rpc }) };
   }
 
