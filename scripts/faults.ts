@@ -38,6 +38,7 @@ import { type SequencerNode, sequencerSettings } from '../src/sequencer/index.js
 import { startSequencerNode } from '../src/sequencer/testing.js';
 import { openStorage, type Storage, type StorageConfig } from '../src/storage/index.js';
 import { pgTestUrl, postgresUnavailableReason } from '../src/storage/testing.js';
+import { systemClock } from '../src/time/index.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -440,7 +441,8 @@ async function main(): Promise<number> {
         ]
       : []),
   ];
-  const deadline = started + SECONDS * 1000;
+  // The load runs for --seconds after the setup.
+  const deadline = Date.now() + SECONDS * 1000;
   for (let i = 0; Date.now() < deadline; i++) {
     await sleep(INTERVAL_MS);
     const [kind, inject] = schedule[i % schedule.length]!;
@@ -449,6 +451,7 @@ async function main(): Promise<number> {
     count(kind);
   }
   loading = false;
+  const loadEnded = systemClock.now();
   const settled = await Promise.race([
     Promise.all(workers).then(() => true),
     sleep(SETTLE_MS).then(() => false),
@@ -464,6 +467,11 @@ async function main(): Promise<number> {
       return p ? p.node.readiness() : `${n} is not running`;
     });
     reasons.push(await net.mediator.readiness());
+    // A sequencer node serves again once its safe watermark, which every node advances, passes the end of the load.
+    for (const [i, s] of sequencers.entries()) {
+      if (s.sequencer.safeWatermark < loadEnded)
+        reasons.push(`sequencer-${i} has not sequenced past the load`);
+    }
     return reasons.filter((r): r is string => r !== undefined);
   };
   let notReady = await readiness();
