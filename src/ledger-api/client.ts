@@ -12,6 +12,7 @@ import { StateServiceClient } from '../generated/com/daml/ledger/api/v2/state_se
 import { UpdateServiceClient } from '../generated/com/daml/ledger/api/v2/update_service.grpc-client.js';
 import { VersionServiceClient } from '../generated/com/daml/ledger/api/v2/version_service.grpc-client.js';
 import { channelCredentials, parseEndpoint } from '../grpc/index.js';
+import { systemClock } from '../time/index.js';
 
 /** A generated client's unary method, called with metadata and options. */
 export type LedgerUnary<Req, Res> = (
@@ -120,7 +121,7 @@ export class LedgerApiClient {
 
   /** Calls `method` of `client` (e.g. `c.unary(c.version, c.version.getLedgerApiVersion, {})`). */
   unary<Req, Res>(client: grpc.Client, method: LedgerUnary<Req, Res>, request: Req): Promise<Res> {
-    const deadline = Date.now() + (this.options.deadlineMs ?? DEFAULT_DEADLINE_MS);
+    const deadline = Number(systemClock.now() / 1000n) + (this.options.deadlineMs ?? DEFAULT_DEADLINE_MS);
     return new Promise((resolve, reject) =>
       method.call(client, request, this.metadata(), { deadline }, (err, value) =>
         err ? reject(err) : resolve(value as Res),

@@ -78,9 +78,11 @@ export async function serveLedgerApi(options: LedgerApiTransportOptions): Promis
     close: async () => {
       transport.close();
       await new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.forceShutdown(), CLOSE_GRACE_MS);
+        const cancelForce = (options.clock ?? systemClock).schedule(CLOSE_GRACE_MS, () =>
+          server.forceShutdown(),
+        );
         server.tryShutdown(() => {
-          clearTimeout(force);
+          cancelForce();
           resolve();
         });
       });

@@ -282,7 +282,7 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
     const out: unknown[] = [];
     try {
       for (;;) {
-        const next = await nextWithin(iterator, idleMs);
+        const next = await nextWithin(clock, iterator, idleMs);
         if (next === 'idle' || next.done) break;
         if (limit !== undefined && out.length >= limit) break;
         if (limit === undefined && out.length >= o.httpListMaxElementsLimit) {
@@ -320,14 +320,16 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
     }
     websockets++;
     const controller = new AbortController();
-    const timer = setTimeout(() => socket.close(1008, 'no request frame'), o.websocketRequestTimeoutMs);
+    const cancelTimer = clock.schedule(o.websocketRequestTimeoutMs, () =>
+      socket.close(1008, 'no request frame'),
+    );
     socket.once('close', () => {
-      clearTimeout(timer);
+      cancelTimer();
       websockets--;
       controller.abort(CLIENT_GONE);
     });
     socket.once('message', (data, isBinary) => {
-      clearTimeout(timer);
+      cancelTimer();
       const traceparent = header(request, 'traceparent');
       void withSpan(
         `json-api WS ${b.op.path}`,
@@ -453,15 +455,19 @@ function header(request: FastifyRequest, name: string): string | undefined {
 }
 
 /** The next element, or 'idle' when none came within `ms` (the HTTP list of an open-ended stream ends there). */
-async function nextWithin<T>(iterator: AsyncIterator<T>, ms: number): Promise<IteratorResult<T> | 'idle'> {
-  let timer: NodeJS.Timeout | undefined;
+async function nextWithin<T>(
+  clock: Clock,
+  iterator: AsyncIterator<T>,
+  ms: number,
+): Promise<IteratorResult<T> | 'idle'> {
+  let cancel: (() => void) | undefined;
   const idle = new Promise<'idle'>((resolve) => {
-    timer = setTimeout(() => resolve('idle'), ms);
+    cancel = clock.schedule(ms, () => resolve('idle'));
   });
   try {
     return await Promise.race([iterator.next(), idle]);
   } finally {
-    clearTimeout(timer);
+    cancel?.();
   }
 }
 
