@@ -4,6 +4,7 @@ import { registerAdminCommands } from './commands/admin.js';
 import { registerDaemonCommand } from './commands/daemon.js';
 import { registerDamlCommands } from './commands/daml.js';
 import { registerDarCommands } from './commands/dar.js';
+import { registerLedgerCommands } from './commands/ledger.js';
 import { registerSandboxCommand } from './commands/sandbox.js';
 
 /** The package version, read from package.json so `weft --version` never drifts from the release. */
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerDamlCommands(program);
   registerDaemonCommand(program);
   registerAdminCommands(program);
+  registerLedgerCommands(program);
   registerSandboxCommand(program);
   return program;
 }

@@ -103,6 +103,7 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
           participant,
           storage: runtime.storage,
           clock: runtime.clock,
+          random: runtime.random,
           logger: runtime.logger,
           connectedSynchronizers: () =>
             daemon

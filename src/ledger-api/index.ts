@@ -5,6 +5,12 @@
  */
 export type { Claims } from './auth/claims.js';
 export {
+  LedgerApiClient,
+  type LedgerApiClientOptions,
+  type LedgerStream,
+  type LedgerUnary,
+} from './client.js';
+export {
   DEFAULT_MAX_INBOUND_MESSAGE_BYTES,
   DEFAULT_MAX_STREAMS,
   type LedgerApiConfig,
@@ -13,7 +19,13 @@ export {
   ledgerApiSettings,
 } from './config.js';
 export { LedgerApiErrors } from './errors.js';
-export { LEDGER_API_DESCRIPTORS, type LedgerApiHost, startLedgerApi } from './participant.js';
+export {
+  LEDGER_API_DESCRIPTORS,
+  type LedgerApiHost,
+  type ParticipantLedgerApi,
+  participantLedgerApi,
+  startLedgerApi,
+} from './participant.js';
 export { type LedgerApiServer, serveLedgerApi } from './server.js';
 export type { CallContext, ServiceImpl, StreamHandler, UnaryHandler } from './service.js';
 export { LEDGER_API_VERSION, type VersionFeatures, versionService } from './services/version.js';

@@ -1,17 +1,27 @@
 import { readFileSync } from 'node:fs';
+import type { RandomSource } from '../crypto/index.js';
+import type {
+  GetUpdateByIdRequest,
+  GetUpdateResponse,
+} from '../generated/com/daml/ledger/api/v2/update_service.js';
 import type { Logger } from '../observability/index.js';
-import type { ParticipantNode } from '../participant/index.js';
+import { type ParticipantNode, ParticipantPruning } from '../participant/index.js';
 import type { Storage } from '../storage/index.js';
 import type { Clock } from '../time/index.js';
-import { createAuthenticator } from './auth/index.js';
+import { type Authenticator, createAuthenticator, type LedgerApiAuthConfig } from './auth/index.js';
 import type { LedgerApiSettings } from './config.js';
+import { PartyRecords } from './parties/index.js';
 import { type LedgerApiServer, serveLedgerApi } from './server.js';
-import type { ServiceImpl } from './service.js';
+import type { ServiceImpl, UnaryHandler } from './service.js';
 import { contractService } from './services/contracts.js';
 import { eventQueryService } from './services/events.js';
-import type { ReadServiceDeps } from './services/reads.js';
+import { identityProviderConfigService } from './services/identity-providers.js';
+import { commandServices } from './services/participant-commands.js';
+import { participantPruningService } from './services/pruning.js';
+import { participantReadDeps } from './services/reads.js';
 import { stateService } from './services/state.js';
 import { updateService } from './services/updates.js';
+import { userManagementService } from './services/users.js';
 import { versionService } from './services/version.js';
 import { MAX_RIGHTS_PER_USER, MAX_USERS_PAGE_SIZE, UserStore } from './users/index.js';
 
@@ -32,40 +42,42 @@ const MAX_VETTED_PACKAGES_PAGE_SIZE = 100;
 /** What the Ledger API of a participant is served from: the participant and what its daemon knows. */
 export interface LedgerApiHost {
   readonly participant: ParticipantNode;
-  /** The participant's storage, which also keeps the Ledger API's users. */
+  /** The participant's storage, which also keeps the Ledger API's users, party records and pruning offset. */
   readonly storage: Storage;
   readonly clock: Clock;
+  readonly random: RandomSource;
   readonly logger: Logger;
   /** The synchronizers the participant is connected to now, with the aliases its operator gave them. */
   connectedSynchronizers(): readonly { readonly synchronizerId: string; readonly alias: string }[];
 }
 
+/** The Ledger API of a participant, independent of its transport: its services and its authenticator. */
+export interface ParticipantLedgerApi {
+  readonly services: readonly ServiceImpl[];
+  /** Close it when the transports serving the services stop. */
+  readonly authenticator: Authenticator;
+}
+
 /**
- * Serves the Ledger API of a participant as `settings` configure it, with every service this build has (a service
- * without a handler factory yet is not registered: its calls answer UNIMPLEMENTED). Without auth services every
- * caller has every right (`ledgerApiSettings` refuses that off loopback).
+ * Every service of Canton 3.4's Ledger API for a participant, each over the narrow part of the participant it
+ * needs, and the authenticator `auth` configures (no auth services: every caller has every right). The gRPC server
+ * and the JSON API serve the same handlers.
  */
-export async function startLedgerApi(
+export async function participantLedgerApi(
   host: LedgerApiHost,
-  settings: LedgerApiSettings,
-): Promise<LedgerApiServer> {
-  const { participant } = host;
-  const logger = host.logger.child({ component: 'ledger-api' });
-  const users = await UserStore.open(host.storage);
-  const authenticator = await createAuthenticator(settings, {
-    // The Ledger API names a participant by its unique identifier, without the member code (`PAR::`).
-    participantId: participant.id.uid.toString(),
-    users,
-    clock: host.clock,
-    logger,
-  });
-  const reads: ReadServiceDeps = {
-    reads: participant.reads,
-    packages: participant.registry,
-    ledgerEnd: () => participant.durableEnd,
-    // Nothing is pruned until the participant prunes (ParticipantPruningService).
-    prunedUpTo: async () => 0n,
+  auth: LedgerApiAuthConfig,
+  logger: Logger,
+): Promise<ParticipantLedgerApi> {
+  const { participant, storage } = host;
+  const users = await UserStore.open(storage);
+  const records = await PartyRecords.open(storage);
+  const pruning = await ParticipantPruning.open(storage, logger);
+  const prunedUpTo = async () => pruning.prunedUpTo();
+  const reads = {
+    ...participantReadDeps(participant, prunedUpTo),
+    connectedSynchronizers: () => host.connectedSynchronizers(),
   };
+  const updates = updateService(reads);
   const services: ServiceImpl[] = [
     versionService({
       maxRightsPerUser: MAX_RIGHTS_PER_USER,
@@ -75,16 +87,52 @@ export async function startLedgerApi(
       maxOffsetCheckpointEmissionDelayMs: 0,
       staticTime: false,
     }),
-    stateService({
-      ...reads,
-      participantId: String(participant.id),
-      connectedSynchronizers: () => host.connectedSynchronizers(),
-      parties: () => participant.parties(),
-    }),
-    updateService(reads),
+    stateService(reads),
+    updates,
     eventQueryService(reads),
     contractService(reads),
+    ...(await commandServices({
+      participant,
+      storage,
+      users,
+      random: host.random,
+      getUpdateById: updates.handlers.GetUpdateById as UnaryHandler<GetUpdateByIdRequest, GetUpdateResponse>,
+      prunedUpTo,
+    })),
+    userManagementService({
+      users,
+      knownParties: async (parties, identityProviderId) => {
+        if (identityProviderId === undefined) {
+          const known = new Set(participant.knownParties().map((p) => p.party));
+          return new Set(parties.filter((p) => known.has(p)));
+        }
+        const inProvider = await records.get(parties);
+        return new Set(parties.filter((p) => inProvider.get(p)?.identityProviderId === identityProviderId));
+      },
+    }),
+    identityProviderConfigService({ users }),
+    participantPruningService({ pruning }),
   ];
+  const authenticator = await createAuthenticator(auth, {
+    // The Ledger API names a participant by its unique identifier, without the member code (`PAR::`).
+    participantId: participant.id.uid.toString(),
+    users,
+    clock: host.clock,
+    logger,
+  });
+  return { services, authenticator };
+}
+
+/**
+ * Serves the Ledger API of a participant over gRPC as `settings` configure it. Without auth services every caller
+ * has every right (`ledgerApiSettings` refuses that off loopback).
+ */
+export async function startLedgerApi(
+  host: LedgerApiHost,
+  settings: LedgerApiSettings,
+): Promise<LedgerApiServer> {
+  const logger = host.logger.child({ component: 'ledger-api' });
+  const { services, authenticator } = await participantLedgerApi(host, settings, logger);
   let server: LedgerApiServer;
   try {
     server = await serveLedgerApi({

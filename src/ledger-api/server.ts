@@ -11,6 +11,7 @@ import type { Authenticator, Claims } from './auth/index.js';
 import { LedgerApiErrors } from './errors.js';
 import type { CallContext, ServiceImpl, StreamHandler, UnaryHandler } from './service.js';
 import { ledgerApiStatus } from './status.js';
+import { FAST_WRITE_OPTIONS } from './wire/index.js';
 
 export interface LedgerApiTransportOptions {
   /** Bind address. */
@@ -130,7 +131,7 @@ class Transport {
         responseStream: method.serverStreaming,
         requestSerialize: (b: Buffer) => b,
         requestDeserialize: (b: Buffer) => b,
-        responseSerialize: (m: object) => Buffer.from(method.O.toBinary(m)),
+        responseSerialize: (m: object) => Buffer.from(method.O.toBinary(m, FAST_WRITE_OPTIONS)),
         responseDeserialize: (b: Buffer) => method.O.fromBinary(b),
         originalName: method.localName,
       };

@@ -45,6 +45,11 @@ export interface MediatorNodeOptions {
   readonly metrics?: NodeMetrics;
   /** See {@link MediatorOptions.aggregation}: the simulation's planted bug. */
   readonly aggregation?: AggregationFactory;
+  /**
+   * Told once when the mediator stops processing for good (an error that is not transient: corruption, a schema
+   * from the future, an invalid event), so that the process can exit and a supervisor restart it.
+   */
+  readonly onFatal?: (error: WeftError) => void;
 }
 
 /**
@@ -60,6 +65,7 @@ export class MediatorNode {
     readonly mediator: Mediator,
     readonly client: SequencerClient,
     private readonly logger: Logger,
+    private readonly onFatal: ((error: WeftError) => void) | undefined,
   ) {}
 
   static async start(options: MediatorNodeOptions): Promise<MediatorNode> {
@@ -148,7 +154,7 @@ export class MediatorNode {
       throw e;
     }
     connected(client);
-    node = new MediatorNode(mediatorId, store, mediator, client, logger);
+    node = new MediatorNode(mediatorId, store, mediator, client, logger, options.onFatal);
     if (early) node.#fatal(early);
     else mediator.start();
     logger.info(
@@ -207,5 +213,6 @@ export class MediatorNode {
     this.logger.error({ err: e }, 'mediator node stopped processing');
     this.mediator.kill();
     void this.client.close();
+    this.onFatal?.(e);
   }
 }

@@ -91,8 +91,8 @@ export class NodeRuntime {
   readonly #lease: StorageLease | undefined;
   #resolveFailed!: (e: WeftError) => void;
   /**
-   * Resolves when the node stopped by itself after a failure it cannot recover from in this process (it lost its
-   * storage lease): the process should exit non-zero, so that its supervisor restarts it.
+   * Resolves when the node stopped by itself after a failure it cannot recover from in this process (see
+   * {@link fail}): the process should exit non-zero, so that its supervisor restarts it.
    */
   readonly failed = new Promise<WeftError>((resolve) => {
     this.#resolveFailed = resolve;
@@ -112,9 +112,9 @@ export class NodeRuntime {
     this.#lease = lease;
     this.#checks.set('storage', async () => {
       await this.storage.health();
-      return undefined;
+      return lease?.suspended;
     });
-    void lease?.lost.then((e) => this.#fail(e));
+    void lease?.lost.then((e) => this.fail(e));
   }
 
   static async start(options: NodeRuntimeOptions): Promise<NodeRuntime> {
@@ -162,6 +162,10 @@ export class NodeRuntime {
           logger,
           onPassive: (why) => {
             waiting = why;
+          },
+          onSuspend: (why) => {
+            if (why === undefined) logger.info('took the storage lease back on a new lock connection');
+            else logger.warn(`${why}; the node goes on under the fence meanwhile`);
           },
           ...(options.signal ? { signal: options.signal } : {}),
         });
@@ -250,8 +254,11 @@ export class NodeRuntime {
     this.logger.info(`${this.config.kind} node ${this.config.name} stopped`);
   }
 
-  /** The storage refuses every call already; stopping the components ends what still runs. */
-  async #fail(error: WeftError): Promise<void> {
+  /**
+   * Stops the node after a failure it cannot recover from in this process (a lost storage lease, or a component's
+   * fatal error): logs it, stops, and resolves {@link failed}, on which `weft daemon` exits 1.
+   */
+  async fail(error: WeftError): Promise<void> {
     if (this.#stopped) return;
     this.logger.error({ err: error }, `${error.message}; the node stops`);
     try {
@@ -285,6 +292,7 @@ async function takeLease(
     holder: options.holder,
     healthCheckIntervalMs: options.healthCheckIntervalMs,
     clock: options.clock,
+    onSuspend: options.onSuspend,
   };
   const first = await tryAcquireLease(config, leaseOptions);
   if ('lease' in first) return first.lease;

@@ -195,7 +195,7 @@ export class ParticipantNode {
   }
 
   /** The packages uploaded here (the engine's registry). */
-  get registry(): PackageRegistry {
+  private get registry(): PackageRegistry {
     return this.#packages.registry;
   }
 

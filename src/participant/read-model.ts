@@ -108,6 +108,7 @@ export type LedgerEvent = LedgerCreatedEvent | LedgerArchivedEvent | LedgerExerc
 
 /** A transaction as the requesting parties see it under one format (Canton's `Transaction`). */
 export interface LedgerTransaction {
+  readonly kind: 'transaction';
   readonly updateId: string;
   /** Set when a requesting party submitted it through this participant ('' otherwise). */
   readonly commandId: string;
@@ -119,6 +120,17 @@ export interface LedgerTransaction {
   readonly synchronizerId: string;
   /** Sequencing time of the confirmation request (µs). */
   readonly recordTime: bigint;
+}
+
+/**
+ * A point a stream has reached although nothing was delivered for it (Canton's `OffsetCheckpoint`): the offset to
+ * resume from, and per synchronizer the sequencing time processed by then (a command whose deadline is below it
+ * and has no completion yet is lost).
+ */
+export interface OffsetCheckpoint {
+  readonly kind: 'checkpoint';
+  readonly offset: bigint;
+  readonly synchronizerTimes: readonly { readonly synchronizerId: string; readonly recordTime: bigint }[];
 }
 
 /** A stored transaction with what the participant knows of it (see `ParticipantStore.updates`). */
@@ -287,6 +299,7 @@ export class EventFilter {
     const submitter =
       s !== undefined && (requesting === undefined || requesting.some((p) => s.actAs.includes(p)));
     return {
+      kind: 'transaction',
       updateId: stored.updateId,
       commandId: submitter ? s.commandId : '',
       workflowId: stored.workflowId,

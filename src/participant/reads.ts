@@ -17,6 +17,7 @@ import {
   type LedgerArchivedEvent,
   type LedgerCreatedEvent,
   type LedgerTransaction,
+  type OffsetCheckpoint,
   type StoredTransaction,
   type TransactionShape,
 } from './read-model.js';
@@ -42,6 +43,13 @@ export interface ActiveContractEntry {
 export interface ContractEvents {
   readonly created: { readonly event: LedgerCreatedEvent; readonly synchronizerId: string } | undefined;
   readonly archived: { readonly event: LedgerArchivedEvent; readonly synchronizerId: string } | undefined;
+}
+
+/** Where a stream starts (exclusive), where it ends (inclusive; open-ended without), and its cancellation. */
+export interface StreamOptions {
+  readonly after: bigint;
+  readonly end?: bigint | undefined;
+  readonly signal?: AbortSignal;
 }
 
 /** Rows per database read of a stream. */
@@ -167,6 +175,8 @@ export class ParticipantReads {
   /** Resolves once more is durable, the node stopped, or `signal` aborted. */
   #moreDurable(signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve) => {
+      // An abort while the caller held a yielded value fires no event any more.
+      if (signal?.aborted) return resolve();
       const done = () => {
         signal?.removeEventListener('abort', done);
         this.#streamWaiters.delete(done);
@@ -199,14 +209,26 @@ export class ParticipantReads {
    * The transactions after offset `after` (exclusive) as the filter's parties see them in `shape`, skipping those
    * with no event for them: up to `end` (inclusive) and then the stream ends; without `end`, each new one as it
    * becomes durable, until `signal` aborts or the node stops. Reads a page at a time: memory stays bounded
-   * however far behind the reader is.
+   * however far behind the reader is. With `checkpoints`, whenever the stream has caught up with the durable end
+   * past what it delivered (updates of other parties, rejections), it says so with an offset checkpoint.
    */
+  transactions(
+    filter: EventFilter,
+    shape: TransactionShape,
+    o: StreamOptions & { checkpoints?: false },
+  ): AsyncGenerator<LedgerTransaction>;
+  transactions(
+    filter: EventFilter,
+    shape: TransactionShape,
+    o: StreamOptions & { checkpoints: boolean },
+  ): AsyncGenerator<LedgerTransaction | OffsetCheckpoint>;
   async *transactions(
     filter: EventFilter,
     shape: TransactionShape,
-    o: { after: bigint; end?: bigint | undefined; signal?: AbortSignal },
-  ): AsyncGenerator<LedgerTransaction> {
+    o: StreamOptions & { checkpoints?: boolean },
+  ): AsyncGenerator<LedgerTransaction | OffsetCheckpoint> {
     let after = o.after;
+    let delivered = o.after;
     while (!o.signal?.aborted) {
       const durable = this.journal.durableOffset;
       const upTo = o.end !== undefined && o.end < durable ? o.end : durable;
@@ -215,14 +237,33 @@ export class ParticipantReads {
         for (const row of rows) {
           if (o.signal?.aborted) return;
           const tx = filter.transaction(this.#stored(row), shape);
-          if (tx) yield tx;
+          if (!tx) continue;
+          delivered = tx.offset;
+          yield tx;
         }
         after = rows.length < PAGE ? upTo : rows.at(-1)!.offset;
         continue;
       }
       if ((o.end !== undefined && after >= o.end) || !this.live()) return;
+      if (o.checkpoints && delivered < after) {
+        delivered = after;
+        yield await this.#checkpoint(after);
+        continue;
+      }
       await this.#moreDurable(o.signal);
     }
+  }
+
+  async #checkpoint(offset: bigint): Promise<OffsetCheckpoint> {
+    const cursors = await this.store.cursors();
+    return {
+      kind: 'checkpoint',
+      offset,
+      synchronizerTimes: [...cursors].map(([synchronizerId, c]) => ({
+        synchronizerId,
+        recordTime: c.timestamp,
+      })),
+    };
   }
 
   /** The transaction at `offset` as the filter's parties see it; undefined if none, not durable, or no events. */

@@ -518,6 +518,20 @@ export class ParticipantStore {
     return row && { counter: row.clean_counter, timestamp: row.clean_timestamp };
   }
 
+  /** Where every synchronizer's event stream is processed up to (its clean sequencing time), by synchronizer. */
+  async cursors(): Promise<Map<string, Cursor>> {
+    const rows = await this.storage.query<{
+      synchronizer_id: string;
+      clean_counter: bigint;
+      clean_timestamp: bigint;
+    }>(
+      'SELECT synchronizer_id, clean_counter, clean_timestamp FROM participant_cursor ORDER BY synchronizer_id',
+    );
+    return new Map(
+      rows.map((r) => [r.synchronizer_id, { counter: r.clean_counter, timestamp: r.clean_timestamp }]),
+    );
+  }
+
   /** The highest offset assigned to an update or a completion. */
   async ledgerEnd(): Promise<bigint> {
     const row = await this.storage.queryOne<{ u: bigint | null; c: bigint | null }>(

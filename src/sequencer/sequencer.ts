@@ -10,7 +10,7 @@ import {
 } from '../generated/weft/sequencer/v1/sequencing.js';
 import { StoredBatch, type StoredEnvelope } from '../generated/weft/sequencer/v1/stored_batch.js';
 import type { NodeMetrics } from '../observability/index.js';
-import type { Storage } from '../storage/index.js';
+import { isTransientStorageError, type Storage } from '../storage/index.js';
 import type { Clock } from '../time/index.js';
 import {
   decodeTopologyBroadcast,
@@ -199,6 +199,15 @@ export class Sequencer {
       return outcome;
     } catch (e) {
       this.#metrics?.sends.inc({ result: e instanceof WeftError ? e.code : 'error' });
+      // The sender resends (to this node or another) on SEQUENCER_UNAVAILABLE; storage codes mean nothing to it.
+      if (isTransientStorageError(e)) {
+        throw new WeftError(
+          SequencerErrors.SEQUENCER_UNAVAILABLE,
+          `the sequencer's storage is unavailable for now: ${(e as Error).message}`,
+          {},
+          { cause: e },
+        );
+      }
       throw e;
     }
   }

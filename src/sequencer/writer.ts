@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RandomSource } from '../crypto/index.js';
 import { isWeftError, WeftError } from '../errors/index.js';
+import { retryTransient } from '../storage/index.js';
 import { type Clock, sleep, startStopwatch } from '../time/index.js';
 import { eventBatchSize, type SequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
@@ -277,7 +278,18 @@ export class SequencerWriter {
       };
     });
     const last = events[events.length - 1]!.ts;
-    const duplicates = await this.#o.store.writeEvents(this.#index, this.#owner, events, last);
+    // A transient storage failure is waited out with the batch's timestamps kept: if the failed attempt committed
+    // after all, the repeat finds every event a duplicate of itself (same sender and message id), which the
+    // senders are told as success too.
+    const duplicates = await retryTransient(
+      () => this.#o.store.writeEvents(this.#index, this.#owner, events, last),
+      {
+        clock: this.#o.clock,
+        logger: this.#o.logger,
+        what: 'writing sequenced events',
+        signal: this.#stopping.signal,
+      },
+    );
     this.#o.metrics?.batch(batch.length, watch.elapsedMs() / 1000);
     this.#o.onWatermark();
     batch.forEach((p, i) => {

@@ -52,20 +52,50 @@ describeBackends('storage lease', (backend) => {
     const storage = await open(config, l);
     await storage.execute('CREATE TABLE t (id BIGINT)');
     await storage.execute('INSERT INTO t (id) VALUES (1)');
+    let other: pg.Client | undefined;
     if (config.kind === 'sqlite') rmSync(`${(config as SqliteConfig).path}.lease`);
-    else await terminateLockConnection(config as PostgresConfig);
+    else {
+      // Another node gets the lock when the holder's connection is cut, and takes over.
+      other = await interceptLock(config as PostgresConfig);
+      await sql(config as PostgresConfig, 'UPDATE weft_storage_lease SET epoch = epoch + 1');
+    }
     const reason = await l.lost;
     expect(reason.code).toBe(StorageErrors.STORAGE_LEASE_LOST.code);
     expect(l.lostReason).toBe(reason);
     await expect(storage.query('SELECT id FROM t')).rejects.toBe(reason);
     await expect(storage.transaction(async () => {})).rejects.toBe(reason);
+    await other?.end();
     // The process gave the lease up with the lock: another node may take it.
     expect(await lease(config)).toBeDefined();
   });
 });
 
 describeBackend('postgres', 'storage lease fence', (backend) => {
-  it("lets a transaction begun before a takeover commit first, and fails the old holder's later writes", async () => {
+  it('takes the lease back when only its lock connection was cut', async () => {
+    const config = backend.freshConfig() as PostgresConfig;
+    const told: (string | undefined)[] = [];
+    const attempt = await tryAcquireLease(config, {
+      holder: 'test',
+      healthCheckIntervalMs: 50,
+      onSuspend: (why) => told.push(why),
+    });
+    const l = 'lease' in attempt ? attempt.lease : undefined;
+    held.push(l!);
+    const storage = await open(config, l!);
+    await storage.execute('CREATE TABLE t (id BIGINT)');
+    await terminateLockConnection(config);
+    while (told.length < 2) await new Promise((r) => setTimeout(r, 20));
+    expect(told).toEqual([
+      expect.stringMatching(/^re-taking the storage lease: the lock connection/),
+      undefined,
+    ]);
+    expect(l!.suspended).toBeUndefined();
+    expect(l!.lostReason).toBeUndefined();
+    await storage.execute('INSERT INTO t (id) VALUES (1)');
+    expect(await lease(config)).toBeUndefined();
+  });
+
+  it('lets a transaction begun before a takeover commit before the new holder goes on', async () => {
     const config = backend.freshConfig() as PostgresConfig;
     const a = await open(config, (await lease(config, 60_000))!);
     await a.execute('CREATE TABLE t (id BIGINT)');
@@ -77,7 +107,9 @@ describeBackend('postgres', 'storage lease fence', (backend) => {
       await tx.execute('INSERT INTO t (id) VALUES (1)');
     });
     await began.promise;
-    await terminateLockConnection(config);
+    // The holder's connection is cut and its first attempt to take the lock back fails; it would try again in a
+    // minute, long after the takeover below.
+    await (await interceptLock(config)).end();
     // A takeover waits for the open transaction, which holds the fence key shared.
     let taken: StorageLease | undefined;
     const takeover = lease(config).then((l) => {
@@ -106,7 +138,7 @@ describeBackend('postgres', 'storage lease fence', (backend) => {
       })
       .catch((e: unknown) => e);
     await began.promise;
-    await terminateLockConnection(config);
+    await (await interceptLock(config)).end();
     const b = await open(config, (await lease(config))!);
     release.resolve();
     expect(isWeftError(await inFlight, StorageErrors.STORAGE_UNAVAILABLE)).toBe(true);
@@ -134,6 +166,28 @@ async function sql(config: PostgresConfig, text: string): Promise<pg.QueryResult
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Cuts the holder's lock connection while another connection waits for the lock, which it gets at once: the
+ * holder cannot take it back. Resolves with that connection, which holds the lock until it ends.
+ */
+async function interceptLock(config: PostgresConfig): Promise<pg.Client> {
+  const other = new pg.Client({ connectionString: config.url });
+  await other.connect();
+  const locked = other.query(
+    `SELECT pg_advisory_lock(hashtextextended('weft.storage-lease.${config.schema}', 0))`,
+  );
+  // Waiting for the lock before the holder's connection is cut.
+  while (
+    ((await sql(config, "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rowCount ??
+      0) === 0
+  ) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await terminateLockConnection(config);
+  await locked;
+  return other;
 }
 
 /** Cuts the connection that holds the advisory lock of `config`'s schema, as a network failure would. */

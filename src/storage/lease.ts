@@ -10,10 +10,12 @@ import {
   LEASE_TABLE,
   mapError as mapPgError,
   type PgFence,
+  type PgSettings,
   pgSettings,
   types,
 } from './postgres.js';
 import { isBusy, mapError as mapSqliteError } from './sqlite.js';
+import { isTransientStorageError } from './transient.js';
 import type { PostgresConfig, SqliteConfig, StorageConfig } from './types.js';
 
 export const DEFAULT_HEALTH_CHECK_INTERVAL_MS = 1000;
@@ -40,6 +42,11 @@ export interface LeaseOptions {
    */
   readonly healthCheckIntervalMs?: number;
   readonly clock?: Clock;
+  /**
+   * Told when the holder's PostgreSQL lock connection is lost and it starts re-taking its lease (with why), and
+   * when it has it again (with `undefined`).
+   */
+  readonly onSuspend?: (why: string | undefined) => void;
 }
 
 /**
@@ -54,6 +61,8 @@ export interface StorageLease {
   readonly fence: PgFence | undefined;
   /** Why the lease was lost, once it is. */
   readonly lostReason: WeftError | undefined;
+  /** While the holder re-takes its lease after its lock connection was lost: why (PostgreSQL only). */
+  readonly suspended: string | undefined;
   /** Resolves with the reason when the lease is lost; never when it is released. */
   readonly lost: Promise<WeftError>;
   /** Gives the lease up (after the storage is closed). */
@@ -71,7 +80,7 @@ export interface LeaseHeld {
 export type LeaseAttempt = { readonly lease: StorageLease } | { readonly held: LeaseHeld };
 
 /** Takes the lease on `config`'s storage unless another live process holds it. */
-export function tryAcquireLease(config: StorageConfig, options: LeaseOptions): Promise<LeaseAttempt> {
+export async function tryAcquireLease(config: StorageConfig, options: LeaseOptions): Promise<LeaseAttempt> {
   const interval = options.healthCheckIntervalMs ?? DEFAULT_HEALTH_CHECK_INTERVAL_MS;
   if (!Number.isInteger(interval) || interval < 1) {
     throw new WeftError(
@@ -79,10 +88,13 @@ export function tryAcquireLease(config: StorageConfig, options: LeaseOptions): P
       `the lease health check interval must be a positive integer, not ${interval}`,
     );
   }
-  const resolved = { ...options, healthCheckIntervalMs: interval, clock: options.clock ?? systemClock };
-  return config.kind === 'sqlite'
-    ? Promise.resolve(trySqlite(config, resolved))
-    : tryPostgres(config, resolved);
+  const resolved = {
+    ...options,
+    healthCheckIntervalMs: interval,
+    clock: options.clock ?? systemClock,
+    onSuspend: options.onSuspend ?? (() => {}),
+  };
+  return config.kind === 'sqlite' ? trySqlite(config, resolved) : tryPostgres(config, resolved);
 }
 
 type Resolved = Required<LeaseOptions>;
@@ -107,19 +119,30 @@ abstract class BaseLease implements StorageLease {
     return this.#lostReason;
   }
 
-  /** Runs `check` every health check interval until the lease is lost or released. */
-  protected watch(check: () => Promise<void>): void {
+  get suspended(): string | undefined {
+    return undefined;
+  }
+
+  /**
+   * Runs `check` every health check interval until it fails (then `onFail` is told why), or the lease is lost or
+   * released.
+   */
+  protected watch(check: () => Promise<void>, onFail = (why: string) => this.lose(why)): void {
     const next = () => {
       this.#cancelCheck = this.options.clock.schedule(this.options.healthCheckIntervalMs, () => {
         check().then(
           () => {
             if (!this.released && !this.#lostReason) next();
           },
-          (e: unknown) => this.lose(e instanceof Error ? e.message : String(e)),
+          (e: unknown) => onFail(e instanceof Error ? e.message : String(e)),
         );
       });
     };
     next();
+  }
+
+  protected stopWatching(): void {
+    this.#cancelCheck?.();
   }
 
   protected lose(why: string): void {
@@ -206,19 +229,30 @@ class MemoryLease extends BaseLease {
 
 // ---- PostgreSQL --------------------------------------------------------------------------------------------
 
+/**
+ * The lock lives in the lock connection's session. When that connection is lost (a network failure, the server
+ * restarting, the backend terminated), the holder re-takes the lock on a new connection: if the epoch is still its
+ * own, no other node took over in between (a takeover bumps it before anything else), and it goes on; if another
+ * node bumped the epoch, the lease is lost. Meanwhile the node's transactions go on under the fence, which refuses
+ * them once another node has taken over.
+ */
 class PgLease extends BaseLease {
   readonly fence: PgFence;
+  #client: pg.Client;
+  #suspended: string | undefined;
 
   constructor(
     readonly target: string,
-    private readonly client: pg.Client,
-    key: bigint,
-    epoch: bigint,
+    client: pg.Client,
+    private readonly settings: PgSettings,
+    private readonly leaseKey: bigint,
+    fenceKey: bigint,
+    private readonly epoch: bigint,
     options: Resolved,
   ) {
     super(options);
     this.fence = {
-      key,
+      key: fenceKey,
       epoch,
       lost: () =>
         new WeftError(
@@ -226,17 +260,102 @@ class PgLease extends BaseLease {
           `another node took over the lease on ${target} (epoch ${epoch} superseded); this node must not write`,
         ),
     };
-    client.on('error', (e) => this.lose(`the lock connection failed: ${e.message}`));
-    client.on('end', () => this.lose('the lock connection closed'));
+    this.#client = client;
+    this.#attach(client);
+  }
+
+  override get suspended(): string | undefined {
+    return this.#suspended;
+  }
+
+  #attach(client: pg.Client): void {
+    this.#client = client;
+    client.on('error', (e) => this.#connectionLost(client, `the lock connection failed: ${e.message}`));
+    client.on('end', () => this.#connectionLost(client, 'the lock connection closed'));
     this.watch(
-      async () => void (await withTimeout(client.query('SELECT 1'), options, 'the lock connection')),
+      async () => void (await withTimeout(client.query('SELECT 1'), this.options, 'the lock connection')),
+      (why) => this.#connectionLost(client, why),
     );
+  }
+
+  #connectionLost(client: pg.Client, why: string): void {
+    if (client !== this.#client || this.released || this.lostReason || this.#suspended) return;
+    this.#suspended = `re-taking the storage lease: ${why}`;
+    this.stopWatching();
+    void client.end().catch(() => {});
+    this.options.onSuspend(this.#suspended);
+    void this.#retake();
+  }
+
+  /** Tries at once, then every health check interval, for as long as the database is unreachable. */
+  async #retake(): Promise<void> {
+    for (;;) {
+      if (this.released || this.lostReason) return;
+      try {
+        const outcome = await this.#tryRetake();
+        if (outcome === 'retaken') {
+          this.#suspended = undefined;
+          this.options.onSuspend(undefined);
+          return;
+        }
+        if (outcome !== 'held') return this.lose(outcome);
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        if (!isTransientStorageError(e)) return this.lose(why);
+        this.#suspended = `re-taking the storage lease: ${why}`;
+      }
+      await sleep(this.options.clock, this.options.healthCheckIntervalMs);
+    }
+  }
+
+  /**
+   * `retaken`; `held` while the lock is held and the epoch is still this node's (by its old session, which the
+   * server has not yet seen gone, or by a node about to bump it); otherwise why the lease is lost.
+   */
+  async #tryRetake(): Promise<string> {
+    const client = connectClient(this.settings);
+    const ignore = () => {};
+    client.on('error', ignore);
+    try {
+      await client.connect();
+      const got = await tryLock(client, this.leaseKey);
+      const epoch = (await client.query<{ epoch: bigint }>(`SELECT epoch FROM ${LEASE_TABLE} WHERE id = 1`))
+        .rows[0]?.epoch;
+      if (epoch !== this.epoch) {
+        await client.end();
+        return `another node took the lease over meanwhile (epoch ${epoch}, this node's ${this.epoch})`;
+      }
+      if (!got || this.released) {
+        await client.end();
+        return 'held';
+      }
+      client.off('error', ignore);
+      this.#attach(client);
+      return 'retaken';
+    } catch (e) {
+      await client.end().catch(() => {});
+      throw mapPgError(e, this.settings.where);
+    }
   }
 
   protected async close(): Promise<void> {
     // Ending the session releases its advisory locks.
-    await this.client.end().catch(() => {});
+    await this.#client.end().catch(() => {});
   }
+}
+
+function connectClient(settings: PgSettings): pg.Client {
+  return new pg.Client({
+    connectionString: settings.connectionString,
+    ...(settings.options && { options: settings.options }),
+    connectionTimeoutMillis: settings.connectionTimeoutMs,
+    keepAlive: true,
+    types,
+  });
+}
+
+async function tryLock(client: pg.Client, key: bigint): Promise<boolean> {
+  return (await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1) AS got', [key])).rows[0]!.got;
 }
 
 function withTimeout<T>(promise: Promise<T>, options: Resolved, what: string): Promise<T> {
@@ -265,13 +384,7 @@ function withTimeout<T>(promise: Promise<T>, options: Resolved, what: string): P
  */
 async function tryPostgres(config: PostgresConfig, options: Resolved): Promise<LeaseAttempt> {
   const settings = pgSettings(config);
-  const client = new pg.Client({
-    connectionString: settings.connectionString,
-    ...(settings.options && { options: settings.options }),
-    connectionTimeoutMillis: settings.connectionTimeoutMs,
-    keepAlive: true,
-    types,
-  });
+  const client = connectClient(settings);
   // Until the lease is built, a failing connection surfaces through the query that fails.
   const ignore = () => {};
   client.on('error', ignore);
@@ -288,9 +401,7 @@ async function tryPostgres(config: PostgresConfig, options: Resolved): Promise<L
         [`weft.storage-lease.${schema}`, `weft.storage-fence.${schema}`],
       )
     ).rows[0]!;
-    const got = (await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1) AS got', [keys.lease]))
-      .rows[0]!.got;
-    if (!got) {
+    if (!(await tryLock(client, keys.lease))) {
       // The table is missing while the first holder is still creating it.
       const holder = await client
         .query<{ holder: string }>(`SELECT holder FROM ${LEASE_TABLE} WHERE id = 1`)
@@ -308,7 +419,7 @@ async function tryPostgres(config: PostgresConfig, options: Resolved): Promise<L
     )`);
     const epoch = await takeOver(client, keys.fence, options);
     client.off('error', ignore);
-    return { lease: new PgLease(target, client, keys.fence, epoch, options) };
+    return { lease: new PgLease(target, client, settings, keys.lease, keys.fence, epoch, options) };
   } catch (e) {
     await client.end().catch(() => {});
     throw mapPgError(e, settings.where);
@@ -323,9 +434,7 @@ async function tryPostgres(config: PostgresConfig, options: Resolved): Promise<L
 async function takeOver(client: pg.Client, fenceKey: bigint, options: Resolved): Promise<bigint> {
   const start = options.clock.now();
   for (;;) {
-    const got = (await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1) AS got', [fenceKey]))
-      .rows[0]!.got;
-    if (got) break;
+    if (await tryLock(client, fenceKey)) break;
     if (options.clock.now() - start > BigInt(TAKEOVER_GRACE_MS) * 1000n) {
       await client.query(
         `SELECT pg_terminate_backend(pid) FROM pg_locks

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemRandom } from '../../src/crypto/index.js';
 import { TOKEN_DAR, testDar } from '../../src/daml/dar/testing.js';
@@ -12,6 +13,12 @@ import { TransactionShape } from '../../src/generated/com/daml/ledger/api/v2/tra
 import type { Value } from '../../src/generated/com/daml/ledger/api/v2/value.js';
 import { WILDCARD_CLAIMS } from '../../src/ledger-api/auth/index.js';
 import type { Claims } from '../../src/ledger-api/index.js';
+import {
+  LEDGER_API_DESCRIPTORS,
+  type LedgerApiServer,
+  ledgerApiErrorDetails,
+  serveLedgerApi,
+} from '../../src/ledger-api/index.js';
 import type { CallContext, ServiceImpl } from '../../src/ledger-api/service.js';
 import { commandServices } from '../../src/ledger-api/services/participant-commands.js';
 import { updateService } from '../../src/ledger-api/services/updates.js';
@@ -21,6 +28,7 @@ import { ParticipantErrors, type ParticipantNode } from '../../src/participant/i
 import { type ParticipantTestNetwork, participantTestNetwork } from '../../src/participant/testing.js';
 import { rejection } from '../../src/sequencer/testing.js';
 import type { Storage } from '../../src/storage/index.js';
+import { TestLedgerClient } from './client.js';
 
 /**
  * The command, completion, inspection, package and party services, called as the transport calls them (protobuf
@@ -36,6 +44,8 @@ let alice: string;
 let bob: string;
 let users: UserStore;
 let services: Record<string, ServiceImpl>;
+let server: LedgerApiServer;
+let client: TestLedgerClient;
 let n = 0;
 
 const TOKEN_PKG = '#splice-test-token-v1';
@@ -153,6 +163,17 @@ beforeAll(async () => {
       }),
     );
   const [one, two] = [await of(s1!), await of(s2!)];
+  server = await serveLedgerApi({
+    address: '127.0.0.1',
+    port: 0,
+    maxInboundMessageBytes: 4 * 1024 * 1024,
+    maxStreams: 10,
+    services: [...Object.values(one), updateService(reads)],
+    authenticator: { authenticate: async () => WILDCARD_CLAIMS, watchStream: () => () => {} },
+    descriptors: readFileSync(LEDGER_API_DESCRIPTORS),
+    logger,
+  });
+  client = new TestLedgerClient(`127.0.0.1:${server.port}`);
   services = {
     commands: one.CommandService!,
     submission: one.CommandSubmissionService!,
@@ -166,6 +187,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  client?.close();
+  await server?.close();
   await net?.close();
 });
 
@@ -700,5 +723,46 @@ describe('the party management service', () => {
       call('parties', 'AllocateExternalParty', { identityProviderId: '' }),
     );
     expect(e.code).toBe(CommonErrors.UNSUPPORTED_OPERATION.code);
+  });
+});
+
+describe('over gRPC', () => {
+  it("submits, answers duplicates in Canton's error shape, and streams completions", async () => {
+    const begin = p1.durableEnd;
+    const stream = client.stream(client.completions, client.completions.completionStream, {
+      userId: 'grpc-app',
+      parties: [alice],
+      beginExclusive: begin,
+    });
+    const c = commands({ userId: 'grpc-app', submissionId: 'grpc-1' });
+    const ok = await client.unary(client.commands, client.commands.submitAndWait, { commands: c });
+    expect(ok.completionOffset).toBeGreaterThan(begin);
+    const dup = (await client.unary(client.commands, client.commands.submitAndWait, { commands: c }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as grpc.ServiceError;
+    expect(dup.code).toBe(6); // ALREADY_EXISTS
+    expect(dup.details).toMatch(/^DUPLICATE_COMMAND\(10,[^)]*\): /);
+    const info = ledgerApiErrorDetails(dup)?.errorInfo;
+    expect(info?.reason).toBe('DUPLICATE_COMMAND');
+    expect(info?.metadata.existing_submission_id).toBe('grpc-1');
+    for await (const r of stream) {
+      const completion =
+        r.completionResponse.oneofKind === 'completion' ? r.completionResponse.completion : undefined;
+      expect(completion).toMatchObject({
+        submissionId: 'grpc-1',
+        offset: ok.completionOffset,
+        updateId: ok.updateId,
+      });
+      break;
+    }
+    stream.cancel();
+    const bad = (await client
+      .unary(client.commands, client.commands.submitAndWait, { commands: commands({ commandId: '' }) })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as grpc.ServiceError;
+    expect([bad.code, ledgerApiErrorDetails(bad)?.errorInfo?.reason]).toEqual([3, 'MISSING_FIELD']);
   });
 });

@@ -305,6 +305,35 @@ describe('the Ledger API of participant daemons', () => {
     expect(received).toEqual(expected);
   });
 
+  it('weft ledger: version, ledger end, active contracts and transactions of a party, errors in one line', async () => {
+    await create('cli-1');
+    const url = `http://127.0.0.1:${p2.ports.ledgerApi}`;
+    expect(await weftOk(['ledger', '-e', url, 'version'])).toBe(`Ledger API ${LEDGER_API_VERSION}`);
+    const end = await weftOk(['ledger', '-e', url, 'end']);
+    expect(end).toMatch(/^\d+$/);
+    const acs = (await weftOk(['ledger', '-e', url, 'acs', alice])).split('\n');
+    expect(acs[0]).toMatch(
+      new RegExp(
+        `^\\d+ active contracts of ${alice.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} at offset ${end}$`,
+      ),
+    );
+    expect(acs.slice(1).some((l) => l.includes(':TokenRules') && l.includes(`{"admin":"${alice}"}`))).toBe(
+      true,
+    );
+    const updates = await weftOk(['ledger', '-e', url, 'updates', alice, '--ledger-effects']);
+    expect(updates).toContain('command cli-1');
+    const bad = await weft([
+      'ledger',
+      '-e',
+      `http://127.0.0.1:${p1.ports.ledgerApi}`,
+      '--token',
+      'not a token',
+      'end',
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toMatch(/^weft ledger end: UNAUTHENTICATED\(6\): .+/);
+  });
+
   it('refuses to serve the Ledger API without auth on a non-loopback address', async () => {
     const r = await weft(['daemon', '-c', participantConfig('exposed', 'address = "0.0.0.0", port = 0')]);
     expect(r.code).toBe(1);

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { parse } from 'yaml';
+import { ADMIN_WORKFLOW_DAR } from '../../src/daemon/participant.js';
 import type { ParticipantNode } from '../../src/participant/index.js';
 import { TOKEN, tokenCommands } from '../../src/participant/testing.js';
 import { type JsonApiNetwork, jsonApiNetwork } from './json-harness.js';
@@ -121,6 +122,76 @@ describe('version and state', () => {
     expect(end.offset).toBeGreaterThanOrEqual(mintOffset);
     const synchronizers = await client.get('/v2/state/connected-synchronizers', { query: { party: alice } });
     expect(synchronizers.connectedSynchronizers?.length).toBe(1);
+  });
+});
+
+describe('parties, users and packages', () => {
+  it('allocates a party and finds it, as the published client checks it', async () => {
+    const { participantId } = await client.get('/v2/parties/participant-id');
+    const allocated = await client.post('/v2/parties', {
+      partyIdHint: 'carol',
+      identityProviderId: '',
+      synchronizerId: '',
+      userId: '',
+    } as never);
+    const carol = allocated.partyDetails!.party;
+    expect(carol).toMatch(/^carol::1220[0-9a-f]{64}$/);
+    expect(carol.split('::')[1]).toBe(participantId.split('::')[1]);
+    expect(await client.checkIfPartyExists(carol as never)).toBe(true);
+    const details = await http(
+      'GET',
+      `/v2/parties/${encodeURIComponent(carol)}?parties=${encodeURIComponent(alice)}`,
+    );
+    expect(details.status).toBe(200);
+    expect(
+      (details.json as unknown as { partyDetails: { party: string; isLocal: boolean }[] }).partyDetails
+        .map((d) => d.party)
+        .sort(),
+    ).toEqual([alice, carol].sort());
+    const listed = await client.get('/v2/parties');
+    expect(listed.partyDetails?.some((d) => d.party === carol)).toBe(true);
+  });
+
+  it('creates a user, grants and lists its rights, and deletes it', async () => {
+    const created = await client.post('/v2/users', {
+      user: { id: 'json-user', primaryParty: alice, isDeactivated: false, identityProviderId: '' },
+      rights: [{ kind: { CanActAs: { value: { party: alice } } } }],
+    } as never);
+    expect(created.user).toMatchObject({ id: 'json-user', primaryParty: alice });
+    await client.grantRights('json-user', { readAs: [admin] });
+    const rights = await client.get('/v2/users/{user-id}/rights', { path: { 'user-id': 'json-user' } });
+    expect(rights.rights).toEqual(
+      expect.arrayContaining([
+        { kind: { CanActAs: { value: { party: alice } } } },
+        { kind: { CanReadAs: { value: { party: admin } } } },
+      ]),
+    );
+    const user = await client.get('/v2/users/{user-id}', { path: { 'user-id': 'json-user' } });
+    expect(user.user?.id).toBe('json-user');
+    expect((await http('DELETE', '/v2/users/json-user')).status).toBe(200);
+    const gone = await http('GET', '/v2/users/json-user');
+    expect(gone.status).toBe(404);
+    expect(gone.json.code).toBe('USER_NOT_FOUND');
+  });
+
+  it('uploads a DAR as raw bytes and lists and serves its packages', async () => {
+    const dar = readFileSync(ADMIN_WORKFLOW_DAR);
+    const uploaded = await fetch(`${base}/v2/packages`, {
+      method: 'POST',
+      body: dar,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(uploaded.status).toBe(200);
+    expect(await uploaded.json()).toEqual({});
+    const { packageIds } = await client.get('/v2/packages');
+    expect(packageIds?.length).toBeGreaterThan(1);
+    const archive = await fetch(`${base}/v2/packages/${packageIds![0]}`);
+    expect(archive.headers.get('content-type')).toBe('application/octet-stream');
+    expect((await archive.arrayBuffer()).byteLength).toBeGreaterThan(0);
+    const status = await client.get('/v2/packages/{package-id}/status', {
+      path: { 'package-id': packageIds![0]! },
+    });
+    expect(status.packageStatus).toBe('PACKAGE_STATUS_REGISTERED');
   });
 });
 
@@ -451,6 +522,63 @@ describe('the contract', () => {
     expect(Object.keys(asyncapi.channels)).toEqual(
       expect.arrayContaining(['/v2/updates', '/v2/commands/completions', '/v2/state/active-contracts']),
     );
+  });
+
+  it("describes each operation's JSON body and answer with the client's schema names and fields", async () => {
+    const source = readFileSync(CLIENT_TYPES, 'utf8');
+    const schemasText = source.slice(
+      source.indexOf('    schemas: {'),
+      source.indexOf('\n    responses:', source.indexOf('    schemas: {')),
+    );
+    const fields = new Map<string, string[]>();
+    for (const part of schemasText.split(/\n {8}(?=[A-Za-z_0-9]+: )/).slice(1)) {
+      const name = /^([A-Za-z_0-9]+):/.exec(part)![1]!;
+      fields.set(name, [...part.matchAll(/\n {12}([a-zA-Z0-9_]+)\??: /g)].map((m) => m[1]!).sort());
+    }
+    // Per operation id: the JSON body's and the JSON 200 answer's schema names, as the client's types name them.
+    const theirs = new Map<string, { body?: string; answer?: string }>();
+    const operationsText = source.slice(source.indexOf('export interface operations'));
+    const jsonSchema = /^\s*'application\/json': (?:components\['schemas'\]\['([A-Za-z0-9_]+)'\])/m;
+    for (const m of operationsText.matchAll(
+      /\n {4}'?([A-Za-z0-9-]+)'?: \{\n {8}parameters([\s\S]*?)\n {4}\};/g,
+    )) {
+      const [request, responses] = m[2]!.split(/\n {8}responses: /) as [string, string];
+      const ok = /200: \{[\s\S]*?content: \{([\s\S]*?)\n {16}\};/.exec(responses)?.[1] ?? '';
+      const body = jsonSchema.exec(request.split('requestBody')[1] ?? '')?.[1];
+      const answer = jsonSchema.exec(ok)?.[1];
+      theirs.set(m[1]!, { ...(body ? { body } : {}), ...(answer ? { answer } : {}) });
+    }
+    const doc = parse(await (await fetch(`${base}/docs/openapi`)).text()) as {
+      paths: Record<
+        string,
+        Record<string, { operationId: string; requestBody?: Content; responses: Record<string, Content> }>
+      >;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    type Content = { content?: Record<string, { schema: { $ref?: string; items?: { $ref?: string } } }> };
+    const named = (c: Content | undefined) => {
+      const schema = c?.content?.['application/json']?.schema;
+      return (schema?.$ref ?? schema?.items?.$ref)?.split('/').pop();
+    };
+    const mismatches: string[] = [];
+    for (const ops of Object.values(doc.paths)) {
+      for (const op of Object.values(ops)) {
+        const expected = theirs.get(op.operationId)!;
+        for (const [what, name, mine] of [
+          ['body', expected.body, named(op.requestBody)],
+          ['answer', expected.answer, named(op.responses['200'])],
+        ] as const) {
+          if (name === undefined) continue;
+          const mineFields = Object.keys(doc.components.schemas[mine ?? '']?.properties ?? {}).sort();
+          if (name !== mine || JSON.stringify(fields.get(name)) !== JSON.stringify(mineFields)) {
+            mismatches.push(
+              `${op.operationId} ${what}: ${name} ${fields.get(name)} vs ${mine} ${mineFields}`,
+            );
+          }
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
   });
 
   it('answers every path and method of the published client with something other than 404 or 405', async () => {

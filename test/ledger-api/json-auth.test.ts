@@ -7,10 +7,8 @@ import {
   createAuthenticator,
   ledgerApiAuthSchema,
 } from '../../src/ledger-api/auth/index.js';
-import { UserStore } from '../../src/ledger-api/users/index.js';
 import { createLogger } from '../../src/observability/index.js';
 import { tokenCommands } from '../../src/participant/testing.js';
-import { openStorage } from '../../src/storage/index.js';
 import { systemClock } from '../../src/time/index.js';
 import { type JsonApiNetwork, jsonApiNetwork } from './json-harness.js';
 
@@ -28,7 +26,7 @@ const token = (payload: JWTPayload, secret = SECRET) =>
     .sign(new TextEncoder().encode(secret));
 
 let network: JsonApiNetwork;
-let authenticator: Authenticator;
+const authenticators: Authenticator[] = [];
 let base: string;
 let alice: string;
 let bob: string;
@@ -52,22 +50,27 @@ const wildcard = (party: string) => ({
 });
 
 beforeAll(async () => {
-  const users = await UserStore.open(await openStorage({ kind: 'sqlite', path: ':memory:' }));
   const parsed = ledgerApiAuthSchema.parse({
     'auth-services': [{ type: 'unsafe-jwt-hmac-256', secret: SECRET }],
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-  authenticator = await createAuthenticator(parsed.value, {
-    participantId: 'unused-with-scope-tokens',
-    users,
-    clock: systemClock,
-    logger: createLogger({ level: 'silent' }),
+  const config = parsed.value;
+  network = await jsonApiNetwork('json-auth', {
+    auth: async (users) => {
+      const a = await createAuthenticator(config, {
+        participantId: 'unused-with-scope-tokens',
+        users,
+        clock: systemClock,
+        logger: createLogger({ level: 'silent' }),
+      });
+      authenticators.push(a);
+      return a;
+    },
   });
-  network = await jsonApiNetwork('json-auth', { authenticator });
   base = network.apis[0]!.url;
   alice = await network.nodes[0]!.allocateParty('alice');
   bob = await network.nodes[0]!.allocateParty('bob');
-  await users.createUser(
+  await network.users[0]!.createUser(
     { id: 'alice-app', primaryParty: alice, isDeactivated: false, annotations: {}, identityProviderId: '' },
     [{ kind: 'CanActAs', party: alice }],
   );
@@ -76,7 +79,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await network?.close();
-  authenticator?.close();
+  for (const a of authenticators) a.close();
 });
 
 describe('authorization', () => {
@@ -119,6 +122,17 @@ describe('authorization', () => {
     });
     expect(denied.status).toBe(403);
     expect(denied.json.code).toBe('PERMISSION_DENIED');
+  });
+
+  it("answers the token's user at /v2/authenticated-user, and lets only an admin list users", async () => {
+    const me = await http('GET', '/v2/authenticated-user', aliceToken);
+    expect(me.status).toBe(200);
+    expect(me.json).toMatchObject({ user: { id: 'alice-app', primaryParty: alice } });
+    const list = await http('GET', '/v2/users', aliceToken);
+    expect(list.status).toBe(403);
+    const admin = await http('GET', '/v2/users', await token({ sub: 'participant_admin' }));
+    expect(admin.status).toBe(200);
+    expect(JSON.stringify(admin.json)).toContain('alice-app');
   });
 
   it('takes the websocket token from the jwt.token subprotocol, and answers a bad one with an error frame', async () => {

@@ -147,6 +147,38 @@ it("serves bob's participant the offer and its acceptance in both shapes", async
   expect(summary(onP1!)).toEqual(['archived TokenTransferOffer [alice]']);
 });
 
+it('checkpoints a tailing stream at the durable end with the synchronizer time processed', async () => {
+  const controller = new AbortController();
+  const nothing = p2.reads.eventFilter(
+    format({
+      [bob]: {
+        wildcard: undefined,
+        templates: [
+          {
+            template: {
+              packageName: 'splice-test-token-v1',
+              qualifiedName: 'Splice.Testing.Tokens.TestTokenV1:TokenRules',
+            },
+            includeCreatedEventBlob: false,
+          },
+        ],
+        interfaces: [],
+      },
+    }),
+  );
+  for await (const u of p2.reads.transactions(nothing, 'acs-delta', {
+    after: 0n,
+    signal: controller.signal,
+    checkpoints: true,
+  })) {
+    expect(u).toMatchObject({ kind: 'checkpoint', offset: p2.durableEnd });
+    expect(u.kind === 'checkpoint' && u.synchronizerTimes.map((t) => t.synchronizerId)).toEqual(
+      p2.synchronizerIds,
+    );
+    controller.abort();
+  }
+});
+
 it("serves bob's active holdings through the Holding interface, with views and blobs", async () => {
   const reads = p2.reads;
   const active = await collect(

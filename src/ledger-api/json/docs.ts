@@ -77,6 +77,15 @@ const JS_MIRRORED = new Set([
 ]);
 
 type Schema = Record<string, unknown>;
+
+/** Fields Canton's JSON has beyond the proto message (accepted and ignored on input; never set on output). */
+const JSON_ONLY_FIELDS: Readonly<Record<string, Record<string, Schema>>> = {
+  JsCommands: { tapsMaxPasses: { type: 'integer', format: 'int32' } },
+  JsPrepareSubmissionRequest: { tapsMaxPasses: { type: 'integer', format: 'int32' } },
+  Completion: { paidTrafficCost: { type: 'integer', format: 'int64' } },
+  JsTransaction: { paidTrafficCost: { type: 'integer', format: 'int64' } },
+  JsReassignment: { paidTrafficCost: { type: 'integer', format: 'int64' } },
+};
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 
 class Schemas {
@@ -98,7 +107,10 @@ class Schemas {
     if (this.components.has(name)) name = `${parts[parts.length - 2]}_${short}`;
     this.#names.set(type.typeName, name);
     this.components.set(name, {});
-    this.components.set(name, this.#message(type));
+    const schema = this.#message(type);
+    const extra = JSON_ONLY_FIELDS[name];
+    if (extra) Object.assign(schema.properties as Record<string, Schema>, extra);
+    this.components.set(name, schema);
     return name;
   }
 

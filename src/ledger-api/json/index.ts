@@ -3,6 +3,13 @@
  * transport-neutral service handlers as the gRPC Ledger API.
  */
 export { formatInstant, identifierFromString, identifierToString, JsonCodec, parseInstant } from './codec.js';
+export {
+  DEFAULT_JSON_API_PORT,
+  type JsonApiConfig,
+  type JsonApiSettings,
+  jsonApiSchema,
+  jsonApiSettings,
+} from './config.js';
 export { type DamlTypes, damlValues } from './daml-values.js';
 export { asyncApiDocument, JSON_API_VERSION, openApiDocument } from './docs.js';
 export { JsonApiErrors } from './errors.js';

@@ -436,6 +436,7 @@ export const OPERATIONS: readonly Operation[] = [
     `${V2}.PackageService`,
     'ListVettedPackages',
     'List vetted packages (the request body may be empty)',
+    { body: 'json' },
   ),
   op(
     'POST',

@@ -4,6 +4,7 @@ import type { MethodInfo } from '@protobuf-ts/runtime-rpc';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { CommonErrors, isWeftError, WeftError } from '../../errors/index.js';
+import type { ServerTls } from '../../grpc/index.js';
 import type { Logger } from '../../observability/index.js';
 import { withSpan } from '../../observability/index.js';
 import { type Clock, startStopwatch, systemClock } from '../../time/index.js';
@@ -22,7 +23,7 @@ export type Authenticator = Pick<LedgerApiAuthenticator, 'authenticate' | 'watch
 /** Canton's defaults (`http-list-max-elements-limit`, `http-list-wait-time`), and Weft's bounds. */
 export const JSON_API_DEFAULTS = {
   maxRequestBytes: 64 * 1024 * 1024,
-  httpListMaxElements: 200,
+  httpListMaxElementsLimit: 200,
   httpListWaitMs: 500,
   maxWebsockets: 1000,
   /** A websocket's unsent bytes above which the stream waits for the client to read. */
@@ -35,6 +36,8 @@ export interface JsonApiOptions {
   readonly address: string;
   /** 0 picks a free port. */
   readonly port: number;
+  /** HTTPS (and wss) with this certificate; a client CA makes clients present certificates. */
+  readonly tls?: ServerTls;
   readonly services: readonly ServiceImpl[];
   readonly authenticator: Authenticator;
   /** The participant's packages, for the type-directed JSON of Daml values in commands. */
@@ -44,7 +47,7 @@ export interface JsonApiOptions {
   /** Whether the participant serves requests (`/readyz`); default always. */
   readonly ready?: () => boolean;
   readonly maxRequestBytes?: number;
-  readonly httpListMaxElements?: number;
+  readonly httpListMaxElementsLimit?: number;
   readonly httpListWaitMs?: number;
   readonly maxWebsockets?: number;
   readonly websocketHighWaterBytes?: number;
@@ -66,6 +69,9 @@ interface Bound {
   readonly handler: AnyHandler | undefined;
 }
 
+/** Frames a websocket stream sends between turns of the event loop. */
+const YIELD_EVERY_FRAMES = 64;
+
 /** Why a call's signal was aborted when the client went away. */
 const CLIENT_GONE = Symbol('client gone');
 
@@ -81,7 +87,21 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
   const logger = options.logger;
   const codec = new JsonCodec(damlValues(options.daml));
   const bound = OPERATIONS.map((op) => bind(op, options.services));
-  const app = Fastify({ bodyLimit: o.maxRequestBytes, logger: false, return503OnClosing: true });
+  const tls = options.tls;
+  const app = Fastify({
+    bodyLimit: o.maxRequestBytes,
+    logger: false,
+    return503OnClosing: true,
+    ...(tls
+      ? {
+          https: {
+            cert: tls.certChain,
+            key: tls.privateKey,
+            ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+          },
+        }
+      : {}),
+  });
   let websockets = 0;
 
   // Bodies are read as bytes whatever their Content-Type (real clients send none): JSON is parsed per operation.
@@ -229,7 +249,9 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
     const q = request.query as Record<string, string | undefined>;
     const requested = q.limit === undefined ? undefined : Number(q.limit);
     const limit =
-      requested !== undefined && requested > 0 && requested <= o.httpListMaxElements ? requested : undefined;
+      requested !== undefined && requested > 0 && requested <= o.httpListMaxElementsLimit
+        ? requested
+        : undefined;
     const idleMs =
       q.stream_idle_timeout_ms === undefined
         ? o.httpListWaitMs
@@ -246,11 +268,11 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
         const next = await nextWithin(iterator, idleMs);
         if (next === 'idle' || next.done) break;
         if (limit !== undefined && out.length >= limit) break;
-        if (limit === undefined && out.length >= o.httpListMaxElements) {
+        if (limit === undefined && out.length >= o.httpListMaxElementsLimit) {
           throw new WeftError(
             JsonApiErrors.JSON_API_MAXIMUM_LIST_ELEMENTS_NUMBER_REACHED,
-            `The number of matching elements (${out.length + 1}) is greater than the node limit (${o.httpListMaxElements}).`,
-            { limit: o.httpListMaxElements },
+            `The number of matching elements (${out.length + 1}) is greater than the node limit (${o.httpListMaxElementsLimit}).`,
+            { limit: o.httpListMaxElementsLimit },
           );
         }
         out.push(
@@ -321,6 +343,8 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
                 : codec.toJson(method.O, element);
               await sendFrame(socket, JSON.stringify(json), o.websocketHighWaterBytes, controller.signal);
               sent++;
+              // A stream that never waits (a fast reader, elements at hand) must still let other I/O run.
+              if (sent % YIELD_EVERY_FRAMES === 0) await new Promise((resolve) => setImmediate(resolve));
             }
             logger.debug(
               { path: b.op.path, messages: sent, durationMs: watch.elapsedMs(), traceId: span.traceId },
@@ -352,7 +376,7 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
   const host = options.address.includes(':') ? `[${options.address}]` : options.address;
   return {
     port,
-    url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`,
     close: async () => {
       for (const client of app.websocketServer?.clients ?? []) client.terminate();
       await app.close();

@@ -315,6 +315,41 @@ describe('UpdateService', () => {
     expect(ended).toBe(true);
   });
 
+  it('tells a tailing stream with offset checkpoints how far it has caught up', async () => {
+    const updates = updateService(deps);
+    const controller = new AbortController();
+    const seen: GetUpdatesResponse['update'][] = [];
+    const done = (async () => {
+      for await (const r of handler(updates, 'GetUpdates')(
+        {
+          beginExclusive: 0n,
+          updateFormat: updateFormat({
+            [BOB]: templateFilter('#splice-test-token-v1', TOKEN_MODULE, 'Token'),
+          }),
+        },
+        ctx(WILDCARD_CLAIMS, controller.signal),
+      ) as AsyncIterable<GetUpdatesResponse>) {
+        seen.push(r.update);
+        if (seen.length === 2) controller.abort();
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 50));
+    // Nothing of bob's tokens up to offset 3: a checkpoint there, then bob's new token.
+    expect(seen).toEqual([
+      { oneofKind: 'offsetCheckpoint', offsetCheckpoint: { offset: 3n, synchronizerTimes: [] } },
+    ]);
+    await ledger.accept();
+    await done;
+    expect(seen[1]?.oneofKind === 'transaction' && seen[1].transaction.offset).toBe(4n);
+    // A stream with an end has no checkpoints.
+    const bounded = await stream<GetUpdatesResponse>(updates, 'GetUpdates', {
+      beginExclusive: 0n,
+      endInclusive: 3n,
+      updateFormat: updateFormat({ [BOB]: templateFilter('#splice-test-token-v1', TOKEN_MODULE, 'Token') }),
+    });
+    expect(bounded).toEqual([]);
+  });
+
   it('tails live updates until the client goes away', async () => {
     const updates = updateService(deps);
     const controller = new AbortController();

@@ -18,6 +18,7 @@ import {
   requirePositiveOffset,
 } from '../validation/index.js';
 import { authorizeUpdateFormat, type UpdateFormat, validateUpdateFormat } from './formats.js';
+import { timestampToProto } from './protobuf-time.js';
 import { transactionToProto } from './read-encoding.js';
 import { type ReadServiceDeps, requireNotPruned } from './reads.js';
 
@@ -84,12 +85,27 @@ export function updateService(deps: ReadServiceDeps): ServiceImpl {
           }
           return;
         }
-        for await (const tx of deps.reads.transactions(t.filter, t.shape, {
+        // Only a tailing stream has checkpoints, as in Canton.
+        for await (const u of deps.reads.transactions(t.filter, t.shape, {
           after: begin,
           end,
           signal: ctx.signal,
+          checkpoints: end === undefined,
         })) {
-          yield { update: { oneofKind: 'transaction', transaction: transactionToProto(tx, t.verbose) } };
+          yield u.kind === 'transaction'
+            ? { update: { oneofKind: 'transaction', transaction: transactionToProto(u, t.verbose) } }
+            : {
+                update: {
+                  oneofKind: 'offsetCheckpoint',
+                  offsetCheckpoint: {
+                    offset: u.offset,
+                    synchronizerTimes: u.synchronizerTimes.map((s) => ({
+                      synchronizerId: s.synchronizerId,
+                      recordTime: timestampToProto(s.recordTime),
+                    })),
+                  },
+                },
+              };
         }
       },
 

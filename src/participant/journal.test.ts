@@ -1,0 +1,116 @@
+import pg from 'pg';
+import { pino } from 'pino';
+import { expect, it } from 'vitest';
+import { WeftError } from '../errors/index.js';
+import { StorageErrors } from '../storage/index.js';
+import { describeBackends } from '../storage/testing.js';
+import { systemClock } from '../time/index.js';
+import { Journal } from './journal.js';
+import { ParticipantStore, type UpdateRow, type WriteBatch } from './store.js';
+
+const logger = pino({ level: 'silent' });
+
+const update = (offset: bigint): UpdateRow => ({
+  offset,
+  updateId: `update-${offset}`,
+  synchronizerId: 'sync',
+  requestId: offset * 10n,
+  ledgerTime: 1n,
+  workflowId: '',
+  transaction: new Uint8Array([1]),
+  submission: undefined,
+  parties: ['alice'],
+});
+
+/** A lost connection as the PostgreSQL driver reports it. */
+function connectionLost(): WeftError {
+  const cause = new pg.DatabaseError('terminating connection due to administrator command', 0, 'error');
+  cause.code = '57P01';
+  return new WeftError(StorageErrors.STORAGE_UNAVAILABLE, 'PostgreSQL is unavailable', {}, { cause });
+}
+
+/**
+ * The participant's real store with faults injected into its batch writes: `before` fails an attempt before it
+ * writes, `after` fails it once it committed (the answer lost with the connection).
+ */
+function faulty(store: ParticipantStore) {
+  const faults: { when: 'before' | 'after'; error: WeftError }[] = [];
+  let attempts = 0;
+  const wrapped = Object.create(store) as ParticipantStore;
+  wrapped.write = async (b: WriteBatch) => {
+    attempts++;
+    const fault = faults.shift();
+    if (fault?.when === 'before') throw fault.error;
+    await store.write(b);
+    if (fault?.when === 'after') throw fault.error;
+  };
+  return {
+    store: wrapped,
+    inject: (when: 'before' | 'after', error: WeftError) => faults.push({ when, error }),
+    get attempts() {
+      return attempts;
+    },
+  };
+}
+
+function journalOn(store: ParticipantStore) {
+  const failures: unknown[] = [];
+  const journal = new Journal(store, systemClock, logger, 0n, 1000, (e) => failures.push(e), {
+    initialDelayMs: 5,
+    maxDelayMs: 20,
+  });
+  return { journal, failures };
+}
+
+describeBackends('the participant journal', (backend) => {
+  it('retries a batch whose write failed transiently, and writes it once', async () => {
+    const store = await ParticipantStore.open(await backend.open());
+    const f = faulty(store);
+    const { journal, failures } = journalOn(f.store);
+    f.inject('before', connectionLost());
+    f.inject('before', new WeftError(StorageErrors.STORAGE_CONTENTION, 'deadlock detected'));
+    let durable = 0;
+    const offset = journal.nextOffset();
+    journal.write([{ offset, fill: (b) => b.updates.push(update(offset)), durable: () => durable++ }]);
+    await journal.flush();
+    expect(f.attempts).toBe(3);
+    expect(durable).toBe(1);
+    expect(failures).toEqual([]);
+    expect(journal.stalled).toBeUndefined();
+    expect(journal.durableOffset).toBe(1n);
+    expect(await store.ledgerEnd()).toBe(1n);
+  });
+
+  it('does not write again a batch that committed although its answer was lost', async () => {
+    const store = await ParticipantStore.open(await backend.open());
+    const f = faulty(store);
+    const { journal, failures } = journalOn(f.store);
+    f.inject('after', connectionLost());
+    let durable = 0;
+    const offset = journal.nextOffset();
+    journal.write([{ offset, fill: (b) => b.updates.push(update(offset)), durable: () => durable++ }]);
+    await journal.flush();
+    // The retry found the batch's offset durable: writing its update again would have been a duplicate key.
+    expect(f.attempts).toBe(1);
+    expect(durable).toBe(1);
+    expect(failures).toEqual([]);
+    const next = journal.nextOffset();
+    journal.write([{ offset: next, fill: (b) => b.updates.push(update(next)) }]);
+    await journal.flush();
+    expect(await store.ledgerEnd()).toBe(2n);
+  });
+
+  it('stops the participant on a failure that is not transient', async () => {
+    const store = await ParticipantStore.open(await backend.open());
+    const f = faulty(store);
+    const { journal, failures } = journalOn(f.store);
+    const corrupt = new WeftError(StorageErrors.STORAGE_QUERY_FAILED, 'database disk image is malformed');
+    f.inject('before', corrupt);
+    const offset = journal.nextOffset();
+    journal.write([{ offset, fill: (b) => b.updates.push(update(offset)) }]);
+    await expect(journal.flush()).rejects.toBe(corrupt);
+    expect(f.attempts).toBe(1);
+    expect(failures).toEqual([corrupt]);
+    expect(await store.ledgerEnd()).toBe(0n);
+  });
+});
