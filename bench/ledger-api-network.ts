@@ -12,32 +12,25 @@ import { systemRandom } from '../src/crypto/index.js';
 import { TOKEN_DAR } from '../src/daml/dar/testing.js';
 import type { Command as JsonCommand } from '../src/daml/index.js';
 import type { Command } from '../src/generated/com/daml/ledger/api/v2/commands.js';
-import type {
-  GetUpdateByIdRequest,
-  GetUpdateResponse,
-} from '../src/generated/com/daml/ledger/api/v2/update_service.js';
-import { WILDCARD_CLAIMS } from '../src/ledger-api/auth/index.js';
+import { ledgerApiAuthSchema } from '../src/ledger-api/auth/index.js';
 import { identifierToProto } from '../src/ledger-api/identifiers.js';
-import { LEDGER_API_DESCRIPTORS, type LedgerApiServer, serveLedgerApi } from '../src/ledger-api/index.js';
+import {
+  LEDGER_API_DESCRIPTORS,
+  type LedgerApiServer,
+  participantLedgerApi,
+  serveLedgerApi,
+} from '../src/ledger-api/index.js';
 import { type JsonApiServer, startJsonApi } from '../src/ledger-api/json/index.js';
-import type { ServiceImpl, UnaryHandler } from '../src/ledger-api/service.js';
-import { contractService } from '../src/ledger-api/services/contracts.js';
-import { eventQueryService } from '../src/ledger-api/services/events.js';
-import { commandServices } from '../src/ledger-api/services/participant-commands.js';
-import type { ReadServiceDeps } from '../src/ledger-api/services/reads.js';
-import { stateService } from '../src/ledger-api/services/state.js';
-import { updateService } from '../src/ledger-api/services/updates.js';
-import { UserStore } from '../src/ledger-api/users/index.js';
 import { recordToProto, valueToProto } from '../src/ledger-api/values.js';
 import { createLogger } from '../src/observability/index.js';
 import type { ParticipantNode } from '../src/participant/index.js';
 import {
   type ParticipantTestNetwork,
   participantTestNetwork,
-  type StartedParticipant,
   tokenCommands,
 } from '../src/participant/testing.js';
 import { sequencerSettings } from '../src/sequencer/config.js';
+import { systemClock } from '../src/time/index.js';
 
 export function benchArgs(defaults: Record<string, string>): Map<string, string> {
   const args = new Map(Object.entries(defaults));
@@ -53,9 +46,11 @@ export const pct = (xs: readonly number[], p: number) => {
 export const median = (xs: readonly number[]) => pct(xs, 50);
 export const f1 = (x: number) => x.toFixed(1);
 
-/** Auth off, as in the sandbox: every caller has every right (the user id comes from the request). */
-const NO_AUTH = { authenticate: async () => WILDCARD_CLAIMS, watchStream: () => () => {} };
 const logger = createLogger({ level: 'silent' });
+const noAuth = ledgerApiAuthSchema.parse({});
+if (!noAuth.ok) throw new Error(JSON.stringify(noAuth.problems));
+/** No auth services, as in the sandbox: every caller has every right (the user id comes from the request). */
+const NO_AUTH = noAuth.value;
 
 /** A participant with the Ledger API services it serves and the endpoints serving them. */
 export interface ServedParticipant {
@@ -64,37 +59,6 @@ export interface ServedParticipant {
   readonly grpcTarget: string;
   /** Base URL of its JSON API, when asked for. */
   readonly jsonUrl?: string;
-}
-
-/** The services of a participant's Ledger API, assembled from the same factories as the daemon's. */
-async function ledgerApiServices(p: StartedParticipant): Promise<ServiceImpl[]> {
-  const reads: ReadServiceDeps = {
-    reads: p.node.reads,
-    packages: p.node.engine.packages,
-    ledgerEnd: () => p.node.durableEnd,
-    prunedUpTo: async () => 0n,
-  };
-  const updates = updateService(reads);
-  return [
-    stateService({
-      ...reads,
-      participantId: String(p.node.id),
-      connectedSynchronizers: () =>
-        p.node.synchronizerIds.map((synchronizerId) => ({ synchronizerId, alias: 'bench' })),
-      parties: () => p.node.parties(),
-    }),
-    updates,
-    eventQueryService(reads),
-    contractService(reads),
-    ...(await commandServices({
-      participant: p.node,
-      storage: p.storage,
-      users: await UserStore.open(p.storage),
-      random: systemRandom,
-      getUpdateById: updates.handlers.GetUpdateById as UnaryHandler<GetUpdateByIdRequest, GetUpdateResponse>,
-      prunedUpTo: reads.prunedUpTo,
-    })),
-  ];
 }
 
 /** The token network, its two participants serving their Ledger APIs, parties, the rules and `holdings` tokens. */
@@ -127,15 +91,30 @@ export async function tokenBench(o: { holdings: number; json?: boolean }): Promi
   };
   try {
     const serve = async (name: string): Promise<ServedParticipant> => {
-      const started = await net.startParticipant(name);
-      const services = await ledgerApiServices(started);
+      const { node, storage } = await net.startParticipant(name);
+      // The daemon's assembly of the Ledger API, with authorization off as in the sandbox.
+      const api = await participantLedgerApi(
+        {
+          participant: node,
+          storage,
+          clock: systemClock,
+          random: systemRandom,
+          logger,
+          connectedSynchronizers: () =>
+            node.synchronizerIds.map((synchronizerId) => ({ synchronizerId, alias: 'bench' })),
+        },
+        NO_AUTH,
+        logger,
+      );
+      closers.push(async () => api.authenticator.close());
+      const { services, authenticator } = api;
       const grpc: LedgerApiServer = await serveLedgerApi({
         address: '127.0.0.1',
         port: 0,
         maxInboundMessageBytes: 4 * 1024 * 1024,
         maxStreams: 100,
         services,
-        authenticator: NO_AUTH,
+        authenticator,
         descriptors: readFileSync(LEDGER_API_DESCRIPTORS),
         logger,
       });
@@ -146,14 +125,14 @@ export async function tokenBench(o: { holdings: number; json?: boolean }): Promi
           address: '127.0.0.1',
           port: 0,
           services,
-          authenticator: NO_AUTH,
-          daml: started.node.engine,
+          authenticator,
+          daml: node.engine,
           logger,
         });
         closers.push(() => json!.close());
       }
       return {
-        node: started.node,
+        node,
         grpcTarget: `127.0.0.1:${grpc.port}`,
         ...(json ? { jsonUrl: json.url } : {}),
       };
