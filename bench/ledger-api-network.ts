@@ -15,6 +15,8 @@ import type { Command } from '../src/generated/com/daml/ledger/api/v2/commands.j
 import { ledgerApiAuthSchema } from '../src/ledger-api/auth/index.js';
 import { identifierToProto } from '../src/ledger-api/identifiers.js';
 import {
+  DEFAULT_MAX_INBOUND_MESSAGE_BYTES,
+  DEFAULT_MAX_STREAMS,
   LEDGER_API_DESCRIPTORS,
   type LedgerApiServer,
   participantLedgerApi,
@@ -111,8 +113,8 @@ export async function tokenBench(o: { holdings: number; json?: boolean }): Promi
       const grpc: LedgerApiServer = await serveLedgerApi({
         address: '127.0.0.1',
         port: 0,
-        maxInboundMessageBytes: 4 * 1024 * 1024,
-        maxStreams: 100,
+        maxInboundMessageBytes: DEFAULT_MAX_INBOUND_MESSAGE_BYTES,
+        maxStreams: DEFAULT_MAX_STREAMS,
         services,
         authenticator,
         descriptors: readFileSync(LEDGER_API_DESCRIPTORS),
