@@ -21,7 +21,6 @@ import {
   f1,
   fillLedger,
   median,
-  protoCommand,
   type SubmitPath,
   tokenBench,
 } from './ledger-api-network.js';
@@ -50,7 +49,7 @@ const grpcPath: SubmitPath = (p, command, actAs, readAs, commandId) =>
           workflowId: '',
           userId: 'bench',
           commandId,
-          commands: [protoCommand(p.node, command)],
+          commands: [command.proto],
           deduplicationPeriod: { oneofKind: undefined },
           actAs,
           readAs,
@@ -68,7 +67,7 @@ const grpcPath: SubmitPath = (p, command, actAs, readAs, commandId) =>
 /** POST /v2/commands/submit-and-wait with Canton's JSON `JsCommands`; resolves with the update id. */
 const jsonPath: SubmitPath = (p, command, actAs, readAs, commandId) =>
   new Promise((resolve, reject) => {
-    const body = JSON.stringify({ commands: [command], actAs, readAs, userId: 'bench', commandId });
+    const body = JSON.stringify({ commands: [command.json], actAs, readAs, userId: 'bench', commandId });
     const req = request(
       `${p.jsonUrl}/v2/commands/submit-and-wait`,
       { method: 'POST', agent, headers: { 'content-type': 'application/json' } },

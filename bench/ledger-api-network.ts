@@ -10,10 +10,9 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { systemRandom } from '../src/crypto/index.js';
 import { TOKEN_DAR } from '../src/daml/dar/testing.js';
-import type { Command as JsonCommand } from '../src/daml/index.js';
 import type { Command } from '../src/generated/com/daml/ledger/api/v2/commands.js';
+import type { Value } from '../src/generated/com/daml/ledger/api/v2/value.js';
 import { ledgerApiAuthSchema } from '../src/ledger-api/auth/index.js';
-import { identifierToProto } from '../src/ledger-api/identifiers.js';
 import {
   DEFAULT_MAX_INBOUND_MESSAGE_BYTES,
   DEFAULT_MAX_STREAMS,
@@ -23,12 +22,12 @@ import {
   serveLedgerApi,
 } from '../src/ledger-api/index.js';
 import { type JsonApiServer, startJsonApi } from '../src/ledger-api/json/index.js';
-import { recordToProto, valueToProto } from '../src/ledger-api/values.js';
 import { createLogger } from '../src/observability/index.js';
 import type { ParticipantNode } from '../src/participant/index.js';
 import {
   type ParticipantTestNetwork,
   participantTestNetwork,
+  TOKEN,
   tokenCommands,
 } from '../src/participant/testing.js';
 import { sequencerSettings } from '../src/sequencer/config.js';
@@ -195,38 +194,86 @@ export async function tokenBench(o: { holdings: number; json?: boolean }): Promi
   }
 }
 
-/** A command in the Ledger API's JSON shape, as a gRPC client writes it: protobuf values with labels, typed. */
-export function protoCommand(node: ParticipantNode, command: unknown): Command {
-  const [prepared] = node.engine.commands.prepare([command as JsonCommand]);
-  if (prepared?.kind === 'Create')
-    return {
-      command: {
-        oneofKind: 'create',
-        create: {
-          templateId: identifierToProto(prepared.templateId),
-          createArguments: recordToProto(prepared.arg, true),
-        },
-      },
-    };
-  if (prepared?.kind === 'Exercise')
-    return {
-      command: {
-        oneofKind: 'exercise',
-        exercise: {
-          templateId: identifierToProto(prepared.templateId),
-          contractId: prepared.contractId.coid,
-          choice: prepared.choice,
-          choiceArgument: valueToProto(prepared.arg, true),
-        },
-      },
-    };
-  throw new Error('the benchmarks submit creates and exercises only');
+const v = {
+  party: (p: string): Value => ({ sum: { oneofKind: 'party', party: p } }),
+  text: (t: string): Value => ({ sum: { oneofKind: 'text', text: t } }),
+  numeric: (n: string): Value => ({ sum: { oneofKind: 'numeric', numeric: n } }),
+  timestamp: (micros: string): Value => ({ sum: { oneofKind: 'timestamp', timestamp: micros } }),
+  cids: (cids: readonly string[]): Value => ({
+    sum: {
+      oneofKind: 'list',
+      list: { elements: cids.map((c) => ({ sum: { oneofKind: 'contractId', contractId: c } })) },
+    },
+  }),
+  record: (fields: Record<string, Value>): Value => ({
+    sum: {
+      oneofKind: 'record',
+      record: { fields: Object.entries(fields).map(([label, value]) => ({ label, value })) },
+    },
+  }),
+};
+const noMeta = () => v.record({ values: { sum: { oneofKind: 'textMap', textMap: { entries: [] } } } });
+const exercise = (templateId: string, contractId: string, choice: string, choiceArgument: Value): Command => {
+  const [packageId, moduleName, entityName] = templateId.split(':') as [string, string, string];
+  return {
+    command: {
+      oneofKind: 'exercise',
+      exercise: { templateId: { packageId, moduleName, entityName }, contractId, choice, choiceArgument },
+    },
+  };
+};
+
+/**
+ * A transfer's two commands as a gRPC client writes them (labelled records, templates by package name), the same
+ * commands as `tokenCommands.offer` and `tokenCommands.instruction(…, 'TransferInstruction_Accept')`.
+ */
+export const protoTokenCommands = {
+  offer: (o: {
+    rules: string;
+    admin: string;
+    sender: string;
+    receiver: string;
+    amount: string;
+    inputs: string[];
+  }) =>
+    exercise(
+      `${TOKEN}:TokenRules`,
+      o.rules,
+      'TransferFactory_Transfer',
+      v.record({
+        expectedAdmin: v.party(o.admin),
+        transfer: v.record({
+          sender: v.party(o.sender),
+          receiver: v.party(o.receiver),
+          amount: v.numeric(o.amount),
+          instrumentId: v.record({ admin: v.party(o.admin), id: v.text('TOK') }),
+          requestedAt: v.timestamp('1735689600000000'),
+          executeBefore: v.timestamp('4102444800000000'),
+          inputHoldingCids: v.cids(o.inputs),
+          meta: noMeta(),
+        }),
+        extraArgs: v.record({ context: noMeta(), meta: noMeta() }),
+      }),
+    ),
+  accept: (offer: string) =>
+    exercise(
+      '#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferInstruction',
+      offer,
+      'TransferInstruction_Accept',
+      v.record({ extraArgs: v.record({ context: noMeta(), meta: noMeta() }) }),
+    ),
+};
+
+/** One command in the Ledger API's JSON shape and as protobuf; each path sends the one its client would. */
+export interface BenchCommand {
+  readonly json: unknown;
+  readonly proto: Command;
 }
 
 /** Submits one command as `actAs` (reading as `readAs`) and resolves with the update id once it completed. */
 export type SubmitPath = (
   node: ServedParticipant,
-  command: unknown,
+  command: BenchCommand,
   actAs: string[],
   readAs: string[],
   commandId: string,
@@ -255,21 +302,18 @@ export async function measureTransfers(
   const latencies: number[] = [];
   const transfer = async (holding: string) => {
     let t = performance.now();
-    const offer = tokenCommands.offer({
-      rules,
-      admin,
-      sender: alice,
-      receiver: bob,
-      amount: '10.0',
-      inputs: [holding],
-    });
+    const o = { rules, admin, sender: alice, receiver: bob, amount: '10.0', inputs: [holding] };
+    const offer = { json: tokenCommands.offer(o), proto: protoTokenCommands.offer(o) };
     const offered = await path(p1, offer, [alice], [admin], `offer-${commandIds++}`);
     latencies.push(performance.now() - t);
     const offerCid = (await bench.createdOn(p2.node, offered)).find(
       (c) => c.template === 'TokenTransferOffer',
     )!;
     t = performance.now();
-    const accept = tokenCommands.instruction(offerCid.contractId, 'TransferInstruction_Accept');
+    const accept = {
+      json: tokenCommands.instruction(offerCid.contractId, 'TransferInstruction_Accept'),
+      proto: protoTokenCommands.accept(offerCid.contractId),
+    };
     await path(p2, accept, [bob], [], `accept-${commandIds++}`);
     latencies.push(performance.now() - t);
   };
@@ -295,7 +339,7 @@ export async function measureTransfers(
 
 /** The in-process submission every path is compared with: `ParticipantNode.submit` with JSON commands. */
 export const inProcessPath: SubmitPath = async (p, command, actAs, readAs, commandId) => {
-  const c = await p.node.submit({ commands: [command], actAs, readAs, commandId, userId: 'bench' });
+  const c = await p.node.submit({ commands: [command.json], actAs, readAs, commandId, userId: 'bench' });
   if (c.status !== 'succeeded') throw new Error(`${commandId}: ${c.code}: ${c.message}`);
   return c.updateId!;
 };

@@ -24,7 +24,6 @@ import {
   fillLedger,
   inProcessPath,
   median,
-  protoCommand,
   type SubmitPath,
   tokenBench,
 } from './ledger-api-network.js';
@@ -50,7 +49,7 @@ const grpcPath: SubmitPath = (p, command, actAs, readAs, commandId) => {
     workflowId: '',
     userId: 'bench',
     commandId,
-    commands: [protoCommand(p.node, command)],
+    commands: [command.proto],
     deduplicationPeriod: { oneofKind: undefined },
     actAs,
     readAs,
