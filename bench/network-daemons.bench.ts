@@ -1,8 +1,8 @@
 /**
  * Token transfers between two participants with every node in its own process, as deployed: `weft daemon` runs a
  * sequencer (high-throughput writer), a mediator and two participants, set up with `weft admin` (bootstrap,
- * connect, parties, DARs); this process drives transfers through the participants' Admin API (`Submit`, which
- * returns the durable completion) and reads the offers from bob's update stream. Unlike bench/participant.bench.ts
+ * connect, parties, DARs); this process drives transfers through the participants' Ledger API (CommandService
+ * SubmitAndWait, which returns the durable completion) and reads the offers from bob's live update stream. Unlike bench/participant.bench.ts
  * (all four nodes on one event loop), the nodes use every core. Measures transactions/s, submit → completion
  * latency, and the CPU of all node processes per transaction (from /proc).
  *
@@ -20,7 +20,10 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { AdminClient } from '../src/admin-api/index.js';
 import { TOKEN_DAR } from '../src/daml/dar/testing.js';
+import { loadEngine } from '../src/daml/engine/testing.js';
+import { TransactionShape } from '../src/generated/com/daml/ledger/api/v2/transaction_filter.js';
 import { tokenCommands } from '../src/participant/testing.js';
+import { DeploymentLedger } from '../test/deployment/ledger.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -40,6 +43,8 @@ interface Node {
   readonly child: ChildProcess;
   readonly admin: string;
   readonly publicUrl: string;
+  /** A participant's Ledger API. */
+  readonly ledgerUrl: string;
 }
 
 function cli(cliArgs: readonly string[]): Promise<string> {
@@ -67,8 +72,13 @@ async function daemon(dir: string, name: string, body: string): Promise<Node> {
   for (;;) {
     const text = readFileSync(ports, 'utf8');
     if (text) {
-      const p = JSON.parse(text) as { admin: number; public?: number };
-      return { child, admin: `http://127.0.0.1:${p.admin}`, publicUrl: `http://127.0.0.1:${p.public ?? 0}` };
+      const p = JSON.parse(text) as { admin: number; public?: number; ledgerApi?: number };
+      return {
+        child,
+        admin: `http://127.0.0.1:${p.admin}`,
+        publicUrl: `http://127.0.0.1:${p.public ?? 0}`,
+        ledgerUrl: `http://127.0.0.1:${p.ledgerApi ?? 0}`,
+      };
     }
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`daemon ${name} did not start`);
     await new Promise((r) => setTimeout(r, 25));
@@ -112,7 +122,8 @@ async function run(backend: Backend, concurrency: number): Promise<Measurement> 
     return `  storage { type = postgres, url = "${PG_URL}", schema = ${schema} }`;
   };
   const nodes: Node[] = [];
-  const clients: AdminClient[] = [];
+  /** Clients and streams to close when the run ends. */
+  const clients: { close(): void }[] = [];
   try {
     const seq = await daemon(
       dir,
@@ -127,7 +138,11 @@ async function run(backend: Backend, concurrency: number): Promise<Measurement> 
     );
     nodes.push(med);
     const participant = (name: string) =>
-      daemon(dir, name, `  kind = participant\n${storage(name)}\n  participant.max-backoff-ms = 200`);
+      daemon(
+        dir,
+        name,
+        `  kind = participant\n${storage(name)}\n  ledger-api.port = 0\n  participant.max-backoff-ms = 200`,
+      );
     const [n1, n2] = [await participant('participant1'), await participant('participant2')];
     nodes.push(n1, n2);
     await cli(['admin', '-e', seq.admin, 'bootstrap', '--name', 'bench', '--mediator', med.admin]);
@@ -154,82 +169,73 @@ async function run(backend: Backend, concurrency: number): Promise<Measurement> 
       await enable(n1, 'alice'),
       await enable(n2, 'bob'),
     ];
-    const [p1, p2] = [new AdminClient(n1.admin), new AdminClient(n2.admin)];
+    const engine = loadEngine(TOKEN_DAR);
+    const [p1, p2] = [new DeploymentLedger(n1.ledgerUrl, engine), new DeploymentLedger(n2.ledgerUrl, engine)];
     clients.push(p1, p2);
     let n = 0;
     const submit = async (
-      client: AdminClient,
+      ledger: DeploymentLedger,
       actAs: string[],
       commands: unknown[],
       readAs: string[] = [],
     ) => {
       const t = performance.now();
-      const r = await client.submit({
-        commandsJson: JSON.stringify(commands),
-        actAs,
-        readAs,
-        commandId: `cmd-${n++}`,
-      });
-      if (r.status !== 'succeeded') throw new Error(`${r.code}: ${r.message}`);
+      const r = await ledger.submit(`cmd-${n++}`, commands, actAs, readAs);
       return { ...r, ms: performance.now() - t };
     };
-    const createdOf = async (client: AdminClient, party: string, updateId: string, template: string) => {
-      for (;;) {
-        const page = await client.updates(party, 0n, 1000);
-        for (const tx of page.transactions) {
-          if (tx.updateId !== updateId) continue;
-          return tx.events.flatMap((e) =>
-            e.event.oneofKind === 'created' && e.event.created.templateId.endsWith(`:${template}`)
-              ? [e.event.created.contractId]
-              : [],
-          );
-        }
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    };
+    /** The contracts of `template` a submission created, as `party` sees them. */
+    const createdOf = async (
+      ledger: DeploymentLedger,
+      party: string,
+      submitted: { offset: bigint },
+      template: string,
+    ) =>
+      (await ledger.transactions(party, submitted.offset - 1n, submitted.offset)).flatMap((tx) =>
+        tx.events.flatMap(({ event: e }) =>
+          e.oneofKind === 'created' && e.created.templateId?.entityName === template
+            ? [e.created.contractId]
+            : [],
+        ),
+      );
     const rules = (
-      await createdOf(
-        p1,
-        admin,
-        (
-          await submit(p1, [admin], [tokenCommands.rules(admin)])
-        ).updateId,
-        'TokenRules',
-      )
+      await createdOf(p1, admin, await submit(p1, [admin], [tokenCommands.rules(admin)]), 'TokenRules')
     )[0]!;
     const holdings: string[] = [];
     for (let left = TRANSFERS + 20; left > 0; left -= 50) {
       const mint = Array.from({ length: Math.min(50, left) }, () => tokenCommands.mint(admin, alice, '10.0'));
-      holdings.push(
-        ...(await createdOf(p1, alice, (await submit(p1, [admin, alice], mint)).updateId, 'Token')),
-      );
+      holdings.push(...(await createdOf(p1, alice, await submit(p1, [admin, alice], mint), 'Token')));
     }
-    // bob's offers, from one poll of his stream at a time (from where the last one ended) shared by all waiters.
-    let bobFrom = 0n;
+    // bob's offers from his live update stream, by the update that created them, until a transfer takes one.
     const offers = new Map<string, string>();
-    let polling: Promise<void> | undefined;
-    const poll = async () => {
-      const page = await p2.updates(bob, bobFrom, 1000);
-      for (const tx of page.transactions) {
-        for (const e of tx.events) {
-          if (e.event.oneofKind === 'created' && e.event.created.templateId.endsWith(':TokenTransferOffer'))
-            offers.set(tx.updateId, e.event.created.contractId);
-        }
+    const waiting = new Map<string, (offer: string) => void>();
+    const bobUpdates = p2.client.stream(p2.client.updates, p2.client.updates.getUpdates, {
+      beginExclusive: await p2.end(),
+      updateFormat: {
+        includeTransactions: {
+          eventFormat: { filtersByParty: { [bob]: { cumulative: [] } }, verbose: false },
+          transactionShape: TransactionShape.ACS_DELTA,
+        },
+      },
+    });
+    bobUpdates.on('error', () => {}); // cancelled when the run ends
+    clients.push({ close: () => bobUpdates.cancel() });
+    bobUpdates.on('data', ({ update: u }) => {
+      if (u.oneofKind !== 'transaction') return;
+      for (const { event: e } of u.transaction.events) {
+        if (e.oneofKind !== 'created' || e.created.templateId?.entityName !== 'TokenTransferOffer') continue;
+        const take = waiting.get(u.transaction.updateId);
+        waiting.delete(u.transaction.updateId);
+        if (take) take(e.created.contractId);
+        else offers.set(u.transaction.updateId, e.created.contractId);
       }
-      bobFrom = page.nextBeginOffset;
-      if (page.transactions.length === 0) await new Promise((r) => setTimeout(r, 2));
-    };
-    const offerFor = async (updateId: string) => {
-      while (!offers.has(updateId)) {
-        polling ??= poll().finally(() => {
-          polling = undefined;
-        });
-        await polling;
-      }
-      const offer = offers.get(updateId)!;
-      offers.delete(updateId);
-      return offer;
-    };
+    });
+    const offerFor = (updateId: string) =>
+      new Promise<string>((resolve) => {
+        const offer = offers.get(updateId);
+        if (offer === undefined) waiting.set(updateId, resolve);
+        else resolve(offer);
+        offers.delete(updateId);
+      });
     const latencies: number[] = [];
     const transfer = async (holding: string) => {
       const offered = await submit(

@@ -8,15 +8,11 @@ import type {
 } from '../generated/weft/admin/v1/node_status_service.js';
 import { ParticipantAdminServiceClient } from '../generated/weft/admin/v1/participant_admin_service.grpc-client.js';
 import type {
-  ActiveContractsResponse,
   ConnectedSynchronizer,
   ConnectSynchronizerResponse,
   DarDescription,
   HostedParty,
-  SubmitRequest,
-  SubmitResponse,
   SynchronizerConnection,
-  UpdatesResponse,
 } from '../generated/weft/admin/v1/participant_admin_service.js';
 import { SynchronizerBootstrapServiceClient } from '../generated/weft/admin/v1/synchronizer_bootstrap_service.grpc-client.js';
 import type {
@@ -229,31 +225,6 @@ export class AdminClient {
     const call = this.#participant.ping.bind(this.#participant);
     return (await this.#unary(call, { participantId, ...(timeoutMs === undefined ? {} : { timeoutMs }) }))
       .roundTripMs;
-  }
-
-  /** Interim ledger access: submits commands (Ledger API JSON) and waits for the completion. */
-  submit(
-    request: Pick<SubmitRequest, 'commandsJson' | 'actAs' | 'commandId'> & Partial<SubmitRequest>,
-  ): Promise<SubmitResponse> {
-    return this.#unary(this.#participant.submit.bind(this.#participant), {
-      readAs: [],
-      userId: '',
-      synchronizerId: '',
-      ...request,
-    });
-  }
-
-  /** Interim ledger access: the active contracts of a party hosted on the participant. */
-  activeContracts(party: string): Promise<ActiveContractsResponse> {
-    return this.#unary(this.#participant.activeContracts.bind(this.#participant), { party });
-  }
-
-  /**
-   * Interim ledger access: a page of the transactions `party` may see after `beginOffset` (exclusive); continue
-   * from the response's `nextBeginOffset`. `limit` 0 is the server's default (100).
-   */
-  updates(party: string, beginOffset = 0n, limit = 0): Promise<UpdatesResponse> {
-    return this.#unary(this.#participant.updates.bind(this.#participant), { party, beginOffset, limit });
   }
 
   /** The WeftError a failed call stands for. */

@@ -1,14 +1,7 @@
-import { valueToJson } from '../daml/index.js';
-import { identifierToString } from '../daml/values/index.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
 import type { IParticipantAdminService } from '../generated/weft/admin/v1/participant_admin_service.grpc-server.js';
-import type {
-  ActiveContract as ActiveContractInfo,
-  LedgerEvent,
-  LedgerTransaction,
-} from '../generated/weft/admin/v1/participant_admin_service.js';
 import { auditedUnary, type CallLogging } from '../grpc/index.js';
-import type { ParticipantNode, TransactionUpdate, UpdateEvent } from '../participant/index.js';
+import type { ParticipantNode } from '../participant/index.js';
 import { AdminErrors } from './errors.js';
 import type { AdminNode } from './node.js';
 
@@ -51,66 +44,6 @@ function invalid(message: string): WeftError {
 }
 
 const DEFAULT_PING_TIMEOUT_MS = 20_000;
-const DEFAULT_UPDATES_LIMIT = 100;
-const MAX_UPDATES_LIMIT = 1000;
-
-const json = (v: Parameters<typeof valueToJson>[0]) => JSON.stringify(valueToJson(v));
-
-function eventInfo(e: UpdateEvent): LedgerEvent {
-  const templateId = identifierToString(e.templateId);
-  switch (e.kind) {
-    case 'created':
-      return {
-        nodeId: e.nodeId,
-        event: {
-          oneofKind: 'created',
-          created: {
-            contractId: e.contractId,
-            templateId,
-            packageName: e.packageName,
-            argumentJson: json(e.argument),
-            signatories: [...e.signatories],
-            observers: [...e.observers],
-          },
-        },
-      };
-    case 'exercised':
-      return {
-        nodeId: e.nodeId,
-        event: {
-          oneofKind: 'exercised',
-          exercised: {
-            contractId: e.contractId,
-            templateId,
-            ...(e.interfaceId ? { interfaceId: identifierToString(e.interfaceId) } : {}),
-            choice: e.choice,
-            choiceArgumentJson: json(e.choiceArgument),
-            actingParties: [...e.actingParties],
-            consuming: e.consuming,
-            ...(e.result ? { resultJson: json(e.result) } : {}),
-          },
-        },
-      };
-    case 'archived':
-      return {
-        nodeId: e.nodeId,
-        event: { oneofKind: 'archived', archived: { contractId: e.contractId, templateId } },
-      };
-  }
-}
-
-function transactionInfo(u: TransactionUpdate): LedgerTransaction {
-  return {
-    offset: u.offset,
-    updateId: u.updateId,
-    commandId: u.commandId ?? '',
-    workflowId: u.workflowId,
-    recordTime: u.recordTime,
-    ledgerTime: u.ledgerTime,
-    events: u.events.map(eventInfo),
-    synchronizerId: u.synchronizerId,
-  };
-}
 
 /** `ParticipantAdminService` over `node`: participant nodes serve it, others answer ADMIN_NOT_SUPPORTED. */
 export function participantAdminService(node: AdminNode, logging: CallLogging): IParticipantAdminService {
@@ -204,66 +137,6 @@ export function participantAdminService(node: AdminNode, logging: CallLogging): 
         timeoutMs: timeoutMs ?? DEFAULT_PING_TIMEOUT_MS,
       });
       return { roundTripMs };
-    }),
-    submit: auditedUnary(logging, 'Submit', async (call) => {
-      const r = call.request;
-      let commands: unknown;
-      try {
-        commands = JSON.parse(r.commandsJson);
-      } catch (e) {
-        throw invalid(`commands_json is not JSON: ${(e as Error).message}`);
-      }
-      if (!Array.isArray(commands)) throw invalid('commands_json must be a JSON array of commands');
-      if (!r.commandId) throw invalid('Submit needs a command id');
-      const completion = await participant().submit({
-        commands,
-        actAs: r.actAs,
-        readAs: r.readAs,
-        commandId: r.commandId,
-        ...(r.userId ? { userId: r.userId } : {}),
-        ...(r.synchronizerId ? { synchronizerId: r.synchronizerId } : {}),
-      });
-      return {
-        status: completion.status,
-        offset: completion.offset,
-        code: completion.code ?? '',
-        message: completion.message,
-        updateId: completion.updateId ?? '',
-        synchronizerId: completion.synchronizerId,
-      };
-    }),
-    activeContracts: auditedUnary(logging, 'ActiveContracts', async (call) => {
-      if (!call.request.party) throw invalid('ActiveContracts needs a party');
-      const { offset, contracts } = await participant().activeContracts(call.request.party);
-      return {
-        offset,
-        contracts: contracts.map(
-          ({ contract: c, synchronizerId, createdOffset }): ActiveContractInfo => ({
-            contractId: c.contractId.coid,
-            templateId: identifierToString(c.templateId),
-            packageName: c.packageName,
-            argumentJson: json(c.arg),
-            signatories: [...c.signatories],
-            stakeholders: [...c.stakeholders],
-            createdOffset: createdOffset ?? 0n,
-            synchronizerId,
-          }),
-        ),
-      };
-    }),
-    updates: auditedUnary(logging, 'Updates', async (call) => {
-      const { party, beginOffset, limit } = call.request;
-      if (!party) throw invalid('Updates needs a party');
-      if (beginOffset < 0n) throw invalid(`begin_offset ${beginOffset} is negative`);
-      if (limit > MAX_UPDATES_LIMIT)
-        throw invalid(`limit ${limit} is above the maximum ${MAX_UPDATES_LIMIT}`);
-      const max = limit || DEFAULT_UPDATES_LIMIT;
-      // Read before the updates: every update of the party up to this end is in a page that is not full.
-      const end = participant().durableEnd;
-      const updates = await participant().updatesUpTo(party, beginOffset, max);
-      let next = updates.at(-1)?.offset ?? beginOffset;
-      if (updates.length < max && end > next) next = end;
-      return { transactions: updates.map(transactionInfo), nextBeginOffset: next };
     }),
   };
 }

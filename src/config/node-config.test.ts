@@ -445,29 +445,6 @@ weft.sequencers.s { storage { type = sqlite, file = s.db } }`,
 describe('examples/config', () => {
   const examples = fileURLToPath(new URL('../../examples/config/', import.meta.url));
 
-  it('participant-sqlite.conf', async () => {
-    const config = await loadConfig(join(examples, 'participant-sqlite.conf'), { env: {} });
-    expect(config.nodes).toEqual([
-      {
-        name: 'participant1',
-        kind: 'participant',
-        storage: { type: 'sqlite', file: 'data/participant1.db' },
-        adminApi: { address: '127.0.0.1', port: 5012 },
-        monitoring: {
-          logging: { level: 'info', file: 'log/participant1.log' },
-          httpServer: { address: '127.0.0.1', port: 9464 },
-        },
-        crypto: PLAIN_KEYS,
-        replication: NOT_REPLICATED,
-      },
-    ]);
-    const tuned = await loadConfig(join(examples, 'participant-sqlite.conf'), {
-      env: { WEFT_LOG_LEVEL: 'debug', WEFT_DATA_DIR: '/srv/weft' },
-    });
-    expect(tuned.nodes[0]!.monitoring.logging.level).toBe('debug');
-    expect(tuned.nodes[0]!.storage).toEqual({ type: 'sqlite', file: '/srv/weft/participant1.db' });
-  });
-
   it('sequencer-postgres.yaml', async () => {
     const config = await loadConfig(join(examples, 'sequencer-postgres.yaml'), {
       env: { WEFT_DB_PASSWORD: 's3' },

@@ -20,6 +20,32 @@ describe('the example configs', () => {
     }
   });
 
+  it('participant-sqlite.conf: one participant on SQLite with its Ledger API, tunable from the environment', async () => {
+    const config = await loadConfig(join(examples, 'participant-sqlite.conf'), {
+      env: {},
+      nodeSchemas: DAEMON_SCHEMAS,
+    });
+    expect(config.nodes).toHaveLength(1);
+    expect(config.nodes[0]).toMatchObject({
+      name: 'participant1',
+      kind: 'participant',
+      storage: { type: 'sqlite', file: 'data/participant1.db' },
+      adminApi: { address: '127.0.0.1', port: 5012 },
+      ledgerApi: { address: '127.0.0.1', port: 5011 },
+      monitoring: {
+        logging: { level: 'info', file: 'log/participant1.log' },
+        httpServer: { address: '127.0.0.1', port: 9464 },
+      },
+      replication: { enabled: false },
+    });
+    const tuned = await loadConfig(join(examples, 'participant-sqlite.conf'), {
+      env: { WEFT_LOG_LEVEL: 'debug', WEFT_DATA_DIR: '/srv/weft' },
+      nodeSchemas: DAEMON_SCHEMAS,
+    });
+    expect(tuned.nodes[0]!.monitoring.logging.level).toBe('debug');
+    expect(tuned.nodes[0]!.storage).toEqual({ type: 'sqlite', file: '/srv/weft/participant1.db' });
+  });
+
   it('network.conf: a whole network in one file, every node in its own schema', async () => {
     const config = await loadConfig(join(examples, 'network.conf'), { env, nodeSchemas: DAEMON_SCHEMAS });
     expect(config.nodes.map((n) => `${n.kind}:${n.name}`)).toEqual([

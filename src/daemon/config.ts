@@ -8,6 +8,7 @@ import {
   withDefault,
 } from '../config/index.js';
 import { ledgerApiSchema } from '../ledger-api/index.js';
+import { jsonApiSchema } from '../ledger-api/json/index.js';
 import { mediatorNodeSchema } from '../mediator/index.js';
 import { participantSectionSchema } from '../participant/index.js';
 import { sequencerNodeSchema } from '../sequencer/index.js';
@@ -16,7 +17,8 @@ import { sequencerNodeSchema } from '../sequencer/index.js';
  * The config schemas of the nodes a daemon runs: a sequencer node needs its admin and public API sections, a
  * mediator node its admin API and its sequencer connection, a participant its admin API (it connects to
  * synchronizers through it: weft admin participant connect), its `participant` section and, for applications,
- * its `ledger-api` (served only when configured).
+ * its `ledger-api` and `json-api` (each served only when configured; the JSON API authenticates with the
+ * `ledger-api` section's auth-services, so it needs that section).
  */
 export const DAEMON_SCHEMAS = {
   ...BASE_NODE_SCHEMAS,
@@ -25,6 +27,7 @@ export const DAEMON_SCHEMAS = {
   participant: nodeSchema.extend({
     'admin-api': adminApiSchema,
     'ledger-api': optional(ledgerApiSchema),
+    'json-api': optional(jsonApiSchema),
     participant: withDefault(participantSectionSchema, {}),
   }),
 };

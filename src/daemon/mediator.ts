@@ -224,6 +224,8 @@ export class MediatorDaemon implements AdminNode {
       random: runtime.random,
       logger: runtime.logger,
       metrics: runtime.metrics,
+      // A failure it cannot recover from stops the node, and weft daemon exits 1 for its supervisor.
+      onFatal: (e) => void runtime.fail(e),
     });
     return { synchronizerId: topology.synchronizerId, topology, node };
   }

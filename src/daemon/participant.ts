@@ -13,8 +13,10 @@ import {
   type SynchronizerConnectionConfig,
   startAdminApi,
 } from '../admin-api/index.js';
+import { ConfigErrors } from '../config/index.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
-import { type LedgerApiServer, ledgerApiSettings, startLedgerApi } from '../ledger-api/index.js';
+import { ledgerApiSettings, type ParticipantLedgerApiServers, startLedgerApi } from '../ledger-api/index.js';
+import { jsonApiSettings } from '../ledger-api/json/index.js';
 import type { NodeRuntime } from '../node/index.js';
 import { ParticipantNode } from '../participant/index.js';
 import { PROTOCOL_VERSION, synchronizerIdAt, untilActive } from '../sequencer/index.js';
@@ -41,7 +43,7 @@ const RECONNECT_MS = 1000;
 export class ParticipantDaemon implements AdminNode, ParticipantHost {
   readonly startedAt: bigint;
   #admin: AdminApiServer | undefined;
-  #ledgerApi: LedgerApiServer | undefined;
+  #ledgerApi: ParticipantLedgerApiServers | undefined;
   /** By alias. */
   readonly #connections = new Map<string, { config: SynchronizerConnectionConfig; synchronizerId: string }>();
   /** Remembered connections not re-established yet after a restart: alias → synchronizer id. */
@@ -67,6 +69,13 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
   ): Promise<ParticipantDaemon> {
     const adminApi = await adminApiOptions(config.adminApi);
     const ledgerApi = config.ledgerApi && (await ledgerApiSettings(config.ledgerApi));
+    if (config.jsonApi && !ledgerApi) {
+      throw new WeftError(
+        ConfigErrors.CONFIG_INVALID,
+        `participant ${config.name} has a json-api section but no ledger-api section, whose auth-services the JSON API authenticates with; add a ledger-api section`,
+      );
+    }
+    const jsonApi = config.jsonApi && (await jsonApiSettings(config.jsonApi));
     const participant = await ParticipantNode.start({
       name: config.name,
       storage: runtime.storage,
@@ -77,6 +86,8 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
       random: runtime.random,
       logger: runtime.logger,
       metrics: runtime.metrics,
+      // A failure it cannot recover from stops the node, and weft daemon exits 1 for its supervisor.
+      onFatal: (e) => void runtime.fail(e),
     });
     runtime.onStop(() => participant.stop());
     const daemon = new ParticipantDaemon(
@@ -112,6 +123,7 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
               .map((c) => ({ synchronizerId: c.synchronizerId, alias: c.config.alias })),
         },
         ledgerApi,
+        { grpc: ledgerApi, ...(jsonApi ? { json: jsonApi } : {}) },
       );
       runtime.onStop(() => daemon.#ledgerApi!.close());
     }
@@ -122,19 +134,22 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
     return this;
   }
 
-  get ports(): { admin: number; ledgerApi?: number; monitoring: number } {
+  get ports(): { admin: number; ledgerApi?: number; jsonApi?: number; monitoring: number } {
+    const { grpc, json } = this.#ledgerApi ?? {};
     return {
       admin: this.#admin?.port ?? 0,
-      ...(this.#ledgerApi ? { ledgerApi: this.#ledgerApi.port } : {}),
+      ...(grpc ? { ledgerApi: grpc.port } : {}),
+      ...(json ? { jsonApi: json.port } : {}),
       monitoring: this.runtime.monitoringPort,
     };
   }
 
   endpoints(): readonly NodeEndpoint[] {
-    const ledgerApi = this.#ledgerApi;
+    const { grpc, json } = this.#ledgerApi ?? {};
     return [
       ...memberEndpoints(this.runtime, this.#admin),
-      ...(ledgerApi ? [{ api: 'ledger-api', url: ledgerApi.url, port: ledgerApi.port }] : []),
+      ...(grpc ? [{ api: 'ledger-api', url: grpc.url, port: grpc.port }] : []),
+      ...(json ? [{ api: 'json-api', url: json.url, port: json.port }] : []),
     ];
   }
 

@@ -225,6 +225,8 @@ export class SequencerDaemon implements AdminNode {
         random: runtime.random,
         logger: runtime.logger,
         metrics: runtime.metrics,
+        // A storage failure it cannot recover from stops the node, and weft daemon exits 1 for its supervisor.
+        onFatal: (e) => void runtime.fail(e),
       });
       this.#publicPort = node.port;
       this.#serving = { genesis, topology, node };

@@ -23,6 +23,7 @@ export {
   LEDGER_API_DESCRIPTORS,
   type LedgerApiHost,
   type ParticipantLedgerApi,
+  type ParticipantLedgerApiServers,
   participantLedgerApi,
   startLedgerApi,
 } from './participant.js';

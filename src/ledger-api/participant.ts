@@ -10,6 +10,7 @@ import type { Storage } from '../storage/index.js';
 import type { Clock } from '../time/index.js';
 import { type Authenticator, createAuthenticator, type LedgerApiAuthConfig } from './auth/index.js';
 import type { LedgerApiSettings } from './config.js';
+import { type JsonApiServer, type JsonApiSettings, startJsonApi } from './json/index.js';
 import { PartyRecords } from './parties/index.js';
 import { type LedgerApiServer, serveLedgerApi } from './server.js';
 import type { ServiceImpl, UnaryHandler } from './service.js';
@@ -123,40 +124,62 @@ export async function participantLedgerApi(
   return { services, authenticator };
 }
 
+/** The transports a participant's Ledger API is served over; each is `undefined` when not configured. */
+export interface ParticipantLedgerApiServers {
+  readonly grpc: LedgerApiServer | undefined;
+  readonly json: JsonApiServer | undefined;
+  /** Stops both transports, then the authenticator they share. */
+  close(): Promise<void>;
+}
+
 /**
- * Serves the Ledger API of a participant over gRPC as `settings` configure it. Without auth services every caller
- * has every right (`ledgerApiSettings` refuses that off loopback).
+ * Serves the Ledger API of a participant over gRPC (when `grpc` is given) and as the JSON Ledger API (when `json`
+ * is given): one set of handlers and one authenticator, which `auth` configures (the `ledger-api` section's
+ * auth-services). Without auth services every caller has every right; both transports refuse that off loopback.
  */
 export async function startLedgerApi(
   host: LedgerApiHost,
-  settings: LedgerApiSettings,
-): Promise<LedgerApiServer> {
+  auth: LedgerApiAuthConfig,
+  transports: { readonly grpc?: LedgerApiSettings; readonly json?: JsonApiSettings },
+): Promise<ParticipantLedgerApiServers> {
   const logger = host.logger.child({ component: 'ledger-api' });
-  const { services, authenticator } = await participantLedgerApi(host, settings, logger);
-  let server: LedgerApiServer;
-  try {
-    server = await serveLedgerApi({
-      address: settings.address,
-      port: settings.port,
-      ...(settings.tls ? { tls: settings.tls } : {}),
-      maxInboundMessageBytes: settings.maxInboundMessageBytes,
-      maxStreams: settings.maxStreams,
-      services,
-      authenticator,
-      descriptors: readFileSync(LEDGER_API_DESCRIPTORS),
-      logger,
-      clock: host.clock,
-    });
-  } catch (e) {
+  const { services, authenticator } = await participantLedgerApi(host, auth, logger);
+  let grpc: LedgerApiServer | undefined;
+  let json: JsonApiServer | undefined;
+  const close = async () => {
+    await Promise.all([grpc?.close(), json?.close()]);
     authenticator.close();
+  };
+  try {
+    if (transports.grpc) {
+      const settings = transports.grpc;
+      grpc = await serveLedgerApi({
+        address: settings.address,
+        port: settings.port,
+        ...(settings.tls ? { tls: settings.tls } : {}),
+        maxInboundMessageBytes: settings.maxInboundMessageBytes,
+        maxStreams: settings.maxStreams,
+        services,
+        authenticator,
+        descriptors: readFileSync(LEDGER_API_DESCRIPTORS),
+        logger,
+        clock: host.clock,
+      });
+    }
+    if (transports.json) {
+      json = await startJsonApi({
+        ...transports.json,
+        services,
+        authenticator,
+        daml: host.participant.engine,
+        logger: host.logger.child({ component: 'json-api' }),
+        clock: host.clock,
+        ready: () => host.participant.readiness() === undefined,
+      });
+    }
+  } catch (e) {
+    await close();
     throw e;
   }
-  return {
-    port: server.port,
-    url: server.url,
-    close: async () => {
-      await server.close();
-      authenticator.close();
-    },
-  };
+  return { grpc, json, close };
 }

@@ -7,7 +7,7 @@ import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
 import { bindServer, endpointUrl, type ServerTls, serverCredentials } from '../grpc/index.js';
 import { type Logger, type Span, withSpan } from '../observability/index.js';
 import { type Clock, startStopwatch, systemClock } from '../time/index.js';
-import type { Authenticator, Claims } from './auth/index.js';
+import { type Authenticator, callClaims } from './auth/index.js';
 import { LedgerApiErrors } from './errors.js';
 import type { CallContext, ServiceImpl, StreamHandler, UnaryHandler } from './service.js';
 import { ledgerApiStatus } from './status.js';
@@ -87,23 +87,6 @@ export async function serveLedgerApi(options: LedgerApiTransportOptions): Promis
     },
   };
 }
-
-/** Methods Canton answers without any authorization check. */
-const UNCHECKED_METHODS = new Set(['com.daml.ledger.api.v2.VersionService/GetLedgerApiVersion']);
-
-/** Canton's ClaimSet.Unauthenticated: the claims of a caller whose token was refused; no right at all. */
-const UNAUTHENTICATED: Claims = Object.freeze({
-  wildcard: false,
-  userId: undefined,
-  identityProviderId: '',
-  participantAdmin: false,
-  identityProviderAdmin: false,
-  actAs: new Set<string>(),
-  readAs: new Set<string>(),
-  readAsAnyParty: false,
-  executeAs: new Set<string>(),
-  executeAsAnyParty: false,
-});
 
 /** Why a call's signal was aborted when the client went away (cancel, deadline, broken connection). */
 const CLIENT_GONE = Symbol('client gone');
@@ -204,6 +187,8 @@ class Transport {
         const controller = new AbortController();
         const onCancel = () => controller.abort(CLIENT_GONE);
         call.on('cancelled', onCancel);
+        // A client may be gone before the handler runs: grpc-js then emitted 'cancelled' to nobody.
+        if (call.cancelled) onCancel();
         const streaming = method.serverStreaming;
         let counted = false;
         this.#active.add(controller);
@@ -257,12 +242,11 @@ class Transport {
     traceparent: string | undefined,
   ): Promise<CallContext> {
     const authorization = first(call.metadata.get('authorization'));
-    const claims = await this.options.authenticator.authenticate(authorization).catch((e: unknown) => {
-      // Canton authenticates in an interceptor that only records who is calling; a method without checks (the
-      // version) then answers any caller, with or without a valid token.
-      if (UNCHECKED_METHODS.has(`${method.service.typeName}/${method.name}`)) return UNAUTHENTICATED;
-      throw e;
-    });
+    const claims = await callClaims(
+      this.options.authenticator,
+      authorization,
+      `${method.service.typeName}/${method.name}`,
+    );
     return {
       claims,
       signal,

@@ -10,6 +10,8 @@ describe('participant settings', () => {
       activationTimeoutMs: 30_000,
       maxBackoffMs: 5000,
       cursorIntervalMs: 200,
+      storageRetryInitialDelayMs: 50,
+      storageRetryMaxDelayMs: 2000,
       maxQueuedWrites: 1000,
       maxSubmissionsInFlight: 500,
       maxValidationsInFlight: 64,
@@ -31,6 +33,7 @@ describe('participant settings', () => {
       [{ maxQueuedWrites: 0 }, 'max-queued-writes'],
       [{ maxDarInflatedBytes: 1000 }, 'max-dar-inflated-bytes'],
       [{ maxDarEntries: 1 }, 'max-dar-entries'],
+      [{ storageRetryMaxDelayMs: 600_000 }, 'storage-retry-max-delay-ms'],
     ] as const) {
       let error: unknown;
       try {

@@ -32,6 +32,13 @@ export const participantSectionSchema = object({
    */
   'cursor-interval-ms': ms(1, 60_000, 200),
   /**
+   * A storage operation that failed transiently (the database restarting, a lost connection) is retried after this
+   * wait, doubled per failure up to `storage-retry-max-delay-ms`: the longest the participant stays idle once the
+   * database is back.
+   */
+  'storage-retry-initial-delay-ms': ms(1, 60_000, 50),
+  'storage-retry-max-delay-ms': ms(1, 60_000, 2000),
+  /**
    * Effects waiting for the database beyond which event processing waits for it (back-pressure instead of
    * unbounded memory).
    */

@@ -4,7 +4,7 @@ import type { WeftError } from '../errors/index.js';
 import { ParticipantId, type PartyId } from '../identity/index.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
 import { createLogger, type Logger, NodeMetrics } from '../observability/index.js';
-import type { Storage } from '../storage/index.js';
+import { type Storage, storageRetryPolicy } from '../storage/index.js';
 import { type Clock, systemClock } from '../time/index.js';
 import type { TopologyProcessor, VettedPackage } from '../topology/index.js';
 import { ActiveContracts } from './acs.js';
@@ -66,6 +66,8 @@ export class ParticipantNode {
   readonly #statuses = new CommandStatuses(COMMAND_STATUSES);
   readonly #ping: PingService;
   readonly #topologyRequests: TopologyRequests;
+  /** Set by stop and kill: the read streams end. */
+  #stopped = false;
 
   private constructor(
     private readonly options: ParticipantNodeOptions,
@@ -86,7 +88,14 @@ export class ParticipantNode {
     this.metrics = new ParticipantMetrics(options.metrics ?? new NodeMetrics({ defaultMetrics: false }));
     this.#packages = packages;
     this.#inFlight = new InFlightSubmissions(settings.maxSubmissionsInFlight, this.metrics, clock);
-    this.#reads = new ParticipantReads(store, decoder, journal, () => this.#connections.live, engine);
+    // Streams wait for more while the node runs, connected or not (a restarted daemon reconnects after it serves).
+    this.#reads = new ParticipantReads(
+      store,
+      decoder,
+      journal,
+      () => !this.#stopped && this.#connections.failure === undefined,
+      engine,
+    );
     this.#completions = new CompletionStreams(store, journal, () => this.#connections.live);
     const acs = new ActiveContracts(store, decoder, settings.contractCacheSize, this.metrics);
     this.#submitter = new Submitter({
@@ -144,7 +153,11 @@ export class ParticipantNode {
       clock,
       random,
       logger,
-      ...(options.onFatal ? { onFatal: options.onFatal } : {}),
+      onFatal: (e) => {
+        // The read streams end: nothing more will become durable.
+        this.#reads.wake();
+        options.onFatal?.(e);
+      },
     });
   }
 
@@ -174,9 +187,23 @@ export class ParticipantNode {
     const decoder = new TransactionDecoder(engine.types);
     const ledgerEnd = await store.ledgerEnd();
     let node: ParticipantNode | undefined;
-    const journal = new Journal(store, clock, logger, ledgerEnd, settings.cursorIntervalMs, (e) => {
-      if (node) node.#connections.fail(e);
-    });
+    const journal = new Journal(
+      store,
+      clock,
+      logger,
+      ledgerEnd,
+      settings.cursorIntervalMs,
+      (e) => {
+        if (node) node.#connections.fail(e);
+      },
+      storageRetryPolicy(
+        {
+          initialDelayMs: settings.storageRetryInitialDelayMs,
+          maxDelayMs: settings.storageRetryMaxDelayMs,
+        },
+        'participant.storage-retry-*',
+      ),
+    );
     node = new ParticipantNode(
       options,
       settings,
@@ -258,6 +285,7 @@ export class ParticipantNode {
   async stop(): Promise<void> {
     await this.disconnect();
     this.journal.close();
+    this.#stopped = true;
     this.#reads.wake();
     this.#completions.wake();
     this.logger.info('participant node stopped');
@@ -269,6 +297,7 @@ export class ParticipantNode {
     const killed = this.#connections.kill();
     this.journal.kill();
     this.#inFlight.abandon(await killed);
+    this.#stopped = true;
     this.#reads.wake();
     this.#completions.wake();
   }

@@ -245,6 +245,25 @@ describeBackends('participant reads (Ledger API read model)', (backend) => {
     expect(await l.reads.contract(l.offer, ['carol'])).toBeUndefined();
   });
 
+  it("pages through several parties' updates in offset order, each update once", async () => {
+    const l = await tokenReadLedger(await backend.open(), engine);
+    await l.accept();
+    const offsets: bigint[] = [];
+    for (let after = 0n; ; ) {
+      const page = await l.store.updates(['bob', 'alice'], after, 4n, 1);
+      if (page.length === 0) break;
+      offsets.push(...page.map((u) => u.offset));
+      after = page.at(-1)!.offset;
+    }
+    expect(offsets).toEqual([2n, 3n, 4n]);
+    expect((await l.store.updates(['bob', 'alice'], 0n, 4n, 10)).map((u) => u.updateId)).toEqual([
+      'update-2',
+      'update-3',
+      'update-4',
+    ]);
+    expect((await l.store.updates(['bob'], 0n, 3n, 10)).map((u) => u.offset)).toEqual([3n]);
+  });
+
   it('tails new transactions as they become durable, and ends when the node stops', async () => {
     const l = await tokenReadLedger(await backend.open(), engine);
     const bob = l.reads.eventFilter(format({ bob: WILDCARD_FILTER }));

@@ -73,7 +73,7 @@ export class ParticipantReads {
     private readonly store: ParticipantStore,
     private readonly decoder: TransactionDecoder,
     private readonly journal: Journal,
-    /** Whether streams wait for more: false once the node failed, stopped or has no connection. */
+    /** Whether streams wait for more: false once the node failed or stopped. */
     private readonly live: () => boolean,
     private readonly engine: Engine,
   ) {

@@ -625,8 +625,9 @@ export class ParticipantStore {
 
   /**
    * Updates after offset `after`, up to `upTo`, at most `limit`, in offset order: those a hosted party among
-   * `parties` witnesses, or every update when `parties` is undefined. Many parties read every update (the caller
-   * filters the events by party anyway) rather than exceed the bind-parameter limits.
+   * `parties` witnesses, or every update when `parties` is undefined. Each party's offsets are read through its
+   * index, at most `limit` of them, so a page costs the same however far the range reaches. Many parties read every
+   * update (the caller filters the events by party anyway) rather than exceed the bind-parameter limits.
    */
   async updates(
     parties: string | readonly string[] | undefined,
@@ -635,21 +636,45 @@ export class ParticipantStore {
     limit: number,
   ): Promise<StoredUpdate[]> {
     const list = typeof parties === 'string' ? [parties] : parties;
-    const rows =
-      list === undefined || list.length > ID_CHUNK
-        ? await this.storage.query<RawUpdate>(
-            `SELECT ${UPDATE_COLUMNS} FROM participant_updates u
-             WHERE u.update_offset > $1 AND u.update_offset <= $2 ORDER BY u.update_offset LIMIT $3`,
-            [after, upTo, limit],
-          )
-        : await this.storage.query<RawUpdate>(
-            `SELECT ${UPDATE_COLUMNS} FROM participant_updates u
-             WHERE u.update_offset IN (SELECT p.update_offset FROM participant_update_parties p
-               WHERE p.party IN (${inList(list.length, 4)}) AND p.update_offset > $1 AND p.update_offset <= $2)
-             ORDER BY u.update_offset LIMIT $3`,
-            [after, upTo, limit, ...list],
-          );
-    return rows.map(updateOf);
+    if (list === undefined || list.length > ID_CHUNK) {
+      const rows = await this.storage.query<RawUpdate>(
+        `SELECT ${UPDATE_COLUMNS} FROM participant_updates u
+         WHERE u.update_offset > $1 AND u.update_offset <= $2 ORDER BY u.update_offset LIMIT $3`,
+        [after, upTo, limit],
+      );
+      return rows.map(updateOf);
+    }
+    if (list.length === 1) {
+      const rows = await this.storage.query<RawUpdate>(
+        `SELECT ${UPDATE_COLUMNS}
+         FROM participant_update_parties p JOIN participant_updates u ON u.update_offset = p.update_offset
+         WHERE p.party = $1 AND p.update_offset > $2 AND p.update_offset <= $3
+         ORDER BY p.update_offset LIMIT $4`,
+        [list[0]!, after, upTo, limit],
+      );
+      return rows.map(updateOf);
+    }
+    const offsets = new Set<bigint>();
+    for (const party of list) {
+      const rows = await this.storage.query<{ update_offset: bigint }>(
+        `SELECT update_offset FROM participant_update_parties
+         WHERE party = $1 AND update_offset > $2 AND update_offset <= $3 ORDER BY update_offset LIMIT $4`,
+        [party, after, upTo, limit],
+      );
+      for (const r of rows) offsets.add(r.update_offset);
+    }
+    const page = [...offsets].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, limit);
+    const out: StoredUpdate[] = [];
+    for (let i = 0; i < page.length; i += ID_CHUNK) {
+      const chunk = page.slice(i, i + ID_CHUNK);
+      const rows = await this.storage.query<RawUpdate>(
+        `SELECT ${UPDATE_COLUMNS} FROM participant_updates u WHERE u.update_offset IN (${inList(chunk.length)})
+         ORDER BY u.update_offset`,
+        chunk,
+      );
+      out.push(...rows.map(updateOf));
+    }
+    return out;
   }
 
   async update(updateId: string): Promise<StoredUpdate | undefined> {

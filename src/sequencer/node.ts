@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ApiServerConfig } from '../config/index.js';
 import { type RandomSource, type SigningPrivateKey, systemRandom } from '../crypto/index.js';
+import type { WeftError } from '../errors/index.js';
 import { endpointUrl, readServerTls } from '../grpc/index.js';
 import { createLogger, type NodeMetrics } from '../observability/index.js';
 import type { Storage } from '../storage/index.js';
@@ -39,6 +40,8 @@ export interface SequencerNodeOptions {
   readonly random?: RandomSource;
   readonly logger?: Logger;
   readonly metrics?: NodeMetrics;
+  /** Told when the storage fails with an error that is not transient: the process should exit. */
+  readonly onFatal?: (error: WeftError) => void;
 }
 
 /**
@@ -70,6 +73,7 @@ export class SequencerNode {
       random: options.random ?? systemRandom,
       logger,
       ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.onFatal ? { onFatal: options.onFatal } : {}),
     });
     let api: PublicApiServer;
     try {

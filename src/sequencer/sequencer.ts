@@ -47,6 +47,11 @@ export interface SequencerOptions {
   readonly random: RandomSource;
   readonly logger: Logger;
   readonly metrics?: NodeMetrics;
+  /**
+   * Told when the node's storage fails with an error that is not transient (corruption, a schema from the future),
+   * so that the process can exit and a supervisor restart it.
+   */
+  readonly onFatal?: (error: WeftError) => void;
 }
 
 export interface PruningStatus {
@@ -128,6 +133,7 @@ export class Sequencer {
       logger: o.logger,
       onWatermark: () => this.#head.poke(),
       ...(this.#metrics ? { metrics: { batch: this.#metrics.batch } } : {}),
+      ...(o.onFatal ? { onFatal: o.onFatal } : {}),
     });
     this.#reader = new EventReader({
       store: this.#store,

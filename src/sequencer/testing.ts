@@ -162,6 +162,7 @@ export interface StartNodeOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly metrics?: NodeMetrics;
+  readonly onFatal?: (error: WeftError) => void;
 }
 
 /**
@@ -195,6 +196,7 @@ export async function startSequencerNode(
     logger: options.logger ?? createLogger({ level: 'silent' }),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.onFatal ? { onFatal: options.onFatal } : {}),
   });
   return { node, topology };
 }

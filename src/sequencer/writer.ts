@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { RandomSource } from '../crypto/index.js';
 import { isWeftError, WeftError } from '../errors/index.js';
-import { retryTransient } from '../storage/index.js';
+import { isTransientStorageError, retryTransient } from '../storage/index.js';
 import { type Clock, sleep, startStopwatch } from '../time/index.js';
 import { eventBatchSize, type SequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
@@ -43,6 +43,8 @@ export interface WriterOptions {
   /** Called after every commit that advanced the watermark. */
   readonly onWatermark: () => void;
   readonly metrics?: { batch(size: number, seconds: number): void };
+  /** Told of a storage failure that is not transient (corruption, a schema from the future): the node must stop. */
+  readonly onFatal?: (error: WeftError) => void;
 }
 
 /**
@@ -311,6 +313,8 @@ export class SequencerWriter {
       for (const p of batch) p.reject(error);
       if (this.#killed) return;
       this.#o.logger.warn({ err: e, nodeIndex: this.#index }, 'sequencer write failed');
+      // Transient failures were waited out in the step; a storage failure that is not transient will not pass.
+      if (error.code.startsWith('STORAGE_') && !isTransientStorageError(e)) this.#o.onFatal?.(error);
       if (isWeftError(e, SequencerErrors.SEQUENCER_NODE_INDEX_LOST)) await this.#rejoin();
       else
         await sleep(

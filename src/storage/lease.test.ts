@@ -6,7 +6,7 @@ import { deferred } from '../time/index.js';
 import { StorageErrors } from './errors.js';
 import { type StorageLease, tryAcquireLease } from './lease.js';
 import { openStorage } from './storage.js';
-import { describeBackend, describeBackends } from './testing.js';
+import { describeBackend, describeBackends, interceptLease, terminateLeaseConnection } from './testing.js';
 import type { PostgresConfig, SqliteConfig, Storage } from './types.js';
 
 const held: Array<{ release(): Promise<void> } | { close(): Promise<void> }> = [];
@@ -19,6 +19,24 @@ async function lease(config: Parameters<typeof tryAcquireLease>[0], healthCheckI
   if (!('lease' in attempt)) return undefined;
   held.push(attempt.lease);
   return attempt.lease;
+}
+
+/** Cuts the holder's lock connection and keeps the lock from it until its first attempt to take it back failed. */
+async function cutOff(config: PostgresConfig, holder: StorageLease): Promise<void> {
+  const other = await interceptLease(config);
+  while (!holder.suspended?.includes('another session holds the lock'))
+    await new Promise((r) => setTimeout(r, 10));
+  await other.end();
+}
+
+/** The server releases the lock of a closed connection a moment after the client saw it close. */
+async function leaseOnceFree(config: PostgresConfig): Promise<StorageLease> {
+  for (let i = 0; i < 250; i++) {
+    const l = await lease(config);
+    if (l) return l;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('the lease stayed held');
 }
 
 async function open(config: Parameters<typeof openStorage>[0], l: StorageLease): Promise<Storage> {
@@ -56,7 +74,7 @@ describeBackends('storage lease', (backend) => {
     if (config.kind === 'sqlite') rmSync(`${(config as SqliteConfig).path}.lease`);
     else {
       // Another node gets the lock when the holder's connection is cut, and takes over.
-      other = await interceptLock(config as PostgresConfig);
+      other = await interceptLease(config as PostgresConfig);
       await sql(config as PostgresConfig, 'UPDATE weft_storage_lease SET epoch = epoch + 1');
     }
     const reason = await l.lost;
@@ -83,7 +101,7 @@ describeBackend('postgres', 'storage lease fence', (backend) => {
     held.push(l!);
     const storage = await open(config, l!);
     await storage.execute('CREATE TABLE t (id BIGINT)');
-    await terminateLockConnection(config);
+    await terminateLeaseConnection(config);
     while (told.length < 2) await new Promise((r) => setTimeout(r, 20));
     expect(told).toEqual([
       expect.stringMatching(/^re-taking the storage lease: the lock connection/),
@@ -97,7 +115,8 @@ describeBackend('postgres', 'storage lease fence', (backend) => {
 
   it('lets a transaction begun before a takeover commit before the new holder goes on', async () => {
     const config = backend.freshConfig() as PostgresConfig;
-    const a = await open(config, (await lease(config, 60_000))!);
+    const aLease = (await lease(config, 60_000))!;
+    const a = await open(config, aLease);
     await a.execute('CREATE TABLE t (id BIGINT)');
     const release = deferred<void>();
     const began = deferred<void>();
@@ -109,10 +128,10 @@ describeBackend('postgres', 'storage lease fence', (backend) => {
     await began.promise;
     // The holder's connection is cut and its first attempt to take the lock back fails; it would try again in a
     // minute, long after the takeover below.
-    await (await interceptLock(config)).end();
+    await cutOff(config, aLease);
     // A takeover waits for the open transaction, which holds the fence key shared.
     let taken: StorageLease | undefined;
-    const takeover = lease(config).then((l) => {
+    const takeover = leaseOnceFree(config).then((l) => {
       taken = l;
     });
     await new Promise((r) => setTimeout(r, 300));
@@ -126,7 +145,8 @@ describeBackend('postgres', 'storage lease fence', (backend) => {
 
   it('terminates what the old holder keeps open past the grace period', async () => {
     const config = backend.freshConfig() as PostgresConfig;
-    const a = await open(config, (await lease(config, 60_000))!);
+    const aLease = (await lease(config, 60_000))!;
+    const a = await open(config, aLease);
     await a.execute('CREATE TABLE t (id BIGINT)');
     const release = deferred<void>();
     const began = deferred<void>();
@@ -138,8 +158,8 @@ describeBackend('postgres', 'storage lease fence', (backend) => {
       })
       .catch((e: unknown) => e);
     await began.promise;
-    await (await interceptLock(config)).end();
-    const b = await open(config, (await lease(config))!);
+    await cutOff(config, aLease);
+    const b = await open(config, await leaseOnceFree(config));
     release.resolve();
     expect(isWeftError(await inFlight, StorageErrors.STORAGE_UNAVAILABLE)).toBe(true);
     expect(await b.query('SELECT id FROM t')).toEqual([]);
@@ -166,38 +186,4 @@ async function sql(config: PostgresConfig, text: string): Promise<pg.QueryResult
   } finally {
     await client.end();
   }
-}
-
-/**
- * Cuts the holder's lock connection while another connection waits for the lock, which it gets at once: the
- * holder cannot take it back. Resolves with that connection, which holds the lock until it ends.
- */
-async function interceptLock(config: PostgresConfig): Promise<pg.Client> {
-  const other = new pg.Client({ connectionString: config.url });
-  await other.connect();
-  const locked = other.query(
-    `SELECT pg_advisory_lock(hashtextextended('weft.storage-lease.${config.schema}', 0))`,
-  );
-  // Waiting for the lock before the holder's connection is cut.
-  while (
-    ((await sql(config, "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rowCount ??
-      0) === 0
-  ) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  await terminateLockConnection(config);
-  await locked;
-  return other;
-}
-
-/** Cuts the connection that holds the advisory lock of `config`'s schema, as a network failure would. */
-async function terminateLockConnection(config: PostgresConfig): Promise<void> {
-  const result = await sql(
-    config,
-    `WITH k AS (SELECT hashtextextended('weft.storage-lease.${config.schema}', 0) AS key)
-     SELECT pg_terminate_backend(l.pid) FROM pg_locks l, k
-     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-       AND l.classid::bigint = (k.key >> 32) & 4294967295 AND l.objid::bigint = k.key & 4294967295`,
-  );
-  expect(result.rowCount).toBe(1);
 }

@@ -299,6 +299,8 @@ class PgLease extends BaseLease {
           return;
         }
         if (outcome !== 'held') return this.lose(outcome);
+        this.#suspended =
+          "re-taking the storage lease: another session holds the lock (this node's old one, or a node taking over)";
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
         if (!isTransientStorageError(e)) return this.lose(why);

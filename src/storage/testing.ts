@@ -151,3 +151,57 @@ export function describeBackends(name: string, body: (backend: TestBackend) => v
   describeBackend('sqlite', name, body);
   describeBackend('postgres', name, body);
 }
+
+async function onSchema<T>(config: PostgresConfig, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: config.url, options: `-c search_path=${config.schema}` });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Cuts the connection holding the storage lease of `config`'s schema (see lease.ts for the key), as a network
+ * failure or a database restart would.
+ */
+export async function terminateLeaseConnection(config: PostgresConfig): Promise<void> {
+  const terminated = await onSchema(config, (client) =>
+    client.query(
+      `WITH k AS (SELECT hashtextextended('weft.storage-lease.' || $1, 0) AS key)
+       SELECT pg_terminate_backend(l.pid) FROM pg_locks l, k
+       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+         AND l.classid::bigint = (k.key >> 32) & 4294967295 AND l.objid::bigint = k.key & 4294967295`,
+      [config.schema],
+    ),
+  );
+  if (terminated.rowCount !== 1) throw new Error(`no connection holds the lease of schema ${config.schema}`);
+}
+
+/**
+ * Cuts the holder's lease connection while another connection waits for the lock, which it gets at once, so that
+ * the holder cannot take it back: what another node grabbing the lease looks like. Resolves with that connection,
+ * which holds the lock until it ends.
+ */
+export async function interceptLease(config: PostgresConfig): Promise<pg.Client> {
+  const other = new pg.Client({ connectionString: config.url });
+  other.on('error', () => {});
+  await other.connect();
+  const locked = other.query("SELECT pg_advisory_lock(hashtextextended('weft.storage-lease.' || $1, 0))", [
+    config.schema,
+  ]);
+  // The lock request must be waiting before the holder's connection is cut.
+  for (let i = 0; ; i++) {
+    const waiting = await onSchema(config, (client) =>
+      client.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"),
+    );
+    if ((waiting.rowCount ?? 0) > 0) break;
+    if (i > 500) throw new Error('the lock request did not reach the server');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await terminateLeaseConnection(config);
+  await locked;
+  return other;
+}

@@ -5,7 +5,8 @@
 // upload the token and trading DARs and ping; token transfers run across the participants while one sequencer
 // node is killed; a restarted participant reconnects by itself. Then the trading app settles a DvP across the
 // three participants, and each participant's active contracts and each party's update stream are checked against
-// Daml's privacy model. Needs `npm run build` and PostgreSQL.
+// Daml's privacy model. Applications reach the ledger through each participant's Ledger API. Needs `npm run build`
+// and PostgreSQL.
 
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,11 +16,8 @@ import pg from 'pg';
 import { afterAll, assert, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/admin-api/index.js';
 import { TOKEN_DAR, TRADING_DAR } from '../../src/daml/dar/testing.js';
-import type {
-  ActiveContract,
-  LedgerEvent,
-  LedgerTransaction,
-} from '../../src/generated/weft/admin/v1/participant_admin_service.js';
+import { loadEngine } from '../../src/daml/engine/testing.js';
+import { Event } from '../../src/generated/com/daml/ledger/api/v2/event.js';
 import { TOKEN, tokenCommands } from '../../src/participant/testing.js';
 import { pgTestUrl, postgresSkipReason } from '../../src/storage/testing.js';
 import {
@@ -27,13 +25,20 @@ import {
   eventually,
   freePort,
   killAll,
-  participantConfig,
   REPO,
   startDaemon,
   weft,
   weftOk,
   writeConfig,
 } from '../synchronizer/processes.js';
+import {
+  type ActiveContract,
+  createdArgument,
+  DeploymentLedger,
+  type LedgerTransaction,
+  templateIdOf,
+  templateName,
+} from './ledger.js';
 
 const unavailable = await postgresSkipReason();
 
@@ -41,9 +46,12 @@ const dir = mkdtempSync(join(tmpdir(), 'weft-deployment-'));
 const prefix = `weft_seed_${randomBytes(4).toString('hex')}`;
 const schemas = ['sequencer', 'mediator', 'p1', 'p2', 'p3'].map((s) => `${prefix}_${s}`);
 const clients: AdminClient[] = [];
+const ledgers: DeploymentLedger[] = [];
+const engine = loadEngine(TOKEN_DAR, TRADING_DAR);
 
 afterAll(async () => {
   for (const c of clients) c.close();
+  for (const l of ledgers) l.close();
   killAll();
   rmSync(dir, { recursive: true, force: true });
   if (unavailable) return;
@@ -93,9 +101,21 @@ function mediatorConfig(endpoints: readonly string[]): string {
 
 const ok = weftOk;
 
-/** A participant daemon on its own schema of the test database. */
+/** A participant daemon on its own schema of the test database, with its Ledger API on a system-chosen port. */
 const participantOnPostgres = (name: string, schema: string) =>
-  participantConfig(dir, name, `{ type = postgres, url = \${WEFT_DB_URL}, schema = ${schema} }`);
+  write(
+    name,
+    `weft.node {
+  name = ${name}
+  kind = participant
+  storage { type = postgres, url = \${WEFT_DB_URL}, schema = ${schema} }
+  admin-api.port = 0
+  ledger-api.port = 0
+  monitoring.http-server.port = 0
+  participant.max-backoff-ms = 200
+}
+`,
+  );
 
 function admin(daemon: Daemon): AdminClient {
   const client = new AdminClient(daemon.adminUrl);
@@ -103,27 +123,28 @@ function admin(daemon: Daemon): AdminClient {
   return client;
 }
 
-/** The template's name without package and module. */
-const templateName = (c: { templateId: string }) => c.templateId.slice(c.templateId.lastIndexOf(':') + 1);
+const ledgerUrl = (daemon: Daemon) => `http://127.0.0.1:${daemon.ports.ledgerApi}`;
 
-async function submit(
-  client: AdminClient,
+function ledger(daemon: Daemon): DeploymentLedger {
+  const l = new DeploymentLedger(ledgerUrl(daemon), engine);
+  ledgers.push(l);
+  return l;
+}
+
+const submit = (
+  l: DeploymentLedger,
   commandId: string,
   commands: unknown[],
   actAs: string[],
   readAs: string[] = [],
-) {
-  const r = await client.submit({ commandsJson: JSON.stringify(commands), actAs, readAs, commandId });
-  expect(r.status, `${commandId}: ${r.code} ${r.message}`).toBe('succeeded');
-  return r;
-}
+) => l.submit(commandId, commands, actAs, readAs);
 
-const acs = async (client: AdminClient, who: string, template: string) =>
-  (await client.activeContracts(who)).contracts.filter((c) => templateName(c) === template);
+const acs = async (l: DeploymentLedger, who: string, template: string) =>
+  (await l.activeContracts(who)).filter((c) => templateName(c.templateId) === template);
 
 /** Waits until `who`'s participant has exactly one active `template` matching `accept`, and returns it. */
 async function awaitOne(
-  client: AdminClient,
+  client: DeploymentLedger,
   who: string,
   template: string,
   accept: (argument: Record<string, unknown>) => boolean = () => true,
@@ -132,7 +153,7 @@ async function awaitOne(
   await eventually(
     `${template} for ${who}`,
     async () => {
-      found = (await acs(client, who, template)).filter((c) => accept(JSON.parse(c.argumentJson)));
+      found = (await acs(client, who, template)).filter((c) => accept(c.argument));
       return found.length === 1;
     },
     20_000,
@@ -142,21 +163,29 @@ async function awaitOne(
 
 const shortParty = (p: string) => p.split('::')[0];
 
-/** An event as one line; a holding's with its owner, admin and amount. */
-function eventLine({ event: e }: LedgerEvent): string {
+/**
+ * An event as lines; a holding's with its owner, admin and amount; a consuming exercise followed by the archive a
+ * stakeholder sees.
+ */
+function eventLines(event: Event, archived: ReadonlyMap<number, string>): string[] {
+  const e = event.event;
   switch (e.oneofKind) {
     case 'created': {
-      const line = `created ${templateName(e.created)}`;
-      if (templateName(e.created) !== 'Token') return line;
-      const { owner, instrumentId, amount } = JSON.parse(e.created.argumentJson).holding;
-      return `${line} ${shortParty(owner)} ${shortParty(instrumentId.admin)} ${amount}`;
+      const template = templateName(templateIdOf(e.created.templateId));
+      if (template !== 'Token') return [`created ${template}`];
+      const { owner, instrumentId, amount } = createdArgument(event).holding;
+      return [`created ${template} ${shortParty(owner)} ${shortParty(instrumentId.admin)} ${amount}`];
     }
-    case 'exercised':
-      return `exercised ${e.exercised.choice} on ${templateName(e.exercised)}`;
-    case 'archived':
-      return `archived ${templateName(e.archived)}`;
+    case 'exercised': {
+      const x = e.exercised;
+      const archive = archived.get(x.nodeId);
+      return [
+        `exercised ${x.choice} on ${templateName(templateIdOf(x.templateId))}`,
+        ...(archive === undefined ? [] : [`archived ${templateName(archive)}`]),
+      ];
+    }
     default:
-      return 'unknown event';
+      return ['unexpected event'];
   }
 }
 
@@ -164,7 +193,8 @@ function eventLine({ event: e }: LedgerEvent): string {
 let net: {
   p1: Daemon;
   seqB: Daemon;
-  clients: [AdminClient, AdminClient, AdminClient];
+  admins: [AdminClient, AdminClient, AdminClient];
+  ledgers: [DeploymentLedger, DeploymentLedger, DeploymentLedger];
   parties: { alice: string; bob: string; carol: string };
   carolTokens: ActiveContract[];
 };
@@ -268,8 +298,8 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
       new RegExp(`^ping ${id3}: [\\d.]+ ms$`),
     );
 
-    // Token transfers across the participants, through the interim ledger access of the admin API.
-    const [c1, c2, c3] = [admin(p1), admin(p2), admin(p3)];
+    // Token transfers across the participants, through their Ledger APIs.
+    const [c1, c2, c3] = [ledger(p1), ledger(p2), ledger(p3)];
     await submit(c1, 'rules', [tokenCommands.rules(tokenAdmin)], [tokenAdmin]);
     const [rules] = await acs(c1, tokenAdmin, 'TokenRules');
     const TRANSFERS = 6;
@@ -283,7 +313,7 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
     expect(holdings).toHaveLength(TRANSFERS);
 
     /** alice (participant1) offers a holding to `receiver`, who accepts it on its own participant. */
-    const transfer = async (holding: string, i: number, receiver: string, client: AdminClient) => {
+    const transfer = async (holding: string, i: number, receiver: string, client: DeploymentLedger) => {
       await submit(
         c1,
         `offer-${i}`,
@@ -336,11 +366,11 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
     );
     const bobTokens = await acs(c2, bob, 'Token');
     expect(new Set(bobTokens.map((c) => c.contractId)).size).toBe(TRANSFERS - 1);
-    for (const t of bobTokens) expect(JSON.parse(t.argumentJson).holding.owner).toBe(bob);
+    for (const t of bobTokens) expect(t.argument.holding.owner).toBe(bob);
     const carolTokens = await acs(c3, carol, 'Token');
     expect(carolTokens).toHaveLength(1);
     // bob's update stream: each offer he was shown and each acceptance, once.
-    const bobStream = (await c2.updates(bob)).transactions;
+    const bobStream = await c2.transactions(bob, 0n);
     expect(bobStream).toHaveLength(2 * (TRANSFERS - 1));
     expect(new Set(bobStream.map((t) => t.updateId)).size).toBe(2 * (TRANSFERS - 1));
     expect(bobStream.filter((t) => t.commandId.startsWith('accept-')).map((t) => t.updateId)).toEqual(
@@ -349,19 +379,21 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
     expect(await acs(c1, alice, 'Token')).toEqual([]);
     expect(await acs(c2, bob, 'TokenTransferOffer')).toEqual([]);
     // participant3 hosts no stakeholder of bob's holdings: it never sees them.
-    expect((await c3.activeContracts(bob)).contracts).toEqual([]);
+    expect(await c3.activeContracts(bob)).toEqual([]);
     // A restarted participant reconnects by itself (the connection is remembered) through the surviving node,
     // and its holdings are still there: a ping across the participants.
     expect(await p3.stop()).toBe(0);
     const p3again = await startDaemon(join(dir, 'participant3.conf'), join(dir, 'p3.ports'), { env });
-    const c3again = admin(p3again);
-    await eventually('participant3 to reconnect', async () => (await c3again.status()).ready, 20_000);
+    const a3again = admin(p3again);
+    await eventually('participant3 to reconnect', async () => (await a3again.status()).ready, 20_000);
+    const c3again = ledger(p3again);
     expect(await acs(c3again, carol, 'Token')).toEqual(carolTokens);
-    expect(await c3again.ping(id2)).toBeGreaterThan(0);
+    expect(await a3again.ping(id2)).toBeGreaterThan(0);
     net = {
       p1,
       seqB,
-      clients: [c1, c2, c3again],
+      admins: [admin(p1), admin(p2), a3again],
+      ledgers: [c1, c2, c3again],
       parties: { alice, bob, carol },
       carolTokens,
     };
@@ -369,22 +401,23 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
 
   it("settles the trading app's DvP across the three participants; each party sees only its part", async () => {
     const {
-      clients: [c1, c2, c3],
+      admins: [a1, a2, a3],
+      ledgers: [c1, c2, c3],
       parties: { alice, bob, carol },
     } = net;
     // Each token admin sits with its holder (it co-signs holdings and its rules serve the holder's allocation);
     // the venue sits on participant3 beside carol, who has no part in the trade. All three participants confirm.
     const [bankA, bankB, venue] = await Promise.all([
-      c1.enableParty('banka'),
-      c2.enableParty('bankb'),
-      c3.enableParty('venue'),
+      a1.enableParty('banka'),
+      a2.enableParty('bankb'),
+      a3.enableParty('venue'),
     ]);
     // Each participant's ledger end before the DvP: the update streams below start there.
-    const begin = await Promise.all([c1, c2, c3].map(async (c) => (await c.activeContracts(alice)).offset));
+    const begin = await Promise.all([c1, c2, c3].map((c) => c.end()));
     /** Update id → the step that committed it. */
     const steps = new Map<string, string>();
     const step = async (
-      client: AdminClient,
+      client: DeploymentLedger,
       name: string,
       command: unknown,
       actAs: string[],
@@ -450,11 +483,16 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
       [venue],
     );
     // Each trader allocates its leg from its holding, on its own participant, with its bank's rules.
-    const allocate = async (client: AdminClient, sender: string, bank: string, legId: 'leg-a' | 'leg-b') => {
-      const terms = JSON.parse((await awaitOne(client, sender, 'OTCTrade')).argumentJson);
+    const allocate = async (
+      client: DeploymentLedger,
+      sender: string,
+      bank: string,
+      legId: 'leg-a' | 'leg-b',
+    ) => {
+      const terms = (await awaitOne(client, sender, 'OTCTrade')).argument;
       const [rules] = await acs(client, bank, 'TokenRules');
       const [holding] = (await acs(client, sender, 'Token')).filter(
-        (c) => JSON.parse(c.argumentJson).holding.instrumentId.admin === bank,
+        (c) => c.argument.holding.instrumentId.admin === bank,
       );
       const settlement = {
         executor: venue,
@@ -504,11 +542,12 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
     );
 
     // Every participant's active contracts, exactly: the holdings moved, the trade and allocations are gone.
-    const holdings = async (client: AdminClient, who: string) =>
-      (await client.activeContracts(who)).contracts
+    const holdings = async (client: DeploymentLedger, who: string) =>
+      (await client.activeContracts(who))
         .map((c) => {
-          if (templateName(c) !== 'Token') return templateName(c);
-          const { owner, instrumentId, amount } = JSON.parse(c.argumentJson).holding;
+          const template = templateName(c.templateId);
+          if (template !== 'Token') return template;
+          const { owner, instrumentId, amount } = c.argument.holding;
           return `Token ${shortParty(owner)} ${shortParty(instrumentId.admin)} ${amount}`;
         })
         .filter((c) => !c.includes(' tokenadmin '))
@@ -538,21 +577,24 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
       'Token bob bankb 30.0000000000',
       'TokenRules',
     ]);
-    expect((await c3.activeContracts(venue)).contracts).toEqual([]);
+    expect(await c3.activeContracts(venue)).toEqual([]);
     expect(await acs(c3, carol, 'Token')).toEqual(net.carolTokens);
     // bob's earlier holdings (from tokenadmin) are untouched.
     expect(await acs(c2, bob, 'Token')).toHaveLength(2 + 5);
 
     // Each party's update stream since the DvP began, as the step and the events it may see.
-    const stream = async (client: AdminClient, who: string, from: bigint) => {
-      const { transactions } = await client.updates(who, from);
+    const stream = async (client: DeploymentLedger, who: string, from: bigint) => {
+      const transactions = await client.transactions(who, from);
       expect(new Set(transactions.map((t) => t.updateId)).size, `${who}: unique update ids`).toBe(
         transactions.length,
       );
       return transactions;
     };
     const seen = (transactions: LedgerTransaction[]) =>
-      transactions.map((t) => [steps.get(t.updateId) ?? t.updateId, ...t.events.map(eventLine)]);
+      transactions.map((t) => [
+        steps.get(t.updateId) ?? t.updateId,
+        ...t.events.flatMap((e) => eventLines(e, t.archived)),
+      ]);
     const [aliceTx, bankATx, bobTx, bankBTx, venueTx, carolTx] = await Promise.all([
       stream(c1, alice, begin[0]!),
       stream(c1, bankA, begin[0]!),
@@ -646,20 +688,25 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
       '',
     ]);
     expect(bankATx.map((t) => t.commandId)).toEqual(['dvp-rules-a', 'dvp-mint-a', '', '']);
-    // Pages continue from next_begin_offset without gaps or repeats, up to the ledger end.
-    const page = await c2.updates(bob, begin[1]!, 4);
-    expect(page.transactions).toHaveLength(4);
-    expect(page.nextBeginOffset).toBe(page.transactions[3]!.offset);
-    const rest = await c2.updates(bob, page.nextBeginOffset, 4);
-    expect([...page.transactions, ...rest.transactions].map((t) => t.updateId)).toEqual(
-      bobTx.map((t) => t.updateId),
-    );
-    expect(rest.nextBeginOffset).toBeGreaterThanOrEqual(bobTx.at(-1)!.offset);
-    expect((await c2.updates(bob, rest.nextBeginOffset)).transactions).toEqual([]);
-    await expect(c2.updates(bob, 0n, 1001)).rejects.toThrow(/limit 1001 is above the maximum 1000/);
-    // The operator's view: weft admin ledger updates, a line per transaction and per event.
+    // A read up to an offset and one after it: together the whole stream, without gaps or repeats.
+    const middle = bobTx[3]!.offset;
+    const upTo = await c2.transactions(bob, begin[1]!, middle);
+    expect(upTo).toHaveLength(4);
+    const after = await c2.transactions(bob, middle);
+    expect([...upTo, ...after].map((t) => t.updateId)).toEqual(bobTx.map((t) => t.updateId));
+    expect(await c2.transactions(bob, await c2.end())).toEqual([]);
+    // The operator's view: weft ledger updates, a line per transaction and per event.
     const printed = (
-      await ok(['admin', '-e', net.p1.adminUrl, 'ledger', 'updates', bankA, '--from', String(begin[0])])
+      await ok([
+        'ledger',
+        '-e',
+        ledgerUrl(net.p1),
+        'updates',
+        bankA,
+        '--from',
+        String(begin[0]),
+        '--ledger-effects',
+      ])
     ).split('\n');
     expect(printed[0]).toMatch(
       new RegExp(`^4 transactions of ${bankA} after offset ${begin[0]}, up to offset \\d+$`),
@@ -672,7 +719,7 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
     assert(executed.oneofKind === 'exercised');
     // The token standard's controllers of the transfer: the executor and both traders.
     expect(printed).toContain(
-      `  exercised Allocation_ExecuteTransfer on Splice.Testing.Tokens.TestTokenV1:TokenAllocation ${executed.exercised.contractId} by ${alice}, ${bob}, ${venue} (consuming)`,
+      `  exercised Allocation_ExecuteTransfer on ${templateIdOf(executed.exercised.templateId)} ${executed.exercised.contractId} by ${alice}, ${bob}, ${venue} (consuming)`,
     );
     // carol, on the venue's participant, sees nothing of a trade she has no part in.
     expect(carolTx).toEqual([]);
@@ -680,8 +727,10 @@ describe.skipIf(unavailable !== undefined)('the seed deployment in separate proc
     for (const t of [aliceTx, bankATx, bobTx, bankBTx, venueTx])
       expect(t.at(-1)!.updateId).toBe(settled.updateId);
     // A bank sees nothing of the other bank's leg.
-    expect(JSON.stringify(bankATx.map((t) => t.events))).not.toContain(bankB);
-    expect(JSON.stringify(bankBTx.map((t) => t.events))).not.toContain(bankA);
+    const eventsText = (transactions: LedgerTransaction[]) =>
+      transactions.flatMap((t) => t.events.map((e) => Event.toJsonString(e))).join('\n');
+    expect(eventsText(bankATx)).not.toContain(bankB);
+    expect(eventsText(bankBTx)).not.toContain(bankA);
     await net.seqB.stop();
   }, 90_000);
 });

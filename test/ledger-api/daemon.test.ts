@@ -10,6 +10,9 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/admin-api/index.js';
 import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
+import { loadEngine } from '../../src/daml/engine/testing.js';
+import type { CompletionStreamResponse } from '../../src/generated/com/daml/ledger/api/v2/command_completion_service.js';
+import { Command } from '../../src/generated/com/daml/ledger/api/v2/commands.js';
 import { TransactionShape } from '../../src/generated/com/daml/ledger/api/v2/transaction_filter.js';
 import type { GetUpdatesResponse } from '../../src/generated/com/daml/ledger/api/v2/update_service.js';
 import { LEDGER_API_VERSION, ledgerApiErrorOf } from '../../src/ledger-api/index.js';
@@ -26,6 +29,7 @@ import {
   writeConfig,
 } from '../synchronizer/processes.js';
 import { TestLedgerClient } from './client.js';
+import { protoCommands } from './commands.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-ledger-api-'));
 const clients: TestLedgerClient[] = [];
@@ -39,7 +43,7 @@ afterAll(() => {
 
 const SECRET = 'a shared secret for the daemon test';
 
-const participantConfig = (name: string, ledgerApi: string) =>
+const participantConfig = (name: string, ledgerApi: string, more = '') =>
   writeConfig(
     dir,
     name,
@@ -49,6 +53,7 @@ const participantConfig = (name: string, ledgerApi: string) =>
   storage { type = sqlite, file = "${join(dir, `${name}.db`)}" }
   admin-api.port = 0
   ledger-api { ${ledgerApi} }
+  ${more}
   monitoring.http-server.port = 0
   participant.max-backoff-ms = 200
 }
@@ -116,6 +121,7 @@ describe('the Ledger API of participant daemons', () => {
         participantConfig(
           'participant1',
           `port = 0, auth-services = [{ type = unsafe-jwt-hmac-256, secret = "${SECRET}" }]`,
+          'json-api.port = 0',
         ),
         join(dir, 'p1.ports'),
       ),
@@ -152,14 +158,26 @@ describe('the Ledger API of participant daemons', () => {
     alice = await a2.enableParty('alice');
   }, 90_000);
 
-  /** Creates a TokenRules contract of alice on participant2 under `commandId` (through the Admin API). */
+  /** Creates a TokenRules contract of alice on participant2 under `commandId` (CommandService.SubmitAndWait). */
   async function create(commandId: string): Promise<void> {
-    const r = await admin(p2).submit({
-      commandsJson: JSON.stringify([tokenCommands.rules(alice)]),
-      actAs: [alice],
-      commandId,
+    const c = client(p2);
+    const r = await c.unary(c.commands, c.commands.submitAndWait, {
+      commands: {
+        workflowId: '',
+        userId: 'test-app',
+        commandId,
+        commands: protoCommands(loadEngine(TOKEN_DAR), [tokenCommands.rules(alice)]),
+        actAs: [alice],
+        readAs: [],
+        submissionId: '',
+        disclosedContracts: [],
+        synchronizerId: '',
+        packageIdSelectionPreference: [],
+        prefetchContractKeys: [],
+        deduplicationPeriod: { oneofKind: undefined },
+      },
     });
-    expect(r.status).toBe('succeeded');
+    expect(r.completionOffset).toBeGreaterThan(0n);
   }
 
   const aliceFormat = (shape: TransactionShape) => ({
@@ -179,6 +197,24 @@ describe('the Ledger API of participant daemons', () => {
         maxUsersPageSize: 1000,
       });
     }
+  });
+
+  it('serves the JSON Ledger API beside gRPC, on the same handlers and tokens', async () => {
+    const json = `http://127.0.0.1:${p1.ports.jsonApi}`;
+    const version = await fetch(`${json}/v2/version`);
+    expect(version.status).toBe(200);
+    expect(((await version.json()) as { version: string }).version).toBe(LEDGER_API_VERSION);
+    const anonymous = await fetch(`${json}/v2/parties/participant-id`);
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { code: string }).code).toBe('UNAUTHENTICATED');
+    const asAdmin = await fetch(`${json}/v2/parties/participant-id`, {
+      headers: { authorization: `Bearer ${await token('participant_admin', p1Id)}` },
+    });
+    expect(asAdmin.status).toBe(200);
+    expect(await asAdmin.json()).toEqual({ participantId: p1Id });
+    const c = client(p1, await token('participant_admin', p1Id));
+    const grpc = await c.unary(c.parties, c.parties.getParticipantId, {});
+    expect(grpc.participantId).toBe(p1Id);
   });
 
   it('refuses a bad token with UNAUTHENTICATED and a missing right with PERMISSION_DENIED naming it', async () => {
@@ -322,6 +358,24 @@ describe('the Ledger API of participant daemons', () => {
     );
     const updates = await weftOk(['ledger', '-e', url, 'updates', alice, '--ledger-effects']);
     expect(updates).toContain('command cli-1');
+    const commands = JSON.stringify(
+      protoCommands(loadEngine(TOKEN_DAR), [tokenCommands.rules(alice)]).map((c) => Command.toJson(c)),
+    );
+    expect(
+      await weftOk([
+        'ledger',
+        '-e',
+        url,
+        'submit',
+        '--act-as',
+        alice,
+        '--command-id',
+        'cli-2',
+        '--user-id',
+        'cli',
+        commands,
+      ]),
+    ).toMatch(/^command cli-2 succeeded at offset \d+ \(update [0-9a-f]+\)$/);
     const bad = await weft([
       'ledger',
       '-e',
@@ -332,6 +386,192 @@ describe('the Ledger API of participant daemons', () => {
     ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toMatch(/^weft ledger end: UNAUTHENTICATED\(6\): .+/);
+  });
+
+  it('an application on two participants: parties, users and rights, DAR upload, a transfer across them, completions, deduplication, wrong-typed arguments', async () => {
+    const dar = readFileSync(TOKEN_DAR);
+    const operator = client(p1, await token('participant_admin', p1Id));
+    const open = client(p2);
+    for (const c of [operator, open]) {
+      await c.unary(c.packageManagement, c.packageManagement.uploadDarFile, {
+        darFile: dar,
+        submissionId: '',
+        vettingChange: 0,
+        synchronizerId: '',
+      });
+    }
+    const allocate = async (c: TestLedgerClient, hint: string) =>
+      (
+        await c.unary(c.parties, c.parties.allocateParty, {
+          partyIdHint: hint,
+          identityProviderId: '',
+          synchronizerId: '',
+          userId: '',
+        })
+      ).partyDetails!.party;
+    const [issuer, holder] = [await allocate(operator, 'issuer'), await allocate(operator, 'holder')];
+    const bob = await allocate(open, 'bob');
+
+    // A user of participant1 acting as the issuer and the holder, with a token of its own.
+    const actAs = (party: string) => ({ kind: { oneofKind: 'canActAs' as const, canActAs: { party } } });
+    await operator.unary(operator.users, operator.users.createUser, {
+      user: {
+        id: 'token-app',
+        primaryParty: holder,
+        isDeactivated: false,
+        identityProviderId: '',
+      },
+      rights: [actAs(issuer), actAs(holder)],
+    });
+    const app = client(p1, await token('token-app', p1Id));
+    const engine = loadEngine(TOKEN_DAR);
+    const submit = (
+      c: TestLedgerClient,
+      commandId: string,
+      commands: unknown[],
+      parties: { actAs: string[]; readAs?: string[]; userId?: string },
+    ) =>
+      c.unary(c.commands, c.commands.submitAndWaitForTransaction, {
+        commands: {
+          workflowId: '',
+          userId: parties.userId ?? '',
+          commandId,
+          commands: protoCommands(engine, commands),
+          actAs: parties.actAs,
+          readAs: parties.readAs ?? [],
+          submissionId: '',
+          disclosedContracts: [],
+          synchronizerId: '',
+          packageIdSelectionPreference: [],
+          prefetchContractKeys: [],
+          deduplicationPeriod: { oneofKind: undefined },
+        },
+      });
+    const createdOf = (r: Awaited<ReturnType<typeof submit>>, template: string): string[] =>
+      (r.transaction?.events ?? []).flatMap((e) =>
+        e.event.oneofKind === 'created' && e.event.created.templateId?.entityName === template
+          ? [e.event.created.contractId]
+          : [],
+      );
+
+    const rules = createdOf(
+      await submit(app, 'rules', [tokenCommands.rules(issuer)], { actAs: [issuer] }),
+      'TokenRules',
+    )[0]!;
+    const minted = createdOf(
+      await submit(app, 'mint', [tokenCommands.mint(issuer, holder, '100.0')], { actAs: [issuer, holder] }),
+      'Token',
+    )[0]!;
+    const offered = await submit(
+      app,
+      'offer',
+      [
+        tokenCommands.offer({
+          rules,
+          admin: issuer,
+          sender: holder,
+          receiver: bob,
+          amount: '30.0',
+          inputs: [minted],
+        }),
+      ],
+      { actAs: [holder], readAs: [issuer] },
+    );
+    expect(offered.transaction?.commandId).toBe('offer');
+
+    // Bob, on participant2, sees the offer and accepts it there.
+    let offer: string | undefined;
+    await eventually(
+      'the offer to reach bob',
+      async () => {
+        const { offset } = await open.unary(open.state, open.state.getLedgerEnd, {});
+        const acs = await open.collect(open.state, open.state.getActiveContracts, {
+          activeAtOffset: offset,
+          eventFormat: { filtersByParty: { [bob]: { cumulative: [] } }, verbose: false },
+        });
+        offer = acs
+          .flatMap((r) =>
+            r.contractEntry.oneofKind === 'activeContract'
+              ? [r.contractEntry.activeContract.createdEvent!]
+              : [],
+          )
+          .find((e) => e.templateId?.entityName === 'TokenTransferOffer')?.contractId;
+        return offer !== undefined;
+      },
+      15_000,
+    );
+    const accepted = await submit(
+      open,
+      'accept',
+      [tokenCommands.instruction(offer!, 'TransferInstruction_Accept')],
+      {
+        actAs: [bob],
+        userId: 'bob-app',
+      },
+    );
+    expect(createdOf(accepted, 'Token')).toHaveLength(1);
+
+    // The same command again, within the deduplication period: DUPLICATE_COMMAND, nothing submitted.
+    const duplicate = await failure(submit(app, 'rules', [tokenCommands.rules(issuer)], { actAs: [issuer] }));
+    expect(ledgerApiErrorOf(duplicate)?.code).toBe('DUPLICATE_COMMAND');
+
+    // The user's completions, from the start.
+    const completions = app.stream(app.completions, app.completions.completionStream, {
+      userId: '',
+      parties: [holder],
+      beginExclusive: 0n,
+    });
+    const seen: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      completions.on('data', (r: CompletionStreamResponse) => {
+        if (r.completionResponse.oneofKind === 'completion')
+          seen.push(r.completionResponse.completion.commandId);
+        if (seen.includes('offer')) resolve();
+      });
+      completions.on('error', reject);
+    });
+    completions.cancel();
+    expect(seen).toEqual(expect.arrayContaining(['mint', 'offer']));
+
+    // A party the user may not act as, and a text where the template wants a party.
+    const notMine = await failure(submit(app, 'as-bob', [tokenCommands.rules(bob)], { actAs: [bob] }));
+    expect(ledgerApiErrorOf(notMine)?.code).toBe('PERMISSION_DENIED');
+    expect(ledgerApiErrorOf(notMine)?.message).toMatch(/CanActAs/);
+    const wrongType = await failure(
+      app.unary(app.commands, app.commands.submitAndWait, {
+        commands: {
+          workflowId: '',
+          userId: '',
+          commandId: 'wrong-type',
+          commands: [
+            {
+              command: {
+                oneofKind: 'create',
+                create: {
+                  templateId: {
+                    packageId: '#splice-test-token-v1',
+                    moduleName: 'Splice.Testing.Tokens.TestTokenV1',
+                    entityName: 'TokenRules',
+                  },
+                  createArguments: {
+                    fields: [{ label: 'admin', value: { sum: { oneofKind: 'int64', int64: '42' } } }],
+                  },
+                },
+              },
+            },
+          ],
+          actAs: [issuer],
+          readAs: [],
+          submissionId: '',
+          disclosedContracts: [],
+          synchronizerId: '',
+          packageIdSelectionPreference: [],
+          prefetchContractKeys: [],
+          deduplicationPeriod: { oneofKind: undefined },
+        },
+      }),
+    );
+    expect(wrongType.code).toBe(status.INVALID_ARGUMENT);
   });
 
   it('refuses to serve the Ledger API without auth on a non-loopback address', async () => {

@@ -304,6 +304,29 @@ describe('active contracts and updates', () => {
     expect(limited.json.length).toBe(1);
   });
 
+  it('serves the legacy transaction lookups and submit-and-wait-for-transaction-tree', async () => {
+    const byOffset = await http('POST', '/v2/updates/transaction-by-offset', {
+      offset: mintOffset,
+      requestingParties: [alice],
+    });
+    expect(byOffset.status).toBe(200);
+    const updateId = (byOffset.json as unknown as { transaction: { updateId: string; events: unknown[] } })
+      .transaction.updateId;
+    const byId = await http('POST', '/v2/updates/transaction-by-id', {
+      updateId,
+      requestingParties: [alice],
+    });
+    expect(byId.json).toHaveProperty('transaction.offset', mintOffset);
+    const tree = await client.post('/v2/commands/submit-and-wait-for-transaction-tree', {
+      commands: [tokenCommands.mint(admin, alice, '2.0')],
+      actAs: [admin, alice],
+      userId: 'json-app',
+      commandId: `tree-${n++}`,
+    } as never);
+    const events = Object.values(tree.transactionTree?.eventsById ?? {});
+    expect(events[0]).toHaveProperty('CreatedTreeEvent.value.templateId');
+  });
+
   it('finds the events of a contract by its id', async () => {
     const events = await client.post('/v2/events/events-by-contract-id', {
       contractId: tokenCid,
@@ -343,7 +366,7 @@ describe('active contracts and updates', () => {
       parties: [alice],
     });
     expect(listed.status).toBe(200);
-    expect(listed.json.length).toBe(1);
+    expect(listed.json[0]).toHaveProperty('completionResponse.Completion.value.offset', mintOffset);
   });
 
   it('without authentication, refuses a stream that names no user as Canton does (an error frame)', async () => {

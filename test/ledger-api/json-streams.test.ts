@@ -69,6 +69,35 @@ afterAll(async () => {
   await api?.close();
 });
 
+describe('startup', () => {
+  it('refuses to serve without authentication off loopback', async () => {
+    const start = startJsonApi({
+      address: '0.0.0.0',
+      port: 0,
+      services: [],
+      authenticator: { ...WILDCARD_AUTHENTICATOR, enabled: false },
+      daml: new Engine(new PackageRegistry()),
+      logger: createLogger({ level: 'silent' }),
+    });
+    await expect(start).rejects.toMatchObject({ code: 'LEDGER_API_AUTH_REQUIRED' });
+  });
+});
+
+describe('HTTP lists', () => {
+  it('refuses a list over the element limit with 413, truncates at a smaller limit, and releases the stream', async () => {
+    const over = await fetch(`${api.url}/v2/updates`, { method: 'POST', body: '{"beginExclusive": 0}' });
+    expect(over.status).toBe(413);
+    expect(await over.json()).toMatchObject({ code: 'JSON_API_MAXIMUM_LIST_ELEMENTS_NUMBER_REACHED' });
+    const limited = await fetch(`${api.url}/v2/updates?limit=5`, {
+      method: 'POST',
+      body: '{"beginExclusive": 0}',
+    });
+    expect(limited.status).toBe(200);
+    expect(((await limited.json()) as unknown[]).length).toBe(5);
+    await until(() => open === 0);
+  });
+});
+
 describe('websocket bounds', () => {
   it('stops pulling from the participant while the client does not read, and resumes when it does', async () => {
     const ws = await connect();

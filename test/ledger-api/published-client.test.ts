@@ -27,9 +27,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemRandom } from '../../src/crypto/index.js';
 import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import {
-  type LedgerApiServer,
   ledgerApiSchema,
   ledgerApiSettings,
+  type ParticipantLedgerApiServers,
   startLedgerApi,
 } from '../../src/ledger-api/index.js';
 import { createLogger } from '../../src/observability/index.js';
@@ -245,7 +245,7 @@ const createRules = (p: string) => create('TokenRules', { admin: party(p) });
 
 let v2: V2;
 let net: ParticipantTestNetwork;
-const servers: LedgerApiServer[] = [];
+const servers: ParticipantLedgerApiServers[] = [];
 const transports: GrpcJsTransport[] = [];
 let p1: Clients;
 let p2: Clients;
@@ -315,9 +315,10 @@ beforeAll(async () => {
       connectedSynchronizers: () =>
         node.synchronizerIds.map((synchronizerId) => ({ synchronizerId, alias: 'local' })),
     };
-    const server = await startLedgerApi(host, settings);
+    // The settings carry the auth services too (the `ledger-api` section).
+    const server = await startLedgerApi(host, settings, { grpc: settings });
     servers.push(server);
-    const transport = new GrpcJsTransport(`127.0.0.1:${server.port}`);
+    const transport = new GrpcJsTransport(`127.0.0.1:${server.grpc!.port}`);
     transports.push(transport);
     served.push(clientsOf(v2, transport));
   }

@@ -237,3 +237,17 @@ it("answers the state service from the participant's own state", async () => {
     connectedSynchronizers: [],
   });
 });
+
+it('keeps tailing streams open while the participant has no synchronizer connection, and ends them on stop', async () => {
+  const bobOnly = p2.reads.eventFilter(format({ [bob]: WILDCARD_FILTER }));
+  let ended = false;
+  const stream = collect(p2.reads.transactions(bobOnly, 'acs-delta', { after: p2.durableEnd })).then(() => {
+    ended = true;
+  });
+  await p2.disconnect();
+  await new Promise((r) => setTimeout(r, 100));
+  expect(ended).toBe(false);
+  await p2.stop();
+  await stream;
+  expect(ended).toBe(true);
+});

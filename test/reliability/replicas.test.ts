@@ -3,8 +3,9 @@
 // A second node on a leased storage without replication exits 1 with one line; with replication it waits passive
 // (/health 200, /ready 503 "passive replica"), and when the active is SIGKILLed it takes over within seconds as a
 // fresh start would: same identity, reconnects by itself, pings, the mediator decides. The killed one, restarted,
-// comes back passive. A second sequencer node under a live one's name exits 1. Needs `npm run build` (npm test
-// does) and, for the PostgreSQL half, PostgreSQL.
+// comes back passive. A second sequencer node under a live one's name exits 1. A node whose PostgreSQL lock
+// connection is cut takes its lease back; one whose lease another took (or whose lock file went) exits 1 with one
+// line. Needs `npm run build` (npm test does) and, for the PostgreSQL half, PostgreSQL.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,13 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/admin-api/index.js';
-import { pgTestUrl, postgresSkipReason } from '../../src/storage/testing.js';
+import type { PostgresConfig } from '../../src/storage/index.js';
+import {
+  interceptLease,
+  pgTestUrl,
+  postgresSkipReason,
+  terminateLeaseConnection,
+} from '../../src/storage/testing.js';
 import {
   type Daemon,
   eventually,
@@ -143,19 +150,26 @@ describe.each(['sqlite', 'postgres'] as const)('exclusive storage and replicas o
       ])) as [Daemon, Daemon, Daemon, Daemon];
 
       // Without replication, a second node on a leased storage refuses to start, with one line.
-      const single = writeConfig(
-        dir,
-        `${tag}-participant1-single`,
-        p1Body.replace(REPLICATION, 'monitoring.http-server.port = 0'),
-      );
-      const refused = await weft(['daemon', '-c', single]);
-      expect(refused.code).toBe(1);
-      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
-      expect(refused.stderr).toMatch(
-        /^weft daemon: STORAGE_LEASE_HELD\(9\): .* is leased by .*: stop that node, give this node a storage of its own, or run it as a passive replica \(replication\.enabled = true\)\n$/,
-      );
-      if (backend === 'postgres')
-        expect(refused.stderr).toContain('leased by participant node participant1 (pid');
+      for (const [name, body] of [
+        ['participant1', p1Body],
+        ['mediator1', mediatorBody],
+      ] as const) {
+        const single = writeConfig(
+          dir,
+          `${tag}-${name}-single`,
+          body.replace(REPLICATION, 'monitoring.http-server.port = 0'),
+        );
+        const refused = await weft(['daemon', '-c', single]);
+        expect(refused.code).toBe(1);
+        expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+        expect(refused.stderr).toMatch(
+          /^weft daemon: STORAGE_LEASE_HELD\(9\): .* is leased by .*: stop that node, give this node a storage of its own, or run it as a passive replica \(replication\.enabled = true\)\n$/,
+        );
+        if (backend === 'postgres') {
+          const kind = name.startsWith('mediator') ? 'mediator' : 'participant';
+          expect(refused.stderr).toContain(`leased by ${kind} node ${name} (pid`);
+        }
+      }
 
       await weftOk([
         'admin',
@@ -241,7 +255,7 @@ describe.each(['sqlite', 'postgres'] as const)('exclusive storage and replicas o
   );
 
   it.skipIf(backend === 'postgres' && unavailable !== undefined)(
-    'stop a node that loses its lease, exit 1 with one line, and let its replica take over',
+    'take the lease back after a cut lock connection; stop a node whose lease was taken, exit 1, let its replica take over',
     async () => {
       const storage = storageOf(backend, 'participant3');
       const body = `weft.node {
@@ -256,28 +270,34 @@ describe.each(['sqlite', 'postgres'] as const)('exclusive storage and replicas o
         await replica(`${backend}-participant3-b`, body, 'b'),
       ];
       const active = await startDaemon(a.config, a.ports);
+      const pgConfig = (): PostgresConfig => ({
+        kind: 'postgres',
+        url: pgTestUrl(),
+        schema: /schema = (\w+)/.exec(storage)![1]!,
+      });
+      if (backend === 'postgres') {
+        // A cut lock connection alone (a network failure, a database restart) heals: nobody took over.
+        await terminateLeaseConnection(pgConfig());
+        await eventually('the node to take its lease back', () =>
+          active.output().includes('took the storage lease back on a new lock connection'),
+        );
+        expect(active.child.exitCode).toBeNull();
+      }
       const passive = startDaemon(b.config, b.ports);
       await expectPassive(b);
-      // What a network failure between the node and its database does to the lock (or an operator to the file).
+      // An operator removing the lock file, or another process grabbing the lock and taking over.
+      let other: pg.Client | undefined;
       if (backend === 'sqlite') rmSync(join(dir, `${backend}-participant3.db.lease`));
       else {
-        const schema = /schema = (\w+)/.exec(storage)![1]!;
-        const client = new pg.Client({ connectionString: pgTestUrl() });
-        await client.connect();
-        await client.query(
-          `WITH k AS (SELECT hashtextextended('weft.storage-lease.' || $1, 0) AS key)
-           SELECT pg_terminate_backend(l.pid) FROM pg_locks l, k
-           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-             AND l.classid::bigint = (k.key >> 32) & 4294967295 AND l.objid::bigint = k.key & 4294967295`,
-          [schema],
-        );
-        await client.end();
+        other = await interceptLease(pgConfig());
+        await other.query(`UPDATE ${pgConfig().schema}.weft_storage_lease SET epoch = epoch + 1`);
       }
       await eventually('the node to exit', () => active.child.exitCode !== null, 15_000);
       expect(active.child.exitCode).toBe(1);
       expect(active.stderr()).toMatch(
         /^weft daemon: STORAGE_LEASE_LOST\(1\): lost the exclusive lease on .*\n$/,
       );
+      await other?.end();
       const took = await passive;
       // Active now: its readiness is the participant's (not connected to a synchronizer in this test).
       expect((await readiness(b.monitoring)).checks).toMatchObject({

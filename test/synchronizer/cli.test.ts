@@ -32,6 +32,8 @@ describe('weft', () => {
       '0,0',
       '--participant-ledger-api-ports',
       '0,0',
+      '--participant-json-api-ports',
+      '0,0',
       '--pings',
       '2',
     ]);
@@ -42,6 +44,7 @@ describe('weft', () => {
     expect(r.stdout).toMatch(/public API {2}http:\/\/127\.0\.0\.1:\d+/);
     expect(r.stdout.match(/admin API {3}http:\/\/127\.0\.0\.1:\d+/g)).toHaveLength(4);
     expect(r.stdout.match(/Ledger API {2}http:\/\/127\.0\.0\.1:\d+/g)).toHaveLength(2);
+    expect(r.stdout.match(/JSON API {4}http:\/\/127\.0\.0\.1:\d+/g)).toHaveLength(2);
     expect(r.stdout.match(/metrics {7}http:\/\/127\.0\.0\.1:\d+\/metrics/g)).toHaveLength(4);
     expect(r.stdout).toMatch(/participant1 {2}PAR::participant1::1220[0-9a-f]{64}/);
     expect(r.stdout).toMatch(/participant2 {2}PAR::participant2::1220[0-9a-f]{64}/);

@@ -20,6 +20,8 @@ export interface Ports {
   readonly public?: number;
   /** A participant's Ledger API, when its config has a `ledger-api` section. */
   readonly ledgerApi?: number;
+  /** A participant's JSON Ledger API, when its config has a `json-api` section. */
+  readonly jsonApi?: number;
   readonly monitoring: number;
 }
 

@@ -11,13 +11,9 @@ import {
   NodeKind,
 } from '../../generated/weft/admin/v1/node_status_service.js';
 import {
-  ActiveContractsResponse,
   ConnectedSynchronizer,
   DarDescription,
   HostedParty,
-  type LedgerEvent,
-  LedgerTransaction,
-  SubmitResponse,
 } from '../../generated/weft/admin/v1/participant_admin_service.js';
 import { BootstrapResponse } from '../../generated/weft/admin/v1/synchronizer_bootstrap_service.js';
 import {
@@ -111,8 +107,6 @@ async function memberIdentities(
   return fetched;
 }
 
-const UPDATES_PAGE = 1000;
-
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** µs since the epoch as an ISO time. */
@@ -185,24 +179,6 @@ function mappingKind(name: string): MappingKind {
 function participantIdArg(id: string): string {
   // Checked here so a typo is reported before anything is sent, naming what is wrong with the id.
   return String(ParticipantId.parse(id));
-}
-
-/** `Module:Name` of a `package-id:Module:Name`: the package id makes lines unreadable (`--json` has it). */
-const shortName = (id: string) => id.slice(id.indexOf(':') + 1);
-
-function renderEvent({ event: e }: LedgerEvent): string {
-  switch (e.oneofKind) {
-    case 'created':
-      return `  created ${shortName(e.created.templateId)} ${e.created.contractId}  ${e.created.argumentJson}`;
-    case 'exercised': {
-      const x = e.exercised;
-      return `  exercised ${x.choice} on ${shortName(x.templateId)} ${x.contractId} by ${x.actingParties.join(', ')}${x.consuming ? ' (consuming)' : ''}`;
-    }
-    case 'archived':
-      return `  archived ${shortName(e.archived.templateId)} ${e.archived.contractId}`;
-    default:
-      return '  (unknown event)';
-  }
 }
 
 function permissionArg(name: string): ParticipantPermission {
@@ -692,97 +668,6 @@ export function registerAdminCommands(program: Command): void {
         const ms = await client.ping(participantIdArg(id), Number(timeout));
         if (o.json) printJson({ participantId: id, roundTripMs: ms });
         else print([`ping ${id}: ${ms.toFixed(1)} ms`]);
-      }),
-    );
-
-  const ledger = admin
-    .command('ledger')
-    .description(
-      "interim ledger access on a participant (until the Ledger API): submit commands, read a party's active contracts and transactions",
-    );
-  ledger
-    .command('submit')
-    .description('submit commands (a JSON array in the Ledger API shape) and wait for the completion')
-    .requiredOption('--act-as <party>', 'a submitting party (repeatable)', collect)
-    .option('--read-as <party>', 'a reading party (repeatable)', collect)
-    .requiredOption('--command-id <id>', 'the command id (deduplication key)')
-    .option('--synchronizer <id>', 'submit to this synchronizer instead of letting the participant route it')
-    .argument('<commands>', 'the commands as JSON, or @FILE')
-    .action(
-      action('ledger submit', async (client, o, commands: string) => {
-        const flags = o as ConnectionOptions & {
-          actAs: string[];
-          readAs?: string[];
-          commandId: string;
-          synchronizer?: string;
-        };
-        let json = commands;
-        if (commands.startsWith('@')) {
-          try {
-            json = readFileSync(commands.slice(1), 'utf8');
-          } catch (e) {
-            throw usage(`cannot read ${commands.slice(1)}: ${(e as Error).message}`);
-          }
-        }
-        const r = await client.submit({
-          commandsJson: json,
-          actAs: flags.actAs,
-          readAs: flags.readAs ?? [],
-          commandId: flags.commandId,
-          ...(flags.synchronizer ? { synchronizerId: flags.synchronizer } : {}),
-        });
-        if (o.json) printJson(SubmitResponse.toJson(r));
-        else
-          print([
-            r.status === 'succeeded'
-              ? `command ${flags.commandId} succeeded at offset ${r.offset} (update ${r.updateId} on ${r.synchronizerId})`
-              : `command ${flags.commandId} failed at offset ${r.offset}: ${r.code}: ${r.message}`,
-          ]);
-        if (r.status !== 'succeeded') process.exitCode = 1;
-      }),
-    );
-  ledger
-    .command('updates')
-    .description("a party's transactions as it may see them, after an offset, up to the ledger end")
-    .argument('<party>', 'the party id')
-    .option('--from <offset>', 'the transactions after this offset (exclusive)', '0')
-    .action(
-      action('ledger updates', async (client, o, party: string) => {
-        const { from } = o as ConnectionOptions & { from: string };
-        if (!/^\d+$/.test(from)) throw usage(`--from '${from}' is not an offset`);
-        const transactions: LedgerTransaction[] = [];
-        let next = BigInt(from);
-        // Pages until one is not full: everything up to the ledger end as of the last page.
-        for (;;) {
-          const page = await client.updates(party, next, UPDATES_PAGE);
-          transactions.push(...page.transactions);
-          next = page.nextBeginOffset;
-          if (page.transactions.length < UPDATES_PAGE) break;
-        }
-        if (o.json) printJson(transactions.map((t) => LedgerTransaction.toJson(t)));
-        else
-          print([
-            `${transactions.length} transactions of ${party} after offset ${from}, up to offset ${next}`,
-            ...transactions.flatMap((t) => [
-              `offset ${t.offset}  update ${t.updateId}${t.commandId ? `  command ${t.commandId}` : ''}`,
-              ...t.events.map(renderEvent),
-            ]),
-          ]);
-      }),
-    );
-  ledger
-    .command('acs')
-    .description('the active contracts of a party hosted on the participant')
-    .argument('<party>', 'the party id')
-    .action(
-      action('ledger acs', async (client, o, party: string) => {
-        const r = await client.activeContracts(party);
-        if (o.json) printJson(ActiveContractsResponse.toJson(r));
-        else
-          print([
-            `${r.contracts.length} active contracts of ${party} at offset ${r.offset}`,
-            ...r.contracts.map((c) => `${c.contractId}  ${c.templateId}  ${c.argumentJson}`),
-          ]);
       }),
     );
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command as Cli } from 'commander';
 import { oneLine } from '../../daemon/index.js';
+import { formatDate, formatTimestamp } from '../../daml/values/time.js';
 import { CommonErrors, WeftError } from '../../errors/index.js';
 import { Command } from '../../generated/com/daml/ledger/api/v2/commands.js';
 import type { Event } from '../../generated/com/daml/ledger/api/v2/event.js';
@@ -66,9 +67,10 @@ export function plainValue(v: Value | undefined): unknown {
     case 'contractId':
       return sum.contractId;
     case 'date':
-      return new Date(sum.date * 86_400_000).toISOString().slice(0, 10);
+      return formatDate(sum.date);
     case 'timestamp':
-      return new Date(Number(BigInt(sum.timestamp) / 1000n)).toISOString();
+      // To the microsecond, as the JSON API writes it: the text goes back into commands unchanged.
+      return formatTimestamp(BigInt(sum.timestamp));
     case 'optional':
       return sum.optional.value === undefined ? null : plainValue(sum.optional.value);
     case 'list':

@@ -18,6 +18,8 @@ export interface SandboxOptions {
   readonly adminPorts: { sequencer: number; mediator: number; participant1: number; participant2: number };
   /** The Ledger API ports of the two participants (0: any free port). */
   readonly ledgerApiPorts: { participant1: number; participant2: number };
+  /** The JSON Ledger API ports of the two participants (0: any free port). */
+  readonly jsonApiPorts: { participant1: number; participant2: number };
   /** How many pings participant1 sends participant2. */
   readonly pings: number;
   readonly version: string;
@@ -40,7 +42,8 @@ const MEDIATOR_READY_TIMEOUT_MS = 30_000;
  * over gRPC on loopback within this process: a synchronizer (a sequencer node and a mediator node, bootstrapped
  * through the sequencer's Admin API with the mediator in the genesis) and two participant nodes that connect
  * through their Admin APIs (uploading the ping DAR as their admin workflow) and `health.ping` each other. Each
- * participant serves the Ledger API for applications (no auth: every caller has every right, on loopback only).
+ * participant serves the Ledger API for applications, over gRPC and as the JSON Ledger API (no auth: every caller
+ * has every right, on loopback only).
  */
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const dir = options.dir ? resolve(options.dir) : mkdtempSync(join(tmpdir(), 'weft-sandbox-'));
@@ -76,7 +79,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     return { node, urls, admin };
   };
   try {
-    const { adminPorts, ledgerApiPorts } = options;
+    const { adminPorts, ledgerApiPorts, jsonApiPorts } = options;
     const sequencer = await start('sandbox-sequencer', 'sequencer', {
       'public-api': { address: '127.0.0.1', port: options.publicPort },
       'admin-api': { address: '127.0.0.1', port: adminPorts.sequencer },
@@ -90,10 +93,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       await start('participant1', 'participant', {
         'admin-api': { address: '127.0.0.1', port: adminPorts.participant1 },
         'ledger-api': { address: '127.0.0.1', port: ledgerApiPorts.participant1 },
+        'json-api': { address: '127.0.0.1', port: jsonApiPorts.participant1 },
       }),
       await start('participant2', 'participant', {
         'admin-api': { address: '127.0.0.1', port: adminPorts.participant2 },
         'ledger-api': { address: '127.0.0.1', port: ledgerApiPorts.participant2 },
+        'json-api': { address: '127.0.0.1', port: jsonApiPorts.participant2 },
       }),
     ] as const;
 
@@ -129,6 +134,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     for (const [i, p] of participants.entries()) {
       out(`  participant${i + 1}  ${ids[i]}`);
       out(`    Ledger API  ${p.urls['ledger-api']}`);
+      out(`    JSON API    ${p.urls['json-api']}`);
       out(`    admin API   ${p.urls['admin-api']}`);
     }
     for (const { node, urls } of [sequencer, mediator, ...participants]) {
@@ -138,6 +144,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     out(
       `       grpcurl -plaintext ${participants[0].urls['ledger-api']!.replace(/^http:\/\//, '')} com.daml.ledger.api.v2.VersionService/GetLedgerApiVersion`,
     );
+    out(`       curl ${participants[0].urls['json-api']}/v2/version`);
 
     const rtts: number[] = [];
     for (let i = 0; i < options.pings; i++) rtts.push(await participants[0].admin.ping(id2));
@@ -169,6 +176,11 @@ export function registerSandboxCommand(program: Command): void {
     .option('--mediator-admin-port <port>', "port of the mediator's Admin API", '5202')
     .option('--participant-admin-ports <ports>', "ports of the participants' Admin APIs", '5012,5022')
     .option('--participant-ledger-api-ports <ports>', "ports of the participants' Ledger APIs", '5011,5021')
+    .option(
+      '--participant-json-api-ports <ports>',
+      "ports of the participants' JSON Ledger APIs",
+      '7575,7576',
+    )
     .option('--pings <n>', 'pings participant1 sends participant2', '3')
     .action(
       async (o: {
@@ -179,6 +191,7 @@ export function registerSandboxCommand(program: Command): void {
         mediatorAdminPort: string;
         participantAdminPorts: string;
         participantLedgerApiPorts: string;
+        participantJsonApiPorts: string;
         pings: string;
       }) => {
         let sandbox: Sandbox;
@@ -208,6 +221,7 @@ export function registerSandboxCommand(program: Command): void {
               ...two(o.participantAdminPorts, '--participant-admin-ports', '5012,5022'),
             },
             ledgerApiPorts: two(o.participantLedgerApiPorts, '--participant-ledger-api-ports', '5011,5021'),
+            jsonApiPorts: two(o.participantJsonApiPorts, '--participant-json-api-ports', '7575,7576'),
             pings: Math.max(1, number(o.pings, '--pings')),
             version: program.version() ?? 'unknown',
             out: (line) => process.stdout.write(`${line}\n`),

@@ -23,6 +23,39 @@ export const WILDCARD_CLAIMS: Claims = Object.freeze({
   executeAsAnyParty: true,
 });
 
+/** Canton's ClaimSet.Unauthenticated: the claims of a caller whose token was refused; no right at all. */
+export const UNAUTHENTICATED_CLAIMS: Claims = Object.freeze({
+  wildcard: false,
+  userId: undefined,
+  identityProviderId: '',
+  participantAdmin: false,
+  identityProviderAdmin: false,
+  actAs: new Set<string>(),
+  readAs: new Set<string>(),
+  readAsAnyParty: false,
+  executeAs: new Set<string>(),
+  executeAsAnyParty: false,
+});
+
+/** Methods Canton answers without any authorization check (`service type name/method name`). */
+const UNCHECKED_METHODS = new Set(['com.daml.ledger.api.v2.VersionService/GetLedgerApiVersion']);
+
+/**
+ * The claims a call of `method` runs with, whatever the transport: Canton authenticates in an interceptor that only
+ * records who is calling, so a method without checks (the version) answers any caller, with or without a valid
+ * token; every other method fails with the authenticator's error.
+ */
+export async function callClaims(
+  authenticator: { authenticate(authorization: string | undefined): Promise<Claims> },
+  authorization: string | undefined,
+  method: string,
+): Promise<Claims> {
+  return authenticator.authenticate(authorization).catch((e: unknown) => {
+    if (UNCHECKED_METHODS.has(method)) return UNAUTHENTICATED_CLAIMS;
+    throw e;
+  });
+}
+
 function denied(reason: string, right: string, party?: string): WeftError {
   return new WeftError(
     CommonErrors.PERMISSION_DENIED,

@@ -5,6 +5,7 @@ export {
   createAuthenticator,
 } from './authenticator.js';
 export {
+  callClaims,
   effectiveUserId,
   matchIdentityProviderId,
   requireActAs,
@@ -18,6 +19,7 @@ export {
   requireIdpAdmin,
   requireReadAs,
   requireReadAsAnyParty,
+  UNAUTHENTICATED_CLAIMS,
   userForUserManagement,
   WILDCARD_CLAIMS,
 } from './checks.js';

@@ -41,6 +41,25 @@ export interface DamlValues {
 
 type Json = unknown;
 type Obj = Record<string, unknown>;
+type Writer = (v: unknown) => Json;
+
+/** One entry of a message type's output plan: a field, or a oneof with its cases by local name. */
+type Slot =
+  | {
+      readonly kind: 'field';
+      readonly localName: string;
+      readonly name: string;
+      readonly map: boolean;
+      readonly repeat: boolean;
+      readonly write: Writer;
+    }
+  | {
+      readonly kind: 'oneof';
+      readonly oneof: string;
+      readonly cases: ReadonlyMap<string, { key: string; localName: string; inline: boolean; write: Writer }>;
+      readonly empty: string | undefined;
+      readonly flat: boolean;
+    };
 
 /** How a oneof's cases are named and wrapped in JSON, where Canton does not use scalapb's default. */
 interface OneofStyle {
@@ -190,40 +209,107 @@ export class JsonCodec {
     if (wkt !== undefined) return wkt as Obj;
     const msg = message as Obj;
     const out: Obj = {};
-    const oneofsDone = new Set<string>();
-    for (const f of type.fields) {
-      if (f.oneof !== undefined) {
-        if (oneofsDone.has(f.oneof)) continue;
-        oneofsDone.add(f.oneof);
-        const style = oneofStyle(type, f.oneof);
-        const sel = msg[f.oneof] as { oneofKind?: string } & Obj;
-        const set = oneofCases(type, f.oneof).find((c) => c.field.localName === sel.oneofKind);
+    for (const slot of this.#plan(type)) {
+      if (slot.kind === 'oneof') {
+        const sel = msg[slot.oneof] as { oneofKind?: string } & Obj;
+        const set = sel.oneofKind === undefined ? undefined : slot.cases.get(sel.oneofKind);
         let entry: Obj | undefined;
         if (set === undefined) {
-          const empty = style ? style.empty : 'Empty';
-          if (empty !== undefined) entry = { [empty]: {} };
+          if (slot.empty !== undefined) entry = { [slot.empty]: {} };
         } else {
-          const value = this.fieldToJson(type, set.field, sel[set.field.localName]);
+          const value = set.write(sel[set.localName]);
           entry = { [set.key]: set.inline ? value : { value } };
         }
-        if (style?.flat) return entry ?? {};
-        if (entry !== undefined) out[f.oneof] = entry;
+        if (slot.flat) return entry ?? {};
+        if (entry !== undefined) out[slot.oneof] = entry;
         continue;
       }
-      const v = msg[f.localName];
+      const v = msg[slot.localName];
       if (v === undefined) continue;
-      const name = jsonFieldName(type, f);
-      if (f.kind === 'map') {
+      if (slot.map) {
         const m: Obj = {};
-        for (const [k, mv] of Object.entries(v as Obj)) m[k] = this.singleToJson(type, f, mv, f.V);
-        out[name] = m;
-      } else if (f.repeat) {
-        out[name] = (v as unknown[]).map((e) => this.fieldToJson(type, f, e));
+        for (const [k, mv] of Object.entries(v as Obj)) m[k] = slot.write(mv);
+        out[slot.name] = m;
+      } else if (slot.repeat) {
+        out[slot.name] = (v as unknown[]).map(slot.write);
       } else {
-        out[name] = this.fieldToJson(type, f, v);
+        out[slot.name] = slot.write(v);
       }
     }
     return out;
+  }
+
+  readonly #plans = new WeakMap<IMessageType<object>, readonly Slot[]>();
+
+  /** How a message type is written, worked out once per type (encoding is on the hot path of every stream). */
+  #plan(type: IMessageType<object>): readonly Slot[] {
+    let plan = this.#plans.get(type);
+    if (plan !== undefined) return plan;
+    const slots: Slot[] = [];
+    const oneofs = new Set<string>();
+    for (const f of type.fields) {
+      if (f.oneof !== undefined) {
+        if (oneofs.has(f.oneof)) continue;
+        oneofs.add(f.oneof);
+        const style = oneofStyle(type, f.oneof);
+        const cases = new Map<string, { key: string; localName: string; inline: boolean; write: Writer }>();
+        for (const c of oneofCases(type, f.oneof)) {
+          cases.set(c.field.localName, {
+            key: c.key,
+            localName: c.field.localName,
+            inline: c.inline,
+            write: this.#writer(c.field, c.field as { kind: string; T: unknown }),
+          });
+        }
+        slots.push({
+          kind: 'oneof',
+          oneof: f.oneof,
+          cases,
+          empty: style ? style.empty : 'Empty',
+          flat: style?.flat === true,
+        });
+        continue;
+      }
+      const map = f.kind === 'map';
+      slots.push({
+        kind: 'field',
+        localName: f.localName,
+        name: jsonFieldName(type, f),
+        map,
+        repeat: !map && f.repeat !== 0 && f.repeat !== undefined,
+        write: this.#writer(f, map ? f.V : (f as { kind: string; T: unknown })),
+      });
+    }
+    plan = slots;
+    this.#plans.set(type, plan);
+    return plan;
+  }
+
+  /** The writer of one value of a field (of a map's values for maps). */
+  #writer(f: FieldInfo, kind: { kind: string; T: unknown }): Writer {
+    switch (kind.kind) {
+      case 'scalar': {
+        const t = kind.T as ScalarType;
+        return (v) => scalarToJson(t, v);
+      }
+      case 'enum': {
+        const [, values, prefix] = (kind.T as () => [string, Record<number, string>, string?])();
+        return (v) => {
+          const name = values[v as number];
+          return name === undefined ? v : `${prefix ?? ''}${name}`;
+        };
+      }
+      default: {
+        const t = (kind.T as () => IMessageType<object>)();
+        if (isDamlValue(f)) {
+          const isRecord = t.typeName === RECORD_TYPE;
+          return (v) => this.values.toJson(v as object, isRecord);
+        }
+        if (t.typeName === IDENTIFIER_TYPE) return (v) => identifierToString(v as never);
+        if (BINARY_MESSAGES.has(t.typeName)) return (v) => base64encode(t.toBinary(v as object));
+        return (v) => this.toJson(t, v as object);
+      }
+    }
   }
 
   /** The message of `type` that `json` encodes; `path` names it in errors. */
@@ -301,35 +387,6 @@ export class JsonCodec {
     }
     const known = cases.map((c) => c.key).join(', ');
     invalid(path, `unknown case ${keys.join(', ') || '(none)'}; expected one of ${known}`);
-  }
-
-  private fieldToJson(type: IMessageType<object>, f: FieldInfo, v: unknown): Json {
-    if (f.kind === 'map') throw new Error('maps are handled by the caller');
-    return this.singleToJson(type, f, v, f);
-  }
-
-  private singleToJson(
-    _type: IMessageType<object>,
-    f: FieldInfo,
-    v: unknown,
-    kind: { kind: string; T: unknown; L?: LongType },
-  ): Json {
-    switch (kind.kind) {
-      case 'scalar':
-        return scalarToJson(kind.T as ScalarType, v);
-      case 'enum': {
-        const [, values, prefix] = (kind.T as () => [string, Record<number, string>, string?])();
-        const name = values[v as number];
-        return name === undefined ? v : `${prefix ?? ''}${name}`;
-      }
-      default: {
-        const t = (kind.T as () => IMessageType<object>)();
-        if (isDamlValue(f)) return this.values.toJson(v as object, t.typeName === RECORD_TYPE);
-        if (t.typeName === IDENTIFIER_TYPE) return identifierToString(v as never);
-        if (BINARY_MESSAGES.has(t.typeName)) return base64encode(t.toBinary(v as object));
-        return this.toJson(t, v as object);
-      }
-    }
   }
 
   private fieldFromJson(f: FieldInfo, v: Json, path: string): unknown {

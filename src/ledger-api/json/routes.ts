@@ -232,6 +232,21 @@ const darUpload = (input: OperationInput): object => {
   };
 };
 
+/** Canton serves the DAR upload on two paths (`/v2/packages`, and `/v2/dars` since 3.5): one operation each. */
+const UPLOAD_DAR_FILE = [
+  `${ADMIN}.PackageManagementService`,
+  'UploadDarFile',
+  'Upload a DAR file to the participant node',
+  {
+    body: 'octets',
+    query: [
+      { name: 'vetAllPackages', type: 'boolean' },
+      { name: 'synchronizerId', type: 'string' },
+    ],
+    request: darUpload,
+  },
+] as const;
+
 function op(
   method: HttpMethod,
   path: string,
@@ -371,21 +386,7 @@ export const OPERATIONS: readonly Operation[] = [
       produces: 'text/plain',
     },
   ),
-  op(
-    'POST',
-    '/v2/dars',
-    `${ADMIN}.PackageManagementService`,
-    'UploadDarFile',
-    'Upload a DAR file to the participant node',
-    {
-      body: 'octets',
-      query: [
-        { name: 'vetAllPackages', type: 'boolean' },
-        { name: 'synchronizerId', type: 'string' },
-      ],
-      request: darUpload,
-    },
-  ),
+  op('POST', '/v2/dars', ...UPLOAD_DAR_FILE),
   op(
     'GET',
     '/v2/packages',
@@ -393,21 +394,7 @@ export const OPERATIONS: readonly Operation[] = [
     'ListPackages',
     'List the ids of the packages the participant knows',
   ),
-  op(
-    'POST',
-    '/v2/packages',
-    `${ADMIN}.PackageManagementService`,
-    'UploadDarFile',
-    'Upload a DAR file to the participant node',
-    {
-      body: 'octets',
-      query: [
-        { name: 'vetAllPackages', type: 'boolean' },
-        { name: 'synchronizerId', type: 'string' },
-      ],
-      request: darUpload,
-    },
-  ),
+  op('POST', '/v2/packages', ...UPLOAD_DAR_FILE),
   op(
     'GET',
     '/v2/packages/{package-id}',

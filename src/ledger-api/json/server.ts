@@ -4,11 +4,13 @@ import type { MethodInfo } from '@protobuf-ts/runtime-rpc';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { CommonErrors, isWeftError, WeftError } from '../../errors/index.js';
-import type { ServerTls } from '../../grpc/index.js';
+import { isLoopback, type ServerTls } from '../../grpc/index.js';
 import type { Logger } from '../../observability/index.js';
 import { withSpan } from '../../observability/index.js';
 import { type Clock, startStopwatch, systemClock } from '../../time/index.js';
 import type { Authenticator as LedgerApiAuthenticator } from '../auth/authenticator.js';
+import { callClaims } from '../auth/index.js';
+import { LedgerApiErrors } from '../errors.js';
 import type { CallContext, ServiceImpl, StreamHandler, UnaryHandler } from '../service.js';
 import { JsonCodec } from './codec.js';
 import { type DamlTypes, damlValues } from './daml-values.js';
@@ -17,8 +19,12 @@ import { JsonApiErrors } from './errors.js';
 import { jsCantonError } from './errors-body.js';
 import { OPERATIONS, type Operation, type OperationInput } from './routes.js';
 
-/** The Ledger API's authenticator (the same instance the gRPC server uses): claims from a bearer token. */
-export type Authenticator = Pick<LedgerApiAuthenticator, 'authenticate' | 'watchStream'>;
+/**
+ * The Ledger API's authenticator (the same instance the gRPC server uses): claims from a bearer token. `enabled`
+ * false (no auth services: every caller has every right) is refused off loopback.
+ */
+export type Authenticator = Pick<LedgerApiAuthenticator, 'authenticate' | 'watchStream'> &
+  Partial<Pick<LedgerApiAuthenticator, 'enabled'>>;
 
 /** Canton's defaults (`http-list-max-elements-limit`, `http-list-wait-time`), and Weft's bounds. */
 export const JSON_API_DEFAULTS = {
@@ -82,6 +88,13 @@ const CLIENT_GONE = Symbol('client gone');
  * websockets with back-pressure. Failures answer a JsCantonError with the HTTP status of the error's category.
  */
 export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServer> {
+  if (options.authenticator.enabled === false && !isLoopback(options.address)) {
+    throw new WeftError(
+      LedgerApiErrors.LEDGER_API_AUTH_REQUIRED,
+      `the JSON Ledger API on ${options.address} has no auth-services: anyone reaching it could act as any party; configure ledger-api.auth-services or bind json-api to a loopback address`,
+      { address: options.address },
+    );
+  }
   const o = { ...JSON_API_DEFAULTS, ...definedOnly(options) };
   const clock = options.clock ?? systemClock;
   const logger = options.logger;
@@ -223,7 +236,11 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
         { service: b.op.service, method: b.op.rpc },
       );
     }
-    const claims = await options.authenticator.authenticate(authorization);
+    const claims = await callClaims(
+      options.authenticator,
+      authorization,
+      `${b.method.service.typeName}/${b.method.name}`,
+    );
     return { claims, signal, correlationId, traceparent, logger: logger.child({ method: b.op.rpc }) };
   }
 

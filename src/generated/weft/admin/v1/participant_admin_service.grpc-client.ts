@@ -6,12 +6,6 @@
 import { ParticipantAdminService } from "./participant_admin_service.js";
 import type { BinaryWriteOptions } from "@protobuf-ts/runtime";
 import type { BinaryReadOptions } from "@protobuf-ts/runtime";
-import type { UpdatesResponse } from "./participant_admin_service.js";
-import type { UpdatesRequest } from "./participant_admin_service.js";
-import type { ActiveContractsResponse } from "./participant_admin_service.js";
-import type { ActiveContractsRequest } from "./participant_admin_service.js";
-import type { SubmitResponse } from "./participant_admin_service.js";
-import type { SubmitRequest } from "./participant_admin_service.js";
 import type { PingResponse } from "./participant_admin_service.js";
 import type { PingRequest } from "./participant_admin_service.js";
 import type { ListDarsResponse } from "./participant_admin_service.js";
@@ -30,9 +24,9 @@ import type { ConnectSynchronizerResponse } from "./participant_admin_service.js
 import type { ConnectSynchronizerRequest } from "./participant_admin_service.js";
 import * as grpc from "@grpc/grpc-js";
 /**
- * A participant node's operator commands (Canton's console `synchronizers`, `parties`, `dars`, `health.ping`), and
- * an interim ledger access (Submit, ActiveContracts, Updates) for operators and tests until the Ledger API exists. Other
- * node kinds answer every call with ADMIN_NOT_SUPPORTED.
+ * A participant node's operator commands (Canton's console `synchronizers`, `parties`, `dars`, `health.ping`);
+ * applications and tests reach its ledger through the Ledger API. Other node kinds answer every call with
+ * ADMIN_NOT_SUPPORTED.
  *
  * @generated from protobuf service weft.admin.v1.ParticipantAdminService
  */
@@ -107,39 +101,11 @@ export interface IParticipantAdminServiceClient {
     ping(input: PingRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: PingResponse) => void): grpc.ClientUnaryCall;
     ping(input: PingRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: PingResponse) => void): grpc.ClientUnaryCall;
     ping(input: PingRequest, callback: (err: grpc.ServiceError | null, value?: PingResponse) => void): grpc.ClientUnaryCall;
-    /**
-     * Interim ledger access: submits commands (the Ledger API's JSON shape) and waits for the completion.
-     *
-     * @generated from protobuf rpc: Submit
-     */
-    submit(input: SubmitRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: SubmitResponse) => void): grpc.ClientUnaryCall;
-    submit(input: SubmitRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: SubmitResponse) => void): grpc.ClientUnaryCall;
-    submit(input: SubmitRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: SubmitResponse) => void): grpc.ClientUnaryCall;
-    submit(input: SubmitRequest, callback: (err: grpc.ServiceError | null, value?: SubmitResponse) => void): grpc.ClientUnaryCall;
-    /**
-     * Interim ledger access: the active contracts a hosted party is a stakeholder of or witnessed.
-     *
-     * @generated from protobuf rpc: ActiveContracts
-     */
-    activeContracts(input: ActiveContractsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ActiveContractsResponse) => void): grpc.ClientUnaryCall;
-    activeContracts(input: ActiveContractsRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: ActiveContractsResponse) => void): grpc.ClientUnaryCall;
-    activeContracts(input: ActiveContractsRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: ActiveContractsResponse) => void): grpc.ClientUnaryCall;
-    activeContracts(input: ActiveContractsRequest, callback: (err: grpc.ServiceError | null, value?: ActiveContractsResponse) => void): grpc.ClientUnaryCall;
-    /**
-     * Interim ledger access: a page of the transactions a party may see (its projection of each, as Daml's privacy
-     * model allows), after an offset, as far as they are durable.
-     *
-     * @generated from protobuf rpc: Updates
-     */
-    updates(input: UpdatesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: UpdatesResponse) => void): grpc.ClientUnaryCall;
-    updates(input: UpdatesRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: UpdatesResponse) => void): grpc.ClientUnaryCall;
-    updates(input: UpdatesRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: UpdatesResponse) => void): grpc.ClientUnaryCall;
-    updates(input: UpdatesRequest, callback: (err: grpc.ServiceError | null, value?: UpdatesResponse) => void): grpc.ClientUnaryCall;
 }
 /**
- * A participant node's operator commands (Canton's console `synchronizers`, `parties`, `dars`, `health.ping`), and
- * an interim ledger access (Submit, ActiveContracts, Updates) for operators and tests until the Ledger API exists. Other
- * node kinds answer every call with ADMIN_NOT_SUPPORTED.
+ * A participant node's operator commands (Canton's console `synchronizers`, `parties`, `dars`, `health.ping`);
+ * applications and tests reach its ledger through the Ledger API. Other node kinds answer every call with
+ * ADMIN_NOT_SUPPORTED.
  *
  * @generated from protobuf service weft.admin.v1.ParticipantAdminService
  */
@@ -218,33 +184,5 @@ export class ParticipantAdminServiceClient extends grpc.Client implements IParti
     ping(input: PingRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: PingResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: PingResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: PingResponse) => void)): grpc.ClientUnaryCall {
         const method = ParticipantAdminService.methods[7];
         return this.makeUnaryRequest<PingRequest, PingResponse>(`/${ParticipantAdminService.typeName}/${method.name}`, (value: PingRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): PingResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
-    }
-    /**
-     * Interim ledger access: submits commands (the Ledger API's JSON shape) and waits for the completion.
-     *
-     * @generated from protobuf rpc: Submit
-     */
-    submit(input: SubmitRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SubmitResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SubmitResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: SubmitResponse) => void)): grpc.ClientUnaryCall {
-        const method = ParticipantAdminService.methods[8];
-        return this.makeUnaryRequest<SubmitRequest, SubmitResponse>(`/${ParticipantAdminService.typeName}/${method.name}`, (value: SubmitRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): SubmitResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
-    }
-    /**
-     * Interim ledger access: the active contracts a hosted party is a stakeholder of or witnessed.
-     *
-     * @generated from protobuf rpc: ActiveContracts
-     */
-    activeContracts(input: ActiveContractsRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ActiveContractsResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: ActiveContractsResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: ActiveContractsResponse) => void)): grpc.ClientUnaryCall {
-        const method = ParticipantAdminService.methods[9];
-        return this.makeUnaryRequest<ActiveContractsRequest, ActiveContractsResponse>(`/${ParticipantAdminService.typeName}/${method.name}`, (value: ActiveContractsRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): ActiveContractsResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
-    }
-    /**
-     * Interim ledger access: a page of the transactions a party may see (its projection of each, as Daml's privacy
-     * model allows), after an offset, as far as they are durable.
-     *
-     * @generated from protobuf rpc: Updates
-     */
-    updates(input: UpdatesRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UpdatesResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: UpdatesResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: UpdatesResponse) => void)): grpc.ClientUnaryCall {
-        const method = ParticipantAdminService.methods[10];
-        return this.makeUnaryRequest<UpdatesRequest, UpdatesResponse>(`/${ParticipantAdminService.typeName}/${method.name}`, (value: UpdatesRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): UpdatesResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
 }

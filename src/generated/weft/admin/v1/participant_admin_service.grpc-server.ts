@@ -3,12 +3,6 @@
 // @generated from protobuf file "weft/admin/v1/participant_admin_service.proto" (package "weft.admin.v1", syntax proto3)
 // tslint:disable
 // @ts-nocheck
-import { UpdatesResponse } from "./participant_admin_service.js";
-import { UpdatesRequest } from "./participant_admin_service.js";
-import { ActiveContractsResponse } from "./participant_admin_service.js";
-import { ActiveContractsRequest } from "./participant_admin_service.js";
-import { SubmitResponse } from "./participant_admin_service.js";
-import { SubmitRequest } from "./participant_admin_service.js";
 import { PingResponse } from "./participant_admin_service.js";
 import { PingRequest } from "./participant_admin_service.js";
 import { ListDarsResponse } from "./participant_admin_service.js";
@@ -27,9 +21,9 @@ import { ConnectSynchronizerResponse } from "./participant_admin_service.js";
 import { ConnectSynchronizerRequest } from "./participant_admin_service.js";
 import type * as grpc from "@grpc/grpc-js";
 /**
- * A participant node's operator commands (Canton's console `synchronizers`, `parties`, `dars`, `health.ping`), and
- * an interim ledger access (Submit, ActiveContracts, Updates) for operators and tests until the Ledger API exists. Other
- * node kinds answer every call with ADMIN_NOT_SUPPORTED.
+ * A participant node's operator commands (Canton's console `synchronizers`, `parties`, `dars`, `health.ping`);
+ * applications and tests reach its ledger through the Ledger API. Other node kinds answer every call with
+ * ADMIN_NOT_SUPPORTED.
  *
  * @generated from protobuf service weft.admin.v1.ParticipantAdminService
  */
@@ -80,25 +74,6 @@ export interface IParticipantAdminService extends grpc.UntypedServiceImplementat
      * @generated from protobuf rpc: Ping
      */
     ping: grpc.handleUnaryCall<PingRequest, PingResponse>;
-    /**
-     * Interim ledger access: submits commands (the Ledger API's JSON shape) and waits for the completion.
-     *
-     * @generated from protobuf rpc: Submit
-     */
-    submit: grpc.handleUnaryCall<SubmitRequest, SubmitResponse>;
-    /**
-     * Interim ledger access: the active contracts a hosted party is a stakeholder of or witnessed.
-     *
-     * @generated from protobuf rpc: ActiveContracts
-     */
-    activeContracts: grpc.handleUnaryCall<ActiveContractsRequest, ActiveContractsResponse>;
-    /**
-     * Interim ledger access: a page of the transactions a party may see (its projection of each, as Daml's privacy
-     * model allows), after an offset, as far as they are durable.
-     *
-     * @generated from protobuf rpc: Updates
-     */
-    updates: grpc.handleUnaryCall<UpdatesRequest, UpdatesResponse>;
 }
 /**
  * @grpc/grpc-js definition for the protobuf service weft.admin.v1.ParticipantAdminService.
@@ -191,35 +166,5 @@ export const participantAdminServiceDefinition: grpc.ServiceDefinition<IParticip
         requestDeserialize: bytes => PingRequest.fromBinary(bytes),
         responseSerialize: value => Buffer.from(PingResponse.toBinary(value)),
         requestSerialize: value => Buffer.from(PingRequest.toBinary(value))
-    },
-    submit: {
-        path: "/weft.admin.v1.ParticipantAdminService/Submit",
-        originalName: "Submit",
-        requestStream: false,
-        responseStream: false,
-        responseDeserialize: bytes => SubmitResponse.fromBinary(bytes),
-        requestDeserialize: bytes => SubmitRequest.fromBinary(bytes),
-        responseSerialize: value => Buffer.from(SubmitResponse.toBinary(value)),
-        requestSerialize: value => Buffer.from(SubmitRequest.toBinary(value))
-    },
-    activeContracts: {
-        path: "/weft.admin.v1.ParticipantAdminService/ActiveContracts",
-        originalName: "ActiveContracts",
-        requestStream: false,
-        responseStream: false,
-        responseDeserialize: bytes => ActiveContractsResponse.fromBinary(bytes),
-        requestDeserialize: bytes => ActiveContractsRequest.fromBinary(bytes),
-        responseSerialize: value => Buffer.from(ActiveContractsResponse.toBinary(value)),
-        requestSerialize: value => Buffer.from(ActiveContractsRequest.toBinary(value))
-    },
-    updates: {
-        path: "/weft.admin.v1.ParticipantAdminService/Updates",
-        originalName: "Updates",
-        requestStream: false,
-        responseStream: false,
-        responseDeserialize: bytes => UpdatesResponse.fromBinary(bytes),
-        requestDeserialize: bytes => UpdatesRequest.fromBinary(bytes),
-        responseSerialize: value => Buffer.from(UpdatesResponse.toBinary(value)),
-        requestSerialize: value => Buffer.from(UpdatesRequest.toBinary(value))
     }
 };
