@@ -1,251 +1,163 @@
 /**
- * The JSON Ledger API's cost, in one run on one participant (SQLite): (1) submit-and-wait of a token mint through
- * the JSON API (HTTP, Canton JSON commands) and through the gRPC Ledger API (protobuf commands), alternating rounds,
- * measuring transactions/s, latency and the process's CPU per transaction (client included: an upper bound); (2) an
- * updates websocket catching up from offset 0 over every transaction, measuring updates/s delivered.
+ * The JSON Ledger API's cost against the gRPC Ledger API's, both served over the same handlers. First the token
+ * transfer of bench/participant.bench.ts submitted through `CommandService.SubmitAndWait` over gRPC (protobuf
+ * commands) and through `POST /v2/commands/submit-and-wait` (Canton's JSON commands, node:http with a keep-alive
+ * agent), alternating in one run: tx/s, latency p50/p95/p99 and the process's CPU per transaction (clients
+ * included, as both run in this process). Then `/v2/updates` websockets (`ws`) catching up from offset 0 over p1's
+ * ledger (SQLite) to its end, in both transaction shapes: updates/s and CPU per update.
  *
- * Run: npx tsx bench/json-api.bench.ts [--mints 100] [--rounds 3] [--extra 2000]
+ * Run: npx tsx bench/json-api.bench.ts [--transfers 60] [--concurrency 1,8] [--rounds 3] [--updates 3000]
+ *      [--streams 5]
  */
 
-import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { WebSocket } from 'ws';
-import { systemRandom } from '../src/crypto/index.js';
-import { TOKEN_DAR } from '../src/daml/dar/testing.js';
-import type { Command as JsonCommand } from '../src/daml/index.js';
 import { CommandServiceClient } from '../src/generated/com/daml/ledger/api/v2/command_service.grpc-client.js';
-import type { Commands } from '../src/generated/com/daml/ledger/api/v2/commands.js';
-import { WILDCARD_CLAIMS } from '../src/ledger-api/auth/index.js';
-import { identifierToProto } from '../src/ledger-api/identifiers.js';
-import { LEDGER_API_DESCRIPTORS, serveLedgerApi } from '../src/ledger-api/index.js';
-import { startJsonApi } from '../src/ledger-api/json/index.js';
-import { commandServices } from '../src/ledger-api/services/participant-commands.js';
-import { updateService } from '../src/ledger-api/services/updates.js';
-import { UserStore } from '../src/ledger-api/users/index.js';
-import { recordToProto } from '../src/ledger-api/values.js';
-import { createLogger } from '../src/observability/index.js';
-import { participantTestNetwork, tokenCommands } from '../src/participant/testing.js';
-import { sequencerSettings } from '../src/sequencer/config.js';
+import {
+  benchArgs,
+  comparePaths,
+  f1,
+  fillLedger,
+  median,
+  type SubmitPath,
+  tokenBench,
+} from './ledger-api-network.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2)
-  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
-const MINTS = Number(args.get('mints') ?? 100);
-const ROUNDS = Number(args.get('rounds') ?? 3);
-const EXTRA = Number(args.get('extra') ?? 2000);
+const args = benchArgs({ transfers: '60', concurrency: '1,8', rounds: '3', updates: '3000', streams: '5' });
+const TRANSFERS = Number(args.get('transfers'));
+const CONCURRENCY = args.get('concurrency')!.split(',').map(Number);
+const ROUNDS = Number(args.get('rounds'));
+const UPDATES = Number(args.get('updates'));
+const STREAMS = Number(args.get('streams'));
 
-const median = (xs: readonly number[]) =>
-  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
-const net = await participantTestNetwork({
-  seed: 'bench-json-api',
-  sequencerSettings: sequencerSettings({ writer: { preset: 'high-throughput' } }),
-});
-const logger = createLogger({ level: 'silent' });
-const started = await net.startParticipant('p1');
-const node = started.node;
-const reads = {
-  reads: node.reads,
-  packages: node.engine.packages,
-  ledgerEnd: () => node.durableEnd,
-  prunedUpTo: async () => 0n,
-};
-const updates = updateService(reads);
-const services = [
-  updates,
-  ...(await commandServices({
-    participant: node,
-    storage: started.storage,
-    users: await UserStore.open(started.storage),
-    random: systemRandom,
-    getUpdateById: updates.handlers.GetUpdateById as never,
-    prunedUpTo: async () => 0n,
-  })),
-];
-const authenticator = { authenticate: async () => WILDCARD_CLAIMS, watchStream: () => () => {} };
-const grpcServer = await serveLedgerApi({
-  address: '127.0.0.1',
-  port: 0,
-  maxInboundMessageBytes: 4 * 1024 * 1024,
-  maxStreams: 100,
-  services,
-  authenticator,
-  descriptors: readFileSync(LEDGER_API_DESCRIPTORS),
-  logger,
-});
-const json = await startJsonApi({
-  address: '127.0.0.1',
-  port: 0,
-  services,
-  authenticator,
-  daml: node.engine,
-  logger,
-});
-const grpcClient = new CommandServiceClient(
-  `127.0.0.1:${grpcServer.port}`,
-  grpc.credentials.createInsecure(),
+const bench = await tokenBench({ holdings: (TRANSFERS + 5) * 2 * ROUNDS * CONCURRENCY.length, json: true });
+const commandClients = new Map(
+  [bench.p1, bench.p2].map((p) => [
+    p,
+    new CommandServiceClient(p.grpcTarget, grpc.credentials.createInsecure()),
+  ]),
 );
+const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
-try {
-  await node.uploadDar(readFileSync(TOKEN_DAR));
-  const admin = await node.allocateParty('admin');
-  const alice = await node.allocateParty('alice');
-  let n = 0;
-  const mint = () => tokenCommands.mint(admin, alice, '1.0');
-
-  const viaJson = async () => {
-    const r = await fetch(`${json.url}/v2/commands/submit-and-wait`, {
-      method: 'POST',
-      body: JSON.stringify({
-        commands: [mint()],
-        actAs: [admin, alice],
-        userId: 'bench',
-        commandId: `j-${n++}`,
-      }),
-    });
-    if (r.status !== 200) throw new Error(`JSON submit-and-wait: ${r.status} ${await r.text()}`);
-    await r.json();
-  };
-  const viaGrpc = async () => {
-    const [prepared] = node.engine.commands.prepare([mint() as JsonCommand]);
-    if (prepared?.kind !== 'Create') throw new Error('expected a create');
-    const commands: Commands = {
-      workflowId: '',
-      userId: 'bench',
-      commandId: `g-${n++}`,
-      commands: [
-        {
-          command: {
-            oneofKind: 'create',
-            create: {
-              templateId: identifierToProto(prepared.templateId),
-              createArguments: recordToProto(prepared.arg, true),
-            },
-          },
+const grpcPath: SubmitPath = (p, command, actAs, readAs, commandId) =>
+  new Promise((resolve, reject) =>
+    commandClients.get(p)!.submitAndWait(
+      {
+        commands: {
+          workflowId: '',
+          userId: 'bench',
+          commandId,
+          commands: [command.proto],
+          deduplicationPeriod: { oneofKind: undefined },
+          actAs,
+          readAs,
+          submissionId: '',
+          disclosedContracts: [],
+          synchronizerId: '',
+          packageIdSelectionPreference: [],
+          prefetchContractKeys: [],
         },
-      ],
-      deduplicationPeriod: { oneofKind: undefined },
-      actAs: [admin, alice],
-      readAs: [],
-      submissionId: '',
-      disclosedContracts: [],
-      synchronizerId: '',
-      packageIdSelectionPreference: [],
-      prefetchContractKeys: [],
-    };
-    await new Promise<void>((resolve, reject) =>
-      grpcClient.submitAndWait({ commands }, (e) => (e ? reject(e) : resolve())),
-    );
-  };
+      },
+      (err, r) => (err ? reject(err) : resolve(r!.updateId)),
+    ),
+  );
 
-  const results = new Map<string, { tps: number[]; latency: number[]; cpu: number[] }>();
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [mode, submit] of [
-      ['gRPC', viaGrpc],
-      ['JSON', viaJson],
-    ] as const) {
-      const r = results.get(mode) ?? { tps: [], latency: [], cpu: [] };
-      results.set(mode, r);
-      const cpu0 = cpuMs();
-      const t0 = performance.now();
-      for (let i = 0; i < MINTS; i++) {
-        const s = performance.now();
-        await submit();
-        r.latency.push(performance.now() - s);
-      }
-      const elapsed = performance.now() - t0;
-      r.tps.push((MINTS / elapsed) * 1000);
-      r.cpu.push((cpuMs() - cpu0) / MINTS);
-    }
-  }
-  console.log('| path | tx/s | median latency ms | CPU ms / tx |');
-  console.log('|---|---|---|---|');
-  for (const [mode, r] of results) {
-    console.log(
-      `| ${mode} | ${median(r.tps).toFixed(1)} | ${median(r.latency).toFixed(1)} | ${median(r.cpu).toFixed(2)} |`,
+/** POST /v2/commands/submit-and-wait with Canton's JSON `JsCommands`; resolves with the update id. */
+const jsonPath: SubmitPath = (p, command, actAs, readAs, commandId) =>
+  new Promise((resolve, reject) => {
+    const body = JSON.stringify({ commands: [command.json], actAs, readAs, userId: 'bench', commandId });
+    const req = request(
+      `${p.jsonUrl}/v2/commands/submit-and-wait`,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode !== 200) reject(new Error(`${commandId}: HTTP ${res.statusCode}: ${text}`));
+          else resolve((JSON.parse(text) as { updateId: string }).updateId);
+        });
+      },
     );
-  }
-  const g = median(results.get('gRPC')!.cpu);
-  const j = median(results.get('JSON')!.cpu);
-  console.log(`JSON CPU per transaction vs gRPC: ${(((j - g) / g) * 100).toFixed(1)} %`);
+    req.on('error', reject);
+    req.end(body);
+  });
 
-  // More history for the catch-up, submitted concurrently in-process.
-  for (let done = 0; done < EXTRA; done += 50) {
-    await Promise.all(
-      Array.from({ length: 50 }, () =>
-        node.submit({ commands: [mint()], actAs: [admin, alice], userId: 'bench', commandId: `x-${n++}` }),
-      ),
-    );
-  }
-  const end = Number(node.durableEnd);
-  const filter = {
-    filtersByParty: { [alice]: { cumulative: [{ identifierFilter: { WildcardFilter: { value: {} } } }] } },
-  };
-  // The same stream read from the handler directly: what the participant's read path alone delivers.
-  const request = {
-    beginExclusive: 0n,
-    endInclusive: BigInt(end),
-    updateFormat: {
-      includeTransactions: {
-        eventFormat: {
-          filtersByParty: {
-            [alice]: {
-              cumulative: [
-                {
-                  identifierFilter: {
-                    oneofKind: 'wildcardFilter' as const,
-                    wildcardFilter: { includeCreatedEventBlob: false },
+/** One `/v2/updates` websocket for alice from offset 0 to `end`; counts the transactions it delivers. */
+async function catchUp(end: bigint, shape: string) {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const socket = new WebSocket(`${bench.p1.jsonUrl!.replace(/^http/, 'ws')}/v2/updates`);
+  let updates = 0;
+  await new Promise<void>((resolve, reject) => {
+    socket.on('open', () =>
+      socket.send(
+        JSON.stringify({
+          beginExclusive: 0,
+          endInclusive: Number(end),
+          updateFormat: {
+            includeTransactions: {
+              eventFormat: {
+                filtersByParty: {
+                  [bench.alice]: {
+                    cumulative: [
+                      { identifierFilter: { WildcardFilter: { value: { includeCreatedEventBlob: false } } } },
+                    ],
                   },
                 },
-              ],
+                verbose: false,
+              },
+              transactionShape: `TRANSACTION_SHAPE_${shape}`,
             },
           },
-          verbose: true,
-        },
-        transactionShape: 1,
-      },
-    },
-  };
-  const direct0 = performance.now();
-  let direct = 0;
-  const ctx = {
-    claims: WILDCARD_CLAIMS,
-    signal: new AbortController().signal,
-    correlationId: 'bench',
-    traceparent: undefined,
-    logger,
-  };
-  for await (const _ of (updates.handlers.GetUpdates as (r: object, c: object) => AsyncIterable<object>)(
-    request,
-    ctx,
-  ))
-    direct++;
-  const directMs = performance.now() - direct0;
-  console.log(
-    `the handler alone: ${direct} updates in ${directMs.toFixed(0)} ms = ${((direct / directMs) * 1000).toFixed(0)} updates/s`,
+        }),
+      ),
+    );
+    socket.on('message', (data: Buffer) => {
+      const frame = JSON.parse(data.toString()) as { update?: { Transaction?: unknown }; code?: string };
+      if (frame.code !== undefined) reject(new Error(`error frame: ${data.toString()}`));
+      else if (frame.update?.Transaction !== undefined) updates++;
+    });
+    socket.on('close', (code) =>
+      code === 1000 ? resolve() : reject(new Error(`websocket closed with ${code}`)),
+    );
+    socket.on('error', reject);
+  });
+  const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { updates, updatesPerSec: updates / seconds, cpuUsPerUpdate: (used.user + used.system) / updates };
+}
+
+try {
+  await comparePaths(
+    bench,
+    { 'gRPC SubmitAndWait': grpcPath, 'JSON submit-and-wait': jsonPath },
+    { transfers: TRANSFERS, concurrency: CONCURRENCY, rounds: ROUNDS, name: 'json-api' },
   );
-  for (let round = 0; round < ROUNDS; round++) {
-    const ws = new WebSocket(`${json.url.replace(/^http/, 'ws')}/v2/updates`, ['daml.ws.auth']);
-    await new Promise((resolve) => ws.once('open', resolve));
-    let count = 0;
-    const t0 = performance.now();
-    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-    ws.on('message', () => count++);
-    ws.send(JSON.stringify({ beginExclusive: 0, endInclusive: end, filter, verbose: true }));
-    await closed;
-    const elapsed = performance.now() - t0;
+  const end = await fillLedger(bench, UPDATES);
+  const results = new Map<string, Awaited<ReturnType<typeof catchUp>>[]>();
+  for (let i = 0; i < STREAMS; i++) {
+    for (const shape of ['ACS_DELTA', 'LEDGER_EFFECTS']) {
+      const m = await catchUp(end, shape);
+      console.log(JSON.stringify({ bench: 'json-api-updates', run: i, shape, ledgerEnd: Number(end), ...m }));
+      results.set(shape, [...(results.get(shape) ?? []), m]);
+    }
+  }
+  console.log(
+    `\n/v2/updates websocket from offset 0 to ${end} (p1, SQLite), medians of ${STREAMS} per shape`,
+  );
+  console.log('| shape | updates | updates/s (range) | CPU µs/update |');
+  console.log('|---|---:|---:|---:|');
+  for (const [shape, ms] of results) {
+    const rates = ms.map((m) => m.updatesPerSec);
     console.log(
-      `websocket catch-up from 0: ${count} updates in ${elapsed.toFixed(0)} ms = ${((count / elapsed) * 1000).toFixed(0)} updates/s`,
+      `| ${shape} | ${ms[0]!.updates} | ${Math.round(median(rates))} (${Math.round(Math.min(...rates))}–${Math.round(Math.max(...rates))}) | ${f1(median(ms.map((m) => m.cpuUsPerUpdate)))} |`,
     );
   }
 } finally {
-  grpcClient.close();
-  await json.close();
-  await grpcServer.close();
-  await net.close();
+  for (const c of commandClients.values()) c.close();
+  agent.destroy();
+  await bench.close();
 }
