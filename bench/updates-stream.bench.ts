@@ -15,11 +15,11 @@ import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { TOKEN_DAR } from '../src/daml/dar/testing.js';
 import { loadEngine } from '../src/daml/engine/testing.js';
+import { TransactionShape } from '../src/generated/com/daml/ledger/api/v2/transaction_filter.js';
 import {
   GetUpdatesRequest,
   GetUpdatesResponse,
 } from '../src/generated/com/daml/ledger/api/v2/update_service.js';
-import { TransactionShape } from '../src/generated/com/daml/ledger/api/v2/transaction_filter.js';
 import { WILDCARD_CLAIMS } from '../src/ledger-api/auth/index.js';
 import { LEDGER_API_DESCRIPTORS, serveLedgerApi } from '../src/ledger-api/index.js';
 import type { CallContext } from '../src/ledger-api/service.js';
@@ -56,7 +56,10 @@ const rules = (await ledger.store.updateAt(1n))!;
 const rulesId = ledger.decoder.decodeTransaction(rules.transaction).nodes.values().next().value!;
 const setup0 = performance.now();
 for (let i = 0; i < TRANSFERS; i++) {
-  const mint = await ledger.model.submit([admin, alice], [tokenCommands.mint(admin, alice, '100.0', `m${i}`)]);
+  const mint = await ledger.model.submit(
+    [admin, alice],
+    [tokenCommands.mint(admin, alice, '100.0', `m${i}`)],
+  );
   await ledger.commit(mint.tx, { commandId: `mint-${i}`, actAs: [admin, alice] });
   const offer = await ledger.model.submit(
     [alice, admin],
@@ -180,7 +183,11 @@ try {
       r.cpu.push((cpuUs() - c0) / n);
     }
   }
-  console.log(`load average: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   console.log('| path | updates/s (median) | CPU µs / update |');
   console.log('|---|---|---|');
   for (const [mode, r] of results) {
