@@ -163,6 +163,14 @@ function malformed(message: string): never {
   throw new WeftError(DamlEngineErrors.DAML_TRANSACTION_MALFORMED, message);
 }
 
+/** Texts up to this many bytes are decoded in JavaScript when ASCII: cheaper than the native UTF-8 decoder. */
+const SHORT_TEXT = 128;
+
+function isAscii(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i]! > 0x7f) return false;
+  return true;
+}
+
 class Reader {
   pos = 0;
   constructor(private readonly buf: Uint8Array) {}
@@ -216,8 +224,11 @@ class Reader {
   }
 
   string(): string {
+    const b = this.bytes();
+    if (b.length <= SHORT_TEXT && isAscii(b))
+      return String.fromCharCode.apply(null, b as unknown as number[]);
     try {
-      return fromUtf8.decode(this.bytes());
+      return fromUtf8.decode(b);
     } catch (e) {
       if (e instanceof WeftError) throw e;
       return malformed('invalid UTF-8 text');
@@ -422,14 +433,34 @@ export function encodeTransaction(tx: Transaction): Uint8Array {
 // Decoding
 
 /** Map entries must come in ascending key order, each key once: there is one encoding per map. */
-function checkAscending(
-  entries: readonly [Value, Value][],
-  cmp: (a: Value, b: Value) => number,
-  where: string,
-) {
+function checkAscending(entries: readonly [Value, Value][], cmp: (a: Value, b: Value) => number) {
   for (let i = 1; i < entries.length; i++)
-    if (cmp(entries[i - 1]![0], entries[i]![0]) >= 0)
-      malformed(`${where}: map keys are not in ascending order`);
+    if (cmp(entries[i - 1]![0], entries[i]![0]) >= 0) bad('map keys are not in ascending order');
+}
+
+/**
+ * A malformed value, found while decoding inside a node or value. Its `path` (".field", "[3]") grows while the
+ * error propagates up the value, so that decoding builds no path unless a value is malformed.
+ */
+class BadValue {
+  constructor(
+    public path: string,
+    readonly reason: string,
+  ) {}
+}
+
+function bad(reason: string): never {
+  throw new BadValue('', reason);
+}
+
+/** Rethrows `e`, a malformed value, as found under `segment` of the value being decoded. */
+function under(e: unknown, segment: string): never {
+  if (e instanceof BadValue) e.path = segment + e.path;
+  throw e;
+}
+
+function unexpected(tag: number, what: string): never {
+  return bad(`expected ${what}, found value tag ${tag}`);
 }
 
 /** Decodes values, nodes and transactions against the package types. */
@@ -438,7 +469,7 @@ export class TransactionDecoder {
 
   decodeValue(bytes: Uint8Array, type: Type): Value {
     const r = new Reader(bytes);
-    const v = this.value(r, type, 'value');
+    const v = this.valueAt(r, type, 'value');
     if (!r.done) malformed('trailing bytes after the value');
     return v;
   }
@@ -489,19 +520,24 @@ export class TransactionDecoder {
     return r.byte() === 0 ? undefined : this.identifier(r);
   }
 
-  private contractId(r: Reader, where: string): ContractId {
-    const bytes = r.bytes();
-    return parseContractId(Buffer.from(bytes).toString('hex')) ?? malformed(`${where}: invalid contract id`);
+  /** A contract id, or undefined when its bytes are not one. */
+  private contractId(r: Reader): ContractId | undefined {
+    const b = r.bytes();
+    return parseContractId(Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex'));
+  }
+
+  private nodeContractId(r: Reader, where: string): ContractId {
+    return this.contractId(r) ?? malformed(`${where}: invalid contract id`);
   }
 
   private node(r: Reader, where: string): Node {
     const tag = r.byte();
     switch (tag) {
       case N.Create: {
-        const contractId = this.contractId(r, where);
+        const contractId = this.nodeContractId(r, where);
         const packageName = r.string();
         const templateId = this.identifier(r);
-        const arg = this.value(r, { tag: 'Con', tycon: templateId, args: [] }, `${where} argument`);
+        const arg = this.valueAt(r, { tag: 'Con', tycon: templateId, args: [] }, `${where} argument`);
         return {
           tag: 'Create',
           contractId,
@@ -515,7 +551,7 @@ export class TransactionDecoder {
       case N.Fetch:
         return {
           tag: 'Fetch',
-          contractId: this.contractId(r, where),
+          contractId: this.nodeContractId(r, where),
           packageName: r.string(),
           templateId: this.identifier(r),
           interfaceId: this.optionalIdentifier(r),
@@ -524,7 +560,7 @@ export class TransactionDecoder {
           stakeholders: r.strings(),
         };
       case N.Exercise: {
-        const contractId = this.contractId(r, where);
+        const contractId = this.nodeContractId(r, where);
         const packageName = r.string();
         const templateId = this.identifier(r);
         const interfaceId = this.optionalIdentifier(r);
@@ -535,13 +571,13 @@ export class TransactionDecoder {
           malformed(`${where}: ${identifierToString(owner)} has no choice ${choiceName}`);
         const consuming = r.byte() === 1;
         const actingParties = r.strings();
-        const chosenValue = this.value(r, choice.argBinder.type, `${where} choice argument`);
+        const chosenValue = this.valueAt(r, choice.argBinder.type, `${where} choice argument`);
         const signatories = r.strings();
         const stakeholders = r.strings();
         const choiceObservers = r.strings();
         const children = this.ids(r);
         const exerciseResult =
-          r.byte() === 0 ? undefined : this.value(r, choice.returnType, `${where} exercise result`);
+          r.byte() === 0 ? undefined : this.valueAt(r, choice.returnType, `${where} exercise result`);
         return {
           tag: 'Exercise',
           contractId,
@@ -566,106 +602,131 @@ export class TransactionDecoder {
     }
   }
 
-  private value(r: Reader, type: Type, where: string, depth = 1): Value {
-    if (depth > MAX_VALUE_NESTING) malformed(`${where}: nested deeper than ${MAX_VALUE_NESTING} levels`);
+  /** A value of `type`; a malformed one is reported at `where` and the path below it. */
+  private valueAt(r: Reader, type: Type, where: string): Value {
+    try {
+      return this.value(r, type, 1);
+    } catch (e) {
+      if (e instanceof BadValue) malformed(`${where}${e.path}: ${e.reason}`);
+      throw e;
+    }
+  }
+
+  private value(r: Reader, type: Type, depth: number): Value {
+    if (depth > MAX_VALUE_NESTING) bad(`nested deeper than ${MAX_VALUE_NESTING} levels`);
     const shape = this.types.resolve(type);
-    if (typeof shape === 'string') return malformed(`${where}: ${shape}`);
+    if (typeof shape === 'string') return bad(shape);
     const tag = r.byte();
-    const expect = (t: V, what: string) => {
-      if (tag !== t) malformed(`${where}: expected ${what}, found value tag ${tag}`);
-    };
     switch (shape.kind) {
       case 'Unit':
-        expect(V.Unit, 'Unit');
+        if (tag !== V.Unit) unexpected(tag, 'Unit');
         return UNIT;
       case 'Bool':
-        if (tag !== V.True && tag !== V.False) malformed(`${where}: expected a Bool, found value tag ${tag}`);
+        if (tag !== V.True && tag !== V.False) unexpected(tag, 'a Bool');
         return bool(tag === V.True);
       case 'Int64':
-        expect(V.Int64, 'an Int64');
+        if (tag !== V.Int64) unexpected(tag, 'an Int64');
         return int64(r.bigint());
       case 'Numeric': {
-        expect(V.Numeric, 'a Numeric');
+        if (tag !== V.Numeric) unexpected(tag, 'a Numeric');
         const scale = r.uint();
-        if (scale !== shape.scale) malformed(`${where}: expected scale ${shape.scale}, found ${scale}`);
+        if (scale !== shape.scale) bad(`expected scale ${shape.scale}, found ${scale}`);
         return numeric(r.bigint(), scale);
       }
       case 'Text':
-        expect(V.Text, 'a Text');
+        if (tag !== V.Text) unexpected(tag, 'a Text');
         return text(r.string());
       case 'Date':
-        expect(V.Date, 'a Date');
+        if (tag !== V.Date) unexpected(tag, 'a Date');
         return date(r.int());
       case 'Timestamp':
-        expect(V.Timestamp, 'a Timestamp');
+        if (tag !== V.Timestamp) unexpected(tag, 'a Timestamp');
         return timestamp(r.bigint());
       case 'Party':
-        expect(V.Party, 'a Party');
+        if (tag !== V.Party) unexpected(tag, 'a Party');
         return party(r.string());
       case 'ContractId':
-        expect(V.ContractId, 'a ContractId');
-        return contractId(this.contractId(r, where));
+        if (tag !== V.ContractId) unexpected(tag, 'a ContractId');
+        return contractId(this.contractId(r) ?? bad('invalid contract id'));
       case 'Optional':
         if (tag === V.None) return NONE;
-        expect(V.Some, 'an Optional');
-        return some(this.value(r, shape.elem, where, depth + 1));
+        if (tag !== V.Some) unexpected(tag, 'an Optional');
+        return some(this.value(r, shape.elem, depth + 1));
       case 'List': {
-        expect(V.List, 'a List');
+        if (tag !== V.List) unexpected(tag, 'a List');
         const n = r.uint();
         const items: Value[] = [];
-        for (let i = 0; i < n; i++) items.push(this.value(r, shape.elem, `${where}[${i}]`, depth + 1));
+        let i = 0;
+        try {
+          for (; i < n; i++) items.push(this.value(r, shape.elem, depth + 1));
+        } catch (e) {
+          under(e, `[${i}]`);
+        }
         return listFromArray(items);
       }
       case 'TextMap': {
-        expect(V.TextMap, 'a TextMap');
+        if (tag !== V.TextMap) unexpected(tag, 'a TextMap');
         const n = r.uint();
         const entries: [Value, Value][] = [];
         for (let i = 0; i < n; i++) {
-          if (r.byte() !== V.Text) malformed(`${where}: TextMap keys must be Text`);
-          entries.push([text(r.string()), this.value(r, shape.elem, `${where}[${i}]`, depth + 1)]);
+          if (r.byte() !== V.Text) bad('TextMap keys must be Text');
+          const key = text(r.string());
+          try {
+            entries.push([key, this.value(r, shape.elem, depth + 1)]);
+          } catch (e) {
+            under(e, `[${i}]`);
+          }
         }
-        checkAscending(entries, compareValues, where);
+        checkAscending(entries, compareValues);
         return { kind: 'TextMap', map: mapFromSorted(entries) };
       }
       case 'GenMap': {
-        expect(V.GenMap, 'a GenMap');
+        if (tag !== V.GenMap) unexpected(tag, 'a GenMap');
         const n = r.uint();
         const entries: [Value, Value][] = [];
-        for (let i = 0; i < n; i++)
-          entries.push([
-            this.value(r, shape.key, `${where}[${i}]`, depth + 1),
-            this.value(r, shape.value, `${where}[${i}]`, depth + 1),
-          ]);
-        checkAscending(entries, compareValues, where);
+        let i = 0;
+        try {
+          for (; i < n; i++)
+            entries.push([this.value(r, shape.key, depth + 1), this.value(r, shape.value, depth + 1)]);
+        } catch (e) {
+          under(e, `[${i}]`);
+        }
+        checkAscending(entries, compareValues);
         return { kind: 'GenMap', map: mapFromSorted(entries) };
       }
       case 'Record': {
-        expect(V.Record, `a record ${identifierToString(shape.tycon)}`);
+        if (tag !== V.Record) unexpected(tag, `a record ${identifierToString(shape.tycon)}`);
         const n = r.uint();
-        if (n !== shape.fields.length)
-          malformed(
-            `${where}: ${identifierToString(shape.tycon)} has ${shape.fields.length} fields, found ${n}`,
-          );
-        const values = shape.fieldTypes.map((t, i) =>
-          this.value(r, t, `${where}.${shape.fields[i]}`, depth + 1),
-        );
+        const fieldTypes = shape.fieldTypes;
+        if (n !== fieldTypes.length)
+          bad(`${identifierToString(shape.tycon)} has ${fieldTypes.length} fields, found ${n}`);
+        const values: Value[] = [];
+        let i = 0;
+        try {
+          for (; i < n; i++) values.push(this.value(r, fieldTypes[i]!, depth + 1));
+        } catch (e) {
+          under(e, `.${shape.fields[i]}`);
+        }
         return { kind: 'Record', tycon: shape.tycon, fields: shape.fields, values };
       }
       case 'Variant': {
-        expect(V.Variant, `a variant ${identifierToString(shape.tycon)}`);
+        if (tag !== V.Variant) unexpected(tag, `a variant ${identifierToString(shape.tycon)}`);
         const name = r.string();
         const rank = shape.rank.get(name);
-        if (rank === undefined)
-          malformed(`${where}: ${identifierToString(shape.tycon)} has no constructor ${name}`);
-        const value = this.value(r, shape.argTypes[rank]!, `${where}.${name}`, depth + 1);
+        if (rank === undefined) bad(`${identifierToString(shape.tycon)} has no constructor ${name}`);
+        let value: Value;
+        try {
+          value = this.value(r, shape.argTypes[rank]!, depth + 1);
+        } catch (e) {
+          under(e, `.${name}`);
+        }
         return { kind: 'Variant', tycon: shape.tycon, constructor: name, rank, value };
       }
       case 'Enum': {
-        expect(V.Enum, `an enum ${identifierToString(shape.tycon)}`);
+        if (tag !== V.Enum) unexpected(tag, `an enum ${identifierToString(shape.tycon)}`);
         const name = r.string();
         const rank = shape.rank.get(name);
-        if (rank === undefined)
-          malformed(`${where}: ${identifierToString(shape.tycon)} has no constructor ${name}`);
+        if (rank === undefined) bad(`${identifierToString(shape.tycon)} has no constructor ${name}`);
         return { kind: 'Enum', tycon: shape.tycon, constructor: name, rank };
       }
     }
