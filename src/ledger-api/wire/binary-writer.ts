@@ -4,9 +4,8 @@ import { type IBinaryWriter, PbLong, PbULong, type WireType } from '@protobuf-ts
 const INITIAL_BYTES = 16 * 1024;
 /** The largest buffer kept for the next writer (a larger one serves its message and is dropped). */
 const KEPT_BYTES = 1024 * 1024;
-/** Strings up to this length (a one-byte length prefix) are checked for ASCII and copied in JavaScript: cheaper
- * than two native calls. */
-const SHORT_STRING = 127;
+/** Strings up to this length are checked for ASCII and copied in JavaScript: cheaper than two native calls. */
+const SHORT_STRING = 1024;
 
 /**
  * The buffer of the previous writer, taken by the next: `toBinary` writes a message synchronously and `finish`
@@ -43,8 +42,8 @@ export class FastBinaryWriter implements IBinaryWriter {
 
   finish(): Uint8Array {
     if (this.#forks.length > 0) throw new Error('invalid state: a nested message is not joined');
-    const out = new Uint8Array(this.#pos);
-    out.set(this.#buf.subarray(0, this.#pos));
+    const out = Buffer.allocUnsafe(this.#pos);
+    this.#buf.copy(out, 0, 0, this.#pos);
     this.#pos = 0;
     if (this.#buf.length <= KEPT_BYTES) spare = this.#buf;
     return out;
@@ -185,10 +184,10 @@ export class FastBinaryWriter implements IBinaryWriter {
   string(value: string): IBinaryWriter {
     const n = value.length;
     if (n <= SHORT_STRING && isAscii(value)) {
-      this.#ensure(1 + n);
+      this.uint32(n);
+      this.#ensure(n);
       const buf = this.#buf;
       let p = this.#pos;
-      buf[p++] = n;
       for (let i = 0; i < n; i++) buf[p++] = value.charCodeAt(i);
       this.#pos = p;
       return this;
