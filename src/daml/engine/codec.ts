@@ -163,14 +163,6 @@ function malformed(message: string): never {
   throw new WeftError(DamlEngineErrors.DAML_TRANSACTION_MALFORMED, message);
 }
 
-/** Texts up to this many bytes are decoded in JavaScript when ASCII: cheaper than the native UTF-8 decoder. */
-const SHORT_TEXT = 128;
-
-function isAscii(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i]! > 0x7f) return false;
-  return true;
-}
-
 class Reader {
   pos = 0;
   constructor(private readonly buf: Uint8Array) {}
@@ -224,11 +216,8 @@ class Reader {
   }
 
   string(): string {
-    const b = this.bytes();
-    if (b.length <= SHORT_TEXT && isAscii(b))
-      return String.fromCharCode.apply(null, b as unknown as number[]);
     try {
-      return fromUtf8.decode(b);
+      return fromUtf8.decode(this.bytes());
     } catch (e) {
       if (e instanceof WeftError) throw e;
       return malformed('invalid UTF-8 text');

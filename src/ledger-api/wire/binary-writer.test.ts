@@ -70,7 +70,7 @@ it('writes the same bytes as the runtime writer, for nested values, 64-bit, nega
   };
   expect(both(GetUpdatesResponse, update)[1]).toBe(both(GetUpdatesResponse, update)[0]);
   // Strings about the one-byte length limit, ASCII or not; nested messages just below and above it.
-  for (const n of [0, 1, 126, 127, 128, 129, 300, 1024, 1025]) {
+  for (const n of [0, 1, 31, 32, 33, 126, 127, 128, 129, 300]) {
     for (const text of ['a'.repeat(n), `${'a'.repeat(Math.max(0, n - 1))}é`]) {
       const [e, a] = both(Value, {
         sum: { oneofKind: 'list', list: { elements: [{ sum: { oneofKind: 'text', text } }] } },
