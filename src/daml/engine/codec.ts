@@ -448,17 +448,42 @@ function under(e: unknown, segment: string): never {
   throw e;
 }
 
+/** How errors name a node: by id within a transaction, or just "node" when decoded alone. */
+function nodeName(id: NodeId | undefined): string {
+  return id === undefined ? 'node' : `node ${id}`;
+}
+
 function unexpected(tag: number, what: string): never {
   return bad(`expected ${what}, found value tag ${tag}`);
 }
 
+/** Template argument types kept by a decoder (more templates than any set of packages here has). */
+const TEMPLATE_TYPES = 10_000;
+
 /** Decodes values, nodes and transactions against the package types. */
 export class TransactionDecoder {
+  /**
+   * The type of each template's argument, by template: one object per template, so that the resolver's shape
+   * cache (by type object) serves every create of it. Bounded by {@link TEMPLATE_TYPES}.
+   */
+  readonly #templateTypes = new Map<string, Type>();
+
   constructor(private readonly types: TypeResolver) {}
+
+  #templateType(templateId: Identifier): Type {
+    const key = identifierToString(templateId);
+    let type = this.#templateTypes.get(key);
+    if (type === undefined) {
+      if (this.#templateTypes.size >= TEMPLATE_TYPES) this.#templateTypes.clear();
+      type = { tag: 'Con', tycon: templateId, args: [] };
+      this.#templateTypes.set(key, type);
+    }
+    return type;
+  }
 
   decodeValue(bytes: Uint8Array, type: Type): Value {
     const r = new Reader(bytes);
-    const v = this.valueAt(r, type, 'value');
+    const v = this.valueAt(r, type, undefined);
     if (!r.done) malformed('trailing bytes after the value');
     return v;
   }
@@ -466,7 +491,7 @@ export class TransactionDecoder {
   /** One node as {@link encodeNode} wrote it (with its children's ids), decoded against the package types. */
   decodeNode(bytes: Uint8Array): Node {
     const r = new Reader(bytes);
-    const node = this.node(r, 'node');
+    const node = this.node(r, undefined);
     if (!r.done) malformed('trailing bytes after the node');
     return node;
   }
@@ -484,7 +509,7 @@ export class TransactionDecoder {
       const id = r.uint();
       if (id <= previous) malformed('node ids are not in ascending order');
       previous = id;
-      nodes.set(id, this.node(r, `node ${id}`));
+      nodes.set(id, this.node(r, id));
     }
     if (!r.done) malformed('trailing bytes after the transaction');
     for (const id of roots) if (!nodes.has(id)) malformed(`root ${id} is not a node of the transaction`);
@@ -515,18 +540,19 @@ export class TransactionDecoder {
     return parseContractId(Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex'));
   }
 
-  private nodeContractId(r: Reader, where: string): ContractId {
-    return this.contractId(r) ?? malformed(`${where}: invalid contract id`);
+  private nodeContractId(r: Reader, id: NodeId | undefined): ContractId {
+    return this.contractId(r) ?? malformed(`${nodeName(id)}: invalid contract id`);
   }
 
-  private node(r: Reader, where: string): Node {
+  /** A node; `id` (when known) only names it in errors. */
+  private node(r: Reader, id: NodeId | undefined): Node {
     const tag = r.byte();
     switch (tag) {
       case N.Create: {
-        const contractId = this.nodeContractId(r, where);
+        const contractId = this.nodeContractId(r, id);
         const packageName = r.string();
         const templateId = this.identifier(r);
-        const arg = this.valueAt(r, { tag: 'Con', tycon: templateId, args: [] }, `${where} argument`);
+        const arg = this.valueAt(r, this.#templateType(templateId), id, ' argument');
         return {
           tag: 'Create',
           contractId,
@@ -540,7 +566,7 @@ export class TransactionDecoder {
       case N.Fetch:
         return {
           tag: 'Fetch',
-          contractId: this.nodeContractId(r, where),
+          contractId: this.nodeContractId(r, id),
           packageName: r.string(),
           templateId: this.identifier(r),
           interfaceId: this.optionalIdentifier(r),
@@ -549,7 +575,7 @@ export class TransactionDecoder {
           stakeholders: r.strings(),
         };
       case N.Exercise: {
-        const contractId = this.nodeContractId(r, where);
+        const contractId = this.nodeContractId(r, id);
         const packageName = r.string();
         const templateId = this.identifier(r);
         const interfaceId = this.optionalIdentifier(r);
@@ -557,16 +583,16 @@ export class TransactionDecoder {
         const owner = interfaceId ?? templateId;
         const choice = this.types.registry.lookupChoice(owner, choiceName)?.choice;
         if (choice === undefined)
-          malformed(`${where}: ${identifierToString(owner)} has no choice ${choiceName}`);
+          malformed(`${nodeName(id)}: ${identifierToString(owner)} has no choice ${choiceName}`);
         const consuming = r.byte() === 1;
         const actingParties = r.strings();
-        const chosenValue = this.valueAt(r, choice.argBinder.type, `${where} choice argument`);
+        const chosenValue = this.valueAt(r, choice.argBinder.type, id, ' choice argument');
         const signatories = r.strings();
         const stakeholders = r.strings();
         const choiceObservers = r.strings();
         const children = this.ids(r);
         const exerciseResult =
-          r.byte() === 0 ? undefined : this.valueAt(r, choice.returnType, `${where} exercise result`);
+          r.byte() === 0 ? undefined : this.valueAt(r, choice.returnType, id, ' exercise result');
         return {
           tag: 'Exercise',
           contractId,
@@ -587,16 +613,20 @@ export class TransactionDecoder {
       case N.Rollback:
         return { tag: 'Rollback', children: this.ids(r) };
       default:
-        return malformed(`${where}: unknown node tag ${tag}`);
+        return malformed(`${nodeName(id)}: unknown node tag ${tag}`);
     }
   }
 
-  /** A value of `type`; a malformed one is reported at `where` and the path below it. */
-  private valueAt(r: Reader, type: Type, where: string): Value {
+  /**
+   * A value of `type`; a malformed one is reported at the path below the value, named `what` of node `id` (the
+   * whole value being decoded when `what` is undefined).
+   */
+  private valueAt(r: Reader, type: Type, id: NodeId | undefined, what?: string): Value {
     try {
       return this.value(r, type, 1);
     } catch (e) {
-      if (e instanceof BadValue) malformed(`${where}${e.path}: ${e.reason}`);
+      if (e instanceof BadValue)
+        malformed(`${what === undefined ? 'value' : nodeName(id) + what}${e.path}: ${e.reason}`);
       throw e;
     }
   }
