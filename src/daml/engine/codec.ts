@@ -165,15 +165,20 @@ function malformed(message: string): never {
 
 class Reader {
   pos = 0;
-  constructor(private readonly buf: Uint8Array) {}
+  readonly #buf: Uint8Array;
+
+  constructor(bytes: Uint8Array) {
+    // A plain view even of a Buffer: slicing a Buffer constructs a Buffer, dearer per text and id read.
+    this.#buf = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
 
   get done(): boolean {
-    return this.pos === this.buf.length;
+    return this.pos === this.#buf.length;
   }
 
   byte(): number {
-    if (this.pos >= this.buf.length) malformed('truncated encoding');
-    return this.buf[this.pos++]!;
+    if (this.pos >= this.#buf.length) malformed('truncated encoding');
+    return this.#buf[this.pos++]!;
   }
 
   uint(): number {
@@ -209,8 +214,8 @@ class Reader {
 
   bytes(): Uint8Array {
     const n = this.uint();
-    if (this.pos + n > this.buf.length) malformed('truncated encoding');
-    const b = this.buf.subarray(this.pos, this.pos + n);
+    if (this.pos + n > this.#buf.length) malformed('truncated encoding');
+    const b = this.#buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return b;
   }
