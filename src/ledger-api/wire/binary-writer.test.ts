@@ -110,3 +110,16 @@ it('writes every scalar kind as the runtime writer does', () => {
   expect(() => new FastBinaryWriter().join()).toThrow(/fork stack empty/);
   expect(() => new FastBinaryWriter().uint32(-1)).toThrow(/invalid uint32/);
 });
+
+it('keeps writers apart when one is used again after finish while another writes', () => {
+  const first = new FastBinaryWriter();
+  const a = Buffer.from(first.tag(1, 2).string('first').finish()).toString('hex');
+  const second = new FastBinaryWriter().tag(2, 2).string('second');
+  const again = Buffer.from(first.tag(1, 2).string('again').finish()).toString('hex');
+  const b = Buffer.from(second.finish()).toString('hex');
+  expect([a, again, b]).toEqual([
+    Buffer.from(new BinaryWriter().tag(1, 2).string('first').finish()).toString('hex'),
+    Buffer.from(new BinaryWriter().tag(1, 2).string('again').finish()).toString('hex'),
+    Buffer.from(new BinaryWriter().tag(2, 2).string('second').finish()).toString('hex'),
+  ]);
+});

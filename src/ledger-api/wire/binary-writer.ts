@@ -15,6 +15,7 @@ const SHORT_STRING = 32;
  * copies the bytes out, so one buffer serves every message instead of a fresh allocation (and regrowth) each.
  */
 let spare: Buffer | undefined;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * A protobuf binary writer for protobuf-ts (`toBinary(message, { writerFactory })`) that writes into one growing
@@ -36,7 +37,7 @@ export class FastBinaryWriter implements IBinaryWriter {
 
   #ensure(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
+    let size = Math.max(INITIAL_BYTES, this.#buf.length * 2);
     while (size < this.#pos + n) size *= 2;
     const bigger = Buffer.allocUnsafe(size);
     this.#buf.copy(bigger, 0, 0, this.#pos);
@@ -48,7 +49,11 @@ export class FastBinaryWriter implements IBinaryWriter {
     const out = Buffer.allocUnsafe(this.#pos);
     this.#buf.copy(out, 0, 0, this.#pos);
     this.#pos = 0;
-    if (this.#buf.length <= KEPT_BYTES) spare = this.#buf;
+    if (this.#buf.length <= KEPT_BYTES) {
+      // Handed on: this writer, if used again, starts a buffer of its own.
+      spare = this.#buf;
+      this.#buf = EMPTY;
+    }
     return out;
   }
 
