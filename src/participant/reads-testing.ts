@@ -37,6 +37,10 @@ export interface TokenReadLedger {
   readonly offer: string;
   /** Commits bob's acceptance of the offer (offset 4). */
   accept(): Promise<bigint>;
+  /** The model ledger the workflow runs on, for more submissions. */
+  readonly model: ModelLedger;
+  /** Commits a transaction of `model` at the next offset, returning it. */
+  commit(tx: Transaction, o?: { commandId?: string; actAs?: string[] }): Promise<bigint>;
   /** Stops the node as far as streams are concerned: they end once they caught up. */
   stop(): void;
 }
@@ -135,6 +139,8 @@ export async function tokenReadLedger(
     change: offer.created(3),
     offer: offer.created(4),
     accept: () => commit(accept.tx, { commandId: 'accept', actAs: [bob] }),
+    model,
+    commit,
     stop: () => {
       live = false;
       reads.wake();

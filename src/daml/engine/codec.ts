@@ -165,15 +165,20 @@ function malformed(message: string): never {
 
 class Reader {
   pos = 0;
-  constructor(private readonly buf: Uint8Array) {}
+  readonly #buf: Uint8Array;
+
+  constructor(bytes: Uint8Array) {
+    // A plain view even of a Buffer: slicing a Buffer constructs a Buffer, dearer per text and id read.
+    this.#buf = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
 
   get done(): boolean {
-    return this.pos === this.buf.length;
+    return this.pos === this.#buf.length;
   }
 
   byte(): number {
-    if (this.pos >= this.buf.length) malformed('truncated encoding');
-    return this.buf[this.pos++]!;
+    if (this.pos >= this.#buf.length) malformed('truncated encoding');
+    return this.#buf[this.pos++]!;
   }
 
   uint(): number {
@@ -209,8 +214,8 @@ class Reader {
 
   bytes(): Uint8Array {
     const n = this.uint();
-    if (this.pos + n > this.buf.length) malformed('truncated encoding');
-    const b = this.buf.subarray(this.pos, this.pos + n);
+    if (this.pos + n > this.#buf.length) malformed('truncated encoding');
+    const b = this.#buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return b;
   }
@@ -422,23 +427,68 @@ export function encodeTransaction(tx: Transaction): Uint8Array {
 // Decoding
 
 /** Map entries must come in ascending key order, each key once: there is one encoding per map. */
-function checkAscending(
-  entries: readonly [Value, Value][],
-  cmp: (a: Value, b: Value) => number,
-  where: string,
-) {
+function checkAscending(entries: readonly [Value, Value][], cmp: (a: Value, b: Value) => number) {
   for (let i = 1; i < entries.length; i++)
-    if (cmp(entries[i - 1]![0], entries[i]![0]) >= 0)
-      malformed(`${where}: map keys are not in ascending order`);
+    if (cmp(entries[i - 1]![0], entries[i]![0]) >= 0) bad('map keys are not in ascending order');
 }
+
+/**
+ * A malformed value, found while decoding inside a node or value. Its `path` (".field", "[3]") grows while the
+ * error propagates up the value, so that decoding builds no path unless a value is malformed.
+ */
+class BadValue {
+  constructor(
+    public path: string,
+    readonly reason: string,
+  ) {}
+}
+
+function bad(reason: string): never {
+  throw new BadValue('', reason);
+}
+
+/** Rethrows `e`, a malformed value, as found under `segment` of the value being decoded. */
+function under(e: unknown, segment: string): never {
+  if (e instanceof BadValue) e.path = segment + e.path;
+  throw e;
+}
+
+/** How errors name a node: by id within a transaction, or just "node" when decoded alone. */
+function nodeName(id: NodeId | undefined): string {
+  return id === undefined ? 'node' : `node ${id}`;
+}
+
+function unexpected(tag: number, what: string): never {
+  return bad(`expected ${what}, found value tag ${tag}`);
+}
+
+/** Template argument types kept by a decoder (more templates than any set of packages here has). */
+const TEMPLATE_TYPES = 10_000;
 
 /** Decodes values, nodes and transactions against the package types. */
 export class TransactionDecoder {
+  /**
+   * The type of each template's argument, by template: one object per template, so that the resolver's shape
+   * cache (by type object) serves every create of it. Bounded by {@link TEMPLATE_TYPES}.
+   */
+  readonly #templateTypes = new Map<string, Type>();
+
   constructor(private readonly types: TypeResolver) {}
+
+  #templateType(templateId: Identifier): Type {
+    const key = identifierToString(templateId);
+    let type = this.#templateTypes.get(key);
+    if (type === undefined) {
+      if (this.#templateTypes.size >= TEMPLATE_TYPES) this.#templateTypes.clear();
+      type = { tag: 'Con', tycon: templateId, args: [] };
+      this.#templateTypes.set(key, type);
+    }
+    return type;
+  }
 
   decodeValue(bytes: Uint8Array, type: Type): Value {
     const r = new Reader(bytes);
-    const v = this.value(r, type, 'value');
+    const v = this.valueAt(r, type, undefined);
     if (!r.done) malformed('trailing bytes after the value');
     return v;
   }
@@ -446,7 +496,7 @@ export class TransactionDecoder {
   /** One node as {@link encodeNode} wrote it (with its children's ids), decoded against the package types. */
   decodeNode(bytes: Uint8Array): Node {
     const r = new Reader(bytes);
-    const node = this.node(r, 'node');
+    const node = this.node(r, undefined);
     if (!r.done) malformed('trailing bytes after the node');
     return node;
   }
@@ -464,7 +514,7 @@ export class TransactionDecoder {
       const id = r.uint();
       if (id <= previous) malformed('node ids are not in ascending order');
       previous = id;
-      nodes.set(id, this.node(r, `node ${id}`));
+      nodes.set(id, this.node(r, id));
     }
     if (!r.done) malformed('trailing bytes after the transaction');
     for (const id of roots) if (!nodes.has(id)) malformed(`root ${id} is not a node of the transaction`);
@@ -489,19 +539,25 @@ export class TransactionDecoder {
     return r.byte() === 0 ? undefined : this.identifier(r);
   }
 
-  private contractId(r: Reader, where: string): ContractId {
-    const bytes = r.bytes();
-    return parseContractId(Buffer.from(bytes).toString('hex')) ?? malformed(`${where}: invalid contract id`);
+  /** A contract id, or undefined when its bytes are not one. */
+  private contractId(r: Reader): ContractId | undefined {
+    const b = r.bytes();
+    return parseContractId(Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex'));
   }
 
-  private node(r: Reader, where: string): Node {
+  private nodeContractId(r: Reader, id: NodeId | undefined): ContractId {
+    return this.contractId(r) ?? malformed(`${nodeName(id)}: invalid contract id`);
+  }
+
+  /** A node; `id` (when known) only names it in errors. */
+  private node(r: Reader, id: NodeId | undefined): Node {
     const tag = r.byte();
     switch (tag) {
       case N.Create: {
-        const contractId = this.contractId(r, where);
+        const contractId = this.nodeContractId(r, id);
         const packageName = r.string();
         const templateId = this.identifier(r);
-        const arg = this.value(r, { tag: 'Con', tycon: templateId, args: [] }, `${where} argument`);
+        const arg = this.valueAt(r, this.#templateType(templateId), id, ' argument');
         return {
           tag: 'Create',
           contractId,
@@ -515,7 +571,7 @@ export class TransactionDecoder {
       case N.Fetch:
         return {
           tag: 'Fetch',
-          contractId: this.contractId(r, where),
+          contractId: this.nodeContractId(r, id),
           packageName: r.string(),
           templateId: this.identifier(r),
           interfaceId: this.optionalIdentifier(r),
@@ -524,7 +580,7 @@ export class TransactionDecoder {
           stakeholders: r.strings(),
         };
       case N.Exercise: {
-        const contractId = this.contractId(r, where);
+        const contractId = this.nodeContractId(r, id);
         const packageName = r.string();
         const templateId = this.identifier(r);
         const interfaceId = this.optionalIdentifier(r);
@@ -532,16 +588,16 @@ export class TransactionDecoder {
         const owner = interfaceId ?? templateId;
         const choice = this.types.registry.lookupChoice(owner, choiceName)?.choice;
         if (choice === undefined)
-          malformed(`${where}: ${identifierToString(owner)} has no choice ${choiceName}`);
+          malformed(`${nodeName(id)}: ${identifierToString(owner)} has no choice ${choiceName}`);
         const consuming = r.byte() === 1;
         const actingParties = r.strings();
-        const chosenValue = this.value(r, choice.argBinder.type, `${where} choice argument`);
+        const chosenValue = this.valueAt(r, choice.argBinder.type, id, ' choice argument');
         const signatories = r.strings();
         const stakeholders = r.strings();
         const choiceObservers = r.strings();
         const children = this.ids(r);
         const exerciseResult =
-          r.byte() === 0 ? undefined : this.value(r, choice.returnType, `${where} exercise result`);
+          r.byte() === 0 ? undefined : this.valueAt(r, choice.returnType, id, ' exercise result');
         return {
           tag: 'Exercise',
           contractId,
@@ -562,110 +618,139 @@ export class TransactionDecoder {
       case N.Rollback:
         return { tag: 'Rollback', children: this.ids(r) };
       default:
-        return malformed(`${where}: unknown node tag ${tag}`);
+        return malformed(`${nodeName(id)}: unknown node tag ${tag}`);
     }
   }
 
-  private value(r: Reader, type: Type, where: string, depth = 1): Value {
-    if (depth > MAX_VALUE_NESTING) malformed(`${where}: nested deeper than ${MAX_VALUE_NESTING} levels`);
+  /**
+   * A value of `type`; a malformed one is reported at the path below the value, named `what` of node `id` (the
+   * whole value being decoded when `what` is undefined).
+   */
+  private valueAt(r: Reader, type: Type, id: NodeId | undefined, what?: string): Value {
+    try {
+      return this.value(r, type, 1);
+    } catch (e) {
+      if (e instanceof BadValue)
+        malformed(`${what === undefined ? 'value' : nodeName(id) + what}${e.path}: ${e.reason}`);
+      throw e;
+    }
+  }
+
+  private value(r: Reader, type: Type, depth: number): Value {
+    if (depth > MAX_VALUE_NESTING) bad(`nested deeper than ${MAX_VALUE_NESTING} levels`);
     const shape = this.types.resolve(type);
-    if (typeof shape === 'string') return malformed(`${where}: ${shape}`);
+    if (typeof shape === 'string') return bad(shape);
     const tag = r.byte();
-    const expect = (t: V, what: string) => {
-      if (tag !== t) malformed(`${where}: expected ${what}, found value tag ${tag}`);
-    };
     switch (shape.kind) {
       case 'Unit':
-        expect(V.Unit, 'Unit');
+        if (tag !== V.Unit) unexpected(tag, 'Unit');
         return UNIT;
       case 'Bool':
-        if (tag !== V.True && tag !== V.False) malformed(`${where}: expected a Bool, found value tag ${tag}`);
+        if (tag !== V.True && tag !== V.False) unexpected(tag, 'a Bool');
         return bool(tag === V.True);
       case 'Int64':
-        expect(V.Int64, 'an Int64');
+        if (tag !== V.Int64) unexpected(tag, 'an Int64');
         return int64(r.bigint());
       case 'Numeric': {
-        expect(V.Numeric, 'a Numeric');
+        if (tag !== V.Numeric) unexpected(tag, 'a Numeric');
         const scale = r.uint();
-        if (scale !== shape.scale) malformed(`${where}: expected scale ${shape.scale}, found ${scale}`);
+        if (scale !== shape.scale) bad(`expected scale ${shape.scale}, found ${scale}`);
         return numeric(r.bigint(), scale);
       }
       case 'Text':
-        expect(V.Text, 'a Text');
+        if (tag !== V.Text) unexpected(tag, 'a Text');
         return text(r.string());
       case 'Date':
-        expect(V.Date, 'a Date');
+        if (tag !== V.Date) unexpected(tag, 'a Date');
         return date(r.int());
       case 'Timestamp':
-        expect(V.Timestamp, 'a Timestamp');
+        if (tag !== V.Timestamp) unexpected(tag, 'a Timestamp');
         return timestamp(r.bigint());
       case 'Party':
-        expect(V.Party, 'a Party');
+        if (tag !== V.Party) unexpected(tag, 'a Party');
         return party(r.string());
       case 'ContractId':
-        expect(V.ContractId, 'a ContractId');
-        return contractId(this.contractId(r, where));
+        if (tag !== V.ContractId) unexpected(tag, 'a ContractId');
+        return contractId(this.contractId(r) ?? bad('invalid contract id'));
       case 'Optional':
         if (tag === V.None) return NONE;
-        expect(V.Some, 'an Optional');
-        return some(this.value(r, shape.elem, where, depth + 1));
+        if (tag !== V.Some) unexpected(tag, 'an Optional');
+        return some(this.value(r, shape.elem, depth + 1));
       case 'List': {
-        expect(V.List, 'a List');
+        if (tag !== V.List) unexpected(tag, 'a List');
         const n = r.uint();
         const items: Value[] = [];
-        for (let i = 0; i < n; i++) items.push(this.value(r, shape.elem, `${where}[${i}]`, depth + 1));
+        let i = 0;
+        try {
+          for (; i < n; i++) items.push(this.value(r, shape.elem, depth + 1));
+        } catch (e) {
+          under(e, `[${i}]`);
+        }
         return listFromArray(items);
       }
       case 'TextMap': {
-        expect(V.TextMap, 'a TextMap');
+        if (tag !== V.TextMap) unexpected(tag, 'a TextMap');
         const n = r.uint();
         const entries: [Value, Value][] = [];
         for (let i = 0; i < n; i++) {
-          if (r.byte() !== V.Text) malformed(`${where}: TextMap keys must be Text`);
-          entries.push([text(r.string()), this.value(r, shape.elem, `${where}[${i}]`, depth + 1)]);
+          if (r.byte() !== V.Text) bad('TextMap keys must be Text');
+          const key = text(r.string());
+          try {
+            entries.push([key, this.value(r, shape.elem, depth + 1)]);
+          } catch (e) {
+            under(e, `[${i}]`);
+          }
         }
-        checkAscending(entries, compareValues, where);
+        checkAscending(entries, compareValues);
         return { kind: 'TextMap', map: mapFromSorted(entries) };
       }
       case 'GenMap': {
-        expect(V.GenMap, 'a GenMap');
+        if (tag !== V.GenMap) unexpected(tag, 'a GenMap');
         const n = r.uint();
         const entries: [Value, Value][] = [];
-        for (let i = 0; i < n; i++)
-          entries.push([
-            this.value(r, shape.key, `${where}[${i}]`, depth + 1),
-            this.value(r, shape.value, `${where}[${i}]`, depth + 1),
-          ]);
-        checkAscending(entries, compareValues, where);
+        let i = 0;
+        try {
+          for (; i < n; i++)
+            entries.push([this.value(r, shape.key, depth + 1), this.value(r, shape.value, depth + 1)]);
+        } catch (e) {
+          under(e, `[${i}]`);
+        }
+        checkAscending(entries, compareValues);
         return { kind: 'GenMap', map: mapFromSorted(entries) };
       }
       case 'Record': {
-        expect(V.Record, `a record ${identifierToString(shape.tycon)}`);
+        if (tag !== V.Record) unexpected(tag, `a record ${identifierToString(shape.tycon)}`);
         const n = r.uint();
-        if (n !== shape.fields.length)
-          malformed(
-            `${where}: ${identifierToString(shape.tycon)} has ${shape.fields.length} fields, found ${n}`,
-          );
-        const values = shape.fieldTypes.map((t, i) =>
-          this.value(r, t, `${where}.${shape.fields[i]}`, depth + 1),
-        );
+        const fieldTypes = shape.fieldTypes;
+        if (n !== fieldTypes.length)
+          bad(`${identifierToString(shape.tycon)} has ${fieldTypes.length} fields, found ${n}`);
+        const values: Value[] = [];
+        let i = 0;
+        try {
+          for (; i < n; i++) values.push(this.value(r, fieldTypes[i]!, depth + 1));
+        } catch (e) {
+          under(e, `.${shape.fields[i]}`);
+        }
         return { kind: 'Record', tycon: shape.tycon, fields: shape.fields, values };
       }
       case 'Variant': {
-        expect(V.Variant, `a variant ${identifierToString(shape.tycon)}`);
+        if (tag !== V.Variant) unexpected(tag, `a variant ${identifierToString(shape.tycon)}`);
         const name = r.string();
         const rank = shape.rank.get(name);
-        if (rank === undefined)
-          malformed(`${where}: ${identifierToString(shape.tycon)} has no constructor ${name}`);
-        const value = this.value(r, shape.argTypes[rank]!, `${where}.${name}`, depth + 1);
+        if (rank === undefined) bad(`${identifierToString(shape.tycon)} has no constructor ${name}`);
+        let value: Value;
+        try {
+          value = this.value(r, shape.argTypes[rank]!, depth + 1);
+        } catch (e) {
+          under(e, `.${name}`);
+        }
         return { kind: 'Variant', tycon: shape.tycon, constructor: name, rank, value };
       }
       case 'Enum': {
-        expect(V.Enum, `an enum ${identifierToString(shape.tycon)}`);
+        if (tag !== V.Enum) unexpected(tag, `an enum ${identifierToString(shape.tycon)}`);
         const name = r.string();
         const rank = shape.rank.get(name);
-        if (rank === undefined)
-          malformed(`${where}: ${identifierToString(shape.tycon)} has no constructor ${name}`);
+        if (rank === undefined) bad(`${identifierToString(shape.tycon)} has no constructor ${name}`);
         return { kind: 'Enum', tycon: shape.tycon, constructor: name, rank };
       }
     }

@@ -69,6 +69,15 @@ it('writes the same bytes as the runtime writer, for nested values, 64-bit, nega
     },
   };
   expect(both(GetUpdatesResponse, update)[1]).toBe(both(GetUpdatesResponse, update)[0]);
+  // Strings about the one-byte length limit, ASCII or not; nested messages just below and above it.
+  for (const n of [0, 1, 31, 32, 33, 126, 127, 128, 129, 300]) {
+    for (const text of ['a'.repeat(n), `${'a'.repeat(Math.max(0, n - 1))}é`]) {
+      const [e, a] = both(Value, {
+        sum: { oneofKind: 'list', list: { elements: [{ sum: { oneofKind: 'text', text } }] } },
+      });
+      expect(a).toBe(e);
+    }
+  }
 });
 
 it('writes every scalar kind as the runtime writer does', () => {
@@ -100,4 +109,17 @@ it('writes every scalar kind as the runtime writer does', () => {
   expect(write(new FastBinaryWriter())).toBe(write(new BinaryWriter()));
   expect(() => new FastBinaryWriter().join()).toThrow(/fork stack empty/);
   expect(() => new FastBinaryWriter().uint32(-1)).toThrow(/invalid uint32/);
+});
+
+it('keeps writers apart when one is used again after finish while another writes', () => {
+  const first = new FastBinaryWriter();
+  const a = Buffer.from(first.tag(1, 2).string('first').finish()).toString('hex');
+  const second = new FastBinaryWriter().tag(2, 2).string('second');
+  const again = Buffer.from(first.tag(1, 2).string('again').finish()).toString('hex');
+  const b = Buffer.from(second.finish()).toString('hex');
+  expect([a, again, b]).toEqual([
+    Buffer.from(new BinaryWriter().tag(1, 2).string('first').finish()).toString('hex'),
+    Buffer.from(new BinaryWriter().tag(1, 2).string('again').finish()).toString('hex'),
+    Buffer.from(new BinaryWriter().tag(2, 2).string('second').finish()).toString('hex'),
+  ]);
 });

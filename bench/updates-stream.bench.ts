@@ -1,0 +1,201 @@
+/**
+ * UpdateService.GetUpdates catching up from offset 0 over a history of committed token transfers on SQLite (each
+ * round: a mint for alice, her 5-node transfer offer to bob, bob's acceptance), read as alice and bob with a party
+ * wildcard filter in the LEDGER_EFFECTS shape, verbose. Measures updates/s and the process's CPU µs per update of
+ * the handler alone, the handler with each response serialized as the gRPC transport does, and a real gRPC
+ * loopback stream (client and server in this process; the client does not decode the messages).
+ *
+ * Run: npx tsx bench/updates-stream.bench.ts [--transfers 1000] [--rounds 5]
+ */
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as grpc from '@grpc/grpc-js';
+import { TOKEN_DAR } from '../src/daml/dar/testing.js';
+import { loadEngine } from '../src/daml/engine/testing.js';
+import { TransactionShape } from '../src/generated/com/daml/ledger/api/v2/transaction_filter.js';
+import {
+  GetUpdatesRequest,
+  GetUpdatesResponse,
+} from '../src/generated/com/daml/ledger/api/v2/update_service.js';
+import { WILDCARD_CLAIMS } from '../src/ledger-api/auth/index.js';
+import { LEDGER_API_DESCRIPTORS, serveLedgerApi } from '../src/ledger-api/index.js';
+import type { CallContext } from '../src/ledger-api/service.js';
+import { updateService } from '../src/ledger-api/services/updates.js';
+import { FAST_WRITE_OPTIONS } from '../src/ledger-api/wire/index.js';
+import { createLogger } from '../src/observability/index.js';
+import { tokenReadLedger } from '../src/participant/reads-testing.js';
+import { tokenCommands } from '../src/participant/testing.js';
+import { openStorage } from '../src/storage/index.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const TRANSFERS = Number(args.get('transfers') ?? 1000);
+const ROUNDS = Number(args.get('rounds') ?? 5);
+
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const cpuUs = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'weft-updates-bench-'));
+const storage = await openStorage({ kind: 'sqlite', path: join(dir, 'participant.sqlite') });
+const engine = loadEngine(TOKEN_DAR);
+const logger = createLogger({ level: 'silent' });
+const ns = `1220${'ab'.repeat(32)}`;
+const admin = `admin::${ns}`;
+const alice = `alice::${ns}`;
+const bob = `bob::${ns}`;
+const ledger = await tokenReadLedger(storage, engine, { admin, alice, bob });
+await ledger.accept();
+const rules = (await ledger.store.updateAt(1n))!;
+const rulesId = ledger.decoder.decodeTransaction(rules.transaction).nodes.values().next().value!;
+const setup0 = performance.now();
+for (let i = 0; i < TRANSFERS; i++) {
+  const mint = await ledger.model.submit(
+    [admin, alice],
+    [tokenCommands.mint(admin, alice, '100.0', `m${i}`)],
+  );
+  await ledger.commit(mint.tx, { commandId: `mint-${i}`, actAs: [admin, alice] });
+  const offer = await ledger.model.submit(
+    [alice, admin],
+    [
+      tokenCommands.offer({
+        rules: (rulesId as { contractId: { coid: string } }).contractId.coid,
+        admin,
+        sender: alice,
+        receiver: bob,
+        amount: '30.0',
+        inputs: [mint.created(0)],
+      }),
+    ],
+  );
+  await ledger.commit(offer.tx, { commandId: `offer-${i}`, actAs: [alice] });
+  const accept = await ledger.model.submit(
+    [bob],
+    [tokenCommands.instruction(offer.created(4), 'TransferInstruction_Accept')],
+  );
+  await ledger.commit(accept.tx, { commandId: `accept-${i}`, actAs: [bob] });
+}
+const end = ledger.journal.durableOffset;
+console.log(`history: ${end} updates, built in ${((performance.now() - setup0) / 1000).toFixed(1)} s`);
+
+const deps = {
+  reads: ledger.reads,
+  packages: engine.packages,
+  ledgerEnd: () => ledger.journal.durableOffset,
+  prunedUpTo: async () => 0n,
+};
+const updates = updateService(deps);
+const wildcard = {
+  cumulative: [
+    {
+      identifierFilter: {
+        oneofKind: 'wildcardFilter' as const,
+        wildcardFilter: { includeCreatedEventBlob: false },
+      },
+    },
+  ],
+};
+const request: GetUpdatesRequest = {
+  beginExclusive: 0n,
+  endInclusive: end,
+  updateFormat: {
+    includeTransactions: {
+      eventFormat: { filtersByParty: { [alice]: wildcard, [bob]: wildcard }, verbose: true },
+      transactionShape: TransactionShape.LEDGER_EFFECTS,
+    },
+  },
+};
+const ctx = (): CallContext => ({
+  claims: WILDCARD_CLAIMS,
+  signal: new AbortController().signal,
+  correlationId: 'bench',
+  traceparent: undefined,
+  logger,
+});
+const handler = updates.handlers.GetUpdates as (
+  r: GetUpdatesRequest,
+  c: CallContext,
+) => AsyncIterable<GetUpdatesResponse>;
+
+const server = await serveLedgerApi({
+  address: '127.0.0.1',
+  port: 0,
+  maxInboundMessageBytes: 4 * 1024 * 1024,
+  maxStreams: 100,
+  services: [updates],
+  authenticator: { authenticate: async () => WILDCARD_CLAIMS, watchStream: () => () => {} },
+  descriptors: readFileSync(LEDGER_API_DESCRIPTORS),
+  logger,
+});
+const client = new grpc.Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure(), {
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+});
+
+type Mode = 'handler' | 'handler + serialize' | 'gRPC';
+const modes: Record<Mode, () => Promise<number>> = {
+  handler: async () => {
+    let n = 0;
+    for await (const _ of handler(request, ctx())) n++;
+    return n;
+  },
+  'handler + serialize': async () => {
+    let n = 0;
+    for await (const r of handler(request, ctx())) {
+      GetUpdatesResponse.toBinary(r, FAST_WRITE_OPTIONS);
+      n++;
+    }
+    return n;
+  },
+  gRPC: () =>
+    new Promise<number>((resolve, reject) => {
+      let n = 0;
+      const call = client.makeServerStreamRequest(
+        '/com.daml.ledger.api.v2.UpdateService/GetUpdates',
+        (r: GetUpdatesRequest) => Buffer.from(GetUpdatesRequest.toBinary(r)),
+        (b: Buffer) => b,
+        request,
+      );
+      call.on('data', () => n++);
+      call.on('error', reject);
+      call.on('end', () => resolve(n));
+    }),
+};
+
+const results = new Map<Mode, { rate: number[]; cpu: number[] }>();
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [mode, run] of Object.entries(modes) as [Mode, () => Promise<number>][]) {
+      const r = results.get(mode) ?? { rate: [], cpu: [] };
+      results.set(mode, r);
+      const c0 = cpuUs();
+      const t0 = performance.now();
+      const n = await run();
+      const ms = performance.now() - t0;
+      // Every update but the rules (offset 1, the admin's alone) has alice or bob as a witness.
+      if (n !== Number(end) - 1) throw new Error(`${mode}: ${n} updates, expected ${end - 1n}`);
+      r.rate.push((n / ms) * 1000);
+      r.cpu.push((cpuUs() - c0) / n);
+    }
+  }
+  console.log(
+    `load average: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log('| path | updates/s (median) | CPU µs / update |');
+  console.log('|---|---|---|');
+  for (const [mode, r] of results) {
+    console.log(`| ${mode} | ${median(r.rate).toFixed(0)} | ${median(r.cpu).toFixed(0)} |`);
+  }
+} finally {
+  client.close();
+  await server.close();
+  await storage.close();
+  rmSync(dir, { recursive: true, force: true });
+}
