@@ -52,11 +52,13 @@ export interface LedgerApiHost {
   connectedSynchronizers(): readonly { readonly synchronizerId: string; readonly alias: string }[];
 }
 
-/** The Ledger API of a participant, independent of its transport: its services and its authenticator. */
+/** The Ledger API of a participant, independent of its transport: its services, authenticator and users. */
 export interface ParticipantLedgerApi {
   readonly services: readonly ServiceImpl[];
   /** Close it when the transports serving the services stop. */
   readonly authenticator: Authenticator;
+  /** The user store the services and the authenticator share (its changes clear the authenticator's cache). */
+  readonly users: UserStore;
 }
 
 /**
@@ -121,7 +123,7 @@ export async function participantLedgerApi(
     clock: host.clock,
     logger,
   });
-  return { services, authenticator };
+  return { services, authenticator, users };
 }
 
 /** The transports a participant's Ledger API is served over; each is `undefined` when not configured. */

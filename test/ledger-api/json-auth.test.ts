@@ -2,14 +2,8 @@ import { WebSocketClient } from '@canton-network/core-asyncapi-client';
 import { type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import {
-  type Authenticator,
-  createAuthenticator,
-  ledgerApiAuthSchema,
-} from '../../src/ledger-api/auth/index.js';
-import { createLogger } from '../../src/observability/index.js';
+import { ledgerApiAuthSchema } from '../../src/ledger-api/auth/index.js';
 import { tokenCommands } from '../../src/participant/testing.js';
-import { systemClock } from '../../src/time/index.js';
 import { type JsonApiNetwork, jsonApiNetwork } from './json-harness.js';
 
 /**
@@ -26,7 +20,6 @@ const token = (payload: JWTPayload, secret = SECRET) =>
     .sign(new TextEncoder().encode(secret));
 
 let network: JsonApiNetwork;
-const authenticators: Authenticator[] = [];
 let base: string;
 let alice: string;
 let bob: string;
@@ -55,18 +48,7 @@ beforeAll(async () => {
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   const config = parsed.value;
-  network = await jsonApiNetwork('json-auth', {
-    auth: async (users) => {
-      const a = await createAuthenticator(config, {
-        participantId: 'unused-with-scope-tokens',
-        users,
-        clock: systemClock,
-        logger: createLogger({ level: 'silent' }),
-      });
-      authenticators.push(a);
-      return a;
-    },
-  });
+  network = await jsonApiNetwork('json-auth', { auth: config });
   base = network.apis[0]!.url;
   alice = await network.nodes[0]!.allocateParty('alice');
   bob = await network.nodes[0]!.allocateParty('bob');
@@ -79,7 +61,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await network?.close();
-  for (const a of authenticators) a.close();
 });
 
 describe('authorization', () => {

@@ -6,10 +6,16 @@ import {
   type GetUpdatesResponse,
   UpdateService,
 } from '../../src/generated/com/daml/ledger/api/v2/update_service.js';
-import { type JsonApiServer, startJsonApi } from '../../src/ledger-api/json/index.js';
+import { WILDCARD_CLAIMS } from '../../src/ledger-api/auth/index.js';
+import { type Authenticator, type JsonApiServer, startJsonApi } from '../../src/ledger-api/json/index.js';
 import type { CallContext } from '../../src/ledger-api/service.js';
 import { createLogger } from '../../src/observability/index.js';
-import { WILDCARD_AUTHENTICATOR } from './json-harness.js';
+
+/** Authorization off: these tests are about the transport's bounds. */
+const WILDCARD_AUTHENTICATOR: Authenticator = {
+  authenticate: async () => WILDCARD_CLAIMS,
+  watchStream: () => () => {},
+};
 
 /**
  * The websocket transport's bounds, observed on an endless update stream (offset checkpoints, as many as the
