@@ -422,7 +422,7 @@ describe('StateService', () => {
     pruned = 2n;
     expect(await unary(state(), 'GetLatestPrunedOffsets', {})).toEqual({
       participantPrunedUpToInclusive: 2n,
-      allDivulgedContractsPrunedUpToInclusive: 0n,
+      allDivulgedContractsPrunedUpToInclusive: 2n,
     });
     const request = (party: string, participantId = '') => ({ party, participantId, identityProviderId: '' });
     expect(await unary(state(), 'GetConnectedSynchronizers', request(''))).toEqual({

@@ -112,10 +112,12 @@ export function stateService(deps: StateServiceDeps): ServiceImpl {
 
       GetLatestPrunedOffsets: async (_request: object, ctx: CallContext) => {
         requireAuthenticated(ctx.claims);
+        // Pruning always removes the divulged contracts up to its offset too (src/participant/pruning.ts), so both
+        // watermarks are the one pruning offset.
+        const prunedUpTo = await deps.prunedUpTo();
         return {
-          participantPrunedUpToInclusive: await deps.prunedUpTo(),
-          // Weft has no separate pruning of every divulged contract (Canton's prune_all_divulged_contracts).
-          allDivulgedContractsPrunedUpToInclusive: 0n,
+          participantPrunedUpToInclusive: prunedUpTo,
+          allDivulgedContractsPrunedUpToInclusive: prunedUpTo,
         };
       },
     },
