@@ -3,12 +3,12 @@
  * JSON API writes them (`tokenCommands`) submitted as protobuf `Command`s (CommandService.SubmitAndWait), a party's
  * active contracts (StateService) and its transactions (UpdateService), with Daml values as plain JSON.
  */
-import { plainValue } from '../../src/cli/commands/ledger.js';
 import type { Engine } from '../../src/daml/index.js';
 import type { Event } from '../../src/generated/com/daml/ledger/api/v2/event.js';
 import { TransactionShape } from '../../src/generated/com/daml/ledger/api/v2/transaction_filter.js';
 import type { Identifier, Record as ProtoRecord } from '../../src/generated/com/daml/ledger/api/v2/value.js';
 import { LedgerApiClient } from '../../src/ledger-api/index.js';
+import { protoToJson } from '../../src/ledger-api/json/index.js';
 import { protoCommands } from '../ledger-api/commands.js';
 
 /** Without auth-services the participant needs the user in each command. */
@@ -25,7 +25,7 @@ export const templateName = (templateId: string) => templateId.slice(templateId.
 export type Json = any;
 
 const recordJson = (record: ProtoRecord | undefined): Json =>
-  record && plainValue({ sum: { oneofKind: 'record', record } });
+  record && protoToJson({ sum: { oneofKind: 'record', record } });
 
 export interface ActiveContract {
   readonly contractId: string;

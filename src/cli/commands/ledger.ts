@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
 import type { Command as Cli } from 'commander';
 import { oneLine } from '../../daemon/index.js';
-import { formatDate, formatTimestamp } from '../../daml/values/time.js';
 import { CommonErrors, WeftError } from '../../errors/index.js';
 import { Command } from '../../generated/com/daml/ledger/api/v2/commands.js';
 import type { Event } from '../../generated/com/daml/ledger/api/v2/event.js';
 import { GetActiveContractsResponse } from '../../generated/com/daml/ledger/api/v2/state_service.js';
 import { TransactionShape } from '../../generated/com/daml/ledger/api/v2/transaction_filter.js';
 import { GetUpdatesResponse } from '../../generated/com/daml/ledger/api/v2/update_service.js';
-import type { Identifier, Value } from '../../generated/com/daml/ledger/api/v2/value.js';
+import type { Identifier } from '../../generated/com/daml/ledger/api/v2/value.js';
 import { GetLedgerApiVersionResponse } from '../../generated/com/daml/ledger/api/v2/version_service.js';
 import { LedgerApiClient, ledgerApiErrorOf } from '../../ledger-api/index.js';
+import { protoToJson } from '../../ledger-api/json/index.js';
 
 interface LedgerOptions {
   endpoint: string;
@@ -45,57 +45,12 @@ function printJson(json: unknown): void {
 const identifier = (id: Identifier | undefined) =>
   id ? `${id.packageId}:${id.moduleName}:${id.entityName}` : '?';
 
-/**
- * A Daml value as the JSON Ledger API writes it (records as objects by field label, variants as `{tag, value}`,
- * enums as their constructor, numbers and times as strings), for reading at a terminal.
- */
-export function plainValue(v: Value | undefined): unknown {
-  const sum = v?.sum;
-  switch (sum?.oneofKind) {
-    case 'unit':
-      return {};
-    case 'bool':
-      return sum.bool;
-    case 'int64':
-      return sum.int64;
-    case 'numeric':
-      return sum.numeric;
-    case 'party':
-      return sum.party;
-    case 'text':
-      return sum.text;
-    case 'contractId':
-      return sum.contractId;
-    case 'date':
-      return formatDate(sum.date);
-    case 'timestamp':
-      // To the microsecond, as the JSON API writes it: the text goes back into commands unchanged.
-      return formatTimestamp(BigInt(sum.timestamp));
-    case 'optional':
-      return sum.optional.value === undefined ? null : plainValue(sum.optional.value);
-    case 'list':
-      return sum.list.elements.map(plainValue);
-    case 'textMap':
-      return Object.fromEntries(sum.textMap.entries.map((e) => [e.key, plainValue(e.value)]));
-    case 'genMap':
-      return sum.genMap.entries.map((e) => [plainValue(e.key), plainValue(e.value)]);
-    case 'record':
-      return Object.fromEntries(sum.record.fields.map((f, i) => [f.label || String(i), plainValue(f.value)]));
-    case 'variant':
-      return { tag: sum.variant.constructor, value: plainValue(sum.variant.value) };
-    case 'enum':
-      return sum.enum.constructor;
-    default:
-      return null;
-  }
-}
-
 function renderEvent({ event: e }: Event): string {
   switch (e.oneofKind) {
     case 'created': {
       const c = e.created;
       const argument =
-        c.createArguments && plainValue({ sum: { oneofKind: 'record', record: c.createArguments } });
+        c.createArguments && protoToJson({ sum: { oneofKind: 'record', record: c.createArguments } });
       return `  created ${identifier(c.templateId)} ${c.contractId}  ${JSON.stringify(argument)}`;
     }
     case 'exercised': {
@@ -198,7 +153,7 @@ export function registerLedgerCommands(program: Cli): void {
           `${created.length} active contracts of ${party} at offset ${offset}`,
           ...created.map(
             (e) =>
-              `${e.contractId}  ${identifier(e.templateId)}  ${JSON.stringify(plainValue(e.createArguments && { sum: { oneofKind: 'record', record: e.createArguments } }))}`,
+              `${e.contractId}  ${identifier(e.templateId)}  ${JSON.stringify(e.createArguments ? protoToJson({ sum: { oneofKind: 'record', record: e.createArguments } }) : null)}`,
           ),
         ]);
       }),

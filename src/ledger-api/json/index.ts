@@ -10,7 +10,7 @@ export {
   jsonApiSchema,
   jsonApiSettings,
 } from './config.js';
-export { type DamlTypes, damlValues } from './daml-values.js';
+export { type DamlTypes, damlValues, protoToJson } from './daml-values.js';
 export { asyncApiDocument, JSON_API_VERSION, openApiDocument } from './docs.js';
 export { JsonApiErrors } from './errors.js';
 export { type JsCantonError, jsCantonError } from './errors-body.js';
