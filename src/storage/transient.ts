@@ -1,5 +1,4 @@
 import { CommonErrors, WeftError } from '../errors/index.js';
-import type { Logger } from '../observability/index.js';
 import { type Clock, sleep } from '../time/index.js';
 import { StorageErrors } from './errors.js';
 
@@ -81,9 +80,15 @@ export function isTransientStorageError(e: unknown): boolean {
   return false;
 }
 
+/** The part of a node's logger the retries write to (pino's shape); storage sits below observability. */
+export interface RetryLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
 export interface StorageRetryOptions {
   readonly clock: Clock;
-  readonly logger: Logger;
+  readonly logger: RetryLogger;
   /** What is attempted, for the log ("writing a participant batch"). */
   readonly what: string;
   readonly policy?: StorageRetryPolicy;
