@@ -2,8 +2,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { readDarFile } from '../../daml/dar/index.js';
-import { ILLFORMED_DAR, LEGACY_LF1_DAR, PING_DAR, TOKEN_DAR } from '../../daml/dar/testing.js';
-import { type DarInspection, inspectDar, renderDarInspection } from './dar.js';
+import { ILLFORMED_DAR, LEGACY_LF1_DAR, PING_DAR, TOKEN_DAR, TRADING_DAR } from '../../daml/dar/testing.js';
+import { type Command, Engine, EXAMPLE_PARTY } from '../../daml/engine/index.js';
+import { PackageRegistry } from '../../daml/lf/index.js';
+import { type DarInspection, exampleCommands, inspectDar, renderDarInspection } from './dar.js';
 
 const run = promisify(execFile);
 // The real CLI entry point, run from source so the test does not depend on a fresh `npm run build`.
@@ -28,10 +30,33 @@ describe('weft dar inspect', () => {
       templates: [
         {
           name: 'Ping',
+          fields: [
+            { name: 'id', type: 'Text' },
+            { name: 'initiator', type: 'Party' },
+            { name: 'responder', type: 'Party' },
+          ],
           choices: [
-            { name: 'Respond', consuming: true },
-            { name: 'Archive', consuming: true },
-            { name: 'AbortPing', consuming: true },
+            {
+              name: 'Respond',
+              consuming: true,
+              argument: 'Canton.Internal.Ping:Respond',
+              argumentFields: [],
+              result: 'Unit',
+            },
+            {
+              name: 'Archive',
+              consuming: true,
+              argument: 'DA.Internal.Template:Archive',
+              argumentFields: [],
+              result: 'Unit',
+            },
+            {
+              name: 'AbortPing',
+              consuming: true,
+              argument: 'Canton.Internal.Ping:AbortPing',
+              argumentFields: [{ name: 'anyone', type: 'Party' }],
+              result: 'Unit',
+            },
           ],
           implements: [],
         },
@@ -74,19 +99,85 @@ describe('weft dar inspect', () => {
       'package aaa0b576b5a3db49b3a4f7a4710fe6f8ae462aabbde4da89f639eb87fd62e90c splice-test-token-v1 1.0.0 (LF 2.1) [main]',
       '  module Splice.Testing.Tokens.TestTokenV1',
       '    template Token',
-      '      choice Archive (consuming)',
+      '      field holding : Splice.Api.Token.HoldingV1:HoldingView',
+      '      choice Archive (consuming) : DA.Internal.Template:Archive -> Unit',
       '      implements Splice.Api.Token.HoldingV1:Holding (splice-api-token-holding-v1 1.0.0)',
-      '    template TokenAllocation',
     ]);
     expect(text).toContain(
       [
-        '    interface TransferFactory',
-        '      method transferFactory_publicFetchImpl',
-        '      method transferFactory_transferImpl',
-        '      choice Archive (consuming)',
-        '      choice TransferFactory_Transfer (non-consuming)',
-        '      choice TransferFactory_PublicFetch (non-consuming)',
+        '    interface TransferFactory (view Splice.Api.Token.TransferInstructionV1:TransferFactoryView)',
+        '      method transferFactory_publicFetchImpl : ContractId Splice.Api.Token.TransferInstructionV1:TransferFactory -> Splice.Api.Token.TransferInstructionV1:TransferFactory_PublicFetch -> Update Splice.Api.Token.TransferInstructionV1:TransferFactoryView',
       ].join('\n'),
+    );
+    expect(text).toContain(
+      [
+        '      choice TransferFactory_Transfer (non-consuming) : Splice.Api.Token.TransferInstructionV1:TransferFactory_Transfer -> Splice.Api.Token.TransferInstructionV1:TransferInstructionResult',
+        '        expectedAdmin : Party',
+        '        transfer : Splice.Api.Token.TransferInstructionV1:Transfer',
+        '        extraArgs : Splice.Api.Token.MetadataV1:ExtraArgs',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('weft dar inspect --example', () => {
+  it('prints commands in the Ledger API JSON shape that the engine accepts as they are', () => {
+    const dar = readDarFile(TRADING_DAR);
+    const commands = exampleCommands(dar, 'Splice.Testing.Apps.TradingApp:OTCTradeProposal');
+    expect(commands[0]).toEqual({
+      CreateCommand: {
+        templateId: '#splice-token-test-trading-app:Splice.Testing.Apps.TradingApp:OTCTradeProposal',
+        createArguments: { venue: EXAMPLE_PARTY, tradeCid: null, transferLegs: {}, approvers: [] },
+      },
+    });
+    expect(
+      commands.map((c) => (c as { ExerciseCommand?: { choice: string } }).ExerciseCommand?.choice),
+    ).toEqual([
+      undefined,
+      'OTCTradeProposal_Accept',
+      'OTCTradeProposal_Reject',
+      'OTCTradeProposal_InitiateSettlement',
+      'Archive',
+    ]);
+    // Every example type-checks against its template or choice: the engine's preprocessor takes them unchanged.
+    const registry = new PackageRegistry();
+    registry.addAll(dar.packages);
+    const engine = new Engine(registry);
+    for (const tpl of ['OTCTradeProposal', 'OTCTrade']) {
+      const prepared = engine.commands.prepare(exampleCommands(dar, tpl) as Command[]);
+      expect(prepared.length).toBeGreaterThan(1);
+    }
+  });
+
+  it('exercises inherited interface choices through the interface id', () => {
+    const dar = readDarFile(TOKEN_DAR);
+    const commands = exampleCommands(dar, 'TokenRules') as {
+      ExerciseCommand?: { templateId: string; choice: string };
+    }[];
+    expect(
+      commands.flatMap((c) =>
+        c.ExerciseCommand === undefined
+          ? []
+          : [`${c.ExerciseCommand.templateId} ${c.ExerciseCommand.choice}`],
+      ),
+    ).toContain(
+      '#splice-api-token-transfer-instruction-v1:Splice.Api.Token.TransferInstructionV1:TransferFactory TransferFactory_Transfer',
+    );
+  });
+
+  it('names the templates of the main package when the template is unknown, from the real binary', async () => {
+    const failure = await weft('dar', 'inspect', TOKEN_DAR, '--example', 'Nope').then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toContain(
+      'DAML_LF_DEFINITION_NOT_FOUND: no template Nope in splice-test-token-v1',
+    );
+    expect(failure?.stderr).toContain('Splice.Testing.Tokens.TestTokenV1:TokenRules');
+    const { stdout } = await weft('dar', 'inspect', TOKEN_DAR, '--example', 'Token');
+    expect(JSON.parse(stdout).commands[0].CreateCommand.templateId).toBe(
+      '#splice-test-token-v1:Splice.Testing.Tokens.TestTokenV1:Token',
     );
   });
 });

@@ -14,6 +14,7 @@ export {
 } from './commands.js';
 export { Engine, type EngineOptions, type Submission, type SubmitRequest } from './engine.js';
 export { DamlEngineErrors } from './errors.js';
+export { EXAMPLE_CONTRACT_ID, EXAMPLE_PARTY, exampleJson } from './examples.js';
 export {
   type CommittedTransaction,
   contractStoreOf,
