@@ -68,4 +68,16 @@ export const DamlLfErrors = {
     'The package exists but defines no module, template, interface, choice or value with this name.',
     'Correct the module, template, interface, choice or value name (weft dar inspect lists them), or use the package version that defines it.',
   ),
+  DAR_NOT_VALID_UPGRADE: defineErrorCode(
+    'DAR_NOT_VALID_UPGRADE',
+    'InvalidGivenCurrentSystemStateOther',
+    'A package of the DAR is not a valid smart-contract upgrade of another version of its package name known to the participant (or that version is not a valid upgrade of it): the message names both packages and the first incompatibility (a missing template, choice or field, a changed type, a new non-Optional field…).',
+    'Change the package so that it only appends Optional fields and constructors and keeps every template, choice and interface instance (see docs/daml-upgrades.md), give it a version that fits the chain, or upload it to a participant without the conflicting version.',
+  ),
+  KNOWN_PACKAGE_VERSION: defineErrorCode(
+    'KNOWN_PACKAGE_VERSION',
+    'InvalidGivenCurrentSystemStateOther',
+    'A package of the DAR has the same package name and version as a different package already known to the participant; versions of a package name must be unique for upgrades to choose between them.',
+    'Rebuild the package with a new version number.',
+  ),
 } as const;

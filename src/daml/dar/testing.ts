@@ -3,7 +3,10 @@
  * where each comes from and under which licence) and resolved from this module, so a clone anywhere finds them.
  * Test and benchmark support; not shipped in the package.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { unzipSync, zipSync } from 'fflate';
 
 const REPOSITORY = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -21,6 +24,62 @@ export const PING_DAR = `${REPOSITORY}resources/admin-workflow/ping-3.4.0.dar`;
 export const TOKEN_DAR = testDar('splice-test-token-v1-1.0.0.dar');
 /** An OTC trading app settling multi-leg trades (DvP) over token-standard allocations. */
 export const TRADING_DAR = testDar('splice-token-test-trading-app-1.0.2.dar');
+/** The two smart-contract upgrade chains: one package name in several versions. */
+export const DUMMY_HOLDING_DARS = ['0.0.1', '0.0.2', '0.0.3', '0.0.4'].map((v) =>
+  testDar(`splice-token-test-dummy-holding-${v}.dar`),
+);
+export const TRADING_APP_DARS = ['1.0.0', '1.0.1', '1.0.2'].map((v) =>
+  testDar(`splice-token-test-trading-app-${v}.dar`),
+);
+
+/**
+ * A DAR whose main package is `file`'s with its version `from` relabelled `to` (same length), and so a new package
+ * id: a real package claiming a place in an upgrade chain it does not fit (e.g. 0.0.1's content as 0.0.5, missing
+ * what 0.0.2–0.0.4 added). Every occurrence of `from` in the main package's payload is replaced; the archive hash
+ * is recomputed, so the DAR reads as well-formed.
+ */
+export function relabelledDar(file: string, from: string, to: string): Uint8Array {
+  if (from.length !== to.length)
+    throw new Error('the versions must have the same length (protobuf lengths stay)');
+  const entries = unzipSync(readFileSync(file));
+  const manifest = new TextDecoder().decode(entries['META-INF/MANIFEST.MF']!);
+  const main = /^Main-Dalf: (.*)$/m.exec(manifest.replace(/\r?\n /g, ''))![1]!.trim();
+  const archive = Buffer.from(entries[main]!);
+  const replaceAll = (bytes: Buffer, a: string, b: string) => {
+    const [x, y] = [Buffer.from(a), Buffer.from(b)];
+    for (let i = bytes.indexOf(x); i >= 0; i = bytes.indexOf(x, i + 1)) y.copy(bytes, i);
+  };
+  const oldId = createHash('sha256').update(payloadOf(archive)).digest('hex');
+  replaceAll(archive, from, to);
+  const newId = createHash('sha256').update(payloadOf(archive)).digest('hex');
+  replaceAll(archive, oldId, newId);
+  entries[main] = archive;
+  return zipSync(entries);
+}
+
+/** `Archive.payload` (field 3), the bytes a package id hashes: the archive's second field, after hash_function. */
+function payloadOf(archive: Uint8Array): Uint8Array {
+  let at = 0;
+  const varint = () => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = archive[at++]!;
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+  };
+  while (at < archive.length) {
+    const tag = varint();
+    if ((tag & 7) === 0) varint();
+    else if ((tag & 7) === 2) {
+      const length = varint();
+      if (tag >> 3 === 3) return archive.subarray(at, at + length);
+      at += length;
+    } else throw new Error(`unexpected wire type in an Archive: tag ${tag}`);
+  }
+  throw new Error('no payload in the Archive');
+}
+
 /** Rejected by validation: a value whose body does not have its declared type. */
 export const ILLFORMED_DAR = testDar('illformed.dar');
 /** Rejected as an unsupported version: legacy Daml-LF 1.15. */

@@ -80,13 +80,19 @@ export class CommandPreprocessor {
    * to the highest version loaded.
    */
   prepare(commands: readonly Command[], preference: readonly string[] = []): PreparedCommand[] {
+    const preferred = this.resolution(preference);
+    return commands.map((c, i) => this.prepareOne(c, `commands[${i}]`, preferred));
+  }
+
+  /** The package name → package id map of a package preference; DAML_COMMAND_INVALID for an unknown id. */
+  resolution(preference: readonly string[] = []): Map<string, string> {
     const preferred = new Map<string, string>();
     for (const id of preference) {
       const pkg = this.registry.lookupPackage(id);
       if (pkg === undefined) invalid('packagePreference', `unknown package ${id}`);
       preferred.set(pkg.metadata.name, id);
     }
-    return commands.map((c, i) => this.prepareOne(c, `commands[${i}]`, preferred));
+    return preferred;
   }
 
   private resolve(ref: unknown, path: string, preferred: ReadonlyMap<string, string>): Identifier {

@@ -81,6 +81,7 @@ export class Engine {
         seeding: { kind: 'transaction', seed },
         preparationTime,
         ledgerTime: request.ledgerTime,
+        packageResolution: this.commands.resolution(request.packagePreference),
       },
     );
   }
@@ -99,11 +100,15 @@ export class Engine {
       readonly seeding: Seeding;
       readonly preparationTime: bigint;
       readonly ledgerTime: bigint;
+      /** See `MachineOptions.packageResolution`. */
+      readonly packageResolution?: ReadonlyMap<string, string>;
     },
   ): Promise<Submission> {
-    const builder = new TransactionBuilder({ packages: this.packages, contracts, ...context });
+    const { packageResolution, ...options } = context;
+    const builder = new TransactionBuilder({ packages: this.packages, contracts, ...options });
     const results: Value[] = [];
-    for (const u of updates) results.push(await this.interpreter.runUpdateAsync(u, builder));
+    const run = packageResolution === undefined ? {} : { packageResolution };
+    for (const u of updates) results.push(await this.interpreter.runUpdateAsync(u, builder, run));
     return { ...builder.finish(), results };
   }
 

@@ -76,6 +76,7 @@ export async function reinterpret(
       seeding: { kind: 'roots', seeds: [request.nodeSeed] },
       preparationTime: request.preparationTime,
       ledgerTime: request.ledgerTime,
+      packageResolution: dispatchedPackages(tx, nodeId),
     });
   } catch (e) {
     if (!isWeftError(e)) throw e;
@@ -108,6 +109,23 @@ export async function reinterpret(
   return mismatch === undefined
     ? { matches: true, recomputed }
     : { matches: false, reason: mismatch, recomputed };
+}
+
+/**
+ * The package resolution the original interpretation used where it mattered: the template version each fetch or
+ * exercise through an interface dispatched to, by package name, in the subtree of `nodeId` (smart-contract
+ * upgrades). Any other reference names its package id.
+ */
+function dispatchedPackages(tx: Transaction, nodeId: NodeId): Map<string, string> {
+  const out = new Map<string, string>();
+  const visit = (id: NodeId) => {
+    const n = getNode(tx, id);
+    if ((n.tag === 'Exercise' || n.tag === 'Fetch') && n.interfaceId !== undefined)
+      out.set(n.packageName, n.templateId.packageId);
+    if (n.tag === 'Exercise' || n.tag === 'Rollback') for (const c of n.children) visit(c);
+  };
+  visit(nodeId);
+  return out;
 }
 
 function replayCommand(engine: Engine, node: ActionNode): Value {

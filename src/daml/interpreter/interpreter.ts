@@ -20,6 +20,8 @@ export interface InterpreterOptions {
 
 export interface RunOptions {
   readonly stepBudget?: number;
+  /** See `MachineOptions.packageResolution`. */
+  readonly packageResolution?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -121,6 +123,7 @@ export class Interpreter {
       onLedger: host !== undefined,
       trace: this.trace,
       host,
+      ...(options.packageResolution === undefined ? {} : { packageResolution: options.packageResolution }),
     });
   }
 

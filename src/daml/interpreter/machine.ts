@@ -78,9 +78,16 @@ export interface MachineOptions {
   readonly onLedger: boolean;
   readonly trace: (message: string) => void;
   readonly host: LedgerHost | undefined;
+  /**
+   * The package id each package name resolves to where Daml code does not name a version: the template a
+   * contract is fetched or exercised through an interface with (smart-contract upgrades). A name not listed
+   * keeps the contract's own package.
+   */
+  readonly packageResolution?: ReadonlyMap<string, string>;
 }
 
 const EMPTY: readonly Value[] = [];
+const NO_RESOLUTION: ReadonlyMap<string, string> = new Map();
 
 /** Builds a hot frame with the one layout they all share (absent fields `undefined`). */
 function envFrame(
@@ -105,6 +112,7 @@ export class Machine {
   readonly trace: (message: string) => void;
   private readonly hostOrUndefined: LedgerHost | undefined;
   private readonly stepBudget: number;
+  readonly packageResolution: ReadonlyMap<string, string>;
   /** Metadata of the contracts this run created or fetched, by contract id (computed once per run). */
   readonly contractMetadata = new Map<string, ContractMetadata>();
 
@@ -122,6 +130,7 @@ export class Machine {
     this.trace = options.trace;
     this.hostOrUndefined = options.host;
     this.stepBudget = options.stepBudget;
+    this.packageResolution = options.packageResolution ?? NO_RESOLUTION;
   }
 
   get host(): LedgerHost {

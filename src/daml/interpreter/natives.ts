@@ -21,6 +21,7 @@ import type { ContractInstance, ContractMetadata } from './host.js';
 import type { NativeCode, PrimOp } from './ir.js';
 import { type Machine, Suspension } from './machine.js';
 import { arithmeticError, isArithmeticError } from './stable.js';
+import { castValue } from './upgrade.js';
 
 type Then = (m: Machine, v: Value) => Value | undefined;
 
@@ -104,7 +105,8 @@ function withMetadata(
   then: (m: Machine, metadata: ContractMetadata) => Value | undefined,
 ): Value | undefined {
   const cached = m.contractMetadata.get(cid.coid);
-  if (cached !== undefined) return then(m, cached);
+  // A contract read through two versions of its template in one run has the metadata of each.
+  if (cached !== undefined && sameId(cached.templateId, tmpl.id)) return then(m, cached);
   return computeMetadata(m, tmpl, arg, true, (m, metadata) => {
     m.contractMetadata.set(cid.coid, metadata);
     return then(m, metadata);
@@ -119,22 +121,39 @@ function lookup(m: Machine, cid: ContractId, then: (m: Machine, c: ContractInsta
   return then(m, found);
 }
 
-/** The template argument of an interface payload when it is an instance of `templateId`, else `undefined`. */
+/** The template argument of an interface payload when it is an instance of `templateId` (of any version). */
 function templateArg(
   m: Machine,
   p: ReturnType<typeof interfacePayload>,
   templateId: Identifier,
 ): Value | undefined {
   if (sameId(p.templateId, templateId)) return p.arg;
-  if (qualifiedName(p.templateId) === qualifiedName(templateId)) {
-    const name = (id: Identifier) => m.compiler.packages.lookupPackage(id.packageId)?.metadata.name;
-    if (name(p.templateId) === name(templateId)) {
-      return crash(
-        `interface value of another version of ${qualifiedName(templateId)}: upgrades are not supported`,
-      );
-    }
-  }
-  return undefined;
+  if (!otherVersion(m, p.templateId, templateId)) return undefined;
+  return castValue(m.compiler, p.arg, template(m, templateId).type, 'of an interface value');
+}
+
+/** Whether two templates are the same template of two versions of one package name. */
+function otherVersion(m: Machine, a: Identifier, b: Identifier): boolean {
+  if (qualifiedName(a) !== qualifiedName(b)) return false;
+  const name = (id: Identifier) => m.compiler.packages.lookupPackage(id.packageId)?.metadata.name;
+  return name(a) === name(b);
+}
+
+/**
+ * The version of a contract's template that Daml code reaching it through an interface uses: the one the run's
+ * package resolution names for the package name, if that package has the template, else the contract's own.
+ */
+function dispatchTemplate(m: Machine, contractTemplate: Identifier): Identifier {
+  const pkg = m.compiler.packages.lookupPackage(contractTemplate.packageId);
+  const resolved = pkg === undefined ? undefined : m.packageResolution.get(pkg.metadata.name);
+  if (resolved === undefined || resolved === contractTemplate.packageId) return contractTemplate;
+  const target = { ...contractTemplate, packageId: resolved };
+  return m.compiler.template(target) === undefined ? contractTemplate : target;
+}
+
+/** A contract's argument as the template version `tmpl` reads it (upgraded or downgraded if needed). */
+function argumentAs(m: Machine, c: ContractInstance, tmpl: TemplateCode, cid: ContractId): Value {
+  return sameId(c.templateId, tmpl.id) ? c.arg : castValue(m.compiler, c.arg, tmpl.type, cid.coid);
 }
 
 /** `fetch`'s view of a contract: its argument, if it is an instance of `tmpl`. */
@@ -145,23 +164,21 @@ function fetchTemplate(
   then: (m: Machine, arg: Value, metadata: ContractMetadata) => Value | undefined,
 ): Value | undefined {
   return lookup(m, cid, (m, c) => {
-    if (!sameId(c.templateId, tmpl.id)) {
-      if (qualifiedName(c.templateId) !== qualifiedName(tmpl.id)) {
-        return interpretationError(
-          {
-            kind: 'WronglyTypedContract',
-            contractId: cid.coid,
-            expected: identifierToString(tmpl.id),
-            actual: identifierToString(c.templateId),
-          },
-          `contract ${cid.coid} is a ${identifierToString(c.templateId)}, not a ${identifierToString(tmpl.id)}`,
-        );
-      }
-      return crash(
-        `contract ${cid.coid} was created by another version of ${qualifiedName(tmpl.id)}: upgrades are not supported`,
+    if (!sameId(c.templateId, tmpl.id) && !otherVersion(m, c.templateId, tmpl.id)) {
+      return interpretationError(
+        {
+          kind: 'WronglyTypedContract',
+          contractId: cid.coid,
+          expected: identifierToString(tmpl.id),
+          actual: identifierToString(c.templateId),
+        },
+        `contract ${cid.coid} is a ${identifierToString(c.templateId)}, not a ${identifierToString(tmpl.id)}`,
       );
     }
-    return withMetadata(m, cid, tmpl, c.arg, (m, metadata) => then(m, c.arg, metadata));
+    // Another version of the template: its ensure, signatories and observers are evaluated as that version
+    // defines them, and the host compares the parties with the contract's.
+    const arg = argumentAs(m, c, tmpl, cid);
+    return withMetadata(m, cid, tmpl, arg, (m, metadata) => then(m, arg, metadata));
   });
 }
 
@@ -173,7 +190,7 @@ function fetchInterface(
   then: (m: Machine, payload: AnyValue, metadata: ContractMetadata) => Value | undefined,
 ): Value | undefined {
   return lookup(m, cid, (m, c) => {
-    const tmpl = template(m, c.templateId);
+    const tmpl = template(m, dispatchTemplate(m, c.templateId));
     if (tmpl.implementation(iface) === undefined) {
       return interpretationError(
         {
@@ -185,8 +202,9 @@ function fetchInterface(
         `contract ${cid.coid} of ${identifierToString(c.templateId)} does not implement ${identifierToString(iface)}`,
       );
     }
-    return withMetadata(m, cid, tmpl, c.arg, (m, metadata) =>
-      then(m, { kind: 'Any', type: tmpl.type, value: c.arg }, metadata),
+    const arg = argumentAs(m, c, tmpl, cid);
+    return withMetadata(m, cid, tmpl, arg, (m, metadata) =>
+      then(m, { kind: 'Any', type: tmpl.type, value: arg }, metadata),
     );
   });
 }

@@ -67,6 +67,11 @@ export type DamlErrorDetail =
       readonly requiringInterfaceId: string;
       readonly templateId: string;
     }
+  /**
+   * A contract read through another version of its package name (smart-contract upgrades) does not fit the
+   * target version's type: a set field the target lacks, a constructor it does not have.
+   */
+  | { readonly kind: 'Upgrade'; readonly contractId: string; readonly message: string }
   /** Raised by the ledger host (contract archived, unknown, authorization failure…). */
   | { readonly kind: 'Ledger'; readonly reason: string; readonly message: string };
 
