@@ -1,5 +1,14 @@
-import { archivePayload, type DarLimits, type PackageRegistry, readDar } from '../daml/index.js';
+import {
+  archivePayload,
+  type DarLimits,
+  forEachNode,
+  informeesOf,
+  type PackageRegistry,
+  readDar,
+  type Transaction,
+} from '../daml/index.js';
 import { loadAndValidateDar, validateDar } from '../daml/typecheck/index.js';
+import { ParticipantId, PartyId } from '../identity/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Clock } from '../time/index.js';
 import type { ParticipantStore } from './store.js';
@@ -119,4 +128,52 @@ export class PackageService {
       adminWorkflow: d.adminWorkflow,
     }));
   }
+}
+
+/** What topology-aware package selection reads of a synchronizer's topology. */
+export interface VettingTopology {
+  partyHosting(
+    party: PartyId,
+  ): { readonly participants: readonly { readonly participant: ParticipantId }[] } | undefined;
+  isPackageVetted(participant: ParticipantId, packageId: string, ledgerTime: bigint): boolean;
+}
+
+/**
+ * Topology-aware package selection (Canton 3.4's, for a submission without a package preference): for each package
+ * name the transaction used in several known versions, the newest version that every participant hosting one of
+ * the transaction's informees has vetted at the ledger time. Returns the preference to interpret again with, or
+ * undefined when the transaction already used those versions (or no version is vetted by all of them: the
+ * submission then fails on the vetting check, naming the participant).
+ */
+export function vettedPackagePreference(
+  registry: PackageRegistry,
+  topology: VettingTopology,
+  transaction: Transaction,
+  ledgerTime: bigint,
+): string[] | undefined {
+  const participants = new Set<string>();
+  const used = new Map<string, Set<string>>();
+  forEachNode(transaction, (_id, node) => {
+    if (node.tag === 'Rollback') return;
+    for (const party of informeesOf(node))
+      for (const h of topology.partyHosting(PartyId.parse(party))?.participants ?? [])
+        participants.add(String(h.participant));
+    if (registry.packageIdsByName(node.packageName).length > 1) {
+      const ids = used.get(node.packageName) ?? new Set();
+      ids.add(node.templateId.packageId);
+      used.set(node.packageName, ids);
+    }
+  });
+  const hosts = [...participants].map((p) => ParticipantId.parse(p));
+  const preference: string[] = [];
+  let changed = false;
+  for (const [name, ids] of used) {
+    const chosen = registry
+      .packageIdsByName(name)
+      .find((id) => hosts.every((p) => topology.isPackageVetted(p, id, ledgerTime)));
+    if (chosen === undefined) continue;
+    preference.push(chosen);
+    changed ||= ids.size !== 1 || !ids.has(chosen);
+  }
+  return changed ? preference : undefined;
 }

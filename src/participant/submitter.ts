@@ -19,6 +19,7 @@ import { absolutizeTransaction, isAuthentic, ParticipantHashPurpose } from './co
 import { ParticipantErrors } from './errors.js';
 import type { InFlightCommand, InFlightSubmissions } from './in-flight.js';
 import type { ParticipantMetrics } from './metrics.js';
+import { vettedPackagePreference } from './packages.js';
 import type { CommandState, ParticipantStore } from './store.js';
 import { buildConfirmationRequest } from './submission.js';
 import type { Completion } from './updates.js';
@@ -349,6 +350,15 @@ export class Submitter {
     if (latest > ledgerTime) {
       ledgerTime = latest;
       result = await this.#interpret(r, actAs, readers, ledgerTime, submissionSeed, assignments);
+    }
+    // Topology-aware package selection: again with the versions every informee's participant vetted.
+    const vetted =
+      r.packagePreference === undefined && candidates[0] !== undefined
+        ? vettedPackagePreference(o.engine.packages, candidates[0].snapshot, result.transaction, ledgerTime)
+        : undefined;
+    if (vetted !== undefined) {
+      const preferred = { ...r, packagePreference: vetted };
+      result = await this.#interpret(preferred, actAs, readers, ledgerTime, submissionSeed, assignments);
     }
     marks.interpreted = monotonicMs(o.clock);
     const transaction = absolutizeTransaction(result.transaction, ledgerTime);
