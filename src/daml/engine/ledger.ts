@@ -24,6 +24,11 @@ export interface LedgerSubmission {
   readonly readAs?: readonly Party[];
   readonly commands: readonly Command[];
   readonly packagePreference?: readonly string[];
+  /**
+   * Contracts disclosed to the submission (explicit disclosure, by contract id): usable although no reader
+   * witnessed them, as a participant uses the created-event blobs a command carries.
+   */
+  readonly disclosed?: readonly string[];
   /** Default: the ledger's current time. */
   readonly ledgerTime?: bigint;
 }
@@ -84,13 +89,15 @@ export class InMemoryLedger {
     return this.log;
   }
 
-  /** The contracts visible to `readers`, as the engine looks them up. */
-  store(readers: Iterable<Party>): ContractStore {
+  /** The contracts visible to `readers`, and those `disclosed`, as the engine looks them up. */
+  store(readers: Iterable<Party>, disclosed: readonly string[] = []): ContractStore {
     const rs = new Set(readers);
+    const shown = new Set(disclosed);
     return {
       lookupContract: (cid: ContractId): ContractLookup => {
         const e = this.entries.get(cid.coid);
-        if (e === undefined || ![...e.witnesses].some((p) => rs.has(p))) return { status: 'unknown' };
+        if (e === undefined) return { status: 'unknown' };
+        if (!shown.has(cid.coid) && ![...e.witnesses].some((p) => rs.has(p))) return { status: 'unknown' };
         return e.active ? { status: 'active', contract: e.contract } : { status: 'archived' };
       },
     };
@@ -113,7 +120,7 @@ export class InMemoryLedger {
         submissionSeed,
         participantId: this.participantId,
       },
-      this.store([...s.actAs, ...(s.readAs ?? [])]),
+      this.store([...s.actAs, ...(s.readAs ?? [])], s.disclosed),
     );
     const suffixes = new Map<string, ContractId>();
     forEachNode(result.transaction, (_id, node) => {

@@ -29,7 +29,7 @@ export interface Scenario {
   readonly steps: readonly Step[];
 }
 
-export type Step = SubmitStep | QueryStep | TimeStep;
+export type Step = SubmitStep | QueryStep | TimeStep | UploadStep;
 
 export interface SubmitStep {
   readonly kind: 'submit';
@@ -38,6 +38,12 @@ export interface SubmitStep {
   readonly readAs: readonly string[];
   /** Ledger API JSON commands (`CreateCommand`, `ExerciseCommand`, `CreateAndExerciseCommand`). */
   readonly commands: readonly unknown[];
+  /** Package ids, or `package-name@version`, that `#package-name` references resolve to. */
+  readonly packagePreference: readonly string[];
+  /** Contract ids disclosed to the submission (explicit disclosure). */
+  readonly disclosed: readonly string[];
+  /** The submission's ledger time (µs), apart from the scenario clock; default: the clock. */
+  readonly ledgerTime?: bigint;
   readonly expect: SubmitExpectation;
   /** Variables to bind from the outcome: name → selector (`result.path`, `results[i].path`, `created(T)[i]`). */
   readonly bind: Readonly<Record<string, string>>;
@@ -61,7 +67,19 @@ export interface QueryStep {
   readonly parties: readonly string[];
   /** Only contracts of this template (`Entity`, `Module:Entity` or `PKG:Module:Entity`). */
   readonly template?: string;
+  /** Only contracts whose template implements this interface; `contracts` are then their interface views. */
+  readonly interface?: string;
   readonly expect: { readonly count?: number; readonly contracts?: readonly unknown[] };
+  /** Variables to bind: name → `contractIds[i]` or `contracts[i].path`. */
+  readonly bind: Readonly<Record<string, string>>;
+}
+
+/** Loads a DAR in the middle of a scenario (validated as an upload is, upgrades included). */
+export interface UploadStep {
+  readonly kind: 'upload';
+  readonly name: string;
+  /** Absolute path. */
+  readonly dar: string;
 }
 
 export interface TimeStep {
@@ -128,7 +146,12 @@ export function parseDuration(v: unknown, path: string): bigint {
   return BigInt(m[1]!) * UNITS[m[2]!]!;
 }
 
-function step(raw: unknown, i: number): Step {
+function bindings(v: unknown, path: string): Record<string, string> {
+  const b = v === undefined ? {} : obj(v, path);
+  return Object.fromEntries(Object.entries(b).map(([k, x]) => [k, str(x, `${path}.${k}`)]));
+}
+
+function step(raw: unknown, i: number, baseDir: string): Step {
   const path = `steps[${i}]`;
   const s = obj(raw, path);
   const defaultName =
@@ -141,7 +164,14 @@ function step(raw: unknown, i: number): Step {
   if ('submit' in s) {
     onlyKeys(s, path, ['name', 'submit', 'expect', 'bind']);
     const sub = obj(s.submit, `${path}.submit`);
-    onlyKeys(sub, `${path}.submit`, ['actAs', 'readAs', 'commands']);
+    onlyKeys(sub, `${path}.submit`, [
+      'actAs',
+      'readAs',
+      'commands',
+      'packagePreference',
+      'disclosed',
+      'ledgerTime',
+    ]);
     const actAs = strings(sub.actAs, `${path}.submit.actAs`);
     if (actAs.length === 0) invalid(`${path}.submit.actAs`, 'at least one party must submit');
     if (!Array.isArray(sub.commands) || sub.commands.length === 0)
@@ -164,26 +194,30 @@ function step(raw: unknown, i: number): Step {
         Object.entries(c).map(([k, n]) => [k, count(n, `${path}.expect.created.${k}`)]),
       );
     }
-    const bind = s.bind === undefined ? {} : obj(s.bind, `${path}.bind`);
     return {
       kind: 'submit',
       name,
       actAs,
       readAs: strings(sub.readAs, `${path}.submit.readAs`),
       commands: sub.commands as unknown[],
+      packagePreference: strings(sub.packagePreference, `${path}.submit.packagePreference`),
+      disclosed: strings(sub.disclosed, `${path}.submit.disclosed`),
+      ...(sub.ledgerTime === undefined
+        ? {}
+        : { ledgerTime: time(sub.ledgerTime, `${path}.submit.ledgerTime`) }),
       expect: {
         ...(error === undefined ? {} : { error }),
         ...(created === undefined ? {} : { created }),
         ...(e.archived === undefined ? {} : { archived: count(e.archived, `${path}.expect.archived`) }),
         ...(e.result === undefined ? {} : { result: e.result }),
       },
-      bind: Object.fromEntries(Object.entries(bind).map(([k, v]) => [k, str(v, `${path}.bind.${k}`)])),
+      bind: bindings(s.bind, `${path}.bind`),
     };
   }
   if ('query' in s) {
-    onlyKeys(s, path, ['name', 'query', 'expect']);
+    onlyKeys(s, path, ['name', 'query', 'expect', 'bind']);
     const q = obj(s.query, `${path}.query`);
-    onlyKeys(q, `${path}.query`, ['party', 'parties', 'template']);
+    onlyKeys(q, `${path}.query`, ['party', 'parties', 'template', 'interface']);
     const parties = [
       ...strings(q.party, `${path}.query.party`),
       ...strings(q.parties, `${path}.query.parties`),
@@ -198,10 +232,21 @@ function step(raw: unknown, i: number): Step {
       name,
       parties,
       ...(q.template === undefined ? {} : { template: str(q.template, `${path}.query.template`) }),
+      ...(q.interface === undefined ? {} : { interface: str(q.interface, `${path}.query.interface`) }),
       expect: {
         ...(e.count === undefined ? {} : { count: count(e.count, `${path}.expect.count`) }),
         ...(e.contracts === undefined ? {} : { contracts: e.contracts as unknown[] }),
       },
+      bind: bindings(s.bind, `${path}.bind`),
+    };
+  }
+  if ('uploadDar' in s) {
+    onlyKeys(s, path, ['name', 'uploadDar']);
+    const dar = str(s.uploadDar, `${path}.uploadDar`);
+    return {
+      kind: 'upload',
+      name: s.name === undefined ? `uploadDar ${dar}` : name,
+      dar: resolve(baseDir, dar),
     };
   }
   if ('setTime' in s || 'passTime' in s) {
@@ -213,7 +258,7 @@ function step(raw: unknown, i: number): Step {
       ...(s.passTime === undefined ? {} : { pass: parseDuration(s.passTime, `${path}.passTime`) }),
     };
   }
-  return invalid(path, 'expected a submit, query, setTime or passTime step');
+  return invalid(path, 'expected a submit, query, uploadDar, setTime or passTime step');
 }
 
 /** Parses and validates a scenario (YAML or JSON text); DAR paths are resolved against `baseDir`. */
@@ -241,7 +286,7 @@ export function parseScenario(text: string, baseDir: string, fileName = 'scenari
     time: s.time === undefined ? 0n : time(s.time, 'time'),
     ...(seed === undefined ? {} : { seed }),
     ...(s.participant === undefined ? {} : { participant: str(s.participant, 'participant') }),
-    steps: s.steps.map(step),
+    steps: s.steps.map((x, i) => step(x, i, baseDir)),
   };
 }
 

@@ -13,6 +13,7 @@ import {
 } from '../engine/index.js';
 import type { Identifier } from '../lf/ast.js';
 import { PackageRegistry } from '../lf/packages.js';
+import { validateDar } from '../typecheck/index.js';
 import { compareIdentifiers } from '../values/compare.js';
 import { qualifiedName } from '../values/value.js';
 import type { QueryStep, Scenario, Step, SubmitStep } from './format.js';
@@ -44,11 +45,20 @@ function fail(message: string): never {
   throw new StepFailure(message);
 }
 
+/** Wildcards of expectations: any value, no value (a field that is not there), any contract id. */
+const ANY = '$any';
+const ABSENT = '$absent';
+const CONTRACT_ID = '$contractId';
+
 /**
  * Whether `actual` contains `expected`: objects match when each expected key matches, lists element-wise, and
- * decimal strings or numbers by value (so `"30.0"` matches the Numeric `"30.0000000000"`).
+ * decimal strings or numbers by value (so `"30.0"` matches the Numeric `"30.0000000000"`); the wildcards
+ * `$any`, `$absent` and `$contractId` match any value, a missing field, and any contract id.
  */
 export function jsonContains(expected: unknown, actual: unknown): boolean {
+  if (expected === ANY) return actual !== undefined;
+  if (expected === ABSENT) return actual === undefined;
+  if (expected === CONTRACT_ID) return typeof actual === 'string' && /^00[0-9a-f]{64,}$/.test(actual);
   if (Array.isArray(expected))
     return (
       Array.isArray(actual) &&
@@ -85,11 +95,13 @@ export class ScenarioRunner {
   readonly engine: Engine;
   readonly ledger: InMemoryLedger;
   private readonly variables = new Map<string, Json>();
+  private readonly registry: PackageRegistry;
 
   constructor(private readonly scenario: Scenario) {
     const registry = new PackageRegistry();
     for (const d of scenario.dars) registry.addAll(readDarFile(d).packages);
     this.engine = new Engine(registry);
+    this.registry = registry;
     this.ledger = new InMemoryLedger(this.engine, {
       time: scenario.time,
       ...(scenario.seed === undefined ? {} : { seed: scenario.seed }),
@@ -119,6 +131,9 @@ export class ScenarioRunner {
         }
         case 'query':
           this.query(step, lines);
+          return { ...base, ok: true };
+        case 'upload':
+          this.upload(step.dar, lines);
           return { ...base, ok: true };
         case 'time':
           if (step.set !== undefined) this.ledger.time = step.set;
@@ -160,6 +175,11 @@ export class ScenarioRunner {
         actAs: this.substitute(step.actAs) as string[],
         readAs: this.substitute(step.readAs) as string[],
         commands: this.substitute(step.commands) as never,
+        packagePreference: (this.substitute(step.packagePreference) as string[]).map((p) =>
+          this.packageId(p),
+        ),
+        disclosed: this.substitute(step.disclosed) as string[],
+        ...(step.ledgerTime === undefined ? {} : { ledgerTime: step.ledgerTime }),
       });
     } catch (e) {
       if (!isWeftError(e)) throw e;
@@ -172,7 +192,7 @@ export class ScenarioRunner {
       return undefined;
     }
     lines.push(`update ${committed.updateId.slice(0, 16)}… at offset ${committed.offset}`);
-    lines.push(...renderTransaction(committed.transaction, '  '));
+    lines.push(...renderTransaction(committed.transaction, '  ', (id) => this.versionOf(id)));
     if (expected !== undefined)
       fail(
         `expected the submission to fail${expected.code === undefined ? '' : ` with ${expected.code}`}, but it was committed`,
@@ -213,20 +233,68 @@ export class ScenarioRunner {
     const m = /^(?:result|results\[(\d+)\])((?:\.[^.[\]]+|\[\d+\])*)$/.exec(selector);
     if (m === null)
       return fail(`bind ${show(selector)}: expected result.path, results[i].path or created(Template)[i]`);
-    let v: Json | undefined = results[Number(m[1] ?? 0)];
-    for (const [, field, index] of m[2]!.matchAll(/\.([^.[\]]+)|\[(\d+)\]/g)) {
-      if (field !== undefined && typeof v === 'object' && v !== null && !Array.isArray(v))
-        v = (v as Record<string, Json>)[field];
-      else if (index !== undefined && Array.isArray(v)) v = v[Number(index)];
-      else v = undefined;
-      if (v === undefined) return fail(`bind ${selector}: the result has no such element`);
-    }
-    return v ?? fail(`bind ${selector}: no such result`);
+    return pathInto(results[Number(m[1] ?? 0)], m[2]!, selector);
   }
 
-  /** `Entity`, `Module:Entity` or `PKG:Module:Entity` (PKG a package id or `#name`). */
+  /** A query's `contractIds[i]` or `contracts[i][.path]` (the arguments, or the interface views). */
+  private selectFound(selector: string, ids: readonly string[], contracts: readonly Json[]): Json {
+    const m = /^(contractIds|contracts)\[(\d+)\]((?:\.[^.[\]]+|\[\d+\])*)$/.exec(selector);
+    if (m === null) return fail(`bind ${show(selector)}: expected contractIds[i] or contracts[i].path`);
+    if (m[1] === 'contractIds')
+      return m[3] === ''
+        ? (ids[Number(m[2])] ?? fail(`bind ${selector}: found ${ids.length} contract(s)`))
+        : fail(`bind ${selector}: a contract id has no fields`);
+    return pathInto(contracts[Number(m[2])], m[3]!, selector);
+  }
+
+  /** A DAR loaded mid-scenario: validated against the packages loaded so far (type checking, upgrades). */
+  private upload(path: string, lines: string[]): void {
+    let dar: ReturnType<typeof readDarFile>;
+    try {
+      dar = readDarFile(path);
+      validateDar(dar, this.registry);
+    } catch (e) {
+      if (!isWeftError(e)) throw e;
+      fail(`the DAR was refused: ${e.code}: ${e.message}`);
+    }
+    this.registry.addAll(dar.packages);
+    lines.push(`loaded ${dar.main.metadata.name} ${dar.main.metadata.version} (${dar.main.id})`);
+  }
+
+  /** A package id, or `package-name@version` resolved to one. */
+  private packageId(ref: string): string {
+    const at = ref.lastIndexOf('@');
+    if (at < 0) return ref;
+    const [name, version] = [ref.slice(0, at), ref.slice(at + 1)];
+    return (
+      this.registry
+        .packageIdsByName(name)
+        .find((id) => this.registry.getPackage(id).metadata.version === version) ??
+      fail(`package preference ${ref}: no package ${name} of version ${version} is loaded`)
+    );
+  }
+
+  /** `name version` of a node's package, when several versions of its name are loaded (upgrades). */
+  private versionOf(id: Identifier): string | undefined {
+    const pkg = this.registry.lookupPackage(id.packageId);
+    if (pkg === undefined || this.registry.packageIdsByName(pkg.metadata.name).length < 2) return undefined;
+    return `${pkg.metadata.name} ${pkg.metadata.version}`;
+  }
+
+  /**
+   * `Entity`, `Module:Entity` or `PKG:Module:Entity`: PKG a package id, or `#name` for every version of that
+   * package name (as the Ledger API's filters take it).
+   */
   private templateMatcher(spec: string): (id: Identifier) => boolean {
     const parts = spec.split(':');
+    if (parts.length === 3 && parts[0]!.startsWith('#')) {
+      const name = parts[0]!.slice(1);
+      const qualified = `${parts[1]}:${parts[2]}`;
+      if (this.registry.packageIdsByName(name).length === 0)
+        return fail(`template ${spec}: no package named ${name}`);
+      return (id) =>
+        qualifiedName(id) === qualified && this.registry.lookupPackage(id.packageId)?.metadata.name === name;
+    }
     if (parts.length === 3) {
       let ref: Identifier;
       try {
@@ -242,14 +310,57 @@ export class ScenarioRunner {
   private query(step: QueryStep, lines: string[]): void {
     const parties = this.substitute(step.parties) as string[];
     const matches = step.template === undefined ? () => true : this.templateMatcher(step.template);
-    const found: FatContract[] = this.ledger.activeContracts(parties).filter((c) => matches(c.templateId));
-    const args = found.map((c) => valueToJson(c.arg));
+    const iface = step.interface === undefined ? undefined : this.interfaceId(step.interface);
+    const found: FatContract[] = this.ledger
+      .activeContracts(parties)
+      .filter((c) => matches(c.templateId))
+      .filter(
+        (c) =>
+          iface === undefined || this.registry.lookupInterfaceInstance(iface, c.templateId) !== undefined,
+      );
+    const args = found.map((c) =>
+      valueToJson(iface === undefined ? c.arg : this.engine.interfaceView(c, iface)),
+    );
     for (const [i, c] of found.entries())
       lines.push(`  ${qualifiedName(c.templateId)} ${shortId(c.contractId)} ${JSON.stringify(args[i])}`);
     if (step.expect.count !== undefined && found.length !== step.expect.count)
       fail(`expected ${step.expect.count} active contract(s), found ${found.length}`);
     const want = step.expect.contracts === undefined ? undefined : this.substitute(step.expect.contracts);
     if (want !== undefined && !jsonContains(want, args))
-      fail(`expected the contracts' arguments to be ${show(want)}, found ${show(args)}`);
+      fail(
+        `expected the contracts' ${iface === undefined ? 'arguments' : 'views'} to be ${show(want)}, found ${show(args)}`,
+      );
+    const ids = found.map((c) => c.contractId.coid);
+    for (const [name, selector] of Object.entries(step.bind)) {
+      const value = this.selectFound(selector, ids, args);
+      this.variables.set(name, value);
+      lines.push(`${name} = ${show(value)}`);
+    }
   }
+
+  /** An interface as `PKG:Module:Entity` (PKG a package id or `#name`). */
+  private interfaceId(spec: string): Identifier {
+    try {
+      const id = this.registry.parseRef(spec);
+      if (this.registry.lookupInterface(id) === undefined) fail(`interface ${spec}: no such interface`);
+      return id;
+    } catch (e) {
+      if (!isWeftError(e)) throw e;
+      return fail(`interface ${spec}: ${e.message}`);
+    }
+  }
+}
+
+/** `.field` and `[index]` steps into a JSON value. */
+function pathInto(start: Json | undefined, path: string, selector: string): Json {
+  let v = start;
+  if (v === undefined) return fail(`bind ${selector}: the result has no such element`);
+  for (const [, field, index] of path.matchAll(/\.([^.[\]]+)|\[(\d+)\]/g)) {
+    if (field !== undefined && typeof v === 'object' && v !== null && !Array.isArray(v))
+      v = (v as Record<string, Json>)[field];
+    else if (index !== undefined && Array.isArray(v)) v = v[Number(index)];
+    else v = undefined;
+    if (v === undefined) return fail(`bind ${selector}: the result has no such element`);
+  }
+  return v;
 }

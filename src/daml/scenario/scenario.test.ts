@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isWeftError } from '../../errors/index.js';
-import { PING_DAR } from '../dar/testing.js';
-import { loadScenario, parseScenario } from './format.js';
+import { DUMMY_HOLDING_DARS, PING_DAR, relabelledDar } from '../dar/testing.js';
+import { loadScenario, parseScenario, type Step, type SubmitStep } from './format.js';
 import { jsonContains, ScenarioRunner } from './runner.js';
 
 /** The scenario format and runner, on the documented examples and on scenarios with wrong expectations. */
@@ -31,7 +34,7 @@ function invalid(text: string): string {
 }
 
 describe('the example scenarios', () => {
-  for (const file of ['ping.yaml', 'token-transfer.yaml', 'dvp.yaml'])
+  for (const file of ['ping.yaml', 'token-transfer.yaml', 'dvp.yaml', 'upgrades.yaml'])
     it(`${file} passes`, async () => {
       const report = await new ScenarioRunner(loadScenario(`${EXAMPLES}/${file}`)).run();
       expect(report.steps.filter((s) => !s.ok)).toEqual([]);
@@ -132,6 +135,59 @@ describe('expectations', () => {
     expect(jsonContains({ a: null }, {})).toBe(false);
     expect(jsonContains('alice', 'bob')).toBe(false);
   });
+
+  it('matches the wildcards $any, $absent and $contractId', () => {
+    expect(jsonContains({ a: '$any' }, { a: null })).toBe(true);
+    expect(jsonContains({ a: '$any' }, {})).toBe(false);
+    expect(jsonContains({ a: '$absent' }, { b: 1 })).toBe(true);
+    expect(jsonContains({ a: '$absent' }, { a: null })).toBe(false);
+    expect(jsonContains(['$contractId'], [`00${'ab'.repeat(32)}ca11`])).toBe(true);
+    expect(jsonContains(['$contractId'], ['alice'])).toBe(false);
+    expect(jsonContains(['$any'], [1, 2])).toBe(false);
+  });
+});
+
+describe('upgrades and disclosure in scenarios', () => {
+  const UPGRADES = loadScenario(`${EXAMPLES}/upgrades.yaml`);
+  const upTo = (n: number, ...extra: Step[]) =>
+    new ScenarioRunner({ ...UPGRADES, steps: [...UPGRADES.steps.slice(0, n), ...extra] });
+  const stepOf = (yaml: string): Step => parseScenario(`dars: [x.dar]\nsteps:\n${yaml}`, EXAMPLES).steps[0]!;
+
+  it('names the version each node ran under, once several are loaded', async () => {
+    const report = await upTo(6).run();
+    expect(report.steps[5]!.lines.join('\n')).toContain(
+      'exercise Archive on Splice.Api.Token.Test.DummyHolding:DummyHolding [splice-token-test-dummy-holding 0.0.4]',
+    );
+  });
+
+  it('needs the disclosure: without it the rules are unknown to alice', async () => {
+    const offer = UPGRADES.steps[9] as SubmitStep;
+    const report = await upTo(9, { ...offer, disclosed: [] }).run();
+    expect(report.steps[9]!.failure).toMatch(
+      /^the submission was rejected: DAML_CONTRACT_NOT_FOUND: contract 00\w+ is unknown$/,
+    );
+  });
+
+  it('fails a present field expected $absent, an unknown version, and an upload that is not a valid upgrade', async () => {
+    const present = await upTo(
+      1,
+      stepOf(`  - query: { party: alice }\n    expect: { contracts: [ { amount: $absent } ] }`),
+    ).run();
+    expect(present.steps[1]!.failure).toMatch(/^expected the contracts' arguments to be/);
+    const version = await upTo(1, {
+      ...(UPGRADES.steps[4] as SubmitStep),
+      packagePreference: ['splice-token-test-dummy-holding@9.9.9'],
+    }).run();
+    expect(version.steps[1]!.failure).toBe(
+      'package preference splice-token-test-dummy-holding@9.9.9: no package splice-token-test-dummy-holding of version 9.9.9 is loaded',
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'weft-scenario-'));
+    const bad = join(dir, 'relabelled.dar');
+    writeFileSync(bad, relabelledDar(DUMMY_HOLDING_DARS[0]!, '0.0.1', '0.0.5'));
+    const refused = await upTo(2, { kind: 'upload', name: 'bad', dar: bad }).run();
+    expect(refused.steps[2]!.failure).toMatch(/^the DAR was refused: DAR_NOT_VALID_UPGRADE: /);
+    rmSync(dir, { recursive: true });
+  });
 });
 
 describe('the scenario format', () => {
@@ -144,7 +200,7 @@ describe('the scenario format', () => {
       'steps[0].passTime: expected a duration like 30s, 15m, 2h or 1d',
     );
     expect(invalid('dars: [x.dar]\nsteps: [{ nap: 1 }]')).toBe(
-      'steps[0]: expected a submit, query, setTime or passTime step',
+      'steps[0]: expected a submit, query, uploadDar, setTime or passTime step',
     );
     expect(invalid('dars: []\nsteps: []')).toBe('dars: list at least one DAR');
     expect(invalid('dars: [x.dar]\nstep: []')).toBe(
