@@ -18,118 +18,148 @@ import type { Compiler } from './compiler.js';
 
 /** Reads `value` as a value of `target`; fails with an `Upgrade` interpretation error naming `contractId`. */
 export function castValue(compiler: Compiler, value: Value, target: Type, contractId: string): Value {
-  const fail = (message: string): never =>
-    interpretationError(
-      { kind: 'Upgrade', contractId, message },
-      `contract ${contractId} cannot be read as ${describe(target)}: ${message}`,
-    );
-  const cast = (v: Value, t: Type): Value => {
-    if (t.tag === 'Builtin') {
-      const [a, b] = t.args;
-      switch (t.builtin) {
-        case 'OPTIONAL':
-          if (v.kind !== 'Optional' || v.value === undefined) return v;
-          return { kind: 'Optional', value: cast(v.value, a!) };
-        case 'LIST': {
-          if (v.kind !== 'List' || v.length === 0) return v;
-          const items: Value[] = [];
-          let changed = false;
-          for (let l: typeof v | undefined = v; l?.head !== undefined; l = l.tail) {
-            const x = cast(l.head, a!);
-            changed ||= x !== l.head;
-            items.push(x);
-          }
-          if (!changed) return v;
-          let out: Value = { kind: 'List', head: undefined, tail: undefined, length: 0 };
-          for (let i = items.length - 1; i >= 0; i--)
-            out = { kind: 'List', head: items[i], tail: out as typeof v, length: items.length - i };
-          return out;
-        }
-        case 'TEXTMAP':
-        case 'GENMAP': {
-          if (v.kind !== 'TextMap' && v.kind !== 'GenMap') return v;
-          const entries = mapEntries(v.map);
-          const cast2 = entries.map(
-            (e) =>
-              [
-                t.builtin === 'GENMAP' ? cast(e.key, a!) : e.key,
-                cast(e.value, t.builtin === 'GENMAP' ? b! : a!),
-              ] as const,
-          );
-          if (cast2.every(([k, x], i) => k === entries[i]!.key && x === entries[i]!.value)) return v;
-          return { ...v, map: mapFromSorted(cast2) };
-        }
-        default:
-          return v;
-      }
-    }
-    if (t.tag !== 'Con') return v;
-    const info = compiler.dataInfo(t.tycon);
-    const cons = info.def.cons;
-    const subst = new Map(info.def.params.map((p, i) => [p.name, t.args[i]!]));
-    const typeOf = (x: Type) => (subst.size === 0 ? x : substitute(x, subst));
-    switch (cons.tag) {
-      case 'Record': {
-        if (v.kind !== 'Record')
-          return fail(`expected a record ${qualifiedName(t.tycon)}, found a ${v.kind}`);
-        if (t.args.length === 0 && sameId(v.tycon, t.tycon)) return v;
-        const values = cons.fields.map((f, i) => {
-          if (i >= v.values.length) {
-            const ft = f.type;
-            if (ft.tag !== 'Builtin' || ft.builtin !== 'OPTIONAL')
-              fail(
-                `${qualifiedName(t.tycon)} has the field ${f.field} that the contract's version lacks, and it is not Optional`,
-              );
-            return NONE;
-          }
-          if (v.fields[i] !== f.field)
+  return cast({ compiler, contractId, target }, value, target);
+}
+
+interface Cast {
+  readonly compiler: Compiler;
+  readonly contractId: string;
+  /** The whole target type, for messages. */
+  readonly target: Type;
+}
+
+function fail(c: Cast, message: string): never {
+  const what = c.target.tag === 'Con' ? identifierToString(c.target.tycon) : c.target.tag;
+  return interpretationError(
+    { kind: 'Upgrade', contractId: c.contractId, message },
+    `contract ${c.contractId} cannot be read as ${what}: ${message}`,
+  );
+}
+
+function cast(c: Cast, v: Value, t: Type): Value {
+  if (t.tag === 'Builtin') return castBuiltin(c, v, t);
+  if (t.tag !== 'Con') return v;
+  // The exact type the value was built with: everything under it was typed alike.
+  if (
+    (v.kind === 'Record' || v.kind === 'Variant' || v.kind === 'Enum') &&
+    t.args.length === 0 &&
+    sameId(v.tycon, t.tycon)
+  )
+    return v;
+  const info = c.compiler.dataInfo(t.tycon);
+  const cons = info.def.cons;
+  const params = info.def.params;
+  const typeOf = (x: Type) =>
+    params.length === 0 ? x : substitute(x, new Map(params.map((p, i) => [p.name, t.args[i]!])));
+  switch (cons.tag) {
+    case 'Record': {
+      if (v.kind !== 'Record')
+        return fail(c, `expected a record ${qualifiedName(t.tycon)}, found a ${v.kind}`);
+      const values = cons.fields.map((f, i) => {
+        if (i >= v.values.length) {
+          if (f.type.tag !== 'Builtin' || f.type.builtin !== 'OPTIONAL')
             fail(
-              `field ${i} of ${qualifiedName(t.tycon)} is ${f.field}, but the contract's version has ${v.fields[i]}`,
+              c,
+              `${qualifiedName(t.tycon)} has the field ${f.field} that the contract's version lacks, and it is not Optional`,
             );
-          return cast(v.values[i]!, typeOf(f.type));
-        });
-        for (let i = cons.fields.length; i < v.values.length; i++) {
-          const extra = v.values[i]!;
-          if (extra.kind !== 'Optional' || extra.value !== undefined)
-            fail(
-              `the field ${v.fields[i]} of ${qualifiedName(v.tycon)} is set, and ${identifierToString(t.tycon)} (an older version) lacks it`,
-            );
+          return NONE;
         }
-        return { kind: 'Record', tycon: t.tycon, fields: info.fields, values };
-      }
-      case 'Variant': {
-        if (v.kind !== 'Variant')
-          return fail(`expected a variant ${qualifiedName(t.tycon)}, found a ${v.kind}`);
-        if (t.args.length === 0 && sameId(v.tycon, t.tycon)) return v;
-        const rank = info.rank.get(v.constructor);
-        if (rank === undefined)
-          return fail(
-            `${identifierToString(t.tycon)} (an older version) has no constructor ${v.constructor}`,
+        if (v.fields[i] !== f.field)
+          fail(
+            c,
+            `field ${i} of ${qualifiedName(t.tycon)} is ${f.field}, but the contract's version has ${v.fields[i]}`,
           );
-        const value = cast(v.value, typeOf(cons.variants[rank]!.type));
-        return { kind: 'Variant', tycon: t.tycon, constructor: v.constructor, rank, value };
-      }
-      case 'Enum': {
-        if (v.kind !== 'Enum') return fail(`expected an enum ${qualifiedName(t.tycon)}, found a ${v.kind}`);
-        if (sameId(v.tycon, t.tycon)) return v;
-        const rank = info.rank.get(v.constructor);
-        if (rank === undefined)
-          return fail(
-            `${identifierToString(t.tycon)} (an older version) has no constructor ${v.constructor}`,
+        return cast(c, v.values[i]!, typeOf(f.type));
+      });
+      for (let i = cons.fields.length; i < v.values.length; i++) {
+        const extra = v.values[i]!;
+        if (extra.kind !== 'Optional' || extra.value !== undefined)
+          fail(
+            c,
+            `the field ${v.fields[i]} of ${qualifiedName(v.tycon)} is set, and ${identifierToString(t.tycon)} (an older version) lacks it`,
           );
-        return { kind: 'Enum', tycon: t.tycon, constructor: v.constructor, rank };
       }
-      default:
-        return v;
+      return { kind: 'Record', tycon: t.tycon, fields: info.fields, values };
     }
-  };
-  return cast(value, target);
+    case 'Variant': {
+      if (v.kind !== 'Variant')
+        return fail(c, `expected a variant ${qualifiedName(t.tycon)}, found a ${v.kind}`);
+      const rank = info.rank.get(v.constructor);
+      if (rank === undefined)
+        return fail(
+          c,
+          `${identifierToString(t.tycon)} (an older version) has no constructor ${v.constructor}`,
+        );
+      const value = cast(c, v.value, typeOf(cons.variants[rank]!.type));
+      return { kind: 'Variant', tycon: t.tycon, constructor: v.constructor, rank, value };
+    }
+    case 'Enum': {
+      if (v.kind !== 'Enum') return fail(c, `expected an enum ${qualifiedName(t.tycon)}, found a ${v.kind}`);
+      const rank = info.rank.get(v.constructor);
+      if (rank === undefined)
+        return fail(
+          c,
+          `${identifierToString(t.tycon)} (an older version) has no constructor ${v.constructor}`,
+        );
+      return { kind: 'Enum', tycon: t.tycon, constructor: v.constructor, rank };
+    }
+    default:
+      return v;
+  }
+}
+
+/** Optional, List, TextMap and GenMap: their elements cast, the container rebuilt only if one changed. */
+function castBuiltin(c: Cast, v: Value, t: Type & { tag: 'Builtin' }): Value {
+  const [a, b] = t.args;
+  switch (t.builtin) {
+    case 'OPTIONAL': {
+      if (v.kind !== 'Optional' || v.value === undefined) return v;
+      const inner = cast(c, v.value, a!);
+      return inner === v.value ? v : { kind: 'Optional', value: inner };
+    }
+    case 'LIST': {
+      if (v.kind !== 'List' || v.length === 0) return v;
+      const items: Value[] = [];
+      let changed = false;
+      for (let l: typeof v | undefined = v; l?.head !== undefined; l = l.tail) {
+        const x = cast(c, l.head, a!);
+        changed ||= x !== l.head;
+        items.push(x);
+      }
+      if (!changed) return v;
+      let out: typeof v = { kind: 'List', head: undefined, tail: undefined, length: 0 };
+      for (let i = items.length - 1; i >= 0; i--)
+        out = { kind: 'List', head: items[i], tail: out, length: items.length - i };
+      return out;
+    }
+    case 'TEXTMAP':
+    case 'GENMAP': {
+      if (v.kind !== 'TextMap' && v.kind !== 'GenMap') return v;
+      const gen = t.builtin === 'GENMAP';
+      const entries = mapEntries(v.map);
+      let changed = false;
+      const cast2 = entries.map((e) => {
+        const k = gen ? cast(c, e.key, a!) : e.key;
+        const x = cast(c, e.value, gen ? b! : a!);
+        changed ||= k !== e.key || x !== e.value;
+        return [k, x] as const;
+      });
+      return changed ? { ...v, map: mapFromSorted(cast2) } : v;
+    }
+    default:
+      return v;
+  }
 }
 
 function sameId(a: Identifier, b: Identifier): boolean {
-  return a === b || (a.packageId === b.packageId && qualifiedName(a) === qualifiedName(b));
+  return (
+    a === b ||
+    (a.packageId === b.packageId && sameSegments(a.name, b.name) && sameSegments(a.module, b.module))
+  );
 }
 
-function describe(t: Type): string {
-  return t.tag === 'Con' ? identifierToString(t.tycon) : t.tag;
+function sameSegments(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
