@@ -58,6 +58,13 @@ export interface SubmitExpectation {
   readonly archived?: number;
   /** The first command's result must contain this JSON (objects match by subset). */
   readonly result?: unknown;
+  /**
+   * Per party, the nodes of its projection in evaluation order, each described as `create Entity`, `fetch Entity`,
+   * `exercise Choice` or `rollback`.
+   */
+  readonly projections?: Readonly<Record<string, readonly string[]>>;
+  /** Per node description (the first node so described), its witnesses: the parties it is disclosed to. */
+  readonly witnesses?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface QueryStep {
@@ -177,7 +184,13 @@ function step(raw: unknown, i: number, baseDir: string): Step {
     if (!Array.isArray(sub.commands) || sub.commands.length === 0)
       invalid(`${path}.submit.commands`, 'expected a non-empty list of commands');
     const e = s.expect === undefined ? {} : obj(s.expect, `${path}.expect`);
-    onlyKeys(e, `${path}.expect`, ['error', 'created', 'archived', 'result']);
+    onlyKeys(e, `${path}.expect`, ['error', 'created', 'archived', 'result', 'projections', 'witnesses']);
+    const lists = (v: unknown, at: string) =>
+      v === undefined
+        ? undefined
+        : Object.fromEntries(Object.entries(obj(v, at)).map(([k, x]) => [k, strings(x, `${at}.${k}`)]));
+    const projections = lists(e.projections, `${path}.expect.projections`);
+    const witnesses = lists(e.witnesses, `${path}.expect.witnesses`);
     let error: SubmitExpectation['error'];
     if (e.error !== undefined) {
       const err = typeof e.error === 'string' ? { code: e.error } : obj(e.error, `${path}.expect.error`);
@@ -210,6 +223,8 @@ function step(raw: unknown, i: number, baseDir: string): Step {
         ...(created === undefined ? {} : { created }),
         ...(e.archived === undefined ? {} : { archived: count(e.archived, `${path}.expect.archived`) }),
         ...(e.result === undefined ? {} : { result: e.result }),
+        ...(projections === undefined ? {} : { projections }),
+        ...(witnesses === undefined ? {} : { witnesses }),
       },
       bind: bindings(s.bind, `${path}.bind`),
     };

@@ -1,11 +1,16 @@
 import { isWeftError } from '../../errors/index.js';
 import { readDarFile } from '../dar/index.js';
 import {
+  blindingInfo,
   type CommittedTransaction,
   Engine,
   type FatContract,
+  forEachNode,
   InMemoryLedger,
   type Json,
+  type Node,
+  type NodeId,
+  project,
   renderTransaction,
   shortId,
   transactionEffects,
@@ -205,6 +210,7 @@ export class ScenarioRunner {
     }
     if (step.expect.archived !== undefined && effects.archived.length !== step.expect.archived)
       fail(`expected ${step.expect.archived} archived contract(s), got ${effects.archived.length}`);
+    this.checkVisibility(step, committed, lines);
     const results = committed.results.map(valueToJson);
     if (step.expect.result !== undefined) {
       const want = this.substitute(step.expect.result);
@@ -245,6 +251,35 @@ export class ScenarioRunner {
         ? (ids[Number(m[2])] ?? fail(`bind ${selector}: found ${ids.length} contract(s)`))
         : fail(`bind ${selector}: a contract id has no fields`);
     return pathInto(contracts[Number(m[2])], m[3]!, selector);
+  }
+
+  /** The parties' projections and the nodes' witnesses the step expects (printed as they are). */
+  private checkVisibility(step: SubmitStep, committed: CommittedTransaction, lines: string[]): void {
+    const tx = committed.transaction;
+    const info = blindingInfo(tx);
+    for (const [party, want] of Object.entries(step.expect.projections ?? {})) {
+      const who = this.substitute(party) as string;
+      const seen = project(tx, [who], info).transaction;
+      const got: string[] = [];
+      forEachNode(seen, (_id, node) => {
+        got.push(describeNode(node));
+      });
+      lines.push(`  projection of ${who}: ${got.length === 0 ? 'nothing' : got.join(', ')}`);
+      if (got.join('\n') !== want.join('\n'))
+        fail(`expected ${who}'s projection to be ${show(want)}, got ${show(got)}`);
+    }
+    for (const [description, want] of Object.entries(step.expect.witnesses ?? {})) {
+      let found: NodeId | undefined;
+      forEachNode(tx, (id, node) => {
+        if (found === undefined && describeNode(node) === description) found = id;
+      });
+      if (found === undefined) return fail(`no node of the transaction is "${description}"`);
+      const got = [...(info.disclosure.get(found) ?? [])].sort();
+      const expected = [...(this.substitute(want) as string[])].sort();
+      lines.push(`  witnesses of ${description}: [${got.join(', ')}]`);
+      if (got.join('\n') !== expected.join('\n'))
+        fail(`expected the witnesses of "${description}" to be ${show(expected)}, got ${show(got)}`);
+    }
   }
 
   /** A DAR loaded mid-scenario: validated against the packages loaded so far (type checking, upgrades). */
@@ -348,6 +383,19 @@ export class ScenarioRunner {
       if (!isWeftError(e)) throw e;
       return fail(`interface ${spec}: ${e.message}`);
     }
+  }
+}
+
+/** `create Entity`, `fetch Entity`, `exercise Choice` or `rollback`: how expectations name a node. */
+function describeNode(node: Node): string {
+  switch (node.tag) {
+    case 'Create':
+    case 'Fetch':
+      return `${node.tag.toLowerCase()} ${node.templateId.name.join('.')}`;
+    case 'Exercise':
+      return `exercise ${node.choice}`;
+    case 'Rollback':
+      return 'rollback';
   }
 }
 

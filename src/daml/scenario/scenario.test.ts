@@ -160,6 +160,24 @@ describe('upgrades and disclosure in scenarios', () => {
     );
   });
 
+  it("checks a party's projection and a node's witnesses", async () => {
+    const offer = UPGRADES.steps[9] as SubmitStep;
+    const wrong = await upTo(9, {
+      ...offer,
+      expect: { projections: { bob: ['create Token'] } },
+    }).run();
+    expect(wrong.steps[9]!.failure).toBe(
+      `expected bob's projection to be ["create Token"], got ["create TokenTransferOffer"]`,
+    );
+    const witnesses = await upTo(9, {
+      ...offer,
+      expect: { witnesses: { 'create TokenTransferOffer': ['bob'] } },
+    }).run();
+    expect(witnesses.steps[9]!.failure).toBe(
+      'expected the witnesses of "create TokenTransferOffer" to be ["bob"], got ["admin","alice","bob"]',
+    );
+  });
+
   it('needs the disclosure: without it the rules are unknown to alice', async () => {
     const offer = UPGRADES.steps[9] as SubmitStep;
     const report = await upTo(9, { ...offer, disclosed: [] }).run();
