@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { unzipSync, zipSync } from 'fflate';
+import type { DefDataType, DefTemplate, Module, Package } from '../lf/ast.js';
 
 const REPOSITORY = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -78,6 +79,37 @@ function payloadOf(archive: Uint8Array): Uint8Array {
     } else throw new Error(`unexpected wire type in an Archive: tag ${tag}`);
   }
   throw new Error('no payload in the Archive');
+}
+
+const DUMMY_HOLDING_MODULE = 'Splice.Api.Token.Test.DummyHolding';
+
+/**
+ * The dummy-holding package `v1` (0.0.1) as version 0.0.9 under `id`, its `DummyHolding` data type and template
+ * edited: a later version that upgrades it validly or not, for upgrade tests at upload and at run time.
+ */
+export function editedDummyHolding(
+  v1: Package,
+  id: string,
+  edit: { data?: (d: DefDataType) => DefDataType; template?: (t: DefTemplate) => DefTemplate },
+): Package {
+  const m = v1.module(DUMMY_HOLDING_MODULE)!;
+  const module: Module = {
+    ...m,
+    dataTypes: new Map(
+      [...m.dataTypes].map(([k, d]) => [k, k === 'DummyHolding' && edit.data ? edit.data(d) : d]),
+    ),
+    templates: new Map(
+      [...m.templates].map(([k, t]) => [k, k === 'DummyHolding' && edit.template ? edit.template(t) : t]),
+    ),
+  };
+  return {
+    ...v1,
+    id,
+    metadata: { ...v1.metadata, version: '0.0.9' },
+    moduleNames: v1.moduleNames,
+    module: (name) => (name === DUMMY_HOLDING_MODULE ? module : v1.module(name)),
+    modules: () => v1.modules().map((x) => (x.name.join('.') === DUMMY_HOLDING_MODULE ? module : x)),
+  };
 }
 
 /** Rejected by validation: a value whose body does not have its declared type. */

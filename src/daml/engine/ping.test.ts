@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isWeftError, type WeftError } from '../../errors/index.js';
 import { PING_DAR } from '../dar/testing.js';
 import type { ContractId } from '../values/contract-id.js';
 import { parseTimestamp } from '../values/time.js';
@@ -8,7 +7,7 @@ import type { Engine } from './engine.js';
 import { DamlEngineErrors } from './errors.js';
 import { contractStoreOf, InMemoryLedger } from './ledger.js';
 import { deriveContractDiscriminator, localContractIdV1 } from './seeds.js';
-import { cidOf, json, loadEngine, reinterpretEveryNode } from './testing.js';
+import { cidOf, failure, json, loadEngine, reinterpretEveryNode } from './testing.js';
 import {
   type CreateNode,
   createdContract,
@@ -38,16 +37,6 @@ const ping = (id: string, initiator = 'alice', responder = 'bob') => ({
 const exercise = (templateId: string, contractId: string, choice: string, choiceArgument: unknown = {}) => ({
   ExerciseCommand: { templateId, contractId, choice, choiceArgument },
 });
-
-async function failure(p: Promise<unknown>): Promise<WeftError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isWeftError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected the submission to fail');
-}
 
 describe('the ping workflow', () => {
   it('creates a Ping, lets the responder respond, and archives it', async () => {

@@ -1,3 +1,4 @@
+import { isWeftError, type WeftError } from '../../errors/index.js';
 import { readDarFile } from '../dar/index.js';
 import { PackageRegistry } from '../lf/packages.js';
 import type { ContractId } from '../values/contract-id.js';
@@ -20,6 +21,17 @@ export function loadEngine(...dars: string[]): Engine {
   const registry = new PackageRegistry();
   for (const d of dars) registry.addAll(readDarFile(d).packages);
   return new Engine(registry);
+}
+
+/** The error a submission fails with (and fails the test if it succeeds). */
+export async function failure(p: Promise<unknown>): Promise<WeftError> {
+  try {
+    await p;
+  } catch (e) {
+    if (isWeftError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected the submission to fail');
 }
 
 /** The contract id a command returned. */

@@ -1,11 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isWeftError, type WeftError } from '../../errors/index.js';
 import { TOKEN_DAR } from '../dar/testing.js';
 import { DamlInterpretationError } from '../values/errors.js';
 import { parseTimestamp } from '../values/time.js';
 import type { Engine } from './engine.js';
 import { InMemoryLedger } from './ledger.js';
-import { cidOf, json, loadEngine, reinterpretEveryNode } from './testing.js';
+import { cidOf, failure, json, loadEngine, reinterpretEveryNode } from './testing.js';
 import { type ExerciseNode, getNode } from './transaction.js';
 
 /**
@@ -24,16 +23,6 @@ let engine: Engine;
 beforeAll(() => {
   engine = loadEngine(TOKEN_DAR);
 });
-
-async function failure(p: Promise<unknown>): Promise<WeftError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isWeftError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected the submission to fail');
-}
 
 const holding = (owner: string, amount: string) => ({
   owner,

@@ -1,13 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isWeftError, type WeftError } from '../../errors/index.js';
 import { readDarFile } from '../dar/index.js';
-import { DUMMY_HOLDING_DARS } from '../dar/testing.js';
-import type { DefDataType, DefTemplate, Module, Package, Type } from '../lf/index.js';
+import { DUMMY_HOLDING_DARS, editedDummyHolding } from '../dar/testing.js';
+import type { DefDataType, Package, Type } from '../lf/index.js';
 import { DamlInterpretationError } from '../values/errors.js';
 import { parseTimestamp } from '../values/time.js';
 import type { Engine } from './engine.js';
 import { InMemoryLedger } from './ledger.js';
-import { cidOf, loadEngine, reinterpretEveryNode } from './testing.js';
+import { cidOf, failure, loadEngine, reinterpretEveryNode } from './testing.js';
 import { type ExerciseNode, getNode } from './transaction.js';
 
 /*
@@ -29,32 +28,6 @@ const T_OPTIONAL_TEXT: Type = {
   args: [{ tag: 'Builtin', builtin: 'TEXT', args: [] }],
 };
 
-/** 0.0.1 as version 0.0.9 under `id`, its DummyHolding data type and template edited. */
-function edited(
-  v1: Package,
-  id: string,
-  edit: { data?: (d: DefDataType) => DefDataType; template?: (t: DefTemplate) => DefTemplate },
-): Package {
-  const m = v1.module(MODULE)!;
-  const module: Module = {
-    ...m,
-    dataTypes: new Map(
-      [...m.dataTypes].map(([k, d]) => [k, k === 'DummyHolding' && edit.data ? edit.data(d) : d]),
-    ),
-    templates: new Map(
-      [...m.templates].map(([k, t]) => [k, k === 'DummyHolding' && edit.template ? edit.template(t) : t]),
-    ),
-  };
-  return {
-    ...v1,
-    id,
-    metadata: { ...v1.metadata, version: '0.0.9' },
-    moduleNames: v1.moduleNames,
-    module: (name) => (name === MODULE ? module : v1.module(name)),
-    modules: () => v1.modules().map((x) => (x.name.join('.') === MODULE ? module : x)),
-  };
-}
-
 const withMemo = (d: DefDataType): DefDataType => ({
   ...d,
   cons: {
@@ -72,16 +45,6 @@ function engineWith(pkg: Package): Engine {
   const e = loadEngine(...DUMMY_HOLDING_DARS);
   e.packages.add(pkg);
   return e;
-}
-
-async function failure(p: Promise<unknown>): Promise<WeftError> {
-  try {
-    await p;
-  } catch (e) {
-    if (isWeftError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected the submission to fail');
 }
 
 const holding = (extra: object = {}) => ({ owner: 'alice', issuer: 'bank', amount: '10.0', ...extra });
@@ -138,7 +101,7 @@ describe('smart-contract upgrades in the engine', () => {
   });
 
   it('upcasts with the new Optional field None, and downcasts only when it is None', async () => {
-    const e = engineWith(edited(engine.packages.getPackage(V1), V9, { data: withMemo }));
+    const e = engineWith(editedDummyHolding(engine.packages.getPackage(V1), V9, { data: withMemo }));
     const ledger = new InMemoryLedger(e, { time: NOW });
     // Up: created by 0.0.1, exercised by 0.0.9 (memo reads None).
     const old = await create(ledger, V1);
@@ -160,7 +123,9 @@ describe('smart-contract upgrades in the engine', () => {
 
   it('re-evaluates signatories and ensure with the target version', async () => {
     const v1 = engine.packages.getPackage(V1);
-    const fewer = engineWith(edited(v1, V9, { template: (t) => ({ ...t, signatories: t.observers }) }));
+    const fewer = engineWith(
+      editedDummyHolding(v1, V9, { template: (t) => ({ ...t, signatories: t.observers }) }),
+    );
     let ledger = new InMemoryLedger(fewer, { time: NOW });
     let cid = await create(ledger, V1);
     const mismatch = await failure(
@@ -169,7 +134,9 @@ describe('smart-contract upgrades in the engine', () => {
     expect(mismatch.code).toBe('DAML_CONTRACT_METADATA_MISMATCH');
 
     const strict = engineWith(
-      edited(v1, V9, { template: (t) => ({ ...t, precond: { tag: 'BuiltinCon', con: 'False' } }) }),
+      editedDummyHolding(v1, V9, {
+        template: (t) => ({ ...t, precond: { tag: 'BuiltinCon', con: 'False' } }),
+      }),
     );
     ledger = new InMemoryLedger(strict, { time: NOW });
     cid = await create(ledger, V1);

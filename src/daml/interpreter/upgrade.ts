@@ -1,5 +1,6 @@
-import type { Identifier, Type } from '../lf/ast.js';
+import type { Type } from '../lf/ast.js';
 import { substitute } from '../lf/packages.js';
+import { compareIdentifiers } from '../values/compare.js';
 import { interpretationError } from '../values/errors.js';
 import { mapEntries, mapFromSorted } from '../values/sorted-map.js';
 import { identifierToString, NONE, qualifiedName, type Value } from '../values/value.js';
@@ -43,7 +44,7 @@ function cast(c: Cast, v: Value, t: Type): Value {
   if (
     (v.kind === 'Record' || v.kind === 'Variant' || v.kind === 'Enum') &&
     t.args.length === 0 &&
-    sameId(v.tycon, t.tycon)
+    compareIdentifiers(v.tycon, t.tycon) === 0
   )
     return v;
   const info = c.compiler.dataInfo(t.tycon);
@@ -149,17 +150,4 @@ function castBuiltin(c: Cast, v: Value, t: Type & { tag: 'Builtin' }): Value {
     default:
       return v;
   }
-}
-
-function sameId(a: Identifier, b: Identifier): boolean {
-  return (
-    a === b ||
-    (a.packageId === b.packageId && sameSegments(a.name, b.name) && sameSegments(a.module, b.module))
-  );
-}
-
-function sameSegments(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -269,11 +269,11 @@ export class ScenarioRunner {
         fail(`expected ${who}'s projection to be ${show(want)}, got ${show(got)}`);
     }
     for (const [description, want] of Object.entries(step.expect.witnesses ?? {})) {
-      let found: NodeId | undefined;
+      const named: NodeId[] = [];
       forEachNode(tx, (id, node) => {
-        if (found === undefined && describeNode(node) === description) found = id;
+        if (describeNode(node) === description) named.push(id);
       });
-      if (found === undefined) return fail(`no node of the transaction is "${description}"`);
+      const found = named[0] ?? fail(`no node of the transaction is "${description}"`);
       const got = [...(info.disclosure.get(found) ?? [])].sort();
       const expected = [...(this.substitute(want) as string[])].sort();
       lines.push(`  witnesses of ${description}: [${got.join(', ')}]`);

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { readDar, readDarFile } from '../dar/index.js';
-import { DUMMY_HOLDING_DARS, relabelledDar, TRADING_APP_DARS } from '../dar/testing.js';
+import { DUMMY_HOLDING_DARS, editedDummyHolding, relabelledDar, TRADING_APP_DARS } from '../dar/testing.js';
 import {
   type DefDataType,
-  type DefTemplate,
   type FieldWithType,
-  type Module,
   type Package,
   PackageRegistry,
   type Type,
@@ -28,30 +26,10 @@ const T_OPTIONAL_TEXT: Type = {
   args: [{ tag: 'Builtin', builtin: 'TEXT', args: [] }],
 };
 
-/** 0.0.1 as version 0.0.9 (a fresh id) with its DummyHolding template and data type edited. */
-function edited(edit: {
-  data?: (d: DefDataType) => DefDataType;
-  template?: (t: DefTemplate) => DefTemplate;
-}): Package {
-  const m = v1.module(MODULE)!;
-  const module: Module = {
-    ...m,
-    dataTypes: new Map(
-      [...m.dataTypes].map(([k, d]) => [k, k === 'DummyHolding' && edit.data ? edit.data(d) : d]),
-    ),
-    templates: new Map(
-      [...m.templates].map(([k, t]) => [k, k === 'DummyHolding' && edit.template ? edit.template(t) : t]),
-    ),
-  };
-  return {
-    ...v1,
-    id: 'ffff'.repeat(16),
-    metadata: { ...v1.metadata, version: '0.0.9' },
-    moduleNames: v1.moduleNames,
-    module: (name) => (name === MODULE ? module : v1.module(name)),
-    modules: () => v1.modules().map((x) => (x.name.join('.') === MODULE ? module : x)),
-  };
-}
+/** 0.0.1 as a version 0.0.9, edited. */
+const edited = (edit: Parameters<typeof editedDummyHolding>[2]) =>
+  editedDummyHolding(v1, 'ffff'.repeat(16), edit);
+
 function thrown(f: () => void): { code: string; message: string } {
   try {
     f();
