@@ -59,9 +59,13 @@ async function createdIn(node: ParticipantNode, who: string, updateId: string, t
 }
 
 /** The bank's rules as a trader's Ledger API receives them: a created-event blob, decoded by the trader's engine. */
-async function disclosedRules(admin: string, trader: ParticipantNode) {
+async function disclosedRules(admin: string, trader: ParticipantNode, contractId?: string) {
   const { contracts } = await banks.activeContracts(admin);
-  const rules = contracts.find((c) => c.contract.templateId.name[0] === 'TokenRules')!;
+  const rules = contracts.find(
+    (c) =>
+      c.contract.templateId.name[0] === 'TokenRules' &&
+      (contractId === undefined || c.contract.contractId.coid === contractId),
+  )!;
   const decoded: FatContract = commandDecoding(trader.engine).disclosedContract(
     encodeContract(rules.contract),
   );
@@ -250,6 +254,46 @@ describe('DvP with disclosed contracts across participants', () => {
         .map((h) => h.holding.amount);
     expect(await holdings(p1, party.alice)).toEqual(['20.0000000000']);
     expect(await holdings(p2, party.bob)).toEqual(['10.0000000000']);
+  });
+
+  it("is refused by the stakeholders' participant when the disclosed contract is no longer active", async () => {
+    const { bankA, alice, bob } = party;
+    const made = await submit(banks, { actAs: [bankA], commands: [tokenCommands.rules(bankA)] });
+    const [stale] = await createdIn(banks, bankA, made.updateId!, 'TokenRules');
+    const disclosed = await disclosedRules(bankA, p2, stale!.contractId);
+    await submit(banks, {
+      actAs: [bankA],
+      commands: [
+        {
+          ExerciseCommand: {
+            templateId: `${TOKEN}:TokenRules`,
+            contractId: stale!.contractId,
+            choice: 'Archive',
+            choiceArgument: {},
+          },
+        },
+      ],
+    });
+    const [bobsA] = (await createdIn(p2, bob, settled.updateId!, 'Token')).filter(
+      (e) => (valueToJson(e.argument) as { holding: { owner: string } }).holding.owner === bob,
+    );
+    const c = await p2.submit({
+      actAs: [bob],
+      commands: [
+        tokenCommands.offer({
+          rules: stale!.contractId,
+          admin: bankA,
+          sender: bob,
+          receiver: alice,
+          amount: '1.0',
+          inputs: [bobsA!.contractId],
+        }),
+      ],
+      disclosedContracts: [disclosed],
+      commandId: 'stale-rules',
+    });
+    expect(c.status).toBe('failed');
+    expect(c.code).toBe('LOCAL_VERDICT_INACTIVE_CONTRACTS');
   });
 
   it('keeps the disclosed rules from the participants that do not need them', async () => {
