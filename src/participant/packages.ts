@@ -151,18 +151,28 @@ export function vettedPackagePreference(
   transaction: Transaction,
   ledgerTime: bigint,
 ): string[] | undefined {
-  const participants = new Set<string>();
+  // Most transactions use one version of each package name: they cost one pass and no topology lookups.
   const used = new Map<string, Set<string>>();
+  const versions = new Map<string, boolean>();
+  forEachNode(transaction, (_id, node) => {
+    if (node.tag === 'Rollback') return;
+    let several = versions.get(node.packageName);
+    if (several === undefined) {
+      several = registry.packageIdsByName(node.packageName).length > 1;
+      versions.set(node.packageName, several);
+    }
+    if (!several) return;
+    const ids = used.get(node.packageName) ?? new Set();
+    ids.add(node.templateId.packageId);
+    used.set(node.packageName, ids);
+  });
+  if (used.size === 0) return undefined;
+  const participants = new Set<string>();
   forEachNode(transaction, (_id, node) => {
     if (node.tag === 'Rollback') return;
     for (const party of informeesOf(node))
       for (const h of topology.partyHosting(PartyId.parse(party))?.participants ?? [])
         participants.add(String(h.participant));
-    if (registry.packageIdsByName(node.packageName).length > 1) {
-      const ids = used.get(node.packageName) ?? new Set();
-      ids.add(node.templateId.packageId);
-      used.set(node.packageName, ids);
-    }
   });
   const hosts = [...participants].map((p) => ParticipantId.parse(p));
   const preference: string[] = [];
