@@ -23,8 +23,20 @@ export interface AuthMiddlewareClientOptions {
 }
 
 /** Daml's claims syntax: space-separated `actAs:P`, `readAs:P`, `admin`, `applicationId:A`. */
-export function claimsOf(party: string, applicationId: string): string {
-  return `actAs:${party} applicationId:${applicationId}`;
+export function claimsOf(party: string, applicationId: string | undefined): string {
+  return applicationId === undefined ? `actAs:${party}` : `actAs:${party} applicationId:${applicationId}`;
+}
+
+/** The middleware's answer (Daml's `{"access_token": …, "refresh_token": …}`). */
+function tokensOf(json: unknown): MiddlewareTokens {
+  const t = json as { access_token?: unknown; refresh_token?: unknown };
+  if (typeof t.access_token !== 'string') {
+    throw new WeftError(CommonErrors.UNAVAILABLE, 'the auth middleware answered no access_token');
+  }
+  return {
+    accessToken: t.access_token,
+    ...(typeof t.refresh_token === 'string' ? { refreshToken: t.refresh_token } : {}),
+  };
 }
 
 /** A token is refreshed this long before it expires, so that a session never starts with a dying one. */
@@ -44,7 +56,7 @@ export class AuthMiddlewareClient {
     const r = await this.#call(`/auth?claims=${encodeURIComponent(claims)}`, { headers: forwarded });
     if (r.status === 401 || r.status === 403) return undefined;
     if (!r.ok) throw this.#unavailable(`/auth answered ${r.status}`);
-    return (await r.json()) as MiddlewareTokens;
+    return tokensOf(await r.json());
   }
 
   loginUrl(claims: string, state: string): string {
@@ -69,7 +81,7 @@ export class AuthMiddlewareClient {
     const r = await this.#call('/refresh', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ refreshToken: current.refreshToken }),
+      body: JSON.stringify({ refresh_token: current.refreshToken }),
     });
     if (!r.ok) {
       throw new WeftError(
@@ -77,7 +89,7 @@ export class AuthMiddlewareClient {
         `the middleware refused to refresh the trigger token (${r.status}: ${await r.text()})`,
       );
     }
-    return (await r.json()) as MiddlewareTokens;
+    return tokensOf(await r.json());
   }
 
   async #call(path: string, init: RequestInit): Promise<Response> {

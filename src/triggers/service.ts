@@ -8,7 +8,9 @@
  *
  * Answers have Daml's shape: `{"result": …, "status": 200}`, or `{"errors": ["CODE(…): …"], "status": 4xx}`.
  */
+
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { decodeJwt } from 'jose';
 import type { RandomSource } from '../crypto/index.js';
 import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
 import { LedgerApiClient } from '../ledger-api/index.js';
@@ -39,7 +41,8 @@ export interface TriggerServiceOptions {
 interface StartRequest {
   readonly triggerName: string;
   readonly party: string;
-  readonly applicationId: string;
+  /** Absent: the token's user with a middleware (the Ledger API takes the user from the token), else the default. */
+  readonly applicationId: string | undefined;
 }
 
 interface Instance {
@@ -130,8 +133,9 @@ export class TriggerService {
     }
     const record: TriggerRecord = {
       triggerId: uuid(this.o.random),
-      ...request,
-      userId: request.applicationId,
+      triggerName: request.triggerName,
+      party: request.party,
+      userId: request.applicationId ?? (tokens ? userOf(tokens.accessToken) : this.o.config.applicationId),
       accessToken: tokens?.accessToken,
       refreshToken: tokens?.refreshToken,
       error: undefined,
@@ -289,7 +293,7 @@ export class TriggerService {
       return {
         triggerName: field(b, 'triggerName', true)!,
         party: field(b, 'party', true)!,
-        applicationId: field(b, 'applicationId', false) ?? config.applicationId,
+        applicationId: field(b, 'applicationId', false),
       };
     };
 
@@ -397,6 +401,12 @@ export class TriggerService {
     const address = await app.listen({ host: config.address, port: config.port });
     this.#url = address;
   }
+}
+
+function userOf(token: string): string {
+  const sub = decodeJwt(token).sub;
+  if (sub === undefined) throw new WeftError(CommonErrors.UNAUTHENTICATED, 'the token names no user (sub)');
+  return sub;
 }
 
 function uuid(random: RandomSource): string {
