@@ -7,9 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as dvpSettlerPackage from '../../examples/triggers/dvp-settler.js';
 import * as autoAcceptPackage from '../../examples/triggers/token-auto-accept.js';
 import { systemRandom } from '../../src/crypto/index.js';
-import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
+import { TOKEN_DAR, TRADING_DAR } from '../../src/daml/dar/testing.js';
 import { LedgerApiClient } from '../../src/ledger-api/index.js';
 import { protoToJson } from '../../src/ledger-api/json/index.js';
 import { createLogger } from '../../src/observability/index.js';
@@ -52,7 +53,7 @@ const start = (config: Record<string, unknown>, modules: Record<string, Record<s
     clock: systemClock,
     random: systemRandom,
     logger: createLogger({ level: 'silent' }),
-    modules: { 'token-auto-accept': autoAcceptPackage, ...modules },
+    modules: { 'token-auto-accept': autoAcceptPackage, 'dvp-settler': dvpSettlerPackage, ...modules },
   });
 
 async function call(service: TriggerService, method: string, path: string, body?: unknown) {
@@ -128,7 +129,7 @@ async function triggerStatus(service: TriggerService, id: string) {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'weft-triggers-'));
-  network = await ledgerNetwork('trigger-service', { dars: [TOKEN_DAR] });
+  network = await ledgerNetwork('trigger-service', { dars: [TOKEN_DAR, TRADING_DAR] });
   const [p1, p2] = network.nodes as [(typeof network.nodes)[0], (typeof network.nodes)[0]];
   admin = await p1.allocateParty('admin');
   alice = await p1.allocateParty('alice');
@@ -249,6 +250,7 @@ describe('trigger service', () => {
       expect(noTrigger.body.errors![0]).toMatch(/^TRIGGER_PACKAGE_INVALID.*not a trigger/);
       expect((await call(service, 'GET', '/v1/packages')).body.result.packages).toEqual([
         'contender',
+        'dvp-settler',
         'failing',
         'token-auto-accept',
       ]);
@@ -284,5 +286,192 @@ describe('trigger service', () => {
         await service.close();
       }
     });
+  });
+
+  it('settles a DvP of traders on one participant as the venue on the other, on a heartbeat', async () => {
+    const [p1, p2] = network.nodes as [(typeof network.nodes)[0], (typeof network.nodes)[0]];
+    const [bankA, bankB, seller, buyer] = await Promise.all(
+      ['bank-a', 'bank-b', 'seller', 'buyer'].map((h) => p1.allocateParty(h)),
+    );
+    const venue = await p2.allocateParty('venue');
+    const TOKEN = '#splice-test-token-v1:Splice.Testing.Tokens.TestTokenV1';
+    const APP = '#splice-token-test-trading-app:Splice.Testing.Apps.TradingApp';
+    const noMeta = { values: {} };
+    let n = 0;
+    const submit = async (node: typeof p1, actAs: string[], commands: unknown[], readAs: string[] = []) => {
+      const c = succeeded(await node.submit({ commands, actAs, readAs, commandId: `dvp-${n++}` }));
+      return createdIn(node, actAs[0]!, c.updateId!);
+    };
+    const rules = async (admin: string) =>
+      (
+        await submit(
+          p1,
+          [admin],
+          [{ CreateCommand: { templateId: `${TOKEN}:TokenRules`, createArguments: { admin } } }],
+        )
+      )[0]!;
+    const mint = async (admin: string, owner: string, id: string, amount: string) =>
+      (
+        await submit(
+          p1,
+          [admin, owner],
+          [
+            {
+              CreateCommand: {
+                templateId: `${TOKEN}:Token`,
+                createArguments: {
+                  holding: { owner, instrumentId: { admin, id }, amount, lock: null, meta: noMeta },
+                },
+              },
+            },
+          ],
+        )
+      )[0]!;
+    const [rulesA, rulesB] = [await rules(bankA!), await rules(bankB!)];
+    const [sellerA, buyerB] = [
+      await mint(bankA!, seller!, 'A', '100.0'),
+      await mint(bankB!, buyer!, 'B', '50.0'),
+    ];
+    const legs = {
+      'leg-a': {
+        sender: seller,
+        receiver: buyer,
+        amount: '10.0',
+        instrumentId: { admin: bankA, id: 'A' },
+        meta: noMeta,
+      },
+      'leg-b': {
+        sender: buyer,
+        receiver: seller,
+        amount: '20.0',
+        instrumentId: { admin: bankB, id: 'B' },
+        meta: noMeta,
+      },
+    };
+    const [proposal] = await submit(
+      p1,
+      [seller!],
+      [
+        {
+          CreateCommand: {
+            templateId: `${APP}:OTCTradeProposal`,
+            createArguments: { venue, tradeCid: null, approvers: [seller], transferLegs: legs },
+          },
+        },
+      ],
+    );
+    const [approved] = await submit(
+      p1,
+      [buyer!],
+      [
+        {
+          ExerciseCommand: {
+            templateId: `${APP}:OTCTradeProposal`,
+            contractId: proposal,
+            choice: 'OTCTradeProposal_Accept',
+            choiceArgument: { approver: buyer },
+          },
+        },
+      ],
+    );
+    const hour = 3_600_000;
+    const [prepareUntil, settleBefore] = [new Date(Date.now() + hour), new Date(Date.now() + 2 * hour)].map(
+      (d) => d.toISOString(),
+    );
+    await createdIn(
+      p2,
+      venue,
+      succeeded(
+        await p2.submit({
+          commands: [
+            {
+              ExerciseCommand: {
+                templateId: `${APP}:OTCTradeProposal`,
+                contractId: approved,
+                choice: 'OTCTradeProposal_InitiateSettlement',
+                choiceArgument: { prepareUntil, settleBefore },
+              },
+            },
+          ],
+          actAs: [venue],
+          commandId: 'initiate',
+        }),
+      ).updateId!,
+    );
+    // Each trader allocates its leg for the trade the venue created (the allocation repeats the trade's creation time).
+    const ledger = grpcTriggerLedger(new LedgerApiClient(network.urls[1]!));
+    const trade = (await ledger.activeContracts(venue, await ledger.ledgerEnd())).find(
+      (e) => e.templateId?.entityName === 'OTCTrade',
+    )!;
+    ledger.close();
+    const { createdAt } = protoToJson({ sum: { oneofKind: 'record', record: trade.createArguments! } }) as {
+      createdAt: string;
+    };
+    const allocate = (
+      sender: string,
+      admin: string,
+      rulesCid: string,
+      holding: string,
+      legId: 'leg-a' | 'leg-b',
+    ) =>
+      submit(
+        p1,
+        [sender],
+        [
+          {
+            ExerciseCommand: {
+              templateId: `${TOKEN}:TokenRules`,
+              contractId: rulesCid,
+              choice: 'AllocationFactory_Allocate',
+              choiceArgument: {
+                expectedAdmin: admin,
+                requestedAt: createdAt,
+                inputHoldingCids: [holding],
+                extraArgs: { context: noMeta, meta: noMeta },
+                allocation: {
+                  transferLegId: legId,
+                  transferLeg: legs[legId],
+                  settlement: {
+                    executor: venue,
+                    settlementRef: { id: 'OTCTradeProposal', cid: proposal },
+                    requestedAt: createdAt,
+                    allocateBefore: prepareUntil,
+                    settleBefore,
+                    meta: noMeta,
+                  },
+                },
+              },
+            },
+          },
+        ],
+        [admin],
+      );
+    await allocate(seller!, bankA!, rulesA, sellerA, 'leg-a');
+    await allocate(buyer!, bankB!, rulesB, buyerB, 'leg-b');
+
+    const service = await start({ storage: { type: 'sqlite', file: join(dir, 'dvp.sqlite') } });
+    try {
+      const started = await call(service, 'POST', '/v1/triggers', {
+        triggerName: 'dvp-settler:dvpSettler',
+        party: venue,
+      });
+      const id = started.body.result.triggerId as string;
+      // Each trader keeps its change and receives the other leg: a holding of the other bank's instrument.
+      const instruments = async (owner: string) =>
+        (await p1.activeContracts(owner)).contracts
+          .filter((c) => c.contract.templateId.name.join('.') === 'Token')
+          .map((c) => JSON.stringify(c.contract.arg, (_k, v) => (typeof v === 'bigint' ? String(v) : v)))
+          .map((arg) => (arg.includes(bankA!) ? 'A' : 'B'))
+          .sort();
+      await eventually(
+        async () => ((await instruments(buyer!)).join() === 'A,B' ? true : undefined),
+        'the settlement',
+      );
+      expect(await instruments(seller!)).toEqual(['A', 'B']);
+      const status = await triggerStatus(service, id);
+      expect([status.status, status.submitted, status.rejected]).toEqual(['running', 1, 0]);
+    } finally {
+      await service.close();
+    }
   });
 });
