@@ -183,11 +183,10 @@ export class TriggerRunner {
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(resolve, ms);
-      const end = this.#endSession;
+      // Between sessions, stopping ends the wait (the previous session is over: nothing else to end).
       this.#endSession = () => {
         clearTimeout(t);
         resolve();
-        end?.();
       };
     });
   }

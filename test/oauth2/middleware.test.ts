@@ -22,6 +22,7 @@ import {
   freeLoopbackPort as freePort,
   type LedgerNetwork,
   ledgerNetwork,
+  mintAndOffer,
   succeeded,
 } from '../triggers/network.js';
 import { launchChromium } from './chromium.js';
@@ -168,32 +169,14 @@ describe('OAuth2 middleware', () => {
       cookie = `${tokenCookie.name}=${tokenCookie.value}`;
 
       // The trigger runs as bob with bob-user's token: an offer from alice (on the other participant) is accepted.
-      const p1 = network.nodes[0]!;
-      const minted = succeeded(
-        await p1.submit({
-          commands: [tokenCommands.mint(admin, alice, '12.0')],
-          actAs: [admin, alice],
-          commandId: 'mint',
-        }),
-      );
-      const [holding] = await createdIn(p1, alice, minted.updateId!);
-      succeeded(
-        await p1.submit({
-          commands: [
-            tokenCommands.offer({
-              rules,
-              admin,
-              sender: alice,
-              receiver: bob,
-              amount: '12.0',
-              inputs: [holding!],
-            }),
-          ],
-          actAs: [alice],
-          readAs: [admin],
-          commandId: 'offer',
-        }),
-      );
+      await mintAndOffer(network.nodes[0]!, {
+        admin,
+        sender: alice,
+        receiver: bob,
+        rules,
+        amount: '12.0',
+        tag: 'browser',
+      });
       await eventually(async () => {
         const s = await get(`${service.url}/v1/triggers/${triggerId}`, { cookie });
         const r = s.body.result as {

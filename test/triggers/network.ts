@@ -14,7 +14,11 @@ import {
 } from '../../src/ledger-api/index.js';
 import { createLogger } from '../../src/observability/index.js';
 import type { Completion, ParticipantNode } from '../../src/participant/index.js';
-import { type ParticipantTestNetwork, participantTestNetwork } from '../../src/participant/testing.js';
+import {
+  type ParticipantTestNetwork,
+  participantTestNetwork,
+  tokenCommands,
+} from '../../src/participant/testing.js';
 import type { StorageConfig } from '../../src/storage/index.js';
 import { systemClock } from '../../src/time/index.js';
 
@@ -117,4 +121,32 @@ export async function freeLoopbackPort(): Promise<number> {
   const { port } = probe.address() as AddressInfo;
   await new Promise((resolve) => probe.close(resolve));
   return port;
+}
+
+/**
+ * The admin mints `amount` TOK for `sender` on `node`, and `sender` offers them to `receiver` (a party of either
+ * participant); resolves with the offer's contract id. `tag` makes the command ids unique.
+ */
+export async function mintAndOffer(
+  node: ParticipantNode,
+  o: { admin: string; sender: string; receiver: string; rules: string; amount: string; tag: string },
+): Promise<string> {
+  const { admin, sender, receiver, rules, amount, tag } = o;
+  const minted = succeeded(
+    await node.submit({
+      commands: [tokenCommands.mint(admin, sender, amount)],
+      actAs: [admin, sender],
+      commandId: `mint-${tag}`,
+    }),
+  );
+  const [holding] = await createdIn(node, sender, minted.updateId!);
+  const offered = succeeded(
+    await node.submit({
+      commands: [tokenCommands.offer({ rules, admin, sender, receiver, amount, inputs: [holding!] })],
+      actAs: [sender],
+      readAs: [admin],
+      commandId: `offer-${tag}`,
+    }),
+  );
+  return (await createdIn(node, sender, offered.updateId!)).find((c) => c !== holding)!;
 }

@@ -23,6 +23,7 @@ import {
   eventually,
   type LedgerNetwork,
   ledgerNetwork,
+  mintAndOffer,
   storageSection,
   succeeded,
 } from './network.js';
@@ -75,29 +76,15 @@ async function call(service: TriggerService, method: string, path: string, body?
 }
 
 /** Alice (on p1) offers `amount` TOK to bob (on p2); resolves with the offer's contract id. */
-async function offer(amount: string): Promise<string> {
-  const p1 = network.nodes[0]!;
-  const n = commandNo++;
-  const minted = succeeded(
-    await p1.submit({
-      commands: [tokenCommands.mint(admin, alice, amount)],
-      actAs: [admin, alice],
-      commandId: `mint-${n}`,
-    }),
-  );
-  const [holding] = await createdIn(p1, alice, minted.updateId!);
-  const offered = succeeded(
-    await p1.submit({
-      commands: [
-        tokenCommands.offer({ rules, admin, sender: alice, receiver: bob, amount, inputs: [holding!] }),
-      ],
-      actAs: [alice],
-      readAs: [admin],
-      commandId: `offer-${n}`,
-    }),
-  );
-  return (await createdIn(p1, alice, offered.updateId!)).find((c) => c !== holding)!;
-}
+const offer = (amount: string) =>
+  mintAndOffer(network.nodes[0]!, {
+    admin,
+    sender: alice,
+    receiver: bob,
+    rules,
+    amount,
+    tag: `${commandNo++}`,
+  });
 
 /** Bob's token amounts on p2 (what accepted offers gave him), read through p2's Ledger API. */
 async function bobsTokens(): Promise<string[]> {
