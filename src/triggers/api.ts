@@ -4,6 +4,7 @@
  * heartbeat, and `rule`, which reads the active contracts (without those its commands in flight consume) and emits
  * commands. A trigger package is an ES module whose named exports are triggers.
  */
+import { CommonErrors, WeftError } from '../errors/index.js';
 import type { Command } from '../generated/com/daml/ledger/api/v2/commands.js';
 import type { Completion } from '../generated/com/daml/ledger/api/v2/completion.js';
 import type { Transaction } from '../generated/com/daml/ledger/api/v2/transaction.js';
@@ -122,7 +123,10 @@ function recordOf(fields: Readonly<Record<string, Value>>): ProtoRecord {
 export function identifier(id: string): { packageId: string; moduleName: string; entityName: string } {
   const [packageId, moduleName, entityName, ...rest] = id.split(':');
   if (!packageId || !moduleName || !entityName || rest.length > 0) {
-    throw new Error(`'${id}' is not a template id (package:Module:Entity)`);
+    throw new WeftError(
+      CommonErrors.INVALID_ARGUMENT,
+      `'${id}' is not a template id (package:Module:Entity)`,
+    );
   }
   return { packageId, moduleName, entityName };
 }

@@ -182,10 +182,10 @@ export class TriggerRunner {
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
+      const cancel = this.#o.clock.schedule(ms, resolve);
       // Between sessions, stopping ends the wait (the previous session is over: nothing else to end).
       this.#endSession = () => {
-        clearTimeout(t);
+        cancel();
         resolve();
       };
     });
@@ -198,10 +198,10 @@ export class TriggerRunner {
     const ledger = await o.connect();
     const subscriptions: LedgerSubscription<unknown>[] = [];
     // At most two timers: the next heartbeat and the rule's retry after a rejection.
-    const timers: { heartbeat?: ReturnType<typeof setTimeout>; retry?: ReturnType<typeof setTimeout> } = {};
+    const timers: { heartbeat?: () => void; retry?: () => void } = {};
     const clearTimers = () => {
-      clearTimeout(timers.heartbeat);
-      clearTimeout(timers.retry);
+      timers.heartbeat?.();
+      timers.retry?.();
     };
     let ended: (e: unknown) => void = () => {};
     const end = new Promise<never>((_, reject) => {
@@ -303,8 +303,8 @@ export class TriggerRunner {
         const delay = this.#backoff(rejections);
         retryAt = nowMs() + delay;
         this.#log('warn', `command ${commandId} was rejected (${why}); the rule runs again in ${delay} ms`);
-        clearTimeout(timers.retry);
-        timers.retry = setTimeout(() => guard(rule), delay);
+        timers.retry?.();
+        timers.retry = o.clock.schedule(delay, () => guard(rule));
       };
       const settle = (upTo: bigint) => {
         for (const [id, f] of inFlight)
@@ -355,9 +355,9 @@ export class TriggerRunner {
             update({ kind: 'heartbeat' });
             rule();
           });
-          timers.heartbeat = setTimeout(beat, trigger.heartbeatMs);
+          timers.heartbeat = o.clock.schedule(trigger.heartbeatMs!, beat);
         };
-        timers.heartbeat = setTimeout(beat, trigger.heartbeatMs);
+        timers.heartbeat = o.clock.schedule(trigger.heartbeatMs, beat);
       }
       if (this.#stopped) return;
       this.#state = 'running';

@@ -14,8 +14,8 @@ import { LedgerApiClient } from '../../src/ledger-api/index.js';
 import { OAuth2Middleware, oauth2MiddlewareSettings } from '../../src/oauth2/index.js';
 import { createLogger } from '../../src/observability/index.js';
 import { tokenCommands } from '../../src/participant/testing.js';
-import { systemClock } from '../../src/time/index.js';
-import { TriggerService, triggerServiceSettings } from '../../src/triggers/index.js';
+import { type Clock, ManualClock, systemClock } from '../../src/time/index.js';
+import { AuthMiddlewareClient, TriggerService, triggerServiceSettings } from '../../src/triggers/index.js';
 import {
   createdIn,
   eventually,
@@ -246,7 +246,23 @@ describe('OAuth2 middleware', () => {
       });
     const refreshed = await refresh(refreshToken);
     expect(refreshed.status).toBe(200);
-    expect(typeof ((await refreshed.json()) as { access_token: unknown }).access_token).toBe('string');
+    const next = (await refreshed.json()) as { access_token: string; refresh_token?: string };
+    expect(typeof next.access_token).toBe('string');
+    // The trigger service's client keeps a token valid long enough, and refreshes one about to expire (seen from a
+    // clock 20 minutes ahead of the token's 10-minute lifetime).
+    const current = { accessToken: next.access_token, refreshToken: next.refresh_token ?? refreshToken };
+    const clientAt = (clock: Clock) =>
+      new AuthMiddlewareClient({
+        url: middleware.url,
+        publicUrl: middleware.url,
+        callbackUrl: `${service.url}/cb`,
+        clock,
+      });
+    expect(await clientAt(systemClock).fresh(current)).toBe(current);
+    const renewed = await clientAt(new ManualClock(systemClock.now() + 20n * 60n * 1_000_000n)).fresh(
+      current,
+    );
+    expect(renewed.accessToken).not.toBe(current.accessToken);
     const badRefresh = await refresh('not-a-refresh-token');
     expect(badRefresh.status).toBe(401);
     expect(((await badRefresh.json()) as { error: string }).error).toBe('OAUTH2_LOGIN_FAILED');
