@@ -12,9 +12,10 @@ import { isWeftError, WeftError } from '../errors/index.js';
 import type { Completion } from '../generated/com/daml/ledger/api/v2/completion.js';
 import type { CreatedEvent } from '../generated/com/daml/ledger/api/v2/event.js';
 import type { Transaction } from '../generated/com/daml/ledger/api/v2/transaction.js';
+import { ledgerApiErrorOf } from '../ledger-api/index.js';
 import { protoToJson } from '../ledger-api/json/index.js';
 import type { Logger } from '../observability/index.js';
-import type { Clock } from '../time/index.js';
+import { type Clock, deferred } from '../time/index.js';
 import type { ActiveContracts, Command, Trigger, TriggerContract, TriggerMessage } from './api.js';
 import type { TriggerRuntimeSettings } from './config.js';
 import { TriggerErrors } from './errors.js';
@@ -100,6 +101,7 @@ export class TriggerRunner {
   #endSession: (() => void) | undefined;
   #done: Promise<void> = Promise.resolve();
   #inFlightCount: () => number = () => 0;
+  readonly #firstSession = deferred<void>();
 
   constructor(options: TriggerRunnerOptions) {
     this.#o = options;
@@ -120,8 +122,15 @@ export class TriggerRunner {
     };
   }
 
-  start(): void {
+  /**
+   * Starts the trigger; resolves once it runs (its first session read the ACS and initialized), rejects with why
+   * its first session failed (a party the participant does not know, a token without the right, initialize threw).
+   * Later failures are reconnected (or, for the trigger's own code, end in its status).
+   */
+  start(): Promise<void> {
+    this.#firstSession.promise.catch(() => {});
     this.#done = this.#run();
+    return this.#firstSession.promise;
   }
 
   /** Stops the trigger: its streams are cancelled; commands in flight still complete on the participant. */
@@ -144,6 +153,7 @@ export class TriggerRunner {
     this.#stopped = true;
     this.#log('error', e.toString());
     this.#endSession?.();
+    this.#firstSession.reject(e);
     this.#o.onFailed?.(e);
   }
 
@@ -153,6 +163,7 @@ export class TriggerRunner {
       try {
         await this.#session(() => {
           failures = 0;
+          this.#firstSession.resolve();
         });
       } catch (e) {
         if (e instanceof TriggerCodeError) {
@@ -168,6 +179,7 @@ export class TriggerRunner {
         if (isWeftError(e, TriggerErrors.TRIGGER_LIMIT_EXCEEDED)) return this.#fail(e);
         if (this.#stopped) return;
         failures++;
+        this.#firstSession.reject(ledgerApiErrorOf(e) ?? e);
         this.#log('warn', `the Ledger API connection failed (${(e as Error).message}); reconnecting`);
       }
       if (this.#stopped) return;

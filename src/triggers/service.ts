@@ -101,7 +101,8 @@ export class TriggerService {
           })
         : undefined;
       const service = new TriggerService(o, storage, store, packages, auth);
-      for (const record of await store.all()) service.#resume(record);
+      // Persisted triggers run again; one that cannot reconnect now keeps retrying (its status logs why).
+      for (const record of await store.all()) void service.#resume(record)?.start();
       await service.#listen();
       return service;
     } catch (e) {
@@ -142,7 +143,18 @@ export class TriggerService {
       createdAt: this.o.clock.now(),
     };
     await this.store.add(record);
-    this.#resume(record);
+    const runner = this.#resume(record);
+    try {
+      await runner?.start();
+    } catch (e) {
+      // A trigger that cannot run at all (unknown party, missing right, initialize threw) is refused, not kept.
+      await runner?.stop();
+      await this.store.remove(record.triggerId);
+      this.#instances.delete(record.triggerId);
+      throw isWeftError(e)
+        ? e
+        : new WeftError(CommonErrors.UNAVAILABLE, `the trigger could not start: ${(e as Error).message}`);
+    }
     return record.triggerId;
   }
 
@@ -171,11 +183,11 @@ export class TriggerService {
     return i;
   }
 
-  /** Runs a persisted trigger (not one that failed: its error stays in its status). */
-  #resume(record: TriggerRecord): void {
+  /** The runner of a persisted trigger, registered and not started (none for one that failed: its error stays). */
+  #resume(record: TriggerRecord): TriggerRunner | undefined {
     if (record.error !== undefined) {
       this.#instances.set(record.triggerId, { record, runner: undefined, error: record.error });
-      return;
+      return undefined;
     }
     let trigger: ReturnType<TriggerPackages['get']>;
     try {
@@ -184,7 +196,7 @@ export class TriggerService {
       const error = (e as WeftError).toString();
       this.#instances.set(record.triggerId, { record, runner: undefined, error });
       void this.store.failed(record.triggerId, error);
-      return;
+      return undefined;
     }
     let tokens: MiddlewareTokens | undefined = record.accessToken
       ? {
@@ -224,7 +236,7 @@ export class TriggerService {
       },
     });
     this.#instances.set(record.triggerId, { record, runner, error: undefined });
-    runner.start();
+    return runner;
   }
 
   /** The tokens of the request's credentials for `claims`; without a middleware, none are needed. */

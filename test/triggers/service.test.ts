@@ -228,6 +228,12 @@ describe('trigger service', () => {
       });
       expect(unknown.status).toBe(404);
       expect(unknown.body.errors![0]).toMatch(/^TRIGGER_NOT_FOUND/);
+      const noParty = await call(service, 'POST', '/v1/triggers', {
+        triggerName: 'contender:twice',
+        party: 'not a party id',
+      });
+      expect(noParty.status).toBe(400);
+      expect(noParty.body.errors![0]).toMatch(/^INVALID_FIELD\(8\)/);
       const missing = await call(service, 'POST', '/v1/triggers', { triggerName: 'contender:twice' });
       expect(missing.status).toBe(400);
       expect(missing.body.errors![0]).toMatch(/^INVALID_ARGUMENT.*party/);
