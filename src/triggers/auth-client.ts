@@ -59,11 +59,14 @@ export class AuthMiddlewareClient {
     return tokensOf(await r.json());
   }
 
-  loginUrl(claims: string, state: string): string {
+  /** The middleware's login for `claims`, back to this service's `/cb` with `state` when a request waits for it. */
+  loginUrl(claims: string, state: string | undefined): string {
     const u = new URL('/login', this.o.publicUrl);
     u.searchParams.set('claims', claims);
-    u.searchParams.set('redirect_uri', this.o.callbackUrl);
-    u.searchParams.set('state', state);
+    if (state !== undefined) {
+      u.searchParams.set('redirect_uri', this.o.callbackUrl);
+      u.searchParams.set('state', state);
+    }
     return u.toString();
   }
 

@@ -252,8 +252,10 @@ export class TriggerService {
   /** 401 with the login URL; a browser (it accepts HTML) is redirected there instead, as Daml's service does. */
   #login(req: FastifyRequest, reply: FastifyReply, claims: string, pending?: StartRequest): FastifyReply {
     const auth = this.auth!;
-    let state = uuid(this.o.random);
+    // Only a start resumes after the login (at /cb); for other requests the browser logs in and repeats them.
+    let state: string | undefined;
     if (pending) {
+      state = uuid(this.o.random);
       const nowMs = Number(this.o.clock.now() / 1000n);
       for (const [k, p] of this.#pendingLogins) if (p.expiresAtMs <= nowMs) this.#pendingLogins.delete(k);
       if (this.#pendingLogins.size >= this.o.config.maxPendingLogins) {
@@ -263,7 +265,7 @@ export class TriggerService {
         );
       }
       this.#pendingLogins.set(state, { request: pending, expiresAtMs: nowMs + this.o.config.loginTimeoutMs });
-    } else state = '';
+    }
     const login = auth.loginUrl(claims, state);
     if ((req.headers.accept ?? '').includes('text/html')) return reply.redirect(login, 302);
     const e = new WeftError(

@@ -14,10 +14,18 @@ const CHROMIUM = '/usr/bin/chromium';
 
 export function ensureChromium(): void {
   if (existsSync(CHROMIUM)) return;
-  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
+  const apt = (...args: string[]) =>
+    execFileSync('apt-get', args, {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  try {
+    apt('install', '-y', '--no-install-recommends', 'chromium');
+  } catch {
+    // Package lists may be missing or stale on a fresh machine.
+    apt('update');
+    apt('install', '-y', '--no-install-recommends', 'chromium');
+  }
 }
 
 export async function launchChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
