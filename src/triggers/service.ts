@@ -125,7 +125,9 @@ export class TriggerService {
   /** Starts a trigger (the REST handler's work, for embedding): its id. */
   async startTrigger(request: StartRequest, tokens: MiddlewareTokens | undefined): Promise<string> {
     this.packages.get(request.triggerName);
-    const running = [...this.#instances.values()].filter((i) => i.runner !== undefined).length;
+    const running = [...this.#instances.values()].filter(
+      (i) => i.runner !== undefined && i.runner.status().state !== 'failed',
+    ).length;
     if (running >= this.o.config.maxTriggers) {
       throw new WeftError(
         TriggerErrors.TRIGGER_LIMIT_EXCEEDED,
@@ -195,7 +197,7 @@ export class TriggerService {
     } catch (e) {
       const error = (e as WeftError).toString();
       this.#instances.set(record.triggerId, { record, runner: undefined, error });
-      void this.store.failed(record.triggerId, error);
+      this.#persistFailure(record.triggerId, error);
       return undefined;
     }
     let tokens: MiddlewareTokens | undefined = record.accessToken
@@ -226,17 +228,17 @@ export class TriggerService {
       clock: this.o.clock,
       random: this.o.random,
       logger: this.o.logger,
-      onFailed: (e) => {
-        this.store.failed(record.triggerId, e.toString()).catch((err: unknown) => {
-          this.o.logger.error(
-            { err, trigger: record.triggerId },
-            'could not persist the failure of a trigger',
-          );
-        });
-      },
+      onFailed: (e) => this.#persistFailure(record.triggerId, e.toString()),
     });
     this.#instances.set(record.triggerId, { record, runner, error: undefined });
     return runner;
+  }
+
+  /** Records why a trigger stopped, so that a restart shows it instead of running it (a failure to is logged). */
+  #persistFailure(triggerId: string, error: string): void {
+    this.store.failed(triggerId, error).catch((err: unknown) => {
+      this.o.logger.error({ err, trigger: triggerId }, 'could not persist the failure of a trigger');
+    });
   }
 
   /** The tokens of the request's credentials for `claims`; without a middleware, none are needed. */
