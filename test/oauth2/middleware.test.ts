@@ -263,6 +263,11 @@ describe('OAuth2 middleware', () => {
       current,
     );
     expect(renewed.accessToken).not.toBe(current.accessToken);
+    const used = await refresh(refreshToken);
+    expect(used.status).toBe(401);
+    expect(((await used.json()) as { error_description: string }).error_description).toMatch(
+      /^OAUTH2_LOGIN_FAILED.*refused the refresh token/,
+    );
     const badRefresh = await refresh('not-a-refresh-token');
     expect(badRefresh.status).toBe(401);
     expect(((await badRefresh.json()) as { error: string }).error).toBe('OAUTH2_LOGIN_FAILED');

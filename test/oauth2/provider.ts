@@ -61,6 +61,8 @@ export async function startProvider(o: {
     // Any login name is an account whose subject is that name (the users the participant knows by id).
     findAccount: (_ctx: unknown, id: string) => ({ accountId: id, claims: () => ({ sub: id }) }),
     ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, RefreshToken: 3600, IdToken: 600 },
+    // Each refresh replaces the refresh token: a used one is refused (as an expired one is).
+    rotateRefreshToken: true,
     // Refresh tokens for every client allowed the grant (not only with offline_access).
     issueRefreshToken: async (_ctx: unknown, client: ClientLike) => client.grantTypeAllowed('refresh_token'),
   });
