@@ -5,7 +5,9 @@ import { registerDaemonCommand } from './commands/daemon.js';
 import { registerDamlCommands } from './commands/daml.js';
 import { registerDarCommands } from './commands/dar.js';
 import { registerLedgerCommands } from './commands/ledger.js';
+import { registerOAuth2MiddlewareCommand } from './commands/oauth2-middleware.js';
 import { registerSandboxCommand } from './commands/sandbox.js';
+import { registerTriggerServiceCommand } from './commands/trigger-service.js';
 
 /** The package version, read from package.json so `weft --version` never drifts from the release. */
 export function weftVersion(): string {
@@ -26,5 +28,7 @@ export function buildProgram(): Command {
   registerAdminCommands(program);
   registerLedgerCommands(program);
   registerSandboxCommand(program);
+  registerTriggerServiceCommand(program);
+  registerOAuth2MiddlewareCommand(program);
   return program;
 }

@@ -4,10 +4,13 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AdminClient } from '../../admin-api/index.js';
 import { decodeConfig } from '../../config/index.js';
+import { systemRandom } from '../../crypto/index.js';
 import { DAEMON_SCHEMAS, type DaemonNode, oneLine, startDaemonNode } from '../../daemon/index.js';
 import { CommonErrors, WeftError } from '../../errors/index.js';
 import { OnboardingRestriction } from '../../generated/weft/topology/v1/topology.js';
+import { createLogger } from '../../observability/index.js';
 import { sleep, systemClock } from '../../time/index.js';
+import { TriggerService, triggerServiceSettings } from '../../triggers/index.js';
 
 export interface SandboxOptions {
   /** Data directory; a temporary one (removed at the end) when absent. */
@@ -20,6 +23,8 @@ export interface SandboxOptions {
   readonly ledgerApiPorts: { participant1: number; participant2: number };
   /** The JSON Ledger API ports of the two participants (0: any free port). */
   readonly jsonApiPorts: { participant1: number; participant2: number };
+  /** The trigger service on participant1's Ledger API (its port, 0: any free one; trigger packages loaded at start). */
+  readonly triggerService?: { readonly port: number; readonly packagesDir?: string };
   /** How many pings participant1 sends participant2. */
   readonly pings: number;
   readonly version: string;
@@ -50,7 +55,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const out = options.out;
   const nodes: DaemonNode[] = [];
   const clients: AdminClient[] = [];
+  let triggers: TriggerService | undefined;
   const stop = async () => {
+    await triggers?.close();
     for (const c of clients) c.close();
     // Participants first, the sequencer last: members leave before their synchronizer.
     for (const node of [...nodes].reverse()) await node.runtime.stop();
@@ -123,6 +130,21 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ids.push(r.participantId);
     }
     const [id1, id2] = ids as [string, string];
+    if (options.triggerService) {
+      triggers = await TriggerService.start({
+        config: triggerServiceSettings({
+          port: options.triggerService.port,
+          'ledger-api': participants[0].urls['ledger-api'],
+          storage: { type: 'sqlite', file: join(dir, 'trigger-service.db') },
+          ...(options.triggerService.packagesDir
+            ? { 'packages-dir': resolve(options.triggerService.packagesDir) }
+            : {}),
+        }),
+        clock: systemClock,
+        random: systemRandom,
+        logger: createLogger({ file: join(dir, 'trigger-service.log') }),
+      });
+    }
 
     out(`Weft sandbox, data and logs in ${dir}`);
     out(`  synchronizer  ${boot.synchronizerId}`);
@@ -140,6 +162,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     for (const { node, urls } of [sequencer, mediator, ...participants]) {
       out(`  metrics       ${urls.monitoring}/metrics  (${node.runtime.config.name})`);
     }
+    if (triggers) out(`  trigger service ${triggers.url}  (on participant1's Ledger API)`);
     out(`  try: npx weft admin -e ${participants[0].urls['admin-api']} ping ${id2}`);
     out(
       `       grpcurl -plaintext ${participants[0].urls['ledger-api']!.replace(/^http:\/\//, '')} com.daml.ledger.api.v2.VersionService/GetLedgerApiVersion`,
@@ -181,6 +204,11 @@ export function registerSandboxCommand(program: Command): void {
       "ports of the participants' JSON Ledger APIs",
       '7575,7576',
     )
+    .option(
+      '--trigger-service-port <port>',
+      "also run the trigger service on participant1's Ledger API, on this port (0: any free port; Daml's is 8088)",
+    )
+    .option('--trigger-packages <dir>', 'trigger packages the trigger service loads at start')
     .option('--pings <n>', 'pings participant1 sends participant2', '3')
     .action(
       async (o: {
@@ -193,6 +221,8 @@ export function registerSandboxCommand(program: Command): void {
         participantLedgerApiPorts: string;
         participantJsonApiPorts: string;
         pings: string;
+        triggerServicePort?: string;
+        triggerPackages?: string;
       }) => {
         let sandbox: Sandbox;
         try {
@@ -222,6 +252,14 @@ export function registerSandboxCommand(program: Command): void {
             },
             ledgerApiPorts: two(o.participantLedgerApiPorts, '--participant-ledger-api-ports', '5011,5021'),
             jsonApiPorts: two(o.participantJsonApiPorts, '--participant-json-api-ports', '7575,7576'),
+            ...(o.triggerServicePort !== undefined
+              ? {
+                  triggerService: {
+                    port: number(o.triggerServicePort, '--trigger-service-port'),
+                    ...(o.triggerPackages ? { packagesDir: o.triggerPackages } : {}),
+                  },
+                }
+              : {}),
             pings: Math.max(1, number(o.pings, '--pings')),
             version: program.version() ?? 'unknown',
             out: (line) => process.stdout.write(`${line}\n`),
