@@ -412,6 +412,7 @@ export class Submitter {
       requestId: undefined,
       completionOffset: undefined,
       completedAt: undefined,
+      rootHash: batch.rootHash,
       marks,
     };
     // Only a command about to be sent is registered, as by Canton's in-flight submission tracker. Losing the
