@@ -6,7 +6,8 @@ import { StorageErrors } from '../storage/index.js';
 import { describeBackends } from '../storage/testing.js';
 import { systemClock } from '../time/index.js';
 import { Journal } from './journal.js';
-import { type CommandRow, emptyBatch, ParticipantStore, type UpdateRow, type WriteBatch } from './store.js';
+import { emptyBatch, ParticipantStore, type UpdateRow, type WriteBatch } from './store.js';
+import { commandRow } from './testing.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -104,20 +105,7 @@ describeBackends('the participant journal', (backend) => {
     const store = await ParticipantStore.open(await backend.open());
     const f = faulty(store);
     const { journal, failures } = journalOn(f.store);
-    const command = (messageId: string): CommandRow => ({
-      changeId: 'change',
-      commandId: 'cmd',
-      userId: 'u',
-      submissionId: '',
-      actAs: ['alice'],
-      messageId,
-      synchronizerId: 'sync',
-      maxSequencingTime: 100n,
-      submittedAt: 10n,
-      requestId: undefined,
-      completionOffset: undefined,
-      completedAt: undefined,
-    });
+    const command = (messageId: string) => commandRow('change', messageId);
     // Its commit's answer lost: the repeat finds the command's own entry, which counts as registered.
     f.inject('after', connectionLost());
     const [first, second] = await Promise.all([
@@ -134,7 +122,7 @@ describeBackends('the participant journal', (backend) => {
         b.completions.push({
           offset: 1n,
           changeId: 'change',
-          commandId: 'cmd',
+          commandId: 'cmd-change',
           userId: 'u',
           submissionId: '',
           actAs: ['alice'],
