@@ -44,6 +44,7 @@ const HELP = `npm run bench:network -- [options]
   --runs 3                    networks per backend; the table shows medians over runs
   --json FILE                 also write every step and the medians as JSON
   --weft DIR                  run the daemons from DIR/dist (another build, to compare; default this checkout)
+  --profile DIR               write each daemon's CPU profile (node --cpu-prof) to DIR when it stops
   --help                      this text
 
 PostgreSQL: WEFT_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), a fresh schema per node.
@@ -62,6 +63,7 @@ const { values: options } = (() => {
         runs: { type: 'string', default: '3' },
         json: { type: 'string' },
         weft: { type: 'string' },
+        profile: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -163,7 +165,10 @@ async function startNode(dir: string, name: string, body: string): Promise<Node>
   }
   const ports = join(dir, `${name}.ports`);
   writeFileSync(ports, '');
-  const child = spawn(process.execPath, [CLI, 'daemon', '-c', config, '--port-file', ports], {
+  const profile = options.profile
+    ? ['--cpu-prof', '--cpu-prof-dir', options.profile, '--cpu-prof-name', `${name}.cpuprofile`]
+    : [];
+  const child = spawn(process.execPath, [...profile, CLI, 'daemon', '-c', config, '--port-file', ports], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 30_000;
