@@ -1,13 +1,18 @@
 /**
- * Token transfers between two participants with every node in its own process, as deployed: `weft daemon` runs a
+ * The network benchmark (`npm run bench:network -- --help`): token transfers between two participants on a
  * sequencer (high-throughput writer), a mediator and two participants, set up with `weft admin` (bootstrap,
- * connect, parties, DARs); this process drives transfers through the participants' Ledger API (CommandService
- * SubmitAndWait, which returns the durable completion) and reads the offers from bob's live update stream. Unlike bench/participant.bench.ts
- * (all four nodes on one event loop), the nodes use every core. Measures transactions/s, submit → completion
- * latency, and the CPU of all node processes per transaction (from /proc).
+ * connect, parties, DARs). The nodes run as daemons (`weft daemon`, one process each, as deployed) or all in this
+ * process (`--mode in-process`, as the sandbox), on SQLite or PostgreSQL. This process drives transfers through
+ * the participants' Ledger API (CommandService SubmitAndWait, which returns the durable completion) and reads the
+ * offers from bob's live update stream, at a fixed concurrency or a fixed rate, or ramps the concurrency up until
+ * the throughput stops growing (the saturation point) and then measures latency at half that rate.
  *
- * Run: npm run build && npx tsx bench/network-daemons.bench.ts [--transfers 200] [--concurrency 1,8] [--runs 3]
- *   [--only sqlite|postgres]
+ * Per load step: transactions/s, submit → completion latency percentiles, the participants' protocol phases
+ * (`weft_participant_phase_seconds`, percentiles at bucket resolution), CPU ms per transaction per node (from
+ * /proc; in-process: the whole process, driver included), and database commits and Ed25519 signatures per
+ * transaction (`weft_storage_commits_total`, `weft_crypto_signed_total`, `weft_crypto_verified_total`).
+ *
+ * Needs `npm run build` first for the daemons (they run dist/cli/main.js).
  * PostgreSQL: WEFT_BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/test (fresh schemas per run).
  */
 
@@ -17,34 +22,104 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { AdminClient } from '../src/admin-api/index.js';
+import { loadConfig, selectNode } from '../src/config/index.js';
+import { DAEMON_SCHEMAS, type DaemonNode, startDaemonNode } from '../src/daemon/index.js';
 import { TOKEN_DAR } from '../src/daml/dar/testing.js';
 import { loadEngine } from '../src/daml/engine/testing.js';
 import { TransactionShape } from '../src/generated/com/daml/ledger/api/v2/transaction_filter.js';
 import { tokenCommands } from '../src/participant/testing.js';
 import { DeploymentLedger } from '../test/deployment/ledger.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2)
-  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
-const TRANSFERS = Number(args.get('transfers') ?? 200);
-const CONCURRENCY = (args.get('concurrency') ?? '1,8').split(',').map(Number);
-const RUNS = Number(args.get('runs') ?? 3);
-const ONLY = args.get('only');
+const HELP = `npm run bench:network -- [options]
+
+  --mode daemons|in-process   one process per node (default), or all nodes in this process
+  --backend sqlite|postgres   storage of every node; a comma list runs each (default sqlite,postgres)
+  --concurrency 1,8           transfers in flight, one step each (default 1,8)
+  --rate 50,100               instead: offered transactions/s, one step each (a transfer is 2 transactions)
+  --ramp                      instead: concurrency 1,2,4,… until tx/s grows < 5 %, then half that rate
+  --transfers 200             transfers per step (after a warm-up of 20)
+  --runs 3                    networks per backend; the table shows medians over runs
+  --json FILE                 also write every step and the medians as JSON
+  --weft DIR                  run the daemons from DIR/dist (another build, to compare; default this checkout)
+  --profile DIR               write each daemon's CPU profile (node --cpu-prof) to DIR when it stops
+  --help                      this text
+
+PostgreSQL: WEFT_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), a fresh schema per node.
+Run \`npm run build\` first: the daemons run dist/cli/main.js.`;
+
+const { values: options } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        mode: { type: 'string', default: 'daemons' },
+        backend: { type: 'string', default: 'sqlite,postgres' },
+        concurrency: { type: 'string', default: '1,8' },
+        rate: { type: 'string' },
+        ramp: { type: 'boolean', default: false },
+        transfers: { type: 'string', default: '200' },
+        runs: { type: 'string', default: '3' },
+        json: { type: 'string' },
+        weft: { type: 'string' },
+        profile: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+})();
+if (options.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const numbers = (text: string) => text.split(',').map(Number);
+const TRANSFERS = Number(options.transfers);
+const RUNS = Number(options.runs);
+const MODE = options.mode as 'daemons' | 'in-process';
+const BACKENDS = options.backend.split(',') as Backend[];
+const RAMP = options.ramp;
+const RATES = options.rate === undefined ? undefined : numbers(options.rate);
+const CONCURRENCY = numbers(options.concurrency);
+const JSON_FILE = options.json;
+if (
+  !['daemons', 'in-process'].includes(MODE) ||
+  BACKENDS.some((b) => b !== 'sqlite' && b !== 'postgres') ||
+  [TRANSFERS, RUNS, ...CONCURRENCY, ...(RATES ?? [])].some((x) => !(x > 0))
+) {
+  console.error(`bad option value\n\n${HELP}`);
+  process.exit(2);
+}
 const PG_URL = process.env.WEFT_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const CLI = options.weft
+  ? join(options.weft, 'dist/cli/main.js')
+  : new URL('../dist/cli/main.js', import.meta.url).pathname;
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
 const TICKS = 100;
+const WARM_UP = 20;
+/** A fixed rate stops offering while this many transfers are outstanding (the network is past saturation). */
+const MAX_OUTSTANDING = 256;
+/** The ramp stops once a doubling of the concurrency raises tx/s by less than this. */
+const RAMP_GAIN = 1.05;
+const RAMP_MAX_CONCURRENCY = 64;
+const NODES = ['sequencer', 'mediator', 'participant1', 'participant2'] as const;
 
 type Backend = 'sqlite' | 'postgres';
+type Load = { readonly concurrency: number } | { readonly rate: number };
 
 interface Node {
-  readonly child: ChildProcess;
+  readonly name: string;
+  /** A daemon's process; absent in-process. */
+  readonly child?: ChildProcess;
+  readonly inProcess?: DaemonNode;
   readonly admin: string;
   readonly publicUrl: string;
   /** A participant's Ledger API. */
   readonly ledgerUrl: string;
+  readonly metricsUrl: string;
 }
 
 function cli(cliArgs: readonly string[]): Promise<string> {
@@ -57,41 +132,112 @@ function cli(cliArgs: readonly string[]): Promise<string> {
   );
 }
 
-async function daemon(dir: string, name: string, body: string): Promise<Node> {
+interface Ports {
+  admin: number;
+  public?: number;
+  ledgerApi?: number;
+  monitoring: number;
+}
+
+function nodeOf(name: string, p: Ports, extra: Pick<Node, 'child' | 'inProcess'>): Node {
+  return {
+    name,
+    ...extra,
+    admin: `http://127.0.0.1:${p.admin}`,
+    publicUrl: `http://127.0.0.1:${p.public ?? 0}`,
+    ledgerUrl: `http://127.0.0.1:${p.ledgerApi ?? 0}`,
+    metricsUrl: `http://127.0.0.1:${p.monitoring}/metrics`,
+  };
+}
+
+async function startNode(dir: string, name: string, body: string): Promise<Node> {
   const config = join(dir, `${name}.conf`);
-  const ports = join(dir, `${name}.ports`);
   writeFileSync(
     config,
-    `weft.node {\n  name = ${name}\n  admin-api.port = 0\n  monitoring.http-server.port = 0\n  monitoring.logging.level = warn\n${body}\n}\n`,
+    `weft.node {\n  name = ${name}\n  admin-api.port = 0\n  monitoring.http-server.port = 0\n  monitoring.logging.level = warn\n  monitoring.logging.file = "${join(dir, `${name}.log`)}"\n${body}\n}\n`,
   );
+  if (MODE === 'in-process') {
+    const node = await startDaemonNode(
+      selectNode(await loadConfig(config, { nodeSchemas: DAEMON_SCHEMAS })),
+      'bench',
+    );
+    return nodeOf(name, node.node.ports as Ports, { inProcess: node });
+  }
+  const ports = join(dir, `${name}.ports`);
   writeFileSync(ports, '');
-  const child = spawn(process.execPath, [CLI, 'daemon', '-c', config, '--port-file', ports], {
+  const profile = options.profile
+    ? ['--cpu-prof', '--cpu-prof-dir', options.profile, '--cpu-prof-name', `${name}.cpuprofile`]
+    : [];
+  const child = spawn(process.execPath, [...profile, CLI, 'daemon', '-c', config, '--port-file', ports], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 30_000;
   for (;;) {
     const text = readFileSync(ports, 'utf8');
-    if (text) {
-      const p = JSON.parse(text) as { admin: number; public?: number; ledgerApi?: number };
-      return {
-        child,
-        admin: `http://127.0.0.1:${p.admin}`,
-        publicUrl: `http://127.0.0.1:${p.public ?? 0}`,
-        ledgerUrl: `http://127.0.0.1:${p.ledgerApi ?? 0}`,
-      };
-    }
+    if (text) return nodeOf(name, JSON.parse(text) as Ports, { child });
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`daemon ${name} did not start`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
 
-/** User + system CPU seconds of each process so far. */
-function cpuSeconds(children: readonly ChildProcess[]): number[] {
-  return children.map((c) => {
-    const stat = readFileSync(`/proc/${c.pid}/stat`, 'utf8');
+/** User + system CPU seconds of each node so far; in-process, the one process's, under the first node. */
+function cpuSeconds(nodes: readonly Node[]): number[] {
+  if (MODE === 'in-process') {
+    const { user, system } = process.cpuUsage();
+    return nodes.map((_, i) => (i === 0 ? (user + system) / 1e6 : 0));
+  }
+  return nodes.map(({ child }) => {
+    const stat = readFileSync(`/proc/${child!.pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / TICKS;
   });
+}
+
+/** A node's /metrics samples: series (name plus labels, as printed) → value. */
+async function scrape(node: Node): Promise<Map<string, number>> {
+  const text = await (await fetch(node.metricsUrl)).text();
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return samples;
+}
+
+/** A counter summed over its series; NaN when the node does not export it (an older build). */
+const counterOf = (samples: Map<string, number>, name: string) =>
+  [...samples].reduce(
+    (sum, [series, v]) => (series.startsWith(`${name}{`) ? (Number.isNaN(sum) ? v : sum + v) : sum),
+    Number.NaN,
+  );
+
+/** Percentiles (ms) of each phase from the histogram deltas of the participants, at bucket resolution. */
+function phasePercentiles(
+  before: readonly Map<string, number>[],
+  after: readonly Map<string, number>[],
+): Record<string, { p50: number; p95: number; p99: number }> {
+  const buckets = new Map<string, Map<number, number>>();
+  after.forEach((samples, i) => {
+    for (const [series, v] of samples) {
+      if (!series.startsWith('weft_participant_phase_seconds_bucket{')) continue;
+      const name = /phase="([^"]+)"/.exec(series)![1]!;
+      const bound = /le="([^"]+)"/.exec(series)![1]!;
+      const le = bound === '+Inf' ? Number.POSITIVE_INFINITY : Number(bound);
+      const phase = buckets.get(name) ?? new Map<number, number>();
+      buckets.set(name, phase);
+      phase.set(le, (phase.get(le) ?? 0) + v - (before[i]!.get(series) ?? 0));
+    }
+  });
+  const result: Record<string, { p50: number; p95: number; p99: number }> = {};
+  for (const [phase, cumulative] of buckets) {
+    const sorted = [...cumulative].sort((a, b) => a[0] - b[0]);
+    const total = sorted[sorted.length - 1]![1];
+    if (total === 0) continue;
+    const at = (p: number) => 1000 * sorted.find(([, n]) => n >= (p / 100) * total)![0];
+    result[phase] = { p50: at(50), p95: at(95), p99: at(99) };
+  }
+  return result;
 }
 
 const pct = (xs: readonly number[], p: number) => {
@@ -100,19 +246,30 @@ const pct = (xs: readonly number[], p: number) => {
 };
 
 interface Measurement {
+  readonly mode: string;
   readonly backend: Backend;
-  readonly concurrency: number;
+  readonly run: number;
+  readonly load: Load;
+  readonly transactions: number;
   readonly transactionsPerSec: number;
   readonly p50: number;
   readonly p95: number;
   readonly p99: number;
+  readonly phases: Record<string, { p50: number; p95: number; p99: number }>;
   readonly cpuMsPerTx: number;
-  /** By node: sequencer, mediator, participant1, participant2. */
+  /** By node (daemons); in-process only the total. */
   readonly cpuMsPerTxByNode: Record<string, number>;
+  readonly commitsPerTx: number;
+  readonly commitsPerTxByNode: Record<string, number>;
+  readonly signaturesPerTx: number;
+  readonly verificationsPerTx: number;
   readonly loadavg: number;
 }
 
-async function run(backend: Backend, concurrency: number): Promise<Measurement> {
+const loadName = (l: Load) => ('rate' in l ? `${l.rate} tx/s offered` : `${l.concurrency} in flight`);
+
+/** Drives the load steps of one network: the given steps, or a ramp. */
+async function network(backend: Backend, run: number, out: Measurement[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-net-bench-'));
   const schemas: string[] = [];
   const storage = (name: string) => {
@@ -125,20 +282,20 @@ async function run(backend: Backend, concurrency: number): Promise<Measurement> 
   /** Clients and streams to close when the run ends. */
   const clients: { close(): void }[] = [];
   try {
-    const seq = await daemon(
+    const seq = await startNode(
       dir,
       'sequencer',
       `  kind = sequencer\n${storage('sequencer')}\n  public-api.port = 0\n  sequencer.writer.preset = high-throughput`,
     );
     nodes.push(seq);
-    const med = await daemon(
+    const med = await startNode(
       dir,
       'mediator',
       `  kind = mediator\n${storage('mediator')}\n  sequencer-connection.endpoints = ["${seq.publicUrl}"]`,
     );
     nodes.push(med);
     const participant = (name: string) =>
-      daemon(
+      startNode(
         dir,
         name,
         `  kind = participant\n${storage(name)}\n  ledger-api.port = 0\n  participant.max-backoff-ms = 200`,
@@ -200,11 +357,17 @@ async function run(backend: Backend, concurrency: number): Promise<Measurement> 
     const rules = (
       await createdOf(p1, admin, await submit(p1, [admin], [tokenCommands.rules(admin)]), 'TokenRules')
     )[0]!;
+    const steps = RAMP ? Math.log2(RAMP_MAX_CONCURRENCY) + 2 : (RATES ?? CONCURRENCY).length;
     const holdings: string[] = [];
-    for (let left = TRANSFERS + 20; left > 0; left -= 50) {
-      const mint = Array.from({ length: Math.min(50, left) }, () => tokenCommands.mint(admin, alice, '10.0'));
-      holdings.push(...(await createdOf(p1, alice, await submit(p1, [admin, alice], mint), 'Token')));
-    }
+    const mint = async (count: number) => {
+      for (let left = count; left > 0; left -= 50) {
+        const tokens = Array.from({ length: Math.min(50, left) }, () =>
+          tokenCommands.mint(admin, alice, '10.0'),
+        );
+        holdings.push(...(await createdOf(p1, alice, await submit(p1, [admin, alice], tokens), 'Token')));
+      }
+    };
+    await mint(WARM_UP + Math.min(steps, 3) * TRANSFERS);
     // bob's offers from his live update stream, by the update that created them, until a transfer takes one.
     const offers = new Map<string, string>();
     const waiting = new Map<string, (offer: string) => void>();
@@ -236,7 +399,8 @@ async function run(backend: Backend, concurrency: number): Promise<Measurement> 
         else resolve(offer);
         offers.delete(updateId);
       });
-    const latencies: number[] = [];
+    let latencies: number[] = [];
+    let done = 0;
     const transfer = async (holding: string) => {
       const offered = await submit(
         p1,
@@ -260,49 +424,115 @@ async function run(backend: Backend, concurrency: number): Promise<Measurement> 
         [tokenCommands.instruction(offer, 'TransferInstruction_Accept')],
       );
       latencies.push(offered.ms, accepted.ms);
+      done += 2;
     };
     // Each process compiles its hot code on its own: warm all four up.
     await Promise.all(
       Array.from({ length: 4 }, async () => {
-        for (let i = 0; i < 5; i++) await transfer(holdings.pop()!);
+        for (let i = 0; i < WARM_UP / 4; i++) await transfer(holdings.pop()!);
       }),
     );
-    latencies.length = 0;
-    const queue = holdings.slice(0, TRANSFERS);
-    const children = nodes.map((x) => x.child);
-    const cpu = cpuSeconds(children);
-    const start = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        for (let h = queue.pop(); h !== undefined; h = queue.pop()) await transfer(h);
-      }),
-    );
-    const seconds = (performance.now() - start) / 1000;
-    const used = cpuSeconds(children).map((x, i) => x - cpu[i]!);
-    const perTx = (seconds: number) => Math.round((seconds * 1000 * 10) / (2 * TRANSFERS)) / 10;
-    return {
-      backend,
-      concurrency,
-      transactionsPerSec: (2 * TRANSFERS) / seconds,
-      p50: pct(latencies, 50),
-      p95: pct(latencies, 95),
-      p99: pct(latencies, 99),
-      cpuMsPerTx: perTx(used.reduce((a, b) => a + b, 0)),
-      cpuMsPerTxByNode: Object.fromEntries(
-        ['sequencer', 'mediator', 'participant1', 'participant2'].map((name, i) => [name, perTx(used[i]!)]),
-      ),
-      loadavg: loadavg()[0]!,
+    const step = async (load: Load): Promise<Measurement> => {
+      if (holdings.length < TRANSFERS) await mint(TRANSFERS - holdings.length);
+      latencies = [];
+      done = 0;
+      const queue = holdings.splice(0, TRANSFERS);
+      const [cpu, scraped] = [cpuSeconds(nodes), await Promise.all(nodes.map(scrape))];
+      const start = performance.now();
+      const progress = setInterval(() => {
+        const s = (performance.now() - start) / 1000;
+        process.stderr.write(
+          `\r${backend} run ${run} ${loadName(load)}: ${done}/${2 * TRANSFERS} tx, ${(done / s).toFixed(1)} tx/s, p50 ${pct(latencies, 50).toFixed(1)} ms   `,
+        );
+      }, 1000);
+      if ('concurrency' in load) {
+        await Promise.all(
+          Array.from({ length: load.concurrency }, async () => {
+            for (let h = queue.pop(); h !== undefined; h = queue.pop()) await transfer(h);
+          }),
+        );
+      } else {
+        // A transfer (two transactions) every 2/rate seconds, on schedule, whatever is still outstanding.
+        const running = new Set<Promise<void>>();
+        const interval = 2000 / load.rate;
+        for (let i = 0, h = queue.pop(); h !== undefined; i++, h = queue.pop()) {
+          const wait = start + i * interval - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          while (running.size >= MAX_OUTSTANDING) await Promise.race(running);
+          const t: Promise<void> = transfer(h).finally(() => running.delete(t));
+          running.add(t);
+        }
+        await Promise.all(running);
+      }
+      clearInterval(progress);
+      process.stderr.write('\n');
+      const seconds = (performance.now() - start) / 1000;
+      const used = cpuSeconds(nodes).map((x, i) => x - cpu[i]!);
+      const after = await Promise.all(nodes.map(scrape));
+      const tx = 2 * TRANSFERS;
+      const perTx = (x: number) => Math.round((x * 100) / tx) / 100;
+      // In-process every node reports the process's counters: count them once.
+      const counted = MODE === 'in-process' ? [0] : nodes.map((_, i) => i);
+      const delta = (name: string, i: number) => counterOf(after[i]!, name) - counterOf(scraped[i]!, name);
+      const total = (name: string) => counted.reduce((sum, i) => sum + delta(name, i), 0);
+      const byNode = (values: readonly number[]) =>
+        Object.fromEntries(
+          counted.map((i) => [MODE === 'in-process' ? 'process' : NODES[i]!, perTx(values[i]!)]),
+        );
+      return {
+        mode: MODE,
+        backend,
+        run,
+        load,
+        transactions: tx,
+        transactionsPerSec: tx / seconds,
+        p50: pct(latencies, 50),
+        p95: pct(latencies, 95),
+        p99: pct(latencies, 99),
+        phases: phasePercentiles(
+          [2, 3].map((i) => scraped[i]!),
+          [2, 3].map((i) => after[i]!),
+        ),
+        cpuMsPerTx: perTx(used.reduce((a, b) => a + b, 0) * 1000),
+        cpuMsPerTxByNode: byNode(used.map((x) => x * 1000)),
+        commitsPerTx: perTx(total('weft_storage_commits_total')),
+        commitsPerTxByNode: byNode(nodes.map((_, i) => delta('weft_storage_commits_total', i))),
+        signaturesPerTx: perTx(total('weft_crypto_signed_total')),
+        verificationsPerTx: perTx(total('weft_crypto_verified_total')),
+        loadavg: loadavg()[0]!,
+      };
     };
+    const record = (m: Measurement) => {
+      console.log(JSON.stringify({ bench: 'network', ...m }));
+      out.push(m);
+      return m;
+    };
+    if (!RAMP) {
+      for (const load of RATES
+        ? RATES.map((rate) => ({ rate }))
+        : CONCURRENCY.map((concurrency) => ({ concurrency })))
+        record(await step(load));
+      return;
+    }
+    let best = record(await step({ concurrency: 1 }));
+    for (let c = 2; c <= RAMP_MAX_CONCURRENCY; c *= 2) {
+      const m = record(await step({ concurrency: c }));
+      const grew = m.transactionsPerSec >= best.transactionsPerSec * RAMP_GAIN;
+      if (m.transactionsPerSec > best.transactionsPerSec) best = m;
+      if (!grew) break;
+    }
+    console.log(
+      `saturation: ${best.transactionsPerSec.toFixed(1)} tx/s at ${loadName(best.load)}; now at half that rate`,
+    );
+    record(await step({ rate: Math.round(best.transactionsPerSec / 2) }));
   } finally {
     for (const c of clients) c.close();
-    await Promise.all(
-      nodes.map(
-        (x) =>
-          new Promise<void>((resolve) =>
-            x.child.exitCode === null ? x.child.once('exit', () => resolve()).kill() : resolve(),
-          ),
-      ),
-    );
+    // Participants first, the sequencer last: members leave before their synchronizer.
+    for (const x of [...nodes].reverse()) {
+      if (x.inProcess) await x.inProcess.runtime.stop();
+      else if (x.child!.exitCode === null)
+        await new Promise<void>((resolve) => x.child!.once('exit', () => resolve()).kill());
+    }
     rmSync(dir, { recursive: true, force: true });
     if (schemas.length > 0) {
       const client = new pg.Client({ connectionString: PG_URL });
@@ -313,28 +543,58 @@ async function run(backend: Backend, concurrency: number): Promise<Measurement> 
   }
 }
 
-const f = (x: number) => x.toFixed(1);
-const rows: string[] = [];
-for (const backend of ONLY ? [ONLY as Backend] : (['sqlite', 'postgres'] as const)) {
-  for (const concurrency of CONCURRENCY) {
-    const ms: Measurement[] = [];
-    for (let r = 0; r < RUNS; r++) {
-      const m = await run(backend, concurrency);
-      console.log(JSON.stringify({ bench: 'network-daemons', run: r, ...m }));
-      ms.push(m);
-    }
-    const med = (get: (m: Measurement) => number) => pct(ms.map(get), 50);
-    rows.push(
-      `| ${backend} | ${concurrency} | ${f(med((m) => m.transactionsPerSec))} (${f(Math.min(...ms.map((m) => m.transactionsPerSec)))}–${f(Math.max(...ms.map((m) => m.transactionsPerSec)))}) | ` +
-        `${f(med((m) => m.p50))} / ${f(med((m) => m.p95))} / ${f(med((m) => m.p99))} | ${f(med((m) => m.cpuMsPerTx))} |`,
-    );
-  }
+const all: Measurement[] = [];
+for (const backend of BACKENDS) for (let r = 0; r < RUNS; r++) await network(backend, r, all);
+
+// Medians over runs of each (backend, load); a ramp's steps line up by their load.
+const groups = new Map<string, Measurement[]>();
+for (const m of all) {
+  const key = `${m.backend} ${loadName(m.load)}`;
+  groups.set(key, [...(groups.get(key) ?? []), m]);
 }
+const f = (x: number) => (Number.isNaN(x) ? '–' : x.toFixed(1));
+const medians = [...groups].map(([key, ms]) => {
+  const med = (get: (m: Measurement) => number) => pct(ms.map(get), 50);
+  const phases = Object.keys(ms[0]!.phases);
+  return {
+    key,
+    runs: ms.length,
+    transactionsPerSec: med((m) => m.transactionsPerSec),
+    range: [
+      Math.min(...ms.map((m) => m.transactionsPerSec)),
+      Math.max(...ms.map((m) => m.transactionsPerSec)),
+    ],
+    p50: med((m) => m.p50),
+    p95: med((m) => m.p95),
+    p99: med((m) => m.p99),
+    phases: Object.fromEntries(phases.map((p) => [p, med((m) => m.phases[p]?.p50 ?? Number.NaN)])),
+    cpuMsPerTx: med((m) => m.cpuMsPerTx),
+    cpuMsPerTxByNode: Object.fromEntries(
+      Object.keys(ms[0]!.cpuMsPerTxByNode).map((node) => [node, med((m) => m.cpuMsPerTxByNode[node]!)]),
+    ),
+    commitsPerTx: med((m) => m.commitsPerTx),
+    signaturesPerTx: med((m) => m.signaturesPerTx),
+    verificationsPerTx: med((m) => m.verificationsPerTx),
+  };
+});
 console.log(
-  `\nmedians of ${RUNS} runs, ${TRANSFERS} transfers each (2 transactions per transfer), one process per node`,
+  `\n${MODE}, ${TRANSFERS} transfers per step (2 transactions each), medians of ${RUNS} run(s); phases are p50 ms at bucket resolution`,
 );
 console.log(
-  '| backend | transfers in flight | tx/s (range) | latency p50 / p95 / p99 ms | CPU ms/tx (all nodes) |',
+  '| backend, load | tx/s (range) | latency p50 / p95 / p99 ms | phases p50 ms | CPU ms/tx (by node) | commits/tx | signed / verified per tx |',
 );
-console.log('|---|---:|---:|---:|---:|');
-for (const row of rows) console.log(row);
+console.log('|---|---:|---:|---|---:|---:|---:|');
+for (const m of medians) {
+  console.log(
+    `| ${m.key} | ${f(m.transactionsPerSec)} (${f(m.range[0]!)}–${f(m.range[1]!)}) | ${f(m.p50)} / ${f(m.p95)} / ${f(m.p99)} | ` +
+      `${Object.entries(m.phases)
+        .map(([p, v]) => `${p} ${f(v)}`)
+        .join(', ')} | ${f(m.cpuMsPerTx)} (${Object.values(m.cpuMsPerTxByNode).map(f).join(' / ')}) | ` +
+      `${m.commitsPerTx.toFixed(2)} | ${m.signaturesPerTx.toFixed(1)} / ${m.verificationsPerTx.toFixed(1)} |`,
+  );
+}
+if (JSON_FILE)
+  writeFileSync(
+    JSON_FILE,
+    `${JSON.stringify({ mode: MODE, transfers: TRANSFERS, runs: all, medians }, null, 2)}\n`,
+  );

@@ -39,4 +39,5 @@ export {
   type SigningKeyPair,
   SigningPrivateKey,
   SigningPublicKey,
+  signatureCounts,
 } from './signing.js';

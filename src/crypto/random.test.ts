@@ -43,4 +43,18 @@ describe('systemRandom', () => {
     expect(a).toHaveLength(32);
     expect(systemRandom.bytes(32)).not.toEqual(a);
   });
+
+  it('hands out each pooled byte once, in copies, across refills and beside large draws', () => {
+    const draws = Array.from({ length: 1000 }, (_, i) => systemRandom.bytes(1 + (i % 40)));
+    draws.push(systemRandom.bytes(5000), systemRandom.bytes(0));
+    expect(draws.map((d) => d.byteLength)).toEqual([
+      ...Array.from({ length: 1000 }, (_, i) => 1 + (i % 40)),
+      5000,
+      0,
+    ]);
+    // Copies, not views of a shared pool that a refill would overwrite; 16-byte draws never repeat.
+    expect(draws.every((d) => d.byteOffset === 0 && d.buffer.byteLength === d.byteLength)).toBe(true);
+    const ids = Array.from({ length: 2000 }, () => Buffer.from(systemRandom.bytes(16)).toString('hex'));
+    expect(new Set(ids).size).toBe(ids.length);
+  });
 });

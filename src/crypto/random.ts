@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, randomFillSync } from 'node:crypto';
 import { plain } from './bytes.js';
 
 /**
@@ -10,9 +10,27 @@ export interface RandomSource {
   bytes(n: number): Uint8Array;
 }
 
-/** The operating system's CSPRNG via `crypto.randomBytes`. */
+/**
+ * Bytes drawn from the CSPRNG at once: a transaction takes a few dozen small draws (seeds, salts, nonces, ids), and
+ * each call into OpenSSL costs more than the bytes (as Node's `randomUUID` caches its entropy). Requests above a
+ * quarter of the pool go to the CSPRNG directly. A draw is copied out and its bytes are never handed out again.
+ */
+const POOL_SIZE = 4096;
+const pool = new Uint8Array(POOL_SIZE);
+let poolOffset = POOL_SIZE;
+
+/** The operating system's CSPRNG via `crypto.randomFillSync`, drawn in bulk. */
 export const systemRandom: RandomSource = {
-  bytes: (n) => plain(randomBytes(n)),
+  bytes: (n) => {
+    if (n > POOL_SIZE / 4) return plain(randomBytes(n));
+    if (poolOffset + n > POOL_SIZE) {
+      randomFillSync(pool);
+      poolOffset = 0;
+    }
+    const out = pool.slice(poolOffset, poolOffset + n);
+    poolOffset += n;
+    return out;
+  },
 };
 
 /**

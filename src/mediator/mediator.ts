@@ -679,8 +679,9 @@ const isGroup = (r: Recipient, group: number) =>
 /**
  * Batches the mediator's durable writes: everything decided while a write runs goes into the next one (one
  * transaction per batch, docs/architecture.md, 'Batch every durable write'). Verdicts are handed to
- * `committed` only after their batch is written. The cursor goes with a batch when there is one, else at most
- * every `cursor-interval-ms`.
+ * `committed` only after their batch is written. The cursor and the delivery records (bookkeeping a restart can
+ * redo: an undelivered verdict is sent again under its message id, which the sequencer deduplicates) go with the
+ * next verdicts, else at most every `cursor-interval-ms`: a verdict costs one commit, not two.
  */
 class VerdictWriter {
   #verdicts: VerdictRecord[] = [];
@@ -688,6 +689,8 @@ class VerdictWriter {
   #cursor: MediatorCursor | undefined;
   #cursorDirty = false;
   #lastWrite = 0n;
+  /** Cancels the timer that writes the cursor and deliveries once their interval has passed. */
+  #cancelDue: (() => void) | undefined;
   #lastAck = 0n;
   #acked: bigint | undefined;
   #running: Promise<void> | undefined;
@@ -747,7 +750,13 @@ class VerdictWriter {
   }
 
   kick(): void {
-    if (this.#running || this.#dropped || !this.#due()) return;
+    if (this.#running || this.#dropped) return;
+    if (!this.#due()) {
+      this.#scheduleDue();
+      return;
+    }
+    this.#cancelDue?.();
+    this.#cancelDue = undefined;
     this.#running = this.#loop().finally(() => {
       this.#running = undefined;
     });
@@ -758,6 +767,7 @@ class VerdictWriter {
   }
 
   drop(): void {
+    this.#cancelDue?.();
     this.#dropped = true;
     this.#dropping.abort();
     this.#verdicts = [];
@@ -765,9 +775,23 @@ class VerdictWriter {
   }
 
   #due(): boolean {
-    if (this.backlog > 0) return true;
+    if (this.#verdicts.length > 0 || this.#deliveries.length >= this.o.settings.writeQueueSize) return true;
     const interval = BigInt(this.o.settings.cursorIntervalMs) * 1000n;
-    return this.#cursorDirty && this.o.clock.now() - this.#lastWrite >= interval;
+    return this.#bookkeeping() && this.o.clock.now() - this.#lastWrite >= interval;
+  }
+
+  #bookkeeping(): boolean {
+    return this.#cursorDirty || this.#deliveries.length > 0;
+  }
+
+  /** Bookkeeping left without verdicts to go with is written once its interval has passed. */
+  #scheduleDue(): void {
+    if (this.#cancelDue || !this.#bookkeeping()) return;
+    const waitUs = this.#lastWrite + BigInt(this.o.settings.cursorIntervalMs) * 1000n - this.o.clock.now();
+    this.#cancelDue = this.o.clock.schedule(Math.max(1, Number(waitUs / 1000n)), () => {
+      this.#cancelDue = undefined;
+      this.kick();
+    });
   }
 
   async #loop(): Promise<void> {

@@ -66,6 +66,18 @@ describe('node runtime', () => {
     node.metrics.counter('test_events_total', 'events seen in the test').inc(3);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/weft_test_events_total\{node="participant1"\} 3/);
+    // The process's commits and signatures, counted when scraped.
+    const counted = async (name: string) =>
+      Number(
+        new RegExp(`^weft_${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(
+          await (await fetch(`${base}/metrics`)).text(),
+        )![1],
+      );
+    const [commits, signed] = [await counted('storage_commits_total'), await counted('crypto_signed_total')];
+    await node.storage.transaction((tx) => tx.execute('CREATE TABLE counted (x INTEGER)'));
+    node.identity.signingKey.privateKey.sign(new Uint8Array(32));
+    expect(await counted('storage_commits_total')).toBe(commits + 1);
+    expect(await counted('crypto_signed_total')).toBe(signed + 1);
     const stopped: string[] = [];
     node.onStop(async () => {
       stopped.push('a');

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { Counter } from 'prom-client';
 import type {
   CryptoConfig,
   Env,
@@ -6,13 +7,20 @@ import type {
   ReplicationConfig,
   StorageConfig as StorageConfigSection,
 } from '../config/index.js';
-import { KeyStore, loadKeyEncryptionKey, type RandomSource, systemRandom } from '../crypto/index.js';
+import {
+  KeyStore,
+  loadKeyEncryptionKey,
+  type RandomSource,
+  signatureCounts,
+  systemRandom,
+} from '../crypto/index.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
 import { logGrpcTo } from '../grpc/index.js';
 import {
   createLogger,
   type HealthServer,
   type Logger,
+  METRIC_PREFIX,
   NodeMetrics,
   type Readiness,
   startHealthServer,
@@ -25,10 +33,39 @@ import {
   type StorageConfig,
   StorageErrors,
   type StorageLease,
+  storageCounts,
   tryAcquireLease,
 } from '../storage/index.js';
 import { type Clock, sleep, systemClock } from '../time/index.js';
 import { loadOrCreateIdentity, type NodeIdentity, type NodeKind } from './identity.js';
+
+/**
+ * The process's database commits and Ed25519 operations as counters (`weft_storage_commits_total`,
+ * `weft_crypto_signed_total`, `weft_crypto_verified_total`), read when scraped; what the benchmark divides by the transactions. Counted per
+ * process, so nodes sharing one (the sandbox) report the same totals.
+ */
+function countProcessWork(metrics: NodeMetrics): void {
+  const counted = (name: string, help: string, read: () => number) => {
+    let seen = 0;
+    new Counter({
+      name: METRIC_PREFIX + name,
+      help,
+      registers: [metrics.registry],
+      collect() {
+        const now = read();
+        this.inc(now - seen);
+        seen = now;
+      },
+    });
+  };
+  counted('storage_commits_total', 'Database commits of this process.', () => storageCounts.commits);
+  counted('crypto_signed_total', 'Ed25519 signatures made by this process.', () => signatureCounts.signed);
+  counted(
+    'crypto_verified_total',
+    'Ed25519 signatures verified by this process.',
+    () => signatureCounts.verified,
+  );
+}
 
 /** What every node's config has (the base node schema of `src/config`). */
 export interface BaseNodeConfig {
@@ -140,6 +177,7 @@ export class NodeRuntime {
       options.env ?? process.env,
     );
     const metrics = new NodeMetrics({ node: config.name });
+    countProcessWork(metrics);
     // Up before the lease, so that a passive replica answers /health and explains its /ready.
     let runtime: NodeRuntime | undefined;
     let waiting = 'starting';

@@ -1,3 +1,4 @@
+import type { Hash } from '../crypto/index.js';
 import { WeftError } from '../errors/index.js';
 import { type Clock, type Deferred, deferred, monotonicMs } from '../time/index.js';
 import { ParticipantErrors } from './errors.js';
@@ -9,6 +10,11 @@ import { type Completion, completionOf, type PhaseTimings } from './updates.js';
 /** A command this participant sent, until its completion. */
 export interface InFlightCommand extends CommandRow {
   requestId: bigint | undefined;
+  /**
+   * The root hash of the request as this participant built it from its own interpretation; in memory only (after
+   * a restart the request is validated in full).
+   */
+  readonly rootHash?: Hash;
   /** Monotonic marks (ms) of the phases on the node's clock, for the submitter's own timings (metrics, not protocol time). */
   readonly marks: {
     start: number;
@@ -33,6 +39,11 @@ export type CommandOutcome =
 export interface SubmissionTracking {
   /** The receipt of message `messageId` as request `requestId`, if it carried a command of this participant. */
   sequenced(messageId: string, requestId: bigint): void;
+  /**
+   * Whether request `requestId` is one this participant built, with this root hash: its views are then this
+   * participant's own interpretation, and model conformance has nothing to recompute.
+   */
+  builtHere(requestId: bigint, rootHash: Hash): boolean;
   /** The command of a message the sequencer refused, taken out of flight; undefined when not one of ours. */
   refused(messageId: string): InFlightCommand | undefined;
   /** Marks a phase of the command of request `requestId` (for its timings), if it is one of ours. */
@@ -187,6 +198,7 @@ export class InFlightSubmissions {
         // Not written: a restart replays from before the request (it is undecided), receipt included.
         requests.set(requestId, cmd);
       },
+      builtHere: (requestId, rootHash) => requests.get(requestId)?.rootHash?.equals(rootHash) === true,
       refused: (messageId) => {
         const cmd = this.#byMessage.get(messageId);
         return cmd && take(cmd);

@@ -6,7 +6,8 @@ import { StorageErrors } from '../storage/index.js';
 import { describeBackends } from '../storage/testing.js';
 import { systemClock } from '../time/index.js';
 import { Journal } from './journal.js';
-import { ParticipantStore, type UpdateRow, type WriteBatch } from './store.js';
+import { emptyBatch, ParticipantStore, type UpdateRow, type WriteBatch } from './store.js';
+import { commandRow } from './testing.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -97,6 +98,50 @@ describeBackends('the participant journal', (backend) => {
     const next = journal.nextOffset();
     journal.write([{ offset: next, fill: (b) => b.updates.push(update(next)) }]);
     await journal.flush();
+    expect(await store.ledgerEnd()).toBe(2n);
+  });
+
+  it('registers commands in flight in the batch of the effects written with them, once per change id', async () => {
+    const store = await ParticipantStore.open(await backend.open());
+    const f = faulty(store);
+    const { journal, failures } = journalOn(f.store);
+    const command = (messageId: string) => commandRow('change', messageId);
+    // Its commit's answer lost: the repeat finds the command's own entry, which counts as registered.
+    f.inject('after', connectionLost());
+    const [first, second] = await Promise.all([
+      journal.startCommand(command('m1'), 0n),
+      journal.startCommand(command('m2'), 0n),
+    ]);
+    expect([first, second]).toEqual([true, false]);
+    expect(f.attempts).toBe(2);
+    // Rejected, so that it may be submitted again; then with the effects of an event: one write for both.
+    await store.write(
+      (() => {
+        const b = emptyBatch();
+        b.commands.push({ changeId: 'change', completionOffset: 1n, completedAt: 20n });
+        b.completions.push({
+          offset: 1n,
+          changeId: 'change',
+          commandId: 'cmd-change',
+          userId: 'u',
+          submissionId: '',
+          actAs: ['alice'],
+          code: 'REJECTED',
+          message: 'rejected',
+          updateId: undefined,
+          requestId: undefined,
+          recordTime: 20n,
+          synchronizerId: 'sync',
+        });
+        return b;
+      })(),
+    );
+    const offset = journal.nextOffset() + 1n;
+    journal.write([{ offset, fill: (b) => b.updates.push(update(offset)) }]);
+    expect(await journal.startCommand(command('m3'), 0n)).toBe(true);
+    expect(f.attempts).toBe(3);
+    expect(failures).toEqual([]);
+    expect((await store.commandsInFlight('sync')).map((c) => c.messageId)).toEqual(['m3']);
     expect(await store.ledgerEnd()).toBe(2n);
   });
 

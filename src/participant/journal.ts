@@ -6,7 +6,7 @@ import {
   type StorageRetryPolicy,
 } from '../storage/index.js';
 import type { Clock } from '../time/index.js';
-import { type Cursor, emptyBatch, type ParticipantStore, type WriteBatch } from './store.js';
+import { type CommandRow, type Cursor, emptyBatch, type ParticipantStore, type WriteBatch } from './store.js';
 
 /** What one decision adds to a batch, and what runs once it is durable. */
 export interface JournalEntry {
@@ -123,6 +123,17 @@ export class Journal {
       // A write that failed for good stops the participant (onFailure); nothing waits for these entries any more.
       () => {},
     );
+  }
+
+  /**
+   * Registers a command in flight (its deduplication record) with the open batch, so that it shares a commit with
+   * the effects of events being processed; resolves once durable, with whether it was registered (see
+   * `ParticipantStore.startCommand`).
+   */
+  async startCommand(row: CommandRow, dedupFrom: bigint): Promise<boolean> {
+    const entry: WriteBatch['startedCommands'][number] = { row, dedupFrom };
+    await this.#add((b) => b.startedCommands.push(entry));
+    return entry.registered === true;
   }
 
   /** Called with the durable offset after every write that advanced it. */

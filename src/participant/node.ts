@@ -104,6 +104,7 @@ export class ParticipantNode {
       engine,
       acs,
       store,
+      journal,
       inFlight: this.#inFlight,
       routes: (synchronizerId) =>
         synchronizerId === undefined

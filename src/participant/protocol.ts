@@ -402,7 +402,8 @@ export class ProtocolProcessor {
     await new Promise<void>((resolve) => setImmediate(resolve));
     const o = this.#o;
     const request = pending.opened;
-    if (request) await checkConformance(o.engine, request, rejections);
+    if (request && !this.#s.submissions.builtHere(pending.requestId, request.rootHash))
+      await checkConformance(o.engine, request, rejections);
     this.#s.submissions.mark(pending.requestId, 'validated');
     const responses = malformed
       ? [

@@ -1,28 +1,10 @@
 import { expect, it } from 'vitest';
 import { SerializedContract } from '../generated/weft/protocol/v1/transaction_tree.js';
 import { describeBackends } from '../storage/testing.js';
-import {
-  type CommandRow,
-  emptyBatch,
-  PARTICIPANT_MIGRATIONS,
-  ParticipantStore,
-  type WriteBatch,
-} from './store.js';
+import { emptyBatch, PARTICIPANT_MIGRATIONS, ParticipantStore, type WriteBatch } from './store.js';
+import { commandRow } from './testing.js';
 
-const command = (changeId: string, messageId: string): CommandRow => ({
-  changeId,
-  commandId: `cmd-${changeId}`,
-  userId: 'u',
-  submissionId: '',
-  actAs: ['alice'],
-  messageId,
-  synchronizerId: 'sync',
-  maxSequencingTime: 100n,
-  submittedAt: 10n,
-  requestId: undefined,
-  completionOffset: undefined,
-  completedAt: undefined,
-});
+const command = commandRow;
 
 function batch(fill: (b: WriteBatch) => void): WriteBatch {
   const b = emptyBatch();

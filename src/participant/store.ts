@@ -224,6 +224,11 @@ export interface WriteBatch {
   }[];
   /** Where each synchronizer's event stream resumes, by synchronizer id. */
   cursors: Map<string, Cursor>;
+  /**
+   * Commands to register in flight (deduplication) before they are sent, written first; `registered` is set by the
+   * write: false when another entry of the change id is in flight or was accepted after `dedupFrom`.
+   */
+  startedCommands: { row: CommandRow; dedupFrom: bigint; registered?: boolean }[];
 }
 
 export interface Cursor {
@@ -241,6 +246,7 @@ export function emptyBatch(): WriteBatch {
     commands: [],
     requests: [],
     cursors: new Map(),
+    startedCommands: [],
   };
 }
 
@@ -393,6 +399,7 @@ export class ParticipantStore {
   /** Writes a group commit in one transaction. */
   async write(b: WriteBatch): Promise<void> {
     await this.storage.transaction(async (tx) => {
+      for (const c of b.startedCommands) c.registered = await registerCommand(tx, c.row, c.dedupFrom);
       if (b.contracts.length > 0) {
         await tx.insertMany(
           'participant_contracts',
@@ -788,49 +795,9 @@ export class ParticipantStore {
     return rows.map(commandOf);
   }
 
-  /**
-   * Registers a command as in flight, replacing a completed entry that was rejected or is outside the deduplication
-   * window (as Canton, only accepted commands are deduplicated). Returns false when another entry for the change id
-   * is in flight or was accepted after `dedupFrom`: the insert is the arbiter between concurrent submissions.
-   */
+  /** Registers a command as in flight in a transaction of its own (see {@link registerCommand}). */
   async startCommand(row: CommandRow, dedupFrom: bigint): Promise<boolean> {
-    return this.storage.transaction(async (tx) => {
-      await tx.execute(
-        `DELETE FROM participant_commands WHERE change_id = $1 AND completed_at IS NOT NULL
-           AND (completed_at < $2 OR EXISTS (SELECT 1 FROM participant_completions c
-             WHERE c.completion_offset = participant_commands.completion_offset AND c.status_code IS NOT NULL))`,
-        [row.changeId, dedupFrom],
-      );
-      const inserted = await tx.insertMany(
-        'participant_commands',
-        [
-          'change_id',
-          'command_id',
-          'user_id',
-          'submission_id',
-          'act_as',
-          'message_id',
-          'synchronizer_id',
-          'max_sequencing_time',
-          'submitted_at',
-        ],
-        [
-          [
-            row.changeId,
-            row.commandId,
-            row.userId,
-            row.submissionId,
-            JSON.stringify(row.actAs),
-            row.messageId,
-            row.synchronizerId,
-            row.maxSequencingTime,
-            row.submittedAt,
-          ],
-        ],
-        { onConflict: 'ignore' },
-      );
-      return inserted === 1;
-    });
+    return this.storage.transaction((tx) => registerCommand(tx, row, dedupFrom));
   }
 
   /** Forgets a command that was never sent (its submission failed before sequencing). */
@@ -868,6 +835,55 @@ export class ParticipantStore {
       adminWorkflow: r.admin_workflow,
     }));
   }
+}
+
+/**
+ * Registers a command as in flight, replacing a completed entry that was rejected or is outside the deduplication
+ * window (as Canton, only accepted commands are deduplicated). False when another entry for the change id is in
+ * flight or was accepted after `dedupFrom`: the insert is the arbiter between concurrent submissions. Finding its
+ * own entry (a batch repeated after its commit's answer was lost) counts as registered.
+ */
+async function registerCommand(tx: Queryable, row: CommandRow, dedupFrom: bigint): Promise<boolean> {
+  await tx.execute(
+    `DELETE FROM participant_commands WHERE change_id = $1 AND completed_at IS NOT NULL
+       AND (completed_at < $2 OR EXISTS (SELECT 1 FROM participant_completions c
+         WHERE c.completion_offset = participant_commands.completion_offset AND c.status_code IS NOT NULL))`,
+    [row.changeId, dedupFrom],
+  );
+  const inserted = await tx.insertMany(
+    'participant_commands',
+    [
+      'change_id',
+      'command_id',
+      'user_id',
+      'submission_id',
+      'act_as',
+      'message_id',
+      'synchronizer_id',
+      'max_sequencing_time',
+      'submitted_at',
+    ],
+    [
+      [
+        row.changeId,
+        row.commandId,
+        row.userId,
+        row.submissionId,
+        JSON.stringify(row.actAs),
+        row.messageId,
+        row.synchronizerId,
+        row.maxSequencingTime,
+        row.submittedAt,
+      ],
+    ],
+    { onConflict: 'ignore' },
+  );
+  if (inserted === 1) return true;
+  const holder = await tx.queryOne<{ message_id: string }>(
+    'SELECT message_id FROM participant_commands WHERE change_id = $1',
+    [row.changeId],
+  );
+  return holder?.message_id === row.messageId;
 }
 
 async function writeCursor(tx: Queryable, synchronizerId: string, c: Cursor): Promise<void> {

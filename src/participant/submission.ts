@@ -154,13 +154,17 @@ export function buildConfirmationRequest(ctx: RequestContext, input: RequestInpu
   const encrypted = flattenViews(views).map((v, i) => {
     const node = hashed.views[i]!;
     const plaintext = TransactionTree.toBinary(
-      blindTree(tree, {
-        // The submitter's metadata goes with the root views only: the views that the submitters are informees of.
-        submitterMetadata: v.position.length === 1,
-        commonMetadata: true,
-        participantMetadata: true,
-        view: (q) => disclosure(q, v.position),
-      }),
+      blindTree(
+        tree,
+        {
+          // The submitter's metadata goes with the root views only: the views that the submitters are informees of.
+          submitterMetadata: v.position.length === 1,
+          commonMetadata: true,
+          participantMetadata: true,
+          view: (q) => disclosure(q, v.position),
+        },
+        hashed,
+      ),
     );
     const to = recipients.get(viewPositionKey(v.position))!;
     return {
@@ -176,7 +180,7 @@ export function buildConfirmationRequest(ctx: RequestContext, input: RequestInpu
   });
   const envelopes = confirmationRequestEnvelopes({
     informeeMessage: {
-      informeeTree: informeeTree(tree),
+      informeeTree: informeeTree(tree, hashed),
       submittingParticipantSignature: signRootHash(ctx.signingKey, hashed.rootHash),
     },
     rootHash: hashed.rootHash,

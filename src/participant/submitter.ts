@@ -18,6 +18,7 @@ import type { ParticipantSettings } from './config.js';
 import { absolutizeTransaction, isAuthentic, ParticipantHashPurpose } from './contracts.js';
 import { ParticipantErrors } from './errors.js';
 import type { InFlightCommand, InFlightSubmissions } from './in-flight.js';
+import type { Journal } from './journal.js';
 import type { ParticipantMetrics } from './metrics.js';
 import { vettedPackagePreference } from './packages.js';
 import type { CommandState, ParticipantStore } from './store.js';
@@ -92,6 +93,8 @@ export interface SubmitterContext {
   readonly engine: Engine;
   readonly acs: ActiveContracts;
   readonly store: ParticipantStore;
+  /** Registers a command in flight with the participant's next group commit. */
+  readonly journal: Pick<Journal, 'startCommand'>;
   readonly inFlight: InFlightSubmissions;
   /** The connections a submission may go to: the one named, or every one (NOT_CONNECTED_TO_SYNCHRONIZER if none). */
   readonly routes: (synchronizerId: string | undefined) => readonly SubmissionRoute[];
@@ -419,12 +422,13 @@ export class Submitter {
       requestId: undefined,
       completionOffset: undefined,
       completedAt: undefined,
+      rootHash: batch.rootHash,
       marks,
     };
     // Only a command about to be sent is registered, as by Canton's in-flight submission tracker. Losing the
     // registration means another submission of the change id got there since the check above (another node on
     // the same storage, say): the same answer as the check.
-    if (!(await o.store.startCommand(cmd, dedupFrom))) {
+    if (!(await o.journal.startCommand(cmd, dedupFrom))) {
       const existing = await o.store.commandState(changeId);
       if (existing) this.#deduplicate(existing, r, actAs, now);
       throw this.#inFlightError(r.commandId, actAs);

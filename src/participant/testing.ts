@@ -26,6 +26,7 @@ import { systemClock } from '../time/index.js';
 import { type DynamicSynchronizerParameters, TopologyProcessor } from '../topology/index.js';
 import { absolutizeTransaction } from './contracts.js';
 import { ParticipantNode, type ParticipantNodeOptions } from './node.js';
+import type { CommandRow } from './store.js';
 
 export interface StartedParticipant {
   readonly node: ParticipantNode;
@@ -302,3 +303,19 @@ export class ModelLedger {
     return { tx, metadata: r.metadata, created: (i) => (tx.nodes.get(i) as ActionNode).contractId.coid };
   }
 }
+
+/** A command in flight on synchronizer `sync`, as the store tests register it. */
+export const commandRow = (changeId: string, messageId: string): CommandRow => ({
+  changeId,
+  commandId: `cmd-${changeId}`,
+  userId: 'u',
+  submissionId: '',
+  actAs: ['alice'],
+  messageId,
+  synchronizerId: 'sync',
+  maxSequencingTime: 100n,
+  submittedAt: 10n,
+  requestId: undefined,
+  completionOffset: undefined,
+  completedAt: undefined,
+});

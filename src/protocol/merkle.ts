@@ -82,12 +82,15 @@ export interface HashedTree {
   readonly rootHash: Hash;
   /** Every view node, blinded ones included, parents before children and siblings in order. */
   readonly views: readonly HashedView[];
+  /** The hash of each leaf and view node object of the tree, so that blinding it hashes nothing again. */
+  readonly nodes: ReadonlyMap<BlindableNode | TransactionViewNode, Hash>;
 }
 
 /** Hashes nodes, collecting every view and refusing a hash seen twice (salts make every node's hash unique). */
 class TreeHasher {
   readonly #seen = new Set<string>();
   readonly views: HashedView[] = [];
+  readonly nodes = new Map<BlindableNode | TransactionViewNode, Hash>();
 
   #unique(hash: Hash, what: string): Hash {
     const hex = hash.toHex();
@@ -97,7 +100,9 @@ class TreeHasher {
   }
 
   leaf(node: BlindableNode | undefined, purpose: HashPurpose, what: string): Hash {
-    return this.#unique(nodeHash(node, purpose, what), what);
+    const hash = this.#unique(nodeHash(node, purpose, what), what);
+    this.nodes.set(node!, hash);
+    return hash;
   }
 
   view(node: TransactionViewNode | undefined, position: ViewPosition): Hash {
@@ -121,6 +126,7 @@ class TreeHasher {
     ];
     const hash = this.#unique(innerHash(NODE_KIND_VIEW, children), what);
     this.views[entry] = { position, hash, view };
+    this.nodes.set(node, hash);
     return hash;
   }
 }
@@ -141,7 +147,7 @@ export function hashTree(tree: TransactionTree): HashedTree {
     hasher.leaf(tree.participantMetadata, LeafPurpose.participantMetadata, 'the participant metadata'),
     ...tree.rootViews.map((v, i) => hasher.view(v, [i])),
   ];
-  return { rootHash: innerHash(NODE_KIND_ROOT, children), views: hasher.views };
+  return { rootHash: innerHash(NODE_KIND_ROOT, children), views: hasher.views, nodes: hasher.nodes };
 }
 
 /** The hash of one view node (at `position`, for messages), e.g. to check an EncryptedViewMessage's view hash. */
@@ -184,16 +190,24 @@ export interface BlindingPolicy {
   readonly view: (position: ViewPosition) => ViewDisclosure;
 }
 
-/** A copy of `tree` with everything the policy does not reveal replaced by its hash; the root hash is unchanged. */
-export function blindTree(tree: TransactionTree, policy: BlindingPolicy): TransactionTree {
+/**
+ * A copy of `tree` with everything the policy does not reveal replaced by its hash; the root hash is unchanged.
+ * `hashed` (the tree's {@link hashTree}) supplies the hashes instead of computing them again.
+ */
+export function blindTree(
+  tree: TransactionTree,
+  policy: BlindingPolicy,
+  hashed?: HashedTree,
+): TransactionTree {
   const keepLeaf = (node: BlindableNode | undefined, purpose: HashPurpose, reveal: boolean, what: string) =>
-    reveal ? node! : blindedLeaf(nodeHash(node, purpose, what));
+    reveal ? node! : blindedLeaf((node && hashed?.nodes.get(node)) ?? nodeHash(node, purpose, what));
   const blindView = (node: TransactionViewNode, position: ViewPosition): TransactionViewNode => {
     const disclosure = policy.view(position);
     const body = node.node;
     if (body.oneofKind !== 'view') return node;
     if (disclosure === 'hidden') {
-      return { node: { oneofKind: 'blindedHash', blindedHash: viewNodeHash(node, position).toMultihash() } };
+      const hash = hashed?.nodes.get(node) ?? viewNodeHash(node, position);
+      return { node: { oneofKind: 'blindedHash', blindedHash: hash.toMultihash() } };
     }
     const what = `view ${viewPositionKey(position)}`;
     const view = body.view;
@@ -242,13 +256,17 @@ export function blindTree(tree: TransactionTree, policy: BlindingPolicy): Transa
 }
 
 /** The tree the mediator gets: metadata but the participant metadata, and every view with its common data only. */
-export function informeeTree(tree: TransactionTree): TransactionTree {
-  return blindTree(tree, {
-    submitterMetadata: true,
-    commonMetadata: true,
-    participantMetadata: false,
-    view: () => 'informee',
-  });
+export function informeeTree(tree: TransactionTree, hashed?: HashedTree): TransactionTree {
+  return blindTree(
+    tree,
+    {
+      submitterMetadata: true,
+      commonMetadata: true,
+      participantMetadata: false,
+      view: () => 'informee',
+    },
+    hashed,
+  );
 }
 
 /** A view of a tree being built: its common data, its serialized participant data, its subviews. */

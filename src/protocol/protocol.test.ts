@@ -11,7 +11,7 @@ import { isWeftError } from '../errors/index.js';
 import { ConfirmationResultMessage } from '../generated/weft/protocol/v1/confirmation_result.js';
 import {
   SubmitterMetadata,
-  type TransactionTree,
+  TransactionTree,
   ViewCommonData,
   ViewType,
 } from '../generated/weft/protocol/v1/transaction_tree.js';
@@ -137,6 +137,16 @@ describe('Merkle tree', () => {
     expect(h.views[1]!.view).toBeUndefined();
     expect(h.views[1]!.hash.equals(hashed.views[1]!.hash)).toBe(true);
     expect(viewNodeHash(full.rootViews[0]!).equals(hashed.views[0]!.hash)).toBe(true);
+    // Blinding with the hashes already computed gives the same trees, byte for byte.
+    const bytes = (t: TransactionTree) => Buffer.from(TransactionTree.toBinary(t)).toString('hex');
+    expect(bytes(informeeTree(full, hashed))).toBe(bytes(informee));
+    const policy = {
+      submitterMetadata: false,
+      commonMetadata: true,
+      participantMetadata: false,
+      view: (p: readonly number[]) => (p.length === 1 ? 'structure' : 'hidden') as 'structure' | 'hidden',
+    };
+    expect(bytes(blindTree(full, policy, hashed))).toBe(bytes(hidden));
   });
 
   it('changes the root hash with any leaf byte or salt', () => {

@@ -7,7 +7,7 @@ export {
   type StorageLease,
   tryAcquireLease,
 } from './lease.js';
-export { openStorage } from './storage.js';
+export { openStorage, storageCounts } from './storage.js';
 export {
   DEFAULT_STORAGE_RETRY,
   isTransientStorageError,

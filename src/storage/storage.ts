@@ -18,6 +18,14 @@ import type {
 } from './types.js';
 
 const HEALTH = statement('SELECT 1');
+/** A statement that reads only; anything else run outside a transaction commits on its own. */
+const READ_ONLY = /^\s*select\b/i;
+
+/**
+ * Commits of this process since it started (every storage, every node in it): explicit transactions and writes
+ * in autocommit. For the benchmark's commits per transaction and the nodes' `/metrics`.
+ */
+export const storageCounts: { commits: number } = { commits: 0 };
 
 class SqlStorage extends Executor implements Storage {
   readonly kind: StorageKind;
@@ -36,13 +44,16 @@ class SqlStorage extends Executor implements Storage {
   }
 
   protected run(built: BuiltSql, params: readonly SqlValue[]): Promise<Result> {
+    if (!READ_ONLY.test(built.sql)) storageCounts.commits++;
     return this.#leased(() => this.#driver.run(built.sql, built.parsed, params));
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.#leased(() =>
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const result = await this.#leased(() =>
       this.#driver.withConnection((connection) => inTransaction(this.#driver, connection, fn)),
     );
+    storageCounts.commits++;
+    return result;
   }
 
   migrate(component: string, migrations: readonly Migration[]): Promise<MigrationResult> {

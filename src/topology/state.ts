@@ -220,6 +220,11 @@ export class TopologyState implements HeadState {
   readonly #delegationSigners = new Map<string, readonly string[]>();
   #authorizedKeys = new Map<string, ReadonlyMap<string, AuthorizedKey>>();
   #keyOwners: Map<string, Member[]> | undefined;
+  /**
+   * Answers of the lookups every request repeats (member keys, party hosting, groups), kept until the state
+   * changes: a snapshot serves many requests between topology changes. Bounded by the members and parties known.
+   */
+  #memo = new Map<string, unknown>();
 
   constructor(readonly synchronizerId: SynchronizerId) {}
 
@@ -285,6 +290,7 @@ export class TopologyState implements HeadState {
   }
 
   #indexChanged(tx: StoredTopologyTransaction, added: boolean): void {
+    this.#memo.clear();
     const m = tx.mapping;
     if (m.kind === 'NamespaceDelegation') {
       const ns = String(m.namespace);
@@ -398,9 +404,18 @@ export class TopologyState implements HeadState {
     return dnd && { namespace: dnd.namespace, threshold: dnd.threshold, owners: dnd.owners };
   }
 
+  #memoized<T>(key: string, compute: () => T): T {
+    if (this.#memo.has(key)) return this.#memo.get(key) as T;
+    const value = compute();
+    this.#memo.set(key, value);
+    return value;
+  }
+
   memberKeys(member: Member): MemberKeys | undefined {
-    const otk = this.#find(UniqueKeys.ownerToKey(member), 'OwnerToKeyMapping');
-    return otk && { signing: otk.signingKeys, encryption: otk.encryptionKeys };
+    return this.#memoized(`keys ${member}`, () => {
+      const otk = this.#find(UniqueKeys.ownerToKey(member), 'OwnerToKeyMapping');
+      return otk && { signing: otk.signingKeys, encryption: otk.encryptionKeys };
+    });
   }
 
   signingKey(member: Member, fingerprint: Fingerprint | string): SigningPublicKey | undefined {
@@ -445,6 +460,10 @@ export class TopologyState implements HeadState {
 
   /** Activity ignoring `login_after`, which is the only time-dependent condition. */
   #onboarded(participant: ParticipantId): Activity {
+    return this.#memoized(`onboarded ${participant}`, () => this.#onboardedNow(participant));
+  }
+
+  #onboardedNow(participant: ParticipantId): Activity {
     if (!this.trustCertificate(participant)) {
       return {
         active: false,
@@ -516,6 +535,10 @@ export class TopologyState implements HeadState {
   }
 
   partyHosting(party: PartyId): PartyHosting | undefined {
+    return this.#memoized(`hosting ${party}`, () => this.#partyHosting(party));
+  }
+
+  #partyHosting(party: PartyId): PartyHosting | undefined {
     const ptp = this.#find(UniqueKeys.partyToParticipant(party), 'PartyToParticipant');
     // Without a PartyToParticipant, only a participant's admin party (same unique identifier) is hosted.
     const hosting: readonly HostingParticipant[] = ptp
@@ -545,6 +568,10 @@ export class TopologyState implements HeadState {
   }
 
   mediatorGroups(): readonly MediatorGroup[] {
+    return this.#memoized('mediator groups', () => this.#mediatorGroups());
+  }
+
+  #mediatorGroups(): readonly MediatorGroup[] {
     return this.#ofKind('MediatorSynchronizerState')
       .filter((m) => m.synchronizerId.equals(this.synchronizerId))
       .map(({ group, threshold, active, observers }) => ({ group, threshold, active, observers }))

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ILLFORMED_DAR, LEGACY_LF1_DAR } from '../../src/daml/dar/testing.js';
+import { Engine } from '../../src/daml/engine/index.js';
 import { valueToJson } from '../../src/daml/index.js';
 import { WeftError } from '../../src/errors/index.js';
 import {
@@ -141,6 +142,18 @@ describe('a participant', () => {
     // Completions and updates share one offset sequence.
     expect(bobView.offset).toBe(accepted.offset);
     expect((await p2.completionsUpTo()).map((c) => c.commandId)).toContain(accepted.commandId);
+  });
+
+  it('leaves model conformance of its own request to the other participants: it interpreted it itself', async () => {
+    const reinterpret = vi.spyOn(Engine.prototype, 'reinterpret');
+    try {
+      await offerToBob('1.0');
+      const engines = new Set(reinterpret.mock.contexts);
+      expect(engines.has(p2.engine)).toBe(true);
+      expect(engines.has(p1.engine)).toBe(false);
+    } finally {
+      reinterpret.mockRestore();
+    }
   });
 
   it('streams a party’s updates as they are committed, from an offset', async () => {
