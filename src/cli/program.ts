@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin.js';
+import { registerConsoleCommand } from './commands/console.js';
 import { registerDaemonCommand } from './commands/daemon.js';
 import { registerDamlCommands } from './commands/daml.js';
 import { registerDarCommands } from './commands/dar.js';
@@ -26,5 +27,6 @@ export function buildProgram(): Command {
   registerAdminCommands(program);
   registerLedgerCommands(program);
   registerSandboxCommand(program);
+  registerConsoleCommand(program);
   return program;
 }

@@ -1,0 +1,163 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import {
+  type CantonConfig,
+  decodeConfig,
+  fromCantonLayout,
+  isCantonLayout,
+  type RemoteEndpoint,
+  readConfigTree,
+} from '../../config/index.js';
+import type { ConsoleEndpoint, ConsoleNetwork, ConsoleNode } from '../../console/index.js';
+import {
+  DAEMON_SCHEMAS,
+  type DaemonNode,
+  type DaemonNodeConfig,
+  oneLine,
+  startDaemonNode,
+} from '../../daemon/index.js';
+import { CommonErrors, WeftError } from '../../errors/index.js';
+
+/** The nodes a config file defines, run in this process (Canton's `canton -c FILE`), and those it reaches. */
+export interface LocalNetwork {
+  readonly network: ConsoleNetwork;
+  /** Stops the local nodes and removes the data of `memory` storage. */
+  close(): Promise<void>;
+}
+
+function readPem(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new WeftError(
+      CommonErrors.INVALID_ARGUMENT,
+      `cannot read the certificate file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+}
+
+function consoleEndpoint(e: RemoteEndpoint): ConsoleEndpoint {
+  return {
+    url: e.url,
+    ...(e.trustCollectionFile ? { ca: readPem(e.trustCollectionFile) } : {}),
+    ...(e.clientCert
+      ? {
+          clientCert: {
+            certChain: readPem(e.clientCert.certChainFile),
+            privateKey: readPem(e.clientCert.privateKeyFile),
+          },
+        }
+      : {}),
+    ...(e.token ? { token: e.token } : {}),
+  };
+}
+
+/** A running node as the console reaches it, through the URLs it bound. */
+function localNode(config: DaemonNodeConfig, running: DaemonNode): ConsoleNode {
+  const urls = Object.fromEntries(running.node.endpoints().map((e) => [e.api, e.url]));
+  if (config.kind === 'topology')
+    throw new WeftError(CommonErrors.FAILED_PRECONDITION, 'topology nodes do not run');
+  return {
+    name: config.name,
+    kind: config.kind,
+    local: true,
+    admin: { url: urls['admin-api']! },
+    ...(urls['ledger-api'] ? { ledgerApi: { url: urls['ledger-api'] } } : {}),
+    ...(urls['public-api'] ? { publicApi: { url: urls['public-api'] } } : {}),
+  };
+}
+
+/**
+ * Reads a config in Weft's layout (`weft { … }`) or Canton's (`canton { … }`), starts every node it defines in
+ * this process (sequencers first, so that mediators find them) and returns the console's view of them and of the
+ * remote nodes it names. Canton's `memory` storage lives in a temporary directory removed at close.
+ */
+export async function startLocalNetwork(file: string, version: string): Promise<LocalNetwork> {
+  const tree = await readConfigTree(file, process.env);
+  const dataDir = mkdtempSync(join(tmpdir(), 'weft-run-'));
+  const running: DaemonNode[] = [];
+  const stop = async () => {
+    for (const node of [...running].reverse()) await node.runtime.stop();
+    running.length = 0;
+  };
+  try {
+    const canton: CantonConfig | undefined = isCantonLayout(tree)
+      ? fromCantonLayout(tree, file, dataDir)
+      : undefined;
+    const weftTree = canton ? canton.weftTree : tree;
+    const hasLocal = canton === undefined || Object.keys(canton.weftTree.weft).length > 0;
+    const configs = hasLocal
+      ? decodeConfig(weftTree, { source: file, nodeSchemas: DAEMON_SCHEMAS }).nodes
+      : [];
+    const order = ['sequencer', 'mediator', 'participant'];
+    const sorted = [...configs].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+    const locals: ConsoleNode[] = [];
+    const start = async () => {
+      if (running.length > 0) return;
+      locals.length = 0;
+      for (const config of sorted) {
+        const node = await startDaemonNode(config, version);
+        running.push(node);
+        locals.push(localNode(config, node));
+      }
+    };
+    await start();
+    const remote: ConsoleNode[] = (canton?.remote ?? []).map((r) => ({
+      name: r.name,
+      kind: r.kind,
+      local: false,
+      admin: consoleEndpoint(r.admin),
+      ...(r.ledgerApi ? { ledgerApi: consoleEndpoint(r.ledgerApi) } : {}),
+      ...(r.publicApi ? { publicApi: consoleEndpoint(r.publicApi) } : {}),
+    }));
+    return {
+      network: { nodes: [...locals, ...remote], local: { start, stop } },
+      close: async () => {
+        await stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    await stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** `weft run -c FILE [--bootstrap SCRIPT]`: every node of a file in one process, until SIGTERM or SIGINT. */
+export function registerRunCommand(
+  program: Command,
+  runScript: (network: ConsoleNetwork, script: string) => Promise<boolean>,
+): void {
+  program
+    .command('run')
+    .description(
+      "run every node a config file defines in one process (Weft's layout or Canton's canton { sequencers, mediators, participants }), optionally with a console bootstrap script",
+    )
+    .requiredOption('-c, --config <file>', 'the config file (.conf HOCON, .yaml, .json)')
+    .option('--bootstrap <script>', 'a console script (JavaScript) to run once the nodes are up')
+    .action(async (o: { config: string; bootstrap?: string }) => {
+      let local: LocalNetwork;
+      try {
+        local = await startLocalNetwork(o.config, program.version() ?? 'unknown');
+      } catch (e) {
+        process.stderr.write(`weft run: ${oneLine(e)}\n`);
+        process.exit(1);
+      }
+      for (const n of local.network.nodes)
+        process.stdout.write(`${n.name} (${n.kind}) admin API ${n.admin.url}\n`);
+      let stopping = false;
+      const stop = async (code: number) => {
+        if (stopping) process.exit(1);
+        stopping = true;
+        await local.close();
+        process.exit(code);
+      };
+      process.on('SIGTERM', () => void stop(0));
+      process.on('SIGINT', () => void stop(0));
+      if (o.bootstrap && !(await runScript(local.network, o.bootstrap))) await stop(1);
+      process.stdout.write('running; press Ctrl-C to stop\n');
+    });
+}
