@@ -41,6 +41,8 @@ export async function runConsoleScript(
     console: { log: print, error: print },
   });
   let thrown: unknown;
+  // Clocks' timers do not hold the process open (utils.retry_until_true waits on one): the script does.
+  const keepAlive = setInterval(() => undefined, 60_000);
   try {
     // On the script's first line, so that line numbers in stacks are the file's.
     const script = new vm.Script(`(async () => {${source}\n})()`, { filename: file });
@@ -49,6 +51,7 @@ export async function runConsoleScript(
     thrown = e;
   }
   await session.queue.idle();
+  clearInterval(keepAlive);
   const failed = session.queue.firstFailure;
   if (!failed && thrown === undefined) return;
   const [cause, stack] = failed ? [failed.error, failed.callStack] : [thrown, (thrown as Error)?.stack];

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { AdminClient } from '../admin-api/index.js';
 import { nearestName } from '../config/index.js';
 import { WeftError } from '../errors/index.js';
+import { OnboardingRestriction } from '../generated/weft/topology/v1/topology.js';
 import { LedgerApiClient } from '../ledger-api/index.js';
 import { type Clock, sleep, systemClock } from '../time/index.js';
 import {
@@ -18,7 +21,43 @@ import {
 import { ConsoleErrors } from './errors.js';
 import type { ConsoleNetwork, ConsoleNode, ConsoleNodeKind } from './network.js';
 import { CommandQueue } from './queue.js';
-import { ParticipantId, ParticipantPermission, Seq, TrustLevel } from './values.js';
+import { ConsoleId, ParticipantId, ParticipantPermission, Seq, TrustLevel } from './values.js';
+
+/** bootstrap.synchronizer's arguments, positional or named as in Canton's scripts. */
+interface BootstrapArgs {
+  readonly synchronizerName?: unknown;
+  readonly sequencers?: unknown;
+  readonly mediators?: unknown;
+  readonly synchronizerThreshold?: unknown;
+  readonly onboardingRestriction?: unknown;
+}
+
+/** `(name, sequencers, mediators, owners?, threshold?)`, or one object with Canton's argument names. */
+function bootstrapArgs(args: readonly unknown[]): BootstrapArgs {
+  const [first] = args;
+  if (
+    args.length === 1 &&
+    typeof first === 'object' &&
+    first !== null &&
+    !Array.isArray(first) &&
+    !nodeOf(first)
+  )
+    return first as BootstrapArgs;
+  const [synchronizerName, sequencers, mediators, , synchronizerThreshold] = args;
+  return { synchronizerName, sequencers, mediators, synchronizerThreshold };
+}
+
+/** Canton's onboarding restrictions: who may join (RestrictedOpen: only allow-listed participants). */
+const ONBOARDING = {
+  UnrestrictedOpen: OnboardingRestriction.UNRESTRICTED_OPEN,
+  RestrictedOpen: OnboardingRestriction.RESTRICTED_OPEN,
+  UnrestrictedLocked: OnboardingRestriction.UNRESTRICTED_LOCKED,
+  RestrictedLocked: OnboardingRestriction.RESTRICTED_LOCKED,
+} as const;
+
+const OnboardingRestrictionNames = Object.freeze(
+  Object.fromEntries(Object.keys(ONBOARDING).map((k) => [k, k])) as { [K in keyof typeof ONBOARDING]: K },
+);
 
 /** What help() prints for a handle, a group of commands or a command. */
 const HELP = Symbol('weft.console.help');
@@ -282,23 +321,17 @@ export class ConsoleSession {
       },
       'nodes',
     );
+    const all = (kind: ConsoleNodeKind) => nodes.filter((n) => n.kind === kind).map((n) => globals[n.name]);
     globals.bootstrap = strict(
       {
-        synchronizer: (
-          name: unknown,
-          sequencers: unknown,
-          mediators: unknown,
-          _owners?: unknown,
-          threshold?: unknown,
-        ) => this.#queued(() => this.#bootstrap(name, sequencers, mediators, threshold)),
+        synchronizer: (...args: unknown[]) => this.#queued(() => this.#bootstrap(bootstrapArgs(args))),
         synchronizer_local: (name: unknown = 'da') =>
           this.#queued(() =>
-            this.#bootstrap(
-              name,
-              nodes.filter((n) => n.kind === 'sequencer').map((n) => globals[n.name]),
-              nodes.filter((n) => n.kind === 'mediator').map((n) => globals[n.name]),
-              undefined,
-            ),
+            this.#bootstrap({
+              synchronizerName: name,
+              sequencers: all('sequencer'),
+              mediators: all('mediator'),
+            }),
           ),
       },
       'bootstrap',
@@ -307,9 +340,28 @@ export class ConsoleSession {
       {
         retry_until_true: (condition: unknown, timeoutMs: unknown = RETRY_TIMEOUT_MS) =>
           this.#queued((signal) => this.#retryUntilTrue(condition, timeoutMs, signal)),
+        write_to_file: (data: unknown, file: unknown) =>
+          this.#queued(async () => {
+            if (typeof file !== 'string')
+              throw invalid('utils.write_to_file: argument fileName takes a string');
+            await writeFile(file, `${String(data)}\n`);
+          }),
+        // At once, not queued: a script reads what another wrote before it started.
+        read_first_line_from_file: (file: unknown) => {
+          if (typeof file !== 'string')
+            throw invalid('utils.read_first_line_from_file: argument fileName takes a string');
+          try {
+            return readFileSync(file, 'utf8').split('\n')[0]!.trim();
+          } catch (e) {
+            throw invalid(
+              `utils.read_first_line_from_file: cannot read ${file}: ${(e as NodeJS.ErrnoException).code}`,
+            );
+          }
+        },
       },
       'utils',
     );
+    globals.OnboardingRestriction = OnboardingRestrictionNames;
     globals.Seq = Seq;
     globals.ParticipantPermission = ParticipantPermission;
     globals.TrustLevel = TrustLevel;
@@ -318,12 +370,8 @@ export class ConsoleSession {
     return globals;
   }
 
-  async #bootstrap(
-    name: unknown,
-    sequencers: unknown,
-    mediators: unknown,
-    threshold: unknown,
-  ): Promise<unknown> {
+  async #bootstrap(a: BootstrapArgs): Promise<unknown> {
+    const { synchronizerName: name, synchronizerThreshold: threshold } = a;
     if (typeof name !== 'string' || name === '')
       throw invalid('bootstrap.synchronizer: argument synchronizerName takes a string');
     const members = (value: unknown, kind: ConsoleNodeKind, what: string) => {
@@ -335,17 +383,31 @@ export class ConsoleSession {
         return node;
       });
     };
-    const [first, ...others] = members(sequencers, 'sequencer', 'sequencers');
+    const [first, ...others] = members(a.sequencers, 'sequencer', 'sequencers');
     if (!first) throw invalid('bootstrap.synchronizer: argument sequencers needs at least one sequencer');
-    const meds = members(mediators, 'mediator', 'mediators');
+    const meds = members(a.mediators, 'mediator', 'mediators');
     if (threshold !== undefined && !(Number.isInteger(threshold) && (threshold as number) > 0))
       throw invalid('bootstrap.synchronizer: argument synchronizerThreshold takes a positive integer');
-    const r = await this.#admin(first).bootstrap(name, undefined, {
-      mediators: await Promise.all(meds.map((m) => this.#admin(m).identityTransactions())),
-      sequencers: await Promise.all(others.map((s) => this.#admin(s).identityTransactions())),
-      ...(threshold === undefined ? {} : { sequencerThreshold: threshold as number }),
-    });
-    return { synchronizerId: r.synchronizerId, sequencers: r.sequencerIds, mediators: r.mediatorIds };
+    const restriction = a.onboardingRestriction ?? 'UnrestrictedOpen';
+    const code = ONBOARDING[restriction as keyof typeof ONBOARDING];
+    if (code === undefined)
+      throw invalid(
+        `bootstrap.synchronizer: argument onboardingRestriction takes one of ${Object.keys(ONBOARDING).join(', ')}`,
+      );
+    const r = await this.#admin(first).bootstrap(
+      name,
+      { onboardingRestriction: code },
+      {
+        mediators: await Promise.all(meds.map((m) => this.#admin(m).identityTransactions())),
+        sequencers: await Promise.all(others.map((s) => this.#admin(s).identityTransactions())),
+        ...(threshold === undefined ? {} : { sequencerThreshold: threshold as number }),
+      },
+    );
+    return {
+      synchronizerId: new ConsoleId(r.synchronizerId),
+      sequencers: r.sequencerIds,
+      mediators: r.mediatorIds,
+    };
   }
 
   async #retryUntilTrue(condition: unknown, timeoutMs: unknown, signal: AbortSignal): Promise<void> {
@@ -378,9 +440,12 @@ export class ConsoleSession {
         ...handles,
         'Groups: participants.all / .local / .remote, sequencers.all, mediators.all (a command runs on each)',
         'Helpers:',
-        '  bootstrap.synchronizer(name, Seq(sequencers), Seq(mediators), owners?, threshold?), bootstrap.synchronizer_local(name?)',
+        '  bootstrap.synchronizer(name, Seq(sequencers), Seq(mediators), owners?, threshold?) or ({ synchronizerName, sequencers, mediators, synchronizerThreshold, onboardingRestriction })',
+        '  bootstrap.synchronizer_local(name?): every sequencer and mediator of the config',
         '  nodes.local.start(), nodes.local.stop(), utils.retry_until_true(() => condition, timeoutMs?)',
-        '  Seq(a, b), ParticipantPermission.Submission, TrustLevel.Ordinary, ParticipantId.tryFromProtoPrimitive(text)',
+        '  utils.write_to_file(text, file), utils.read_first_line_from_file(file)',
+        '  Seq(a, b), ParticipantPermission.Submission, TrustLevel.Ordinary, OnboardingRestriction.RestrictedOpen',
+        '  ParticipantId.tryFromProtoPrimitive(text)',
         'Results of commands are awaited for you; in scripts, await a command whose result you use.',
       ].join('\n');
     }
