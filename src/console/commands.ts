@@ -102,6 +102,14 @@ const positive: ArgType<number> = {
   },
 };
 
+const groupNumber: ArgType<number> = {
+  name: 'mediator group number (0 or more)',
+  check(value) {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+    throw new TypeError(describe(value));
+  },
+};
+
 const flag: ArgType<boolean> = {
   name: 'boolean',
   check(value) {
@@ -536,10 +544,10 @@ export const COMMANDS: readonly CommandDefinition[] = [
     path: 'mediators.add',
     kinds: S,
     summary: "onboard a mediator (by its handle) into a mediator group of this owner's synchronizer",
-    args: [arg('mediator', handle('mediator')), arg('group', positive, { optional: true })],
-    async run(c, mediator: ConsoleNode, group?: number) {
+    args: [arg('mediator', handle('mediator')), arg('group', groupNumber, { default: 0 })],
+    async run(c, mediator: ConsoleNode, group: number) {
       const identity = await c.adminOf(mediator).identityTransactions();
-      const r = await c.admin.addMediator(identity, group ?? 0);
+      const r = await c.admin.addMediator(identity, group);
       return new ConsoleId(r.mediatorId);
     },
   },
