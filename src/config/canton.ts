@@ -71,16 +71,20 @@ const serverSchema = object({
   tls: optional(serverTlsSchema),
 });
 
-/** Canton's storage: `memory`, or `postgres` with the JDBC data source properties its examples set. */
+/**
+ * Canton's storage: `memory`, or `postgres` with the JDBC data source properties its examples set (in the data
+ * source's own camelCase names) and the pool size.
+ */
 const storageSchema = object({
   type: oneOf(['memory', 'postgres'] as const),
   config: optional(
     object({
+      dataSourceClass: optional(oneOf(['org.postgresql.ds.PGSimpleDataSource'] as const)),
       properties: optional(
         object({
-          'server-name': withDefault(string(), 'localhost'),
-          'port-number': withDefault(port(), 5432),
-          'database-name': string(),
+          serverName: withDefault(string(), 'localhost'),
+          portNumber: withDefault(port(), 5432),
+          databaseName: string(),
           user: optional(string()),
           password: optional(string()),
         }),
@@ -104,6 +108,9 @@ const sequencerSectionSchema = object({
   ),
 });
 
+/** Active/passive replicas sharing one database (Weft's `replication`). */
+const replication = optional(object({ enabled: withDefault(boolean(), false) }));
+
 const localSchemas = {
   sequencers: optional(
     record(
@@ -117,7 +124,7 @@ const localSchemas = {
     ),
   ),
   mediators: optional(
-    record(object({ storage: storageSchema, 'admin-api': withDefault(serverSchema, {}) }), NAME),
+    record(object({ storage: storageSchema, 'admin-api': withDefault(serverSchema, {}), replication }), NAME),
   ),
   participants: optional(
     record(
@@ -125,7 +132,8 @@ const localSchemas = {
         storage: storageSchema,
         'admin-api': withDefault(serverSchema, {}),
         'ledger-api': withDefault(serverSchema, {}),
-        'http-ledger-api': optional(serverSchema),
+        'http-ledger-api': optional(serverSchema.extend({ enabled: withDefault(boolean(), true) })),
+        replication,
       }),
       NAME,
     ),
@@ -140,6 +148,12 @@ const fileSchema = objectIgnoring({ canton: object({ ...localSchemas, ...remoteS
 type CantonFile = Infer<typeof fileSchema>['canton'];
 type Client = Infer<typeof clientSchema>;
 type Storage = Infer<typeof storageSchema>;
+
+/**
+ * The sequencer endpoint of a mediator from Canton's layout until the process knows its first sequencer's public
+ * URL (a port of 0 is bound at start); a loopback URL, so that the mediator schema accepts it.
+ */
+export const MEDIATOR_SEQUENCER_PENDING = 'http://127.0.0.1:1';
 
 /** Whether a parsed config tree is in Canton's layout (a top-level `canton` section). */
 export function isCantonLayout(tree: unknown): boolean {
@@ -177,15 +191,15 @@ const client = (c: Client, token?: string): RemoteEndpoint => ({
 
 /**
  * Storage: `memory` becomes a SQLite file in `dataDir` (a temporary directory the caller removes, as memory
- * storage ends with the process); `postgres` a URL and a schema named after the node, since Canton's examples
- * give several nodes one database.
+ * storage ends with the process); `postgres` a URL of the node's database (Canton gives each node its own; the
+ * replicas of one node share it).
  */
 function storage(s: Storage, node: string, dataDir: string): Record<string, unknown> {
   if (s.type === 'memory') return { type: 'sqlite', file: joinPath(dataDir, `${node}.db`) };
   const p = s.config?.properties;
   if (!p)
     throw invalid(
-      `storage of ${node}: postgres needs config.properties (server-name, port-number, database-name)`,
+      `storage of ${node}: postgres needs config.properties (serverName, portNumber, databaseName, user, password)`,
     );
   const auth = p.user
     ? `${encodeURIComponent(p.user)}${p.password ? `:${encodeURIComponent(p.password)}` : ''}@`
@@ -193,10 +207,12 @@ function storage(s: Storage, node: string, dataDir: string): Record<string, unkn
   return {
     type: 'postgres',
     url: `postgres://${auth}${p.serverName}:${p.portNumber}/${p.databaseName}`,
-    schema: node.toLowerCase(),
     ...(s.parameters?.maxConnections ? { 'pool-size': s.parameters.maxConnections } : {}),
   };
 }
+
+/** Nodes of one process log to a file each in `dataDir`, so that the console's output stays its own. */
+const logTo = (node: string, dataDir: string) => ({ logging: { file: joinPath(dataDir, `${node}.log`) } });
 
 function invalid(message: string): WeftError {
   return new WeftError(ConfigErrors.CONFIG_INVALID, message);
@@ -226,32 +242,34 @@ export function fromCantonLayout(tree: unknown, source: string, dataDir: string)
   const c: CantonFile = parsed.value.canton;
   const weft: Record<string, Record<string, unknown>> = {};
   const sequencers = Object.entries(c.sequencers ?? {});
-  const ordering = (first: Storage) =>
+  // BFT sequencers of one file order together: through one SQLite file when their storage is memory, else through
+  // a schema of the first one's database.
+  const bftOrdering = (first: Storage) =>
     first.type === 'memory'
-      ? { type: 'sqlite', file: joinPath(dataDir, 'ordering.db') }
-      : { ...storage(first, 'ordering', dataDir) };
+      ? { type: 'sqlite', file: joinPath(dataDir, 'bft-ordering.db') }
+      : { ...storage(first, 'ordering', dataDir), schema: 'bft_ordering' };
   if (sequencers.length > 0) {
     weft.sequencers = Object.fromEntries(
       sequencers.map(([name, s]) => {
-        const section: Record<string, unknown> =
-          s.sequencer.type === 'reference' ? {} : { 'ordering-storage': ordering(sequencers[0]![1].storage) };
-        const own =
-          s.sequencer.type === 'reference' && s.sequencer.config?.storage
-            ? { ...storage(s.sequencer.config.storage, 'sequencer', dataDir) }
-            : storage(s.storage, name, dataDir);
+        const driver = s.sequencer.config?.storage;
+        if (s.sequencer.type === 'reference' && !driver)
+          throw invalid(
+            `${source}: canton.sequencers.${name}.sequencer.config.storage is needed by a reference sequencer`,
+          );
+        const ordering = driver ? storage(driver, 'driver', dataDir) : bftOrdering(sequencers[0]![1].storage);
         return [
           name,
           {
-            storage: own,
+            storage: storage(s.storage, name, dataDir),
+            monitoring: logTo(name, dataDir),
             'public-api': server(s.publicApi),
             'admin-api': server(s.adminApi),
-            sequencer: section,
+            sequencer: { 'ordering-storage': ordering },
           },
         ];
       }),
     );
   }
-  const firstPublic = sequencers.map(([, s]) => `http://127.0.0.1:${s.publicApi.port}`);
   const mediators = Object.entries(c.mediators ?? {});
   if (mediators.length > 0) {
     weft.mediators = Object.fromEntries(
@@ -259,9 +277,12 @@ export function fromCantonLayout(tree: unknown, source: string, dataDir: string)
         name,
         {
           storage: storage(m.storage, name, dataDir),
+          monitoring: logTo(name, dataDir),
           'admin-api': server(m.adminApi),
-          // Canton connects mediators at bootstrap; a Weft mediator connects itself to the file's sequencers.
-          'sequencer-connection': { endpoints: firstPublic.slice(0, 1) },
+          ...(m.replication ? { replication: m.replication } : {}),
+          // Canton connects mediators at bootstrap; a Weft mediator connects itself at start, to the sequencer
+          // the process starts first (MEDIATOR_SEQUENCER_PENDING marks it for the caller to fill in).
+          'sequencer-connection': { endpoints: [MEDIATOR_SEQUENCER_PENDING] },
         },
       ]),
     );
@@ -273,9 +294,11 @@ export function fromCantonLayout(tree: unknown, source: string, dataDir: string)
         name,
         {
           storage: storage(p.storage, name, dataDir),
+          monitoring: logTo(name, dataDir),
           'admin-api': server(p.adminApi),
           'ledger-api': server(p.ledgerApi),
-          ...(p.httpLedgerApi ? { 'json-api': server(p.httpLedgerApi) } : {}),
+          ...(p.httpLedgerApi?.enabled ? { 'json-api': server(p.httpLedgerApi) } : {}),
+          ...(p.replication ? { replication: p.replication } : {}),
         },
       ]),
     );

@@ -2,6 +2,7 @@ export {
   type CantonConfig,
   fromCantonLayout,
   isCantonLayout,
+  MEDIATOR_SEQUENCER_PENDING,
   type RemoteEndpoint,
   type RemoteNodeConfig,
 } from './canton.js';

@@ -28,11 +28,13 @@ interface BootstrapArgs {
   readonly synchronizerName?: unknown;
   readonly sequencers?: unknown;
   readonly mediators?: unknown;
-  readonly synchronizerThreshold?: unknown;
   readonly onboardingRestriction?: unknown;
 }
 
-/** `(name, sequencers, mediators, owners?, threshold?)`, or one object with Canton's argument names. */
+/**
+ * `(name, sequencers, mediators, owners?, threshold?)`, or one object with Canton's argument names. The owner is
+ * the first sequencer's namespace: synchronizerOwners and synchronizerThreshold are accepted and have no effect.
+ */
 function bootstrapArgs(args: readonly unknown[]): BootstrapArgs {
   const [first] = args;
   if (
@@ -43,8 +45,8 @@ function bootstrapArgs(args: readonly unknown[]): BootstrapArgs {
     !nodeOf(first)
   )
     return first as BootstrapArgs;
-  const [synchronizerName, sequencers, mediators, , synchronizerThreshold] = args;
-  return { synchronizerName, sequencers, mediators, synchronizerThreshold };
+  const [synchronizerName, sequencers, mediators] = args;
+  return { synchronizerName, sequencers, mediators };
 }
 
 /** Canton's onboarding restrictions: who may join (RestrictedOpen: only allow-listed participants). */
@@ -371,7 +373,7 @@ export class ConsoleSession {
   }
 
   async #bootstrap(a: BootstrapArgs): Promise<unknown> {
-    const { synchronizerName: name, synchronizerThreshold: threshold } = a;
+    const name = a.synchronizerName;
     if (typeof name !== 'string' || name === '')
       throw invalid('bootstrap.synchronizer: argument synchronizerName takes a string');
     const members = (value: unknown, kind: ConsoleNodeKind, what: string) => {
@@ -386,8 +388,6 @@ export class ConsoleSession {
     const [first, ...others] = members(a.sequencers, 'sequencer', 'sequencers');
     if (!first) throw invalid('bootstrap.synchronizer: argument sequencers needs at least one sequencer');
     const meds = members(a.mediators, 'mediator', 'mediators');
-    if (threshold !== undefined && !(Number.isInteger(threshold) && (threshold as number) > 0))
-      throw invalid('bootstrap.synchronizer: argument synchronizerThreshold takes a positive integer');
     const restriction = a.onboardingRestriction ?? 'UnrestrictedOpen';
     const code = ONBOARDING[restriction as keyof typeof ONBOARDING];
     if (code === undefined)
@@ -400,7 +400,6 @@ export class ConsoleSession {
       {
         mediators: await Promise.all(meds.map((m) => this.#admin(m).identityTransactions())),
         sequencers: await Promise.all(others.map((s) => this.#admin(s).identityTransactions())),
-        ...(threshold === undefined ? {} : { sequencerThreshold: threshold as number }),
       },
     );
     return {
@@ -440,7 +439,8 @@ export class ConsoleSession {
         ...handles,
         'Groups: participants.all / .local / .remote, sequencers.all, mediators.all (a command runs on each)',
         'Helpers:',
-        '  bootstrap.synchronizer(name, Seq(sequencers), Seq(mediators), owners?, threshold?) or ({ synchronizerName, sequencers, mediators, synchronizerThreshold, onboardingRestriction })',
+        '  bootstrap.synchronizer(name, Seq(sequencers), Seq(mediators), owners?, threshold?) ',
+        "    or ({ synchronizerName, sequencers, mediators, onboardingRestriction }); the owner is the first sequencer's namespace",
         '  bootstrap.synchronizer_local(name?): every sequencer and mediator of the config',
         '  nodes.local.start(), nodes.local.stop(), utils.retry_until_true(() => condition, timeoutMs?)',
         '  utils.write_to_file(text, file), utils.read_first_line_from_file(file)',

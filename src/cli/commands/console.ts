@@ -64,7 +64,8 @@ export function registerConsoleCommand(program: Command): void {
     )
     .option(
       '-c, --config <file>',
-      "the network: Weft's layout or Canton's (remote-participants, remote-sequencers, …)",
+      "the network: Weft's layout or Canton's (remote-participants, remote-sequencers, …); repeat to combine files",
+      (value: string, previous: string[] = []) => [...previous, value],
     )
     .option('--sandbox', 'start the sandbox network in this process and open the console on it')
     .option(
@@ -79,7 +80,7 @@ export function registerConsoleCommand(program: Command): void {
     )
     .action(
       async (o: {
-        config?: string;
+        config?: string[];
         sandbox?: boolean;
         script?: string;
         bootstrap?: string;

@@ -1,12 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   type CantonConfig,
   decodeConfig,
   fromCantonLayout,
   isCantonLayout,
+  MEDIATOR_SEQUENCER_PENDING,
   type RemoteEndpoint,
   readConfigTree,
 } from '../../config/index.js';
@@ -19,6 +20,8 @@ import {
   startDaemonNode,
 } from '../../daemon/index.js';
 import { CommonErrors, WeftError } from '../../errors/index.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** The nodes a config file defines, run in this process (Canton's `canton -c FILE`), and those it reaches. */
 export interface LocalNetwork {
@@ -54,6 +57,40 @@ function consoleEndpoint(e: RemoteEndpoint): ConsoleEndpoint {
   };
 }
 
+/**
+ * Canton's files are one config when given together (`-c postgres.conf -c sequencer-a.conf`: substitutions reach
+ * across them, later files override earlier ones), as HOCON includes of each in order are.
+ */
+function combined(files: readonly string[], dataDir: string): string {
+  if (files.length === 1) return files[0]!;
+  const all = join(dataDir, 'config.conf');
+  writeFileSync(
+    all,
+    files.map((f) => `include required(${JSON.stringify(relative(dataDir, resolve(f)))})\n`).join(''),
+  );
+  return all;
+}
+
+/** A mediator from Canton's layout connects to the first sequencer this process started (see MEDIATOR_SEQUENCER_PENDING). */
+function withSequencer(config: DaemonNodeConfig, started: readonly ConsoleNode[]): DaemonNodeConfig {
+  if (
+    config.kind !== 'mediator' ||
+    !config.sequencerConnection.endpoints?.includes(MEDIATOR_SEQUENCER_PENDING)
+  )
+    return config;
+  const sequencer = started.find((n) => n.kind === 'sequencer');
+  if (!sequencer?.publicApi) {
+    throw new WeftError(
+      CommonErrors.FAILED_PRECONDITION,
+      `mediator ${config.name}: a Weft mediator connects to a sequencer at start; give a sequencer in the same files`,
+    );
+  }
+  return {
+    ...config,
+    sequencerConnection: { ...config.sequencerConnection, endpoints: [sequencer.publicApi.url] },
+  };
+}
+
 /** A running node as the console reaches it, through the URLs it bound. */
 function localNode(config: DaemonNodeConfig, running: DaemonNode): ConsoleNode {
   const urls = Object.fromEntries(running.node.endpoints().map((e) => [e.api, e.url]));
@@ -74,15 +111,16 @@ function localNode(config: DaemonNodeConfig, running: DaemonNode): ConsoleNode {
  * this process (sequencers first, so that mediators find them) and returns the console's view of them and of the
  * remote nodes it names. Canton's `memory` storage lives in a temporary directory removed at close.
  */
-export async function startLocalNetwork(file: string, version: string): Promise<LocalNetwork> {
-  const tree = await readConfigTree(file, process.env);
+export async function startLocalNetwork(files: readonly string[], version: string): Promise<LocalNetwork> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weft-run-'));
+  const file = files.join(', ');
   const running: DaemonNode[] = [];
   const stop = async () => {
     for (const node of [...running].reverse()) await node.runtime.stop();
     running.length = 0;
   };
   try {
+    const tree = await readConfigTree(combined(files, dataDir), process.env);
     const canton: CantonConfig | undefined = isCantonLayout(tree)
       ? fromCantonLayout(tree, file, dataDir)
       : undefined;
@@ -98,7 +136,7 @@ export async function startLocalNetwork(file: string, version: string): Promise<
       if (running.length > 0) return;
       locals.length = 0;
       for (const config of sorted) {
-        const node = await startDaemonNode(config, version);
+        const node = await startDaemonNode(withSequencer(config, locals), version);
         running.push(node);
         locals.push(localNode(config, node));
       }
@@ -136,9 +174,13 @@ export function registerRunCommand(
     .description(
       "run every node a config file defines in one process (Weft's layout or Canton's canton { sequencers, mediators, participants }), optionally with a console bootstrap script",
     )
-    .requiredOption('-c, --config <file>', 'the config file (.conf HOCON, .yaml, .json)')
+    .requiredOption(
+      '-c, --config <file>',
+      'a config file (.conf HOCON, .yaml, .json); repeat to combine files as one config',
+      collect,
+    )
     .option('--bootstrap <script>', 'a console script (JavaScript) to run once the nodes are up')
-    .action(async (o: { config: string; bootstrap?: string }) => {
+    .action(async (o: { config: string[]; bootstrap?: string }) => {
       let local: LocalNetwork;
       try {
         local = await startLocalNetwork(o.config, program.version() ?? 'unknown');
