@@ -1,0 +1,137 @@
+// Canton's config layout: Canton's examples 01 (simple topology) and 02 (multiple sequencers and mediators) start
+// unmodified, in one process each, and their simple-ping runs as a console script (weft run --bootstrap, weft
+// console --script); the sandbox opens under the console's handle names; a key Weft does not support is reported
+// by its path. Needs `npm run build`.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, type CliResult, REPO } from '../synchronizer/processes.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'weft-canton-layout-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const example = (path: string) => join(REPO, 'test/console/canton-examples', path);
+const script = (name: string) => join(REPO, 'examples/console', name);
+
+function weft(args: readonly string[], until?: RegExp): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd: dir, timeout: 90_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+    // weft run keeps running: stop it once it printed what the test waits for.
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += d;
+      if (until?.test(out)) child.kill('SIGTERM');
+    });
+  });
+}
+
+/** A file that moves every port `nodes` names to a free one (port 0), and nothing else. */
+function freePorts(name: string, nodes: Record<string, string[]>): string {
+  const file = join(dir, `${name}.conf`);
+  const lines = Object.entries(nodes).flatMap(([path, apis]) =>
+    apis.map((api) => `canton.${path}.${api}.port = 0`),
+  );
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+const participantApis = ['admin-api', 'ledger-api', 'http-ledger-api'];
+
+describe("Canton's config layout", () => {
+  it('starts examples 01 and 02 unmodified and runs their simple-ping; opens the sandbox under its handles', async () => {
+    const ports01 = freePorts('ports-01', {
+      'sequencers.sequencer1': ['public-api', 'admin-api'],
+      'mediators.mediator1': ['admin-api'],
+      'participants.participant1': participantApis,
+      'participants.participant2': participantApis,
+    });
+    const ports02 = freePorts('ports-02', {
+      ...Object.fromEntries(
+        [1, 2, 3, 4].map((i) => [`sequencers.sequencer${i}`, ['public-api', 'admin-api']]),
+      ),
+      'mediators.mediator1': ['admin-api'],
+      'mediators.mediator2': ['admin-api'],
+      'participants.participant1': participantApis,
+      'participants.participant2': participantApis,
+    });
+    const sandboxScript = join(dir, 'sandbox.js');
+    writeFileSync(
+      sandboxScript,
+      [
+        'print((await synchronizerOwner1.id).toProtoPrimitive() === (await domainManager1.id).toProtoPrimitive())',
+        'print((await sequencer1.id).toProtoPrimitive(), (await mediator1.id).toProtoPrimitive())',
+        'print((await participants.all.dars.list()).map((ds) => ds.length))',
+        "print('ping ' + (await participant1.health.ping(participant2)).toFixed(0) + ' ms')",
+        '',
+      ].join('\n'),
+    );
+    const [run01, console02, sandbox] = await Promise.all([
+      weft(
+        [
+          'run',
+          '-c',
+          example('01-simple-topology/simple-topology.conf'),
+          '-c',
+          ports01,
+          '--bootstrap',
+          script('simple-ping.js'),
+        ],
+        /running; press Ctrl-C to stop/,
+      ),
+      weft([
+        'console',
+        '-c',
+        example('02-multiple-sequencers-and-mediators/multiple-sequencers-and-mediators.conf'),
+        '-c',
+        ports02,
+        '--script',
+        script('multiple-sequencers-ping.js'),
+      ]),
+      weft(['console', '--sandbox', '--script', sandboxScript]),
+    ]);
+    expect(run01.stderr).toBe('');
+    expect(run01.stdout).toMatch(
+      /^sequencer1 \(sequencer\) admin API http:\/\/127\.0\.0\.1:\d+\n(.*\n){3}participant2 → participant1: \d+ ms\nparticipant1 → participant2: \d+ ms\nrunning; press Ctrl-C to stop\n$/,
+    );
+    expect(console02.stderr).toBe('');
+    expect(console02.code).toBe(0);
+    expect(console02.stdout).toMatch(
+      /^participant2 → participant1: \d+ ms\nparticipant1 → participant2: \d+ ms\n$/,
+    );
+    expect(sandbox.code).toBe(0);
+    expect(sandbox.stdout).toMatch(
+      /^true\nSEQ::sandbox-sequencer::1220[0-9a-f]{64} MED::sandbox-mediator::1220[0-9a-f]{64}\n\[ 1, 1 \]\nping \d+ ms\n$/,
+    );
+  }, 120_000);
+
+  it('reports each key it does not support by its path, and starts nothing', async () => {
+    const bad = join(dir, 'bad.conf');
+    writeFileSync(
+      bad,
+      `canton {
+  participants.participant1 {
+    storage.type = memory
+    caching.contract-store.maximum-size = 1000
+  }
+  monitoring.metrics.reporters = []
+}
+`,
+    );
+    const r = await weft(['run', '-c', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(
+      /^weft run: CONFIG_INVALID\(8\): .*bad\.conf: not supported in Canton's layout \(2 problems\): /,
+    );
+    expect(r.stderr).toContain('canton.monitoring');
+    expect(r.stderr).toContain('canton.participants.participant1.caching');
+  });
+});
