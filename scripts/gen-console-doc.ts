@@ -47,7 +47,7 @@ function render(): string {
     '  remote-participants.participantAlise {',
     '    admin-api { port = 5012, tls.trust-collection-file = "root-ca.crt" }  # https with a custom root CA',
     '    ledger-api.port = 5011',
-    '    token = ${?ALICE_TOKEN}                                               # sent to the Ledger API',
+    '    token = "<JWT>"                                                       # sent to the Ledger API',
     '  }',
     '}',
     '```',

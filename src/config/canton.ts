@@ -235,7 +235,7 @@ export function fromCantonLayout(tree: unknown, source: string, dataDir: string)
   if (!parsed.ok) {
     throw new WeftError(
       ConfigErrors.CONFIG_INVALID,
-      `${source}: not supported in Canton's layout (${parsed.problems.length} problems): ${formatProblems(parsed.problems)}`,
+      `${source}: not supported in Canton's layout${parsed.problems.length > 1 ? ` (${parsed.problems.length} problems)` : ''}: ${formatProblems(parsed.problems)}`,
       { file: source, problems: parsed.problems.length },
     );
   }
