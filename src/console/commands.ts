@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { AdminClient } from '../admin-api/index.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
 import type { Right } from '../generated/com/daml/ledger/api/v2/admin/user_management_service.js';
-import { Command } from '../generated/com/daml/ledger/api/v2/commands.js';
+import { Command, Commands } from '../generated/com/daml/ledger/api/v2/commands.js';
 import { TransactionShape } from '../generated/com/daml/ledger/api/v2/transaction_filter.js';
 import { KeyPurpose, NodeKind } from '../generated/weft/admin/v1/node_status_service.js';
 import { TrustLevel as TrustLevelProto } from '../generated/weft/admin/v1/topology_service.js';
@@ -738,18 +738,11 @@ export const COMMANDS: readonly CommandDefinition[] = [
     args: [
       arg('actAs', texts),
       arg('commands', { name: 'list of Command objects', check: (v) => v }),
-      arg('commandId', text, { optional: true }),
+      arg('commandId', text),
       arg('readAs', texts, { default: [] }),
       arg('userId', text, { optional: true }),
     ],
-    async run(
-      c,
-      actAs: string[],
-      commands: unknown,
-      commandId: string | undefined,
-      readAs: string[],
-      userId?: string,
-    ) {
+    async run(c, actAs: string[], commands: unknown, commandId: string, readAs: string[], userId?: string) {
       if (!Array.isArray(commands))
         throw invalid('commands: takes a list of Command objects, got a non-list');
       const list = commands.map((json, i) => {
@@ -761,20 +754,14 @@ export const COMMANDS: readonly CommandDefinition[] = [
       });
       return ledgerCall(c, async (l) => {
         const r = await l.unary(l.commands, l.commands.submitAndWait, {
-          commands: {
-            workflowId: '',
+          // The message's defaults for every field the console does not set.
+          commands: Commands.create({
             userId: userId ?? '',
-            commandId: commandId ?? `console-${Date.now().toString(36)}`,
+            commandId,
             commands: list,
             actAs,
             readAs,
-            submissionId: '',
-            disclosedContracts: [],
-            synchronizerId: '',
-            packageIdSelectionPreference: [],
-            prefetchContractKeys: [],
-            deduplicationPeriod: { oneofKind: undefined },
-          },
+          }),
         });
         return new ConsoleId(r.updateId);
       });
