@@ -189,6 +189,15 @@ canton {
     expect(connected).toMatch(
       /^alias +synchronizerId +healthy +endpoints\nAliceDomainName +seed::1220[0-9a-f]{64} +true +https:\/\/127\.0\.0\.1:\d+, https:\/\/127\.0\.0\.1:\d+\nping \d+ ms\n$/,
     );
+
+    // Her application's party, user and first contract through the Ledger API.
+    const ledger = (await script(alice, 'user-ledger.js')).split('\n');
+    expect(ledger[0]).toMatch(/^contractId +template +arguments$/);
+    expect(ledger[1]).toMatch(
+      /^[0-9a-f]{40,} +Splice\.Testing\.Tokens\.TestTokenV1:TokenRules +\{"admin":"alice::1220[0-9a-f]{64}"\}$/,
+    );
+    expect(ledger[2]).toMatch(/^offset +updateId +commandId +events$/);
+    expect(ledger[3]).toMatch(/^\d+ +\S+ +alice-rules +1$/);
   }, 120_000);
 
   it('stops a script at the first failed command, naming its line; later lines do not run', async () => {
