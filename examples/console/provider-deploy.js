@@ -8,6 +8,6 @@ const synchronizer = await bootstrap.synchronizer({
   sequencers: Seq(sequencer1),
   mediators: Seq(mediator1),
   onboardingRestriction: OnboardingRestriction.RestrictedOpen,
-});
-print(`synchronizer ${synchronizer.synchronizerId}`);
-utils.retry_until_true(async () => (await mediator1.health.status).ready);
+})
+print(`synchronizer ${synchronizer.synchronizerId}`)
+utils.retry_until_true(async () => (await mediator1.health.status).ready)

@@ -60,6 +60,16 @@ async function script(config: string, name: string): Promise<string> {
   return r.stdout;
 }
 
+/** Five daemons starting at once on a busy machine take their time. */
+const STARTUP_MS = 60_000;
+
+/** The seed's two console lines, as its documentation writes them. */
+const SEED_LINES = {
+  'provider-allow-list.js':
+    'domainManager1.participants.set_state(participantIdFromString, ParticipantPermission.Submission, TrustLevel.Ordinary)',
+  'user-connect.js': 'participantAlise.domains.connect_multi("AliceDomainName", Seq(sequencer1, sequencer2))',
+};
+
 let provider: string;
 let alice: string;
 
@@ -112,11 +122,13 @@ weft.node {
     };
     const aliseTls = `weft.node.admin-api.tls { cert-chain-file = "${tls.certFile}", private-key-file = "${tls.keyFile}" }\n`;
     const [seqA, seqB, med, bob, alise] = (await Promise.all([
-      startDaemon(sequencer('a', portA), join(dir, 'a.ports'), { env }),
-      startDaemon(sequencer('b', portB), join(dir, 'b.ports'), { env }),
-      startDaemon(mediator, join(dir, 'mediator.ports')),
-      startDaemon(participant('participantBob'), join(dir, 'bob.ports')),
-      startDaemon(participant('participantAlise', aliseTls), join(dir, 'alise.ports')),
+      startDaemon(sequencer('a', portA), join(dir, 'a.ports'), { env, timeoutMs: STARTUP_MS }),
+      startDaemon(sequencer('b', portB), join(dir, 'b.ports'), { env, timeoutMs: STARTUP_MS }),
+      startDaemon(mediator, join(dir, 'mediator.ports'), { timeoutMs: STARTUP_MS }),
+      startDaemon(participant('participantBob'), join(dir, 'bob.ports'), { timeoutMs: STARTUP_MS }),
+      startDaemon(participant('participantAlise', aliseTls), join(dir, 'alise.ports'), {
+        timeoutMs: STARTUP_MS,
+      }),
     ])) as [Daemon, Daemon, Daemon, Daemon, Daemon];
     const gone = await freePort();
     const sequencers = `remote-sequencers {
@@ -164,6 +176,8 @@ canton {
   }, 90_000);
 
   it("runs the provider's and the user's steps as console scripts, the seed's two lines verbatim", async () => {
+    for (const [file, line] of Object.entries(SEED_LINES))
+      expect(readFileSync(example(file), 'utf8').split('\n')).toContain(line);
     expect(await script(provider, 'provider-deploy.js')).toMatch(/^synchronizer seed::1220[0-9a-f]{64}\n$/);
     const aliseId = (await script(alice, 'user-export-id.js')).trim();
     expect(aliseId).toMatch(/^PAR::participantAlise::1220[0-9a-f]{64}$/);
