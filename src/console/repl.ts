@@ -46,7 +46,8 @@ export function startConsoleRepl(session: ConsoleSession, options: ReplOptions):
   const awaiting: repl.REPLEval = (code, context, file, callback) =>
     evaluate.call(server, code, context, file, (error, value) => {
       if (error || isCompletion(code) || !isThenable(value)) return callback(error, value);
-      Promise.resolve(value).then(
+      // Called now, not in a microtask: a command that is a property (participant1.id) queues in line order.
+      value.then(
         (result) => callback(null, result),
         (e) => {
           report(e);
@@ -70,6 +71,7 @@ export function startConsoleRepl(session: ConsoleSession, options: ReplOptions):
         if (e) reject(e);
       });
     }
-    server.on('exit', () => resolve());
+    // Input that ends (a pipe) leaves the REPL while commands may still run: their results print first.
+    server.on('exit', () => void session.queue.idle().then(resolve));
   });
 }

@@ -248,8 +248,12 @@ export class ConsoleSession {
         ? this.#commandFunction(nodes, x, `${label}.${name}`, group)
         : this.#handle(nodes, x, `${label}.${name}`, group);
     }
-    for (const [alias, name] of Object.entries(GROUP_ALIASES))
-      if (name in target) target[alias] = target[name];
+    for (const [alias, name] of Object.entries(GROUP_ALIASES)) {
+      const aliased = tree[name];
+      // Its own handle, so that errors and help name the group as the user wrote it (participant1.domains).
+      if (aliased && !isCommand(aliased))
+        target[alias] = this.#handle(nodes, aliased, `${label}.${alias}`, group);
+    }
     const info: HelpInfo = { label, commands: commandsUnder(tree), ...(about ? { about } : {}) };
     Object.defineProperty(target, HELP, { value: info });
     return strict(target, label);

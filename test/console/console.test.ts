@@ -292,7 +292,7 @@ canton {
       // The seed's 2.x spelling with a typo: the nearest name, in one line.
       term.write('participantBob.domains.conect_multi\r');
       await waitFor(
-        /CONSOLE_UNKNOWN_COMMAND\(8\): participantBob\.synchronizers has no command or group conect_multi; did you mean connect_multi\?/,
+        /CONSOLE_UNKNOWN_COMMAND\(8\): participantBob\.domains has no command or group conect_multi; did you mean connect_multi\?/,
       );
       await waitFor(/weft> $/);
       term.write('participantGone.health.status\r');
