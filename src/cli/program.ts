@@ -6,6 +6,7 @@ import { registerDaemonCommand } from './commands/daemon.js';
 import { registerDamlCommands } from './commands/daml.js';
 import { registerDarCommands } from './commands/dar.js';
 import { registerLedgerCommands } from './commands/ledger.js';
+import { registerRunCommand } from './commands/run.js';
 import { registerSandboxCommand } from './commands/sandbox.js';
 
 /** The package version, read from package.json so `weft --version` never drifts from the release. */
@@ -28,5 +29,6 @@ export function buildProgram(): Command {
   registerLedgerCommands(program);
   registerSandboxCommand(program);
   registerConsoleCommand(program);
+  registerRunCommand(program);
   return program;
 }

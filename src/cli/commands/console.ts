@@ -6,11 +6,10 @@ import {
   type ConsoleNode,
   ConsoleSession,
   errorLine,
-  runConsoleScript,
   startConsoleRepl,
 } from '../../console/index.js';
 import { CommonErrors, WeftError } from '../../errors/index.js';
-import { registerRunCommand, startLocalNetwork } from './run.js';
+import { runScript, startLocalNetwork } from './run.js';
 import { startSandbox } from './sandbox.js';
 
 /** The sandbox's nodes under the console's names: sequencer1, mediator1, participant1, participant2. */
@@ -39,20 +38,6 @@ async function sandboxNetwork(version: string, out: (line: string) => void) {
     };
   });
   return { network: { nodes } satisfies ConsoleNetwork, close: () => sandbox.stop() };
-}
-
-/** Runs a script on `network`; false (after one line on stderr) when it failed. */
-async function runScript(network: ConsoleNetwork, script: string): Promise<boolean> {
-  const session = new ConsoleSession(network, { stopAfterFailure: true });
-  try {
-    await runConsoleScript(session, script, (line) => process.stdout.write(`${line}\n`));
-    return true;
-  } catch (e) {
-    process.stderr.write(`weft console: ${errorLine(e)}\n`);
-    return false;
-  } finally {
-    session.close();
-  }
 }
 
 /** `weft console`: the REPL, or a script with --script, on the nodes of a config file or on the sandbox. */
@@ -104,7 +89,7 @@ export function registerConsoleCommand(program: Command): void {
         }
         const script = o.script ?? o.bootstrap;
         if (script) {
-          const ok = await runScript(opened.network, script);
+          const ok = await runScript(opened.network, script, 'console');
           await opened.close();
           process.exit(ok ? 0 : 1);
         }
@@ -122,5 +107,4 @@ export function registerConsoleCommand(program: Command): void {
         process.exit(0);
       },
     );
-  registerRunCommand(program, runScript);
 }

@@ -11,7 +11,14 @@ import {
   type RemoteEndpoint,
   readConfigTree,
 } from '../../config/index.js';
-import type { ConsoleEndpoint, ConsoleNetwork, ConsoleNode } from '../../console/index.js';
+import {
+  type ConsoleEndpoint,
+  type ConsoleNetwork,
+  type ConsoleNode,
+  ConsoleSession,
+  errorLine,
+  runConsoleScript,
+} from '../../console/index.js';
 import {
   DAEMON_SCHEMAS,
   type DaemonNode,
@@ -164,11 +171,22 @@ export async function startLocalNetwork(files: readonly string[], version: strin
   }
 }
 
+/** Runs a script on `network`; false (after one line on stderr, naming `command`) when it failed. */
+export async function runScript(network: ConsoleNetwork, script: string, command: string): Promise<boolean> {
+  const session = new ConsoleSession(network, { stopAfterFailure: true });
+  try {
+    await runConsoleScript(session, script, (line) => process.stdout.write(`${line}\n`));
+    return true;
+  } catch (e) {
+    process.stderr.write(`weft ${command}: ${errorLine(e)}\n`);
+    return false;
+  } finally {
+    session.close();
+  }
+}
+
 /** `weft run -c FILE [--bootstrap SCRIPT]`: every node of a file in one process, until SIGTERM or SIGINT. */
-export function registerRunCommand(
-  program: Command,
-  runScript: (network: ConsoleNetwork, script: string) => Promise<boolean>,
-): void {
+export function registerRunCommand(program: Command): void {
   program
     .command('run')
     .description(
@@ -199,7 +217,7 @@ export function registerRunCommand(
       };
       process.on('SIGTERM', () => void stop(0));
       process.on('SIGINT', () => void stop(0));
-      if (o.bootstrap && !(await runScript(local.network, o.bootstrap))) await stop(1);
+      if (o.bootstrap && !(await runScript(local.network, o.bootstrap, 'run'))) await stop(1);
       process.stdout.write('running; press Ctrl-C to stop\n');
     });
 }
