@@ -1,7 +1,7 @@
-// Canton's simple-ping.canton (examples 01 and 02) in JavaScript: start the local nodes, bootstrap a synchronizer
+// Canton's simple-ping.canton (example 01) in JavaScript: start the local nodes, bootstrap a synchronizer
 // with every sequencer and mediator of the config, connect participant1 through its sequencer's handle and
 // participant2 through the sequencer's URL, wait until participant2 is connected, and ping both ways.
-//   weft console -c simple-topology.conf --script simple-ping.js
+//   weft console -c simple-topology.conf --script simple-ping.js   (Canton's examples/01-simple-topology file)
 nodes.local.start()
 bootstrap.synchronizer_local('da')
 participant1.synchronizers.connect_local(sequencer1, 'da')
