@@ -148,6 +148,7 @@ const fileSchema = objectIgnoring({ canton: object({ ...localSchemas, ...remoteS
 type CantonFile = Infer<typeof fileSchema>['canton'];
 type Client = Infer<typeof clientSchema>;
 type Storage = Infer<typeof storageSchema>;
+type Server = Infer<typeof serverSchema>;
 
 /**
  * The sequencer endpoint of a mediator from Canton's layout until the process knows its first sequencer's public
@@ -240,69 +241,62 @@ export function fromCantonLayout(tree: unknown, source: string, dataDir: string)
     );
   }
   const c: CantonFile = parsed.value.canton;
-  const weft: Record<string, Record<string, unknown>> = {};
-  const sequencers = Object.entries(c.sequencers ?? {});
+  /** What every node has: its storage, a log file, its Admin API, and whether it is a replica. */
+  const common = (
+    name: string,
+    n: { storage: Storage; adminApi: Server; replication?: { enabled: boolean } | undefined },
+  ) => ({
+    storage: storage(n.storage, name, dataDir),
+    monitoring: logTo(name, dataDir),
+    'admin-api': server(n.adminApi),
+    ...(n.replication ? { replication: n.replication } : {}),
+  });
+  const section = <N>(nodes: Record<string, N> | undefined, map: (name: string, node: N) => object) => {
+    const entries = Object.entries(nodes ?? {});
+    return entries.length === 0
+      ? undefined
+      : Object.fromEntries(entries.map(([name, n]) => [name, map(name, n)]));
+  };
+  const [firstSequencer] = Object.values(c.sequencers ?? {});
   // BFT sequencers of one file order together: through one SQLite file when their storage is memory, else through
   // a schema of the first one's database.
   const bftOrdering = (first: Storage) =>
     first.type === 'memory'
       ? { type: 'sqlite', file: joinPath(dataDir, 'bft-ordering.db') }
       : { ...storage(first, 'ordering', dataDir), schema: 'bft_ordering' };
-  if (sequencers.length > 0) {
-    weft.sequencers = Object.fromEntries(
-      sequencers.map(([name, s]) => {
-        const driver = s.sequencer.config?.storage;
-        if (s.sequencer.type === 'reference' && !driver)
-          throw invalid(
-            `${source}: canton.sequencers.${name}.sequencer.config.storage is needed by a reference sequencer`,
-          );
-        const ordering = driver ? storage(driver, 'driver', dataDir) : bftOrdering(sequencers[0]![1].storage);
-        return [
-          name,
-          {
-            storage: storage(s.storage, name, dataDir),
-            monitoring: logTo(name, dataDir),
-            'public-api': server(s.publicApi),
-            'admin-api': server(s.adminApi),
-            sequencer: { 'ordering-storage': ordering },
-          },
-        ];
-      }),
-    );
-  }
-  const mediators = Object.entries(c.mediators ?? {});
-  if (mediators.length > 0) {
-    weft.mediators = Object.fromEntries(
-      mediators.map(([name, m]) => [
-        name,
-        {
-          storage: storage(m.storage, name, dataDir),
-          monitoring: logTo(name, dataDir),
-          'admin-api': server(m.adminApi),
-          ...(m.replication ? { replication: m.replication } : {}),
-          // Canton connects mediators at bootstrap; a Weft mediator connects itself at start, to the sequencer
-          // the process starts first (MEDIATOR_SEQUENCER_PENDING marks it for the caller to fill in).
-          'sequencer-connection': { endpoints: [MEDIATOR_SEQUENCER_PENDING] },
+  const mapped = {
+    sequencers: section(c.sequencers, (name, s) => {
+      const driver = s.sequencer.config?.storage;
+      if (s.sequencer.type === 'reference' && !driver)
+        throw invalid(
+          `${source}: canton.sequencers.${name}.sequencer.config.storage is needed by a reference sequencer`,
+        );
+      return {
+        ...common(name, s),
+        'public-api': server(s.publicApi),
+        sequencer: {
+          'ordering-storage': driver
+            ? storage(driver, 'driver', dataDir)
+            : bftOrdering(firstSequencer!.storage),
         },
-      ]),
-    );
-  }
-  const participants = Object.entries(c.participants ?? {});
-  if (participants.length > 0) {
-    weft.participants = Object.fromEntries(
-      participants.map(([name, p]) => [
-        name,
-        {
-          storage: storage(p.storage, name, dataDir),
-          monitoring: logTo(name, dataDir),
-          'admin-api': server(p.adminApi),
-          'ledger-api': server(p.ledgerApi),
-          ...(p.httpLedgerApi?.enabled ? { 'json-api': server(p.httpLedgerApi) } : {}),
-          ...(p.replication ? { replication: p.replication } : {}),
-        },
-      ]),
-    );
-  }
+      };
+    }),
+    mediators: section(c.mediators, (name, m) => ({
+      ...common(name, m),
+      // Canton connects mediators at bootstrap; a Weft mediator connects itself at start, to the sequencer the
+      // process starts first (MEDIATOR_SEQUENCER_PENDING marks it for the caller to fill in).
+      'sequencer-connection': { endpoints: [MEDIATOR_SEQUENCER_PENDING] },
+    })),
+    participants: section(c.participants, (name, p) => ({
+      ...common(name, p),
+      'ledger-api': server(p.ledgerApi),
+      ...(p.httpLedgerApi?.enabled ? { 'json-api': server(p.httpLedgerApi) } : {}),
+    })),
+  };
+  const weft = Object.fromEntries(Object.entries(mapped).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    Record<string, unknown>
+  >;
   const remote: RemoteNodeConfig[] = [
     ...Object.entries(c.remoteParticipants ?? {}).map(([name, p]) => ({
       name,
