@@ -60,7 +60,8 @@ describe('the command queue', () => {
     await expect(skipped).rejects.toThrow(/skipped: an earlier command of the script failed/);
     await queue.idle();
     expect(queue.firstFailure?.callStack).toBe('at script.js:3:1');
-    expect((queue.firstFailure?.error as Error).message).toBe('boom');
+    expect(queue.firstFailure!.error).toBeInstanceOf(Error);
+    expect((queue.firstFailure!.error as Error).message).toBe('boom');
   });
 
   it(`refuses more than ${MAX_QUEUED_COMMANDS} waiting commands`, async () => {
