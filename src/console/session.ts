@@ -73,6 +73,21 @@ interface HelpInfo {
   readonly about?: string;
 }
 
+const isRow = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype;
+
+/**
+ * A group command's results as one table: the rows of every node's list with the node's name first, or one row
+ * per node with its result.
+ */
+function groupResult(nodes: readonly ConsoleNode[], results: readonly unknown[]): Record<string, unknown>[] {
+  if (results.every((r) => Array.isArray(r) && r.every(isRow)))
+    return results.flatMap((r, i) =>
+      (r as Record<string, unknown>[]).map((row) => ({ node: nodes[i]!.name, ...row })),
+    );
+  return results.map((result, i) => ({ node: nodes[i]!.name, result }));
+}
+
 /** Properties that runtimes and libraries probe on any object; a handle answers them as a plain object would. */
 const PROBED = new Set([
   'then',
@@ -221,7 +236,9 @@ export class ConsoleSession {
           const context = this.#context(node, signal);
           return definition.run(context, ...(await checkArgs(definition, label, args, context)));
         }, stack);
-      return group ? Promise.all(nodes().map(one)) : one(nodes()[0]!);
+      if (!group) return one(nodes()[0]!);
+      const members = nodes();
+      return Promise.all(members.map(one)).then((results) => groupResult(members, results));
     };
     const help: HelpInfo = { label, commands: [{ path: '', definition }] };
     Object.defineProperty(call, HELP, { value: help });

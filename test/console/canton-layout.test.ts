@@ -93,7 +93,7 @@ describe("Canton's config layout", () => {
       [
         'print((await synchronizerOwner1.id).toProtoPrimitive() === (await domainManager1.id).toProtoPrimitive())',
         'print((await sequencer1.id).toProtoPrimitive(), (await mediator1.id).toProtoPrimitive())',
-        'print((await participants.all.dars.list()).map((ds) => ds.length))',
+        "print((await participants.all.dars.list()).map((d) => d.node).join(','))",
         "print('ping ' + (await participant1.health.ping(participant2)).toFixed(0) + ' ms')",
         '',
       ].join('\n'),
@@ -133,7 +133,7 @@ describe("Canton's config layout", () => {
     );
     expect(sandbox.code).toBe(0);
     expect(sandbox.stdout).toMatch(
-      /^true\nSEQ::sandbox-sequencer::1220[0-9a-f]{64} MED::sandbox-mediator::1220[0-9a-f]{64}\n\[ 1, 1 \]\nping \d+ ms\n$/,
+      /^true\nSEQ::sandbox-sequencer::1220[0-9a-f]{64} MED::sandbox-mediator::1220[0-9a-f]{64}\nparticipant1,participant2\nping \d+ ms\n$/,
     );
   }, 120_000);
 
