@@ -68,7 +68,7 @@ function render(): string {
       .map(([alias, name]) => `\`${alias}\` for \`${name}\``)
       .join(', ')}.`,
     '- `participants.all`, `.local`, `.remote` (and `sequencers.…`, `mediators.…`): a command on each node, e.g.',
-    '  `participants.all.dars.upload("app.dar")`; the result is a list.',
+    '  `participants.all.dars.upload("app.dar")`; the results come as one list of rows, each with its `node`.',
     '- `bootstrap.synchronizer(name, Seq(sequencers), Seq(mediators), owners?, threshold?)`, or with one object of',
     "  Canton's argument names (`synchronizerName`, `sequencers`, `mediators`, `synchronizerThreshold`,",
     '  `onboardingRestriction: OnboardingRestriction.RestrictedOpen`); `bootstrap.synchronizer_local(name?)` with',
