@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin.js';
+import { registerConsoleCommand } from './commands/console.js';
 import { registerDaemonCommand } from './commands/daemon.js';
 import { registerDamlCommands } from './commands/daml.js';
 import { registerDarCommands } from './commands/dar.js';
 import { registerLedgerCommands } from './commands/ledger.js';
 import { registerOAuth2MiddlewareCommand } from './commands/oauth2-middleware.js';
+import { registerRunCommand } from './commands/run.js';
 import { registerSandboxCommand } from './commands/sandbox.js';
 import { registerTriggerServiceCommand } from './commands/trigger-service.js';
 
@@ -30,5 +32,7 @@ export function buildProgram(): Command {
   registerSandboxCommand(program);
   registerTriggerServiceCommand(program);
   registerOAuth2MiddlewareCommand(program);
+  registerConsoleCommand(program);
+  registerRunCommand(program);
   return program;
 }

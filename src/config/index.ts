@@ -1,3 +1,11 @@
+export {
+  type CantonConfig,
+  fromCantonLayout,
+  isCantonLayout,
+  MEDIATOR_SEQUENCER_PENDING,
+  type RemoteEndpoint,
+  type RemoteNodeConfig,
+} from './canton.js';
 export { ConfigErrors } from './errors.js';
 export { type ConfigFormat, formatOf, readConfigTree } from './formats.js';
 export {
@@ -36,6 +44,7 @@ export {
   type Infer,
   integer,
   list,
+  nearestName,
   ObjectSchema,
   OptionalSchema,
   object,

@@ -427,6 +427,12 @@ function describe(value: unknown): string {
  * `poolSize` and `pool_size` point to `pool-size`).
  */
 function suggestion(key: string, known: readonly string[]): string {
+  const best = nearestName(key, known);
+  return best === undefined ? '' : ` (did you mean '${best}'?)`;
+}
+
+/** The known name within edit distance 2 of `key`, ignoring case, `-` and `_`; the console's suggestions use it too. */
+export function nearestName(key: string, known: readonly string[]): string | undefined {
   const normal = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
   let best: string | undefined;
   let bestDistance = 3;
@@ -434,7 +440,7 @@ function suggestion(key: string, known: readonly string[]): string {
     const d = editDistance(normal(key), normal(candidate));
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
-  return best === undefined ? '' : ` (did you mean '${best}'?)`;
+  return best;
 }
 
 function editDistance(a: string, b: string): number {

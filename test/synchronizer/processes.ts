@@ -57,6 +57,8 @@ export async function startDaemon(
     readonly cwd?: string;
     /** The node to run when the config defines several. */
     readonly node?: string;
+    /** How long the daemon may take to report its ports; default 20 s. */
+    readonly timeoutMs?: number;
   } = {},
 ): Promise<Daemon> {
   writeFileSync(portFile, '');
@@ -86,7 +88,7 @@ export async function startDaemon(
   void exited.then((c) => {
     exitCode = c;
   });
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
   let ports: Ports | undefined;
   while (!ports) {
     if (exitCode !== undefined) throw new Error(`weft daemon exited with ${exitCode}: ${output}`);
