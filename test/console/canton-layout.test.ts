@@ -1,5 +1,5 @@
 // Canton's config layout: Canton's examples 01 (simple topology) and 02 (multiple sequencers and mediators) start
-// unmodified, in one process each, and their simple-ping runs as a console script (weft run --bootstrap, weft
+// with their settings unmodified, in one process each, and their simple-ping runs as a console script (weft run --bootstrap, weft
 // console --script); the sandbox opens under the console's handle names; a key Weft does not support is reported
 // by its path. Needs `npm run build`.
 import { execFile, spawn } from 'node:child_process';
