@@ -79,6 +79,17 @@ describe('session key store, sender side', () => {
     ]);
   });
 
+  it('keeps a key for at most cache-size groups, the oldest out first', () => {
+    const { store } = setup();
+    const keys = Array.from({ length: 5 }, () => generateEncryptionKeyPair(random).publicKey);
+    const first = store.sessionKeyFor(SYNC, [keys[0]!], random);
+    const last = store.sessionKeyFor(SYNC, [keys[4]!], random);
+    for (const k of keys.slice(1, 4)) store.sessionKeyFor(SYNC, [k], random);
+    // Five groups in a store of four: the first is gone (a new key), the last is still there.
+    expect(store.sessionKeyFor(SYNC, [keys[4]!], random).key).toBe(last.key);
+    expect(store.sessionKeyFor(SYNC, [keys[0]!], random).key).not.toBe(first.key);
+  });
+
   it('with max-uses 1 makes a fresh key for every view', () => {
     const { store } = setup({ ...SETTINGS, maxUses: 1 });
     const first = store.sessionKeyFor(SYNC, [a.publicKey], random);
