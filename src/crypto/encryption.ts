@@ -184,8 +184,8 @@ export function generateEncryptionKeyPair(random: RandomSource): EncryptionKeyPa
 }
 
 /**
- * A 32-byte AES-256-GCM key. The protocol encrypts each view once under a fresh symmetric key and hybrid-encrypts
- * that key ({@link toBytes}) to every recipient.
+ * A 32-byte AES-256-GCM key. The protocol encrypts each view under its own symmetric key, derived from its recipient
+ * group's session key, which it hybrid-encrypts ({@link toBytes}) to every recipient (src/protocol/session-keys.ts).
  */
 export class SymmetricKey extends Secret {
   readonly #key: Uint8Array;

@@ -18,6 +18,9 @@ describe('participant settings', () => {
       contractCacheSize: 100_000,
       maxDarInflatedBytes: 512 * 1024 * 1024,
       maxDarEntries: 10_000,
+      sessionKeyTtlMs: 10_000,
+      sessionKeyMaxUses: 10_000,
+      sessionKeyCacheSize: 10_000,
     });
     expect(participantSettings()).toEqual(DEFAULT_PARTICIPANT_SETTINGS);
     expect(participantSettings({ contractCacheSize: 1 }).contractCacheSize).toBe(1);

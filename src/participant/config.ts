@@ -1,5 +1,6 @@
 import { ConfigErrors, formatProblems, type Infer, integer, object, withDefault } from '../config/index.js';
 import { WeftError } from '../errors/index.js';
+import type { SessionKeySettings } from '../protocol/index.js';
 
 const DAY_MS = 86_400_000;
 const ms = (min: number, max: number, fallback: number) => withDefault(integer({ min, max }), fallback);
@@ -72,6 +73,22 @@ export const participantSectionSchema = object({
   ),
   /** Zip entries of an uploaded DAR (damlc writes a few per module: dalf, source, interface files). */
   'max-dar-entries': withDefault(integer({ min: 2, max: 1_000_000 }), 10_000),
+  /**
+   * How long a view-encryption session key is reused for one recipient group, and kept unwrapped by a receiver
+   * (Canton's session-encryption-key-cache `expire-after-timeout`, default 10 s): longer saves more hybrid
+   * encryptions but keeps a key in memory, and what its compromise exposes, for longer. At most an hour.
+   */
+  'session-key-ttl-ms': ms(1, 3_600_000, 10_000),
+  /**
+   * Views encrypted under one session key at most (each under its own derived key); 1 turns reuse off. Bounds what
+   * one compromised session key exposes when a group is busy, whatever the time bound.
+   */
+  'session-key-max-uses': withDefault(integer({ min: 1, max: 1_000_000 }), 10_000),
+  /**
+   * Recipient groups a sender keeps a session key for, and unwrapped session keys a receiver keeps, oldest out
+   * first (Canton's default size, 10 000): a few hundred bytes each.
+   */
+  'session-key-cache-size': withDefault(integer({ min: 1, max: 1_000_000 }), 10_000),
 });
 
 export type ParticipantSettings = Infer<typeof participantSectionSchema>;
@@ -95,3 +112,10 @@ export function participantSettings(given: Partial<ParticipantSettings> = {}): P
 }
 
 export const DEFAULT_PARTICIPANT_SETTINGS: ParticipantSettings = Object.freeze(participantSettings());
+
+/** The session key store's bounds out of the participant's settings. */
+export const sessionKeySettings = (s: ParticipantSettings): SessionKeySettings => ({
+  ttlMs: s.sessionKeyTtlMs,
+  maxUses: s.sessionKeyMaxUses,
+  cacheSize: s.sessionKeyCacheSize,
+});

@@ -4,13 +4,14 @@ import type { WeftError } from '../errors/index.js';
 import { ParticipantId, type PartyId } from '../identity/index.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
 import { createLogger, type Logger, NodeMetrics } from '../observability/index.js';
+import { SessionKeyStore } from '../protocol/index.js';
 import { type Storage, storageRetryPolicy } from '../storage/index.js';
 import { type Clock, systemClock } from '../time/index.js';
 import type { TopologyProcessor, VettedPackage } from '../topology/index.js';
 import { ActiveContracts } from './acs.js';
 import { type CommandStatus, CommandStatuses, type CommandStatusState } from './command-status.js';
 import { type CompletionFilter, CompletionStreams } from './completions.js';
-import { type ParticipantSettings, participantSettings } from './config.js';
+import { type ParticipantSettings, participantSettings, sessionKeySettings } from './config.js';
 import { type ConnectOptions, SynchronizerConnections } from './connections.js';
 import { InFlightSubmissions } from './in-flight.js';
 import { Journal } from './journal.js';
@@ -98,6 +99,8 @@ export class ParticipantNode {
     );
     this.#completions = new CompletionStreams(store, journal, () => this.#connections.live);
     const acs = new ActiveContracts(store, decoder, settings.contractCacheSize, this.metrics);
+    // One store for sending and receiving on every synchronizer: its keys name the synchronizer.
+    const sessionKeys = new SessionKeyStore(sessionKeySettings(settings), clock);
     this.#submitter = new Submitter({
       participantId: this.id,
       signingKey: identity.signingKey.privateKey,
@@ -114,6 +117,7 @@ export class ParticipantNode {
       metrics: this.metrics,
       clock,
       random,
+      sessionKeys,
       statuses: this.#statuses,
     });
     this.#ping = new PingService(this.adminParty, this.#submitter, clock, random, logger);
@@ -136,6 +140,7 @@ export class ParticipantNode {
         decoder,
         signingKey: identity.signingKey.privateKey,
         encryptionKey: identity.encryptionKey.privateKey,
+        sessionKeys,
         packages,
         acs,
         journal,

@@ -33,6 +33,7 @@ import {
   localApprove,
   localReject,
   openConfirmationResult,
+  type SessionKeyStore,
   signConfirmationResponses,
   summarizeVerdict,
   type VerdictSummary,
@@ -103,6 +104,7 @@ export interface ProtocolContext {
   readonly decoder: TransactionDecoder;
   readonly signingKey: SigningPrivateKey;
   readonly encryptionKey: EncryptionPrivateKey;
+  readonly sessionKeys: SessionKeyStore;
   /** The packages uploaded here (their types are needed to decode a view). */
   readonly packages: { has(packageId: string): boolean };
   readonly acs: ActiveContracts;
@@ -323,6 +325,7 @@ export class ProtocolProcessor {
       viewMessages: views,
       synchronizerId: s.synchronizerId,
       encryptionKey: o.encryptionKey,
+      sessionKeys: o.sessionKeys,
       decoder: o.decoder,
       checkPackages: (ids) => {
         const missing = ids.filter((id) => !o.packages.has(id));

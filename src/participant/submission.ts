@@ -11,6 +11,7 @@ import {
   encryptView,
   hashTree,
   informeeTree,
+  type SessionKeyStore,
   signRootHash,
   type ViewPosition,
   viewPositionKey,
@@ -37,6 +38,7 @@ export interface RequestContext {
   /** The topology the request is addressed with (the submitter's current one). */
   readonly snapshot: TopologySnapshot;
   readonly signingKey: SigningPrivateKey;
+  readonly sessionKeys: SessionKeyStore;
   readonly random: RandomSource;
 }
 
@@ -173,6 +175,7 @@ export function buildConfirmationRequest(ctx: RequestContext, input: RequestInpu
         viewHash: node.hash,
         synchronizerId: ctx.synchronizerId,
         recipients: to.flatMap(keysOf),
+        sessionKeys: ctx.sessionKeys,
         random: ctx.random,
       }),
       recipients: to,

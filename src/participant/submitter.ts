@@ -9,6 +9,7 @@ import type {
 } from '../daml/index.js';
 import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
 import { type ParticipantId, PartyId, type SynchronizerId } from '../identity/index.js';
+import type { SessionKeyStore } from '../protocol/index.js';
 import type { SendHandle, SendRequest } from '../sequencer/index.js';
 import { type Clock, monotonicMs, sleep } from '../time/index.js';
 import type { TopologyProcessor, TopologySnapshot } from '../topology/index.js';
@@ -102,6 +103,7 @@ export interface SubmitterContext {
   readonly metrics: ParticipantMetrics;
   readonly clock: Clock;
   readonly random: RandomSource;
+  readonly sessionKeys: SessionKeyStore;
   /** The recent submissions, for command inspection. */
   readonly statuses: CommandStatuses;
 }
@@ -386,6 +388,7 @@ export class Submitter {
           mediatorGroup: group.group,
           snapshot,
           signingKey: o.signingKey,
+          sessionKeys: o.sessionKeys,
           random: o.random,
         },
         {

@@ -18,11 +18,13 @@ import type {
 import type { Envelope } from '../generated/weft/sequencer/v1/sequencing.js';
 import { type ParticipantId, PartyId, UniqueIdentifier } from '../identity/index.js';
 import { NodeMetrics } from '../observability/index.js';
-import { decodeProtocolMessage } from '../protocol/index.js';
+import { decodeProtocolMessage, SessionKeyStore } from '../protocol/index.js';
 import { openStorage } from '../storage/index.js';
+import { ManualClock } from '../time/index.js';
 import { TopologyEngine, type TopologySnapshot } from '../topology/index.js';
 import { onboardingTransactions, signed, type TestNode, testSynchronizer } from '../topology/testing.js';
 import { ActiveContracts } from './acs.js';
+import { DEFAULT_PARTICIPANT_SETTINGS, sessionKeySettings } from './config.js';
 import { absolutizeTransaction } from './contracts.js';
 import { ParticipantErrors } from './errors.js';
 import { ParticipantMetrics } from './metrics.js';
@@ -48,6 +50,11 @@ import {
 const NOW = 1_750_000_000_000_000n;
 const random = new DeterministicRandom('participant-validation');
 const sync = testSynchronizer({ seed: 'participant-validation' });
+// One store for every node, as each participant has one for sending and receiving: the keys are reused throughout.
+const sessionKeys = new SessionKeyStore(
+  sessionKeySettings(DEFAULT_PARTICIPANT_SETTINGS),
+  new ManualClock(NOW),
+);
 const p1 = sync.participant('p1');
 const p2 = sync.participant('p2');
 const party = (name: string, p: TestNode<ParticipantId>) =>
@@ -115,6 +122,7 @@ function request(
       mediatorGroup: 0,
       snapshot,
       signingKey: p1.signingKey,
+      sessionKeys,
       random,
     },
     {
@@ -160,6 +168,7 @@ function open(
     viewMessages: o.tamper ? o.tamper(views) : views,
     synchronizerId: String(sync.synchronizerId),
     encryptionKey: p.encryptionKey.privateKey,
+    sessionKeys,
     decoder,
     checkPackages: o.packages ?? (() => {}),
   });

@@ -30,6 +30,7 @@ import {
   decryptView,
   hashTree,
   ProtocolErrors,
+  type SessionKeyStore,
   viewPositionKey,
 } from '../protocol/index.js';
 import type { TopologySnapshot } from '../topology/index.js';
@@ -66,6 +67,7 @@ export interface OpenContext {
   readonly viewMessages: readonly EncryptedViewMessage[];
   readonly synchronizerId: string;
   readonly encryptionKey: EncryptionPrivateKey;
+  readonly sessionKeys: SessionKeyStore;
   readonly decoder: TransactionDecoder;
   /** Throws LOCAL_VERDICT_PACKAGE_NOT_VETTED for a package this participant cannot use. */
   readonly checkPackages: (packageIds: readonly string[]) => void;
@@ -105,7 +107,7 @@ export function openRequest(ctx: OpenContext): OpenResult {
         malformed(`view ${viewHash} is for another synchronizer`);
       const tree = decodeStrict(
         TransactionTree,
-        decryptView(message, ctx.encryptionKey, viewHash),
+        decryptView(message, ctx.encryptionKey, viewHash, ctx.sessionKeys),
         'a view tree',
       );
       const hashed = hashTree(tree);

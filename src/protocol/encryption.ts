@@ -1,18 +1,14 @@
-import {
-  type EncryptionPrivateKey,
-  type EncryptionPublicKey,
-  type Hash,
-  type RandomSource,
-  SymmetricKey,
-} from '../crypto/index.js';
+import type { EncryptionPrivateKey, EncryptionPublicKey, Hash, RandomSource } from '../crypto/index.js';
 import type { EncryptedViewMessage } from '../generated/weft/protocol/v1/confirmation_request.js';
 import { ViewType } from '../generated/weft/protocol/v1/transaction_tree.js';
 import { malformed } from './codec.js';
+import { type SessionKeyStore, viewKey } from './session-keys.js';
 
 /**
- * View encryption (Phase 1): each view is encrypted once under a fresh AES-256-GCM key, and that key is
- * hybrid-encrypted to every recipient participant's encryption key. The associated data binds the ciphertext to the
- * view hash and the synchronizer, and each wrapped key to the view hash, so neither can be moved to another view.
+ * View encryption (Phase 1): each view is encrypted once under its own AES-256-GCM key, derived from the session key
+ * of its recipient group (see session-keys.ts), which is hybrid-encrypted to every recipient participant's
+ * encryption key. The associated data binds the ciphertext to the view hash and the synchronizer, and the view key
+ * is derived from the view hash, so a ciphertext cannot be moved to another view.
  */
 
 function viewAssociatedData(viewHash: Hash, synchronizerId: string): Uint8Array {
@@ -26,23 +22,23 @@ export interface EncryptViewOptions {
   readonly synchronizerId: string;
   /** The encryption keys of the participants hosting the view's informees (one per participant). */
   readonly recipients: readonly EncryptionPublicKey[];
+  readonly sessionKeys: SessionKeyStore;
   readonly random: RandomSource;
   readonly viewType?: ViewType;
 }
 
 export function encryptView(o: EncryptViewOptions): EncryptedViewMessage {
-  const key = SymmetricKey.generate(o.random);
-  const viewHash = o.viewHash.toMultihash();
-  const keyBytes = key.toBytes();
+  const session = o.sessionKeys.sessionKeyFor(o.synchronizerId, o.recipients, o.random);
   return {
-    viewHash,
+    viewHash: o.viewHash.toMultihash(),
     viewType: o.viewType ?? ViewType.TRANSACTION,
     synchronizerId: o.synchronizerId,
-    sessionKeys: o.recipients.map((recipient) => ({
-      keyFingerprint: recipient.fingerprint.value,
-      encryptedKey: recipient.encrypt(keyBytes, viewHash, o.random),
-    })),
-    ciphertext: key.encrypt(o.plaintext, viewAssociatedData(o.viewHash, o.synchronizerId), o.random),
+    sessionKeys: [...session.wrapped],
+    ciphertext: viewKey(session.key, o.viewHash).encrypt(
+      o.plaintext,
+      viewAssociatedData(o.viewHash, o.synchronizerId),
+      o.random,
+    ),
   };
 }
 
@@ -55,11 +51,15 @@ export function decryptView(
   message: EncryptedViewMessage,
   key: EncryptionPrivateKey,
   viewHash: Hash,
+  sessionKeys: SessionKeyStore,
 ): Uint8Array {
   const fingerprint = key.publicKey.fingerprint.value;
-  const session = message.sessionKeys.find((k) => k.keyFingerprint === fingerprint);
-  if (!session)
+  const wrapped = message.sessionKeys.find((k) => k.keyFingerprint === fingerprint);
+  if (!wrapped)
     malformed(`the encrypted view ${viewHash} has no session key for encryption key ${fingerprint}`);
-  const symmetric = SymmetricKey.fromBytes(key.decrypt(session.encryptedKey, viewHash.toMultihash()));
-  return symmetric.decrypt(message.ciphertext, viewAssociatedData(viewHash, message.synchronizerId));
+  const session = sessionKeys.unwrap(key, message.synchronizerId, wrapped.encryptedKey);
+  return viewKey(session, viewHash).decrypt(
+    message.ciphertext,
+    viewAssociatedData(viewHash, message.synchronizerId),
+  );
 }

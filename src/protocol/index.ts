@@ -42,6 +42,7 @@ export {
   protocolEnvelope,
 } from './messages.js';
 export { ProtocolHashPurpose } from './purposes.js';
+export { type SessionKeySettings, SessionKeyStore } from './session-keys.js';
 export {
   decodeConfirmationResponses,
   openConfirmationResult,

@@ -17,6 +17,7 @@ import {
 } from '../generated/weft/protocol/v1/transaction_tree.js';
 import { EnvelopeKind } from '../generated/weft/sequencer/v1/sequencing.js';
 import { Namespace, ParticipantId, PartyId, SynchronizerId, UniqueIdentifier } from '../identity/index.js';
+import { ManualClock } from '../time/index.js';
 import {
   approveVerdict,
   blindTree,
@@ -35,6 +36,7 @@ import {
   openConfirmationResult,
   ProtocolErrors,
   parseInformeeMessage,
+  SessionKeyStore,
   signConfirmationResponses,
   signConfirmationResult,
   signRootHash,
@@ -356,11 +358,14 @@ describe('signed messages and envelopes', () => {
     const b = generateEncryptionKeyPair(random);
     const outsider = generateEncryptionKeyPair(random);
     const viewHash = Hash.digest(HashPurpose.ViewCommonData, Buffer.from('v'));
+    const clock = new ManualClock(0n);
+    const receiver = new SessionKeyStore({ ttlMs: 10_000, maxUses: 10, cacheSize: 10 }, clock);
     const message = encryptView({
       plaintext: Buffer.from('secret view'),
       viewHash,
       synchronizerId,
       recipients: [a.publicKey, b.publicKey],
+      sessionKeys: new SessionKeyStore({ ttlMs: 10_000, maxUses: 10, cacheSize: 10 }, clock),
       random,
     });
     expect(message.sessionKeys.map((k) => k.keyFingerprint)).toEqual([
@@ -368,12 +373,14 @@ describe('signed messages and envelopes', () => {
       b.publicKey.fingerprint.value,
     ]);
     for (const k of [a, b])
-      expect(Buffer.from(decryptView(message, k.privateKey, viewHash)).toString()).toBe('secret view');
-    expectMalformed(() => decryptView(message, outsider.privateKey, viewHash), /no session key/);
+      expect(Buffer.from(decryptView(message, k.privateKey, viewHash, receiver)).toString()).toBe(
+        'secret view',
+      );
+    expectMalformed(() => decryptView(message, outsider.privateKey, viewHash, receiver), /no session key/);
     // Bound to the view hash: the same ciphertext does not open as another view.
     const otherHash = Hash.digest(HashPurpose.ViewCommonData, Buffer.from('w'));
     try {
-      decryptView(message, a.privateKey, otherHash);
+      decryptView(message, a.privateKey, otherHash, receiver);
       throw new Error('expected a decryption failure');
     } catch (e) {
       expect(isWeftError(e, CryptoErrors.DECRYPTION_FAILED)).toBe(true);

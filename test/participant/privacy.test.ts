@@ -153,7 +153,7 @@ describe('privacy', () => {
     expect(await tablesHolding(net.participants[1]!.storage, MINT_MARKER)).toEqual([]);
   });
 
-  it('sends every view only to the participants hosting its informees (or those of an ancestor view)', async () => {
+  it('sends every view only to the participants hosting its informees (or those of an ancestor view), a session key only to one group', async () => {
     const members = new Map(
       (
         await net.sequencerStorage.query<{ id: bigint; member: string }>(
@@ -163,6 +163,8 @@ describe('privacy', () => {
     );
     const p3Key = p3.identity.encryptionKey.publicKey.fingerprint.value;
     const recipientSets: string[] = [];
+    // Each wrapped session key, by the recipient set of the views it came with.
+    const groupOfWrapped = new Map<string, string>();
     for (const { content } of await net.sequencerStorage.query<{ content: Uint8Array }>(
       'SELECT content FROM sequencer_payloads',
     )) {
@@ -176,6 +178,12 @@ describe('privacy', () => {
         expect(message.encryptedViewMessage.sessionKeys.map((k) => k.keyFingerprint)).not.toContain(p3Key);
         expect(message.encryptedViewMessage.sessionKeys).toHaveLength(to.length);
         recipientSets.push(to.join(' '));
+        for (const k of message.encryptedViewMessage.sessionKeys) {
+          const id = Buffer.from(k.encryptedKey).toString('hex');
+          // A session key is reused only among views to the very same participants.
+          expect(groupOfWrapped.get(id) ?? to.join(' ')).toBe(to.join(' '));
+          groupOfWrapped.set(id, to.join(' '));
+        }
       }
     }
     // The offer's root view (alice's holding and change) went to p1 alone, its subview (the offer) to p1 and p2.
