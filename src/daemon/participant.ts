@@ -116,6 +116,8 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
           clock: runtime.clock,
           random: runtime.random,
           logger: runtime.logger,
+          ...(runtime.audit ? { audit: runtime.audit } : {}),
+          metrics: runtime.metrics,
           connectedSynchronizers: () =>
             daemon
               .connections()

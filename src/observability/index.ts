@@ -1,4 +1,21 @@
+export {
+  type AuditCall,
+  type AuditedApi,
+  AuditLog,
+  type AuditLogOptions,
+  type AuditTopologyChange,
+  certificateCaller,
+  ledgerCaller,
+  outcomeOf,
+} from './audit.js';
 export { ObservabilityErrors } from './errors.js';
+export {
+  DUMP_LOG_BYTES,
+  type HealthDumpInput,
+  healthDump,
+  redactConfig,
+  rotatedName,
+} from './health-dump.js';
 export {
   type HealthServer,
   type HealthServerOptions,
@@ -11,9 +28,12 @@ export {
   type Logger,
   type LoggerOptions,
   type LogLevel,
+  LogLevels,
+  type LogRotation,
+  logLevelsOf,
   REDACTED_FIELDS,
 } from './logging.js';
-export { METRIC_PREFIX, NodeMetrics, type NodeMetricsOptions } from './metrics.js';
+export { ApiMetrics, METRIC_PREFIX, NodeMetrics, type NodeMetricsOptions } from './metrics.js';
 export {
   assertValidSpanContext,
   formatTraceparent,

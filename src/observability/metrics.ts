@@ -89,3 +89,51 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 function invalid(message: string): never {
   throw new WeftError(CommonErrors.INVALID_ARGUMENT, message);
 }
+
+/** Durations of API calls: from a millisecond to a long unary call (a DAR upload, a submit-and-wait). */
+const CALL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * Calls an API served, by method and status, and how long they took: Canton's `daml_grpc_server_*` for the gRPC
+ * APIs (Admin API, Ledger API, sequencer public API) and `daml_http_requests_*` for the JSON API, here `weft_*`.
+ * `service` tells the APIs of one node apart.
+ */
+export class ApiMetrics {
+  readonly #handled: Counter<'service' | 'method' | 'status'>;
+  readonly #duration: Histogram<'service' | 'method'>;
+
+  private constructor(
+    metrics: NodeMetrics,
+    readonly service: string,
+    prefix: 'grpc_server' | 'http_requests',
+    what: string,
+  ) {
+    const handled = prefix === 'grpc_server' ? 'grpc_server_handled_total' : 'http_requests_total';
+    this.#handled = metrics.counter(handled, `${what} handled, by service, method and status.`, [
+      'service',
+      'method',
+      'status',
+    ]);
+    this.#duration = metrics.histogram(
+      `${prefix}_duration_seconds`,
+      `Time to handle a ${what.replace(/s$/, '')}, by service and method (a stream: until it ends).`,
+      ['service', 'method'],
+      CALL_BUCKETS,
+    );
+  }
+
+  /** gRPC calls; `status` is the gRPC status name (`OK`, `PERMISSION_DENIED`, ...). */
+  static grpc(metrics: NodeMetrics, service: string): ApiMetrics {
+    return new ApiMetrics(metrics, service, 'grpc_server', 'gRPC calls');
+  }
+
+  /** HTTP requests; `status` is the HTTP status code. */
+  static http(metrics: NodeMetrics, service: string): ApiMetrics {
+    return new ApiMetrics(metrics, service, 'http_requests', 'HTTP requests');
+  }
+
+  observe(method: string, status: string, elapsedMs: number): void {
+    this.#handled.inc({ service: this.service, method, status });
+    this.#duration.observe({ service: this.service, method }, elapsedMs / 1000);
+  }
+}

@@ -5,8 +5,14 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { CommonErrors, isWeftError, WeftError } from '../../errors/index.js';
 import { isLoopback, type ServerTls } from '../../grpc/index.js';
-import type { Logger } from '../../observability/index.js';
-import { withSpan } from '../../observability/index.js';
+import {
+  type ApiMetrics,
+  type AuditLog,
+  type Logger,
+  ledgerCaller,
+  outcomeOf,
+  withSpan,
+} from '../../observability/index.js';
 import { type Clock, startStopwatch, systemClock } from '../../time/index.js';
 import type { Authenticator as LedgerApiAuthenticator } from '../auth/authenticator.js';
 import { callClaims } from '../auth/index.js';
@@ -49,6 +55,10 @@ export interface JsonApiOptions {
   /** The participant's packages, for the type-directed JSON of Daml values in commands. */
   readonly daml: DamlTypes;
   readonly logger: Logger;
+  /** Where each request is audited (who, what, outcome), besides its log line. */
+  readonly audit?: AuditLog;
+  /** Counts and times the requests. */
+  readonly metrics?: ApiMetrics;
   readonly clock?: Clock;
   /** Whether the participant serves requests (`/readyz`); default always. */
   readonly ready?: () => boolean;
@@ -187,6 +197,24 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
       `json-api ${b.op.method} ${b.op.path}`,
       async (span) => {
         const controller = new AbortController();
+        let claims: CallContext['claims'] | undefined;
+        const audit = (status: number, error?: unknown) => {
+          const elapsedMs = watch.elapsedMs();
+          logCall(logger, request, reply, b, elapsedMs, status, span.traceId, error);
+          options.metrics?.observe(
+            b.op.path,
+            String(error === undefined ? status : jsCantonError(error, span.traceId).status),
+            elapsedMs,
+          );
+          options.audit?.call({
+            api: 'json-api',
+            method: `${b.op.method} ${b.op.path}`,
+            who: ledgerCaller(claims),
+            peer: request.ip,
+            ...outcomeOf(error),
+            durationMs: Math.round(elapsedMs * 1000) / 1000,
+          });
+        };
         // The response's close (not the request's, which closes once its body is read) says the client left.
         const onClose = () => {
           if (!reply.raw.writableFinished) controller.abort(CLIENT_GONE);
@@ -200,9 +228,10 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
             traceparent,
             b,
           );
+          claims = ctx.claims;
           const input = httpInput(b.op, request);
           const out = b.op.stream ? await list(b, input, ctx, request) : await unary(b, input, ctx);
-          logCall(logger, request, reply, b, watch.elapsedMs(), 200, span.traceId);
+          audit(200);
           if (b.op.produces === 'application/octet-stream') {
             await reply.type('application/octet-stream').send(Buffer.from(out as Uint8Array));
           } else if (b.op.produces === 'text/plain') {
@@ -212,7 +241,7 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
           }
         } catch (e) {
           if (controller.signal.reason === CLIENT_GONE) return;
-          logCall(logger, request, reply, b, watch.elapsedMs(), 0, span.traceId, e);
+          audit(0, e);
           sendError(reply, e, span.traceId, logger);
         } finally {
           reply.raw.off('close', onClose);
