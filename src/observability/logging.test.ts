@@ -176,7 +176,9 @@ describe('createLogger', () => {
     // the newest two are kept.
     expect(numbers.length).toBeLessThanOrEqual(2);
     expect(numbers.at(-1)).toBeGreaterThanOrEqual(3);
-    const last = readFileSync(join(base, `node.${numbers.at(-1)}.log`), 'utf8').trim().split('\n');
+    const last = readFileSync(join(base, `node.${numbers.at(-1)}.log`), 'utf8')
+      .trim()
+      .split('\n');
     expect(JSON.parse(last.at(-1)!)).toMatchObject({ i: 7999, msg: 'line' });
   });
 
