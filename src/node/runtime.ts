@@ -17,6 +17,7 @@ import {
   type LogLevels,
   logLevelsOf,
   NodeMetrics,
+  nodeHealthMetrics,
   type Readiness,
   startHealthServer,
 } from '../observability/index.js';
@@ -119,7 +120,14 @@ export class NodeRuntime {
       await this.storage.health();
       return lease?.suspended;
     });
-    void lease?.lost.then((e) => this.fail(e));
+    nodeHealthMetrics(metrics, {
+      ready: async () => (await this.readiness()).ready,
+      storage: () =>
+        this.storage.health().then(
+          () => true,
+          () => false,
+        ),
+    });
   }
 
   static async start(options: NodeRuntimeOptions): Promise<NodeRuntime> {

@@ -33,7 +33,16 @@ export {
   logLevelsOf,
   REDACTED_FIELDS,
 } from './logging.js';
-export { ApiMetrics, METRIC_PREFIX, NodeMetrics, type NodeMetricsOptions } from './metrics.js';
+export {
+  ApiMetrics,
+  type HealthProbes,
+  METRIC_PREFIX,
+  type MetricInfo,
+  metricInfos,
+  NodeMetrics,
+  type NodeMetricsOptions,
+  nodeHealthMetrics,
+} from './metrics.js';
 export {
   assertValidSpanContext,
   formatTraceparent,

@@ -34,8 +34,24 @@ export class NodeMetrics {
     return this.#register(Counter, name, labelNames, () => new Counter(this.#config(name, help, labelNames)));
   }
 
-  gauge<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
-    return this.#register(Gauge, name, labelNames, () => new Gauge(this.#config(name, help, labelNames)));
+  /** A gauge `weft_<name>`; with `collect`, its value is computed on each scrape (e.g. from a health check). */
+  gauge<L extends string = never>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+    collect?: (gauge: Gauge<L>) => void | Promise<void>,
+  ): Gauge<L> {
+    const config = {
+      ...this.#config(name, help, labelNames),
+      ...(collect
+        ? {
+            collect(this: Gauge<L>) {
+              return collect(this);
+            },
+          }
+        : {}),
+    };
+    return this.#register(Gauge, name, labelNames, () => new Gauge(config));
   }
 
   /** A histogram `weft_<name>`; durations are in seconds and named `*_seconds` by convention. */
@@ -116,7 +132,7 @@ export class ApiMetrics {
     ]);
     this.#duration = metrics.histogram(
       `${prefix}_duration_seconds`,
-      `Time to handle a ${what.replace(/s$/, '')}, by service and method (a stream: until it ends).`,
+      `Time to handle one of the ${what}, by service and method (a stream: until it ends).`,
       ['service', 'method'],
       CALL_BUCKETS,
     );
@@ -136,4 +152,55 @@ export class ApiMetrics {
     this.#handled.inc({ service: this.service, method, status });
     this.#duration.observe({ service: this.service, method }, elapsedMs / 1000);
   }
+}
+
+/** What {@link nodeHealthMetrics} asks on each scrape. */
+export interface HealthProbes {
+  /** Whether every readiness check passes. */
+  ready(): Promise<boolean>;
+  /** Whether the node's database answers. */
+  storage(): Promise<boolean>;
+}
+
+/**
+ * Every node's health as metrics, computed on each scrape, so that an alert sees a node that is up but cannot
+ * work: `weft_node_ready` and `weft_db_storage_healthy` (1 or 0).
+ */
+export function nodeHealthMetrics(metrics: NodeMetrics, probes: HealthProbes): void {
+  const flag = (ok: boolean) => (ok ? 1 : 0);
+  metrics.gauge(
+    'node_ready',
+    'Whether every readiness check of the node passes (1) or not (0).',
+    [],
+    async (g) => {
+      g.set(flag(await probes.ready()));
+    },
+  );
+  metrics.gauge(
+    'db_storage_healthy',
+    "Whether the node's database answers a health round trip (1) or not (0).",
+    [],
+    async (g) => {
+      g.set(flag(await probes.storage()));
+    },
+  );
+}
+
+/** A metric as the reference (docs/monitoring.md) lists it. */
+export interface MetricInfo {
+  readonly name: string;
+  readonly type: string;
+  readonly help: string;
+  readonly labels: readonly string[];
+}
+
+/** The metrics registered in `metrics`, sorted by name. */
+export function metricInfos(metrics: NodeMetrics): MetricInfo[] {
+  return metrics.registry
+    .getMetricsAsArray()
+    .map((m) => {
+      const raw = m as unknown as { name: string; help: string; type: string; labelNames: readonly string[] };
+      return { name: raw.name, type: raw.type, help: raw.help, labels: [...raw.labelNames] };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
 }

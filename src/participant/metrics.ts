@@ -15,6 +15,7 @@ export class ParticipantMetrics {
   readonly validationWaits: Counter;
   readonly cachedContracts: Gauge;
   readonly contractLookups: Counter<'source'>;
+  readonly handlerDelay: Gauge;
 
   constructor(metrics: NodeMetrics) {
     this.submissions = metrics.counter(
@@ -57,6 +58,10 @@ export class ParticipantMetrics {
       'participant_contract_lookups_total',
       'Contract states looked up, by where they were found: memory, or the database (a cache miss).',
       ['source'],
+    );
+    this.handlerDelay = metrics.gauge(
+      'sequencer_client_handler_delay_seconds',
+      'How far behind the sequencer this participant processes: wall clock minus the sequencing time of the event it handled last (Canton: daml_sequencer_client_handler_delay).',
     );
   }
 
