@@ -5,6 +5,7 @@ import { registerDaemonCommand } from './commands/daemon.js';
 import { registerDamlCommands } from './commands/daml.js';
 import { registerDarCommands } from './commands/dar.js';
 import { registerLedgerCommands } from './commands/ledger.js';
+import { registerLogsCommands } from './commands/logs.js';
 import { registerSandboxCommand } from './commands/sandbox.js';
 
 /** The package version, read from package.json so `weft --version` never drifts from the release. */
@@ -26,5 +27,6 @@ export function buildProgram(): Command {
   registerAdminCommands(program);
   registerLedgerCommands(program);
   registerSandboxCommand(program);
+  registerLogsCommands(program);
   return program;
 }

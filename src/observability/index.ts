@@ -23,6 +23,14 @@ export {
   startHealthServer,
 } from './health-server.js';
 export {
+  MAX_TRACE_LINES,
+  MAX_TRACES,
+  slowestTraces,
+  type TraceLine,
+  type TraceSummary,
+  traceTimeline,
+} from './log-reader.js';
+export {
   createLogger,
   LOG_LEVELS,
   type Logger,

@@ -92,7 +92,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       // pino merges the call's fields into this object, so it must be a fresh one per line.
       mixin: () => {
         const span = currentSpan();
-        return span ? { trace_id: span.traceId, span_id: span.spanId } : {};
+        return span ? { trace_id: span.traceId, span_id: span.spanId, span_name: span.name } : {};
       },
     },
     file === undefined ? destination : fileOutput(file, options.rotation, options.stdout ?? false),
