@@ -287,7 +287,7 @@ class Transport {
     this.options.audit?.call({
       api: 'ledger-api',
       method: `${method.service.typeName}/${method.name}`,
-      who: ledgerCaller(claims),
+      who: ledgerCaller(claims, first(call.metadata.get('authorization'))),
       peer: call.getPeer(),
       outcome: status,
       ...(weft ? { code: weft.code } : {}),

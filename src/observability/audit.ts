@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import type { DestinationStream } from 'pino';
 import { GrpcStatus, isWeftError } from '../errors/index.js';
 import { createLogger, type Logger, type LogRotation } from './logging.js';
@@ -11,8 +12,9 @@ export interface AuditCall {
   /** The gRPC method (`GetStatus`) or the HTTP route (`POST /v2/commands/submit-and-wait`). */
   readonly method: string;
   /**
-   * Who called: `user:<id>` (a Ledger API token's user), `cert:<subject>` (a client certificate),
-   * `anonymous` (neither), or `wildcard` (a Ledger API without authorization).
+   * Who called: `user:<id>` (a Ledger API token's user), `unverified:<sub>` (the subject of a token that was
+   * refused), `cert:<subject>` (an Admin API client certificate), `anonymous` (none of these), or `wildcard` (a
+   * Ledger API without authorization).
    */
   readonly who: string;
   /** The client's network address. */
@@ -110,11 +112,22 @@ export function outcomeOf(error: unknown): { readonly outcome: string; readonly 
   return { outcome: 'INTERNAL' };
 }
 
-/** The `who` of a Ledger API call from its claims (undefined: the caller was not authenticated). */
+/**
+ * The `who` of a Ledger API call: from its claims once authenticated; before that (a call refused for its token),
+ * the `sub` of the bearer token as `unverified:<sub>`, since who tried matters most for a refused call.
+ */
 export function ledgerCaller(
   claims: { readonly wildcard: boolean; readonly userId: string | undefined } | undefined,
+  authorization: string | undefined,
 ): string {
-  if (claims === undefined) return 'anonymous';
-  if (claims.wildcard) return 'wildcard';
-  return claims.userId === undefined ? 'anonymous' : `user:${claims.userId}`;
+  if (claims?.wildcard) return 'wildcard';
+  if (claims?.userId !== undefined) return `user:${claims.userId}`;
+  const token = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+  if (token === undefined) return 'anonymous';
+  try {
+    const { sub } = decodeJwt(token);
+    return typeof sub === 'string' ? `unverified:${sub}` : 'anonymous';
+  } catch {
+    return 'anonymous';
+  }
 }

@@ -209,7 +209,7 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
           options.audit?.call({
             api: 'json-api',
             method: `${b.op.method} ${b.op.path}`,
-            who: ledgerCaller(claims),
+            who: ledgerCaller(claims, header(request, 'authorization')),
             peer: request.ip,
             ...outcomeOf(error),
             durationMs: Math.round(elapsedMs * 1000) / 1000,
