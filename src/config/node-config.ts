@@ -96,6 +96,11 @@ export const monitoringSchema = object({
    * file of its own with its own retention. Absent, calls are not audited.
    */
   audit: optional(object({ file: string(), rotation: optional(rotationSchema) })),
+  /**
+   * Spans exported over OTLP/HTTP (after Canton's `monitoring.tracing.tracer.exporter`), e.g.
+   * `tracing.otlp.endpoint = "http://127.0.0.1:4318/v1/traces"`. Absent, spans only label log lines.
+   */
+  tracing: optional(object({ otlp: object({ endpoint: string() }) })),
   /** The HTTP server for /metrics, /health and /ready; port 0 picks a free port. */
   'http-server': withDefault(object({ address: address(), port: withDefault(port(), 0) }), {}),
 });

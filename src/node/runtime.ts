@@ -20,6 +20,7 @@ import {
   nodeHealthMetrics,
   type Readiness,
   startHealthServer,
+  startOtlpExport,
 } from '../observability/index.js';
 import {
   type LeaseHeld,
@@ -128,6 +129,7 @@ export class NodeRuntime {
           () => false,
         ),
     });
+    void lease?.lost.then((e) => this.fail(e));
   }
 
   static async start(options: NodeRuntimeOptions): Promise<NodeRuntime> {
@@ -143,6 +145,8 @@ export class NodeRuntime {
         ...(logging.rotation === undefined ? {} : { rotation: logging.rotation }),
         ...(logging.stdout === undefined ? {} : { stdout: logging.stdout }),
       });
+    const tracing = config.monitoring.tracing;
+    const otlp = tracing && startOtlpExport({ endpoint: tracing.otlp.endpoint, serviceName: config.name });
     const auditConfig = config.monitoring.audit;
     const audit =
       auditConfig &&
@@ -238,6 +242,7 @@ export class NodeRuntime {
     } catch (e) {
       await lease?.release();
       await health.close();
+      await otlp?.shutdown();
       throw e;
     }
   }

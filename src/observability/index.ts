@@ -51,6 +51,7 @@ export {
   type NodeMetricsOptions,
   nodeHealthMetrics,
 } from './metrics.js';
+export { type OtlpExport, type OtlpExportOptions, startOtlpExport } from './otlp.js';
 export {
   assertValidSpanContext,
   formatTraceparent,
@@ -62,8 +63,10 @@ export {
 export {
   currentSpan,
   currentTraceparent,
+  type FinishedSpan,
   type Span,
   type SpanOptions,
+  setSpanSink,
   Tracer,
   withSpan,
 } from './tracing.js';
