@@ -72,7 +72,9 @@ describe('OTLP export', () => {
       spanId: ids.inner.spanId,
       parentSpanId: ids.outer.spanId,
     });
-    expect(BigInt(validate.endTimeUnixNano) - BigInt(validate.startTimeUnixNano)).toBeGreaterThanOrEqual(4_000_000n);
+    expect(BigInt(validate.endTimeUnixNano) - BigInt(validate.startTimeUnixNano)).toBeGreaterThanOrEqual(
+      4_000_000n,
+    );
     expect(byName.get('fail')!.span.status).toMatchObject({ code: 2, message: 'Error: boom' });
 
     await otlp.shutdown();
