@@ -190,6 +190,28 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
     }
   }
 
+  /** Counts, times and audits a request (`route`: its method and path, or `WS` and the path of a websocket). */
+  function audited(
+    route: string,
+    b: Bound,
+    request: FastifyRequest,
+    claims: CallContext['claims'] | undefined,
+    elapsedMs: number,
+    traceId: string,
+    error?: unknown,
+  ): void {
+    const status = error === undefined ? 200 : jsCantonError(error, traceId).status;
+    options.metrics?.observe(b.op.path, String(status), elapsedMs);
+    options.audit?.call({
+      api: 'json-api',
+      method: route,
+      who: ledgerCaller(claims, header(request, 'authorization')),
+      peer: request.ip,
+      ...outcomeOf(error),
+      durationMs: Math.round(elapsedMs * 1000) / 1000,
+    });
+  }
+
   async function serveHttp(b: Bound, request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const watch = startStopwatch(clock);
     const traceparent = header(request, 'traceparent');
@@ -201,19 +223,7 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
         const audit = (status: number, error?: unknown) => {
           const elapsedMs = watch.elapsedMs();
           logCall(logger, request, reply, b, elapsedMs, status, span.traceId, error);
-          options.metrics?.observe(
-            b.op.path,
-            String(error === undefined ? status : jsCantonError(error, span.traceId).status),
-            elapsedMs,
-          );
-          options.audit?.call({
-            api: 'json-api',
-            method: `${b.op.method} ${b.op.path}`,
-            who: ledgerCaller(claims, header(request, 'authorization')),
-            peer: request.ip,
-            ...outcomeOf(error),
-            durationMs: Math.round(elapsedMs * 1000) / 1000,
-          });
+          audited(`${b.op.method} ${b.op.path}`, b, request, claims, elapsedMs, span.traceId, error);
         };
         // The response's close (not the request's, which closes once its body is read) says the client left.
         const onClose = () => {
@@ -365,10 +375,12 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
         async (span) => {
           const watch = startStopwatch(clock);
           let sent = 0;
+          let claims: CallContext['claims'] | undefined;
           try {
             const auth =
               header(request, 'authorization') ?? protocolToken(header(request, 'sec-websocket-protocol'));
             const ctx = await context(auth, controller.signal, span.traceId, traceparent, b);
+            claims = ctx.claims;
             // The stream ends with the error once the token expires or the user's rights change.
             let revoked: WeftError | undefined;
             const unwatch = options.authenticator.watchStream(ctx.claims, (error) => {
@@ -398,11 +410,13 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
               { path: b.op.path, messages: sent, durationMs: watch.elapsedMs(), traceId: span.traceId },
               `JSON API websocket ${b.op.path}: OK`,
             );
+            audited(`WS ${b.op.path}`, b, request, claims, watch.elapsedMs(), span.traceId);
             socket.close(1000);
           } catch (caught) {
             if (controller.signal.reason === CLIENT_GONE) return;
             const e = controller.signal.reason instanceof WeftError ? controller.signal.reason : caught;
             const { body } = jsCantonError(e, span.traceId);
+            audited(`WS ${b.op.path}`, b, request, claims, watch.elapsedMs(), span.traceId, e);
             logger.info(
               { path: b.op.path, messages: sent, code: body.code, error: body.cause, traceId: span.traceId },
               `JSON API websocket ${b.op.path}: ${body.code}`,
