@@ -26,7 +26,10 @@ export function metricCatalog(): Readonly<Record<MonitoredKind, readonly MetricI
     return metricInfos(m);
   };
   return {
-    sequencer: node((m) => sequencerMetrics(m)),
+    sequencer: node((m) => {
+      sequencerMetrics(m);
+      ApiMetrics.grpc(m, 'sequencer-public-api');
+    }),
     mediator: node((m) => new MediatorMetrics(m)),
     participant: node((m) => {
       new ParticipantMetrics(m);
