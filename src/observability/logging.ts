@@ -162,7 +162,7 @@ export class LogLevels {
     const own = (child as unknown as Record<symbol, string>)[chindings] ?? '';
     const inherited = (parent as unknown as Record<symbol, string>)[chindings] ?? '';
     // Only the child that adds a component binding is that component's logger; per-call children follow it.
-    if (!own.slice(inherited.length).includes('"component":')) return;
+    if (own.indexOf('"component":', inherited.length) === -1) return;
     const component = child.bindings().component;
     if (typeof component !== 'string') return;
     const level = this.#levels.get(component);
