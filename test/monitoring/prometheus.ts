@@ -20,7 +20,18 @@ export function ensurePrometheus(): void {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   // The package's post-install starts its service where systemd runs; policy-rc.d is not ours to change, and a
   // failed start there does not fail the install.
-  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'prometheus'], { env, stdio: 'pipe' });
+  const install = () =>
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'prometheus'], {
+      env,
+      stdio: 'pipe',
+    });
+  try {
+    install();
+  } catch {
+    // A fresh machine may not have the package lists yet.
+    execFileSync('apt-get', ['update'], { env, stdio: 'pipe' });
+    install();
+  }
   for (const b of BIN) if (!existsSync(b)) throw new Error(`apt-get install prometheus did not provide ${b}`);
 }
 
