@@ -20,7 +20,7 @@ export type MonitoredKind = (typeof MONITORED_KINDS)[number];
 export function metricCatalog(): Readonly<Record<MonitoredKind, readonly MetricInfo[]>> {
   const node = (register: (m: NodeMetrics) => void): MetricInfo[] => {
     const m = new NodeMetrics({ defaultMetrics: false });
-    nodeHealthMetrics(m, { ready: async () => true, storage: async () => true });
+    nodeHealthMetrics(m, { ready: async () => true, storage: async () => true, pool: () => undefined });
     ApiMetrics.grpc(m, 'admin-api');
     register(m);
     return metricInfos(m);

@@ -128,6 +128,7 @@ export class NodeRuntime {
           () => true,
           () => false,
         ),
+      pool: () => this.storage.pool?.(),
     });
     void lease?.lost.then((e) => this.fail(e));
   }

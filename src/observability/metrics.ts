@@ -160,11 +160,14 @@ export interface HealthProbes {
   ready(): Promise<boolean>;
   /** Whether the node's database answers. */
   storage(): Promise<boolean>;
+  /** How busy the database connections are (undefined: the storage has no pool to report). */
+  pool(): { max: number; inUse: number; idle: number; waiting: number } | undefined;
 }
 
 /**
  * Every node's health as metrics, computed on each scrape, so that an alert sees a node that is up but cannot
- * work: `weft_node_ready` and `weft_db_storage_healthy` (1 or 0).
+ * work: `weft_node_ready` and `weft_db_storage_healthy` (1 or 0), and the database connections' use (Canton's
+ * `daml_db_storage_general_executor_running` and `_queued`).
  */
 export function nodeHealthMetrics(metrics: NodeMetrics, probes: HealthProbes): void {
   const flag = (ok: boolean) => (ok ? 1 : 0);
@@ -183,6 +186,27 @@ export function nodeHealthMetrics(metrics: NodeMetrics, probes: HealthProbes): v
     async (g) => {
       g.set(flag(await probes.storage()));
     },
+  );
+  const pooled = (
+    name: string,
+    help: string,
+    of: (p: NonNullable<ReturnType<HealthProbes['pool']>>) => number,
+  ) =>
+    metrics.gauge(name, help, [], (g) => {
+      const pool = probes.pool();
+      if (pool) g.set(of(pool));
+    });
+  pooled(
+    'db_storage_executor_running',
+    'Database connections running a statement or transaction.',
+    (p) => p.inUse,
+  );
+  pooled('db_storage_executor_queued', 'Callers waiting for a database connection.', (p) => p.waiting);
+  pooled('db_storage_connections_idle', 'Open database connections that are idle.', (p) => p.idle);
+  pooled(
+    'db_storage_connections_max',
+    'Database connections the storage may open (1 for SQLite).',
+    (p) => p.max,
   );
 }
 

@@ -358,6 +358,11 @@ describe('monitoring a network', () => {
     }>('query?query=weft_node_ready');
     expect(ready.result.map((r) => r.metric.node).sort()).toEqual(Object.keys(nodes).sort());
     expect(ready.result.every((r) => r.value[1] === '1')).toBe(true);
+    // The nodes run on SQLite: one connection each.
+    const max = await api<{ result: { value: [number, string] }[] }>(
+      'query?query=weft_db_storage_connections_max',
+    );
+    expect(max.result.map((r) => r.value[1])).toEqual(['1', '1', '1', '1']);
 
     // Every metric a dashboard panel queries is one a node exports (Weft's from the reference, process ones
     // from a scrape).
