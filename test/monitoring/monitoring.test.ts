@@ -185,6 +185,11 @@ describe('monitoring a network', () => {
       expect(undocumented, `${name} exports undocumented metrics`).toEqual([]);
       expect(names.has('process_cpu_seconds_total')).toBe(true);
     }
+    // Computed on each scrape from the participant's database.
+    const text = await (
+      await fetch(`http://127.0.0.1:${nodes.participant1.ports.monitoring}/metrics`)
+    ).text();
+    expect(text).toMatch(/^weft_participant_acs_size\{node="participant1"\} \d+$/m);
   });
 
   it("follows a ping's trace through the logs of the submitting participant, sequencer, mediator and confirming participant", async () => {
