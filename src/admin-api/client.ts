@@ -5,6 +5,7 @@ import type {
   GetIdentityResponse,
   GetStatusResponse,
   IdentityTransactions,
+  SetLogLevelResponse,
 } from '../generated/weft/admin/v1/node_status_service.js';
 import { ParticipantAdminServiceClient } from '../generated/weft/admin/v1/participant_admin_service.grpc-client.js';
 import type {
@@ -105,6 +106,16 @@ export class AdminClient {
 
   identity(): Promise<GetIdentityResponse> {
     return this.#unary(this.#status.getIdentity.bind(this.#status), {});
+  }
+
+  /** Sets the level of the node (`component` absent) or of one component, until the node restarts. */
+  setLogLevel(level: string, component = ''): Promise<SetLogLevelResponse> {
+    return this.#unary(this.#status.setLogLevel.bind(this.#status), { level, component });
+  }
+
+  /** A zip archive of the node's status, redacted config, recent log lines and metrics. */
+  async healthDump(): Promise<Uint8Array> {
+    return (await this.#unary(this.#status.healthDump.bind(this.#status), {})).archive;
   }
 
   /** The node's identity transactions, signed by its own keys (what an owner needs to onboard it). */

@@ -12,7 +12,7 @@ import {
   type ServerTls,
   serverCredentials,
 } from '../grpc/index.js';
-import type { Logger } from '../observability/index.js';
+import { ApiMetrics, type Logger } from '../observability/index.js';
 import { AdminErrors } from './errors.js';
 import type { AdminNode } from './node.js';
 import { adminServices } from './services.js';
@@ -78,10 +78,13 @@ export async function startAdminApi(
     'admin API',
     'configure admin-api.tls, bind to a loopback address, or set admin-api.insecure behind a TLS-terminating proxy',
   );
+  const runtime = node.runtime;
   const services = adminServices(node, {
     logger: logger.child({ component: 'admin-api' }),
     level: 'info',
     service: 'admin API',
+    ...(runtime.audit ? { audit: { log: runtime.audit, api: 'admin-api' as const } } : {}),
+    metrics: ApiMetrics.grpc(runtime.metrics, 'admin-api'),
   });
   const maxMessageBytes = options.maxMessageBytes ?? ADMIN_MAX_MESSAGE_BYTES;
   const server = new grpc.Server({

@@ -1,6 +1,10 @@
 import { CommonErrors, WeftError } from '../errors/index.js';
 import type { INodeStatusService } from '../generated/weft/admin/v1/node_status_service.grpc-server.js';
-import { KeyPurpose, NodeKind } from '../generated/weft/admin/v1/node_status_service.js';
+import {
+  type GetStatusResponse,
+  KeyPurpose,
+  NodeKind,
+} from '../generated/weft/admin/v1/node_status_service.js';
 import type { ISynchronizerBootstrapService } from '../generated/weft/admin/v1/synchronizer_bootstrap_service.grpc-server.js';
 import type { BootstrapParameters } from '../generated/weft/admin/v1/synchronizer_bootstrap_service.js';
 import type { ITopologyService } from '../generated/weft/admin/v1/topology_service.grpc-server.js';
@@ -13,6 +17,7 @@ import * as pb from '../generated/weft/topology/v1/topology.js';
 import type { CallLogging } from '../grpc/index.js';
 import { auditedUnary } from '../grpc/index.js';
 import { identityTransactions, type NodeKind as Kind } from '../node/index.js';
+import { healthDump, LOG_LEVELS, type LogLevel } from '../observability/index.js';
 import {
   type DynamicSynchronizerParameters,
   describeMapping,
@@ -148,34 +153,49 @@ export function adminServices(node: AdminNode, logging: CallLogging) {
     return new TopologyAdmin(sync, runtime.identity.namespaceKey.privateKey);
   };
 
+  const statusOf = async (): Promise<GetStatusResponse> => {
+    const readiness = await runtime.readiness();
+    const sync = node.synchronizer();
+    const id = runtime.identity;
+    return {
+      name: runtime.config.name,
+      kind: KINDS[runtime.config.kind],
+      uid: String(id.uid),
+      memberId: id.member ? String(id.member) : '',
+      synchronizerId: sync ? String(sync.synchronizerId) : '',
+      ready: readiness.ready,
+      checks: Object.entries(readiness.checks).map(([name, detail]) => ({
+        name,
+        ok: detail === 'ok',
+        detail: String(detail),
+      })),
+      endpoints: node.endpoints().map((e) => ({ ...e })),
+      version: node.version,
+      startedAt: node.startedAt,
+      protocolVersion: sync?.protocolVersion ?? 0,
+      synchronizerIds: node.participantHost
+        ? node.participantHost.connections().map((c) => c.synchronizerId)
+        : sync
+          ? [String(sync.synchronizerId)]
+          : [],
+    };
+  };
+
+  /** A change this node signed, recorded in the audit log with its signer, as the Admin API answers it. */
+  const audited = (operation: string, change: TopologyChange) => {
+    const signed = change.transaction.signed;
+    runtime.audit?.topology({
+      operation,
+      mapping: describeMapping(signed.mapping),
+      signer: runtime.identity.namespace.toString(),
+      signedBy: [...signed.signers],
+      hash: signed.hash.toHex(),
+    });
+    return changeResult(change);
+  };
+
   const status: INodeStatusService = {
-    getStatus: auditedUnary(logging, 'GetStatus', async () => {
-      const readiness = await runtime.readiness();
-      const sync = node.synchronizer();
-      const id = runtime.identity;
-      return {
-        name: runtime.config.name,
-        kind: KINDS[runtime.config.kind],
-        uid: String(id.uid),
-        memberId: id.member ? String(id.member) : '',
-        synchronizerId: sync ? String(sync.synchronizerId) : '',
-        ready: readiness.ready,
-        checks: Object.entries(readiness.checks).map(([name, detail]) => ({
-          name,
-          ok: detail === 'ok',
-          detail: String(detail),
-        })),
-        endpoints: node.endpoints().map((e) => ({ ...e })),
-        version: node.version,
-        startedAt: node.startedAt,
-        protocolVersion: sync?.protocolVersion ?? 0,
-        synchronizerIds: node.participantHost
-          ? node.participantHost.connections().map((c) => c.synchronizerId)
-          : sync
-            ? [String(sync.synchronizerId)]
-            : [],
-      };
-    }),
+    getStatus: auditedUnary(logging, 'GetStatus', statusOf),
     getIdentity: auditedUnary(logging, 'GetIdentity', async () => {
       const id = runtime.identity;
       const key = (
@@ -198,6 +218,36 @@ export function adminServices(node: AdminNode, logging: CallLogging) {
         ],
       };
     }),
+    setLogLevel: auditedUnary(logging, 'SetLogLevel', async (call) => {
+      const levels = runtime.logLevels;
+      if (levels === undefined) {
+        throw new WeftError(
+          AdminErrors.ADMIN_NOT_SUPPORTED,
+          `node ${runtime.config.name} logs through a logger given by its embedder, whose levels it does not control`,
+        );
+      }
+      const { level, component } = call.request;
+      if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+        throw invalid(`log level '${level}' is not one of ${LOG_LEVELS.join(', ')}`);
+      }
+      levels.set(level as LogLevel, component === '' ? undefined : component);
+      const now = levels.levels();
+      runtime.logger.info(
+        { level, ...(component === '' ? {} : { component }) },
+        `log level of ${component === '' ? 'the node' : component} set to ${level}`,
+      );
+      return { level: now.level, components: { ...now.components } };
+    }),
+    healthDump: auditedUnary(logging, 'HealthDump', async () => ({
+      archive: await healthDump({
+        status: await statusOf(),
+        config: runtime.config,
+        metrics: await runtime.metrics.registry.metrics(),
+        ...(runtime.config.monitoring.logging.file === undefined
+          ? {}
+          : { logFile: runtime.config.monitoring.logging.file }),
+      }),
+    })),
     getIdentityTransactions: auditedUnary(logging, 'GetIdentityTransactions', async () => ({
       identity: {
         memberId: String(runtime.identity.member ?? ''),
@@ -229,16 +279,17 @@ export function adminServices(node: AdminNode, logging: CallLogging) {
       const r = call.request;
       if (!r.mapping) throw invalid('Propose needs a mapping');
       const op: TopologyChangeOp = r.operation === pb.TopologyChangeOp.REMOVE ? 'Remove' : 'AddReplace';
-      return changeResult(await topology().propose(mappingFromProto(r.mapping), op, r.serial));
+      return audited('propose', await topology().propose(mappingFromProto(r.mapping), op, r.serial));
     }),
     authorize: auditedUnary(logging, 'Authorize', async (call) => {
       if (!call.request.transactionHash) throw invalid('Authorize needs the hash of a proposal');
-      return changeResult(await topology().authorize(call.request.transactionHash));
+      return audited('authorize', await topology().authorize(call.request.transactionHash));
     }),
     setParticipantState: auditedUnary(logging, 'SetParticipantState', async (call) => {
       const r = call.request;
       const trust = r.trustLevel === TrustLevel.VIP ? 'Vip' : 'Ordinary';
-      return changeResult(
+      return audited(
+        'set-participant-state',
         await topology().setParticipantState(
           r.participantId,
           known(PERMISSIONS, r.permission, 'participant permission'),
@@ -248,7 +299,7 @@ export function adminServices(node: AdminNode, logging: CallLogging) {
       );
     }),
     revokeParticipant: auditedUnary(logging, 'RevokeParticipant', async (call) =>
-      changeResult(await topology().revokeParticipant(call.request.participantId)),
+      audited('revoke-participant', await topology().revokeParticipant(call.request.participantId)),
     ),
     addMediator: auditedUnary(logging, 'AddMediator', async (call) => {
       const r = call.request;
@@ -257,7 +308,7 @@ export function adminServices(node: AdminNode, logging: CallLogging) {
       const outcome = await topology().addMediator(identity, r.group);
       return {
         mediatorId: String(outcome.mediator),
-        results: outcome.changes.map((c) => changeResult(c).result),
+        results: outcome.changes.map((c) => audited('add-mediator', c).result),
         alreadyActive: outcome.alreadyActive,
       };
     }),

@@ -6,6 +6,7 @@ import { registerDaemonCommand } from './commands/daemon.js';
 import { registerDamlCommands } from './commands/daml.js';
 import { registerDarCommands } from './commands/dar.js';
 import { registerLedgerCommands } from './commands/ledger.js';
+import { registerLogsCommands } from './commands/logs.js';
 import { registerOAuth2MiddlewareCommand } from './commands/oauth2-middleware.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerSandboxCommand } from './commands/sandbox.js';
@@ -34,5 +35,6 @@ export function buildProgram(): Command {
   registerOAuth2MiddlewareCommand(program);
   registerConsoleCommand(program);
   registerRunCommand(program);
+  registerLogsCommands(program);
   return program;
 }

@@ -65,11 +65,42 @@ export const tlsSchema = object({
 /** A gRPC server endpoint; components add `public-api`, `admin-api` and the like with it. */
 export const apiServerSchema = object({ address: address(), port: port(), tls: optional(tlsSchema) });
 
+/**
+ * Rotation and retention of a log file: a new file at `max-file-size-mb` (1 MB..10 GB: a file a shipper and an
+ * editor can still handle) or each `frequency` period, keeping the newest `max-files` rotated files (1..1000).
+ */
+const rotationSchema = object({
+  'max-file-size-mb': withDefault(integer({ min: 1, max: 10_240 }), 100),
+  frequency: optional(oneOf(['daily', 'hourly'] as const)),
+  'max-files': withDefault(integer({ min: 1, max: 1000 }), 10),
+});
+
+const COMPONENT = { regex: /^[a-z][a-z0-9-]{0,63}$/, description: 'a component name such as ledger-api' };
+
 export const monitoringSchema = object({
   logging: withDefault(
-    object({ level: withDefault(oneOf(LOG_LEVELS), 'info'), file: optional(string()) }),
+    object({
+      level: withDefault(oneOf(LOG_LEVELS), 'info'),
+      /** Levels of components that differ from `level`: `levels { ledger-api = debug }`. */
+      levels: optional(record(oneOf(LOG_LEVELS), COMPONENT)),
+      file: optional(string()),
+      /** With `file`: rotate it; absent, the file grows (an external logrotate may handle it). */
+      rotation: optional(rotationSchema),
+      /** With `file`: copy each line to stdout too. */
+      stdout: optional(boolean()),
+    }),
     {},
   ),
+  /**
+   * The audit log (docs/monitoring.md): one line per Admin API and Ledger API call and per topology change, in a
+   * file of its own with its own retention. Absent, calls are not audited.
+   */
+  audit: optional(object({ file: string(), rotation: optional(rotationSchema) })),
+  /**
+   * Spans exported over OTLP/HTTP (after Canton's `monitoring.tracing.tracer.exporter`), e.g.
+   * `tracing.otlp.endpoint = "http://127.0.0.1:4318/v1/traces"`. Absent, spans only label log lines.
+   */
+  tracing: optional(object({ otlp: object({ endpoint: string() }) })),
   /** The HTTP server for /metrics, /health and /ready; port 0 picks a free port. */
   'http-server': withDefault(object({ address: address(), port: withDefault(port(), 0) }), {}),
 });

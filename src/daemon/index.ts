@@ -16,6 +16,7 @@ export { ConnectionStore, transportOf } from './connections.js';
 export { bootstrapSequencer, GenesisStore } from './genesis.js';
 export { MediatorDaemon } from './mediator.js';
 export { MembershipStore } from './membership.js';
+export { MONITORED_KINDS, type MonitoredKind, metricCatalog } from './metric-catalog.js';
 export { type DaemonNode, startDaemonNode } from './node.js';
 export { oneLine } from './one-line.js';
 export { ADMIN_WORKFLOW_DAR, ParticipantDaemon } from './participant.js';

@@ -18,6 +18,7 @@ import { CommonErrors, WeftError } from '../errors/index.js';
 import { ledgerApiSettings, type ParticipantLedgerApiServers, startLedgerApi } from '../ledger-api/index.js';
 import { jsonApiSettings } from '../ledger-api/json/index.js';
 import type { NodeRuntime } from '../node/index.js';
+import { ApiMetrics } from '../observability/index.js';
 import { ParticipantNode } from '../participant/index.js';
 import { PROTOCOL_VERSION, synchronizerIdAt, untilActive } from '../sequencer/index.js';
 import type { ParticipantDaemonConfig } from './config.js';
@@ -107,6 +108,9 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
       daemon.#reconnect(config);
     }
     daemon.#admin = await startAdminApi(daemon, adminApi, runtime.logger);
+    // The JSON API's metric families exist on every participant, so that the reference and dashboards hold with or
+    // without a json-api section.
+    ApiMetrics.http(runtime.metrics, 'json-api');
     runtime.onStop(() => daemon.#admin!.close());
     if (ledgerApi) {
       daemon.#ledgerApi = await startLedgerApi(
@@ -116,6 +120,8 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
           clock: runtime.clock,
           random: runtime.random,
           logger: runtime.logger,
+          ...(runtime.audit ? { audit: runtime.audit } : {}),
+          metrics: runtime.metrics,
           connectedSynchronizers: () =>
             daemon
               .connections()

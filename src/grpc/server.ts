@@ -2,7 +2,14 @@ import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { ApiServerConfig } from '../config/index.js';
 import { CommonErrors, type ErrorCode, isWeftError, WeftError } from '../errors/index.js';
-import { type Logger, withSpan } from '../observability/index.js';
+import {
+  type ApiMetrics,
+  type AuditedApi,
+  type AuditLog,
+  certificateCaller,
+  type Logger,
+  withSpan,
+} from '../observability/index.js';
 import { type Clock, startStopwatch, systemClock } from '../time/index.js';
 import { toStatus, weftErrorOf } from './status.js';
 
@@ -113,6 +120,10 @@ export interface CallLogging {
   readonly service: string;
   /** Times the calls; default the system clock. */
   readonly clock?: Clock;
+  /** Where each call is audited (who, what, outcome), besides its log line. */
+  readonly audit?: { readonly log: AuditLog; readonly api: AuditedApi };
+  /** Counts and times the calls. */
+  readonly metrics?: ApiMetrics;
 }
 
 /**
@@ -131,12 +142,22 @@ export function auditedUnary<Req, Res>(
       method,
       async () => {
         const watch = startStopwatch(logging.clock ?? systemClock);
-        const log = (status: string, extra: Record<string, unknown> = {}) => {
+        const log = (status: string, extra: { code?: string; error?: string } = {}) => {
           const durationMs = Math.round(watch.elapsedMs() * 1000) / 1000;
           logging.logger[logging.level](
             { method, peer: call.getPeer(), status, durationMs, ...extra },
             `${logging.service} call ${method}: ${status}`,
           );
+          logging.metrics?.observe(method, status, watch.elapsedMs());
+          logging.audit?.log.call({
+            api: logging.audit.api,
+            method,
+            who: certificateCaller(call.getAuthContext?.()),
+            peer: call.getPeer(),
+            outcome: status,
+            ...(extra.code === undefined ? {} : { code: extra.code }),
+            durationMs,
+          });
         };
         try {
           const response = await handle(call);

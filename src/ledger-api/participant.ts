@@ -4,7 +4,7 @@ import type {
   GetUpdateByIdRequest,
   GetUpdateResponse,
 } from '../generated/com/daml/ledger/api/v2/update_service.js';
-import type { Logger } from '../observability/index.js';
+import { ApiMetrics, type AuditLog, type Logger, type NodeMetrics } from '../observability/index.js';
 import { type ParticipantNode, ParticipantPruning } from '../participant/index.js';
 import type { Storage } from '../storage/index.js';
 import type { Clock } from '../time/index.js';
@@ -48,6 +48,10 @@ export interface LedgerApiHost {
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly logger: Logger;
+  /** Where each call is audited; absent, calls are only logged. */
+  readonly audit?: AuditLog;
+  /** The node's metrics, for the calls' counts and durations. */
+  readonly metrics?: NodeMetrics;
   /** The synchronizers the participant is connected to now, with the aliases its operator gave them. */
   connectedSynchronizers(): readonly { readonly synchronizerId: string; readonly alias: string }[];
 }
@@ -165,6 +169,8 @@ export async function startLedgerApi(
         authenticator,
         descriptors: readFileSync(LEDGER_API_DESCRIPTORS),
         logger,
+        ...(host.audit ? { audit: host.audit } : {}),
+        ...(host.metrics ? { metrics: ApiMetrics.grpc(host.metrics, 'ledger-api') } : {}),
         clock: host.clock,
       });
     }
@@ -175,6 +181,8 @@ export async function startLedgerApi(
         authenticator,
         daml: host.participant.engine,
         logger: host.logger.child({ component: 'json-api' }),
+        ...(host.audit ? { audit: host.audit } : {}),
+        ...(host.metrics ? { metrics: ApiMetrics.http(host.metrics, 'json-api') } : {}),
         clock: host.clock,
         ready: () => host.participant.readiness() === undefined,
       });

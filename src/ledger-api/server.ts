@@ -5,7 +5,14 @@ import type { IMessageType } from '@protobuf-ts/runtime';
 import type { MethodInfo } from '@protobuf-ts/runtime-rpc';
 import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
 import { bindServer, endpointUrl, type ServerTls, serverCredentials } from '../grpc/index.js';
-import { type Logger, type Span, withSpan } from '../observability/index.js';
+import {
+  type ApiMetrics,
+  type AuditLog,
+  type Logger,
+  ledgerCaller,
+  type Span,
+  withSpan,
+} from '../observability/index.js';
 import { type Clock, startStopwatch, systemClock } from '../time/index.js';
 import { type Authenticator, callClaims } from './auth/index.js';
 import { LedgerApiErrors } from './errors.js';
@@ -29,6 +36,10 @@ export interface LedgerApiTransportOptions {
   /** The FileDescriptorSet of the services' protos, served through gRPC server reflection. */
   readonly descriptors: Uint8Array;
   readonly logger: Logger;
+  /** Where each call is audited (who, what, outcome), besides its log line. */
+  readonly audit?: AuditLog;
+  /** Counts and times the calls. */
+  readonly metrics?: ApiMetrics;
   /** Times the calls for the audit lines; default the system clock. */
   readonly clock?: Clock;
 }
@@ -193,6 +204,7 @@ class Transport {
         if (call.cancelled) onCancel();
         const streaming = method.serverStreaming;
         let counted = false;
+        let claims: CallContext['claims'] | undefined;
         this.#active.add(controller);
         try {
           if (this.#closing) {
@@ -210,11 +222,12 @@ class Transport {
             counted = true;
           }
           const ctx = await this.#context(call, method, span, controller.signal, traceparent);
+          claims = ctx.claims;
           const sent = await body(ctx, decode(method.I, call.request), (e) => controller.abort(e));
-          this.#audit(method, call, watch.elapsedMs(), 'OK', sent);
+          this.#audit(method, call, watch.elapsedMs(), 'OK', claims, sent);
         } catch (e) {
           if (controller.signal.reason === CLIENT_GONE) {
-            this.#audit(method, call, watch.elapsedMs(), 'CANCELLED');
+            this.#audit(method, call, watch.elapsedMs(), 'CANCELLED', claims);
             return;
           }
           if (!isWeftError(e)) {
@@ -224,7 +237,8 @@ class Transport {
             );
           }
           const status = ledgerApiStatus(e, { correlationId: span.traceId, traceId: span.traceId });
-          this.#audit(method, call, watch.elapsedMs(), grpc.status[status.code] ?? 'UNKNOWN', undefined, e);
+          const name = grpc.status[status.code] ?? 'UNKNOWN';
+          this.#audit(method, call, watch.elapsedMs(), name, claims, undefined, e);
           throw status;
         } finally {
           if (counted) this.#streams--;
@@ -264,10 +278,21 @@ class Transport {
     call: Call,
     elapsedMs: number,
     status: string,
+    claims: CallContext['claims'] | undefined,
     messages?: number,
     error?: unknown,
   ): void {
     const weft = isWeftError(error) ? error : undefined;
+    this.options.metrics?.observe(`${method.service.typeName}/${method.name}`, status, elapsedMs);
+    this.options.audit?.call({
+      api: 'ledger-api',
+      method: `${method.service.typeName}/${method.name}`,
+      who: ledgerCaller(claims, first(call.metadata.get('authorization'))),
+      peer: call.getPeer(),
+      outcome: status,
+      ...(weft ? { code: weft.code } : {}),
+      durationMs: Math.round(elapsedMs * 1000) / 1000,
+    });
     this.options.logger[status === 'OK' || status === 'CANCELLED' ? 'debug' : 'info'](
       {
         method: method.name,

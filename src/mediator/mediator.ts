@@ -532,6 +532,7 @@ export class Mediator {
     const timedOut = summary.code === ProtocolErrors.MEDIATOR_REQUEST_TIMED_OUT.code;
     this.#o.metrics.verdicts.inc({ verdict: timedOut ? 'timeout' : summary.kind });
     if (summary.kind === 'approve') this.#o.metrics.approvedRequests.inc();
+    this.#o.metrics.decisionLatency.observe(Number(finalizedAt - r.requestId) / 1e6);
     // Logged in the request's trace, whichever event decided it, so one trace id finds the whole request.
     this.#o.tracer.withSpan(
       'mediator.verdict',

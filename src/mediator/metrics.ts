@@ -1,6 +1,8 @@
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { NodeMetrics } from '../observability/index.js';
 
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
 /** The mediator's metrics (Canton's `daml_mediator_*`, here `weft_mediator_*`). */
 export class MediatorMetrics {
   readonly outstandingRequests: Gauge;
@@ -9,6 +11,7 @@ export class MediatorMetrics {
   readonly verdicts: Counter<'verdict'>;
   readonly responses: Counter<'result'>;
   readonly responseLatency: Histogram;
+  readonly decisionLatency: Histogram;
 
   constructor(metrics: NodeMetrics) {
     this.outstandingRequests = metrics.gauge(
@@ -30,7 +33,13 @@ export class MediatorMetrics {
       'mediator_response_latency_seconds',
       'Sequencer time from a request to each response that counted.',
       [],
-      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      LATENCY_BUCKETS,
+    );
+    this.decisionLatency = metrics.histogram(
+      'mediator_decision_latency_seconds',
+      'Sequencer time from a request to its verdict (approval, rejection or timeout).',
+      [],
+      LATENCY_BUCKETS,
     );
   }
 }

@@ -17,13 +17,18 @@ import {
 import { CommonErrors, WeftError } from '../errors/index.js';
 import { logGrpcTo } from '../grpc/index.js';
 import {
+  AuditLog,
   createLogger,
   type HealthServer,
   type Logger,
+  type LogLevels,
+  logLevelsOf,
   METRIC_PREFIX,
   NodeMetrics,
+  nodeHealthMetrics,
   type Readiness,
   startHealthServer,
+  startOtlpExport,
 } from '../observability/index.js';
 import {
   type LeaseHeld,
@@ -145,23 +150,48 @@ export class NodeRuntime {
     readonly metrics: NodeMetrics,
     readonly clock: Clock,
     readonly random: RandomSource,
+    /** Where API calls and topology changes are audited; absent without `monitoring.audit`. */
+    readonly audit: AuditLog | undefined,
   ) {
     this.#lease = lease;
     this.#checks.set('storage', async () => {
       await this.storage.health();
       return lease?.suspended;
     });
+    nodeHealthMetrics(metrics, {
+      ready: async () => (await this.readiness()).ready,
+      storage: () =>
+        this.storage.health().then(
+          () => true,
+          () => false,
+        ),
+      pool: () => this.storage.pool?.(),
+    });
     void lease?.lost.then((e) => this.fail(e));
   }
 
   static async start(options: NodeRuntimeOptions): Promise<NodeRuntime> {
     const { config, clock = systemClock, random = systemRandom } = options;
+    const logging = config.monitoring.logging;
     const logger =
       options.logger ??
       createLogger({
-        level: config.monitoring.logging.level,
+        level: logging.level,
         node: config.name,
-        ...(config.monitoring.logging.file === undefined ? {} : { file: config.monitoring.logging.file }),
+        ...(logging.levels === undefined ? {} : { levels: logging.levels }),
+        ...(logging.file === undefined ? {} : { file: logging.file }),
+        ...(logging.rotation === undefined ? {} : { rotation: logging.rotation }),
+        ...(logging.stdout === undefined ? {} : { stdout: logging.stdout }),
+      });
+    const tracing = config.monitoring.tracing;
+    const otlp = tracing && startOtlpExport({ endpoint: tracing.otlp.endpoint, serviceName: config.name });
+    const auditConfig = config.monitoring.audit;
+    const audit =
+      auditConfig &&
+      new AuditLog({
+        node: config.name,
+        file: auditConfig.file,
+        ...(auditConfig.rotation === undefined ? {} : { rotation: auditConfig.rotation }),
       });
     logGrpcTo(logger);
     const replication = config.replication ?? NOT_REPLICATED;
@@ -221,7 +251,18 @@ export class NodeRuntime {
         const identity = await loadOrCreateIdentity(storage, keys, config.name, config.kind, random, () =>
           clock.now(),
         );
-        runtime = new NodeRuntime(config, storage, lease, keys, identity, logger, metrics, clock, random);
+        runtime = new NodeRuntime(
+          config,
+          storage,
+          lease,
+          keys,
+          identity,
+          logger,
+          metrics,
+          clock,
+          random,
+          audit,
+        );
         runtime.#health = health;
         logger.info(
           {
@@ -240,8 +281,14 @@ export class NodeRuntime {
     } catch (e) {
       await lease?.release();
       await health.close();
+      await otlp?.shutdown();
       throw e;
     }
+  }
+
+  /** The run-time log levels (the Admin API's SetLogLevel); a logger given in the options has fixed levels. */
+  get logLevels(): LogLevels | undefined {
+    return logLevelsOf(this.logger);
   }
 
   /** The bound port of the monitoring server (the configured one, or the one picked for port 0). */
@@ -286,6 +333,7 @@ export class NodeRuntime {
       }
     }
     await this.#health?.close();
+    await this.audit?.flush();
     await this.storage.close();
     // Only once nothing can write any more may another node take over.
     await this.#lease?.release();

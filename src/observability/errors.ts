@@ -13,4 +13,10 @@ export const ObservabilityErrors = {
     'The health/metrics HTTP server cannot listen on the configured address and port (in use or not local).',
     "Choose a free port (or 0) for monitoring.http-server.port, or stop the process holding it; the address must be one of this host's.",
   ),
+  LOG_READ_FAILED: defineErrorCode(
+    'LOG_READ_FAILED',
+    'InvalidGivenCurrentSystemStateResourceMissing',
+    'A log file given to weft logs cannot be opened for reading.',
+    'Check the path (with rotation, the files are <name>.<n>.log) and that the user may read it.',
+  ),
 } as const;

@@ -1,4 +1,21 @@
+export {
+  type AuditCall,
+  type AuditedApi,
+  AuditLog,
+  type AuditLogOptions,
+  type AuditTopologyChange,
+  certificateCaller,
+  ledgerCaller,
+  outcomeOf,
+} from './audit.js';
 export { ObservabilityErrors } from './errors.js';
+export {
+  DUMP_LOG_BYTES,
+  type HealthDumpInput,
+  healthDump,
+  redactConfig,
+  rotatedName,
+} from './health-dump.js';
 export {
   type HealthServer,
   type HealthServerOptions,
@@ -6,14 +23,35 @@ export {
   startHealthServer,
 } from './health-server.js';
 export {
+  MAX_TRACE_LINES,
+  MAX_TRACES,
+  slowestTraces,
+  type TraceLine,
+  type TraceSummary,
+  traceTimeline,
+} from './log-reader.js';
+export {
   createLogger,
   LOG_LEVELS,
   type Logger,
   type LoggerOptions,
   type LogLevel,
+  LogLevels,
+  type LogRotation,
+  logLevelsOf,
   REDACTED_FIELDS,
 } from './logging.js';
-export { METRIC_PREFIX, NodeMetrics, type NodeMetricsOptions } from './metrics.js';
+export {
+  ApiMetrics,
+  type HealthProbes,
+  METRIC_PREFIX,
+  type MetricInfo,
+  metricInfos,
+  NodeMetrics,
+  type NodeMetricsOptions,
+  nodeHealthMetrics,
+} from './metrics.js';
+export { type OtlpExport, type OtlpExportOptions, startOtlpExport } from './otlp.js';
 export {
   assertValidSpanContext,
   formatTraceparent,
@@ -25,8 +63,10 @@ export {
 export {
   currentSpan,
   currentTraceparent,
+  type FinishedSpan,
   type Span,
   type SpanOptions,
+  setSpanSink,
   Tracer,
   withSpan,
 } from './tracing.js';

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { isWeftError } from '../errors/index.js';
-import { createLogger, type LoggerOptions } from './logging.js';
+import { createLogger, type LoggerOptions, logLevelsOf } from './logging.js';
 import { withSpan } from './tracing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-logging-'));
@@ -128,5 +128,61 @@ describe('createLogger', () => {
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(1000);
     expect(JSON.parse(lines[999]!)).toMatchObject({ i: 999, msg: 'line' });
+  });
+
+  it('gives components their own levels, from the options and at run time, and children follow them', () => {
+    const { logger, lines } = captured({ level: 'info', levels: { 'ledger-api': 'debug' } });
+    const api = logger.child({ component: 'ledger-api' });
+    const perCall = api.child({ method: 'GetUpdates' });
+    const mediator = logger.child({ component: 'mediator' });
+    perCall.debug('api debug');
+    mediator.debug('mediator debug dropped');
+    const levels = logLevelsOf(logger)!;
+    levels.set('warn', 'ledger-api');
+    perCall.info('api info dropped');
+    levels.set('debug');
+    mediator.debug('mediator debug');
+    // A component logger made after the change gets the component's level too.
+    logger.child({ component: 'ledger-api' }).warn('api warn');
+    expect(lines.map((l) => l.msg)).toEqual(['api debug', 'mediator debug', 'api warn']);
+    expect(levels.levels()).toEqual({ level: 'debug', components: { 'ledger-api': 'warn' } });
+    expect(() => levels.set('loud' as never, 'x')).toThrow(/log level 'loud'/);
+  });
+
+  it('rotates a file by size and keeps only the newest files', () => {
+    const base = join(dir, 'rolled');
+    const module = fileURLToPath(new URL('./logging.ts', import.meta.url));
+    const script = `
+      const { createLogger } = await import(${JSON.stringify(module)});
+      const logger = createLogger({
+        file: ${JSON.stringify(join(base, 'node.log'))},
+        rotation: { maxFileSizeMb: 1, maxFiles: 1 },
+      });
+      const pad = 'x'.repeat(500);
+      let i = 0;
+      const burst = () => {
+        for (let n = 0; n < 250; n++) logger.info({ i: i++, pad }, 'line');
+        if (i < 8000) setTimeout(burst, 30);
+        else setTimeout(() => process.exit(0), 1000);
+      };
+      burst();`;
+    execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: 'pipe',
+    });
+    const numbers = readdirSync(base)
+      .map((f) => Number(/^node\.(\d+)\.log$/.exec(f)?.[1]))
+      .sort((a, b) => a - b);
+    // About 4.8 MB were written in files of 1 MB (pino-roll rolls after the write that crosses the size), of which
+    // the newest two are kept.
+    expect(numbers.length).toBeLessThanOrEqual(2);
+    expect(numbers.at(-1)).toBeGreaterThanOrEqual(3);
+    const last = readFileSync(join(base, `node.${numbers.at(-1)}.log`), 'utf8')
+      .trim()
+      .split('\n');
+    expect(JSON.parse(last.at(-1)!)).toMatchObject({ i: 7999, msg: 'line' });
+  });
+
+  it('refuses rotation without a file', () => {
+    expect(() => createLogger({ rotation: { maxFileSizeMb: 1, maxFiles: 1 } })).toThrow(/need a log file/);
   });
 });

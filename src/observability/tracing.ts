@@ -8,7 +8,10 @@ import {
   type SpanContext,
 } from './traceparent.js';
 
-/** A unit of work in a trace. Spans are not exported anywhere yet: their ids label log lines and travel downstream. */
+/**
+ * A unit of work in a trace. Its ids label log lines and travel downstream; with an OTLP export configured
+ * (otlp.ts), finished spans are also sent to a tracing backend.
+ */
 export interface Span extends SpanContext {
   readonly name: string;
   /** The span id of the parent, absent for the root span of a trace. */
@@ -21,6 +24,23 @@ export interface SpanOptions {
    * `traceparent` string is ignored and a new trace starts, as the W3C spec asks of receivers.
    */
   readonly parent?: string | SpanContext;
+}
+
+/** A span once its work ended, as an exporter receives it. */
+export interface FinishedSpan extends Span {
+  /** Wall-clock start and end, ms since the epoch (fractional). */
+  readonly startMs: number;
+  readonly endMs: number;
+  /** Why the work failed, if it threw or rejected. */
+  readonly error?: string;
+}
+
+/** Where finished spans go (one per process: the OTLP exporter); absent, spans are not timed at all. */
+let sink: ((span: FinishedSpan) => void) | undefined;
+
+/** Sets (or with `undefined` removes) the receiver of finished spans. */
+export function setSpanSink(receiver: ((span: FinishedSpan) => void) | undefined): void {
+  sink = receiver;
 }
 
 // One store per process: several nodes in one process share it, but each async call chain sees only its own span.
@@ -50,7 +70,9 @@ export class Tracer {
           traceFlags: parent.traceFlags,
         }
       : { name, traceId: this.#id(16), spanId: this.#id(8), traceFlags: SAMPLED_FLAG };
-    return storage.run(span, fn, span);
+    const receiver = sink;
+    if (receiver === undefined) return storage.run(span, fn, span);
+    return timed(span, receiver, () => storage.run(span, fn, span));
   }
 
   /** A hex id of `size` bytes; an all-zero draw (invalid per W3C) is nudged to a valid one. */
@@ -61,6 +83,29 @@ export class Tracer {
     if (bytes.every((b) => b === 0)) bytes[size - 1] = 1;
     return Buffer.from(bytes).toString('hex');
   }
+}
+
+/** Runs `run` and hands the span to `receiver` when it ends: at once, or when its promise settles. */
+function timed<T>(span: Span, receiver: (span: FinishedSpan) => void, run: () => T): T {
+  const startMs = performance.timeOrigin + performance.now();
+  const end = (error?: unknown) => {
+    const endMs = performance.timeOrigin + performance.now();
+    receiver({ ...span, startMs, endMs, ...(error === undefined ? {} : { error: String(error) }) });
+  };
+  let result: T;
+  try {
+    result = run();
+  } catch (e) {
+    end(e);
+    throw e;
+  }
+  if (result instanceof Promise) {
+    result.then(
+      () => end(),
+      (e: unknown) => end(e ?? 'rejected'),
+    );
+  } else end();
+  return result;
 }
 
 function resolveParent(parent: string | SpanContext | undefined): SpanContext | undefined {

@@ -2,7 +2,7 @@ import type { RandomSource } from '../crypto/index.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
 import { type ParticipantId, SynchronizerId } from '../identity/index.js';
 import type { NodeIdentity } from '../node/index.js';
-import type { Logger } from '../observability/index.js';
+import { type Logger, Tracer } from '../observability/index.js';
 import { SequencerClient, type TransportOptions } from '../sequencer/index.js';
 import type { Storage } from '../storage/index.js';
 import { type Clock, deferred } from '../time/index.js';
@@ -66,10 +66,12 @@ export interface ConnectionsContext {
 export class SynchronizerConnections {
   readonly #connections = new Map<string, SynchronizerConnection>();
   readonly #id: ParticipantId;
+  readonly #tracer: Tracer;
   #failure: WeftError | undefined;
 
   constructor(private readonly o: ConnectionsContext) {
     this.#id = o.identity.member as ParticipantId;
+    this.#tracer = new Tracer(o.random);
   }
 
   /** Why the participant stopped processing events, once it did. */
@@ -185,7 +187,16 @@ export class SynchronizerConnections {
           .filter((s) => String(s) === sequencerId)
           .flatMap((s) => snapshot.memberKeys(s)?.signing ?? []);
       },
-      handler: (event) => processor.handle(event),
+      // A span per event, as the mediator opens, continues the submitter's trace in this participant's log lines.
+      handler: (event) =>
+        this.#tracer.withSpan(
+          'participant.event',
+          () => {
+            this.o.protocol.metrics.handlerDelay.set(Number(clock.now() - event.timestamp) / 1e6);
+            return processor.handle(event);
+          },
+          event.traceparent ? { parent: event.traceparent } : {},
+        ),
       ...(cursor ? { resumeAfter: cursor } : {}),
       onFatal: (e) => this.fail(e),
       maxBackoffMs: o.maxBackoffMs ?? this.o.settings.maxBackoffMs,

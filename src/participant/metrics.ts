@@ -4,6 +4,9 @@ import type { PhaseTimings } from './updates.js';
 
 const PHASE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** The ACS size gauge's counter, by gauge: the gauge is shared by every ParticipantMetrics of one registry. */
+const acsCounters = new WeakMap<Gauge, () => Promise<number>>();
+
 /** The participant's metrics (`weft_participant_*`), after Canton's `daml_participant_*`. */
 export class ParticipantMetrics {
   readonly submissions: Counter<'result'>;
@@ -15,6 +18,8 @@ export class ParticipantMetrics {
   readonly validationWaits: Counter;
   readonly cachedContracts: Gauge;
   readonly contractLookups: Counter<'source'>;
+  readonly handlerDelay: Gauge;
+  readonly #acsSize: Gauge;
 
   constructor(metrics: NodeMetrics) {
     this.submissions = metrics.counter(
@@ -58,6 +63,27 @@ export class ParticipantMetrics {
       'Contract states looked up, by where they were found: memory, or the database (a cache miss).',
       ['source'],
     );
+    this.#acsSize = metrics.gauge(
+      'participant_acs_size',
+      'Active contracts of the hosted parties (counted in the database on each scrape).',
+      [],
+      async (g) => {
+        // A count that fails (the database is down: weft_db_storage_healthy says so) leaves the last value.
+        const count = await acsCounters
+          .get(g)?.()
+          .catch(() => undefined);
+        if (count !== undefined) g.set(count);
+      },
+    );
+    this.handlerDelay = metrics.gauge(
+      'sequencer_client_handler_delay_seconds',
+      'How far behind the sequencer this participant processes: wall clock minus the sequencing time of the event it handled last (Canton: daml_sequencer_client_handler_delay).',
+    );
+  }
+
+  /** Where the ACS size gauge counts; a participant re-created on the same registry takes the gauge over. */
+  countActiveContractsWith(count: () => Promise<number>): void {
+    acsCounters.set(this.#acsSize, count);
   }
 
   recordPhases(t: PhaseTimings): void {

@@ -87,6 +87,7 @@ export class ParticipantNode {
     this.adminParty = this.id.adminParty;
     this.settings = settings;
     this.metrics = new ParticipantMetrics(options.metrics ?? new NodeMetrics({ defaultMetrics: false }));
+    this.metrics.countActiveContractsWith(() => store.activeContractCount());
     this.#packages = packages;
     this.#inFlight = new InFlightSubmissions(settings.maxSubmissionsInFlight, this.metrics, clock);
     // Streams wait for more while the node runs, connected or not (a restarted daemon reconnects after it serves).

@@ -438,6 +438,10 @@ export class ProtocolProcessor {
       responses,
     });
     const params = snapshot.synchronizerParameters();
+    o.logger.debug(
+      { requestId: pending.requestId, views: responses.length },
+      'sending confirmation responses',
+    );
     await this.#s.sequencer.send({
       envelopes: [confirmationResponsesEnvelope(signed, pending.mediatorGroup)],
       maxSequencingTime: pending.requestId + params.confirmationResponseTimeout,

@@ -550,6 +550,14 @@ export class ParticipantStore {
     return u > c ? u : c;
   }
 
+  /** How many contracts are active now (a scan of the contracts not archived: the ACS size metric, per scrape). */
+  async activeContractCount(): Promise<number> {
+    const row = await this.storage.queryOne<{ n: bigint | number }>(
+      'SELECT COUNT(*) AS n FROM participant_contracts WHERE archived_offset IS NULL',
+    );
+    return Number(row?.n ?? 0);
+  }
+
   /**
    * The requests on `synchronizerId` sequenced after `after` that are decided already (a replay after a restart
    * skips them).

@@ -19,6 +19,7 @@ import {
   serverCredentials,
   toStatus,
 } from '../grpc/index.js';
+import { ApiMetrics, type NodeMetrics } from '../observability/index.js';
 import { SequencerErrors } from './errors.js';
 import { AUTHORIZATION_METADATA_KEY, MEMBER_METADATA_KEY, SERVICE_NAME } from './grpc-common.js';
 import { type Caller, type PublicApiContext, SequencerPublicApi } from './public-api.js';
@@ -33,6 +34,8 @@ export interface PublicApiOptions {
   readonly tls?: ServerTls;
   /** Allow plaintext on a non-loopback address. */
   readonly insecure?: boolean;
+  /** Counts and times the calls (`weft_grpc_server_*{service="sequencer-public-api"}`). */
+  readonly metrics?: NodeMetrics;
 }
 
 export interface PublicApiServer {
@@ -67,6 +70,7 @@ export async function startPublicApi(
     level: 'debug',
     service: SERVICE_NAME,
     clock: context.clock,
+    ...(options.metrics ? { metrics: ApiMetrics.grpc(options.metrics, 'sequencer-public-api') } : {}),
   };
   server.addService(sequencerConnectServiceDefinition, connectService(api, logging));
   server.addService(sequencerAuthenticationServiceDefinition, authenticationService(api, logging));

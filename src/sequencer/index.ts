@@ -43,6 +43,7 @@ export {
 export { SequencerErrors } from './errors.js';
 export { AUTHORIZATION_METADATA_KEY, MEMBER_METADATA_KEY } from './grpc-common.js';
 export type { PublicApiOptions, PublicApiServer, ServerTls } from './grpc-server.js';
+export { type SequencerMetrics, sequencerMetrics } from './metrics.js';
 export { publicApiOptions, SequencerNode, type SequencerNodeOptions } from './node.js';
 export { type Caller, type PublicApiContext, SequencerPublicApi } from './public-api.js';
 export { type PruningStatus, Sequencer, type SequencerOptions } from './sequencer.js';

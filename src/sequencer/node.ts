@@ -86,7 +86,11 @@ export class SequencerNode {
           clock,
           logger,
         },
-        { ...options.publicApi, insecure: options.publicApi.insecure ?? settings.insecure },
+        {
+          ...options.publicApi,
+          insecure: options.publicApi.insecure ?? settings.insecure,
+          ...(options.metrics ? { metrics: options.metrics } : {}),
+        },
         settings.maxRequestSize,
       );
     } catch (e) {

@@ -21,6 +21,7 @@ import { MemberAuthenticator } from './auth.js';
 import type { SequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
 import { DeliveryHead } from './head.js';
+import { type SequencerMetrics, sequencerMetrics } from './metrics.js';
 import { EventReader } from './reader.js';
 import { SignaturePurpose, signContent, verifyContent } from './signing.js';
 import { BROADCAST_RECIPIENT, isDead, type MemberRow, SequencerStore } from './store.js';
@@ -63,33 +64,6 @@ export interface PruningStatus {
   readonly blockingMember: string | undefined;
 }
 
-interface Metrics {
-  readonly sends: { inc(labels: { result: string }): void };
-  readonly delivered: { inc(): void };
-  readonly subscriptions: { inc(): void; dec(): void };
-  readonly batch: (size: number, seconds: number) => void;
-}
-
-function metricsOf(m: NodeMetrics | undefined): Metrics | undefined {
-  if (!m) return undefined;
-  const batchSize = m.histogram(
-    'sequencer_write_batch_size',
-    'Requests per sequencer write transaction',
-    [],
-    [1, 2, 5, 10, 20, 50, 100, 200],
-  );
-  const writeSeconds = m.histogram('sequencer_write_seconds', 'Duration of one sequencer write transaction');
-  return {
-    sends: m.counter('sequencer_sends_total', 'SendAsync calls by result', ['result']),
-    delivered: m.counter('sequencer_events_delivered_total', 'Events streamed to members of this node'),
-    subscriptions: m.gauge('sequencer_subscriptions', 'Open subscriptions on this node'),
-    batch: (size, seconds) => {
-      batchSize.observe(size);
-      writeSeconds.observe(seconds);
-    },
-  };
-}
-
 /**
  * One sequencer node: validates and orders submissions into the database shared with the other nodes of the same
  * sequencer, streams each connected member its events, and applies topology broadcasts to its topology state.
@@ -102,7 +76,7 @@ export class Sequencer {
   readonly #head: DeliveryHead;
   readonly #writer: SequencerWriter;
   readonly #reader: EventReader;
-  readonly #metrics: Metrics | undefined;
+  readonly #metrics: SequencerMetrics | undefined;
   readonly #members = new Map<string, MemberRow>();
   readonly #stopping = new AbortController();
   #topologyFeed: Promise<void> | undefined;
@@ -114,7 +88,7 @@ export class Sequencer {
 
   private constructor(o: SequencerOptions) {
     this.#o = o;
-    this.#metrics = metricsOf(o.metrics);
+    this.#metrics = o.metrics && sequencerMetrics(o.metrics);
     this.#store = new SequencerStore(o.storage);
     this.#head = new DeliveryHead(
       this.#store,

@@ -1,5 +1,5 @@
 import type { ParsedSql } from './sql.js';
-import type { Row, SqlValue, StorageKind } from './types.js';
+import type { PoolStats, Row, SqlValue, StorageKind } from './types.js';
 
 /** What one statement returned. */
 export interface Result {
@@ -33,5 +33,7 @@ export interface Driver {
   withConnection<T>(fn: (connection: Connection) => Promise<T>): Promise<T>;
   /** Holds a lock that serialises migrations of this database across processes while `fn` runs. */
   withMigrationLock<T>(connection: Connection, fn: () => Promise<T>): Promise<T>;
+  /** How busy the connections are now. */
+  pool(): PoolStats;
   close(): Promise<void>;
 }

@@ -21,6 +21,7 @@ export type {
   Migration,
   MigrationCode,
   MigrationResult,
+  PoolStats,
   PostgresConfig,
   Queryable,
   Row,

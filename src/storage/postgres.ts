@@ -3,7 +3,7 @@ import { CommonErrors, WeftError } from '../errors/index.js';
 import type { Connection, Driver, Result } from './driver.js';
 import { StorageErrors } from './errors.js';
 import type { ParsedSql } from './sql.js';
-import type { PostgresConfig, Row, SqlValue } from './types.js';
+import type { PoolStats, PostgresConfig, Row, SqlValue } from './types.js';
 
 /** The row a lease holder bumps on takeover (see lease.ts). */
 export const LEASE_TABLE = 'weft_storage_lease';
@@ -226,6 +226,16 @@ class PostgresDriver implements Driver {
     } finally {
       await connection.script(`SELECT pg_advisory_unlock(${key})`).catch(() => connection.discard());
     }
+  }
+
+  pool(): PoolStats {
+    const pool = this.#pool;
+    return {
+      max: pool.options.max ?? 10,
+      inUse: pool.totalCount - pool.idleCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+    };
   }
 
   async close(): Promise<void> {

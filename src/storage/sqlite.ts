@@ -6,7 +6,7 @@ import { type Clock, sleep, systemClock } from '../time/index.js';
 import type { Connection, Driver, Result } from './driver.js';
 import { StorageErrors } from './errors.js';
 import type { ParsedSql } from './sql.js';
-import type { Row, SqliteConfig, SqlValue } from './types.js';
+import type { PoolStats, Row, SqliteConfig, SqlValue } from './types.js';
 
 /** SQLite's default SQLITE_MAX_VARIABLE_NUMBER since 3.32. */
 const MAX_PARAMS = 32_766;
@@ -32,6 +32,10 @@ class Mutex {
 
   get held(): boolean {
     return this.#held;
+  }
+
+  get waiting(): number {
+    return this.#waiters.length;
   }
 
   acquire(timeoutMs?: number): Promise<void> {
@@ -137,6 +141,11 @@ class SqliteDriver implements Driver {
     this.#busyTimeoutMs = busyTimeoutMs;
     this.#clock = clock;
     this.#mutex = new Mutex(clock);
+  }
+
+  pool(): PoolStats {
+    const held = this.#mutex.held ? 1 : 0;
+    return { max: 1, inUse: held, idle: 1 - held, waiting: this.#mutex.waiting };
   }
 
   run(sql: string, parsed: ParsedSql, params: readonly SqlValue[]): Promise<Result> {

@@ -10,6 +10,7 @@ import { openSqlite } from './sqlite.js';
 import type {
   Migration,
   MigrationResult,
+  PoolStats,
   Queryable,
   SqlValue,
   Storage,
@@ -68,6 +69,10 @@ class SqlStorage extends Executor implements Storage {
   #leased<T>(fn: () => Promise<T>): Promise<T> {
     const lost = this.#lease?.lostReason;
     return lost ? Promise.reject(lost) : fn();
+  }
+
+  pool(): PoolStats {
+    return this.#driver.pool();
   }
 
   close(): Promise<void> {

@@ -95,7 +95,20 @@ export interface MigrationResult {
   readonly version: number;
 }
 
+/** How busy a storage's connections are, for the node's metrics. */
+export interface PoolStats {
+  /** Connections the storage may open (1 for SQLite). */
+  readonly max: number;
+  /** Connections running a statement or a transaction. */
+  readonly inUse: number;
+  readonly idle: number;
+  /** Callers waiting for a connection. */
+  readonly waiting: number;
+}
+
 export interface Storage extends Queryable {
+  /** How busy the connections are now; absent where there is no pool (a test double). */
+  pool?(): PoolStats;
   /** Brings `component`'s tables to the newest of `migrations`, each migration in its own transaction. */
   migrate(component: string, migrations: readonly Migration[]): Promise<MigrationResult>;
   /**

@@ -9,6 +9,7 @@ import {
   IdentityTransactions,
   KeyPurpose,
   NodeKind,
+  SetLogLevelResponse,
 } from '../../generated/weft/admin/v1/node_status_service.js';
 import {
   ConnectedSynchronizer,
@@ -384,6 +385,36 @@ export function registerAdminCommands(program: Command): void {
         const text = `${IdentityTransactions.toJsonString(await client.identityTransactions(), { prettySpaces: 2 })}\n`;
         if (out) writeFileSync(out, text);
         else process.stdout.write(text);
+      }),
+    );
+
+  admin
+    .command('log-level')
+    .description("set the node's log level, or one component's, at run time (until the node restarts)")
+    .argument('<level>', 'trace, debug, info, warn, error, fatal or silent')
+    .option('--component <name>', 'only this component (the component field of log lines, e.g. ledger-api)')
+    .action(
+      action('log-level', async (client, o, level: string) => {
+        const { component } = o as ConnectionOptions & { component?: string };
+        const r = await client.setLogLevel(level, component ?? '');
+        if (o.json) printJson(SetLogLevelResponse.toJson(r));
+        else print([`level ${r.level}`, ...Object.entries(r.components).map(([c, l]) => `${c} ${l}`)]);
+      }),
+    );
+
+  admin
+    .command('health')
+    .description("the node's health")
+    .command('dump')
+    .description(
+      'write a zip archive of the node’s status, config (secrets redacted), recent log lines and metrics, for a support request',
+    )
+    .option('--out <file>', 'the archive to write', 'weft-health-dump.zip')
+    .action(
+      action('health dump', async (client, o) => {
+        const { out } = o as ConnectionOptions & { out: string };
+        writeFileSync(out, await client.healthDump());
+        print([`wrote ${out}`]);
       }),
     );
 

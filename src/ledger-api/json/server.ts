@@ -5,8 +5,14 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { CommonErrors, isWeftError, WeftError } from '../../errors/index.js';
 import { isLoopback, type ServerTls } from '../../grpc/index.js';
-import type { Logger } from '../../observability/index.js';
-import { withSpan } from '../../observability/index.js';
+import {
+  type ApiMetrics,
+  type AuditLog,
+  type Logger,
+  ledgerCaller,
+  outcomeOf,
+  withSpan,
+} from '../../observability/index.js';
 import { type Clock, startStopwatch, systemClock } from '../../time/index.js';
 import type { Authenticator as LedgerApiAuthenticator } from '../auth/authenticator.js';
 import { callClaims } from '../auth/index.js';
@@ -49,6 +55,10 @@ export interface JsonApiOptions {
   /** The participant's packages, for the type-directed JSON of Daml values in commands. */
   readonly daml: DamlTypes;
   readonly logger: Logger;
+  /** Where each request is audited (who, what, outcome), besides its log line. */
+  readonly audit?: AuditLog;
+  /** Counts and times the requests. */
+  readonly metrics?: ApiMetrics;
   readonly clock?: Clock;
   /** Whether the participant serves requests (`/readyz`); default always. */
   readonly ready?: () => boolean;
@@ -180,6 +190,28 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
     }
   }
 
+  /** Counts, times and audits a request (`route`: its method and path, or `WS` and the path of a websocket). */
+  function audited(
+    route: string,
+    b: Bound,
+    request: FastifyRequest,
+    claims: CallContext['claims'] | undefined,
+    elapsedMs: number,
+    traceId: string,
+    error?: unknown,
+  ): void {
+    const status = error === undefined ? 200 : jsCantonError(error, traceId).status;
+    options.metrics?.observe(b.op.path, String(status), elapsedMs);
+    options.audit?.call({
+      api: 'json-api',
+      method: route,
+      who: ledgerCaller(claims, header(request, 'authorization')),
+      peer: request.ip,
+      ...outcomeOf(error),
+      durationMs: Math.round(elapsedMs * 1000) / 1000,
+    });
+  }
+
   async function serveHttp(b: Bound, request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const watch = startStopwatch(clock);
     const traceparent = header(request, 'traceparent');
@@ -187,6 +219,12 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
       `json-api ${b.op.method} ${b.op.path}`,
       async (span) => {
         const controller = new AbortController();
+        let claims: CallContext['claims'] | undefined;
+        const audit = (status: number, error?: unknown) => {
+          const elapsedMs = watch.elapsedMs();
+          logCall(logger, request, reply, b, elapsedMs, status, span.traceId, error);
+          audited(`${b.op.method} ${b.op.path}`, b, request, claims, elapsedMs, span.traceId, error);
+        };
         // The response's close (not the request's, which closes once its body is read) says the client left.
         const onClose = () => {
           if (!reply.raw.writableFinished) controller.abort(CLIENT_GONE);
@@ -200,9 +238,10 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
             traceparent,
             b,
           );
+          claims = ctx.claims;
           const input = httpInput(b.op, request);
           const out = b.op.stream ? await list(b, input, ctx, request) : await unary(b, input, ctx);
-          logCall(logger, request, reply, b, watch.elapsedMs(), 200, span.traceId);
+          audit(200);
           if (b.op.produces === 'application/octet-stream') {
             await reply.type('application/octet-stream').send(Buffer.from(out as Uint8Array));
           } else if (b.op.produces === 'text/plain') {
@@ -212,7 +251,7 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
           }
         } catch (e) {
           if (controller.signal.reason === CLIENT_GONE) return;
-          logCall(logger, request, reply, b, watch.elapsedMs(), 0, span.traceId, e);
+          audit(0, e);
           sendError(reply, e, span.traceId, logger);
         } finally {
           reply.raw.off('close', onClose);
@@ -336,10 +375,12 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
         async (span) => {
           const watch = startStopwatch(clock);
           let sent = 0;
+          let claims: CallContext['claims'] | undefined;
           try {
             const auth =
               header(request, 'authorization') ?? protocolToken(header(request, 'sec-websocket-protocol'));
             const ctx = await context(auth, controller.signal, span.traceId, traceparent, b);
+            claims = ctx.claims;
             // The stream ends with the error once the token expires or the user's rights change.
             let revoked: WeftError | undefined;
             const unwatch = options.authenticator.watchStream(ctx.claims, (error) => {
@@ -369,11 +410,13 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
               { path: b.op.path, messages: sent, durationMs: watch.elapsedMs(), traceId: span.traceId },
               `JSON API websocket ${b.op.path}: OK`,
             );
+            audited(`WS ${b.op.path}`, b, request, claims, watch.elapsedMs(), span.traceId);
             socket.close(1000);
           } catch (caught) {
             if (controller.signal.reason === CLIENT_GONE) return;
             const e = controller.signal.reason instanceof WeftError ? controller.signal.reason : caught;
             const { body } = jsCantonError(e, span.traceId);
+            audited(`WS ${b.op.path}`, b, request, claims, watch.elapsedMs(), span.traceId, e);
             logger.info(
               { path: b.op.path, messages: sent, code: body.code, error: body.cause, traceId: span.traceId },
               `JSON API websocket ${b.op.path}: ${body.code}`,

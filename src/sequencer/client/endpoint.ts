@@ -36,6 +36,7 @@ import {
   parseEndpoint,
   type Unary,
 } from '../../grpc/index.js';
+import { currentTraceparent } from '../../observability/index.js';
 import type { Clock } from '../../time/index.js';
 import { SequencerErrors } from '../errors.js';
 import { AUTHORIZATION_METADATA_KEY, MEMBER_METADATA_KEY, sequencerError } from '../grpc-common.js';
@@ -209,6 +210,9 @@ export class GrpcSequencerChannel implements SequencerChannel {
 
 function metadataOf(auth: MemberToken | undefined): grpc.Metadata {
   const metadata = new grpc.Metadata();
+  // The sequencer's call span continues the caller's trace, so a submission's trace id is in its log lines too.
+  const traceparent = currentTraceparent();
+  if (traceparent) metadata.set('traceparent', traceparent);
   if (auth) {
     metadata.set(MEMBER_METADATA_KEY, auth.member);
     metadata.set(AUTHORIZATION_METADATA_KEY, `Bearer ${Buffer.from(auth.token).toString('base64')}`);

@@ -6,6 +6,10 @@
 import { NodeStatusService } from "./node_status_service.js";
 import type { BinaryWriteOptions } from "@protobuf-ts/runtime";
 import type { BinaryReadOptions } from "@protobuf-ts/runtime";
+import type { HealthDumpResponse } from "./node_status_service.js";
+import type { HealthDumpRequest } from "./node_status_service.js";
+import type { SetLogLevelResponse } from "./node_status_service.js";
+import type { SetLogLevelRequest } from "./node_status_service.js";
 import type { GetIdentityTransactionsResponse } from "./node_status_service.js";
 import type { GetIdentityTransactionsRequest } from "./node_status_service.js";
 import type { GetIdentityResponse } from "./node_status_service.js";
@@ -47,6 +51,24 @@ export interface INodeStatusServiceClient {
     getIdentityTransactions(input: GetIdentityTransactionsRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: GetIdentityTransactionsResponse) => void): grpc.ClientUnaryCall;
     getIdentityTransactions(input: GetIdentityTransactionsRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: GetIdentityTransactionsResponse) => void): grpc.ClientUnaryCall;
     getIdentityTransactions(input: GetIdentityTransactionsRequest, callback: (err: grpc.ServiceError | null, value?: GetIdentityTransactionsResponse) => void): grpc.ClientUnaryCall;
+    /**
+     * Sets the log level of the node or of one component at run time; a restart goes back to the config's levels.
+     *
+     * @generated from protobuf rpc: SetLogLevel
+     */
+    setLogLevel(input: SetLogLevelRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: SetLogLevelResponse) => void): grpc.ClientUnaryCall;
+    setLogLevel(input: SetLogLevelRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: SetLogLevelResponse) => void): grpc.ClientUnaryCall;
+    setLogLevel(input: SetLogLevelRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: SetLogLevelResponse) => void): grpc.ClientUnaryCall;
+    setLogLevel(input: SetLogLevelRequest, callback: (err: grpc.ServiceError | null, value?: SetLogLevelResponse) => void): grpc.ClientUnaryCall;
+    /**
+     * A zip archive for a support request: status, config (secrets redacted), recent log lines, metrics.
+     *
+     * @generated from protobuf rpc: HealthDump
+     */
+    healthDump(input: HealthDumpRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: HealthDumpResponse) => void): grpc.ClientUnaryCall;
+    healthDump(input: HealthDumpRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: HealthDumpResponse) => void): grpc.ClientUnaryCall;
+    healthDump(input: HealthDumpRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: HealthDumpResponse) => void): grpc.ClientUnaryCall;
+    healthDump(input: HealthDumpRequest, callback: (err: grpc.ServiceError | null, value?: HealthDumpResponse) => void): grpc.ClientUnaryCall;
 }
 /**
  * What the node serving this Admin API is, whether it is ready, and which keys it holds. Every node kind serves it.
@@ -86,5 +108,23 @@ export class NodeStatusServiceClient extends grpc.Client implements INodeStatusS
     getIdentityTransactions(input: GetIdentityTransactionsRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetIdentityTransactionsResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetIdentityTransactionsResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetIdentityTransactionsResponse) => void)): grpc.ClientUnaryCall {
         const method = NodeStatusService.methods[2];
         return this.makeUnaryRequest<GetIdentityTransactionsRequest, GetIdentityTransactionsResponse>(`/${NodeStatusService.typeName}/${method.name}`, (value: GetIdentityTransactionsRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetIdentityTransactionsResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
+    }
+    /**
+     * Sets the log level of the node or of one component at run time; a restart goes back to the config's levels.
+     *
+     * @generated from protobuf rpc: SetLogLevel
+     */
+    setLogLevel(input: SetLogLevelRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SetLogLevelResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: SetLogLevelResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: SetLogLevelResponse) => void)): grpc.ClientUnaryCall {
+        const method = NodeStatusService.methods[3];
+        return this.makeUnaryRequest<SetLogLevelRequest, SetLogLevelResponse>(`/${NodeStatusService.typeName}/${method.name}`, (value: SetLogLevelRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): SetLogLevelResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
+    }
+    /**
+     * A zip archive for a support request: status, config (secrets redacted), recent log lines, metrics.
+     *
+     * @generated from protobuf rpc: HealthDump
+     */
+    healthDump(input: HealthDumpRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: HealthDumpResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: HealthDumpResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: HealthDumpResponse) => void)): grpc.ClientUnaryCall {
+        const method = NodeStatusService.methods[4];
+        return this.makeUnaryRequest<HealthDumpRequest, HealthDumpResponse>(`/${NodeStatusService.typeName}/${method.name}`, (value: HealthDumpRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): HealthDumpResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
 }

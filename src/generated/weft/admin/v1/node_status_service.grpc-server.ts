@@ -3,6 +3,10 @@
 // @generated from protobuf file "weft/admin/v1/node_status_service.proto" (package "weft.admin.v1", syntax proto3)
 // tslint:disable
 // @ts-nocheck
+import { HealthDumpResponse } from "./node_status_service.js";
+import { HealthDumpRequest } from "./node_status_service.js";
+import { SetLogLevelResponse } from "./node_status_service.js";
+import { SetLogLevelRequest } from "./node_status_service.js";
 import { GetIdentityTransactionsResponse } from "./node_status_service.js";
 import { GetIdentityTransactionsRequest } from "./node_status_service.js";
 import { GetIdentityResponse } from "./node_status_service.js";
@@ -35,6 +39,18 @@ export interface INodeStatusService extends grpc.UntypedServiceImplementation {
      * @generated from protobuf rpc: GetIdentityTransactions
      */
     getIdentityTransactions: grpc.handleUnaryCall<GetIdentityTransactionsRequest, GetIdentityTransactionsResponse>;
+    /**
+     * Sets the log level of the node or of one component at run time; a restart goes back to the config's levels.
+     *
+     * @generated from protobuf rpc: SetLogLevel
+     */
+    setLogLevel: grpc.handleUnaryCall<SetLogLevelRequest, SetLogLevelResponse>;
+    /**
+     * A zip archive for a support request: status, config (secrets redacted), recent log lines, metrics.
+     *
+     * @generated from protobuf rpc: HealthDump
+     */
+    healthDump: grpc.handleUnaryCall<HealthDumpRequest, HealthDumpResponse>;
 }
 /**
  * @grpc/grpc-js definition for the protobuf service weft.admin.v1.NodeStatusService.
@@ -77,5 +93,25 @@ export const nodeStatusServiceDefinition: grpc.ServiceDefinition<INodeStatusServ
         requestDeserialize: bytes => GetIdentityTransactionsRequest.fromBinary(bytes),
         responseSerialize: value => Buffer.from(GetIdentityTransactionsResponse.toBinary(value)),
         requestSerialize: value => Buffer.from(GetIdentityTransactionsRequest.toBinary(value))
+    },
+    setLogLevel: {
+        path: "/weft.admin.v1.NodeStatusService/SetLogLevel",
+        originalName: "SetLogLevel",
+        requestStream: false,
+        responseStream: false,
+        responseDeserialize: bytes => SetLogLevelResponse.fromBinary(bytes),
+        requestDeserialize: bytes => SetLogLevelRequest.fromBinary(bytes),
+        responseSerialize: value => Buffer.from(SetLogLevelResponse.toBinary(value)),
+        requestSerialize: value => Buffer.from(SetLogLevelRequest.toBinary(value))
+    },
+    healthDump: {
+        path: "/weft.admin.v1.NodeStatusService/HealthDump",
+        originalName: "HealthDump",
+        requestStream: false,
+        responseStream: false,
+        responseDeserialize: bytes => HealthDumpResponse.fromBinary(bytes),
+        requestDeserialize: bytes => HealthDumpRequest.fromBinary(bytes),
+        responseSerialize: value => Buffer.from(HealthDumpResponse.toBinary(value)),
+        requestSerialize: value => Buffer.from(HealthDumpRequest.toBinary(value))
     }
 };

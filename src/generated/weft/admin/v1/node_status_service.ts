@@ -224,6 +224,58 @@ export interface GetIdentityTransactionsResponse {
     identity?: IdentityTransactions;
 }
 /**
+ * @generated from protobuf message weft.admin.v1.SetLogLevelRequest
+ */
+export interface SetLogLevelRequest {
+    /**
+     * trace, debug, info, warn, error, fatal or silent.
+     *
+     * @generated from protobuf field: string level = 1
+     */
+    level: string;
+    /**
+     * A component (the `component` field of log lines, e.g. "ledger-api"); empty: the node's level.
+     *
+     * @generated from protobuf field: string component = 2
+     */
+    component: string;
+}
+/**
+ * @generated from protobuf message weft.admin.v1.SetLogLevelResponse
+ */
+export interface SetLogLevelResponse {
+    /**
+     * The node's level after the change.
+     *
+     * @generated from protobuf field: string level = 1
+     */
+    level: string;
+    /**
+     * The components' levels that differ from the node's.
+     *
+     * @generated from protobuf field: map<string, string> components = 2
+     */
+    components: {
+        [key: string]: string;
+    };
+}
+/**
+ * @generated from protobuf message weft.admin.v1.HealthDumpRequest
+ */
+export interface HealthDumpRequest {
+}
+/**
+ * @generated from protobuf message weft.admin.v1.HealthDumpResponse
+ */
+export interface HealthDumpResponse {
+    /**
+     * A zip archive of status.json, config.json, metrics.txt and logs.jsonl.
+     *
+     * @generated from protobuf field: bytes archive = 1
+     */
+    archive: Uint8Array;
+}
+/**
  * @generated from protobuf enum weft.admin.v1.NodeKind
  */
 export enum NodeKind {
@@ -891,11 +943,224 @@ class GetIdentityTransactionsResponse$Type extends MessageType<GetIdentityTransa
  * @generated MessageType for protobuf message weft.admin.v1.GetIdentityTransactionsResponse
  */
 export const GetIdentityTransactionsResponse = new GetIdentityTransactionsResponse$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class SetLogLevelRequest$Type extends MessageType<SetLogLevelRequest> {
+    constructor() {
+        super("weft.admin.v1.SetLogLevelRequest", [
+            { no: 1, name: "level", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 2, name: "component", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
+        ]);
+    }
+    create(value?: PartialMessage<SetLogLevelRequest>): SetLogLevelRequest {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.level = "";
+        message.component = "";
+        if (value !== undefined)
+            reflectionMergePartial<SetLogLevelRequest>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: SetLogLevelRequest): SetLogLevelRequest {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* string level */ 1:
+                    message.level = reader.string();
+                    break;
+                case /* string component */ 2:
+                    message.component = reader.string();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: SetLogLevelRequest, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* string level = 1; */
+        if (message.level !== "")
+            writer.tag(1, WireType.LengthDelimited).string(message.level);
+        /* string component = 2; */
+        if (message.component !== "")
+            writer.tag(2, WireType.LengthDelimited).string(message.component);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.SetLogLevelRequest
+ */
+export const SetLogLevelRequest = new SetLogLevelRequest$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class SetLogLevelResponse$Type extends MessageType<SetLogLevelResponse> {
+    constructor() {
+        super("weft.admin.v1.SetLogLevelResponse", [
+            { no: 1, name: "level", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 2, name: "components", kind: "map", K: 9 /*ScalarType.STRING*/, V: { kind: "scalar", T: 9 /*ScalarType.STRING*/ } }
+        ]);
+    }
+    create(value?: PartialMessage<SetLogLevelResponse>): SetLogLevelResponse {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.level = "";
+        message.components = {};
+        if (value !== undefined)
+            reflectionMergePartial<SetLogLevelResponse>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: SetLogLevelResponse): SetLogLevelResponse {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* string level */ 1:
+                    message.level = reader.string();
+                    break;
+                case /* map<string, string> components */ 2:
+                    this.binaryReadMap2(message.components, reader, options);
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    private binaryReadMap2(map: SetLogLevelResponse["components"], reader: IBinaryReader, options: BinaryReadOptions): void {
+        let len = reader.uint32(), end = reader.pos + len, key: keyof SetLogLevelResponse["components"] | undefined, val: SetLogLevelResponse["components"][any] | undefined;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case 1:
+                    key = reader.string();
+                    break;
+                case 2:
+                    val = reader.string();
+                    break;
+                default: throw new globalThis.Error("unknown map entry field for weft.admin.v1.SetLogLevelResponse.components");
+            }
+        }
+        map[key ?? ""] = val ?? "";
+    }
+    internalBinaryWrite(message: SetLogLevelResponse, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* string level = 1; */
+        if (message.level !== "")
+            writer.tag(1, WireType.LengthDelimited).string(message.level);
+        /* map<string, string> components = 2; */
+        for (let k of globalThis.Object.keys(message.components))
+            writer.tag(2, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(k).tag(2, WireType.LengthDelimited).string(message.components[k]).join();
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.SetLogLevelResponse
+ */
+export const SetLogLevelResponse = new SetLogLevelResponse$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class HealthDumpRequest$Type extends MessageType<HealthDumpRequest> {
+    constructor() {
+        super("weft.admin.v1.HealthDumpRequest", []);
+    }
+    create(value?: PartialMessage<HealthDumpRequest>): HealthDumpRequest {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        if (value !== undefined)
+            reflectionMergePartial<HealthDumpRequest>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: HealthDumpRequest): HealthDumpRequest {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: HealthDumpRequest, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.HealthDumpRequest
+ */
+export const HealthDumpRequest = new HealthDumpRequest$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class HealthDumpResponse$Type extends MessageType<HealthDumpResponse> {
+    constructor() {
+        super("weft.admin.v1.HealthDumpResponse", [
+            { no: 1, name: "archive", kind: "scalar", T: 12 /*ScalarType.BYTES*/ }
+        ]);
+    }
+    create(value?: PartialMessage<HealthDumpResponse>): HealthDumpResponse {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.archive = new Uint8Array(0);
+        if (value !== undefined)
+            reflectionMergePartial<HealthDumpResponse>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: HealthDumpResponse): HealthDumpResponse {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* bytes archive */ 1:
+                    message.archive = reader.bytes();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: HealthDumpResponse, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* bytes archive = 1; */
+        if (message.archive.length)
+            writer.tag(1, WireType.LengthDelimited).bytes(message.archive);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.admin.v1.HealthDumpResponse
+ */
+export const HealthDumpResponse = new HealthDumpResponse$Type();
 /**
  * @generated ServiceType for protobuf service weft.admin.v1.NodeStatusService
  */
 export const NodeStatusService = new ServiceType("weft.admin.v1.NodeStatusService", [
     { name: "GetStatus", options: {}, I: GetStatusRequest, O: GetStatusResponse },
     { name: "GetIdentity", options: {}, I: GetIdentityRequest, O: GetIdentityResponse },
-    { name: "GetIdentityTransactions", options: {}, I: GetIdentityTransactionsRequest, O: GetIdentityTransactionsResponse }
+    { name: "GetIdentityTransactions", options: {}, I: GetIdentityTransactionsRequest, O: GetIdentityTransactionsResponse },
+    { name: "SetLogLevel", options: {}, I: SetLogLevelRequest, O: SetLogLevelResponse },
+    { name: "HealthDump", options: {}, I: HealthDumpRequest, O: HealthDumpResponse }
 ]);

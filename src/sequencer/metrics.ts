@@ -1,0 +1,33 @@
+import type { NodeMetrics } from '../observability/index.js';
+
+export interface SequencerMetrics {
+  readonly sends: { inc(labels: { result: string }): void };
+  readonly delivered: { inc(): void };
+  readonly subscriptions: { inc(): void; dec(): void };
+  readonly batch: (size: number, seconds: number) => void;
+}
+
+/** The sequencer node's metrics (Canton's `daml_sequencer_*`, here `weft_sequencer_*`). */
+export function sequencerMetrics(m: NodeMetrics): SequencerMetrics {
+  const batchSize = m.histogram(
+    'sequencer_write_batch_size',
+    'Requests per sequencer write transaction',
+    [],
+    [1, 2, 5, 10, 20, 50, 100, 200],
+  );
+  const writeSeconds = m.histogram('sequencer_write_seconds', 'Duration of one sequencer write transaction');
+  const sequenced = m.counter(
+    'sequencer_events_sequenced_total',
+    'Requests this node ordered and wrote (Canton: daml_sequencer_block_events)',
+  );
+  return {
+    sends: m.counter('sequencer_sends_total', 'SendAsync calls by result', ['result']),
+    delivered: m.counter('sequencer_events_delivered_total', 'Events streamed to members of this node'),
+    subscriptions: m.gauge('sequencer_subscriptions', 'Open subscriptions on this node'),
+    batch: (size, seconds) => {
+      batchSize.observe(size);
+      sequenced.inc(size);
+      writeSeconds.observe(seconds);
+    },
+  };
+}
