@@ -1,4 +1,5 @@
 import { MediatorMetrics } from '../mediator/index.js';
+import { countProcessWork } from '../node/index.js';
 import {
   ApiMetrics,
   type MetricInfo,
@@ -22,6 +23,7 @@ export function metricCatalog(): Readonly<Record<MonitoredKind, readonly MetricI
     const m = new NodeMetrics({ defaultMetrics: false });
     nodeHealthMetrics(m, { ready: async () => true, storage: async () => true, pool: () => undefined });
     ApiMetrics.grpc(m, 'admin-api');
+    countProcessWork(m);
     register(m);
     return metricInfos(m);
   };

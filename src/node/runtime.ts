@@ -46,10 +46,10 @@ import { loadOrCreateIdentity, type NodeIdentity, type NodeKind } from './identi
 
 /**
  * The process's database commits and Ed25519 operations as counters (`weft_storage_commits_total`,
- * `weft_crypto_signed_total`, `weft_crypto_verified_total`), read when scraped; what the benchmark divides by the transactions. Counted per
- * process, so nodes sharing one (the sandbox) report the same totals.
+ * `weft_crypto_signed_total`, `weft_crypto_verified_total`), read when scraped; what the benchmark divides by the
+ * transactions. Counted per process, so nodes sharing one (the sandbox) report the same totals.
  */
-function countProcessWork(metrics: NodeMetrics): void {
+export function countProcessWork(metrics: NodeMetrics): void {
   const counted = (name: string, help: string, read: () => number) => {
     let seen = 0;
     new Counter({
