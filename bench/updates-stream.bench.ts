@@ -5,7 +5,8 @@
  * the handler alone, the handler with each response serialized as the gRPC transport does, and a real gRPC
  * loopback stream (the client on a thread of its own in this process, not decoding the messages) three ways: without
  * the encoded-update cache, as the first reader of the format (the cache empty, filled as the stream goes) and
- * with the format cached by an earlier client.
+ * with the format cached by an earlier client; and the JSON API's `/v2/updates` websocket (same request in
+ * Canton's JSON, frames counted, not parsed) without and with the cache.
  *
  * Run: npx tsx bench/updates-stream.bench.ts [--transfers 1000] [--rounds 5]
  */
@@ -24,6 +25,7 @@ import {
 } from '../src/generated/com/daml/ledger/api/v2/update_service.js';
 import { WILDCARD_CLAIMS } from '../src/ledger-api/auth/index.js';
 import { LEDGER_API_DESCRIPTORS, serveLedgerApi } from '../src/ledger-api/index.js';
+import { type JsonApiServer, startJsonApi } from '../src/ledger-api/json/index.js';
 import type { CallContext, ServiceImpl } from '../src/ledger-api/service.js';
 import { EncodedUpdateCache } from '../src/ledger-api/services/update-cache.js';
 import { updateService } from '../src/ledger-api/services/updates.js';
@@ -141,14 +143,36 @@ const serve = (service: ServiceImpl) =>
   });
 const server = await serve(updates);
 const cachedServer = await serve(cachedUpdates);
+const serveJson = (service: ServiceImpl) =>
+  startJsonApi({
+    address: '127.0.0.1',
+    port: 0,
+    services: [service],
+    authenticator: { authenticate: async () => WILDCARD_CLAIMS, watchStream: () => () => {} },
+    daml: engine,
+    logger,
+  });
+const json = await serveJson(updates);
+const cachedJson = await serveJson(cachedUpdates);
 
 // The client runs on a thread of its own, as a client process would: it reads the stream without decoding it.
 const client = new Worker(
   `
   const { parentPort } = require('node:worker_threads');
   const grpc = require('@grpc/grpc-js');
+  const { WebSocket } = require('ws');
   const clients = new Map();
-  parentPort.on('message', ({ port, request, close }) => {
+  parentPort.on('message', ({ port, request, close, url, json }) => {
+    if (url) {
+      let n = 0;
+      const socket = new WebSocket(url);
+      socket.on('open', () => socket.send(json));
+      socket.on('message', () => n++);
+      socket.on('error', (e) => parentPort.postMessage({ error: String(e) }));
+      socket.on('close', (code) =>
+        parentPort.postMessage(code === 1000 ? { n } : { error: 'websocket closed with ' + code }));
+      return;
+    }
     if (close) {
       clients.get(port)?.close();
       clients.delete(port);
@@ -172,20 +196,39 @@ const client = new Worker(
   { eval: true },
 );
 const encodedRequest = GetUpdatesRequest.toBinary(request);
-const stream = (port: number) =>
+const ask = (message: object) =>
   new Promise<number>((resolve, reject) => {
     client.once('message', (m: { n?: number; error?: string }) =>
       m.error === undefined ? resolve(m.n!) : reject(new Error(m.error)),
     );
-    client.postMessage({ port, request: encodedRequest });
+    client.postMessage(message);
   });
+const stream = (port: number) => ask({ port, request: encodedRequest });
+// The same request in Canton's JSON; the client counts the frames without parsing them.
+const jsonWildcard = {
+  cumulative: [{ identifierFilter: { WildcardFilter: { value: { includeCreatedEventBlob: false } } } }],
+};
+const jsonRequest = JSON.stringify({
+  beginExclusive: 0,
+  endInclusive: Number(end),
+  updateFormat: {
+    includeTransactions: {
+      eventFormat: { filtersByParty: { [alice]: jsonWildcard, [bob]: jsonWildcard }, verbose: true },
+      transactionShape: 'TRANSACTION_SHAPE_LEDGER_EFFECTS',
+    },
+  },
+});
+const websocket = (server: JsonApiServer) =>
+  ask({ url: `${server.url.replace(/^http/, 'ws')}/v2/updates`, json: jsonRequest });
 
 type Mode =
   | 'handler'
   | 'handler + serialize'
   | 'gRPC, no cache'
   | 'gRPC, first reader of the format'
-  | 'gRPC, format cached';
+  | 'gRPC, format cached'
+  | 'websocket, no cache'
+  | 'websocket, format cached';
 /** Each mode runs what it measures inside `timed` (set-up outside it); the count of updates it delivered. */
 type Run = (timed: (body: () => Promise<number>) => Promise<number>) => Promise<number>;
 const modes: Record<Mode, Run> = {
@@ -216,12 +259,15 @@ const modes: Record<Mode, Run> = {
     }
   },
   'gRPC, format cached': (timed) => timed(() => stream(cachedServer.port)),
+  'websocket, no cache': (timed) => timed(() => websocket(json)),
+  'websocket, format cached': (timed) => timed(() => websocket(cachedJson)),
 };
 
 const results = new Map<Mode, { rate: number[]; cpu: number[] }>();
 try {
   // An earlier client of the same format.
   await stream(cachedServer.port);
+  await websocket(cachedJson);
   for (let round = 0; round < ROUNDS; round++) {
     for (const [mode, run] of Object.entries(modes) as [Mode, Run][]) {
       const r = results.get(mode) ?? { rate: [], cpu: [] };
@@ -251,6 +297,8 @@ try {
   }
 } finally {
   await client.terminate();
+  await json.close();
+  await cachedJson.close();
   await server.close();
   await cachedServer.close();
   await storage.close();

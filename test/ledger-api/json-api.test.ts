@@ -337,16 +337,22 @@ describe('active contracts and updates', () => {
 
   it('streams updates over a websocket with the published asyncapi client', async () => {
     const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: noToken });
-    const seen: unknown[] = [];
-    for await (const u of ws.streamUpdates({
-      beginExclusive: 0,
-      endInclusive: mintOffset,
-      partyId: alice as never,
-      templateIds: [`${TOKEN}:Token`],
-    })) {
-      seen.push(u);
-    }
+    const read = async () => {
+      const seen: unknown[] = [];
+      for await (const u of ws.streamUpdates({
+        beginExclusive: 0,
+        endInclusive: mintOffset,
+        partyId: alice as never,
+        templateIds: [`${TOKEN}:Token`],
+      })) {
+        seen.push(u);
+      }
+      return seen;
+    };
+    const seen = await read();
     expect(seen.some((u) => JSON.stringify(u).includes(tokenCid))).toBe(true);
+    // Again, now from the participant's cache of encoded updates: the same frames.
+    expect(await read()).toEqual(seen);
   });
 
   it('streams completions over a websocket and as an HTTP list', async () => {

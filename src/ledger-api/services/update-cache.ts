@@ -65,27 +65,28 @@ export class EncodedUpdateCache {
   /**
    * Records that the format selects nothing in `(position, offset)` and `response` at `offset` (none: only that
    * nothing up to `offset` was selected). Extends the run that ends at `position`, or starts one there if the
-   * format has none; does nothing if another stream moved the run elsewhere or the bytes would not fit.
+   * format has none; does nothing if another stream moved the run elsewhere or the bytes would not fit. Returns
+   * the bytes kept (a copy: the encoder's output may share a larger buffer), or `response` when not kept.
    */
-  extend(key: string, position: bigint, offset: bigint, response: Uint8Array | undefined): void {
-    if (this.maxBytes === 0) return;
+  extend<R extends Uint8Array | undefined>(key: string, position: bigint, offset: bigint, response: R): R {
+    if (this.maxBytes === 0) return response;
     let run = this.#runs.get(key);
-    if (run && run.to !== position) return;
+    if (run && run.to !== position) return response;
     const size = response ? response.byteLength + ENTRY_OVERHEAD_BYTES : 0;
     if (!run) {
       run = { from: position, to: position, offsets: [], responses: [], bytes: 0, used: ++this.#clock };
       this.#runs.set(key, run);
       this.#evict(run);
     }
-    if (size > 0 && !this.#makeRoom(size, run)) return;
+    if (size > 0 && !this.#makeRoom(size, run)) return response;
     run.to = offset;
-    if (response) {
-      // A copy of its own: the encoder's output may share a larger buffer.
-      run.offsets.push(offset);
-      run.responses.push(Uint8Array.prototype.slice.call(response));
-      run.bytes += size;
-      this.#bytes += size;
-    }
+    if (!response) return response;
+    const kept = Uint8Array.prototype.slice.call(response) as R & Uint8Array;
+    run.offsets.push(offset);
+    run.responses.push(kept);
+    run.bytes += size;
+    this.#bytes += size;
+    return kept;
   }
 
   /** Frees `size` bytes, evicting runs other than `keep` by least recent use; false if that is not enough. */
@@ -145,10 +146,14 @@ export class UpdateCacheCursor {
     return out;
   }
 
-  /** The stream read up to `offset` and delivered `response` there (none: nothing selected up to `offset`). */
-  record(offset: bigint, response: Uint8Array | undefined): void {
-    this.cache.extend(this.key, this.position, offset, response);
+  /**
+   * The stream read up to `offset` and delivers `response` there (none: nothing selected up to `offset`); the
+   * bytes to deliver, the cache's own copy if it kept them.
+   */
+  record<R extends Uint8Array | undefined>(offset: bigint, response: R): R {
+    const kept = this.cache.extend(this.key, this.position, offset, response);
     this.position = offset;
+    return kept;
   }
 }
 

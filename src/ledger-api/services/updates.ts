@@ -128,8 +128,7 @@ export function updateService(deps: ReadServiceDeps, cache?: EncodedUpdateCache)
             continue;
           }
           const bytes = GetUpdatesResponse.toBinary(updateResponse(u, t.verbose), FAST_WRITE_OPTIONS);
-          cursor.record(u.offset, bytes);
-          yield new EncodedMessages([bytes]);
+          yield new EncodedMessages([cursor.record(u.offset, bytes)]);
         }
       },
 
