@@ -624,6 +624,7 @@ describe('the party management service', () => {
       pageToken: '',
       pageSize: 0,
       identityProviderId: '',
+      filterParty: '',
     });
     const parties = all.partyDetails.map((d: { party: string }) => d.party);
     expect(parties).toEqual(
@@ -637,12 +638,26 @@ describe('the party management service', () => {
         pageToken: token,
         pageSize: 2,
         identityProviderId: '',
+        filterParty: '',
       });
       expect(page.partyDetails.length).toBeLessThanOrEqual(2);
       seen.push(...page.partyDetails.map((d: { party: string }) => d.party));
       token = page.nextPageToken;
     } while (token !== '');
     expect(seen).toEqual(parties);
+    // filter_party: the parties whose id starts with it (a name, or a name and some of the namespace).
+    const filtered = async (filterParty: string) =>
+      (
+        await call('parties', 'ListKnownParties', {
+          pageToken: '',
+          pageSize: 0,
+          identityProviderId: '',
+          filterParty,
+        })
+      ).partyDetails.map((d: { party: string }) => d.party);
+    expect(await filtered(alice.slice(0, alice.indexOf('::') + 6))).toEqual([alice]);
+    expect(await filtered(alice)).toEqual([alice]);
+    expect(await filtered('nobody')).toEqual([]);
   });
 
   it('updates local metadata by mask, guarded by the resource version', async () => {

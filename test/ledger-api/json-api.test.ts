@@ -150,6 +150,10 @@ describe('parties, users and packages', () => {
     ).toEqual([alice, carol].sort());
     const listed = await client.get('/v2/parties');
     expect(listed.partyDetails?.some((d) => d.party === carol)).toBe(true);
+    const byPrefix = await http('GET', '/v2/parties?filter-party=carol%3A%3A');
+    expect(
+      (byPrefix.json as unknown as { partyDetails: { party: string }[] }).partyDetails.map((d) => d.party),
+    ).toEqual([carol]);
   });
 
   it('creates a user, grants and lists its rights, and deletes it', async () => {
