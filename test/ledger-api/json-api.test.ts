@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { WebSocketClient } from '@canton-network/core-asyncapi-client';
 import { isJsCantonError, LedgerClient } from '@canton-network/core-ledger-client';
@@ -8,14 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { parse } from 'yaml';
 import { ADMIN_WORKFLOW_DAR } from '../../src/daemon/participant.js';
-import type { ParticipantNode } from '../../src/participant/index.js';
+import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import { TOKEN, tokenCommands } from '../../src/participant/testing.js';
-import { type JsonApiNetwork, jsonApiNetwork } from './json-harness.js';
+import { eventually, killAll } from '../synchronizer/processes.js';
+import { ledgerApiDaemons } from './daemons.js';
 
 /**
- * The JSON Ledger API of two participants, driven by Canton's published TypeScript clients
- * (@canton-network/core-ledger-client over HTTP, core-asyncapi-client over websockets) and by plain fetch where a
- * client has no call for it.
+ * The JSON Ledger API of two participant daemons (separate processes beside a sequencer and a mediator daemon, one
+ * network for every case), driven by Canton's published TypeScript clients (@canton-network/core-ledger-client
+ * over HTTP, core-asyncapi-client over websockets) and by plain fetch where a client has no call for it. Needs
+ * `npm run build` (npm test builds first).
  */
 
 // Node 20 has no global WebSocket; the asyncapi client expects one (ws implements the same interface).
@@ -27,8 +30,7 @@ const CLIENT_TYPES = join(
   'generated-clients/openapi-3.4.12.d.ts',
 );
 
-let network: JsonApiNetwork;
-let p1: ParticipantNode;
+const dir = mkdtempSync(join(tmpdir(), 'weft-json-api-'));
 let base: string;
 let client: LedgerClient;
 let admin: string;
@@ -68,23 +70,46 @@ const wildcard = (party: string) => ({
   },
 });
 
+/** Allocates `hint` on the participant `c` talks to, as an application does (POST /v2/parties). */
+async function allocate(c: LedgerClient, hint: string): Promise<string> {
+  const r = await c.post('/v2/parties', {
+    partyIdHint: hint,
+    identityProviderId: '',
+    synchronizerId: '',
+    userId: '',
+  } as never);
+  return r.partyDetails!.party;
+}
+
 beforeAll(async () => {
-  network = await jsonApiNetwork('json-api');
-  [p1] = network.nodes as [ParticipantNode];
-  base = network.apis[0]!.url;
+  // Both participants without auth services (loopback): every caller has every right, as in the sandbox.
+  const sections = { ledgerApi: 'port = 0', more: 'json-api.port = 0' };
+  const { p1, p2 } = await ledgerApiDaemons(dir, sections, sections);
+  base = `http://127.0.0.1:${p1.ports.jsonApi}`;
+  const base2 = `http://127.0.0.1:${p2.ports.jsonApi}`;
   client = new LedgerClient({
     baseUrl: new URL(base),
     logger: pino({ level: 'silent' }),
     accessTokenProvider: noToken,
   });
   client2 = new LedgerClient({
-    baseUrl: new URL(network.apis[1]!.url),
+    baseUrl: new URL(base2),
     logger: pino({ level: 'silent' }),
     accessTokenProvider: noToken,
   });
-  admin = await p1.allocateParty('admin');
-  alice = await p1.allocateParty('alice');
-  bob = await network.nodes[1]!.allocateParty('bob');
+  for (const url of [base, base2]) {
+    const uploaded = await fetch(`${url}/v2/packages`, { method: 'POST', body: readFileSync(TOKEN_DAR) });
+    expect(uploaded.status).toBe(200);
+  }
+  admin = await allocate(client, 'admin');
+  alice = await allocate(client, 'alice');
+  bob = await allocate(client2, 'bob');
+  // participant1 learns of bob's hosting from the synchronizer's topology.
+  await eventually(
+    'participant1 to know bob',
+    async () => JSON.stringify(await client.get('/v2/parties')).includes(bob),
+    15_000,
+  );
   const created = await client.post('/v2/commands/submit-and-wait-for-transaction', {
     commands: {
       commands: [tokenCommands.rules(admin)],
@@ -94,17 +119,18 @@ beforeAll(async () => {
     },
   } as never);
   rules = (created.transaction.events[0] as { CreatedEvent: { contractId: string } }).CreatedEvent.contractId;
-  const minted = await p1.submit({
+  const minted = await client.post('/v2/commands/submit-and-wait', {
     commands: [tokenCommands.mint(admin, alice, '10.0')],
     actAs: [admin, alice],
     userId: 'json-app',
     commandId: `mint-${n++}`,
-  });
-  mintOffset = Number(minted.offset);
+  } as never);
+  mintOffset = minted.completionOffset;
 }, 120_000);
 
-afterAll(async () => {
-  await network?.close();
+afterAll(() => {
+  killAll();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('version and state', () => {
