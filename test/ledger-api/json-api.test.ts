@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { WebSocketClient } from '@canton-network/core-asyncapi-client';
 import { isJsCantonError, LedgerClient } from '@canton-network/core-ledger-client';
+import { SignJWT } from 'jose';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -43,8 +44,28 @@ let client2: LedgerClient;
 let n = 0;
 
 const noToken = { getAccessToken: async () => '', getAuthContext: async () => ({}) as never };
+/** participant1 verifies HS256 tokens signed with this; participant2 has no auth services. */
+const SECRET = 'a shared secret for the JSON API test';
+/** A scope-based token for `sub`, valid for ten minutes. */
+const tokenFor = (sub: string) =>
+  new SignJWT({ sub, scope: 'daml_ledger_api' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 600)
+    .sign(new TextEncoder().encode(SECRET));
+/**
+ * The token of participant1's application user json-app: ParticipantAdmin, and CanActAs the parties it allocates
+ * (Canton accepts commands only for the token's own user).
+ */
+let appToken: string;
+const asApp = { getAccessToken: async () => appToken, getAuthContext: async () => ({}) as never };
+let base2: string;
 
-async function http(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+async function http(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = { authorization: `Bearer ${appToken}` },
+) {
   const response = await fetch(`${base}${path}`, {
     method,
     headers,
@@ -70,27 +91,43 @@ const wildcard = (party: string) => ({
   },
 });
 
-/** Allocates `hint` on the participant `c` talks to, as an application does (POST /v2/parties). */
-async function allocate(c: LedgerClient, hint: string): Promise<string> {
+/** Allocates `hint` on the participant `c` talks to (POST /v2/parties), granting `userId` CanActAs it. */
+async function allocate(c: LedgerClient, hint: string, userId: string): Promise<string> {
   const r = await c.post('/v2/parties', {
     partyIdHint: hint,
     identityProviderId: '',
     synchronizerId: '',
-    userId: '',
+    userId,
   } as never);
   return r.partyDetails!.party;
 }
 
 beforeAll(async () => {
-  // Both participants without auth services (loopback): every caller has every right, as in the sandbox.
-  const sections = { ledgerApi: 'port = 0', more: 'json-api.port = 0' };
-  const { p1, p2 } = await ledgerApiDaemons(dir, sections, sections);
+  // participant1 verifies tokens; participant2 has no auth services (loopback): every caller has every right.
+  const { p1, p2 } = await ledgerApiDaemons(
+    dir,
+    {
+      ledgerApi: `port = 0, auth-services = [{ type = unsafe-jwt-hmac-256, secret = "${SECRET}" }]`,
+      more: 'json-api.port = 0',
+    },
+    { ledgerApi: 'port = 0', more: 'json-api.port = 0' },
+  );
   base = `http://127.0.0.1:${p1.ports.jsonApi}`;
-  const base2 = `http://127.0.0.1:${p2.ports.jsonApi}`;
+  base2 = `http://127.0.0.1:${p2.ports.jsonApi}`;
+  const appUser = await fetch(`${base}/v2/users`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await tokenFor('participant_admin')}` },
+    body: JSON.stringify({
+      user: { id: 'json-app', primaryParty: '', isDeactivated: false, identityProviderId: '' },
+      rights: [{ kind: { ParticipantAdmin: { value: {} } } }],
+    }),
+  });
+  expect(appUser.status).toBe(200);
+  appToken = await tokenFor('json-app');
   client = new LedgerClient({
     baseUrl: new URL(base),
     logger: pino({ level: 'silent' }),
-    accessTokenProvider: noToken,
+    accessTokenProvider: asApp,
   });
   client2 = new LedgerClient({
     baseUrl: new URL(base2),
@@ -98,12 +135,16 @@ beforeAll(async () => {
     accessTokenProvider: noToken,
   });
   for (const url of [base, base2]) {
-    const uploaded = await fetch(`${url}/v2/packages`, { method: 'POST', body: readFileSync(TOKEN_DAR) });
+    const uploaded = await fetch(`${url}/v2/packages`, {
+      method: 'POST',
+      body: readFileSync(TOKEN_DAR),
+      headers: { authorization: `Bearer ${appToken}` },
+    });
     expect(uploaded.status).toBe(200);
   }
-  admin = await allocate(client, 'admin');
-  alice = await allocate(client, 'alice');
-  bob = await allocate(client2, 'bob');
+  admin = await allocate(client, 'admin', 'json-app');
+  alice = await allocate(client, 'alice', 'json-app');
+  bob = await allocate(client2, 'bob', '');
   // participant1 learns of bob's hosting from the synchronizer's topology.
   await eventually(
     'participant1 to know bob',
@@ -209,13 +250,15 @@ describe('parties, users and packages', () => {
     const uploaded = await fetch(`${base}/v2/packages`, {
       method: 'POST',
       body: dar,
-      headers: { 'content-type': 'application/octet-stream' },
+      headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${appToken}` },
     });
     expect(uploaded.status).toBe(200);
     expect(await uploaded.json()).toEqual({});
     const { packageIds } = await client.get('/v2/packages');
     expect(packageIds?.length).toBeGreaterThan(1);
-    const archive = await fetch(`${base}/v2/packages/${packageIds![0]}`);
+    const archive = await fetch(`${base}/v2/packages/${packageIds![0]}`, {
+      headers: { authorization: `Bearer ${appToken}` },
+    });
     expect(archive.headers.get('content-type')).toBe('application/octet-stream');
     expect((await archive.arrayBuffer()).byteLength).toBeGreaterThan(0);
     const status = await client.get('/v2/packages/{package-id}/status', {
@@ -366,7 +409,7 @@ describe('active contracts and updates', () => {
   });
 
   it('streams updates over a websocket with the published asyncapi client', async () => {
-    const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: noToken });
+    const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: asApp });
     const read = async () => {
       const seen: unknown[] = [];
       for await (const u of ws.streamUpdates({
@@ -386,7 +429,7 @@ describe('active contracts and updates', () => {
   });
 
   it('streams completions over a websocket and as an HTTP list', async () => {
-    const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: noToken });
+    const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: asApp });
     const iterator = ws.streamCompletions({
       beginExclusive: 0,
       userId: 'json-app',
@@ -406,7 +449,7 @@ describe('active contracts and updates', () => {
   });
 
   it('without authentication, refuses a stream that names no user as Canton does (an error frame)', async () => {
-    const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: noToken });
+    const ws = new WebSocketClient({ baseUrl: base2.replace(/^http/, 'ws'), accessTokenProvider: noToken });
     const frames: unknown[] = [];
     for await (const f of ws.streamCompletions({ beginExclusive: 0, userId: '', parties: [alice as never] }))
       frames.push(f);
@@ -486,7 +529,7 @@ describe('commands', () => {
       commandId,
     } as never);
     expect(submitted).toEqual({});
-    const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: noToken });
+    const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: asApp });
     for await (const c of ws.streamCompletions({
       beginExclusive: end.offset!,
       userId: 'json-app',
@@ -518,6 +561,25 @@ describe('commands', () => {
 });
 
 describe('bad input', () => {
+  it('refuses a bad token with 401 UNAUTHENTICATED and a missing right with 403 naming it', async () => {
+    const bad = await http('GET', '/v2/state/ledger-end', undefined, { authorization: 'Bearer not-a-token' });
+    expect(bad.status).toBe(401);
+    expect(bad.json).toMatchObject({ code: 'UNAUTHENTICATED', grpcCodeValue: 16 });
+    await client.post('/v2/users', {
+      user: { id: 'no-rights', primaryParty: '', isDeactivated: false, identityProviderId: '' },
+      rights: [],
+    } as never);
+    const denied = await http(
+      'POST',
+      '/v2/state/active-contracts',
+      { activeAtOffset: mintOffset, filter: wildcard(alice) },
+      { authorization: `Bearer ${await tokenFor('no-rights')}` },
+    );
+    expect(denied.status).toBe(403);
+    expect(denied.json.code).toBe('PERMISSION_DENIED');
+    expect(denied.json.cause).toMatch(/CanReadAs/);
+  });
+
   it('answers malformed JSON with a JsCantonError and HTTP 400', async () => {
     const r = await http('POST', '/v2/updates', '{"beginExclusive": ');
     expect(r.status).toBe(400);
@@ -535,6 +597,7 @@ describe('bad input', () => {
   it('accepts a body without a Content-Type (as real clients send) and numbers as strings', async () => {
     const r = await fetch(`${base}/v2/state/active-contracts`, {
       method: 'POST',
+      headers: { authorization: `Bearer ${appToken}` },
       body: new TextEncoder().encode(
         JSON.stringify({ activeAtOffset: String(mintOffset), filter: wildcard(alice) }),
       ),
