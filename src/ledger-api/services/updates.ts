@@ -19,8 +19,7 @@ import {
 } from '../validation/index.js';
 import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { authorizeUpdateFormat, type UpdateFormat, validateUpdateFormat } from './formats.js';
-import { timestampToProto } from './protobuf-time.js';
-import { transactionToProto } from './read-encoding.js';
+import { offsetCheckpointToProto, transactionToProto } from './read-encoding.js';
 import { type ReadServiceDeps, requireNotPruned } from './reads.js';
 import type { EncodedUpdateCache } from './update-cache.js';
 
@@ -166,15 +165,6 @@ function updateResponse(u: LedgerTransaction | OffsetCheckpoint, verbose: boolea
   return u.kind === 'transaction'
     ? { update: { oneofKind: 'transaction', transaction: transactionToProto(u, verbose) } }
     : {
-        update: {
-          oneofKind: 'offsetCheckpoint',
-          offsetCheckpoint: {
-            offset: u.offset,
-            synchronizerTimes: u.synchronizerTimes.map((s) => ({
-              synchronizerId: s.synchronizerId,
-              recordTime: timestampToProto(s.recordTime),
-            })),
-          },
-        },
+        update: { oneofKind: 'offsetCheckpoint', offsetCheckpoint: offsetCheckpointToProto(u) },
       };
 }
