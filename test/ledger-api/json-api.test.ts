@@ -46,6 +46,8 @@ let n = 0;
 const noToken = { getAccessToken: async () => '', getAuthContext: async () => ({}) as never };
 /** participant1 verifies HS256 tokens signed with this; participant2 has no auth services. */
 const SECRET = 'a shared secret for the JSON API test';
+/** participant1's `json-api.max-request-bytes`. */
+const MAX_REQUEST_BYTES = 2 * 1024 * 1024;
 /** A scope-based token for `sub`, valid for ten minutes. */
 const tokenFor = (sub: string) =>
   new SignJWT({ sub, scope: 'daml_ledger_api' })
@@ -108,7 +110,8 @@ beforeAll(async () => {
     dir,
     {
       ledgerApi: `port = 0, auth-services = [{ type = unsafe-jwt-hmac-256, secret = "${SECRET}" }]`,
-      more: 'json-api.port = 0',
+      // A request limit above the largest DAR uploaded here, small enough to exceed quickly.
+      more: `json-api { port = 0, max-request-bytes = ${MAX_REQUEST_BYTES} }`,
     },
     { ledgerApi: 'port = 0', more: 'json-api.port = 0' },
   );
@@ -607,7 +610,7 @@ describe('bad input', () => {
   });
 
   it('refuses a body over the limit with 413 and stays up', async () => {
-    const big = await http('POST', '/v2/updates', `{"pad":"${'x'.repeat(65 * 1024 * 1024)}"}`);
+    const big = await http('POST', '/v2/updates', `{"pad":"${'x'.repeat(MAX_REQUEST_BYTES)}"}`);
     expect(big.status).toBe(413);
     expect(big.json.code).toBe('JSON_API_REQUEST_TOO_LARGE');
     expect((await http('GET', '/livez')).status).toBe(200);
