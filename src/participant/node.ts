@@ -9,7 +9,7 @@ import { type Clock, systemClock } from '../time/index.js';
 import type { TopologyProcessor, VettedPackage } from '../topology/index.js';
 import { ActiveContracts } from './acs.js';
 import { type CommandStatus, CommandStatuses, type CommandStatusState } from './command-status.js';
-import { type CompletionFilter, type CompletionStreamOptions, CompletionStreams } from './completions.js';
+import { CompletionStreams } from './completions.js';
 import { type ParticipantSettings, participantSettings } from './config.js';
 import { type ConnectOptions, SynchronizerConnections } from './connections.js';
 import { InFlightSubmissions } from './in-flight.js';
@@ -18,7 +18,6 @@ import { ParticipantMetrics } from './metrics.js';
 import { type DarInfo, type KnownPackage, PackageService } from './packages.js';
 import { PingService } from './ping.js';
 import { type Committed, ValidationSlots } from './protocol.js';
-import type { OffsetCheckpoint } from './read-model.js';
 import { type ActiveContract, ParticipantReads } from './reads.js';
 import { ParticipantStore } from './store.js';
 import { changeIdOf, type SubmitRequest, Submitter } from './submitter.js';
@@ -475,19 +474,9 @@ export class ParticipantNode {
    * The completions of `filter`'s user and parties after offset `after`, then each new one as it becomes durable,
    * until `signal` aborts or the node stops; with `checkpoints`, offset checkpoints once caught up.
    */
-  completions(
-    filter: CompletionFilter,
-    o: CompletionStreamOptions & { checkpoints?: false },
-  ): AsyncGenerator<Completion>;
-  completions(
-    filter: CompletionFilter,
-    o: CompletionStreamOptions & { checkpoints: boolean },
-  ): AsyncGenerator<Completion | OffsetCheckpoint>;
-  completions(
-    filter: CompletionFilter,
-    o: CompletionStreamOptions & { checkpoints?: boolean },
-  ): AsyncGenerator<Completion | OffsetCheckpoint> {
-    return this.#completions.completions(filter, { ...o, checkpoints: o.checkpoints ?? false });
+  get completions(): CompletionStreams['completions'] {
+    const streams = this.#completions;
+    return streams.completions.bind(streams) as CompletionStreams['completions'];
   }
 
   /** The recent submissions (in memory, for command inspection), newest first. */
