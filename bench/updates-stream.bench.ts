@@ -3,7 +3,10 @@
  * round: a mint for alice, her 5-node transfer offer to bob, bob's acceptance), read as alice and bob with a party
  * wildcard filter in the LEDGER_EFFECTS shape, verbose. Measures updates/s and the process's CPU µs per update of
  * the handler alone, the handler with each response serialized as the gRPC transport does, and a real gRPC
- * loopback stream (client and server in this process; the client does not decode the messages).
+ * loopback stream (the client on a thread of its own in this process, not decoding the messages) three ways: without
+ * the encoded-update cache, as the first reader of the format (the cache empty, filled as the stream goes) and
+ * with the format cached by an earlier client; and the JSON API's `/v2/updates` websocket (same request in
+ * Canton's JSON, frames counted, not parsed) without and with the cache.
  *
  * Run: npx tsx bench/updates-stream.bench.ts [--transfers 1000] [--rounds 5]
  */
@@ -12,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import * as grpc from '@grpc/grpc-js';
+import { Worker } from 'node:worker_threads';
 import { TOKEN_DAR } from '../src/daml/dar/testing.js';
 import { loadEngine } from '../src/daml/engine/testing.js';
 import { TransactionShape } from '../src/generated/com/daml/ledger/api/v2/transaction_filter.js';
@@ -22,7 +25,9 @@ import {
 } from '../src/generated/com/daml/ledger/api/v2/update_service.js';
 import { WILDCARD_CLAIMS } from '../src/ledger-api/auth/index.js';
 import { LEDGER_API_DESCRIPTORS, serveLedgerApi } from '../src/ledger-api/index.js';
-import type { CallContext } from '../src/ledger-api/service.js';
+import { type JsonApiServer, startJsonApi } from '../src/ledger-api/json/index.js';
+import type { CallContext, ServiceImpl } from '../src/ledger-api/service.js';
+import { EncodedUpdateCache } from '../src/ledger-api/services/update-cache.js';
 import { updateService } from '../src/ledger-api/services/updates.js';
 import { FAST_WRITE_OPTIONS } from '../src/ledger-api/wire/index.js';
 import { createLogger } from '../src/observability/index.js';
@@ -91,6 +96,8 @@ const deps = {
   prunedUpTo: async () => 0n,
 };
 const updates = updateService(deps);
+const cache = new EncodedUpdateCache(256 * 1024 * 1024, 8);
+const cachedUpdates = updateService(deps, cache);
 const wildcard = {
   cumulative: [
     {
@@ -123,64 +130,159 @@ const handler = updates.handlers.GetUpdates as (
   c: CallContext,
 ) => AsyncIterable<GetUpdatesResponse>;
 
-const server = await serveLedgerApi({
-  address: '127.0.0.1',
-  port: 0,
-  maxInboundMessageBytes: 4 * 1024 * 1024,
-  maxStreams: 100,
-  services: [updates],
-  authenticator: { authenticate: async () => WILDCARD_CLAIMS, watchStream: () => () => {} },
-  descriptors: readFileSync(LEDGER_API_DESCRIPTORS),
-  logger,
-});
-const client = new grpc.Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure(), {
-  'grpc.max_receive_message_length': 64 * 1024 * 1024,
-});
+const serve = (service: ServiceImpl) =>
+  serveLedgerApi({
+    address: '127.0.0.1',
+    port: 0,
+    maxInboundMessageBytes: 4 * 1024 * 1024,
+    maxStreams: 100,
+    services: [service],
+    authenticator: { authenticate: async () => WILDCARD_CLAIMS, watchStream: () => () => {} },
+    descriptors: readFileSync(LEDGER_API_DESCRIPTORS),
+    logger,
+  });
+const server = await serve(updates);
+const cachedServer = await serve(cachedUpdates);
+const serveJson = (service: ServiceImpl) =>
+  startJsonApi({
+    address: '127.0.0.1',
+    port: 0,
+    services: [service],
+    authenticator: { authenticate: async () => WILDCARD_CLAIMS, watchStream: () => () => {} },
+    daml: engine,
+    logger,
+  });
+const json = await serveJson(updates);
+const cachedJson = await serveJson(cachedUpdates);
 
-type Mode = 'handler' | 'handler + serialize' | 'gRPC';
-const modes: Record<Mode, () => Promise<number>> = {
-  handler: async () => {
-    let n = 0;
-    for await (const _ of handler(request, ctx())) n++;
-    return n;
-  },
-  'handler + serialize': async () => {
-    let n = 0;
-    for await (const r of handler(request, ctx())) {
-      GetUpdatesResponse.toBinary(r, FAST_WRITE_OPTIONS);
-      n++;
-    }
-    return n;
-  },
-  gRPC: () =>
-    new Promise<number>((resolve, reject) => {
+// The client runs on a thread of its own, as a client process would: it reads the stream without decoding it.
+const client = new Worker(
+  `
+  const { parentPort } = require('node:worker_threads');
+  const grpc = require('@grpc/grpc-js');
+  const { WebSocket } = require('ws');
+  const clients = new Map();
+  parentPort.on('message', ({ port, request, close, url, json }) => {
+    if (url) {
       let n = 0;
-      const call = client.makeServerStreamRequest(
-        '/com.daml.ledger.api.v2.UpdateService/GetUpdates',
-        (r: GetUpdatesRequest) => Buffer.from(GetUpdatesRequest.toBinary(r)),
-        (b: Buffer) => b,
-        request,
-      );
-      call.on('data', () => n++);
-      call.on('error', reject);
-      call.on('end', () => resolve(n));
+      const socket = new WebSocket(url);
+      socket.on('open', () => socket.send(json));
+      socket.on('message', () => n++);
+      socket.on('error', (e) => parentPort.postMessage({ error: String(e) }));
+      socket.on('close', (code) =>
+        parentPort.postMessage(code === 1000 ? { n } : { error: 'websocket closed with ' + code }));
+      return;
+    }
+    if (close) {
+      clients.get(port)?.close();
+      clients.delete(port);
+      return;
+    }
+    let c = clients.get(port);
+    if (!c) {
+      c = new grpc.Client('127.0.0.1:' + port, grpc.credentials.createInsecure(), {
+        'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      });
+      clients.set(port, c);
+    }
+    let n = 0;
+    const call = c.makeServerStreamRequest(
+      '/com.daml.ledger.api.v2.UpdateService/GetUpdates', (b) => b, (b) => b, Buffer.from(request));
+    call.on('data', () => n++);
+    call.on('error', (e) => parentPort.postMessage({ error: String(e) }));
+    call.on('end', () => parentPort.postMessage({ n }));
+  });
+  `,
+  { eval: true },
+);
+const encodedRequest = GetUpdatesRequest.toBinary(request);
+const ask = (message: object) =>
+  new Promise<number>((resolve, reject) => {
+    client.once('message', (m: { n?: number; error?: string }) =>
+      m.error === undefined ? resolve(m.n!) : reject(new Error(m.error)),
+    );
+    client.postMessage(message);
+  });
+const stream = (port: number) => ask({ port, request: encodedRequest });
+// The same request in Canton's JSON; the client counts the frames without parsing them.
+const jsonWildcard = {
+  cumulative: [{ identifierFilter: { WildcardFilter: { value: { includeCreatedEventBlob: false } } } }],
+};
+const jsonRequest = JSON.stringify({
+  beginExclusive: 0,
+  endInclusive: Number(end),
+  updateFormat: {
+    includeTransactions: {
+      eventFormat: { filtersByParty: { [alice]: jsonWildcard, [bob]: jsonWildcard }, verbose: true },
+      transactionShape: 'TRANSACTION_SHAPE_LEDGER_EFFECTS',
+    },
+  },
+});
+const websocket = (server: JsonApiServer) =>
+  ask({ url: `${server.url.replace(/^http/, 'ws')}/v2/updates`, json: jsonRequest });
+
+type Mode =
+  | 'handler'
+  | 'handler + serialize'
+  | 'gRPC, no cache'
+  | 'gRPC, first reader of the format'
+  | 'gRPC, format cached'
+  | 'websocket, no cache'
+  | 'websocket, format cached';
+/** Each mode runs what it measures inside `timed` (set-up outside it); the count of updates it delivered. */
+type Run = (timed: (body: () => Promise<number>) => Promise<number>) => Promise<number>;
+const modes: Record<Mode, Run> = {
+  handler: (timed) =>
+    timed(async () => {
+      let n = 0;
+      for await (const _ of handler(request, ctx())) n++;
+      return n;
     }),
+  'handler + serialize': (timed) =>
+    timed(async () => {
+      let n = 0;
+      for await (const r of handler(request, ctx())) {
+        GetUpdatesResponse.toBinary(r, FAST_WRITE_OPTIONS);
+        n++;
+      }
+      return n;
+    }),
+  'gRPC, no cache': (timed) => timed(() => stream(server.port)),
+  // A client catching up with a format nobody read before: a server with an empty cache, recording as it goes.
+  'gRPC, first reader of the format': async (timed) => {
+    const fresh = await serve(updateService(deps, new EncodedUpdateCache(256 * 1024 * 1024, 8)));
+    try {
+      return await timed(() => stream(fresh.port));
+    } finally {
+      client.postMessage({ port: fresh.port, close: true });
+      await fresh.close();
+    }
+  },
+  'gRPC, format cached': (timed) => timed(() => stream(cachedServer.port)),
+  'websocket, no cache': (timed) => timed(() => websocket(json)),
+  'websocket, format cached': (timed) => timed(() => websocket(cachedJson)),
 };
 
 const results = new Map<Mode, { rate: number[]; cpu: number[] }>();
 try {
+  // An earlier client of the same format.
+  await stream(cachedServer.port);
+  await websocket(cachedJson);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [mode, run] of Object.entries(modes) as [Mode, () => Promise<number>][]) {
+    for (const [mode, run] of Object.entries(modes) as [Mode, Run][]) {
       const r = results.get(mode) ?? { rate: [], cpu: [] };
       results.set(mode, r);
-      const c0 = cpuUs();
-      const t0 = performance.now();
-      const n = await run();
-      const ms = performance.now() - t0;
-      // Every update but the rules (offset 1, the admin's alone) has alice or bob as a witness.
-      if (n !== Number(end) - 1) throw new Error(`${mode}: ${n} updates, expected ${end - 1n}`);
-      r.rate.push((n / ms) * 1000);
-      r.cpu.push((cpuUs() - c0) / n);
+      await run(async (body) => {
+        const c0 = cpuUs();
+        const t0 = performance.now();
+        const n = await body();
+        const ms = performance.now() - t0;
+        // Every update but the rules (offset 1, the admin's alone) has alice or bob as a witness.
+        if (n !== Number(end) - 1) throw new Error(`${mode}: ${n} updates, expected ${end - 1n}`);
+        r.rate.push((n / ms) * 1000);
+        r.cpu.push((cpuUs() - c0) / n);
+        return n;
+      });
     }
   }
   console.log(
@@ -194,8 +296,11 @@ try {
     console.log(`| ${mode} | ${median(r.rate).toFixed(0)} | ${median(r.cpu).toFixed(0)} |`);
   }
 } finally {
-  client.close();
+  await client.terminate();
+  await json.close();
+  await cachedJson.close();
   await server.close();
+  await cachedServer.close();
   await storage.close();
   rmSync(dir, { recursive: true, force: true });
 }

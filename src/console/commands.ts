@@ -592,6 +592,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
           pageToken: '',
           pageSize: 0,
           identityProviderId: '',
+          filterParty: '',
         });
         return r.partyDetails.map((p) => ({ party: p.party, local: p.isLocal }));
       }),

@@ -21,6 +21,7 @@ import { commandServices } from './services/participant-commands.js';
 import { participantPruningService } from './services/pruning.js';
 import { participantReadDeps } from './services/reads.js';
 import { stateService } from './services/state.js';
+import { EncodedUpdateCache } from './services/update-cache.js';
 import { updateService } from './services/updates.js';
 import { userManagementService } from './services/users.js';
 import { versionService } from './services/version.js';
@@ -39,6 +40,15 @@ export const LEDGER_API_DESCRIPTORS = new URL(
 const MAX_PARTIES_PAGE_SIZE = 10_000;
 /** Canton's default page size of the vetted package listings. */
 const MAX_VETTED_PACKAGES_PAGE_SIZE = 100;
+
+/**
+ * Encoded GetUpdates responses kept for clients catching up with the same format (wallets, indexers reading as the
+ * same parties): 64 MiB holds ~100,000 typical transactions, a few times a sandbox's ledger, at a fraction of a
+ * participant's memory.
+ */
+const UPDATE_CACHE_BYTES = 64 * 1024 * 1024;
+/** Formats cached at once: each client population reads with a few formats; more evicts the least recently used. */
+const UPDATE_CACHE_FORMATS = 32;
 
 /** What the Ledger API of a participant is served from: the participant and what its daemon knows. */
 export interface LedgerApiHost {
@@ -84,7 +94,7 @@ export async function participantLedgerApi(
     ...participantReadDeps(participant, prunedUpTo),
     connectedSynchronizers: () => host.connectedSynchronizers(),
   };
-  const updates = updateService(reads);
+  const updates = updateService(reads, new EncodedUpdateCache(UPDATE_CACHE_BYTES, UPDATE_CACHE_FORMATS));
   const services: ServiceImpl[] = [
     versionService({
       maxRightsPerUser: MAX_RIGHTS_PER_USER,

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommonErrors, WeftError } from '../errors/index.js';
 import { StateServiceClient } from '../generated/com/daml/ledger/api/v2/state_service.grpc-client.js';
 import {
-  type GetActiveContractsRequest,
+  GetActiveContractsRequest,
   type GetActiveContractsResponse,
   StateService,
 } from '../generated/com/daml/ledger/api/v2/state_service.js';
@@ -60,7 +61,7 @@ const FEATURES = {
  * `active_at_offset` messages (0: without end) of 10 KB each, counting what it produced and when it stopped.
  */
 function fixture() {
-  const produced = { count: 0, stopped: 0, lastSignal: undefined as AbortSignal | undefined };
+  const produced = { count: 0, started: 0, stopped: 0, lastSignal: undefined as AbortSignal | undefined };
   const failures: Record<string, () => Error> = {
     missing: () =>
       new WeftError(CommonErrors.NOT_FOUND, 'no such update', { updateId: 'missing', 'bad key!': 'x' }),
@@ -83,6 +84,7 @@ function fixture() {
         ctx: CallContext,
       ): AsyncIterable<GetActiveContractsResponse> {
         produced.lastSignal = ctx.signal;
+        produced.started++;
         try {
           for (let i = 0n; request.activeAtOffset === 0n || i < request.activeAtOffset; i++) {
             produced.count++;
@@ -363,6 +365,82 @@ describe('the Ledger API transport', () => {
     for await (const m of state.getActiveContracts({ activeAtOffset: 2n })) next.push(m);
     expect(next).toHaveLength(2);
   });
+
+  it('returns the slot of every stream cancelled in a race with its start, however late or early', async () => {
+    const { target, state, produced } = await start({ maxStreams: 4 });
+    const settled = async () => {
+      const until = Date.now() + 20_000;
+      while (produced.stopped < produced.started && Date.now() < until) await sleep(50);
+      expect(produced.stopped).toBe(produced.started);
+    };
+    // Cancelled on the next turn, after the headers, after the first message: thousands, 40 at a time.
+    const cancelled = (i: number) =>
+      new Promise<void>((resolve) => {
+        const stream = state.getActiveContracts({ activeAtOffset: 0n });
+        stream.on('error', () => resolve());
+        stream.on('end', () => resolve());
+        stream.on('status', () => resolve());
+        const cancel = () => stream.cancel();
+        switch (i % 3) {
+          case 0:
+            setImmediate(cancel);
+            break;
+          case 1:
+            stream.once('metadata', cancel);
+            stream.on('data', () => {});
+            break;
+          default:
+            stream.once('data', cancel);
+        }
+      });
+    for (let i = 0; i < 2000; i += 40) {
+      await Promise.all(Array.from({ length: 40 }, (_, j) => cancelled(i + j)));
+    }
+    expect(produced.started).toBeGreaterThan(100);
+    await settled();
+    // A grpc-js client that cancels a call in the same turn as it starts it may still open the HTTP/2 stream and
+    // read it: to the server a live client, until it goes away. Such a client, on a thread of its own, goes away.
+    const racing = new Worker(
+      `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const grpc = require('@grpc/grpc-js');
+      const client = new grpc.Client(workerData.target, grpc.credentials.createInsecure());
+      for (let i = 0; i < 500; i++) {
+        const call = client.makeServerStreamRequest(
+          '/com.daml.ledger.api.v2.StateService/GetActiveContracts', (b) => b, (b) => b, Buffer.from(workerData.request));
+        call.on('error', () => {});
+        call.cancel();
+      }
+      setTimeout(() => parentPort.postMessage('cancelled'), 500);
+      `,
+      {
+        eval: true,
+        workerData: { target, request: GetActiveContractsRequest.toBinary({ activeAtOffset: 0n }) },
+      },
+    );
+    await new Promise((resolve, reject) => {
+      racing.once('message', resolve);
+      racing.once('error', reject);
+    });
+    await racing.terminate();
+    await settled();
+    // Every slot is back: four streams at once, then one more once one of them ends.
+    const open = Array.from({ length: 4 }, () => state.getActiveContracts({ activeAtOffset: 0n }));
+    for (const stream of open) {
+      stream.on('error', () => {});
+      await new Promise<void>((resolve, reject) => {
+        stream.once('data', () => resolve());
+        stream.once('error', reject);
+      });
+      stream.pause();
+    }
+    open[0]!.cancel();
+    await sleep(100);
+    const next: unknown[] = [];
+    for await (const m of state.getActiveContracts({ activeAtOffset: 2n })) next.push(m);
+    expect(next).toHaveLength(2);
+    for (const stream of open) stream.cancel();
+  }, 120_000);
 
   it('ends open streams with SERVICE_NOT_RUNNING when it closes', async () => {
     const { server, state, produced } = await start();

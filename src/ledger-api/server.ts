@@ -16,7 +16,13 @@ import {
 import { type Clock, startStopwatch, systemClock } from '../time/index.js';
 import { type Authenticator, callClaims } from './auth/index.js';
 import { LedgerApiErrors } from './errors.js';
-import type { CallContext, ServiceImpl, StreamHandler, UnaryHandler } from './service.js';
+import {
+  type CallContext,
+  EncodedMessages,
+  type ServiceImpl,
+  type StreamHandler,
+  type UnaryHandler,
+} from './service.js';
 import { ledgerApiStatus } from './status.js';
 import { FAST_WRITE_OPTIONS } from './wire/index.js';
 
@@ -127,7 +133,9 @@ class Transport {
         responseStream: method.serverStreaming,
         requestSerialize: (b: Buffer) => b,
         requestDeserialize: (b: Buffer) => b,
-        responseSerialize: (m: object) => Buffer.from(method.O.toBinary(m, FAST_WRITE_OPTIONS)),
+        // grpc-js copies the bytes into its frame at once: a view of the encoding is enough.
+        responseSerialize: (m: object) =>
+          asBuffer(m instanceof Uint8Array ? m : method.O.toBinary(m, FAST_WRITE_OPTIONS)),
         responseDeserialize: (b: Buffer) => method.O.fromBinary(b),
         originalName: method.localName,
       };
@@ -169,8 +177,15 @@ class Transport {
           for (;;) {
             const next = await untilAborted(responses.next(), ctx.signal);
             if (next.done) break;
-            if (!call.write(next.value)) await drained(call, ctx.signal);
-            sent++;
+            let ready = true;
+            if (next.value instanceof EncodedMessages) {
+              for (const bytes of next.value.messages) ready = call.write(bytes);
+              sent += next.value.messages.length;
+            } else {
+              ready = call.write(next.value);
+              sent++;
+            }
+            if (!ready) await drained(call, ctx.signal);
           }
         } finally {
           unwatch();
@@ -269,6 +284,7 @@ class Transport {
       correlationId: span.traceId,
       traceparent,
       logger: this.options.logger.child({ method: method.name }),
+      encoded: true,
     };
   }
 
@@ -305,6 +321,10 @@ class Transport {
       `Ledger API call ${method.name}: ${status}`,
     );
   }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function first(values: grpc.MetadataValue[]): string | undefined {

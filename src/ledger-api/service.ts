@@ -16,6 +16,19 @@ export interface CallContext {
   /** The W3C trace context the call came with, if any. */
   readonly traceparent: string | undefined;
   readonly logger: Logger;
+  /**
+   * The transport writes protobuf (gRPC): a stream handler may then yield responses already encoded, as
+   * {@link EncodedMessages}, instead of message objects.
+   */
+  readonly encoded?: boolean;
+}
+
+/**
+ * Response messages in their protobuf encoding (from a cache of encoded responses), written as they are, in order;
+ * several at once save the transport a round trip through the handler per message.
+ */
+export class EncodedMessages {
+  constructor(readonly messages: readonly Uint8Array[]) {}
 }
 
 /** A unary method: one request message in, one response message out (protobuf-ts message objects). */

@@ -1,4 +1,5 @@
 import type { Journal } from './journal.js';
+import { type OffsetCheckpoint, offsetCheckpoint } from './read-model.js';
 import type { ParticipantStore } from './store.js';
 import { type Completion, completionOf } from './updates.js';
 
@@ -10,6 +11,11 @@ export interface CompletionFilter {
   readonly userId: string;
   /** Only commands with one of these among their acting parties. */
   readonly parties: ReadonlySet<string>;
+}
+
+export interface CompletionStreamOptions {
+  readonly after: bigint;
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -37,26 +43,44 @@ export class CompletionStreams {
 
   /**
    * The completions matching `filter` after offset `after` (exclusive), then each new one as it becomes durable,
-   * until `signal` aborts or the node stops.
+   * until `signal` aborts or the node stops. With `checkpoints`, whenever the stream has caught up with the durable
+   * end past the last completion it delivered (others' commands, transactions without a completion here), it says
+   * so with an offset checkpoint, as Canton's completion stream does.
    */
+  completions(
+    filter: CompletionFilter,
+    o: CompletionStreamOptions & { checkpoints?: false },
+  ): AsyncGenerator<Completion>;
+  completions(
+    filter: CompletionFilter,
+    o: CompletionStreamOptions & { checkpoints: boolean },
+  ): AsyncGenerator<Completion | OffsetCheckpoint>;
   async *completions(
     filter: CompletionFilter,
-    o: { after: bigint; signal?: AbortSignal },
-  ): AsyncGenerator<Completion> {
+    o: CompletionStreamOptions & { checkpoints?: boolean },
+  ): AsyncGenerator<Completion | OffsetCheckpoint> {
     let after = o.after;
+    let delivered = o.after;
     while (!o.signal?.aborted) {
       const end = this.journal.durableOffset;
       if (after < end) {
         const rows = await this.store.completions(after, end, PAGE);
         for (const row of rows) {
           if (o.signal?.aborted) return;
-          if (row.userId === filter.userId && row.actAs.some((p) => filter.parties.has(p)))
+          if (row.userId === filter.userId && row.actAs.some((p) => filter.parties.has(p))) {
+            delivered = row.offset;
             yield completionOf(row);
+          }
         }
         after = rows.length < PAGE ? end : rows.at(-1)!.offset;
         continue;
       }
       if (!this.live()) return;
+      if (o.checkpoints && delivered < after) {
+        delivered = after;
+        yield await offsetCheckpoint(this.store, after);
+        continue;
+      }
       await new Promise<void>((resolve) => {
         const done = () => {
           o.signal?.removeEventListener('abort', done);

@@ -10,7 +10,7 @@ import { type Clock, systemClock } from '../time/index.js';
 import type { TopologyProcessor, VettedPackage } from '../topology/index.js';
 import { ActiveContracts } from './acs.js';
 import { type CommandStatus, CommandStatuses, type CommandStatusState } from './command-status.js';
-import { type CompletionFilter, CompletionStreams } from './completions.js';
+import { CompletionStreams } from './completions.js';
 import { type ParticipantSettings, participantSettings, sessionKeySettings } from './config.js';
 import { type ConnectOptions, SynchronizerConnections } from './connections.js';
 import { InFlightSubmissions } from './in-flight.js';
@@ -479,13 +479,11 @@ export class ParticipantNode {
 
   /**
    * The completions of `filter`'s user and parties after offset `after`, then each new one as it becomes durable,
-   * until `signal` aborts or the node stops.
+   * until `signal` aborts or the node stops; with `checkpoints`, offset checkpoints once caught up.
    */
-  completions(
-    filter: CompletionFilter,
-    o: { after: bigint; signal?: AbortSignal },
-  ): AsyncGenerator<Completion> {
-    return this.#completions.completions(filter, o);
+  get completions(): CompletionStreams['completions'] {
+    const streams = this.#completions;
+    return streams.completions.bind(streams) as CompletionStreams['completions'];
   }
 
   /** The recent submissions (in memory, for command inspection), newest first. */

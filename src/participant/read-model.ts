@@ -133,6 +133,22 @@ export interface OffsetCheckpoint {
   readonly synchronizerTimes: readonly { readonly synchronizerId: string; readonly recordTime: bigint }[];
 }
 
+/** The checkpoint at `offset`, with the sequencing time each synchronizer's cursor has reached. */
+export async function offsetCheckpoint(
+  store: { cursors(): Promise<ReadonlyMap<string, { readonly timestamp: bigint }>> },
+  offset: bigint,
+): Promise<OffsetCheckpoint> {
+  const cursors = await store.cursors();
+  return {
+    kind: 'checkpoint',
+    offset,
+    synchronizerTimes: [...cursors].map(([synchronizerId, c]) => ({
+      synchronizerId,
+      recordTime: c.timestamp,
+    })),
+  };
+}
+
 /** A stored transaction with what the participant knows of it (see `ParticipantStore.updates`). */
 export interface StoredTransaction {
   readonly offset: bigint;

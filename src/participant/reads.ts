@@ -18,6 +18,7 @@ import {
   type LedgerCreatedEvent,
   type LedgerTransaction,
   type OffsetCheckpoint,
+  offsetCheckpoint,
   type StoredTransaction,
   type TransactionShape,
 } from './read-model.js';
@@ -247,23 +248,11 @@ export class ParticipantReads {
       if ((o.end !== undefined && after >= o.end) || !this.live()) return;
       if (o.checkpoints && delivered < after) {
         delivered = after;
-        yield await this.#checkpoint(after);
+        yield await offsetCheckpoint(this.store, after);
         continue;
       }
       await this.#moreDurable(o.signal);
     }
-  }
-
-  async #checkpoint(offset: bigint): Promise<OffsetCheckpoint> {
-    const cursors = await this.store.cursors();
-    return {
-      kind: 'checkpoint',
-      offset,
-      synchronizerTimes: [...cursors].map(([synchronizerId, c]) => ({
-        synchronizerId,
-        recordTime: c.timestamp,
-      })),
-    };
   }
 
   /** The transaction at `offset` as the filter's parties see it; undefined if none, not durable, or no events. */

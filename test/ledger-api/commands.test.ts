@@ -9,6 +9,7 @@ import { CommandState } from '../../src/generated/com/daml/ledger/api/v2/admin/c
 import { UploadDarFileRequest_VettingChange } from '../../src/generated/com/daml/ledger/api/v2/admin/package_management_service.js';
 import type { CompletionStreamResponse } from '../../src/generated/com/daml/ledger/api/v2/command_completion_service.js';
 import type { Commands } from '../../src/generated/com/daml/ledger/api/v2/commands.js';
+import type { Completion as ProtoCompletion } from '../../src/generated/com/daml/ledger/api/v2/completion.js';
 import { TransactionShape } from '../../src/generated/com/daml/ledger/api/v2/transaction_filter.js';
 import type { Value } from '../../src/generated/com/daml/ledger/api/v2/value.js';
 import { WILDCARD_CLAIMS } from '../../src/ledger-api/auth/index.js';
@@ -364,17 +365,43 @@ describe('submissions and completions', () => {
       { userId: 'streamer', parties: [alice], beginExclusive: begin },
       ctx(undefined, abort.signal),
     ) as unknown as AsyncIterable<CompletionStreamResponse>;
-    const first = take(stream, 2);
+    // The completions, past the offset checkpoints the stream sends whenever it has caught up.
+    const first = (async () => {
+      const out: ProtoCompletion[] = [];
+      for await (const r of stream) {
+        if (r.completionResponse.oneofKind === 'completion') out.push(r.completionResponse.completion);
+        if (out.length === 2) break;
+      }
+      return out;
+    })();
     await call('submission', 'Submit', { commands: commands({ userId: 'streamer', submissionId: 's1' }) });
     await call('commands', 'SubmitAndWait', { commands: commands({ userId: 'someone-else' }) });
     await call('submission', 'Submit', {
       commands: commands({ userId: 'streamer', actAs: [admin, alice], submissionId: 's2' }),
     });
-    const got = await first;
+    const completions = await first;
     abort.abort();
-    const completions = got.map(
-      (r) => (r.completionResponse.oneofKind === 'completion' ? r.completionResponse.completion : undefined)!,
+    // A user with no completions after `begin`: the stream says at once how far it has caught up, as Canton does.
+    const quiet = new AbortController();
+    const [checkpoint] = await take(
+      call(
+        'completions',
+        'CompletionStream',
+        { userId: 'nobody', parties: [alice], beginExclusive: begin },
+        ctx(undefined, quiet.signal),
+      ) as unknown as AsyncIterable<CompletionStreamResponse>,
+      1,
     );
+    quiet.abort();
+    expect(checkpoint?.completionResponse).toMatchObject({
+      oneofKind: 'offsetCheckpoint',
+      offsetCheckpoint: { offset: p1.durableEnd },
+    });
+    const times =
+      checkpoint?.completionResponse.oneofKind === 'offsetCheckpoint'
+        ? checkpoint.completionResponse.offsetCheckpoint.synchronizerTimes
+        : [];
+    expect(times.map((t) => t.synchronizerId)).toEqual([p1.synchronizerIds[0]]);
     expect(completions.map((c) => c.submissionId)).toEqual(['s1', 's2']);
     for (const c of completions) {
       expect(c.userId).toBe('streamer');
@@ -624,6 +651,7 @@ describe('the party management service', () => {
       pageToken: '',
       pageSize: 0,
       identityProviderId: '',
+      filterParty: '',
     });
     const parties = all.partyDetails.map((d: { party: string }) => d.party);
     expect(parties).toEqual(
@@ -637,12 +665,26 @@ describe('the party management service', () => {
         pageToken: token,
         pageSize: 2,
         identityProviderId: '',
+        filterParty: '',
       });
       expect(page.partyDetails.length).toBeLessThanOrEqual(2);
       seen.push(...page.partyDetails.map((d: { party: string }) => d.party));
       token = page.nextPageToken;
     } while (token !== '');
     expect(seen).toEqual(parties);
+    // filter_party: the parties whose id starts with it (a name, or a name and some of the namespace).
+    const filtered = async (filterParty: string) =>
+      (
+        await call('parties', 'ListKnownParties', {
+          pageToken: '',
+          pageSize: 0,
+          identityProviderId: '',
+          filterParty,
+        })
+      ).partyDetails.map((d: { party: string }) => d.party);
+    expect(await filtered(alice.slice(0, alice.indexOf('::') + 6))).toEqual([alice]);
+    expect(await filtered(alice)).toEqual([alice]);
+    expect(await filtered('nobody')).toEqual([]);
   });
 
   it('updates local metadata by mask, guarded by the resource version', async () => {

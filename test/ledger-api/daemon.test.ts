@@ -22,14 +22,13 @@ import {
   eventually,
   freePort,
   killAll,
-  mediatorConfig,
   startDaemon,
   weft,
   weftOk,
-  writeConfig,
 } from '../synchronizer/processes.js';
 import { TestLedgerClient } from './client.js';
 import { protoCommands } from './commands.js';
+import { ledgerApiDaemons, participantConfig } from './daemons.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-ledger-api-'));
 const clients: TestLedgerClient[] = [];
@@ -42,23 +41,6 @@ afterAll(() => {
 });
 
 const SECRET = 'a shared secret for the daemon test';
-
-const participantConfig = (name: string, ledgerApi: string, more = '') =>
-  writeConfig(
-    dir,
-    name,
-    `weft.node {
-  name = ${name}
-  kind = participant
-  storage { type = sqlite, file = "${join(dir, `${name}.db`)}" }
-  admin-api.port = 0
-  ledger-api { ${ledgerApi} }
-  ${more}
-  monitoring.http-server.port = 0
-  participant.max-backoff-ms = 200
-}
-`,
-  );
 
 function client(daemon: Daemon, token?: string): TestLedgerClient {
   const c = new TestLedgerClient(`127.0.0.1:${daemon.ports.ledgerApi}`, token);
@@ -96,62 +78,14 @@ describe('the Ledger API of participant daemons', () => {
   let alice: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    const sequencer = await startDaemon(
-      writeConfig(
-        dir,
-        'sequencer',
-        `weft.node {
-  name = sequencer
-  kind = sequencer
-  storage { type = sqlite, file = "${join(dir, 'sequencer.db')}" }
-  public-api.port = ${port}
-  admin-api.port = 0
-  monitoring.http-server.port = 0
-}
-`,
-      ),
-      join(dir, 'sequencer.ports'),
-    );
-    p2Config = participantConfig('participant2', `port = ${await freePort()}`);
-    let mediator: Daemon;
-    [mediator, p1, p2] = (await Promise.all([
-      startDaemon(mediatorConfig(dir, 'mediator', port), join(dir, 'mediator.ports')),
-      startDaemon(
-        participantConfig(
-          'participant1',
-          `port = 0, auth-services = [{ type = unsafe-jwt-hmac-256, secret = "${SECRET}" }]`,
-          'json-api.port = 0',
-        ),
-        join(dir, 'p1.ports'),
-      ),
-      startDaemon(p2Config, join(dir, 'p2.ports')),
-    ])) as [Daemon, Daemon, Daemon];
-    await weftOk([
-      'admin',
-      '-e',
-      sequencer.adminUrl,
-      'bootstrap',
-      '--name',
-      'ledger',
-      '--mediator',
-      mediator.adminUrl,
-    ]);
-    const mediatorAdmin = admin(mediator);
-    await eventually('the mediator to serve', async () => (await mediatorAdmin.status()).ready, 15_000);
-    for (const p of [p1, p2]) {
-      await weftOk([
-        'admin',
-        '-e',
-        p.adminUrl,
-        'participant',
-        'connect',
-        '--alias',
-        'ledger',
-        '--sequencer',
-        sequencer.publicUrl,
-      ]);
-    }
+    ({ p1, p2, p2Config } = await ledgerApiDaemons(
+      dir,
+      {
+        ledgerApi: `port = 0, auth-services = [{ type = unsafe-jwt-hmac-256, secret = "${SECRET}" }]`,
+        more: 'json-api.port = 0',
+      },
+      { ledgerApi: `port = ${await freePort()}` },
+    ));
     p1Id = (await admin(p1).status()).memberId.replace(/^PAR::/, '');
     const a2 = admin(p2);
     await a2.uploadDar(readFileSync(TOKEN_DAR));
@@ -575,7 +509,11 @@ describe('the Ledger API of participant daemons', () => {
   });
 
   it('refuses to serve the Ledger API without auth on a non-loopback address', async () => {
-    const r = await weft(['daemon', '-c', participantConfig('exposed', 'address = "0.0.0.0", port = 0')]);
+    const r = await weft([
+      'daemon',
+      '-c',
+      participantConfig(dir, 'exposed', { ledgerApi: 'address = "0.0.0.0", port = 0' }),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toMatch(
       /^weft daemon: LEDGER_API_AUTH_REQUIRED\(8\): the Ledger API on 0\.0\.0\.0 has no auth-services/,

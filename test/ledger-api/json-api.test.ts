@@ -1,21 +1,25 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { WebSocketClient } from '@canton-network/core-asyncapi-client';
 import { isJsCantonError, LedgerClient } from '@canton-network/core-ledger-client';
+import { SignJWT } from 'jose';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { parse } from 'yaml';
 import { ADMIN_WORKFLOW_DAR } from '../../src/daemon/participant.js';
-import type { ParticipantNode } from '../../src/participant/index.js';
+import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import { TOKEN, tokenCommands } from '../../src/participant/testing.js';
-import { type JsonApiNetwork, jsonApiNetwork } from './json-harness.js';
+import { eventually, killAll } from '../synchronizer/processes.js';
+import { ledgerApiDaemons } from './daemons.js';
 
 /**
- * The JSON Ledger API of two participants, driven by Canton's published TypeScript clients
- * (@canton-network/core-ledger-client over HTTP, core-asyncapi-client over websockets) and by plain fetch where a
- * client has no call for it.
+ * The JSON Ledger API of two participant daemons (separate processes beside a sequencer and a mediator daemon, one
+ * network for every case), driven by Canton's published TypeScript clients (@canton-network/core-ledger-client
+ * over HTTP, core-asyncapi-client over websockets) and by plain fetch where a client has no call for it. Needs
+ * `npm run build` (npm test builds first).
  */
 
 // Node 20 has no global WebSocket; the asyncapi client expects one (ws implements the same interface).
@@ -27,8 +31,7 @@ const CLIENT_TYPES = join(
   'generated-clients/openapi-3.4.12.d.ts',
 );
 
-let network: JsonApiNetwork;
-let p1: ParticipantNode;
+const dir = mkdtempSync(join(tmpdir(), 'weft-json-api-'));
 let base: string;
 let client: LedgerClient;
 let admin: string;
@@ -41,8 +44,30 @@ let client2: LedgerClient;
 let n = 0;
 
 const noToken = { getAccessToken: async () => '', getAuthContext: async () => ({}) as never };
+/** participant1 verifies HS256 tokens signed with this; participant2 has no auth services. */
+const SECRET = 'a shared secret for the JSON API test';
+/** participant1's `json-api.max-request-bytes`. */
+const MAX_REQUEST_BYTES = 2 * 1024 * 1024;
+/** A scope-based token for `sub`, valid for ten minutes. */
+const tokenFor = (sub: string) =>
+  new SignJWT({ sub, scope: 'daml_ledger_api' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 600)
+    .sign(new TextEncoder().encode(SECRET));
+/**
+ * The token of participant1's application user json-app: ParticipantAdmin, and CanActAs the parties it allocates
+ * (Canton accepts commands only for the token's own user).
+ */
+let appToken: string;
+const asApp = { getAccessToken: async () => appToken, getAuthContext: async () => ({}) as never };
+let base2: string;
 
-async function http(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+async function http(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = { authorization: `Bearer ${appToken}` },
+) {
   const response = await fetch(`${base}${path}`, {
     method,
     headers,
@@ -68,23 +93,67 @@ const wildcard = (party: string) => ({
   },
 });
 
+/** Allocates `hint` on the participant `c` talks to (POST /v2/parties), granting `userId` CanActAs it. */
+async function allocate(c: LedgerClient, hint: string, userId: string): Promise<string> {
+  const r = await c.post('/v2/parties', {
+    partyIdHint: hint,
+    identityProviderId: '',
+    synchronizerId: '',
+    userId,
+  } as never);
+  return r.partyDetails!.party;
+}
+
 beforeAll(async () => {
-  network = await jsonApiNetwork('json-api');
-  [p1] = network.nodes as [ParticipantNode];
-  base = network.apis[0]!.url;
+  // participant1 verifies tokens; participant2 has no auth services (loopback): every caller has every right.
+  const { p1, p2 } = await ledgerApiDaemons(
+    dir,
+    {
+      ledgerApi: `port = 0, auth-services = [{ type = unsafe-jwt-hmac-256, secret = "${SECRET}" }]`,
+      // A request limit above the largest DAR uploaded here, small enough to exceed quickly.
+      more: `json-api { port = 0, max-request-bytes = ${MAX_REQUEST_BYTES} }`,
+    },
+    { ledgerApi: 'port = 0', more: 'json-api.port = 0' },
+  );
+  base = `http://127.0.0.1:${p1.ports.jsonApi}`;
+  base2 = `http://127.0.0.1:${p2.ports.jsonApi}`;
+  const appUser = await fetch(`${base}/v2/users`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await tokenFor('participant_admin')}` },
+    body: JSON.stringify({
+      user: { id: 'json-app', primaryParty: '', isDeactivated: false, identityProviderId: '' },
+      rights: [{ kind: { ParticipantAdmin: { value: {} } } }],
+    }),
+  });
+  expect(appUser.status).toBe(200);
+  appToken = await tokenFor('json-app');
   client = new LedgerClient({
     baseUrl: new URL(base),
     logger: pino({ level: 'silent' }),
-    accessTokenProvider: noToken,
+    accessTokenProvider: asApp,
   });
   client2 = new LedgerClient({
-    baseUrl: new URL(network.apis[1]!.url),
+    baseUrl: new URL(base2),
     logger: pino({ level: 'silent' }),
     accessTokenProvider: noToken,
   });
-  admin = await p1.allocateParty('admin');
-  alice = await p1.allocateParty('alice');
-  bob = await network.nodes[1]!.allocateParty('bob');
+  for (const url of [base, base2]) {
+    const uploaded = await fetch(`${url}/v2/packages`, {
+      method: 'POST',
+      body: readFileSync(TOKEN_DAR),
+      headers: { authorization: `Bearer ${appToken}` },
+    });
+    expect(uploaded.status).toBe(200);
+  }
+  admin = await allocate(client, 'admin', 'json-app');
+  alice = await allocate(client, 'alice', 'json-app');
+  bob = await allocate(client2, 'bob', '');
+  // participant1 learns of bob's hosting from the synchronizer's topology.
+  await eventually(
+    'participant1 to know bob',
+    async () => JSON.stringify(await client.get('/v2/parties')).includes(bob),
+    15_000,
+  );
   const created = await client.post('/v2/commands/submit-and-wait-for-transaction', {
     commands: {
       commands: [tokenCommands.rules(admin)],
@@ -94,17 +163,18 @@ beforeAll(async () => {
     },
   } as never);
   rules = (created.transaction.events[0] as { CreatedEvent: { contractId: string } }).CreatedEvent.contractId;
-  const minted = await p1.submit({
+  const minted = await client.post('/v2/commands/submit-and-wait', {
     commands: [tokenCommands.mint(admin, alice, '10.0')],
     actAs: [admin, alice],
     userId: 'json-app',
     commandId: `mint-${n++}`,
-  });
-  mintOffset = Number(minted.offset);
+  } as never);
+  mintOffset = minted.completionOffset;
 }, 120_000);
 
-afterAll(async () => {
-  await network?.close();
+afterAll(() => {
+  killAll();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('version and state', () => {
@@ -150,6 +220,10 @@ describe('parties, users and packages', () => {
     ).toEqual([alice, carol].sort());
     const listed = await client.get('/v2/parties');
     expect(listed.partyDetails?.some((d) => d.party === carol)).toBe(true);
+    const byPrefix = await http('GET', '/v2/parties?filter-party=carol%3A%3A');
+    expect(
+      (byPrefix.json as unknown as { partyDetails: { party: string }[] }).partyDetails.map((d) => d.party),
+    ).toEqual([carol]);
   });
 
   it('creates a user, grants and lists its rights, and deletes it', async () => {
@@ -179,13 +253,15 @@ describe('parties, users and packages', () => {
     const uploaded = await fetch(`${base}/v2/packages`, {
       method: 'POST',
       body: dar,
-      headers: { 'content-type': 'application/octet-stream' },
+      headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${appToken}` },
     });
     expect(uploaded.status).toBe(200);
     expect(await uploaded.json()).toEqual({});
     const { packageIds } = await client.get('/v2/packages');
     expect(packageIds?.length).toBeGreaterThan(1);
-    const archive = await fetch(`${base}/v2/packages/${packageIds![0]}`);
+    const archive = await fetch(`${base}/v2/packages/${packageIds![0]}`, {
+      headers: { authorization: `Bearer ${appToken}` },
+    });
     expect(archive.headers.get('content-type')).toBe('application/octet-stream');
     expect((await archive.arrayBuffer()).byteLength).toBeGreaterThan(0);
     const status = await client.get('/v2/packages/{package-id}/status', {
@@ -336,21 +412,27 @@ describe('active contracts and updates', () => {
   });
 
   it('streams updates over a websocket with the published asyncapi client', async () => {
-    const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: noToken });
-    const seen: unknown[] = [];
-    for await (const u of ws.streamUpdates({
-      beginExclusive: 0,
-      endInclusive: mintOffset,
-      partyId: alice as never,
-      templateIds: [`${TOKEN}:Token`],
-    })) {
-      seen.push(u);
-    }
+    const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: asApp });
+    const read = async () => {
+      const seen: unknown[] = [];
+      for await (const u of ws.streamUpdates({
+        beginExclusive: 0,
+        endInclusive: mintOffset,
+        partyId: alice as never,
+        templateIds: [`${TOKEN}:Token`],
+      })) {
+        seen.push(u);
+      }
+      return seen;
+    };
+    const seen = await read();
     expect(seen.some((u) => JSON.stringify(u).includes(tokenCid))).toBe(true);
+    // Again, now from the participant's cache of encoded updates: the same frames.
+    expect(await read()).toEqual(seen);
   });
 
   it('streams completions over a websocket and as an HTTP list', async () => {
-    const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: noToken });
+    const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: asApp });
     const iterator = ws.streamCompletions({
       beginExclusive: 0,
       userId: 'json-app',
@@ -370,7 +452,7 @@ describe('active contracts and updates', () => {
   });
 
   it('without authentication, refuses a stream that names no user as Canton does (an error frame)', async () => {
-    const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: noToken });
+    const ws = new WebSocketClient({ baseUrl: base2.replace(/^http/, 'ws'), accessTokenProvider: noToken });
     const frames: unknown[] = [];
     for await (const f of ws.streamCompletions({ beginExclusive: 0, userId: '', parties: [alice as never] }))
       frames.push(f);
@@ -450,7 +532,7 @@ describe('commands', () => {
       commandId,
     } as never);
     expect(submitted).toEqual({});
-    const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: noToken });
+    const ws = new WebSocketClient({ baseUrl: base.replace(/^http/, 'ws'), accessTokenProvider: asApp });
     for await (const c of ws.streamCompletions({
       beginExclusive: end.offset!,
       userId: 'json-app',
@@ -482,6 +564,25 @@ describe('commands', () => {
 });
 
 describe('bad input', () => {
+  it('refuses a bad token with 401 UNAUTHENTICATED and a missing right with 403 naming it', async () => {
+    const bad = await http('GET', '/v2/state/ledger-end', undefined, { authorization: 'Bearer not-a-token' });
+    expect(bad.status).toBe(401);
+    expect(bad.json).toMatchObject({ code: 'UNAUTHENTICATED', grpcCodeValue: 16 });
+    await client.post('/v2/users', {
+      user: { id: 'no-rights', primaryParty: '', isDeactivated: false, identityProviderId: '' },
+      rights: [],
+    } as never);
+    const denied = await http(
+      'POST',
+      '/v2/state/active-contracts',
+      { activeAtOffset: mintOffset, filter: wildcard(alice) },
+      { authorization: `Bearer ${await tokenFor('no-rights')}` },
+    );
+    expect(denied.status).toBe(403);
+    expect(denied.json.code).toBe('PERMISSION_DENIED');
+    expect(denied.json.cause).toMatch(/CanReadAs/);
+  });
+
   it('answers malformed JSON with a JsCantonError and HTTP 400', async () => {
     const r = await http('POST', '/v2/updates', '{"beginExclusive": ');
     expect(r.status).toBe(400);
@@ -499,6 +600,7 @@ describe('bad input', () => {
   it('accepts a body without a Content-Type (as real clients send) and numbers as strings', async () => {
     const r = await fetch(`${base}/v2/state/active-contracts`, {
       method: 'POST',
+      headers: { authorization: `Bearer ${appToken}` },
       body: new TextEncoder().encode(
         JSON.stringify({ activeAtOffset: String(mintOffset), filter: wildcard(alice) }),
       ),
@@ -508,7 +610,7 @@ describe('bad input', () => {
   });
 
   it('refuses a body over the limit with 413 and stays up', async () => {
-    const big = await http('POST', '/v2/updates', `{"pad":"${'x'.repeat(65 * 1024 * 1024)}"}`);
+    const big = await http('POST', '/v2/updates', `{"pad":"${'x'.repeat(MAX_REQUEST_BYTES)}"}`);
     expect(big.status).toBe(413);
     expect(big.json.code).toBe('JSON_API_REQUEST_TOO_LARGE');
     expect((await http('GET', '/livez')).status).toBe(200);

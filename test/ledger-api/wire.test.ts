@@ -73,6 +73,8 @@ const ADDED_IN_3_4 = new Set(
     'admin.ValidateDarFileRequest.synchronizer_id',
     'admin.AllocatePartyRequest.synchronizer_id',
     'admin.AllocatePartyRequest.user_id',
+    // A 3.4 patch release's (3.4.12's OpenAPI has `filter-party` on GET /v2/parties; number from Canton's proto).
+    'admin.ListKnownPartiesRequest.filter_party',
     'admin.Right.can_execute_as',
     'admin.Right.can_execute_as_any_party',
     'interactive.PrepareSubmissionRequest.estimate_traffic_cost',

@@ -462,6 +462,7 @@ export const OPERATIONS: readonly Operation[] = [
       ],
       request: fromQuery((i) => ({
         identityProviderId: str(i.query, 'identity-provider-id'),
+        filterParty: str(i.query, 'filter-party'),
         pageSize: int(i.query, 'pageSize'),
         pageToken: str(i.query, 'pageToken'),
       })),

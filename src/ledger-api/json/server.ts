@@ -17,7 +17,13 @@ import { type Clock, startStopwatch, systemClock } from '../../time/index.js';
 import type { Authenticator as LedgerApiAuthenticator } from '../auth/authenticator.js';
 import { callClaims } from '../auth/index.js';
 import { LedgerApiErrors } from '../errors.js';
-import type { CallContext, ServiceImpl, StreamHandler, UnaryHandler } from '../service.js';
+import {
+  type CallContext,
+  EncodedMessages,
+  type ServiceImpl,
+  type StreamHandler,
+  type UnaryHandler,
+} from '../service.js';
 import { JsonCodec } from './codec.js';
 import { type DamlTypes, damlValues } from './daml-values.js';
 import { asyncApiDocument, openApiDocument } from './docs.js';
@@ -83,6 +89,11 @@ interface Bound {
   readonly op: Operation;
   readonly method: MethodInfo | undefined;
   readonly handler: AnyHandler | undefined;
+  /**
+   * The JSON frames of responses the handler gave already encoded (from its cache of encoded responses): the
+   * same bytes object comes again for each client of the same format, and lives as long as that cache keeps it.
+   */
+  readonly frames: WeakMap<Uint8Array, string>;
 }
 
 /** Frames a websocket stream sends between turns of the event loop. */
@@ -394,17 +405,33 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
             );
             const method = b.method!;
             const req = buildRequest(b.op, { body, params: {}, query: {} }, method.I);
-            const stream = (b.handler as StreamHandler<object, object>)(req, ctx);
-            for await (const element of stream) {
-              if (revoked) throw revoked;
-              if (controller.signal.aborted) break;
-              const json = b.op.response
-                ? b.op.response(element, codec, method.O)
-                : codec.toJson(method.O, element);
-              await sendFrame(socket, JSON.stringify(json), o.websocketHighWaterBytes, controller.signal);
+            const frame = (element: object) =>
+              JSON.stringify(
+                b.op.response ? b.op.response(element, codec, method.O) : codec.toJson(method.O, element),
+              );
+            const send = async (data: string) => {
+              await sendFrame(socket, data, o.websocketHighWaterBytes, controller.signal);
               sent++;
               // A stream that never waits (a fast reader, elements at hand) must still let other I/O run.
               if (sent % YIELD_EVERY_FRAMES === 0) await new Promise((resolve) => setImmediate(resolve));
+            };
+            const stream = (b.handler as StreamHandler<object, object>)(req, { ...ctx, encoded: true });
+            for await (const element of stream) {
+              if (revoked) throw revoked;
+              if (controller.signal.aborted) break;
+              if (!(element instanceof EncodedMessages)) {
+                await send(frame(element));
+                continue;
+              }
+              for (const bytes of element.messages) {
+                let data = b.frames.get(bytes);
+                if (data === undefined) {
+                  data = frame(method.O.fromBinary(bytes));
+                  b.frames.set(bytes, data);
+                }
+                await send(data);
+                if (controller.signal.aborted) break;
+              }
             }
             logger.debug(
               { path: b.op.path, messages: sent, durationMs: watch.elapsedMs(), traceId: span.traceId },
@@ -467,7 +494,7 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
 function bind(op: Operation, services: readonly ServiceImpl[]): Bound {
   const impl = services.find((s) => s.type.typeName === op.service);
   const method = impl?.type.methods.find((m) => m.name === op.rpc);
-  return { op, method, handler: impl?.handlers[op.rpc] as AnyHandler | undefined };
+  return { op, method, handler: impl?.handlers[op.rpc] as AnyHandler | undefined, frames: new WeakMap() };
 }
 
 /** The JSON of a body; an empty body is `{}` (every field defaults, as Canton's relaxed decoding has it). */

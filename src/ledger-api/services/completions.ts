@@ -9,6 +9,7 @@ import { Any } from '../../generated/google/protobuf/any.js';
 import { ErrorInfo } from '../../generated/google/rpc/error_details.js';
 import type { Status } from '../../generated/google/rpc/status.js';
 import type { Completion, CompletionFilter } from '../../participant/index.js';
+import type { OffsetCheckpoint } from '../../participant/read-model.js';
 import { effectiveUserId, requireReadAs } from '../auth/index.js';
 import type { CallContext, ServiceImpl } from '../service.js';
 import {
@@ -19,6 +20,7 @@ import {
   requireParty,
 } from '../validation/index.js';
 import { timestampToProto } from './protobuf-time.js';
+import { offsetCheckpointToProto } from './read-encoding.js';
 
 /**
  * A completion's google.rpc.Status as Canton publishes it: OK for a success; for a rejection the code of its
@@ -62,10 +64,11 @@ export interface CompletionServiceDeps {
   ledgerEnd(): bigint;
   /** The offset the participant is pruned up to (inclusive; 0 when never pruned). */
   prunedUpTo(): Promise<bigint>;
+  /** The completions, and offset checkpoints once caught up (Canton's completion stream has both). */
   completions(
     filter: CompletionFilter,
     o: { after: bigint; signal?: AbortSignal },
-  ): AsyncIterable<Completion>;
+  ): AsyncIterable<Completion | OffsetCheckpoint>;
 }
 
 /**
@@ -98,7 +101,10 @@ export function completionService(deps: CompletionServiceDeps): ServiceImpl {
         const parties = new Set(r.parties);
         for await (const c of deps.completions({ userId, parties }, { after, signal: ctx.signal })) {
           yield {
-            completionResponse: { oneofKind: 'completion', completion: completionToProto(c, parties) },
+            completionResponse:
+              'kind' in c
+                ? { oneofKind: 'offsetCheckpoint', offsetCheckpoint: offsetCheckpointToProto(c) }
+                : { oneofKind: 'completion', completion: completionToProto(c, parties) },
           };
         }
       },

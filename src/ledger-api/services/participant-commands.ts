@@ -53,7 +53,7 @@ export async function commandServices(host: CommandServicesHost): Promise<Servic
     completionService({
       ledgerEnd: () => p.durableEnd,
       prunedUpTo: () => host.prunedUpTo(),
-      completions: (filter, o) => p.completions(filter, o),
+      completions: (filter, o) => p.completions(filter, { ...o, checkpoints: true }),
     }),
     commandInspectionService({ commandStatuses: (o) => p.commandStatuses(o) }),
     packageService(packageReads),

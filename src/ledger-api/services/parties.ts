@@ -147,7 +147,7 @@ export function partyService(deps: PartyServiceDeps): ServiceImpl {
         const after = r.pageToken === '' ? undefined : Buffer.from(r.pageToken, 'base64url').toString('utf8');
         const page = deps
           .knownParties()
-          .filter((p) => after === undefined || p.party > after)
+          .filter((p) => (after === undefined || p.party > after) && p.party.startsWith(r.filterParty))
           .slice(0, size + 1);
         const shown = page.slice(0, size);
         const records = await deps.records.get(shown.map((p) => p.party));

@@ -5,6 +5,7 @@ import type {
   Event,
   ExercisedEvent,
 } from '../../generated/com/daml/ledger/api/v2/event.js';
+import type { OffsetCheckpoint as ProtoOffsetCheckpoint } from '../../generated/com/daml/ledger/api/v2/offset_checkpoint.js';
 import type { Transaction } from '../../generated/com/daml/ledger/api/v2/transaction.js';
 import type {
   InterfaceView,
@@ -13,6 +14,7 @@ import type {
   LedgerEvent,
   LedgerExercisedEvent,
   LedgerTransaction,
+  OffsetCheckpoint,
 } from '../../participant/read-model.js';
 import { identifierToProto } from '../identifiers.js';
 import { recordToProto, valueToProto } from '../values.js';
@@ -111,5 +113,16 @@ export function transactionToProto(tx: LedgerTransaction, verbose: boolean): Tra
     offset: tx.offset,
     synchronizerId: tx.synchronizerId,
     recordTime: timestampToProto(tx.recordTime),
+  };
+}
+
+/** An offset checkpoint of an update or completion stream as the Ledger API's `OffsetCheckpoint`. */
+export function offsetCheckpointToProto(c: OffsetCheckpoint): ProtoOffsetCheckpoint {
+  return {
+    offset: c.offset,
+    synchronizerTimes: c.synchronizerTimes.map((s) => ({
+      synchronizerId: s.synchronizerId,
+      recordTime: timestampToProto(s.recordTime),
+    })),
   };
 }

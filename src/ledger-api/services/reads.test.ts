@@ -10,8 +10,8 @@ import type { GetActiveContractsResponse } from '../../generated/com/daml/ledger
 import type { Transaction } from '../../generated/com/daml/ledger/api/v2/transaction.js';
 import type { Filters } from '../../generated/com/daml/ledger/api/v2/transaction_filter.js';
 import { TransactionShape } from '../../generated/com/daml/ledger/api/v2/transaction_filter.js';
-import type {
-  GetUpdateResponse,
+import {
+  type GetUpdateResponse,
   GetUpdatesResponse,
 } from '../../generated/com/daml/ledger/api/v2/update_service.js';
 import type { Record as ProtoRecord } from '../../generated/com/daml/ledger/api/v2/value.js';
@@ -19,11 +19,12 @@ import { createLogger } from '../../observability/index.js';
 import { TEST_SYNCHRONIZER, type TokenReadLedger, tokenReadLedger } from '../../participant/reads-testing.js';
 import { openStorage, type Storage } from '../../storage/index.js';
 import { type Claims, WILDCARD_CLAIMS } from '../auth/index.js';
-import type { CallContext, ServiceImpl } from '../service.js';
+import { type CallContext, EncodedMessages, type ServiceImpl } from '../service.js';
 import { contractService } from './contracts.js';
 import { eventQueryService } from './events.js';
 import type { ReadServiceDeps } from './reads.js';
 import { stateService } from './state.js';
+import { EncodedUpdateCache } from './update-cache.js';
 import { updateService } from './updates.js';
 
 const FP = `1220${'ab'.repeat(32)}`;
@@ -368,6 +369,86 @@ describe('UpdateService', () => {
     await ledger.accept();
     await done;
     expect(seen).toEqual([3n, 4n]);
+  });
+});
+
+describe('UpdateService with the encoded-update cache', () => {
+  /** A stream as the gRPC transport reads it: encoded responses decoded, message objects as they are. */
+  async function encodedStream(service: ServiceImpl, request: object, c = { ...ctx(), encoded: true }) {
+    const out: GetUpdatesResponse[] = [];
+    for await (const r of handler(service, 'GetUpdates')(request, c) as AsyncIterable<
+      GetUpdatesResponse | EncodedMessages
+    >) {
+      if (r instanceof EncodedMessages) out.push(...r.messages.map((m) => GetUpdatesResponse.fromBinary(m)));
+      else out.push(r);
+    }
+    return out;
+  }
+
+  it('serves every range and format as the uncached stream does, from bytes once a format was read', async () => {
+    const cache = new EncodedUpdateCache(1024 * 1024, 4);
+    const cached = updateService(deps, cache);
+    const plain = updateService(deps);
+    await ledger.accept();
+    const formats = [
+      updateFormat({ [ALICE]: wildcard }),
+      updateFormat({ [BOB]: wildcard }, TransactionShape.LEDGER_EFFECTS),
+      updateFormat({
+        [ALICE]: wildcard,
+        [BOB]: templateFilter('#splice-test-token-v1', TOKEN_MODULE, 'Token'),
+      }),
+    ];
+    const ranges: [bigint, bigint][] = [
+      [1n, 2n],
+      [0n, 4n],
+      [2n, 3n],
+      [0n, 4n],
+      [3n, 4n],
+      [0n, 1n],
+    ];
+    for (const format of formats) {
+      for (const [beginExclusive, endInclusive] of ranges) {
+        const request = { beginExclusive, endInclusive, updateFormat: format };
+        expect(await encodedStream(cached, request)).toEqual(await stream(plain, 'GetUpdates', request));
+      }
+    }
+    expect(cache.bytes).toBeGreaterThan(0);
+    // JSON's streams (no `encoded`) get message objects, from the same service.
+    const request = { beginExclusive: 0n, endInclusive: 4n, updateFormat: formats[0] };
+    expect(await stream(cached, 'GetUpdates', request)).toEqual(await stream(plain, 'GetUpdates', request));
+  });
+
+  it('extends a cached format with what a tailing stream reads, and stays within its bytes', async () => {
+    // Room for about two transactions: the rest is read from the ledger each time, with the same result.
+    const cache = new EncodedUpdateCache(4000, 1);
+    const cached = updateService(deps, cache);
+    const plain = updateService(deps);
+    const format = updateFormat({ [ALICE]: wildcard, [BOB]: wildcard }, TransactionShape.LEDGER_EFFECTS);
+    const controller = new AbortController();
+    const tailed: GetUpdatesResponse[] = [];
+    const done = (async () => {
+      for await (const r of handler(cached, 'GetUpdates')(
+        { beginExclusive: 0n, updateFormat: format },
+        { ...ctx(WILDCARD_CLAIMS, controller.signal), encoded: true },
+      ) as AsyncIterable<GetUpdatesResponse | EncodedMessages>) {
+        if (r instanceof EncodedMessages)
+          tailed.push(...r.messages.map((m) => GetUpdatesResponse.fromBinary(m)));
+        else tailed.push(r);
+        if (tailed.length === 3) controller.abort();
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 50));
+    await ledger.accept();
+    await done;
+    const request = { beginExclusive: 0n, endInclusive: 4n, updateFormat: format };
+    const expected = await stream(plain, 'GetUpdates', request);
+    expect(tailed).toEqual(expected);
+    for (let i = 0; i < 3; i++) {
+      expect(await encodedStream(cached, request)).toEqual(expected);
+      // Another format evicts the first (one format at most).
+      await encodedStream(cached, { ...request, updateFormat: updateFormat({ [BOB]: wildcard }) });
+      expect(cache.bytes).toBeLessThanOrEqual(4000);
+    }
   });
 });
 

@@ -4,11 +4,11 @@ import {
   type GetUpdateByOffsetRequest,
   type GetUpdateResponse,
   type GetUpdatesRequest,
-  type GetUpdatesResponse,
+  GetUpdatesResponse,
   UpdateService,
 } from '../../generated/com/daml/ledger/api/v2/update_service.js';
-import type { LedgerTransaction } from '../../participant/read-model.js';
-import type { CallContext, ServiceImpl } from '../service.js';
+import type { LedgerTransaction, OffsetCheckpoint } from '../../participant/read-model.js';
+import { type CallContext, EncodedMessages, type ServiceImpl } from '../service.js';
 import {
   invalidField,
   missingField,
@@ -17,10 +17,14 @@ import {
   requireOffsetAtMostEnd,
   requirePositiveOffset,
 } from '../validation/index.js';
+import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { authorizeUpdateFormat, type UpdateFormat, validateUpdateFormat } from './formats.js';
-import { timestampToProto } from './protobuf-time.js';
-import { transactionToProto } from './read-encoding.js';
+import { offsetCheckpointToProto, transactionToProto } from './read-encoding.js';
 import { type ReadServiceDeps, requireNotPruned } from './reads.js';
+import type { EncodedUpdateCache } from './update-cache.js';
+
+/** Cached responses handed to the transport at once: bounds what a slow client makes the transport hold. */
+const BATCH = 64;
 
 /** Canton's LedgerString: what an update id may be. */
 const LEDGER_STRING = /^[A-Za-z0-9#:\-_/ ]{1,255}$/;
@@ -28,13 +32,19 @@ const LEDGER_STRING = /^[A-Za-z0-9#:\-_/ ]{1,255}$/;
 /**
  * UpdateService: the participant's updates as the requesting parties see them — a stream from an offset (tailing
  * live updates unless `end_inclusive` is given) and single updates by offset or id. Only transactions exist in
- * Weft today: reassignment and topology formats are accepted and authorized but select nothing.
+ * Weft today: reassignment and topology formats are accepted and authorized but select nothing. With a `cache`,
+ * streams to a transport that writes protobuf serve and record encoded responses (see {@link EncodedUpdateCache}).
  */
-export function updateService(deps: ReadServiceDeps): ServiceImpl {
+export function updateService(deps: ReadServiceDeps, cache?: EncodedUpdateCache): ServiceImpl {
   const transactionsOf = (format: UpdateFormat) => {
     const t = format.transactions;
     return (
-      t && { filter: deps.reads.eventFilter(t.eventFormat), shape: t.shape, verbose: t.eventFormat.verbose }
+      t && {
+        format: t,
+        filter: deps.reads.eventFilter(t.eventFormat),
+        shape: t.shape,
+        verbose: t.eventFormat.verbose,
+      }
     );
   };
   const single = (tx: LedgerTransaction | undefined, verbose: boolean, what: string): GetUpdateResponse => {
@@ -54,7 +64,7 @@ export function updateService(deps: ReadServiceDeps): ServiceImpl {
       GetUpdates: async function* (
         request: GetUpdatesRequest,
         ctx: CallContext,
-      ): AsyncGenerator<GetUpdatesResponse> {
+      ): AsyncGenerator<GetUpdatesResponse | EncodedMessages> {
         authorizeUpdateFormat(ctx.claims, request.updateFormat);
         const begin = requireNonNegativeOffset(request.beginExclusive, 'begin_exclusive');
         const end =
@@ -86,26 +96,38 @@ export function updateService(deps: ReadServiceDeps): ServiceImpl {
           return;
         }
         // Only a tailing stream has checkpoints, as in Canton.
+        const checkpoints = end === undefined;
+        if (!cache || !ctx.encoded) {
+          for await (const u of deps.reads.transactions(t.filter, t.shape, {
+            after: begin,
+            end,
+            signal: ctx.signal,
+            checkpoints,
+          })) {
+            yield updateResponse(u, t.verbose);
+          }
+          return;
+        }
+        // The encoded responses another stream of this format read already, then the rest read and recorded.
+        const cursor = cache.cursor(t.format, begin);
+        for (let cached = cursor.take(end, BATCH); cached.length > 0; cached = cursor.take(end, BATCH)) {
+          if (ctx.signal.aborted) return;
+          yield new EncodedMessages(cached);
+        }
+        if (end !== undefined && cursor.position >= end) return;
         for await (const u of deps.reads.transactions(t.filter, t.shape, {
-          after: begin,
+          after: cursor.position,
           end,
           signal: ctx.signal,
-          checkpoints: end === undefined,
+          checkpoints,
         })) {
-          yield u.kind === 'transaction'
-            ? { update: { oneofKind: 'transaction', transaction: transactionToProto(u, t.verbose) } }
-            : {
-                update: {
-                  oneofKind: 'offsetCheckpoint',
-                  offsetCheckpoint: {
-                    offset: u.offset,
-                    synchronizerTimes: u.synchronizerTimes.map((s) => ({
-                      synchronizerId: s.synchronizerId,
-                      recordTime: timestampToProto(s.recordTime),
-                    })),
-                  },
-                },
-              };
+          if (u.kind === 'checkpoint') {
+            cursor.record(u.offset, undefined);
+            yield updateResponse(u, t.verbose);
+            continue;
+          }
+          const bytes = GetUpdatesResponse.toBinary(updateResponse(u, t.verbose), FAST_WRITE_OPTIONS);
+          yield new EncodedMessages([cursor.record(u.offset, bytes)]);
         }
       },
 
@@ -137,4 +159,12 @@ export function updateService(deps: ReadServiceDeps): ServiceImpl {
       },
     },
   };
+}
+
+function updateResponse(u: LedgerTransaction | OffsetCheckpoint, verbose: boolean): GetUpdatesResponse {
+  return u.kind === 'transaction'
+    ? { update: { oneofKind: 'transaction', transaction: transactionToProto(u, verbose) } }
+    : {
+        update: { oneofKind: 'offsetCheckpoint', offsetCheckpoint: offsetCheckpointToProto(u) },
+      };
 }

@@ -71,6 +71,12 @@ export interface ListKnownPartiesRequest {
      * @generated from protobuf field: string identity_provider_id = 1
      */
     identityProviderId: string;
+    /**
+     * Only parties whose id starts with this (a name, or a name and part or all of the namespace); empty: all.
+     *
+     * @generated from protobuf field: string filter_party = 4
+     */
+    filterParty: string;
 }
 /**
  * @generated from protobuf message com.daml.ledger.api.v2.admin.ListKnownPartiesResponse
@@ -486,7 +492,8 @@ class ListKnownPartiesRequest$Type extends MessageType<ListKnownPartiesRequest> 
         super("com.daml.ledger.api.v2.admin.ListKnownPartiesRequest", [
             { no: 2, name: "page_token", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
             { no: 3, name: "page_size", kind: "scalar", T: 5 /*ScalarType.INT32*/ },
-            { no: 1, name: "identity_provider_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
+            { no: 1, name: "identity_provider_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 4, name: "filter_party", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
         ]);
     }
     create(value?: PartialMessage<ListKnownPartiesRequest>): ListKnownPartiesRequest {
@@ -494,6 +501,7 @@ class ListKnownPartiesRequest$Type extends MessageType<ListKnownPartiesRequest> 
         message.pageToken = "";
         message.pageSize = 0;
         message.identityProviderId = "";
+        message.filterParty = "";
         if (value !== undefined)
             reflectionMergePartial<ListKnownPartiesRequest>(this, message, value);
         return message;
@@ -511,6 +519,9 @@ class ListKnownPartiesRequest$Type extends MessageType<ListKnownPartiesRequest> 
                     break;
                 case /* string identity_provider_id */ 1:
                     message.identityProviderId = reader.string();
+                    break;
+                case /* string filter_party */ 4:
+                    message.filterParty = reader.string();
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -533,6 +544,9 @@ class ListKnownPartiesRequest$Type extends MessageType<ListKnownPartiesRequest> 
         /* int32 page_size = 3; */
         if (message.pageSize !== 0)
             writer.tag(3, WireType.Varint).int32(message.pageSize);
+        /* string filter_party = 4; */
+        if (message.filterParty !== "")
+            writer.tag(4, WireType.LengthDelimited).string(message.filterParty);
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
