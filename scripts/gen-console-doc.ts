@@ -90,8 +90,6 @@ function render(): string {
     'console; a request already sent may still take effect on the node. A script stops at the first failed command',
     `with CONSOLE_SCRIPT_FAILED naming its file and line. At most ${MAX_QUEUED_COMMANDS} commands wait at once.`,
     '',
-    'Not in the console yet: `health.dump` (it comes with the health-dump RPC).',
-    '',
     '## Commands',
   ];
   for (const kind of KINDS) {

@@ -3,7 +3,8 @@
  * kinds of node that have it, a one-line summary, typed arguments and what it does through the node's Admin or
  * Ledger API). Handles, help(), completion and docs/console.md are all built from this table.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { AdminClient } from '../admin-api/index.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
 import type { Right } from '../generated/com/daml/ledger/api/v2/admin/user_management_service.js';
@@ -394,6 +395,18 @@ export const COMMANDS: readonly CommandDefinition[] = [
         endpoints: Object.fromEntries(s.endpoints.map((e) => [e.api, e.url])),
         started: time(s.startedAt),
       };
+    },
+  },
+  {
+    path: 'health.dump',
+    kinds: ALL,
+    summary:
+      "write a zip of the node's status, config (secrets redacted), recent log lines and metrics; the file's path",
+    args: [arg('file', text, { optional: true })],
+    async run(c, file?: string) {
+      const out = resolve(file ?? `${c.node.name}-health-dump.zip`);
+      await writeFile(out, await c.admin.healthDump());
+      return out;
     },
   },
   {

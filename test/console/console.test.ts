@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { strFromU8, unzipSync } from 'fflate';
 import * as pty from 'node-pty';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -242,6 +243,17 @@ canton {
     expect(t.stderr).toMatch(
       /typo\.js:2: CONSOLE_UNKNOWN_COMMAND\(8\): .*conect_multi; did you mean connect_multi\?/,
     );
+  }, 60_000);
+
+  it('writes a health dump of a node through its Admin API (health.dump)', async () => {
+    const dumpScript = join(dir, 'dump.js');
+    writeFileSync(dumpScript, 'mediator1.health.dump("mediator1-dump.zip")\n');
+    const r = await weftIn(['console', '-c', provider, '--script', dumpScript]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const files = unzipSync(readFileSync(join(dir, 'mediator1-dump.zip')));
+    expect(Object.keys(files)).toContain('status.json');
+    expect(JSON.parse(strFromU8(files['status.json']!))).toMatchObject({ name: 'mediator1' });
   }, 60_000);
 
   it('drives the REPL in a pseudo-terminal: completion, help, one-line errors, a node that is down, Ctrl-C', async () => {
