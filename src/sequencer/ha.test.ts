@@ -1,5 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isWeftError } from '../errors/index.js';
+import { Envelope } from '../generated/weft/sequencer/v1/sequencing.js';
 import { StoredBatch } from '../generated/weft/sequencer/v1/stored_batch.js';
 import type { Storage } from '../storage/index.js';
 import { openStorage } from '../storage/index.js';
@@ -123,7 +124,13 @@ describe.skipIf(unavailable !== undefined)('sequencer nodes sharing one PostgreS
       );
       const ghost = async (ts: bigint, messageId: string) => {
         const content = StoredBatch.toBinary({
-          envelopes: [{ envelope: envelope('ghost', to), memberIds: [ids.get(to)!], allMembers: false }],
+          envelopes: [
+            {
+              envelope: Envelope.toBinary(envelope('ghost', to)),
+              memberIds: [ids.get(to)!],
+              allMembers: false,
+            },
+          ],
         });
         const index = a.sequencer.nodeIndex;
         await db.execute('INSERT INTO sequencer_payloads (id, node_index, content) VALUES ($1, $2, $3)', [

@@ -1,11 +1,10 @@
 import { WeftError } from '../errors/index.js';
+import type { SignedContent } from '../generated/weft/sequencer/v1/sequencing.js';
 import {
-  type Batch,
-  type SequencedEvent,
-  SequencedEvent as SequencedEventCodec,
-  type SignedContent,
-} from '../generated/weft/sequencer/v1/sequencing.js';
-import { StoredBatch } from '../generated/weft/sequencer/v1/stored_batch.js';
+  type EncodedBatch,
+  EncodedSequencedEvent,
+  StoredBatch,
+} from '../generated/weft/sequencer/v1/stored_batch.js';
 import type { Logger } from '../observability/index.js';
 import { retryTransient } from '../storage/index.js';
 import type { Clock } from '../time/index.js';
@@ -133,7 +132,8 @@ export class EventReader {
 
   #event(row: EventRow, member: MemberRow, counter: bigint, previous: bigint | undefined): SignedContent {
     const own = row.senderId === member.id;
-    const event: SequencedEvent = {
+    // Encoded as a SequencedEvent whose envelopes are the sender's bytes, copied rather than re-encoded.
+    const event: EncodedSequencedEvent = {
       counter,
       timestamp: row.ts,
       previousTimestamp: previous,
@@ -157,10 +157,10 @@ export class EventReader {
           ? undefined
           : { traceparent: row.traceparent, tracestate: row.tracestate ?? '' },
     };
-    return this.#o.sign(SequencedEventCodec.toBinary(event));
+    return this.#o.sign(EncodedSequencedEvent.toBinary(event));
   }
 
-  #batchFor(row: EventRow, memberId: bigint): Batch {
+  #batchFor(row: EventRow, memberId: bigint): EncodedBatch {
     let stored = this.#batches.get(row.ts);
     if (!stored) {
       stored = StoredBatch.fromBinary(row.content ?? new Uint8Array());
@@ -170,7 +170,7 @@ export class EventReader {
     return {
       envelopes: stored.envelopes
         .filter((e) => e.allMembers || e.memberIds.includes(memberId))
-        .flatMap((e) => (e.envelope ? [e.envelope] : [])),
+        .map((e) => e.envelope),
     };
   }
 }

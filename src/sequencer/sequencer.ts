@@ -3,12 +3,16 @@ import type { RandomSource, SigningPrivateKey } from '../crypto/index.js';
 import { CommonErrors, WeftError } from '../errors/index.js';
 import {
   Acknowledgement,
-  type Envelope,
+  Envelope,
   EnvelopeKind,
   type SignedContent,
-  SubmissionRequest,
+  type SubmissionRequest,
 } from '../generated/weft/sequencer/v1/sequencing.js';
-import { StoredBatch, type StoredEnvelope } from '../generated/weft/sequencer/v1/stored_batch.js';
+import {
+  EncodedSubmissionRequest,
+  StoredBatch,
+  type StoredEnvelope,
+} from '../generated/weft/sequencer/v1/stored_batch.js';
 import type { NodeMetrics } from '../observability/index.js';
 import { isTransientStorageError, type Storage } from '../storage/index.js';
 import type { Clock } from '../time/index.js';
@@ -29,6 +33,12 @@ import type { SequencerTopology } from './topology.js';
 import { SequencerWriter, type WriteOutcome, type WriteRequest } from './writer.js';
 
 const MAX_MESSAGE_ID_LENGTH = 256;
+
+/** An accepted envelope as stored, with the kind the sequencer needs before it stores it. */
+interface ResolvedEnvelope {
+  readonly kind: EnvelopeKind;
+  readonly stored: StoredEnvelope;
+}
 /** How long the sequencer gives its own topology broadcasts (onboarding, operator changes) to be sequenced. */
 const OWN_SEND_WINDOW_US = 60_000_000n;
 const TOPOLOGY_PAGE = 100;
@@ -203,7 +213,8 @@ export class Sequencer {
         { member, size: signed.content.byteLength, limit },
       );
     }
-    const request = decode(SubmissionRequest, signed.content, 'submission request');
+    // The envelopes stay the sender's bytes: they are stored and delivered as such, never re-encoded.
+    const request = decode(EncodedSubmissionRequest, signed.content, 'submission request');
     if (request.sender !== member) {
       throw new WeftError(
         CommonErrors.PERMISSION_DENIED,
@@ -228,9 +239,12 @@ export class Sequencer {
     );
     const envelopes = request.batch?.envelopes ?? [];
     if (envelopes.length === 0) throw invalid('the submission has no envelopes');
-    const stored: StoredEnvelope[] = [];
+    const resolved: ResolvedEnvelope[] = [];
     const unknown = new Set<string>();
-    for (const envelope of envelopes) stored.push(await this.#resolve(envelope, now, unknown));
+    for (const bytes of envelopes) {
+      const envelope = decode(Envelope, bytes, 'envelope');
+      resolved.push({ kind: envelope.kind, stored: await this.#resolve(envelope, bytes, now, unknown) });
+    }
     if (unknown.size > 0) {
       throw new WeftError(
         SequencerErrors.SEQUENCER_UNKNOWN_RECIPIENTS,
@@ -238,14 +252,15 @@ export class Sequencer {
         { member, recipients: [...unknown].join(',') },
       );
     }
-    return this.#writer.submit(this.#writeRequest(sender.id, request, stored));
+    return this.#writer.submit(this.#writeRequest(sender.id, request, resolved));
   }
 
   #writeRequest(
     senderId: bigint,
-    request: SubmissionRequest,
-    stored: readonly StoredEnvelope[],
+    request: Pick<SubmissionRequest, 'messageId' | 'maxSequencingTime' | 'traceContext'>,
+    resolved: readonly ResolvedEnvelope[],
   ): WriteRequest {
+    const stored = resolved.map((e) => e.stored);
     const broadcast = stored.some((e) => e.allMembers);
     const recipients = new Set<bigint>([senderId]);
     for (const e of stored) for (const id of e.memberIds) recipients.add(id);
@@ -253,8 +268,8 @@ export class Sequencer {
       senderId,
       messageId: request.messageId,
       maxSequencingTime: request.maxSequencingTime,
-      isTopology: stored.some((e) => e.envelope?.kind === EnvelopeKind.TOPOLOGY_BROADCAST),
-      payload: StoredBatch.toBinary({ envelopes: [...stored] }),
+      isTopology: resolved.some((e) => e.kind === EnvelopeKind.TOPOLOGY_BROADCAST),
+      payload: StoredBatch.toBinary({ envelopes: stored }),
       recipientIds: broadcast ? [BROADCAST_RECIPIENT] : [...recipients],
       ...(request.traceContext?.traceparent ? { traceparent: request.traceContext.traceparent } : {}),
       ...(request.traceContext?.tracestate ? { tracestate: request.traceContext.tracestate } : {}),
@@ -262,7 +277,12 @@ export class Sequencer {
   }
 
   /** Resolves an envelope's recipients to member ids now, so that every node delivers it to the same members. */
-  async #resolve(envelope: Envelope, now: bigint, unknown: Set<string>): Promise<StoredEnvelope> {
+  async #resolve(
+    envelope: Envelope,
+    bytes: Uint8Array,
+    now: bigint,
+    unknown: Set<string>,
+  ): Promise<StoredEnvelope> {
     if (envelope.recipients.length === 0) throw invalid('an envelope has no recipients');
     if (envelope.kind === EnvelopeKind.UNSPECIFIED) throw invalid('an envelope has no kind');
     const ids = new Set<bigint>();
@@ -297,7 +317,7 @@ export class Sequencer {
         throw invalid('a topology broadcast must be addressed to all members only');
       decodeTopologyBroadcast(envelope.content, this.#o.synchronizerId);
     }
-    return { envelope, memberIds: [...ids].sort((a, b) => (a < b ? -1 : 1)), allMembers };
+    return { envelope: bytes, memberIds: [...ids].sort((a, b) => (a < b ? -1 : 1)), allMembers };
   }
 
   /**
@@ -342,7 +362,12 @@ export class Sequencer {
       synchronizerId: this.#o.synchronizerId,
     };
     return this.#writer.submit(
-      this.#writeRequest(sender.id, request, [{ envelope, memberIds: [], allMembers: true }]),
+      this.#writeRequest(sender.id, request, [
+        {
+          kind: EnvelopeKind.TOPOLOGY_BROADCAST,
+          stored: { envelope: Envelope.toBinary(envelope), memberIds: [], allMembers: true },
+        },
+      ]),
     );
   }
 
@@ -414,8 +439,8 @@ export class Sequencer {
   }
 
   async #applyTopology(ts: bigint, content: Uint8Array | null): Promise<void> {
-    const envelopes = StoredBatch.fromBinary(content ?? new Uint8Array()).envelopes.flatMap(
-      (e) => e.envelope ?? [],
+    const envelopes = StoredBatch.fromBinary(content ?? new Uint8Array()).envelopes.map((e) =>
+      Envelope.fromBinary(e.envelope),
     );
     const txs = topologyTransactionsOf(envelopes, this.#o.synchronizerId, this.#o.logger) ?? [];
     await this.#o.topology.processSequencedTopology(ts, txs);

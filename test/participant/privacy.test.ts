@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import { encodeTransaction, project, type Transaction } from '../../src/daml/index.js';
 import { ProtocolMessage } from '../../src/generated/weft/protocol/v1/protocol_message.js';
-import { EnvelopeKind } from '../../src/generated/weft/sequencer/v1/sequencing.js';
+import { Envelope, EnvelopeKind } from '../../src/generated/weft/sequencer/v1/sequencing.js';
 import { StoredBatch } from '../../src/generated/weft/sequencer/v1/stored_batch.js';
 import type { Completion, ParticipantNode } from '../../src/participant/index.js';
 import {
@@ -169,7 +169,7 @@ describe('privacy', () => {
       'SELECT content FROM sequencer_payloads',
     )) {
       for (const stored of StoredBatch.fromBinary(content).envelopes) {
-        const envelope = stored.envelope!;
+        const envelope = Envelope.fromBinary(stored.envelope);
         if (envelope.kind !== EnvelopeKind.PROTOCOL) continue;
         const message = ProtocolMessage.fromBinary(envelope.content).message;
         if (message.oneofKind !== 'encryptedViewMessage') continue;

@@ -1,4 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
+import { Envelope } from '../../src/generated/weft/sequencer/v1/sequencing.js';
 import { StoredBatch } from '../../src/generated/weft/sequencer/v1/stored_batch.js';
 import { PartyId } from '../../src/identity/index.js';
 import { type ParticipantTestNetwork, participantTestNetwork } from '../../src/participant/testing.js';
@@ -43,8 +44,13 @@ describeBackend(
         [ts],
       ))!;
       const batch = StoredBatch.fromBinary(content);
-      for (const stored of batch.envelopes)
-        stored.envelope!.content = Uint8Array.from([0xff, 0xff, 0xff, 0x01]);
+      for (const stored of batch.envelopes) {
+        const envelope = Envelope.fromBinary(stored.envelope);
+        stored.envelope = Envelope.toBinary({
+          ...envelope,
+          content: Uint8Array.from([0xff, 0xff, 0xff, 0x01]),
+        });
+      }
       await storage.execute('UPDATE sequencer_payloads SET content = $1 WHERE id = $2', [
         StoredBatch.toBinary(batch),
         ts,

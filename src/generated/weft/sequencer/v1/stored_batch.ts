@@ -12,7 +12,8 @@ import { UnknownFieldHandler } from "@protobuf-ts/runtime";
 import type { PartialMessage } from "@protobuf-ts/runtime";
 import { reflectionMergePartial } from "@protobuf-ts/runtime";
 import { MessageType } from "@protobuf-ts/runtime";
-import { Envelope } from "./sequencing.js";
+import { DeliverError } from "./sequencing.js";
+import { TraceContext } from "../../common/v1/trace_context.js";
 /**
  * How the sequencer stores an accepted batch (not part of the API): each envelope with its recipients resolved to
  * the sequencer's internal member ids at acceptance, so every node delivers the same envelopes to the same members.
@@ -30,9 +31,12 @@ export interface StoredBatch {
  */
 export interface StoredEnvelope {
     /**
-     * @generated from protobuf field: weft.sequencer.v1.Envelope envelope = 1
+     * An encoded Envelope, the sender's bytes as they were in its SubmissionRequest (same wire format as an
+     * embedded Envelope, so batches stored before this was bytes read alike).
+     *
+     * @generated from protobuf field: bytes envelope = 1
      */
-    envelope?: Envelope;
+    envelope: Uint8Array;
     /**
      * @generated from protobuf field: repeated int64 member_ids = 2
      */
@@ -41,6 +45,113 @@ export interface StoredEnvelope {
      * @generated from protobuf field: bool all_members = 3
      */
     allMembers: boolean;
+}
+// Wire-identical views of the API messages of sequencing.proto in which envelopes stay encoded (an embedded
+// message and bytes share one wire format): the sequencer reads the sender's envelope bytes out of a submission,
+// stores them and writes them into each recipient's event without decoding and re-encoding them. Field numbers
+// and types must match sequencing.proto (a test compares them).
+
+/**
+ * = Batch.
+ *
+ * @generated from protobuf message weft.sequencer.v1.EncodedBatch
+ */
+export interface EncodedBatch {
+    /**
+     * @generated from protobuf field: repeated bytes envelopes = 1
+     */
+    envelopes: Uint8Array[];
+}
+/**
+ * = SubmissionRequest.
+ *
+ * @generated from protobuf message weft.sequencer.v1.EncodedSubmissionRequest
+ */
+export interface EncodedSubmissionRequest {
+    /**
+     * @generated from protobuf field: string sender = 1
+     */
+    sender: string;
+    /**
+     * @generated from protobuf field: string message_id = 2
+     */
+    messageId: string;
+    /**
+     * @generated from protobuf field: weft.sequencer.v1.EncodedBatch batch = 3
+     */
+    batch?: EncodedBatch;
+    /**
+     * @generated from protobuf field: int64 max_sequencing_time = 4
+     */
+    maxSequencingTime: bigint;
+    /**
+     * @generated from protobuf field: weft.common.v1.TraceContext trace_context = 5
+     */
+    traceContext?: TraceContext;
+    /**
+     * @generated from protobuf field: string synchronizer_id = 6
+     */
+    synchronizerId: string;
+}
+/**
+ * = Deliver.
+ *
+ * @generated from protobuf message weft.sequencer.v1.EncodedDeliver
+ */
+export interface EncodedDeliver {
+    /**
+     * @generated from protobuf field: string message_id = 1
+     */
+    messageId: string;
+    /**
+     * @generated from protobuf field: weft.sequencer.v1.EncodedBatch batch = 2
+     */
+    batch?: EncodedBatch;
+}
+/**
+ * = SequencedEvent.
+ *
+ * @generated from protobuf message weft.sequencer.v1.EncodedSequencedEvent
+ */
+export interface EncodedSequencedEvent {
+    /**
+     * @generated from protobuf field: int64 counter = 1
+     */
+    counter: bigint;
+    /**
+     * @generated from protobuf field: int64 timestamp = 2
+     */
+    timestamp: bigint;
+    /**
+     * @generated from protobuf field: optional int64 previous_timestamp = 3
+     */
+    previousTimestamp?: bigint;
+    /**
+     * @generated from protobuf field: string synchronizer_id = 4
+     */
+    synchronizerId: string;
+    /**
+     * @generated from protobuf oneof: event
+     */
+    event: {
+        oneofKind: "deliver";
+        /**
+         * @generated from protobuf field: weft.sequencer.v1.EncodedDeliver deliver = 5
+         */
+        deliver: EncodedDeliver;
+    } | {
+        oneofKind: "deliverError";
+        /**
+         * @generated from protobuf field: weft.sequencer.v1.DeliverError deliver_error = 6
+         */
+        deliverError: DeliverError;
+    } | {
+        oneofKind: undefined;
+    };
+    /**
+     * @generated from protobuf field: weft.common.v1.TraceContext trace_context = 7
+     */
+    traceContext?: TraceContext;
 }
 // @generated message type with reflection information, may provide speed optimized methods
 class StoredBatch$Type extends MessageType<StoredBatch> {
@@ -93,13 +204,14 @@ export const StoredBatch = new StoredBatch$Type();
 class StoredEnvelope$Type extends MessageType<StoredEnvelope> {
     constructor() {
         super("weft.sequencer.v1.StoredEnvelope", [
-            { no: 1, name: "envelope", kind: "message", T: () => Envelope },
+            { no: 1, name: "envelope", kind: "scalar", T: 12 /*ScalarType.BYTES*/ },
             { no: 2, name: "member_ids", kind: "scalar", repeat: 1 /*RepeatType.PACKED*/, T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
             { no: 3, name: "all_members", kind: "scalar", T: 8 /*ScalarType.BOOL*/ }
         ]);
     }
     create(value?: PartialMessage<StoredEnvelope>): StoredEnvelope {
         const message = globalThis.Object.create((this.messagePrototype!));
+        message.envelope = new Uint8Array(0);
         message.memberIds = [];
         message.allMembers = false;
         if (value !== undefined)
@@ -111,8 +223,8 @@ class StoredEnvelope$Type extends MessageType<StoredEnvelope> {
         while (reader.pos < end) {
             let [fieldNo, wireType] = reader.tag();
             switch (fieldNo) {
-                case /* weft.sequencer.v1.Envelope envelope */ 1:
-                    message.envelope = Envelope.internalBinaryRead(reader, reader.uint32(), options, message.envelope);
+                case /* bytes envelope */ 1:
+                    message.envelope = reader.bytes();
                     break;
                 case /* repeated int64 member_ids */ 2:
                     if (wireType === WireType.LengthDelimited)
@@ -136,9 +248,9 @@ class StoredEnvelope$Type extends MessageType<StoredEnvelope> {
         return message;
     }
     internalBinaryWrite(message: StoredEnvelope, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
-        /* weft.sequencer.v1.Envelope envelope = 1; */
-        if (message.envelope)
-            Envelope.internalBinaryWrite(message.envelope, writer.tag(1, WireType.LengthDelimited).fork(), options).join();
+        /* bytes envelope = 1; */
+        if (message.envelope.length)
+            writer.tag(1, WireType.LengthDelimited).bytes(message.envelope);
         /* repeated int64 member_ids = 2; */
         if (message.memberIds.length) {
             writer.tag(2, WireType.LengthDelimited).fork();
@@ -159,3 +271,287 @@ class StoredEnvelope$Type extends MessageType<StoredEnvelope> {
  * @generated MessageType for protobuf message weft.sequencer.v1.StoredEnvelope
  */
 export const StoredEnvelope = new StoredEnvelope$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class EncodedBatch$Type extends MessageType<EncodedBatch> {
+    constructor() {
+        super("weft.sequencer.v1.EncodedBatch", [
+            { no: 1, name: "envelopes", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 12 /*ScalarType.BYTES*/ }
+        ]);
+    }
+    create(value?: PartialMessage<EncodedBatch>): EncodedBatch {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.envelopes = [];
+        if (value !== undefined)
+            reflectionMergePartial<EncodedBatch>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: EncodedBatch): EncodedBatch {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* repeated bytes envelopes */ 1:
+                    message.envelopes.push(reader.bytes());
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: EncodedBatch, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* repeated bytes envelopes = 1; */
+        for (let i = 0; i < message.envelopes.length; i++)
+            writer.tag(1, WireType.LengthDelimited).bytes(message.envelopes[i]);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.sequencer.v1.EncodedBatch
+ */
+export const EncodedBatch = new EncodedBatch$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class EncodedSubmissionRequest$Type extends MessageType<EncodedSubmissionRequest> {
+    constructor() {
+        super("weft.sequencer.v1.EncodedSubmissionRequest", [
+            { no: 1, name: "sender", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 2, name: "message_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 3, name: "batch", kind: "message", T: () => EncodedBatch },
+            { no: 4, name: "max_sequencing_time", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
+            { no: 5, name: "trace_context", kind: "message", T: () => TraceContext },
+            { no: 6, name: "synchronizer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
+        ]);
+    }
+    create(value?: PartialMessage<EncodedSubmissionRequest>): EncodedSubmissionRequest {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.sender = "";
+        message.messageId = "";
+        message.maxSequencingTime = 0n;
+        message.synchronizerId = "";
+        if (value !== undefined)
+            reflectionMergePartial<EncodedSubmissionRequest>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: EncodedSubmissionRequest): EncodedSubmissionRequest {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* string sender */ 1:
+                    message.sender = reader.string();
+                    break;
+                case /* string message_id */ 2:
+                    message.messageId = reader.string();
+                    break;
+                case /* weft.sequencer.v1.EncodedBatch batch */ 3:
+                    message.batch = EncodedBatch.internalBinaryRead(reader, reader.uint32(), options, message.batch);
+                    break;
+                case /* int64 max_sequencing_time */ 4:
+                    message.maxSequencingTime = reader.int64().toBigInt();
+                    break;
+                case /* weft.common.v1.TraceContext trace_context */ 5:
+                    message.traceContext = TraceContext.internalBinaryRead(reader, reader.uint32(), options, message.traceContext);
+                    break;
+                case /* string synchronizer_id */ 6:
+                    message.synchronizerId = reader.string();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: EncodedSubmissionRequest, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* string sender = 1; */
+        if (message.sender !== "")
+            writer.tag(1, WireType.LengthDelimited).string(message.sender);
+        /* string message_id = 2; */
+        if (message.messageId !== "")
+            writer.tag(2, WireType.LengthDelimited).string(message.messageId);
+        /* weft.sequencer.v1.EncodedBatch batch = 3; */
+        if (message.batch)
+            EncodedBatch.internalBinaryWrite(message.batch, writer.tag(3, WireType.LengthDelimited).fork(), options).join();
+        /* int64 max_sequencing_time = 4; */
+        if (message.maxSequencingTime !== 0n)
+            writer.tag(4, WireType.Varint).int64(message.maxSequencingTime);
+        /* weft.common.v1.TraceContext trace_context = 5; */
+        if (message.traceContext)
+            TraceContext.internalBinaryWrite(message.traceContext, writer.tag(5, WireType.LengthDelimited).fork(), options).join();
+        /* string synchronizer_id = 6; */
+        if (message.synchronizerId !== "")
+            writer.tag(6, WireType.LengthDelimited).string(message.synchronizerId);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.sequencer.v1.EncodedSubmissionRequest
+ */
+export const EncodedSubmissionRequest = new EncodedSubmissionRequest$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class EncodedDeliver$Type extends MessageType<EncodedDeliver> {
+    constructor() {
+        super("weft.sequencer.v1.EncodedDeliver", [
+            { no: 1, name: "message_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 2, name: "batch", kind: "message", T: () => EncodedBatch }
+        ]);
+    }
+    create(value?: PartialMessage<EncodedDeliver>): EncodedDeliver {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.messageId = "";
+        if (value !== undefined)
+            reflectionMergePartial<EncodedDeliver>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: EncodedDeliver): EncodedDeliver {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* string message_id */ 1:
+                    message.messageId = reader.string();
+                    break;
+                case /* weft.sequencer.v1.EncodedBatch batch */ 2:
+                    message.batch = EncodedBatch.internalBinaryRead(reader, reader.uint32(), options, message.batch);
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: EncodedDeliver, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* string message_id = 1; */
+        if (message.messageId !== "")
+            writer.tag(1, WireType.LengthDelimited).string(message.messageId);
+        /* weft.sequencer.v1.EncodedBatch batch = 2; */
+        if (message.batch)
+            EncodedBatch.internalBinaryWrite(message.batch, writer.tag(2, WireType.LengthDelimited).fork(), options).join();
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.sequencer.v1.EncodedDeliver
+ */
+export const EncodedDeliver = new EncodedDeliver$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class EncodedSequencedEvent$Type extends MessageType<EncodedSequencedEvent> {
+    constructor() {
+        super("weft.sequencer.v1.EncodedSequencedEvent", [
+            { no: 1, name: "counter", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
+            { no: 2, name: "timestamp", kind: "scalar", T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
+            { no: 3, name: "previous_timestamp", kind: "scalar", opt: true, T: 3 /*ScalarType.INT64*/, L: 0 /*LongType.BIGINT*/ },
+            { no: 4, name: "synchronizer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 5, name: "deliver", kind: "message", oneof: "event", T: () => EncodedDeliver },
+            { no: 6, name: "deliver_error", kind: "message", oneof: "event", T: () => DeliverError },
+            { no: 7, name: "trace_context", kind: "message", T: () => TraceContext }
+        ]);
+    }
+    create(value?: PartialMessage<EncodedSequencedEvent>): EncodedSequencedEvent {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.counter = 0n;
+        message.timestamp = 0n;
+        message.synchronizerId = "";
+        message.event = { oneofKind: undefined };
+        if (value !== undefined)
+            reflectionMergePartial<EncodedSequencedEvent>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: EncodedSequencedEvent): EncodedSequencedEvent {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* int64 counter */ 1:
+                    message.counter = reader.int64().toBigInt();
+                    break;
+                case /* int64 timestamp */ 2:
+                    message.timestamp = reader.int64().toBigInt();
+                    break;
+                case /* optional int64 previous_timestamp */ 3:
+                    message.previousTimestamp = reader.int64().toBigInt();
+                    break;
+                case /* string synchronizer_id */ 4:
+                    message.synchronizerId = reader.string();
+                    break;
+                case /* weft.sequencer.v1.EncodedDeliver deliver */ 5:
+                    message.event = {
+                        oneofKind: "deliver",
+                        deliver: EncodedDeliver.internalBinaryRead(reader, reader.uint32(), options, (message.event as any).deliver)
+                    };
+                    break;
+                case /* weft.sequencer.v1.DeliverError deliver_error */ 6:
+                    message.event = {
+                        oneofKind: "deliverError",
+                        deliverError: DeliverError.internalBinaryRead(reader, reader.uint32(), options, (message.event as any).deliverError)
+                    };
+                    break;
+                case /* weft.common.v1.TraceContext trace_context */ 7:
+                    message.traceContext = TraceContext.internalBinaryRead(reader, reader.uint32(), options, message.traceContext);
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: EncodedSequencedEvent, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* int64 counter = 1; */
+        if (message.counter !== 0n)
+            writer.tag(1, WireType.Varint).int64(message.counter);
+        /* int64 timestamp = 2; */
+        if (message.timestamp !== 0n)
+            writer.tag(2, WireType.Varint).int64(message.timestamp);
+        /* optional int64 previous_timestamp = 3; */
+        if (message.previousTimestamp !== undefined)
+            writer.tag(3, WireType.Varint).int64(message.previousTimestamp);
+        /* string synchronizer_id = 4; */
+        if (message.synchronizerId !== "")
+            writer.tag(4, WireType.LengthDelimited).string(message.synchronizerId);
+        /* weft.sequencer.v1.EncodedDeliver deliver = 5; */
+        if (message.event.oneofKind === "deliver")
+            EncodedDeliver.internalBinaryWrite(message.event.deliver, writer.tag(5, WireType.LengthDelimited).fork(), options).join();
+        /* weft.sequencer.v1.DeliverError deliver_error = 6; */
+        if (message.event.oneofKind === "deliverError")
+            DeliverError.internalBinaryWrite(message.event.deliverError, writer.tag(6, WireType.LengthDelimited).fork(), options).join();
+        /* weft.common.v1.TraceContext trace_context = 7; */
+        if (message.traceContext)
+            TraceContext.internalBinaryWrite(message.traceContext, writer.tag(7, WireType.LengthDelimited).fork(), options).join();
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.sequencer.v1.EncodedSequencedEvent
+ */
+export const EncodedSequencedEvent = new EncodedSequencedEvent$Type();
