@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import vm from 'node:vm';
 import { WeftError } from '../errors/index.js';
+import { holdProcessOpen } from '../time/index.js';
 import { ConsoleErrors } from './errors.js';
 import { errorLine, render } from './render.js';
 import type { ConsoleSession } from './session.js';
@@ -41,8 +42,7 @@ export async function runConsoleScript(
     console: { log: print, error: print },
   });
   let thrown: unknown;
-  // Clocks' timers do not hold the process open (utils.retry_until_true waits on one): the script does.
-  const keepAlive = setInterval(() => undefined, 60_000);
+  const release = holdProcessOpen();
   try {
     // On the script's first line, so that line numbers in stacks are the file's.
     const script = new vm.Script(`(async () => {${source}\n})()`, { filename: file });
@@ -51,7 +51,7 @@ export async function runConsoleScript(
     thrown = e;
   }
   await session.queue.idle();
-  clearInterval(keepAlive);
+  release();
   const failed = session.queue.firstFailure;
   if (!failed && thrown === undefined) return;
   const [cause, stack] = failed ? [failed.error, failed.callStack] : [thrown, (thrown as Error)?.stack];

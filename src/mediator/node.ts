@@ -115,7 +115,7 @@ export class MediatorNode {
       settings: options.settings ?? mediatorSettings(),
       clock,
       random,
-      tracer: new Tracer(random),
+      tracer: new Tracer(random, clock),
       logger,
       metrics: new MediatorMetrics(options.metrics ?? new NodeMetrics({ defaultMetrics: false })),
       onFatal: fatal,

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type RandomSource, systemRandom } from '../crypto/index.js';
+import { type Clock, systemClock } from '../time/index.js';
 import {
   assertValidSpanContext,
   formatTraceparent,
@@ -53,9 +54,12 @@ const storage = new AsyncLocalStorage<Span>();
  */
 export class Tracer {
   readonly #ids: RandomSource;
+  readonly #clock: Clock;
 
-  constructor(ids: RandomSource = systemRandom) {
+  /** `clock` times the spans handed to an exporter (docs/architecture.md: time is injected too). */
+  constructor(ids: RandomSource = systemRandom, clock: Clock = systemClock) {
     this.#ids = ids;
+    this.#clock = clock;
   }
 
   /** Runs `fn` inside a new span, a child of `options.parent` or else of the current span, or else a new trace. */
@@ -72,7 +76,7 @@ export class Tracer {
       : { name, traceId: this.#id(16), spanId: this.#id(8), traceFlags: SAMPLED_FLAG };
     const receiver = sink;
     if (receiver === undefined) return storage.run(span, fn, span);
-    return timed(span, receiver, () => storage.run(span, fn, span));
+    return timed(span, receiver, this.#clock, () => storage.run(span, fn, span));
   }
 
   /** A hex id of `size` bytes; an all-zero draw (invalid per W3C) is nudged to a valid one. */
@@ -86,10 +90,11 @@ export class Tracer {
 }
 
 /** Runs `run` and hands the span to `receiver` when it ends: at once, or when its promise settles. */
-function timed<T>(span: Span, receiver: (span: FinishedSpan) => void, run: () => T): T {
-  const startMs = performance.timeOrigin + performance.now();
+function timed<T>(span: Span, receiver: (span: FinishedSpan) => void, clock: Clock, run: () => T): T {
+  const ms = () => Number(clock.now()) / 1000;
+  const startMs = ms();
   const end = (error?: unknown) => {
-    const endMs = performance.timeOrigin + performance.now();
+    const endMs = ms();
     receiver({ ...span, startMs, endMs, ...(error === undefined ? {} : { error: String(error) }) });
   };
   let result: T;

@@ -71,7 +71,7 @@ export class SynchronizerConnections {
 
   constructor(private readonly o: ConnectionsContext) {
     this.#id = o.identity.member as ParticipantId;
-    this.#tracer = new Tracer(o.random);
+    this.#tracer = new Tracer(o.random, o.clock);
   }
 
   /** Why the participant stopped processing events, once it did. */

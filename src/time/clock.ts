@@ -57,3 +57,12 @@ export function startStopwatch(clock: Clock): Stopwatch {
   const started = monotonicMs(clock);
   return { elapsedMs: () => monotonicMs(clock) - started };
 }
+
+/**
+ * Keeps the process running until the returned function is called: clocks' timers do not hold it open, so a run
+ * that waits only on them (a console script's `utils.retry_until_true`) would end early without this.
+ */
+export function holdProcessOpen(): () => void {
+  const timer = setInterval(() => undefined, 60_000);
+  return () => clearInterval(timer);
+}

@@ -120,18 +120,24 @@ export class TopologyStore {
   }
 
   async load(): Promise<LoadedTopology> {
-    const rows = await this.storage.query<DbRow>(
-      `SELECT * FROM topology_transactions WHERE store_id = $1 AND outcome IN ('accepted', 'proposal') ORDER BY id`,
-      [this.storeId],
-    );
-    const last = await this.storage.queryOne<{ e: bigint | null; i: bigint | null }>(
-      `SELECT MAX(CASE WHEN outcome IN ('accepted', 'proposal') THEN valid_from END) AS e, MAX(id) AS i
-       FROM topology_transactions WHERE store_id = $1`,
-      [this.storeId],
-    );
+    // The watermark first, then only the rows at or before it: nodes sharing the store (sequencers on one ordering
+    // storage) append while another loads, and each append writes its rows and the watermark in one transaction,
+    // so this reads a state some append left, never rows without their watermark or a watermark without its rows.
     const watermark = await this.storage.queryOne<{ last_sequenced: bigint }>(
       'SELECT last_sequenced FROM topology_watermarks WHERE store_id = $1',
       [this.storeId],
+    );
+    const upTo = watermark?.last_sequenced ?? -1n;
+    const rows = await this.storage.query<DbRow>(
+      `SELECT * FROM topology_transactions
+       WHERE store_id = $1 AND sequenced <= $2 AND outcome IN ('accepted', 'proposal') ORDER BY id`,
+      [this.storeId, upTo],
+    );
+    const last = await this.storage.queryOne<{ e: bigint | null; i: bigint | null }>(
+      `SELECT MAX(CASE WHEN outcome IN ('accepted', 'proposal') AND sequenced <= $2 THEN valid_from END) AS e,
+         MAX(id) AS i
+       FROM topology_transactions WHERE store_id = $1`,
+      [this.storeId, upTo],
     );
     return {
       transactions: rows.map(
