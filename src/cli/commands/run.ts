@@ -143,7 +143,10 @@ export async function startLocalNetwork(files: readonly string[], version: strin
       if (running.length > 0) return;
       locals.length = 0;
       for (const config of sorted) {
-        const node = await startDaemonNode(withSequencer(config, locals), version);
+        // A passive replica waits here for its lease, so that the nodes after it start once it is active.
+        const node = await startDaemonNode(withSequencer(config, locals), version, {
+          onPassive: (why) => process.stdout.write(`${config.name} (${config.kind}) ${why}\n`),
+        });
         running.push(node);
         locals.push(localNode(config, node));
       }
