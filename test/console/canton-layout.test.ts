@@ -252,10 +252,14 @@ describe("Canton's config layout", () => {
       await until('side a did not start', a, 'running; press Ctrl-C to stop');
       const b = side('b');
       await until('side b did not wait passive', b, 'mediator_b (mediator) passive replica');
-      // The passive mediator replica holds back the nodes after it: participant_b starts once mediator_b is active.
-      expect(b.output.text).toMatch(
-        /^mediator_b \(mediator\) passive replica: .* is leased by mediator node mediator_a \(pid \d+ /,
-      );
+      await until('side b did not wait passive', b, 'participant_b (participant) passive replica');
+      for (const kind of ['mediator', 'participant'])
+        expect(b.output.text).toMatch(
+          new RegExp(
+            `^${kind}_b \\(${kind}\\) passive replica: .* is leased by ${kind} node ${kind}_a \\(pid \\d+ `,
+            'm',
+          ),
+        );
       const r = await console04(
         ['sequencer-a', 'sequencer-b', 'mediator-a', 'participant-a'],
         script('ha-bootstrap.js'),
