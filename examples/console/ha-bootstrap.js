@@ -1,7 +1,8 @@
-// Canton's example 04-high-availability, admin/bootstrap.canton in JavaScript, for the active replicas: a
-// synchronizer of two reference sequencers ordering through one database and the mediator, the participant
-// connected to both sequencers, and a ping.
-//   weft run -c postgres.conf -c sequencer-a.conf -c sequencer-b.conf -c mediator-a.conf -c participant-a.conf
+// Canton's example 04-high-availability, admin/bootstrap.canton in JavaScript: a synchronizer of two reference
+// sequencers ordering through one database and the active mediator replica, the active participant replica
+// connected to both sequencers, and a ping. Side a starts first (its replicas are active), side b waits passive:
+//   weft run -c postgres.conf -c sequencer-a.conf -c mediator-a.conf -c participant-a.conf
+//   weft run -c postgres.conf -c sequencer-b.conf -c mediator-b.conf -c participant-b.conf
 //   weft console -c admin/remote-sequencer-a.conf -c admin/remote-sequencer-b.conf \
 //     -c admin/remote-mediator-a.conf -c admin/remote-participant-a.conf --script ha-bootstrap.js
 print('Bootstrapping synchronizer')

@@ -103,6 +103,8 @@ export interface NodeRuntimeOptions {
   readonly env?: Env;
   /** Ends a passive replica's wait for the lease (start then fails with CANCELLED). */
   readonly signal?: AbortSignal;
+  /** Told why a replica waits passive (also why it cannot reach its storage meanwhile), e.g. to say so on stdout. */
+  readonly onPassive?: (why: string) => void;
 }
 
 type ReadinessCheck = () => Promise<string | undefined>;
@@ -230,6 +232,7 @@ export class NodeRuntime {
           logger,
           onPassive: (why) => {
             waiting = why;
+            options.onPassive?.(why);
           },
           onSuspend: (why) => {
             if (why === undefined) logger.info('took the storage lease back on a new lock connection');

@@ -1,8 +1,9 @@
 // Canton's config layout: Canton's examples 01 (simple topology) and 02 (multiple sequencers and mediators) start
 // with their settings unmodified, in one process each, and their simple-ping runs as a console script (weft run --bootstrap, weft
 // console --script); the sandbox opens under the console's handle names; a key Weft does not support is reported
-// by its path. Needs `npm run build`.
-import { execFile, spawn } from 'node:child_process';
+// by its path; example 04 runs as two processes whose second one's replicas wait passive and take over when the first
+// dies. Needs `npm run build`.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,12 +41,12 @@ afterAll(async () => {
 const example = (path: string) => join(REPO, 'test/console/canton-examples', path);
 const script = (name: string) => join(REPO, 'examples/console', name);
 
-function weft(args: readonly string[], until?: RegExp): Promise<CliResult> {
+function weft(args: readonly string[], until?: RegExp, env?: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       [CLI, ...args],
-      { cwd: dir, timeout: 90_000 },
+      { cwd: dir, timeout: 90_000, ...(env ? { env: { ...process.env, ...env } } : {}) },
       (error, stdout, stderr) =>
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
@@ -161,43 +162,17 @@ describe("Canton's config layout", () => {
   });
 
   it.skipIf(unavailable !== undefined)(
-    'starts example 04 (its active replicas) unmodified on PostgreSQL and bootstraps it through its remote configs',
+    'starts example 04 unmodified on PostgreSQL in two processes; the passive replicas take over when the first dies',
     async () => {
       await onServer(databases.map((d) => `CREATE DATABASE ${d}`));
-      const [seqA, seqB, med, part] = ['sequencer_a', 'sequencer_b', 'mediator_a', 'participant_a'];
+      const keys = ['SEQ_A_PUBLIC', 'SEQ_A_ADMIN', 'MED_A_ADMIN', 'PART_A_ADMIN', 'PART_A_LEDGER'];
+      const keysB = ['SEQ_B_PUBLIC', 'SEQ_B_ADMIN', 'MED_B_ADMIN', 'PART_B_ADMIN', 'PART_B_LEDGER'];
       const ports = Object.fromEntries(
-        await Promise.all(
-          [
-            'SEQ_A_PUBLIC',
-            'SEQ_A_ADMIN',
-            'SEQ_B_PUBLIC',
-            'SEQ_B_ADMIN',
-            'MED_ADMIN',
-            'PART_ADMIN',
-            'PART_LEDGER',
-          ].map(async (k) => [k, await freePort()] as const),
-        ),
+        await Promise.all([...keys, ...keysB].map(async (k) => [k, await freePort()] as const)),
       );
       const [dbSeqA, dbSeqB, dbDriver, dbMediator, dbParticipant] = databases;
-      const overrides = join(dir, 'ports-04.conf');
       const db = (path: string, name: string | undefined) =>
         `canton.${path}.config.properties.databaseName = ${name}`;
-      writeFileSync(
-        overrides,
-        [
-          `canton.sequencers.${seqA} { public-api.port = ${ports.SEQ_A_PUBLIC}, admin-api.port = ${ports.SEQ_A_ADMIN} }`,
-          `canton.sequencers.${seqB} { public-api.port = ${ports.SEQ_B_PUBLIC}, admin-api.port = ${ports.SEQ_B_ADMIN} }`,
-          `canton.mediators.${med}.admin-api.port = ${ports.MED_ADMIN}`,
-          `canton.participants.${part} { admin-api.port = ${ports.PART_ADMIN}, ledger-api.port = ${ports.PART_LEDGER} }`,
-          db(`sequencers.${seqA}.storage`, dbSeqA),
-          db(`sequencers.${seqB}.storage`, dbSeqB),
-          db(`sequencers.${seqA}.sequencer.config.storage`, dbDriver),
-          db(`sequencers.${seqB}.sequencer.config.storage`, dbDriver),
-          db(`mediators.${med}.storage`, dbMediator),
-          db(`participants.${part}.storage`, dbParticipant),
-          '',
-        ].join('\n'),
-      );
       const server = new URL(pgTestUrl());
       const env = {
         ...process.env,
@@ -205,57 +180,111 @@ describe("Canton's config layout", () => {
         CANTON_DB_PORT: server.port || '5432',
         CANTON_DB_USER: decodeURIComponent(server.username),
       };
-      const files = ['postgres', 'sequencer-a', 'sequencer-b', 'mediator-a', 'participant-a'].flatMap((f) => [
-        '-c',
-        example(`04-high-availability/${f}.conf`),
-      ]);
-      const run = spawn(process.execPath, [CLI, 'run', ...files, '-c', overrides], { cwd: dir, env });
-      stops.push(() => run.kill('SIGKILL'));
-      let output = '';
-      run.stdout.on('data', (d) => {
-        output += d;
-      });
-      run.stderr.on('data', (d) => {
-        output += d;
-      });
-      const deadline = Date.now() + 60_000;
-      while (!output.includes('running; press Ctrl-C to stop')) {
-        if (run.exitCode !== null || Date.now() > deadline)
-          throw new Error(`weft run did not start: ${output}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const remote = ['sequencer-a', 'sequencer-b', 'mediator-a', 'participant-a'].flatMap((f) => [
-        '-c',
-        example(`04-high-availability/admin/remote-${f}.conf`),
-      ]);
-      const r = await new Promise<CliResult>((resolve) =>
-        execFile(
-          process.execPath,
-          [CLI, 'console', ...remote, '--script', script('ha-bootstrap.js')],
-          {
-            cwd: dir,
-            timeout: 90_000,
-            env: {
-              ...process.env,
-              CANTON_SEQUENCER_A_PUBLIC_PORT: String(ports.SEQ_A_PUBLIC),
-              CANTON_SEQUENCER_A_ADMIN_PORT: String(ports.SEQ_A_ADMIN),
-              CANTON_SEQUENCER_B_PUBLIC_PORT: String(ports.SEQ_B_PUBLIC),
-              CANTON_SEQUENCER_B_ADMIN_PORT: String(ports.SEQ_B_ADMIN),
-              CANTON_MEDIATOR_A_ADMIN_PORT: String(ports.MED_ADMIN),
-              CANTON_PARTICIPANT_A_ADMIN_PORT: String(ports.PART_ADMIN),
-              CANTON_PARTICIPANT_A_LEDGER_PORT: String(ports.PART_LEDGER),
-            },
-          },
-          (error, stdout, stderr) =>
-            resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-        ),
+      /** Side `x` (a or b) of example 04: its sequencer, mediator replica and participant replica, in one process. */
+      const side = (x: 'a' | 'b') => {
+        const X = x.toUpperCase();
+        const [seq, med, part] = [`sequencer_${x}`, `mediator_${x}`, `participant_${x}`];
+        const overrides = join(dir, `ports-04-${x}.conf`);
+        writeFileSync(
+          overrides,
+          [
+            `canton.sequencers.${seq} { public-api.port = ${ports[`SEQ_${X}_PUBLIC`]}, admin-api.port = ${ports[`SEQ_${X}_ADMIN`]} }`,
+            `canton.mediators.${med}.admin-api.port = ${ports[`MED_${X}_ADMIN`]}`,
+            `canton.participants.${part} { admin-api.port = ${ports[`PART_${X}_ADMIN`]}, ledger-api.port = ${ports[`PART_${X}_LEDGER`]} }`,
+            db(`sequencers.${seq}.storage`, x === 'a' ? dbSeqA : dbSeqB),
+            db(`sequencers.${seq}.sequencer.config.storage`, dbDriver),
+            db(`mediators.${med}.storage`, dbMediator),
+            db(`participants.${part}.storage`, dbParticipant),
+            '',
+          ].join('\n'),
+        );
+        const files = ['postgres', `sequencer-${x}`, `mediator-${x}`, `participant-${x}`].flatMap((f) => [
+          '-c',
+          example(`04-high-availability/${f}.conf`),
+        ]);
+        const run = spawn(process.execPath, [CLI, 'run', ...files, '-c', overrides], { cwd: dir, env });
+        stops.push(() => run.kill('SIGKILL'));
+        const output = { text: '' };
+        run.stdout.on('data', (d) => {
+          output.text += d;
+        });
+        run.stderr.on('data', (d) => {
+          output.text += d;
+        });
+        return { run, output };
+      };
+      const until = async (
+        what: string,
+        p: { run: ChildProcess; output: { text: string } },
+        text: string,
+      ) => {
+        const deadline = Date.now() + 60_000;
+        while (!p.output.text.includes(text)) {
+          if (p.run.exitCode !== null || Date.now() > deadline) throw new Error(`${what}: ${p.output.text}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      const console04 = (remotes: readonly string[], file: string) =>
+        weft(
+          [
+            'console',
+            ...remotes.flatMap((f) => ['-c', example(`04-high-availability/admin/remote-${f}.conf`)]),
+            '--script',
+            file,
+          ],
+          undefined,
+          Object.fromEntries(
+            [
+              ['SEQUENCER_A_PUBLIC', 'SEQ_A_PUBLIC'],
+              ['SEQUENCER_A_ADMIN', 'SEQ_A_ADMIN'],
+              ['SEQUENCER_B_PUBLIC', 'SEQ_B_PUBLIC'],
+              ['SEQUENCER_B_ADMIN', 'SEQ_B_ADMIN'],
+              ['MEDIATOR_A_ADMIN', 'MED_A_ADMIN'],
+              ['PARTICIPANT_A_ADMIN', 'PART_A_ADMIN'],
+              ['PARTICIPANT_A_LEDGER', 'PART_A_LEDGER'],
+              ['PARTICIPANT_B_ADMIN', 'PART_B_ADMIN'],
+              ['PARTICIPANT_B_LEDGER', 'PART_B_LEDGER'],
+            ].map(([canton, k]) => [`CANTON_${canton}_PORT`, String(ports[k!])]),
+          ),
+        );
+      // Side a first, so that its replicas are the active ones; side b's wait passive on the same databases.
+      const a = side('a');
+      await until('side a did not start', a, 'running; press Ctrl-C to stop');
+      const b = side('b');
+      await until('side b did not wait passive', b, 'mediator_b (mediator) passive replica');
+      await until('side b did not wait passive', b, 'participant_b (participant) passive replica');
+      for (const kind of ['mediator', 'participant'])
+        expect(b.output.text).toMatch(
+          new RegExp(
+            `^${kind}_b \\(${kind}\\) passive replica: .* is leased by ${kind} node ${kind}_a \\(pid \\d+ `,
+            'm',
+          ),
+        );
+      const r = await console04(
+        ['sequencer-a', 'sequencer-b', 'mediator-a', 'participant-a'],
+        script('ha-bootstrap.js'),
       );
-      expect(r.stderr, output).toBe('');
+      expect(r.stderr, a.output.text + b.output.text).toBe('');
       expect(r.stdout).toMatch(
         /^Bootstrapping synchronizer\nConnecting participant to synchronizer\nha-synchronizer::1220[0-9a-f]{64}: ping \d+ ms\n$/,
       );
-      run.kill('SIGTERM');
+      // Side a dies: side b's replicas take the leases and serve with a's identities and state.
+      a.run.kill('SIGKILL');
+      await until('side b did not take over', b, 'running; press Ctrl-C to stop');
+      const takeover = join(dir, 'takeover.js');
+      writeFileSync(
+        takeover,
+        [
+          'print((await participant_b.id).toProtoPrimitive())',
+          "print('ping ' + (await participant_b.health.ping(participant_b)).toFixed(0) + ' ms')",
+          '',
+        ].join('\n'),
+      );
+      const after = await console04(['sequencer-b', 'participant-b'], takeover);
+      expect(after.stderr, b.output.text).toBe('');
+      expect(after.stdout).toMatch(/^PAR::participant_a::1220[0-9a-f]{64}\nping \d+ ms\n$/);
+      b.run.kill('SIGTERM');
     },
-    120_000,
+    180_000,
   );
 });

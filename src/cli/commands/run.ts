@@ -115,8 +115,9 @@ function localNode(config: DaemonNodeConfig, running: DaemonNode): ConsoleNode {
 
 /**
  * Reads a config in Weft's layout (`weft { … }`) or Canton's (`canton { … }`), starts every node it defines in
- * this process (sequencers first, so that mediators find them) and returns the console's view of them and of the
- * remote nodes it names. Canton's `memory` storage lives in a temporary directory removed at close.
+ * this process (sequencers first, so that mediators find them, then the others together) and returns the
+ * console's view of them and of the remote nodes it names. Canton's `memory` storage lives in a temporary
+ * directory removed at close.
  */
 export async function startLocalNetwork(files: readonly string[], version: string): Promise<LocalNetwork> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weft-run-'));
@@ -139,14 +140,43 @@ export async function startLocalNetwork(files: readonly string[], version: strin
     const order = ['sequencer', 'mediator', 'participant'];
     const sorted = [...configs].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
     const locals: ConsoleNode[] = [];
+    const launch = (config: DaemonNodeConfig, signal?: AbortSignal) =>
+      startDaemonNode(withSequencer(config, locals), version, {
+        onPassive: (why) => process.stdout.write(`${config.name} (${config.kind}) ${why}\n`),
+        ...(signal ? { signal } : {}),
+      });
     const start = async () => {
       if (running.length > 0) return;
       locals.length = 0;
-      for (const config of sorted) {
-        const node = await startDaemonNode(withSequencer(config, locals), version);
+      const sequencers = sorted.filter((c) => c.kind === 'sequencer');
+      for (const config of sequencers) {
+        const node = await launch(config);
         running.push(node);
         locals.push(localNode(config, node));
       }
+      // The others together, so that a replica waiting passive for its lease holds back no other node; the first
+      // to fail cancels the others' waits.
+      const others = sorted.filter((c) => c.kind !== 'sequencer');
+      const cancel = new AbortController();
+      let cause: unknown;
+      const results = await Promise.allSettled(
+        others.map((config) =>
+          launch(config, cancel.signal).catch((e: unknown) => {
+            if (!cancel.signal.aborted) {
+              cause = e;
+              cancel.abort();
+            }
+            throw e;
+          }),
+        ),
+      );
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') {
+          running.push(r.value);
+          locals.push(localNode(others[i]!, r.value));
+        }
+      });
+      if (cancel.signal.aborted) throw cause;
     };
     await start();
     const remote: ConsoleNode[] = (canton?.remote ?? []).map((r) => ({
