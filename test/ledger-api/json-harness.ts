@@ -2,12 +2,16 @@ import { readFileSync } from 'node:fs';
 import { systemRandom } from '../../src/crypto/index.js';
 import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import { type LedgerApiAuthConfig, ledgerApiAuthSchema } from '../../src/ledger-api/auth/index.js';
-import { participantLedgerApi } from '../../src/ledger-api/index.js';
+import { type LedgerApiHost, participantLedgerApi } from '../../src/ledger-api/index.js';
 import { type JsonApiServer, startJsonApi } from '../../src/ledger-api/json/index.js';
 import type { UserStore } from '../../src/ledger-api/users/index.js';
 import { createLogger } from '../../src/observability/index.js';
 import type { ParticipantNode } from '../../src/participant/index.js';
-import { type ParticipantTestNetwork, participantTestNetwork } from '../../src/participant/testing.js';
+import {
+  type ParticipantTestNetwork,
+  participantTestNetwork,
+  type StartedParticipant,
+} from '../../src/participant/testing.js';
 import { systemClock } from '../../src/time/index.js';
 
 /** No auth services: every caller has every right, as in the sandbox. */
@@ -16,6 +20,19 @@ const NO_AUTH: LedgerApiAuthConfig = (() => {
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   return parsed.value;
 })();
+
+/** A test network's participant as the daemon hosts its Ledger API (system time and randomness, no logs). */
+export function testLedgerApiHost(p: StartedParticipant): LedgerApiHost {
+  return {
+    participant: p.node,
+    storage: p.storage,
+    clock: systemClock,
+    random: systemRandom,
+    logger: createLogger({ level: 'silent' }),
+    connectedSynchronizers: () =>
+      p.node.synchronizerIds.map((synchronizerId) => ({ synchronizerId, alias: 'test' })),
+  };
+}
 
 /**
  * Two participants of one synchronizer, each serving the JSON Ledger API over the Ledger API's service handlers
@@ -41,21 +58,7 @@ export async function jsonApiNetwork(
   const logger = createLogger({ level: 'silent' });
   // The services and authenticator as the participant daemon assembles them (no auth services: every right).
   const ledgerApis = await Promise.all(
-    started.map((p) =>
-      participantLedgerApi(
-        {
-          participant: p.node,
-          storage: p.storage,
-          clock: systemClock,
-          random: systemRandom,
-          logger,
-          connectedSynchronizers: () =>
-            p.node.synchronizerIds.map((synchronizerId) => ({ synchronizerId, alias: 'test' })),
-        },
-        o.auth ?? NO_AUTH,
-        logger,
-      ),
-    ),
+    started.map((p) => participantLedgerApi(testLedgerApiHost(p), o.auth ?? NO_AUTH, logger)),
   );
   const users = ledgerApis.map((l) => l.users);
   const apis = await Promise.all(

@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
-import { systemRandom } from '../../src/crypto/index.js';
 import { type LedgerApiAuthConfig, ledgerApiAuthSchema } from '../../src/ledger-api/auth/index.js';
 import {
   ledgerApiSchema,
@@ -12,7 +11,6 @@ import {
   type ParticipantLedgerApiServers,
   startLedgerApi,
 } from '../../src/ledger-api/index.js';
-import { createLogger } from '../../src/observability/index.js';
 import type { Completion, ParticipantNode } from '../../src/participant/index.js';
 import {
   type ParticipantTestNetwork,
@@ -20,7 +18,7 @@ import {
   tokenCommands,
 } from '../../src/participant/testing.js';
 import type { StorageConfig } from '../../src/storage/index.js';
-import { systemClock } from '../../src/time/index.js';
+import { testLedgerApiHost } from '../ledger-api/json-harness.js';
 
 export interface LedgerNetwork {
   readonly net: ParticipantTestNetwork;
@@ -44,26 +42,9 @@ export async function ledgerNetwork(
   const started = await Promise.all(['p1', 'p2'].map((name) => net.startParticipant(name)));
   const nodes = started.map((p) => p.node);
   for (const dar of o.dars) await Promise.all(nodes.map((n) => n.uploadDar(readFileSync(dar))));
-  const logger = createLogger({ level: 'silent' });
   const auth: LedgerApiAuthConfig = parsed(ledgerApiAuthSchema.parse(o.auth ?? {}));
   const grpc = await ledgerApiSettings(parsed(ledgerApiSchema.parse({ port: 0, ...(o.auth ?? {}) })));
-  const apis = await Promise.all(
-    started.map((p) =>
-      startLedgerApi(
-        {
-          participant: p.node,
-          storage: p.storage,
-          clock: systemClock,
-          random: systemRandom,
-          logger,
-          connectedSynchronizers: () =>
-            p.node.synchronizerIds.map((synchronizerId) => ({ synchronizerId, alias: 'test' })),
-        },
-        auth,
-        { grpc },
-      ),
-    ),
-  );
+  const apis = await Promise.all(started.map((p) => startLedgerApi(testLedgerApiHost(p), auth, { grpc })));
   return {
     net,
     nodes,
