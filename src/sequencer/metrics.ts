@@ -5,6 +5,7 @@ export interface SequencerMetrics {
   readonly delivered: { inc(): void };
   readonly subscriptions: { inc(): void; dec(): void };
   readonly batch: (size: number, seconds: number) => void;
+  readonly writerLag: (seconds: number) => void;
 }
 
 /** The sequencer node's metrics (Canton's `daml_sequencer_*`, here `weft_sequencer_*`). */
@@ -20,7 +21,12 @@ export function sequencerMetrics(m: NodeMetrics): SequencerMetrics {
     'sequencer_events_sequenced_total',
     'Requests this node ordered and wrote (Canton: daml_sequencer_block_events)',
   );
+  const lag = m.histogram(
+    'sequencer_writer_lag_seconds',
+    'Seconds from a request reaching the sequencer writer to its commit (queue wait and write): how far ordering runs behind submissions',
+  );
   return {
+    writerLag: (seconds) => lag.observe(seconds),
     sends: m.counter('sequencer_sends_total', 'SendAsync calls by result', ['result']),
     delivered: m.counter('sequencer_events_delivered_total', 'Events streamed to members of this node'),
     subscriptions: m.gauge('sequencer_subscriptions', 'Open subscriptions on this node'),

@@ -116,7 +116,9 @@ export class Sequencer {
       random: o.random,
       logger: o.logger,
       onWatermark: () => this.#head.poke(),
-      ...(this.#metrics ? { metrics: { batch: this.#metrics.batch } } : {}),
+      ...(this.#metrics
+        ? { metrics: { batch: this.#metrics.batch, writerLag: this.#metrics.writerLag } }
+        : {}),
       ...(o.onFatal ? { onFatal: o.onFatal } : {}),
     });
     this.#reader = new EventReader({

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { RandomSource } from '../crypto/index.js';
 import { isWeftError, WeftError } from '../errors/index.js';
 import { isTransientStorageError, retryTransient } from '../storage/index.js';
-import { type Clock, sleep, startStopwatch } from '../time/index.js';
+import { type Clock, type Stopwatch, sleep, startStopwatch } from '../time/index.js';
 import { eventBatchSize, type SequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
 import { type NewEvent, nameInUse, type SequencerStore } from './store.js';
@@ -29,6 +29,8 @@ export type WriteOutcome =
 
 interface Pending {
   readonly request: WriteRequest;
+  /** Started when the request was queued: its writer lag (queue wait and write) when committed. */
+  readonly queued: Stopwatch;
   readonly resolve: (outcome: WriteOutcome) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -42,7 +44,11 @@ export interface WriterOptions {
   readonly logger: Logger;
   /** Called after every commit that advanced the watermark. */
   readonly onWatermark: () => void;
-  readonly metrics?: { batch(size: number, seconds: number): void };
+  readonly metrics?: {
+    batch(size: number, seconds: number): void;
+    /** Seconds from a request's arrival at the writer to its commit. */
+    writerLag(seconds: number): void;
+  };
   /** Told of a storage failure that is not transient (corruption, a schema from the future): the node must stop. */
   readonly onFatal?: (error: WeftError) => void;
 }
@@ -117,7 +123,7 @@ export class SequencerWriter {
       );
     }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ request, resolve, reject });
+      this.#queue.push({ request, queued: startStopwatch(this.#o.clock), resolve, reject });
       this.#wake?.();
     });
   }
@@ -292,7 +298,11 @@ export class SequencerWriter {
         signal: this.#stopping.signal,
       },
     );
-    this.#o.metrics?.batch(batch.length, watch.elapsedMs() / 1000);
+    const metrics = this.#o.metrics;
+    if (metrics) {
+      metrics.batch(batch.length, watch.elapsedMs() / 1000);
+      for (const p of batch) metrics.writerLag(p.queued.elapsedMs() / 1000);
+    }
     this.#o.onWatermark();
     batch.forEach((p, i) => {
       p.resolve(duplicates.has(i) ? { kind: 'duplicate' } : { kind: 'sequenced', ts: events[i]!.ts });
