@@ -800,7 +800,11 @@ describe('over gRPC', () => {
       parties: [alice],
       beginExclusive: begin,
     });
-    const c = commands({ userId: 'grpc-app', submissionId: 'grpc-1' });
+    const c = commands({
+      userId: 'grpc-app',
+      submissionId: 'grpc-1',
+      deduplicationPeriod: { oneofKind: 'deduplicationOffset', deduplicationOffset: begin },
+    });
     const ok = await client.unary(client.commands, client.commands.submitAndWait, { commands: c });
     expect(ok.completionOffset).toBeGreaterThan(begin);
     const dup = (await client.unary(client.commands, client.commands.submitAndWait, { commands: c }).then(
@@ -819,6 +823,7 @@ describe('over gRPC', () => {
         submissionId: 'grpc-1',
         offset: ok.completionOffset,
         updateId: ok.updateId,
+        deduplicationPeriod: { oneofKind: 'deduplicationOffset', deduplicationOffset: begin },
       });
       break;
     }

@@ -101,7 +101,10 @@ describeBackends('participant migration v3 (contracts as SerializedContract)', (
       ),
     );
     // Applied once: a restart finds nothing to do.
-    expect(await storage.migrate('participant', PARTICIPANT_MIGRATIONS)).toEqual({ applied: [], version: LATEST });
+    expect(await storage.migrate('participant', PARTICIPANT_MIGRATIONS)).toEqual({
+      applied: [],
+      version: LATEST,
+    });
   });
 
   it('pages through a table larger than one page', async () => {
