@@ -255,6 +255,7 @@ export class InFlightSubmissions {
       requestId: cmd.requestId,
       recordTime,
       synchronizerId: cmd.synchronizerId,
+      deduplicationPeriod: cmd.deduplicationPeriod,
     };
     return {
       offset,

@@ -27,9 +27,9 @@ export { PING_PACKAGE_NAME, PING_TEMPLATE } from './ping.js';
 export type { Committed } from './protocol.js';
 export { ParticipantPruning, PruningErrors } from './pruning.js';
 export type { ActiveContract } from './reads.js';
+export type { DeduplicationPeriod } from './store.js';
 export {
   changeIdOf,
-  type DeduplicationPeriod,
   type DisclosedContract,
   type SubmitRequest,
 } from './submitter.js';

@@ -128,6 +128,7 @@ describeBackends('the participant journal', (backend) => {
           actAs: ['alice'],
           code: 'REJECTED',
           message: 'rejected',
+          deduplicationPeriod: undefined,
           updateId: undefined,
           requestId: undefined,
           recordTime: 20n,

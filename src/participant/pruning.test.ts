@@ -46,6 +46,7 @@ function history(n: number): WriteBatch {
       requestId: BigInt(1000 + i),
       recordTime: BigInt(1000 + i),
       synchronizerId: SYNC,
+      deduplicationPeriod: undefined,
     });
     b.requests.push({
       synchronizerId: SYNC,
@@ -92,6 +93,7 @@ const command = (i: number): CommandRow => ({
   requestId: undefined,
   completionOffset: undefined,
   completedAt: undefined,
+  deduplicationPeriod: undefined,
 });
 
 describeBackends('participant pruning', (backend) => {

@@ -90,6 +90,7 @@ describeBackends('participant store', (backend) => {
           requestId: 1002n,
           recordTime: 1002n,
           synchronizerId: 'sync',
+          deduplicationPeriod: { kind: 'duration', micros: 30_000_000n },
         });
         b.cursors.set('sync', { counter: 7n, timestamp: 1002n });
         b.cursors.set('other', { counter: 3n, timestamp: 1001n });
@@ -128,6 +129,7 @@ describeBackends('participant store', (backend) => {
         actAs: ['alice'],
         updateId: undefined,
         synchronizerId: 'sync',
+        deduplicationPeriod: { kind: 'duration', micros: 30_000_000n },
       },
     ]);
     expect(await store.decidedAfter('sync', 999n)).toEqual([1000n]);
@@ -183,6 +185,7 @@ describeBackends('participant store', (backend) => {
             requestId: 50n,
             recordTime: 60n,
             synchronizerId: 'sync',
+            deduplicationPeriod: { kind: 'offset', offset: 2n },
           });
           b.commands.push({ changeId, completionOffset: offset, completedAt: 60n });
         }),
@@ -190,13 +193,18 @@ describeBackends('participant store', (backend) => {
     expect(await store.commandState('a')).toBeUndefined();
     expect(await store.startCommand(command('a', 'm1'), 0n)).toBe(true);
     expect(await store.commandState('a')).toMatchObject({
-      command: { messageId: 'm1', completionOffset: undefined },
+      command: {
+        messageId: 'm1',
+        completionOffset: undefined,
+        deduplicationPeriod: { kind: 'offset', offset: 3n },
+      },
       completion: undefined,
     });
     await complete('a', 4n, 'LOCAL_VERDICT_LOCKED_CONTRACTS');
     expect((await store.commandState('a'))?.completion).toMatchObject({
       offset: 4n,
       code: 'LOCAL_VERDICT_LOCKED_CONTRACTS',
+      deduplicationPeriod: { kind: 'offset', offset: 2n },
     });
     // Rejected: free at once, within the window.
     expect(await store.startCommand(command('a', 'm2'), 0n)).toBe(true);
@@ -232,6 +240,26 @@ describeBackends('participant store', (backend) => {
     const { createdAt, createNode } = SerializedContract.fromBinary(contract!.row.contract);
     expect([createdAt, Buffer.from(createNode).toString()]).toEqual([5n, 'one']);
     expect(await store.decidedAfter('sync', 0n)).toEqual([1000n]);
+  });
+
+  it('reads the commands and completions stored before v4 as without a recorded deduplication period', async () => {
+    const storage = await backend.open();
+    await storage.migrate('participant', PARTICIPANT_MIGRATIONS.slice(0, 3));
+    await storage.execute(
+      `INSERT INTO participant_commands (change_id, command_id, user_id, submission_id, act_as, message_id,
+         max_sequencing_time, submitted_at, completion_offset, completed_at, synchronizer_id)
+       VALUES ('a', 'cmd-a', 'u', 's', '["alice"]', 'm1', 100, 10, 1, 20, 'sync')`,
+    );
+    await storage.execute(
+      `INSERT INTO participant_completions (completion_offset, change_id, command_id, user_id, submission_id, act_as,
+         message, update_id, record_time, synchronizer_id)
+       VALUES (1, 'a', 'cmd-a', 'u', 's', '["alice"]', '', 'upd', 20, 'sync')`,
+    );
+    const store = await ParticipantStore.open(storage);
+    expect(await store.commandState('a')).toMatchObject({
+      command: { messageId: 'm1', deduplicationPeriod: undefined },
+      completion: { offset: 1n, updateId: 'upd', deduplicationPeriod: undefined },
+    });
   });
 
   it('keeps DARs with their admin-workflow flag', async () => {

@@ -128,6 +128,16 @@ export const PARTICIPANT_MIGRATIONS: readonly Migration[] = [
     name: 'contracts as SerializedContract',
     up: reencodeContracts,
   },
+  {
+    version: 4,
+    // The deduplication period a command was deduplicated with, which its completion reports (Canton's
+    // Completion.deduplication_period): a duration (µs) or an offset; both NULL for rows written before.
+    name: 'deduplication period of commands and completions',
+    up: ['participant_commands', 'participant_completions'].flatMap((table) => [
+      `ALTER TABLE ${table} ADD COLUMN deduplication_duration BIGINT`,
+      `ALTER TABLE ${table} ADD COLUMN deduplication_offset BIGINT`,
+    ]),
+  },
 ];
 
 /** Indexes of the Ledger API's reads, a component of their own so they version apart from the tables. */
@@ -139,6 +149,29 @@ export const READ_MIGRATIONS: readonly Migration[] = [
     up: ['CREATE INDEX participant_contracts_created ON participant_contracts (created_offset, contract_id)'],
   },
 ];
+
+/** Canton's deduplication period of a command: a duration back from now (record time), or a completion offset. */
+export type DeduplicationPeriod =
+  | {
+      readonly kind: 'duration' /** µs, at least 0, at most the deduplication window */;
+      readonly micros: bigint;
+    }
+  | { readonly kind: 'offset' /** exclusive; 0 is the participant's begin */; readonly offset: bigint };
+
+/** A deduplication period as its two nullable columns, `deduplication_duration` and `deduplication_offset`. */
+const periodColumns = (p: DeduplicationPeriod | undefined): [SqlValue, SqlValue] => [
+  p?.kind === 'duration' ? p.micros : null,
+  p?.kind === 'offset' ? p.offset : null,
+];
+
+function periodOf(r: {
+  deduplication_duration: bigint | null;
+  deduplication_offset: bigint | null;
+}): DeduplicationPeriod | undefined {
+  if (r.deduplication_duration !== null) return { kind: 'duration', micros: r.deduplication_duration };
+  if (r.deduplication_offset !== null) return { kind: 'offset', offset: r.deduplication_offset };
+  return undefined;
+}
 
 export interface ContractRow {
   readonly contractId: string;
@@ -179,6 +212,8 @@ export interface CompletionRow {
   readonly recordTime: bigint;
   /** The synchronizer the command was routed to. */
   readonly synchronizerId: string;
+  /** The period the command was deduplicated with; undefined for completions stored before it was recorded. */
+  readonly deduplicationPeriod: DeduplicationPeriod | undefined;
 }
 
 export interface CommandRow {
@@ -195,6 +230,8 @@ export interface CommandRow {
   readonly requestId: bigint | undefined;
   readonly completionOffset: bigint | undefined;
   readonly completedAt: bigint | undefined;
+  /** The period it was deduplicated with (the requested one, or the deduplication window); for its completion. */
+  readonly deduplicationPeriod: DeduplicationPeriod | undefined;
 }
 
 export interface DarRow {
@@ -298,6 +335,8 @@ interface RawCommand {
   request_id: bigint | null;
   completion_offset: bigint | null;
   completed_at: bigint | null;
+  deduplication_duration: bigint | null;
+  deduplication_offset: bigint | null;
 }
 
 function commandOf(r: RawCommand): CommandRow {
@@ -314,6 +353,7 @@ function commandOf(r: RawCommand): CommandRow {
     requestId: optional(r.request_id),
     completionOffset: optional(r.completion_offset),
     completedAt: optional(r.completed_at),
+    deduplicationPeriod: periodOf(r),
   };
 }
 
@@ -330,6 +370,8 @@ interface RawCompletion {
   request_id: bigint | null;
   record_time: bigint;
   synchronizer_id: string;
+  deduplication_duration: bigint | null;
+  deduplication_offset: bigint | null;
 }
 
 function completionOf(r: RawCompletion): CompletionRow {
@@ -346,6 +388,7 @@ function completionOf(r: RawCompletion): CompletionRow {
     requestId: optional(r.request_id),
     recordTime: r.record_time,
     synchronizerId: r.synchronizer_id,
+    deduplicationPeriod: periodOf(r),
   };
 }
 
@@ -480,6 +523,8 @@ export class ParticipantStore {
             'request_id',
             'record_time',
             'synchronizer_id',
+            'deduplication_duration',
+            'deduplication_offset',
           ],
           b.completions.map((c) => [
             c.offset,
@@ -494,6 +539,7 @@ export class ParticipantStore {
             c.requestId ?? null,
             c.recordTime,
             c.synchronizerId,
+            ...periodColumns(c.deduplicationPeriod),
           ]),
         );
       }
@@ -870,6 +916,8 @@ async function registerCommand(tx: Queryable, row: CommandRow, dedupFrom: bigint
       'synchronizer_id',
       'max_sequencing_time',
       'submitted_at',
+      'deduplication_duration',
+      'deduplication_offset',
     ],
     [
       [
@@ -882,6 +930,7 @@ async function registerCommand(tx: Queryable, row: CommandRow, dedupFrom: bigint
         row.synchronizerId,
         row.maxSequencingTime,
         row.submittedAt,
+        ...periodColumns(row.deduplicationPeriod),
       ],
     ],
     { onConflict: 'ignore' },

@@ -22,7 +22,7 @@ import type { InFlightCommand, InFlightSubmissions } from './in-flight.js';
 import type { Journal } from './journal.js';
 import type { ParticipantMetrics } from './metrics.js';
 import { vettedPackagePreference } from './packages.js';
-import type { CommandState, ParticipantStore } from './store.js';
+import type { CommandState, DeduplicationPeriod, ParticipantStore } from './store.js';
 import { buildConfirmationRequest } from './submission.js';
 import type { Completion } from './updates.js';
 
@@ -59,14 +59,6 @@ export interface SubmitRequest {
    */
   readonly disclosedContracts?: readonly DisclosedContract[];
 }
-
-/** Canton's deduplication period of a command: a duration back from now (record time), or a completion offset. */
-export type DeduplicationPeriod =
-  | {
-      readonly kind: 'duration' /** µs, at least 0, at most the deduplication window */;
-      readonly micros: bigint;
-    }
-  | { readonly kind: 'offset' /** exclusive; 0 is the participant's begin */; readonly offset: bigint };
 
 export interface DisclosedContract {
   readonly contract: FatContract;
@@ -284,8 +276,7 @@ export class Submitter {
     actAs: readonly string[],
     now: bigint,
   ): bigint {
-    const window = BigInt(this.o.settings.deduplicationWindowMs) * 1000n;
-    const period = r.deduplicationPeriod ?? { kind: 'duration', micros: window };
+    const period = this.#period(r);
     // With a duration, entries accepted before the period are replaceable; with an offset, only the one checked
     // here (an entry accepted since, by another node on the storage, makes the registration fail and come back).
     const replaceable = (completedAt: bigint | undefined) =>
@@ -311,6 +302,16 @@ export class Submitter {
         updateId: completion.updateId,
         synchronizerId: completion.synchronizerId,
       },
+    );
+  }
+
+  /** The period a command is deduplicated with: the one it asked for, else (as Canton) the deduplication window. */
+  #period(r: SubmitRequest): DeduplicationPeriod {
+    return (
+      r.deduplicationPeriod ?? {
+        kind: 'duration',
+        micros: BigInt(this.o.settings.deduplicationWindowMs) * 1000n,
+      }
     );
   }
 
@@ -425,6 +426,7 @@ export class Submitter {
       requestId: undefined,
       completionOffset: undefined,
       completedAt: undefined,
+      deduplicationPeriod: this.#period(r),
       rootHash: batch.rootHash,
       marks,
     };

@@ -318,4 +318,5 @@ export const commandRow = (changeId: string, messageId: string): CommandRow => (
   requestId: undefined,
   completionOffset: undefined,
   completedAt: undefined,
+  deduplicationPeriod: { kind: 'offset', offset: 3n },
 });

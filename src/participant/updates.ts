@@ -7,7 +7,7 @@ import {
   type Transaction,
 } from '../daml/index.js';
 import type { Value } from '../daml/values/index.js';
-import type { CompletionRow } from './store.js';
+import type { CompletionRow, DeduplicationPeriod } from './store.js';
 
 /** A contract creation as a party sees it. */
 export interface CreatedEvent {
@@ -127,6 +127,11 @@ export interface Completion {
   readonly recordTime: bigint;
   /** The synchronizer the command was routed to. */
   readonly synchronizerId: string;
+  /**
+   * The deduplication period the participant applied: the command's, or the deduplication window when it gave
+   * none; undefined for completions stored before the participant recorded it.
+   */
+  readonly deduplicationPeriod: DeduplicationPeriod | undefined;
   /** Where the time went, on the submitting participant (only from `submit`, not stored). */
   readonly timings?: PhaseTimings;
 }
@@ -159,5 +164,6 @@ export function completionOf(row: CompletionRow): Completion {
     updateId: row.updateId,
     recordTime: row.recordTime,
     synchronizerId: row.synchronizerId,
+    deduplicationPeriod: row.deduplicationPeriod,
   };
 }

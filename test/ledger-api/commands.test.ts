@@ -370,14 +370,29 @@ describe('submissions and completions', () => {
       const out: ProtoCompletion[] = [];
       for await (const r of stream) {
         if (r.completionResponse.oneofKind === 'completion') out.push(r.completionResponse.completion);
-        if (out.length === 2) break;
+        if (out.length === 3) break;
       }
       return out;
     })();
     await call('submission', 'Submit', { commands: commands({ userId: 'streamer', submissionId: 's1' }) });
     await call('commands', 'SubmitAndWait', { commands: commands({ userId: 'someone-else' }) });
     await call('submission', 'Submit', {
-      commands: commands({ userId: 'streamer', actAs: [admin, alice], submissionId: 's2' }),
+      commands: commands({
+        userId: 'streamer',
+        actAs: [admin, alice],
+        submissionId: 's2',
+        deduplicationPeriod: { oneofKind: 'deduplicationOffset', deduplicationOffset: begin },
+      }),
+    });
+    await call('submission', 'Submit', {
+      commands: commands({
+        userId: 'streamer',
+        submissionId: 's3',
+        deduplicationPeriod: {
+          oneofKind: 'deduplicationDuration',
+          deduplicationDuration: { seconds: 60n, nanos: 5_000 },
+        },
+      }),
     });
     const completions = await first;
     abort.abort();
@@ -402,7 +417,16 @@ describe('submissions and completions', () => {
         ? checkpoint.completionResponse.offsetCheckpoint.synchronizerTimes
         : [];
     expect(times.map((t) => t.synchronizerId)).toEqual([p1.synchronizerIds[0]]);
-    expect(completions.map((c) => c.submissionId)).toEqual(['s1', 's2']);
+    expect(completions.map((c) => c.submissionId)).toEqual(['s1', 's2', 's3']);
+    // The period each was deduplicated with: without one asked for, the participant's deduplication window.
+    expect(completions.map((c) => c.deduplicationPeriod)).toEqual([
+      {
+        oneofKind: 'deduplicationDuration',
+        deduplicationDuration: { seconds: BigInt(p1.settings.deduplicationWindowMs) / 1000n, nanos: 0 },
+      },
+      { oneofKind: 'deduplicationOffset', deduplicationOffset: begin },
+      { oneofKind: 'deduplicationDuration', deduplicationDuration: { seconds: 60n, nanos: 5_000 } },
+    ]);
     for (const c of completions) {
       expect(c.userId).toBe('streamer');
       // Only the requested parties among the acting ones.
@@ -776,7 +800,11 @@ describe('over gRPC', () => {
       parties: [alice],
       beginExclusive: begin,
     });
-    const c = commands({ userId: 'grpc-app', submissionId: 'grpc-1' });
+    const c = commands({
+      userId: 'grpc-app',
+      submissionId: 'grpc-1',
+      deduplicationPeriod: { oneofKind: 'deduplicationOffset', deduplicationOffset: begin },
+    });
     const ok = await client.unary(client.commands, client.commands.submitAndWait, { commands: c });
     expect(ok.completionOffset).toBeGreaterThan(begin);
     const dup = (await client.unary(client.commands, client.commands.submitAndWait, { commands: c }).then(
@@ -795,6 +823,7 @@ describe('over gRPC', () => {
         submissionId: 'grpc-1',
         offset: ok.completionOffset,
         updateId: ok.updateId,
+        deduplicationPeriod: { oneofKind: 'deduplicationOffset', deduplicationOffset: begin },
       });
       break;
     }

@@ -442,6 +442,11 @@ describe('active contracts and updates', () => {
     await iterator.return?.(undefined);
     expect(first.completionResponse).toHaveProperty('Completion.value.status.code', 0);
     expect(first.completionResponse).toHaveProperty('Completion.value.offset', mintOffset);
+    // The mint named no deduplication period: the participant applied its window (the default, 7 days).
+    expect(first.completionResponse).toHaveProperty(
+      'Completion.value.deduplicationPeriod.DeduplicationDuration.value',
+      expect.objectContaining({ seconds: 7 * 86_400, nanos: 0 }),
+    );
     const listed = await http('POST', '/v2/commands/completions?stream_idle_timeout_ms=200', {
       beginExclusive: 0,
       userId: 'json-app',
@@ -449,6 +454,10 @@ describe('active contracts and updates', () => {
     });
     expect(listed.status).toBe(200);
     expect(listed.json[0]).toHaveProperty('completionResponse.Completion.value.offset', mintOffset);
+    expect(listed.json[0]).toHaveProperty(
+      'completionResponse.Completion.value.deduplicationPeriod.DeduplicationDuration.value.seconds',
+      7 * 86_400,
+    );
   });
 
   it('without authentication, refuses a stream that names no user as Canton does (an error frame)', async () => {

@@ -334,15 +334,22 @@ describe('a participant', () => {
 
   it('commits exactly one of two concurrent consuming exercises of a contract', async () => {
     const offer = await offerToBob('3.0');
+    // Each with a period of its own, which its completion reports, accepted or rejected.
+    const periods = [
+      { kind: 'duration', micros: 60_000_000n },
+      { kind: 'offset', offset: 1n },
+    ] as const;
     const results = await Promise.all(
-      (['TransferInstruction_Accept', 'TransferInstruction_Reject'] as const).map((choice) =>
+      (['TransferInstruction_Accept', 'TransferInstruction_Reject'] as const).map((choice, i) =>
         p2.submit({
           commands: [tokenCommands.instruction(offer, choice)],
           actAs: [bob],
           commandId: cmdId(choice),
+          deduplicationPeriod: periods[i]!,
         }),
       ),
     );
+    expect(results.map((c) => c.deduplicationPeriod)).toEqual(periods);
     const ok = results.filter((c) => c.status === 'succeeded');
     const failed = results.filter((c) => c.status === 'failed');
     expect(ok).toHaveLength(1);
@@ -354,7 +361,10 @@ describe('a participant', () => {
     expect(failed[0]!.message).toContain(offer);
     // A rejected command is not deduplicated (as in Canton): its command id may be submitted again.
     const rejected = { actAs: [bob], commandId: failed[0]!.commandId };
-    expect((await p2.completionOf(rejected))?.code).toBe(failed[0]!.code);
+    expect(await p2.completionOf(rejected)).toMatchObject({
+      code: failed[0]!.code,
+      deduplicationPeriod: failed[0]!.deduplicationPeriod,
+    });
     const retry = succeeded(
       await p2.submit({
         ...rejected,

@@ -108,6 +108,7 @@ function statusToProto(s: CommandStatus): ProtoCommandStatus {
               updateId: undefined,
               recordTime: 0n,
               synchronizerId: '',
+              deduplicationPeriod: undefined,
             }),
             synchronizerTime: undefined,
           };

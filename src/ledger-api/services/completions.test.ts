@@ -17,6 +17,7 @@ const completion = (o: Partial<Completion> = {}): Completion => ({
   updateId: 'upd',
   recordTime: 1_500_000n,
   synchronizerId: 'sync::1220cc',
+  deduplicationPeriod: undefined,
   ...o,
 });
 
@@ -52,5 +53,19 @@ describe('completions on the wire', () => {
     // SubmitAndWait answers the same rejection as an error of that code.
     const e = completionError(rejected);
     expect([e.code, e.retryable, e.message]).toEqual(['LOCAL_VERDICT_LOCKED_CONTRACTS', true, 'locked']);
+  });
+
+  it('carry the deduplication period the participant applied: a duration, an offset, or none stored', () => {
+    const period = (p: Completion['deduplicationPeriod']) =>
+      completionToProto(completion({ deduplicationPeriod: p })).deduplicationPeriod;
+    expect(period({ kind: 'duration', micros: 90_000_250n })).toEqual({
+      oneofKind: 'deduplicationDuration',
+      deduplicationDuration: { seconds: 90n, nanos: 250_000 },
+    });
+    expect(period({ kind: 'offset', offset: 42n })).toEqual({
+      oneofKind: 'deduplicationOffset',
+      deduplicationOffset: 42n,
+    });
+    expect(period(undefined)).toEqual({ oneofKind: undefined });
   });
 });

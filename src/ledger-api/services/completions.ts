@@ -8,7 +8,7 @@ import type { Completion as ProtoCompletion } from '../../generated/com/daml/led
 import { Any } from '../../generated/google/protobuf/any.js';
 import { ErrorInfo } from '../../generated/google/rpc/error_details.js';
 import type { Status } from '../../generated/google/rpc/status.js';
-import type { Completion, CompletionFilter } from '../../participant/index.js';
+import type { Completion, CompletionFilter, DeduplicationPeriod } from '../../participant/index.js';
 import type { OffsetCheckpoint } from '../../participant/read-model.js';
 import { effectiveUserId, requireReadAs } from '../auth/index.js';
 import type { CallContext, ServiceImpl } from '../service.js';
@@ -19,7 +19,7 @@ import {
   requireOffsetAtMostEnd,
   requireParty,
 } from '../validation/index.js';
-import { timestampToProto } from './protobuf-time.js';
+import { durationToProto, timestampToProto } from './protobuf-time.js';
 import { offsetCheckpointToProto } from './read-encoding.js';
 
 /**
@@ -53,10 +53,20 @@ export function completionToProto(c: Completion, parties?: ReadonlySet<string>):
     userId: c.userId,
     actAs: parties ? c.actAs.filter((p) => parties.has(p)) : [...c.actAs],
     submissionId: c.submissionId,
-    deduplicationPeriod: { oneofKind: undefined },
+    deduplicationPeriod: deduplicationPeriodToProto(c.deduplicationPeriod),
     offset: c.offset,
     synchronizerTime: { synchronizerId: c.synchronizerId, recordTime: timestampToProto(c.recordTime) },
   };
+}
+
+/** The deduplication period the participant applied (Canton sets it on every completion of a submission). */
+function deduplicationPeriodToProto(
+  p: DeduplicationPeriod | undefined,
+): ProtoCompletion['deduplicationPeriod'] {
+  if (p === undefined) return { oneofKind: undefined };
+  return p.kind === 'duration'
+    ? { oneofKind: 'deduplicationDuration', deduplicationDuration: durationToProto(p.micros) }
+    : { oneofKind: 'deduplicationOffset', deduplicationOffset: p.offset };
 }
 
 export interface CompletionServiceDeps {

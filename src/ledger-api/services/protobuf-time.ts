@@ -15,3 +15,8 @@ export function timestampMicros(t: Timestamp): bigint {
 export function durationMicros(d: Duration): bigint {
   return d.seconds * 1_000_000n + BigInt(Math.trunc(d.nanos / 1000));
 }
+
+/** A non-negative duration in µs. */
+export function durationToProto(micros: bigint): Duration {
+  return { seconds: micros / 1_000_000n, nanos: Number(micros % 1_000_000n) * 1000 };
+}

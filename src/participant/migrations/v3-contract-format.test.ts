@@ -58,6 +58,8 @@ async function atV2(storage: Storage, rows: readonly [FatContract, Uint8Array, s
   );
 }
 
+const LATEST = PARTICIPANT_MIGRATIONS.at(-1)!.version;
+
 const version = async (storage: Storage) =>
   (await storage.queryOne<{ v: bigint }>(
     "SELECT MAX(version) AS v FROM weft_schema_migrations WHERE component = 'participant'",
@@ -76,7 +78,8 @@ describeBackends('participant migration v3 (contracts as SerializedContract)', (
 
     const storage = await backend.open(config);
     const store = await ParticipantStore.open(storage);
-    expect(await version(storage)).toBe(3n);
+    // v3 and every migration after it.
+    expect(await version(storage)).toBe(BigInt(LATEST));
     const ids = [...contracts, written].map((c) => c.contractId.coid);
     const stored = await store.contracts(ids);
     expect(stored.map((s) => decodeContract(s.row.contract, decoder))).toEqual(
@@ -98,7 +101,10 @@ describeBackends('participant migration v3 (contracts as SerializedContract)', (
       ),
     );
     // Applied once: a restart finds nothing to do.
-    expect(await storage.migrate('participant', PARTICIPANT_MIGRATIONS)).toEqual({ applied: [], version: 3 });
+    expect(await storage.migrate('participant', PARTICIPANT_MIGRATIONS)).toEqual({
+      applied: [],
+      version: LATEST,
+    });
   });
 
   it('pages through a table larger than one page', async () => {
