@@ -32,7 +32,7 @@ export {
   type KeyScheme,
   setPublicKeyCacheCapacity,
 } from './keys.js';
-export { DeterministicRandom, type RandomSource, systemRandom } from './random.js';
+export { DeterministicRandom, type RandomSource, randomUuid, systemRandom } from './random.js';
 export {
   generateSigningKeyPair,
   SIGNATURE_LENGTH,

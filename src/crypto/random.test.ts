@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeterministicRandom, systemRandom } from './random.js';
+import { DeterministicRandom, randomUuid, systemRandom } from './random.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -56,5 +56,13 @@ describe('systemRandom', () => {
     expect(draws.every((d) => d.byteOffset === 0 && d.buffer.byteLength === d.byteLength)).toBe(true);
     const ids = Array.from({ length: 2000 }, () => Buffer.from(systemRandom.bytes(16)).toString('hex'));
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('makes version-4 UUIDs from the injected source', () => {
+    const fixed = { bytes: (n: number) => new Uint8Array(n).fill(0xff) };
+    expect(randomUuid(fixed)).toBe('ffffffff-ffff-4fff-bfff-ffffffffffff');
+    expect(randomUuid(systemRandom)).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
   });
 });

@@ -78,3 +78,12 @@ export class DeterministicRandom implements RandomSource {
 
 const ZERO = Uint8Array.of(0x00);
 const ONE = Uint8Array.of(0x01);
+
+/** A random version-4 UUID from `random` (request, submission and trigger ids, as Canton generates them). */
+export function randomUuid(random: RandomSource): string {
+  const b = Buffer.from(random.bytes(16));
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}

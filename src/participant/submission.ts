@@ -1,4 +1,10 @@
-import type { EncryptionPublicKey, Hash, RandomSource, SigningPrivateKey } from '../crypto/index.js';
+import {
+  type EncryptionPublicKey,
+  type Hash,
+  type RandomSource,
+  randomUuid,
+  type SigningPrivateKey,
+} from '../crypto/index.js';
 import type { FatContract, NodeId, Transaction } from '../daml/index.js';
 import { WeftError } from '../errors/index.js';
 import { type SubmitterMetadata, TransactionTree } from '../generated/weft/protocol/v1/transaction_tree.js';
@@ -47,15 +53,6 @@ export interface ConfirmationRequestBatch {
   readonly rootHash: Hash;
   readonly views: readonly PlannedView[];
   readonly informeeParticipants: readonly string[];
-}
-
-/** A fresh random request UUID (version 4 layout). */
-function uuid(random: RandomSource): string {
-  const b = random.bytes(16);
-  b[6] = (b[6]! & 0x0f) | 0x40;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = Buffer.from(b).toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /**
@@ -131,7 +128,7 @@ export function buildConfirmationRequest(ctx: RequestContext, input: RequestInpu
       commonMetadata: {
         synchronizerId: ctx.synchronizerId,
         mediatorGroup: ctx.mediatorGroup,
-        requestUuid: uuid(ctx.random),
+        requestUuid: randomUuid(ctx.random),
       },
       participantMetadata: {
         ledgerTime: input.ledgerTime,

@@ -1,4 +1,4 @@
-import { Hash, type RandomSource, type SigningPrivateKey } from '../crypto/index.js';
+import { Hash, type RandomSource, randomUuid, type SigningPrivateKey } from '../crypto/index.js';
 import type {
   Command,
   ContractLookup,
@@ -100,15 +100,6 @@ export interface SubmitterContext {
   readonly statuses: CommandStatuses;
 }
 
-/** A random (version 4) UUID, as Canton generates submission ids. */
-function uuidOf(bytes: Uint8Array): string {
-  const b = Buffer.from(bytes);
-  b[6] = (b[6]! & 0x0f) | 0x40;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
-
 /** The first wait before resending a confirmation request whose send failed retryably; doubles up to `maxBackoffMs`. */
 const RESEND_DELAY_MS = 10;
 
@@ -151,7 +142,7 @@ export class Submitter {
     const o = this.o;
     const marks: InFlightCommand['marks'] = { start: monotonicMs(o.clock) };
     this.#validate(request);
-    const r = { ...request, submissionId: request.submissionId || uuidOf(o.random.bytes(16)) };
+    const r = { ...request, submissionId: request.submissionId || randomUuid(o.random) };
     const progress = o.statuses.start({
       commandId: r.commandId,
       userId: r.userId ?? '',

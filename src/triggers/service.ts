@@ -11,7 +11,7 @@
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
-import type { RandomSource } from '../crypto/index.js';
+import { type RandomSource, randomUuid } from '../crypto/index.js';
 import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
 import { LedgerApiClient } from '../ledger-api/index.js';
 import { storageConfigOf } from '../node/index.js';
@@ -135,7 +135,7 @@ export class TriggerService {
       );
     }
     const record: TriggerRecord = {
-      triggerId: uuid(this.o.random),
+      triggerId: randomUuid(this.o.random),
       triggerName: request.triggerName,
       party: request.party,
       userId: request.applicationId ?? (tokens ? userOf(tokens.accessToken) : this.o.config.applicationId),
@@ -257,7 +257,7 @@ export class TriggerService {
     // Only a start resumes after the login (at /cb); for other requests the browser logs in and repeats them.
     let state: string | undefined;
     if (pending) {
-      state = uuid(this.o.random);
+      state = randomUuid(this.o.random);
       const nowMs = Number(this.o.clock.now() / 1000n);
       for (const [k, p] of this.#pendingLogins) if (p.expiresAtMs <= nowMs) this.#pendingLogins.delete(k);
       if (this.#pendingLogins.size >= this.o.config.maxPendingLogins) {
@@ -423,12 +423,4 @@ function userOf(token: string): string {
   const sub = decodeJwt(token).sub;
   if (sub === undefined) throw new WeftError(CommonErrors.UNAUTHENTICATED, 'the token names no user (sub)');
   return sub;
-}
-
-function uuid(random: RandomSource): string {
-  const b = Buffer.from(random.bytes(16));
-  b[6] = (b[6]! & 0x0f) | 0x40;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
