@@ -12,14 +12,13 @@
 
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import * as grpc from '@grpc/grpc-js';
 import { WebSocket } from 'ws';
-import { CommandServiceClient } from '../src/generated/com/daml/ledger/api/v2/command_service.grpc-client.js';
 import {
   benchArgs,
   comparePaths,
   f1,
   fillLedger,
+  grpcPath,
   median,
   type SubmitPath,
   tokenBench,
@@ -33,36 +32,9 @@ const UPDATES = Number(args.get('updates'));
 const STREAMS = Number(args.get('streams'));
 
 const bench = await tokenBench({ holdings: (TRANSFERS + 5) * 2 * ROUNDS * CONCURRENCY.length, json: true });
-const commandClients = new Map(
-  [bench.p1, bench.p2].map((p) => [
-    p,
-    new CommandServiceClient(p.grpcTarget, grpc.credentials.createInsecure()),
-  ]),
-);
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
-const grpcPath: SubmitPath = (p, command, actAs, readAs, commandId) =>
-  new Promise((resolve, reject) =>
-    commandClients.get(p)!.submitAndWait(
-      {
-        commands: {
-          workflowId: '',
-          userId: 'bench',
-          commandId,
-          commands: [command.proto],
-          deduplicationPeriod: { oneofKind: undefined },
-          actAs,
-          readAs,
-          submissionId: '',
-          disclosedContracts: [],
-          synchronizerId: '',
-          packageIdSelectionPreference: [],
-          prefetchContractKeys: [],
-        },
-      },
-      (err, r) => (err ? reject(err) : resolve(r!.updateId)),
-    ),
-  );
+const grpcSubmit = grpcPath([bench.p1, bench.p2]);
 
 /** POST /v2/commands/submit-and-wait with Canton's JSON `JsCommands`; resolves with the update id. */
 const jsonPath: SubmitPath = (p, command, actAs, readAs, commandId) =>
@@ -133,7 +105,7 @@ async function catchUp(end: bigint, shape: string) {
 try {
   await comparePaths(
     bench,
-    { 'gRPC SubmitAndWait': grpcPath, 'JSON submit-and-wait': jsonPath },
+    { 'gRPC SubmitAndWait': grpcSubmit.submit, 'JSON submit-and-wait': jsonPath },
     { transfers: TRANSFERS, concurrency: CONCURRENCY, rounds: ROUNDS, name: 'json-api' },
   );
   const end = await fillLedger(bench, UPDATES);
@@ -157,7 +129,7 @@ try {
     );
   }
 } finally {
-  for (const c of commandClients.values()) c.close();
+  grpcSubmit.close();
   agent.destroy();
   await bench.close();
 }

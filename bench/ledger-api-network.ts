@@ -8,9 +8,11 @@
 
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import * as grpc from '@grpc/grpc-js';
 import { systemRandom } from '../src/crypto/index.js';
 import { TOKEN_DAR } from '../src/daml/dar/testing.js';
-import type { Command } from '../src/generated/com/daml/ledger/api/v2/commands.js';
+import { CommandServiceClient } from '../src/generated/com/daml/ledger/api/v2/command_service.grpc-client.js';
+import { type Command, Commands } from '../src/generated/com/daml/ledger/api/v2/commands.js';
 import type { Value } from '../src/generated/com/daml/ledger/api/v2/value.js';
 import { ledgerApiAuthSchema } from '../src/ledger-api/auth/index.js';
 import {
@@ -343,6 +345,28 @@ export const inProcessPath: SubmitPath = async (p, command, actAs, readAs, comma
   if (c.status !== 'succeeded') throw new Error(`${commandId}: ${c.code}: ${c.message}`);
   return c.updateId!;
 };
+
+/** SubmitAndWait over the participants' gRPC Ledger API, one plaintext client per participant (`close` them). */
+export function grpcPath(participants: readonly ServedParticipant[]): { submit: SubmitPath; close(): void } {
+  const clients = new Map(
+    participants.map((p) => [p, new CommandServiceClient(p.grpcTarget, grpc.credentials.createInsecure())]),
+  );
+  const submit: SubmitPath = (p, command, actAs, readAs, commandId) =>
+    new Promise((resolve, reject) =>
+      clients.get(p)!.submitAndWait(
+        {
+          commands: Commands.create({ userId: 'bench', commandId, commands: [command.proto], actAs, readAs }),
+        },
+        (err, r) => (err ? reject(err) : resolve(r!.updateId)),
+      ),
+    );
+  return {
+    submit,
+    close: () => {
+      for (const c of clients.values()) c.close();
+    },
+  };
+}
 
 /**
  * Compares submission paths in one process: `rounds` rounds per concurrency, the paths alternating within each

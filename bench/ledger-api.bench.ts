@@ -12,8 +12,6 @@
 
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
-import { CommandServiceClient } from '../src/generated/com/daml/ledger/api/v2/command_service.grpc-client.js';
-import type { Commands } from '../src/generated/com/daml/ledger/api/v2/commands.js';
 import { TransactionShape } from '../src/generated/com/daml/ledger/api/v2/transaction_filter.js';
 import { UpdateServiceClient } from '../src/generated/com/daml/ledger/api/v2/update_service.grpc-client.js';
 import type { GetUpdatesResponse } from '../src/generated/com/daml/ledger/api/v2/update_service.js';
@@ -22,9 +20,9 @@ import {
   comparePaths,
   f1,
   fillLedger,
+  grpcPath,
   inProcessPath,
   median,
-  type SubmitPath,
   tokenBench,
 } from './ledger-api-network.js';
 
@@ -37,34 +35,10 @@ const STREAMS = Number(args.get('streams'));
 
 const bench = await tokenBench({ holdings: (TRANSFERS + 5) * 2 * ROUNDS * CONCURRENCY.length });
 const credentials = grpc.credentials.createInsecure();
-const commandClients = new Map(
-  [bench.p1, bench.p2].map((p) => [p, new CommandServiceClient(p.grpcTarget, credentials)]),
-);
+const grpcSubmit = grpcPath([bench.p1, bench.p2]);
 const updatesClient = new UpdateServiceClient(bench.p1.grpcTarget, credentials, {
   'grpc.max_receive_message_length': -1,
 });
-
-const grpcPath: SubmitPath = (p, command, actAs, readAs, commandId) => {
-  const commands: Commands = {
-    workflowId: '',
-    userId: 'bench',
-    commandId,
-    commands: [command.proto],
-    deduplicationPeriod: { oneofKind: undefined },
-    actAs,
-    readAs,
-    submissionId: '',
-    disclosedContracts: [],
-    synchronizerId: '',
-    packageIdSelectionPreference: [],
-    prefetchContractKeys: [],
-  };
-  return new Promise((resolve, reject) =>
-    commandClients
-      .get(p)!
-      .submitAndWait({ commands }, (err, r) => (err ? reject(err) : resolve(r!.updateId))),
-  );
-};
 
 /** One GetUpdates stream for alice from offset 0 to `end`; counts the transactions it delivers. */
 async function catchUp(end: bigint, shape: TransactionShape) {
@@ -105,7 +79,7 @@ async function catchUp(end: bigint, shape: TransactionShape) {
 try {
   await comparePaths(
     bench,
-    { 'in-process submit': inProcessPath, 'gRPC SubmitAndWait': grpcPath },
+    { 'in-process submit': inProcessPath, 'gRPC SubmitAndWait': grpcSubmit.submit },
     { transfers: TRANSFERS, concurrency: CONCURRENCY, rounds: ROUNDS, name: 'ledger-api' },
   );
   const end = await fillLedger(bench, UPDATES);
@@ -130,7 +104,7 @@ try {
     );
   }
 } finally {
-  for (const c of commandClients.values()) c.close();
+  grpcSubmit.close();
   updatesClient.close();
   await bench.close();
 }
