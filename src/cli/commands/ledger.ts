@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command as Cli } from 'commander';
 import { oneLine } from '../../daemon/index.js';
 import { CommonErrors, WeftError } from '../../errors/index.js';
-import { Command } from '../../generated/com/daml/ledger/api/v2/commands.js';
+import { Command, Commands } from '../../generated/com/daml/ledger/api/v2/commands.js';
 import type { Event } from '../../generated/com/daml/ledger/api/v2/event.js';
 import { GetActiveContractsResponse } from '../../generated/com/daml/ledger/api/v2/state_service.js';
 import { TransactionShape } from '../../generated/com/daml/ledger/api/v2/transaction_filter.js';
@@ -232,20 +232,13 @@ export function registerLedgerCommands(program: Cli): void {
           }
         });
         const r = await c.unary(c.commands, c.commands.submitAndWait, {
-          commands: {
-            workflowId: '',
+          commands: Commands.create({
             userId: flags.userId ?? '',
             commandId: flags.commandId,
             commands: list,
             actAs: flags.actAs,
             readAs: flags.readAs ?? [],
-            submissionId: '',
-            disclosedContracts: [],
-            synchronizerId: '',
-            packageIdSelectionPreference: [],
-            prefetchContractKeys: [],
-            deduplicationPeriod: { oneofKind: undefined },
-          },
+          }),
         });
         if (o.json) printJson({ updateId: r.updateId, completionOffset: String(r.completionOffset) });
         else
