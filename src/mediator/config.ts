@@ -12,6 +12,7 @@ import {
   withDefault,
 } from '../config/index.js';
 import { WeftError } from '../errors/index.js';
+import { GROUP_COMMIT_MAX_DELAY_MS, type GroupCommitSettings } from '../storage/index.js';
 
 const ms = (min: number, fallback: number) => withDefault(integer({ min, max: 86_400_000 }), fallback);
 
@@ -24,6 +25,18 @@ export const mediatorSectionSchema = object({
   'write-queue-size': withDefault(integer({ min: 1, max: 1_000_000 }), 10_000),
   /** The resume cursor alone (no verdict to write with it) is persisted at most this often. */
   'cursor-interval-ms': ms(1, 1000),
+  /**
+   * How long a batch of verdicts may wait for more to share its commit, while they are decided faster than that
+   * (docs/architecture.md, 'Batch every durable write'): a verdict is sent only once committed, so each waiting one
+   * reaches the participants later by up to this, and each commit saved is an fsync. 0 turns the wait off; above a
+   * second latency costs more than any commit saved.
+   */
+  'group-commit-max-delay-ms': withDefault(
+    integer({ min: GROUP_COMMIT_MAX_DELAY_MS.min, max: GROUP_COMMIT_MAX_DELAY_MS.max }),
+    GROUP_COMMIT_MAX_DELAY_MS.default,
+  ),
+  /** Verdicts after which a batch commits without waiting longer (a larger one holds its transaction longer). */
+  'group-commit-max-batch': withDefault(integer({ min: 1, max: 100_000 }), 256),
   /**
    * After a response deadline passed on the local clock without an event from after it, the mediator asks the
    * sequencer for one (a tick); it asks again after this interval while it still sees none.
@@ -45,6 +58,12 @@ export const mediatorSectionSchema = object({
 });
 
 export type MediatorSettings = Infer<typeof mediatorSectionSchema>;
+
+/** The verdict writer's group-commit window out of the mediator's settings. */
+export const verdictGroupCommit = (s: MediatorSettings): GroupCommitSettings => ({
+  maxDelayMs: s.groupCommitMaxDelayMs,
+  maxBatch: s.groupCommitMaxBatch,
+});
 
 /** A non-empty list of endpoint URLs; a single string is a list of one (`endpoints = ${SEQUENCER_URL}`). */
 const endpointList = () => list(string(), { min: 1, single: true });

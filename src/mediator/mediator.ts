@@ -21,7 +21,7 @@ import {
   viewPositionKey,
 } from '../protocol/index.js';
 import type { ReceivedEvent, SendHandle, SendRequest } from '../sequencer/index.js';
-import { retryTransient, type StorageRetryOptions } from '../storage/index.js';
+import { GroupCommitWindow, retryTransient, type StorageRetryOptions } from '../storage/index.js';
 import { type Clock, sleep } from '../time/index.js';
 import {
   processSequencedTopology,
@@ -29,7 +29,7 @@ import {
   topologyTransactionsOf,
 } from '../topology/index.js';
 import { type AggregationFactory, ResponseAggregation } from './aggregation.js';
-import type { MediatorSettings } from './config.js';
+import { type MediatorSettings, verdictGroupCommit } from './config.js';
 import { MediatorErrors } from './errors.js';
 import type { MediatorMetrics } from './metrics.js';
 import type {
@@ -682,7 +682,8 @@ const isGroup = (r: Recipient, group: number) =>
  * transaction per batch, docs/architecture.md, 'Batch every durable write'). Verdicts are handed to
  * `committed` only after their batch is written. The cursor and the delivery records (bookkeeping a restart can
  * redo: an undelivered verdict is sent again under its message id, which the sequencer deduplicates) go with the
- * next verdicts, else at most every `cursor-interval-ms`: a verdict costs one commit, not two.
+ * next verdicts, else at most every `cursor-interval-ms`: a verdict costs one commit, not two. Under load a batch
+ * also waits for the verdicts decided within its group-commit window ({@link GroupCommitWindow}).
  */
 class VerdictWriter {
   #verdicts: VerdictRecord[] = [];
@@ -700,12 +701,15 @@ class VerdictWriter {
   #stalled: unknown;
   /** Ends the retries when the mediator is killed. */
   readonly #dropping = new AbortController();
+  readonly #window: GroupCommitWindow;
   onFailure: (e: unknown) => void = () => {};
 
   constructor(
     private readonly o: MediatorOptions,
     private readonly committed: (verdicts: readonly VerdictRecord[]) => void,
-  ) {}
+  ) {
+    this.#window = new GroupCommitWindow(verdictGroupCommit(o.settings), o.clock);
+  }
 
   get backlog(): number {
     return this.#verdicts.length + this.#deliveries.length;
@@ -735,6 +739,7 @@ class VerdictWriter {
 
   addVerdict(v: VerdictRecord): void {
     this.#verdicts.push(v);
+    this.#window.arrived();
   }
 
   addDelivery(d: VerdictDelivery): void {
@@ -800,6 +805,8 @@ class VerdictWriter {
       // Let the events that already arrived be processed first: they join this batch (a synchronous SQLite commit
       // would otherwise run once per event, holding them back in the event loop).
       await new Promise((resolve) => setImmediate(resolve));
+      await this.#window.wait(this.#dropping.signal);
+      if (this.#dropped) return;
       // Taken together, synchronously: the cursor never runs ahead of the verdicts written with or before it.
       const verdicts = this.#verdicts;
       const deliveries = this.#deliveries;
@@ -807,6 +814,7 @@ class VerdictWriter {
       this.#verdicts = [];
       this.#deliveries = [];
       this.#cursorDirty = false;
+      this.#window.taken();
       try {
         // Every part of the write is idempotent (verdicts and deliveries keyed by request, the cursor replaced), so
         // repeating one whose commit went through before its connection was lost changes nothing.

@@ -10,6 +10,8 @@ describe('participant settings', () => {
       activationTimeoutMs: 30_000,
       maxBackoffMs: 5000,
       cursorIntervalMs: 200,
+      groupCommitMaxDelayMs: 5,
+      groupCommitMaxBatch: 256,
       storageRetryInitialDelayMs: 50,
       storageRetryMaxDelayMs: 2000,
       maxQueuedWrites: 1000,
@@ -36,6 +38,8 @@ describe('participant settings', () => {
       [{ maxQueuedWrites: 0 }, 'max-queued-writes'],
       [{ maxDarInflatedBytes: 1000 }, 'max-dar-inflated-bytes'],
       [{ maxDarEntries: 1 }, 'max-dar-entries'],
+      [{ groupCommitMaxDelayMs: 1001 }, 'group-commit-max-delay-ms'],
+      [{ groupCommitMaxBatch: 0 }, 'group-commit-max-batch'],
       [{ storageRetryMaxDelayMs: 600_000 }, 'storage-retry-max-delay-ms'],
     ] as const) {
       let error: unknown;

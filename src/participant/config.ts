@@ -1,6 +1,7 @@
 import { ConfigErrors, formatProblems, type Infer, integer, object, withDefault } from '../config/index.js';
 import { WeftError } from '../errors/index.js';
 import type { SessionKeySettings } from '../protocol/index.js';
+import { GROUP_COMMIT_MAX_DELAY_MS, type GroupCommitSettings } from '../storage/index.js';
 
 const DAY_MS = 86_400_000;
 const ms = (min: number, max: number, fallback: number) => withDefault(integer({ min, max }), fallback);
@@ -32,6 +33,22 @@ export const participantSectionSchema = object({
    * less often replays more events after a restart.
    */
   'cursor-interval-ms': ms(1, 60_000, 200),
+  /**
+   * How long a batch of durable effects (with the deduplication records of new submissions) may wait for more to
+   * share its commit, while they arrive faster than that (docs/architecture.md, 'Batch every durable write'): each
+   * waiting effect's completion is later by up to this, each commit saved is an fsync. 0 turns the wait off; above
+   * a second latency costs more than any commit saved.
+   */
+  'group-commit-max-delay-ms': ms(
+    GROUP_COMMIT_MAX_DELAY_MS.min,
+    GROUP_COMMIT_MAX_DELAY_MS.max,
+    GROUP_COMMIT_MAX_DELAY_MS.default,
+  ),
+  /**
+   * Additions (the effects of one event, one submission's deduplication record) after which a batch commits without
+   * waiting longer; a larger batch holds its transaction open longer. Back-pressure is `max-queued-writes`.
+   */
+  'group-commit-max-batch': withDefault(integer({ min: 1, max: 100_000 }), 256),
   /**
    * A storage operation that failed transiently (the database restarting, a lost connection) is retried after this
    * wait, doubled per failure up to `storage-retry-max-delay-ms`: the longest the participant stays idle once the
@@ -112,6 +129,12 @@ export function participantSettings(given: Partial<ParticipantSettings> = {}): P
 }
 
 export const DEFAULT_PARTICIPANT_SETTINGS: ParticipantSettings = Object.freeze(participantSettings());
+
+/** The journal's group-commit window out of the participant's settings. */
+export const journalGroupCommit = (s: ParticipantSettings): GroupCommitSettings => ({
+  maxDelayMs: s.groupCommitMaxDelayMs,
+  maxBatch: s.groupCommitMaxBatch,
+});
 
 /** The session key store's bounds out of the participant's settings. */
 export const sessionKeySettings = (s: ParticipantSettings): SessionKeySettings => ({

@@ -1,11 +1,14 @@
 import type { Logger } from '../observability/index.js';
 import {
   DEFAULT_STORAGE_RETRY,
+  type GroupCommitSettings,
+  GroupCommitWindow,
   retryTransient,
   type StorageRetryOptions,
   type StorageRetryPolicy,
 } from '../storage/index.js';
 import type { Clock } from '../time/index.js';
+import { DEFAULT_PARTICIPANT_SETTINGS, journalGroupCommit } from './config.js';
 import { type CommandRow, type Cursor, emptyBatch, type ParticipantStore, type WriteBatch } from './store.js';
 
 /** What one decision adds to a batch, and what runs once it is durable. */
@@ -19,7 +22,8 @@ export interface JournalEntry {
 /**
  * The commit pipeline (docs/architecture.md, 'Batch every durable write'): effects of processed events are
  * added to the open batch at once (and to the in-memory state by the caller), and written in one database
- * transaction per batch while the next batch fills. A batch that holds only the resume cursor is written at
+ * transaction per batch while the next batch fills; under load a batch also waits for what arrives within the
+ * group-commit window ({@link GroupCommitWindow}). A batch that holds only the resume cursor is written at
  * most every `cursorIntervalMs`. A write that fails transiently (the database restarting, a lost connection) is
  * retried with backoff until it succeeds, while the next batch keeps filling; only a failure that is not
  * transient stops the participant (`onFailure`).
@@ -41,6 +45,9 @@ export class Journal {
   #stalled: unknown;
   /** Ends the retries of a batch when the participant stops. */
   readonly #stopping = new AbortController();
+  readonly #window: GroupCommitWindow;
+  /** The open batch waits in its group-commit window. */
+  #gathering = false;
 
   constructor(
     private readonly store: ParticipantStore,
@@ -50,7 +57,9 @@ export class Journal {
     private readonly cursorIntervalMs: number,
     private readonly onFailure: (e: unknown) => void,
     private readonly retry: StorageRetryPolicy = DEFAULT_STORAGE_RETRY,
+    groupCommit: GroupCommitSettings = journalGroupCommit(DEFAULT_PARTICIPANT_SETTINGS),
   ) {
+    this.#window = new GroupCommitWindow(groupCommit, clock);
     this.#durableOffset = durableOffset;
     this.#openOffset = durableOffset;
     this.#ledgerEnd = durableOffset;
@@ -88,6 +97,7 @@ export class Journal {
     if (offset !== undefined && offset > this.#openOffset) this.#openOffset = offset;
     this.#openHasData = true;
     const done = new Promise<void>((resolve, reject) => this.#openWaiters.push({ resolve, reject }));
+    this.#window.arrived();
     this.#scheduleKick();
     return done;
   }
@@ -182,8 +192,18 @@ export class Journal {
   }
 
   #kick(cursorOnly = false): void {
-    if (this.#writing || this.#failure) return;
+    if (this.#writing || this.#failure || this.#gathering) return;
     if (!this.#openHasData && !(cursorOnly && this.#open.cursors.size > 0)) return;
+    const gather = this.#window.wait(this.#stopping.signal);
+    if (gather) {
+      this.#gathering = true;
+      void gather.then(() => {
+        this.#gathering = false;
+        this.#kick();
+      });
+      return;
+    }
+    this.#window.taken();
     const batch = this.#open;
     const waiters = this.#openWaiters;
     const offset = this.#openOffset;

@@ -11,7 +11,12 @@ import type { TopologyProcessor, VettedPackage } from '../topology/index.js';
 import { ActiveContracts } from './acs.js';
 import { type CommandStatus, CommandStatuses, type CommandStatusState } from './command-status.js';
 import { CompletionStreams } from './completions.js';
-import { type ParticipantSettings, participantSettings, sessionKeySettings } from './config.js';
+import {
+  journalGroupCommit,
+  type ParticipantSettings,
+  participantSettings,
+  sessionKeySettings,
+} from './config.js';
 import { type ConnectOptions, SynchronizerConnections } from './connections.js';
 import { InFlightSubmissions } from './in-flight.js';
 import { Journal } from './journal.js';
@@ -210,6 +215,7 @@ export class ParticipantNode {
         },
         'participant.storage-retry-*',
       ),
+      journalGroupCommit(settings),
     );
     node = new ParticipantNode(
       options,

@@ -12,14 +12,16 @@ import {
   withDefault,
 } from '../config/index.js';
 import { WeftError } from '../errors/index.js';
+import { GROUP_COMMIT_MAX_DELAY_MS, type GroupCommitSettings } from '../storage/index.js';
 
 /**
  * Writer presets, as Canton's DB sequencer: LowLatency writes every request in its own transaction as soon as it
- * arrives; HighThroughput lets requests queue up while a write is in flight and commits up to 100 per transaction.
+ * arrives; HighThroughput lets requests queue up while a write is in flight, waits a few milliseconds for more
+ * while they arrive faster than that (the group-commit window), and commits up to 100 per transaction.
  */
 export const WRITER_PRESETS = {
-  'low-latency': { eventBatchSize: 1 },
-  'high-throughput': { eventBatchSize: 100 },
+  'low-latency': { eventBatchSize: 1, groupCommitMaxDelayMs: 0 },
+  'high-throughput': { eventBatchSize: 100, groupCommitMaxDelayMs: GROUP_COMMIT_MAX_DELAY_MS.default },
 } as const;
 
 export type WriterPreset = keyof typeof WRITER_PRESETS;
@@ -33,6 +35,15 @@ export const sequencerSectionSchema = object({
       preset: withDefault(oneOf(['low-latency', 'high-throughput'] as const), 'low-latency'),
       /** Overrides the preset's number of requests per transaction. */
       'event-batch-size': optional(integer({ min: 1, max: 1000 })),
+      /**
+       * Overrides the preset's group-commit window: how long a batch may wait for more requests while they arrive
+       * faster than that (docs/architecture.md, 'Batch every durable write'); each waiting request's latency grows
+       * by up to this, each commit saved is an fsync. 0 turns the wait off; above a second latency costs more than
+       * any commit saved.
+       */
+      'group-commit-max-delay-ms': optional(
+        integer({ min: GROUP_COMMIT_MAX_DELAY_MS.min, max: GROUP_COMMIT_MAX_DELAY_MS.max }),
+      ),
       /** Requests waiting for the writer; beyond it SendAsync fails with SEQUENCER_OVERLOADED. */
       'queue-size': withDefault(integer({ min: 1, max: 1_000_000 }), 1000),
     }),
@@ -42,8 +53,13 @@ export const sequencerSectionSchema = object({
     object({
       /** Upper bound of node indexes; every node sharing the database must use the same value. */
       'total-node-count': withDefault(integer({ min: 1, max: 1024 }), 10),
-      /** How often an idle writer advances its watermark. */
-      'keep-alive-interval-ms': ms(1, 50),
+      /**
+       * How often an idle writer advances its watermark to show that it is alive: peers mark a writer offline after
+       * `offline-duration-ms` without, and a node restarting under the same name watches 8 intervals for it. Each
+       * one is a commit (an fsync), so it is well above a commit's time; no delivery waits for it, since an idle
+       * writer whose watermark holds back other writers' events advances at once.
+       */
+      'keep-alive-interval-ms': ms(1, 250),
       /** A writer whose watermark lags this much behind the clock is marked offline. */
       'offline-duration-ms': ms(1, 8000),
       'online-check-interval-ms': ms(1, 5000),
@@ -105,4 +121,13 @@ export function sequencerSettings(raw: unknown = {}): SequencerSettings {
 
 export function eventBatchSize(settings: SequencerSettings): number {
   return settings.writer.eventBatchSize ?? WRITER_PRESETS[settings.writer.preset].eventBatchSize;
+}
+
+/** The writer's group-commit window: the preset's, with the overrides; a batch is at most `eventBatchSize`. */
+export function writerGroupCommit(settings: SequencerSettings): GroupCommitSettings {
+  const { preset, groupCommitMaxDelayMs } = settings.writer;
+  return {
+    maxDelayMs: groupCommitMaxDelayMs ?? WRITER_PRESETS[preset].groupCommitMaxDelayMs,
+    maxBatch: eventBatchSize(settings),
+  };
 }

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { RandomSource } from '../crypto/index.js';
 import { isWeftError, WeftError } from '../errors/index.js';
-import { isTransientStorageError, retryTransient } from '../storage/index.js';
+import { GroupCommitWindow, isTransientStorageError, retryTransient } from '../storage/index.js';
 import { type Clock, type Stopwatch, sleep, startStopwatch } from '../time/index.js';
-import { eventBatchSize, type SequencerSettings } from './config.js';
+import { eventBatchSize, type SequencerSettings, writerGroupCommit } from './config.js';
 import { SequencerErrors } from './errors.js';
 import { type NewEvent, nameInUse, type SequencerStore } from './store.js';
 import { PartitionedTimestamps } from './timestamps.js';
@@ -55,13 +55,15 @@ export interface WriterOptions {
 
 /**
  * The writer of one sequencer node: holds a writer slot (node index) of the shared database, gives requests
- * timestamps in its own partition, and commits them in batches together with its watermark. When idle it
- * advances the watermark every keep-alive interval so that readers on every node can deliver up to it.
+ * timestamps in its own partition, and commits them in batches together with its watermark (a batch gathers
+ * what arrives within the group-commit window). When idle it advances the watermark every keep-alive interval, to
+ * show its peers it is alive, and at once when other writers' events wait for it ({@link nudge}).
  */
 export class SequencerWriter {
   readonly #o: WriterOptions;
   readonly #queue: Pending[] = [];
   readonly #batchSize: number;
+  readonly #window: GroupCommitWindow;
   /** A fresh id per incarnation: the database rejects writes of an instance whose slot was taken over. */
   readonly #owner: string;
   #index = -1;
@@ -79,6 +81,7 @@ export class SequencerWriter {
   constructor(options: WriterOptions) {
     this.#o = options;
     this.#batchSize = eventBatchSize(options.settings);
+    this.#window = new GroupCommitWindow(writerGroupCommit(options.settings), options.clock);
     this.#owner = Buffer.from(options.random.bytes(16)).toString('hex');
   }
 
@@ -124,6 +127,7 @@ export class SequencerWriter {
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ request, queued: startStopwatch(this.#o.clock), resolve, reject });
+      this.#window.arrived();
       this.#wake?.();
     });
   }
@@ -159,7 +163,7 @@ export class SequencerWriter {
    * A slot under this node's name that is online with a recent watermark belongs to a live node, or to one that
    * crashed moments ago (a restart). A live writer advances its watermark at least every keep-alive interval, so
    * watching the slot for a while tells them apart: refuse if it advances or changes hands, reclaim if it stands
-   * still or goes offline. The watch lasts 20 keep-alive intervals, at least a second (a loaded machine delays
+   * still or goes offline. The watch lasts 8 keep-alive intervals, at least a second (a loaded machine delays
    * keep-alives), at most the offline duration (after which peers would mark the slot offline anyway).
    */
   async #awaitNameFree(): Promise<void> {
@@ -169,7 +173,7 @@ export class SequencerWriter {
     const seen = await find();
     const staleBefore = clock.now() - BigInt(ha.offlineDurationMs) * 1000n;
     if (!seen?.online || seen.watermark < staleBefore) return;
-    const watchMs = Math.min(ha.offlineDurationMs, Math.max(20 * ha.keepAliveIntervalMs, 1000));
+    const watchMs = Math.min(ha.offlineDurationMs, Math.max(8 * ha.keepAliveIntervalMs, 1000));
     const deadline = clock.now() + BigInt(watchMs) * 1000n;
     while (clock.now() < deadline) {
       await sleep(clock, ha.keepAliveIntervalMs, this.#stopping.signal);
@@ -218,9 +222,13 @@ export class SequencerWriter {
       }
       // Batching: let requests that already arrived reach the queue first (a synchronous SQLite commit keeps
       // them waiting in the event loop while it runs).
-      if (this.#batchSize > 1 && this.#queue.length < this.#batchSize)
+      if (this.#batchSize > 1 && this.#queue.length < this.#batchSize) {
         await new Promise((r) => setImmediate(r));
+        await this.#window.wait(this.#stopping.signal);
+        if (this.#killed) return;
+      }
       const batch = this.#queue.splice(0, this.#batchSize);
+      this.#window.taken(this.#queue.length);
       await this.#guard(batch, () => this.#write(batch));
     }
   }
@@ -360,6 +368,7 @@ export class SequencerWriter {
 
   #failQueue(error: WeftError): void {
     for (const p of this.#queue.splice(0)) p.reject(error);
+    this.#window.taken();
   }
 
   #scheduleOnlineCheck(): void {

@@ -1,4 +1,5 @@
 export { StorageErrors } from './errors.js';
+export { GROUP_COMMIT_MAX_DELAY_MS, type GroupCommitSettings, GroupCommitWindow } from './group-commit.js';
 export {
   DEFAULT_HEALTH_CHECK_INTERVAL_MS,
   type LeaseAttempt,

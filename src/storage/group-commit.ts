@@ -1,0 +1,97 @@
+import type { Clock } from '../time/index.js';
+
+/** How long a write may wait for more work to share its commit, and how much work one commit takes at most. */
+export interface GroupCommitSettings {
+  /** 0: commit what is ready at once (the commit in progress is the only window). */
+  readonly maxDelayMs: number;
+  readonly maxBatch: number;
+}
+
+/** Bounds of `group-commit-max-delay-ms` in every node's config. */
+export const GROUP_COMMIT_MAX_DELAY_MS = { min: 0, max: 1000, default: 5 } as const;
+
+/** Longest gap counted into the estimate: one idle minute must not hide the next burst for long. */
+const GAP_CAP_MS = 1000;
+/** Weight of the newest gap in the estimate: about the last eight arrivals count. */
+const GAP_WEIGHT = 1 / 8;
+
+/**
+ * The group-commit window of one writer (docs/architecture.md, 'Batch every durable write'). A commit costs a
+ * WAL fsync whatever it holds, so a writer that is about to commit a batch may wait for more work to join it — but
+ * only while work arrives faster than the window is long: it keeps a moving average of the gaps between arrivals
+ * and waits while the next item is expected before the window closes (`maxDelayMs` after the batch's oldest item
+ * arrived). A lone write, or a trickle such as one transaction in flight, commits at once; under load batches grow
+ * up to `maxBatch`, and a batch whose oldest item waited out the window already (behind a slow commit) does not
+ * wait again.
+ */
+export class GroupCommitWindow {
+  readonly #settings: GroupCommitSettings;
+  readonly #clock: Clock;
+  /** Moving average of the gaps between arrivals, ms; starts as if idle. */
+  #gapMs = GAP_CAP_MS;
+  #lastArrival: bigint | undefined;
+  /** Items of the open batch. */
+  #size = 0;
+  /** When the open batch's oldest item arrived (µs). */
+  #oldest: bigint | undefined;
+  /** Items stayed behind a full batch: the writer is behind, so waiting would only add latency. */
+  #behind = false;
+  /** Ends the wait under way: its window closed. */
+  #close: (() => void) | undefined;
+
+  constructor(settings: GroupCommitSettings, clock: Clock) {
+    this.#settings = settings;
+    this.#clock = clock;
+  }
+
+  /** An item of work joined the open batch; ends a wait that has no reason to go on. */
+  arrived(): void {
+    const now = this.#clock.now();
+    if (this.#lastArrival !== undefined) {
+      const gap = Math.min(Number(now - this.#lastArrival) / 1000, GAP_CAP_MS);
+      this.#gapMs += (gap - this.#gapMs) * GAP_WEIGHT;
+    }
+    this.#lastArrival = now;
+    this.#size++;
+    this.#oldest ??= now;
+    if (this.#close && this.#delayMs() === 0) this.#close();
+  }
+
+  /**
+   * Undefined when the open batch should be committed now; otherwise resolves when it should: its window closed,
+   * it filled, an arrival after a long gap says the rest of the window will stay empty, or `signal` aborted. One
+   * wait at a time (a writer has one commit loop).
+   */
+  wait(signal?: AbortSignal): Promise<void> | undefined {
+    const ms = this.#delayMs();
+    if (ms === 0 || signal?.aborted) return undefined;
+    return new Promise((resolve) => {
+      const close = () => {
+        this.#close = undefined;
+        cancel();
+        signal?.removeEventListener('abort', close);
+        resolve();
+      };
+      const cancel = this.#clock.schedule(ms, close);
+      this.#close = close;
+      signal?.addEventListener('abort', close, { once: true });
+    });
+  }
+
+  /**
+   * The open batch was taken for a commit; `left` items stayed behind (beyond `maxBatch`): the writer is behind,
+   * so they are committed next without waiting.
+   */
+  taken(left = 0): void {
+    this.#size = left;
+    this.#behind = left > 0;
+    if (left === 0) this.#oldest = undefined;
+  }
+
+  #delayMs(): number {
+    const { maxDelayMs, maxBatch } = this.#settings;
+    if (maxDelayMs === 0 || this.#size === 0 || this.#size >= maxBatch || this.#behind) return 0;
+    const left = maxDelayMs - Number(this.#clock.now() - this.#oldest!) / 1000;
+    return this.#gapMs < left ? left : 0;
+  }
+}
