@@ -75,16 +75,25 @@ describe('GroupCommitWindow', () => {
     expect(window.wait()).toBeDefined();
   });
 
-  it('stops waiting when arrivals stop being faster than what is left of the window', async () => {
-    const { clock, window, stream } = windowOf(5);
+  it('stops waiting when arrivals slow down below one per window', async () => {
+    const { clock, window, stream } = windowOf(50);
     stream(60, 1);
     window.taken();
     stream(1, 1);
     const wait = window.wait()!;
-    clock.advance(4); // the next comes late: the moving average rises above the millisecond left
-    clock.advanceTo(clock.now()); // (no timer due yet)
-    window.arrived();
+    clock.advance(49); // the next comes late: the moving average rises above the window
+    stream(3, 0);
+    expect(await settled(wait)).toBe(false);
+    clock.advance(50);
     expect(await settled(wait)).toBe(true);
+    window.taken();
+    // Then one item every 60 ms for a while: no more waiting, though the window is still open.
+    for (let i = 0; i < 20; i++) {
+      stream(1, 60);
+      window.taken();
+    }
+    stream(1, 60);
+    expect(window.wait()).toBeUndefined();
   });
 
   it('never waits with a zero delay, and ends a wait when told to stop', async () => {

@@ -19,10 +19,10 @@ const GAP_WEIGHT = 1 / 8;
  * The group-commit window of one writer (docs/architecture.md, 'Batch every durable write'). A commit costs a
  * WAL fsync whatever it holds, so a writer that is about to commit a batch may wait for more work to join it — but
  * only while work arrives faster than the window is long: it keeps a moving average of the gaps between arrivals
- * and waits while the next item is expected before the window closes (`maxDelayMs` after the batch's oldest item
- * arrived). A lone write, or a trickle such as one transaction in flight, commits at once; under load batches grow
- * up to `maxBatch`, and a batch whose oldest item waited out the window already (behind a slow commit) does not
- * wait again.
+ * and, while that is below `maxDelayMs` (at least one more item expected per window), waits until `maxDelayMs`
+ * after the batch's oldest item arrived. A lone write, or a trickle such as one transaction in flight, commits at
+ * once; under load batches grow up to `maxBatch`, and a batch whose oldest item waited out the window already
+ * (behind a slow commit) does not wait again.
  */
 export class GroupCommitWindow {
   readonly #settings: GroupCommitSettings;
@@ -59,7 +59,7 @@ export class GroupCommitWindow {
 
   /**
    * Undefined when the open batch should be committed now; otherwise resolves when it should: its window closed,
-   * it filled, an arrival after a long gap says the rest of the window will stay empty, or `signal` aborted. One
+   * it filled, an arrival after a long gap says the load has gone, or `signal` aborted. One
    * wait at a time (a writer has one commit loop).
    */
   wait(signal?: AbortSignal): Promise<void> | undefined {
@@ -91,7 +91,8 @@ export class GroupCommitWindow {
   #delayMs(): number {
     const { maxDelayMs, maxBatch } = this.#settings;
     if (maxDelayMs === 0 || this.#size === 0 || this.#size >= maxBatch || this.#behind) return 0;
+    if (this.#gapMs >= maxDelayMs) return 0;
     const left = maxDelayMs - Number(this.#clock.now() - this.#oldest!) / 1000;
-    return this.#gapMs < left ? left : 0;
+    return left > 0 ? left : 0;
   }
 }
