@@ -93,6 +93,6 @@ export class GroupCommitWindow {
     if (maxDelayMs === 0 || this.#size === 0 || this.#size >= maxBatch || this.#behind) return 0;
     if (this.#gapMs >= maxDelayMs) return 0;
     const left = maxDelayMs - Number(this.#clock.now() - this.#oldest!) / 1000;
-    return left > 0 ? left : 0;
+    return Math.max(left, 0);
   }
 }
