@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { isWeftError } from '../errors/index.js';
 import { StorageErrors } from './errors.js';
 import { openStorage } from './storage.js';
@@ -9,11 +10,46 @@ import { describeBackend } from './testing.js';
 import type { SqliteConfig } from './types.js';
 
 describeBackend('sqlite', 'sqlite backend', (backend) => {
-  it('uses WAL, synchronous=FULL and enforced foreign keys', async () => {
+  it('uses WAL, synchronous=NORMAL and enforced foreign keys', async () => {
     const s = await backend.open();
     expect(await s.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
-    expect(await s.query('PRAGMA synchronous')).toEqual([{ synchronous: 2n }]);
+    expect(await s.query('PRAGMA synchronous')).toEqual([{ synchronous: 1n }]);
     expect(await s.query('PRAGMA foreign_keys')).toEqual([{ foreign_keys: 1n }]);
+  });
+
+  it('resolves a commit only once its WAL is synced, and lets no reader in before', async () => {
+    const s = await backend.open();
+    await s.execute('CREATE TABLE t (id BIGINT)');
+    // Hold every WAL sync until released.
+    const handle = await open(tmpdir(), 'r');
+    const proto = Object.getPrototypeOf(handle) as { sync: () => Promise<void> };
+    await handle.close();
+    const real = proto.sync;
+    const held: (() => void)[] = [];
+    const spy = vi.spyOn(proto, 'sync').mockImplementation(function (this: unknown) {
+      return new Promise<void>((resolve) => held.push(resolve)).then(() => real.call(this));
+    });
+    try {
+      const settled: string[] = [];
+      const write = s.execute('INSERT INTO t (id) VALUES (1)').then(() => settled.push('autocommit write'));
+      const read = s.query('SELECT id FROM t').then(() => settled.push('read'));
+      const tx = s
+        .transaction((t) => t.execute('INSERT INTO t (id) VALUES (2)'))
+        .then(() => settled.push('transaction'));
+      for (let round = 0; round < 2; round++) {
+        await vi.waitFor(() => expect(held.length).toBe(1));
+        await new Promise((r) => setTimeout(r, 20));
+        expect(settled).toEqual(round === 0 ? [] : ['autocommit write', 'read']);
+        held.shift()!();
+      }
+      await Promise.all([write, read, tx]);
+      expect(settled).toEqual(['autocommit write', 'read', 'transaction']);
+      const syncs = spy.mock.calls.length;
+      expect(await s.query('SELECT COUNT(*) AS n FROM t')).toEqual([{ n: 2n }]);
+      expect(spy.mock.calls.length).toBe(syncs); // reads sync nothing
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('gives each :memory: storage its own database', async () => {
