@@ -55,9 +55,12 @@ export abstract class Executor implements Queryable {
     const insertChunks = async (target: Executor): Promise<number> => {
       let inserted = 0;
       for (let start = 0; start < rows.length; start += perChunk) {
-        const chunk = rows.slice(start, start + perChunk);
-        const built = insertSql(table, columns, chunk.length, ignore);
-        const params = chunk.flat();
+        const count = Math.min(perChunk, rows.length - start);
+        const built = insertSql(table, columns, count, ignore);
+        // Filled in place (a hot path: every batch of every node): no chunk copy, no intermediate arrays.
+        const params = new Array<SqlValue>(count * columns.length);
+        let p = 0;
+        for (let r = start; r < start + count; r++) for (const v of rows[r]!) params[p++] = v;
         checkParams(built.sql, built.parsed.paramCount, params);
         inserted += (await target.run(built, params)).rowCount;
       }

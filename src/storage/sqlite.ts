@@ -114,6 +114,12 @@ export function mapError(e: unknown, path: string): WeftError {
   return new WeftError(StorageErrors.STORAGE_QUERY_FAILED, `SQLite: ${message}`, {}, { cause: e });
 }
 
+/** The parameters as bound: the caller's array itself unless a value needs {@link bindValue} (no copy per statement). */
+function bindAll(params: readonly SqlValue[]): readonly unknown[] {
+  for (const v of params) if (typeof v === 'boolean' || typeof v === 'number') return params.map(bindValue);
+  return params;
+}
+
 /** better-sqlite3 binds numbers as REAL and rejects booleans; bind what PostgreSQL would store instead. */
 function bindValue(v: SqlValue): unknown {
   if (typeof v === 'boolean') return v ? 1n : 0n;
@@ -284,7 +290,7 @@ class SqliteDriver implements Driver {
   #runNow(parsed: ParsedSql, params: readonly SqlValue[]): Result {
     const { statement, reader, booleans } = this.#prepare(parsed.positional);
     const order = parsed.order;
-    const args = order ? order.map((k) => bindValue(params[k]!)) : params.map(bindValue);
+    const args = order ? order.map((k) => bindValue(params[k]!)) : bindAll(params);
     // (Transaction control reads as read-only: the writes before COMMIT marked it.)
     if (!statement.readonly && this.#walPath !== undefined) this.#unsynced = true;
     if (!reader) return { rows: [], rowCount: statement.run(args).changes };
