@@ -98,7 +98,7 @@ describe('the writer group-commit window', () => {
   it('follows the preset, with the overrides', () => {
     expect(writerGroupCommit(sequencerSettings())).toEqual({ maxDelayMs: 0, maxBatch: 1 });
     expect(writerGroupCommit(sequencerSettings({ writer: { preset: 'high-throughput' } }))).toEqual({
-      maxDelayMs: 5,
+      maxDelayMs: 20,
       maxBatch: 100,
     });
     const custom = sequencerSettings({
