@@ -2,9 +2,9 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { expect, it } from 'vitest';
 import { WeftError } from '../errors/index.js';
-import { StorageErrors } from '../storage/index.js';
+import { type GroupCommitSettings, StorageErrors } from '../storage/index.js';
 import { describeBackends } from '../storage/testing.js';
-import { systemClock } from '../time/index.js';
+import { sleep, systemClock } from '../time/index.js';
 import { Journal } from './journal.js';
 import { emptyBatch, ParticipantStore, type UpdateRow, type WriteBatch } from './store.js';
 import { commandRow } from './testing.js';
@@ -54,12 +54,18 @@ function faulty(store: ParticipantStore) {
   };
 }
 
-function journalOn(store: ParticipantStore) {
+function journalOn(store: ParticipantStore, groupCommit?: GroupCommitSettings) {
   const failures: unknown[] = [];
-  const journal = new Journal(store, systemClock, logger, 0n, 1000, (e) => failures.push(e), {
-    initialDelayMs: 5,
-    maxDelayMs: 20,
-  });
+  const journal = new Journal(
+    store,
+    systemClock,
+    logger,
+    0n,
+    1000,
+    (e) => failures.push(e),
+    { initialDelayMs: 5, maxDelayMs: 20 },
+    groupCommit,
+  );
   return { journal, failures };
 }
 
@@ -144,6 +150,34 @@ describeBackends('the participant journal', (backend) => {
     expect(failures).toEqual([]);
     expect((await store.commandsInFlight('sync')).map((c) => c.messageId)).toEqual(['m3']);
     expect(await store.ledgerEnd()).toBe(2n);
+  });
+
+  it('writes a lone effect at once, and gathers a stream of effects into few commits within its window', async () => {
+    const store = await ParticipantStore.open(await backend.open());
+    const f = faulty(store);
+    const { journal, failures } = journalOn(f.store, { maxDelayMs: 1000, maxBatch: 256 });
+    const add = () => {
+      const offset = journal.nextOffset();
+      return new Promise<void>((resolve) =>
+        journal.write([{ offset, fill: (b) => b.updates.push(update(offset)), durable: resolve }]),
+      );
+    };
+    const started = performance.now();
+    await add();
+    // The window would be a second long: a lone effect does not wait for it.
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(f.attempts).toBe(1);
+    const durable: Promise<void>[] = [];
+    for (let i = 0; i < 200; i++) {
+      durable.push(add());
+      await sleep(systemClock, 1);
+    }
+    await Promise.all(durable);
+    // One commit per effect until the moving average of the gaps says the load is there (about a dozen), then
+    // whole windows at once.
+    expect(f.attempts - 1).toBeLessThan(25);
+    expect(failures).toEqual([]);
+    expect(await store.ledgerEnd()).toBe(201n);
   });
 
   it('stops the participant on a failure that is not transient', async () => {
