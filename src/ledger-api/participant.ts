@@ -19,6 +19,7 @@ import { eventQueryService } from './services/events.js';
 import { identityProviderConfigService } from './services/identity-providers.js';
 import { commandServices } from './services/participant-commands.js';
 import { participantPruningService } from './services/pruning.js';
+import { EVENT_ENCODER } from './services/read-encoding.js';
 import { participantReadDeps } from './services/reads.js';
 import { stateService } from './services/state.js';
 import { EncodedUpdateCache } from './services/update-cache.js';
@@ -94,6 +95,8 @@ export async function participantLedgerApi(
     ...participantReadDeps(participant, prunedUpTo),
     connectedSynchronizers: () => host.connectedSynchronizers(),
   };
+  // Transactions committed from now on are stored with their events pre-encoded for the update streams.
+  participant.reads.encodeEventsWith(EVENT_ENCODER);
   const updates = updateService(reads, new EncodedUpdateCache(UPDATE_CACHE_BYTES, UPDATE_CACHE_FORMATS));
   const services: ServiceImpl[] = [
     versionService({

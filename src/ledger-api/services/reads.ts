@@ -11,6 +11,7 @@ export interface ReadServiceDeps {
     ParticipantReads,
     | 'eventFilter'
     | 'transactions'
+    | 'indexedTransactions'
     | 'transactionAt'
     | 'transactionById'
     | 'activeContractsAt'
