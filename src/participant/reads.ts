@@ -93,7 +93,7 @@ export class ParticipantReads {
 
   /**
    * From now on, transactions are committed with their events pre-encoded by `encoder` (the Ledger API's), which
-   * streams of an {@link EventFilter.indexable} format then serve without decoding (see {@link indexedTransactions}).
+   * streams of an {@link EventFilter.indexable} format then serve without decoding (see {@link transactionPages}).
    */
   encodeEventsWith(encoder: EventEncoder): void {
     this.#encoder = encoder;
@@ -244,36 +244,40 @@ export class ParticipantReads {
     shape: TransactionShape,
     o: StreamOptions & { checkpoints: boolean },
   ): AsyncGenerator<LedgerTransaction | OffsetCheckpoint>;
-  transactions(
+  async *transactions(
     filter: EventFilter,
     shape: TransactionShape,
     o: StreamOptions & { checkpoints?: boolean },
   ): AsyncGenerator<LedgerTransaction | OffsetCheckpoint> {
-    return this.#stream(filter, o, (row) => filter.transaction(this.#stored(row), shape));
+    for await (const page of this.#pages(filter, o, (row) => filter.transaction(this.#stored(row), shape))) {
+      if (Array.isArray(page)) yield* page;
+      else yield page;
+    }
   }
 
   /**
-   * {@link transactions}, each transaction stored with pre-encoded events served as those (without decoding it)
+   * {@link transactions} a page of the database at a time (each page non-empty), for a transport that sends
+   * them together. With `indexed`, each transaction stored with pre-encoded events comes as those (no decoding)
    * when the format is {@link EventFilter.indexable}; the others (stored before, or without an encoder) decoded.
    */
-  indexedTransactions(
+  transactionPages(
     filter: EventFilter,
     shape: TransactionShape,
-    o: StreamOptions & { checkpoints: boolean },
-  ): AsyncGenerator<LedgerTransaction | IndexedLedgerTransaction | OffsetCheckpoint> {
-    const indexable = filter.indexable;
-    return this.#stream(filter, o, (row) =>
-      row.events && indexable
+    o: StreamOptions & { checkpoints: boolean; indexed: boolean },
+  ): AsyncGenerator<readonly (LedgerTransaction | IndexedLedgerTransaction)[] | OffsetCheckpoint> {
+    const indexed = o.indexed && filter.indexable;
+    return this.#pages(filter, o, (row) =>
+      row.events && indexed
         ? filter.indexedTransaction(this.#header(row), row.events, shape)
         : filter.transaction(this.#stored(row), shape),
     );
   }
 
-  async *#stream<T extends { readonly offset: bigint }>(
+  async *#pages<T extends { readonly offset: bigint }>(
     filter: EventFilter,
     o: StreamOptions & { checkpoints?: boolean },
     present: (row: StoredUpdate) => T | undefined,
-  ): AsyncGenerator<T | OffsetCheckpoint> {
+  ): AsyncGenerator<T[] | OffsetCheckpoint> {
     let after = o.after;
     let delivered = o.after;
     while (!o.signal?.aborted) {
@@ -281,12 +285,15 @@ export class ParticipantReads {
       const upTo = o.end !== undefined && o.end < durable ? o.end : durable;
       if (after < upTo) {
         const rows = await this.store.updates(filter.parties, after, upTo, PAGE);
+        const page: T[] = [];
         for (const row of rows) {
           if (o.signal?.aborted) return;
           const tx = present(row);
-          if (!tx) continue;
-          delivered = tx.offset;
-          yield tx;
+          if (tx) page.push(tx);
+        }
+        if (page.length > 0) {
+          delivered = page.at(-1)!.offset;
+          yield page;
         }
         after = rows.length < PAGE ? upTo : rows.at(-1)!.offset;
         continue;

@@ -11,7 +11,7 @@ export interface ReadServiceDeps {
     ParticipantReads,
     | 'eventFilter'
     | 'transactions'
-    | 'indexedTransactions'
+    | 'transactionPages'
     | 'transactionAt'
     | 'transactionById'
     | 'activeContractsAt'

@@ -23,7 +23,7 @@ import { indexedUpdateResponse, offsetCheckpointToProto, transactionToProto } fr
 import { type ReadServiceDeps, requireNotPruned } from './reads.js';
 import type { EncodedUpdateCache } from './update-cache.js';
 
-/** Cached responses handed to the transport at once: bounds what a slow client makes the transport hold. */
+/** Encoded responses handed to the transport at once: bounds what a slow client makes the transport hold. */
 const BATCH = 64;
 
 /** Canton's LedgerString: what an update id may be. */
@@ -112,22 +112,26 @@ export function updateService(deps: ReadServiceDeps, cache?: EncodedUpdateCache)
           }
           if (end !== undefined && cursor.position >= end) return;
         }
-        const from = { ...options, after: cursor?.position ?? begin };
+        const from = { ...options, after: cursor?.position ?? begin, indexed: t.verbose };
         // Verbose is the encoding events are stored pre-encoded in.
-        const updates = t.verbose
-          ? deps.reads.indexedTransactions(t.filter, t.shape, from)
-          : deps.reads.transactions(t.filter, t.shape, from);
-        for await (const u of updates) {
-          if (u.kind === 'checkpoint') {
-            cursor?.record(u.offset, undefined);
-            yield updateResponse(u, t.verbose);
+        for await (const page of deps.reads.transactionPages(t.filter, t.shape, from)) {
+          if ('kind' in page) {
+            cursor?.record(page.offset, undefined);
+            yield updateResponse(page, t.verbose);
             continue;
           }
-          const bytes =
-            u.kind === 'indexed'
-              ? indexedUpdateResponse(u)
-              : GetUpdatesResponse.toBinary(updateResponse(u, t.verbose), FAST_WRITE_OPTIONS);
-          yield new EncodedMessages([cursor ? cursor.record(u.offset, bytes) : bytes]);
+          for (let i = 0; i < page.length; i += BATCH) {
+            if (ctx.signal.aborted) return;
+            yield new EncodedMessages(
+              page.slice(i, i + BATCH).map((u) => {
+                const bytes =
+                  u.kind === 'indexed'
+                    ? indexedUpdateResponse(u)
+                    : GetUpdatesResponse.toBinary(updateResponse(u, t.verbose), FAST_WRITE_OPTIONS);
+                return cursor ? cursor.record(u.offset, bytes) : bytes;
+              }),
+            );
+          }
         }
       },
 
