@@ -259,28 +259,30 @@ const handlerRun =
       return n;
     });
   };
-// A client catching up with a format nobody read before: a server with an empty cache, recording as it goes.
+/**
+ * A client catching up with a format nobody read before: every call gets a service with an empty cache, recording
+ * as it goes, on a server (and, over gRPC, a connection) that is already up, as a participant's would be.
+ */
+const firstReaderServer = (store: Store): ServiceImpl => ({
+  type: firstReader(store).type,
+  handlers: { GetUpdates: (r: GetUpdatesRequest, c: CallContext) => handler(store)(r, c) },
+});
+const grpcFirstReader = {
+  before: await serve(firstReaderServer('before')),
+  after: await serve(firstReaderServer('after')),
+};
+const jsonFirstReader = {
+  before: await serveJson(firstReaderServer('before')),
+  after: await serveJson(firstReaderServer('after')),
+};
 const grpcFirst =
   (store: Store): Run =>
-  async (timed) => {
-    const fresh = await serve(firstReader(store));
-    try {
-      return await timed(() => stream(fresh.port));
-    } finally {
-      client.postMessage({ port: fresh.port, close: true });
-      await fresh.close();
-    }
-  };
+  (timed) =>
+    timed(() => stream(grpcFirstReader[store].port));
 const websocketFirst =
   (store: Store): Run =>
-  async (timed) => {
-    const fresh = await serveJson(firstReader(store));
-    try {
-      return await timed(() => websocket(fresh));
-    } finally {
-      await fresh.close();
-    }
-  };
+  (timed) =>
+    timed(() => websocket(jsonFirstReader[store]));
 const modes: Record<Mode, Run> = {
   'handler, before': handlerRun('before'),
   'handler, after': handlerRun('after'),
@@ -294,9 +296,13 @@ const modes: Record<Mode, Run> = {
 
 const results = new Map<Mode, { rate: number[]; cpu: number[] }>();
 try {
-  // An earlier client of the same format.
+  // An earlier client of the same format; connections to the first readers' servers.
   await stream(cachedServer.port);
   await websocket(cachedJson);
+  for (const store of ['before', 'after'] as const) {
+    await stream(grpcFirstReader[store].port);
+    await websocket(jsonFirstReader[store]);
+  }
   for (let round = 0; round < ROUNDS; round++) {
     for (const [mode, run] of Object.entries(modes) as [Mode, Run][]) {
       const r = results.get(mode) ?? { rate: [], cpu: [] };
@@ -332,6 +338,8 @@ try {
   await client.terminate();
   await cachedJson.close();
   await cachedServer.close();
+  for (const server of [...Object.values(grpcFirstReader), ...Object.values(jsonFirstReader)])
+    await server.close();
   await storage.close();
   await beforeStorage.close();
   rmSync(dir, { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import { BinaryReader } from '@protobuf-ts/runtime';
 import {
   blindingInfo,
   type CreateNode,
@@ -209,6 +210,10 @@ interface EventSite {
   /** Part of the ACS_DELTA shape: a create not consumed here, or a consuming exercise of a contract not created here. */
   readonly netChange: boolean;
 }
+
+/** Reads stored indexes with one TextDecoder (the runtime's reader makes one per message). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const INDEX_READ = { readerFactory: (bytes: Uint8Array) => new BinaryReader(bytes, UTF8) };
 
 /** An event a format selects: who sees it, what their filters ask for, and whether it is in the ACS delta. */
 interface Selected<S extends EventSite> {
@@ -454,7 +459,7 @@ export class EventFilter {
     index: Uint8Array,
     shape: TransactionShape,
   ): IndexedLedgerTransaction | undefined {
-    const sites = IndexedTransaction.fromBinary(index).events.map((e) => ({
+    const sites = IndexedTransaction.fromBinary(index, INDEX_READ).events.map((e) => ({
       ...e,
       template: e.qualifiedName,
     }));
