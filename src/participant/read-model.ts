@@ -341,7 +341,12 @@ export class EventFilter {
       blob ||= t.includeCreatedEventBlob;
     }
     if (filter.interfaces.length > 0) {
-      if (typeof template === 'string') throw new Error('interface filters need the template id');
+      if (typeof template === 'string') {
+        throw new WeftError(
+          CommonErrors.INTERNAL,
+          'a pre-encoded event was read for a format with interface filters',
+        );
+      }
       const implemented = this.#interfacesOf(template);
       for (const f of filter.interfaces) {
         const impl = implemented.find((i) => i.ref === refKey(f.iface));
@@ -467,7 +472,12 @@ export class EventFilter {
       const { event } = site;
       if (event.oneofKind === 'created')
         return { kind: 'created', bytes: event.created, witnesses: seen.witnesses, acsDelta };
-      if (event.oneofKind !== 'exercised') throw new Error(`event ${site.nodeId} has no encoding`);
+      if (event.oneofKind !== 'exercised') {
+        throw new WeftError(
+          CommonErrors.INTERNAL,
+          `the stored event ${site.nodeId} at ${stored.offset} has no encoding`,
+        );
+      }
       return shape === 'acs-delta'
         ? { kind: 'archived', bytes: site.archived, witnesses: seen.witnesses, acsDelta }
         : { kind: 'exercised', bytes: event.exercised, witnesses: seen.witnesses, acsDelta };
