@@ -427,7 +427,9 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
               for (const bytes of element.messages) {
                 let data = b.frames.get(bytes);
                 if (data === undefined) {
-                  data = frame(method.O.fromBinary(bytes, OWN_BYTES_READ_OPTIONS));
+                  data = b.op.response
+                    ? frame(method.O.fromBinary(bytes, OWN_BYTES_READ_OPTIONS))
+                    : JSON.stringify(codec.binaryToJson(method.O, bytes));
                   b.frames.set(bytes, data);
                 }
                 await send(data);
