@@ -331,14 +331,16 @@ export class EventFilter {
       matched = true;
       blob ||= filter.wildcard.includeCreatedEventBlob;
     }
-    const self = refKey({
-      packageName,
-      qualifiedName: typeof template === 'string' ? template : qualifiedName(template),
-    });
-    for (const t of filter.templates) {
-      if (refKey(t.template) !== self) continue;
-      matched = true;
-      blob ||= t.includeCreatedEventBlob;
+    if (filter.templates.length > 0) {
+      const self = refKey({
+        packageName,
+        qualifiedName: typeof template === 'string' ? template : qualifiedName(template),
+      });
+      for (const t of filter.templates) {
+        if (refKey(t.template) !== self) continue;
+        matched = true;
+        blob ||= t.includeCreatedEventBlob;
+      }
     }
     if (filter.interfaces.length > 0) {
       if (typeof template === 'string') {
