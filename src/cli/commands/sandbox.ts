@@ -55,9 +55,8 @@ const MEDIATOR_READY_TIMEOUT_MS = 30_000;
  * through the sequencer's Admin API with the mediator in the genesis) and two participant nodes that connect
  * through their Admin APIs (uploading the ping DAR as their admin workflow) and `health.ping` each other. Each
  * participant serves the Ledger API for applications, over gRPC and as the JSON Ledger API (no auth: every caller
- * has every right, on loopback only). On static time the nodes share one {@link StaticClock} and the synchronizer
- * has no topology change delay, as Canton's sim clock gives it: a change sequenced after the standing time would
- * otherwise take effect only once someone sets the time past it.
+ * has every right, on loopback only). On static time the nodes share one {@link StaticClock} (and so the
+ * synchronizer has no topology change delay, see `SequencerDaemon.bootstrap`).
  */
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const dir = options.dir ? resolve(options.dir) : mkdtempSync(join(tmpdir(), 'weft-sandbox-'));
@@ -122,10 +121,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     const boot = await sequencer.admin.bootstrap(
       'sandbox',
-      {
-        onboardingRestriction: OnboardingRestriction.UNRESTRICTED_OPEN,
-        ...(options.staticTime ? { topologyChangeDelayMicros: 0n } : {}),
-      },
+      { onboardingRestriction: OnboardingRestriction.UNRESTRICTED_OPEN },
       { mediators: [await mediator.admin.identityTransactions()] },
     );
     const deadline = systemClock.now() + BigInt(MEDIATOR_READY_TIMEOUT_MS) * 1000n;
