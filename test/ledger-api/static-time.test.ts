@@ -11,6 +11,7 @@ import { loadEngine } from '../../src/daml/engine/testing.js';
 import type { Timestamp } from '../../src/generated/google/protobuf/timestamp.js';
 import { ledgerApiErrorOf } from '../../src/ledger-api/index.js';
 import { timestampMicros, timestampToProto } from '../../src/ledger-api/services/protobuf-time.js';
+import { instantString } from '../../src/ledger-api/services/time.js';
 import { eventually } from '../../src/mediator/testing.js';
 import { tokenCommands } from '../../src/participant/testing.js';
 import { TestLedgerClient } from './client.js';
@@ -195,7 +196,7 @@ describe('the sandbox on static time', () => {
     const before = (await time(p1))!;
     const now = timestampToProto(timestampMicros(before) + 3_600_000_000n);
     await setTime(p1, before, now);
-    const iso = (t: Timestamp) => new Date(Number(timestampMicros(t) / 1000n)).toISOString();
+    const iso = (t: Timestamp) => instantString(timestampMicros(t));
     const back = await failure(setTime(p1, now, before));
     expect(back.code).toBe(status.INVALID_ARGUMENT);
     expect(ledgerApiErrorOf(back)?.message).toBe(

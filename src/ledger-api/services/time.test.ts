@@ -6,7 +6,7 @@ import { type Claims, UNAUTHENTICATED_CLAIMS, WILDCARD_CLAIMS } from '../auth/in
 import type { CallContext } from '../service.js';
 import { RequestValidationErrors } from '../validation/index.js';
 import { timestampToProto } from './protobuf-time.js';
-import { timeService } from './time.js';
+import { instantString, timeService } from './time.js';
 
 const logger = createLogger({ level: 'silent' });
 
@@ -65,15 +65,22 @@ describe('testing.TimeService', () => {
       setTime({ currentTime: timestampToProto(2_000_000n), newTime: timestampToProto(0n) }),
     );
     expect(back.message).toBe(
-      'new_time [1970-01-01T00:00:00.000Z] is before current_time [1970-01-01T00:00:02.000Z]. Setting time backwards is not allowed.',
+      'new_time [1970-01-01T00:00:00Z] is before current_time [1970-01-01T00:00:02Z]. Setting time backwards is not allowed.',
     );
     const stale = await failure(
       setTime({ currentTime: timestampToProto(0n), newTime: timestampToProto(5_000_000n) }),
     );
     expect([stale.code, stale.message]).toEqual([
       CommonErrors.INVALID_ARGUMENT.code,
-      'current_time mismatch. Provided: 1970-01-01T00:00:00.000Z. Actual: 1970-01-01T00:00:02.000Z',
+      'current_time mismatch. Provided: 1970-01-01T00:00:00Z. Actual: 1970-01-01T00:00:02Z',
     ]);
     expect(clock.now()).toBe(2_000_000n);
+  });
+
+  it("prints times as Canton's messages do (Java's Instant)", () => {
+    expect(instantString(0n)).toBe('1970-01-01T00:00:00Z');
+    expect(instantString(1_767_225_600_500_000n)).toBe('2026-01-01T00:00:00.500Z');
+    expect(instantString(1_767_225_600_000_001n)).toBe('2026-01-01T00:00:00.000001Z');
+    expect(instantString(-1n)).toBe('1969-12-31T23:59:59.999999Z');
   });
 });
