@@ -9,6 +9,7 @@ import { type Sandbox, startSandbox } from '../../src/cli/commands/sandbox.js';
 import { TOKEN_DAR } from '../../src/daml/dar/testing.js';
 import { loadEngine } from '../../src/daml/engine/testing.js';
 import type { Timestamp } from '../../src/generated/google/protobuf/timestamp.js';
+import { TopologyMappingCode } from '../../src/generated/weft/topology/v1/topology.js';
 import { ledgerApiErrorOf } from '../../src/ledger-api/index.js';
 import { timestampMicros, timestampToProto } from '../../src/ledger-api/services/protobuf-time.js';
 import { instantString } from '../../src/ledger-api/services/time.js';
@@ -48,6 +49,23 @@ async function sandbox(
   return { p1, p2, s };
 }
 
+/** The synchronizer's topology change delay (µs), as the sequencer lists its parameters. */
+async function topologyChangeDelay(s: Sandbox): Promise<bigint | undefined> {
+  const sequencer = s.nodes.find((n) => n.runtime.config.kind === 'sequencer')!;
+  const admin = new AdminClient(sequencer.node.endpoints().find((e) => e.api === 'admin-api')!.url);
+  try {
+    const [current] = (
+      await admin.listTopology({ mappingCode: TopologyMappingCode.SYNCHRONIZER_PARAMETERS_STATE })
+    ).transactions;
+    const mapping = current?.mapping?.mapping;
+    return mapping?.oneofKind === 'synchronizerParametersState'
+      ? mapping.synchronizerParametersState.parameters?.topologyChangeDelayMicros
+      : undefined;
+  } finally {
+    admin.close();
+  }
+}
+
 async function failure(promise: Promise<unknown>): Promise<ServiceError> {
   try {
     await promise;
@@ -77,6 +95,8 @@ describe('the sandbox on static time', () => {
       .filter((n) => n.runtime.config.kind === 'participant')
       .map((n) => new AdminClient(n.node.endpoints().find((e) => e.api === 'admin-api')!.url));
     for (const a of admins) closers.push(() => a.close());
+    // Canton's default for a sim clock: changes take effect at once.
+    expect(await topologyChangeDelay(s)).toBe(0n);
     for (const a of admins) await a.uploadDar(readFileSync(TOKEN_DAR));
     alice = await admins[0]!.enableParty('alice');
     bob = await admins[1]!.enableParty('bob');
@@ -213,7 +233,8 @@ describe('the sandbox on static time', () => {
 
 describe('the sandbox on wall-clock time', () => {
   it('does not serve the TimeService (UNIMPLEMENTED, as Canton)', async () => {
-    const { p1 } = await sandbox(false);
+    const { p1, s } = await sandbox(false);
+    expect(await topologyChangeDelay(s)).toBe(250_000n);
     const e = await failure(time(p1));
     expect(e.code).toBe(status.UNIMPLEMENTED);
     const version = await p1.unary(p1.version, p1.version.getLedgerApiVersion, {});
