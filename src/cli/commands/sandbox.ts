@@ -38,8 +38,6 @@ export interface SandboxOptions {
 
 export interface Sandbox {
   readonly nodes: readonly DaemonNode[];
-  /** The nodes' clock: the system clock, or the static time they share. */
-  readonly clock: Clock;
   stop(): Promise<void>;
 }
 
@@ -193,7 +191,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       `health.ping participant1 → participant2: ${rtts.length} pings, p50 ${ms(percentile(sorted, 50))}, max ${ms(sorted[sorted.length - 1]!)}`,
     );
     out(`health.ping participant2 → participant1: ${ms(back)}`);
-    return { nodes, clock, stop };
+    return { nodes, stop };
   } catch (e) {
     await stop();
     throw e;
