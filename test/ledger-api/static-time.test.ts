@@ -14,6 +14,7 @@ import { ledgerApiErrorOf } from '../../src/ledger-api/index.js';
 import { timestampMicros, timestampToProto } from '../../src/ledger-api/services/protobuf-time.js';
 import { instantString } from '../../src/ledger-api/services/time.js';
 import { eventually } from '../../src/mediator/testing.js';
+import { ParticipantErrors } from '../../src/participant/errors.js';
 import { tokenCommands } from '../../src/participant/testing.js';
 import { TestLedgerClient } from './client.js';
 import { protoCommands } from './commands.js';
@@ -87,9 +88,9 @@ describe('the sandbox on static time', () => {
   let p2: TestLedgerClient;
   let alice: string;
   let bob: string;
+  let s: Sandbox;
 
   beforeAll(async () => {
-    let s: Sandbox;
     ({ p1, p2, s } = await sandbox(true));
     const admins = s.nodes
       .filter((n) => n.runtime.config.kind === 'participant')
@@ -134,6 +135,21 @@ describe('the sandbox on static time', () => {
     expect(recorded - let_).toBeLessThan(60_000_000n);
     return r.transaction!.effectiveAt!;
   };
+
+  /** Waits until participant2 sees `offer` active for bob. */
+  const reachesBob = (offer: string) =>
+    eventually('the offer to reach bob', async () => {
+      const { offset } = await p2.unary(p2.state, p2.state.getLedgerEnd, {});
+      const acs = await p2.collect(p2.state, p2.state.getActiveContracts, {
+        activeAtOffset: offset,
+        eventFormat: { filtersByParty: { [bob]: { cumulative: [] } }, verbose: false },
+      });
+      return acs.some(
+        (r) =>
+          r.contractEntry.oneofKind === 'activeContract' &&
+          r.contractEntry.activeContract.createdEvent?.contractId === offer,
+      );
+    });
 
   it('runs transactions on the standing time, and on the time SetTime moves it to', async () => {
     expect(await time(p1)).toEqual(EPOCH);
@@ -191,18 +207,7 @@ describe('the sandbox on static time', () => {
     );
     expect(effectiveAt(offered)).toEqual(later);
     const offer = created(offered, 'TokenTransferOffer');
-    await eventually('the offer to reach bob', async () => {
-      const { offset } = await p2.unary(p2.state, p2.state.getLedgerEnd, {});
-      const acs = await p2.collect(p2.state, p2.state.getActiveContracts, {
-        activeAtOffset: offset,
-        eventFormat: { filtersByParty: { [bob]: { cumulative: [] } }, verbose: false },
-      });
-      return acs.some(
-        (r) =>
-          r.contractEntry.oneofKind === 'activeContract' &&
-          r.contractEntry.activeContract.createdEvent?.contractId === offer,
-      );
-    });
+    await reachesBob(offer);
     const accepted = await submit(
       p2,
       'accept',
@@ -229,6 +234,57 @@ describe('the sandbox on static time', () => {
     );
     expect(await time(p1)).toEqual(now);
   });
+
+  it('times a request out only once SetTime passes its decision time, noticed with the next event', async () => {
+    // The offer wants a time after 2025 (run alone, this test starts at the epoch).
+    const current = (await time(p1))!;
+    const june = at('2026-06-01T00:00:00Z');
+    await setTime(p1, current, timestampMicros(current) > timestampMicros(june) ? current : june);
+    const rules = await submit(p1, 'rules-2', [tokenCommands.rules(alice)], [alice]);
+    const holding = await submit(p1, 'mint-3', [tokenCommands.mint(alice, alice, '1.0')], [alice]);
+    const offered = await submit(
+      p1,
+      'offer-2',
+      [
+        tokenCommands.offer({
+          rules: created(rules, 'TokenRules'),
+          admin: alice,
+          sender: alice,
+          receiver: bob,
+          amount: '1.0',
+          inputs: [created(holding, 'Token')],
+        }),
+      ],
+      [alice],
+    );
+    const offer = created(offered, 'TokenTransferOffer');
+    await reachesBob(offer);
+    // Alice's participant stops: bob's acceptance waits for a confirmation that never comes.
+    await s.nodes.find((n) => n.runtime.config.name === 'participant1')!.runtime.stop();
+    let outcome: 'pending' | ServiceError = 'pending';
+    const accepting = submit(
+      p2,
+      'accept-2',
+      [tokenCommands.instruction(offer, 'TransferInstruction_Accept')],
+      [bob],
+    ).then(
+      () => {
+        throw new Error('the acceptance committed without its signatory');
+      },
+      (e: ServiceError) => {
+        outcome = e;
+      },
+    );
+    // Real time passes, the ledger's time stands: nothing times out.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(outcome).toBe('pending');
+    const now = (await time(p2))!;
+    await setTime(p2, now, timestampToProto(timestampMicros(now) + 300_000_000n));
+    // The next event, sequenced after the decision time, tells participant2 the stuck request timed out.
+    await submit(p2, 'bob-rules', [tokenCommands.rules(bob)], [bob]);
+    await accepting;
+    expect(ledgerApiErrorOf(outcome)?.code).toBe(ParticipantErrors.LOCAL_VERDICT_TIMEOUT.code);
+  }, 60_000);
 });
 
 describe('the sandbox on wall-clock time', () => {
