@@ -98,21 +98,28 @@ interface Waiting {
  * members compare the events themselves across sequencers, and check each copy under its own sequencer's root.
  */
 export class BlockSigner {
+  readonly #key: SigningPrivateKey;
+  readonly #synchronizerId: string;
+  /** Runs the signing once the current turn's subscriptions have asked. */
+  readonly #defer: (run: () => void) => void;
   #waiting: Waiting[] = [];
   #leaves = 0;
 
   constructor(
-    private readonly key: SigningPrivateKey,
-    private readonly synchronizerId: string,
-    /** Runs the signing once the current turn's subscriptions have asked. */
-    private readonly defer: (run: () => void) => void = setImmediate,
-  ) {}
+    key: SigningPrivateKey,
+    synchronizerId: string,
+    defer: (run: () => void) => void = setImmediate,
+  ) {
+    this.#key = key;
+    this.#synchronizerId = synchronizerId;
+    this.#defer = defer;
+  }
 
   /** The block that delivers `events` (encoded SequencedEvents of `member`, in order) with their proofs. */
   sign(member: string, events: readonly Uint8Array[]): Promise<SequencedEventBlock> {
     if (this.#leaves + events.length > MAX_BLOCK_LEAVES) this.#flush();
     return new Promise((resolve, reject) => {
-      if (this.#waiting.length === 0) this.defer(() => this.#flush());
+      if (this.#waiting.length === 0) this.#defer(() => this.#flush());
       this.#waiting.push({ member, events, resolve, reject });
       this.#leaves += events.length;
     });
@@ -127,12 +134,12 @@ export class BlockSigner {
       const leaves = waiting.flatMap((w) => w.events.map((e) => leafHash(w.member, e)));
       const levels = levelsOf(leaves);
       const root = signContent(
-        this.key,
+        this.#key,
         BlockHashPurpose.SequencedBlockSignature,
         SequencedBlockRoot.toBinary({
           rootHash: levels[levels.length - 1]![0]!,
           leafCount: leaves.length,
-          synchronizerId: this.synchronizerId,
+          synchronizerId: this.#synchronizerId,
         }),
       );
       let index = 0;
@@ -153,9 +160,12 @@ export class BlockSigner {
 
 /** Roots whose signature was verified: a block's signature is checked once, not for each of its events. */
 export class VerifiedRoots {
+  readonly #capacity: number;
   readonly #roots = new Map<string, { content: Uint8Array; root: SequencedBlockRoot }>();
 
-  constructor(private readonly capacity = 256) {}
+  constructor(capacity = 256) {
+    this.#capacity = capacity;
+  }
 
   /** The decoded root of `signed`, after checking its signature under `keys` unless that was done already. */
   verify(signed: SignedContent, keys: readonly SigningPublicKey[], what: string): SequencedBlockRoot {
@@ -176,7 +186,7 @@ export class VerifiedRoots {
     } catch (e) {
       throw invalidProof(`${what}: the signed block root does not decode: ${(e as Error).message}`);
     }
-    if (this.#roots.size >= this.capacity) this.#roots.delete(this.#roots.keys().next().value!);
+    if (this.#roots.size >= this.#capacity) this.#roots.delete(this.#roots.keys().next().value!);
     this.#roots.set(id, { content: signed.content, root });
     return root;
   }
