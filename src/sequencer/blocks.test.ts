@@ -263,6 +263,28 @@ describe('a sequencer client', () => {
       verifyEventProof(e.proof, sync.synchronizerId, [sync.sequencer.key.publicKey], 'event');
   });
 
+  it('splits a page of large events into messages of at most 4 MiB, each under its own signed root', async () => {
+    const { sync, node } = await network('blocks-large');
+    const [sender, receiver] = sync.participants as [
+      TestSynchronizer['participants'][0],
+      TestSynchronizer['participants'][0],
+    ];
+    const s = await connect(sync, sender, [node.endpoint]);
+    cleanups.push(() => s.client.close());
+    for (const fill of ['a', 'b', 'c']) {
+      const big = { ...envelope('', receiver.id), content: Buffer.alloc(1536 * 1024, fill) };
+      await (await s.client.send({ envelopes: [big], maxSequencingTime: soon() })).outcome;
+    }
+    const received: SequencedEventBlock[] = [];
+    const r = await connect(sync, receiver, [node.endpoint], { dial: tampering(received) });
+    cleanups.push(() => r.client.close());
+    await waitFor('three events', () => r.events.length === 3);
+    // 1.5 + 1.5 MiB fit in one message, the third would pass 4 MiB.
+    expect(received.map((b) => b.events.length)).toEqual([2, 1]);
+    expect(received[0]!.signedRoot).not.toEqual(received[1]!.signedRoot);
+    expect(r.events.map((e) => e.envelopes[0]!.content[0])).toEqual([...Buffer.from('abc')]);
+  });
+
   const flipSignature = (b: SequencedEventBlock) => ({
     ...b,
     signedRoot: {
