@@ -115,7 +115,13 @@ async function core(backend: Measurement['backend'], dir: string): Promise<Measu
         envelopes,
         error: undefined,
         traceparent: undefined,
-        signed: { content: new Uint8Array(), signature: new Uint8Array(), signedBy: '' },
+        proof: {
+          member: '',
+          event: new Uint8Array(),
+          leafIndex: 0,
+          siblings: [],
+          root: { content: new Uint8Array(), signature: new Uint8Array(), signedBy: '' },
+        },
       };
     };
     for (let i = 0; i < REQUESTS; i++) {

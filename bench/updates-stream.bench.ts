@@ -1,12 +1,14 @@
 /**
  * UpdateService.GetUpdates catching up from offset 0 over a history of committed token transfers on SQLite (each
  * round: a mint for alice, her 5-node transfer offer to bob, bob's acceptance), read as alice and bob with a party
- * wildcard filter in the LEDGER_EFFECTS shape, verbose. Measures updates/s and the process's CPU µs per update of
- * the handler alone, the handler with each response serialized as the gRPC transport does, and a real gRPC
- * loopback stream (the client on a thread of its own in this process, not decoding the messages) three ways: without
- * the encoded-update cache, as the first reader of the format (the cache empty, filled as the stream goes) and
- * with the format cached by an earlier client; and the JSON API's `/v2/updates` websocket (same request in
- * Canton's JSON, frames counted, not parsed) without and with the cache.
+ * wildcard filter in the LEDGER_EFFECTS shape, verbose. The history is stored with its events pre-encoded
+ * ('after'), and copied with them removed, as a store from before v5 holds it ('before': every update decoded
+ * and encoded per reader); each before/after pair runs alternately. Measures updates/s and the process's CPU µs
+ * per update of the handler alone (responses encoded, as a protobuf transport takes them), a real gRPC loopback
+ * stream (the client on a thread of its own in this process, not decoding the messages) and the JSON API's
+ * `/v2/updates` websocket (same request in Canton's JSON, frames counted, not parsed), each as the first reader of
+ * the format (the encoded-update cache empty, filled as the stream goes), and over gRPC and the websocket with the
+ * format cached by an earlier client.
  *
  * Run: npx tsx bench/updates-stream.bench.ts [--transfers 1000] [--rounds 5]
  */
@@ -18,22 +20,24 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { TOKEN_DAR } from '../src/daml/dar/testing.js';
 import { loadEngine } from '../src/daml/engine/testing.js';
+import { TransactionDecoder } from '../src/daml/index.js';
 import { TransactionShape } from '../src/generated/com/daml/ledger/api/v2/transaction_filter.js';
-import {
-  GetUpdatesRequest,
-  GetUpdatesResponse,
-} from '../src/generated/com/daml/ledger/api/v2/update_service.js';
+import { GetUpdatesRequest } from '../src/generated/com/daml/ledger/api/v2/update_service.js';
 import { WILDCARD_CLAIMS } from '../src/ledger-api/auth/index.js';
 import { LEDGER_API_DESCRIPTORS, serveLedgerApi } from '../src/ledger-api/index.js';
 import { type JsonApiServer, startJsonApi } from '../src/ledger-api/json/index.js';
-import type { CallContext, ServiceImpl } from '../src/ledger-api/service.js';
+import type { CallContext, EncodedMessages, ServiceImpl } from '../src/ledger-api/service.js';
+import { EVENT_ENCODER } from '../src/ledger-api/services/read-encoding.js';
 import { EncodedUpdateCache } from '../src/ledger-api/services/update-cache.js';
 import { updateService } from '../src/ledger-api/services/updates.js';
-import { FAST_WRITE_OPTIONS } from '../src/ledger-api/wire/index.js';
 import { createLogger } from '../src/observability/index.js';
+import { Journal } from '../src/participant/journal.js';
+import { ParticipantReads } from '../src/participant/reads.js';
 import { tokenReadLedger } from '../src/participant/reads-testing.js';
+import { ParticipantStore } from '../src/participant/store.js';
 import { tokenCommands } from '../src/participant/testing.js';
 import { openStorage } from '../src/storage/index.js';
+import { systemClock } from '../src/time/index.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -55,7 +59,7 @@ const ns = `1220${'ab'.repeat(32)}`;
 const admin = `admin::${ns}`;
 const alice = `alice::${ns}`;
 const bob = `bob::${ns}`;
-const ledger = await tokenReadLedger(storage, engine, { admin, alice, bob });
+const ledger = await tokenReadLedger(storage, engine, { admin, alice, bob }, EVENT_ENCODER);
 await ledger.accept();
 const rules = (await ledger.store.updateAt(1n))!;
 const rulesId = ledger.decoder.decodeTransaction(rules.transaction).nodes.values().next().value!;
@@ -89,15 +93,28 @@ for (let i = 0; i < TRANSFERS; i++) {
 const end = ledger.journal.durableOffset;
 console.log(`history: ${end} updates, built in ${((performance.now() - setup0) / 1000).toFixed(1)} s`);
 
-const deps = {
-  reads: ledger.reads,
+// The same history as stored before v5: without the pre-encoded events.
+const beforePath = join(dir, 'before.sqlite');
+await storage.execute(`VACUUM INTO '${beforePath}'`);
+const beforeStorage = await openStorage({ kind: 'sqlite', path: beforePath });
+await beforeStorage.execute('UPDATE participant_updates SET events_index = NULL');
+const beforeStore = await ParticipantStore.open(beforeStorage);
+const beforeReads = new ParticipantReads(
+  beforeStore,
+  new TransactionDecoder(engine.types),
+  new Journal(beforeStore, systemClock, createLogger({ level: 'silent' }), end, 1_000, () => {}),
+  () => true,
+  engine,
+);
+
+type Store = 'before' | 'after';
+const depsOf = (store: Store) => ({
+  reads: store === 'after' ? ledger.reads : beforeReads,
   packages: engine.packages,
-  ledgerEnd: () => ledger.journal.durableOffset,
+  ledgerEnd: () => end,
   prunedUpTo: async () => 0n,
-};
-const updates = updateService(deps);
-const cache = new EncodedUpdateCache(256 * 1024 * 1024, 8);
-const cachedUpdates = updateService(deps, cache);
+});
+const cachedUpdates = updateService(depsOf('after'), new EncodedUpdateCache(256 * 1024 * 1024, 8));
 const wildcard = {
   cumulative: [
     {
@@ -124,11 +141,16 @@ const ctx = (): CallContext => ({
   correlationId: 'bench',
   traceparent: undefined,
   logger,
+  encoded: true,
 });
-const handler = updates.handlers.GetUpdates as (
-  r: GetUpdatesRequest,
-  c: CallContext,
-) => AsyncIterable<GetUpdatesResponse>;
+/** A service as the first reader of the format finds it: the encoded-update cache empty. */
+const firstReader = (store: Store) =>
+  updateService(depsOf(store), new EncodedUpdateCache(256 * 1024 * 1024, 8));
+const handler = (store: Store) =>
+  firstReader(store).handlers.GetUpdates as (
+    r: GetUpdatesRequest,
+    c: CallContext,
+  ) => AsyncIterable<EncodedMessages>;
 
 const serve = (service: ServiceImpl) =>
   serveLedgerApi({
@@ -141,7 +163,6 @@ const serve = (service: ServiceImpl) =>
     descriptors: readFileSync(LEDGER_API_DESCRIPTORS),
     logger,
   });
-const server = await serve(updates);
 const cachedServer = await serve(cachedUpdates);
 const serveJson = (service: ServiceImpl) =>
   startJsonApi({
@@ -152,7 +173,6 @@ const serveJson = (service: ServiceImpl) =>
     daml: engine,
     logger,
   });
-const json = await serveJson(updates);
 const cachedJson = await serveJson(cachedUpdates);
 
 // The client runs on a thread of its own, as a client process would: it reads the stream without decoding it.
@@ -222,52 +242,67 @@ const websocket = (server: JsonApiServer) =>
   ask({ url: `${server.url.replace(/^http/, 'ws')}/v2/updates`, json: jsonRequest });
 
 type Mode =
-  | 'handler'
-  | 'handler + serialize'
-  | 'gRPC, no cache'
-  | 'gRPC, first reader of the format'
+  | `handler, ${Store}`
+  | `gRPC, first reader of the format, ${Store}`
+  | `websocket, first reader of the format, ${Store}`
   | 'gRPC, format cached'
-  | 'websocket, no cache'
   | 'websocket, format cached';
 /** Each mode runs what it measures inside `timed` (set-up outside it); the count of updates it delivered. */
 type Run = (timed: (body: () => Promise<number>) => Promise<number>) => Promise<number>;
+const handlerRun =
+  (store: Store): Run =>
+  (timed) => {
+    const h = handler(store);
+    return timed(async () => {
+      let n = 0;
+      for await (const m of h(request, ctx())) n += m.messages.length;
+      return n;
+    });
+  };
+/**
+ * A client catching up with a format nobody read before: every call gets a service with an empty cache, recording
+ * as it goes, on a server (and, over gRPC, a connection) that is already up, as a participant's would be.
+ */
+const firstReaderServer = (store: Store): ServiceImpl => ({
+  type: firstReader(store).type,
+  handlers: { GetUpdates: (r: GetUpdatesRequest, c: CallContext) => handler(store)(r, c) },
+});
+const grpcFirstReader = {
+  before: await serve(firstReaderServer('before')),
+  after: await serve(firstReaderServer('after')),
+};
+const jsonFirstReader = {
+  before: await serveJson(firstReaderServer('before')),
+  after: await serveJson(firstReaderServer('after')),
+};
+const grpcFirst =
+  (store: Store): Run =>
+  (timed) =>
+    timed(() => stream(grpcFirstReader[store].port));
+const websocketFirst =
+  (store: Store): Run =>
+  (timed) =>
+    timed(() => websocket(jsonFirstReader[store]));
 const modes: Record<Mode, Run> = {
-  handler: (timed) =>
-    timed(async () => {
-      let n = 0;
-      for await (const _ of handler(request, ctx())) n++;
-      return n;
-    }),
-  'handler + serialize': (timed) =>
-    timed(async () => {
-      let n = 0;
-      for await (const r of handler(request, ctx())) {
-        GetUpdatesResponse.toBinary(r, FAST_WRITE_OPTIONS);
-        n++;
-      }
-      return n;
-    }),
-  'gRPC, no cache': (timed) => timed(() => stream(server.port)),
-  // A client catching up with a format nobody read before: a server with an empty cache, recording as it goes.
-  'gRPC, first reader of the format': async (timed) => {
-    const fresh = await serve(updateService(deps, new EncodedUpdateCache(256 * 1024 * 1024, 8)));
-    try {
-      return await timed(() => stream(fresh.port));
-    } finally {
-      client.postMessage({ port: fresh.port, close: true });
-      await fresh.close();
-    }
-  },
+  'handler, before': handlerRun('before'),
+  'handler, after': handlerRun('after'),
+  'gRPC, first reader of the format, before': grpcFirst('before'),
+  'gRPC, first reader of the format, after': grpcFirst('after'),
+  'websocket, first reader of the format, before': websocketFirst('before'),
+  'websocket, first reader of the format, after': websocketFirst('after'),
   'gRPC, format cached': (timed) => timed(() => stream(cachedServer.port)),
-  'websocket, no cache': (timed) => timed(() => websocket(json)),
   'websocket, format cached': (timed) => timed(() => websocket(cachedJson)),
 };
 
 const results = new Map<Mode, { rate: number[]; cpu: number[] }>();
 try {
-  // An earlier client of the same format.
+  // An earlier client of the same format; connections to the first readers' servers.
   await stream(cachedServer.port);
   await websocket(cachedJson);
+  for (const store of ['before', 'after'] as const) {
+    await stream(grpcFirstReader[store].port);
+    await websocket(jsonFirstReader[store]);
+  }
   for (let round = 0; round < ROUNDS; round++) {
     for (const [mode, run] of Object.entries(modes) as [Mode, Run][]) {
       const r = results.get(mode) ?? { rate: [], cpu: [] };
@@ -290,17 +325,22 @@ try {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
-  console.log('| path | updates/s (median) | CPU µs / update |');
-  console.log('|---|---|---|');
+  console.log('| path | updates/s (median) | CPU µs / update | updates/s after ÷ before |');
+  console.log('|---|---|---|---|');
   for (const [mode, r] of results) {
-    console.log(`| ${mode} | ${median(r.rate).toFixed(0)} | ${median(r.cpu).toFixed(0)} |`);
+    const before = mode.endsWith(', after')
+      ? results.get(mode.replace(/after$/, 'before') as Mode)
+      : undefined;
+    const ratio = before ? `${(median(r.rate) / median(before.rate)).toFixed(2)}×` : '';
+    console.log(`| ${mode} | ${median(r.rate).toFixed(0)} | ${median(r.cpu).toFixed(0)} | ${ratio} |`);
   }
 } finally {
   await client.terminate();
-  await json.close();
   await cachedJson.close();
-  await server.close();
   await cachedServer.close();
+  for (const server of [...Object.values(grpcFirstReader), ...Object.values(jsonFirstReader)])
+    await server.close();
   await storage.close();
+  await beforeStorage.close();
   rmSync(dir, { recursive: true, force: true });
 }

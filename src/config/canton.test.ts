@@ -113,4 +113,17 @@ describe("Canton's config layout", () => {
       /^bad\.conf: not supported in Canton's layout: canton\.participants\.p1\.ledger-api\.max-inbound-message-size: unknown key$/,
     );
   });
+  it("maps Canton's sim clock to static time, and refuses a clock Weft does not have", () => {
+    const clock = (type?: string) =>
+      fromCantonLayout(
+        { canton: { parameters: { clock: type === undefined ? {} : { type } } } },
+        'clock.conf',
+        '/data',
+      ).staticTime;
+    expect(clock('sim-clock')).toBe(true);
+    expect(clock('wall-clock')).toBe(false);
+    expect(clock()).toBe(false);
+    expect(fromCantonLayout({ canton: {} }, 'none.conf', '/data').staticTime).toBe(false);
+    expect(() => clock('remote-clock')).toThrow(/canton\.parameters\.clock\.type/);
+  });
 });

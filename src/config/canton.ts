@@ -141,8 +141,19 @@ const localSchemas = {
 };
 
 /** The whole file; top-level keys starting with `_` hold shared blocks for substitutions (`${_shared.storage}`). */
-const fileSchema = objectIgnoring({ canton: object({ ...localSchemas, ...remoteSchemas }) }, (k) =>
-  k.startsWith('_'),
+/**
+ * Canton's process-wide parameters: the clock every node of the process runs on (`sim-clock`: static time, set
+ * through the Ledger API's testing TimeService).
+ */
+const parametersSchema = optional(
+  object({
+    clock: optional(object({ type: withDefault(oneOf(['wall-clock', 'sim-clock'] as const), 'wall-clock') })),
+  }),
+);
+
+const fileSchema = objectIgnoring(
+  { canton: object({ ...localSchemas, ...remoteSchemas, parameters: parametersSchema }) },
+  (k) => k.startsWith('_'),
 );
 
 type CantonFile = Infer<typeof fileSchema>['canton'];
@@ -181,6 +192,8 @@ export interface CantonConfig {
   /** The nodes to run in this process, as a Weft network tree (`{ weft: { sequencers, mediators, participants } }`). */
   readonly weftTree: { readonly weft: Record<string, Record<string, unknown>> };
   readonly remote: readonly RemoteNodeConfig[];
+  /** `parameters.clock.type = sim-clock`: the local nodes share one static clock (as the sandbox's --static-time). */
+  readonly staticTime: boolean;
 }
 
 const client = (c: Client, token?: string): RemoteEndpoint => ({
@@ -325,5 +338,5 @@ export function fromCantonLayout(tree: unknown, source: string, dataDir: string)
       admin: client(m.adminApi),
     })),
   ];
-  return { weftTree: { weft }, remote };
+  return { weftTree: { weft }, remote, staticTime: c.parameters?.clock?.type === 'sim-clock' };
 }

@@ -75,6 +75,17 @@ export const HashPurpose = {
 
 for (let id = 1; id <= 63; id++) if (!purposes.has(id)) register(id, `reserved (Canton HashPurpose ${id})`);
 
+/**
+ * The sequencer signs a block of events once rather than each event (a departure from Canton, docs/sequencer.md):
+ * what it signs (the block's root), the tree's leaves (an event bound to its recipient) and its inner nodes each
+ * hash in their own domain, so that no leaf can pass for a node or a root.
+ */
+export const BlockHashPurpose = {
+  SequencedBlockSignature: defineHashPurpose(1000, 'SequencedBlockSignature'),
+  SequencedBlockLeaf: defineHashPurpose(1001, 'SequencedBlockLeaf'),
+  SequencedBlockNode: defineHashPurpose(1002, 'SequencedBlockNode'),
+} as const;
+
 /** Multihash header for SHA-256: function code 0x12, digest length 0x20. */
 const MULTIHASH_SHA256 = Uint8Array.of(0x12, 0x20);
 const DIGEST_LENGTH = 32;

@@ -13,6 +13,7 @@ export {
 export { CryptoErrors } from './errors.js';
 export { Fingerprint } from './fingerprint.js';
 export {
+  BlockHashPurpose,
   defineHashPurpose,
   FIRST_WEFT_HASH_PURPOSE_ID,
   Hash,

@@ -21,6 +21,7 @@ import type { NodeRuntime } from '../node/index.js';
 import { ApiMetrics } from '../observability/index.js';
 import { ParticipantNode } from '../participant/index.js';
 import { PROTOCOL_VERSION, synchronizerIdAt, untilActive } from '../sequencer/index.js';
+import { realTime, staticTimeOf } from '../time/index.js';
 import type { ParticipantDaemonConfig } from './config.js';
 import { ConnectionStore, transportOf } from './connections.js';
 import { memberEndpoints } from './endpoints.js';
@@ -113,11 +114,14 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
     ApiMetrics.http(runtime.metrics, 'json-api');
     runtime.onStop(() => daemon.#admin!.close());
     if (ledgerApi) {
+      // On static time (the sandbox's --static-time) the Ledger API serves the testing TimeService over it.
+      const staticTime = staticTimeOf(runtime.clock);
       daemon.#ledgerApi = await startLedgerApi(
         {
           participant,
           storage: runtime.storage,
-          clock: runtime.clock,
+          clock: realTime(runtime.clock),
+          ...(staticTime ? { staticTime } : {}),
           random: runtime.random,
           logger: runtime.logger,
           ...(runtime.audit ? { audit: runtime.audit } : {}),

@@ -32,7 +32,7 @@ import {
   sequencerTopologyOf,
 } from '../sequencer/index.js';
 import { openStorage, type Storage } from '../storage/index.js';
-import { sleep } from '../time/index.js';
+import { sleep, staticTimeOf } from '../time/index.js';
 import { TopologyProcessor } from '../topology/index.js';
 import type { SequencerDaemonConfig } from './config.js';
 import { bootstrapSequencer, GenesisStore } from './genesis.js';
@@ -170,10 +170,16 @@ export class SequencerDaemon implements AdminNode {
   }
 
   async bootstrap(request: BootstrapRequest): Promise<BootstrapOutcome> {
+    // On static time topology changes take effect at once unless the request says otherwise (Canton's default for
+    // a sim clock): a delay would hold each back until someone sets the time past it.
+    const onStaticTime =
+      staticTimeOf(this.runtime.clock) && request.parameters?.topologyChangeDelay === undefined
+        ? { ...request, parameters: { ...request.parameters, topologyChangeDelay: 0n } }
+        : request;
     const outcome = await bootstrapSequencer(
       this.genesisStore,
       this.runtime.identity,
-      request,
+      onStaticTime,
       this.runtime.clock.now(),
     );
     await this.#activate(outcome.genesis);

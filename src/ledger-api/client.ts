@@ -9,6 +9,7 @@ import { CommandSubmissionServiceClient } from '../generated/com/daml/ledger/api
 import { EventQueryServiceClient } from '../generated/com/daml/ledger/api/v2/event_query_service.grpc-client.js';
 import { PackageServiceClient } from '../generated/com/daml/ledger/api/v2/package_service.grpc-client.js';
 import { StateServiceClient } from '../generated/com/daml/ledger/api/v2/state_service.grpc-client.js';
+import { TimeServiceClient } from '../generated/com/daml/ledger/api/v2/testing/time_service.grpc-client.js';
 import { UpdateServiceClient } from '../generated/com/daml/ledger/api/v2/update_service.grpc-client.js';
 import { VersionServiceClient } from '../generated/com/daml/ledger/api/v2/version_service.grpc-client.js';
 import { channelCredentials, parseEndpoint } from '../grpc/index.js';
@@ -60,6 +61,8 @@ export class LedgerApiClient {
   readonly parties: PartyManagementServiceClient;
   readonly packageManagement: PackageManagementServiceClient;
   readonly users: UserManagementServiceClient;
+  /** testing.TimeService: served only by a participant on static time. */
+  readonly time: TimeServiceClient;
   readonly #clients: grpc.Client[];
 
   /** `url` is http://host:port or https://host:port (plaintext to any host, as the Ledger API allows it). */
@@ -92,6 +95,7 @@ export class LedgerApiClient {
     this.parties = make(PartyManagementServiceClient);
     this.packageManagement = make(PackageManagementServiceClient);
     this.users = make(UserManagementServiceClient);
+    this.time = make(TimeServiceClient);
     this.#clients = [
       this.version,
       this.state,
@@ -104,6 +108,7 @@ export class LedgerApiClient {
       this.parties,
       this.packageManagement,
       this.users,
+      this.time,
     ];
   }
 

@@ -19,8 +19,10 @@ import { eventQueryService } from './services/events.js';
 import { identityProviderConfigService } from './services/identity-providers.js';
 import { commandServices } from './services/participant-commands.js';
 import { participantPruningService } from './services/pruning.js';
+import { EVENT_ENCODER } from './services/read-encoding.js';
 import { participantReadDeps } from './services/reads.js';
 import { stateService } from './services/state.js';
+import type { StaticTime } from './services/time.js';
 import { EncodedUpdateCache } from './services/update-cache.js';
 import { updateService } from './services/updates.js';
 import { userManagementService } from './services/users.js';
@@ -55,8 +57,11 @@ export interface LedgerApiHost {
   readonly participant: ParticipantNode;
   /** The participant's storage, which also keeps the Ledger API's users, party records and pruning offset. */
   readonly storage: Storage;
+  /** Times the calls, token lifetimes and API timeouts: real time, also when the participant runs on static time. */
   readonly clock: Clock;
   readonly random: RandomSource;
+  /** The participant's static time (the sandbox's `--static-time`): then the testing TimeService is served. */
+  readonly staticTime?: StaticTime;
   readonly logger: Logger;
   /** Where each call is audited; absent, calls are only logged. */
   readonly audit?: AuditLog;
@@ -94,6 +99,8 @@ export async function participantLedgerApi(
     ...participantReadDeps(participant, prunedUpTo),
     connectedSynchronizers: () => host.connectedSynchronizers(),
   };
+  // Transactions committed from now on are stored with their events pre-encoded for the update streams.
+  participant.reads.encodeEventsWith(EVENT_ENCODER);
   const updates = updateService(reads, new EncodedUpdateCache(UPDATE_CACHE_BYTES, UPDATE_CACHE_FORMATS));
   const services: ServiceImpl[] = [
     versionService({
@@ -102,7 +109,7 @@ export async function participantLedgerApi(
       maxPartiesPageSize: MAX_PARTIES_PAGE_SIZE,
       maxVettedPackagesPageSize: MAX_VETTED_PACKAGES_PAGE_SIZE,
       maxOffsetCheckpointEmissionDelayMs: 0,
-      staticTime: false,
+      staticTime: host.staticTime !== undefined,
     }),
     stateService(reads),
     updates,
@@ -115,6 +122,7 @@ export async function participantLedgerApi(
       random: host.random,
       getUpdateById: updates.handlers.GetUpdateById as UnaryHandler<GetUpdateByIdRequest, GetUpdateResponse>,
       prunedUpTo,
+      ...(host.staticTime ? { staticTime: host.staticTime } : {}),
     })),
     userManagementService({
       users,

@@ -41,7 +41,7 @@ import {
   storageCounts,
   tryAcquireLease,
 } from '../storage/index.js';
-import { type Clock, sleep, systemClock } from '../time/index.js';
+import { type Clock, realTime, sleep, systemClock } from '../time/index.js';
 import { loadOrCreateIdentity, type NodeIdentity, type NodeKind } from './identity.js';
 
 /**
@@ -221,6 +221,8 @@ export class NodeRuntime {
       readiness: async () => runtime?.readiness() ?? { ready: false, checks: { node: waiting } },
     });
     const storageConfig = storageConfigOf(config.storage);
+    // Storage waits (busy retries, lease checks) follow real time, also when the node runs on static time.
+    const storageClock = realTime(clock);
     let lease: StorageLease | undefined;
     try {
       // The nodes of one sequencer share their storage by design; their node names are exclusive instead.
@@ -228,7 +230,7 @@ export class NodeRuntime {
         lease = await takeLease(storageConfig, replication, {
           holder: `${config.kind} node ${config.name} (pid ${process.pid} on ${hostname()})`,
           healthCheckIntervalMs: replication.healthCheckIntervalMs,
-          clock,
+          clock: storageClock,
           logger,
           onPassive: (why) => {
             waiting = why;
@@ -242,7 +244,7 @@ export class NodeRuntime {
         });
       }
       waiting = 'starting';
-      const storage = await openStorage(storageConfig, clock, lease);
+      const storage = await openStorage(storageConfig, storageClock, lease);
       try {
         const keys = await KeyStore.open(storage, kek && { kek, random });
         if (keys.encryptedOnOpen > 0) {

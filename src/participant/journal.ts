@@ -191,15 +191,16 @@ export class Journal {
     });
   }
 
-  #kick(cursorOnly = false): void {
+  /** `gathered`: the open batch waited out its window already. */
+  #kick(cursorOnly = false, gathered = false): void {
     if (this.#writing || this.#failure || this.#gathering) return;
     if (!this.#openHasData && !(cursorOnly && this.#open.cursors.size > 0)) return;
-    const gather = this.#window.wait(this.#stopping.signal);
+    const gather = gathered ? undefined : this.#window.wait(this.#stopping.signal);
     if (gather) {
       this.#gathering = true;
       void gather.then(() => {
         this.#gathering = false;
-        this.#kick();
+        this.#kick(false, true);
       });
       return;
     }

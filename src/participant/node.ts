@@ -156,6 +156,7 @@ export class ParticipantNode {
             this.#ping.onCommitted(c);
             this.#reads.committed(c);
           },
+          index: (tx, at) => this.#reads.index(tx, at),
         },
         logger,
         metrics: this.metrics,

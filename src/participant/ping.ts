@@ -2,7 +2,7 @@ import { type Identifier, type Node, valueToJson } from '../daml/index.js';
 import { WeftError } from '../errors/index.js';
 import type { ParticipantId, PartyId } from '../identity/index.js';
 import type { Logger } from '../observability/index.js';
-import type { Clock } from '../time/index.js';
+import { type Clock, startStopwatch } from '../time/index.js';
 import { ParticipantErrors } from './errors.js';
 import type { Committed } from './protocol.js';
 import type { Completion } from './updates.js';
@@ -55,7 +55,7 @@ export class PingService {
   /** Pings `target`'s admin party; resolves with the round trip in milliseconds. */
   async ping(target: ParticipantId, timeoutMs: number): Promise<number> {
     const id = Buffer.from(this.random.bytes(12)).toString('hex');
-    const started = this.clock.now();
+    const watch = startStopwatch(this.clock);
     let cancel: () => void = () => {};
     // The timeout bounds the whole ping, the submission included (its request may never be sequenced).
     const timedOut = new Promise<never>((_, reject) => {
@@ -99,8 +99,8 @@ export class PingService {
         );
       }
       await Promise.race([answered, timedOut]);
-      // The clock counts microseconds.
-      return Number(this.clock.now() - started) / 1000;
+      // Measured on the clock's monotonic time: static time stands still.
+      return watch.elapsedMs();
     } finally {
       cancel();
       const o = this.#outstanding.get(id);

@@ -110,8 +110,14 @@ export interface ProtocolContext {
   readonly acs: ActiveContracts;
   readonly journal: Journal;
   readonly validations: ValidationSlots;
-  /** Hears of every transaction once it is durable (the reads' listeners, the ping responder). */
-  readonly commits: { committed(c: Committed): void };
+  /**
+   * Hears of every transaction once it is durable (the reads' listeners, the ping responder), and pre-encodes its
+   * events to store with it (the reads' `index`).
+   */
+  readonly commits: {
+    committed(c: Committed): void;
+    index(tx: Transaction, at: { offset: bigint; ledgerTime: bigint }): Uint8Array | undefined;
+  };
   readonly logger: Logger;
   readonly metrics: ParticipantMetrics;
   /** Durable effects not yet written beyond which event processing waits for the database. */
@@ -616,6 +622,7 @@ export class ProtocolProcessor {
               ledgerTime,
               workflowId: request.participantMetadata.workflowId,
               transaction: encodeTransaction(tx),
+              events: o.commits.index(tx, { offset, ledgerTime }),
               submission:
                 mine && submitter ? { commandId: submitter.commandId, actAs: submitter.actAs } : undefined,
               parties,

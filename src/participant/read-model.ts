@@ -1,3 +1,4 @@
+import { BinaryReader } from '@protobuf-ts/runtime';
 import {
   blindingInfo,
   type CreateNode,
@@ -14,6 +15,7 @@ import {
 } from '../daml/index.js';
 import { qualifiedName, type Value } from '../daml/values/index.js';
 import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
+import { type IndexedEvent, IndexedTransaction } from '../generated/weft/participant/v1/event_index.js';
 import { encodeContract } from './contracts.js';
 import type { ArchivedEvent, CreatedEvent, ExercisedEvent } from './updates.js';
 
@@ -149,8 +151,8 @@ export async function offsetCheckpoint(
   };
 }
 
-/** A stored transaction with what the participant knows of it (see `ParticipantStore.updates`). */
-export interface StoredTransaction {
+/** What the participant stores of a transaction besides its nodes (see `ParticipantStore.updates`). */
+export interface StoredTransactionHeader {
   readonly offset: bigint;
   readonly updateId: string;
   readonly synchronizerId: string;
@@ -158,7 +160,124 @@ export interface StoredTransaction {
   readonly ledgerTime: bigint;
   readonly workflowId: string;
   readonly submission: { readonly commandId: string; readonly actAs: readonly string[] } | undefined;
+}
+
+/** A stored transaction with what the participant knows of it. */
+export interface StoredTransaction extends StoredTransactionHeader {
   readonly transaction: Transaction;
+}
+
+/**
+ * A transaction as the requesting parties see it, from its pre-encoded events (see {@link indexTransaction}): the
+ * same selection as {@link LedgerTransaction}, each event as its stored bytes and what the reader adds to them.
+ */
+export interface IndexedLedgerTransaction extends Omit<LedgerTransaction, 'kind' | 'events'> {
+  readonly kind: 'indexed';
+  readonly events: readonly IndexedLedgerEvent[];
+}
+
+export interface IndexedLedgerEvent {
+  readonly kind: 'created' | 'exercised' | 'archived';
+  /** The stored encoding of the event without the reader's fields. */
+  readonly bytes: Uint8Array;
+  readonly witnesses: readonly Party[];
+  readonly acsDelta: boolean;
+}
+
+/**
+ * Encodes events as update streams serve them (the Ledger API's protobuf, verbose), for {@link indexTransaction}.
+ * The participant stores what it is given and knows nothing of the encoding: the Ledger API supplies it.
+ */
+export interface EventEncoder {
+  created(e: LedgerCreatedEvent): Uint8Array;
+  exercised(e: LedgerExercisedEvent): Uint8Array;
+  archived(e: LedgerArchivedEvent): Uint8Array;
+}
+
+/**
+ * A create or exercise of a transaction outside rolled-back subtrees, with who sees it in each shape: what selects
+ * an event, the same whether it comes from the decoded transaction or from its pre-encoded index.
+ */
+interface EventSite {
+  readonly nodeId: NodeId;
+  /** The disclosure witnesses (LEDGER_EFFECTS). */
+  readonly informees: readonly Party[];
+  /** The contract's stakeholders (ACS_DELTA). */
+  readonly stakeholders: readonly Party[];
+  readonly packageName: string;
+  /** The template, or only its qualified name where no interface filter needs the package (pre-encoded). */
+  readonly template: Identifier | string;
+  /** Part of the ACS_DELTA shape: a create not consumed here, or a consuming exercise of a contract not created here. */
+  readonly netChange: boolean;
+}
+
+/** Reads stored indexes with one TextDecoder (the runtime's reader makes one per message). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const INDEX_READ = { readerFactory: (bytes: Uint8Array) => new BinaryReader(bytes, UTF8) };
+
+/** An event a format selects: who sees it, what their filters ask for, and whether it is in the ACS delta. */
+interface Selected<S extends EventSite> {
+  readonly site: S;
+  readonly seen: { witnesses: Party[]; blob: boolean; views: Identifier[] };
+  readonly acsDelta: boolean;
+}
+
+/** The creates and exercises of a transaction by node id (pre-order), with what selects them. */
+function eventSites(tx: Transaction): (EventSite & { node: CreateNode | ExerciseNode })[] {
+  const { disclosure } = blindingInfo(tx);
+  const { creates, archives } = netChanges(tx);
+  const sites: (EventSite & { node: CreateNode | ExerciseNode })[] = [];
+  forEachNode(tx, (nodeId, node, rolledBack) => {
+    if (rolledBack || (node.tag !== 'Create' && node.tag !== 'Exercise')) return;
+    sites.push({
+      nodeId,
+      node,
+      informees: [...(disclosure.get(nodeId) ?? [])],
+      stakeholders: node.stakeholders,
+      packageName: node.packageName,
+      template: node.templateId,
+      netChange: node.tag === 'Create' ? creates.has(nodeId) : archives.has(nodeId),
+    });
+  });
+  return sites;
+}
+
+/**
+ * The pre-encoded events of a transaction committed at `offset` (an `IndexedTransaction`), computed once when it
+ * is committed: every event in the encoding streams serve, without the fields that depend on the reader (its
+ * witnesses and `acs_delta` are set empty and false here, blobs and interface data are not pre-encoded), with
+ * the metadata that selects it.
+ */
+export function indexTransaction(
+  tx: Transaction,
+  at: { offset: bigint; ledgerTime: bigint },
+  encoder: EventEncoder,
+): Uint8Array {
+  const events: IndexedEvent[] = eventSites(tx).map((site) => {
+    const { node, nodeId } = site;
+    const common = {
+      nodeId,
+      informees: [...site.informees],
+      stakeholders: [...node.stakeholders],
+      packageName: node.packageName,
+      qualifiedName: qualifiedName(node.templateId),
+      netChange: site.netChange,
+    };
+    if (node.tag === 'Create') {
+      const contract = createdContract(node, at.ledgerTime);
+      const created = encoder.created(createdEventOf(contract, { ...at, nodeId, acsDelta: false }, []));
+      return { ...common, event: { oneofKind: 'created', created }, archived: new Uint8Array(0) };
+    }
+    const exercised = encoder.exercised(
+      exercisedEventOf(tx, node, { ...at, nodeId, acsDelta: false }, [], []),
+    );
+    const archived =
+      site.netChange && node.consuming
+        ? encoder.archived(archivedEventOf(node, { ...at, nodeId }, [], []))
+        : new Uint8Array(0);
+    return { ...common, event: { oneofKind: 'exercised', exercised }, archived };
+  });
+  return IndexedTransaction.toBinary({ events });
 }
 
 /** What matched a contract's template for one requesting party (or the party wildcard). */
@@ -204,7 +323,7 @@ export class EventFilter {
     return found;
   }
 
-  #match(filter: CumulativeFilter, packageName: string, templateId: Identifier): Match | undefined {
+  #match(filter: CumulativeFilter, packageName: string, template: Identifier | string): Match | undefined {
     let matched = false;
     let blob = false;
     const views: Identifier[] = [];
@@ -212,14 +331,25 @@ export class EventFilter {
       matched = true;
       blob ||= filter.wildcard.includeCreatedEventBlob;
     }
-    const self = refKey({ packageName, qualifiedName: qualifiedName(templateId) });
-    for (const t of filter.templates) {
-      if (refKey(t.template) !== self) continue;
-      matched = true;
-      blob ||= t.includeCreatedEventBlob;
+    if (filter.templates.length > 0) {
+      const self = refKey({
+        packageName,
+        qualifiedName: typeof template === 'string' ? template : qualifiedName(template),
+      });
+      for (const t of filter.templates) {
+        if (refKey(t.template) !== self) continue;
+        matched = true;
+        blob ||= t.includeCreatedEventBlob;
+      }
     }
     if (filter.interfaces.length > 0) {
-      const implemented = this.#interfacesOf(templateId);
+      if (typeof template === 'string') {
+        throw new WeftError(
+          CommonErrors.INTERNAL,
+          'a pre-encoded event was read for a format with interface filters',
+        );
+      }
+      const implemented = this.#interfacesOf(template);
       for (const f of filter.interfaces) {
         const impl = implemented.find((i) => i.ref === refKey(f.iface));
         if (impl === undefined) continue;
@@ -233,23 +363,24 @@ export class EventFilter {
 
   /**
    * The parties among `candidates` whose filter matches the template (all candidates when the party-wildcard
-   * filter matches), and what the matching filters ask for; undefined when none matches.
+   * filter matches), and what the matching filters ask for; undefined when none matches. The template's
+   * qualified name alone serves a format without interface filters.
    */
   matching(
     candidates: readonly Party[],
     packageName: string,
-    templateId: Identifier,
+    template: Identifier | string,
   ): { witnesses: Party[]; blob: boolean; views: Identifier[] } | undefined {
     const matches: Match[] = [];
     let witnesses: Party[];
-    const any = this.format.anyParty && this.#match(this.format.anyParty, packageName, templateId);
+    const any = this.format.anyParty && this.#match(this.format.anyParty, packageName, template);
     if (any) {
       matches.push(any);
       witnesses = [...candidates];
     } else witnesses = [];
     for (const p of candidates) {
       const filter = this.format.byParty.get(p);
-      const m = filter && this.#match(filter, packageName, templateId);
+      const m = filter && this.#match(filter, packageName, template);
       if (!m) continue;
       matches.push(m);
       if (!any) witnesses.push(p);
@@ -258,6 +389,19 @@ export class EventFilter {
     const views: Identifier[] = [];
     for (const m of matches) for (const v of m.views) if (!views.some((x) => sameId(x, v))) views.push(v);
     return { witnesses: witnesses.sort(), blob: matches.some((m) => m.blob), views };
+  }
+
+  /**
+   * Whether the pre-encoded events serve this format: no filter asks for what depends on the reader beyond its
+   * witnesses (created-event blobs, interface views and implemented interfaces).
+   */
+  get indexable(): boolean {
+    const plain = (f: CumulativeFilter) =>
+      f.interfaces.length === 0 &&
+      !f.wildcard?.includeCreatedEventBlob &&
+      f.templates.every((t) => !t.includeCreatedEventBlob);
+    const { anyParty, byParty } = this.format;
+    return (anyParty === undefined || plain(anyParty)) && [...byParty.values()].every(plain);
   }
 
   /** The views of `contract` through `interfaces`; a failing view method is reported in the view, as Canton. */
@@ -290,17 +434,7 @@ export class EventFilter {
   /** The archive of a contract by a consuming exercise, for the parties that see it (ACS_DELTA), if any. */
   archivedEvent(node: ExerciseNode, at: { offset: bigint; nodeId: NodeId }): LedgerArchivedEvent | undefined {
     const seen = this.matching(node.stakeholders, node.packageName, node.templateId);
-    if (!seen) return undefined;
-    return {
-      kind: 'archived',
-      nodeId: at.nodeId,
-      contractId: node.contractId.coid,
-      templateId: node.templateId,
-      packageName: node.packageName,
-      offset: at.offset,
-      witnesses: seen.witnesses,
-      implementedInterfaces: seen.views,
-    };
+    return seen && archivedEventOf(node, at, seen.witnesses, seen.views);
   }
 
   /**
@@ -308,80 +442,89 @@ export class EventFilter {
    * transaction is not served, as in Canton).
    */
   transaction(stored: StoredTransaction, shape: TransactionShape): LedgerTransaction | undefined {
-    const events = shape === 'acs-delta' ? this.#acsDelta(stored) : this.#ledgerEffects(stored);
-    if (events.length === 0) return undefined;
+    const tx = stored.transaction;
+    const at = { offset: stored.offset };
+    const events = this.#select(eventSites(tx), shape).map(({ site, seen, acsDelta }): LedgerEvent => {
+      const { node, nodeId } = site;
+      if (node.tag === 'Create') {
+        const contract = createdContract(node, stored.ledgerTime);
+        return this.createdEvent(contract, { ...at, nodeId, acsDelta }, seen);
+      }
+      if (shape === 'acs-delta') return archivedEventOf(node, { ...at, nodeId }, seen.witnesses, seen.views);
+      const views = node.consuming ? seen.views : [];
+      return exercisedEventOf(tx, node, { ...at, nodeId, acsDelta }, seen.witnesses, views);
+    });
+    return events.length === 0 ? undefined : { kind: 'transaction', ...this.#header(stored), events };
+  }
+
+  /**
+   * {@link transaction} from the transaction's pre-encoded events (a format that is {@link indexable}): the same
+   * events, each as its stored bytes with the requesting parties that see it.
+   */
+  indexedTransaction(
+    stored: StoredTransactionHeader,
+    index: Uint8Array,
+    shape: TransactionShape,
+  ): IndexedLedgerTransaction | undefined {
+    const sites = IndexedTransaction.fromBinary(index, INDEX_READ).events.map((e) => ({
+      ...e,
+      template: e.qualifiedName,
+    }));
+    const events = this.#select(sites, shape).map(({ site, seen, acsDelta }): IndexedLedgerEvent => {
+      const { event } = site;
+      if (event.oneofKind === 'created')
+        return { kind: 'created', bytes: event.created, witnesses: seen.witnesses, acsDelta };
+      if (event.oneofKind !== 'exercised') {
+        throw new WeftError(
+          CommonErrors.INTERNAL,
+          `the stored event ${site.nodeId} at ${stored.offset} has no encoding`,
+        );
+      }
+      return shape === 'acs-delta'
+        ? { kind: 'archived', bytes: site.archived, witnesses: seen.witnesses, acsDelta }
+        : { kind: 'exercised', bytes: event.exercised, witnesses: seen.witnesses, acsDelta };
+    });
+    return events.length === 0 ? undefined : { kind: 'indexed', ...this.#header(stored), events };
+  }
+
+  /** What a transaction presents besides its events, for the requesting parties. */
+  #header(stored: StoredTransactionHeader): Omit<LedgerTransaction, 'kind' | 'events'> {
     const requesting = this.parties;
     const s = stored.submission;
     const submitter =
       s !== undefined && (requesting === undefined || requesting.some((p) => s.actAs.includes(p)));
     return {
-      kind: 'transaction',
       updateId: stored.updateId,
       commandId: submitter ? s.commandId : '',
       workflowId: stored.workflowId,
       effectiveAt: stored.ledgerTime,
-      events,
       offset: stored.offset,
       synchronizerId: stored.synchronizerId,
       recordTime: stored.recordTime,
     };
   }
 
-  #acsDelta(stored: StoredTransaction): LedgerEvent[] {
-    const { creates, archives } = netChanges(stored.transaction);
-    const events: LedgerEvent[] = [];
-    for (const [nodeId, node] of sortedNodes(creates, archives)) {
-      if (node.tag === 'Create') {
-        const seen = this.matching(node.stakeholders, node.packageName, node.templateId);
-        if (!seen) continue;
-        const contract = createdContract(node, stored.ledgerTime);
-        events.push(this.createdEvent(contract, { offset: stored.offset, nodeId, acsDelta: true }, seen));
-      } else {
-        const archived = this.archivedEvent(node, { offset: stored.offset, nodeId });
-        if (archived) events.push(archived);
+  /**
+   * The events of `shape` the requesting parties see. ACS_DELTA: the net changes (creates, and archives by the
+   * consuming exercises) seen by a matching stakeholder; LEDGER_EFFECTS: every event a matching party witnesses,
+   * marked `acsDelta` when it is also in the ACS_DELTA shape (a net change a stakeholder's filter matches).
+   */
+  #select<S extends EventSite>(sites: readonly S[], shape: TransactionShape): Selected<S>[] {
+    const out: Selected<S>[] = [];
+    for (const site of sites) {
+      if (shape === 'acs-delta') {
+        if (!site.netChange) continue;
+        const seen = this.matching(site.stakeholders, site.packageName, site.template);
+        if (seen) out.push({ site, seen, acsDelta: true });
+        continue;
       }
-    }
-    return events;
-  }
-
-  #ledgerEffects(stored: StoredTransaction): LedgerEvent[] {
-    const tx = stored.transaction;
-    const { disclosure } = blindingInfo(tx);
-    const { creates, archives } = netChanges(tx);
-    const events: LedgerEvent[] = [];
-    forEachNode(tx, (nodeId, node, rolledBack) => {
-      if (rolledBack || (node.tag !== 'Create' && node.tag !== 'Exercise')) return;
-      const seen = this.matching([...(disclosure.get(nodeId) ?? [])], node.packageName, node.templateId);
-      if (!seen) return;
-      // In the ACS_DELTA shape too: not transient, and a stakeholder's filter matches.
+      const seen = this.matching(site.informees, site.packageName, site.template);
+      if (!seen) continue;
       const acsDelta =
-        (node.tag === 'Create' ? creates.has(nodeId) : archives.has(nodeId)) &&
-        this.matching(node.stakeholders, node.packageName, node.templateId) !== undefined;
-      if (node.tag === 'Create') {
-        const contract = createdContract(node, stored.ledgerTime);
-        events.push(this.createdEvent(contract, { offset: stored.offset, nodeId, acsDelta }, seen));
-        return;
-      }
-      events.push({
-        kind: 'exercised',
-        nodeId,
-        contractId: node.contractId.coid,
-        templateId: node.templateId,
-        interfaceId: node.interfaceId,
-        choice: node.choice,
-        choiceArgument: node.chosenValue,
-        actingParties: node.actingParties,
-        consuming: node.consuming,
-        result: node.exerciseResult,
-        offset: stored.offset,
-        packageName: node.packageName,
-        witnesses: seen.witnesses,
-        lastDescendantNodeId: lastDescendant(tx, nodeId),
-        implementedInterfaces: node.consuming ? seen.views : [],
-        acsDelta,
-      });
-    });
-    return events;
+        site.netChange && this.matching(site.stakeholders, site.packageName, site.template) !== undefined;
+      out.push({ site, seen, acsDelta });
+    }
+    return out;
   }
 }
 
@@ -406,6 +549,53 @@ export function createdEventOf(
     blob: undefined,
     interfaceViews: [],
     acsDelta: at.acsDelta,
+  };
+}
+
+/** An exercised event for the node, seen by `witnesses`. */
+function exercisedEventOf(
+  tx: Transaction,
+  node: ExerciseNode,
+  at: { offset: bigint; nodeId: NodeId; acsDelta: boolean },
+  witnesses: readonly Party[],
+  implementedInterfaces: readonly Identifier[],
+): LedgerExercisedEvent {
+  return {
+    kind: 'exercised',
+    nodeId: at.nodeId,
+    contractId: node.contractId.coid,
+    templateId: node.templateId,
+    interfaceId: node.interfaceId,
+    choice: node.choice,
+    choiceArgument: node.chosenValue,
+    actingParties: node.actingParties,
+    consuming: node.consuming,
+    result: node.exerciseResult,
+    offset: at.offset,
+    packageName: node.packageName,
+    witnesses,
+    lastDescendantNodeId: lastDescendant(tx, at.nodeId),
+    implementedInterfaces,
+    acsDelta: at.acsDelta,
+  };
+}
+
+/** The archive of the contract by the consuming exercise `node`, seen by `witnesses`. */
+function archivedEventOf(
+  node: ExerciseNode,
+  at: { offset: bigint; nodeId: NodeId },
+  witnesses: readonly Party[],
+  implementedInterfaces: readonly Identifier[],
+): LedgerArchivedEvent {
+  return {
+    kind: 'archived',
+    nodeId: at.nodeId,
+    contractId: node.contractId.coid,
+    templateId: node.templateId,
+    packageName: node.packageName,
+    offset: at.offset,
+    witnesses,
+    implementedInterfaces,
   };
 }
 
@@ -438,13 +628,6 @@ export function netChanges(tx: Transaction): {
     archives.delete(id);
   }
   return { creates, archives };
-}
-
-function sortedNodes(
-  creates: ReadonlyMap<NodeId, CreateNode>,
-  archives: ReadonlyMap<NodeId, ExerciseNode>,
-): [NodeId, CreateNode | ExerciseNode][] {
-  return [...creates, ...archives].sort(([a], [b]) => a - b);
 }
 
 /** The highest node id below `nodeId` (node ids are in pre-order, so the subtree's maximum). */

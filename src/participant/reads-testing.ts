@@ -17,7 +17,7 @@ import type { Storage } from '../storage/index.js';
 import { systemClock } from '../time/index.js';
 import { encodeContract } from './contracts.js';
 import { Journal } from './journal.js';
-import { netChanges } from './read-model.js';
+import { type EventEncoder, netChanges } from './read-model.js';
 import { ParticipantReads } from './reads.js';
 import { ParticipantStore } from './store.js';
 import { ModelLedger, tokenCommands } from './testing.js';
@@ -53,6 +53,8 @@ export async function tokenReadLedger(
   storage: Storage,
   engine: Engine,
   parties: { admin: string; alice: string; bob: string } = { admin: 'admin', alice: 'alice', bob: 'bob' },
+  /** Stores each transaction with its events pre-encoded by this encoder. */
+  encoder?: EventEncoder,
 ): Promise<TokenReadLedger> {
   const { admin, alice, bob } = parties;
   const store = await ParticipantStore.open(storage);
@@ -60,6 +62,7 @@ export async function tokenReadLedger(
   let live = true;
   const decoder = new TransactionDecoder(engine.types);
   const reads = new ParticipantReads(store, decoder, journal, () => live, engine);
+  if (encoder) reads.encodeEventsWith(encoder);
   const model = new ModelLedger(engine, 1_750_000_000_000_000n);
   const commit = async (tx: Transaction, o: { commandId?: string; actAs?: string[] } = {}) => {
     const offset = journal.nextOffset();
@@ -99,6 +102,7 @@ export async function tokenReadLedger(
             ledgerTime: model.ledgerTime,
             workflowId: `workflow-${offset}`,
             transaction: encodeTransaction(tx),
+            events: reads.index(tx, { offset, ledgerTime: model.ledgerTime }),
             submission: o.commandId ? { commandId: o.commandId, actAs: o.actAs ?? [] } : undefined,
             parties: [...witnesses].sort(),
           });

@@ -12,14 +12,18 @@ import { decodeContract } from './contracts.js';
 import type { Journal } from './journal.js';
 import type { Committed } from './protocol.js';
 import {
+  type EventEncoder,
   EventFilter,
   type EventFormat,
+  type IndexedLedgerTransaction,
+  indexTransaction,
   type LedgerArchivedEvent,
   type LedgerCreatedEvent,
   type LedgerTransaction,
   type OffsetCheckpoint,
   offsetCheckpoint,
   type StoredTransaction,
+  type StoredTransactionHeader,
   type TransactionShape,
 } from './read-model.js';
 import type { ParticipantStore, StoredUpdate } from './store.js';
@@ -69,6 +73,7 @@ export class ParticipantReads {
   readonly #streamWaiters = new Set<() => void>();
   /** Offset → decoded transaction, oldest first; an update never changes once stored. */
   readonly #decoded = new Map<bigint, Transaction>();
+  #encoder: EventEncoder | undefined;
 
   constructor(
     private readonly store: ParticipantStore,
@@ -84,6 +89,19 @@ export class ParticipantReads {
   /** A transaction is durable: tells the listeners. */
   committed(c: Committed): void {
     for (const l of this.#commitListeners) l(c);
+  }
+
+  /**
+   * From now on, transactions are committed with their events pre-encoded by `encoder` (the Ledger API's), which
+   * streams of an {@link EventFilter.indexable} format then serve without decoding (see {@link transactionPages}).
+   */
+  encodeEventsWith(encoder: EventEncoder): void {
+    this.#encoder = encoder;
+  }
+
+  /** The pre-encoded events of a transaction being committed at `offset`; undefined without an encoder. */
+  index(tx: Transaction, at: { offset: bigint; ledgerTime: bigint }): Uint8Array | undefined {
+    return this.#encoder && indexTransaction(tx, at, this.#encoder);
   }
 
   /** Calls `listener` with every transaction once it is durable (in-process automation, e.g. the ping responder). */
@@ -193,7 +211,7 @@ export class ParticipantReads {
     return new EventFilter(format, this.engine);
   }
 
-  #stored(row: StoredUpdate): StoredTransaction {
+  #header(row: StoredUpdate): StoredTransactionHeader {
     return {
       offset: row.offset,
       updateId: row.updateId,
@@ -202,8 +220,11 @@ export class ParticipantReads {
       ledgerTime: row.ledgerTime,
       workflowId: row.workflowId,
       submission: row.submission,
-      transaction: this.#decode(row),
     };
+  }
+
+  #stored(row: StoredUpdate): StoredTransaction {
+    return { ...this.#header(row), transaction: this.#decode(row) };
   }
 
   /**
@@ -228,6 +249,35 @@ export class ParticipantReads {
     shape: TransactionShape,
     o: StreamOptions & { checkpoints?: boolean },
   ): AsyncGenerator<LedgerTransaction | OffsetCheckpoint> {
+    for await (const page of this.#pages(filter, o, (row) => filter.transaction(this.#stored(row), shape))) {
+      if (Array.isArray(page)) yield* page;
+      else yield page;
+    }
+  }
+
+  /**
+   * {@link transactions} a page of the database at a time (each page non-empty), for a transport that sends
+   * them together. With `indexed`, each transaction stored with pre-encoded events comes as those (no decoding)
+   * when the format is {@link EventFilter.indexable}; the others (stored before, or without an encoder) decoded.
+   */
+  transactionPages(
+    filter: EventFilter,
+    shape: TransactionShape,
+    o: StreamOptions & { checkpoints: boolean; indexed: boolean },
+  ): AsyncGenerator<readonly (LedgerTransaction | IndexedLedgerTransaction)[] | OffsetCheckpoint> {
+    const indexed = o.indexed && filter.indexable;
+    return this.#pages(filter, o, (row) =>
+      row.events && indexed
+        ? filter.indexedTransaction(this.#header(row), row.events, shape)
+        : filter.transaction(this.#stored(row), shape),
+    );
+  }
+
+  async *#pages<T extends { readonly offset: bigint }>(
+    filter: EventFilter,
+    o: StreamOptions & { checkpoints?: boolean },
+    present: (row: StoredUpdate) => T | undefined,
+  ): AsyncGenerator<T[] | OffsetCheckpoint> {
     let after = o.after;
     let delivered = o.after;
     while (!o.signal?.aborted) {
@@ -235,12 +285,15 @@ export class ParticipantReads {
       const upTo = o.end !== undefined && o.end < durable ? o.end : durable;
       if (after < upTo) {
         const rows = await this.store.updates(filter.parties, after, upTo, PAGE);
+        const page: T[] = [];
         for (const row of rows) {
           if (o.signal?.aborted) return;
-          const tx = filter.transaction(this.#stored(row), shape);
-          if (!tx) continue;
-          delivered = tx.offset;
-          yield tx;
+          const tx = present(row);
+          if (tx) page.push(tx);
+        }
+        if (page.length > 0) {
+          delivered = page.at(-1)!.offset;
+          yield page;
         }
         after = rows.length < PAGE ? upTo : rows.at(-1)!.offset;
         continue;

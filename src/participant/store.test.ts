@@ -262,6 +262,37 @@ describeBackends('participant store', (backend) => {
     });
   });
 
+  it('stores the pre-encoded events of updates, and reads those stored before v5 as without them', async () => {
+    const storage = await backend.open();
+    await storage.migrate('participant', PARTICIPANT_MIGRATIONS.slice(0, 4));
+    await storage.execute(
+      `INSERT INTO participant_updates (update_offset, update_id, request_id, ledger_time, workflow_id,
+         transaction_bytes, synchronizer_id)
+       VALUES (1, 'upd-1', 1000, 5, '', $1, 'sync')`,
+      [Buffer.from('tx1')],
+    );
+    const store = await ParticipantStore.open(storage);
+    const update = (offset: bigint, events: Uint8Array | undefined) => ({
+      offset,
+      updateId: `upd-${offset}`,
+      synchronizerId: 'sync',
+      requestId: 1000n + offset,
+      ledgerTime: 5n,
+      workflowId: '',
+      transaction: Buffer.from(`tx${offset}`),
+      events,
+      submission: undefined,
+      parties: ['alice'],
+    });
+    await store.write(batch((b) => b.updates.push(update(2n, Buffer.from('events')), update(3n, undefined))));
+    const rows = await store.updates(undefined, 0n, 3n, 10);
+    expect(rows.map((r) => [r.offset, r.events && Buffer.from(r.events).toString()])).toEqual([
+      [1n, undefined],
+      [2n, 'events'],
+      [3n, undefined],
+    ]);
+  });
+
   it('keeps DARs with their admin-workflow flag', async () => {
     const store = await ParticipantStore.open(await backend.open());
     const dar = { name: 'n', version: '1.0.0', dar: Buffer.from('zip'), uploadedAt: 1n };

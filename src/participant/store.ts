@@ -138,6 +138,13 @@ export const PARTICIPANT_MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE ${table} ADD COLUMN deduplication_offset BIGINT`,
     ]),
   },
+  {
+    version: 5,
+    // The pre-encoded events of a transaction (weft.participant.v1.IndexedTransaction, see `indexTransaction`);
+    // NULL for transactions stored before, or while no Ledger API supplied the encoding: those are decoded.
+    name: 'pre-encoded events of updates',
+    up: ['ALTER TABLE participant_updates ADD COLUMN events_index BYTEA'],
+  },
 ];
 
 /** Indexes of the Ledger API's reads, a component of their own so they version apart from the tables. */
@@ -191,6 +198,8 @@ export interface UpdateRow {
   readonly ledgerTime: bigint;
   readonly workflowId: string;
   readonly transaction: Uint8Array;
+  /** Its pre-encoded events (see `indexTransaction`), when the participant was given an encoding. */
+  readonly events?: Uint8Array | undefined;
   /** For a transaction this participant submitted: the command and its acting parties. */
   readonly submission: { readonly commandId: string; readonly actAs: readonly string[] } | undefined;
   /** Hosted parties that witness something of it. */
@@ -292,7 +301,7 @@ const optional = <T>(v: T | null): T | undefined => (v === null ? undefined : v)
 export type StoredUpdate = Omit<UpdateRow, 'parties'>;
 
 const UPDATE_COLUMNS =
-  'u.update_offset, u.update_id, u.synchronizer_id, u.request_id, u.ledger_time, u.workflow_id, u.transaction_bytes, u.command_id, u.act_as';
+  'u.update_offset, u.update_id, u.synchronizer_id, u.request_id, u.ledger_time, u.workflow_id, u.transaction_bytes, u.events_index, u.command_id, u.act_as';
 
 interface RawUpdate {
   update_offset: bigint;
@@ -302,6 +311,7 @@ interface RawUpdate {
   ledger_time: bigint;
   workflow_id: string;
   transaction_bytes: Uint8Array;
+  events_index: Uint8Array | null;
   command_id: string | null;
   act_as: string | null;
 }
@@ -315,6 +325,7 @@ function updateOf(r: RawUpdate): StoredUpdate {
     ledgerTime: r.ledger_time,
     workflowId: r.workflow_id,
     transaction: r.transaction_bytes,
+    events: optional(r.events_index),
     submission:
       r.command_id === null
         ? undefined
@@ -487,6 +498,7 @@ export class ParticipantStore {
             'ledger_time',
             'workflow_id',
             'transaction_bytes',
+            'events_index',
             'command_id',
             'act_as',
           ],
@@ -498,6 +510,7 @@ export class ParticipantStore {
             u.ledgerTime,
             u.workflowId,
             u.transaction,
+            u.events ?? null,
             u.submission?.commandId ?? null,
             u.submission ? JSON.stringify(u.submission.actAs) : null,
           ]),

@@ -480,7 +480,7 @@ export class Submitter {
     const candidates: { route: SubmissionRoute; snapshot: TopologySnapshot }[] = [];
     let notHosted: string | undefined;
     for (const route of routes) {
-      const snapshot = route.topology.snapshot(now);
+      const snapshot = route.topology.currentSnapshot(now);
       const missing = actAs.find(
         (party) =>
           snapshot

@@ -198,7 +198,7 @@ export class TopologyRequests {
     };
     for (const c of connections) {
       const synchronizerId = String(c.synchronizerId);
-      const snapshot = c.topology.snapshot(now);
+      const snapshot = c.topology.currentSnapshot(now);
       add(String(adminParty), 'Submission', synchronizerId);
       for (const tx of snapshot.transactions('PartyToParticipant')) {
         const m = tx.mapping;
@@ -233,7 +233,7 @@ export class TopologyRequests {
     const known = new Map<string, boolean>();
     const add = (party: string, local: boolean) => known.set(party, (known.get(party) ?? false) || local);
     for (const c of this.o.connections()) {
-      const snapshot = c.topology.snapshot(now);
+      const snapshot = c.topology.currentSnapshot(now);
       for (const p of snapshot.participants()) add(String(p.adminParty), p.equals(this.#id));
       for (const tx of snapshot.transactions('PartyToParticipant')) {
         const m = tx.mapping;
@@ -268,7 +268,7 @@ export class TopologyRequests {
     const now = this.o.clock.now();
     const out: (VettingState & { participantId: string })[] = [];
     for (const c of this.o.connections()) {
-      for (const tx of c.topology.snapshot(now).transactions('VettedPackages')) {
+      for (const tx of c.topology.currentSnapshot(now).transactions('VettedPackages')) {
         const m = tx.mapping;
         if (m.kind !== 'VettedPackages') continue;
         out.push({

@@ -131,7 +131,7 @@ export const SequencerErrors = {
   SEQUENCER_EVENT_INVALID: defineErrorCode(
     'SEQUENCER_EVENT_INVALID',
     'MaliciousOrFaultyBehaviour',
-    'A received event has a bad sequencer signature, a counter gap or a wrong previous timestamp.',
+    'A received event has a counter gap or a wrong previous timestamp, or is not in the block the sequencer signed for this member (its inclusion proof does not lead to the signed root, or the root is for another synchronizer).',
     'Reconnect to another node or sequencer; report the sequencer node that sent the event, which is faulty or was tampered with.',
   ),
   SEQUENCER_CONNECTIONS_INVALID: defineErrorCode(

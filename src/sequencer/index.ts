@@ -4,6 +4,7 @@
  * sequencers with a trust threshold.
  */
 export { MemberAuthenticator, type Token } from './auth.js';
+export { type EventProof, verifyEventProof } from './blocks.js';
 export {
   type ClientState,
   type ReceivedEvent,

@@ -2,7 +2,7 @@ import type { NodeMetrics } from '../observability/index.js';
 
 export interface SequencerMetrics {
   readonly sends: { inc(labels: { result: string }): void };
-  readonly delivered: { inc(): void };
+  readonly delivered: { inc(by?: number): void };
   readonly subscriptions: { inc(): void; dec(): void };
   readonly batch: (size: number, seconds: number) => void;
   readonly writerLag: (seconds: number) => void;

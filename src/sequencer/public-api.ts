@@ -195,7 +195,7 @@ export class SequencerPublicApi {
       await c.sequencer.subscribe(
         member,
         request.fromCounter,
-        (signedEvent) => write({ signedEvent }, controller.signal),
+        (block) => write({ block }, controller.signal),
         controller.signal,
         started,
       );

@@ -1,5 +1,5 @@
 import { WeftError } from '../errors/index.js';
-import type { SignedContent } from '../generated/weft/sequencer/v1/sequencing.js';
+import type { SequencedEventBlock } from '../generated/weft/sequencer/v1/sequencing.js';
 import {
   type EncodedBatch,
   EncodedSequencedEvent,
@@ -17,6 +17,8 @@ const PAGE = 500;
 /** Every this many events of a member, its (counter, timestamp) is recorded, bounding the work of a resume. */
 export const CHECKPOINT_INTERVAL = 256n;
 const BATCH_CACHE_SIZE = 2048;
+/** A stream message carries a member's events of one block up to this many bytes (or a single larger event). */
+const MESSAGE_BYTES = 4 << 20;
 
 /** Where a member's stream stands. */
 interface Position {
@@ -32,8 +34,8 @@ export interface ReaderOptions {
   readonly store: SequencerStore;
   readonly head: DeliveryHead;
   readonly synchronizerId: string;
-  /** Signs an encoded SequencedEvent with the sequencer's key. */
-  readonly sign: (event: Uint8Array) => SignedContent;
+  /** Puts a member's encoded SequencedEvents into a block signed by the sequencer, with their inclusion proofs. */
+  readonly sign: (member: string, events: readonly Uint8Array[]) => Promise<SequencedEventBlock>;
   /** Times the waits of a read that failed transiently. */
   readonly clock: Clock;
   readonly logger: Logger;
@@ -42,7 +44,8 @@ export interface ReaderOptions {
 /**
  * Turns the stored total order into each member's stream: its events up to the safe watermark, numbered by
  * per-member counters that every node derives identically (the count of the member's earlier events), each
- * carrying only the envelopes addressed to the member, and signed.
+ * carrying only the envelopes addressed to the member, and delivered a block at a time under the sequencer's
+ * signature of the block.
  */
 export class EventReader {
   readonly #o: ReaderOptions;
@@ -54,13 +57,14 @@ export class EventReader {
   }
 
   /**
-   * Streams `member`'s events from counter `from` to `emit` until `signal` aborts; `started` is called once the
-   * start position is found. Fails with SEQUENCER_SUBSCRIPTION_PRUNED when event `from` was pruned.
+   * Streams `member`'s events from counter `from` to `emit`, one message per block (a page read, split at
+   * {@link MESSAGE_BYTES}), until `signal` aborts; `started` is called once the start position is found. Fails with
+   * SEQUENCER_SUBSCRIPTION_PRUNED when event `from` was pruned.
    */
   async stream(
     member: MemberRow,
     from: bigint,
-    emit: (event: SignedContent) => Promise<void>,
+    emit: (block: SequencedEventBlock) => Promise<void>,
     signal: AbortSignal,
     started: () => void,
   ): Promise<void> {
@@ -88,12 +92,24 @@ export class EventReader {
         ...retry,
         what: `reading the events of ${member.member}`,
       });
+      let events: Uint8Array[] = [];
+      let bytes = 0;
+      const flush = async () => {
+        if (events.length > 0) await emit(await this.#o.sign(member.member, events));
+        events = [];
+        bytes = 0;
+      };
       for (const row of rows) {
         if (signal.aborted) return;
         position.readUpTo = row.ts;
         if (isDead(h, row.nodeIndex, row.ts)) continue;
         const counter = position.counter + 1n;
-        if (counter >= from) await emit(this.#event(row, member, counter, position.last));
+        if (counter >= from) {
+          const event = this.#event(row, member, counter, position.last);
+          if (bytes > 0 && bytes + event.length > MESSAGE_BYTES) await flush();
+          events.push(event);
+          bytes += event.length;
+        }
         position.counter = counter;
         position.last = row.ts;
         if (counter % CHECKPOINT_INTERVAL === 0n) {
@@ -103,6 +119,8 @@ export class EventReader {
           });
         }
       }
+      if (signal.aborted) return;
+      await flush();
       // Everything deliverable up to the safe watermark is visible, so a short page means none is left.
       if (rows.length < PAGE) position.readUpTo = h.safe;
     }
@@ -130,7 +148,7 @@ export class EventReader {
       : { counter: -1n, last: undefined, readUpTo: member.registeredTs - 1n };
   }
 
-  #event(row: EventRow, member: MemberRow, counter: bigint, previous: bigint | undefined): SignedContent {
+  #event(row: EventRow, member: MemberRow, counter: bigint, previous: bigint | undefined): Uint8Array {
     const own = row.senderId === member.id;
     // Encoded as a SequencedEvent whose envelopes are the sender's bytes, copied rather than re-encoded.
     const event: EncodedSequencedEvent = {
@@ -157,7 +175,7 @@ export class EventReader {
           ? undefined
           : { traceparent: row.traceparent, tracestate: row.tracestate ?? '' },
     };
-    return this.#o.sign(EncodedSequencedEvent.toBinary(event));
+    return EncodedSequencedEvent.toBinary(event);
   }
 
   #batchFor(row: EventRow, memberId: bigint): EncodedBatch {

@@ -5,6 +5,7 @@ import {
   Acknowledgement,
   Envelope,
   EnvelopeKind,
+  type SequencedEventBlock,
   type SignedContent,
   type SubmissionRequest,
 } from '../generated/weft/sequencer/v1/sequencing.js';
@@ -22,12 +23,13 @@ import {
   topologyTransactionsOf,
 } from '../topology/index.js';
 import { MemberAuthenticator } from './auth.js';
+import { BlockSigner } from './blocks.js';
 import type { SequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
 import { DeliveryHead } from './head.js';
 import { type SequencerMetrics, sequencerMetrics } from './metrics.js';
 import { EventReader } from './reader.js';
-import { SignaturePurpose, signContent, verifyContent } from './signing.js';
+import { SignaturePurpose, verifyContent } from './signing.js';
 import { BROADCAST_RECIPIENT, isDead, type MemberRow, SequencerStore } from './store.js';
 import type { SequencerTopology } from './topology.js';
 import { SequencerWriter, type WriteOutcome, type WriteRequest } from './writer.js';
@@ -49,7 +51,7 @@ export interface SequencerOptions {
   readonly synchronizerId: string;
   /** The sequencer's member id (`SEQ::…`), shared by all its nodes. */
   readonly sequencerId: string;
-  /** The sequencer's signing key, which signs every delivered event. */
+  /** The sequencer's signing key, which signs every block of delivered events. */
   readonly signingKey: SigningPrivateKey;
   readonly storage: Storage;
   readonly topology: SequencerTopology;
@@ -121,11 +123,12 @@ export class Sequencer {
         : {}),
       ...(o.onFatal ? { onFatal: o.onFatal } : {}),
     });
+    const signer = new BlockSigner(o.signingKey, o.synchronizerId);
     this.#reader = new EventReader({
       store: this.#store,
       head: this.#head,
       synchronizerId: o.synchronizerId,
-      sign: (event) => signContent(o.signingKey, SignaturePurpose.event, event),
+      sign: (member, events) => signer.sign(member, events),
       clock: o.clock,
       logger: o.logger,
     });
@@ -468,7 +471,7 @@ export class Sequencer {
   async subscribe(
     member: string,
     from: bigint,
-    emit: (event: SignedContent) => Promise<void>,
+    emit: (block: SequencedEventBlock) => Promise<void>,
     signal: AbortSignal,
     started: () => void = () => {},
   ): Promise<void> {
@@ -481,9 +484,9 @@ export class Sequencer {
       await this.#reader.stream(
         row,
         from,
-        async (event) => {
-          await emit(event);
-          this.#metrics?.delivered.inc();
+        async (block) => {
+          await emit(block);
+          this.#metrics?.delivered.inc(block.events.length);
         },
         both,
         started,

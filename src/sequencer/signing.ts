@@ -12,7 +12,6 @@ import type { SignedContent } from '../generated/weft/sequencer/v1/sequencing.js
 /** What each signed message of the sequencer protocol is signed for; a signature never verifies as another. */
 export const SignaturePurpose = {
   submission: Purposes.SubmissionRequestSignature,
-  event: Purposes.SequencedEventSignature,
   acknowledgement: Purposes.AcknowledgementSignature,
 } as const;
 

@@ -33,8 +33,9 @@ function subjectOf(mapping: TopologyMapping): string | undefined {
 }
 
 /**
- * The sequencer's view of a node's topology processor (`src/topology`): "now" queries use the snapshot at that
- * time, member registration uses the head state (accepted, possibly not yet effective).
+ * The sequencer's view of a node's topology processor (`src/topology`): "now" queries use the current snapshot
+ * (at the processor's approximate time, which static time needs), member registration uses the head state
+ * (accepted, possibly not yet effective).
  */
 export function sequencerTopologyOf(
   processor: TopologyProcessor,
@@ -48,24 +49,24 @@ export function sequencerTopologyOf(
       throw e;
     }
   };
-  const at = (ts: bigint): TopologySnapshot => processor.snapshot(ts);
+  const at = (now: bigint): TopologySnapshot => processor.currentSnapshot(now);
   return {
     protocolVersion,
-    async isMemberActive(id, ts) {
+    async isMemberActive(id, now) {
       const m = member(id);
       if (!m) return { active: false, reason: `'${id}' is not a member id (PAR::, MED:: or SEQ::)` };
-      const activity = at(ts).isMemberActive(m, ts);
+      const activity = at(now).isMemberActive(m, processor.approximateTime(now));
       return activity.active ? { active: true } : { active: false, reason: activity.reason };
     },
-    async signingKeys(id, ts) {
+    async signingKeys(id, now) {
       const m = member(id);
-      return (m && at(ts).memberKeys(m)?.signing) ?? [];
+      return (m && at(now).memberKeys(m)?.signing) ?? [];
     },
-    async mediatorGroup(group, ts) {
-      return (at(ts).mediatorGroup(group)?.active ?? []).map(String);
+    async mediatorGroup(group, now) {
+      return (at(now).mediatorGroup(group)?.active ?? []).map(String);
     },
-    async parameters(ts): Promise<DynamicSynchronizerParameters> {
-      const p = at(ts).synchronizerParameters();
+    async parameters(now): Promise<DynamicSynchronizerParameters> {
+      const p = at(now).synchronizerParameters();
       return {
         onboardingRestriction: RESTRICTIONS[p.onboardingRestriction],
         confirmationResponseTimeoutMicros: p.confirmationResponseTimeout,

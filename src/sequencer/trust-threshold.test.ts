@@ -132,7 +132,7 @@ describe.skipIf(unavailable !== undefined)(
         await send(5);
         await expectDelivered(5);
         const keys = new Set(sync.sequencers.map((s) => s.key.publicKey.fingerprint.value));
-        for (const e of p1.events) expect(keys.has(e.signed.signedBy)).toBe(true);
+        for (const e of p1.events) expect(keys.has(e.proof.root.signedBy)).toBe(true);
 
         // The node both clients use first dies: the spare takes over the subscription, sends move on.
         await nodes[0]!.kill();
@@ -208,7 +208,7 @@ describe.skipIf(unavailable !== undefined)(
         expect(states(p1)).toEqual(['failed', 'subscribed', 'subscribed']);
         expect(p1.client.state).toBe('connected');
         const honest = new Set([b.key, c.key].map((k) => k.publicKey.fingerprint.value));
-        for (const e of p1.events) expect(honest.has(e.signed.signedBy)).toBe(true);
+        for (const e of p1.events) expect(honest.has(e.proof.root.signedBy)).toBe(true);
 
         // With a third of the sequencers faulty and a threshold of 3, delivery becomes impossible: a typed error.
         let fatal: unknown;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { RandomSource } from '../crypto/index.js';
 import { isWeftError, WeftError } from '../errors/index.js';
 import { GroupCommitWindow, isTransientStorageError, retryTransient } from '../storage/index.js';
-import { type Clock, type Stopwatch, sleep, startStopwatch } from '../time/index.js';
+import { type Clock, realTime, type Stopwatch, sleep, startStopwatch } from '../time/index.js';
 import { eventBatchSize, type SequencerSettings, writerGroupCommit } from './config.js';
 import { SequencerErrors } from './errors.js';
 import { type NewEvent, nameInUse, type SequencerStore } from './store.js';
@@ -174,8 +174,10 @@ export class SequencerWriter {
     const staleBefore = clock.now() - BigInt(ha.offlineDurationMs) * 1000n;
     if (!seen?.online || seen.watermark < staleBefore) return;
     const watchMs = Math.min(ha.offlineDurationMs, Math.max(8 * ha.keepAliveIntervalMs, 1000));
-    const deadline = clock.now() + BigInt(watchMs) * 1000n;
-    while (clock.now() < deadline) {
+    // The watch lasts real time: on static time the clock would never reach its end.
+    const watch = realTime(clock);
+    const deadline = watch.now() + BigInt(watchMs) * 1000n;
+    while (watch.now() < deadline) {
       await sleep(clock, ha.keepAliveIntervalMs, this.#stopping.signal);
       const now = await find();
       if (!now?.online) return;

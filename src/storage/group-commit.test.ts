@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../time/index.js';
+import { ManualClock, StaticClock } from '../time/index.js';
 import { GroupCommitWindow } from './group-commit.js';
 
 /** A window on a manual clock, and a way to feed it arrivals `gapMs` apart. */
@@ -94,6 +94,23 @@ describe('GroupCommitWindow', () => {
     }
     stream(1, 60);
     expect(window.wait()).toBeUndefined();
+  });
+
+  it('follows real time when the ledger runs on static time', async () => {
+    const wall = new ManualClock(1_000_000n);
+    const window = new GroupCommitWindow({ maxDelayMs: 5, maxBatch: 100 }, new StaticClock(0n, wall));
+    for (let i = 0; i < 60; i++) {
+      wall.advance(1);
+      window.arrived();
+    }
+    window.taken();
+    wall.advance(1);
+    window.arrived();
+    const wait = window.wait()!;
+    expect(await settled(wait)).toBe(false);
+    wall.advance(5);
+    expect(await settled(wait)).toBe(true);
+    expect(window.wait()).toBeUndefined(); // the window closed, though static time stood still
   });
 
   it('never waits with a zero delay, and ends a wait when told to stop', async () => {

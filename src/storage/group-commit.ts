@@ -1,4 +1,4 @@
-import type { Clock } from '../time/index.js';
+import { type Clock, realTime } from '../time/index.js';
 
 /** How long a write may wait for more work to share its commit, and how much work one commit takes at most. */
 export interface GroupCommitSettings {
@@ -44,9 +44,10 @@ export class GroupCommitWindow {
   /** Ends the wait under way: its window closed. */
   #close: (() => void) | undefined;
 
+  /** `clock`'s real time is used (a batching delay, not a protocol time: static time must not stall it). */
   constructor(settings: GroupCommitSettings, clock: Clock) {
     this.#settings = settings;
-    this.#clock = clock;
+    this.#clock = realTime(clock);
   }
 
   /** An item of work joined the open batch; ends a wait that has no reason to go on. */

@@ -10,3 +10,4 @@ export {
 } from './clock.js';
 export { type Deferred, deferred } from './deferred.js';
 export { ManualClock } from './manual.js';
+export { realTime, StaticClock, staticTimeOf } from './static.js';

@@ -112,6 +112,23 @@ describeBackends('topology processor', (backend) => {
     expect(active(reopened, participants[1]!, effective + 1n)).toBe(true);
   });
 
+  it('reads "now" after the last batch when the clock is behind it (static time), at the clock otherwise', async () => {
+    const processor = await open(await backend.open(backend.freshConfig()));
+    expect(processor.approximateTime(5n)).toBe(5n);
+    await feed(processor);
+    const last = processor.lastSequenced!;
+    const [p1, p2] = participants;
+    // A clock standing before every batch still sees what took effect up to the last one.
+    expect(processor.approximateTime(0n)).toBe(last + 1n);
+    expect(processor.currentSnapshot(0n).isParticipantActive(p1!.id, last + 1n).active).toBe(true);
+    // p2's permission, sequenced last, takes effect after the topology change delay: not yet.
+    expect(processor.currentSnapshot(0n).isParticipantActive(p2!.id, last + 1n).active).toBe(false);
+    expect(processor.approximateTime(last + 300_000n)).toBe(last + 300_000n);
+    expect(
+      processor.currentSnapshot(last + 300_000n).isParticipantActive(p2!.id, last + 300_000n).active,
+    ).toBe(true);
+  });
+
   it('keeps stores apart and gives independent nodes identical state', async () => {
     const storage = await backend.open();
     const a = await open(storage, 'node_a');

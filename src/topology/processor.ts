@@ -295,6 +295,22 @@ export class TopologyProcessor {
     return this.#engine.snapshot(t);
   }
 
+  /**
+   * The time "now" queries read the topology at, `now` being the node's clock: the later of `now` and just after
+   * the last batch processed (Canton's current snapshot approximation), so that every change already effective is
+   * seen even when the clock is behind the sequencer's timestamps. On static time it always is: the sequencer's
+   * timestamps move past the standing clock by a microsecond per event.
+   */
+  approximateTime(now: bigint): bigint {
+    const last = this.#engine.lastSequenced;
+    return last !== undefined && last >= now ? last + 1n : now;
+  }
+
+  /** The topology now: the snapshot at {@link approximateTime}. */
+  currentSnapshot(now: bigint): TopologySnapshot {
+    return this.snapshot(this.approximateTime(now));
+  }
+
   isParticipantActive(participant: ParticipantId, t: bigint): Activity {
     return this.#engine.isParticipantActive(participant, t);
   }

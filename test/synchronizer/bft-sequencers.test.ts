@@ -222,12 +222,10 @@ weft.node {
       ),
     );
     expect(texts(onA)).toEqual(['b0', 'b1', 'b2', 'b3', 'b4']);
-    expect(onB.map((e) => Buffer.from(e.signed.content))).toEqual(
-      onA.map((e) => Buffer.from(e.signed.content)),
-    );
+    expect(onB.map((e) => Buffer.from(e.proof.event))).toEqual(onA.map((e) => Buffer.from(e.proof.event)));
     expect(onB.map((e) => [e.counter, e.timestamp])).toEqual(onA.map((e) => [e.counter, e.timestamp]));
-    expect(new Set(onA.map((e) => e.signed.signedBy))).toEqual(new Set([a.key.fingerprint.value]));
-    expect(new Set(onB.map((e) => e.signed.signedBy))).toEqual(new Set([b.key.fingerprint.value]));
+    expect(new Set(onA.map((e) => e.proof.root.signedBy))).toEqual(new Set([a.key.fingerprint.value]));
+    expect(new Set(onB.map((e) => e.proof.root.signedBy))).toEqual(new Set([b.key.fingerprint.value]));
     expect(texts(received.get(`${bob.id}@${b.id}`)!)).toEqual(['a0', 'a1', 'a2', 'a3', 'a4']);
   });
 

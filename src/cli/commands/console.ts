@@ -13,7 +13,7 @@ import { runScript, startLocalNetwork } from './run.js';
 import { startSandbox } from './sandbox.js';
 
 /** The sandbox's nodes under the console's names: sequencer1, mediator1, participant1, participant2. */
-async function sandboxNetwork(version: string, out: (line: string) => void) {
+async function sandboxNetwork(version: string, out: (line: string) => void, staticTime: boolean) {
   const sandbox = await startSandbox({
     publicPort: 0,
     adminPorts: { sequencer: 0, mediator: 0, participant1: 0, participant2: 0 },
@@ -22,6 +22,7 @@ async function sandboxNetwork(version: string, out: (line: string) => void) {
     pings: 1,
     version,
     out,
+    ...(staticTime ? { staticTime } : {}),
   });
   const names = { sequencer: 'sequencer1', mediator: 'mediator1' } as const;
   const nodes: ConsoleNode[] = sandbox.nodes.map((running) => {
@@ -53,6 +54,7 @@ export function registerConsoleCommand(program: Command): void {
       (value: string, previous: string[] = []) => [...previous, value],
     )
     .option('--sandbox', 'start the sandbox network in this process and open the console on it')
+    .option('--static-time', "with --sandbox: run it on static time (weft sandbox's --static-time)")
     .option(
       '--script <file>',
       'run this console script (JavaScript) and exit: non-zero on the first failed command',
@@ -67,6 +69,7 @@ export function registerConsoleCommand(program: Command): void {
       async (o: {
         config?: string[];
         sandbox?: boolean;
+        staticTime?: boolean;
         script?: string;
         bootstrap?: string;
         history: string;
@@ -80,8 +83,18 @@ export function registerConsoleCommand(program: Command): void {
               'give the network with -c FILE or --sandbox (one of them)',
             );
           }
+          if (o.staticTime && !o.sandbox) {
+            throw new WeftError(
+              CommonErrors.INVALID_ARGUMENT,
+              '--static-time goes with --sandbox; a config file runs on static time with canton.parameters.clock.type = sim-clock',
+            );
+          }
           opened = o.sandbox
-            ? await sandboxNetwork(version, (line) => process.stderr.write(`${line}\n`))
+            ? await sandboxNetwork(
+                version,
+                (line) => process.stderr.write(`${line}\n`),
+                o.staticTime === true,
+              )
             : await startLocalNetwork(o.config!, version);
         } catch (e) {
           process.stderr.write(`weft console: ${errorLine(e)}\n`);

@@ -27,6 +27,7 @@ import {
   startDaemonNode,
 } from '../../daemon/index.js';
 import { CommonErrors, WeftError } from '../../errors/index.js';
+import { StaticClock } from '../../time/index.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -137,11 +138,14 @@ export async function startLocalNetwork(files: readonly string[], version: strin
     const configs = hasLocal
       ? decodeConfig(weftTree, { source: file, nodeSchemas: DAEMON_SCHEMAS }).nodes
       : [];
+    // Canton's sim clock: one static time for every local node, from the epoch.
+    const clock = canton?.staticTime ? new StaticClock(0n) : undefined;
     const order = ['sequencer', 'mediator', 'participant'];
     const sorted = [...configs].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
     const locals: ConsoleNode[] = [];
     const launch = (config: DaemonNodeConfig, signal?: AbortSignal) =>
       startDaemonNode(withSequencer(config, locals), version, {
+        ...(clock ? { clock } : {}),
         onPassive: (why) => process.stdout.write(`${config.name} (${config.kind}) ${why}\n`),
         ...(signal ? { signal } : {}),
       });

@@ -9,7 +9,7 @@ import { DAEMON_SCHEMAS, type DaemonNode, oneLine, startDaemonNode } from '../..
 import { CommonErrors, WeftError } from '../../errors/index.js';
 import { OnboardingRestriction } from '../../generated/weft/topology/v1/topology.js';
 import { createLogger } from '../../observability/index.js';
-import { sleep, systemClock } from '../../time/index.js';
+import { type Clock, StaticClock, sleep, systemClock } from '../../time/index.js';
 import { TriggerService, triggerServiceSettings } from '../../triggers/index.js';
 
 export interface SandboxOptions {
@@ -27,6 +27,11 @@ export interface SandboxOptions {
   readonly triggerService?: { readonly port: number; readonly packagesDir?: string };
   /** How many pings participant1 sends participant2. */
   readonly pings: number;
+  /**
+   * Static time (`--static-time`, Canton's sim clock): every node runs on one clock that stands at the Unix epoch
+   * until the Ledger API's testing TimeService sets it; the participants serve that service.
+   */
+  readonly staticTime?: boolean;
   readonly version: string;
   readonly out: (line: string) => void;
 }
@@ -48,11 +53,14 @@ const MEDIATOR_READY_TIMEOUT_MS = 30_000;
  * through the sequencer's Admin API with the mediator in the genesis) and two participant nodes that connect
  * through their Admin APIs (uploading the ping DAR as their admin workflow) and `health.ping` each other. Each
  * participant serves the Ledger API for applications, over gRPC and as the JSON Ledger API (no auth: every caller
- * has every right, on loopback only).
+ * has every right, on loopback only). On static time the nodes share one {@link StaticClock} (and so the
+ * synchronizer has no topology change delay, see `SequencerDaemon.bootstrap`).
  */
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const dir = options.dir ? resolve(options.dir) : mkdtempSync(join(tmpdir(), 'weft-sandbox-'));
   const out = options.out;
+  // Canton's sim clock starts at the epoch.
+  const clock: Clock = options.staticTime ? new StaticClock(0n) : systemClock;
   const nodes: DaemonNode[] = [];
   const clients: AdminClient[] = [];
   let triggers: TriggerService | undefined;
@@ -78,7 +86,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       },
       { source: 'the sandbox', nodeSchemas: DAEMON_SCHEMAS },
     ).nodes[0]!;
-    const node = await startDaemonNode(config, options.version);
+    const node = await startDaemonNode(config, options.version, { clock });
     nodes.push(node);
     const urls = Object.fromEntries(node.node.endpoints().map((e) => [e.api, e.url]));
     const admin = new AdminClient(urls['admin-api']!);
@@ -148,6 +156,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     out(`Weft sandbox, data and logs in ${dir}`);
     out(`  synchronizer  ${boot.synchronizerId}`);
+    if (options.staticTime) {
+      out(
+        `  static time   ${new Date(Number(clock.now() / 1000n)).toISOString()} (set with the Ledger API's testing.TimeService)`,
+      );
+    }
     out(`  sequencer     ${boot.sequencerId}`);
     out(`    public API  ${publicApi}`);
     out(`    admin API   ${sequencer.urls['admin-api']}`);
@@ -210,6 +223,10 @@ export function registerSandboxCommand(program: Command): void {
     )
     .option('--trigger-packages <dir>', 'trigger packages the trigger service loads at start')
     .option('--pings <n>', 'pings participant1 sends participant2', '3')
+    .option(
+      '--static-time',
+      "run every node on static time, from the Unix epoch, set through the Ledger API's testing.TimeService",
+    )
     .action(
       async (o: {
         check?: boolean;
@@ -223,6 +240,7 @@ export function registerSandboxCommand(program: Command): void {
         pings: string;
         triggerServicePort?: string;
         triggerPackages?: string;
+        staticTime?: boolean;
       }) => {
         let sandbox: Sandbox;
         try {
@@ -261,6 +279,7 @@ export function registerSandboxCommand(program: Command): void {
                 }
               : {}),
             pings: Math.max(1, number(o.pings, '--pings')),
+            ...(o.staticTime ? { staticTime: true } : {}),
             version: program.version() ?? 'unknown',
             out: (line) => process.stdout.write(`${line}\n`),
           });

@@ -4,9 +4,11 @@ import {
   type FieldInfo,
   type IMessageType,
   LongType,
+  MessageType,
   ScalarType,
 } from '@protobuf-ts/runtime';
 import { CommonErrors, WeftError } from '../../errors/index.js';
+import { OWN_BYTES_READ_OPTIONS } from '../wire/index.js';
 
 /**
  * Canton's JSON encoding of the Ledger API's protobuf messages, generic over protobuf-ts reflection (each
@@ -35,8 +37,8 @@ export interface DamlValueField {
 export interface DamlValues {
   /** The proto `Value` (or `Record`, when `asRecord`) that `json` encodes in the field `at`; `path` for errors. */
   fromJson(json: unknown, at: DamlValueField, path: string, asRecord: boolean): object;
-  /** The LF JSON of a proto `Value` or `Record` (`isRecord`). */
-  toJson(value: object, isRecord: boolean): unknown;
+  /** The LF JSON of a proto `Value` or `Record` (`isRecord`), as a message object or in its encoding. */
+  toJson(value: object | Uint8Array, isRecord: boolean): unknown;
 }
 
 type Json = unknown;
@@ -237,6 +239,45 @@ export class JsonCodec {
       }
     }
     return out;
+  }
+
+  /**
+   * {@link toJson} of the message of `type` encoded in `bytes` (which this process encoded): decoded with every
+   * Daml value left as its bytes, which the DamlValues hook reads straight to JSON, instead of as proto objects
+   * (most of a transaction, and most of the cost of converting it).
+   */
+  binaryToJson(type: IMessageType<object>, bytes: Uint8Array): Obj {
+    return this.toJson(type, this.#valuesAsBytes(type).fromBinary(bytes, OWN_BYTES_READ_OPTIONS));
+  }
+
+  readonly #shadows = new Map<string, IMessageType<object>>();
+
+  /**
+   * `type` with its Daml value fields, and those of the messages it contains, read as bytes fields (same numbers;
+   * a message's fields may be read as the bytes of the message). Types without values are themselves.
+   */
+  #valuesAsBytes(type: IMessageType<object>): IMessageType<object> {
+    let shadow = this.#shadows.get(type.typeName);
+    if (shadow !== undefined) return shadow;
+    // Carried as the base64 of their own encoding, which must not change.
+    if (BINARY_MESSAGES.has(type.typeName)) return type;
+    // Placeholder while the fields are worked out: the Ledger API's messages do not contain themselves.
+    this.#shadows.set(type.typeName, type);
+    let changed = false;
+    const fields = type.fields.map((f): FieldInfo => {
+      if (f.kind !== 'message') return f;
+      if (isDamlValue(f)) {
+        changed = true;
+        return { ...f, kind: 'scalar', T: ScalarType.BYTES } as FieldInfo;
+      }
+      const inner = this.#valuesAsBytes(f.T());
+      if (inner === f.T()) return f;
+      changed = true;
+      return { ...f, T: () => inner };
+    });
+    shadow = changed ? new MessageType(type.typeName, fields) : type;
+    this.#shadows.set(type.typeName, shadow);
+    return shadow;
   }
 
   readonly #plans = new WeakMap<IMessageType<object>, readonly Slot[]>();

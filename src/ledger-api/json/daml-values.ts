@@ -6,6 +6,7 @@ import type {
   Value as ProtoValue,
 } from '../../generated/com/daml/ledger/api/v2/value.js';
 import { valueToProto } from '../values.js';
+import { OwnBytesReader } from '../wire/index.js';
 import { type DamlValueField, type DamlValues, identifierToString } from './codec.js';
 
 /** What the JSON API needs to type the Daml values of commands: the participant's packages and its translator. */
@@ -85,6 +86,10 @@ export function damlValues(types: DamlTypes): DamlValues {
       return proto.sum.record;
     },
     toJson(value, isRecord) {
+      if (value instanceof Uint8Array) {
+        const reader = new OwnBytesReader(value);
+        return isRecord ? readRecord(reader, value.length) : readValue(reader, value.length, false);
+      }
       return isRecord ? recordToJson(value as ProtoRecord) : protoToJson(value as ProtoValue);
     },
   };
@@ -151,4 +156,180 @@ export function protoToJson(v: ProtoValue): unknown {
     default:
       return null;
   }
+}
+
+/**
+ * {@link protoToJson} of a `Value` encoded in bytes this process wrote, read straight from them (value.proto's
+ * field numbers): a catch-up stream's frames are mostly values, and building their proto objects first cost more
+ * than the JSON (`JsonCodec.binaryToJson`). A repeated oneof case counts last, as protobuf decodes it; `nested`:
+ * the value inside an Optional, where an Optional is written as a list.
+ */
+function readValue(r: OwnBytesReader, end: number, nested: boolean): unknown {
+  let out: unknown = null;
+  while (r.pos < end) {
+    const [no, wireType] = r.tag();
+    switch (no) {
+      case 1:
+        r.skip(wireType);
+        out = {};
+        break;
+      case 2:
+        out = r.bool();
+        break;
+      case 3:
+        out = r.sint64().toString();
+        break;
+      case 4:
+        out = formatDate(r.int32());
+        break;
+      case 5:
+        out = formatTimestamp(r.sfixed64().toBigInt());
+        break;
+      case 6:
+      case 7:
+      case 8:
+      case 9:
+        out = r.string();
+        break;
+      case 10:
+        out = readOptional(r, r.uint32() + r.pos, nested);
+        break;
+      case 11:
+        out = readList(r, r.uint32() + r.pos);
+        break;
+      case 12:
+        out = readTextMap(r, r.uint32() + r.pos);
+        break;
+      case 13:
+        out = readGenMap(r, r.uint32() + r.pos);
+        break;
+      case 14:
+        out = readRecord(r, r.uint32() + r.pos);
+        break;
+      case 15:
+        out = readVariant(r, r.uint32() + r.pos);
+        break;
+      case 16:
+        out = readEnum(r, r.uint32() + r.pos);
+        break;
+      default:
+        r.skip(wireType);
+    }
+  }
+  return out;
+}
+
+function readOptional(r: OwnBytesReader, end: number, nested: boolean): unknown {
+  // Inside an Optional: Some None is [], Some (Some v) is [v].
+  let out: unknown = nested ? [] : null;
+  while (r.pos < end) {
+    const [no, wireType] = r.tag();
+    if (no !== 1) {
+      r.skip(wireType);
+      continue;
+    }
+    const value = readValue(r, r.uint32() + r.pos, !nested);
+    out = nested ? [value] : value;
+  }
+  return out;
+}
+
+function readList(r: OwnBytesReader, end: number): unknown[] {
+  const out: unknown[] = [];
+  while (r.pos < end) {
+    const [no, wireType] = r.tag();
+    if (no === 1) out.push(readValue(r, r.uint32() + r.pos, false));
+    else r.skip(wireType);
+  }
+  return out;
+}
+
+function readRecord(r: OwnBytesReader, end: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let index = 0;
+  while (r.pos < end) {
+    const [no, wireType] = r.tag();
+    if (no !== 2) {
+      r.skip(wireType);
+      continue;
+    }
+    const fieldEnd = r.uint32() + r.pos;
+    let label = '';
+    let value: unknown = {};
+    while (r.pos < fieldEnd) {
+      const [n, wt] = r.tag();
+      if (n === 1) label = r.string();
+      else if (n === 2) value = readValue(r, r.uint32() + r.pos, false);
+      else r.skip(wt);
+    }
+    out[label === '' ? String(index) : label] = value;
+    index++;
+  }
+  return out;
+}
+
+function readVariant(r: OwnBytesReader, end: number): { tag: string; value: unknown } {
+  let tag = '';
+  let value: unknown = {};
+  while (r.pos < end) {
+    const [no, wireType] = r.tag();
+    if (no === 2) tag = r.string();
+    else if (no === 3) value = readValue(r, r.uint32() + r.pos, false);
+    else r.skip(wireType);
+  }
+  return { tag, value };
+}
+
+function readEnum(r: OwnBytesReader, end: number): string {
+  let name = '';
+  while (r.pos < end) {
+    const [no, wireType] = r.tag();
+    if (no === 2) name = r.string();
+    else r.skip(wireType);
+  }
+  return name;
+}
+
+function readTextMap(r: OwnBytesReader, end: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  while (r.pos < end) {
+    const [no, wireType] = r.tag();
+    if (no !== 1) {
+      r.skip(wireType);
+      continue;
+    }
+    const entryEnd = r.uint32() + r.pos;
+    let key = '';
+    let value: unknown = {};
+    while (r.pos < entryEnd) {
+      const [n, wt] = r.tag();
+      if (n === 1) key = r.string();
+      else if (n === 2) value = readValue(r, r.uint32() + r.pos, false);
+      else r.skip(wt);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+function readGenMap(r: OwnBytesReader, end: number): unknown[][] {
+  const out: unknown[][] = [];
+  while (r.pos < end) {
+    const [no, wireType] = r.tag();
+    if (no !== 1) {
+      r.skip(wireType);
+      continue;
+    }
+    const entryEnd = r.uint32() + r.pos;
+    let key: unknown = {};
+    let value: unknown = {};
+    while (r.pos < entryEnd) {
+      const [n, wt] = r.tag();
+      if (n === 1) key = readValue(r, r.uint32() + r.pos, false);
+      else if (n === 2) value = readValue(r, r.uint32() + r.pos, false);
+      else r.skip(wt);
+    }
+    out.push([key, value]);
+  }
+  return out;
 }

@@ -24,6 +24,7 @@ import {
   type StreamHandler,
   type UnaryHandler,
 } from '../service.js';
+import { OWN_BYTES_READ_OPTIONS } from '../wire/index.js';
 import { JsonCodec } from './codec.js';
 import { type DamlTypes, damlValues } from './daml-values.js';
 import { asyncApiDocument, openApiDocument } from './docs.js';
@@ -426,7 +427,9 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
               for (const bytes of element.messages) {
                 let data = b.frames.get(bytes);
                 if (data === undefined) {
-                  data = frame(method.O.fromBinary(bytes));
+                  data = b.op.response
+                    ? frame(method.O.fromBinary(bytes, OWN_BYTES_READ_OPTIONS))
+                    : JSON.stringify(codec.binaryToJson(method.O, bytes));
                   b.frames.set(bytes, data);
                 }
                 await send(data);

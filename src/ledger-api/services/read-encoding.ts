@@ -1,13 +1,16 @@
+import { WireType } from '@protobuf-ts/runtime';
 import { CATEGORIES } from '../../errors/index.js';
-import type {
+import {
   ArchivedEvent,
   CreatedEvent,
-  Event,
+  type Event,
   ExercisedEvent,
 } from '../../generated/com/daml/ledger/api/v2/event.js';
 import type { OffsetCheckpoint as ProtoOffsetCheckpoint } from '../../generated/com/daml/ledger/api/v2/offset_checkpoint.js';
-import type { Transaction } from '../../generated/com/daml/ledger/api/v2/transaction.js';
+import { Transaction } from '../../generated/com/daml/ledger/api/v2/transaction.js';
 import type {
+  EventEncoder,
+  IndexedLedgerTransaction,
   InterfaceView,
   LedgerArchivedEvent,
   LedgerCreatedEvent,
@@ -18,6 +21,7 @@ import type {
 } from '../../participant/read-model.js';
 import { identifierToProto } from '../identifiers.js';
 import { recordToProto, valueToProto } from '../values.js';
+import { FAST_WRITE_OPTIONS, FastBinaryWriter } from '../wire/index.js';
 import { timestampToProto } from './protobuf-time.js';
 
 /**
@@ -125,4 +129,61 @@ export function offsetCheckpointToProto(c: OffsetCheckpoint): ProtoOffsetCheckpo
       recordTime: timestampToProto(s.recordTime),
     })),
   };
+}
+
+/**
+ * The participant's pre-encoded events (see `indexTransaction`): each event as the update streams serve it in the
+ * verbose encoding, its reader's fields empty (`witness_parties`, `acs_delta`, blob, interface data).
+ */
+export const EVENT_ENCODER: EventEncoder = {
+  created: (e) => CreatedEvent.toBinary(createdEventToProto(e, true), FAST_WRITE_OPTIONS),
+  exercised: (e) => ExercisedEvent.toBinary(exercisedEventToProto(e, true), FAST_WRITE_OPTIONS),
+  archived: (e) => ArchivedEvent.toBinary(archivedEventToProto(e), FAST_WRITE_OPTIONS),
+};
+
+/** Field numbers of `Event`'s oneof, and of each event's `witness_parties` and `acs_delta` (event.proto). */
+const EVENT_FIELDS = {
+  created: { event: 1, witnessParties: 9, acsDelta: 14 },
+  archived: { event: 2, witnessParties: 5, acsDelta: undefined },
+  exercised: { event: 3, witnessParties: 10, acsDelta: 15 },
+} as const;
+/** `GetUpdatesResponse.transaction` and `Transaction.events`. */
+const RESPONSE_TRANSACTION = 1;
+const TRANSACTION_EVENTS = 5;
+const WRITE_OPTIONS = { writeUnknownFields: false, writerFactory: FAST_WRITE_OPTIONS.writerFactory };
+
+/**
+ * A `GetUpdatesResponse` with the transaction of pre-encoded events, in its protobuf encoding, without decoding or
+ * re-encoding them: protobuf decodes a message from its fields in any order, so each event is its stored bytes
+ * followed by the reader's fields (witnesses, `acs_delta` when true), and the transaction is its header fields
+ * followed by the events. It decodes to what {@link transactionToProto} gives for the same transaction.
+ */
+export function indexedUpdateResponse(tx: IndexedLedgerTransaction): Uint8Array {
+  const w = new FastBinaryWriter();
+  w.tag(RESPONSE_TRANSACTION, WireType.LengthDelimited).fork();
+  Transaction.internalBinaryWrite(
+    {
+      updateId: tx.updateId,
+      commandId: tx.commandId,
+      workflowId: tx.workflowId,
+      effectiveAt: timestampToProto(tx.effectiveAt),
+      events: [],
+      offset: tx.offset,
+      synchronizerId: tx.synchronizerId,
+      recordTime: timestampToProto(tx.recordTime),
+    },
+    w,
+    WRITE_OPTIONS,
+  );
+  for (const e of tx.events) {
+    const fields = EVENT_FIELDS[e.kind];
+    w.tag(TRANSACTION_EVENTS, WireType.LengthDelimited).fork();
+    w.tag(fields.event, WireType.LengthDelimited).fork();
+    w.raw(e.bytes);
+    for (const p of e.witnesses) w.tag(fields.witnessParties, WireType.LengthDelimited).string(p);
+    if (e.acsDelta && fields.acsDelta !== undefined) w.tag(fields.acsDelta, WireType.Varint).bool(true);
+    w.join().join();
+  }
+  w.join();
+  return w.finish();
 }

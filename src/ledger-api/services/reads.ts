@@ -11,6 +11,7 @@ export interface ReadServiceDeps {
     ParticipantReads,
     | 'eventFilter'
     | 'transactions'
+    | 'transactionPages'
     | 'transactionAt'
     | 'transactionById'
     | 'activeContractsAt'

@@ -11,7 +11,21 @@ import type { CallContext, ServiceImpl } from '../service.js';
 import { missingField } from '../validation/index.js';
 import { timestampMicros, timestampToProto } from './protobuf-time.js';
 
-const iso = (micros: bigint) => new Date(Number(micros / 1000n)).toISOString();
+/**
+ * A time as Canton's messages print it (Java's Instant.toString): to the second, with milliseconds or microseconds
+ * only when there are any.
+ */
+export function instantString(micros: bigint): string {
+  const fraction = ((micros % 1_000_000n) + 1_000_000n) % 1_000_000n;
+  const seconds = (micros - fraction) / 1_000_000n;
+  const digits =
+    fraction === 0n
+      ? ''
+      : fraction % 1000n === 0n
+        ? `.${String(fraction / 1000n).padStart(3, '0')}`
+        : `.${String(fraction).padStart(6, '0')}`;
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}${digits}Z`;
+}
 
 /** A static clock that only moves when told to (the sandbox's `--static-time`), µs since the epoch. */
 export interface StaticTime {
@@ -42,14 +56,14 @@ export function timeService(clock: StaticTime): ServiceImpl {
         if (next < expected) {
           throw new WeftError(
             CommonErrors.INVALID_ARGUMENT,
-            `new_time [${iso(next)}] is before current_time [${iso(expected)}]. Setting time backwards is not allowed.`,
+            `new_time [${instantString(next)}] is before current_time [${instantString(expected)}]. Setting time backwards is not allowed.`,
           );
         }
         const actual = clock.now();
         if (actual !== expected) {
           throw new WeftError(
             CommonErrors.INVALID_ARGUMENT,
-            `current_time mismatch. Provided: ${iso(expected)}. Actual: ${iso(actual)}`,
+            `current_time mismatch. Provided: ${instantString(expected)}. Actual: ${instantString(actual)}`,
           );
         }
         clock.advanceTo(next);

@@ -20,11 +20,12 @@ const ENTRY_OVERHEAD_BYTES = 96;
 
 /**
  * Encoded GetUpdates responses by transaction format, shared by the streams of every client: a client catching
- * up from offset 0 reads the ledger the way an earlier client with the same format already read it, as bytes,
- * which is what makes catch-up fast (reading, decoding the Daml transaction, filtering and encoding cost ~100 µs
- * per update; copying the bytes to the transport a few). What a format selects at an offset never changes (the
- * ledger is append-only; pruned offsets are refused before a stream starts), so entries never go stale; they
- * only go for space: at most `maxBytes` in all and `maxFormats` runs, the least recently used run first.
+ * up from offset 0 reads the ledger the way an earlier client with the same format already read it, as bytes:
+ * no database read, selection or assembly of the participant's pre-encoded events (~30 µs per update; ~130 µs
+ * where a transaction is decoded and encoded instead), only a copy to the transport. What a format selects at an
+ * offset never changes (the ledger is append-only; pruned offsets are refused before a stream starts), so
+ * entries never go stale; they only go for space: at most `maxBytes` in all and `maxFormats` runs, the least
+ * recently used run first.
  */
 export class EncodedUpdateCache {
   readonly #runs = new Map<string, Run>();

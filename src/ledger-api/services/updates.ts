@@ -19,11 +19,11 @@ import {
 } from '../validation/index.js';
 import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { authorizeUpdateFormat, type UpdateFormat, validateUpdateFormat } from './formats.js';
-import { offsetCheckpointToProto, transactionToProto } from './read-encoding.js';
+import { indexedUpdateResponse, offsetCheckpointToProto, transactionToProto } from './read-encoding.js';
 import { type ReadServiceDeps, requireNotPruned } from './reads.js';
 import type { EncodedUpdateCache } from './update-cache.js';
 
-/** Cached responses handed to the transport at once: bounds what a slow client makes the transport hold. */
+/** Encoded responses handed to the transport at once: bounds what a slow client makes the transport hold. */
 const BATCH = 64;
 
 /** Canton's LedgerString: what an update id may be. */
@@ -32,8 +32,9 @@ const LEDGER_STRING = /^[A-Za-z0-9#:\-_/ ]{1,255}$/;
 /**
  * UpdateService: the participant's updates as the requesting parties see them — a stream from an offset (tailing
  * live updates unless `end_inclusive` is given) and single updates by offset or id. Only transactions exist in
- * Weft today: reassignment and topology formats are accepted and authorized but select nothing. With a `cache`,
- * streams to a transport that writes protobuf serve and record encoded responses (see {@link EncodedUpdateCache}).
+ * Weft today: reassignment and topology formats are accepted and authorized but select nothing. Streams to a
+ * transport that writes protobuf get encoded responses: of a verbose format, assembled from the participant's
+ * pre-encoded events where it has them; with a `cache`, served and recorded there (see {@link EncodedUpdateCache}).
  */
 export function updateService(deps: ReadServiceDeps, cache?: EncodedUpdateCache): ServiceImpl {
   const transactionsOf = (format: UpdateFormat) => {
@@ -96,38 +97,41 @@ export function updateService(deps: ReadServiceDeps, cache?: EncodedUpdateCache)
           return;
         }
         // Only a tailing stream has checkpoints, as in Canton.
-        const checkpoints = end === undefined;
-        if (!cache || !ctx.encoded) {
-          for await (const u of deps.reads.transactions(t.filter, t.shape, {
-            after: begin,
-            end,
-            signal: ctx.signal,
-            checkpoints,
-          })) {
+        const options = { after: begin, end, signal: ctx.signal, checkpoints: end === undefined };
+        if (!ctx.encoded) {
+          for await (const u of deps.reads.transactions(t.filter, t.shape, options))
             yield updateResponse(u, t.verbose);
-          }
           return;
         }
-        // The encoded responses another stream of this format read already, then the rest read and recorded.
-        const cursor = cache.cursor(t.format, begin);
-        for (let cached = cursor.take(end, BATCH); cached.length > 0; cached = cursor.take(end, BATCH)) {
-          if (ctx.signal.aborted) return;
-          yield new EncodedMessages(cached);
+        // The encoded responses another stream of this format read already, then the rest read (and recorded).
+        const cursor = cache?.cursor(t.format, begin);
+        if (cursor) {
+          for (let cached = cursor.take(end, BATCH); cached.length > 0; cached = cursor.take(end, BATCH)) {
+            if (ctx.signal.aborted) return;
+            yield new EncodedMessages(cached);
+          }
+          if (end !== undefined && cursor.position >= end) return;
         }
-        if (end !== undefined && cursor.position >= end) return;
-        for await (const u of deps.reads.transactions(t.filter, t.shape, {
-          after: cursor.position,
-          end,
-          signal: ctx.signal,
-          checkpoints,
-        })) {
-          if (u.kind === 'checkpoint') {
-            cursor.record(u.offset, undefined);
-            yield updateResponse(u, t.verbose);
+        const from = { ...options, after: cursor?.position ?? begin, indexed: t.verbose };
+        // Verbose is the encoding events are stored pre-encoded in.
+        for await (const page of deps.reads.transactionPages(t.filter, t.shape, from)) {
+          if ('kind' in page) {
+            cursor?.record(page.offset, undefined);
+            yield updateResponse(page, t.verbose);
             continue;
           }
-          const bytes = GetUpdatesResponse.toBinary(updateResponse(u, t.verbose), FAST_WRITE_OPTIONS);
-          yield new EncodedMessages([cursor.record(u.offset, bytes)]);
+          for (let i = 0; i < page.length; i += BATCH) {
+            if (ctx.signal.aborted) return;
+            yield new EncodedMessages(
+              page.slice(i, i + BATCH).map((u) => {
+                const bytes =
+                  u.kind === 'indexed'
+                    ? indexedUpdateResponse(u)
+                    : GetUpdatesResponse.toBinary(updateResponse(u, t.verbose), FAST_WRITE_OPTIONS);
+                return cursor ? cursor.record(u.offset, bytes) : bytes;
+              }),
+            );
+          }
         }
       },
 

@@ -18,8 +18,9 @@ import type { DynamicSynchronizerParameters } from '../../generated/weft/topolog
 import type { ParsedEndpoint } from '../../grpc/index.js';
 import { currentTraceparent } from '../../observability/index.js';
 import { type Clock, deferred, systemClock } from '../../time/index.js';
+import { type EventProof, VerifiedRoots, verifyEventProof } from '../blocks.js';
 import { SequencerErrors } from '../errors.js';
-import { SignaturePurpose, signContent, verifyContent } from '../signing.js';
+import { SignaturePurpose, signContent } from '../signing.js';
 import { PROTOCOL_VERSION } from '../topology.js';
 import { SequencerAggregator, type Vote } from './aggregator.js';
 import {
@@ -31,7 +32,7 @@ import {
 } from './connection.js';
 import { type EndpointConnection, parseSequencerEndpoint, type TransportOptions } from './endpoint.js';
 
-/** An event of the member's stream, verified (sequencer signature, no gap) and decoded. */
+/** An event of the member's stream, verified (sequencer signature of its block, inclusion, no gap) and decoded. */
 export interface ReceivedEvent {
   readonly counter: bigint;
   readonly timestamp: bigint;
@@ -43,8 +44,12 @@ export interface ReceivedEvent {
   /** For a DeliverError: why the send was not delivered. */
   readonly error: { readonly code: string; readonly reason: string } | undefined;
   readonly traceparent: string | undefined;
-  /** The event bytes and the signature of a sequencer that delivered it (the first to), exactly as received. */
-  readonly signed: SignedContent;
+  /**
+   * The event bytes, exactly as received, with the inclusion proof and signed block root of a sequencer that
+   * delivered it (the first to): with that sequencer's key, proof to anyone of what it delivered
+   * ({@link verifyEventProof}).
+   */
+  readonly proof: EventProof;
 }
 
 export interface SendRequest {
@@ -136,9 +141,9 @@ interface PendingSend {
   target: SequencerConnection | undefined;
 }
 
-/** One sequencer's copy of an event; its signature is checked when the event is next to be handled. */
+/** One sequencer's copy of an event; its proof is checked when the event is next to be handled. */
 interface Received {
-  readonly signed: SignedContent;
+  readonly proof: EventProof;
   readonly event: SequencedEvent;
   verified: boolean;
 }
@@ -194,6 +199,8 @@ export class SequencerClient {
   readonly #pending = new Map<string, PendingSend>();
   #cancelResend: (() => void) | undefined;
   readonly #closing = new AbortController();
+  /** Each block's signature is verified once for all its events. */
+  readonly #roots = new VerifiedRoots();
 
   private constructor(o: SequencerClientOptions, configs: readonly SequencerConnectionConfig[]) {
     this.#o = o;
@@ -409,7 +416,7 @@ export class SequencerClient {
       identify: (connection, endpoint, hs) => this.#identify(connection, endpoint, hs),
       delivered: () => this.#delivered,
       next: () => this.#aggregator.next,
-      receive: (connection, signed, event) => this.#receive(connection, signed, event),
+      receive: (connection, proof, event) => this.#receive(connection, proof, event),
       changed: (connection, error) => this.#connectionChanged(connection, error),
     };
   }
@@ -583,10 +590,10 @@ export class SequencerClient {
 
   // ---- events --------------------------------------------------------------------------------------------
 
-  #receive(connection: SequencerConnection, signed: SignedContent, event: SequencedEvent): void {
+  #receive(connection: SequencerConnection, proof: EventProof, event: SequencedEvent): void {
     try {
-      this.#aggregator.offer(connection.sequencerId!, event.counter, signed.content, {
-        signed,
+      this.#aggregator.offer(connection.sequencerId!, event.counter, proof.event, {
+        proof,
         event,
         verified: false,
       });
@@ -598,7 +605,7 @@ export class SequencerClient {
   }
 
   /**
-   * Takes the agreed events in order. Signatures are checked here, right before the handler, so the sequencer
+   * Takes the agreed events in order. Proofs are checked here, right before the handler, so the sequencer
    * keys come from a topology state that includes every earlier event; a copy that does not verify gives its
    * connection up, and the event waits for another sequencer's copy.
    */
@@ -630,14 +637,15 @@ export class SequencerClient {
   }
 
   async #verify(vote: Vote<Received>): Promise<void> {
-    const { signed, event } = vote.value;
+    const { proof, event } = vote.value;
     const keys = await this.#o.sequencerKeys(event.timestamp, vote.sequencerId);
     try {
-      verifyContent(
-        signed,
-        SignaturePurpose.event,
+      verifyEventProof(
+        proof,
+        this.synchronizerId,
         keys,
         `sequenced event ${event.counter} of ${this.member} from ${vote.sequencerId}`,
+        this.#roots,
       );
     } catch (e) {
       this.#connections.find((c) => c.sequencerId === vote.sequencerId)?.fail(e as WeftError);
@@ -646,7 +654,7 @@ export class SequencerClient {
     vote.value.verified = true;
   }
 
-  async #handle({ signed, event }: Received): Promise<void> {
+  async #handle({ proof, event }: Received): Promise<void> {
     const body = event.event;
     const deliver = body.oneofKind === 'deliver' ? body.deliver : undefined;
     const error = body.oneofKind === 'deliverError' ? body.deliverError : undefined;
@@ -659,7 +667,7 @@ export class SequencerClient {
       envelopes: deliver?.batch?.envelopes ?? [],
       error: error && { code: error.code, reason: error.reason },
       traceparent: event.traceContext?.traceparent || undefined,
-      signed,
+      proof,
     });
     const pending = messageId ? this.#pending.get(messageId) : undefined;
     if (pending) {

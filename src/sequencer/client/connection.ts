@@ -3,9 +3,10 @@ import type { RandomSource, SigningPrivateKey } from '../../crypto/index.js';
 import { isWeftError, WeftError } from '../../errors/index.js';
 import type { HandshakeResponse } from '../../generated/weft/sequencer/v1/sequencer_connect_service.js';
 import type { SubscribeResponse } from '../../generated/weft/sequencer/v1/sequencer_service.js';
-import { SequencedEvent, type SignedContent } from '../../generated/weft/sequencer/v1/sequencing.js';
+import { SequencedEvent, type SequencedEventBlock } from '../../generated/weft/sequencer/v1/sequencing.js';
 import type { ParsedEndpoint } from '../../grpc/index.js';
 import { type Clock, type Deferred, sleep } from '../../time/index.js';
+import type { EventProof } from '../blocks.js';
 import { SequencerErrors } from '../errors.js';
 import { EndpointConnection, type EventStream, type TransportOptions } from './endpoint.js';
 
@@ -42,8 +43,8 @@ export interface ConnectionHost {
   delivered(): StreamPosition | undefined;
   /** The counter the client needs next. */
   next(): bigint;
-  /** A checked event of this connection's stream. */
-  receive(connection: SequencerConnection, signed: SignedContent, event: SequencedEvent): void;
+  /** A checked event of this connection's stream, with its proof (verified later, before the handler). */
+  receive(connection: SequencerConnection, proof: EventProof, event: SequencedEvent): void;
   /** The connection's state changed; `error` says why it went down. */
   changed(connection: SequencerConnection, error?: WeftError): void;
 }
@@ -297,7 +298,7 @@ export class SequencerConnection {
       stream.on('data', (response: SubscribeResponse) => {
         if (this.#stream !== stream) return;
         try {
-          this.#receive(response.signedEvent);
+          this.#receive(response.block);
         } catch (e) {
           this.fail(e as WeftError);
           return;
@@ -331,38 +332,50 @@ export class SequencerConnection {
     return this.#last ? this.#last.counter - this.#host.next() + 1n : 0n;
   }
 
-  /** Checks order and continuity synchronously, so the stream can resume exactly after the last event. */
-  #receive(signed: SignedContent | undefined): void {
-    if (!signed) throw invalidEvent('the sequencer sent a subscription response without an event');
-    let event: SequencedEvent;
-    try {
-      event = SequencedEvent.fromBinary(signed.content);
-    } catch (e) {
-      throw invalidEvent(
-        `the sequencer sent an undecodable event: ${e instanceof Error ? e.message : String(e)}`,
-      );
+  /**
+   * Checks order and continuity synchronously, so the stream can resume exactly after the last event. A block's
+   * events arrive in one message; its root's signature and their inclusion proofs are checked before the handler.
+   */
+  #receive(block: SequencedEventBlock | undefined): void {
+    const root = block?.signedRoot;
+    if (!root || block.events.length === 0) {
+      throw invalidEvent('the sequencer sent a subscription response without a signed block of events');
     }
     const member = this.#host.options.member;
-    const last = this.#last;
-    const expected = last ? last.counter + 1n : 0n;
-    if (event.counter !== expected) {
-      throw invalidEvent(`expected event counter ${expected} of ${member}, received ${event.counter}`);
-    }
-    if (last && (event.previousTimestamp !== last.timestamp || event.timestamp <= last.timestamp)) {
-      throw invalidEvent(
-        `event ${event.counter} of ${member} has timestamp ${event.timestamp} and previous timestamp ${event.previousTimestamp}, but the previous event has ${last.timestamp}`,
+    for (const e of block.events) {
+      let event: SequencedEvent;
+      try {
+        event = SequencedEvent.fromBinary(e.event);
+      } catch (err) {
+        throw invalidEvent(
+          `the sequencer sent an undecodable event: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+      const last = this.#last;
+      const expected = last ? last.counter + 1n : 0n;
+      if (event.counter !== expected) {
+        throw invalidEvent(`expected event counter ${expected} of ${member}, received ${event.counter}`);
+      }
+      if (last && (event.previousTimestamp !== last.timestamp || event.timestamp <= last.timestamp)) {
+        throw invalidEvent(
+          `event ${event.counter} of ${member} has timestamp ${event.timestamp} and previous timestamp ${event.previousTimestamp}, but the previous event has ${last.timestamp}`,
+        );
+      }
+      if (!last && event.previousTimestamp !== undefined) {
+        throw invalidEvent(
+          `the first event of ${member} claims a previous timestamp ${event.previousTimestamp}`,
+        );
+      }
+      if (event.synchronizerId !== this.#host.synchronizerId) {
+        throw invalidEvent(`event ${event.counter} is for synchronizer ${event.synchronizerId}`);
+      }
+      this.#last = { counter: event.counter, timestamp: event.timestamp };
+      this.#host.receive(
+        this,
+        { member, event: e.event, leafIndex: e.leafIndex, siblings: e.siblings, root },
+        event,
       );
     }
-    if (!last && event.previousTimestamp !== undefined) {
-      throw invalidEvent(
-        `the first event of ${member} claims a previous timestamp ${event.previousTimestamp}`,
-      );
-    }
-    if (event.synchronizerId !== this.#host.synchronizerId) {
-      throw invalidEvent(`event ${event.counter} is for synchronizer ${event.synchronizerId}`);
-    }
-    this.#last = { counter: event.counter, timestamp: event.timestamp };
-    this.#host.receive(this, signed, event);
   }
 
   get #name(): string {

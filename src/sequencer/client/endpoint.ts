@@ -37,7 +37,7 @@ import {
   type Unary,
 } from '../../grpc/index.js';
 import { currentTraceparent } from '../../observability/index.js';
-import type { Clock } from '../../time/index.js';
+import { type Clock, realTime } from '../../time/index.js';
 import { SequencerErrors } from '../errors.js';
 import { AUTHORIZATION_METADATA_KEY, MEMBER_METADATA_KEY, sequencerError } from '../grpc-common.js';
 import { authenticationHash } from '../signing.js';
@@ -203,7 +203,8 @@ export class GrpcSequencerChannel implements SequencerChannel {
   }
 
   #unary<Req, Res>(method: Unary<Req, Res>, request: Req, auth?: MemberToken): Promise<Res> {
-    const deadline = new Date(Number(this.#clock.now() / 1000n) + this.#timeoutMs);
+    // A gRPC deadline is a wall-clock instant, whatever time the node runs on.
+    const deadline = new Date(Number(realTime(this.#clock).now() / 1000n) + this.#timeoutMs);
     return callUnary(method, request, metadataOf(auth), deadline, (e) => this.error(e));
   }
 }

@@ -1,7 +1,7 @@
 import type { SigningPrivateKey } from '../../crypto/index.js';
 import { isWeftError, type WeftError } from '../../errors/index.js';
 import { endpointsFailed } from '../../grpc/index.js';
-import { type Clock, sleep, systemClock } from '../../time/index.js';
+import { type Clock, realTime, sleep, systemClock } from '../../time/index.js';
 import { SequencerErrors } from '../errors.js';
 import { PROTOCOL_VERSION } from '../topology.js';
 import { EndpointConnection, parseSequencerEndpoint, type TransportOptions } from './endpoint.js';
@@ -124,12 +124,14 @@ export async function untilActive<T>(
   o: UntilActiveOptions,
 ): Promise<T | undefined> {
   const retry = o.retry ?? ((e) => isWeftError(e, SequencerErrors.SEQUENCER_MEMBER_NOT_ACTIVE));
-  const deadline = o.timeoutMs === undefined ? undefined : o.clock.now() + BigInt(o.timeoutMs) * 1000n;
+  // The timeout is real time: on static time the clock would never reach it.
+  const wall = realTime(o.clock);
+  const deadline = o.timeoutMs === undefined ? undefined : wall.now() + BigInt(o.timeoutMs) * 1000n;
   while (!o.signal?.aborted) {
     try {
       return await attempt();
     } catch (e) {
-      if (!retry(e) || (deadline !== undefined && o.clock.now() >= deadline)) throw e;
+      if (!retry(e) || (deadline !== undefined && wall.now() >= deadline)) throw e;
       o.onRetry?.(e);
     }
     await sleep(o.clock, o.intervalMs, o.signal);

@@ -35,7 +35,8 @@ export interface ISequencerServiceClient {
     sendAsync(input: SendAsyncRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: SendAsyncResponse) => void): grpc.ClientUnaryCall;
     sendAsync(input: SendAsyncRequest, callback: (err: grpc.ServiceError | null, value?: SendAsyncResponse) => void): grpc.ClientUnaryCall;
     /**
-     * Streams the member's events from a counter on, in order and without gaps, each signed by the sequencer.
+     * Streams the member's events from a counter on, in order and without gaps, a block's events in one message under
+     * the sequencer's signature of the block.
      *
      * @generated from protobuf rpc: Subscribe
      */
@@ -92,7 +93,8 @@ export class SequencerServiceClient extends grpc.Client implements ISequencerSer
         return this.makeUnaryRequest<SendAsyncRequest, SendAsyncResponse>(`/${SequencerService.typeName}/${method.name}`, (value: SendAsyncRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): SendAsyncResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
-     * Streams the member's events from a counter on, in order and without gaps, each signed by the sequencer.
+     * Streams the member's events from a counter on, in order and without gaps, a block's events in one message under
+     * the sequencer's signature of the block.
      *
      * @generated from protobuf rpc: Subscribe
      */

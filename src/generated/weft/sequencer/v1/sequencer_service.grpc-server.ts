@@ -29,7 +29,8 @@ export interface ISequencerService extends grpc.UntypedServiceImplementation {
      */
     sendAsync: grpc.handleUnaryCall<SendAsyncRequest, SendAsyncResponse>;
     /**
-     * Streams the member's events from a counter on, in order and without gaps, each signed by the sequencer.
+     * Streams the member's events from a counter on, in order and without gaps, a block's events in one message under
+     * the sequencer's signature of the block.
      *
      * @generated from protobuf rpc: Subscribe
      */

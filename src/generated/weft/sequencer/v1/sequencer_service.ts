@@ -13,6 +13,7 @@ import { UnknownFieldHandler } from "@protobuf-ts/runtime";
 import type { PartialMessage } from "@protobuf-ts/runtime";
 import { reflectionMergePartial } from "@protobuf-ts/runtime";
 import { MessageType } from "@protobuf-ts/runtime";
+import { SequencedEventBlock } from "./sequencing.js";
 import { SignedContent } from "./sequencing.js";
 /**
  * @generated from protobuf message weft.sequencer.v1.SendAsyncRequest
@@ -50,11 +51,11 @@ export interface SubscribeRequest {
  */
 export interface SubscribeResponse {
     /**
-     * Content: an encoded SequencedEvent, signed by the sequencer.
+     * The member's next events, all of one block.
      *
-     * @generated from protobuf field: weft.sequencer.v1.SignedContent signed_event = 1
+     * @generated from protobuf field: weft.sequencer.v1.SequencedEventBlock block = 2
      */
-    signedEvent?: SignedContent;
+    block?: SequencedEventBlock;
 }
 /**
  * @generated from protobuf message weft.sequencer.v1.AcknowledgeRequest
@@ -250,7 +251,7 @@ export const SubscribeRequest = new SubscribeRequest$Type();
 class SubscribeResponse$Type extends MessageType<SubscribeResponse> {
     constructor() {
         super("weft.sequencer.v1.SubscribeResponse", [
-            { no: 1, name: "signed_event", kind: "message", T: () => SignedContent }
+            { no: 2, name: "block", kind: "message", T: () => SequencedEventBlock }
         ]);
     }
     create(value?: PartialMessage<SubscribeResponse>): SubscribeResponse {
@@ -264,8 +265,8 @@ class SubscribeResponse$Type extends MessageType<SubscribeResponse> {
         while (reader.pos < end) {
             let [fieldNo, wireType] = reader.tag();
             switch (fieldNo) {
-                case /* weft.sequencer.v1.SignedContent signed_event */ 1:
-                    message.signedEvent = SignedContent.internalBinaryRead(reader, reader.uint32(), options, message.signedEvent);
+                case /* weft.sequencer.v1.SequencedEventBlock block */ 2:
+                    message.block = SequencedEventBlock.internalBinaryRead(reader, reader.uint32(), options, message.block);
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -279,9 +280,9 @@ class SubscribeResponse$Type extends MessageType<SubscribeResponse> {
         return message;
     }
     internalBinaryWrite(message: SubscribeResponse, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
-        /* weft.sequencer.v1.SignedContent signed_event = 1; */
-        if (message.signedEvent)
-            SignedContent.internalBinaryWrite(message.signedEvent, writer.tag(1, WireType.LengthDelimited).fork(), options).join();
+        /* weft.sequencer.v1.SequencedEventBlock block = 2; */
+        if (message.block)
+            SequencedEventBlock.internalBinaryWrite(message.block, writer.tag(2, WireType.LengthDelimited).fork(), options).join();
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);

@@ -231,7 +231,76 @@ export interface SequencedEvent {
     traceContext?: TraceContext;
 }
 /**
- * Bytes signed by a key: a member's submission or acknowledgement, or the sequencer's event. The signature is
+ * What the sequencer signs for a block of events, instead of signing each event (a departure from Canton): the root
+ * of a Merkle tree whose leaves are the block's events, each bound to the member it is delivered to.
+ *   leaf = SHA-256(int32 1001 (SequencedBlockLeaf) ‖ length-prefixed member ‖ length-prefixed encoded SequencedEvent)
+ *   node = SHA-256(int32 1002 (SequencedBlockNode) ‖ left ‖ right); a level's last node without a partner moves up as is
+ *
+ * @generated from protobuf message weft.sequencer.v1.SequencedBlockRoot
+ */
+export interface SequencedBlockRoot {
+    /**
+     * The tree's root: a raw SHA-256 digest.
+     *
+     * @generated from protobuf field: bytes root_hash = 1
+     */
+    rootHash: Uint8Array;
+    /**
+     * With an event's leaf index, fixes the path from its leaf to the root.
+     *
+     * @generated from protobuf field: uint32 leaf_count = 2
+     */
+    leafCount: number;
+    /**
+     * Binds the signature to one synchronizer.
+     *
+     * @generated from protobuf field: string synchronizer_id = 3
+     */
+    synchronizerId: string;
+}
+/**
+ * One event of a block with its inclusion proof.
+ *
+ * @generated from protobuf message weft.sequencer.v1.BlockEvent
+ */
+export interface BlockEvent {
+    /**
+     * An encoded SequencedEvent.
+     *
+     * @generated from protobuf field: bytes event = 1
+     */
+    event: Uint8Array;
+    /**
+     * @generated from protobuf field: uint32 leaf_index = 2
+     */
+    leafIndex: number;
+    /**
+     * The raw SHA-256 digests of the siblings on the path from the event's leaf up to the root.
+     *
+     * @generated from protobuf field: repeated bytes siblings = 3
+     */
+    siblings: Uint8Array[];
+}
+/**
+ * A member's events of one block, in order. Together with the sequencer's key, each event, its proof and the signed
+ * root show anyone what the sequencer delivered to the member.
+ *
+ * @generated from protobuf message weft.sequencer.v1.SequencedEventBlock
+ */
+export interface SequencedEventBlock {
+    /**
+     * Content: an encoded SequencedBlockRoot, signed by the sequencer (purpose SequencedBlockSignature).
+     *
+     * @generated from protobuf field: weft.sequencer.v1.SignedContent signed_root = 1
+     */
+    signedRoot?: SignedContent;
+    /**
+     * @generated from protobuf field: repeated weft.sequencer.v1.BlockEvent events = 2
+     */
+    events: BlockEvent[];
+}
+/**
+ * Bytes signed by a key: a member's submission or acknowledgement, or the sequencer's block root. The signature is
  * over the hash of `content` (as carried here) with the purpose of what is signed.
  *
  * @generated from protobuf message weft.sequencer.v1.SignedContent
@@ -857,6 +926,186 @@ class SequencedEvent$Type extends MessageType<SequencedEvent> {
  * @generated MessageType for protobuf message weft.sequencer.v1.SequencedEvent
  */
 export const SequencedEvent = new SequencedEvent$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class SequencedBlockRoot$Type extends MessageType<SequencedBlockRoot> {
+    constructor() {
+        super("weft.sequencer.v1.SequencedBlockRoot", [
+            { no: 1, name: "root_hash", kind: "scalar", T: 12 /*ScalarType.BYTES*/ },
+            { no: 2, name: "leaf_count", kind: "scalar", T: 13 /*ScalarType.UINT32*/ },
+            { no: 3, name: "synchronizer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
+        ]);
+    }
+    create(value?: PartialMessage<SequencedBlockRoot>): SequencedBlockRoot {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.rootHash = new Uint8Array(0);
+        message.leafCount = 0;
+        message.synchronizerId = "";
+        if (value !== undefined)
+            reflectionMergePartial<SequencedBlockRoot>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: SequencedBlockRoot): SequencedBlockRoot {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* bytes root_hash */ 1:
+                    message.rootHash = reader.bytes();
+                    break;
+                case /* uint32 leaf_count */ 2:
+                    message.leafCount = reader.uint32();
+                    break;
+                case /* string synchronizer_id */ 3:
+                    message.synchronizerId = reader.string();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: SequencedBlockRoot, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* bytes root_hash = 1; */
+        if (message.rootHash.length)
+            writer.tag(1, WireType.LengthDelimited).bytes(message.rootHash);
+        /* uint32 leaf_count = 2; */
+        if (message.leafCount !== 0)
+            writer.tag(2, WireType.Varint).uint32(message.leafCount);
+        /* string synchronizer_id = 3; */
+        if (message.synchronizerId !== "")
+            writer.tag(3, WireType.LengthDelimited).string(message.synchronizerId);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.sequencer.v1.SequencedBlockRoot
+ */
+export const SequencedBlockRoot = new SequencedBlockRoot$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class BlockEvent$Type extends MessageType<BlockEvent> {
+    constructor() {
+        super("weft.sequencer.v1.BlockEvent", [
+            { no: 1, name: "event", kind: "scalar", T: 12 /*ScalarType.BYTES*/ },
+            { no: 2, name: "leaf_index", kind: "scalar", T: 13 /*ScalarType.UINT32*/ },
+            { no: 3, name: "siblings", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 12 /*ScalarType.BYTES*/ }
+        ]);
+    }
+    create(value?: PartialMessage<BlockEvent>): BlockEvent {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.event = new Uint8Array(0);
+        message.leafIndex = 0;
+        message.siblings = [];
+        if (value !== undefined)
+            reflectionMergePartial<BlockEvent>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: BlockEvent): BlockEvent {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* bytes event */ 1:
+                    message.event = reader.bytes();
+                    break;
+                case /* uint32 leaf_index */ 2:
+                    message.leafIndex = reader.uint32();
+                    break;
+                case /* repeated bytes siblings */ 3:
+                    message.siblings.push(reader.bytes());
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: BlockEvent, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* bytes event = 1; */
+        if (message.event.length)
+            writer.tag(1, WireType.LengthDelimited).bytes(message.event);
+        /* uint32 leaf_index = 2; */
+        if (message.leafIndex !== 0)
+            writer.tag(2, WireType.Varint).uint32(message.leafIndex);
+        /* repeated bytes siblings = 3; */
+        for (let i = 0; i < message.siblings.length; i++)
+            writer.tag(3, WireType.LengthDelimited).bytes(message.siblings[i]);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.sequencer.v1.BlockEvent
+ */
+export const BlockEvent = new BlockEvent$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class SequencedEventBlock$Type extends MessageType<SequencedEventBlock> {
+    constructor() {
+        super("weft.sequencer.v1.SequencedEventBlock", [
+            { no: 1, name: "signed_root", kind: "message", T: () => SignedContent },
+            { no: 2, name: "events", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => BlockEvent }
+        ]);
+    }
+    create(value?: PartialMessage<SequencedEventBlock>): SequencedEventBlock {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.events = [];
+        if (value !== undefined)
+            reflectionMergePartial<SequencedEventBlock>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: SequencedEventBlock): SequencedEventBlock {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* weft.sequencer.v1.SignedContent signed_root */ 1:
+                    message.signedRoot = SignedContent.internalBinaryRead(reader, reader.uint32(), options, message.signedRoot);
+                    break;
+                case /* repeated weft.sequencer.v1.BlockEvent events */ 2:
+                    message.events.push(BlockEvent.internalBinaryRead(reader, reader.uint32(), options));
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: SequencedEventBlock, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* weft.sequencer.v1.SignedContent signed_root = 1; */
+        if (message.signedRoot)
+            SignedContent.internalBinaryWrite(message.signedRoot, writer.tag(1, WireType.LengthDelimited).fork(), options).join();
+        /* repeated weft.sequencer.v1.BlockEvent events = 2; */
+        for (let i = 0; i < message.events.length; i++)
+            BlockEvent.internalBinaryWrite(message.events[i], writer.tag(2, WireType.LengthDelimited).fork(), options).join();
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.sequencer.v1.SequencedEventBlock
+ */
+export const SequencedEventBlock = new SequencedEventBlock$Type();
 // @generated message type with reflection information, may provide speed optimized methods
 class SignedContent$Type extends MessageType<SignedContent> {
     constructor() {
