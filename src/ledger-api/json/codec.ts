@@ -173,13 +173,25 @@ export function identifierFromString(
   };
 }
 
+/**
+ * The last second {@link formatInstant} formatted: formatting a date costs about a microsecond, and a stream's
+ * timestamps (a transaction's ledger and record times, its contracts' creation) mostly share their seconds.
+ */
+let lastSecond: { seconds: bigint; base: string } | undefined;
+
 /** Java's Instant.toString: seconds, then the fraction in groups of three digits as needed, `Z`. */
 export function formatInstant(seconds: bigint, nanos: number): string {
-  const ms = Number(seconds) * 1000;
-  const base = new Date(ms).toISOString().slice(0, 19);
+  if (lastSecond?.seconds !== seconds)
+    lastSecond = { seconds, base: new Date(Number(seconds) * 1000).toISOString().slice(0, 19) };
+  const base = lastSecond.base;
   if (nanos === 0) return `${base}Z`;
-  let frac = String(nanos).padStart(9, '0');
-  while (frac.endsWith('000')) frac = frac.slice(0, -3);
+  // The fraction's digits, zero-padded to 3, 6 or 9: a leading 1 added and dropped.
+  const frac =
+    nanos % 1_000_000 === 0
+      ? String(nanos / 1_000_000 + 1_000).slice(1)
+      : nanos % 1_000 === 0
+        ? String(nanos / 1_000 + 1_000_000).slice(1)
+        : String(nanos + 1_000_000_000).slice(1);
   return `${base}.${frac}Z`;
 }
 
