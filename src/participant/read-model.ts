@@ -475,7 +475,7 @@ export class EventFilter {
     index: Uint8Array,
     shape: TransactionShape,
   ): IndexedLedgerTransaction | undefined {
-    const sites = readEventIndex(index).map((e) => ({ ...this.#selector(index, e), view: e }));
+    const sites = readEventIndex(index).map((e) => this.#selector(index, e));
     const seen = (site: (typeof sites)[number], parties: 'informees' | 'stakeholders') =>
       parties === 'informees' ? site.byInformees : site.byStakeholders;
     const events = this.#select(sites, shape, seen).map(({ site, seen, acsDelta }): IndexedLedgerEvent => {
@@ -493,7 +493,7 @@ export class EventFilter {
    * The site of a pre-encoded event with who of its informees and stakeholders the format lets see it, kept by the
    * selector's bytes: decoded and matched once per distinct selector a stream meets.
    */
-  #selector(index: Uint8Array, e: IndexedEventView): MatchedSelector {
+  #selector(index: Uint8Array, e: IndexedEventView): MatchedSelector & { view: IndexedEventView } {
     let found = this.#selectors.get(e.selectorKey);
     if (found === undefined) {
       const s = decodeSelector(index, e);
@@ -511,7 +511,7 @@ export class EventFilter {
       if (this.#selectors.size >= MAX_SELECTORS) this.#selectors.clear();
       this.#selectors.set(e.selectorKey, found);
     }
-    return { ...found, nodeId: e.nodeId, netChange: e.netChange };
+    return { ...found, nodeId: e.nodeId, netChange: e.netChange, view: e };
   }
 
   /** What a transaction presents besides its events, for the requesting parties. */
