@@ -511,7 +511,18 @@ export class EventFilter {
       if (this.#selectors.size >= MAX_SELECTORS) this.#selectors.clear();
       this.#selectors.set(e.selectorKey, found);
     }
-    return { ...found, nodeId: e.nodeId, netChange: e.netChange, view: e };
+    // Listed, not spread: one of these per event read.
+    return {
+      nodeId: e.nodeId,
+      netChange: e.netChange,
+      informees: found.informees,
+      stakeholders: found.stakeholders,
+      packageName: found.packageName,
+      template: found.template,
+      byInformees: found.byInformees,
+      byStakeholders: found.byStakeholders,
+      view: e,
+    };
   }
 
   /** What a transaction presents besides its events, for the requesting parties. */
