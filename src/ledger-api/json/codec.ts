@@ -174,16 +174,21 @@ export function identifierFromString(
 }
 
 /**
- * The last second {@link formatInstant} formatted: formatting a date costs about a microsecond, and a stream's
- * timestamps (a transaction's ledger and record times, its contracts' creation) mostly share their seconds.
+ * Seconds {@link formatInstant} formatted lately: formatting a date costs about a microsecond, and a stream's
+ * timestamps (a transaction's ledger and record times, its contracts' creation) fall in few seconds. Cleared when
+ * it holds {@link MAX_SECONDS}.
  */
-let lastSecond: { seconds: bigint; base: string } | undefined;
+const formattedSeconds = new Map<bigint, string>();
+const MAX_SECONDS = 256;
 
 /** Java's Instant.toString: seconds, then the fraction in groups of three digits as needed, `Z`. */
 export function formatInstant(seconds: bigint, nanos: number): string {
-  if (lastSecond?.seconds !== seconds)
-    lastSecond = { seconds, base: new Date(Number(seconds) * 1000).toISOString().slice(0, 19) };
-  const base = lastSecond.base;
+  let base = formattedSeconds.get(seconds);
+  if (base === undefined) {
+    base = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+    if (formattedSeconds.size >= MAX_SECONDS) formattedSeconds.clear();
+    formattedSeconds.set(seconds, base);
+  }
   if (nanos === 0) return `${base}Z`;
   // The fraction's digits, zero-padded to 3, 6 or 9: a leading 1 added and dropped.
   const frac =
