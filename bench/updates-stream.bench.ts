@@ -8,9 +8,11 @@
  * stream (the client on a thread of its own in this process, not decoding the messages) and the JSON API's
  * `/v2/updates` websocket (same request in Canton's JSON, frames counted, not parsed), each as the first reader of
  * the format (the encoded-update cache empty, filled as the stream goes), and over gRPC and the websocket with the
- * format cached by an earlier client.
+ * format cached by an earlier client. The process's CPU includes the client's thread: its busy time (event-loop
+ * utilization, wall-clock while it runs) is shown beside it, an estimate of the client's share.
  *
- * Run: npx tsx bench/updates-stream.bench.ts [--transfers 1000] [--rounds 5]
+ * Run: npx tsx bench/updates-stream.bench.ts [--transfers 1000] [--rounds 5] [--only <text>]
+ * (`--only`: the paths whose name contains the text, e.g. `after` to compare builds on the same store).
  */
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -44,6 +46,7 @@ for (let i = 2; i < process.argv.length; i += 2)
   args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
 const TRANSFERS = Number(args.get('transfers') ?? 1000);
 const ROUNDS = Number(args.get('rounds') ?? 5);
+const ONLY = args.get('only') ?? '';
 
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const cpuUs = () => {
@@ -294,7 +297,7 @@ const modes: Record<Mode, Run> = {
   'websocket, format cached': (timed) => timed(() => websocket(cachedJson)),
 };
 
-const results = new Map<Mode, { rate: number[]; cpu: number[] }>();
+const results = new Map<Mode, { rate: number[]; cpu: number[]; client: number[] }>();
 try {
   // An earlier client of the same format; connections to the first readers' servers.
   await stream(cachedServer.port);
@@ -305,10 +308,12 @@ try {
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const [mode, run] of Object.entries(modes) as [Mode, Run][]) {
-      const r = results.get(mode) ?? { rate: [], cpu: [] };
+      if (!mode.includes(ONLY)) continue;
+      const r = results.get(mode) ?? { rate: [], cpu: [], client: [] };
       results.set(mode, r);
       await run(async (body) => {
         const c0 = cpuUs();
+        const e0 = client.performance.eventLoopUtilization();
         const t0 = performance.now();
         const n = await body();
         const ms = performance.now() - t0;
@@ -316,6 +321,7 @@ try {
         if (n !== Number(end) - 1) throw new Error(`${mode}: ${n} updates, expected ${end - 1n}`);
         r.rate.push((n / ms) * 1000);
         r.cpu.push((cpuUs() - c0) / n);
+        r.client.push((client.performance.eventLoopUtilization(e0).active * 1000) / n);
         return n;
       });
     }
@@ -325,14 +331,19 @@ try {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
-  console.log('| path | updates/s (median) | CPU µs / update | updates/s after ÷ before |');
-  console.log('|---|---|---|---|');
+  console.log(
+    '| path | updates/s (median) | CPU µs / update | of which the client thread (busy µs) | updates/s after ÷ before |',
+  );
+  console.log('|---|---|---|---|---|');
   for (const [mode, r] of results) {
     const before = mode.endsWith(', after')
       ? results.get(mode.replace(/after$/, 'before') as Mode)
       : undefined;
     const ratio = before ? `${(median(r.rate) / median(before.rate)).toFixed(2)}×` : '';
-    console.log(`| ${mode} | ${median(r.rate).toFixed(0)} | ${median(r.cpu).toFixed(0)} | ${ratio} |`);
+    const clientUs = mode.startsWith('handler') ? '' : median(r.client).toFixed(0);
+    console.log(
+      `| ${mode} | ${median(r.rate).toFixed(0)} | ${median(r.cpu).toFixed(0)} | ${clientUs} | ${ratio} |`,
+    );
   }
 } finally {
   await client.terminate();

@@ -1,4 +1,3 @@
-import { BinaryReader } from '@protobuf-ts/runtime';
 import {
   blindingInfo,
   type CreateNode,
@@ -17,6 +16,7 @@ import { qualifiedName, type Value } from '../daml/values/index.js';
 import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
 import { type IndexedEvent, IndexedTransaction } from '../generated/weft/participant/v1/event_index.js';
 import { encodeContract } from './contracts.js';
+import { decodeSelector, type IndexedEventView, readEventIndex } from './event-index.js';
 import type { ArchivedEvent, CreatedEvent, ExercisedEvent } from './updates.js';
 
 /**
@@ -211,16 +211,24 @@ interface EventSite {
   readonly netChange: boolean;
 }
 
-/** Reads stored indexes with one TextDecoder (the runtime's reader makes one per message). */
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-const INDEX_READ = { readerFactory: (bytes: Uint8Array) => new BinaryReader(bytes, UTF8) };
+/** Who of an event's candidates a format lets see it, and what their filters ask for. */
+type Seen = { witnesses: Party[]; blob: boolean; views: Identifier[] };
 
 /** An event a format selects: who sees it, what their filters ask for, and whether it is in the ACS delta. */
 interface Selected<S extends EventSite> {
   readonly site: S;
-  readonly seen: { witnesses: Party[]; blob: boolean; views: Identifier[] };
+  readonly seen: Seen;
   readonly acsDelta: boolean;
 }
+
+/** A pre-encoded event's selector as a format matched it (see {@link EventFilter.indexedTransaction}). */
+interface MatchedSelector extends EventSite {
+  readonly byInformees: Seen | undefined;
+  readonly byStakeholders: Seen | undefined;
+}
+
+/** Distinct selectors one stream keeps matched; past this it starts over (a ledger has few per template). */
+const MAX_SELECTORS = 4096;
 
 /** The creates and exercises of a transaction by node id (pre-order), with what selects them. */
 function eventSites(tx: Transaction): (EventSite & { node: CreateNode | ExerciseNode })[] {
@@ -294,6 +302,7 @@ interface Match {
  */
 export class EventFilter {
   readonly #implemented = new Map<string, readonly { id: Identifier; ref: string }[]>();
+  readonly #selectors = new Map<string, Omit<MatchedSelector, 'nodeId' | 'netChange'>>();
 
   constructor(
     readonly format: EventFormat,
@@ -370,7 +379,7 @@ export class EventFilter {
     candidates: readonly Party[],
     packageName: string,
     template: Identifier | string,
-  ): { witnesses: Party[]; blob: boolean; views: Identifier[] } | undefined {
+  ): Seen | undefined {
     const matches: Match[] = [];
     let witnesses: Party[];
     const any = this.format.anyParty && this.#match(this.format.anyParty, packageName, template);
@@ -422,7 +431,7 @@ export class EventFilter {
   createdEvent(
     contract: FatContract,
     at: { offset: bigint; nodeId: NodeId; acsDelta: boolean },
-    seen: { witnesses: Party[]; blob: boolean; views: Identifier[] },
+    seen: Seen,
   ): LedgerCreatedEvent {
     return {
       ...createdEventOf(contract, at, seen.witnesses),
@@ -466,25 +475,54 @@ export class EventFilter {
     index: Uint8Array,
     shape: TransactionShape,
   ): IndexedLedgerTransaction | undefined {
-    const sites = IndexedTransaction.fromBinary(index, INDEX_READ).events.map((e) => ({
-      ...e,
-      template: e.qualifiedName,
-    }));
-    const events = this.#select(sites, shape).map(({ site, seen, acsDelta }): IndexedLedgerEvent => {
-      const { event } = site;
-      if (event.oneofKind === 'created')
-        return { kind: 'created', bytes: event.created, witnesses: seen.witnesses, acsDelta };
-      if (event.oneofKind !== 'exercised') {
-        throw new WeftError(
-          CommonErrors.INTERNAL,
-          `the stored event ${site.nodeId} at ${stored.offset} has no encoding`,
-        );
-      }
+    const sites = readEventIndex(index).map((e) => this.#selector(index, e));
+    const seen = (site: (typeof sites)[number], parties: 'informees' | 'stakeholders') =>
+      parties === 'informees' ? site.byInformees : site.byStakeholders;
+    const events = this.#select(sites, shape, seen).map(({ site, seen, acsDelta }): IndexedLedgerEvent => {
+      const { view } = site;
+      if (view.kind === 'created')
+        return { kind: 'created', bytes: view.event, witnesses: seen.witnesses, acsDelta };
       return shape === 'acs-delta'
-        ? { kind: 'archived', bytes: site.archived, witnesses: seen.witnesses, acsDelta }
-        : { kind: 'exercised', bytes: event.exercised, witnesses: seen.witnesses, acsDelta };
+        ? { kind: 'archived', bytes: view.archived, witnesses: seen.witnesses, acsDelta }
+        : { kind: 'exercised', bytes: view.event, witnesses: seen.witnesses, acsDelta };
     });
     return events.length === 0 ? undefined : { kind: 'indexed', ...this.#header(stored), events };
+  }
+
+  /**
+   * The site of a pre-encoded event with who of its informees and stakeholders the format lets see it, kept by the
+   * selector's bytes: decoded and matched once per distinct selector a stream meets.
+   */
+  #selector(index: Uint8Array, e: IndexedEventView): MatchedSelector & { view: IndexedEventView } {
+    let found = this.#selectors.get(e.selectorKey);
+    if (found === undefined) {
+      const s = decodeSelector(index, e);
+      const site = {
+        informees: s.informees,
+        stakeholders: s.stakeholders,
+        packageName: s.packageName,
+        template: s.qualifiedName,
+      };
+      found = {
+        ...site,
+        byInformees: this.matching(site.informees, site.packageName, site.template),
+        byStakeholders: this.matching(site.stakeholders, site.packageName, site.template),
+      };
+      if (this.#selectors.size >= MAX_SELECTORS) this.#selectors.clear();
+      this.#selectors.set(e.selectorKey, found);
+    }
+    // Listed, not spread: one of these per event read.
+    return {
+      nodeId: e.nodeId,
+      netChange: e.netChange,
+      informees: found.informees,
+      stakeholders: found.stakeholders,
+      packageName: found.packageName,
+      template: found.template,
+      byInformees: found.byInformees,
+      byStakeholders: found.byStakeholders,
+      view: e,
+    };
   }
 
   /** What a transaction presents besides its events, for the requesting parties. */
@@ -509,19 +547,23 @@ export class EventFilter {
    * consuming exercises) seen by a matching stakeholder; LEDGER_EFFECTS: every event a matching party witnesses,
    * marked `acsDelta` when it is also in the ACS_DELTA shape (a net change a stakeholder's filter matches).
    */
-  #select<S extends EventSite>(sites: readonly S[], shape: TransactionShape): Selected<S>[] {
+  #select<S extends EventSite>(
+    sites: readonly S[],
+    shape: TransactionShape,
+    seenBy: (site: S, parties: 'informees' | 'stakeholders') => Seen | undefined = (site, parties) =>
+      this.matching(site[parties], site.packageName, site.template),
+  ): Selected<S>[] {
     const out: Selected<S>[] = [];
     for (const site of sites) {
       if (shape === 'acs-delta') {
         if (!site.netChange) continue;
-        const seen = this.matching(site.stakeholders, site.packageName, site.template);
+        const seen = seenBy(site, 'stakeholders');
         if (seen) out.push({ site, seen, acsDelta: true });
         continue;
       }
-      const seen = this.matching(site.informees, site.packageName, site.template);
+      const seen = seenBy(site, 'informees');
       if (!seen) continue;
-      const acsDelta =
-        site.netChange && this.matching(site.stakeholders, site.packageName, site.template) !== undefined;
+      const acsDelta = site.netChange && seenBy(site, 'stakeholders') !== undefined;
       out.push({ site, seen, acsDelta });
     }
     return out;

@@ -118,7 +118,7 @@ export class ParticipantReads {
   }
 
   /** The stored update's transaction, decoded once for every stream that reads it while it is recent. */
-  #decode(row: StoredUpdate): Transaction {
+  #decode(row: Pick<StoredUpdate, 'offset' | 'transaction'>): Transaction {
     let tx = this.#decoded.get(row.offset);
     if (tx === undefined) {
       tx = this.decoder.decodeTransaction(row.transaction);
@@ -211,7 +211,7 @@ export class ParticipantReads {
     return new EventFilter(format, this.engine);
   }
 
-  #header(row: StoredUpdate): StoredTransactionHeader {
+  #header(row: Omit<StoredUpdate, 'transaction' | 'events'>): StoredTransactionHeader {
     return {
       offset: row.offset,
       updateId: row.updateId,
@@ -223,7 +223,7 @@ export class ParticipantReads {
     };
   }
 
-  #stored(row: StoredUpdate): StoredTransaction {
+  #stored(row: Omit<StoredUpdate, 'events'>): StoredTransaction {
     return { ...this.#header(row), transaction: this.#decode(row) };
   }
 
@@ -249,7 +249,8 @@ export class ParticipantReads {
     shape: TransactionShape,
     o: StreamOptions & { checkpoints?: boolean },
   ): AsyncGenerator<LedgerTransaction | OffsetCheckpoint> {
-    for await (const page of this.#pages(filter, o, (row) => filter.transaction(this.#stored(row), shape))) {
+    const read = (after: bigint, upTo: bigint) => this.store.updates(filter.parties, after, upTo, PAGE);
+    for await (const page of this.#pages(o, read, (row) => filter.transaction(this.#stored(row), shape))) {
       if (Array.isArray(page)) yield* page;
       else yield page;
     }
@@ -265,18 +266,24 @@ export class ParticipantReads {
     shape: TransactionShape,
     o: StreamOptions & { checkpoints: boolean; indexed: boolean },
   ): AsyncGenerator<readonly (LedgerTransaction | IndexedLedgerTransaction)[] | OffsetCheckpoint> {
-    const indexed = o.indexed && filter.indexable;
-    return this.#pages(filter, o, (row) =>
-      row.events && indexed
+    if (!o.indexed || !filter.indexable) {
+      const read = (after: bigint, upTo: bigint) => this.store.updates(filter.parties, after, upTo, PAGE);
+      return this.#pages(o, read, (row) => filter.transaction(this.#stored(row), shape));
+    }
+    // The transaction's bytes are read only for the updates stored without pre-encoded events.
+    const read = (after: bigint, upTo: bigint) =>
+      this.store.indexedUpdates(filter.parties, after, upTo, PAGE);
+    return this.#pages(o, read, (row) =>
+      row.events
         ? filter.indexedTransaction(this.#header(row), row.events, shape)
         : filter.transaction(this.#stored(row), shape),
     );
   }
 
-  async *#pages<T extends { readonly offset: bigint }>(
-    filter: EventFilter,
+  async *#pages<R extends { readonly offset: bigint }, T extends { readonly offset: bigint }>(
     o: StreamOptions & { checkpoints?: boolean },
-    present: (row: StoredUpdate) => T | undefined,
+    read: (after: bigint, upTo: bigint) => Promise<R[]>,
+    present: (row: R) => T | undefined,
   ): AsyncGenerator<T[] | OffsetCheckpoint> {
     let after = o.after;
     let delivered = o.after;
@@ -284,7 +291,7 @@ export class ParticipantReads {
       const durable = this.journal.durableOffset;
       const upTo = o.end !== undefined && o.end < durable ? o.end : durable;
       if (after < upTo) {
-        const rows = await this.store.updates(filter.parties, after, upTo, PAGE);
+        const rows = await read(after, upTo);
         const page: T[] = [];
         for (const row of rows) {
           if (o.signal?.aborted) return;

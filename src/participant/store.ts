@@ -300,8 +300,22 @@ const optional = <T>(v: T | null): T | undefined => (v === null ? undefined : v)
 
 export type StoredUpdate = Omit<UpdateRow, 'parties'>;
 
+/**
+ * An update as a reader of pre-encoded events has it: the transaction's bytes only where it has no index (they are
+ * most of a row, and such a reader does not decode them).
+ */
+export type IndexedStoredUpdate = Omit<StoredUpdate, 'transaction' | 'events'> &
+  (
+    | { readonly events: Uint8Array; readonly transaction?: undefined }
+    | { readonly events?: undefined; readonly transaction: Uint8Array }
+  );
+
 const UPDATE_COLUMNS =
   'u.update_offset, u.update_id, u.synchronizer_id, u.request_id, u.ledger_time, u.workflow_id, u.transaction_bytes, u.events_index, u.command_id, u.act_as';
+const INDEXED_UPDATE_COLUMNS = UPDATE_COLUMNS.replace(
+  'u.transaction_bytes',
+  'CASE WHEN u.events_index IS NULL THEN u.transaction_bytes END AS transaction_bytes',
+);
 
 interface RawUpdate {
   update_offset: bigint;
@@ -310,13 +324,24 @@ interface RawUpdate {
   request_id: bigint;
   ledger_time: bigint;
   workflow_id: string;
-  transaction_bytes: Uint8Array;
+  transaction_bytes: Uint8Array | null;
   events_index: Uint8Array | null;
   command_id: string | null;
   act_as: string | null;
 }
 
 function updateOf(r: RawUpdate): StoredUpdate {
+  return { ...updateHeaderOf(r), transaction: r.transaction_bytes!, events: optional(r.events_index) };
+}
+
+function indexedUpdateOf(r: RawUpdate): IndexedStoredUpdate {
+  const header = updateHeaderOf(r);
+  return r.events_index === null
+    ? { ...header, transaction: r.transaction_bytes! }
+    : { ...header, events: r.events_index };
+}
+
+function updateHeaderOf(r: RawUpdate): Omit<StoredUpdate, 'transaction' | 'events'> {
   return {
     offset: r.update_offset,
     updateId: r.update_id,
@@ -324,8 +349,6 @@ function updateOf(r: RawUpdate): StoredUpdate {
     requestId: r.request_id,
     ledgerTime: r.ledger_time,
     workflowId: r.workflow_id,
-    transaction: r.transaction_bytes,
-    events: optional(r.events_index),
     submission:
       r.command_id === null
         ? undefined
@@ -703,30 +726,51 @@ export class ParticipantStore {
    * index, at most `limit` of them, so a page costs the same however far the range reaches. Many parties read every
    * update (the caller filters the events by party anyway) rather than exceed the bind-parameter limits.
    */
-  async updates(
+  updates(
     parties: string | readonly string[] | undefined,
     after: bigint,
     upTo: bigint,
     limit: number,
   ): Promise<StoredUpdate[]> {
+    return this.#updates(UPDATE_COLUMNS, updateOf, parties, after, upTo, limit);
+  }
+
+  /** {@link updates} for a reader of pre-encoded events: a transaction's bytes only where it has none. */
+  indexedUpdates(
+    parties: string | readonly string[] | undefined,
+    after: bigint,
+    upTo: bigint,
+    limit: number,
+  ): Promise<IndexedStoredUpdate[]> {
+    return this.#updates(INDEXED_UPDATE_COLUMNS, indexedUpdateOf, parties, after, upTo, limit);
+  }
+
+  async #updates<U>(
+    columns: string,
+    map: (r: RawUpdate) => U,
+    parties: string | readonly string[] | undefined,
+    after: bigint,
+    upTo: bigint,
+    limit: number,
+  ): Promise<U[]> {
     const list = typeof parties === 'string' ? [parties] : parties;
     if (list === undefined || list.length > ID_CHUNK) {
       const rows = await this.storage.query<RawUpdate>(
-        `SELECT ${UPDATE_COLUMNS} FROM participant_updates u
+        `SELECT ${columns} FROM participant_updates u
          WHERE u.update_offset > $1 AND u.update_offset <= $2 ORDER BY u.update_offset LIMIT $3`,
         [after, upTo, limit],
       );
-      return rows.map(updateOf);
+      return rows.map(map);
     }
     if (list.length === 1) {
       const rows = await this.storage.query<RawUpdate>(
-        `SELECT ${UPDATE_COLUMNS}
+        `SELECT ${columns}
          FROM participant_update_parties p JOIN participant_updates u ON u.update_offset = p.update_offset
          WHERE p.party = $1 AND p.update_offset > $2 AND p.update_offset <= $3
          ORDER BY p.update_offset LIMIT $4`,
         [list[0]!, after, upTo, limit],
       );
-      return rows.map(updateOf);
+      return rows.map(map);
     }
     const offsets = new Set<bigint>();
     for (const party of list) {
@@ -738,15 +782,15 @@ export class ParticipantStore {
       for (const r of rows) offsets.add(r.update_offset);
     }
     const page = [...offsets].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, limit);
-    const out: StoredUpdate[] = [];
+    const out: U[] = [];
     for (let i = 0; i < page.length; i += ID_CHUNK) {
       const chunk = page.slice(i, i + ID_CHUNK);
       const rows = await this.storage.query<RawUpdate>(
-        `SELECT ${UPDATE_COLUMNS} FROM participant_updates u WHERE u.update_offset IN (${inList(chunk.length)})
+        `SELECT ${columns} FROM participant_updates u WHERE u.update_offset IN (${inList(chunk.length)})
          ORDER BY u.update_offset`,
         chunk,
       );
-      out.push(...rows.map(updateOf));
+      out.push(...rows.map(map));
     }
     return out;
   }

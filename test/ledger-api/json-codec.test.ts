@@ -14,7 +14,7 @@ import {
 } from '../../src/generated/com/daml/ledger/api/v2/transaction_filter.js';
 import { GetUpdatesRequest } from '../../src/generated/com/daml/ledger/api/v2/update_service.js';
 import type { Value } from '../../src/generated/com/daml/ledger/api/v2/value.js';
-import { JsonCodec } from '../../src/ledger-api/json/codec.js';
+import { formatInstant, JsonCodec, parseInstant } from '../../src/ledger-api/json/codec.js';
 import { damlValues, protoToJson } from '../../src/ledger-api/json/daml-values.js';
 
 /** Canton's JSON encoding of Ledger API messages, case by case (the shapes of Canton 3.4's openapi.yaml). */
@@ -208,5 +208,24 @@ describe('Daml values', () => {
     );
     expect(e.code).toBe('DAML_COMMAND_INVALID');
     expect(e.message).toContain('body.CreateCommand.createArguments');
+  });
+});
+
+describe('formatInstant', () => {
+  it('writes Java’s Instant.toString: the fraction in groups of three digits as needed', () => {
+    const cases: [bigint, number, string][] = [
+      [0n, 0, '1970-01-01T00:00:00Z'],
+      [1_700_000_000n, 120_000_000, '2023-11-14T22:13:20.120Z'],
+      [1_700_000_000n, 5_000_000, '2023-11-14T22:13:20.005Z'],
+      [1_700_000_000n, 123_456_000, '2023-11-14T22:13:20.123456Z'],
+      [1_700_000_000n, 1_000, '2023-11-14T22:13:20.000001Z'],
+      [1_700_000_001n, 1, '2023-11-14T22:13:21.000000001Z'],
+      [1_700_000_001n, 999_999_999, '2023-11-14T22:13:21.999999999Z'],
+      [1_700_000_000n, 0, '2023-11-14T22:13:20Z'],
+    ];
+    for (const [seconds, nanos, text] of cases) {
+      expect(formatInstant(seconds, nanos)).toBe(text);
+      expect(parseInstant(text, 't')).toEqual({ seconds, nanos });
+    }
   });
 });

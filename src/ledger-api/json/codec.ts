@@ -173,13 +173,30 @@ export function identifierFromString(
   };
 }
 
+/**
+ * Seconds {@link formatInstant} formatted lately: formatting a date costs about a microsecond, and a stream's
+ * timestamps (a transaction's ledger and record times, its contracts' creation) fall in few seconds. Cleared when
+ * it holds {@link MAX_SECONDS}.
+ */
+const formattedSeconds = new Map<bigint, string>();
+const MAX_SECONDS = 256;
+
 /** Java's Instant.toString: seconds, then the fraction in groups of three digits as needed, `Z`. */
 export function formatInstant(seconds: bigint, nanos: number): string {
-  const ms = Number(seconds) * 1000;
-  const base = new Date(ms).toISOString().slice(0, 19);
+  let base = formattedSeconds.get(seconds);
+  if (base === undefined) {
+    base = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+    if (formattedSeconds.size >= MAX_SECONDS) formattedSeconds.clear();
+    formattedSeconds.set(seconds, base);
+  }
   if (nanos === 0) return `${base}Z`;
-  let frac = String(nanos).padStart(9, '0');
-  while (frac.endsWith('000')) frac = frac.slice(0, -3);
+  // The fraction's digits, zero-padded to 3, 6 or 9: a leading 1 added and dropped.
+  const frac =
+    nanos % 1_000_000 === 0
+      ? String(nanos / 1_000_000 + 1_000).slice(1)
+      : nanos % 1_000 === 0
+        ? String(nanos / 1_000 + 1_000_000).slice(1)
+        : String(nanos + 1_000_000_000).slice(1);
   return `${base}.${frac}Z`;
 }
 

@@ -388,6 +388,13 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
           const watch = startStopwatch(clock);
           let sent = 0;
           let claims: CallContext['claims'] | undefined;
+          // The frames of a batch of elements leave in one write rather than one each (ws writes a frame's
+          // header and payload apart): the socket is corked while they are queued, and uncorked at the end of
+          // the batch or before the stream waits, whose wait needs the queued bytes gone.
+          const raw = request.raw.socket;
+          const flush = () => {
+            if (raw.writableCorked > 0) raw.uncork();
+          };
           try {
             const auth =
               header(request, 'authorization') ?? protocolToken(header(request, 'sec-websocket-protocol'));
@@ -411,10 +418,13 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
                 b.op.response ? b.op.response(element, codec, method.O) : codec.toJson(method.O, element),
               );
             const send = async (data: string) => {
-              await sendFrame(socket, data, o.websocketHighWaterBytes, controller.signal);
+              await sendFrame(socket, data, o.websocketHighWaterBytes, controller.signal, flush);
               sent++;
               // A stream that never waits (a fast reader, elements at hand) must still let other I/O run.
-              if (sent % YIELD_EVERY_FRAMES === 0) await new Promise((resolve) => setImmediate(resolve));
+              if (sent % YIELD_EVERY_FRAMES === 0) {
+                flush();
+                await new Promise((resolve) => setImmediate(resolve));
+              }
             };
             const stream = (b.handler as StreamHandler<object, object>)(req, { ...ctx, encoded: true });
             for await (const element of stream) {
@@ -425,6 +435,7 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
                 continue;
               }
               for (const bytes of element.messages) {
+                if (raw.writableCorked === 0) raw.cork();
                 let data = b.frames.get(bytes);
                 if (data === undefined) {
                   data = b.op.response
@@ -435,6 +446,7 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
                 await send(data);
                 if (controller.signal.aborted) break;
               }
+              flush();
             }
             logger.debug(
               { path: b.op.path, messages: sent, durationMs: watch.elapsedMs(), traceId: span.traceId },
@@ -443,6 +455,7 @@ export async function startJsonApi(options: JsonApiOptions): Promise<JsonApiServ
             audited(`WS ${b.op.path}`, b, request, claims, watch.elapsedMs(), span.traceId);
             socket.close(1000);
           } catch (caught) {
+            flush();
             if (controller.signal.reason === CLIENT_GONE) return;
             const e = controller.signal.reason instanceof WeftError ? controller.signal.reason : caught;
             const { body } = jsCantonError(e, span.traceId);
@@ -544,13 +557,23 @@ async function nextWithin<T>(
   }
 }
 
-/** Sends one frame; above the high-water mark waits until the socket has written it (or the client left). */
-function sendFrame(socket: WebSocket, data: string, highWater: number, signal: AbortSignal): Promise<void> {
+/**
+ * Sends one frame; above the high-water mark flushes the corked socket and waits until it has written the frame
+ * (or the client left).
+ */
+function sendFrame(
+  socket: WebSocket,
+  data: string,
+  highWater: number,
+  signal: AbortSignal,
+  flush: () => void,
+): Promise<void> {
   if (socket.readyState !== socket.OPEN) return Promise.reject(new Error('websocket closed'));
   if (socket.bufferedAmount < highWater) {
     socket.send(data);
     return Promise.resolve();
   }
+  flush();
   return new Promise<void>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });

@@ -21,7 +21,7 @@ import type {
 } from '../../participant/read-model.js';
 import { identifierToProto } from '../identifiers.js';
 import { recordToProto, valueToProto } from '../values.js';
-import { FAST_WRITE_OPTIONS, FastBinaryWriter } from '../wire/index.js';
+import { FAST_WRITE_OPTIONS, FastBinaryWriter, varint32Size, writeVarint32 } from '../wire/index.js';
 import { timestampToProto } from './protobuf-time.js';
 
 /**
@@ -156,12 +156,11 @@ const WRITE_OPTIONS = { writeUnknownFields: false, writerFactory: FAST_WRITE_OPT
  * A `GetUpdatesResponse` with the transaction of pre-encoded events, in its protobuf encoding, without decoding or
  * re-encoding them: protobuf decodes a message from its fields in any order, so each event is its stored bytes
  * followed by the reader's fields (witnesses, `acs_delta` when true), and the transaction is its header fields
- * followed by the events. It decodes to what {@link transactionToProto} gives for the same transaction.
+ * followed by the events. It decodes to what {@link transactionToProto} gives for the same transaction. Sized
+ * first and written once into a buffer of its own (not a view of a shared one: a cache keeps it as it is).
  */
 export function indexedUpdateResponse(tx: IndexedLedgerTransaction): Uint8Array {
-  const w = new FastBinaryWriter();
-  w.tag(RESPONSE_TRANSACTION, WireType.LengthDelimited).fork();
-  Transaction.internalBinaryWrite(
+  const header = Transaction.toBinary(
     {
       updateId: tx.updateId,
       commandId: tx.commandId,
@@ -172,18 +171,67 @@ export function indexedUpdateResponse(tx: IndexedLedgerTransaction): Uint8Array 
       synchronizerId: tx.synchronizerId,
       recordTime: timestampToProto(tx.recordTime),
     },
-    w,
     WRITE_OPTIONS,
   );
-  for (const e of tx.events) {
+  const n = tx.events.length;
+  const witnessFields: Uint8Array[] = new Array(n);
+  const innerSizes: number[] = new Array(n);
+  let txSize = header.length;
+  for (let i = 0; i < n; i++) {
+    const e = tx.events[i]!;
     const fields = EVENT_FIELDS[e.kind];
-    w.tag(TRANSACTION_EVENTS, WireType.LengthDelimited).fork();
-    w.tag(fields.event, WireType.LengthDelimited).fork();
-    w.raw(e.bytes);
-    for (const p of e.witnesses) w.tag(fields.witnessParties, WireType.LengthDelimited).string(p);
-    if (e.acsDelta && fields.acsDelta !== undefined) w.tag(fields.acsDelta, WireType.Varint).bool(true);
-    w.join().join();
+    witnessFields[i] = witnessField(e.witnesses, fields.witnessParties);
+    const inner = e.bytes.length + witnessFields[i]!.length + (e.acsDelta && fields.acsDelta ? 2 : 0);
+    innerSizes[i] = inner;
+    const event = 1 + varint32Size(inner) + inner;
+    txSize += 1 + varint32Size(event) + event;
   }
-  w.join();
-  return w.finish();
+  const out = Buffer.allocUnsafeSlow(1 + varint32Size(txSize) + txSize);
+  out[0] = tag(RESPONSE_TRANSACTION);
+  let p = writeVarint32(out, 1, txSize);
+  out.set(header, p);
+  p += header.length;
+  for (let i = 0; i < n; i++) {
+    const e = tx.events[i]!;
+    const fields = EVENT_FIELDS[e.kind];
+    const inner = innerSizes[i]!;
+    out[p++] = tag(TRANSACTION_EVENTS);
+    p = writeVarint32(out, p, 1 + varint32Size(inner) + inner);
+    out[p++] = tag(fields.event);
+    p = writeVarint32(out, p, inner);
+    out.set(e.bytes, p);
+    p += e.bytes.length;
+    out.set(witnessFields[i]!, p);
+    p += witnessFields[i]!.length;
+    if (e.acsDelta && fields.acsDelta) {
+      out[p++] = (fields.acsDelta << 3) | WireType.Varint;
+      out[p++] = 1;
+    }
+  }
+  if (p !== out.length) throw new Error(`indexedUpdateResponse wrote ${p} bytes of ${out.length}`);
+  return out;
+}
+
+/** The tag of a length-delimited field (field numbers below 16: one byte). */
+const tag = (field: number) => (field << 3) | WireType.LengthDelimited;
+
+/**
+ * The `witness_parties` fields of an event for a set of witnesses: the read model shares one witnesses array
+ * among the events a stream selects for the same parties, so each is encoded once per field number.
+ */
+const witnessFieldsOf = new WeakMap<readonly string[], Map<number, Uint8Array>>();
+function witnessField(witnesses: readonly string[], field: number): Uint8Array {
+  let byField = witnessFieldsOf.get(witnesses);
+  if (byField === undefined) {
+    byField = new Map();
+    witnessFieldsOf.set(witnesses, byField);
+  }
+  let bytes = byField.get(field);
+  if (bytes === undefined) {
+    const w = new FastBinaryWriter();
+    for (const p of witnesses) w.tag(field, WireType.LengthDelimited).string(p);
+    bytes = w.finish();
+    byField.set(field, bytes);
+  }
+  return bytes;
 }

@@ -67,7 +67,7 @@ export class EncodedUpdateCache {
    * Records that the format selects nothing in `(position, offset)` and `response` at `offset` (none: only that
    * nothing up to `offset` was selected). Extends the run that ends at `position`, or starts one there if the
    * format has none; does nothing if another stream moved the run elsewhere or the bytes would not fit. Returns
-   * the bytes kept (a copy: the encoder's output may share a larger buffer), or `response` when not kept.
+   * the bytes kept (a copy where the encoder's output is a view of a larger buffer), or `response` when not kept.
    */
   extend<R extends Uint8Array | undefined>(key: string, position: bigint, offset: bigint, response: R): R {
     if (this.maxBytes === 0) return response;
@@ -82,7 +82,8 @@ export class EncodedUpdateCache {
     if (size > 0 && !this.#makeRoom(size, run)) return response;
     run.to = offset;
     if (!response) return response;
-    const kept = Uint8Array.prototype.slice.call(response) as R & Uint8Array;
+    const kept = (ownsBuffer(response) ? response : Uint8Array.prototype.slice.call(response)) as R &
+      Uint8Array;
     run.offsets.push(offset);
     run.responses.push(kept);
     run.bytes += size;
@@ -156,6 +157,11 @@ export class UpdateCacheCursor {
     this.position = offset;
     return kept;
   }
+}
+
+/** Whether `bytes` is all of its buffer (keeping it keeps nothing else alive). */
+function ownsBuffer(bytes: Uint8Array): boolean {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
 }
 
 /** The first index of `offsets` (ascending) above `after`. */

@@ -201,6 +201,44 @@ describe('GetUpdates from pre-encoded events', () => {
     }
   });
 
+  it('serves a ledger stored partly before v5: its pre-encoded events where it has them, decoded elsewhere', async () => {
+    const f = FORMATS['alice and bob']!;
+    const end = indexed.journal.durableOffset;
+    const decoded = await Promise.all(
+      SHAPES.map((shape) => responses(indexed, request(f, shape, end), false)),
+    );
+    const storage = storages[0]!;
+    await storage.execute(
+      'CREATE TABLE saved_index AS SELECT update_offset, events_index FROM participant_updates',
+    );
+    try {
+      await storage.execute('UPDATE participant_updates SET events_index = NULL WHERE update_offset % 2 = 0');
+      for (const [i, shape] of SHAPES.entries()) {
+        expect(await responses(indexed, request(f, shape, end), true)).toEqual(decoded[i]);
+        const t = validateUpdateFormat(request(f, shape, 0n).updateFormat, engine.packages).transactions!;
+        const kinds = new Set<string>();
+        const pages = indexed.reads.transactionPages(
+          indexed.reads.eventFilter(t.eventFormat as EventFormat),
+          t.shape,
+          {
+            after: 0n,
+            end,
+            checkpoints: false,
+            indexed: true,
+          },
+        );
+        for await (const page of pages) if (!('kind' in page)) for (const u of page) kinds.add(u.kind);
+        expect([...kinds].sort()).toEqual(['indexed', 'transaction']);
+      }
+    } finally {
+      await storage.execute(
+        `UPDATE participant_updates SET events_index =
+           (SELECT s.events_index FROM saved_index s WHERE s.update_offset = participant_updates.update_offset)`,
+      );
+      await storage.execute('DROP TABLE saved_index');
+    }
+  });
+
   it('decodes for a format that is not verbose', async () => {
     const f = FORMATS['alice and bob']!;
     const end = indexed.journal.durableOffset;

@@ -73,13 +73,7 @@ export class FastBinaryWriter implements IBinaryWriter {
       this.#buf.copyWithin(start + prefix, start + 1, this.#pos);
       this.#pos += prefix - 1;
     }
-    let p = start;
-    let v = length;
-    while (v > 0x7f) {
-      this.#buf[p++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    this.#buf[p] = v;
+    writeVarint32(this.#buf, start, length);
     return this;
   }
 
@@ -232,8 +226,19 @@ function isAscii(s: string): boolean {
   return true;
 }
 
-function varint32Size(v: number): number {
+/** The bytes of `v` (an unsigned 32-bit integer) as a varint. */
+export function varint32Size(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+/** Writes `v` (an unsigned 32-bit integer) as a varint at `pos` of `buf`; the position after it. */
+export function writeVarint32(buf: Uint8Array, pos: number, v: number): number {
+  while (v > 0x7f) {
+    buf[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[pos++] = v;
+  return pos;
 }
 
 /** Options for `MessageType.toBinary` that write with {@link FastBinaryWriter}. */
