@@ -298,7 +298,9 @@ describe('DvP with disclosed contracts across participants', () => {
 
   it('keeps the disclosed rules from the participants that do not need them', async () => {
     await Promise.all([p1, p2, p3, banks].map((p) => p.validationsSettled()));
-    const stored = await Promise.all(net.participants.map((p) => storedBytes(p.storage)));
+    // By node, not by start order: the participants started concurrently.
+    const storageOf = (node: ParticipantNode) => net.participants.find((p) => p.node === node)!.storage;
+    const stored = await Promise.all([banks, p1, p2, p3].map((p) => storedBytes(storageOf(p))));
     const [atBanks, atP1, atP2, atP3] = stored;
     const has = (bytes: Buffer, cid: string) =>
       bytes.includes(Buffer.from(cid)) || bytes.includes(Buffer.from(cid, 'hex'));
