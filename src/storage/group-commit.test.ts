@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, StaticClock } from '../time/index.js';
 import { GroupCommitWindow } from './group-commit.js';
@@ -126,5 +128,22 @@ describe('GroupCommitWindow', () => {
     stop.abort();
     expect(await settled(wait)).toBe(true);
     expect(window.wait(stop.signal)).toBeUndefined();
+  });
+
+  it('keeps the process running while a batch waits for its window (a script awaiting a commit)', () => {
+    const module = fileURLToPath(new URL('./group-commit.ts', import.meta.url));
+    const clock = fileURLToPath(new URL('../time/index.ts', import.meta.url));
+    // Dense arrivals open the window; nothing else holds the process, as in a script or a bench building a ledger.
+    const script = `
+      const { GroupCommitWindow } = await import(${JSON.stringify(module)});
+      const { systemClock } = await import(${JSON.stringify(clock)});
+      const window = new GroupCommitWindow({ maxDelayMs: 200, maxBatch: 100 }, systemClock);
+      for (let i = 0; i < 20; i++) window.arrived();
+      await window.wait();
+      console.log('committed');`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    expect(out.trim()).toBe('committed');
   });
 });

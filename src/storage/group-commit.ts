@@ -1,4 +1,4 @@
-import { type Clock, realTime } from '../time/index.js';
+import { type Clock, holdProcessOpen, realTime } from '../time/index.js';
 
 /** How long a write may wait for more work to share its commit, and how much work one commit takes at most. */
 export interface GroupCommitSettings {
@@ -72,8 +72,11 @@ export class GroupCommitWindow {
     const ms = this.#delayMs();
     if (ms === 0 || signal?.aborted) return undefined;
     return new Promise((resolve) => {
+      // Writes wait here to be committed: the process must not end under them (clocks' timers do not hold it).
+      const release = holdProcessOpen();
       const close = () => {
         this.#close = undefined;
+        release();
         cancel();
         signal?.removeEventListener('abort', close);
         resolve();
