@@ -168,16 +168,30 @@ describeBackends('the participant journal', (backend) => {
     expect(performance.now() - started).toBeLessThan(500);
     expect(f.attempts).toBe(1);
     const durable: Promise<void>[] = [];
+    // A burst first (work that overlaps), then a stream 1 ms apart.
     for (let i = 0; i < 200; i++) {
       durable.push(add());
-      await sleep(systemClock, 1);
+      if (i >= 5) await sleep(systemClock, 1);
     }
     await Promise.all(durable);
-    // One commit per effect until the moving average of the gaps says the load is there (about a dozen), then
-    // whole windows at once.
+    // A few commits until the moving average of the gaps says the load is there, then whole windows at once.
     expect(f.attempts - 1).toBeLessThan(25);
     expect(failures).toEqual([]);
     expect(await store.ledgerEnd()).toBe(201n);
+  });
+
+  it('does not hold a flush or a closed loop of writes for the window', async () => {
+    const store = await ParticipantStore.open(await backend.open());
+    const { journal } = journalOn(store, { maxDelayMs: 1000, maxBatch: 256 });
+    const started = performance.now();
+    // Each write awaited before the next, as a script building a ledger: a one-second window would show.
+    for (let i = 0; i < 20; i++) {
+      const offset = journal.nextOffset();
+      journal.write([{ offset, fill: (b) => b.updates.push(update(offset)) }]);
+      await journal.flush();
+    }
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(await store.ledgerEnd()).toBe(20n);
   });
 
   it('stops the participant on a failure that is not transient', async () => {

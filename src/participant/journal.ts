@@ -91,13 +91,15 @@ export class Journal {
   /**
    * Adds effects to the open batch; `offset` is the highest offset they assign. Resolves once they are durable.
    */
-  #add(fill: (b: WriteBatch) => void, offset?: bigint): Promise<void> {
+  /** `now`: the caller waits for everything open to be durable (a flush): no window. */
+  #add(fill: (b: WriteBatch) => void, offset?: bigint, now = false): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
     fill(this.#open);
     if (offset !== undefined && offset > this.#openOffset) this.#openOffset = offset;
     this.#openHasData = true;
     const done = new Promise<void>((resolve, reject) => this.#openWaiters.push({ resolve, reject }));
-    this.#window.arrived();
+    if (now) this.#window.flush();
+    else this.#window.arrived();
     this.#scheduleKick();
     return done;
   }
@@ -155,7 +157,7 @@ export class Journal {
   /** Resolves once everything added so far is durable. */
   async flush(): Promise<void> {
     if (this.#openHasData || this.#open.cursors.size > 0) {
-      await this.#add(() => {});
+      await this.#add(() => {}, undefined, true);
       return;
     }
     await this.#writing;

@@ -146,4 +146,16 @@ describe('GroupCommitWindow', () => {
     });
     expect(out.trim()).toBe('committed');
   });
+
+  it('never waits in a closed loop (each write awaits its commit before the next), however dense', () => {
+    const { window, stream } = windowOf(20);
+    for (let i = 0; i < 100; i++) {
+      stream(1, 1);
+      expect(window.wait()).toBeUndefined();
+      window.taken();
+    }
+    // Once work overlaps (two items in one batch), the window opens.
+    stream(2, 1);
+    expect(window.wait()).toBeDefined();
+  });
 });

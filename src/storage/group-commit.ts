@@ -25,8 +25,8 @@ const GAP_WEIGHT = 1 / 8;
  * WAL fsync whatever it holds, so a writer that is about to commit a batch may wait for more work to join it — but
  * only while work arrives faster than the window is long: it keeps a moving average of the gaps between arrivals
  * and, while that is below `maxDelayMs` (at least one more item expected per window), waits until `maxDelayMs`
- * after the batch's oldest item arrived. A lone write, or a trickle such as one transaction in flight, commits at
- * once; under load batches grow up to `maxBatch`, and a batch whose oldest item waited out the window already
+ * after the batch's oldest item arrived, and only once work overlaps (this batch or the last held more than one
+ * item). A lone write, a trickle, or a closed loop such as one transaction in flight commits at once; under load batches grow up to `maxBatch`, and a batch whose oldest item waited out the window already
  * (behind a slow commit) does not wait again.
  */
 export class GroupCommitWindow {
@@ -39,6 +39,10 @@ export class GroupCommitWindow {
   #size = 0;
   /** When the open batch's oldest item arrived (µs). */
   #oldest: bigint | undefined;
+  /** The open batch is wanted durable now. */
+  #flushing = false;
+  /** Items the last commit took. */
+  #lastTaken = 0;
   /** Items stayed behind a full batch: the writer is behind, so waiting would only add latency. */
   #behind = false;
   /** Ends the wait under way: its window closed. */
@@ -87,11 +91,19 @@ export class GroupCommitWindow {
     });
   }
 
+  /** Someone waits for the open batch to be durable (a flush): it commits now, ending a wait under way. */
+  flush(): void {
+    this.#flushing = true;
+    this.#close?.();
+  }
+
   /**
    * The open batch was taken for a commit; `left` items stayed behind (beyond `maxBatch`): the writer is behind,
    * so they are committed next without waiting.
    */
   taken(left = 0): void {
+    this.#lastTaken = this.#size - left;
+    this.#flushing = false;
     this.#size = left;
     this.#behind = left > 0;
     if (left === 0) this.#oldest = undefined;
@@ -99,8 +111,12 @@ export class GroupCommitWindow {
 
   #delayMs(): number {
     const { maxDelayMs, maxBatch } = this.#settings;
-    if (maxDelayMs === 0 || this.#size === 0 || this.#size >= maxBatch || this.#behind) return 0;
+    if (maxDelayMs === 0 || this.#size === 0 || this.#size >= maxBatch || this.#behind || this.#flushing)
+      return 0;
     if (this.#gapMs >= maxDelayMs) return 0;
+    // A closed loop (one writer awaiting each commit before its next write, e.g. one transaction in flight) arrives
+    // densely yet never shares a commit: only wait when work is seen to overlap, a batch of more than one.
+    if (this.#size < 2 && this.#lastTaken < 2) return 0;
     const left = maxDelayMs - Number(this.#clock.now() - this.#oldest!) / 1000;
     return Math.max(left, 0);
   }
