@@ -10,7 +10,7 @@ describe('participant settings', () => {
       activationTimeoutMs: 30_000,
       maxBackoffMs: 5000,
       cursorIntervalMs: 200,
-      groupCommitMaxDelayMs: 20,
+      groupCommitMaxDelayMs: 5,
       groupCommitMaxBatch: 256,
       storageRetryInitialDelayMs: 50,
       storageRetryMaxDelayMs: 2000,

@@ -99,7 +99,7 @@ describe('the writer group-commit window', () => {
   it('follows the preset, with the overrides', () => {
     expect(writerGroupCommit(sequencerSettings())).toEqual({ maxDelayMs: 0, maxBatch: 1 });
     expect(writerGroupCommit(sequencerSettings({ writer: { preset: 'high-throughput' } }))).toEqual({
-      maxDelayMs: 20,
+      maxDelayMs: 5,
       maxBatch: 100,
     });
     const custom = sequencerSettings({

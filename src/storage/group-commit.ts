@@ -8,12 +8,13 @@ export interface GroupCommitSettings {
 }
 
 /**
- * Bounds of `group-commit-max-delay-ms` in every node's config. The default is a few SQLite fsyncs of this kind of
- * machine (5–7 ms each under load): measured with 8 transfers in flight, 20 ms cut the network's commits per
- * transaction from 3.7 to 2.5–2.9 at no visible cost in latency, 5 ms hardly at all (arrivals are rarely that dense
- * below ~50 tx/s); at one in flight the window stays shut either way (docs/performance.md, 'Group commit window').
+ * Bounds of `group-commit-max-delay-ms` in every node's config. The default is about one SQLite fsync of this kind
+ * of machine: the window sits on a transaction's critical path several times (sequencer, mediator, participants),
+ * so at a fixed number in flight its wait is throughput lost. Measured on a quiet machine, 8 transfers in flight:
+ * 20 ms took commits per transaction to ~1.0 but throughput from 56 to 36 tx/s (p50 135 → 216 ms); 5 ms keeps
+ * ~2.0 commits at the throughput of no window (docs/performance.md, 'Group commit window').
  */
-export const GROUP_COMMIT_MAX_DELAY_MS = { min: 0, max: 1000, default: 20 } as const;
+export const GROUP_COMMIT_MAX_DELAY_MS = { min: 0, max: 1000, default: 5 } as const;
 
 /** Longest gap counted into the estimate: one idle minute must not hide the next burst for long. */
 const GAP_CAP_MS = 1000;
