@@ -247,24 +247,11 @@ function readList(r: OwnBytesReader, end: number): unknown[] {
 function readRecord(r: OwnBytesReader, end: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   let index = 0;
-  while (r.pos < end) {
-    const [no, wireType] = r.tag();
-    if (no !== 2) {
-      r.skip(wireType);
-      continue;
-    }
-    const fieldEnd = r.uint32() + r.pos;
-    let label = '';
-    let value: unknown = {};
-    while (r.pos < fieldEnd) {
-      const [n, wt] = r.tag();
-      if (n === 1) label = r.string();
-      else if (n === 2) value = readValue(r, r.uint32() + r.pos, false);
-      else r.skip(wt);
-    }
+  // RecordField { label = 1; value = 2 } as field 2; an unlabelled field is keyed by its position.
+  readEntries(r, end, 2, (label, value) => {
     out[label === '' ? String(index) : label] = value;
     index++;
-  }
+  });
   return out;
 }
 
@@ -292,9 +279,23 @@ function readEnum(r: OwnBytesReader, end: number): string {
 
 function readTextMap(r: OwnBytesReader, end: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  // TextMap.Entry { key = 1; value = 2 } as field 1.
+  readEntries(r, end, 1, (key, value) => {
+    out[key] = value;
+  });
+  return out;
+}
+
+/** Reads the messages of field `entryNo` up to `end`, each a string at field 1 and a Value at field 2, in order. */
+function readEntries(
+  r: OwnBytesReader,
+  end: number,
+  entryNo: number,
+  put: (key: string, value: unknown) => void,
+): void {
   while (r.pos < end) {
     const [no, wireType] = r.tag();
-    if (no !== 1) {
+    if (no !== entryNo) {
       r.skip(wireType);
       continue;
     }
@@ -307,9 +308,8 @@ function readTextMap(r: OwnBytesReader, end: number): Record<string, unknown> {
       else if (n === 2) value = readValue(r, r.uint32() + r.pos, false);
       else r.skip(wt);
     }
-    out[key] = value;
+    put(key, value);
   }
-  return out;
 }
 
 function readGenMap(r: OwnBytesReader, end: number): unknown[][] {
