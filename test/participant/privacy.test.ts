@@ -28,6 +28,7 @@ let net: ParticipantTestNetwork;
 let p1: ParticipantNode;
 let p2: ParticipantNode;
 let p3: ParticipantNode;
+let stores: Storage[];
 const parties: Record<string, string> = {};
 const updateIds: string[] = [];
 
@@ -76,9 +77,10 @@ async function tablesHolding(storage: Storage, marker: string): Promise<string[]
 
 beforeAll(async () => {
   net = await participantTestNetwork({ seed: 'participant-privacy' });
-  [p1, p2, p3] = (await Promise.all(['p1', 'p2', 'p3'].map((n) => net.startParticipant(n)))).map(
-    (p) => p.node,
-  ) as [ParticipantNode, ParticipantNode, ParticipantNode];
+  const started = await Promise.all(['p1', 'p2', 'p3'].map((n) => net.startParticipant(n)));
+  [p1, p2, p3] = started.map((p) => p.node) as [ParticipantNode, ParticipantNode, ParticipantNode];
+  // In start order: `net.participants` lists them as their concurrent starts finished.
+  stores = started.map((p) => p.storage);
   const dar = readFileSync(TOKEN_DAR);
   await Promise.all([p1, p2, p3].map((p) => p.uploadDar(dar)));
   parties.admin = await p1.allocateParty('admin');
@@ -136,21 +138,21 @@ afterAll(async () => {
 describe('privacy', () => {
   it('keeps contract arguments out of the sequencer and the mediator, and out of uninvolved participants', async () => {
     // Positive controls: the markers are stored where they may be, so the scan can find them.
-    expect(await tablesHolding(net.participants[0]!.storage, MINT_MARKER)).toEqual([
+    expect(await tablesHolding(stores[0]!, MINT_MARKER)).toEqual([
       'participant_contracts',
       'participant_updates',
     ]);
-    expect(await tablesHolding(net.participants[1]!.storage, OFFER_MARKER)).toEqual([
+    expect(await tablesHolding(stores[1]!, OFFER_MARKER)).toEqual([
       'participant_contracts',
       'participant_updates',
     ]);
     for (const marker of [MINT_MARKER, OFFER_MARKER]) {
       expect(await tablesHolding(net.sequencerStorage, marker)).toEqual([]);
       expect(await tablesHolding(net.mediatorStorage, marker)).toEqual([]);
-      expect(await tablesHolding(net.participants[2]!.storage, marker)).toEqual([]);
+      expect(await tablesHolding(stores[2]!, marker)).toEqual([]);
     }
     // bob's participant sees the offer, never alice's holding it was paid from.
-    expect(await tablesHolding(net.participants[1]!.storage, MINT_MARKER)).toEqual([]);
+    expect(await tablesHolding(stores[1]!, MINT_MARKER)).toEqual([]);
   });
 
   it('sends every view only to the participants hosting its informees (or those of an ancestor view), a session key only to one group', async () => {

@@ -106,9 +106,13 @@ describe('a participant restarted after confirming, before the verdict', () => {
 
     // The mediator decides from the responses it finds; p1 commits; p2 is down meanwhile.
     await net.startMediator();
-    await until('p1 commits the acceptance', () => p1.pendingRequests === 0);
+    // Decided (no request pending) comes before durable (the journal's next commit): wait for the update.
+    const archivesOffer = async () =>
+      ((await p1.updatesUpTo(alice)).at(-1)?.events ?? []).some(
+        (e) => e.kind === 'archived' && e.contractId === offer,
+      );
+    await until('p1 commits the acceptance', async () => p1.pendingRequests === 0 && (await archivesOffer()));
     const aliceSide = (await p1.updatesUpTo(alice)).at(-1)!;
-    expect(aliceSide.events.some((e) => e.kind === 'archived' && e.contractId === offer)).toBe(true);
 
     second = await net.startParticipant('p2', { config: second.config });
     const p2 = second.node;
