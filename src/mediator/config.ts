@@ -12,7 +12,7 @@ import {
   withDefault,
 } from '../config/index.js';
 import { WeftError } from '../errors/index.js';
-import { GROUP_COMMIT_MAX_DELAY_MS, type GroupCommitSettings } from '../storage/index.js';
+import { GROUP_COMMIT_MAX_DELAY_MS } from '../storage/index.js';
 
 const ms = (min: number, fallback: number) => withDefault(integer({ min, max: 86_400_000 }), fallback);
 
@@ -58,12 +58,6 @@ export const mediatorSectionSchema = object({
 });
 
 export type MediatorSettings = Infer<typeof mediatorSectionSchema>;
-
-/** The verdict writer's group-commit window out of the mediator's settings. */
-export const verdictGroupCommit = (s: MediatorSettings): GroupCommitSettings => ({
-  maxDelayMs: s.groupCommitMaxDelayMs,
-  maxBatch: s.groupCommitMaxBatch,
-});
 
 /** A non-empty list of endpoint URLs; a single string is a list of one (`endpoints = ${SEQUENCER_URL}`). */
 const endpointList = () => list(string(), { min: 1, single: true });

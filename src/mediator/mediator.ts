@@ -21,7 +21,12 @@ import {
   viewPositionKey,
 } from '../protocol/index.js';
 import type { ReceivedEvent, SendHandle, SendRequest } from '../sequencer/index.js';
-import { GroupCommitWindow, retryTransient, type StorageRetryOptions } from '../storage/index.js';
+import {
+  GroupCommitWindow,
+  groupCommitOf,
+  retryTransient,
+  type StorageRetryOptions,
+} from '../storage/index.js';
 import { type Clock, sleep } from '../time/index.js';
 import {
   processSequencedTopology,
@@ -29,7 +34,7 @@ import {
   topologyTransactionsOf,
 } from '../topology/index.js';
 import { type AggregationFactory, ResponseAggregation } from './aggregation.js';
-import { type MediatorSettings, verdictGroupCommit } from './config.js';
+import type { MediatorSettings } from './config.js';
 import { MediatorErrors } from './errors.js';
 import type { MediatorMetrics } from './metrics.js';
 import type {
@@ -708,7 +713,7 @@ class VerdictWriter {
     private readonly o: MediatorOptions,
     private readonly committed: (verdicts: readonly VerdictRecord[]) => void,
   ) {
-    this.#window = new GroupCommitWindow(verdictGroupCommit(o.settings), o.clock);
+    this.#window = new GroupCommitWindow(groupCommitOf(o.settings), o.clock);
   }
 
   get backlog(): number {

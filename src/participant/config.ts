@@ -1,7 +1,7 @@
 import { ConfigErrors, formatProblems, type Infer, integer, object, withDefault } from '../config/index.js';
 import { WeftError } from '../errors/index.js';
 import type { SessionKeySettings } from '../protocol/index.js';
-import { GROUP_COMMIT_MAX_DELAY_MS, type GroupCommitSettings } from '../storage/index.js';
+import { GROUP_COMMIT_MAX_DELAY_MS } from '../storage/index.js';
 
 const DAY_MS = 86_400_000;
 const ms = (min: number, max: number, fallback: number) => withDefault(integer({ min, max }), fallback);
@@ -129,12 +129,6 @@ export function participantSettings(given: Partial<ParticipantSettings> = {}): P
 }
 
 export const DEFAULT_PARTICIPANT_SETTINGS: ParticipantSettings = Object.freeze(participantSettings());
-
-/** The journal's group-commit window out of the participant's settings. */
-export const journalGroupCommit = (s: ParticipantSettings): GroupCommitSettings => ({
-  maxDelayMs: s.groupCommitMaxDelayMs,
-  maxBatch: s.groupCommitMaxBatch,
-});
 
 /** The session key store's bounds out of the participant's settings. */
 export const sessionKeySettings = (s: ParticipantSettings): SessionKeySettings => ({

@@ -3,12 +3,13 @@ import {
   DEFAULT_STORAGE_RETRY,
   type GroupCommitSettings,
   GroupCommitWindow,
+  groupCommitOf,
   retryTransient,
   type StorageRetryOptions,
   type StorageRetryPolicy,
 } from '../storage/index.js';
 import type { Clock } from '../time/index.js';
-import { DEFAULT_PARTICIPANT_SETTINGS, journalGroupCommit } from './config.js';
+import { DEFAULT_PARTICIPANT_SETTINGS } from './config.js';
 import { type CommandRow, type Cursor, emptyBatch, type ParticipantStore, type WriteBatch } from './store.js';
 
 /** What one decision adds to a batch, and what runs once it is durable. */
@@ -57,7 +58,7 @@ export class Journal {
     private readonly cursorIntervalMs: number,
     private readonly onFailure: (e: unknown) => void,
     private readonly retry: StorageRetryPolicy = DEFAULT_STORAGE_RETRY,
-    groupCommit: GroupCommitSettings = journalGroupCommit(DEFAULT_PARTICIPANT_SETTINGS),
+    groupCommit: GroupCommitSettings = groupCommitOf(DEFAULT_PARTICIPANT_SETTINGS),
   ) {
     this.#window = new GroupCommitWindow(groupCommit, clock);
     this.#durableOffset = durableOffset;
@@ -90,8 +91,8 @@ export class Journal {
 
   /**
    * Adds effects to the open batch; `offset` is the highest offset they assign. Resolves once they are durable.
+   * `now`: the caller waits for everything open to be durable (a flush), so the batch does not wait for its window.
    */
-  /** `now`: the caller waits for everything open to be durable (a flush): no window. */
   #add(fill: (b: WriteBatch) => void, offset?: bigint, now = false): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
     fill(this.#open);

@@ -5,18 +5,13 @@ import { ParticipantId, type PartyId } from '../identity/index.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../node/index.js';
 import { createLogger, type Logger, NodeMetrics } from '../observability/index.js';
 import { SessionKeyStore } from '../protocol/index.js';
-import { type Storage, storageRetryPolicy } from '../storage/index.js';
+import { groupCommitOf, type Storage, storageRetryPolicy } from '../storage/index.js';
 import { type Clock, systemClock } from '../time/index.js';
 import type { TopologyProcessor, VettedPackage } from '../topology/index.js';
 import { ActiveContracts } from './acs.js';
 import { type CommandStatus, CommandStatuses, type CommandStatusState } from './command-status.js';
 import { CompletionStreams } from './completions.js';
-import {
-  journalGroupCommit,
-  type ParticipantSettings,
-  participantSettings,
-  sessionKeySettings,
-} from './config.js';
+import { type ParticipantSettings, participantSettings, sessionKeySettings } from './config.js';
 import { type ConnectOptions, SynchronizerConnections } from './connections.js';
 import { InFlightSubmissions } from './in-flight.js';
 import { Journal } from './journal.js';
@@ -216,7 +211,7 @@ export class ParticipantNode {
         },
         'participant.storage-retry-*',
       ),
-      journalGroupCommit(settings),
+      groupCommitOf(settings),
     );
     node = new ParticipantNode(
       options,

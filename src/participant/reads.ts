@@ -249,8 +249,7 @@ export class ParticipantReads {
     shape: TransactionShape,
     o: StreamOptions & { checkpoints?: boolean },
   ): AsyncGenerator<LedgerTransaction | OffsetCheckpoint> {
-    const read = (after: bigint, upTo: bigint) => this.store.updates(filter.parties, after, upTo, PAGE);
-    for await (const page of this.#pages(o, read, (row) => filter.transaction(this.#stored(row), shape))) {
+    for await (const page of this.#decodedPages(filter, shape, o)) {
       if (Array.isArray(page)) yield* page;
       else yield page;
     }
@@ -266,10 +265,7 @@ export class ParticipantReads {
     shape: TransactionShape,
     o: StreamOptions & { checkpoints: boolean; indexed: boolean },
   ): AsyncGenerator<readonly (LedgerTransaction | IndexedLedgerTransaction)[] | OffsetCheckpoint> {
-    if (!o.indexed || !filter.indexable) {
-      const read = (after: bigint, upTo: bigint) => this.store.updates(filter.parties, after, upTo, PAGE);
-      return this.#pages(o, read, (row) => filter.transaction(this.#stored(row), shape));
-    }
+    if (!o.indexed || !filter.indexable) return this.#decodedPages(filter, shape, o);
     // The transaction's bytes are read only for the updates stored without pre-encoded events.
     const read = (after: bigint, upTo: bigint) =>
       this.store.indexedUpdates(filter.parties, after, upTo, PAGE);
@@ -278,6 +274,16 @@ export class ParticipantReads {
         ? filter.indexedTransaction(this.#header(row), row.events, shape)
         : filter.transaction(this.#stored(row), shape),
     );
+  }
+
+  /** The pages of {@link transactions}: every stored transaction decoded. */
+  #decodedPages(
+    filter: EventFilter,
+    shape: TransactionShape,
+    o: StreamOptions & { checkpoints?: boolean },
+  ): AsyncGenerator<LedgerTransaction[] | OffsetCheckpoint> {
+    const read = (after: bigint, upTo: bigint) => this.store.updates(filter.parties, after, upTo, PAGE);
+    return this.#pages(o, read, (row) => filter.transaction(this.#stored(row), shape));
   }
 
   async *#pages<R extends { readonly offset: bigint }, T extends { readonly offset: bigint }>(

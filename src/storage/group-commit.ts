@@ -16,6 +16,12 @@ export interface GroupCommitSettings {
  */
 export const GROUP_COMMIT_MAX_DELAY_MS = { min: 0, max: 1000, default: 5 } as const;
 
+/** The window out of a node's settings (`group-commit-max-delay-ms`, `group-commit-max-batch`). */
+export const groupCommitOf = (s: {
+  readonly groupCommitMaxDelayMs: number;
+  readonly groupCommitMaxBatch: number;
+}): GroupCommitSettings => ({ maxDelayMs: s.groupCommitMaxDelayMs, maxBatch: s.groupCommitMaxBatch });
+
 /** Longest gap counted into the estimate: one idle minute must not hide the next burst for long. */
 const GAP_CAP_MS = 1000;
 /** Weight of the newest gap in the estimate: about the last eight arrivals count. */
@@ -27,8 +33,9 @@ const GAP_WEIGHT = 1 / 8;
  * only while work arrives faster than the window is long: it keeps a moving average of the gaps between arrivals
  * and, while that is below `maxDelayMs` (at least one more item expected per window), waits until `maxDelayMs`
  * after the batch's oldest item arrived, and only once work overlaps (this batch or the last held more than one
- * item). A lone write, a trickle, or a closed loop such as one transaction in flight commits at once; under load batches grow up to `maxBatch`, and a batch whose oldest item waited out the window already
- * (behind a slow commit) does not wait again.
+ * item). A lone write, a trickle, or a closed loop such as one transaction in flight commits at once; under load
+ * batches grow up to `maxBatch`, and a batch whose oldest item waited out the window already (behind a slow
+ * commit) does not wait again.
  */
 export class GroupCommitWindow {
   readonly #settings: GroupCommitSettings;

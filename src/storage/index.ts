@@ -1,5 +1,10 @@
 export { StorageErrors } from './errors.js';
-export { GROUP_COMMIT_MAX_DELAY_MS, type GroupCommitSettings, GroupCommitWindow } from './group-commit.js';
+export {
+  GROUP_COMMIT_MAX_DELAY_MS,
+  type GroupCommitSettings,
+  GroupCommitWindow,
+  groupCommitOf,
+} from './group-commit.js';
 export {
   DEFAULT_HEALTH_CHECK_INTERVAL_MS,
   type LeaseAttempt,

@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, monotonicMs, systemClock } from './clock.js';
 
 /**
  * Static time (the sandbox's `--static-time`, Canton's `sim-clock`): `now()` stands still until {@link advanceTo}
@@ -34,7 +34,7 @@ export class StaticClock implements Clock {
   }
 
   monotonicMs(): number {
-    return this.wall.monotonicMs ? this.wall.monotonicMs() : Number(this.wall.now()) / 1000;
+    return monotonicMs(this.wall);
   }
 }
 
