@@ -218,6 +218,7 @@ export class MediatorDaemon implements AdminNode {
         ...sequencers,
         ...this.transport,
         maxBackoffMs: config.sequencerConnection.maxBackoffMs,
+        sendBatch: config.sequencerConnection.sendBatch,
       },
       settings: config.mediator,
       clock: runtime.clock,

@@ -23,4 +23,4 @@ export {
   type ServerTls,
   serverCredentials,
 } from './server.js';
-export { endpointsFailed, toStatus, transportError, weftErrorOf } from './status.js';
+export { endpointsFailed, toStatus, transportError, weftErrorNamed, weftErrorOf } from './status.js';

@@ -34,6 +34,17 @@ function codeNamed(code: string): ErrorCode | undefined {
   return catalogue.get(code) ?? errorCatalogue().find((c) => c.code === code);
 }
 
+/**
+ * The WeftError a server reported by its code, message and context (in a response rather than a status); a code
+ * this build does not know is INTERNAL, naming it.
+ */
+export function weftErrorNamed(code: string, message: string, context: Record<string, string>): WeftError {
+  const def = codeNamed(code);
+  return def
+    ? new WeftError(def, message, context)
+    : new WeftError(CommonErrors.INTERNAL, `${code}: ${message}`, { ...context, code });
+}
+
 /** The WeftError a server sent with a failed call (see {@link toStatus}), or undefined when it sent none. */
 export function weftErrorOf(e: unknown): WeftError | undefined {
   if (e instanceof WeftError) return e;

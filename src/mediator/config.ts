@@ -12,6 +12,7 @@ import {
   withDefault,
 } from '../config/index.js';
 import { WeftError } from '../errors/index.js';
+import { sendBatchSchema } from '../sequencer/index.js';
 import { GROUP_COMMIT_MAX_DELAY_MS } from '../storage/index.js';
 
 const ms = (min: number, fallback: number) => withDefault(integer({ min, max: 86_400_000 }), fallback);
@@ -77,6 +78,8 @@ export const sequencerConnectionSchema = object({
   insecure: withDefault(boolean(), false),
   /** Longest wait between reconnection attempts. */
   'max-backoff-ms': withDefault(integer({ min: 10, max: 600_000 }), 5000),
+  /** How verdicts that queue while a send is in flight go out together (docs/sequencer.md, 'Sequencer client'). */
+  'send-batch': withDefault(sendBatchSchema, {}),
 });
 
 export type SequencerConnectionConfig = Infer<typeof sequencerConnectionSchema>;

@@ -3,7 +3,7 @@ import { type RandomSource, type SigningPrivateKey, systemRandom } from '../cryp
 import { WeftError } from '../errors/index.js';
 import { MediatorId, SynchronizerId } from '../identity/index.js';
 import { createLogger, NodeMetrics, Tracer } from '../observability/index.js';
-import { SequencerClient, type TransportOptions } from '../sequencer/index.js';
+import { type SendBatchSettings, SequencerClient, type TransportOptions } from '../sequencer/index.js';
 import type { Storage } from '../storage/index.js';
 import { type Clock, systemClock } from '../time/index.js';
 import type { TopologyProcessor } from '../topology/index.js';
@@ -22,6 +22,8 @@ export interface MediatorSequencerConnection extends TransportOptions {
   readonly trustThreshold?: number;
   /** Longest wait between reconnection attempts; default 5 s. */
   readonly maxBackoffMs?: number;
+  /** How sends that queue while one is in flight are batched; default the `send-batch` defaults. */
+  readonly sendBatch?: SendBatchSettings;
 }
 
 export interface MediatorNodeOptions {

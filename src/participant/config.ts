@@ -1,6 +1,7 @@
 import { ConfigErrors, formatProblems, type Infer, integer, object, withDefault } from '../config/index.js';
 import { WeftError } from '../errors/index.js';
 import type { SessionKeySettings } from '../protocol/index.js';
+import { sendBatchSchema } from '../sequencer/index.js';
 import { GROUP_COMMIT_MAX_DELAY_MS } from '../storage/index.js';
 
 const DAY_MS = 86_400_000;
@@ -28,6 +29,11 @@ export const participantSectionSchema = object({
   'activation-timeout-ms': ms(100, DAY_MS, 30_000),
   /** Longest wait between attempts to reach the sequencer again after losing the connection. */
   'max-backoff-ms': ms(10, 600_000, 5000),
+  /**
+   * How submissions that queue while a send to a sequencer is in flight go out together, in one call signed once
+   * (docs/sequencer.md, 'Sequencer client').
+   */
+  'send-batch': withDefault(sendBatchSchema, {}),
   /**
    * The resume cursor alone (no update to write with it) is written at most this often: more often costs writes,
    * less often replays more events after a restart.

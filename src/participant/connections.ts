@@ -47,7 +47,7 @@ export interface ConnectionsContext {
   readonly inFlight: Pick<InFlightSubmissions, 'restore' | 'on' | 'abandonOn'>;
   /** What every connection's protocol processor shares (its journal is flushed on disconnect). */
   readonly protocol: ProtocolContext;
-  readonly settings: Pick<ParticipantSettings, 'activationTimeoutMs' | 'maxBackoffMs'>;
+  readonly settings: Pick<ParticipantSettings, 'activationTimeoutMs' | 'maxBackoffMs' | 'sendBatch'>;
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly logger: Logger;
@@ -200,6 +200,7 @@ export class SynchronizerConnections {
       ...(cursor ? { resumeAfter: cursor } : {}),
       onFatal: (e) => this.fail(e),
       maxBackoffMs: o.maxBackoffMs ?? this.o.settings.maxBackoffMs,
+      sendBatch: this.o.settings.sendBatch,
       clock,
       random: this.o.random,
       logger,

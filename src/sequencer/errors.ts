@@ -158,4 +158,10 @@ export const SequencerErrors = {
     'The sequencer client was closed or stopped after a fatal error.',
     'Create a new sequencer client (reconnect the node); the log has the fatal error that closed it.',
   ),
+  SEQUENCER_CLIENT_SEND_QUEUE_FULL: defineErrorCode(
+    'SEQUENCER_CLIENT_SEND_QUEUE_FULL',
+    'ContentionOnSharedResources',
+    "The member's sequencer client has as many requests waiting for the call in flight to its sequencer as its send queue holds.",
+    "Retry with backoff; if it lasts, the sequencer answers too slowly for the member's load: raise sequencer-connection.send-batch.queue-size or the batch limits, or look at the sequencer's write latency.",
+  ),
 } as const;

@@ -17,6 +17,7 @@ export {
   type SequencerConnectionStatus,
 } from './client/client.js';
 export type { SequencerConnectionState } from './client/connection.js';
+export { type SendBatchSettings, sendBatchSchema, sendBatchSettings } from './client/send-queue.js';
 export {
   type EventStream,
   type MemberToken,

@@ -2,6 +2,7 @@ import type { NodeMetrics } from '../observability/index.js';
 
 export interface SequencerMetrics {
   readonly sends: { inc(labels: { result: string }): void };
+  readonly requestsPerSend: (requests: number) => void;
   readonly delivered: { inc(by?: number): void };
   readonly subscriptions: { inc(): void; dec(): void };
   readonly batch: (size: number, seconds: number) => void;
@@ -25,9 +26,16 @@ export function sequencerMetrics(m: NodeMetrics): SequencerMetrics {
     'sequencer_writer_lag_seconds',
     'Seconds from a request reaching the sequencer writer to its commit (queue wait and write): how far ordering runs behind submissions',
   );
+  const perSend = m.histogram(
+    'sequencer_send_requests',
+    'Submission requests per SendAsync call: how many a member batched while its previous call was in flight',
+    [],
+    [1, 2, 5, 10, 20, 50, 100, 200],
+  );
   return {
+    requestsPerSend: (requests) => perSend.observe(requests),
     writerLag: (seconds) => lag.observe(seconds),
-    sends: m.counter('sequencer_sends_total', 'SendAsync calls by result', ['result']),
+    sends: m.counter('sequencer_sends_total', 'Submission requests by result (a batch refused as a whole counts once, with its code)', ['result']),
     delivered: m.counter('sequencer_events_delivered_total', 'Events streamed to members of this node'),
     subscriptions: m.gauge('sequencer_subscriptions', 'Open subscriptions on this node'),
     batch: (size, seconds) => {

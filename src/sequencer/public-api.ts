@@ -19,6 +19,7 @@ import type {
   DownloadTopologyStateForInitResponse,
   GetTimeResponse,
   SendAsyncRequest,
+  SendAsyncResponse,
   SubscribeRequest,
   SubscribeResponse,
 } from '../generated/weft/sequencer/v1/sequencer_service.js';
@@ -128,11 +129,18 @@ export class SequencerPublicApi {
     return { member, token: Buffer.from(auth!.token).toString('hex'), expiresAt: grant.expiresAt };
   }
 
-  async sendAsync(request: SendAsyncRequest, caller: Caller): Promise<Record<string, never>> {
-    const signed = request.signedSubmissionRequest;
-    if (!signed) throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'SendAsync without a signed submission');
-    await this.c.sequencer.sendAsync(caller.member, signed);
-    return {};
+  async sendAsync(request: SendAsyncRequest, caller: Caller): Promise<SendAsyncResponse> {
+    const signed = request.signedSubmissionRequestBatch;
+    if (!signed)
+      throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'SendAsync without a signed submission batch');
+    const results = await this.c.sequencer.sendAsync(caller.member, signed);
+    return {
+      results: results.map((r) =>
+        r.kind === 'accepted'
+          ? {}
+          : { refusal: { code: r.error.code, reason: r.error.message, context: r.error.toJSON().context } },
+      ),
+    };
   }
 
   async acknowledge(request: AcknowledgeRequest, caller: Caller): Promise<Record<string, never>> {

@@ -8,6 +8,7 @@ import {
   type SequencedEventBlock,
   type SignedContent,
   type SubmissionRequest,
+  SubmissionRequestBatch,
 } from '../generated/weft/sequencer/v1/sequencing.js';
 import {
   EncodedSubmissionRequest,
@@ -31,10 +32,15 @@ import { type SequencerMetrics, sequencerMetrics } from './metrics.js';
 import { EventReader } from './reader.js';
 import { SignaturePurpose, verifyContent } from './signing.js';
 import { BROADCAST_RECIPIENT, isDead, type MemberRow, SequencerStore } from './store.js';
-import type { SequencerTopology } from './topology.js';
+import { MAX_REQUESTS_PER_SEND, type SequencerTopology } from './topology.js';
 import { SequencerWriter, type WriteOutcome, type WriteRequest } from './writer.js';
 
 const MAX_MESSAGE_ID_LENGTH = 256;
+
+/** A request's synchronous outcome in its batch: stored (its receipt or deliver error follows), or refused. */
+export type SendResult =
+  | { readonly kind: 'accepted'; readonly outcome: WriteOutcome }
+  | { readonly kind: 'refused'; readonly error: WeftError };
 
 /** An accepted envelope as stored, with the kind the sequencer needs before it stores it. */
 interface ResolvedEnvelope {
@@ -186,47 +192,135 @@ export class Sequencer {
 
   // ---- sending ---------------------------------------------------------------------------------------------
 
-  /** Validates a signed submission of the authenticated `member` and stores it in the total order. */
-  async sendAsync(member: string, signed: SignedContent): Promise<WriteOutcome> {
+  /**
+   * Validates a batch of submissions of the authenticated `member` and stores the requests it accepts in the total
+   * order, in the batch's order: the batch's signature is verified once, then each request is accepted or refused
+   * on its own, exactly as if it had come alone. Rejects only when the batch as a whole is refused (malformed, for
+   * another synchronizer, an inactive sender, a bad signature, or a request on behalf of another member); nothing
+   * of it is stored then.
+   */
+  async sendAsync(member: string, signed: SignedContent): Promise<readonly SendResult[]> {
+    let requests: readonly (EncodedSubmissionRequest | WeftError)[];
+    let sender: MemberRow;
+    const now = this.#o.clock.now();
     try {
-      const outcome = await this.#send(member, signed);
-      this.#metrics?.sends.inc({ result: outcome.kind });
-      return outcome;
+      ({ sender, requests } = await this.#openBatch(member, signed, now));
     } catch (e) {
       this.#metrics?.sends.inc({ result: e instanceof WeftError ? e.code : 'error' });
-      // The sender resends (to this node or another) on SEQUENCER_UNAVAILABLE; storage codes mean nothing to it.
-      if (isTransientStorageError(e)) {
-        throw new WeftError(
-          SequencerErrors.SEQUENCER_UNAVAILABLE,
-          `the sequencer's storage is unavailable for now: ${(e as Error).message}`,
-          {},
-          { cause: e },
-        );
-      }
-      throw e;
+      throw this.#refusal(e);
     }
-  }
-
-  async #send(member: string, signed: SignedContent): Promise<WriteOutcome> {
-    const now = this.#o.clock.now();
-    const params = await this.#o.topology.parameters(now);
-    const limit = params.maxRequestSize || this.#o.settings.maxRequestSize;
-    if (signed.content.byteLength > limit) {
-      throw new WeftError(
-        SequencerErrors.SEQUENCER_REQUEST_TOO_LARGE,
-        `the submission of ${member} has ${signed.content.byteLength} bytes; the synchronizer accepts at most ${limit}`,
-        { member, size: signed.content.byteLength, limit },
+    this.#metrics?.requestsPerSend(requests.length);
+    // Checked in order, then handed to the writer in one go, so that they are sequenced in the batch's order.
+    const checked: (WriteRequest | WeftError)[] = [];
+    for (const request of requests) {
+      checked.push(
+        request instanceof WeftError
+          ? request
+          : await this.#check(member, sender.id, request, now).catch((e: unknown) => this.#refusal(e)),
       );
     }
-    // The envelopes stay the sender's bytes: they are stored and delivered as such, never re-encoded.
-    const request = decode(EncodedSubmissionRequest, signed.content, 'submission request');
-    if (request.sender !== member) {
+    const written = await Promise.allSettled(
+      checked.map((c) => (c instanceof WeftError ? Promise.reject(c) : this.#writer.submit(c))),
+    );
+    return written.map((w): SendResult => {
+      if (w.status === 'fulfilled') {
+        this.#metrics?.sends.inc({ result: w.value.kind });
+        return { kind: 'accepted', outcome: w.value };
+      }
+      const error = this.#refusal(w.reason);
+      this.#metrics?.sends.inc({ result: error.code });
+      return { kind: 'refused', error };
+    });
+  }
+
+  /**
+   * The batch's sender (checked active) and its requests, each decoded or the error that refuses it, once the
+   * batch's signature verified.
+   */
+  async #openBatch(
+    member: string,
+    signed: SignedContent,
+    now: bigint,
+  ): Promise<{ sender: MemberRow; requests: (EncodedSubmissionRequest | WeftError)[] }> {
+    const batch = decode(SubmissionRequestBatch, signed.content, 'submission request batch');
+    if (batch.sender !== member) {
       throw new WeftError(
         CommonErrors.PERMISSION_DENIED,
-        `${member} cannot send on behalf of ${request.sender || '(no sender)'}`,
+        `${member} cannot send a batch signed as ${batch.sender || '(no sender)'}`,
         { member },
       );
     }
+    if (batch.synchronizerId !== this.#o.synchronizerId) {
+      throw invalid(
+        `the submission batch is for synchronizer ${batch.synchronizerId}, this is ${this.#o.synchronizerId}`,
+      );
+    }
+    if (batch.requests.length === 0 || batch.requests.length > MAX_REQUESTS_PER_SEND) {
+      throw invalid(
+        `a submission batch must have 1 to ${MAX_REQUESTS_PER_SEND} requests, not ${batch.requests.length}`,
+      );
+    }
+    const sender = await this.#activeMember(member);
+    verifyContent(
+      signed,
+      SignaturePurpose.submissionBatch,
+      await this.#o.topology.signingKeys(member, now),
+      `the submission batch of ${member}`,
+    );
+    const params = await this.#o.topology.parameters(now);
+    const limit = params.maxRequestSize || this.#o.settings.maxRequestSize;
+    const requests = batch.requests.map((bytes) => {
+      if (bytes.byteLength > limit) {
+        return new WeftError(
+          SequencerErrors.SEQUENCER_REQUEST_TOO_LARGE,
+          `the submission of ${member} has ${bytes.byteLength} bytes; the synchronizer accepts at most ${limit}`,
+          { member, size: bytes.byteLength, limit },
+        );
+      }
+      try {
+        // The envelopes stay the sender's bytes: they are stored and delivered as such, never re-encoded.
+        return decode(EncodedSubmissionRequest, bytes, 'submission request');
+      } catch (e) {
+        return e as WeftError;
+      }
+    });
+    // The signature vouches for the batch's sender only: a request on behalf of another member taints all of it.
+    const foreign = requests.find((r) => !(r instanceof WeftError) && r.sender !== member);
+    if (foreign) {
+      throw new WeftError(
+        CommonErrors.PERMISSION_DENIED,
+        `${member} cannot send on behalf of ${(foreign as EncodedSubmissionRequest).sender || '(no sender)'}`,
+        { member },
+      );
+    }
+    return { sender, requests };
+  }
+
+  /**
+   * A refusal as the sender sees it: it resends (to this node or another) on SEQUENCER_UNAVAILABLE, while storage
+   * codes mean nothing to it; anything that is no WeftError is an internal error, logged here.
+   */
+  #refusal(e: unknown): WeftError {
+    if (isTransientStorageError(e)) {
+      return new WeftError(
+        SequencerErrors.SEQUENCER_UNAVAILABLE,
+        `the sequencer's storage is unavailable for now: ${(e as Error).message}`,
+        {},
+        { cause: e },
+      );
+    }
+    if (e instanceof WeftError) return e;
+    this.#o.logger.error({ err: e }, 'accepting a submission failed');
+    return new WeftError(CommonErrors.INTERNAL, 'internal error in the sequencer; see its log', {}, { cause: e });
+  }
+
+  /** A request of `member`'s batch checked as if it had come alone: what to write, or why it is refused. */
+  async #check(
+    member: string,
+    senderId: bigint,
+    request: EncodedSubmissionRequest,
+    now: bigint,
+  ): Promise<WriteRequest> {
     if (request.synchronizerId !== this.#o.synchronizerId) {
       throw invalid(
         `the submission is for synchronizer ${request.synchronizerId}, this is ${this.#o.synchronizerId}`,
@@ -235,13 +329,6 @@ export class Sequencer {
     if (request.messageId === '' || request.messageId.length > MAX_MESSAGE_ID_LENGTH) {
       throw invalid(`message id must have 1 to ${MAX_MESSAGE_ID_LENGTH} characters`);
     }
-    const sender = await this.#activeMember(member);
-    verifyContent(
-      signed,
-      SignaturePurpose.submission,
-      await this.#o.topology.signingKeys(member, now),
-      `submission ${request.messageId} of ${member}`,
-    );
     const envelopes = request.batch?.envelopes ?? [];
     if (envelopes.length === 0) throw invalid('the submission has no envelopes');
     const resolved: ResolvedEnvelope[] = [];
@@ -257,7 +344,7 @@ export class Sequencer {
         { member, recipients: [...unknown].join(',') },
       );
     }
-    return this.#writer.submit(this.#writeRequest(sender.id, request, resolved));
+    return this.#writeRequest(senderId, request, resolved);
   }
 
   #writeRequest(

@@ -1,5 +1,6 @@
 import {
   CryptoErrors,
+  defineHashPurpose,
   Hash,
   type HashPurpose,
   HashPurpose as Purposes,
@@ -9,9 +10,13 @@ import {
 import { WeftError } from '../errors/index.js';
 import type { SignedContent } from '../generated/weft/sequencer/v1/sequencing.js';
 
-/** What each signed message of the sequencer protocol is signed for; a signature never verifies as another. */
+/**
+ * What each signed message of the sequencer protocol is signed for; a signature never verifies as another. A member
+ * signs the batch of requests it sends in one call, not each request (Canton's SubmissionRequestSignature), hence a
+ * purpose of Weft's own.
+ */
 export const SignaturePurpose = {
-  submission: Purposes.SubmissionRequestSignature,
+  submissionBatch: defineHashPurpose(1003, 'SubmissionRequestBatchSignature'),
   acknowledgement: Purposes.AcknowledgementSignature,
 } as const;
 

@@ -4,6 +4,12 @@ import type { DynamicSynchronizerParameters } from '../generated/weft/topology/v
 /** The protocol version this code implements; the client offers it in the handshake. */
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * Requests one SendAsync may carry: enough that a member's backlog goes in one call, few enough that one call does
+ * not fill the sequencer's write queue by itself. A member's client batches at most this many.
+ */
+export const MAX_REQUESTS_PER_SEND = 1000;
+
 /** Whether a member may use the sequencer; `reason` says why not, in words a user can act on. */
 export interface MemberStatus {
   readonly active: boolean;

@@ -11,7 +11,6 @@ import {
   Acknowledgement,
   type Envelope,
   type SequencedEvent,
-  type SignedContent,
   SubmissionRequest,
 } from '../../generated/weft/sequencer/v1/sequencing.js';
 import type { DynamicSynchronizerParameters } from '../../generated/weft/topology/v1/topology.js';
@@ -26,11 +25,13 @@ import { SequencerAggregator, type Vote } from './aggregator.js';
 import {
   type ConnectionHost,
   checkIdentity,
+  RETRY_SEND,
   SequencerConnection,
   type SequencerConnectionState,
   type StreamPosition,
 } from './connection.js';
 import { type EndpointConnection, parseSequencerEndpoint, type TransportOptions } from './endpoint.js';
+import { type SendBatchSettings, sendBatchSettings } from './send-queue.js';
 
 /** An event of the member's stream, verified (sequencer signature of its block, inclusion, no gap) and decoded. */
 export interface ReceivedEvent {
@@ -126,13 +127,16 @@ export interface SequencerClientOptions extends TransportOptions {
   readonly resendIntervalMs?: number;
   /** Longest wait between reconnection attempts; default 5 s. */
   readonly maxBackoffMs?: number;
+  /** How sends that queue while a call is in flight are batched, per sequencer connection; defaults as configured. */
+  readonly sendBatch?: SendBatchSettings;
   readonly clock?: Clock;
   readonly random?: RandomSource;
   readonly logger?: Logger;
 }
 
 interface PendingSend {
-  readonly signed: SignedContent;
+  /** The encoded SubmissionRequest, sent as is each time (signed with the batch it goes in). */
+  readonly request: Uint8Array;
   readonly outcome: Promise<SendOutcome>;
   readonly resolve: (o: SendOutcome) => void;
   readonly reject: (e: unknown) => void;
@@ -147,15 +151,6 @@ interface Received {
   readonly event: SequencedEvent;
   verified: boolean;
 }
-
-/** Failures after which a send is retried once the client has (re)connected. */
-const RETRY_SEND = new Set<string>([
-  SequencerErrors.SEQUENCER_CONNECTION_FAILED.code,
-  SequencerErrors.SEQUENCER_UNAVAILABLE.code,
-  SequencerErrors.SEQUENCER_TOKEN_INVALID.code,
-  // The node lost its writer slot (killed peer, takeover): another node of the sequencer takes the send.
-  SequencerErrors.SEQUENCER_NODE_INDEX_LOST.code,
-]);
 
 /**
  * A member's connection to a synchronizer's sequencers. With `endpoints`, one sequencer over several endpoints;
@@ -313,8 +308,10 @@ export class SequencerClient {
   }
 
   /**
-   * Signs and submits a request; resolves once a sequencer node has stored it (waiting through a failover),
-   * rejects when the sequencer refuses it (invalid, too large, recipients unknown, overloaded).
+   * Submits a request; resolves once a sequencer node has stored it (waiting through a failover), rejects when the
+   * sequencer refuses it (invalid, too large, recipients unknown, overloaded) or the connection's send queue is
+   * full. It goes out at once when no call to the sequencer is in flight, else with the requests that queue
+   * meanwhile, in one call signed once.
    */
   async send(request: SendRequest): Promise<SendHandle> {
     this.#checkOpen();
@@ -328,22 +325,18 @@ export class SequencerClient {
       synchronizerId: this.synchronizerId,
       ...(traceparent ? { traceContext: { traceparent, tracestate: '' } } : {}),
     };
-    const signed = signContent(
-      this.#o.signingKey,
-      SignaturePurpose.submission,
-      SubmissionRequest.toBinary(submission),
-    );
+    const encoded = SubmissionRequest.toBinary(submission);
     // A resend of a pending message id shares its outcome: the sequencer keeps the first request.
     const existing = this.#pending.get(messageId);
     if (existing) {
-      await this.#submit({ ...existing, signed });
+      await this.#submit({ ...existing, request: encoded });
       return { messageId, outcome: existing.outcome };
     }
     const outcome = deferred<SendOutcome>();
     // A caller may never look at the outcome; its rejection on close must not count as unhandled.
     outcome.promise.catch(() => {});
     const pending: PendingSend = {
-      signed,
+      request: encoded,
       outcome: outcome.promise,
       resolve: outcome.resolve,
       reject: outcome.reject,
@@ -407,6 +400,7 @@ export class SequencerClient {
     return {
       options: this.#o,
       versions: this.#versions,
+      sendBatch: this.#o.sendBatch ?? sendBatchSettings(),
       clock: this.#clock,
       random: this.#random,
       closing: this.#closing.signal,
@@ -540,10 +534,10 @@ export class SequencerClient {
   // ---- sends ---------------------------------------------------------------------------------------------
 
   async #submit(pending: PendingSend): Promise<void> {
-    await this.#withConnection(async (conn, connection) => {
+    await this.#withConnection(async (_conn, connection) => {
       pending.lastSent = this.#clock.now();
       pending.target = connection;
-      await conn.sendAsync(pending.signed);
+      await connection.send(pending.request);
     });
   }
 
@@ -554,14 +548,12 @@ export class SequencerClient {
   }
 
   #resend(pending: PendingSend, connection: SequencerConnection | undefined): void {
-    const conn = connection?.current;
-    if (!connection || !conn) return;
+    if (!connection?.current) return;
     pending.lastSent = this.#clock.now();
     pending.target = connection;
-    conn.sendAsync(pending.signed).catch((e) => {
-      const error = conn.error(e);
-      if (RETRY_SEND.has(error.code)) connection.lost(conn, undefined, error);
-      else this.#o.logger?.warn({ err: error }, 'resending a submission failed');
+    // A retryable failure has the connection reconnect, and its sends go out again then.
+    connection.send(pending.request).catch((e: WeftError) => {
+      if (!RETRY_SEND.has(e.code)) this.#o.logger?.warn({ err: e }, 'resending a submission failed');
     });
   }
 

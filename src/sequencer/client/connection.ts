@@ -2,13 +2,19 @@ import type { Logger } from 'pino';
 import type { RandomSource, SigningPrivateKey } from '../../crypto/index.js';
 import { isWeftError, WeftError } from '../../errors/index.js';
 import type { HandshakeResponse } from '../../generated/weft/sequencer/v1/sequencer_connect_service.js';
-import type { SubscribeResponse } from '../../generated/weft/sequencer/v1/sequencer_service.js';
-import { SequencedEvent, type SequencedEventBlock } from '../../generated/weft/sequencer/v1/sequencing.js';
-import type { ParsedEndpoint } from '../../grpc/index.js';
+import type { SendResult, SubscribeResponse } from '../../generated/weft/sequencer/v1/sequencer_service.js';
+import {
+  SequencedEvent,
+  type SequencedEventBlock,
+  SubmissionRequestBatch,
+} from '../../generated/weft/sequencer/v1/sequencing.js';
+import { type ParsedEndpoint, weftErrorNamed } from '../../grpc/index.js';
 import { type Clock, type Deferred, sleep } from '../../time/index.js';
 import type { EventProof } from '../blocks.js';
 import { SequencerErrors } from '../errors.js';
+import { SignaturePurpose, signContent } from '../signing.js';
 import { EndpointConnection, type EventStream, type TransportOptions } from './endpoint.js';
+import { type SendBatchSettings, SendQueue } from './send-queue.js';
 
 /**
  * `connecting`: handshake, authentication (and subscription, if wanted) under way, with backoff between attempts;
@@ -31,6 +37,7 @@ export interface ConnectionHost {
     readonly maxBackoffMs?: number;
     readonly logger?: Logger;
   };
+  readonly sendBatch: SendBatchSettings;
   readonly versions: readonly number[];
   readonly clock: Clock;
   readonly random: RandomSource;
@@ -61,6 +68,18 @@ const PERMANENT = new Set<string>([
   SequencerErrors.SEQUENCER_INSECURE_CONNECTION.code,
 ]);
 
+/**
+ * Failures of a send after which the sender reconnects (to another node of the sequencer, if need be) and sends
+ * again.
+ */
+export const RETRY_SEND = new Set<string>([
+  SequencerErrors.SEQUENCER_CONNECTION_FAILED.code,
+  SequencerErrors.SEQUENCER_UNAVAILABLE.code,
+  SequencerErrors.SEQUENCER_TOKEN_INVALID.code,
+  // The node lost its writer slot (killed peer, takeover): another node of the sequencer takes the send.
+  SequencerErrors.SEQUENCER_NODE_INDEX_LOST.code,
+]);
+
 /** How the first connection attempt reports to `open`. */
 type Opened = Pick<Deferred<void>, 'resolve' | 'reject'>;
 
@@ -87,6 +106,8 @@ export class SequencerConnection {
   #last: StreamPosition | undefined;
   /** Whether the first attempt over all endpoints is over. */
   #tried = false;
+  /** Sends to this sequencer, batched while a call is in flight; they follow the connection across endpoints. */
+  readonly #sends: SendQueue;
 
   constructor(
     index: number,
@@ -102,6 +123,7 @@ export class SequencerConnection {
     this.#host = host;
     // The first attempt starts at the first endpoint.
     this.#endpointIndex = endpoints.length - 1;
+    this.#sends = new SendQueue(host.sendBatch, (requests) => this.#sendBatch(requests));
   }
 
   /** The sequencer's id, once a handshake told it. */
@@ -139,6 +161,49 @@ export class SequencerConnection {
    */
   open(): Promise<void> {
     return new Promise((resolve, reject) => void this.#connect({ resolve, reject }, false));
+  }
+
+  /**
+   * Sends an encoded SubmissionRequest of the member: at once when no call is in flight, else in one batch with
+   * the others that queue meanwhile. Resolves once the sequencer stored it; rejects with its refusal, or with why
+   * the call failed (a retryable failure has this connection reconnect).
+   */
+  send(request: Uint8Array): Promise<void> {
+    return this.#sends.submit(request);
+  }
+
+  /** One SendAsync on the current endpoint with `requests`, signed once; each request's refusal, in order. */
+  async #sendBatch(requests: readonly Uint8Array[]): Promise<(WeftError | undefined)[]> {
+    const conn = this.current;
+    const synchronizerId = this.#host.synchronizerId;
+    if (!conn || synchronizerId === undefined) {
+      throw new WeftError(SequencerErrors.SEQUENCER_CONNECTION_FAILED, `${this.#name} is not connected`);
+    }
+    const { member, signingKey } = this.#host.options;
+    const batch = SubmissionRequestBatch.toBinary({ sender: member, synchronizerId, requests: [...requests] });
+    let results: SendResult[];
+    try {
+      ({ results } = await conn.sendAsync(signContent(signingKey, SignaturePurpose.submissionBatch, batch)));
+      if (results.length !== requests.length) {
+        throw new WeftError(
+          SequencerErrors.SEQUENCER_CONNECTION_FAILED,
+          `${conn.endpoint.url} answered a batch of ${requests.length} requests with ${results.length} results`,
+          { endpoint: conn.endpoint.url },
+        );
+      }
+    } catch (e) {
+      const error = conn.error(e);
+      this.#retryOn(conn, error);
+      throw error;
+    }
+    const refusals = results.map(({ refusal: r }) => r && weftErrorNamed(r.code, r.reason, r.context));
+    // A request refused for a reason another node may not have (its storage, its writer slot) is sent again there.
+    for (const refusal of refusals) if (refusal) this.#retryOn(conn, refusal);
+    return refusals;
+  }
+
+  #retryOn(conn: EndpointConnection, error: WeftError): void {
+    if (RETRY_SEND.has(error.code)) this.lost(conn, undefined, error);
   }
 
   /** Subscribes this connection, now if it is ready, otherwise once it is connected. */

@@ -24,6 +24,7 @@ import type {
   GetTimeRequest,
   GetTimeResponse,
   SendAsyncRequest,
+  SendAsyncResponse,
   SubscribeRequest,
   SubscribeResponse,
 } from '../../generated/weft/sequencer/v1/sequencer_service.js';
@@ -90,7 +91,7 @@ export interface SequencerChannel {
   challenge(request: ChallengeRequest): Promise<ChallengeResponse>;
   authenticate(request: AuthenticateRequest): Promise<AuthenticateResponse>;
   logout(request: LogoutRequest): Promise<unknown>;
-  sendAsync(request: SendAsyncRequest, auth: MemberToken | undefined): Promise<unknown>;
+  sendAsync(request: SendAsyncRequest, auth: MemberToken | undefined): Promise<SendAsyncResponse>;
   acknowledge(request: AcknowledgeRequest, auth: MemberToken | undefined): Promise<unknown>;
   getTime(request: GetTimeRequest, auth: MemberToken | undefined): Promise<GetTimeResponse>;
   downloadTopologyStateForInit(
@@ -171,7 +172,7 @@ export class GrpcSequencerChannel implements SequencerChannel {
     return this.#unary(this.#auth.logout.bind(this.#auth), request);
   }
 
-  sendAsync(request: SendAsyncRequest, auth: MemberToken | undefined): Promise<unknown> {
+  sendAsync(request: SendAsyncRequest, auth: MemberToken | undefined): Promise<SendAsyncResponse> {
     return this.#unary(this.#sequencer.sendAsync.bind(this.#sequencer), request, auth);
   }
 
@@ -288,8 +289,8 @@ export class EndpointConnection {
     if (token) await this.#channel.logout({ token: token.bytes });
   }
 
-  sendAsync(signedSubmissionRequest: SignedContent): Promise<unknown> {
-    return this.#channel.sendAsync({ signedSubmissionRequest }, this.#auth());
+  sendAsync(signedSubmissionRequestBatch: SignedContent): Promise<SendAsyncResponse> {
+    return this.#channel.sendAsync({ signedSubmissionRequestBatch }, this.#auth());
   }
 
   acknowledge(signedAcknowledgement: SignedContent): Promise<unknown> {

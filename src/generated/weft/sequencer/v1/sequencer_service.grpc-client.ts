@@ -25,8 +25,10 @@ import * as grpc from "@grpc/grpc-js";
  */
 export interface ISequencerServiceClient {
     /**
-     * Orders a request. The call returns once the sequencer has stored the request; its outcome (a Deliver to the
-     * recipients and the sender's receipt, or a DeliverError to the sender) arrives through Subscribe.
+     * Orders a batch of requests, each on its own. The call returns once the sequencer has stored every request it
+     * accepted; each accepted request's outcome (a Deliver to the recipients and the sender's receipt, or a
+     * DeliverError to the sender) arrives through Subscribe. The call fails as a whole only when the batch itself is
+     * refused (its signature, its sender); a request the sequencer refuses is refused in its result.
      *
      * @generated from protobuf rpc: SendAsync
      */
@@ -83,8 +85,10 @@ export class SequencerServiceClient extends grpc.Client implements ISequencerSer
         this._binaryOptions = binaryOptions;
     }
     /**
-     * Orders a request. The call returns once the sequencer has stored the request; its outcome (a Deliver to the
-     * recipients and the sender's receipt, or a DeliverError to the sender) arrives through Subscribe.
+     * Orders a batch of requests, each on its own. The call returns once the sequencer has stored every request it
+     * accepted; each accepted request's outcome (a Deliver to the recipients and the sender's receipt, or a
+     * DeliverError to the sender) arrives through Subscribe. The call fails as a whole only when the batch itself is
+     * refused (its signature, its sender); a request the sequencer refuses is refused in its result.
      *
      * @generated from protobuf rpc: SendAsync
      */

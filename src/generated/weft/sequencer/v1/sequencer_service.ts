@@ -20,16 +20,58 @@ import { SignedContent } from "./sequencing.js";
  */
 export interface SendAsyncRequest {
     /**
-     * Content: an encoded SubmissionRequest, signed by the sender.
+     * Content: an encoded SubmissionRequestBatch, signed by its sender.
      *
-     * @generated from protobuf field: weft.sequencer.v1.SignedContent signed_submission_request = 1
+     * @generated from protobuf field: weft.sequencer.v1.SignedContent signed_submission_request_batch = 2
      */
-    signedSubmissionRequest?: SignedContent;
+    signedSubmissionRequestBatch?: SignedContent;
 }
 /**
  * @generated from protobuf message weft.sequencer.v1.SendAsyncResponse
  */
 export interface SendAsyncResponse {
+    /**
+     * One per request of the batch, in its order.
+     *
+     * @generated from protobuf field: repeated weft.sequencer.v1.SendResult results = 1
+     */
+    results: SendResult[];
+}
+/**
+ * A request's synchronous outcome: accepted (stored) unless refused.
+ *
+ * @generated from protobuf message weft.sequencer.v1.SendResult
+ */
+export interface SendResult {
+    /**
+     * Set when the sequencer refused the request: the error it would have refused the request with alone.
+     *
+     * @generated from protobuf field: weft.sequencer.v1.SendRefusal refusal = 1
+     */
+    refusal?: SendRefusal;
+}
+/**
+ * @generated from protobuf message weft.sequencer.v1.SendRefusal
+ */
+export interface SendRefusal {
+    /**
+     * The Weft error code, e.g. SEQUENCER_UNKNOWN_RECIPIENTS.
+     *
+     * @generated from protobuf field: string code = 1
+     */
+    code: string;
+    /**
+     * @generated from protobuf field: string reason = 2
+     */
+    reason: string;
+    /**
+     * The error's context, as strings.
+     *
+     * @generated from protobuf field: map<string, string> context = 3
+     */
+    context: {
+        [key: string]: string;
+    };
 }
 /**
  * @generated from protobuf message weft.sequencer.v1.SubscribeRequest
@@ -112,7 +154,7 @@ export interface DownloadTopologyStateForInitResponse {
 class SendAsyncRequest$Type extends MessageType<SendAsyncRequest> {
     constructor() {
         super("weft.sequencer.v1.SendAsyncRequest", [
-            { no: 1, name: "signed_submission_request", kind: "message", T: () => SignedContent }
+            { no: 2, name: "signed_submission_request_batch", kind: "message", T: () => SignedContent }
         ]);
     }
     create(value?: PartialMessage<SendAsyncRequest>): SendAsyncRequest {
@@ -126,8 +168,8 @@ class SendAsyncRequest$Type extends MessageType<SendAsyncRequest> {
         while (reader.pos < end) {
             let [fieldNo, wireType] = reader.tag();
             switch (fieldNo) {
-                case /* weft.sequencer.v1.SignedContent signed_submission_request */ 1:
-                    message.signedSubmissionRequest = SignedContent.internalBinaryRead(reader, reader.uint32(), options, message.signedSubmissionRequest);
+                case /* weft.sequencer.v1.SignedContent signed_submission_request_batch */ 2:
+                    message.signedSubmissionRequestBatch = SignedContent.internalBinaryRead(reader, reader.uint32(), options, message.signedSubmissionRequestBatch);
                     break;
                 default:
                     let u = options.readUnknownField;
@@ -141,9 +183,9 @@ class SendAsyncRequest$Type extends MessageType<SendAsyncRequest> {
         return message;
     }
     internalBinaryWrite(message: SendAsyncRequest, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
-        /* weft.sequencer.v1.SignedContent signed_submission_request = 1; */
-        if (message.signedSubmissionRequest)
-            SignedContent.internalBinaryWrite(message.signedSubmissionRequest, writer.tag(1, WireType.LengthDelimited).fork(), options).join();
+        /* weft.sequencer.v1.SignedContent signed_submission_request_batch = 2; */
+        if (message.signedSubmissionRequestBatch)
+            SignedContent.internalBinaryWrite(message.signedSubmissionRequestBatch, writer.tag(2, WireType.LengthDelimited).fork(), options).join();
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
@@ -157,10 +199,13 @@ export const SendAsyncRequest = new SendAsyncRequest$Type();
 // @generated message type with reflection information, may provide speed optimized methods
 class SendAsyncResponse$Type extends MessageType<SendAsyncResponse> {
     constructor() {
-        super("weft.sequencer.v1.SendAsyncResponse", []);
+        super("weft.sequencer.v1.SendAsyncResponse", [
+            { no: 1, name: "results", kind: "message", repeat: 2 /*RepeatType.UNPACKED*/, T: () => SendResult }
+        ]);
     }
     create(value?: PartialMessage<SendAsyncResponse>): SendAsyncResponse {
         const message = globalThis.Object.create((this.messagePrototype!));
+        message.results = [];
         if (value !== undefined)
             reflectionMergePartial<SendAsyncResponse>(this, message, value);
         return message;
@@ -170,6 +215,9 @@ class SendAsyncResponse$Type extends MessageType<SendAsyncResponse> {
         while (reader.pos < end) {
             let [fieldNo, wireType] = reader.tag();
             switch (fieldNo) {
+                case /* repeated weft.sequencer.v1.SendResult results */ 1:
+                    message.results.push(SendResult.internalBinaryRead(reader, reader.uint32(), options));
+                    break;
                 default:
                     let u = options.readUnknownField;
                     if (u === "throw")
@@ -182,6 +230,9 @@ class SendAsyncResponse$Type extends MessageType<SendAsyncResponse> {
         return message;
     }
     internalBinaryWrite(message: SendAsyncResponse, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* repeated weft.sequencer.v1.SendResult results = 1; */
+        for (let i = 0; i < message.results.length; i++)
+            SendResult.internalBinaryWrite(message.results[i], writer.tag(1, WireType.LengthDelimited).fork(), options).join();
         let u = options.writeUnknownFields;
         if (u !== false)
             (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
@@ -192,6 +243,131 @@ class SendAsyncResponse$Type extends MessageType<SendAsyncResponse> {
  * @generated MessageType for protobuf message weft.sequencer.v1.SendAsyncResponse
  */
 export const SendAsyncResponse = new SendAsyncResponse$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class SendResult$Type extends MessageType<SendResult> {
+    constructor() {
+        super("weft.sequencer.v1.SendResult", [
+            { no: 1, name: "refusal", kind: "message", T: () => SendRefusal }
+        ]);
+    }
+    create(value?: PartialMessage<SendResult>): SendResult {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        if (value !== undefined)
+            reflectionMergePartial<SendResult>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: SendResult): SendResult {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* weft.sequencer.v1.SendRefusal refusal */ 1:
+                    message.refusal = SendRefusal.internalBinaryRead(reader, reader.uint32(), options, message.refusal);
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: SendResult, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* weft.sequencer.v1.SendRefusal refusal = 1; */
+        if (message.refusal)
+            SendRefusal.internalBinaryWrite(message.refusal, writer.tag(1, WireType.LengthDelimited).fork(), options).join();
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.sequencer.v1.SendResult
+ */
+export const SendResult = new SendResult$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class SendRefusal$Type extends MessageType<SendRefusal> {
+    constructor() {
+        super("weft.sequencer.v1.SendRefusal", [
+            { no: 1, name: "code", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 2, name: "reason", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 3, name: "context", kind: "map", K: 9 /*ScalarType.STRING*/, V: { kind: "scalar", T: 9 /*ScalarType.STRING*/ } }
+        ]);
+    }
+    create(value?: PartialMessage<SendRefusal>): SendRefusal {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.code = "";
+        message.reason = "";
+        message.context = {};
+        if (value !== undefined)
+            reflectionMergePartial<SendRefusal>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: SendRefusal): SendRefusal {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* string code */ 1:
+                    message.code = reader.string();
+                    break;
+                case /* string reason */ 2:
+                    message.reason = reader.string();
+                    break;
+                case /* map<string, string> context */ 3:
+                    this.binaryReadMap3(message.context, reader, options);
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    private binaryReadMap3(map: SendRefusal["context"], reader: IBinaryReader, options: BinaryReadOptions): void {
+        let len = reader.uint32(), end = reader.pos + len, key: keyof SendRefusal["context"] | undefined, val: SendRefusal["context"][any] | undefined;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case 1:
+                    key = reader.string();
+                    break;
+                case 2:
+                    val = reader.string();
+                    break;
+                default: throw new globalThis.Error("unknown map entry field for weft.sequencer.v1.SendRefusal.context");
+            }
+        }
+        map[key ?? ""] = val ?? "";
+    }
+    internalBinaryWrite(message: SendRefusal, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* string code = 1; */
+        if (message.code !== "")
+            writer.tag(1, WireType.LengthDelimited).string(message.code);
+        /* string reason = 2; */
+        if (message.reason !== "")
+            writer.tag(2, WireType.LengthDelimited).string(message.reason);
+        /* map<string, string> context = 3; */
+        for (let k of globalThis.Object.keys(message.context))
+            writer.tag(3, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(k).tag(2, WireType.LengthDelimited).string(message.context[k]).join();
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.sequencer.v1.SendRefusal
+ */
+export const SendRefusal = new SendRefusal$Type();
 // @generated message type with reflection information, may provide speed optimized methods
 class SubscribeRequest$Type extends MessageType<SubscribeRequest> {
     constructor() {

@@ -88,7 +88,7 @@ export interface Batch {
     envelopes: Envelope[];
 }
 /**
- * What a member asks the sequencer to order. Signed by the sender over its exact encoding.
+ * What a member asks the sequencer to order; it travels in a SubmissionRequestBatch, under the batch's signature.
  *
  * @generated from protobuf message weft.sequencer.v1.SubmissionRequest
  */
@@ -123,6 +123,34 @@ export interface SubmissionRequest {
      * @generated from protobuf field: string synchronizer_id = 6
      */
     synchronizerId: string;
+}
+/**
+ * What a member sends in one SendAsync call: the requests it had ready, signed once for all (purpose
+ * SubmissionRequestBatchSignature) over the batch's exact encoding. The requests stay the bytes the sender encoded
+ * (the sequencer reads each through EncodedSubmissionRequest, never re-encoding it); each request's sender must be
+ * the batch's, and the sequencer accepts or refuses each request on its own, as if it had come alone.
+ *
+ * @generated from protobuf message weft.sequencer.v1.SubmissionRequestBatch
+ */
+export interface SubmissionRequestBatch {
+    /**
+     * The member that signed the batch.
+     *
+     * @generated from protobuf field: string sender = 1
+     */
+    sender: string;
+    /**
+     * Binds the signature to one synchronizer.
+     *
+     * @generated from protobuf field: string synchronizer_id = 2
+     */
+    synchronizerId: string;
+    /**
+     * Encoded SubmissionRequests, in the order the sender submitted them.
+     *
+     * @generated from protobuf field: repeated bytes requests = 3
+     */
+    requests: Uint8Array[];
 }
 /**
  * A member's promise that it has processed all its events up to and including `timestamp` and will not ask for
@@ -300,7 +328,7 @@ export interface SequencedEventBlock {
     events: BlockEvent[];
 }
 /**
- * Bytes signed by a key: a member's submission or acknowledgement, or the sequencer's block root. The signature is
+ * Bytes signed by a key: a member's submission batch or acknowledgement, or the sequencer's block root. The signature is
  * over the hash of `content` (as carried here) with the purpose of what is signed.
  *
  * @generated from protobuf message weft.sequencer.v1.SignedContent
@@ -648,6 +676,69 @@ class SubmissionRequest$Type extends MessageType<SubmissionRequest> {
  * @generated MessageType for protobuf message weft.sequencer.v1.SubmissionRequest
  */
 export const SubmissionRequest = new SubmissionRequest$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class SubmissionRequestBatch$Type extends MessageType<SubmissionRequestBatch> {
+    constructor() {
+        super("weft.sequencer.v1.SubmissionRequestBatch", [
+            { no: 1, name: "sender", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 2, name: "synchronizer_id", kind: "scalar", T: 9 /*ScalarType.STRING*/ },
+            { no: 3, name: "requests", kind: "scalar", repeat: 2 /*RepeatType.UNPACKED*/, T: 12 /*ScalarType.BYTES*/ }
+        ]);
+    }
+    create(value?: PartialMessage<SubmissionRequestBatch>): SubmissionRequestBatch {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.sender = "";
+        message.synchronizerId = "";
+        message.requests = [];
+        if (value !== undefined)
+            reflectionMergePartial<SubmissionRequestBatch>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: SubmissionRequestBatch): SubmissionRequestBatch {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* string sender */ 1:
+                    message.sender = reader.string();
+                    break;
+                case /* string synchronizer_id */ 2:
+                    message.synchronizerId = reader.string();
+                    break;
+                case /* repeated bytes requests */ 3:
+                    message.requests.push(reader.bytes());
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: SubmissionRequestBatch, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* string sender = 1; */
+        if (message.sender !== "")
+            writer.tag(1, WireType.LengthDelimited).string(message.sender);
+        /* string synchronizer_id = 2; */
+        if (message.synchronizerId !== "")
+            writer.tag(2, WireType.LengthDelimited).string(message.synchronizerId);
+        /* repeated bytes requests = 3; */
+        for (let i = 0; i < message.requests.length; i++)
+            writer.tag(3, WireType.LengthDelimited).bytes(message.requests[i]);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.sequencer.v1.SubmissionRequestBatch
+ */
+export const SubmissionRequestBatch = new SubmissionRequestBatch$Type();
 // @generated message type with reflection information, may provide speed optimized methods
 class Acknowledgement$Type extends MessageType<Acknowledgement> {
     constructor() {

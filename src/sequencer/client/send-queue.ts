@@ -1,0 +1,119 @@
+import { ConfigErrors, formatProblems, type Infer, integer, object, withDefault } from '../../config/index.js';
+import { WeftError } from '../../errors/index.js';
+import { SequencerErrors } from '../errors.js';
+import { MAX_REQUESTS_PER_SEND } from '../topology.js';
+
+/**
+ * How a member batches its submissions to one sequencer connection (`sequencer-connection.send-batch`): requests
+ * that queue while a call is in flight go out together in the next call, signed once (docs/sequencer.md).
+ */
+export const sendBatchSchema = object({
+  /**
+   * Requests in one call at most; the sequencer takes up to 1,000. The batch shares one signature and one call's
+   * overhead, but a refusal of the call as a whole (a connection lost) sends all of them again.
+   */
+  'max-requests': withDefault(integer({ min: 1, max: MAX_REQUESTS_PER_SEND }), 100),
+  /**
+   * Bytes of encoded requests in one call at most (a larger request goes alone): well below the sequencer's gRPC
+   * receive limit (`sequencer.max-request-size`, 16 MiB by default), which refuses a larger call as a whole.
+   */
+  'max-bytes': withDefault(integer({ min: 1024, max: 1 << 30 }), 4 << 20),
+  /**
+   * Requests waiting for the call in flight at most; beyond, a send fails with SEQUENCER_CLIENT_SEND_QUEUE_FULL
+   * (retryable) instead of holding unbounded memory while the sequencer answers slowly.
+   */
+  'queue-size': withDefault(integer({ min: 1, max: 1_000_000 }), 10_000),
+});
+
+export type SendBatchSettings = Infer<typeof sendBatchSchema>;
+
+/** The settings with every default filled in; `raw` is written as in a config file (kebab-case keys). */
+export function sendBatchSettings(raw: unknown = {}): SendBatchSettings {
+  const parsed = sendBatchSchema.parse(raw, 'send-batch');
+  if (!parsed.ok) throw new WeftError(ConfigErrors.CONFIG_INVALID, formatProblems(parsed.problems));
+  return parsed.value;
+}
+
+/**
+ * Sends one batch of encoded requests in one call: resolves with each request's refusal (undefined where it was
+ * accepted), in order; rejects when the call failed as a whole.
+ */
+export type SendBatch = (requests: readonly Uint8Array[]) => Promise<readonly (WeftError | undefined)[]>;
+
+interface Queued {
+  readonly bytes: Uint8Array;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/**
+ * The submissions of a member to one sequencer connection, with one call in flight at a time. A request submitted
+ * while no call is in flight goes out at once, alone: no timer, so a lone send waits for nothing. Requests
+ * submitted while one is in flight queue up and go out together, in order, in the next call once it returns, up to
+ * `maxRequests` and `maxBytes` per call. Batches thus form only under load, and grow with it.
+ */
+export class SendQueue {
+  readonly #settings: SendBatchSettings;
+  readonly #send: SendBatch;
+  readonly #queue: Queued[] = [];
+  #inFlight = false;
+
+  constructor(settings: SendBatchSettings, send: SendBatch) {
+    this.#settings = settings;
+    this.#send = send;
+  }
+
+  /** Requests waiting for the call in flight. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Resolves once the sequencer stored the request; rejects with its refusal, or with why its call failed. */
+  submit(bytes: Uint8Array): Promise<void> {
+    if (this.#queue.length >= this.#settings.queueSize) {
+      return Promise.reject(
+        new WeftError(
+          SequencerErrors.SEQUENCER_CLIENT_SEND_QUEUE_FULL,
+          `${this.#queue.length} requests wait for the call in flight to the sequencer already; retry later`,
+          { queueSize: this.#settings.queueSize },
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ bytes, resolve, reject });
+      if (!this.#inFlight) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#inFlight = true;
+    while (this.#queue.length > 0) {
+      const batch = this.#take();
+      try {
+        const refusals = await this.#send(batch.map((q) => q.bytes));
+        batch.forEach((q, i) => {
+          const refusal = refusals[i];
+          if (refusal) q.reject(refusal);
+          else q.resolve();
+        });
+      } catch (e) {
+        for (const q of batch) q.reject(e);
+      }
+    }
+    this.#inFlight = false;
+  }
+
+  /** The next batch: the first waiting request, and those after it that fit the limits. */
+  #take(): Queued[] {
+    const { maxRequests, maxBytes } = this.#settings;
+    let bytes = this.#queue[0]!.bytes.byteLength;
+    let n = 1;
+    while (n < this.#queue.length && n < maxRequests) {
+      const next = this.#queue[n]!.bytes.byteLength;
+      if (bytes + next > maxBytes) break;
+      bytes += next;
+      n++;
+    }
+    return this.#queue.splice(0, n);
+  }
+}
