@@ -17,7 +17,6 @@ export {
   type SequencerConnectionStatus,
 } from './client/client.js';
 export type { SequencerConnectionState } from './client/connection.js';
-export { type SendBatchSettings, sendBatchSchema, sendBatchSettings } from './client/send-queue.js';
 export {
   type EventStream,
   type MemberToken,
@@ -33,6 +32,7 @@ export {
   type UntilActiveOptions,
   untilActive,
 } from './client/onboarding.js';
+export { type SendBatchSettings, sendBatchSchema, sendBatchSettings } from './client/send-queue.js';
 export {
   eventBatchSize,
   type SequencerSettings,

@@ -35,7 +35,11 @@ export function sequencerMetrics(m: NodeMetrics): SequencerMetrics {
   return {
     requestsPerSend: (requests) => perSend.observe(requests),
     writerLag: (seconds) => lag.observe(seconds),
-    sends: m.counter('sequencer_sends_total', 'Submission requests by result (a batch refused as a whole counts once, with its code)', ['result']),
+    sends: m.counter(
+      'sequencer_sends_total',
+      'Submission requests by result (a batch refused as a whole counts once, with its code)',
+      ['result'],
+    ),
     delivered: m.counter('sequencer_events_delivered_total', 'Events streamed to members of this node'),
     subscriptions: m.gauge('sequencer_subscriptions', 'Open subscriptions on this node'),
     batch: (size, seconds) => {

@@ -285,11 +285,13 @@ export class Sequencer {
       }
     });
     // The signature vouches for the batch's sender only: a request on behalf of another member taints all of it.
-    const foreign = requests.find((r) => !(r instanceof WeftError) && r.sender !== member);
+    const foreign = requests.find(
+      (r): r is EncodedSubmissionRequest => !(r instanceof WeftError) && r.sender !== member,
+    );
     if (foreign) {
       throw new WeftError(
         CommonErrors.PERMISSION_DENIED,
-        `${member} cannot send on behalf of ${(foreign as EncodedSubmissionRequest).sender || '(no sender)'}`,
+        `${member} cannot send on behalf of ${foreign.sender || '(no sender)'}`,
         { member },
       );
     }
@@ -311,7 +313,12 @@ export class Sequencer {
     }
     if (e instanceof WeftError) return e;
     this.#o.logger.error({ err: e }, 'accepting a submission failed');
-    return new WeftError(CommonErrors.INTERNAL, 'internal error in the sequencer; see its log', {}, { cause: e });
+    return new WeftError(
+      CommonErrors.INTERNAL,
+      'internal error in the sequencer; see its log',
+      {},
+      { cause: e },
+    );
   }
 
   /** A request of `member`'s batch checked as if it had come alone: what to write, or why it is refused. */

@@ -180,7 +180,11 @@ export class SequencerConnection {
       throw new WeftError(SequencerErrors.SEQUENCER_CONNECTION_FAILED, `${this.#name} is not connected`);
     }
     const { member, signingKey } = this.#host.options;
-    const batch = SubmissionRequestBatch.toBinary({ sender: member, synchronizerId, requests: [...requests] });
+    const batch = SubmissionRequestBatch.toBinary({
+      sender: member,
+      synchronizerId,
+      requests: [...requests],
+    });
     let results: SendResult[];
     try {
       ({ results } = await conn.sendAsync(signContent(signingKey, SignaturePurpose.submissionBatch, batch)));

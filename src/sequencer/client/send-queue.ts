@@ -1,4 +1,11 @@
-import { ConfigErrors, formatProblems, type Infer, integer, object, withDefault } from '../../config/index.js';
+import {
+  ConfigErrors,
+  formatProblems,
+  type Infer,
+  integer,
+  object,
+  withDefault,
+} from '../../config/index.js';
 import { WeftError } from '../../errors/index.js';
 import { SequencerErrors } from '../errors.js';
 import { MAX_REQUESTS_PER_SEND } from '../topology.js';
