@@ -118,18 +118,25 @@ export type ParticipantSettings = Infer<typeof participantSectionSchema>;
 
 const kebabCase = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
+/** `given`'s fields as a config file writes them, nested sections (`sendBatch`) included. */
+function asWritten(given: object): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(given)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => [
+        kebabCase(key),
+        value !== null && typeof value === 'object' && !Array.isArray(value) ? asWritten(value) : value,
+      ]),
+  );
+}
+
 /**
  * The settings with every default filled in, checked against the section's bounds: `given` as a program passes
  * it (camelCase fields, as the parsed config section has them); CONFIG_INVALID naming the key when one is out of
  * bounds.
  */
 export function participantSettings(given: Partial<ParticipantSettings> = {}): ParticipantSettings {
-  const raw = Object.fromEntries(
-    Object.entries(given)
-      .filter(([, value]) => value !== undefined)
-      .map(([key, value]) => [kebabCase(key), value]),
-  );
-  const parsed = participantSectionSchema.parse(raw, 'participant');
+  const parsed = participantSectionSchema.parse(asWritten(given), 'participant');
   if (!parsed.ok) throw new WeftError(ConfigErrors.CONFIG_INVALID, formatProblems(parsed.problems));
   return parsed.value;
 }
