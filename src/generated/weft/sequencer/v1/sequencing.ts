@@ -328,8 +328,8 @@ export interface SequencedEventBlock {
     events: BlockEvent[];
 }
 /**
- * Bytes signed by a key: a member's submission batch or acknowledgement, or the sequencer's block root. The signature is
- * over the hash of `content` (as carried here) with the purpose of what is signed.
+ * Bytes signed by a key: a member's submission batch or acknowledgement, or the sequencer's block root. The
+ * signature is over the hash of `content` (as carried here) with the purpose of what is signed.
  *
  * @generated from protobuf message weft.sequencer.v1.SignedContent
  */
