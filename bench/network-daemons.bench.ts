@@ -31,11 +31,15 @@ import { TOKEN_DAR } from '../src/daml/dar/testing.js';
 import { loadEngine } from '../src/daml/engine/testing.js';
 import { TransactionShape } from '../src/generated/com/daml/ledger/api/v2/transaction_filter.js';
 import { tokenCommands } from '../src/participant/testing.js';
+import { InProcessSequencers } from '../src/sequencer/index.js';
 import { DeploymentLedger } from '../test/deployment/ledger.js';
 
 const HELP = `npm run bench:network -- [options]
 
   --mode daemons|in-process   one process per node (default), or all nodes in this process
+  --members-via in-process|grpc
+                              in-process mode: how the mediator and participants reach the sequencer, by method
+                              calls as in the sandbox (default) or over gRPC on loopback as between daemons
   --backend sqlite|postgres   storage of every node; a comma list runs each (default sqlite,postgres)
   --concurrency 1,8           transfers in flight, one step each (default 1,8)
   --rate 50,100               instead: offered transactions/s, one step each (a transfer is 2 transactions)
@@ -55,6 +59,7 @@ const { values: options } = (() => {
     return parseArgs({
       options: {
         mode: { type: 'string', default: 'daemons' },
+        'members-via': { type: 'string', default: 'in-process' },
         backend: { type: 'string', default: 'sqlite,postgres' },
         concurrency: { type: 'string', default: '1,8' },
         rate: { type: 'string' },
@@ -80,6 +85,10 @@ const numbers = (text: string) => text.split(',').map(Number);
 const TRANSFERS = Number(options.transfers);
 const RUNS = Number(options.runs);
 const MODE = options.mode as 'daemons' | 'in-process';
+/** The mode as reported: in-process says how members reach the sequencer. */
+const MODE_LABEL = MODE === 'in-process' ? `in-process (members via ${options['members-via']})` : MODE;
+/** In-process mode: the sequencers the nodes reach without gRPC, unless told to use gRPC. */
+const IN_PROCESS = options['members-via'] === 'grpc' ? undefined : new InProcessSequencers();
 const BACKENDS = options.backend.split(',') as Backend[];
 const RAMP = options.ramp;
 const RATES = options.rate === undefined ? undefined : numbers(options.rate);
@@ -87,6 +96,7 @@ const CONCURRENCY = numbers(options.concurrency);
 const JSON_FILE = options.json;
 if (
   !['daemons', 'in-process'].includes(MODE) ||
+  !['in-process', 'grpc'].includes(options['members-via']) ||
   BACKENDS.some((b) => b !== 'sqlite' && b !== 'postgres') ||
   [TRANSFERS, RUNS, ...CONCURRENCY, ...(RATES ?? [])].some((x) => !(x > 0))
 ) {
@@ -160,6 +170,7 @@ async function startNode(dir: string, name: string, body: string): Promise<Node>
     const node = await startDaemonNode(
       selectNode(await loadConfig(config, { nodeSchemas: DAEMON_SCHEMAS })),
       'bench',
+      IN_PROCESS ? { inProcess: IN_PROCESS } : {},
     );
     return nodeOf(name, node.node.ports as Ports, { inProcess: node });
   }
@@ -480,7 +491,7 @@ async function network(backend: Backend, run: number, out: Measurement[]): Promi
           counted.map((i) => [MODE === 'in-process' ? 'process' : NODES[i]!, perTx(values[i]!)]),
         );
       return {
-        mode: MODE,
+        mode: MODE_LABEL,
         backend,
         run,
         load,
@@ -578,7 +589,7 @@ const medians = [...groups].map(([key, ms]) => {
   };
 });
 console.log(
-  `\n${MODE}, ${TRANSFERS} transfers per step (2 transactions each), medians of ${RUNS} run(s); phases are p50 ms at bucket resolution`,
+  `\n${MODE_LABEL}, ${TRANSFERS} transfers per step (2 transactions each), medians of ${RUNS} run(s); phases are p50 ms at bucket resolution`,
 );
 console.log(
   '| backend, load | tx/s (range) | latency p50 / p95 / p99 ms | phases p50 ms | CPU ms/tx (by node) | commits/tx | signed / verified per tx |',
@@ -596,5 +607,5 @@ for (const m of medians) {
 if (JSON_FILE)
   writeFileSync(
     JSON_FILE,
-    `${JSON.stringify({ mode: MODE, transfers: TRANSFERS, runs: all, medians }, null, 2)}\n`,
+    `${JSON.stringify({ mode: MODE_LABEL, transfers: TRANSFERS, runs: all, medians }, null, 2)}\n`,
   );

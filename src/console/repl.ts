@@ -1,4 +1,4 @@
-import repl from 'node:repl';
+import type { REPLEval } from 'node:repl';
 import { errorLine, render } from './render.js';
 import type { ConsoleSession } from './session.js';
 
@@ -23,7 +23,9 @@ const isCompletion = (code: string) => /^try \{ .* \} catch \{\}$/s.test(code.tr
  * return them), errors print as one line (`lastError` keeps the last one, with its stack), Ctrl-C cancels the
  * running command and a second Ctrl-C on an empty line leaves. Resolves when the user leaves (.exit, Ctrl-D).
  */
-export function startConsoleRepl(session: ConsoleSession, options: ReplOptions): Promise<void> {
+export async function startConsoleRepl(session: ConsoleSession, options: ReplOptions): Promise<void> {
+  // Loaded here, not with the CLI: node:repl loads node:domain, whose hooks every daemon would pay on each emit.
+  const { default: repl } = await import('node:repl');
   const server = repl.start({
     prompt: options.prompt ?? 'weft> ',
     input: options.input,
@@ -43,7 +45,7 @@ export function startConsoleRepl(session: ConsoleSession, options: ReplOptions):
     options.output.write(`${errorLine(e)}\n`);
   };
   const evaluate = server.eval;
-  const awaiting: repl.REPLEval = (code, context, file, callback) =>
+  const awaiting: REPLEval = (code, context, file, callback) =>
     evaluate.call(server, code, context, file, (error, value) => {
       if (error || isCompletion(code) || !isThenable(value)) return callback(error, value);
       // Called now, not in a microtask: a command that is a property (participant1.id) queues in line order.
@@ -57,7 +59,7 @@ export function startConsoleRepl(session: ConsoleSession, options: ReplOptions):
     });
   // The REPL calls its eval property for each line; replacing it keeps Node's own eval (top-level await,
   // multi-line input) underneath.
-  (server as { eval: repl.REPLEval }).eval = awaiting;
+  (server as { eval: REPLEval }).eval = awaiting;
   // Ctrl-C while a command runs cancels it (and the commands queued behind it); otherwise the REPL's own handling.
   const onSigint = server.listeners('SIGINT') as Array<() => void>;
   server.removeAllListeners('SIGINT');

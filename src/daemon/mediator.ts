@@ -16,6 +16,7 @@ import { MediatorNode, memberSequencerConnection } from '../mediator/index.js';
 import type { NodeRuntime } from '../node/index.js';
 import {
   downloadTopologyStateForInit,
+  type InProcessSequencers,
   PROTOCOL_VERSION,
   SequencerErrors,
   type TransportOptions,
@@ -67,6 +68,7 @@ export class MediatorDaemon implements AdminNode {
     runtime: NodeRuntime,
     config: MediatorDaemonConfig,
     version: string,
+    inProcess?: InProcessSequencers,
   ): Promise<MediatorDaemon> {
     const connection = config.sequencerConnection;
     // Fails early on a connection that is neither connect_multi nor connect_bft.
@@ -86,6 +88,7 @@ export class MediatorDaemon implements AdminNode {
     const daemon = new MediatorDaemon(runtime, config, version, await MembershipStore.open(runtime.storage), {
       insecure: connection.insecure,
       ...(trust ? { customTrustCertificates: trust } : {}),
+      ...(inProcess ? { dial: inProcess.dialer } : {}),
     });
     runtime.addReadinessCheck('mediator', async () =>
       daemon.#serving ? daemon.#serving.node.readiness() : daemon.#waiting,

@@ -20,7 +20,13 @@ import { jsonApiSettings } from '../ledger-api/json/index.js';
 import type { NodeRuntime } from '../node/index.js';
 import { ApiMetrics } from '../observability/index.js';
 import { ParticipantNode } from '../participant/index.js';
-import { PROTOCOL_VERSION, synchronizerIdAt, untilActive } from '../sequencer/index.js';
+import {
+  type InProcessSequencers,
+  PROTOCOL_VERSION,
+  synchronizerIdAt,
+  type TransportOptions,
+  untilActive,
+} from '../sequencer/index.js';
 import { realTime, staticTimeOf } from '../time/index.js';
 import type { ParticipantDaemonConfig } from './config.js';
 import { ConnectionStore, transportOf } from './connections.js';
@@ -60,6 +66,8 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
     readonly version: string,
     readonly participant: ParticipantNode,
     private readonly connectionStore: ConnectionStore,
+    /** The sequencers of this process, dialled without gRPC. */
+    private readonly inProcess: InProcessSequencers | undefined,
   ) {
     this.startedAt = runtime.clock.now();
   }
@@ -68,6 +76,7 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
     runtime: NodeRuntime,
     config: ParticipantDaemonConfig,
     version: string,
+    inProcess?: InProcessSequencers,
   ): Promise<ParticipantDaemon> {
     const adminApi = await adminApiOptions(config.adminApi);
     const ledgerApi = config.ledgerApi && (await ledgerApiSettings(config.ledgerApi));
@@ -98,6 +107,7 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
       version,
       participant,
       await ConnectionStore.open(runtime.storage),
+      inProcess,
     );
     runtime.addReadinessCheck('participant', async () => daemon.#readiness());
     runtime.onStop(async () => {
@@ -210,7 +220,10 @@ export class ParticipantDaemon implements AdminNode, ParticipantHost {
   }
 
   async #connectNow(config: SynchronizerConnectionConfig): Promise<string> {
-    const transport = transportOf(config);
+    const transport: TransportOptions = {
+      ...transportOf(config),
+      ...(this.inProcess ? { dial: this.inProcess.dialer } : {}),
+    };
     const synchronizerId = await synchronizerIdAt(endpointsOf(config), transport);
     const byAlias = this.#connections.get(config.alias);
     if (byAlias?.synchronizerId === synchronizerId) return synchronizerId;

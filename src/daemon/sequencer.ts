@@ -24,6 +24,7 @@ import {
 import type { SequencerId } from '../identity/index.js';
 import { type NodeRuntime, storageConfigOf } from '../node/index.js';
 import {
+  type InProcessSequencers,
   PROTOCOL_VERSION,
   type PublicApiOptions,
   publicApiOptions,
@@ -83,10 +84,12 @@ export class SequencerDaemon implements AdminNode {
     runtime: NodeRuntime,
     config: SequencerDaemonConfig,
     version: string,
+    inProcess?: InProcessSequencers,
   ): Promise<SequencerDaemon> {
     const publicApi = {
       ...(await publicApiOptions(config.publicApi)),
       insecure: config.sequencer.insecure,
+      ...(inProcess ? { inProcess } : {}),
     };
     const adminApi = await adminApiOptions(config.adminApi);
     const ordering = await openOrderingStorage(runtime, config);

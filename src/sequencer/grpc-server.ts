@@ -22,6 +22,7 @@ import {
 import { ApiMetrics, type NodeMetrics } from '../observability/index.js';
 import { SequencerErrors } from './errors.js';
 import { AUTHORIZATION_METADATA_KEY, MEMBER_METADATA_KEY, SERVICE_NAME } from './grpc-common.js';
+import type { InProcessSequencers } from './in-process.js';
 import { type Caller, type PublicApiContext, SequencerPublicApi } from './public-api.js';
 
 export type { ServerTls };
@@ -36,6 +37,8 @@ export interface PublicApiOptions {
   readonly insecure?: boolean;
   /** Counts and times the calls (`weft_grpc_server_*{service="sequencer-public-api"}`). */
   readonly metrics?: NodeMetrics;
+  /** Also serves the API to the nodes of this process, on the bound port, without gRPC (the sandbox). */
+  readonly inProcess?: InProcessSequencers;
 }
 
 export interface PublicApiServer {
@@ -76,9 +79,11 @@ export async function startPublicApi(
   server.addService(sequencerAuthenticationServiceDefinition, authenticationService(api, logging));
   server.addService(sequencerServiceDefinition, sequencerService(api, logging));
   const port = await bindServer(server, address, options.port, serverCredentials(options.tls), SERVICE_NAME);
+  const withdraw = options.inProcess?.serve(port, api);
   return {
     port,
     async close(graceful) {
+      withdraw?.();
       api.closeAll();
       if (!graceful) {
         server.forceShutdown();

@@ -34,6 +34,7 @@ import {
 import { type ReceivedEvent, SequencerClient, type SequencerClientOptions } from './client/client.js';
 import { type SequencerSettings, sequencerSettings } from './config.js';
 import type { ServerTls } from './grpc-server.js';
+import type { InProcessSequencers } from './in-process.js';
 import { SequencerNode } from './node.js';
 import { sequencerTopologyOf } from './topology-adapter.js';
 
@@ -163,6 +164,8 @@ export interface StartNodeOptions {
   readonly logger?: Logger;
   readonly metrics?: NodeMetrics;
   readonly onFatal?: (error: WeftError) => void;
+  /** Also serves the public API to this process's nodes without gRPC. */
+  readonly inProcess?: InProcessSequencers;
 }
 
 /**
@@ -191,6 +194,7 @@ export async function startSequencerNode(
       port: options.port ?? 0,
       ...(options.address ? { address: options.address } : {}),
       ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.inProcess ? { inProcess: options.inProcess } : {}),
     },
     settings: options.settings ?? sequencerSettings(),
     logger: options.logger ?? createLogger({ level: 'silent' }),

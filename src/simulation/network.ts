@@ -1,14 +1,14 @@
-import { EventEmitter } from 'node:events';
 import { isWeftError, WeftError } from '../errors/index.js';
-import type { SubscribeResponse } from '../generated/weft/sequencer/v1/sequencer_service.js';
 import type { ParsedEndpoint } from '../grpc/index.js';
 import {
+  ChannelStream,
   type EventStream,
   type MemberToken,
   type SequencerChannel,
   type SequencerDialer,
   SequencerErrors,
   type SequencerPublicApi,
+  type StreamLink,
 } from '../sequencer/index.js';
 import { type ManualClock, sleep } from '../time/index.js';
 import type { SimRandom } from './random.js';
@@ -18,9 +18,6 @@ export interface NetworkSettings {
   /** Each call, response and stream message takes 0..maxDelayMs of simulated time, drawn from the seed. */
   readonly maxDelayMs: number;
 }
-
-/** Messages a stream holds for a paused or slow receiver before the sender waits (the receive window). */
-const STREAM_WINDOW = 64;
 
 /**
  * The simulation's network: nodes reach the sequencer's {@link SequencerPublicApi} in this process instead of over
@@ -82,7 +79,7 @@ function unreachable(endpoint: ParsedEndpoint, why: string): WeftError {
 }
 
 class SimulatedChannel implements SequencerChannel {
-  readonly #streams = new Set<SimulatedStream>();
+  readonly #streams = new Set<ChannelStream>();
   /** Bumped by a cut: calls that started before it fail. */
   #generation = 0;
   #closed = false;
@@ -112,7 +109,7 @@ class SimulatedChannel implements SequencerChannel {
     request: Parameters<SequencerChannel['subscribe']>[0],
     auth: MemberToken | undefined,
   ): EventStream {
-    const stream = new SimulatedStream(this.network, () => this.#streams.delete(stream));
+    const stream = new ChannelStream(simulatedLink(this.network), () => this.#streams.delete(stream));
     this.#streams.add(stream);
     const generation = this.#generation;
     void (async () => {
@@ -175,133 +172,23 @@ class SimulatedChannel implements SequencerChannel {
   }
 }
 
-type Delivery =
-  | { readonly kind: 'metadata' }
-  | { readonly kind: 'data'; readonly response: SubscribeResponse }
-  | { readonly kind: 'error'; readonly error: unknown }
-  | { readonly kind: 'end' };
-
 /**
- * A subscription stream: what the server writes arrives after a seeded delay, in order; a paused receiver holds
- * messages back and the server waits once the window is full.
+ * How a simulated stream's messages cross: each after a seeded delay, never before an earlier one (a stream stays
+ * in order, as over HTTP/2).
  */
-class SimulatedStream extends EventEmitter implements EventStream {
-  readonly #controller = new AbortController();
-  /** Scheduled or held deliveries, in order. */
-  readonly #queue: Delivery[] = [];
-  /** When the last delivery is due (µs): a later message is never due before it. */
-  #lastDue = 0n;
-  #arrived = 0;
-  #paused = false;
-  #done = false;
-  readonly #drained = new Set<() => void>();
-
-  constructor(
-    private readonly network: SimulatedNetwork,
-    private readonly onDone: () => void,
-  ) {
-    super();
-  }
-
-  get cancelled(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  start(): void {
-    this.#enqueue({ kind: 'metadata' });
-  }
-
-  push(response: SubscribeResponse, signal: AbortSignal): Promise<void> {
-    this.#enqueue({ kind: 'data', response });
-    if (this.#queue.length < STREAM_WINDOW) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.#drained.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      this.#drained.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
-
-  finish(): void {
-    this.#enqueue({ kind: 'end' });
-  }
-
-  fail(error: unknown): void {
-    this.#enqueue({ kind: 'error', error });
-  }
-
-  /** The connection broke: what is in flight is lost, the receiver sees the error now. */
-  cut(error: WeftError): void {
-    if (this.#done) return;
-    this.#queue.length = 0;
-    this.#controller.abort();
-    this.#close();
-    this.emit('error', error);
-  }
-
-  pause(): this {
-    this.#paused = true;
-    return this;
-  }
-
-  resume(): this {
-    this.#paused = false;
-    this.#flush();
-    return this;
-  }
-
-  cancel(): void {
-    if (this.#done) return;
-    this.#queue.length = 0;
-    this.#controller.abort();
-    this.#close();
-  }
-
-  #enqueue(delivery: Delivery): void {
-    if (this.#done) return;
-    this.#queue.push(delivery);
-    const clock = this.network.clock;
-    const due = clock.now() + BigInt(this.network.random.int(this.network.settings.maxDelayMs + 1)) * 1000n;
-    this.#lastDue = due > this.#lastDue ? due : this.#lastDue;
-    this.network.activity++;
-    clock.schedule(Number(this.#lastDue - clock.now()) / 1000, () => {
-      this.#arrived++;
-      this.#flush();
-    });
-  }
-
-  /** Emits the deliveries that arrived, unless paused. */
-  #flush(): void {
-    while (!this.#done && !this.#paused && this.#arrived > 0 && this.#queue.length > 0) {
-      const d = this.#queue.shift()!;
-      this.#arrived--;
-      this.network.activity++;
-      if (this.#queue.length < STREAM_WINDOW) for (const w of [...this.#drained]) w();
-      switch (d.kind) {
-        case 'metadata':
-          this.emit('metadata');
-          break;
-        case 'data':
-          this.emit('data', d.response);
-          break;
-        case 'error':
-          this.#close();
-          this.emit('error', d.error);
-          break;
-        case 'end':
-          this.#close();
-          this.emit('end');
-          break;
-      }
-    }
-  }
-
-  #close(): void {
-    this.#done = true;
-    for (const w of [...this.#drained]) w();
-    this.onDone();
-  }
+function simulatedLink(network: SimulatedNetwork): StreamLink {
+  /** When the last message is due (µs). */
+  let lastDue = 0n;
+  return {
+    carry(arrived) {
+      const clock = network.clock;
+      const due = clock.now() + BigInt(network.random.int(network.settings.maxDelayMs + 1)) * 1000n;
+      lastDue = due > lastDue ? due : lastDue;
+      network.activity++;
+      clock.schedule(Number(lastDue - clock.now()) / 1000, arrived);
+    },
+    delivered() {
+      network.activity++;
+    },
+  };
 }

@@ -27,6 +27,7 @@ import {
   startDaemonNode,
 } from '../../daemon/index.js';
 import { CommonErrors, WeftError } from '../../errors/index.js';
+import { InProcessSequencers } from '../../sequencer/index.js';
 import { StaticClock } from '../../time/index.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -140,12 +141,15 @@ export async function startLocalNetwork(files: readonly string[], version: strin
       : [];
     // Canton's sim clock: one static time for every local node, from the epoch.
     const clock = canton?.staticTime ? new StaticClock(0n) : undefined;
+    // The nodes of this process reach its sequencers without gRPC (docs/architecture.md, decision 15).
+    const inProcess = new InProcessSequencers();
     const order = ['sequencer', 'mediator', 'participant'];
     const sorted = [...configs].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
     const locals: ConsoleNode[] = [];
     const launch = (config: DaemonNodeConfig, signal?: AbortSignal) =>
       startDaemonNode(withSequencer(config, locals), version, {
         ...(clock ? { clock } : {}),
+        inProcess,
         onPassive: (why) => process.stdout.write(`${config.name} (${config.kind}) ${why}\n`),
         ...(signal ? { signal } : {}),
       });

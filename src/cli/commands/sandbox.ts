@@ -9,6 +9,7 @@ import { DAEMON_SCHEMAS, type DaemonNode, oneLine, startDaemonNode } from '../..
 import { CommonErrors, WeftError } from '../../errors/index.js';
 import { OnboardingRestriction } from '../../generated/weft/topology/v1/topology.js';
 import { createLogger } from '../../observability/index.js';
+import { InProcessSequencers } from '../../sequencer/index.js';
 import { type Clock, StaticClock, sleep, systemClock } from '../../time/index.js';
 import { TriggerService, triggerServiceSettings } from '../../triggers/index.js';
 
@@ -48,8 +49,9 @@ const percentile = (sorted: readonly number[], p: number) =>
 const MEDIATOR_READY_TIMEOUT_MS = 30_000;
 
 /**
- * The sandbox: a local network on embedded SQLite, every node a real node with its own database and keys, talking
- * over gRPC on loopback within this process: a synchronizer (a sequencer node and a mediator node, bootstrapped
+ * The sandbox: a local network on embedded SQLite, every node a real node with its own database and keys, in this
+ * process (the members reach the sequencer's public API by method calls, {@link InProcessSequencers}; it also
+ * serves gRPC on loopback): a synchronizer (a sequencer node and a mediator node, bootstrapped
  * through the sequencer's Admin API with the mediator in the genesis) and two participant nodes that connect
  * through their Admin APIs (uploading the ping DAR as their admin workflow) and `health.ping` each other. Each
  * participant serves the Ledger API for applications, over gRPC and as the JSON Ledger API (no auth: every caller
@@ -61,6 +63,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const out = options.out;
   // Canton's sim clock starts at the epoch.
   const clock: Clock = options.staticTime ? new StaticClock(0n) : systemClock;
+  // The members reach the sequencer without gRPC (docs/architecture.md, decision 15); applications use the APIs.
+  const inProcess = new InProcessSequencers();
   const nodes: DaemonNode[] = [];
   const clients: AdminClient[] = [];
   let triggers: TriggerService | undefined;
@@ -86,7 +90,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       },
       { source: 'the sandbox', nodeSchemas: DAEMON_SCHEMAS },
     ).nodes[0]!;
-    const node = await startDaemonNode(config, options.version, { clock });
+    const node = await startDaemonNode(config, options.version, { clock, inProcess });
     nodes.push(node);
     const urls = Object.fromEntries(node.node.endpoints().map((e) => [e.api, e.url]));
     const admin = new AdminClient(urls['admin-api']!);

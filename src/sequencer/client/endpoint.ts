@@ -54,8 +54,9 @@ export interface TransportOptions {
   /** Deadline of unary calls; default 10 s. */
   readonly callTimeoutMs?: number;
   /**
-   * Opens the channel to an endpoint instead of gRPC: the simulation's in-process network (src/simulation). The
-   * other options are gRPC's and then unused.
+   * Opens the channel to an endpoint instead of gRPC: the simulation's network (src/simulation), or a sequencer of
+   * this process ({@link InProcessSequencers}). An endpoint it returns no channel for is dialled over gRPC, with the
+   * other options.
    */
   readonly dial?: SequencerDialer;
 }
@@ -104,8 +105,8 @@ export interface SequencerChannel {
   close(): void;
 }
 
-/** Opens a channel to one endpoint of a sequencer. */
-export type SequencerDialer = (endpoint: ParsedEndpoint) => SequencerChannel;
+/** Opens a channel to one endpoint of a sequencer, or leaves it to gRPC (undefined). */
+export type SequencerDialer = (endpoint: ParsedEndpoint) => SequencerChannel | undefined;
 
 /** Parses `http://host:port` or `https://host:port`; plaintext is refused off loopback unless `insecure`. */
 export function parseSequencerEndpoint(url: string, insecure = false): ParsedEndpoint {
