@@ -9,7 +9,7 @@ describe('participant settings', () => {
       maxSequencingDelayMs: 60_000,
       activationTimeoutMs: 30_000,
       maxBackoffMs: 5000,
-      sendBatch: { maxRequests: 100, maxBytes: 4 << 20, queueSize: 10_000 },
+      sendBatch: { maxCallsInFlight: 64, maxRequests: 100, maxBytes: 4 << 20, queueSize: 10_000 },
       cursorIntervalMs: 200,
       groupCommitMaxDelayMs: 5,
       groupCommitMaxBatch: 256,
@@ -29,7 +29,7 @@ describe('participant settings', () => {
     expect(participantSettings({ contractCacheSize: 1 }).contractCacheSize).toBe(1);
     expect(participantSettings({ contractCacheSize: undefined }).contractCacheSize).toBe(100_000);
     // Nested sections as the parsed config has them, e.g. the node's settings passed on.
-    const sendBatch = { maxRequests: 7, maxBytes: 2048, queueSize: 3 };
+    const sendBatch = { maxCallsInFlight: 2, maxRequests: 7, maxBytes: 2048, queueSize: 3 };
     expect(participantSettings({ sendBatch }).sendBatch).toEqual(sendBatch);
   });
 
@@ -45,7 +45,10 @@ describe('participant settings', () => {
       [{ groupCommitMaxDelayMs: 1001 }, 'group-commit-max-delay-ms'],
       [{ groupCommitMaxBatch: 0 }, 'group-commit-max-batch'],
       [{ storageRetryMaxDelayMs: 600_000 }, 'storage-retry-max-delay-ms'],
-      [{ sendBatch: { maxRequests: 0, maxBytes: 4096, queueSize: 1 } }, 'send-batch.max-requests'],
+      [
+        { sendBatch: { maxCallsInFlight: 1, maxRequests: 0, maxBytes: 4096, queueSize: 1 } },
+        'send-batch.max-requests',
+      ],
     ] as const) {
       let error: unknown;
       try {

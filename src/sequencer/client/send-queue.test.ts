@@ -35,7 +35,7 @@ function harness(settings: Partial<SendBatchSettings> = {}) {
 
 describe('send queue', () => {
   it('sends a lone request at once, and batches only what queued while a call was in flight, in order', async () => {
-    const h = harness();
+    const h = harness({ maxCallsInFlight: 1 });
     void h.submit('a');
     // No timer: the call starts synchronously.
     expect(h.calls).toEqual([['a']]);
@@ -57,7 +57,7 @@ describe('send queue', () => {
   });
 
   it('keeps each batch within the request and byte limits; a request above the byte limit goes alone', async () => {
-    const h = harness({ maxRequests: 2, maxBytes: 1024 });
+    const h = harness({ maxRequests: 2, maxBytes: 1024, maxCallsInFlight: 1 });
     void h.submit('first');
     for (const text of ['1', '2', '3', 'x'.repeat(1000), 'y'.repeat(30), 'z'.repeat(2000), '4'])
       void h.submit(text);
@@ -73,7 +73,7 @@ describe('send queue', () => {
   });
 
   it('refuses a request beyond the queue size with SEQUENCER_CLIENT_SEND_QUEUE_FULL', async () => {
-    const h = harness({ queueSize: 2 });
+    const h = harness({ queueSize: 2, maxCallsInFlight: 1 });
     void h.submit('in flight');
     void h.submit('q1');
     void h.submit('q2');
@@ -87,8 +87,24 @@ describe('send queue', () => {
     expect(h.calls).toEqual([['in flight'], ['q1', 'q2'], ['q4']]);
   });
 
+  it('has up to max-calls-in-flight calls out, each taking what queued when it leaves', async () => {
+    const h = harness({ maxCallsInFlight: 2 });
+    for (const text of ['a', 'b', 'c', 'd', 'e']) void h.submit(text);
+    // Two leave at once, alone; the rest wait for one of them.
+    expect(h.calls).toEqual([['a'], ['b']]);
+    await h.answer();
+    expect(h.calls).toEqual([['a'], ['b'], ['c', 'd', 'e']]);
+    void h.submit('f');
+    expect(h.calls.at(-1)).toEqual(['c', 'd', 'e']);
+    await h.answer();
+    expect(h.calls.at(-1)).toEqual(['f']);
+    await h.answer();
+    await h.answer();
+    expect(h.settled).toEqual(['a ok', 'b ok', 'c ok', 'd ok', 'e ok', 'f ok']);
+  });
+
   it('fails only the refused request of a batch, and a whole batch when its call fails', async () => {
-    const h = harness();
+    const h = harness({ maxCallsInFlight: 1 });
     void h.submit('a');
     void h.submit('b');
     void h.submit('c');
@@ -104,7 +120,13 @@ describe('send queue', () => {
   });
 
   it('takes its limits from config with bounds', () => {
-    expect(sendBatchSettings()).toEqual({ maxRequests: 100, maxBytes: 4 << 20, queueSize: 10_000 });
+    expect(sendBatchSettings()).toEqual({
+      maxCallsInFlight: 64,
+      maxRequests: 100,
+      maxBytes: 4 << 20,
+      queueSize: 10_000,
+    });
+    expect(() => sendBatchSettings({ 'max-calls-in-flight': 0 })).toThrow(/send-batch.max-calls-in-flight/);
     expect(sendBatchSettings({ 'max-requests': 7 }).maxRequests).toBe(7);
     expect(() => sendBatchSettings({ 'max-requests': 1001 })).toThrow(/send-batch.max-requests/);
     expect(() => sendBatchSettings({ 'queue-size': 0 })).toThrow(/send-batch.queue-size/);
