@@ -70,10 +70,10 @@ export const sequencerSectionSchema = object({
   ),
   /**
    * The most recent events in memory, from which members' streams are served instead of reading back what the
-   * writers just wrote (docs/sequencer.md, 'Events buffer'). A member further behind reads the database, so the
-   * bounds trade memory for how far behind a reader may be and still be served from memory: 10 000 events are a
-   * few seconds at full load; 64 MiB holds them with their payloads (a larger payload evicts more). 0 events turn
-   * the buffer off.
+   * writers just wrote (docs/sequencer.md, 'Events buffer'). The oldest are evicted beyond either bound; that is
+   * no error, since a reader behind the buffer reads the database. So the bounds trade memory for how far behind a
+   * reader may be and still be served from memory: 10 000 events are several seconds at full load, 64 MiB holds
+   * them with typical payloads (larger ones evict sooner). 0 events turn the buffer off.
    */
   'events-buffer': withDefault(
     object({
