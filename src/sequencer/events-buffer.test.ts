@@ -110,6 +110,10 @@ describe('the events buffer', () => {
     expect(b.takeLocal(110n, 116n)).toBeUndefined();
     b.committed([event(117n, [1n])], 117n);
     expect(ts(b.takeLocal(116n, 117n))).toEqual([117n]);
+    // Dropping the pending events covers them, whatever range was named.
+    b.committed([event(120n, [1n]), event(125n, [1n])], 125n);
+    b.unknown(121n);
+    expect(b.takeLocal(121n, 125n)).toBeUndefined();
     // Held back beyond the bounds, the pending events are dropped: their range comes from the database.
     const small = new EventsBuffer({ maxEvents: 2, maxBytes: 1 << 20 });
     small.committed([event(1n, [1n]), event(2n, [1n])], 2n);

@@ -110,9 +110,14 @@ export class EventsBuffer {
     if (watermark > this.#localComplete) this.#localComplete = watermark;
   }
 
-  /** Local events up to `upTo` may have been committed without being handed over: read them from the database. */
+  /**
+   * Local events up to `upTo` may have been committed without being handed over: read them from the database.
+   * The pending events are dropped, so the range covers them too.
+   */
   unknown(upTo: bigint): void {
-    if (upTo > this.#unknownUpTo) this.#unknownUpTo = upTo;
+    const last = this.#pending[this.#pending.length - 1]?.ts ?? upTo;
+    const to = last > upTo ? last : upTo;
+    if (to > this.#unknownUpTo) this.#unknownUpTo = to;
     this.#pending = [];
     this.#pendingBytes = 0;
   }

@@ -92,6 +92,29 @@ describeBackend('sqlite', 'the delivery head filling the events buffer', (backen
     expect([...head.current.touched]).toEqual([member.id]);
   });
 
+  it('reads a range from the database after a failed fill, not trusting the buffer with it', async () => {
+    const { store, buffer, head, own, other, refresh } = await setup();
+    const theirs = newEvent(t(1, other), [3n]);
+    await store.writeEvents(other, 'x', [theirs], t(5, other));
+    const mine = newEvent(t(2, own), [member.id]);
+    await store.writeEvents(own, 'o', [mine], t(3, own));
+    buffer.committed([handed(mine, own)], t(3, own));
+    const read = store.readEventsBetween.bind(store);
+    store.readEventsBetween = async () => {
+      throw new Error('connection lost');
+    };
+    await refresh();
+    expect(head.current.safe).toBe(base);
+    store.readEventsBetween = read;
+    await refresh();
+    const h = head.current;
+    expect(h.safe).toBe(t(3, own));
+    // The local event taken by the failed fill is not lost: the range is the database's, and so is who it touches.
+    expect(new Set(h.touched)).toEqual(new Set([member.id, 3n]));
+    expect(buffer.read(member, base, h.safe, 10)).toBeUndefined();
+    expect(buffer.from).toBe(h.safe);
+  });
+
   it("merges the other writers' live events with the local ones, leaving dead ones out", async () => {
     const { store, buffer, head, own, other, refresh } = await setup();
     expect(head.current.safe).toBe(base);

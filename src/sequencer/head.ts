@@ -153,7 +153,11 @@ export class DeliveryHead {
       const lastTopology = (await this.#store.lastTopologyEventUpTo(d.safe)) ?? -1n;
       this.#head = { ...d, previousSafe: d.safe, touched: new Set(), lastTopology };
     } else {
-      const added = await this.#fill(rows, old, d);
+      // The local events taken for the range are gone from the buffer's hands: a failed fill reads it again.
+      const added = await this.#fill(rows, old, d).catch((e: unknown) => {
+        this.#buffer.unknown(d.safe);
+        throw e;
+      });
       this.#head = { ...d, previousSafe: old.safe, ...added };
     }
     this.#release();
