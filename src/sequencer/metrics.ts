@@ -6,6 +6,8 @@ export interface SequencerMetrics {
   readonly subscriptions: { inc(): void; dec(): void };
   readonly batch: (size: number, seconds: number) => void;
   readonly writerLag: (seconds: number) => void;
+  /** A reader read a page of a member's events from the events buffer or the database. */
+  readonly pageRead: (source: 'buffer' | 'database') => void;
 }
 
 /** The sequencer node's metrics (Canton's `daml_sequencer_*`, here `weft_sequencer_*`). */
@@ -25,7 +27,13 @@ export function sequencerMetrics(m: NodeMetrics): SequencerMetrics {
     'sequencer_writer_lag_seconds',
     'Seconds from a request reaching the sequencer writer to its commit (queue wait and write): how far ordering runs behind submissions',
   );
+  const pages = m.counter(
+    'sequencer_event_pages_read_total',
+    "Pages of a member's events read for its stream, by source: the events buffer, or the database (a reader behind the buffer)",
+    ['source'],
+  );
   return {
+    pageRead: (source) => pages.inc({ source }),
     writerLag: (seconds) => lag.observe(seconds),
     sends: m.counter('sequencer_sends_total', 'SendAsync calls by result', ['result']),
     delivered: m.counter('sequencer_events_delivered_total', 'Events streamed to members of this node'),

@@ -39,6 +39,8 @@ export interface ReaderOptions {
   readonly synchronizerId: string;
   /** Puts a member's encoded SequencedEvents into a block signed by the sequencer, with their inclusion proofs. */
   readonly sign: (member: string, events: readonly Uint8Array[]) => Promise<SequencedEventBlock>;
+  /** Told where each page came from. */
+  readonly pageRead?: (source: 'buffer' | 'database') => void;
   /** Times the waits of a read that failed transiently. */
   readonly clock: Clock;
   readonly logger: Logger;
@@ -91,12 +93,12 @@ export class EventReader {
       // A read that failed transiently (a lost connection, the database restarting) is repeated here rather than
       // ending the subscription: the member would only reconnect and read the same page.
       const retry = { clock: this.#o.clock, logger: this.#o.logger, signal };
-      const rows =
-        this.#o.buffer.read(member, position.readUpTo, h.safe, PAGE) ??
-        (await retryTransient(() => store.readEvents(member, position.readUpTo, h.safe, PAGE), {
-          ...retry,
-          what: `reading the events of ${member.member}`,
-        }));
+      let rows = this.#o.buffer.read(member, position.readUpTo, h.safe, PAGE);
+      this.#o.pageRead?.(rows ? 'buffer' : 'database');
+      rows ??= await retryTransient(() => store.readEvents(member, position.readUpTo, h.safe, PAGE), {
+        ...retry,
+        what: `reading the events of ${member.member}`,
+      });
       let events: Uint8Array[] = [];
       let bytes = 0;
       const flush = async () => {

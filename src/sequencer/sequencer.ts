@@ -133,6 +133,7 @@ export class Sequencer {
       store: this.#store,
       head: this.#head,
       buffer: this.#buffer,
+      ...(this.#metrics ? { pageRead: this.#metrics.pageRead } : {}),
       synchronizerId: o.synchronizerId,
       sign: (member, events) => signer.sign(member, events),
       clock: o.clock,
