@@ -1,10 +1,28 @@
-import { BROADCAST_RECIPIENT, type EventRow, type MemberRow } from './store.js';
+import { BROADCAST_RECIPIENT, type EventRow, type MemberRow, type NewEvent } from './store.js';
 
 /** An event as the buffer holds it: the stored row and the members it goes to. */
 export interface BufferedEvent extends EventRow {
   /** Member ids the event goes to (the sender included), or just BROADCAST_RECIPIENT. */
   readonly recipientIds: readonly bigint[];
   readonly isTopology: boolean;
+}
+
+/** The event as the store holds it once the writer of slot `nodeIndex` committed it. */
+export function bufferedEvent(e: NewEvent, nodeIndex: number): BufferedEvent {
+  return {
+    ts: e.ts,
+    nodeIndex,
+    kind: e.kind,
+    senderId: e.senderId,
+    messageId: e.messageId,
+    errorCode: e.errorCode ?? null,
+    errorMessage: e.errorMessage ?? null,
+    traceparent: e.traceparent ?? null,
+    tracestate: e.tracestate ?? null,
+    content: e.payload ?? null,
+    recipientIds: e.recipientIds,
+    isTopology: e.isTopology,
+  };
 }
 
 export interface EventsBufferLimits {

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import { describeBackend } from '../storage/testing.js';
 import { sleep, systemClock } from '../time/index.js';
-import { type BufferedEvent, EventsBuffer } from './events-buffer.js';
+import { EventsBuffer, bufferedEvent as handed } from './events-buffer.js';
 import { DeliveryHead } from './head.js';
 import { BROADCAST_RECIPIENT, type NewEvent, SequencerStore } from './store.js';
 
@@ -26,22 +26,6 @@ function newEvent(ts: bigint, recipientIds: bigint[], isTopology = false): NewEv
     recipientIds,
   };
 }
-
-/** The event as the writer hands it to the buffer. */
-const handed = (e: NewEvent, nodeIndex: number): BufferedEvent => ({
-  ts: e.ts,
-  nodeIndex,
-  kind: e.kind,
-  senderId: e.senderId,
-  messageId: e.messageId,
-  errorCode: null,
-  errorMessage: null,
-  traceparent: null,
-  tracestate: null,
-  content: e.payload ?? null,
-  recipientIds: e.recipientIds,
-  isTopology: e.isTopology,
-});
 
 describeBackend('sqlite', 'the delivery head filling the events buffer', (backend) => {
   const base = (systemClock.now() / 10n) * 10n;

@@ -148,6 +148,7 @@ export class DeliveryHead {
     }
     // The first reading says nothing about who is touched: every reader is behind it and reads.
     if (old === EMPTY) {
+      // Local events up to it are read from the database, by readers behind the buffer.
       this.#buffer.takeLocal(d.safe, d.safe);
       this.#buffer.reset(d.safe);
       const lastTopology = (await this.#store.lastTopologyEventUpTo(d.safe)) ?? -1n;

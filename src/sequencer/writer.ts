@@ -5,7 +5,7 @@ import { GroupCommitWindow, isTransientStorageError, retryTransient } from '../s
 import { type Clock, realTime, type Stopwatch, sleep, startStopwatch } from '../time/index.js';
 import { eventBatchSize, type SequencerSettings, writerGroupCommit } from './config.js';
 import { SequencerErrors } from './errors.js';
-import type { EventsBuffer } from './events-buffer.js';
+import { bufferedEvent, type EventsBuffer } from './events-buffer.js';
 import { type NewEvent, nameInUse, type SequencerStore } from './store.js';
 import { PartitionedTimestamps } from './timestamps.js';
 
@@ -325,30 +325,9 @@ export class SequencerWriter {
       throw e;
     });
     if (attempts > 1) this.#o.events?.unknown(last);
-    const nodeIndex = this.#index;
+    const index = this.#index;
     this.#o.events?.committed(
-      attempts > 1
-        ? []
-        : events.flatMap((e, i) =>
-            duplicates.has(i)
-              ? []
-              : [
-                  {
-                    ts: e.ts,
-                    nodeIndex,
-                    kind: e.kind,
-                    senderId: e.senderId,
-                    messageId: e.messageId,
-                    errorCode: e.errorCode ?? null,
-                    errorMessage: e.errorMessage ?? null,
-                    traceparent: e.traceparent ?? null,
-                    tracestate: e.tracestate ?? null,
-                    content: e.payload ?? null,
-                    recipientIds: e.recipientIds,
-                    isTopology: e.isTopology,
-                  },
-                ],
-          ),
+      attempts > 1 ? [] : events.flatMap((e, i) => (duplicates.has(i) ? [] : [bufferedEvent(e, index)])),
       last,
     );
     const metrics = this.#o.metrics;
