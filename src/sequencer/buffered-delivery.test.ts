@@ -242,7 +242,7 @@ describeBackend(
   'postgres',
   'delivery from the events buffers of two writers sharing one database',
   (backend) => {
-    it('is identical on both nodes, and reads only the other writer\u2019s events', async () => {
+    it("is identical on both nodes, and reads only the other writer's events", async () => {
       const sync = testSynchronizer({ seed: 'buffer-ha', participants: 3, now: systemClock.now() });
       const config = backend.freshConfig();
       const start = async (name: string) => {
