@@ -69,6 +69,20 @@ export const sequencerSectionSchema = object({
     {},
   ),
   /**
+   * The most recent events in memory, from which members' streams are served instead of reading back what the
+   * writers just wrote (docs/sequencer.md, 'Events buffer'). The oldest are evicted beyond either bound; that is
+   * no error, since a reader behind the buffer reads the database. So the bounds trade memory for how far behind a
+   * reader may be and still be served from memory: 10 000 events are several seconds at full load, 64 MiB holds
+   * them with typical payloads (larger ones evict sooner). 0 events turn the buffer off.
+   */
+  'events-buffer': withDefault(
+    object({
+      'max-events': withDefault(integer({ min: 0, max: 1_000_000 }), 10_000),
+      'max-bytes': withDefault(integer({ min: 0, max: 2 ** 34 }), 64 << 20),
+    }),
+    {},
+  ),
+  /**
    * Transport limit for one gRPC message, a guard against oversized frames; the synchronizer's dynamic parameter
    * max-request-size (10 MiB by default) is what submissions are checked against.
    */

@@ -1,14 +1,21 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../time/index.js';
-import { type Deliverability, deliverability, type SequencerStore, type WatermarkRow } from './store.js';
+import type { BufferedEvent, EventsBuffer } from './events-buffer.js';
+import {
+  type Deliverability,
+  deliverability,
+  isDead,
+  type SequencerStore,
+  type WatermarkRow,
+} from './store.js';
 
 /** What readers may deliver, and who has anything new. */
 export interface Head extends Deliverability {
   /** The safe watermark before this one. */
   readonly previousSafe: bigint;
   /**
-   * Recipient ids (BROADCAST_RECIPIENT included) of the events in (previousSafe, safe], dead ones included: a
-   * reader that had read up to previousSafe and is not among them has nothing to read.
+   * Recipient ids (BROADCAST_RECIPIENT included) of the events in (previousSafe, safe], possibly dead ones
+   * included: a reader that had read up to previousSafe and is not among them has nothing to read.
    */
   readonly touched: ReadonlySet<bigint>;
   /** The latest topology broadcast up to `safe` (possibly a dead one). */
@@ -23,13 +30,19 @@ const EMPTY: Head = {
   lastTopology: -1n,
 };
 
+/** Recipient rows the head reads per advance of the safe watermark; more are read by the readers themselves. */
+const FILL_ROWS = 2000;
+
 /**
  * Follows the watermarks of all writers sharing the database and publishes the safe watermark, so that every
  * node delivers the same events in the same order. It polls (other nodes' writes are only visible in the
- * database) and re-reads at once when the local writer committed.
+ * database) and re-reads at once when the local writer committed. Before publishing an advance it fills the events
+ * buffer up to the new safe watermark: with the local writer's events as handed over, and other writers' events
+ * read in one query, none when no other writer can have any in the range.
  */
 export class DeliveryHead {
   readonly #store: SequencerStore;
+  readonly #buffer: EventsBuffer;
   readonly #clock: Clock;
   readonly #pollMs: number;
   readonly #logger: Logger;
@@ -49,6 +62,7 @@ export class DeliveryHead {
    */
   constructor(
     store: SequencerStore,
+    buffer: EventsBuffer,
     clock: Clock,
     pollMs: number,
     logger: Logger,
@@ -56,6 +70,7 @@ export class DeliveryHead {
     onBehind: () => void,
   ) {
     this.#store = store;
+    this.#buffer = buffer;
     this.#clock = clock;
     this.#pollMs = pollMs;
     this.#logger = logger;
@@ -120,7 +135,7 @@ export class DeliveryHead {
   }
 
   async #refresh(): Promise<void> {
-    const rows = await this.#store.watermarks();
+    const rows = this.#capOwn(await this.#store.watermarks());
     const d = deliverability(rows);
     await this.#checkBehind(rows, d.safe);
     const old = this.#head;
@@ -132,13 +147,79 @@ export class DeliveryHead {
       return;
     }
     // The first reading says nothing about who is touched: every reader is behind it and reads.
-    const first = old === EMPTY;
-    const touched = first
-      ? new Set<bigint>()
-      : new Set(await this.#store.recipientsBetween(old.safe, d.safe));
-    const lastTopology = (await this.#store.lastTopologyEventUpTo(d.safe)) ?? -1n;
-    this.#head = { ...d, previousSafe: first ? d.safe : old.safe, touched, lastTopology };
+    if (old === EMPTY) {
+      // Local events up to it are read from the database, by readers behind the buffer.
+      this.#buffer.takeLocal(d.safe, d.safe);
+      this.#buffer.reset(d.safe);
+      const lastTopology = (await this.#store.lastTopologyEventUpTo(d.safe)) ?? -1n;
+      this.#head = { ...d, previousSafe: d.safe, touched: new Set(), lastTopology };
+    } else {
+      // The local events taken for the range are gone from the buffer's hands: a failed fill reads it again.
+      const added = await this.#fill(rows, old, d).catch((e: unknown) => {
+        this.#buffer.unknown(d.safe);
+        throw e;
+      });
+      this.#head = { ...d, previousSafe: old.safe, ...added };
+    }
     this.#release();
+  }
+
+  /**
+   * The local writer's watermark as far as it handed its events over: a commit is visible in the database a
+   * moment before the writer hands its events to the buffer, and no event may reach the safe watermark without
+   * being there. Only while online: an offline writer's watermark says which of its events are dead.
+   */
+  #capOwn(rows: WatermarkRow[]): WatermarkRow[] {
+    const own = this.#ownIndex();
+    const complete = this.#buffer.localComplete;
+    return rows.map((r) =>
+      r.nodeIndex === own && r.online && r.watermark > complete ? { ...r, watermark: complete } : r,
+    );
+  }
+
+  /** Adds the live events of (old.safe, d.safe] to the buffer; returns who they touch and the last topology. */
+  async #fill(
+    rows: readonly WatermarkRow[],
+    old: Head,
+    d: Deliverability,
+  ): Promise<Pick<Head, 'touched' | 'lastTopology'>> {
+    const local = this.#buffer.takeLocal(old.safe, d.safe);
+    const own = this.#ownIndex();
+    // The local writer's slot holds only what it handed over, unless it is offline or an earlier incarnation's
+    // events may lie in the range; another slot holds nothing live in the range when it went offline below it.
+    const handedOver = (r: WatermarkRow) =>
+      r.nodeIndex === own && r.online && old.safe >= this.#buffer.localSince;
+    const others =
+      local === undefined
+        ? undefined
+        : rows.some((r) => (r.online || r.watermark > old.safe) && !handedOver(r))
+          ? await this.#store.readEventsBetween(
+              old.safe,
+              d.safe,
+              rows.some(handedOver) ? own : undefined,
+              FILL_ROWS,
+            )
+          : [];
+    if (local === undefined || others === undefined) {
+      // Not all of the range is at hand: the buffer starts over above it, readers read the range from the database.
+      this.#buffer.reset(d.safe);
+      return {
+        touched: new Set(await this.#store.recipientsBetween(old.safe, d.safe)),
+        lastTopology: (await this.#store.lastTopologyEventUpTo(d.safe)) ?? -1n,
+      };
+    }
+    const events = merge(
+      local,
+      others.filter((e) => !isDead(d, e.nodeIndex, e.ts)),
+    );
+    this.#buffer.append(events, d.safe);
+    const touched = new Set<bigint>();
+    let lastTopology = old.lastTopology;
+    for (const e of events) {
+      for (const r of e.recipientIds) touched.add(r);
+      if (e.isTopology) lastTopology = e.ts;
+    }
+    return { touched, lastTopology };
   }
 
   /**
@@ -156,6 +237,15 @@ export class DeliveryHead {
   #release(): void {
     for (const w of this.#waiters.splice(0)) w();
   }
+}
+
+/** The events of both in timestamp order, each once (an event the local writer handed over may be read too). */
+function merge(a: readonly BufferedEvent[], b: readonly BufferedEvent[]): BufferedEvent[] {
+  if (b.length === 0) return [...a];
+  const byTs = new Map<bigint, BufferedEvent>();
+  for (const e of b) byTs.set(e.ts, e);
+  for (const e of a) byTs.set(e.ts, e);
+  return [...byTs.values()].sort((x, y) => (x.ts < y.ts ? -1 : x.ts > y.ts ? 1 : 0));
 }
 
 function sameOffline(a: ReadonlyMap<number, bigint>, b: ReadonlyMap<number, bigint>): boolean {

@@ -7,6 +7,8 @@ export interface SequencerMetrics {
   readonly subscriptions: { inc(): void; dec(): void };
   readonly batch: (size: number, seconds: number) => void;
   readonly writerLag: (seconds: number) => void;
+  /** A reader read a page of a member's events from the events buffer or the database. */
+  readonly pageRead: (source: 'buffer' | 'database') => void;
 }
 
 /** The sequencer node's metrics (Canton's `daml_sequencer_*`, here `weft_sequencer_*`). */
@@ -32,8 +34,14 @@ export function sequencerMetrics(m: NodeMetrics): SequencerMetrics {
     [],
     [1, 2, 5, 10, 20, 50, 100, 200],
   );
+  const pages = m.counter(
+    'sequencer_event_pages_read_total',
+    "Pages of a member's events read for its stream, by source: the events buffer, or the database (a reader behind the buffer)",
+    ['source'],
+  );
   return {
     requestsPerSend: (requests) => perSend.observe(requests),
+    pageRead: (source) => pages.inc({ source }),
     writerLag: (seconds) => lag.observe(seconds),
     sends: m.counter(
       'sequencer_sends_total',

@@ -9,6 +9,7 @@ import type { Logger } from '../observability/index.js';
 import { retryTransient } from '../storage/index.js';
 import type { Clock } from '../time/index.js';
 import { SequencerErrors } from './errors.js';
+import type { EventsBuffer } from './events-buffer.js';
 import type { DeliveryHead } from './head.js';
 import { BROADCAST_RECIPIENT, type EventRow, isDead, type MemberRow, type SequencerStore } from './store.js';
 
@@ -33,9 +34,13 @@ interface Position {
 export interface ReaderOptions {
   readonly store: SequencerStore;
   readonly head: DeliveryHead;
+  /** Serves the recent events that the head put there; the rest is read from the store. */
+  readonly buffer: EventsBuffer;
   readonly synchronizerId: string;
   /** Puts a member's encoded SequencedEvents into a block signed by the sequencer, with their inclusion proofs. */
   readonly sign: (member: string, events: readonly Uint8Array[]) => Promise<SequencedEventBlock>;
+  /** Told where each page came from. */
+  readonly pageRead?: (source: 'buffer' | 'database') => void;
   /** Times the waits of a read that failed transiently. */
   readonly clock: Clock;
   readonly logger: Logger;
@@ -88,7 +93,9 @@ export class EventReader {
       // A read that failed transiently (a lost connection, the database restarting) is repeated here rather than
       // ending the subscription: the member would only reconnect and read the same page.
       const retry = { clock: this.#o.clock, logger: this.#o.logger, signal };
-      const rows = await retryTransient(() => store.readEvents(member, position.readUpTo, h.safe, PAGE), {
+      let rows = this.#o.buffer.read(member, position.readUpTo, h.safe, PAGE);
+      this.#o.pageRead?.(rows ? 'buffer' : 'database');
+      rows ??= await retryTransient(() => store.readEvents(member, position.readUpTo, h.safe, PAGE), {
         ...retry,
         what: `reading the events of ${member.member}`,
       });
@@ -121,7 +128,7 @@ export class EventReader {
       }
       if (signal.aborted) return;
       await flush();
-      // Everything deliverable up to the safe watermark is visible, so a short page means none is left.
+      // Everything deliverable up to the safe watermark is visible (or buffered), so a short page means none is left.
       if (rows.length < PAGE) position.readUpTo = h.safe;
     }
   }
@@ -133,6 +140,8 @@ export class EventReader {
     }
     const lowerBound = await store.lowerBound();
     if (lowerBound !== undefined) {
+      // Another node sharing the database may have pruned.
+      this.#o.buffer.prune(lowerBound);
       const pruned = await store.prunedCounter(member.id, lowerBound);
       if (pruned !== undefined && from <= pruned) {
         throw new WeftError(

@@ -27,6 +27,7 @@ import { MemberAuthenticator } from './auth.js';
 import { BlockSigner } from './blocks.js';
 import type { SequencerSettings } from './config.js';
 import { SequencerErrors } from './errors.js';
+import { EventsBuffer } from './events-buffer.js';
 import { DeliveryHead } from './head.js';
 import { type SequencerMetrics, sequencerMetrics } from './metrics.js';
 import { EventReader } from './reader.js';
@@ -94,6 +95,7 @@ export class Sequencer {
   readonly #head: DeliveryHead;
   readonly #writer: SequencerWriter;
   readonly #reader: EventReader;
+  readonly #buffer: EventsBuffer;
   readonly #metrics: SequencerMetrics | undefined;
   readonly #members = new Map<string, MemberRow>();
   readonly #stopping = new AbortController();
@@ -108,8 +110,10 @@ export class Sequencer {
     this.#o = o;
     this.#metrics = o.metrics && sequencerMetrics(o.metrics);
     this.#store = new SequencerStore(o.storage);
+    this.#buffer = new EventsBuffer(o.settings.eventsBuffer);
     this.#head = new DeliveryHead(
       this.#store,
+      this.#buffer,
       o.clock,
       o.settings.highAvailability.pollIntervalMs,
       o.logger,
@@ -124,6 +128,7 @@ export class Sequencer {
       random: o.random,
       logger: o.logger,
       onWatermark: () => this.#head.poke(),
+      events: this.#buffer,
       ...(this.#metrics
         ? { metrics: { batch: this.#metrics.batch, writerLag: this.#metrics.writerLag } }
         : {}),
@@ -133,6 +138,8 @@ export class Sequencer {
     this.#reader = new EventReader({
       store: this.#store,
       head: this.#head,
+      buffer: this.#buffer,
+      ...(this.#metrics ? { pageRead: this.#metrics.pageRead } : {}),
       synchronizerId: o.synchronizerId,
       sign: (member, events) => signer.sign(member, events),
       clock: o.clock,
@@ -665,6 +672,7 @@ export class Sequencer {
       );
     }
     await this.#store.prune(before);
+    this.#buffer.prune(before);
     this.#o.logger.info({ before: String(before) }, 'pruned sequencer events');
   }
 }

@@ -7,6 +7,7 @@ import {
   StorageErrors,
 } from '../storage/index.js';
 import { SequencerErrors } from './errors.js';
+import type { BufferedEvent } from './events-buffer.js';
 
 /** The recipient id of events addressed to all members (member ids start at 1). */
 export const BROADCAST_RECIPIENT = 0n;
@@ -574,6 +575,39 @@ export class SequencerStore {
       [member.id, BROADCAST_RECIPIENT, from, upTo, limit],
     );
     return rows.map(toEvent);
+  }
+
+  /**
+   * The events with `after < ts <= upTo`, of every writer but `except`, in timestamp order, with their payloads
+   * and recipients: what the delivery head adds to the events buffer besides the local writer's events. At most
+   * `limit` recipient rows are read; undefined when there are more (the caller reads the range otherwise). Dead
+   * events are included (see {@link readEvents}).
+   */
+  async readEventsBetween(
+    after: bigint,
+    upTo: bigint,
+    except: number | undefined,
+    limit: number,
+  ): Promise<BufferedEvent[] | undefined> {
+    const rows = await this.storage.query<RawEventRow & { is_topology: SqlValue; recipient_id: bigint }>(
+      `SELECT e.ts, e.node_index, e.kind, e.sender_id, e.message_id, e.error_code, e.error_message,
+              e.traceparent, e.tracestate, e.is_topology, p.content, r.recipient_id
+       FROM sequencer_events e
+       JOIN sequencer_event_recipients r ON r.ts = e.ts
+       LEFT JOIN sequencer_payloads p ON p.id = e.ts
+       WHERE e.ts > $1 AND e.ts <= $2 AND e.node_index <> $3
+       ORDER BY e.ts
+       LIMIT $4`,
+      [after, upTo, except ?? -1, limit + 1],
+    );
+    if (rows.length > limit) return undefined;
+    const events: (BufferedEvent & { recipientIds: bigint[] })[] = [];
+    for (const r of rows) {
+      const last = events[events.length - 1];
+      if (last?.ts === r.ts) last.recipientIds.push(r.recipient_id);
+      else events.push({ ...toEvent(r), isTopology: asBool(r.is_topology), recipientIds: [r.recipient_id] });
+    }
+    return events;
   }
 
   /** The recipient ids of the events with `after < ts <= upTo` (BROADCAST_RECIPIENT for broadcasts). */

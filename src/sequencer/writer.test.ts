@@ -1,10 +1,13 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemRandom } from '../crypto/index.js';
+import { WeftError } from '../errors/index.js';
+import { StorageErrors } from '../storage/index.js';
 import { describeBackend } from '../storage/testing.js';
 import { sleep, systemClock } from '../time/index.js';
 import { type SequencerSettings, sequencerSettings, writerGroupCommit } from './config.js';
 import { SequencerErrors } from './errors.js';
+import { EventsBuffer } from './events-buffer.js';
 import { SequencerStore } from './store.js';
 import { SequencerWriter, type WriteOutcome, type WriteRequest } from './writer.js';
 
@@ -24,7 +27,7 @@ const request = (messageId: string): WriteRequest => ({
 });
 
 describeBackend('sqlite', 'sequencer writer group commit', (backend) => {
-  async function writer(writerSettings: Record<string, unknown>, fail = false) {
+  async function writer(writerSettings: Record<string, unknown>, fail = false, events?: EventsBuffer) {
     const store = new SequencerStore(await backend.open());
     await store.migrate();
     if (fail)
@@ -41,6 +44,7 @@ describeBackend('sqlite', 'sequencer writer group commit', (backend) => {
       random: systemRandom,
       logger,
       onWatermark: () => {},
+      ...(events ? { events } : {}),
       metrics: { batch: (size) => batches.push(size), writerLag: () => {} },
     });
     await w.start();
@@ -92,6 +96,36 @@ describeBackend('sqlite', 'sequencer writer group commit', (backend) => {
     for (const o of outcomes)
       expect((o as PromiseRejectedResult).reason.code).toBe(SequencerErrors.SEQUENCER_UNAVAILABLE.code);
     expect(await store.hasEventAbove(-1n)).toBe(false);
+  });
+
+  it('hands over what it committed, and not what a commit whose acknowledgement was lost stored', async () => {
+    const buffer = new EventsBuffer({ maxEvents: 100, maxBytes: 1 << 20 });
+    const { w, store } = await writer({ preset: 'low-latency' }, false, buffer);
+    const start = buffer.localComplete;
+    const first = await w.submit(request('first'));
+    expect(first.kind).toBe('sequenced');
+    const ts = (first as { ts: bigint }).ts;
+    expect(buffer.localComplete).toBe(ts);
+    expect(buffer.takeLocal(start, ts)?.map((e) => [e.ts, e.messageId, e.nodeIndex])).toEqual([
+      [ts, 'first', w.nodeIndex],
+    ]);
+    // The commit goes through, its acknowledgement is lost: the repeat finds the events in place.
+    const write = store.writeEvents.bind(store);
+    let lose = true;
+    store.writeEvents = async (...args) => {
+      const duplicates = await write(...args);
+      if (!lose) return duplicates;
+      lose = false;
+      const reset = Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+      throw new WeftError(StorageErrors.STORAGE_UNAVAILABLE, 'lost the connection', {}, { cause: reset });
+    };
+    expect((await w.submit(request('lost ack'))).kind).toBe('duplicate');
+    const unseen = buffer.localComplete;
+    expect(unseen).toBeGreaterThan(ts);
+    // Its range must come from the database.
+    expect(buffer.takeLocal(ts, unseen)).toBeUndefined();
+    const next = (await w.submit(request('next'))) as { ts: bigint };
+    expect(buffer.takeLocal(unseen, next.ts)?.map((e) => e.messageId)).toEqual(['next']);
   });
 });
 

@@ -5,6 +5,7 @@ import { GroupCommitWindow, isTransientStorageError, retryTransient } from '../s
 import { type Clock, realTime, type Stopwatch, sleep, startStopwatch } from '../time/index.js';
 import { eventBatchSize, type SequencerSettings, writerGroupCommit } from './config.js';
 import { SequencerErrors } from './errors.js';
+import { bufferedEvent, type EventsBuffer } from './events-buffer.js';
 import { type NewEvent, nameInUse, type SequencerStore } from './store.js';
 import { PartitionedTimestamps } from './timestamps.js';
 
@@ -44,6 +45,11 @@ export interface WriterOptions {
   readonly logger: Logger;
   /** Called after every commit that advanced the watermark. */
   readonly onWatermark: () => void;
+  /**
+   * Told what each commit stored, before `onWatermark`, so that no event is delivered from memory before it is
+   * durable, and none the head counts on is missing there.
+   */
+  readonly events?: Pick<EventsBuffer, 'joined' | 'committed' | 'unknown'>;
   readonly metrics?: {
     batch(size: number, seconds: number): void;
     /** Seconds from a request's arrival at the writer to its commit. */
@@ -206,6 +212,7 @@ export class SequencerWriter {
     }
     const floor = await store.recoverAndGoOnline(this.#index, this.#owner, clock.now());
     this.#timestamps = new PartitionedTimestamps(this.#index, ha.totalNodeCount, floor);
+    this.#o.events?.joined(floor);
     this.#o.onWatermark();
   }
 
@@ -263,6 +270,7 @@ export class SequencerWriter {
   async #keepAlive(): Promise<void> {
     const ts = this.#timestamps!.next(this.#o.clock.now());
     await this.#o.store.advanceWatermark(this.#index, this.#owner, ts);
+    this.#o.events?.committed([], ts);
     this.#o.onWatermark();
   }
 
@@ -298,15 +306,29 @@ export class SequencerWriter {
     const last = events[events.length - 1]!.ts;
     // A transient storage failure is waited out with the batch's timestamps kept: if the failed attempt committed
     // after all, the repeat finds every event a duplicate of itself (same sender and message id), which the
-    // senders are told as success too.
+    // senders are told as success too. Events of an attempt whose outcome was not seen are not handed over: the
+    // head reads that range from the database.
+    let attempts = 0;
     const duplicates = await retryTransient(
-      () => this.#o.store.writeEvents(this.#index, this.#owner, events, last),
+      () => {
+        attempts++;
+        return this.#o.store.writeEvents(this.#index, this.#owner, events, last);
+      },
       {
         clock: this.#o.clock,
         logger: this.#o.logger,
         what: 'writing sequenced events',
         signal: this.#stopping.signal,
       },
+    ).catch((e) => {
+      this.#o.events?.unknown(last);
+      throw e;
+    });
+    if (attempts > 1) this.#o.events?.unknown(last);
+    const index = this.#index;
+    this.#o.events?.committed(
+      attempts > 1 ? [] : events.flatMap((e, i) => (duplicates.has(i) ? [] : [bufferedEvent(e, index)])),
+      last,
     );
     const metrics = this.#o.metrics;
     if (metrics) {
