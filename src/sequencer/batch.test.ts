@@ -10,6 +10,7 @@ import {
 import { NodeMetrics } from '../observability/index.js';
 import { describeBackends } from '../storage/testing.js';
 import { systemClock } from '../time/index.js';
+import { sendBatchSettings } from './client/send-queue.js';
 import { SequencerErrors } from './errors.js';
 import type { SendResult } from './sequencer.js';
 import { SignaturePurpose, signContent } from './signing.js';
@@ -76,10 +77,14 @@ describeBackends('sequencer batches', (backend) => {
     return { sync, node, metrics };
   }
 
-  async function recorders(sync: Awaited<ReturnType<typeof setup>>['sync'], endpoint: string) {
+  async function recorders(
+    sync: Awaited<ReturnType<typeof setup>>['sync'],
+    endpoint: string,
+    options: Parameters<typeof connect>[3] = {},
+  ) {
     const clients: Recorder[] = [];
     for (const p of sync.participants) {
-      const r = await connect(sync, p, [endpoint]);
+      const r = await connect(sync, p, [endpoint], options);
       cleanups.push(() => r.client.close());
       clients.push(r);
     }
@@ -190,9 +195,10 @@ describeBackends('sequencer batches', (backend) => {
     expect(p1.events.map(texts)).toEqual([['a'], ['b'], ['c']]);
   });
 
-  it('batches a client’s sends that queue while its call is in flight', async () => {
+  it('batches a client’s sends that queue while its calls are in flight', async () => {
     const { sync, node, metrics } = await setup();
-    const [p0, p1] = await recorders(sync, node.endpoint);
+    const sendBatch = { ...sendBatchSettings(), maxCallsInFlight: 1 };
+    const [p0, p1] = await recorders(sync, node.endpoint, { sendBatch });
     const to = sync.participants[1]!.id;
     const handles = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
