@@ -53,33 +53,49 @@ function refused(endpoint: ParsedEndpoint): WeftError {
 }
 
 /**
+ * A channel whose unary calls are method calls on a {@link SequencerPublicApi}, each carried by `call`, which finds
+ * the API and crosses whatever lies between: the in-process channel, and the simulation's with its seeded delays.
+ */
+export abstract class PublicApiChannel implements SequencerChannel {
+  protected abstract call<T>(fn: (api: SequencerPublicApi) => Promise<T>): Promise<T>;
+  abstract subscribe(
+    request: Parameters<SequencerChannel['subscribe']>[0],
+    auth: MemberToken | undefined,
+  ): EventStream;
+  abstract error(e: unknown): WeftError;
+  abstract close(): void;
+
+  handshake: SequencerChannel['handshake'] = (r) => this.call((api) => api.handshake(r));
+  registerOnboardingTopologyTransactions: SequencerChannel['registerOnboardingTopologyTransactions'] = (r) =>
+    this.call((api) => api.registerOnboardingTopologyTransactions(r));
+  challenge: SequencerChannel['challenge'] = (r) => this.call((api) => api.challenge(r));
+  authenticate: SequencerChannel['authenticate'] = (r) => this.call((api) => api.authenticate(r));
+  logout: SequencerChannel['logout'] = (r) => this.call((api) => api.logout(r));
+  sendAsync: SequencerChannel['sendAsync'] = (r, auth) =>
+    this.call(async (api) => api.sendAsync(r, api.caller(auth)));
+  acknowledge: SequencerChannel['acknowledge'] = (r, auth) =>
+    this.call(async (api) => api.acknowledge(r, api.caller(auth)));
+  getTime: SequencerChannel['getTime'] = (_r, auth) =>
+    this.call(async (api) => api.getTime(api.caller(auth)));
+  downloadTopologyStateForInit: SequencerChannel['downloadTopologyStateForInit'] = (r, auth) =>
+    this.call(async (api) => api.downloadTopologyStateForInit(r, api.caller(auth)));
+}
+
+/**
  * A channel whose calls are method calls on the public API. It looks the sequencer up at each call, so a node that
  * stopped refuses the call as a closed port would, and the client reconnects as it does over gRPC. Requests and
  * responses are handed over, not copied: neither side changes a message once sent.
  */
-class InProcessChannel implements SequencerChannel {
+class InProcessChannel extends PublicApiChannel {
   readonly #streams = new Set<ChannelStream>();
 
   constructor(
     private readonly apis: ReadonlyMap<number, SequencerPublicApi>,
     private readonly port: number,
     private readonly endpoint: ParsedEndpoint,
-  ) {}
-
-  handshake: SequencerChannel['handshake'] = (r) => this.#call((api) => api.handshake(r));
-  registerOnboardingTopologyTransactions: SequencerChannel['registerOnboardingTopologyTransactions'] = (r) =>
-    this.#call((api) => api.registerOnboardingTopologyTransactions(r));
-  challenge: SequencerChannel['challenge'] = (r) => this.#call((api) => api.challenge(r));
-  authenticate: SequencerChannel['authenticate'] = (r) => this.#call((api) => api.authenticate(r));
-  logout: SequencerChannel['logout'] = (r) => this.#call((api) => api.logout(r));
-  sendAsync: SequencerChannel['sendAsync'] = (r, auth) =>
-    this.#call(async (api) => api.sendAsync(r, api.caller(auth)));
-  acknowledge: SequencerChannel['acknowledge'] = (r, auth) =>
-    this.#call(async (api) => api.acknowledge(r, api.caller(auth)));
-  getTime: SequencerChannel['getTime'] = (_r, auth) =>
-    this.#call(async (api) => api.getTime(api.caller(auth)));
-  downloadTopologyStateForInit: SequencerChannel['downloadTopologyStateForInit'] = (r, auth) =>
-    this.#call(async (api) => api.downloadTopologyStateForInit(r, api.caller(auth)));
+  ) {
+    super();
+  }
 
   subscribe(
     request: Parameters<SequencerChannel['subscribe']>[0],
@@ -90,7 +106,7 @@ class InProcessChannel implements SequencerChannel {
       this.#streams.delete(stream),
     );
     this.#streams.add(stream);
-    void this.#call(async (api) => {
+    void this.call(async (api) => {
       await api.subscribe(
         request,
         api.caller(auth),
@@ -118,7 +134,7 @@ class InProcessChannel implements SequencerChannel {
     for (const s of this.#streams) s.cancel();
   }
 
-  async #call<T>(fn: (api: SequencerPublicApi) => Promise<T>): Promise<T> {
+  protected async call<T>(fn: (api: SequencerPublicApi) => Promise<T>): Promise<T> {
     const api = this.apis.get(this.port);
     if (!api) throw refused(this.endpoint);
     return fn(api);

@@ -45,7 +45,7 @@ export {
 export { SequencerErrors } from './errors.js';
 export { AUTHORIZATION_METADATA_KEY, MEMBER_METADATA_KEY } from './grpc-common.js';
 export type { PublicApiOptions, PublicApiServer, ServerTls } from './grpc-server.js';
-export { ChannelStream, InProcessSequencers, type StreamLink } from './in-process.js';
+export { ChannelStream, InProcessSequencers, PublicApiChannel, type StreamLink } from './in-process.js';
 export { type SequencerMetrics, sequencerMetrics } from './metrics.js';
 export { publicApiOptions, SequencerNode, type SequencerNodeOptions } from './node.js';
 export { type Caller, type PublicApiContext, SequencerPublicApi } from './public-api.js';

@@ -4,6 +4,7 @@ import {
   ChannelStream,
   type EventStream,
   type MemberToken,
+  PublicApiChannel,
   type SequencerChannel,
   type SequencerDialer,
   SequencerErrors,
@@ -78,7 +79,7 @@ function unreachable(endpoint: ParsedEndpoint, why: string): WeftError {
   });
 }
 
-class SimulatedChannel implements SequencerChannel {
+class SimulatedChannel extends PublicApiChannel {
   readonly #streams = new Set<ChannelStream>();
   /** Bumped by a cut: calls that started before it fail. */
   #generation = 0;
@@ -88,22 +89,9 @@ class SimulatedChannel implements SequencerChannel {
     readonly network: SimulatedNetwork,
     readonly node: string,
     readonly endpoint: ParsedEndpoint,
-  ) {}
-
-  handshake: SequencerChannel['handshake'] = (r) => this.#call((api) => api.handshake(r));
-  registerOnboardingTopologyTransactions: SequencerChannel['registerOnboardingTopologyTransactions'] = (r) =>
-    this.#call((api) => api.registerOnboardingTopologyTransactions(r));
-  challenge: SequencerChannel['challenge'] = (r) => this.#call((api) => api.challenge(r));
-  authenticate: SequencerChannel['authenticate'] = (r) => this.#call((api) => api.authenticate(r));
-  logout: SequencerChannel['logout'] = (r) => this.#call((api) => api.logout(r));
-  sendAsync: SequencerChannel['sendAsync'] = (r, auth) =>
-    this.#call(async (api) => api.sendAsync(r, api.caller(auth)));
-  acknowledge: SequencerChannel['acknowledge'] = (r, auth) =>
-    this.#call(async (api) => api.acknowledge(r, api.caller(auth)));
-  getTime: SequencerChannel['getTime'] = (_r, auth) =>
-    this.#call(async (api) => api.getTime(api.caller(auth)));
-  downloadTopologyStateForInit: SequencerChannel['downloadTopologyStateForInit'] = (r, auth) =>
-    this.#call(async (api) => api.downloadTopologyStateForInit(r, api.caller(auth)));
+  ) {
+    super();
+  }
 
   subscribe(
     request: Parameters<SequencerChannel['subscribe']>[0],
@@ -152,7 +140,7 @@ class SimulatedChannel implements SequencerChannel {
   }
 
   /** A unary call: request and response each cross the network (copied, as serialisation would). */
-  async #call<T>(fn: (api: SequencerPublicApi) => Promise<T>): Promise<T> {
+  protected async call<T>(fn: (api: SequencerPublicApi) => Promise<T>): Promise<T> {
     const generation = this.#generation;
     const broken = () => this.#closed || generation !== this.#generation;
     await this.network.delay();
