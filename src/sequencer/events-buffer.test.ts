@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type BufferedEvent, EventsBuffer, eventBytes } from './events-buffer.js';
+import { EventsBuffer, eventBytes } from './events-buffer.js';
+import type { BufferedEvent } from './store.js';
 import { BROADCAST_RECIPIENT, type MemberRow } from './store.js';
 
 const member = (id: bigint, registeredTs = 0n): MemberRow => ({ id, member: `m${id}`, registeredTs });

@@ -1,11 +1,10 @@
-import { BROADCAST_RECIPIENT, type EventRow, type MemberRow, type NewEvent } from './store.js';
-
-/** An event as the buffer holds it: the stored row and the members it goes to. */
-export interface BufferedEvent extends EventRow {
-  /** Member ids the event goes to (the sender included), or just BROADCAST_RECIPIENT. */
-  readonly recipientIds: readonly bigint[];
-  readonly isTopology: boolean;
-}
+import {
+  BROADCAST_RECIPIENT,
+  type BufferedEvent,
+  type EventRow,
+  type MemberRow,
+  type NewEvent,
+} from './store.js';
 
 /** The event as the store holds it once the writer of slot `nodeIndex` committed it. */
 export function bufferedEvent(e: NewEvent, nodeIndex: number): BufferedEvent {

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../time/index.js';
-import type { BufferedEvent, EventsBuffer } from './events-buffer.js';
+import type { EventsBuffer } from './events-buffer.js';
 import {
+  type BufferedEvent,
   type Deliverability,
   deliverability,
   isDead,

@@ -7,7 +7,6 @@ import {
   StorageErrors,
 } from '../storage/index.js';
 import { SequencerErrors } from './errors.js';
-import type { BufferedEvent } from './events-buffer.js';
 
 /** The recipient id of events addressed to all members (member ids start at 1). */
 export const BROADCAST_RECIPIENT = 0n;
@@ -116,6 +115,13 @@ export interface EventRow {
   readonly traceparent: string | null;
   readonly tracestate: string | null;
   readonly content: Uint8Array | null;
+}
+
+/** An event as the events buffer holds it: the stored row and the members it goes to. */
+export interface BufferedEvent extends EventRow {
+  /** Member ids the event goes to (the sender included), or just BROADCAST_RECIPIENT. */
+  readonly recipientIds: readonly bigint[];
+  readonly isTopology: boolean;
 }
 
 interface RawEventRow {
