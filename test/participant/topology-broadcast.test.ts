@@ -3,6 +3,7 @@ import { Envelope } from '../../src/generated/weft/sequencer/v1/sequencing.js';
 import { StoredBatch } from '../../src/generated/weft/sequencer/v1/stored_batch.js';
 import { PartyId } from '../../src/identity/index.js';
 import { type ParticipantTestNetwork, participantTestNetwork } from '../../src/participant/testing.js';
+import { sequencerSettings } from '../../src/sequencer/index.js';
 import { waitFor } from '../../src/sequencer/testing.js';
 import { describeBackend } from '../../src/storage/testing.js';
 
@@ -15,7 +16,8 @@ afterEach(async () => {
 
 /**
  * Two sequencer nodes share one database (PostgreSQL); the participant that meets the fault reads from the node
- * that has not served the event yet (a node keeps the batches it served in memory).
+ * that has not served the event yet, with the nodes' events buffers off: a node keeps the recent events of the
+ * total order in memory, so only a reader served from the database meets a fault of the database.
  */
 describeBackend(
   'postgres',
@@ -26,6 +28,7 @@ describeBackend(
         seed: 'participant-undecodable-broadcast',
         synchronizerStorage: () => backend.freshConfig(),
         sequencerNodes: 2,
+        sequencerSettings: sequencerSettings({ 'events-buffer': { 'max-events': 0 } }),
       });
       const [a, b] = net.endpoints as [string, string];
       const reader = await net.startParticipant('reader', { endpoints: [b] });
