@@ -167,6 +167,43 @@ describeBackends('topology processor', (backend) => {
     );
   });
 
+  it('lets a node load the shared store while another appends the genesis', async () => {
+    const config = backend.freshConfig();
+    const a = await open(await backend.open(config));
+    const list = batches();
+    const [genesisTs, genesis] = list[0]!;
+    // b reads the watermark before a's genesis is stored and the rest of the store after it (sequencer nodes
+    // starting together), so it finds the store empty and processes the genesis itself, like a's.
+    const storage = await backend.open(config);
+    let appendGenesis: (() => Promise<unknown>) | undefined = () => a.process(genesisTs, genesis);
+    const b = await open(
+      new Proxy(storage, {
+        get(target, name) {
+          const value = Reflect.get(target, name, target);
+          if (name !== 'queryOne') return typeof value === 'function' ? value.bind(target) : value;
+          return async (sql: string, params?: readonly unknown[]) => {
+            const row = await target.queryOne(sql, params as never);
+            const between = /topology_watermarks/.test(sql) ? appendGenesis : undefined;
+            appendGenesis = undefined;
+            await between?.();
+            return row;
+          };
+        },
+      }),
+    );
+    expect(appendGenesis).toBeUndefined();
+    expect(b.lastSequenced).toBeUndefined();
+    await b.process(genesisTs, genesis);
+    // Both continue with the same records: neither finds the other's rows different (TOPOLOGY_STORE_DIVERGED).
+    await feed(a, list.slice(1));
+    await feed(b, list.slice(1));
+    expect(Buffer.from(b.exportState()).equals(a.exportState())).toBe(true);
+    const reloaded = await open(await backend.open(config));
+    expect(Buffer.from(reloaded.exportState()).equals(a.exportState())).toBe(true);
+    const t = a.lastEffective! + 1n;
+    expect(participants.map((p) => active(b, p, t))).toEqual([true, true]);
+  });
+
   it('onboards a new node from an exported snapshot, and refuses an altered one', async () => {
     const source = await open(await backend.open());
     await feed(source);

@@ -133,10 +133,11 @@ export class TopologyStore {
        WHERE store_id = $1 AND sequenced <= $2 AND outcome IN ('accepted', 'proposal') ORDER BY id`,
       [this.storeId, upTo],
     );
+    // The next id too: rows of a batch appended since the watermark was read belong to a batch this node will
+    // process itself, with the ids it had when the other node processed it.
     const last = await this.storage.queryOne<{ e: bigint | null; i: bigint | null }>(
-      `SELECT MAX(CASE WHEN outcome IN ('accepted', 'proposal') AND sequenced <= $2 THEN valid_from END) AS e,
-         MAX(id) AS i
-       FROM topology_transactions WHERE store_id = $1`,
+      `SELECT MAX(CASE WHEN outcome IN ('accepted', 'proposal') THEN valid_from END) AS e, MAX(id) AS i
+       FROM topology_transactions WHERE store_id = $1 AND sequenced <= $2`,
       [this.storeId, upTo],
     );
     return {
