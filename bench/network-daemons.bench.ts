@@ -88,7 +88,8 @@ const MODE = options.mode as 'daemons' | 'in-process';
 /** The mode as reported: in-process says how members reach the sequencer. */
 const MODE_LABEL = MODE === 'in-process' ? `in-process (members via ${options['members-via']})` : MODE;
 /** In-process mode: the sequencers the nodes reach without gRPC, unless told to use gRPC. */
-const IN_PROCESS = options['members-via'] === 'grpc' ? undefined : new InProcessSequencers();
+const IN_PROCESS =
+  MODE === 'in-process' && options['members-via'] !== 'grpc' ? new InProcessSequencers() : undefined;
 const BACKENDS = options.backend.split(',') as Backend[];
 const RAMP = options.ramp;
 const RATES = options.rate === undefined ? undefined : numbers(options.rate);
