@@ -12,9 +12,11 @@ export {
 } from './client.js';
 export { logGrpcTo } from './logging.js';
 export {
+  auditedCall,
   auditedUnary,
   bindServer,
   type CallLogging,
+  type CallOutcome,
   endpointUrl,
   failingService,
   isLoopback,
@@ -23,4 +25,11 @@ export {
   type ServerTls,
   serverCredentials,
 } from './server.js';
-export { endpointsFailed, toStatus, transportError, weftErrorNamed, weftErrorOf } from './status.js';
+export {
+  asWeftError,
+  endpointsFailed,
+  toStatus,
+  transportError,
+  weftErrorNamed,
+  weftErrorOf,
+} from './status.js';

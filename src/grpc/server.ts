@@ -138,45 +138,73 @@ export function auditedUnary<Req, Res>(
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const traceparent = call.metadata.get('traceparent')[0];
-    withSpan(
+    auditedCall(
+      logging,
       method,
-      async () => {
-        const watch = startStopwatch(logging.clock ?? systemClock);
-        const log = (status: string, extra: { code?: string; error?: string } = {}) => {
-          const durationMs = Math.round(watch.elapsedMs() * 1000) / 1000;
-          logging.logger[logging.level](
-            { method, peer: call.getPeer(), status, durationMs, ...extra },
-            `${logging.service} call ${method}: ${status}`,
-          );
-          logging.metrics?.observe(method, status, watch.elapsedMs());
-          logging.audit?.log.call({
-            api: logging.audit.api,
-            method,
-            who: certificateCaller(call.getAuthContext?.()),
-            peer: call.getPeer(),
-            outcome: status,
-            ...(extra.code === undefined ? {} : { code: extra.code }),
-            durationMs,
-          });
-        };
-        try {
-          const response = await handle(call);
-          log('OK');
-          callback(null, response);
-        } catch (e) {
-          const status = toStatus(e, logging.service);
-          const error = weftErrorOf(e);
-          if (!isWeftError(e))
-            logging.logger.error({ err: e, method }, `${logging.service} call ${method} failed`);
-          log(grpc.status[status.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN', {
-            ...(error ? { code: error.code, error: error.message } : {}),
-          });
-          callback(status);
-        }
-      },
-      typeof traceparent === 'string' ? { parent: traceparent } : {},
+      call,
+      typeof traceparent === 'string' ? traceparent : undefined,
+      () => handle(call),
+      (outcome) => (outcome.ok ? callback(null, outcome.response) : callback(outcome.status)),
     );
   };
+}
+
+/** How an audited call ended: its response, or the error and the gRPC status it maps to. */
+export type CallOutcome<Res> =
+  | { readonly ok: true; readonly response: Res }
+  | { readonly ok: false; readonly error: unknown; readonly status: Partial<grpc.StatusObject> };
+
+/**
+ * One call as {@link auditedUnary} runs it, for calls that are not a gRPC call of their own (the messages of a
+ * stream that carries calls): `handle` runs in a span continuing `traceparent`, the call is logged, counted and
+ * audited under `method`, and `respond` gets the outcome.
+ */
+export function auditedCall<Res>(
+  logging: CallLogging,
+  method: string,
+  call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getPeer' | 'getAuthContext'>,
+  traceparent: string | undefined,
+  handle: () => Promise<Res>,
+  respond: (outcome: CallOutcome<Res>) => void,
+): void {
+  withSpan(
+    method,
+    async () => {
+      const watch = startStopwatch(logging.clock ?? systemClock);
+      const log = (status: string, extra: { code?: string; error?: string } = {}) => {
+        const durationMs = Math.round(watch.elapsedMs() * 1000) / 1000;
+        logging.logger[logging.level](
+          { method, peer: call.getPeer(), status, durationMs, ...extra },
+          `${logging.service} call ${method}: ${status}`,
+        );
+        logging.metrics?.observe(method, status, watch.elapsedMs());
+        logging.audit?.log.call({
+          api: logging.audit.api,
+          method,
+          who: certificateCaller(call.getAuthContext?.()),
+          peer: call.getPeer(),
+          outcome: status,
+          ...(extra.code === undefined ? {} : { code: extra.code }),
+          durationMs,
+        });
+      };
+      try {
+        const response = await handle();
+        log('OK');
+        respond({ ok: true, response });
+      } catch (e) {
+        const status = toStatus(e, logging.service);
+        const error = weftErrorOf(e);
+        if (!isWeftError(e))
+          logging.logger.error({ err: e, method }, `${logging.service} call ${method} failed`);
+        log(grpc.status[status.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN', {
+          ...(error ? { code: error.code, error: error.message } : {}),
+        });
+        respond({ ok: false, error: e, status });
+      }
+    },
+    traceparent === undefined ? {} : { parent: traceparent },
+  );
 }
 
 /**

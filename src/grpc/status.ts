@@ -11,19 +11,18 @@ const CONTEXT_KEY = 'weft-error-context';
  * `weft-error-context` let a Weft client rethrow the same error. Anything else becomes INTERNAL, naming `service`.
  */
 export function toStatus(e: unknown, service: string): Partial<grpc.StatusObject> {
-  const error =
-    e instanceof WeftError
-      ? e
-      : new WeftError(
-          CommonErrors.INTERNAL,
-          `internal error in the ${service}; see its log`,
-          {},
-          { cause: e },
-        );
+  const error = asWeftError(e, service);
   const metadata = new grpc.Metadata();
   metadata.set(CODE_KEY, error.code);
   metadata.set(CONTEXT_KEY, JSON.stringify(error.toJSON().context));
   return { code: error.grpcStatus, details: error.toString(), metadata };
+}
+
+/** What a server tells a client about a failure: the WeftError itself, or INTERNAL for anything else (logged apart). */
+export function asWeftError(e: unknown, service: string): WeftError {
+  return e instanceof WeftError
+    ? e
+    : new WeftError(CommonErrors.INTERNAL, `internal error in the ${service}; see its log`, {}, { cause: e });
 }
 
 let catalogue: Map<string, ErrorCode> | undefined;

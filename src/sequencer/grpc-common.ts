@@ -7,6 +7,13 @@ import { SequencerErrors } from './errors.js';
 export const MEMBER_METADATA_KEY = 'weft-member';
 export const AUTHORIZATION_METADATA_KEY = 'authorization';
 
+/**
+ * The most calls one SendStream may have in progress. A member's send queue keeps far fewer in flight
+ * (send-batch.max-calls-in-flight, 64 by default), and its client sends any beyond this bound as unary calls; the
+ * sequencer refuses them as SEQUENCER_OVERLOADED, so a client that ignores its answers cannot grow the node's memory.
+ */
+export const MAX_CALLS_PER_SUBMISSION_STREAM = 1024;
+
 /** Names the service in INTERNAL statuses and audit lines. */
 export const SERVICE_NAME = 'sequencer public API';
 

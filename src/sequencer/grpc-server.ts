@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { WeftError } from '../errors/index.js';
+import { CommonErrors, WeftError } from '../errors/index.js';
 import type { ISequencerAuthenticationService } from '../generated/weft/sequencer/v1/sequencer_authentication_service.grpc-server.js';
 import { sequencerAuthenticationServiceDefinition } from '../generated/weft/sequencer/v1/sequencer_authentication_service.grpc-server.js';
 import type { ISequencerConnectService } from '../generated/weft/sequencer/v1/sequencer_connect_service.grpc-server.js';
@@ -7,10 +7,15 @@ import { sequencerConnectServiceDefinition } from '../generated/weft/sequencer/v
 import type { ISequencerService } from '../generated/weft/sequencer/v1/sequencer_service.grpc-server.js';
 import { sequencerServiceDefinition } from '../generated/weft/sequencer/v1/sequencer_service.grpc-server.js';
 import type {
+  SendRefusal,
+  SendStreamRequest,
+  SendStreamResponse,
   SubscribeRequest,
   SubscribeResponse,
 } from '../generated/weft/sequencer/v1/sequencer_service.js';
 import {
+  asWeftError,
+  auditedCall,
   auditedUnary,
   bindServer,
   type CallLogging,
@@ -21,7 +26,12 @@ import {
 } from '../grpc/index.js';
 import { ApiMetrics, type NodeMetrics } from '../observability/index.js';
 import { SequencerErrors } from './errors.js';
-import { AUTHORIZATION_METADATA_KEY, MEMBER_METADATA_KEY, SERVICE_NAME } from './grpc-common.js';
+import {
+  AUTHORIZATION_METADATA_KEY,
+  MAX_CALLS_PER_SUBMISSION_STREAM,
+  MEMBER_METADATA_KEY,
+  SERVICE_NAME,
+} from './grpc-common.js';
 import type { InProcessSequencers } from './in-process.js';
 import { type Caller, type PublicApiContext, SequencerPublicApi } from './public-api.js';
 
@@ -77,7 +87,8 @@ export async function startPublicApi(
   };
   server.addService(sequencerConnectServiceDefinition, connectService(api, logging));
   server.addService(sequencerAuthenticationServiceDefinition, authenticationService(api, logging));
-  server.addService(sequencerServiceDefinition, sequencerService(api, logging));
+  const submissions = new SubmissionStreams(api, logging);
+  server.addService(sequencerServiceDefinition, sequencerService(api, logging, submissions));
   const port = await bindServer(server, address, options.port, serverCredentials(options.tls), SERVICE_NAME);
   const withdraw = options.inProcess?.serve(port, api);
   return {
@@ -85,6 +96,7 @@ export async function startPublicApi(
     async close(graceful) {
       withdraw?.();
       api.closeAll();
+      submissions.closeAll();
       if (!graceful) {
         server.forceShutdown();
         return;
@@ -127,11 +139,16 @@ function callerOf(api: SequencerPublicApi, metadata: grpc.Metadata): Caller {
   return api.caller(match ? { member, token: Buffer.from(match[1]!, 'base64') } : undefined);
 }
 
-function sequencerService(api: SequencerPublicApi, logging: CallLogging): ISequencerService {
+function sequencerService(
+  api: SequencerPublicApi,
+  logging: CallLogging,
+  submissions: SubmissionStreams,
+): ISequencerService {
   return {
     sendAsync: auditedUnary(logging, 'SendAsync', (call) =>
       api.sendAsync(call.request, callerOf(api, call.metadata)),
     ),
+    sendStream: (call) => submissions.serve(call),
     acknowledge: auditedUnary(logging, 'Acknowledge', (call) =>
       api.acknowledge(call.request, callerOf(api, call.metadata)),
     ),
@@ -184,4 +201,105 @@ function write<T>(
     call.on('drain', done);
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+type SubmissionCall = grpc.ServerDuplexStream<SendStreamRequest, SendStreamResponse>;
+
+/**
+ * SendAsync calls over long-lived streams (docs/sequencer.md, 'Submission streams'): each message is one call, run
+ * exactly as the unary SendAsync with the stream's metadata (its token checked per call, so an expired or revoked
+ * token fails the call as it would fail a unary one), logged and audited as SendAsync, and answered by call id.
+ */
+class SubmissionStreams {
+  readonly #api: SequencerPublicApi;
+  readonly #logging: CallLogging;
+  /** Open streams and whether each may end (closing), to end them when the node stops. */
+  readonly #open = new Map<SubmissionCall, () => void>();
+  #closing = false;
+
+  constructor(api: SequencerPublicApi, logging: CallLogging) {
+    this.#api = api;
+    this.#logging = logging;
+  }
+
+  serve(call: SubmissionCall): void {
+    let inProgress = 0;
+    let ended = this.#closing;
+    // The stream ends once the client half-closed (or the node stops) and every call it sent is answered.
+    const finish = () => {
+      if (!ended || inProgress > 0) return;
+      this.#open.delete(call);
+      if (!call.cancelled && call.writable) call.end();
+    };
+    this.#open.set(call, () => {
+      ended = true;
+      finish();
+    });
+    const answer = (callId: bigint, outcome: SendStreamResponse['outcome']) => {
+      if (!call.cancelled && call.writable) call.write({ callId, outcome });
+    };
+    call.on('data', (message: SendStreamRequest) => {
+      const { callId } = message;
+      if (ended) {
+        answer(callId, { oneofKind: 'error', error: refusalOf(unavailable()) });
+        return;
+      }
+      if (inProgress >= MAX_CALLS_PER_SUBMISSION_STREAM) {
+        answer(callId, { oneofKind: 'error', error: refusalOf(overloaded()) });
+        return;
+      }
+      inProgress++;
+      auditedCall(
+        this.#logging,
+        'SendAsync',
+        call,
+        message.traceparent || undefined,
+        async () => {
+          if (!message.request) {
+            throw new WeftError(CommonErrors.INVALID_ARGUMENT, `SendStream call ${callId} without a request`);
+          }
+          return this.#api.sendAsync(message.request, callerOf(this.#api, call.metadata));
+        },
+        (outcome) => {
+          inProgress--;
+          answer(
+            callId,
+            outcome.ok
+              ? { oneofKind: 'response', response: outcome.response }
+              : { oneofKind: 'error', error: refusalOf(asWeftError(outcome.error, SERVICE_NAME)) },
+          );
+          finish();
+        },
+      );
+    });
+    call.on('end', () => {
+      ended = true;
+      finish();
+    });
+    // A client that goes away cancels the stream; its calls in progress still complete, unanswered.
+    call.on('error', () => this.#open.delete(call));
+    call.on('cancelled', () => this.#open.delete(call));
+    if (this.#closing) finish();
+  }
+
+  /** Ends every stream once its calls in progress are answered; later calls on them are refused as unavailable. */
+  closeAll(): void {
+    this.#closing = true;
+    for (const end of [...this.#open.values()]) end();
+  }
+}
+
+function refusalOf(error: WeftError): SendRefusal {
+  return { code: error.code, reason: error.message, context: error.toJSON().context };
+}
+
+function overloaded(): WeftError {
+  return new WeftError(
+    SequencerErrors.SEQUENCER_OVERLOADED,
+    `a submission stream may have at most ${MAX_CALLS_PER_SUBMISSION_STREAM} calls in progress`,
+  );
+}
+
+function unavailable(): WeftError {
+  return new WeftError(SequencerErrors.SEQUENCER_UNAVAILABLE, 'this sequencer node is stopping');
 }

@@ -14,6 +14,8 @@ import type { AcknowledgeResponse } from "./sequencer_service.js";
 import type { AcknowledgeRequest } from "./sequencer_service.js";
 import type { SubscribeResponse } from "./sequencer_service.js";
 import type { SubscribeRequest } from "./sequencer_service.js";
+import type { SendStreamResponse } from "./sequencer_service.js";
+import type { SendStreamRequest } from "./sequencer_service.js";
 import type { SendAsyncResponse } from "./sequencer_service.js";
 import type { SendAsyncRequest } from "./sequencer_service.js";
 import * as grpc from "@grpc/grpc-js";
@@ -36,6 +38,16 @@ export interface ISequencerServiceClient {
     sendAsync(input: SendAsyncRequest, metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null, value?: SendAsyncResponse) => void): grpc.ClientUnaryCall;
     sendAsync(input: SendAsyncRequest, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, value?: SendAsyncResponse) => void): grpc.ClientUnaryCall;
     sendAsync(input: SendAsyncRequest, callback: (err: grpc.ServiceError | null, value?: SendAsyncResponse) => void): grpc.ClientUnaryCall;
+    /**
+     * SendAsync calls over one long-lived stream (a Weft extension): each SendStreamRequest is one call, checked and
+     * answered exactly as a SendAsync with the stream's metadata, and its SendStreamResponse carries the same call id,
+     * in any order. It saves the setup of an HTTP/2 stream per call. The stream ends once the client half-closes and
+     * every call is answered.
+     *
+     * @generated from protobuf rpc: SendStream
+     */
+    sendStream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<SendStreamRequest, SendStreamResponse>;
+    sendStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<SendStreamRequest, SendStreamResponse>;
     /**
      * Streams the member's events from a counter on, in order and without gaps, a block's events in one message under
      * the sequencer's signature of the block.
@@ -97,13 +109,25 @@ export class SequencerServiceClient extends grpc.Client implements ISequencerSer
         return this.makeUnaryRequest<SendAsyncRequest, SendAsyncResponse>(`/${SequencerService.typeName}/${method.name}`, (value: SendAsyncRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): SendAsyncResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
+     * SendAsync calls over one long-lived stream (a Weft extension): each SendStreamRequest is one call, checked and
+     * answered exactly as a SendAsync with the stream's metadata, and its SendStreamResponse carries the same call id,
+     * in any order. It saves the setup of an HTTP/2 stream per call. The stream ends once the client half-closes and
+     * every call is answered.
+     *
+     * @generated from protobuf rpc: SendStream
+     */
+    sendStream(metadata?: grpc.Metadata | grpc.CallOptions, options?: grpc.CallOptions): grpc.ClientDuplexStream<SendStreamRequest, SendStreamResponse> {
+        const method = SequencerService.methods[1];
+        return this.makeBidiStreamRequest<SendStreamRequest, SendStreamResponse>(`/${SequencerService.typeName}/${method.name}`, (value: SendStreamRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): SendStreamResponse => method.O.fromBinary(value, this._binaryOptions), (metadata as any), options);
+    }
+    /**
      * Streams the member's events from a counter on, in order and without gaps, a block's events in one message under
      * the sequencer's signature of the block.
      *
      * @generated from protobuf rpc: Subscribe
      */
     subscribe(input: SubscribeRequest, metadata?: grpc.Metadata | grpc.CallOptions, options?: grpc.CallOptions): grpc.ClientReadableStream<SubscribeResponse> {
-        const method = SequencerService.methods[1];
+        const method = SequencerService.methods[2];
         return this.makeServerStreamRequest<SubscribeRequest, SubscribeResponse>(`/${SequencerService.typeName}/${method.name}`, (value: SubscribeRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): SubscribeResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), options);
     }
     /**
@@ -112,7 +136,7 @@ export class SequencerServiceClient extends grpc.Client implements ISequencerSer
      * @generated from protobuf rpc: Acknowledge
      */
     acknowledge(input: AcknowledgeRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: AcknowledgeResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: AcknowledgeResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: AcknowledgeResponse) => void)): grpc.ClientUnaryCall {
-        const method = SequencerService.methods[2];
+        const method = SequencerService.methods[3];
         return this.makeUnaryRequest<AcknowledgeRequest, AcknowledgeResponse>(`/${SequencerService.typeName}/${method.name}`, (value: AcknowledgeRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): AcknowledgeResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
@@ -121,7 +145,7 @@ export class SequencerServiceClient extends grpc.Client implements ISequencerSer
      * @generated from protobuf rpc: GetTime
      */
     getTime(input: GetTimeRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetTimeResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: GetTimeResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: GetTimeResponse) => void)): grpc.ClientUnaryCall {
-        const method = SequencerService.methods[3];
+        const method = SequencerService.methods[4];
         return this.makeUnaryRequest<GetTimeRequest, GetTimeResponse>(`/${SequencerService.typeName}/${method.name}`, (value: GetTimeRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): GetTimeResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
     /**
@@ -130,7 +154,7 @@ export class SequencerServiceClient extends grpc.Client implements ISequencerSer
      * @generated from protobuf rpc: DownloadTopologyStateForInit
      */
     downloadTopologyStateForInit(input: DownloadTopologyStateForInitRequest, metadata: grpc.Metadata | grpc.CallOptions | ((err: grpc.ServiceError | null, value?: DownloadTopologyStateForInitResponse) => void), options?: grpc.CallOptions | ((err: grpc.ServiceError | null, value?: DownloadTopologyStateForInitResponse) => void), callback?: ((err: grpc.ServiceError | null, value?: DownloadTopologyStateForInitResponse) => void)): grpc.ClientUnaryCall {
-        const method = SequencerService.methods[4];
+        const method = SequencerService.methods[5];
         return this.makeUnaryRequest<DownloadTopologyStateForInitRequest, DownloadTopologyStateForInitResponse>(`/${SequencerService.typeName}/${method.name}`, (value: DownloadTopologyStateForInitRequest): Buffer => Buffer.from(method.I.toBinary(value, this._binaryOptions)), (value: Buffer): DownloadTopologyStateForInitResponse => method.O.fromBinary(value, this._binaryOptions), input, (metadata as any), (options as any), (callback as any));
     }
 }

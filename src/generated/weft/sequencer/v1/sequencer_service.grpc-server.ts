@@ -11,6 +11,8 @@ import { AcknowledgeResponse } from "./sequencer_service.js";
 import { AcknowledgeRequest } from "./sequencer_service.js";
 import { SubscribeResponse } from "./sequencer_service.js";
 import { SubscribeRequest } from "./sequencer_service.js";
+import { SendStreamResponse } from "./sequencer_service.js";
+import { SendStreamRequest } from "./sequencer_service.js";
 import { SendAsyncResponse } from "./sequencer_service.js";
 import { SendAsyncRequest } from "./sequencer_service.js";
 import type * as grpc from "@grpc/grpc-js";
@@ -30,6 +32,15 @@ export interface ISequencerService extends grpc.UntypedServiceImplementation {
      * @generated from protobuf rpc: SendAsync
      */
     sendAsync: grpc.handleUnaryCall<SendAsyncRequest, SendAsyncResponse>;
+    /**
+     * SendAsync calls over one long-lived stream (a Weft extension): each SendStreamRequest is one call, checked and
+     * answered exactly as a SendAsync with the stream's metadata, and its SendStreamResponse carries the same call id,
+     * in any order. It saves the setup of an HTTP/2 stream per call. The stream ends once the client half-closes and
+     * every call is answered.
+     *
+     * @generated from protobuf rpc: SendStream
+     */
+    sendStream: grpc.handleBidiStreamingCall<SendStreamRequest, SendStreamResponse>;
     /**
      * Streams the member's events from a counter on, in order and without gaps, a block's events in one message under
      * the sequencer's signature of the block.
@@ -77,6 +88,16 @@ export const sequencerServiceDefinition: grpc.ServiceDefinition<ISequencerServic
         requestDeserialize: bytes => SendAsyncRequest.fromBinary(bytes),
         responseSerialize: value => Buffer.from(SendAsyncResponse.toBinary(value)),
         requestSerialize: value => Buffer.from(SendAsyncRequest.toBinary(value))
+    },
+    sendStream: {
+        path: "/weft.sequencer.v1.SequencerService/SendStream",
+        originalName: "SendStream",
+        requestStream: true,
+        responseStream: true,
+        responseDeserialize: bytes => SendStreamResponse.fromBinary(bytes),
+        requestDeserialize: bytes => SendStreamRequest.fromBinary(bytes),
+        responseSerialize: value => Buffer.from(SendStreamResponse.toBinary(value)),
+        requestSerialize: value => Buffer.from(SendStreamRequest.toBinary(value))
     },
     subscribe: {
         path: "/weft.sequencer.v1.SequencerService/Subscribe",

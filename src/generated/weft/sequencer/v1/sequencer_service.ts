@@ -27,6 +27,56 @@ export interface SendAsyncRequest {
     signedSubmissionRequestBatch?: SignedContent;
 }
 /**
+ * @generated from protobuf message weft.sequencer.v1.SendStreamRequest
+ */
+export interface SendStreamRequest {
+    /**
+     * Chosen by the client, unique among its calls in progress on this stream.
+     *
+     * @generated from protobuf field: uint64 call_id = 1
+     */
+    callId: bigint;
+    /**
+     * @generated from protobuf field: weft.sequencer.v1.SendAsyncRequest request = 2
+     */
+    request?: SendAsyncRequest;
+    /**
+     * The call's W3C trace context, as the traceparent metadata of a unary call.
+     *
+     * @generated from protobuf field: string traceparent = 3
+     */
+    traceparent: string;
+}
+/**
+ * @generated from protobuf message weft.sequencer.v1.SendStreamResponse
+ */
+export interface SendStreamResponse {
+    /**
+     * @generated from protobuf field: uint64 call_id = 1
+     */
+    callId: bigint;
+    /**
+     * @generated from protobuf oneof: outcome
+     */
+    outcome: {
+        oneofKind: "response";
+        /**
+         * @generated from protobuf field: weft.sequencer.v1.SendAsyncResponse response = 2
+         */
+        response: SendAsyncResponse;
+    } | {
+        oneofKind: "error";
+        /**
+         * The call failed as a whole: the error SendAsync would have failed with.
+         *
+         * @generated from protobuf field: weft.sequencer.v1.SendRefusal error = 3
+         */
+        error: SendRefusal;
+    } | {
+        oneofKind: undefined;
+    };
+}
+/**
  * @generated from protobuf message weft.sequencer.v1.SendAsyncResponse
  */
 export interface SendAsyncResponse {
@@ -196,6 +246,136 @@ class SendAsyncRequest$Type extends MessageType<SendAsyncRequest> {
  * @generated MessageType for protobuf message weft.sequencer.v1.SendAsyncRequest
  */
 export const SendAsyncRequest = new SendAsyncRequest$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class SendStreamRequest$Type extends MessageType<SendStreamRequest> {
+    constructor() {
+        super("weft.sequencer.v1.SendStreamRequest", [
+            { no: 1, name: "call_id", kind: "scalar", T: 4 /*ScalarType.UINT64*/, L: 0 /*LongType.BIGINT*/ },
+            { no: 2, name: "request", kind: "message", T: () => SendAsyncRequest },
+            { no: 3, name: "traceparent", kind: "scalar", T: 9 /*ScalarType.STRING*/ }
+        ]);
+    }
+    create(value?: PartialMessage<SendStreamRequest>): SendStreamRequest {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.callId = 0n;
+        message.traceparent = "";
+        if (value !== undefined)
+            reflectionMergePartial<SendStreamRequest>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: SendStreamRequest): SendStreamRequest {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* uint64 call_id */ 1:
+                    message.callId = reader.uint64().toBigInt();
+                    break;
+                case /* weft.sequencer.v1.SendAsyncRequest request */ 2:
+                    message.request = SendAsyncRequest.internalBinaryRead(reader, reader.uint32(), options, message.request);
+                    break;
+                case /* string traceparent */ 3:
+                    message.traceparent = reader.string();
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: SendStreamRequest, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* uint64 call_id = 1; */
+        if (message.callId !== 0n)
+            writer.tag(1, WireType.Varint).uint64(message.callId);
+        /* weft.sequencer.v1.SendAsyncRequest request = 2; */
+        if (message.request)
+            SendAsyncRequest.internalBinaryWrite(message.request, writer.tag(2, WireType.LengthDelimited).fork(), options).join();
+        /* string traceparent = 3; */
+        if (message.traceparent !== "")
+            writer.tag(3, WireType.LengthDelimited).string(message.traceparent);
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.sequencer.v1.SendStreamRequest
+ */
+export const SendStreamRequest = new SendStreamRequest$Type();
+// @generated message type with reflection information, may provide speed optimized methods
+class SendStreamResponse$Type extends MessageType<SendStreamResponse> {
+    constructor() {
+        super("weft.sequencer.v1.SendStreamResponse", [
+            { no: 1, name: "call_id", kind: "scalar", T: 4 /*ScalarType.UINT64*/, L: 0 /*LongType.BIGINT*/ },
+            { no: 2, name: "response", kind: "message", oneof: "outcome", T: () => SendAsyncResponse },
+            { no: 3, name: "error", kind: "message", oneof: "outcome", T: () => SendRefusal }
+        ]);
+    }
+    create(value?: PartialMessage<SendStreamResponse>): SendStreamResponse {
+        const message = globalThis.Object.create((this.messagePrototype!));
+        message.callId = 0n;
+        message.outcome = { oneofKind: undefined };
+        if (value !== undefined)
+            reflectionMergePartial<SendStreamResponse>(this, message, value);
+        return message;
+    }
+    internalBinaryRead(reader: IBinaryReader, length: number, options: BinaryReadOptions, target?: SendStreamResponse): SendStreamResponse {
+        let message = target ?? this.create(), end = reader.pos + length;
+        while (reader.pos < end) {
+            let [fieldNo, wireType] = reader.tag();
+            switch (fieldNo) {
+                case /* uint64 call_id */ 1:
+                    message.callId = reader.uint64().toBigInt();
+                    break;
+                case /* weft.sequencer.v1.SendAsyncResponse response */ 2:
+                    message.outcome = {
+                        oneofKind: "response",
+                        response: SendAsyncResponse.internalBinaryRead(reader, reader.uint32(), options, (message.outcome as any).response)
+                    };
+                    break;
+                case /* weft.sequencer.v1.SendRefusal error */ 3:
+                    message.outcome = {
+                        oneofKind: "error",
+                        error: SendRefusal.internalBinaryRead(reader, reader.uint32(), options, (message.outcome as any).error)
+                    };
+                    break;
+                default:
+                    let u = options.readUnknownField;
+                    if (u === "throw")
+                        throw new globalThis.Error(`Unknown field ${fieldNo} (wire type ${wireType}) for ${this.typeName}`);
+                    let d = reader.skip(wireType);
+                    if (u !== false)
+                        (u === true ? UnknownFieldHandler.onRead : u)(this.typeName, message, fieldNo, wireType, d);
+            }
+        }
+        return message;
+    }
+    internalBinaryWrite(message: SendStreamResponse, writer: IBinaryWriter, options: BinaryWriteOptions): IBinaryWriter {
+        /* uint64 call_id = 1; */
+        if (message.callId !== 0n)
+            writer.tag(1, WireType.Varint).uint64(message.callId);
+        /* weft.sequencer.v1.SendAsyncResponse response = 2; */
+        if (message.outcome.oneofKind === "response")
+            SendAsyncResponse.internalBinaryWrite(message.outcome.response, writer.tag(2, WireType.LengthDelimited).fork(), options).join();
+        /* weft.sequencer.v1.SendRefusal error = 3; */
+        if (message.outcome.oneofKind === "error")
+            SendRefusal.internalBinaryWrite(message.outcome.error, writer.tag(3, WireType.LengthDelimited).fork(), options).join();
+        let u = options.writeUnknownFields;
+        if (u !== false)
+            (u == true ? UnknownFieldHandler.onWrite : u)(this.typeName, message, writer);
+        return writer;
+    }
+}
+/**
+ * @generated MessageType for protobuf message weft.sequencer.v1.SendStreamResponse
+ */
+export const SendStreamResponse = new SendStreamResponse$Type();
 // @generated message type with reflection information, may provide speed optimized methods
 class SendAsyncResponse$Type extends MessageType<SendAsyncResponse> {
     constructor() {
@@ -737,6 +917,7 @@ export const DownloadTopologyStateForInitResponse = new DownloadTopologyStateFor
  */
 export const SequencerService = new ServiceType("weft.sequencer.v1.SequencerService", [
     { name: "SendAsync", options: {}, I: SendAsyncRequest, O: SendAsyncResponse },
+    { name: "SendStream", serverStreaming: true, clientStreaming: true, options: {}, I: SendStreamRequest, O: SendStreamResponse },
     { name: "Subscribe", serverStreaming: true, options: {}, I: SubscribeRequest, O: SubscribeResponse },
     { name: "Acknowledge", options: {}, I: AcknowledgeRequest, O: AcknowledgeResponse },
     { name: "GetTime", options: {}, I: GetTimeRequest, O: GetTimeResponse },
