@@ -26,6 +26,7 @@ import {
   texts,
   waitFor,
 } from './testing.js';
+import { sequencerTopologyOf } from './topology-adapter.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -45,7 +46,7 @@ describeBackends('sequencer', (backend) => {
       cleanups.push(() => r.client.close());
       clients.push(r);
     }
-    return { sync, node, topology, clients, metrics };
+    return { sync, node, topology, clients, metrics, storage };
   }
 
   it('delivers each envelope to its recipients only, with receipts, gapless counters and one total order', async () => {
@@ -197,6 +198,33 @@ describeBackends('sequencer', (backend) => {
       maxSequencingTime: soon(),
     });
     expect((await ok.outcome).kind).toBe('delivered');
+  });
+
+  it('resolves a recipient active in the topology but not registered in memory from the store, else as unknown', async () => {
+    const { sync, node, topology, clients, storage } = await setup(1);
+    const p0 = clients[0]!;
+    const key = sync.newKey();
+    const late = participantOnboarding(sync.synchronizerIdObject, 'late', key, sync.newEncryptionKey());
+    // Processed outside the sequencer (no broadcast): the node's topology has it active, the node never registers it.
+    await topology.process(topology.lastSequenced! + 1n, late.transactions);
+    const view = sequencerTopologyOf(topology);
+    await waitFor('late to be active', () => view.isMemberActive(late.id, systemClock.now()).active);
+    const unknown = await rejection(
+      p0.client.send({ envelopes: [envelope('lost', late.id)], maxSequencingTime: soon() }),
+    );
+    expect(unknown.code).toBe(SequencerErrors.SEQUENCER_UNKNOWN_RECIPIENTS.code);
+    expect(unknown.message).toContain(late.id);
+    // Registered by another node of the sequencer (a row in the shared store): loaded, then delivered to.
+    await new SequencerStore(storage).registerMember(late.id, 0n);
+    const found = await p0.client.send({
+      envelopes: [envelope('found', late.id), envelope('both', late.id, sync.participants[0]!.id)],
+      maxSequencingTime: soon(),
+    });
+    expect((await found.outcome).kind).toBe('delivered');
+    const joined = await connect(sync, { id: late.id, key }, [node.endpoint]);
+    cleanups.push(() => joined.client.close());
+    await waitFor('late to receive', () => joined.events.length === 1);
+    expect(texts(joined.events[0]!)).toEqual(['found', 'both']);
   });
 
   it('onboards a participant through a topology broadcast and addresses a mediator group', async () => {
