@@ -1,4 +1,6 @@
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { WeftError } from '../errors/index.js';
 import { EnvelopeKind } from '../generated/weft/sequencer/v1/sequencing.js';
 import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
 import { NodeMetrics } from '../observability/index.js';
@@ -6,6 +8,7 @@ import { describeBackends } from '../storage/testing.js';
 import { systemClock } from '../time/index.js';
 import {
   SignedTopologyTransaction,
+  TopologyErrors,
   TopologyProcessor,
   TopologyTransaction,
   topologyBroadcastEnvelope,
@@ -225,6 +228,55 @@ describeBackends('sequencer', (backend) => {
     cleanups.push(() => joined.client.close());
     await waitFor('late to receive', () => joined.events.length === 1);
     expect(texts(joined.events[0]!)).toEqual(['found', 'both']);
+  });
+
+  it('reports a topology store that diverged from the sequenced topology as fatal, and stops retrying', async () => {
+    const sync = testSynchronizer({ seed: 'diverged', participants: 1, now: systemClock.now() });
+    const storage = await backend.open();
+    const fatal: WeftError[] = [];
+    const logs: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => logs.push(line) });
+    const { node } = await startSequencerNode(sync, {
+      name: 'seq-d',
+      storage,
+      logger,
+      onFatal: (e) => fatal.push(e),
+    });
+    cleanups.push(() => node.stop());
+    // Another processor on the node's topology store records a different batch where the node's next one goes.
+    const stray = await TopologyProcessor.create({
+      storage,
+      synchronizerId: sync.synchronizerIdObject,
+      storeId: 'seq-d',
+    });
+    const other = participantOnboarding(
+      sync.synchronizerIdObject,
+      'other',
+      sync.newKey(),
+      sync.newEncryptionKey(),
+    );
+    await stray.process(stray.lastSequenced! + 1n, other.transactions);
+    const joiner = participantOnboarding(
+      sync.synchronizerIdObject,
+      'joiner',
+      sync.newKey(),
+      sync.newEncryptionKey(),
+    );
+    await registerOnboardingTransactions([node.endpoint], joiner.transactions);
+    await waitFor('the divergence to be reported', () => fatal.length > 0);
+    expect(fatal.map((e) => e.code)).toEqual([TopologyErrors.TOPOLOGY_STORE_DIVERGED.code]);
+    // The node goes on sequencing until its process stops it, but applies no topology any more and never retries.
+    const p0 = await connect(sync, sync.participants[0]!, [node.endpoint]);
+    cleanups.push(() => p0.client.close());
+    for (const text of ['one', 'two']) {
+      const sent = await p0.client.send({
+        envelopes: [envelope(text, sync.participants[0]!.id)],
+        maxSequencingTime: soon(),
+      });
+      expect((await sent.outcome).kind).toBe('delivered');
+    }
+    expect(fatal).toHaveLength(1);
+    expect(logs.filter((l) => l.includes('retrying'))).toEqual([]);
   });
 
   it('onboards a participant through a topology broadcast and addresses a mediator group', async () => {

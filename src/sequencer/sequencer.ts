@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RandomSource, SigningPrivateKey } from '../crypto/index.js';
-import { CommonErrors, WeftError } from '../errors/index.js';
+import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
 import {
   Acknowledgement,
   Envelope,
@@ -20,6 +20,7 @@ import { isTransientStorageError, type Storage } from '../storage/index.js';
 import type { Clock } from '../time/index.js';
 import {
   decodeTopologyBroadcast,
+  TopologyErrors,
   topologyBroadcastEnvelope,
   topologyTransactionsOf,
 } from '../topology/index.js';
@@ -75,7 +76,8 @@ export interface SequencerOptions {
   readonly metrics?: NodeMetrics;
   /**
    * Told when the node's storage fails with an error that is not transient (corruption, a schema from the future),
-   * so that the process can exit and a supervisor restart it.
+   * or its topology store diverged from the sequenced topology (TOPOLOGY_STORE_DIVERGED), so that the process can
+   * exit and a supervisor restart it.
    */
   readonly onFatal?: (error: WeftError) => void;
 }
@@ -604,6 +606,13 @@ export class Sequencer {
         }
         if (rows.length < TOPOLOGY_PAGE) readUpTo = h.safe;
       } catch (e) {
+        if (isWeftError(e, TopologyErrors.TOPOLOGY_STORE_DIVERGED)) {
+          // Not transient: the same broadcast diverges on every retry, and a node that stops applying topology
+          // serves members with a stale view of who may send and receive. The process exits for an operator.
+          this.#o.logger.error({ err: e }, 'the topology store diverged; this node stops applying topology');
+          this.#o.onFatal?.(e);
+          return;
+        }
         this.#o.logger.error({ err: e }, 'applying sequenced topology failed; retrying');
         await this.#head.changed(signal);
       }
