@@ -1,8 +1,9 @@
-import { createCipheriv, createDecipheriv, diffieHellman, hkdfSync, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, diffieHellman, type KeyObject } from 'node:crypto';
 import { WeftError } from '../errors/index.js';
 import { bytesEqual, copyBytes, plain } from './bytes.js';
 import { CryptoErrors } from './errors.js';
 import { Fingerprint } from './fingerprint.js';
+import { hkdfSha256 } from './hkdf.js';
 import {
   exportPkcs8,
   importPkcs8,
@@ -244,7 +245,7 @@ function agree(privateKey: KeyObject, publicKey: KeyObject): Uint8Array | undefi
 
 function hybridKey(shared: Uint8Array, ephemeralPublic: Uint8Array, recipientPublic: Uint8Array): Uint8Array {
   const salt = Buffer.concat([ephemeralPublic, recipientPublic]);
-  return new Uint8Array(hkdfSync('sha256', shared, salt, HYBRID_INFO, SYMMETRIC_KEY_LENGTH));
+  return hkdfSha256(shared, salt, HYBRID_INFO, SYMMETRIC_KEY_LENGTH);
 }
 
 function seal(

@@ -20,6 +20,7 @@ export {
   HashBuilder,
   HashPurpose,
 } from './hash.js';
+export { hkdfSha256 } from './hkdf.js';
 export {
   loadKeyEncryptionKey,
   type PrivateKeyEncryption,

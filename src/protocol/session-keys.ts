@@ -1,8 +1,8 @@
-import { hkdfSync } from 'node:crypto';
 import {
   type EncryptionPrivateKey,
   type EncryptionPublicKey,
   type Hash,
+  hkdfSha256,
   type RandomSource,
   SYMMETRIC_KEY_LENGTH,
   SymmetricKey,
@@ -59,9 +59,7 @@ export function sessionKeyAssociatedData(synchronizerId: string): Uint8Array {
  */
 export function viewKey(session: SymmetricKey, viewHash: Hash): SymmetricKey {
   return SymmetricKey.fromBytes(
-    new Uint8Array(
-      hkdfSync('sha256', session.toBytes(), viewHash.toMultihash(), VIEW_KEY_INFO, SYMMETRIC_KEY_LENGTH),
-    ),
+    hkdfSha256(session.toBytes(), viewHash.toMultihash(), VIEW_KEY_INFO, SYMMETRIC_KEY_LENGTH),
   );
 }
 

@@ -50,8 +50,8 @@ export class MemberAuthenticator {
   ) {}
 
   /** Fails with SEQUENCER_MEMBER_NOT_ACTIVE unless the topology has `member` active now. */
-  async requireActive(member: string): Promise<void> {
-    const status = await this.topology.isMemberActive(member, this.clock.now());
+  requireActive(member: string): void {
+    const status = this.topology.isMemberActive(member, this.clock.now());
     if (!status.active) {
       throw new WeftError(
         SequencerErrors.SEQUENCER_MEMBER_NOT_ACTIVE,
@@ -62,8 +62,8 @@ export class MemberAuthenticator {
   }
 
   async challenge(member: string): Promise<{ nonce: Uint8Array; fingerprints: string[] }> {
-    await this.requireActive(member);
-    const keys = await this.topology.signingKeys(member, this.clock.now());
+    this.requireActive(member);
+    const keys = this.topology.signingKeys(member, this.clock.now());
     if (keys.length === 0) {
       throw new WeftError(
         SequencerErrors.SEQUENCER_AUTHENTICATION_FAILED,
@@ -111,8 +111,8 @@ export class MemberAuthenticator {
         { member },
       );
     }
-    await this.requireActive(member);
-    const keys = await this.topology.signingKeys(member, now);
+    this.requireActive(member);
+    const keys = this.topology.signingKeys(member, now);
     const signer = keys.find((k) => k.fingerprint.value === signedBy);
     if (
       !signer?.verify(authenticationHash(nonce, this.synchronizerId, this.sequencerId, member), signature)

@@ -40,7 +40,10 @@ export interface SequencerNodeOptions {
   readonly random?: RandomSource;
   readonly logger?: Logger;
   readonly metrics?: NodeMetrics;
-  /** Told when the storage fails with an error that is not transient: the process should exit. */
+  /**
+   * Told when the storage fails with an error that is not transient, or the topology store diverged: the process
+   * should exit.
+   */
   readonly onFatal?: (error: WeftError) => void;
 }
 

@@ -77,7 +77,7 @@ export class SequencerPublicApi {
       synchronizerId: c.synchronizerId,
       sequencerId: c.sequencerId,
       staticParameters: { protocolVersion: version },
-      dynamicParameters: await c.topology.parameters(c.clock.now()),
+      dynamicParameters: c.topology.parameters(c.clock.now()),
     };
   }
 

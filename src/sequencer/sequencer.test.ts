@@ -1,4 +1,6 @@
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { WeftError } from '../errors/index.js';
 import { EnvelopeKind } from '../generated/weft/sequencer/v1/sequencing.js';
 import { TopologyTransactionsBroadcast } from '../generated/weft/topology/v1/topology.js';
 import { NodeMetrics } from '../observability/index.js';
@@ -6,6 +8,7 @@ import { describeBackends } from '../storage/testing.js';
 import { systemClock } from '../time/index.js';
 import {
   SignedTopologyTransaction,
+  TopologyErrors,
   TopologyProcessor,
   TopologyTransaction,
   topologyBroadcastEnvelope,
@@ -26,6 +29,7 @@ import {
   texts,
   waitFor,
 } from './testing.js';
+import { sequencerTopologyOf } from './topology-adapter.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -45,7 +49,7 @@ describeBackends('sequencer', (backend) => {
       cleanups.push(() => r.client.close());
       clients.push(r);
     }
-    return { sync, node, topology, clients, metrics };
+    return { sync, node, topology, clients, metrics, storage };
   }
 
   it('delivers each envelope to its recipients only, with receipts, gapless counters and one total order', async () => {
@@ -197,6 +201,82 @@ describeBackends('sequencer', (backend) => {
       maxSequencingTime: soon(),
     });
     expect((await ok.outcome).kind).toBe('delivered');
+  });
+
+  it('resolves a recipient active in the topology but not registered in memory from the store, else as unknown', async () => {
+    const { sync, node, topology, clients, storage } = await setup(1);
+    const p0 = clients[0]!;
+    const key = sync.newKey();
+    const late = participantOnboarding(sync.synchronizerIdObject, 'late', key, sync.newEncryptionKey());
+    // Processed outside the sequencer (no broadcast): the node's topology has it active, the node never registers it.
+    await topology.process(topology.lastSequenced! + 1n, late.transactions);
+    const view = sequencerTopologyOf(topology);
+    await waitFor('late to be active', () => view.isMemberActive(late.id, systemClock.now()).active);
+    const unknown = await rejection(
+      p0.client.send({ envelopes: [envelope('lost', late.id)], maxSequencingTime: soon() }),
+    );
+    expect(unknown.code).toBe(SequencerErrors.SEQUENCER_UNKNOWN_RECIPIENTS.code);
+    expect(unknown.message).toContain(late.id);
+    // Registered by another node of the sequencer (a row in the shared store): loaded, then delivered to.
+    await new SequencerStore(storage).registerMember(late.id, 0n);
+    const found = await p0.client.send({
+      envelopes: [envelope('found', late.id), envelope('both', late.id, sync.participants[0]!.id)],
+      maxSequencingTime: soon(),
+    });
+    expect((await found.outcome).kind).toBe('delivered');
+    const joined = await connect(sync, { id: late.id, key }, [node.endpoint]);
+    cleanups.push(() => joined.client.close());
+    await waitFor('late to receive', () => joined.events.length === 1);
+    expect(texts(joined.events[0]!)).toEqual(['found', 'both']);
+  });
+
+  it('reports a topology store that diverged from the sequenced topology as fatal, and stops retrying', async () => {
+    const sync = testSynchronizer({ seed: 'diverged', participants: 1, now: systemClock.now() });
+    const storage = await backend.open();
+    const fatal: WeftError[] = [];
+    const logs: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => logs.push(line) });
+    const { node } = await startSequencerNode(sync, {
+      name: 'seq-d',
+      storage,
+      logger,
+      onFatal: (e) => fatal.push(e),
+    });
+    cleanups.push(() => node.stop());
+    // Another processor on the node's topology store records a different batch where the node's next one goes.
+    const stray = await TopologyProcessor.create({
+      storage,
+      synchronizerId: sync.synchronizerIdObject,
+      storeId: 'seq-d',
+    });
+    const other = participantOnboarding(
+      sync.synchronizerIdObject,
+      'other',
+      sync.newKey(),
+      sync.newEncryptionKey(),
+    );
+    await stray.process(stray.lastSequenced! + 1n, other.transactions);
+    const joiner = participantOnboarding(
+      sync.synchronizerIdObject,
+      'joiner',
+      sync.newKey(),
+      sync.newEncryptionKey(),
+    );
+    await registerOnboardingTransactions([node.endpoint], joiner.transactions);
+    await waitFor('the divergence to be reported', () => fatal.length > 0);
+    expect(fatal.map((e) => e.code)).toEqual([TopologyErrors.TOPOLOGY_STORE_DIVERGED.code]);
+    // The node goes on sequencing until its process stops it, but applies no topology any more and never retries.
+    const p0 = await connect(sync, sync.participants[0]!, [node.endpoint]);
+    cleanups.push(() => p0.client.close());
+    for (const text of ['one', 'two']) {
+      const sent = await p0.client.send({
+        envelopes: [envelope(text, sync.participants[0]!.id)],
+        maxSequencingTime: soon(),
+      });
+      expect((await sent.outcome).kind).toBe('delivered');
+    }
+    expect(fatal).toHaveLength(1);
+    expect(logs.filter((l) => l.includes('retrying'))).toEqual([]);
   });
 
   it('onboards a participant through a topology broadcast and addresses a mediator group', async () => {

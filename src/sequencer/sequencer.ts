@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RandomSource, SigningPrivateKey } from '../crypto/index.js';
-import { CommonErrors, WeftError } from '../errors/index.js';
+import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
 import {
   Acknowledgement,
   Envelope,
@@ -20,6 +20,7 @@ import { isTransientStorageError, type Storage } from '../storage/index.js';
 import type { Clock } from '../time/index.js';
 import {
   decodeTopologyBroadcast,
+  TopologyErrors,
   topologyBroadcastEnvelope,
   topologyTransactionsOf,
 } from '../topology/index.js';
@@ -48,6 +49,12 @@ interface ResolvedEnvelope {
   readonly kind: EnvelopeKind;
   readonly stored: StoredEnvelope;
 }
+/** Recipients whose member rows were not in memory when a submission was checked, by how they were named. */
+interface UncachedRecipients {
+  readonly members: Set<string>;
+  readonly mediators: Set<string>;
+}
+
 /** How long the sequencer gives its own topology broadcasts (onboarding, operator changes) to be sequenced. */
 const OWN_SEND_WINDOW_US = 60_000_000n;
 const TOPOLOGY_PAGE = 100;
@@ -69,7 +76,8 @@ export interface SequencerOptions {
   readonly metrics?: NodeMetrics;
   /**
    * Told when the node's storage fails with an error that is not transient (corruption, a schema from the future),
-   * so that the process can exit and a supervisor restart it.
+   * or its topology store diverged from the sequenced topology (TOPOLOGY_STORE_DIVERGED), so that the process can
+   * exit and a supervisor restart it.
    */
   readonly onFatal?: (error: WeftError) => void;
 }
@@ -271,10 +279,10 @@ export class Sequencer {
     verifyContent(
       signed,
       SignaturePurpose.submissionBatch,
-      await this.#o.topology.signingKeys(member, now),
+      this.#o.topology.signingKeys(member, now),
       `the submission batch of ${member}`,
     );
-    const params = await this.#o.topology.parameters(now);
+    const params = this.#o.topology.parameters(now);
     const limit = params.maxRequestSize || this.#o.settings.maxRequestSize;
     const requests = batch.requests.map((bytes) => {
       if (bytes.byteLength > limit) {
@@ -345,11 +353,14 @@ export class Sequencer {
     }
     const envelopes = request.batch?.envelopes ?? [];
     if (envelopes.length === 0) throw invalid('the submission has no envelopes');
-    const resolved: ResolvedEnvelope[] = [];
-    const unknown = new Set<string>();
-    for (const bytes of envelopes) {
-      const envelope = decode(Envelope, bytes, 'envelope');
-      resolved.push({ kind: envelope.kind, stored: await this.#resolve(envelope, bytes, now, unknown) });
+    // Recipients resolve from the member rows in memory; only rows missing there (a member that just joined) are
+    // loaded, after which the resolution runs again with every row it can have in memory.
+    const decoded: Envelope[] = [];
+    const uncached: UncachedRecipients = { members: new Set(), mediators: new Set() };
+    let { resolved, unknown } = this.#resolveAll(envelopes, decoded, now, uncached);
+    if (uncached.members.size > 0 || uncached.mediators.size > 0) {
+      await this.#loadRecipients(uncached);
+      ({ resolved, unknown } = this.#resolveAll(envelopes, decoded, now, undefined));
     }
     if (unknown.size > 0) {
       throw new WeftError(
@@ -382,13 +393,36 @@ export class Sequencer {
     };
   }
 
-  /** Resolves an envelope's recipients to member ids now, so that every node delivers it to the same members. */
-  async #resolve(
+  /**
+   * Decodes (once, into `decoded`) and resolves a request's envelopes in order, collecting the recipients that are
+   * not active members in `unknown`, or in `uncached` while their rows may still be loaded.
+   */
+  #resolveAll(
+    envelopes: readonly Uint8Array[],
+    decoded: Envelope[],
+    now: bigint,
+    uncached: UncachedRecipients | undefined,
+  ): { resolved: ResolvedEnvelope[]; unknown: Set<string> } {
+    const unknown = new Set<string>();
+    const resolved = envelopes.map((bytes, i): ResolvedEnvelope => {
+      decoded[i] ??= decode(Envelope, bytes, 'envelope');
+      const envelope = decoded[i];
+      return { kind: envelope.kind, stored: this.#resolve(envelope, bytes, now, unknown, uncached) };
+    });
+    return { resolved, unknown };
+  }
+
+  /**
+   * Resolves an envelope's recipients to member ids now, so that every node delivers it to the same members. A
+   * recipient whose row is not in memory goes to `uncached` if given, else counts as unknown.
+   */
+  #resolve(
     envelope: Envelope,
     bytes: Uint8Array,
     now: bigint,
     unknown: Set<string>,
-  ): Promise<StoredEnvelope> {
+    uncached: UncachedRecipients | undefined,
+  ): StoredEnvelope {
     if (envelope.recipients.length === 0) throw invalid('an envelope has no recipients');
     if (envelope.kind === EnvelopeKind.UNSPECIFIED) throw invalid('an envelope has no kind');
     const ids = new Set<bigint>();
@@ -400,18 +434,28 @@ export class Sequencer {
           allMembers = true;
           break;
         case 'member': {
-          const row = await this.#activeMember(recipient.member).catch(() => undefined);
+          let row: MemberRow | undefined;
+          try {
+            row = this.#cachedActiveMember(recipient.member);
+          } catch {
+            unknown.add(recipient.member);
+            break;
+          }
           if (row) ids.add(row.id);
+          else if (uncached) uncached.members.add(recipient.member);
           else unknown.add(recipient.member);
           break;
         }
         case 'mediatorGroup': {
-          const mediators = await this.#o.topology.mediatorGroup(recipient.mediatorGroup, now);
-          const rows = await Promise.all(mediators.map((m) => this.#member(m)));
-          if (mediators.length === 0 || rows.some((row) => row === undefined)) {
-            unknown.add(`mediator group ${recipient.mediatorGroup}`);
+          const mediators = this.#o.topology.mediatorGroup(recipient.mediatorGroup, now);
+          let complete = mediators.length > 0;
+          for (const m of mediators) {
+            const row = this.#members.get(m);
+            if (row) ids.add(row.id);
+            else if (uncached) uncached.mediators.add(m);
+            else complete = false;
           }
-          for (const row of rows) if (row) ids.add(row.id);
+          if (!complete) unknown.add(`mediator group ${recipient.mediatorGroup}`);
           break;
         }
         default:
@@ -487,14 +531,38 @@ export class Sequencer {
     return row;
   }
 
+  /**
+   * The member's registration if this node has it in memory, after checking (throwing otherwise) that the topology
+   * has it active now.
+   */
+  #cachedActiveMember(member: string): MemberRow | undefined {
+    if (member !== this.#o.sequencerId) this.auth.requireActive(member);
+    return this.#members.get(member);
+  }
+
+  /**
+   * The registration of a member not in memory, from the store; a member introduced by the broadcast being applied
+   * is registered once that broadcast is.
+   */
+  async #loadMember(member: string): Promise<MemberRow | undefined> {
+    const row = await this.#member(member);
+    if (row) return row;
+    await this.#applying.catch(() => {});
+    return this.#member(member);
+  }
+
+  /**
+   * Loads the rows of recipients missing from memory into it: a mediator's from the store (a storage failure refuses
+   * the request), an active member's as {@link #loadMember} does (any failure leaves it unknown).
+   */
+  async #loadRecipients(uncached: UncachedRecipients): Promise<void> {
+    for (const m of uncached.mediators) await this.#member(m);
+    for (const m of uncached.members) await this.#loadMember(m).catch(() => undefined);
+  }
+
   /** The member's registration, after checking that the topology has it active now. */
   async #activeMember(member: string): Promise<MemberRow> {
-    if (member !== this.#o.sequencerId) await this.auth.requireActive(member);
-    let row = await this.#member(member);
-    if (!row) {
-      await this.#applying.catch(() => {});
-      row = await this.#member(member);
-    }
+    const row = this.#cachedActiveMember(member) ?? (await this.#loadMember(member));
     if (!row) {
       throw new WeftError(
         SequencerErrors.SEQUENCER_MEMBER_NOT_ACTIVE,
@@ -538,6 +606,13 @@ export class Sequencer {
         }
         if (rows.length < TOPOLOGY_PAGE) readUpTo = h.safe;
       } catch (e) {
+        if (isWeftError(e, TopologyErrors.TOPOLOGY_STORE_DIVERGED)) {
+          // Not transient: the same broadcast diverges on every retry, and a node that stops applying topology
+          // serves members with a stale view of who may send and receive. The process exits for an operator.
+          this.#o.logger.error({ err: e }, 'the topology store diverged; this node stops applying topology');
+          this.#o.onFatal?.(e);
+          return;
+        }
         this.#o.logger.error({ err: e }, 'applying sequenced topology failed; retrying');
         await this.#head.changed(signal);
       }
@@ -552,7 +627,7 @@ export class Sequencer {
     await this.#o.topology.processSequencedTopology(ts, txs);
     await this.#registerKnownMembers(ts);
     // A revocation takes effect after the topology change delay; subscriptions end when it does.
-    const delay = (await this.#o.topology.parameters(ts)).topologyChangeDelayMicros;
+    const delay = this.#o.topology.parameters(ts).topologyChangeDelayMicros;
     const cancel = this.#o.clock.schedule(Number(delay / 1000n) + 1, () => {
       this.#pendingChecks.delete(cancel);
       this.#closeInactiveSubscriptions().catch((e) =>
@@ -603,7 +678,7 @@ export class Sequencer {
   async #closeInactiveSubscriptions(): Promise<void> {
     const now = this.#o.clock.now();
     for (const [controller, member] of this.#open) {
-      const status = await this.#o.topology.isMemberActive(member, now);
+      const status = this.#o.topology.isMemberActive(member, now);
       if (status.active) continue;
       controller.abort(
         new WeftError(
@@ -631,7 +706,7 @@ export class Sequencer {
     verifyContent(
       signed,
       SignaturePurpose.acknowledgement,
-      await this.#o.topology.signingKeys(member, this.#o.clock.now()),
+      this.#o.topology.signingKeys(member, this.#o.clock.now()),
       `acknowledgement of ${member}`,
     );
     await this.#store.acknowledge(row.id, ack.timestamp);
@@ -646,7 +721,7 @@ export class Sequencer {
     for (const m of await this.#store.members()) {
       if (m.member === this.#o.sequencerId) continue;
       // A member that is no longer active cannot read its events any more, so it does not hold pruning back.
-      if (!(await this.#o.topology.isMemberActive(m.member, now)).active) continue;
+      if (!this.#o.topology.isMemberActive(m.member, now).active) continue;
       const ack = acks.get(m.id);
       if (ack === undefined) return { lowerBound, safeToPrune: undefined, blockingMember: m.member };
       if (ack + 1n < safe) {

@@ -18,6 +18,9 @@ const RESTRICTIONS = {
   RestrictedLocked: OnboardingRestriction.RESTRICTED_LOCKED,
 } as const;
 
+/** Member ids whose parse the adapter remembers (see `member` below). */
+const PARSED_MEMBERS = 4096;
+
 /** The member a mapping of a joining participant concerns; undefined for mappings a joiner may not submit. */
 function subjectOf(mapping: TopologyMapping): string | undefined {
   switch (mapping.kind) {
@@ -41,31 +44,40 @@ export function sequencerTopologyOf(
   processor: TopologyProcessor,
   protocolVersion: number = PROTOCOL_VERSION,
 ): SequencerTopology {
+  // Every recipient of every submission is parsed here, mostly the same few ids. Bounded because senders choose the
+  // ids; cleared when full, which costs one re-parse per id and never happens while the members fit.
+  const parsed = new Map<string, Member>();
   const member = (id: string): Member | undefined => {
+    const memo = parsed.get(id);
+    if (memo) return memo;
+    let m: Member;
     try {
-      return parseMember(id);
+      m = parseMember(id);
     } catch (e) {
       if (isWeftError(e)) return undefined;
       throw e;
     }
+    if (parsed.size >= PARSED_MEMBERS) parsed.clear();
+    parsed.set(id, m);
+    return m;
   };
   const at = (now: bigint): TopologySnapshot => processor.currentSnapshot(now);
   return {
     protocolVersion,
-    async isMemberActive(id, now) {
+    isMemberActive(id, now) {
       const m = member(id);
       if (!m) return { active: false, reason: `'${id}' is not a member id (PAR::, MED:: or SEQ::)` };
       const activity = at(now).isMemberActive(m, processor.approximateTime(now));
       return activity.active ? { active: true } : { active: false, reason: activity.reason };
     },
-    async signingKeys(id, now) {
+    signingKeys(id, now) {
       const m = member(id);
       return (m && at(now).memberKeys(m)?.signing) ?? [];
     },
-    async mediatorGroup(group, now) {
+    mediatorGroup(group, now) {
       return (at(now).mediatorGroup(group)?.active ?? []).map(String);
     },
-    async parameters(now): Promise<DynamicSynchronizerParameters> {
+    parameters(now): DynamicSynchronizerParameters {
       const p = at(now).synchronizerParameters();
       return {
         onboardingRestriction: RESTRICTIONS[p.onboardingRestriction],

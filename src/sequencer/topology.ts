@@ -25,12 +25,13 @@ export type OnboardingCheck = { readonly ok: true } | { readonly ok: false; read
 export interface SequencerTopology {
   /** The protocol version the synchronizer runs (a static parameter). */
   readonly protocolVersion: number;
-  isMemberActive(member: string, ts: bigint): Promise<MemberStatus>;
+  // The queries below answer from the topology state in memory: synchronous, as they run for every recipient.
+  isMemberActive(member: string, ts: bigint): MemberStatus;
   /** The member's signing keys; empty when it has none. */
-  signingKeys(member: string, ts: bigint): Promise<readonly SigningPublicKey[]>;
+  signingKeys(member: string, ts: bigint): readonly SigningPublicKey[];
   /** The active mediators of a mediator group; empty when the group does not exist. */
-  mediatorGroup(group: number, ts: bigint): Promise<readonly string[]>;
-  parameters(ts: bigint): Promise<DynamicSynchronizerParameters>;
+  mediatorGroup(group: number, ts: bigint): readonly string[];
+  parameters(ts: bigint): DynamicSynchronizerParameters;
   /**
    * Every member the state knows, including those whose transactions are sequenced but not yet effective: the
    * sequencer registers a member at the sequencing time of the transaction that introduced it, so the member
