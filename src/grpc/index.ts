@@ -25,11 +25,4 @@ export {
   type ServerTls,
   serverCredentials,
 } from './server.js';
-export {
-  asWeftError,
-  endpointsFailed,
-  toStatus,
-  transportError,
-  weftErrorNamed,
-  weftErrorOf,
-} from './status.js';
+export { endpointsFailed, toStatus, transportError, weftErrorNamed, weftErrorOf } from './status.js';

@@ -11,7 +11,7 @@ import {
   withSpan,
 } from '../observability/index.js';
 import { type Clock, startStopwatch, systemClock } from '../time/index.js';
-import { toStatus, weftErrorOf } from './status.js';
+import { asWeftError, toStatus, weftErrorOf } from './status.js';
 
 /** PEM-encoded server certificate chain and private key, and optionally the CAs that client certificates need. */
 export interface ServerTls {
@@ -149,10 +149,10 @@ export function auditedUnary<Req, Res>(
   };
 }
 
-/** How an audited call ended: its response, or the error and the gRPC status it maps to. */
+/** How an audited call ended: its response, or the error as the client is told it and its gRPC status. */
 export type CallOutcome<Res> =
   | { readonly ok: true; readonly response: Res }
-  | { readonly ok: false; readonly error: unknown; readonly status: Partial<grpc.StatusObject> };
+  | { readonly ok: false; readonly error: WeftError; readonly status: Partial<grpc.StatusObject> };
 
 /**
  * One call as {@link auditedUnary} runs it, for calls that are not a gRPC call of their own (the messages of a
@@ -193,14 +193,15 @@ export function auditedCall<Res>(
         log('OK');
         respond({ ok: true, response });
       } catch (e) {
-        const status = toStatus(e, logging.service);
+        const told = asWeftError(e, logging.service);
+        const status = toStatus(told, logging.service);
         const error = weftErrorOf(e);
         if (!isWeftError(e))
           logging.logger.error({ err: e, method }, `${logging.service} call ${method} failed`);
         log(grpc.status[status.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN', {
           ...(error ? { code: error.code, error: error.message } : {}),
         });
-        respond({ ok: false, error: e, status });
+        respond({ ok: false, error: told, status });
       }
     },
     traceparent === undefined ? {} : { parent: traceparent },

@@ -7,14 +7,12 @@ import { sequencerConnectServiceDefinition } from '../generated/weft/sequencer/v
 import type { ISequencerService } from '../generated/weft/sequencer/v1/sequencer_service.grpc-server.js';
 import { sequencerServiceDefinition } from '../generated/weft/sequencer/v1/sequencer_service.grpc-server.js';
 import type {
-  SendRefusal,
   SendStreamRequest,
   SendStreamResponse,
   SubscribeRequest,
   SubscribeResponse,
 } from '../generated/weft/sequencer/v1/sequencer_service.js';
 import {
-  asWeftError,
   auditedCall,
   auditedUnary,
   bindServer,
@@ -33,7 +31,7 @@ import {
   SERVICE_NAME,
 } from './grpc-common.js';
 import type { InProcessSequencers } from './in-process.js';
-import { type Caller, type PublicApiContext, SequencerPublicApi } from './public-api.js';
+import { type Caller, type PublicApiContext, refusalOf, SequencerPublicApi } from './public-api.js';
 
 export type { ServerTls };
 
@@ -213,7 +211,7 @@ type SubmissionCall = grpc.ServerDuplexStream<SendStreamRequest, SendStreamRespo
 class SubmissionStreams {
   readonly #api: SequencerPublicApi;
   readonly #logging: CallLogging;
-  /** Open streams and whether each may end (closing), to end them when the node stops. */
+  /** Open streams, each with what ends it once its calls are answered (when the node stops). */
   readonly #open = new Map<SubmissionCall, () => void>();
   #closing = false;
 
@@ -266,7 +264,7 @@ class SubmissionStreams {
             callId,
             outcome.ok
               ? { oneofKind: 'response', response: outcome.response }
-              : { oneofKind: 'error', error: refusalOf(asWeftError(outcome.error, SERVICE_NAME)) },
+              : { oneofKind: 'error', error: refusalOf(outcome.error) },
           );
           finish();
         },
@@ -287,10 +285,6 @@ class SubmissionStreams {
     this.#closing = true;
     for (const end of [...this.#open.values()]) end();
   }
-}
-
-function refusalOf(error: WeftError): SendRefusal {
-  return { code: error.code, reason: error.message, context: error.toJSON().context };
 }
 
 function overloaded(): WeftError {

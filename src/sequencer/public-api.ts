@@ -20,6 +20,7 @@ import type {
   GetTimeResponse,
   SendAsyncRequest,
   SendAsyncResponse,
+  SendRefusal,
   SubscribeRequest,
   SubscribeResponse,
 } from '../generated/weft/sequencer/v1/sequencer_service.js';
@@ -135,11 +136,7 @@ export class SequencerPublicApi {
       throw new WeftError(CommonErrors.INVALID_ARGUMENT, 'SendAsync without a signed submission batch');
     const results = await this.c.sequencer.sendAsync(caller.member, signed);
     return {
-      results: results.map((r) =>
-        r.kind === 'accepted'
-          ? {}
-          : { refusal: { code: r.error.code, reason: r.error.message, context: r.error.toJSON().context } },
-      ),
+      results: results.map((r) => (r.kind === 'accepted' ? {} : { refusal: refusalOf(r.error) })),
     };
   }
 
@@ -231,4 +228,9 @@ function loggedOut(): WeftError {
     SequencerErrors.SEQUENCER_TOKEN_INVALID,
     'the token was logged out; authenticate again',
   );
+}
+
+/** A refusal as the wire carries it: the error's code, message and context, which the client rethrows as is. */
+export function refusalOf(error: WeftError): SendRefusal {
+  return { code: error.code, reason: error.message, context: error.toJSON().context };
 }
