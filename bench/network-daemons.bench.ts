@@ -44,7 +44,9 @@ const HELP = `npm run bench:network -- [options]
   --concurrency 1,8           transfers in flight, one step each (default 1,8)
   --rate 50,100               instead: offered transactions/s, one step each (a transfer is 2 transactions)
   --ramp                      instead: concurrency 1,2,4,… until tx/s grows < 5 %, then half that rate
-  --transfers 200             transfers per step (after a warm-up of 20)
+  --transfers 200             transfers per step, after the warm-up
+  --warm-up 600               at most this many transfers to warm up with, in rounds of 50 at 8 in flight until
+                              two rounds in a row cost no less CPU per transaction than the best round (0: none)
   --runs 3                    networks per backend; the table shows medians over runs
   --json FILE                 also write every step and the medians as JSON
   --weft DIR                  run the daemons from DIR/dist (another build, to compare; default this checkout)
@@ -65,6 +67,7 @@ const { values: options } = (() => {
         rate: { type: 'string' },
         ramp: { type: 'boolean', default: false },
         transfers: { type: 'string', default: '200' },
+        'warm-up': { type: 'string', default: '600' },
         runs: { type: 'string', default: '3' },
         json: { type: 'string' },
         weft: { type: 'string' },
@@ -83,6 +86,7 @@ if (options.help) {
 }
 const numbers = (text: string) => text.split(',').map(Number);
 const TRANSFERS = Number(options.transfers);
+const WARM_UP = Number(options['warm-up']);
 const RUNS = Number(options.runs);
 const MODE = options.mode as 'daemons' | 'in-process';
 /** The mode as reported: in-process says how members reach the sequencer. */
@@ -99,7 +103,8 @@ if (
   !['daemons', 'in-process'].includes(MODE) ||
   !['in-process', 'grpc'].includes(options['members-via']) ||
   BACKENDS.some((b) => b !== 'sqlite' && b !== 'postgres') ||
-  [TRANSFERS, RUNS, ...CONCURRENCY, ...(RATES ?? [])].some((x) => !(x > 0))
+  [TRANSFERS, RUNS, ...CONCURRENCY, ...(RATES ?? [])].some((x) => !(x > 0)) ||
+  !(Number.isInteger(WARM_UP) && WARM_UP >= 0)
 ) {
   console.error(`bad option value\n\n${HELP}`);
   process.exit(2);
@@ -110,7 +115,14 @@ const CLI = options.weft
   : new URL('../dist/cli/main.js', import.meta.url).pathname;
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
 const TICKS = 100;
-const WARM_UP = 20;
+/**
+ * Warm-up rounds. Until V8 has optimised each process's hot code a transaction costs up to half again as much CPU
+ * (measured: 47 ms on a cold network, 30 once warm, at 8 in flight), so steps are measured warm: rounds of this many
+ * transfers run until two in a row are not cheaper, by more than WARM_GAIN, than the cheapest round.
+ */
+const WARM_UP_ROUND = 50;
+const WARM_UP_CONCURRENCY = 8;
+const WARM_GAIN = 0.95;
 /** A fixed rate stops offering while this many transfers are outstanding (the network is past saturation). */
 const MAX_OUTSTANDING = 256;
 /** The ramp stops once a doubling of the concurrency raises tx/s by less than this. */
@@ -379,7 +391,7 @@ async function network(backend: Backend, run: number, out: Measurement[]): Promi
         holdings.push(...(await createdOf(p1, alice, await submit(p1, [admin, alice], tokens), 'Token')));
       }
     };
-    await mint(WARM_UP + Math.min(steps, 3) * TRANSFERS);
+    await mint(Math.min(WARM_UP, WARM_UP_ROUND) + Math.min(steps, 3) * TRANSFERS);
     // bob's offers from his live update stream, by the update that created them, until a transfer takes one.
     const offers = new Map<string, string>();
     const waiting = new Map<string, (offer: string) => void>();
@@ -439,11 +451,25 @@ async function network(backend: Backend, run: number, out: Measurement[]): Promi
       done += 2;
     };
     // Each process compiles its hot code on its own: warm all four up.
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        for (let i = 0; i < WARM_UP / 4; i++) await transfer(holdings.pop()!);
-      }),
-    );
+    let [cheapest, flat] = [Number.POSITIVE_INFINITY, 0];
+    for (let warmed = 0; warmed < WARM_UP && flat < 2; ) {
+      const round = Math.min(WARM_UP_ROUND, WARM_UP - warmed);
+      if (holdings.length < round) await mint(round - holdings.length);
+      const queue = holdings.splice(0, round);
+      const cpu = cpuSeconds(nodes);
+      await Promise.all(
+        Array.from({ length: WARM_UP_CONCURRENCY }, async () => {
+          for (let h = queue.pop(); h !== undefined; h = queue.pop()) await transfer(h);
+        }),
+      );
+      warmed += round;
+      const ms = (cpuSeconds(nodes).reduce((sum, x, i) => sum + x - cpu[i]!, 0) * 1000) / (2 * round);
+      flat = ms < cheapest * WARM_GAIN ? 0 : flat + 1;
+      cheapest = Math.min(cheapest, ms);
+      process.stderr.write(
+        `${backend} run ${run} warm-up: ${warmed} transfers, ${ms.toFixed(1)} CPU ms/tx\n`,
+      );
+    }
     const step = async (load: Load): Promise<Measurement> => {
       if (holdings.length < TRANSFERS) await mint(TRANSFERS - holdings.length);
       latencies = [];
