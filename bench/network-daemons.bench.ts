@@ -45,12 +45,13 @@ const HELP = `npm run bench:network -- [options]
   --rate 50,100               instead: offered transactions/s, one step each (a transfer is 2 transactions)
   --ramp                      instead: concurrency 1,2,4,… until tx/s grows < 5 %, then half that rate
   --transfers 200             transfers per step, after the warm-up
-  --warm-up 600               at most this many transfers to warm up with, in rounds of 50 at 8 in flight until
-                              two rounds in a row cost no less CPU per transaction than the best round (0: none)
+  --warm-up 600               transfers to warm every network up with before its first step, in rounds of 50 at
+                              8 in flight (0: none)
   --runs 3                    networks per backend; the table shows medians over runs
   --json FILE                 also write every step and the medians as JSON
   --weft DIR                  run the daemons from DIR/dist (another build, to compare; default this checkout)
   --profile DIR               write each daemon's CPU profile (node --cpu-prof) to DIR when it stops
+  --node-options "--flag …"   Node.js/V8 options for every daemon (e.g. to compare heap settings)
   --help                      this text
 
 PostgreSQL: WEFT_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), a fresh schema per node.
@@ -72,6 +73,7 @@ const { values: options } = (() => {
         json: { type: 'string' },
         weft: { type: 'string' },
         profile: { type: 'string' },
+        'node-options': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -99,6 +101,7 @@ const RAMP = options.ramp;
 const RATES = options.rate === undefined ? undefined : numbers(options.rate);
 const CONCURRENCY = numbers(options.concurrency);
 const JSON_FILE = options.json;
+const NODE_OPTIONS = options['node-options']?.split(' ').filter((o) => o !== '') ?? [];
 if (
   !['daemons', 'in-process'].includes(MODE) ||
   !['in-process', 'grpc'].includes(options['members-via']) ||
@@ -116,13 +119,12 @@ const CLI = options.weft
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
 const TICKS = 100;
 /**
- * Warm-up rounds. Until V8 has optimised each process's hot code a transaction costs up to half again as much CPU
- * (measured: 47 ms on a cold network, 30 once warm, at 8 in flight), so steps are measured warm: rounds of this many
- * transfers run until two in a row are not cheaper, by more than WARM_GAIN, than the cheapest round.
+ * Warm-up, in rounds of this many transfers (each round's CPU per transaction goes to stderr). V8 optimises a
+ * daemon's hot code over its first ~1 000 transactions (Turbofan still compiles on background threads a minute in),
+ * and until then a transaction costs up to 1.7× the CPU it costs warm (docs/performance.md, 'Measured warm').
  */
 const WARM_UP_ROUND = 50;
 const WARM_UP_CONCURRENCY = 8;
-const WARM_GAIN = 0.95;
 /** A fixed rate stops offering while this many transfers are outstanding (the network is past saturation). */
 const MAX_OUTSTANDING = 256;
 /** The ramp stops once a doubling of the concurrency raises tx/s by less than this. */
@@ -192,9 +194,13 @@ async function startNode(dir: string, name: string, body: string): Promise<Node>
   const profile = options.profile
     ? ['--cpu-prof', '--cpu-prof-dir', options.profile, '--cpu-prof-name', `${name}.cpuprofile`]
     : [];
-  const child = spawn(process.execPath, [...profile, CLI, 'daemon', '-c', config, '--port-file', ports], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...profile, ...NODE_OPTIONS, CLI, 'daemon', '-c', config, '--port-file', ports],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const deadline = Date.now() + 30_000;
   for (;;) {
     const text = readFileSync(ports, 'utf8');
@@ -451,8 +457,7 @@ async function network(backend: Backend, run: number, out: Measurement[]): Promi
       done += 2;
     };
     // Each process compiles its hot code on its own: warm all four up.
-    let [cheapest, flat] = [Number.POSITIVE_INFINITY, 0];
-    for (let warmed = 0; warmed < WARM_UP && flat < 2; ) {
+    for (let warmed = 0; warmed < WARM_UP; ) {
       const round = Math.min(WARM_UP_ROUND, WARM_UP - warmed);
       if (holdings.length < round) await mint(round - holdings.length);
       const queue = holdings.splice(0, round);
@@ -463,11 +468,10 @@ async function network(backend: Backend, run: number, out: Measurement[]): Promi
         }),
       );
       warmed += round;
-      const ms = (cpuSeconds(nodes).reduce((sum, x, i) => sum + x - cpu[i]!, 0) * 1000) / (2 * round);
-      flat = ms < cheapest * WARM_GAIN ? 0 : flat + 1;
-      cheapest = Math.min(cheapest, ms);
+      const byNode = cpuSeconds(nodes).map((x, i) => ((x - cpu[i]!) * 1000) / (2 * round));
+      const ms = byNode.reduce((a, b) => a + b, 0);
       process.stderr.write(
-        `${backend} run ${run} warm-up: ${warmed} transfers, ${ms.toFixed(1)} CPU ms/tx\n`,
+        `${backend} run ${run} warm-up: ${warmed} transfers, ${ms.toFixed(1)} CPU ms/tx (${byNode.map((x) => x.toFixed(1)).join(' / ')})\n`,
       );
     }
     const step = async (load: Load): Promise<Measurement> => {
