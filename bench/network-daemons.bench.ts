@@ -51,7 +51,7 @@ const HELP = `npm run bench:network -- [options]
   --json FILE                 also write every step and the medians as JSON
   --weft DIR                  run the daemons from DIR/dist (another build, to compare; default this checkout)
   --profile DIR               write each daemon's CPU profile (node --cpu-prof) to DIR when it stops
-  --node-options "--flag …"   Node.js/V8 options for every daemon (e.g. to compare heap settings)
+  --node-options="--flag …"   Node.js/V8 options for every daemon (e.g. to compare heap settings)
   --help                      this text
 
 PostgreSQL: WEFT_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), a fresh schema per node.
