@@ -457,17 +457,19 @@ async function network(backend: Backend, run: number, out: Measurement[]): Promi
       latencies.push(offered.ms, accepted.ms);
       done += 2;
     };
+    /** Transfers every holding of `queue`, `concurrency` at a time. */
+    const drive = (queue: string[], concurrency: number) =>
+      Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          for (let h = queue.pop(); h !== undefined; h = queue.pop()) await transfer(h);
+        }),
+      );
     // Each process compiles its hot code on its own: warm all four up.
     for (let warmed = 0; warmed < WARM_UP; ) {
       const round = Math.min(WARM_UP_ROUND, WARM_UP - warmed);
       if (holdings.length < round) await mint(round - holdings.length);
-      const queue = holdings.splice(0, round);
       const cpu = cpuSeconds(nodes);
-      await Promise.all(
-        Array.from({ length: WARM_UP_CONCURRENCY }, async () => {
-          for (let h = queue.pop(); h !== undefined; h = queue.pop()) await transfer(h);
-        }),
-      );
+      await drive(holdings.splice(0, round), WARM_UP_CONCURRENCY);
       warmed += round;
       const byNode = cpuSeconds(nodes).map((x, i) => ((x - cpu[i]!) * 1000) / (2 * round));
       const ms = byNode.reduce((a, b) => a + b, 0);
@@ -488,13 +490,8 @@ async function network(backend: Backend, run: number, out: Measurement[]): Promi
           `\r${backend} run ${run} ${loadName(load)}: ${done}/${2 * TRANSFERS} tx, ${(done / s).toFixed(1)} tx/s, p50 ${pct(latencies, 50).toFixed(1)} ms   `,
         );
       }, 1000);
-      if ('concurrency' in load) {
-        await Promise.all(
-          Array.from({ length: load.concurrency }, async () => {
-            for (let h = queue.pop(); h !== undefined; h = queue.pop()) await transfer(h);
-          }),
-        );
-      } else {
+      if ('concurrency' in load) await drive(queue, load.concurrency);
+      else {
         // A transfer (two transactions) every 2/rate seconds, on schedule, whatever is still outstanding.
         const running = new Set<Promise<void>>();
         const interval = 2000 / load.rate;
