@@ -43,7 +43,8 @@ const HELP = `npm run bench:network -- [options]
   --backend sqlite|postgres   storage of every node; a comma list runs each (default sqlite,postgres)
   --concurrency 1,8           transfers in flight, one step each (default 1,8)
   --rate 50,100               instead: offered transactions/s, one step each (a transfer is 2 transactions)
-  --ramp                      instead: concurrency 1,2,4,… (at most 256) until tx/s grows < 5 %, then half that rate
+  --ramp                      instead: concurrency 1,2,4,… (at most 256) until tx/s grows < 5 %, then half that
+                              rate (give each step several times as many --transfers as it has in flight)
   --transfers 200             transfers per step, after the warm-up
   --warm-up 600               transfers to warm every network up with before its first step, in rounds of 50 at
                               8 in flight (0: none)
