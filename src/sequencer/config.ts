@@ -63,8 +63,14 @@ export const sequencerSectionSchema = object({
       /** A writer whose watermark lags this much behind the clock is marked offline. */
       'offline-duration-ms': ms(1, 8000),
       'online-check-interval-ms': ms(1, 5000),
-      /** How often readers look for other nodes' watermarks. */
+      /** How often readers look for other nodes' watermarks while another writer is online. */
       'poll-interval-ms': ms(1, 10),
+      /**
+       * How often a node that sees no other writer online looks for one: each look is a query, and a lone node's
+       * own commits are seen at once anyway. A node coming online is noticed within this, once (its events reach
+       * this node's members that much later), and from then on `poll-interval-ms` applies.
+       */
+      'alone-poll-interval-ms': ms(1, 250),
     }),
     {},
   ),

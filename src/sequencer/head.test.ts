@@ -1,7 +1,7 @@
 import { pino } from 'pino';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
 import { describeBackend } from '../storage/testing.js';
-import { sleep, systemClock } from '../time/index.js';
+import { ManualClock, sleep, systemClock } from '../time/index.js';
 import { EventsBuffer, bufferedEvent as handed } from './events-buffer.js';
 import { DeliveryHead } from './head.js';
 import { BROADCAST_RECIPIENT, type NewEvent, SequencerStore } from './store.js';
@@ -44,7 +44,7 @@ describeBackend('sqlite', 'the delivery head filling the events buffer', (backen
       store,
       buffer,
       systemClock,
-      60_000,
+      { ms: 60_000, aloneMs: 60_000 },
       logger,
       () => own,
       () => {},
@@ -127,5 +127,41 @@ describeBackend('sqlite', 'the delivery head filling the events buffer', (backen
       dead.ts,
       local.ts,
     ]);
+  });
+});
+
+describeBackend('sqlite', 'the delivery head polling', (backend) => {
+  it('polls at the alone interval while no other writer is online, at the usual one while another is', async () => {
+    const start = (systemClock.now() / 10n) * 10n;
+    const clock = new ManualClock(start);
+    const store = new SequencerStore(await backend.open());
+    await store.migrate();
+    const own = await store.acquireSlot('own', 'o', TOTAL, 0n, true);
+    const buffer = new EventsBuffer({ maxEvents: 100, maxBytes: 1 << 20 });
+    buffer.joined(await store.recoverAndGoOnline(own, 'o', start));
+    const head = new DeliveryHead(
+      store,
+      buffer,
+      clock,
+      { ms: 10, aloneMs: 250 },
+      logger,
+      () => own,
+      () => {},
+    );
+    await head.start();
+    stops.push(() => head.stop());
+    /** How far ahead the head's next poll is, once it has read the watermarks again. */
+    const nextPollIn = async (ms: number) => {
+      head.poke();
+      await vi.waitFor(() => expect(clock.nextDue()! - clock.now()).toBe(BigInt(ms * 1000)));
+    };
+    await nextPollIn(250);
+    const other = await store.acquireSlot('other', 'x', TOTAL, 0n, true);
+    await store.recoverAndGoOnline(other, 'x', start);
+    await nextPollIn(10);
+    // The scheduled poll itself finds the other writer gone and slows down again.
+    await store.goOffline(other, 'x');
+    clock.advance(10);
+    await vi.waitFor(() => expect(clock.nextDue()! - clock.now()).toBe(250_000n));
   });
 });

@@ -31,13 +31,19 @@ const EMPTY: Head = {
   lastTopology: -1n,
 };
 
+/** How often the head reads the watermarks: `ms` while other writers are online, `aloneMs` while none is. */
+export interface HeadPolling {
+  readonly ms: number;
+  readonly aloneMs: number;
+}
+
 /** Recipient rows the head reads per advance of the safe watermark; more are read by the readers themselves. */
 const FILL_ROWS = 2000;
 
 /**
  * Follows the watermarks of all writers sharing the database and publishes the safe watermark, so that every
  * node delivers the same events in the same order. It polls (other nodes' writes are only visible in the
- * database) and re-reads at once when the local writer committed. Before publishing an advance it fills the events
+ * database), less often while no other writer is online, and re-reads at once when the local writer committed. Before publishing an advance it fills the events
  * buffer up to the new safe watermark: with the local writer's events as handed over, and other writers' events
  * read in one query, none when no other writer can have any in the range.
  */
@@ -45,8 +51,10 @@ export class DeliveryHead {
   readonly #store: SequencerStore;
   readonly #buffer: EventsBuffer;
   readonly #clock: Clock;
-  readonly #pollMs: number;
+  readonly #poll: HeadPolling;
   readonly #logger: Logger;
+  /** The last reading showed the local writer online and no other: polls wait `poll.aloneMs`. */
+  #alone = false;
   #head: Head = EMPTY;
   #waiters: (() => void)[] = [];
   #poked = false;
@@ -65,7 +73,7 @@ export class DeliveryHead {
     store: SequencerStore,
     buffer: EventsBuffer,
     clock: Clock,
-    pollMs: number,
+    poll: HeadPolling,
     logger: Logger,
     ownIndex: () => number,
     onBehind: () => void,
@@ -73,7 +81,7 @@ export class DeliveryHead {
     this.#store = store;
     this.#buffer = buffer;
     this.#clock = clock;
-    this.#pollMs = pollMs;
+    this.#poll = poll;
     this.#logger = logger;
     this.#ownIndex = ownIndex;
     this.#onBehind = onBehind;
@@ -119,7 +127,8 @@ export class DeliveryHead {
     while (this.#running) {
       if (!this.#poked) {
         await new Promise<void>((resolve) => {
-          const cancel = this.#clock.schedule(this.#pollMs, () => resolve());
+          const ms = this.#alone ? this.#poll.aloneMs : this.#poll.ms;
+          const cancel = this.#clock.schedule(ms, () => resolve());
           this.#wakePoller = () => {
             cancel();
             resolve();
@@ -137,6 +146,10 @@ export class DeliveryHead {
 
   async #refresh(): Promise<void> {
     const rows = this.#capOwn(await this.#store.watermarks());
+    const own = this.#ownIndex();
+    this.#alone =
+      rows.some((r) => r.nodeIndex === own && r.online) &&
+      rows.every((r) => r.nodeIndex === own || !r.online);
     const d = deliverability(rows);
     await this.#checkBehind(rows, d.safe);
     const old = this.#head;

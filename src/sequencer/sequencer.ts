@@ -123,7 +123,10 @@ export class Sequencer {
       this.#store,
       this.#buffer,
       o.clock,
-      o.settings.highAvailability.pollIntervalMs,
+      {
+        ms: o.settings.highAvailability.pollIntervalMs,
+        aloneMs: o.settings.highAvailability.alonePollIntervalMs,
+      },
       o.logger,
       () => this.#writer.nodeIndex,
       () => this.#writer.nudge(),
