@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterEach, expect, it, vi } from 'vitest';
 import { describeBackend } from '../storage/testing.js';
-import { ManualClock, sleep, systemClock } from '../time/index.js';
+import { type Clock, ManualClock, sleep, systemClock } from '../time/index.js';
 import { EventsBuffer, bufferedEvent as handed } from './events-buffer.js';
 import { DeliveryHead } from './head.js';
 import { BROADCAST_RECIPIENT, type NewEvent, SequencerStore } from './store.js';
@@ -13,6 +13,8 @@ afterEach(async () => {
 });
 
 const TOTAL = 10;
+/** A read of the watermarks takes milliseconds; a loaded machine may take far longer. */
+const WAIT = { timeout: 10_000 };
 const member = { id: 1n, member: 'm1', registeredTs: 0n };
 
 function newEvent(ts: bigint, recipientIds: bigint[], isTopology = false): NewEvent {
@@ -27,12 +29,13 @@ function newEvent(ts: bigint, recipientIds: bigint[], isTopology = false): NewEv
   };
 }
 
-describeBackend('sqlite', 'the delivery head filling the events buffer', (backend) => {
+describeBackend('sqlite', 'the delivery head', (backend) => {
   const base = (systemClock.now() / 10n) * 10n;
   /** The k-th timestamp of slot `index` after the start. */
   const t = (k: number, index: number) => base + BigInt(k * TOTAL + index);
 
-  async function setup() {
+  /** A head whose node shares the store with a second writer, online; it polls only once a minute by default. */
+  async function setup(clock: Clock = systemClock, poll = { ms: 60_000, aloneMs: 60_000 }) {
     const store = new SequencerStore(await backend.open());
     await store.migrate();
     const own = await store.acquireSlot('own', 'o', TOTAL, 0n, true);
@@ -43,15 +46,15 @@ describeBackend('sqlite', 'the delivery head filling the events buffer', (backen
     const head = new DeliveryHead(
       store,
       buffer,
-      systemClock,
-      { ms: 60_000, aloneMs: 60_000 },
+      clock,
+      poll,
       logger,
       () => own,
       () => {},
     );
     await head.start();
     stops.push(() => head.stop());
-    /** Lets the head read the watermarks again (it polls only once a minute here). */
+    /** Lets the head read the watermarks again. */
     const refresh = async () => {
       head.poke();
       await sleep(systemClock, 50);
@@ -128,40 +131,23 @@ describeBackend('sqlite', 'the delivery head filling the events buffer', (backen
       local.ts,
     ]);
   });
-});
 
-describeBackend('sqlite', 'the delivery head polling', (backend) => {
   it('polls at the alone interval while no other writer is online, at the usual one while another is', async () => {
-    const start = (systemClock.now() / 10n) * 10n;
-    const clock = new ManualClock(start);
-    const store = new SequencerStore(await backend.open());
-    await store.migrate();
-    const own = await store.acquireSlot('own', 'o', TOTAL, 0n, true);
-    const buffer = new EventsBuffer({ maxEvents: 100, maxBytes: 1 << 20 });
-    buffer.joined(await store.recoverAndGoOnline(own, 'o', start));
-    const head = new DeliveryHead(
-      store,
-      buffer,
-      clock,
-      { ms: 10, aloneMs: 250 },
-      logger,
-      () => own,
-      () => {},
-    );
-    await head.start();
-    stops.push(() => head.stop());
+    const clock = new ManualClock(base);
+    const { store, head, other } = await setup(clock, { ms: 10, aloneMs: 250 });
     /** How far ahead the head's next poll is, once it has read the watermarks again. */
     const nextPollIn = async (ms: number) => {
       head.poke();
-      await vi.waitFor(() => expect(clock.nextDue()! - clock.now()).toBe(BigInt(ms * 1000)));
+      await vi.waitFor(() => expect(clock.nextDue()! - clock.now()).toBe(BigInt(ms * 1000)), WAIT);
     };
+    await nextPollIn(10);
+    await store.goOffline(other, 'x');
     await nextPollIn(250);
-    const other = await store.acquireSlot('other', 'x', TOTAL, 0n, true);
-    await store.recoverAndGoOnline(other, 'x', start);
+    await store.recoverAndGoOnline(other, 'x', base);
     await nextPollIn(10);
     // The scheduled poll itself finds the other writer gone and slows down again.
     await store.goOffline(other, 'x');
     clock.advance(10);
-    await vi.waitFor(() => expect(clock.nextDue()! - clock.now()).toBe(250_000n));
+    await vi.waitFor(() => expect(clock.nextDue()! - clock.now()).toBe(250_000n), WAIT);
   });
 });
