@@ -43,9 +43,10 @@ const FILL_ROWS = 2000;
 /**
  * Follows the watermarks of all writers sharing the database and publishes the safe watermark, so that every
  * node delivers the same events in the same order. It polls (other nodes' writes are only visible in the
- * database), less often while no other writer is online, and re-reads at once when the local writer committed. Before publishing an advance it fills the events
- * buffer up to the new safe watermark: with the local writer's events as handed over, and other writers' events
- * read in one query, none when no other writer can have any in the range.
+ * database), less often while no other writer is online, and re-reads at once when the local writer committed.
+ * Before publishing an advance it fills the events buffer up to the new safe watermark: with the local writer's
+ * events as handed over, and other writers' events read in one query, none when no other writer can have any in
+ * the range.
  */
 export class DeliveryHead {
   readonly #store: SequencerStore;
