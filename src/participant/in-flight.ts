@@ -1,4 +1,3 @@
-import type { Hash } from '../crypto/index.js';
 import { WeftError } from '../errors/index.js';
 import { type Clock, type Deferred, deferred, monotonicMs } from '../time/index.js';
 import { ParticipantErrors } from './errors.js';
@@ -6,15 +5,16 @@ import type { JournalEntry } from './journal.js';
 import type { ParticipantMetrics } from './metrics.js';
 import type { CommandRow, CompletionRow } from './store.js';
 import { type Completion, completionOf, type PhaseTimings } from './updates.js';
+import type { OpenedRequest } from './validation.js';
 
 /** A command this participant sent, until its completion. */
 export interface InFlightCommand extends CommandRow {
   requestId: bigint | undefined;
   /**
-   * The root hash of the request as this participant built it from its own interpretation; in memory only (after
-   * a restart the request is validated in full).
+   * The request as this participant built it from its own interpretation and opens it (see
+   * `ConfirmationRequestBatch.own`); in memory only (after a restart the request is opened and validated in full).
    */
-  readonly rootHash?: Hash;
+  readonly own?: OpenedRequest;
   /** Monotonic marks (ms) of the phases on the node's clock, for the submitter's own timings (metrics, not protocol time). */
   readonly marks: {
     start: number;
@@ -40,10 +40,11 @@ export interface SubmissionTracking {
   /** The receipt of message `messageId` as request `requestId`, if it carried a command of this participant. */
   sequenced(messageId: string, requestId: bigint): void;
   /**
-   * Whether request `requestId` is one this participant built, with this root hash: its views are then this
-   * participant's own interpretation, and model conformance has nothing to recompute.
+   * Request `requestId` as this participant built it, if it built it with this root hash (a multihash, as the
+   * root hash message gives it): its views are this participant's own interpretation, so there is nothing to
+   * decrypt, decode or recompute (model conformance). The root hash binds every recipient's views to the same tree.
    */
-  builtHere(requestId: bigint, rootHash: Hash): boolean;
+  ownRequest(requestId: bigint, rootHash: Uint8Array): OpenedRequest | undefined;
   /** The command of a message the sequencer refused, taken out of flight; undefined when not one of ours. */
   refused(messageId: string): InFlightCommand | undefined;
   /** Marks a phase of the command of request `requestId` (for its timings), if it is one of ours. */
@@ -198,7 +199,10 @@ export class InFlightSubmissions {
         // Not written: a restart replays from before the request (it is undecided), receipt included.
         requests.set(requestId, cmd);
       },
-      builtHere: (requestId, rootHash) => requests.get(requestId)?.rootHash?.equals(rootHash) === true,
+      ownRequest: (requestId, rootHash) => {
+        const own = requests.get(requestId)?.own;
+        return own && Buffer.compare(own.rootHash.toMultihash(), rootHash) === 0 ? own : undefined;
+      },
       refused: (messageId) => {
         const cmd = this.#byMessage.get(messageId);
         return cmd && take(cmd);

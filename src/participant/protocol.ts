@@ -59,6 +59,7 @@ import {
   checkRequest,
   hostedConfirmers,
   type OpenedRequest,
+  type OpenResult,
   openRequest,
   type Rejection,
   usedContracts,
@@ -74,6 +75,8 @@ interface PendingRequest {
   readonly resumeAfter: { counter: bigint; timestamp: bigint } | undefined;
   readonly decisionTime: bigint;
   readonly opened: OpenedRequest | undefined;
+  /** This participant built the request: it was opened from what it built (see `SubmissionTracking.ownRequest`). */
+  readonly builtHere: boolean;
   /** Hosted parties among the request's informees, at the request's topology. */
   readonly hosted: ReadonlySet<Party>;
   readonly locked: readonly string[];
@@ -326,23 +329,26 @@ export class ProtocolProcessor {
     const group = recipients.find((r) => r.recipient.oneofKind === 'mediatorGroup')?.recipient;
     const mediatorGroup = group?.oneofKind === 'mediatorGroup' ? group.mediatorGroup : 0;
     const params = snapshot.synchronizerParameters();
-    const opened = openRequest({
-      rootHashMessage,
-      viewMessages: views,
-      synchronizerId: s.synchronizerId,
-      encryptionKey: o.encryptionKey,
-      sessionKeys: o.sessionKeys,
-      decoder: o.decoder,
-      checkPackages: (ids) => {
-        const missing = ids.filter((id) => !o.packages.has(id));
-        if (missing.length > 0) {
-          throw new WeftError(
-            ParticipantErrors.LOCAL_VERDICT_PACKAGE_NOT_VETTED,
-            `participant ${o.participantId} does not have packages ${missing.join(', ')}`,
-          );
-        }
-      },
-    });
+    const own = s.submissions.ownRequest(requestId, rootHashMessage.rootHash);
+    const opened: OpenResult = own
+      ? { kind: 'opened', request: own }
+      : openRequest({
+          rootHashMessage,
+          viewMessages: views,
+          synchronizerId: s.synchronizerId,
+          encryptionKey: o.encryptionKey,
+          sessionKeys: o.sessionKeys,
+          decoder: o.decoder,
+          checkPackages: (ids) => {
+            const missing = ids.filter((id) => !o.packages.has(id));
+            if (missing.length > 0) {
+              throw new WeftError(
+                ParticipantErrors.LOCAL_VERDICT_PACKAGE_NOT_VETTED,
+                `participant ${o.participantId} does not have packages ${missing.join(', ')}`,
+              );
+            }
+          },
+        });
     const rejections = new ViewRejections();
     let malformed: Rejection | undefined;
     let request: OpenedRequest | undefined;
@@ -385,6 +391,7 @@ export class ProtocolProcessor {
       resumeAfter: this.#lastHandled,
       decisionTime: requestId + params.confirmationResponseTimeout + params.mediatorReactionTimeout,
       opened: request,
+      builtHere: own !== undefined,
       hosted,
       locked,
     };
@@ -411,8 +418,7 @@ export class ProtocolProcessor {
     await new Promise<void>((resolve) => setImmediate(resolve));
     const o = this.#o;
     const request = pending.opened;
-    if (request && !this.#s.submissions.builtHere(pending.requestId, request.rootHash))
-      await checkConformance(o.engine, request, rejections);
+    if (request && !pending.builtHere) await checkConformance(o.engine, request, rejections);
     this.#s.submissions.mark(pending.requestId, 'validated');
     const responses = malformed
       ? [

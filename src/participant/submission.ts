@@ -7,7 +7,11 @@ import {
 } from '../crypto/index.js';
 import type { FatContract, NodeId, Transaction } from '../daml/index.js';
 import { WeftError } from '../errors/index.js';
-import { type SubmitterMetadata, TransactionTree } from '../generated/weft/protocol/v1/transaction_tree.js';
+import {
+  type ParticipantMetadata,
+  type SubmitterMetadata,
+  TransactionTree,
+} from '../generated/weft/protocol/v1/transaction_tree.js';
 import type { Envelope } from '../generated/weft/sequencer/v1/sequencing.js';
 import { ParticipantId, PartyId } from '../identity/index.js';
 import {
@@ -24,7 +28,15 @@ import {
 } from '../protocol/index.js';
 import type { TopologySnapshot } from '../topology/index.js';
 import { ParticipantErrors } from './errors.js';
-import { flattenViews, type PlannedView, planViews, viewInputs } from './views.js';
+import type { OpenedRequest } from './validation.js';
+import {
+  assembleViews,
+  flattenViews,
+  type PlannedView,
+  planViews,
+  receivedViewOf,
+  viewInputs,
+} from './views.js';
 
 export interface RequestInput {
   /** The transaction with absolute contract ids. */
@@ -51,7 +63,12 @@ export interface RequestContext {
 export interface ConfirmationRequestBatch {
   readonly envelopes: Envelope[];
   readonly rootHash: Hash;
-  readonly views: readonly PlannedView[];
+  /**
+   * The request as the submitting participant opens it when it is delivered back (the views addressed to it, see
+   * `openRequest`), taken from what was built instead of decrypted and decoded; undefined when no view is addressed
+   * to it.
+   */
+  readonly own: OpenedRequest | undefined;
   readonly informeeParticipants: readonly string[];
 }
 
@@ -122,6 +139,11 @@ export function buildConfirmationRequest(ctx: RequestContext, input: RequestInpu
   };
   for (const v of views) address(v, new Set());
 
+  const participantMetadata: ParticipantMetadata = {
+    ledgerTime: input.ledgerTime,
+    preparationTime: input.preparationTime,
+    workflowId: input.workflowId,
+  };
   const tree = buildTransactionTree(
     {
       submitterMetadata: input.submitter,
@@ -130,11 +152,7 @@ export function buildConfirmationRequest(ctx: RequestContext, input: RequestInpu
         mediatorGroup: ctx.mediatorGroup,
         requestUuid: randomUuid(ctx.random),
       },
-      participantMetadata: {
-        ledgerTime: input.ledgerTime,
-        preparationTime: input.preparationTime,
-        workflowId: input.workflowId,
-      },
+      participantMetadata,
       views: viewInputs(views),
     },
     ctx.random,
@@ -150,7 +168,8 @@ export function buildConfirmationRequest(ctx: RequestContext, input: RequestInpu
     }
     return keys;
   };
-  const encrypted = flattenViews(views).map((v, i) => {
+  const flat = flattenViews(views);
+  const encrypted = flat.map((v, i) => {
     const node = hashed.views[i]!;
     const plaintext = TransactionTree.toBinary(
       blindTree(
@@ -189,10 +208,26 @@ export function buildConfirmationRequest(ctx: RequestContext, input: RequestInpu
     informeeParticipants: [...informeeParticipants].sort(),
     views: encrypted,
   });
+  const self = input.submitter.submittingParticipant;
+  const ownViews = flat
+    .filter((v) => recipients.get(viewPositionKey(v.position))!.includes(self))
+    .map(receivedViewOf);
   return {
     envelopes,
     rootHash: hashed.rootHash,
-    views,
+    own:
+      ownViews.length === 0
+        ? undefined
+        : {
+            rootHash: hashed.rootHash,
+            synchronizerId: ctx.synchronizerId,
+            mediatorGroup: ctx.mediatorGroup,
+            participantMetadata,
+            // Revealed with the root views only, as in the trees the views travel in.
+            submitter: ownViews.some((v) => v.position.length === 1) ? input.submitter : undefined,
+            assembled: assembleViews(ownViews),
+            views: ownViews,
+          },
     informeeParticipants: [...informeeParticipants].sort(),
   };
 }

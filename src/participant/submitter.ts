@@ -418,7 +418,7 @@ export class Submitter {
       completionOffset: undefined,
       completedAt: undefined,
       deduplicationPeriod: this.#period(r),
-      rootHash: batch.rootHash,
+      ...(batch.own ? { own: batch.own } : {}),
       marks,
     };
     // Only a command about to be sent is registered, as by Canton's in-flight submission tracker. Losing the

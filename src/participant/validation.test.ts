@@ -15,7 +15,6 @@ import type {
   EncryptedViewMessage,
   RootHashMessage,
 } from '../generated/weft/protocol/v1/confirmation_request.js';
-import type { Envelope } from '../generated/weft/sequencer/v1/sequencing.js';
 import { type ParticipantId, PartyId, UniqueIdentifier } from '../identity/index.js';
 import { NodeMetrics } from '../observability/index.js';
 import { decodeProtocolMessage, SessionKeyStore } from '../protocol/index.js';
@@ -29,7 +28,7 @@ import { absolutizeTransaction } from './contracts.js';
 import { ParticipantErrors } from './errors.js';
 import { ParticipantMetrics } from './metrics.js';
 import { ParticipantStore } from './store.js';
-import { buildConfirmationRequest } from './submission.js';
+import { buildConfirmationRequest, type ConfirmationRequestBatch } from './submission.js';
 import { ModelLedger, type ModelSubmission, tokenCommands } from './testing.js';
 import {
   checkConflicts,
@@ -107,15 +106,11 @@ beforeAll(async () => {
   );
 });
 
-interface Built {
-  readonly envelopes: Envelope[];
-}
-
 /** The confirmation request of `s`, as p1 would send it (the submitter metadata may lie). */
 function request(
   s: { tx: Transaction; metadata: ModelSubmission['metadata'] },
   o: { actAs?: string[]; submitting?: TestNode<ParticipantId>; ledgerTime?: bigint } = {},
-): Built {
+): ConfirmationRequestBatch {
   return buildConfirmationRequest(
     {
       synchronizerId: String(sync.synchronizerId),
@@ -146,7 +141,7 @@ function request(
 
 /** What `p` receives of a batch and makes of it. */
 function open(
-  built: Built,
+  built: ConfirmationRequestBatch,
   p: TestNode<ParticipantId>,
   o: {
     tamper?: (views: EncryptedViewMessage[]) => EncryptedViewMessage[];
@@ -230,6 +225,21 @@ describe('validation of an honest request', () => {
     // p2 sees the offer only: no submitter metadata, no root view.
     expect(atP2.submitter).toBeUndefined();
     expect(await validate(atP2, { hosted: [bob] })).toEqual({});
+  });
+});
+
+describe("the submitter's own request", () => {
+  it('is, as built, what the submitting participant opens when it is delivered back', async () => {
+    const built = request(offer);
+    expect(built.own).toEqual(opened(open(built, p1)));
+    expect(await validate(built.own!)).toEqual({});
+  });
+
+  it('holds only the views addressed to the submitting participant', async () => {
+    expect(request(offer, { submitting: p2 }).own?.views.map((v) => v.key)).toEqual(['0.0']);
+    // A mint to alice that p2 (hosting neither admin nor alice) submits: no view goes to p2.
+    const minted = await ledger.submit([admin, alice], [tokenCommands.mint(admin, alice, '1.0')]);
+    expect(request(minted, { actAs: [admin, alice], submitting: p2 }).own).toBeUndefined();
   });
 });
 

@@ -174,6 +174,19 @@ export function viewInputs(views: readonly PlannedView[]): ViewInput[] {
   }));
 }
 
+/** A planned view as its recipients receive it (what {@link decodeViewData} and the view's common data give them). */
+export function receivedViewOf(v: PlannedView): ReceivedView {
+  return {
+    position: v.position,
+    key: viewPositionKey(v.position),
+    informees: v.informees,
+    confirmingParties: v.confirmingParties,
+    threshold: v.confirmingParties.length,
+    subviewCount: v.subviews.length,
+    data: v.data,
+  };
+}
+
 /** Every planned view, parents before children. */
 export function flattenViews(views: readonly PlannedView[]): PlannedView[] {
   return views.flatMap((v) => [v, ...flattenViews(v.subviews)]);
