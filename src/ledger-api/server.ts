@@ -4,7 +4,7 @@ import { ReflectionService } from '@grpc/reflection';
 import type { IMessageType } from '@protobuf-ts/runtime';
 import type { MethodInfo } from '@protobuf-ts/runtime-rpc';
 import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
-import { bindServer, endpointUrl, type ServerTls, serverCredentials } from '../grpc/index.js';
+import { asBuffer, bindServer, endpointUrl, type ServerTls, serverCredentials } from '../grpc/index.js';
 import {
   type ApiMetrics,
   type AuditLog,
@@ -14,6 +14,7 @@ import {
   withSpan,
 } from '../observability/index.js';
 import { type Clock, startStopwatch, systemClock } from '../time/index.js';
+import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { type Authenticator, callClaims } from './auth/index.js';
 import { LedgerApiErrors } from './errors.js';
 import {
@@ -24,7 +25,6 @@ import {
   type UnaryHandler,
 } from './service.js';
 import { ledgerApiStatus } from './status.js';
-import { FAST_WRITE_OPTIONS } from './wire/index.js';
 
 export interface LedgerApiTransportOptions {
   /** Bind address. */
@@ -321,10 +321,6 @@ class Transport {
       `Ledger API call ${method.name}: ${status}`,
     );
   }
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function first(values: grpc.MetadataValue[]): string | undefined {

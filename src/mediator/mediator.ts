@@ -33,6 +33,7 @@ import {
   type TopologyProcessor,
   topologyTransactionsOf,
 } from '../topology/index.js';
+import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { type AggregationFactory, ResponseAggregation } from './aggregation.js';
 import type { MediatorSettings } from './config.js';
 import { MediatorErrors } from './errors.js';
@@ -531,7 +532,7 @@ export class Mediator {
       finalizedAt,
       decisionTime: r.decisionTime,
       recipients: r.recipients,
-      result: SignedProtocolMessage.toBinary(signed),
+      result: SignedProtocolMessage.toBinary(signed, FAST_WRITE_OPTIONS),
       traceparent: r.traceparent,
     });
     const timedOut = summary.code === ProtocolErrors.MEDIATOR_REQUEST_TIMED_OUT.code;

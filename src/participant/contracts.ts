@@ -14,6 +14,7 @@ import { type ContractId, parseContractId } from '../daml/values/index.js';
 import { WeftError } from '../errors/index.js';
 import { SerializedContract } from '../generated/weft/protocol/v1/transaction_tree.js';
 import { decodeStrict, ProtocolErrors } from '../protocol/index.js';
+import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 
 /** Weft's hash purposes of the participant (ids 1200–1219). */
 export const ParticipantHashPurpose = {
@@ -86,7 +87,7 @@ export function serializeContract(c: FatContract): SerializedContract {
 }
 
 export function encodeContract(c: FatContract): Uint8Array {
-  return SerializedContract.toBinary(serializeContract(c));
+  return SerializedContract.toBinary(serializeContract(c), FAST_WRITE_OPTIONS);
 }
 
 export function contractOf(s: SerializedContract, decoder: TransactionDecoder): FatContract {

@@ -15,6 +15,7 @@ import {
 import { qualifiedName, type Value } from '../daml/values/index.js';
 import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
 import { type IndexedEvent, IndexedTransaction } from '../generated/weft/participant/v1/event_index.js';
+import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { encodeContract } from './contracts.js';
 import { decodeSelector, type IndexedEventView, readEventIndex } from './event-index.js';
 import type { ArchivedEvent, CreatedEvent, ExercisedEvent } from './updates.js';
@@ -285,7 +286,7 @@ export function indexTransaction(
         : new Uint8Array(0);
     return { ...common, event: { oneofKind: 'exercised', exercised }, archived };
   });
-  return IndexedTransaction.toBinary({ events });
+  return IndexedTransaction.toBinary({ events }, FAST_WRITE_OPTIONS);
 }
 
 /** What matched a contract's template for one requesting party (or the party wildcard). */

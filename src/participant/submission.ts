@@ -27,6 +27,7 @@ import {
   viewPositionKey,
 } from '../protocol/index.js';
 import type { TopologySnapshot } from '../topology/index.js';
+import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { ParticipantErrors } from './errors.js';
 import type { OpenedRequest } from './validation.js';
 import {
@@ -183,6 +184,7 @@ export function buildConfirmationRequest(ctx: RequestContext, input: RequestInpu
         },
         hashed,
       ),
+      FAST_WRITE_OPTIONS,
     );
     const to = recipients.get(viewPositionKey(v.position))!;
     return {

@@ -23,6 +23,7 @@ import {
   type ViewPosition,
   viewPositionKey,
 } from '../protocol/index.js';
+import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { contractOf, serializeContract } from './contracts.js';
 
 /**
@@ -194,15 +195,18 @@ export function flattenViews(views: readonly PlannedView[]): PlannedView[] {
 
 /** The view's `ViewParticipantData` leaf (`weft.protocol.v1`). */
 export function encodeViewData(d: ViewData): Uint8Array {
-  return ViewParticipantData.toBinary({
-    rootNode: d.rootNode,
-    rollbackScope: [...d.rollbackScope],
-    subviewRoots: [...d.subviewRoots],
-    rootSeed: d.rootSeed ?? new Uint8Array(),
-    packages: [...d.packages],
-    nodes: Array.from(d.nodes, ([nodeId, node]) => ({ nodeId, node: encodeNode(node) })),
-    inputContracts: d.inputs.map(serializeContract),
-  });
+  return ViewParticipantData.toBinary(
+    {
+      rootNode: d.rootNode,
+      rollbackScope: [...d.rollbackScope],
+      subviewRoots: [...d.subviewRoots],
+      rootSeed: d.rootSeed ?? new Uint8Array(),
+      packages: [...d.packages],
+      nodes: Array.from(d.nodes, ([nodeId, node]) => ({ nodeId, node: encodeNode(node) })),
+      inputContracts: d.inputs.map(serializeContract),
+    },
+    FAST_WRITE_OPTIONS,
+  );
 }
 
 /**

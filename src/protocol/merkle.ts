@@ -10,6 +10,7 @@ import {
   type TransactionViewNode,
   ViewCommonData,
 } from '../generated/weft/protocol/v1/transaction_tree.js';
+import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { malformed } from './codec.js';
 
 /**
@@ -293,11 +294,14 @@ export function buildTransactionTree(input: TreeInput, random: RandomSource): Tr
       oneofKind: 'view',
       view: {
         commonData: leaf(
-          ViewCommonData.toBinary({
-            informees: [...v.informees],
-            confirmingParties: [...v.confirmingParties],
-            threshold: v.threshold,
-          }),
+          ViewCommonData.toBinary(
+            {
+              informees: [...v.informees],
+              confirmingParties: [...v.confirmingParties],
+              threshold: v.threshold,
+            },
+            FAST_WRITE_OPTIONS,
+          ),
           random,
         ),
         participantData: leaf(v.participantData, random),
@@ -306,9 +310,12 @@ export function buildTransactionTree(input: TreeInput, random: RandomSource): Tr
     },
   });
   return {
-    submitterMetadata: leaf(SubmitterMetadata.toBinary(input.submitterMetadata), random),
-    commonMetadata: leaf(CommonMetadata.toBinary(input.commonMetadata), random),
-    participantMetadata: leaf(ParticipantMetadata.toBinary(input.participantMetadata), random),
+    submitterMetadata: leaf(SubmitterMetadata.toBinary(input.submitterMetadata, FAST_WRITE_OPTIONS), random),
+    commonMetadata: leaf(CommonMetadata.toBinary(input.commonMetadata, FAST_WRITE_OPTIONS), random),
+    participantMetadata: leaf(
+      ParticipantMetadata.toBinary(input.participantMetadata, FAST_WRITE_OPTIONS),
+      random,
+    ),
     rootViews: input.views.map(view),
   };
 }

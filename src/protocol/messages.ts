@@ -9,6 +9,7 @@ import {
 } from '../generated/weft/protocol/v1/protocol_message.js';
 import { ViewType } from '../generated/weft/protocol/v1/transaction_tree.js';
 import { type Envelope, EnvelopeKind, type Recipient } from '../generated/weft/sequencer/v1/sequencing.js';
+import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { decodeStrict, malformed } from './codec.js';
 
 /**
@@ -28,7 +29,7 @@ export const mediatorGroupRecipient = (group: number): Recipient => ({
 
 export function protocolEnvelope(message: ProtocolMessageBody, recipients: readonly Recipient[]): Envelope {
   return {
-    content: ProtocolMessage.toBinary({ message }),
+    content: ProtocolMessage.toBinary({ message }, FAST_WRITE_OPTIONS),
     recipients: [...recipients],
     kind: EnvelopeKind.PROTOCOL,
   };

@@ -4,6 +4,7 @@ import { ConfirmationResponses } from '../generated/weft/protocol/v1/confirmatio
 import { ConfirmationResultMessage } from '../generated/weft/protocol/v1/confirmation_result.js';
 import type { SignedProtocolMessage } from '../generated/weft/protocol/v1/protocol_message.js';
 import { signContent, verifyContent } from '../sequencer/index.js';
+import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { decodeStrict } from './codec.js';
 import { ProtocolHashPurpose } from './purposes.js';
 
@@ -47,7 +48,7 @@ export function signConfirmationResponses(
   return signContent(
     key,
     ProtocolHashPurpose.ConfirmationResponsesSignature,
-    ConfirmationResponses.toBinary(responses),
+    ConfirmationResponses.toBinary(responses, FAST_WRITE_OPTIONS),
   );
 }
 
@@ -73,7 +74,7 @@ export function signConfirmationResult(
   return signContent(
     key,
     ProtocolHashPurpose.ConfirmationResultSignature,
-    ConfirmationResultMessage.toBinary(result),
+    ConfirmationResultMessage.toBinary(result, FAST_WRITE_OPTIONS),
   );
 }
 

@@ -6,11 +6,12 @@ import type { ISequencerConnectService } from '../generated/weft/sequencer/v1/se
 import { sequencerConnectServiceDefinition } from '../generated/weft/sequencer/v1/sequencer_connect_service.grpc-server.js';
 import type { ISequencerService } from '../generated/weft/sequencer/v1/sequencer_service.grpc-server.js';
 import { sequencerServiceDefinition } from '../generated/weft/sequencer/v1/sequencer_service.grpc-server.js';
-import type {
-  SendStreamRequest,
-  SendStreamResponse,
-  SubscribeRequest,
-  SubscribeResponse,
+import {
+  type SendStreamRequest,
+  type SendStreamResponse,
+  SequencerService,
+  type SubscribeRequest,
+  type SubscribeResponse,
 } from '../generated/weft/sequencer/v1/sequencer_service.js';
 import {
   auditedCall,
@@ -21,6 +22,7 @@ import {
   type ServerTls,
   serverCredentials,
   toStatus,
+  withFastSerializers,
 } from '../grpc/index.js';
 import { ApiMetrics, type NodeMetrics } from '../observability/index.js';
 import { SequencerErrors } from './errors.js';
@@ -86,7 +88,10 @@ export async function startPublicApi(
   server.addService(sequencerConnectServiceDefinition, connectService(api, logging));
   server.addService(sequencerAuthenticationServiceDefinition, authenticationService(api, logging));
   const submissions = new SubmissionStreams(api, logging);
-  server.addService(sequencerServiceDefinition, sequencerService(api, logging, submissions));
+  server.addService(
+    withFastSerializers(sequencerServiceDefinition, SequencerService),
+    sequencerService(api, logging, submissions),
+  );
   const port = await bindServer(server, address, options.port, serverCredentials(options.tls), SERVICE_NAME);
   const withdraw = options.inProcess?.serve(port, api);
   return {

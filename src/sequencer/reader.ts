@@ -8,6 +8,7 @@ import {
 import type { Logger } from '../observability/index.js';
 import { retryTransient } from '../storage/index.js';
 import type { Clock } from '../time/index.js';
+import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { SequencerErrors } from './errors.js';
 import type { EventsBuffer } from './events-buffer.js';
 import type { DeliveryHead } from './head.js';
@@ -184,7 +185,7 @@ export class EventReader {
           ? undefined
           : { traceparent: row.traceparent, tracestate: row.tracestate ?? '' },
     };
-    return EncodedSequencedEvent.toBinary(event);
+    return EncodedSequencedEvent.toBinary(event, FAST_WRITE_OPTIONS);
   }
 
   #batchFor(row: EventRow, memberId: bigint): EncodedBatch {

@@ -24,6 +24,7 @@ import {
   topologyBroadcastEnvelope,
   topologyTransactionsOf,
 } from '../topology/index.js';
+import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { MemberAuthenticator } from './auth.js';
 import { BlockSigner } from './blocks.js';
 import type { SequencerSettings } from './config.js';
@@ -389,7 +390,7 @@ export class Sequencer {
       messageId: request.messageId,
       maxSequencingTime: request.maxSequencingTime,
       isTopology: resolved.some((e) => e.kind === EnvelopeKind.TOPOLOGY_BROADCAST),
-      payload: StoredBatch.toBinary({ envelopes: stored }),
+      payload: StoredBatch.toBinary({ envelopes: stored }, FAST_WRITE_OPTIONS),
       recipientIds: broadcast ? [BROADCAST_RECIPIENT] : [...recipients],
       ...(request.traceContext?.traceparent ? { traceparent: request.traceContext.traceparent } : {}),
       ...(request.traceContext?.tracestate ? { tracestate: request.traceContext.tracestate } : {}),
@@ -518,7 +519,11 @@ export class Sequencer {
       this.#writeRequest(sender.id, request, [
         {
           kind: EnvelopeKind.TOPOLOGY_BROADCAST,
-          stored: { envelope: Envelope.toBinary(envelope), memberIds: [], allMembers: true },
+          stored: {
+            envelope: Envelope.toBinary(envelope, FAST_WRITE_OPTIONS),
+            memberIds: [],
+            allMembers: true,
+          },
         },
       ]),
     );

@@ -11,11 +11,11 @@ import type { Value } from '../../generated/com/daml/ledger/api/v2/value.js';
 import { createLogger } from '../../observability/index.js';
 import { tokenReadLedger } from '../../participant/reads-testing.js';
 import { openStorage } from '../../storage/index.js';
+import { FAST_WRITE_OPTIONS } from '../../wire/index.js';
 import { WILDCARD_CLAIMS } from '../auth/index.js';
 import type { CallContext, EncodedMessages } from '../service.js';
 import { EVENT_ENCODER } from '../services/read-encoding.js';
 import { updateService } from '../services/updates.js';
-import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { JsonCodec } from './codec.js';
 import { damlValues } from './daml-values.js';
 

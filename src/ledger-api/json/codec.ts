@@ -8,7 +8,7 @@ import {
   ScalarType,
 } from '@protobuf-ts/runtime';
 import { CommonErrors, WeftError } from '../../errors/index.js';
-import { OWN_BYTES_READ_OPTIONS } from '../wire/index.js';
+import { OWN_BYTES_READ_OPTIONS } from '../../wire/index.js';
 
 /**
  * Canton's JSON encoding of the Ledger API's protobuf messages, generic over protobuf-ts reflection (each

@@ -5,8 +5,8 @@ import type {
   Record as ProtoRecord,
   Value as ProtoValue,
 } from '../../generated/com/daml/ledger/api/v2/value.js';
+import { OwnBytesReader } from '../../wire/index.js';
 import { valueToProto } from '../values.js';
-import { OwnBytesReader } from '../wire/index.js';
 import { type DamlValueField, type DamlValues, identifierToString } from './codec.js';
 
 /** What the JSON API needs to type the Daml values of commands: the participant's packages and its translator. */

@@ -14,6 +14,7 @@ import {
   withSpan,
 } from '../../observability/index.js';
 import { type Clock, startStopwatch, systemClock } from '../../time/index.js';
+import { OWN_BYTES_READ_OPTIONS } from '../../wire/index.js';
 import type { Authenticator as LedgerApiAuthenticator } from '../auth/authenticator.js';
 import { callClaims } from '../auth/index.js';
 import { LedgerApiErrors } from '../errors.js';
@@ -24,7 +25,6 @@ import {
   type StreamHandler,
   type UnaryHandler,
 } from '../service.js';
-import { OWN_BYTES_READ_OPTIONS } from '../wire/index.js';
 import { JsonCodec } from './codec.js';
 import { type DamlTypes, damlValues } from './daml-values.js';
 import { asyncApiDocument, openApiDocument } from './docs.js';

@@ -19,9 +19,9 @@ import type {
   LedgerTransaction,
   OffsetCheckpoint,
 } from '../../participant/read-model.js';
+import { FAST_WRITE_OPTIONS, FastBinaryWriter, varint32Size, writeVarint32 } from '../../wire/index.js';
 import { identifierToProto } from '../identifiers.js';
 import { recordToProto, valueToProto } from '../values.js';
-import { FAST_WRITE_OPTIONS, FastBinaryWriter, varint32Size, writeVarint32 } from '../wire/index.js';
 import { timestampToProto } from './protobuf-time.js';
 
 /**

@@ -8,6 +8,7 @@ import {
   UpdateService,
 } from '../../generated/com/daml/ledger/api/v2/update_service.js';
 import type { LedgerTransaction, OffsetCheckpoint } from '../../participant/read-model.js';
+import { FAST_WRITE_OPTIONS } from '../../wire/index.js';
 import { type CallContext, EncodedMessages, type ServiceImpl } from '../service.js';
 import {
   invalidField,
@@ -17,7 +18,6 @@ import {
   requireOffsetAtMostEnd,
   requirePositiveOffset,
 } from '../validation/index.js';
-import { FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { authorizeUpdateFormat, type UpdateFormat, validateUpdateFormat } from './formats.js';
 import { indexedUpdateResponse, offsetCheckpointToProto, transactionToProto } from './read-encoding.js';
 import { type ReadServiceDeps, requireNotPruned } from './reads.js';

@@ -17,6 +17,7 @@ import type { DynamicSynchronizerParameters } from '../../generated/weft/topolog
 import type { ParsedEndpoint } from '../../grpc/index.js';
 import { currentTraceparent } from '../../observability/index.js';
 import { type Clock, deferred, systemClock } from '../../time/index.js';
+import { FAST_WRITE_OPTIONS } from '../../wire/index.js';
 import { type EventProof, VerifiedRoots, verifyEventProof } from '../blocks.js';
 import { SequencerErrors } from '../errors.js';
 import { SignaturePurpose, signContent } from '../signing.js';
@@ -325,7 +326,7 @@ export class SequencerClient {
       synchronizerId: this.synchronizerId,
       ...(traceparent ? { traceContext: { traceparent, tracestate: '' } } : {}),
     };
-    const encoded = SubmissionRequest.toBinary(submission);
+    const encoded = SubmissionRequest.toBinary(submission, FAST_WRITE_OPTIONS);
     // A resend of a pending message id shares its outcome: the sequencer keeps the first request.
     const existing = this.#pending.get(messageId);
     if (existing) {
@@ -358,11 +359,14 @@ export class SequencerClient {
    * to the other connected ones as well (acknowledgements are cumulative, so one missed is made up by the next).
    */
   async acknowledge(timestamp: bigint): Promise<void> {
-    const ack = Acknowledgement.toBinary({
-      member: this.member,
-      timestamp,
-      synchronizerId: this.synchronizerId,
-    });
+    const ack = Acknowledgement.toBinary(
+      {
+        member: this.member,
+        timestamp,
+        synchronizerId: this.synchronizerId,
+      },
+      FAST_WRITE_OPTIONS,
+    );
     const signed = signContent(this.#o.signingKey, SignaturePurpose.acknowledgement, ack);
     const used = await this.#withConnection(async (conn, connection) => {
       await conn.acknowledge(signed);

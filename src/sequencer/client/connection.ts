@@ -10,6 +10,7 @@ import {
 } from '../../generated/weft/sequencer/v1/sequencing.js';
 import { type ParsedEndpoint, weftErrorNamed } from '../../grpc/index.js';
 import { type Clock, type Deferred, sleep } from '../../time/index.js';
+import { FAST_WRITE_OPTIONS } from '../../wire/index.js';
 import type { EventProof } from '../blocks.js';
 import { SequencerErrors } from '../errors.js';
 import { SignaturePurpose, signContent } from '../signing.js';
@@ -180,11 +181,14 @@ export class SequencerConnection {
       throw new WeftError(SequencerErrors.SEQUENCER_CONNECTION_FAILED, `${this.#name} is not connected`);
     }
     const { member, signingKey } = this.#host.options;
-    const batch = SubmissionRequestBatch.toBinary({
-      sender: member,
-      synchronizerId,
-      requests: [...requests],
-    });
+    const batch = SubmissionRequestBatch.toBinary(
+      {
+        sender: member,
+        synchronizerId,
+        requests: [...requests],
+      },
+      FAST_WRITE_OPTIONS,
+    );
     let results: SendResult[];
     try {
       ({ results } = await conn.sendAsync(signContent(signingKey, SignaturePurpose.submissionBatch, batch)));

@@ -39,6 +39,7 @@ import {
 } from '../../grpc/index.js';
 import { currentTraceparent } from '../../observability/index.js';
 import { type Clock, realTime } from '../../time/index.js';
+import { FAST_WRITE_OPTIONS } from '../../wire/index.js';
 import { SequencerErrors } from '../errors.js';
 import { AUTHORIZATION_METADATA_KEY, MEMBER_METADATA_KEY, sequencerError } from '../grpc-common.js';
 import { authenticationHash } from '../signing.js';
@@ -153,7 +154,8 @@ export class GrpcSequencerChannel implements SequencerChannel {
     const shared = { channelOverride: this.#channel };
     this.#connect = new SequencerConnectServiceClient(endpoint.target, credentials, shared);
     this.#auth = new SequencerAuthenticationServiceClient(endpoint.target, credentials, shared);
-    this.#sequencer = new SequencerServiceClient(endpoint.target, credentials, shared);
+    // Submissions are written by the FastBinaryWriter (see `withFastSerializers`).
+    this.#sequencer = new SequencerServiceClient(endpoint.target, credentials, shared, FAST_WRITE_OPTIONS);
     this.#submissions = new SubmissionStream({
       open: (metadata) => this.#sequencer.sendStream(metadata),
       toError: (e) => this.error(e),

@@ -54,7 +54,8 @@ export class FastBinaryWriter implements IBinaryWriter {
       spare = this.#buf;
       this.#buf = EMPTY;
     }
-    return out;
+    // A plain Uint8Array, as the runtime's writer returns: what decodes it then reads its bytes fields as such too.
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   }
 
   fork(): IBinaryWriter {

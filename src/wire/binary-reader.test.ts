@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { Value } from '../../generated/com/daml/ledger/api/v2/value.js';
+import { Value } from '../generated/com/daml/ledger/api/v2/value.js';
 import { OWN_BYTES_READ_OPTIONS } from './binary-reader.js';
 import { FAST_WRITE_OPTIONS } from './binary-writer.js';
 

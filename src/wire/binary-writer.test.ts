@@ -1,10 +1,10 @@
 import { BinaryWriter } from '@protobuf-ts/runtime';
 import { expect, it } from 'vitest';
-import { GetUpdatesResponse } from '../../generated/com/daml/ledger/api/v2/update_service.js';
-import { Value } from '../../generated/com/daml/ledger/api/v2/value.js';
-import { Duration } from '../../generated/google/protobuf/duration.js';
-import { Timestamp } from '../../generated/google/protobuf/timestamp.js';
-import { Status } from '../../generated/google/rpc/status.js';
+import { GetUpdatesResponse } from '../generated/com/daml/ledger/api/v2/update_service.js';
+import { Value } from '../generated/com/daml/ledger/api/v2/value.js';
+import { Duration } from '../generated/google/protobuf/duration.js';
+import { Timestamp } from '../generated/google/protobuf/timestamp.js';
+import { Status } from '../generated/google/rpc/status.js';
 import { FAST_WRITE_OPTIONS, FastBinaryWriter } from './binary-writer.js';
 
 /** The runtime writer's bytes and ours for the same message. */
