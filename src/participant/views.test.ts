@@ -14,7 +14,7 @@ import {
   TransactionDecoder,
 } from '../daml/index.js';
 import { isWeftError } from '../errors/index.js';
-import { ProtocolErrors, viewPositionKey } from '../protocol/index.js';
+import { ProtocolErrors } from '../protocol/index.js';
 import { decodeContract, encodeContract, isAuthentic } from './contracts.js';
 import { ModelLedger, type ModelSubmission, tokenCommands } from './testing.js';
 import {
@@ -25,6 +25,7 @@ import {
   type PlannedView,
   planViews,
   type ReceivedView,
+  receivedViewOf,
 } from './views.js';
 
 const NOW = 1_750_000_000_000_000n;
@@ -69,12 +70,7 @@ function receivedBy(views: readonly PlannedView[], parties: readonly string[]): 
     const sees = above || v.informees.some((p) => parties.includes(p));
     if (sees) {
       out.push({
-        position: v.position,
-        key: viewPositionKey(v.position),
-        informees: v.informees,
-        confirmingParties: v.confirmingParties,
-        threshold: v.confirmingParties.length,
-        subviewCount: v.subviews.length,
+        ...receivedViewOf(v),
         data: decodeViewData(encodeViewData(v.data), new TransactionDecoder(engine.types), () => {}, 'view'),
       });
     }
