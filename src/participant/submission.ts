@@ -199,6 +199,7 @@ export function buildConfirmationRequest(ctx: RequestContext, input: RequestInpu
       recipients: to,
     };
   });
+  const informees = [...informeeParticipants].sort();
   const envelopes = confirmationRequestEnvelopes({
     informeeMessage: {
       informeeTree: informeeTree(tree, hashed),
@@ -207,7 +208,7 @@ export function buildConfirmationRequest(ctx: RequestContext, input: RequestInpu
     rootHash: hashed.rootHash,
     synchronizerId: ctx.synchronizerId,
     mediatorGroup: ctx.mediatorGroup,
-    informeeParticipants: [...informeeParticipants].sort(),
+    informeeParticipants: informees,
     views: encrypted,
   });
   const self = input.submitter.submittingParticipant;
@@ -230,7 +231,7 @@ export function buildConfirmationRequest(ctx: RequestContext, input: RequestInpu
             assembled: assembleViews(ownViews),
             views: ownViews,
           },
-    informeeParticipants: [...informeeParticipants].sort(),
+    informeeParticipants: informees,
   };
 }
 

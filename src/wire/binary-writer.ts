@@ -20,8 +20,9 @@ const EMPTY = Buffer.alloc(0);
 /**
  * A protobuf binary writer for protobuf-ts (`toBinary(message, { writerFactory })`) that writes into one growing
  * buffer. The runtime's own writer collects every scalar into a JavaScript array and every string and nested
- * message into a separate Uint8Array, which costs microseconds per field: on the Ledger API's large messages (a
- * transaction is a few dozen strings deep in nested values) serialization was the cost of a stream. Output is
+ * message into a separate Uint8Array, which costs microseconds per field: on large messages (a Ledger API
+ * transaction is a few dozen strings deep in nested values, a submission carries kilobytes of envelopes) it was
+ * most of the cost of encoding. Output is
  * byte for byte the runtime writer's (minimal varints, the same field order). A nested message is written in
  * place after one byte reserved for its length; on `join` a length of 128 or more moves it to make room.
  */

@@ -1,6 +1,7 @@
 /**
  * Protobuf binary encoding helpers for protobuf-ts, shared by every component: a writer into one growing buffer
- * (every message this process encodes) and a reader for bytes this process encoded itself.
+ * (for the messages on the hot paths: the protocol's, the sequencer service's and the Ledger API's) and a reader for
+ * bytes this process encoded itself.
  */
 export { OWN_BYTES_READ_OPTIONS, OwnBytesReader } from './binary-reader.js';
 export { FAST_WRITE_OPTIONS, FastBinaryWriter, varint32Size, writeVarint32 } from './binary-writer.js';
