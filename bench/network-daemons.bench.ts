@@ -8,7 +8,7 @@
  * the throughput stops growing (the saturation point) and then measures latency at half that rate.
  *
  * Per load step: transactions/s, submit → completion latency percentiles, the participants' protocol phases
- * (`weft_participant_phase_seconds`, percentiles at bucket resolution), CPU ms per transaction per node (from
+ * (`weft_participant_phase_seconds`: percentiles at bucket resolution and exact means), CPU ms per transaction per node (from
  * /proc; in-process: the whole process, driver included), and database commits and Ed25519 signatures per
  * transaction (`weft_storage_commits_total`, `weft_crypto_signed_total`, `weft_crypto_verified_total`).
  *
@@ -244,14 +244,23 @@ const counterOf = (samples: Map<string, number>, name: string) =>
     Number.NaN,
   );
 
-/** Percentiles (ms) of each phase from the histogram deltas of the participants, at bucket resolution. */
+/**
+ * Percentiles (ms) of each phase from the histogram deltas of the participants, at bucket resolution, and the mean
+ * (exact: the histograms' sums), which shows the sub-bucket changes the percentiles cannot.
+ */
 function phasePercentiles(
   before: readonly Map<string, number>[],
   after: readonly Map<string, number>[],
-): Record<string, { p50: number; p95: number; p99: number }> {
+): Record<string, PhaseFigures> {
   const buckets = new Map<string, Map<number, number>>();
+  const sums = new Map<string, number>();
   after.forEach((samples, i) => {
     for (const [series, v] of samples) {
+      if (series.startsWith('weft_participant_phase_seconds_sum{')) {
+        const name = /phase="([^"]+)"/.exec(series)![1]!;
+        sums.set(name, (sums.get(name) ?? 0) + v - (before[i]!.get(series) ?? 0));
+        continue;
+      }
       if (!series.startsWith('weft_participant_phase_seconds_bucket{')) continue;
       const name = /phase="([^"]+)"/.exec(series)![1]!;
       const bound = /le="([^"]+)"/.exec(series)![1]!;
@@ -261,15 +270,22 @@ function phasePercentiles(
       phase.set(le, (phase.get(le) ?? 0) + v - (before[i]!.get(series) ?? 0));
     }
   });
-  const result: Record<string, { p50: number; p95: number; p99: number }> = {};
+  const result: Record<string, PhaseFigures> = {};
   for (const [phase, cumulative] of buckets) {
     const sorted = [...cumulative].sort((a, b) => a[0] - b[0]);
     const total = sorted[sorted.length - 1]![1];
     if (total === 0) continue;
     const at = (p: number) => 1000 * sorted.find(([, n]) => n >= (p / 100) * total)![0];
-    result[phase] = { p50: at(50), p95: at(95), p99: at(99) };
+    result[phase] = { p50: at(50), p95: at(95), p99: at(99), mean: (1000 * (sums.get(phase) ?? 0)) / total };
   }
   return result;
+}
+
+interface PhaseFigures {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly mean: number;
 }
 
 const pct = (xs: readonly number[], p: number) => {
@@ -287,7 +303,7 @@ interface Measurement {
   readonly p50: number;
   readonly p95: number;
   readonly p99: number;
-  readonly phases: Record<string, { p50: number; p95: number; p99: number }>;
+  readonly phases: Record<string, PhaseFigures>;
   readonly cpuMsPerTx: number;
   /** By node (daemons); in-process only the total. */
   readonly cpuMsPerTxByNode: Record<string, number>;
@@ -609,7 +625,15 @@ const medians = [...groups].map(([key, ms]) => {
     p50: med((m) => m.p50),
     p95: med((m) => m.p95),
     p99: med((m) => m.p99),
-    phases: Object.fromEntries(phases.map((p) => [p, med((m) => m.phases[p]?.p50 ?? Number.NaN)])),
+    phases: Object.fromEntries(
+      phases.map((p) => [
+        p,
+        {
+          p50: med((m) => m.phases[p]?.p50 ?? Number.NaN),
+          mean: med((m) => m.phases[p]?.mean ?? Number.NaN),
+        },
+      ]),
+    ),
     cpuMsPerTx: med((m) => m.cpuMsPerTx),
     cpuMsPerTxByNode: Object.fromEntries(
       Object.keys(ms[0]!.cpuMsPerTxByNode).map((node) => [node, med((m) => m.cpuMsPerTxByNode[node]!)]),
@@ -620,17 +644,17 @@ const medians = [...groups].map(([key, ms]) => {
   };
 });
 console.log(
-  `\n${MODE_LABEL}, ${TRANSFERS} transfers per step (2 transactions each), medians of ${RUNS} run(s); phases are p50 ms at bucket resolution`,
+  `\n${MODE_LABEL}, ${TRANSFERS} transfers per step (2 transactions each), medians of ${RUNS} run(s); phases are p50 ms at bucket resolution / mean ms`,
 );
 console.log(
-  '| backend, load | tx/s (range) | latency p50 / p95 / p99 ms | phases p50 ms | CPU ms/tx (by node) | commits/tx | signed / verified per tx |',
+  '| backend, load | tx/s (range) | latency p50 / p95 / p99 ms | phases p50 / mean ms | CPU ms/tx (by node) | commits/tx | signed / verified per tx |',
 );
 console.log('|---|---:|---:|---|---:|---:|---:|');
 for (const m of medians) {
   console.log(
     `| ${m.key} | ${f(m.transactionsPerSec)} (${f(m.range[0]!)}–${f(m.range[1]!)}) | ${f(m.p50)} / ${f(m.p95)} / ${f(m.p99)} | ` +
       `${Object.entries(m.phases)
-        .map(([p, v]) => `${p} ${f(v)}`)
+        .map(([p, v]) => `${p} ${f(v.p50)} / ${f(v.mean)}`)
         .join(', ')} | ${f(m.cpuMsPerTx)} (${Object.values(m.cpuMsPerTxByNode).map(f).join(' / ')}) | ` +
       `${m.commitsPerTx.toFixed(2)} | ${m.signaturesPerTx.toFixed(1)} / ${m.verificationsPerTx.toFixed(1)} |`,
   );

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { isWeftError } from '../errors/index.js';
+import { Checkpointer } from './checkpointer.js';
 import { StorageErrors } from './errors.js';
 import { openStorage } from './storage.js';
 import { describeBackend } from './testing.js';
@@ -148,5 +149,50 @@ describe('sqlite backend: opening', () => {
     const error = await openStorage({ kind: 'mysql' } as never).catch((e) => e);
     expect(isWeftError(error)).toBe(true);
     expect((error as { code: string }).code).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe('sqlite backend: WAL checkpoints on a thread of their own', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-storage-checkpoint-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function commits(path: string, n: number) {
+    const s = await openStorage({ kind: 'sqlite', path });
+    await s.execute('CREATE TABLE t (id BIGINT PRIMARY KEY, payload BYTEA NOT NULL)');
+    // 3 KB per row: every commit adds at least a page to the WAL.
+    for (let i = 0; i < n; i++)
+      await s.execute('INSERT INTO t (id, payload) VALUES ($1, $2)', [i, new Uint8Array(3000)]);
+    return s;
+  }
+
+  it('takes checkpoints out of COMMIT once a database commits enough, and keeps its WAL small', async () => {
+    const path = join(dir, 'busy.sqlite');
+    const s = await commits(path, 2_000);
+    // Autocheckpoint is off, yet 2,000 commits (≥ 16 MB of WAL frames) left the WAL no larger than the first 256
+    // commits under SQLite's autocheckpoint made it (≤ 1,000 pages and one commit).
+    expect(await s.query('PRAGMA wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 0n }]);
+    expect(statSync(`${path}-wal`).size).toBeLessThan(1_010 * 4_120);
+    expect(await s.query('SELECT COUNT(*) AS n FROM t')).toEqual([{ n: 2_000n }]);
+    await s.close();
+    // The thread's connection closed first, so the writer's was the last one: it checkpointed and removed the WAL.
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    const reopened = await openStorage({ kind: 'sqlite', path });
+    expect(await reopened.query('SELECT COUNT(*) AS n FROM t')).toEqual([{ n: 2_000n }]);
+    await reopened.close();
+  });
+
+  it('leaves a database that commits little to SQLite’s autocheckpoint, without a thread', async () => {
+    const s = await commits(join(dir, 'quiet.sqlite'), 100);
+    expect(await s.query('PRAGMA wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 1000n }]);
+    await s.close();
+  });
+
+  it('reports a thread that cannot work, so that the writer checkpoints again', async () => {
+    const failed = new Promise<string>((resolve) => {
+      new Checkpointer({ path: join(dir, 'no-such-dir', 'x.sqlite'), onFailure: resolve });
+    });
+    expect(await failed).toMatch(
+      /checkpoint thread failed: Cannot open database because the directory does not exist/,
+    );
   });
 });

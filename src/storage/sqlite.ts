@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CommonErrors, WeftError } from '../errors/index.js';
 import { type Clock, sleep, systemClock } from '../time/index.js';
+import { Checkpointer } from './checkpointer.js';
 import type { Connection, Driver, Result } from './driver.js';
 import { StorageErrors } from './errors.js';
 import type { ParsedSql } from './sql.js';
@@ -14,6 +15,15 @@ const MAX_PARAMS = 32_766;
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 const MAX_BUSY_DELAY_MS = 50;
 const MAX_CACHED_STATEMENTS = 500;
+/**
+ * Commits after which a database gets its checkpoint thread: one that commits less (a test, a tool) never starts a
+ * thread, and SQLite's own autocheckpoint serves it until then.
+ */
+const CHECKPOINT_THREAD_AFTER_COMMITS = 256;
+/** Commits between checkpoints: a few hundred pages of WAL at a participant's ~10 pages per commit. */
+const CHECKPOINT_EVERY_COMMITS = 32;
+/** SQLite's default autocheckpoint (pages), restored if the checkpoint thread fails. */
+const AUTOCHECKPOINT_PAGES = 1000;
 /** Larger statements (big bulk-insert chunks) are prepared per use: caching them would pin megabytes. */
 const MAX_CACHED_STATEMENT_LENGTH = 16_384;
 
@@ -137,7 +147,8 @@ function bindValue(v: SqlValue): unknown {
  * and the driver fsyncs the WAL file on the thread pool after every commit (a transaction's, or an autocommit
  * write's), holding the connection meanwhile: the statement resolves only once its commit is on disk, as with
  * FULL, no caller of this storage reads it before, and the event loop does other work (the next batch gathers)
- * while the disk syncs. What NORMAL leaves out is exactly that per-commit WAL sync; checkpoints sync as before.
+ * while the disk syncs. What NORMAL leaves out is exactly that per-commit WAL sync; checkpoints sync as before, on
+ * a {@link Checkpointer} thread once the database is busy (docs/storage.md, "Checkpoints").
  */
 class SqliteDriver implements Driver {
   readonly kind = 'sqlite';
@@ -154,6 +165,14 @@ class SqliteDriver implements Driver {
   #wal: FileHandle | undefined;
   /** A write ran whose commit is not synced yet. */
   #unsynced = false;
+  /** Synced commits so far. */
+  #commits = 0;
+  /** Checkpoints the WAL off the event loop, once the database has committed enough to need it. */
+  #checkpointer: Checkpointer | undefined;
+  /** The checkpoint thread failed: SQLite's autocheckpoint is back on the writer's connection. */
+  #checkpointsInline = false;
+  /** A checkpoint is under way. */
+  #checkpointing = false;
 
   constructor(db: Database.Database, path: string, busyTimeoutMs: number, clock: Clock) {
     this.#db = db;
@@ -226,6 +245,8 @@ class SqliteDriver implements Driver {
       if (this.#closed) return;
       this.#closed = true;
       this.#statements.clear();
+      // Its connection first: the writer's, closed last, checkpoints what is left and removes the WAL.
+      await this.#checkpointer?.close();
       this.#db.close();
       await this.#wal?.close();
     } finally {
@@ -276,6 +297,7 @@ class SqliteDriver implements Driver {
         await dir.sync().finally(() => dir.close());
       }
       await this.#wal.sync();
+      this.#committed();
     } catch (e) {
       // Not transient: what the commit wrote may not be on disk, so nothing may be acknowledged on top of it.
       throw new WeftError(
@@ -284,6 +306,51 @@ class SqliteDriver implements Driver {
         {},
         { cause: e },
       );
+    }
+  }
+
+  /** Counts a synced commit and starts a checkpoint every {@link CHECKPOINT_EVERY_COMMITS}. */
+  #committed(): void {
+    if (this.#checkpointsInline || ++this.#commits % CHECKPOINT_EVERY_COMMITS !== 0) return;
+    if (this.#commits < CHECKPOINT_THREAD_AFTER_COMMITS || this.#checkpointing || this.#closed) return;
+    this.#checkpointing = true;
+    void this.#checkpoint().finally(() => {
+      this.#checkpointing = false;
+    });
+  }
+
+  /**
+   * Copies the WAL into the database file on the checkpoint thread while writes go on, then once more with this
+   * storage's writes held back, so that the WAL is wholly copied and the next write transaction starts it afresh.
+   * The second pass copies only what came in during the first, plus the two syncs every checkpoint makes.
+   */
+  async #checkpoint(): Promise<void> {
+    if (!this.#checkpointer) {
+      this.#checkpointer = new Checkpointer({
+        path: this.#path,
+        onFailure: (reason) => {
+          this.#checkpointsInline = true;
+          this.#checkpointer = undefined;
+          if (!this.#closed) this.#db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+          process.emitWarning(`SQLite database ${this.#path}: ${reason}; checkpointing in COMMIT again`, {
+            code: 'WEFT_SQLITE_CHECKPOINT',
+          });
+        },
+      });
+      this.#db.pragma('wal_autocheckpoint = 0');
+    }
+    const checkpointer = this.#checkpointer;
+    // Complete only as of its start: the writes since were not copied.
+    if (!(await checkpointer.run())) return;
+    try {
+      await this.#mutex.acquire(this.#busyTimeoutMs);
+    } catch {
+      return; // Writers kept the storage busy: the next checkpoint tries again.
+    }
+    try {
+      if (!this.#closed) await checkpointer.run();
+    } finally {
+      this.#mutex.release();
     }
   }
 
