@@ -42,6 +42,7 @@ export class Journal {
   /** The last offset assigned (updates and completions share one offset sequence). */
   #ledgerEnd: bigint;
   readonly #listeners = new Set<(durable: bigint) => void>();
+  readonly #writtenListeners = new Set<(batch: WriteBatch) => void>();
   /** The transient failure of the batch being retried, while it is. */
   #stalled: unknown;
   /** Ends the retries of a batch when the participant stops. */
@@ -155,6 +156,15 @@ export class Journal {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Called with every batch once it is written, before its offset becomes durable: whoever serves reads up to the
+   * durable offset from what was written has it by then.
+   */
+  onWritten(listener: (batch: WriteBatch) => void): () => void {
+    this.#writtenListeners.add(listener);
+    return () => this.#writtenListeners.delete(listener);
+  }
+
   /** Resolves once everything added so far is durable. */
   async flush(): Promise<void> {
     if (this.#openHasData || this.#open.cursors.size > 0) {
@@ -219,6 +229,7 @@ export class Journal {
     this.#writing = this.#write(batch, offset)
       .then(
         () => {
+          for (const l of this.#writtenListeners) l(batch);
           const advanced = offset > this.#durableOffset;
           this.#durableOffset = offset;
           for (const w of waiters) w.resolve();

@@ -151,3 +151,17 @@ export async function tokenReadLedger(
     },
   };
 }
+
+/**
+ * The read side of `ledger` as a restarted node has it: over the same store and journal, holding nothing recent, so
+ * it reads everything durable from the database (for tests that change the stored rows underneath).
+ */
+export function restartedReads(
+  ledger: TokenReadLedger,
+  engine: Engine,
+  encoder?: EventEncoder,
+): TokenReadLedger {
+  const reads = new ParticipantReads(ledger.store, ledger.decoder, ledger.journal, () => false, engine);
+  if (encoder) reads.encodeEventsWith(encoder);
+  return { ...ledger, reads };
+}

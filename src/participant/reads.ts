@@ -26,6 +26,7 @@ import {
   type StoredTransactionHeader,
   type TransactionShape,
 } from './read-model.js';
+import { RecentUpdates } from './recent-updates.js';
 import type { ParticipantStore, StoredUpdate } from './store.js';
 import { type Completion, completionOf, eventsOf, type TransactionUpdate } from './updates.js';
 
@@ -61,6 +62,11 @@ export interface StreamOptions {
 const PAGE = 200;
 /** Decoded transactions kept for the streams that read the same updates (tailing clients). */
 const DECODED_CACHE = 512;
+/**
+ * Updates kept as written for the streams that follow the ledger end: a stream this far behind or closer reads from
+ * memory (a few MB at most: an update's row is its transaction and pre-encoded events).
+ */
+const RECENT_UPDATES = 512;
 /** Completions per `completionsUpTo`. */
 const COMPLETIONS = 10_000;
 
@@ -73,6 +79,7 @@ export class ParticipantReads {
   readonly #streamWaiters = new Set<() => void>();
   /** Offset → decoded transaction, oldest first; an update never changes once stored. */
   readonly #decoded = new Map<bigint, Transaction>();
+  readonly #recent: RecentUpdates;
   #encoder: EventEncoder | undefined;
 
   constructor(
@@ -83,7 +90,21 @@ export class ParticipantReads {
     private readonly live: () => boolean,
     private readonly engine: Engine,
   ) {
+    this.#recent = new RecentUpdates(RECENT_UPDATES, journal.durableOffset);
+    journal.onWritten((batch) => this.#recent.written(batch.updates));
     journal.onDurable(() => this.wake());
+  }
+
+  /** The stored updates as {@link ParticipantStore.updates} reads them, from memory when recent. */
+  async #updatesPage(
+    parties: string | readonly string[] | undefined,
+    after: bigint,
+    upTo: bigint,
+    limit: number,
+  ): Promise<StoredUpdate[]> {
+    return (
+      this.#recent.updates(parties, after, upTo, limit) ?? this.store.updates(parties, after, upTo, limit)
+    );
   }
 
   /** A transaction is durable: tells the listeners. */
@@ -158,7 +179,7 @@ export class ParticipantReads {
     const end = this.journal.durableOffset;
     for (let from = after; ; ) {
       const page = Math.min(PAGE, limit - out.length);
-      const rows = await this.store.updates(party, from, end, page);
+      const rows = await this.#updatesPage(party, from, end, page);
       for (const row of rows) out.push(this.#toUpdate(row, party));
       if (rows.length < page || out.length >= limit) return out;
       from = rows.at(-1)!.offset;
@@ -178,7 +199,7 @@ export class ParticipantReads {
     while (!o.signal?.aborted) {
       const end = this.journal.durableOffset;
       if (after < end) {
-        const rows = await this.store.updates(party, after, end, PAGE);
+        const rows = await this.#updatesPage(party, after, end, PAGE);
         for (const row of rows) {
           if (o.signal?.aborted) return;
           yield this.#toUpdate(row, party);
@@ -267,7 +288,8 @@ export class ParticipantReads {
   ): AsyncGenerator<readonly (LedgerTransaction | IndexedLedgerTransaction)[] | OffsetCheckpoint> {
     if (!o.indexed || !filter.indexable) return this.#decodedPages(filter, shape, o);
     // The transaction's bytes are read only for the updates stored without pre-encoded events.
-    const read = (after: bigint, upTo: bigint) =>
+    const read = async (after: bigint, upTo: bigint) =>
+      this.#recent.indexedUpdates(filter.parties, after, upTo, PAGE) ??
       this.store.indexedUpdates(filter.parties, after, upTo, PAGE);
     return this.#pages(o, read, (row) =>
       row.events
@@ -282,7 +304,7 @@ export class ParticipantReads {
     shape: TransactionShape,
     o: StreamOptions & { checkpoints?: boolean },
   ): AsyncGenerator<LedgerTransaction[] | OffsetCheckpoint> {
-    const read = (after: bigint, upTo: bigint) => this.store.updates(filter.parties, after, upTo, PAGE);
+    const read = (after: bigint, upTo: bigint) => this.#updatesPage(filter.parties, after, upTo, PAGE);
     return this.#pages(o, read, (row) => filter.transaction(this.#stored(row), shape));
   }
 

@@ -9,7 +9,7 @@ import {
 } from '../../generated/com/daml/ledger/api/v2/update_service.js';
 import { createLogger } from '../../observability/index.js';
 import type { EventFormat } from '../../participant/read-model.js';
-import { type TokenReadLedger, tokenReadLedger } from '../../participant/reads-testing.js';
+import { restartedReads, type TokenReadLedger, tokenReadLedger } from '../../participant/reads-testing.js';
 import { openStorage, type Storage } from '../../storage/index.js';
 import { WILDCARD_CLAIMS } from '../auth/index.js';
 import { type CallContext, EncodedMessages } from '../service.js';
@@ -211,14 +211,16 @@ describe('GetUpdates from pre-encoded events', () => {
     await storage.execute(
       'CREATE TABLE saved_index AS SELECT update_offset, events_index FROM participant_updates',
     );
+    // A node started on that database: it reads what is stored (a running one serves what it wrote from memory).
+    const restarted = restartedReads(indexed, engine, EVENT_ENCODER);
     try {
       await storage.execute('UPDATE participant_updates SET events_index = NULL WHERE update_offset % 2 = 0');
       for (const [i, shape] of SHAPES.entries()) {
-        expect(await responses(indexed, request(f, shape, end), true)).toEqual(decoded[i]);
+        expect(await responses(restarted, request(f, shape, end), true)).toEqual(decoded[i]);
         const t = validateUpdateFormat(request(f, shape, 0n).updateFormat, engine.packages).transactions!;
         const kinds = new Set<string>();
-        const pages = indexed.reads.transactionPages(
-          indexed.reads.eventFilter(t.eventFormat as EventFormat),
+        const pages = restarted.reads.transactionPages(
+          restarted.reads.eventFilter(t.eventFormat as EventFormat),
           t.shape,
           {
             after: 0n,
