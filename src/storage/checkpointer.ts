@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { type Clock, realTime } from '../time/index.js';
 
 /**
  * The checkpoint thread: a second connection to the same database file that runs a PASSIVE checkpoint whenever it
@@ -33,6 +34,8 @@ const CLOSE_TIMEOUT_MS = 2_000;
 export interface CheckpointerOptions {
   /** The database file (WAL mode). */
   readonly path: string;
+  /** Times the wait for the thread to close (its real time: static time must not hold a close up forever). */
+  readonly clock: Clock;
   /** Called once if the thread fails or exits on its own: checkpoints must go back to the writer's connection. */
   readonly onFailure: (reason: string) => void;
 }
@@ -53,8 +56,10 @@ export class Checkpointer {
   #failed = false;
   #exited = false;
   #closing: Promise<void> | undefined;
+  readonly #clock: Clock;
 
   constructor(options: CheckpointerOptions) {
+    this.#clock = realTime(options.clock);
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.#worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { path: options.path, driver } });
     // Never what keeps a process alive: a node that dies without closing its storage leaves nothing to finish.
@@ -92,9 +97,9 @@ export class Checkpointer {
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
       if (this.#exited) return resolve();
-      const timer = setTimeout(() => void this.#worker.terminate(), CLOSE_TIMEOUT_MS);
+      const cancel = this.#clock.schedule(CLOSE_TIMEOUT_MS, () => void this.#worker.terminate());
       this.#worker.once('exit', () => {
-        clearTimeout(timer);
+        cancel();
         for (const answer of this.#answers.splice(0)) answer(false);
         resolve();
       });

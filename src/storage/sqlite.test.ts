@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { isWeftError } from '../errors/index.js';
+import { systemClock } from '../time/index.js';
 import { Checkpointer } from './checkpointer.js';
 import { StorageErrors } from './errors.js';
 import { openStorage } from './storage.js';
@@ -189,7 +190,11 @@ describe('sqlite backend: WAL checkpoints on a thread of their own', () => {
 
   it('reports a thread that cannot work, so that the writer checkpoints again', async () => {
     const failed = new Promise<string>((resolve) => {
-      new Checkpointer({ path: join(dir, 'no-such-dir', 'x.sqlite'), onFailure: resolve });
+      new Checkpointer({
+        path: join(dir, 'no-such-dir', 'x.sqlite'),
+        clock: systemClock,
+        onFailure: resolve,
+      });
     });
     expect(await failed).toMatch(
       /checkpoint thread failed: Cannot open database because the directory does not exist/,

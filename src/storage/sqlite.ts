@@ -328,6 +328,7 @@ class SqliteDriver implements Driver {
     if (!this.#checkpointer) {
       this.#checkpointer = new Checkpointer({
         path: this.#path,
+        clock: this.#clock,
         onFailure: (reason) => {
           this.#checkpointsInline = true;
           this.#checkpointer = undefined;
