@@ -20,8 +20,12 @@ const MAX_CACHED_STATEMENTS = 500;
  * thread, and SQLite's own autocheckpoint serves it until then.
  */
 const CHECKPOINT_THREAD_AFTER_COMMITS = 256;
-/** Commits between checkpoints: a few hundred pages of WAL at a participant's ~10 pages per commit. */
-const CHECKPOINT_EVERY_COMMITS = 32;
+/**
+ * Commits between checkpoints: about SQLite's own 1,000 pages of WAL at a participant's ~10 pages per commit (fewer
+ * at the sequencer's ~3). Every 32 was no faster in the network benchmark, and copies pages written over and over
+ * (indexes, cursors) more often (docs/performance.md, "Checkpoints off the event loop").
+ */
+const CHECKPOINT_EVERY_COMMITS = 128;
 /** SQLite's default autocheckpoint (pages), restored if the checkpoint thread fails. */
 const AUTOCHECKPOINT_PAGES = 1000;
 /** Larger statements (big bulk-insert chunks) are prepared per use: caching them would pin megabytes. */
