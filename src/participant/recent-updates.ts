@@ -3,9 +3,9 @@ import type { IndexedStoredUpdate, StoredUpdate, UpdateRow } from './store.js';
 /**
  * The updates this participant wrote last, as written, so that live streams (the Ledger API's GetUpdates, the JSON
  * API's, triggers) read a new update from memory instead of reading back from the database what was just committed
- * (docs/performance.md, "Live streams from memory"). It holds every update after {@link from}, up to what the
- * journal wrote: a read of a range that starts earlier goes to the database. Bounded by `capacity`: the oldest
- * entries go first, and `from` moves up with them.
+ * (docs/architecture.md, decision 17). It holds every update after {@link from}, up to what the journal wrote: a
+ * read of a range that starts earlier goes to the database. Bounded by `capacity`: the oldest entries go first, and
+ * `from` moves up with them.
  */
 export class RecentUpdates {
   readonly #capacity: number;

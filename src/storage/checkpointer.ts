@@ -43,11 +43,11 @@ export interface CheckpointerOptions {
 /**
  * Checkpoints a SQLite WAL on a thread of its own. A checkpoint copies the WAL's pages into the database file and
  * syncs both files; run by SQLite's autocheckpoint it happens inside the COMMIT that crosses the threshold, on the
- * event loop, which then stalls for several milliseconds (docs/performance.md, "WAL checkpoints off the event
- * loop"). A PASSIVE checkpoint never waits for or blocks the writer; once it has copied the whole WAL, the writer's
- * next transaction starts the WAL from its beginning again, so it stays small. Under a steady stream of commits it
- * never catches up on its own: the writer therefore holds its writes back (not the event loop) for a last short
- * checkpoint of what came in meanwhile (see the SQLite driver).
+ * event loop, which then stalls for several milliseconds (docs/storage.md, "Checkpoints"). A PASSIVE checkpoint
+ * never waits for or blocks the writer; once it has copied the whole WAL, the writer's next transaction starts the
+ * WAL from its beginning again, so it stays small. Under a steady stream of commits it never catches up on its own:
+ * the writer therefore holds its writes back (not the event loop) for a last short checkpoint of what came in
+ * meanwhile (see the SQLite driver).
  */
 export class Checkpointer {
   readonly #worker: Worker;

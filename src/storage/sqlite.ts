@@ -22,8 +22,8 @@ const MAX_CACHED_STATEMENTS = 500;
 const CHECKPOINT_THREAD_AFTER_COMMITS = 256;
 /**
  * Commits between checkpoints: about SQLite's own 1,000 pages of WAL at a participant's ~10 pages per commit (fewer
- * at the sequencer's ~3). Every 32 was no faster in the network benchmark, and copies pages written over and over
- * (indexes, cursors) more often (docs/performance.md, "Checkpoints off the event loop").
+ * at the sequencer's ~3). Every 32 was no faster in the network benchmark (docs/performance.md, "Checkpoints off
+ * the event loop, live streams from memory"), and copies pages written over and over (indexes, cursors) more often.
  */
 const CHECKPOINT_EVERY_COMMITS = 128;
 /** SQLite's default autocheckpoint (pages), restored if the checkpoint thread fails. */
