@@ -36,7 +36,7 @@ export class RecentUpdates {
         // Offsets only grow; should one not, what is held no longer says which range it covers: start over.
         this.#entries = [];
         this.#head = 0;
-        this.#from = last > u.offset ? last : u.offset;
+        this.#from = last;
         continue;
       }
       this.#entries.push({ update, parties: new Set(parties) });

@@ -98,9 +98,9 @@ export class Checkpointer {
     this.#closing ??= new Promise<void>((resolve) => {
       if (this.#exited) return resolve();
       const cancel = this.#clock.schedule(CLOSE_TIMEOUT_MS, () => void this.#worker.terminate());
+      // The exit handler above has answered what was asked already.
       this.#worker.once('exit', () => {
         cancel();
-        for (const answer of this.#answers.splice(0)) answer(false);
         resolve();
       });
       this.#worker.postMessage('close');
