@@ -215,4 +215,23 @@ describeBackends('sequencer batches', (backend) => {
     expect(exposition).toContain('weft_sequencer_send_requests_count{node="seq-a"} 2');
     expect(exposition).toContain('weft_sequencer_sends_total{result="sequenced",node="seq-a"} 30');
   });
+
+  it('sends what a client submits in one turn in one call while another is in flight, with calls to spare', async () => {
+    const { sync, node, metrics } = await setup();
+    const [p0, p1] = await recorders(sync, node.endpoint);
+    const to = sync.participants[1]!.id;
+    // The default: 64 calls may be in flight, so nothing queues for want of a call.
+    const handles = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        p0.client.send({ envelopes: [envelope(`s${i}`, to)], maxSequencingTime: soon() }),
+      ),
+    );
+    await Promise.all(handles.map((h) => h.outcome));
+    await waitFor('thirty deliveries', () => p1.events.length === 30);
+    expect(p1.events.map((e) => texts(e)[0])).toEqual(Array.from({ length: 30 }, (_, i) => `s${i}`));
+    // The first leaves at once, alone; the other 29 of its turn go together at the turn's end.
+    const exposition = await metrics.registry.metrics();
+    expect(exposition).toContain('weft_sequencer_send_requests_count{node="seq-a"} 2');
+    expect(exposition).toContain('weft_sequencer_send_requests_sum{node="seq-a"} 30');
+  });
 });

@@ -128,7 +128,7 @@ export interface SequencerClientOptions extends TransportOptions {
   readonly resendIntervalMs?: number;
   /** Longest wait between reconnection attempts; default 5 s. */
   readonly maxBackoffMs?: number;
-  /** How sends that queue while a call is in flight are batched, per sequencer connection; defaults as configured. */
+  /** How sends made while a call is in flight are batched, per sequencer connection; defaults as configured. */
   readonly sendBatch?: SendBatchSettings;
   readonly clock?: Clock;
   readonly random?: RandomSource;
@@ -311,8 +311,8 @@ export class SequencerClient {
   /**
    * Submits a request; resolves once a sequencer node has stored it (waiting through a failover), rejects when the
    * sequencer refuses it (invalid, too large, recipients unknown, overloaded) or the connection's send queue is
-   * full. It goes out at once when no call to the sequencer is in flight, else with the requests that queue
-   * meanwhile, in one call signed once.
+   * full. It goes out at once when no call to the sequencer is in flight, else with the other requests of this turn
+   * of the event loop (or, at the limit of calls in flight, those that queue meanwhile), in one call signed once.
    */
   async send(request: SendRequest): Promise<SendHandle> {
     this.#checkOpen();

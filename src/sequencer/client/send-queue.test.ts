@@ -4,18 +4,29 @@ import { deferred } from '../../time/index.js';
 import { SequencerErrors } from '../errors.js';
 import { type SendBatchSettings, SendQueue, sendBatchSettings } from './send-queue.js';
 
-/** A queue whose calls the test answers one at a time; `calls` records each call's requests as text. */
+/**
+ * A queue whose calls the test answers one at a time; `calls` records each call's requests as text. The end of a
+ * turn is the test's to call (`endTurn`), so that what a turn gathers is exact.
+ */
 function harness(settings: Partial<SendBatchSettings> = {}) {
   const calls: string[][] = [];
   const answers: ((refusals?: readonly (WeftError | undefined)[] | Error) => void)[] = [];
-  const queue = new SendQueue({ ...sendBatchSettings(), ...settings }, (requests) => {
-    calls.push(requests.map((r) => Buffer.from(r).toString()));
-    const answer = deferred<readonly (WeftError | undefined)[]>();
-    answers.push((r) =>
-      r instanceof Error ? answer.reject(r) : answer.resolve(r ?? requests.map(() => undefined)),
-    );
-    return answer.promise;
-  });
+  const deferredRuns: (() => void)[] = [];
+  const queue = new SendQueue(
+    { ...sendBatchSettings(), ...settings },
+    (requests) => {
+      calls.push(requests.map((r) => Buffer.from(r).toString()));
+      const answer = deferred<readonly (WeftError | undefined)[]>();
+      answers.push((r) =>
+        r instanceof Error ? answer.reject(r) : answer.resolve(r ?? requests.map(() => undefined)),
+      );
+      return answer.promise;
+    },
+    (run) => deferredRuns.push(run),
+  );
+  const endTurn = () => {
+    for (const run of deferredRuns.splice(0)) run();
+  };
   const settled: string[] = [];
   const submit = (text: string) => {
     const p = queue.submit(Buffer.from(text));
@@ -30,7 +41,7 @@ function harness(settings: Partial<SendBatchSettings> = {}) {
     answers.shift()!(r);
     await new Promise((resolve) => setImmediate(resolve));
   };
-  return { queue, calls, settled, submit, answer };
+  return { queue, calls, settled, submit, answer, endTurn };
 }
 
 describe('send queue', () => {
@@ -87,20 +98,50 @@ describe('send queue', () => {
     expect(h.calls).toEqual([['in flight'], ['q1', 'q2'], ['q4']]);
   });
 
+  it('while busy, sends what one turn submitted in one call at the end of the turn', async () => {
+    const h = harness({ maxCallsInFlight: 4 });
+    void h.submit('a');
+    // Idle: at once, alone.
+    expect(h.calls).toEqual([['a']]);
+    for (const text of ['b', 'c', 'd']) void h.submit(text);
+    expect(h.calls).toEqual([['a']]);
+    h.endTurn();
+    expect(h.calls).toEqual([['a'], ['b', 'c', 'd']]);
+    // The next turn's requests make a call of their own, without waiting for the calls in flight.
+    void h.submit('e');
+    void h.submit('f');
+    h.endTurn();
+    expect(h.calls).toEqual([['a'], ['b', 'c', 'd'], ['e', 'f']]);
+    for (let i = 0; i < 3; i++) await h.answer();
+    expect(h.settled).toEqual(['a ok', 'b ok', 'c ok', 'd ok', 'e ok', 'f ok']);
+    // A call that returns before the turn ends takes what the turn gathered; the end of the turn sends nothing more.
+    void h.submit('g');
+    void h.submit('h');
+    await h.answer();
+    expect(h.calls.at(-1)).toEqual(['h']);
+    h.endTurn();
+    expect(h.calls).toHaveLength(5);
+    await h.answer();
+    expect(h.settled).toEqual(['a ok', 'b ok', 'c ok', 'd ok', 'e ok', 'f ok', 'g ok', 'h ok']);
+  });
+
   it('has up to max-calls-in-flight calls out, each taking what queued when it leaves', async () => {
     const h = harness({ maxCallsInFlight: 2 });
     for (const text of ['a', 'b', 'c', 'd', 'e']) void h.submit(text);
-    // Two leave at once, alone; the rest wait for one of them.
-    expect(h.calls).toEqual([['a'], ['b']]);
-    await h.answer();
-    expect(h.calls).toEqual([['a'], ['b'], ['c', 'd', 'e']]);
+    // One leaves at once, alone; the rest of the turn goes in a second call at its end.
+    expect(h.calls).toEqual([['a']]);
+    h.endTurn();
+    expect(h.calls).toEqual([['a'], ['b', 'c', 'd', 'e']]);
+    // At the limit: the next requests wait for a call to return, whatever the turn.
     void h.submit('f');
-    expect(h.calls.at(-1)).toEqual(['c', 'd', 'e']);
+    void h.submit('g');
+    h.endTurn();
+    expect(h.calls).toHaveLength(2);
     await h.answer();
-    expect(h.calls.at(-1)).toEqual(['f']);
+    expect(h.calls.at(-1)).toEqual(['f', 'g']);
     await h.answer();
     await h.answer();
-    expect(h.settled).toEqual(['a ok', 'b ok', 'c ok', 'd ok', 'e ok', 'f ok']);
+    expect(h.settled).toEqual(['a ok', 'b ok', 'c ok', 'd ok', 'e ok', 'f ok', 'g ok']);
   });
 
   it('fails only the refused request of a batch, and a whole batch when its call fails', async () => {

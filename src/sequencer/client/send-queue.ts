@@ -11,8 +11,9 @@ import { SequencerErrors } from '../errors.js';
 import { MAX_REQUESTS_PER_SEND } from '../topology.js';
 
 /**
- * How a member batches its submissions to one sequencer connection (`sequencer-connection.send-batch`): requests
- * that queue while its calls are in flight go out together in the next call, signed once (docs/sequencer.md).
+ * How a member batches its submissions to one sequencer connection (`sequencer-connection.send-batch`): while a call
+ * is in flight, the requests of one turn of the event loop go out together, signed once, and so do those that queue
+ * while all calls are in flight (docs/sequencer.md).
  */
 export const sendBatchSchema = object({
   /**
@@ -20,7 +21,8 @@ export const sendBatchSchema = object({
    * request queued behind one waits for that commit before it is even sent, and the sequencer's writer sees the
    * member's requests a commit apart instead of together: measured at 8 transfers in flight, one call in flight
    * made the network commit twice as often for the same signatures, four calls ×1.3, while 64 matched unbatched
-   * sends (docs/performance.md, 'Batched submissions'). So batches form under overload, when they save the most.
+   * sends (docs/performance.md, 'Batched submissions'). Below the limit, a busy connection batches each turn's
+   * requests instead, which waits for no commit.
    */
   'max-calls-in-flight': withDefault(integer({ min: 1, max: 64 }), 64),
   /**
@@ -62,20 +64,28 @@ interface Queued {
 }
 
 /**
- * The submissions of a member to one sequencer connection, with up to `maxCallsInFlight` calls in flight. A request
- * submitted while fewer are in flight goes out at once, alone: no timer, so a lone send waits for nothing. Requests
- * submitted while all are in flight queue up and go out together, in order, in the next call once one returns, up
- * to `maxRequests` and `maxBytes` per call. Batches thus form only under load, and grow with it.
+ * The submissions of a member to one sequencer connection, with up to `maxCallsInFlight` calls in flight.
+ * - **Idle:** a request submitted while no call is in flight goes out at once, alone: a lone send waits for nothing.
+ * - **Busy:** a request submitted while calls are in flight, but fewer than the limit, waits for the end of the
+ *   event loop's turn (`defer`), and goes out with every other request submitted in that turn, in one call. A block
+ *   of events makes a member answer several requests in one turn (the mediator's verdicts of one commit, say); they
+ *   share one signature and one call instead of one each, and wait for no commit.
+ * - **At the limit:** requests queue up and go out together in the next call once one returns.
+ * Each call takes requests in order, up to `maxRequests` and `maxBytes`. Batches thus form only under load.
  */
 export class SendQueue {
   readonly #settings: SendBatchSettings;
   readonly #send: SendBatch;
+  /** Runs the gathered requests' call once the current turn has submitted what it will. */
+  readonly #defer: (run: () => void) => void;
   readonly #queue: Queued[] = [];
   #inFlight = 0;
+  #gathering = false;
 
-  constructor(settings: SendBatchSettings, send: SendBatch) {
+  constructor(settings: SendBatchSettings, send: SendBatch, defer: (run: () => void) => void = setImmediate) {
     this.#settings = settings;
     this.#send = send;
+    this.#defer = defer;
   }
 
   /** Requests waiting for a call to leave. */
@@ -96,7 +106,22 @@ export class SendQueue {
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ bytes, resolve, reject });
-      if (this.#inFlight < this.#settings.maxCallsInFlight) void this.#drain();
+      this.#schedule();
+    });
+  }
+
+  /** Starts a call for what waits: now when idle, at the end of the turn when busy, later at the limit. */
+  #schedule(): void {
+    if (this.#gathering || this.#inFlight >= this.#settings.maxCallsInFlight) return;
+    if (this.#inFlight === 0) {
+      void this.#drain();
+      return;
+    }
+    this.#gathering = true;
+    this.#defer(() => {
+      this.#gathering = false;
+      // A call that returned meanwhile may have taken them already.
+      if (this.#queue.length > 0 && this.#inFlight < this.#settings.maxCallsInFlight) void this.#drain();
     });
   }
 
