@@ -119,10 +119,14 @@ describe('send queue', () => {
     void h.submit('h');
     await h.answer();
     expect(h.calls.at(-1)).toEqual(['h']);
-    h.endTurn();
-    expect(h.calls).toHaveLength(5);
     await h.answer();
-    expect(h.settled).toEqual(['a ok', 'b ok', 'c ok', 'd ok', 'e ok', 'f ok', 'g ok', 'h ok']);
+    // Idle again before the turn ended: the next request goes out at once, not at the end of the turn.
+    void h.submit('i');
+    expect(h.calls.at(-1)).toEqual(['i']);
+    h.endTurn();
+    expect(h.calls).toHaveLength(6);
+    await h.answer();
+    expect(h.settled).toEqual(['a ok', 'b ok', 'c ok', 'd ok', 'e ok', 'f ok', 'g ok', 'h ok', 'i ok']);
   });
 
   it('has up to max-calls-in-flight calls out, each taking what queued when it leaves', async () => {

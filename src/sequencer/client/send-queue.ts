@@ -112,11 +112,13 @@ export class SendQueue {
 
   /** Starts a call for what waits: now when idle, at the end of the turn when busy, later at the limit. */
   #schedule(): void {
-    if (this.#gathering || this.#inFlight >= this.#settings.maxCallsInFlight) return;
+    if (this.#inFlight >= this.#settings.maxCallsInFlight) return;
+    // Idle even while a gathering is pending: the calls it waited behind returned, and took what it gathered.
     if (this.#inFlight === 0) {
       void this.#drain();
       return;
     }
+    if (this.#gathering) return;
     this.#gathering = true;
     this.#defer(() => {
       this.#gathering = false;
