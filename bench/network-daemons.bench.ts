@@ -316,7 +316,9 @@ interface Measurement {
   readonly commitsPerTx: number;
   readonly commitsPerTxByNode: Record<string, number>;
   readonly signaturesPerTx: number;
+  readonly signaturesPerTxByNode: Record<string, number>;
   readonly verificationsPerTx: number;
+  readonly verificationsPerTxByNode: Record<string, number>;
   readonly loadavg: number;
 }
 
@@ -561,7 +563,9 @@ async function network(backend: Backend, run: number, out: Measurement[]): Promi
         commitsPerTx: perTx(total('weft_storage_commits_total')),
         commitsPerTxByNode: byNode(nodes.map((_, i) => delta('weft_storage_commits_total', i))),
         signaturesPerTx: perTx(total('weft_crypto_signed_total')),
+        signaturesPerTxByNode: byNode(nodes.map((_, i) => delta('weft_crypto_signed_total', i))),
         verificationsPerTx: perTx(total('weft_crypto_verified_total')),
+        verificationsPerTxByNode: byNode(nodes.map((_, i) => delta('weft_crypto_verified_total', i))),
         loadavg: loadavg()[0]!,
       };
     };

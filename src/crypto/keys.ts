@@ -18,7 +18,7 @@ const SPKI_PREFIX: Record<KeyScheme, Buffer> = {
 };
 const NODE_TYPE: Record<KeyScheme, string> = { Ed25519: 'ed25519', X25519: 'x25519' };
 
-function checkRawLength(scheme: KeyScheme, what: string, raw: Uint8Array): void {
+export function checkRawLength(scheme: KeyScheme, what: string, raw: Uint8Array): void {
   if (raw.byteLength !== RAW_KEY_LENGTH) {
     throw new WeftError(
       CryptoErrors.INVALID_KEY,
@@ -79,6 +79,11 @@ export function importPkcs8(scheme: KeyScheme, der: Uint8Array): KeyObject {
 
 export function exportPkcs8(key: KeyObject): Uint8Array {
   return plain(key.export({ format: 'der', type: 'pkcs8' }));
+}
+
+/** The raw 32-byte private key (Ed25519 seed, X25519 scalar) of a private key object. */
+export function rawPrivateKey(key: KeyObject): Uint8Array {
+  return plain(Buffer.from(key.export({ format: 'jwk' }).d!, 'base64url'));
 }
 
 /** The raw 32-byte public key of a public or private key object. */

@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isWeftError } from '../errors/index.js';
 import { EncryptionPrivateKey } from './encryption.js';
@@ -102,6 +103,37 @@ describe('Ed25519 keys', () => {
         ),
       ),
     ).toContain('expected a PKCS#8 Ed25519 private key, got a x25519 key');
+  });
+});
+
+describe('Ed25519 against node:crypto (OpenSSL)', () => {
+  const random = new DeterministicRandom('openssl');
+
+  it('makes the same signatures and accepts each other’s, over views into larger buffers too', () => {
+    for (let i = 0; i < 16; i++) {
+      const ours = SigningPrivateKey.fromSeed(random.bytes(32));
+      const theirs = createPrivateKey({ key: Buffer.from(ours.toPkcs8()), format: 'der', type: 'pkcs8' });
+      const message = random.bytes(64 + i).subarray(5, 5 + 34 + i);
+      const signature = ours.sign(message);
+      expect(toHex(signature)).toBe(toHex(nodeSign(null, message, theirs)));
+      expect(nodeVerify(null, message, createPublicKey(theirs), signature)).toBe(true);
+      const stranger = SigningPublicKey.fromRaw(random.bytes(32));
+      expect(stranger.verify(message, signature)).toBe(false);
+      expect(ours.publicKey.verify(message, nodeSign(null, message, theirs))).toBe(true);
+    }
+  });
+
+  it('refuses a malleated signature (S + L), as OpenSSL does', () => {
+    const { publicKey, privateKey } = generateSigningKeyPair(random);
+    const message = random.bytes(34);
+    const signature = privateKey.sign(message);
+    const order = 2n ** 252n + 27742317777372353535851937790883648493n;
+    const s = BigInt(`0x${toHex(Uint8Array.from(signature.subarray(32)).reverse())}`) + order;
+    const malleated = new Uint8Array(signature);
+    malleated.set(hex(s.toString(16).padStart(64, '0')).reverse(), 32);
+    expect(publicKey.verify(message, malleated)).toBe(false);
+    const spkiKey = createPublicKey({ key: Buffer.from(publicKey.toSpki()), format: 'der', type: 'spki' });
+    expect(nodeVerify(null, message, spkiKey, malleated)).toBe(false);
   });
 });
 
