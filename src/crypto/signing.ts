@@ -21,8 +21,9 @@ import { Secret } from './secret.js';
 export const SIGNATURE_LENGTH = 64;
 
 /*
- * Signing and verifying run in libsodium (sodium-native), not node:crypto: the same RFC 8032 signatures, in about
- * half the time, as OpenSSL 3 builds a fresh context per call (docs/performance.md, 'Ed25519 in libsodium').
+ * Signing and verifying run in libsodium (sodium-native), not node:crypto: the same RFC 8032 signatures in about
+ * half the time, since OpenSSL 3 builds a fresh context per call and its curve code is slower (docs/performance.md,
+ * 'Ed25519 in libsodium').
  * Keys still enter and leave as node:crypto key objects (PKCS#8, SPKI), which stay the storage formats.
  */
 
