@@ -68,6 +68,9 @@ const [ct1k, ct16k] = [pt1k, pt16k].map((pt) => recipient.publicKey.encrypt(pt, 
   Uint8Array,
 ];
 const sym16k = viewKey.encrypt(pt16k, aad, random);
+const digests = [1, 2, 3, 4].map((i) =>
+  Hash.digest(HashPurpose.MerkleTreeInnerNode, Uint8Array.of(i)).toMultihash(),
+);
 
 const results: Result[] = [
   measure('ed25519 sign (32 B)', 5000, () => signer.privateKey.sign(message)),
@@ -95,6 +98,19 @@ const results: Result[] = [
   measure('hybrid decrypt 16 KiB', 3000, () => recipient.privateKey.decrypt(ct16k, aad)),
   measure('aes-256-gcm encrypt 16 KiB', 20000, () => viewKey.encrypt(pt16k, aad, random)),
   measure('aes-256-gcm decrypt 16 KiB', 20000, () => viewKey.decrypt(sym16k, aad)),
+  // The shape of most protocol hashes: a few ints, ids and digests (here a Merkle node of four children).
+  measure('sha-256 builder, 4 ints + id + 4 digests', 50000, () =>
+    digests
+      .reduce(
+        (b, d) => b.addRaw(d),
+        Hash.build(HashPurpose.MerkleTreeInnerNode)
+          .addInt32(1)
+          .addInt32(4)
+          .addString('PAR::p1::1220ab')
+          .addInt64(7n),
+      )
+      .finish(),
+  ),
   measure('sha-256 with purpose, 1 KiB', 50000, () => Hash.digest(HashPurpose.MerkleTreeInnerNode, pt1k)),
   measure('sha-256 with purpose, 16 KiB', 20000, () => Hash.digest(HashPurpose.MerkleTreeInnerNode, pt16k)),
 ];
