@@ -12,6 +12,8 @@
  * /proc; in-process: the whole process, driver included), and database commits and Ed25519 signatures per
  * transaction (`weft_storage_commits_total`, `weft_crypto_signed_total`, `weft_crypto_verified_total`).
  *
+ * `--compare DIR` runs another build's daemons too, alternating with this one's, and prints the ratios of the medians.
+ *
  * Needs `npm run build` first for the daemons (they run dist/cli/main.js).
  * PostgreSQL: WEFT_BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/test (fresh schemas per run).
  */
@@ -51,7 +53,10 @@ const HELP = `npm run bench:network -- [options]
                               8 in flight (0: none)
   --runs 3                    networks per backend; the table shows medians over runs
   --json FILE                 also write every step and the medians as JSON
-  --weft DIR                  run the daemons from DIR/dist (another build, to compare; default this checkout)
+  --weft DIR                  run the daemons from DIR/dist (another build; default this checkout)
+  --compare DIR               also run DIR/dist's daemons: each run is a network of each build, in turn (the first
+                              build alternates), and a last table gives the ratios of the medians, this / DIR, and
+                              in how many runs this build's CPU per transaction was the lower
   --profile DIR               write each daemon's CPU profile (node --cpu-prof) to DIR when it stops
   --node-options="--flag …"   Node.js/V8 options for every daemon (e.g. to compare heap settings)
   --help                      this text
@@ -74,6 +79,7 @@ const { values: options } = (() => {
         runs: { type: 'string', default: '3' },
         json: { type: 'string' },
         weft: { type: 'string' },
+        compare: { type: 'string' },
         profile: { type: 'string' },
         'node-options': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -109,15 +115,31 @@ if (
   !['in-process', 'grpc'].includes(options['members-via']) ||
   BACKENDS.some((b) => b !== 'sqlite' && b !== 'postgres') ||
   [TRANSFERS, RUNS, ...CONCURRENCY, ...(RATES ?? [])].some((x) => !(x > 0)) ||
+  (options.compare !== undefined && MODE === 'in-process') ||
   !(Number.isInteger(WARM_UP) && WARM_UP >= 0)
 ) {
   console.error(`bad option value\n\n${HELP}`);
   process.exit(2);
 }
 const PG_URL = process.env.WEFT_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const CLI = options.weft
-  ? join(options.weft, 'dist/cli/main.js')
-  : new URL('../dist/cli/main.js', import.meta.url).pathname;
+/**
+ * The builds whose daemons the bench runs: this checkout's (or `--weft`'s) and, with `--compare`, another one.
+ * Machines are noisy, so builds are compared within one run, alternating (docs/performance.md, 'Network benchmark').
+ */
+interface Build {
+  readonly label: 'this' | 'compare';
+  /** The build's `weft` CLI. */
+  readonly cli: string;
+}
+const BUILDS: readonly Build[] = [
+  {
+    label: 'this',
+    cli: options.weft
+      ? join(options.weft, 'dist/cli/main.js')
+      : new URL('../dist/cli/main.js', import.meta.url).pathname,
+  },
+  ...(options.compare ? [{ label: 'compare', cli: join(options.compare, 'dist/cli/main.js') } as const] : []),
+];
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
 const TICKS = 100;
 /**
@@ -155,9 +177,9 @@ interface Node {
   readonly metricsUrl: string;
 }
 
-function cli(cliArgs: readonly string[]): Promise<string> {
+function cli(build: Build, cliArgs: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, [CLI, ...cliArgs], { timeout: 120_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, [build.cli, ...cliArgs], { timeout: 120_000 }, (error, stdout, stderr) =>
       error
         ? reject(new Error(`weft ${cliArgs.join(' ')}: ${stderr || error.message}`))
         : resolve(stdout.trim()),
@@ -183,7 +205,7 @@ function nodeOf(name: string, p: Ports, extra: Pick<Node, 'child' | 'inProcess'>
   };
 }
 
-async function startNode(dir: string, name: string, body: string): Promise<Node> {
+async function startNode(build: Build, dir: string, name: string, body: string): Promise<Node> {
   const config = join(dir, `${name}.conf`);
   writeFileSync(
     config,
@@ -204,7 +226,7 @@ async function startNode(dir: string, name: string, body: string): Promise<Node>
     : [];
   const child = spawn(
     process.execPath,
-    [...profile, ...NODE_OPTIONS, CLI, 'daemon', '-c', config, '--port-file', ports],
+    [...profile, ...NODE_OPTIONS, build.cli, 'daemon', '-c', config, '--port-file', ports],
     {
       stdio: ['ignore', 'ignore', 'inherit'],
     },
@@ -301,6 +323,7 @@ const pct = (xs: readonly number[], p: number) => {
 
 interface Measurement {
   readonly mode: string;
+  readonly build: Build['label'];
   readonly backend: Backend;
   readonly run: number;
   readonly load: Load;
@@ -325,8 +348,9 @@ interface Measurement {
 const loadName = (l: Load) => ('rate' in l ? `${l.rate} tx/s offered` : `${l.concurrency} in flight`);
 
 /** Drives the load steps of one network: the given steps, or a ramp. */
-async function network(backend: Backend, run: number, out: Measurement[]): Promise<void> {
+async function network(build: Build, backend: Backend, run: number, out: Measurement[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-net-bench-'));
+  const name = `${backend} run ${run}${BUILDS.length > 1 ? ` (${build.label})` : ''}`;
   const schemas: string[] = [];
   const storage = (name: string) => {
     if (backend === 'sqlite') return `  storage { type = sqlite, file = "${join(dir, `${name}.db`)}" }`;
@@ -339,12 +363,14 @@ async function network(backend: Backend, run: number, out: Measurement[]): Promi
   const clients: { close(): void }[] = [];
   try {
     const seq = await startNode(
+      build,
       dir,
       'sequencer',
       `  kind = sequencer\n${storage('sequencer')}\n  public-api.port = 0\n  sequencer.writer.preset = high-throughput`,
     );
     nodes.push(seq);
     const med = await startNode(
+      build,
       dir,
       'mediator',
       `  kind = mediator\n${storage('mediator')}\n  sequencer-connection.endpoints = ["${seq.publicUrl}"]`,
@@ -352,18 +378,19 @@ async function network(backend: Backend, run: number, out: Measurement[]): Promi
     nodes.push(med);
     const participant = (name: string) =>
       startNode(
+        build,
         dir,
         name,
         `  kind = participant\n${storage(name)}\n  ledger-api.port = 0\n  participant.max-backoff-ms = 200`,
       );
     const [n1, n2] = [await participant('participant1'), await participant('participant2')];
     nodes.push(n1, n2);
-    await cli(['admin', '-e', seq.admin, 'bootstrap', '--name', 'bench', '--mediator', med.admin]);
+    await cli(build, ['admin', '-e', seq.admin, 'bootstrap', '--name', 'bench', '--mediator', med.admin]);
     const medClient = new AdminClient(med.admin);
     clients.push(medClient);
     while (!(await medClient.status()).ready) await new Promise((r) => setTimeout(r, 50));
     for (const n of [n1, n2]) {
-      await cli([
+      await cli(build, [
         'admin',
         '-e',
         n.admin,
@@ -374,9 +401,9 @@ async function network(backend: Backend, run: number, out: Measurement[]): Promi
         '--sequencer',
         seq.publicUrl,
       ]);
-      await cli(['admin', '-e', n.admin, 'dars', 'upload', TOKEN_DAR]);
+      await cli(build, ['admin', '-e', n.admin, 'dars', 'upload', TOKEN_DAR]);
     }
-    const enable = (n: Node, name: string) => cli(['admin', '-e', n.admin, 'parties', 'enable', name]);
+    const enable = (n: Node, name: string) => cli(build, ['admin', '-e', n.admin, 'parties', 'enable', name]);
     const [admin, alice, bob] = [
       await enable(n1, 'admin'),
       await enable(n1, 'alice'),
@@ -499,7 +526,7 @@ async function network(backend: Backend, run: number, out: Measurement[]): Promi
       const byNode = cpuSeconds(nodes).map((x, i) => ((x - cpu[i]!) * 1000) / (2 * round));
       const ms = byNode.reduce((a, b) => a + b, 0);
       process.stderr.write(
-        `${backend} run ${run} warm-up: ${warmed} transfers, ${ms.toFixed(1)} CPU ms/tx (${byNode.map((x) => x.toFixed(1)).join(' / ')})\n`,
+        `${name} warm-up: ${warmed} transfers, ${ms.toFixed(1)} CPU ms/tx (${byNode.map((x) => x.toFixed(1)).join(' / ')})\n`,
       );
     }
     const step = async (load: Load): Promise<Measurement> => {
@@ -512,7 +539,7 @@ async function network(backend: Backend, run: number, out: Measurement[]): Promi
       const progress = setInterval(() => {
         const s = (performance.now() - start) / 1000;
         process.stderr.write(
-          `\r${backend} run ${run} ${loadName(load)}: ${done}/${2 * TRANSFERS} tx, ${(done / s).toFixed(1)} tx/s, p50 ${pct(latencies, 50).toFixed(1)} ms   `,
+          `\r${name} ${loadName(load)}: ${done}/${2 * TRANSFERS} tx, ${(done / s).toFixed(1)} tx/s, p50 ${pct(latencies, 50).toFixed(1)} ms   `,
         );
       }, 1000);
       if ('concurrency' in load) await drive(queue, load.concurrency);
@@ -546,6 +573,7 @@ async function network(backend: Backend, run: number, out: Measurement[]): Promi
         );
       return {
         mode: MODE_LABEL,
+        build: build.label,
         backend,
         run,
         load,
@@ -613,14 +641,16 @@ async function network(backend: Backend, run: number, out: Measurement[]): Promi
 }
 
 const all: Measurement[] = [];
-for (const backend of BACKENDS) for (let r = 0; r < RUNS; r++) await network(backend, r, all);
+for (const backend of BACKENDS)
+  for (let r = 0; r < RUNS; r++)
+    // Each run starts with the other build, so that neither always runs on a machine the other just warmed.
+    for (const build of r % 2 === 0 ? BUILDS : [...BUILDS].reverse()) await network(build, backend, r, all);
 
-// Medians over runs of each (backend, load); a ramp's steps line up by their load.
+// Medians over runs of each (build, backend, load); a ramp's steps line up by their load.
+const groupKey = (m: Measurement) =>
+  `${BUILDS.length > 1 ? `${m.build}: ` : ''}${m.backend} ${loadName(m.load)}`;
 const groups = new Map<string, Measurement[]>();
-for (const m of all) {
-  const key = `${m.backend} ${loadName(m.load)}`;
-  groups.set(key, [...(groups.get(key) ?? []), m]);
-}
+for (const m of all) groups.set(groupKey(m), [...(groups.get(groupKey(m)) ?? []), m]);
 const f = (x: number) => (Number.isNaN(x) ? '–' : x.toFixed(1));
 const medians = [...groups].map(([key, ms]) => {
   const med = (get: (m: Measurement) => number) => pct(ms.map(get), 50);
@@ -670,8 +700,50 @@ for (const m of medians) {
       `${m.commitsPerTx.toFixed(2)} | ${m.signaturesPerTx.toFixed(1)} / ${m.verificationsPerTx.toFixed(1)} |`,
   );
 }
+
+/**
+ * With `--compare`: per (backend, load) both builds measured, the ratios of their medians (this / compare) and the
+ * runs in which this build spent less CPU per transaction (runs pair up by their number).
+ */
+const ratios = [...groups]
+  .filter(([, ms]) => ms[0]!.build === 'this')
+  .flatMap(([key, ms]) => {
+    const other = groups.get(key.replace(/^this: /, 'compare: '));
+    if (!other) return [];
+    const med = (xs: readonly Measurement[], get: (m: Measurement) => number) => pct(xs.map(get), 50);
+    const ratio = (get: (m: Measurement) => number) => med(ms, get) / med(other, get);
+    const pairs = ms.flatMap((m) => other.filter((o) => o.run === m.run).map((o) => [m, o] as const));
+    return [
+      {
+        key: key.replace(/^this: /, ''),
+        transactionsPerSec: ratio((m) => m.transactionsPerSec),
+        p50: ratio((m) => m.p50),
+        p99: ratio((m) => m.p99),
+        cpuMsPerTx: ratio((m) => m.cpuMsPerTx),
+        cpuMsPerTxByNode: Object.fromEntries(
+          Object.keys(ms[0]!.cpuMsPerTxByNode).map((node) => [node, ratio((m) => m.cpuMsPerTxByNode[node]!)]),
+        ),
+        cpuLowerInRuns: pairs.filter(([m, o]) => m.cpuMsPerTx < o.cpuMsPerTx).length,
+        runs: pairs.length,
+      },
+    ];
+  });
+if (ratios.length > 0) {
+  console.log(`\nthis build / ${options.compare}: ratios of the medians`);
+  console.log(
+    '| backend, load | tx/s | latency p50 | p99 | CPU ms/tx (by node) | runs with less CPU per tx |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|');
+  const x = (r: number) => `×${r.toFixed(2)}`;
+  for (const r of ratios) {
+    console.log(
+      `| ${r.key} | ${x(r.transactionsPerSec)} | ${x(r.p50)} | ${x(r.p99)} | ${x(r.cpuMsPerTx)} ` +
+        `(${Object.values(r.cpuMsPerTxByNode).map(x).join(' / ')}) | ${r.cpuLowerInRuns} of ${r.runs} |`,
+    );
+  }
+}
 if (JSON_FILE)
   writeFileSync(
     JSON_FILE,
-    `${JSON.stringify({ mode: MODE_LABEL, transfers: TRANSFERS, runs: all, medians }, null, 2)}\n`,
+    `${JSON.stringify({ mode: MODE_LABEL, transfers: TRANSFERS, runs: all, medians, ratios }, null, 2)}\n`,
   );
