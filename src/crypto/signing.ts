@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import sodium from 'sodium-native';
 import { WeftError } from '../errors/index.js';
+import { asBuffer } from '../wire/index.js';
 import { bytesEqual, copyBytes, plain } from './bytes.js';
 import { CryptoErrors } from './errors.js';
 import { Fingerprint } from './fingerprint.js';
@@ -26,10 +27,6 @@ export const SIGNATURE_LENGTH = 64;
  * 'Ed25519 in libsodium').
  * Keys still enter and leave as node:crypto key objects (PKCS#8, SPKI), which stay the storage formats.
  */
-
-/** A view of `bytes` as a Buffer, without a copy, for sodium-native's argument checks. */
-const view = (bytes: Uint8Array): Buffer =>
-  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 const interned = new KeyInterner<SigningPublicKey>();
 
@@ -82,7 +79,7 @@ export class SigningPublicKey {
     signatureCounts.verified++;
     return (
       signature.byteLength === SIGNATURE_LENGTH &&
-      sodium.crypto_sign_verify_detached(view(signature), view(message), this.#raw)
+      sodium.crypto_sign_verify_detached(asBuffer(signature), asBuffer(message), this.#raw)
     );
   }
 
@@ -100,7 +97,7 @@ export class SigningPublicKey {
         context,
       );
     }
-    if (!sodium.crypto_sign_verify_detached(view(signature), view(message), this.#raw)) {
+    if (!sodium.crypto_sign_verify_detached(asBuffer(signature), asBuffer(message), this.#raw)) {
       throw new WeftError(
         CryptoErrors.SIGNATURE_INVALID,
         `Ed25519 signature on ${what} does not verify under key ${context.fingerprint}`,
@@ -135,7 +132,7 @@ export class SigningPrivateKey extends Secret {
     super();
     this.#key = key;
     const publicKey = Buffer.alloc(sodium.crypto_sign_PUBLICKEYBYTES);
-    sodium.crypto_sign_seed_keypair(publicKey, this.#secret, view(rawPrivateKey(key)));
+    sodium.crypto_sign_seed_keypair(publicKey, this.#secret, asBuffer(rawPrivateKey(key)));
     this.publicKey = SigningPublicKey.fromRaw(publicKey);
   }
 
@@ -158,7 +155,7 @@ export class SigningPrivateKey extends Secret {
   sign(message: Uint8Array): Uint8Array {
     signatureCounts.signed++;
     const signature = Buffer.alloc(SIGNATURE_LENGTH);
-    sodium.crypto_sign_detached(signature, view(message), this.#secret);
+    sodium.crypto_sign_detached(signature, asBuffer(message), this.#secret);
     return plain(signature);
   }
 

@@ -11,7 +11,7 @@ export {
   type Unary,
 } from './client.js';
 export { logGrpcTo } from './logging.js';
-export { asBuffer, withFastSerializers } from './serialization.js';
+export { withFastSerializers } from './serialization.js';
 export {
   auditedCall,
   auditedUnary,

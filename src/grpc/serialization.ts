@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { ServiceType } from '@protobuf-ts/runtime-rpc';
-import { FAST_WRITE_OPTIONS } from '../wire/index.js';
+import { asBuffer, FAST_WRITE_OPTIONS } from '../wire/index.js';
 
 /**
  * `definition`, a grpc-js service definition that protobuf-ts generated for `service`, with its messages written
@@ -23,9 +23,4 @@ export function withFastSerializers<D extends grpc.ServiceDefinition>(
     };
   }
   return out as unknown as D;
-}
-
-/** `bytes` as a Buffer, without a copy. */
-export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -4,7 +4,7 @@ import { ReflectionService } from '@grpc/reflection';
 import type { IMessageType } from '@protobuf-ts/runtime';
 import type { MethodInfo } from '@protobuf-ts/runtime-rpc';
 import { CommonErrors, isWeftError, WeftError } from '../errors/index.js';
-import { asBuffer, bindServer, endpointUrl, type ServerTls, serverCredentials } from '../grpc/index.js';
+import { bindServer, endpointUrl, type ServerTls, serverCredentials } from '../grpc/index.js';
 import {
   type ApiMetrics,
   type AuditLog,
@@ -14,7 +14,7 @@ import {
   withSpan,
 } from '../observability/index.js';
 import { type Clock, startStopwatch, systemClock } from '../time/index.js';
-import { FAST_WRITE_OPTIONS } from '../wire/index.js';
+import { asBuffer, FAST_WRITE_OPTIONS } from '../wire/index.js';
 import { type Authenticator, callClaims } from './auth/index.js';
 import { LedgerApiErrors } from './errors.js';
 import {

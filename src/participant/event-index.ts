@@ -1,5 +1,6 @@
 import { WireType } from '@protobuf-ts/runtime';
 import { CommonErrors, WeftError } from '../errors/index.js';
+import { asBuffer } from '../wire/index.js';
 
 /**
  * Reads a stored `IndexedTransaction` (proto/weft/participant/v1/event_index.proto, written by `indexTransaction`)
@@ -138,10 +139,6 @@ export function decodeSelector(index: Uint8Array, e: IndexedEventView): EventSel
   }
   r.done();
   return selector;
-}
-
-function asBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 const malformed = (what: string) =>

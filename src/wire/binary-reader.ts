@@ -1,4 +1,5 @@
 import { BinaryReader, type BinaryReadOptions } from '@protobuf-ts/runtime';
+import { asBuffer } from './buffers.js';
 
 /** One decoder for every reader: the runtime's reader makes a TextDecoder per message read. */
 const DECODER = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -14,9 +15,7 @@ export class OwnBytesReader extends BinaryReader {
 
   constructor(buf: Uint8Array) {
     super(buf, DECODER);
-    this.#buf = (
-      Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
-    ) as Utf8Slicing;
+    this.#buf = asBuffer(buf) as Utf8Slicing;
   }
 
   override string(): string {
