@@ -59,6 +59,9 @@ const HELP = `npm run bench:network -- [options]
                               in how many runs this build's CPU per transaction was the lower
   --profile DIR               write each daemon's CPU profile (node --cpu-prof) to DIR when it stops
   --node-options="--flag …"   Node.js/V8 options for every daemon (e.g. to compare heap settings)
+  --group-commit-max-delay-ms N
+                              every node's group-commit window (sequencer.writer.*, mediator.*, participant.*);
+                              default: each node's own default
   --help                      this text
 
 PostgreSQL: WEFT_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), a fresh schema per node.
@@ -80,6 +83,7 @@ const { values: options } = (() => {
         json: { type: 'string' },
         weft: { type: 'string' },
         compare: { type: 'string' },
+        'group-commit-max-delay-ms': { type: 'string' },
         profile: { type: 'string' },
         'node-options': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -110,12 +114,20 @@ const RATES = options.rate === undefined ? undefined : numbers(options.rate);
 const CONCURRENCY = numbers(options.concurrency);
 const JSON_FILE = options.json;
 const NODE_OPTIONS = options['node-options']?.split(' ').filter((o) => o !== '') ?? [];
+const WINDOW_MS =
+  options['group-commit-max-delay-ms'] === undefined
+    ? undefined
+    : Number(options['group-commit-max-delay-ms']);
+/** A config line setting a node's group-commit window (`section` its key's path), when `--group-commit-max-delay-ms`. */
+const windowLine = (section: string) =>
+  WINDOW_MS === undefined ? '' : `\n  ${section}.group-commit-max-delay-ms = ${WINDOW_MS}`;
 if (
   !['daemons', 'in-process'].includes(MODE) ||
   !['in-process', 'grpc'].includes(options['members-via']) ||
   BACKENDS.some((b) => b !== 'sqlite' && b !== 'postgres') ||
   [TRANSFERS, RUNS, ...CONCURRENCY, ...(RATES ?? [])].some((x) => !(x > 0)) ||
   (options.compare !== undefined && MODE === 'in-process') ||
+  (WINDOW_MS !== undefined && !(Number.isInteger(WINDOW_MS) && WINDOW_MS >= 0)) ||
   !(Number.isInteger(WARM_UP) && WARM_UP >= 0)
 ) {
   console.error(`bad option value\n\n${HELP}`);
@@ -366,14 +378,14 @@ async function network(build: Build, backend: Backend, run: number, out: Measure
       build,
       dir,
       'sequencer',
-      `  kind = sequencer\n${storage('sequencer')}\n  public-api.port = 0\n  sequencer.writer.preset = high-throughput`,
+      `  kind = sequencer\n${storage('sequencer')}\n  public-api.port = 0\n  sequencer.writer.preset = high-throughput${windowLine('sequencer.writer')}`,
     );
     nodes.push(seq);
     const med = await startNode(
       build,
       dir,
       'mediator',
-      `  kind = mediator\n${storage('mediator')}\n  sequencer-connection.endpoints = ["${seq.publicUrl}"]`,
+      `  kind = mediator\n${storage('mediator')}\n  sequencer-connection.endpoints = ["${seq.publicUrl}"]${windowLine('mediator')}`,
     );
     nodes.push(med);
     const participant = (name: string) =>
@@ -381,7 +393,7 @@ async function network(build: Build, backend: Backend, run: number, out: Measure
         build,
         dir,
         name,
-        `  kind = participant\n${storage(name)}\n  ledger-api.port = 0\n  participant.max-backoff-ms = 200`,
+        `  kind = participant\n${storage(name)}\n  ledger-api.port = 0\n  participant.max-backoff-ms = 200${windowLine('participant')}`,
       );
     const [n1, n2] = [await participant('participant1'), await participant('participant2')];
     nodes.push(n1, n2);
@@ -708,6 +720,8 @@ for (const m of medians) {
 const ratios = [...groups]
   .filter(([, ms]) => ms[0]!.build === 'this')
   .flatMap(([key, ms]) => {
+    // Without --compare the keys carry no build and there is nothing to divide by.
+    if (!key.startsWith('this: ')) return [];
     const other = groups.get(key.replace(/^this: /, 'compare: '));
     if (!other) return [];
     const med = (xs: readonly Measurement[], get: (m: Measurement) => number) => pct(xs.map(get), 50);
@@ -745,5 +759,5 @@ if (ratios.length > 0) {
 if (JSON_FILE)
   writeFileSync(
     JSON_FILE,
-    `${JSON.stringify({ mode: MODE_LABEL, transfers: TRANSFERS, runs: all, medians, ratios }, null, 2)}\n`,
+    `${JSON.stringify({ mode: MODE_LABEL, transfers: TRANSFERS, groupCommitMaxDelayMs: WINDOW_MS ?? 'default', runs: all, medians, ratios }, null, 2)}\n`,
   );

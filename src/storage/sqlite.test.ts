@@ -12,11 +12,12 @@ import { describeBackend } from './testing.js';
 import type { SqliteConfig } from './types.js';
 
 describeBackend('sqlite', 'sqlite backend', (backend) => {
-  it('uses WAL, synchronous=NORMAL and enforced foreign keys', async () => {
+  it('uses WAL, synchronous=NORMAL, enforced foreign keys and in-memory statement journals', async () => {
     const s = await backend.open();
     expect(await s.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
     expect(await s.query('PRAGMA synchronous')).toEqual([{ synchronous: 1n }]);
     expect(await s.query('PRAGMA foreign_keys')).toEqual([{ foreign_keys: 1n }]);
+    expect(await s.query('PRAGMA temp_store')).toEqual([{ temp_store: 2n }]);
   });
 
   it('resolves a commit only once its WAL is synced, and lets no reader in before', async () => {
