@@ -111,6 +111,7 @@ const results: Result[] = [
       )
       .finish(),
   ),
+  measure('sha-256 with purpose, 32 B', 50000, () => Hash.digest(HashPurpose.MerkleTreeInnerNode, message)),
   measure('sha-256 with purpose, 1 KiB', 50000, () => Hash.digest(HashPurpose.MerkleTreeInnerNode, pt1k)),
   measure('sha-256 with purpose, 16 KiB', 20000, () => Hash.digest(HashPurpose.MerkleTreeInnerNode, pt16k)),
 ];

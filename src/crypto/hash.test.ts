@@ -106,6 +106,45 @@ describe('HashBuilder', () => {
     expect(hash.toHex()).toBe(`1220${expected}`);
   });
 
+  it('hashes every input length the same whether it is gathered or streamed', () => {
+    // Lengths around the gather buffer's sizes (128, 256), crossing them within a raw field and within an integer.
+    for (let n = 0; n <= 600; n += 1) {
+      const raw = new Uint8Array(n).map((_, i) => (i * 31 + n) & 0xff);
+      const hash = Hash.build(HashPurpose.Unicum)
+        .addRaw(raw.subarray(0, n >> 1))
+        .addInt64(BigInt(n))
+        .addRaw(raw.subarray(n >> 1))
+        .addInt32(n)
+        .finish();
+      const tail = Buffer.alloc(12);
+      tail.writeBigInt64BE(BigInt(n));
+      const int = Buffer.alloc(4);
+      int.writeInt32BE(n);
+      const expected = sha256WithPurpose(
+        29,
+        raw.subarray(0, n >> 1),
+        tail.subarray(0, 8),
+        raw.subarray(n >> 1),
+        int,
+      );
+      expect(hash.toHex(), `input of ${n + 16} bytes`).toBe(`1220${expected}`);
+      expect(Hash.digest(HashPurpose.Unicum, raw).toHex(), `${n} bytes`).toBe(
+        `1220${sha256WithPurpose(29, raw)}`,
+      );
+    }
+  });
+
+  it('copies what it is given: a buffer reused after adding changes nothing', () => {
+    for (const n of [32, 1000]) {
+      const reused = new Uint8Array(n).fill(7);
+      const builder = Hash.build(HashPurpose.Unicum).addRaw(reused);
+      reused.fill(8);
+      expect(builder.addRaw(reused).finish().toHex()).toBe(
+        `1220${sha256WithPurpose(29, new Uint8Array(n).fill(7), new Uint8Array(n).fill(8))}`,
+      );
+    }
+  });
+
   it('cannot be used after finish', () => {
     const builder = Hash.build(HashPurpose.Unicum);
     builder.finish();

@@ -1,4 +1,5 @@
 import { createHash, type Hash as NodeHash } from 'node:crypto';
+import sodium from 'sodium-native';
 import { WeftError } from '../errors/index.js';
 import { bytesEqual, copyBytes, fromLowerHex, toHex } from './bytes.js';
 import { CryptoErrors } from './errors.js';
@@ -92,6 +93,19 @@ const DIGEST_LENGTH = 32;
 /** Length of `toHex()`: '1220' + 64 hex digits. */
 export const HASH_HEX_LENGTH = 68;
 
+/**
+ * Inputs up to this many bytes are gathered and hashed in one libsodium call; longer ones stream through a
+ * node:crypto hash. Most protocol hashes (a purpose, a few ints, ids and digests) are 40-200 bytes, where a
+ * node:crypto `Hash` object costs more than the hashing: one native call per field, an object the GC must finalise.
+ * libsodium's SHA-256 does not use the CPU's SHA extensions, so past a few blocks OpenSSL's is faster
+ * (docs/performance.md, 'SHA-256 of small inputs in one call').
+ */
+const GATHER_LIMIT = 256;
+/** The gather buffer's first size: enough for the common hashes, from Node's buffer pool. */
+const GATHER_INITIAL = 128;
+/** {@link Hash.digest}'s input when short, and the id before a long one; used synchronously only. */
+const SCRATCH = Buffer.allocUnsafeSlow(GATHER_LIMIT);
+
 /** A SHA-256 digest, printed and serialised as a multihash (`1220…`), as Canton does for hashes and fingerprints. */
 export class Hash {
   readonly #digest: Uint8Array;
@@ -102,7 +116,16 @@ export class Hash {
 
   /** SHA-256 over the 4-byte big-endian purpose id followed by `data`. */
   static digest(purpose: HashPurpose, data: Uint8Array): Hash {
-    return Hash.build(purpose).addRaw(data).finish();
+    // One call either way and no builder: a short input is copied behind the id into a scratch buffer (nothing
+    // else runs between the copy and the hash), a long one streams after the id.
+    SCRATCH.writeInt32BE(purpose.id, 0);
+    if (4 + data.byteLength > GATHER_LIMIT) {
+      return new Hash(createHash('sha256').update(SCRATCH.subarray(0, 4)).update(data).digest());
+    }
+    SCRATCH.set(data, 4);
+    const digest = Buffer.allocUnsafe(DIGEST_LENGTH);
+    sodium.crypto_hash_sha256(digest, SCRATCH.subarray(0, 4 + data.byteLength));
+    return new Hash(digest);
   }
 
   /** A builder for structured input; the purpose is already added. */
@@ -168,13 +191,21 @@ export class Hash {
   }
 }
 
+const writeInt32 = (b: Buffer, n: number, at: number) => void b.writeInt32BE(n, at);
+const writeInt64 = (b: Buffer, n: bigint, at: number) => void b.writeBigInt64BE(n, at);
+
 /**
  * Accumulates hash input. Variable-length fields must go through the length-prefixed `addBytes`/`addString` so that
  * different field splits cannot produce the same input; `addRaw` is for fixed-size fields (digests, keys) only.
- * Integers are big-endian, as in Canton's `DeterministicEncoding`.
+ * Integers are big-endian, as in Canton's `DeterministicEncoding`. The input is copied as it is added, so a caller
+ * may reuse its buffers at once.
  */
 export class HashBuilder {
-  readonly #sha: NodeHash = createHash('sha256');
+  /** The input so far, while it fits {@link GATHER_LIMIT}. */
+  #gathered: Buffer = Buffer.allocUnsafe(GATHER_INITIAL);
+  #length = 0;
+  /** Set once the input outgrew the gather buffer: the input streams through it from then on. */
+  #sha: NodeHash | undefined;
   #finished = false;
 
   constructor(purpose: HashPurpose) {
@@ -182,8 +213,8 @@ export class HashBuilder {
   }
 
   addRaw(bytes: Uint8Array): this {
-    if (this.#finished) throw new Error('HashBuilder used after finish()');
-    this.#sha.update(bytes);
+    this.#reserve(bytes.byteLength)?.set(bytes, this.#length - bytes.byteLength);
+    if (this.#sha) this.#sha.update(bytes);
     return this;
   }
 
@@ -198,21 +229,53 @@ export class HashBuilder {
   }
 
   addInt32(n: number): this {
-    const b = Buffer.allocUnsafe(4);
-    b.writeInt32BE(n);
-    return this.addRaw(b);
+    return this.#addFixed(4, n, writeInt32);
   }
 
   addInt64(n: bigint): this {
-    const b = Buffer.allocUnsafe(8);
-    b.writeBigInt64BE(n);
-    return this.addRaw(b);
+    return this.#addFixed(8, n, writeInt64);
   }
 
   finish(): Hash {
     if (this.#finished) throw new Error('HashBuilder.finish() called twice');
     this.#finished = true;
-    return Hash.fromDigest(this.#sha.digest());
+    if (this.#sha) return Hash.fromDigest(this.#sha.digest());
+    const digest = Buffer.allocUnsafe(DIGEST_LENGTH);
+    sodium.crypto_hash_sha256(digest, this.#gathered.subarray(0, this.#length));
+    return Hash.fromDigest(digest);
+  }
+
+  /** A fixed-size field: written into the gather buffer, or into bytes of its own once the input streams. */
+  #addFixed<T>(size: number, value: T, write: (b: Buffer, value: T, at: number) => void): this {
+    const gathered = this.#reserve(size);
+    if (gathered) write(gathered, value, this.#length - size);
+    else {
+      const bytes = Buffer.allocUnsafe(size);
+      write(bytes, value, 0);
+      this.#sha!.update(bytes);
+    }
+    return this;
+  }
+
+  /**
+   * Makes room for `n` more bytes in the gather buffer and returns it (the new bytes go at `#length - n`), or
+   * returns undefined once the input streams: then the caller updates `#sha` itself.
+   */
+  #reserve(n: number): Buffer | undefined {
+    if (this.#finished) throw new Error('HashBuilder used after finish()');
+    if (this.#sha) return undefined;
+    const length = this.#length + n;
+    if (length > GATHER_LIMIT) {
+      this.#sha = createHash('sha256').update(this.#gathered.subarray(0, this.#length));
+      return undefined;
+    }
+    if (length > this.#gathered.byteLength) {
+      const grown = Buffer.allocUnsafe(GATHER_LIMIT);
+      this.#gathered.copy(grown, 0, 0, this.#length);
+      this.#gathered = grown;
+    }
+    this.#length = length;
+    return this.#gathered;
   }
 }
 
