@@ -718,10 +718,9 @@ for (const m of medians) {
  * runs in which this build spent less CPU per transaction (runs pair up by their number).
  */
 const ratios = [...groups]
-  .filter(([, ms]) => ms[0]!.build === 'this')
+  // Only with --compare do the keys name their build (see groupKey).
+  .filter(([key]) => key.startsWith('this: '))
   .flatMap(([key, ms]) => {
-    // Without --compare the keys carry no build and there is nothing to divide by.
-    if (!key.startsWith('this: ')) return [];
     const other = groups.get(key.replace(/^this: /, 'compare: '));
     if (!other) return [];
     const med = (xs: readonly Measurement[], get: (m: Measurement) => number) => pct(xs.map(get), 50);

@@ -106,6 +106,13 @@ const GATHER_INITIAL = 128;
 /** {@link Hash.digest}'s input when short, and the id before a long one; used synchronously only. */
 const SCRATCH = Buffer.allocUnsafeSlow(GATHER_LIMIT);
 
+/** SHA-256 of a short input (at most {@link GATHER_LIMIT} bytes) in one libsodium call. */
+function sha256Once(input: Buffer): Buffer {
+  const digest = Buffer.allocUnsafe(DIGEST_LENGTH);
+  sodium.crypto_hash_sha256(digest, input);
+  return digest;
+}
+
 /** A SHA-256 digest, printed and serialised as a multihash (`1220…`), as Canton does for hashes and fingerprints. */
 export class Hash {
   readonly #digest: Uint8Array;
@@ -123,9 +130,7 @@ export class Hash {
       return new Hash(createHash('sha256').update(SCRATCH.subarray(0, 4)).update(data).digest());
     }
     SCRATCH.set(data, 4);
-    const digest = Buffer.allocUnsafe(DIGEST_LENGTH);
-    sodium.crypto_hash_sha256(digest, SCRATCH.subarray(0, 4 + data.byteLength));
-    return new Hash(digest);
+    return new Hash(sha256Once(SCRATCH.subarray(0, 4 + data.byteLength)));
   }
 
   /** A builder for structured input; the purpose is already added. */
@@ -239,10 +244,9 @@ export class HashBuilder {
   finish(): Hash {
     if (this.#finished) throw new Error('HashBuilder.finish() called twice');
     this.#finished = true;
-    if (this.#sha) return Hash.fromDigest(this.#sha.digest());
-    const digest = Buffer.allocUnsafe(DIGEST_LENGTH);
-    sodium.crypto_hash_sha256(digest, this.#gathered.subarray(0, this.#length));
-    return Hash.fromDigest(digest);
+    return Hash.fromDigest(
+      this.#sha ? this.#sha.digest() : sha256Once(this.#gathered.subarray(0, this.#length)),
+    );
   }
 
   /** A fixed-size field: written into the gather buffer, or into bytes of its own once the input streams. */
