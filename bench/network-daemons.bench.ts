@@ -35,6 +35,7 @@ import { TransactionShape } from '../src/generated/com/daml/ledger/api/v2/transa
 import { tokenCommands } from '../src/participant/testing.js';
 import { InProcessSequencers } from '../src/sequencer/index.js';
 import { DeploymentLedger } from '../test/deployment/ledger.js';
+import { formatMachineSpeed, measureMachineSpeed } from './machine-speed.js';
 
 const HELP = `npm run bench:network -- [options]
 
@@ -63,6 +64,9 @@ const HELP = `npm run bench:network -- [options]
                               every node's group-commit window (sequencer.writer.*, mediator.*, participant.*);
                               default: each node's own default
   --help                      this text
+
+Before the first network and after the last, three probes measure the machine's speed of the day
+(bench/machine-speed.ts); the table and the JSON carry them, as figures of different days compare only beside them.
 
 PostgreSQL: WEFT_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), a fresh schema per node.
 Run \`npm run build\` first: the daemons run dist/cli/main.js.`;
@@ -652,11 +656,16 @@ async function network(build: Build, backend: Backend, run: number, out: Measure
   }
 }
 
+// The machine's speed of the day, before and after: figures of different days compare only beside it.
+const speedBefore = measureMachineSpeed();
+process.stderr.write(`machine speed: ${formatMachineSpeed(speedBefore)}\n`);
 const all: Measurement[] = [];
 for (const backend of BACKENDS)
   for (let r = 0; r < RUNS; r++)
     // Each run starts with the other build, so that neither always runs on a machine the other just warmed.
     for (const build of r % 2 === 0 ? BUILDS : [...BUILDS].reverse()) await network(build, backend, r, all);
+
+const machineSpeed = { before: speedBefore, after: measureMachineSpeed() };
 
 // Medians over runs of each (build, backend, load); a ramp's steps line up by their load.
 const groupKey = (m: Measurement) =>
@@ -755,8 +764,11 @@ if (ratios.length > 0) {
     );
   }
 }
+console.log(
+  `\nmachine speed (bench/machine-speed.ts), before → after: ${formatMachineSpeed(machineSpeed.before)} → ${formatMachineSpeed(machineSpeed.after)}`,
+);
 if (JSON_FILE)
   writeFileSync(
     JSON_FILE,
-    `${JSON.stringify({ mode: MODE_LABEL, transfers: TRANSFERS, groupCommitMaxDelayMs: WINDOW_MS ?? 'default', runs: all, medians, ratios }, null, 2)}\n`,
+    `${JSON.stringify({ mode: MODE_LABEL, transfers: TRANSFERS, groupCommitMaxDelayMs: WINDOW_MS ?? 'default', machineSpeed, runs: all, medians, ratios }, null, 2)}\n`,
   );
