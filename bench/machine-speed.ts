@@ -3,7 +3,7 @@
  * (libsodium arithmetic), SHA-256 of 32 bytes (a native call per small input) and a Daml record encoded and
  * decoded with protobuf-ts (JavaScript objects, allocation and GC). The shared VM's speed drifts by 2–3× from one
  * day to the next, so a figure of one day is comparable with another's only beside these (docs/performance.md,
- * 'Machine speed beside every figure').
+ * 'The machine's speed beside every figure').
  */
 import { performance } from 'node:perf_hooks';
 import { generateSigningKeyPair, Hash, HashPurpose, systemRandom } from '../src/crypto/index.js';
