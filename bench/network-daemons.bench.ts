@@ -50,8 +50,8 @@ const HELP = `npm run bench:network -- [options]
                               best tx/s by < 5 %, then half the best rate (give each step several times as many
                               --transfers as it has in flight)
   --transfers 200             transfers per step, after the warm-up
-  --warm-up 600               transfers to warm every network up with before its first step, in rounds of 50 at
-                              8 in flight (0: none)
+  --warm-up 3000              transfers to warm every network up with before its first step, in rounds of 50 at
+                              8 in flight (0: none; fewer leave one in flight ~20 % slower than warm)
   --runs 3                    networks per backend; the table shows medians over runs
   --json FILE                 also write every step and the medians as JSON
   --weft DIR                  run the daemons from DIR/dist (another build; default this checkout)
@@ -82,7 +82,7 @@ const { values: options } = (() => {
         rate: { type: 'string' },
         ramp: { type: 'boolean', default: false },
         transfers: { type: 'string', default: '200' },
-        'warm-up': { type: 'string', default: '600' },
+        'warm-up': { type: 'string', default: '3000' },
         runs: { type: 'string', default: '3' },
         json: { type: 'string' },
         weft: { type: 'string' },
@@ -159,9 +159,10 @@ const BUILDS: readonly Build[] = [
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
 const TICKS = 100;
 /**
- * Warm-up, in rounds of this many transfers (each round's CPU per transaction goes to stderr). V8 optimises a
- * daemon's hot code over its first ~1 000 transactions (Turbofan still compiles on background threads a minute in),
- * and until then a transaction costs up to 1.7× the CPU it costs warm (docs/performance.md, 'Measured warm').
+ * Warm-up, in rounds of this many transfers (each round's CPU per transaction goes to stderr). V8 optimises code
+ * that runs once per transaction only after some thousands of transactions (Turbofan still compiles on background
+ * threads minutes in): after 400 transfers one in flight still cost ×1.3 the CPU and ×1.2 the latency it does after
+ * 3 000 (docs/performance.md, 'Measured warm' and 'Warm at last: 3,000 transfers of warm-up').
  */
 const WARM_UP_ROUND = 50;
 const WARM_UP_CONCURRENCY = 8;
