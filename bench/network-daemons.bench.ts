@@ -707,7 +707,7 @@ const medians = [...groups].map(([key, ms]) => {
   };
 });
 console.log(
-  `\n${MODE_LABEL}, ${TRANSFERS} transfers per step (2 transactions each), medians of ${RUNS} run(s); phases are p50 ms at bucket resolution / mean ms`,
+  `\n${MODE_LABEL}, ${TRANSFERS} transfers per step (2 transactions each) after ${WARM_UP} of warm-up, medians of ${RUNS} run(s); phases are p50 ms at bucket resolution / mean ms`,
 );
 console.log(
   '| backend, load | tx/s (range) | latency p50 / p95 / p99 ms | phases p50 / mean ms | CPU ms/tx (by node) | commits/tx | signed / verified per tx |',
@@ -771,5 +771,5 @@ console.log(
 if (JSON_FILE)
   writeFileSync(
     JSON_FILE,
-    `${JSON.stringify({ mode: MODE_LABEL, transfers: TRANSFERS, groupCommitMaxDelayMs: WINDOW_MS ?? 'default', machineSpeed, runs: all, medians, ratios }, null, 2)}\n`,
+    `${JSON.stringify({ mode: MODE_LABEL, transfers: TRANSFERS, warmUp: WARM_UP, groupCommitMaxDelayMs: WINDOW_MS ?? 'default', machineSpeed, runs: all, medians, ratios }, null, 2)}\n`,
   );
