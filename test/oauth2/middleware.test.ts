@@ -16,10 +16,10 @@ import { createLogger } from '../../src/observability/index.js';
 import { tokenCommands } from '../../src/participant/testing.js';
 import { type Clock, ManualClock, systemClock } from '../../src/time/index.js';
 import { AuthMiddlewareClient, TriggerService, triggerServiceSettings } from '../../src/triggers/index.js';
+import { freePort } from '../synchronizer/processes.js';
 import {
   createdIn,
   eventually,
-  freeLoopbackPort as freePort,
   type LedgerNetwork,
   ledgerNetwork,
   mintAndOffer,

@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type ClientLike } from 'oidc-provider';
-import { freeLoopbackPort as freePort } from '../triggers/network.js';
+import { freePort } from '../synchronizer/processes.js';
 
 export interface TestProvider {
   readonly issuer: string;

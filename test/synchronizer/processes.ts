@@ -3,6 +3,7 @@
  * `npm run build`): daemons that report their ports through `--port-file`, one-shot commands, certificates.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
@@ -134,16 +135,44 @@ export function weft(args: readonly string[], env: NodeJS.ProcessEnv = {}): Prom
   );
 }
 
-/** A port nobody listens on now (bound and released), so a config can name it before the daemon starts. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Linux's ephemeral range: the kernel gives its ports to outgoing connections and to listen(0). */
+const EPHEMERAL_LOW = (() => {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    return 32_768;
+  }
+})();
+/** Below it, and above the well-known and the product's default ports (5001, 7575, 8088, ...). */
+const FREE_PORT_LOW = 16_384;
+const FREE_PORT_ATTEMPTS = 50;
+
+function bindable(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => {
+      const bound = (server.address() as { port: number }).port;
+      server.close(() => resolve(bound));
     });
   });
+}
+
+/**
+ * A port nobody listens on now (bound and released), so a config can name it before the daemon starts. Taken
+ * below the ephemeral range: a port from listen(0) could meanwhile become the local end of any outgoing
+ * connection on the machine (seen in CI: the daemon's bind failed with EADDRINUSE seconds later).
+ */
+export async function freePort(): Promise<number> {
+  if (EPHEMERAL_LOW > FREE_PORT_LOW) {
+    for (let i = 0; i < FREE_PORT_ATTEMPTS; i++) {
+      const port = await bindable(randomInt(FREE_PORT_LOW, EPHEMERAL_LOW));
+      if (port !== undefined) return port;
+    }
+  }
+  const port = await bindable(0);
+  if (port === undefined) throw new Error('no free port on 127.0.0.1');
+  return port;
 }
 
 /** Polls `condition` every 20 ms until it holds, failing after `timeoutMs` with `what`. */

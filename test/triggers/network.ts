@@ -3,7 +3,6 @@
  * participant daemon assembles it), with the given DARs uploaded: what the trigger and middleware tests run on.
  */
 import { readFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { type LedgerApiAuthConfig, ledgerApiAuthSchema } from '../../src/ledger-api/auth/index.js';
 import {
   ledgerApiSchema,
@@ -93,15 +92,6 @@ export function storageSection(c: StorageConfig): Record<string, unknown> {
   return c.kind === 'sqlite'
     ? { type: 'sqlite', file: c.path }
     : { type: 'postgres', url: c.url, ...(c.schema ? { schema: c.schema } : {}) };
-}
-
-/** A loopback port free now, for a server whose own URL goes into its config before it listens. */
-export async function freeLoopbackPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 /**
