@@ -106,8 +106,9 @@ interface PendingRequest {
  * State is a deterministic function of the event stream: only decisions and a resume cursor are persisted. The
  * cursor points before the earliest undecided request, so after a restart the stream is replayed from there and
  * rebuilds the pending requests and their responses; requests decided before are recognised and skipped. A verdict
- * is sent only after its decision is committed, with a message id derived from the request, so resending it after
- * a crash never lets the sequencer order it twice.
+ * is sent as soon as it is decided, while its decision is being written, with a message id derived from the
+ * request: a crash before the write lets the replay decide the request again, with the same verdict under the same
+ * message id, and the sequencer never orders it twice.
  */
 export class Mediator {
   readonly #o: MediatorOptions;
@@ -139,9 +140,7 @@ export class Mediator {
     this.#log = options.logger;
     this.#decidedBefore = new Map(options.loaded.finalizedAfterCursor);
     this.#last = options.loaded.cursor?.last;
-    this.#writer = new VerdictWriter(options, (verdicts) => {
-      for (const v of verdicts) this.#startSend(v);
-    });
+    this.#writer = new VerdictWriter(options);
     this.#writer.onFailure = (e) => this.#fail(e);
   }
 
@@ -166,8 +165,8 @@ export class Mediator {
   }
 
   /**
-   * Graceful stop: processes no more events, writes what is decided and the cursor, and hands the verdicts
-   * committed so far to the sequencer (one attempt each; a restart sends what did not get through).
+   * Graceful stop: processes no more events, writes what is decided and the cursor, and waits for the verdicts'
+   * sends (one attempt each; a restart sends what did not get through).
    */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -498,7 +497,10 @@ export class Mediator {
     );
   }
 
-  /** Signs the verdict and queues it for the database; it is sent once written. */
+  /**
+   * Signs the verdict, sends it and queues it for the database. The send does not wait for the write: the write is
+   * the audit record and saves a replay, not what makes the verdict final (the event stream decides it again).
+   */
   #decide(
     r: {
       requestId: bigint;
@@ -521,7 +523,7 @@ export class Mediator {
       verdict,
     });
     this.#decided.set(r.requestId, responseDeadline);
-    this.#writer.addVerdict({
+    const record: VerdictRecord = {
       requestId: r.requestId,
       rootHash: r.rootHash.toHex(),
       requestUuid: r.request?.requestUuid ?? '',
@@ -534,7 +536,9 @@ export class Mediator {
       recipients: r.recipients,
       result: SignedProtocolMessage.toBinary(signed, FAST_WRITE_OPTIONS),
       traceparent: r.traceparent,
-    });
+    };
+    this.#writer.addVerdict(record);
+    this.#startSend(record, signed);
     const timedOut = summary.code === ProtocolErrors.MEDIATOR_REQUEST_TIMED_OUT.code;
     this.#o.metrics.verdicts.inc({ verdict: timedOut ? 'timeout' : summary.kind });
     if (summary.kind === 'approve') this.#o.metrics.approvedRequests.inc();
@@ -551,17 +555,17 @@ export class Mediator {
     );
   }
 
-  #startSend(record: VerdictRecord): void {
-    const sending = this.#send(record).finally(() => this.#sending.delete(sending));
+  /** `signed` is the record's result decoded, when the caller has it (the record holds it as bytes for the store). */
+  #startSend(record: VerdictRecord, signed = SignedProtocolMessage.fromBinary(record.result)): void {
+    const sending = this.#send(record, signed).finally(() => this.#sending.delete(sending));
     this.#sending.add(sending);
   }
 
   /**
-   * Sends a committed verdict to its participants and to the mediator itself; retries a refusal as overloaded while
+   * Sends a verdict to its participants and to the mediator itself; retries a refusal as overloaded while
    * the verdict can still arrive and the mediator is not stopping.
    */
-  async #send(record: VerdictRecord): Promise<void> {
-    const signed = SignedProtocolMessage.fromBinary(record.result);
+  async #send(record: VerdictRecord, signed: SignedProtocolMessage): Promise<void> {
     const envelopes = confirmationResultEnvelopes(signed, [...record.recipients, String(this.#o.mediatorId)]);
     for (;;) {
       if (this.#killed) return;
@@ -685,11 +689,11 @@ const isGroup = (r: Recipient, group: number) =>
 
 /**
  * Batches the mediator's durable writes: everything decided while a write runs goes into the next one (one
- * transaction per batch, docs/architecture.md, 'Batch every durable write'). Verdicts are handed to
- * `committed` only after their batch is written. The cursor and the delivery records (bookkeeping a restart can
- * redo: an undelivered verdict is sent again under its message id, which the sequencer deduplicates) go with the
- * next verdicts, else at most every `cursor-interval-ms`: a verdict costs one commit, not two. Under load a batch
- * also waits for the verdicts decided within its group-commit window ({@link GroupCommitWindow}).
+ * transaction per batch, docs/architecture.md, 'Batch every durable write'). The cursor and the delivery records
+ * (bookkeeping a restart can redo: an undelivered verdict is sent again under its message id, which the sequencer
+ * deduplicates) go with the next verdicts, else at most every `cursor-interval-ms`: a verdict costs one commit, not
+ * two. Under load a batch also waits for the verdicts decided within its group-commit window
+ * ({@link GroupCommitWindow}).
  */
 class VerdictWriter {
   #verdicts: VerdictRecord[] = [];
@@ -710,10 +714,7 @@ class VerdictWriter {
   readonly #window: GroupCommitWindow;
   onFailure: (e: unknown) => void = () => {};
 
-  constructor(
-    private readonly o: MediatorOptions,
-    private readonly committed: (verdicts: readonly VerdictRecord[]) => void,
-  ) {
+  constructor(private readonly o: MediatorOptions) {
     this.#window = new GroupCommitWindow(groupCommitOf(o.settings), o.clock);
   }
 
@@ -771,6 +772,8 @@ class VerdictWriter {
     this.#cancelDue = undefined;
     this.#running = this.#loop().finally(() => {
       this.#running = undefined;
+      // What arrived after the loop's last look (a delivery during its last write, say) is written or scheduled.
+      this.kick();
     });
   }
 
@@ -835,7 +838,6 @@ class VerdictWriter {
       }
       this.#lastWrite = this.o.clock.now();
       if (this.#dropped) return;
-      this.committed(verdicts);
       this.#acknowledge(cursor);
     }
   }
