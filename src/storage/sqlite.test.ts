@@ -171,8 +171,9 @@ describe('sqlite backend: WAL checkpoints on a thread of their own', () => {
     const path = join(dir, 'busy.sqlite');
     const s = await commits(path, 2_000);
     // Autocheckpoint is off, yet 2,000 commits (33 MB of WAL frames: with no checkpoints the WAL keeps them all)
-    // left the WAL at most a quarter of that: it started afresh again and again. (Usually it stays under SQLite's autocheckpoint size, ~1,000 pages, but on a
-    // loaded machine a checkpoint that is late lets another round or two of commits pile up: 1,140 pages seen.)
+    // left the WAL at most a quarter of that: it started afresh again and again. (Usually it stays under SQLite's
+    // autocheckpoint size, ~1,000 pages, but on a loaded machine a late checkpoint lets another round or two of
+    // commits pile up: 1,140 pages seen.)
     expect(await s.query('PRAGMA wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 0n }]);
     expect(statSync(`${path}-wal`).size).toBeLessThan(2_000 * 4_120);
     expect(await s.query('SELECT COUNT(*) AS n FROM t')).toEqual([{ n: 2_000n }]);
