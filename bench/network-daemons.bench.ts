@@ -8,9 +8,10 @@
  * the throughput stops growing (the saturation point) and then measures latency at half that rate.
  *
  * Per load step: transactions/s, submit → completion latency percentiles, the participants' protocol phases
- * (`weft_participant_phase_seconds`: percentiles at bucket resolution and exact means), CPU ms per transaction per node (from
- * /proc; in-process: the whole process, driver included), and database commits and Ed25519 signatures per
- * transaction (`weft_storage_commits_total`, `weft_crypto_signed_total`, `weft_crypto_verified_total`).
+ * (`weft_participant_phase_seconds`: percentiles at bucket resolution and exact means), CPU ms per transaction per
+ * node (from /proc; in-process: the whole process, driver included), the driver's own CPU ms per transaction (it
+ * shares the cores), and database commits and Ed25519 signatures per transaction (`weft_storage_commits_total`,
+ * `weft_crypto_signed_total`, `weft_crypto_verified_total`).
  *
  * `--compare DIR` runs another build's daemons too, alternating with this one's, and prints the ratios of the medians.
  *
@@ -353,6 +354,8 @@ interface Measurement {
   readonly cpuMsPerTx: number;
   /** By node (daemons); in-process only the total. */
   readonly cpuMsPerTxByNode: Record<string, number>;
+  /** This process's (the load driver's: Ledger API client, update stream), which shares the machine's cores; in-process it is in the total. */
+  readonly driverCpuMsPerTx: number;
   readonly commitsPerTx: number;
   readonly commitsPerTxByNode: Record<string, number>;
   readonly signaturesPerTx: number;
@@ -552,6 +555,7 @@ async function network(build: Build, backend: Backend, run: number, out: Measure
       done = 0;
       const queue = holdings.splice(0, TRANSFERS);
       const [cpu, scraped] = [cpuSeconds(nodes), await Promise.all(nodes.map(scrape))];
+      const driverCpu = process.cpuUsage();
       const start = performance.now();
       const progress = setInterval(() => {
         const s = (performance.now() - start) / 1000;
@@ -577,6 +581,7 @@ async function network(build: Build, backend: Backend, run: number, out: Measure
       process.stderr.write('\n');
       const seconds = (performance.now() - start) / 1000;
       const used = cpuSeconds(nodes).map((x, i) => x - cpu[i]!);
+      const driverUsed = process.cpuUsage(driverCpu);
       const after = await Promise.all(nodes.map(scrape));
       const tx = 2 * TRANSFERS;
       const perTx = (x: number) => Math.round((x * 100) / tx) / 100;
@@ -605,6 +610,7 @@ async function network(build: Build, backend: Backend, run: number, out: Measure
         ),
         cpuMsPerTx: perTx(used.reduce((a, b) => a + b, 0) * 1000),
         cpuMsPerTxByNode: byNode(used.map((x) => x * 1000)),
+        driverCpuMsPerTx: MODE === 'in-process' ? 0 : perTx((driverUsed.user + driverUsed.system) / 1000),
         commitsPerTx: perTx(total('weft_storage_commits_total')),
         commitsPerTxByNode: byNode(nodes.map((_, i) => delta('weft_storage_commits_total', i))),
         signaturesPerTx: perTx(total('weft_crypto_signed_total')),
@@ -701,6 +707,7 @@ const medians = [...groups].map(([key, ms]) => {
     cpuMsPerTxByNode: Object.fromEntries(
       Object.keys(ms[0]!.cpuMsPerTxByNode).map((node) => [node, med((m) => m.cpuMsPerTxByNode[node]!)]),
     ),
+    driverCpuMsPerTx: med((m) => m.driverCpuMsPerTx),
     commitsPerTx: med((m) => m.commitsPerTx),
     signaturesPerTx: med((m) => m.signaturesPerTx),
     verificationsPerTx: med((m) => m.verificationsPerTx),
@@ -710,15 +717,17 @@ console.log(
   `\n${MODE_LABEL}, ${TRANSFERS} transfers per step (2 transactions each) after ${WARM_UP} of warm-up, medians of ${RUNS} run(s); phases are p50 ms at bucket resolution / mean ms`,
 );
 console.log(
-  '| backend, load | tx/s (range) | latency p50 / p95 / p99 ms | phases p50 / mean ms | CPU ms/tx (by node) | commits/tx | signed / verified per tx |',
+  '| backend, load | tx/s (range) | latency p50 / p95 / p99 ms | phases p50 / mean ms | CPU ms/tx (by node) | driver CPU ms/tx | commits/tx | signed / verified per tx |',
 );
-console.log('|---|---:|---:|---|---:|---:|---:|');
+console.log('|---|---:|---:|---|---:|---:|---:|---:|');
 for (const m of medians) {
   console.log(
     `| ${m.key} | ${f(m.transactionsPerSec)} (${f(m.range[0]!)}–${f(m.range[1]!)}) | ${f(m.p50)} / ${f(m.p95)} / ${f(m.p99)} | ` +
       `${Object.entries(m.phases)
         .map(([p, v]) => `${p} ${f(v.p50)} / ${f(v.mean)}`)
-        .join(', ')} | ${f(m.cpuMsPerTx)} (${Object.values(m.cpuMsPerTxByNode).map(f).join(' / ')}) | ` +
+        .join(
+          ', ',
+        )} | ${f(m.cpuMsPerTx)} (${Object.values(m.cpuMsPerTxByNode).map(f).join(' / ')}) | ${f(m.driverCpuMsPerTx)} | ` +
       `${m.commitsPerTx.toFixed(2)} | ${m.signaturesPerTx.toFixed(1)} / ${m.verificationsPerTx.toFixed(1)} |`,
   );
 }
