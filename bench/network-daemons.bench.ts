@@ -354,7 +354,10 @@ interface Measurement {
   readonly cpuMsPerTx: number;
   /** By node (daemons); in-process only the total. */
   readonly cpuMsPerTxByNode: Record<string, number>;
-  /** This process's (the load driver's: Ledger API client, update stream), which shares the machine's cores; in-process it is in the total. */
+  /**
+   * This process's (the load driver's: Ledger API client, update stream), which shares the machine's cores; NaN
+   * in-process, where it is in the total.
+   */
   readonly driverCpuMsPerTx: number;
   readonly commitsPerTx: number;
   readonly commitsPerTxByNode: Record<string, number>;
@@ -610,7 +613,8 @@ async function network(build: Build, backend: Backend, run: number, out: Measure
         ),
         cpuMsPerTx: perTx(used.reduce((a, b) => a + b, 0) * 1000),
         cpuMsPerTxByNode: byNode(used.map((x) => x * 1000)),
-        driverCpuMsPerTx: MODE === 'in-process' ? 0 : perTx((driverUsed.user + driverUsed.system) / 1000),
+        driverCpuMsPerTx:
+          MODE === 'in-process' ? Number.NaN : perTx((driverUsed.user + driverUsed.system) / 1000),
         commitsPerTx: perTx(total('weft_storage_commits_total')),
         commitsPerTxByNode: byNode(nodes.map((_, i) => delta('weft_storage_commits_total', i))),
         signaturesPerTx: perTx(total('weft_crypto_signed_total')),
