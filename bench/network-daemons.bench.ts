@@ -725,13 +725,13 @@ console.log(
 );
 console.log('|---|---:|---:|---|---:|---:|---:|---:|');
 for (const m of medians) {
+  const phases = Object.entries(m.phases)
+    .map(([p, v]) => `${p} ${f(v.p50)} / ${f(v.mean)}`)
+    .join(', ');
+  const cpu = `${f(m.cpuMsPerTx)} (${Object.values(m.cpuMsPerTxByNode).map(f).join(' / ')})`;
   console.log(
     `| ${m.key} | ${f(m.transactionsPerSec)} (${f(m.range[0]!)}–${f(m.range[1]!)}) | ${f(m.p50)} / ${f(m.p95)} / ${f(m.p99)} | ` +
-      `${Object.entries(m.phases)
-        .map(([p, v]) => `${p} ${f(v.p50)} / ${f(v.mean)}`)
-        .join(
-          ', ',
-        )} | ${f(m.cpuMsPerTx)} (${Object.values(m.cpuMsPerTxByNode).map(f).join(' / ')}) | ${f(m.driverCpuMsPerTx)} | ` +
+      `${phases} | ${cpu} | ${f(m.driverCpuMsPerTx)} | ` +
       `${m.commitsPerTx.toFixed(2)} | ${m.signaturesPerTx.toFixed(1)} / ${m.verificationsPerTx.toFixed(1)} |`,
   );
 }
